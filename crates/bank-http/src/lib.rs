@@ -1,0 +1,1 @@
+//! HTTP JSON API over lifecycle

@@ -1,0 +1,1 @@
+//! lifecycle storage on SQLite

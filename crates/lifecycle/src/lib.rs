@@ -1,0 +1,1 @@
+//! Bank domain: policy, token states, revoke/register/validate

@@ -1,0 +1,1 @@
+//! Factory line: stations, batch journal, serial allocation

@@ -1,0 +1,1 @@
+//! Encrypted seed files and PSKC (RFC 6030)

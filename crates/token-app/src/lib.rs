@@ -1,0 +1,1 @@
+//! The token's logic over a Platform trait (no_std)

@@ -1,0 +1,1 @@
+//! Every message between host and token: framing, CRC, errors (no_std)

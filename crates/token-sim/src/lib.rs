@@ -1,0 +1,1 @@
+//! Host simulator of token-app on pseudo-terminals

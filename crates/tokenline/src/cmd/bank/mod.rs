@@ -1,0 +1,15 @@
+//! `tokenline bank` subcommands, one file each.
+
+/// `tokenline bank` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum Cmd {
+    /// Placeholder until the subcommands land.
+    Todo,
+}
+
+impl Cmd {
+    /// Runs the chosen subcommand.
+    pub fn run(self) -> anyhow::Result<()> {
+        anyhow::bail!("tokenline bank is not built yet")
+    }
+}

@@ -1,0 +1,39 @@
+//! The subcommands. Each group lives in its own module; each leaf command in its own file.
+
+pub mod bank;
+pub mod line;
+pub mod seeds;
+pub mod sim;
+pub mod token;
+
+/// Top-level subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Run simulated blank tokens on pseudo-terminals (the factory line without hardware).
+    Sim(sim::Cmd),
+    /// Talk to one token on a serial port (read its display).
+    #[command(subcommand)]
+    Token(token::Cmd),
+    /// The factory line: provision a batch of tokens, summarise it, print labels.
+    #[command(subcommand)]
+    Line(line::Cmd),
+    /// Seed files for the bank: keys, export, inspect, verify, decrypt, PSKC.
+    #[command(subcommand)]
+    Seeds(seeds::Cmd),
+    /// The bank's token lifecycle service: import, customers, revoke, register, validate.
+    #[command(subcommand)]
+    Bank(bank::Cmd),
+}
+
+impl Command {
+    /// Runs the chosen subcommand.
+    pub fn run(self) -> anyhow::Result<()> {
+        match self {
+            Command::Sim(c) => c.run(),
+            Command::Token(c) => c.run(),
+            Command::Line(c) => c.run(),
+            Command::Seeds(c) => c.run(),
+            Command::Bank(c) => c.run(),
+        }
+    }
+}

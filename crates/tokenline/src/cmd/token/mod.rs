@@ -1,0 +1,15 @@
+//! `tokenline token` subcommands, one file each.
+
+/// `tokenline token` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum Cmd {
+    /// Placeholder until the subcommands land.
+    Todo,
+}
+
+impl Cmd {
+    /// Runs the chosen subcommand.
+    pub fn run(self) -> anyhow::Result<()> {
+        anyhow::bail!("tokenline token is not built yet")
+    }
+}

@@ -1,0 +1,47 @@
+//! `tokenline`: one binary for the whole chain, one file per subcommand under `cmd/`.
+//!
+//! Exit codes: 0 success; 1 the operation failed (the message says why and what to do);
+//! 2 bad command-line usage (clap). Subcommands may document more specific codes.
+#![forbid(unsafe_code)]
+
+mod cmd;
+
+use clap::Parser;
+
+/// tokenline: hardware OTP tokens from the factory line to the bank.
+#[derive(Parser, Debug)]
+#[command(name = "tokenline", version, about, propagate_version = true)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). Secrets are never logged.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: cmd::Command,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match cli.command.run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TOKENLINE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
