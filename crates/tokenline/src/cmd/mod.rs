@@ -4,6 +4,7 @@ pub mod bank;
 pub mod line;
 pub mod seeds;
 pub mod sim;
+pub mod sim_qemu;
 pub mod token;
 
 /// Top-level subcommands.

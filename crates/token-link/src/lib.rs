@@ -1,0 +1,1 @@
+//! Host side of the token protocol over a serial port.
