@@ -109,7 +109,14 @@ pub enum Error {
     BeforeT0,
     /// An empty key.
     EmptyKey,
+    /// A verification window wider than [`MAX_WINDOW`] codes.
+    WindowTooLarge,
 }
+
+/// The widest verification window, in codes, that [`verify_hotp`] / [`verify_totp`] search.
+/// A wider window would let a guesser win too easily (RFC 4226 §7.4 asks for a small
+/// look-ahead) and would cost unbounded time.
+pub const MAX_WINDOW: u64 = 1000;
 
 impl core::fmt::Display for Error {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -118,6 +125,10 @@ impl core::fmt::Display for Error {
             Error::ZeroPeriod => f.write_str("a TOTP period of 0 seconds is not allowed"),
             Error::BeforeT0 => f.write_str("the time is before T0: no TOTP time step exists"),
             Error::EmptyKey => f.write_str("the OTP key is empty"),
+            Error::WindowTooLarge => write!(
+                f,
+                "a verification window wider than {MAX_WINDOW} codes is refused"
+            ),
         }
     }
 }
@@ -130,7 +141,17 @@ fn check_digits(digits: u8) -> Result<(), Error> {
     }
 }
 
-const POW10: [u32; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+const POW10: [u32; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
 
 fn mac_truncate<M: Mac + KeyInit>(key: &[u8], msg: &[u8; 8]) -> u32 {
     // HMAC accepts keys of any length; new_from_slice cannot fail for HMAC.
@@ -177,7 +198,14 @@ pub fn time_step(unix_time: u64, period: u32, t0: u64) -> Result<u64, Error> {
 }
 
 /// TOTP = HOTP(K, T) (RFC 6238 §4.2).
-pub fn totp(hash: Hash, key: &[u8], unix_time: u64, period: u32, t0: u64, digits: u8) -> Result<u32, Error> {
+pub fn totp(
+    hash: Hash,
+    key: &[u8],
+    unix_time: u64,
+    period: u32,
+    t0: u64,
+    digits: u8,
+) -> Result<u32, Error> {
     hotp(hash, key, time_step(unix_time, period, t0)?, digits)
 }
 
@@ -196,9 +224,20 @@ pub fn codes_equal(a: u32, b: u32) -> bool {
 
 /// Searches HOTP counters `counter ..= counter + look_ahead` (RFC 4226 §7.4 resynchronisation)
 /// for `candidate`; returns the counter that matched. Saturates at `u64::MAX`, never wraps.
+/// `look_ahead` must be below [`MAX_WINDOW`].
 /// Every counter in the window is computed and compared, match or not (no early exit).
-pub fn verify_hotp(hash: Hash, key: &[u8], candidate: u32, digits: u8, counter: u64, look_ahead: u64) -> Result<Option<u64>, Error> {
+pub fn verify_hotp(
+    hash: Hash,
+    key: &[u8],
+    candidate: u32,
+    digits: u8,
+    counter: u64,
+    look_ahead: u64,
+) -> Result<Option<u64>, Error> {
     check_digits(digits)?;
+    if look_ahead >= MAX_WINDOW {
+        return Err(Error::WindowTooLarge);
+    }
     let last = counter.saturating_add(look_ahead);
     let mut found = None;
     let mut c = counter;
@@ -217,8 +256,9 @@ pub fn verify_hotp(hash: Hash, key: &[u8], candidate: u32, digits: u8, counter: 
 
 /// Searches TOTP time steps `T - behind ..= T + ahead` around `unix_time` (RFC 6238 §5.2
 /// transmission delay and §6 resynchronisation) for `candidate`; returns the time step that
-/// matched. The window is clipped at step 0 and at `u64::MAX`, never wraps. Steps are tried
-/// nearest first is *not* assumed: every step is computed; the earliest match is returned.
+/// matched. The window is clipped at step 0 and at `u64::MAX`, never wraps. Every step of the
+/// window is computed (no early exit); the earliest match is returned. `behind + ahead` must be
+/// below [`MAX_WINDOW`].
 #[allow(clippy::too_many_arguments)]
 pub fn verify_totp(
     hash: Hash,
@@ -232,7 +272,15 @@ pub fn verify_totp(
     ahead: u64,
 ) -> Result<Option<u64>, Error> {
     let now = time_step(unix_time, period, t0)?;
-    verify_hotp(hash, key, candidate, digits, now.saturating_sub(behind), (now - now.saturating_sub(behind)).saturating_add(ahead))
+    let first = now.saturating_sub(behind);
+    verify_hotp(
+        hash,
+        key,
+        candidate,
+        digits,
+        first,
+        (now - first).saturating_add(ahead),
+    )
 }
 
 /// Writes `code` zero-padded to `digits` ASCII digits into `out`; returns the filled part.
