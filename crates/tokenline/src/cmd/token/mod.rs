@@ -1,15 +1,19 @@
 //! `tokenline token` subcommands, one file each.
 
+pub mod display;
+
 /// `tokenline token` subcommands.
 #[derive(clap::Subcommand, Debug)]
 pub enum Cmd {
-    /// Placeholder until the subcommands land.
-    Todo,
+    /// Print the code the token's display shows now (as pressing its button would).
+    Display(display::Cmd),
 }
 
 impl Cmd {
     /// Runs the chosen subcommand.
     pub fn run(self) -> anyhow::Result<()> {
-        anyhow::bail!("tokenline token is not built yet")
+        match self {
+            Cmd::Display(c) => c.run(),
+        }
     }
 }
