@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Seed file benchmarks (issue #4). Prints markdown table rows: | bench | figure | unit | note |
+#   tlseed export / decrypt of SEEDS_BENCH_RECORDS (default 1,000,000) synthetic records:
+#     records/s and peak RSS (X25519 recipient, 64 KiB AES-256-GCM chunks);
+#   PSKC write / read of SEEDS_BENCH_PSKC (default 100,000) keys, pre-shared key AES-256-CBC +
+#     HMAC-SHA1, side by side with python-pskc (.venv) on the same file: keys/s and the ratio.
+# Wall time from date(1); peak memory from GNU time (/usr/bin/time -v), installed if missing.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N=${SEEDS_BENCH_RECORDS:-1000000}
+P=${SEEDS_BENCH_PSKC:-100000}
+PY=.venv/bin/python
+HELPER=scripts/interop/pskc_interop.py
+if [ ! -x /usr/bin/time ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo -n"
+  $SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq time >/dev/null
+fi
+cargo build --release --quiet -p seedfile --example seedbench
+BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/examples/seedbench"
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+
+# measure NAME CMD...: runs CMD under GNU time; sets SECS and KIB (peak RSS).
+measure() {
+  local name=$1; shift
+  local t0 t1
+  t0=$(date +%s.%N)
+  /usr/bin/time -v -o "$W/$name.time" "$@" >"$W/$name.out"
+  t1=$(date +%s.%N)
+  SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+  KIB=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$W/$name.time")
+}
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+measure export "$BIN" export-tlseed "$N" "$W/b.tlseed"
+size=$(stat -c %s "$W/b.tlseed")
+echo "| seeds_tlseed_export | $(rate "$N" "$SECS") | records/s | $N records in ${SECS} s, peak RSS $(mib "$KIB") MiB, file $(mib $((size / 1024))) MiB |"
+measure decrypt "$BIN" decrypt-tlseed "$W/b.tlseed" "$W/b.csv"
+echo "| seeds_tlseed_decrypt | $(rate "$N" "$SECS") | records/s | $N records authenticated + CSV in ${SECS} s, peak RSS $(mib "$KIB") MiB |"
+
+measure pwrite "$BIN" write-pskc "$P" "$W/ours.pskc" "$KEY"
+ours_w=$SECS; ours_wk=$KIB
+measure pread "$BIN" read-pskc "$W/ours.pskc" "$KEY"
+ours_r=$SECS; ours_rk=$KIB
+[ "$(cat "$W/pread.out")" = "$P" ] || { echo "read-pskc returned $(cat "$W/pread.out") keys" >&2; exit 1; }
+if [ -x "$PY" ] && "$PY" -c 'import pskc' 2>/dev/null; then
+  measure pyread "$PY" $HELPER bench-read --psk "$KEY" "$W/ours.pskc"
+  py_r=$SECS; py_rk=$KIB
+  [ "$(cat "$W/pyread.out")" = "$P" ] || { echo "python-pskc read $(cat "$W/pyread.out") keys" >&2; exit 1; }
+  measure pywrite "$PY" $HELPER write-theirs --psk "$KEY" --algorithm aes256-cbc --count "$P" "$W/py.pskc"
+  py_w=$SECS; py_wk=$KIB
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'; }
+  echo "| seeds_pskc_write | $(rate "$P" "$ours_w") | keys/s | $P keys in ${ours_w} s ($(mib "$ours_wk") MiB); python-pskc $(rate "$P" "$py_w") keys/s ($(mib "$py_wk") MiB): tokenline $(ratio "$py_w" "$ours_w")x faster |"
+  echo "| seeds_pskc_read | $(rate "$P" "$ours_r") | keys/s | same file, $P ValueMACs verified + decrypted in ${ours_r} s ($(mib "$ours_rk") MiB); python-pskc $(rate "$P" "$py_r") keys/s ($(mib "$py_rk") MiB): tokenline $(ratio "$py_r" "$ours_r")x faster |"
+else
+  echo "| seeds_pskc_write | $(rate "$P" "$ours_w") | keys/s | $P keys in ${ours_w} s; python-pskc missing (run ./scripts/setup) |"
+  echo "| seeds_pskc_read | $(rate "$P" "$ours_r") | keys/s | $P keys in ${ours_r} s; python-pskc missing |"
+fi

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# PSKC (RFC 6030) interop with python-pskc (in .venv, installed by scripts/setup):
+#   ours → theirs: tokenline exports PSKC (pre-shared key AES-128/256-CBC, passphrase, plaintext),
+#                  python-pskc parses it, secrets and parameters must equal `tokenline seeds decrypt`;
+#   theirs → ours: python-pskc writes PSKC (same protections, counter/time encrypted too),
+#                  tokenline decrypts and imports it, values must equal what python-pskc wrote;
+#   a tampered ValueMAC from python-pskc is refused and leaves no output;
+#   an independent Python reader of spec/seedfile.md opens the golden .tlseed files.
+# Prints 'N passed, M failed'; exits non-zero on any mismatch.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+PY=.venv/bin/python
+HELPER=scripts/interop/pskc_interop.py
+if [ ! -x "$PY" ] || ! "$PY" -c 'import pskc' 2>/dev/null; then
+  echo "pskc-interop: python-pskc is missing from .venv: run ./scripts/setup" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+if [ -z "${TOKENLINE_BIN:-}" ]; then
+  cargo build -q -p tokenline --bin tokenline || { echo "0 passed, 1 failed"; exit 1; }
+  TOKENLINE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/tokenline"
+fi
+TL="$TOKENLINE_BIN"
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+pass=0; fail=0
+ok()  { pass=$((pass + 1)); echo "  ok   $1" >&2; }
+bad() { fail=$((fail + 1)); echo "  FAIL $1" >&2; }
+
+# Keys: a 32-byte PSK (aes256-cbc), a 16-byte PSK (aes128-cbc), a passphrase.
+"$TL" seeds keygen --psk --out "$W/k32.psk" >/dev/null 2>&1
+K32=$(awk '{print $2}' "$W/k32.psk")
+K16=00112233445566778899aabbccddeeff
+( umask 077; echo "tokenline-psk $K16" > "$W/k16.psk"; echo "correct-horse-battery" > "$W/pass" )
+PASS="correct-horse-battery"
+
+# ours → theirs
+ours() { # name, export args, python key args
+  local name=$1 exp=$2 pyargs=$3
+  if "$TL" seeds export --synthetic 30 --format pskc $exp --out "$W/$name.pskc" 2>"$W/$name.err" \
+     && "$TL" seeds decrypt "$W/$name.pskc" $4 --csv "$W/$name.csv" 2>>"$W/$name.err" \
+     && n=$("$PY" $HELPER check-ours $pyargs "$W/$name.pskc" "$W/$name.csv" 2>>"$W/$name.err") \
+     && [ "$n" = 30 ]; then
+    ok "ours→python-pskc $name ($n keys)"
+  else
+    bad "ours→python-pskc $name: $(tail -3 "$W/$name.err")"
+  fi
+}
+ours psk256 "--psk $W/k32.psk" "--psk $K32" "--key $W/k32.psk"
+ours psk128 "--psk $W/k16.psk" "--psk $K16" "--key $W/k16.psk"
+ours pbkdf2 "--passphrase-file $W/pass --pbkdf2-iterations 2000" "--passphrase=$PASS" "--passphrase-file $W/pass"
+ours plain "--insecure-plaintext" "--plaintext" "--insecure-plaintext"
+
+# theirs → ours
+theirs() { # name, python args, tokenline key args
+  local name=$1 pyargs=$2 tlargs=$3
+  if "$PY" $HELPER write-theirs $pyargs --count 12 "$W/py-$name.pskc" >"$W/py-$name.expected" 2>"$W/py-$name.err" \
+     && "$TL" seeds decrypt "$W/py-$name.pskc" $tlargs --csv "$W/py-$name.csv" 2>>"$W/py-$name.err" \
+     && n=$("$PY" $HELPER compare-csv "$W/py-$name.expected" "$W/py-$name.csv" 2>>"$W/py-$name.err") \
+     && [ "$n" = 12 ]; then
+    ok "python-pskc→ours $name ($n keys)"
+  else
+    bad "python-pskc→ours $name: $(tail -3 "$W/py-$name.err")"
+  fi
+}
+theirs aes128 "--psk $K16 --algorithm aes128-cbc" "--key $W/k16.psk"
+theirs aes256 "--psk $K32 --algorithm aes256-cbc" "--key $W/k32.psk"
+theirs pbkdf2 "--passphrase=$PASS" "--passphrase-file $W/pass"
+theirs plain "--plaintext" "--insecure-plaintext"
+
+# theirs → .tlseed for the bank, verified end to end
+if "$TL" seeds import-pskc "$W/py-aes128.pskc" --in-key "$W/k16.psk" --psk "$W/k32.psk" --out "$W/py.tlseed" 2>"$W/imp.err" \
+   && "$TL" seeds verify "$W/py.tlseed" --key "$W/k32.psk" --json | grep -q '"records":12'; then
+  ok "python-pskc→import-pskc→.tlseed verify"
+else
+  bad "python-pskc→import-pskc: $(tail -3 "$W/imp.err")"
+fi
+
+# a ValueMAC changed in python-pskc's file is refused and no CSV is left behind
+"$PY" - "$W/py-aes128.pskc" "$W/tampered.pskc" <<'PYEOF'
+import re, sys
+x = open(sys.argv[1]).read()
+m = re.search(r'ValueMAC>([^<]+)<', x)
+mac = m.group(1)
+flipped = ('B' if mac[0] == 'A' else 'A') + mac[1:]
+open(sys.argv[2], 'w').write(x[:m.start(1)] + flipped + x[m.end(1):])
+PYEOF
+if ! "$TL" seeds decrypt "$W/tampered.pskc" --key "$W/k16.psk" --csv "$W/tampered.csv" 2>"$W/t.err" \
+   && grep -q "ValueMAC mismatch" "$W/t.err" && [ ! -e "$W/tampered.csv" ] \
+   && [ -z "$(ls -A "$W" | grep '^\.tampered')" ]; then
+  ok "tampered ValueMAC refused, no output"
+else
+  bad "tampered ValueMAC: $(cat "$W/t.err")"
+fi
+
+# spec/seedfile.md is implementable: an independent Python reader opens the golden files
+if "$PY" scripts/interop/tlseed_reference.py crates/seedfile/tests/data >"$W/ref.out" 2>&1; then
+  ok "independent .tlseed reader (spec §7) opens the golden files"
+else
+  bad "independent .tlseed reader: $(tail -3 "$W/ref.out")"
+fi
+
+echo "pskc-interop: $pass passed, $fail failed" >&2
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
