@@ -1,1 +1,250 @@
-//! lifecycle storage on SQLite
+//! The [`lifecycle::Store`] on SQLite (rusqlite, bundled): WAL, a busy timeout, migrations
+//! from `migrations/*.sql` applied in order and recorded in `schema_version`, one
+//! `BEGIN IMMEDIATE` transaction per use case (so concurrent writers queue instead of both
+//! seeing a token as free), seeds encrypted at rest with AES-256-GCM under a [`MasterKey`].
+//!
+//! One [`SqliteStore`] holds one connection; open one per thread to share a database file.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod key;
+mod tx;
+
+pub use key::MasterKey;
+
+use key::Cipher;
+use lifecycle::{Store, StoreError, Tx};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The migrations, in order: (version, SQL).
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+
+const KEY_CHECK: &[u8] = b"tokenline bank master key check";
+
+/// How a database was initialised: a staging clock is refused on production (issue #5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// Real customers: only the real clock.
+    Production,
+    /// A test environment: `--clock fixed:…` / `--clock offset:…` allowed.
+    Staging,
+}
+
+impl Environment {
+    /// `production` or `staging`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Production => "production",
+            Environment::Staging => "staging",
+        }
+    }
+}
+
+/// Opening or creating a store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A master key problem (missing, open permissions, wrong key).
+    #[error("{0}")]
+    Key(String),
+    /// The database could not be opened or migrated.
+    #[error("database {path}: {msg}")]
+    Database {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong and what to do.
+        msg: String,
+    },
+}
+
+/// A store on one SQLite file.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    cipher: Cipher,
+    environment: Environment,
+}
+
+fn db_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Database {
+        path: path.to_owned(),
+        msg: e.to_string(),
+    }
+}
+
+fn connect(path: &Path) -> Result<Connection, Error> {
+    let conn = Connection::open(path).map_err(|e| db_err(path, e))?;
+    conn.busy_timeout(Duration::from_secs(30))
+        .map_err(|e| db_err(path, e))?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(|e| db_err(path, e))?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(|e| db_err(path, e))?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(|e| db_err(path, e))?;
+    Ok(conn)
+}
+
+/// Applies every migration newer than the recorded schema version, each in its own
+/// transaction; returns the version reached.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<i64> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")?;
+    let current: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut reached = current;
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+            [version],
+        )?;
+        tx.commit()?;
+        reached = *version;
+    }
+    Ok(reached)
+}
+
+impl SqliteStore {
+    /// Creates a new database (the file must not exist) bound to `key`.
+    pub fn create(path: &Path, key: &MasterKey, environment: Environment) -> Result<Self, Error> {
+        if path.exists() {
+            return Err(db_err(
+                path,
+                "already exists: refusing to initialise it again",
+            ));
+        }
+        // The file holds encrypted seeds and password hashes: owner only (WAL files inherit it).
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| db_err(path, e))?;
+        }
+        let mut conn = connect(path)?;
+        migrate(&mut conn).map_err(|e| db_err(path, format!("migration failed: {e}")))?;
+        let cipher = key.cipher()?;
+        let (nonce, ct) = cipher.seal(KEY_CHECK, b"meta").map_err(Error::Key)?;
+        let check = format!("{}:{}", hex::encode(nonce), hex::encode(ct));
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('environment', ?1), ('key_check', ?2)",
+            [environment.as_str(), check.as_str()],
+        )
+        .map_err(|e| db_err(path, e))?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            cipher,
+            environment,
+        })
+    }
+
+    /// Opens an existing database, applying pending migrations, and checks that `key` is the
+    /// key it was created with.
+    pub fn open(path: &Path, key: &MasterKey) -> Result<Self, Error> {
+        if !path.exists() {
+            return Err(db_err(
+                path,
+                "does not exist: create it with `tokenline bank init`",
+            ));
+        }
+        let mut conn = connect(path)?;
+        migrate(&mut conn).map_err(|e| db_err(path, format!("migration failed: {e}")))?;
+        let meta = |k: &str| -> Result<String, Error> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()
+            .map_err(|e| db_err(path, e))?
+            .ok_or_else(|| {
+                db_err(
+                    path,
+                    format!("meta {k} is missing: not a tokenline bank database"),
+                )
+            })
+        };
+        let environment = match meta("environment")?.as_str() {
+            "production" => Environment::Production,
+            "staging" => Environment::Staging,
+            other => return Err(db_err(path, format!("unknown environment {other:?}"))),
+        };
+        let check = meta("key_check")?;
+        let cipher = key.cipher()?;
+        let ok = check
+            .split_once(':')
+            .and_then(|(n, c)| Some((hex::decode(n).ok()?, hex::decode(c).ok()?)))
+            .and_then(|(n, c)| cipher.open(&n, &c, b"meta").ok())
+            .is_some_and(|p| p.as_slice() == KEY_CHECK);
+        if !ok {
+            return Err(Error::Key(format!(
+                "the master key does not belong to {}: use the key file `bank init` created",
+                path.display()
+            )));
+        }
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            cipher,
+            environment,
+        })
+    }
+
+    /// Reads a setting from the `meta` table (e.g. `policy`, the bank's policy TOML).
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::Backend("connection mutex poisoned".into()))?;
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(tx::backend)
+    }
+
+    /// Writes a setting to the `meta` table. `environment` and `key_check` cannot be changed.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        if matches!(key, "environment" | "key_check") {
+            return Err(StoreError::Backend(format!(
+                "meta {key} is fixed when the database is created"
+            )));
+        }
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::Backend("connection mutex poisoned".into()))?;
+        conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])
+            .map(|_| ())
+            .map_err(tx::backend)
+    }
+
+    /// How the database was initialised.
+    pub fn environment(&self) -> Environment {
+        self.environment
+    }
+}
+
+impl Store for SqliteStore {
+    fn transaction<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::Backend("connection mutex poisoned".into()))?;
+        let t = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(tx::backend)?;
+        let mut stx = tx::SqlTx {
+            tx: &t,
+            cipher: &self.cipher,
+        };
+        let r = f(&mut stx)?;
+        t.commit().map_err(tx::backend)?;
+        Ok(r)
+    }
+}

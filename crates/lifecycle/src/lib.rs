@@ -1,1 +1,53 @@
-//! Bank domain: policy, token states, revoke/register/validate
+//! The bank's token lifecycle (DOMAIN.md §3–6, §8): customers and users, tokens from seed
+//! files, revoke / cool-down / register, login validation, usage mode, audit.
+//!
+//! No SQL, no HTTP, no clock reads: every use case takes `now`, storage is the [`Store`]
+//! trait (one transaction per use case), and bank-specific rules are a [`Policy`] read
+//! from TOML (fixtures/policy/bank-000.toml, bank-003.toml, bank-004.toml).
+//!
+//! ```
+//! use lifecycle::{cooldown::registration_allowed_from, Policy};
+//! use chrono::{TimeZone, Utc};
+//! // Seed 004: revoked at 08:00 (Tokyo) → register from 08:30.
+//! let p = Policy::default();
+//! let revoked = Utc.with_ymd_and_hms(2023, 4, 3, 23, 0, 0).unwrap(); // 08:00 JST on the 4th
+//! assert_eq!(registration_allowed_from(&p, revoked), Utc.with_ymd_and_hms(2023, 4, 3, 23, 30, 0).unwrap());
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod audit;
+pub mod bank;
+pub mod contract;
+pub mod cooldown;
+pub mod error;
+pub mod ids;
+pub mod memory;
+pub mod model;
+pub mod policy;
+pub mod secret;
+pub mod store;
+pub mod verify;
+
+pub use audit::{Actor, AuditEntry, AuditQuery};
+pub use bank::{
+    BackofficeTarget, Bank, LoginOutcome, NewCustomer, NewUser, Proof, Revocation, RevokedToken,
+    UserPage, UserRow, UserRowView, PAGE_SIZE,
+};
+pub use error::Error;
+pub use ids::{CustomerId, IdError, LoginId, OperatorId, SerialNumber};
+pub use model::{
+    Customer, NewToken, OtpState, Seed, TokenCounters, TokenInfo, TokenStatus, UsageMode, User,
+    UserClass,
+};
+pub use policy::Policy;
+pub use secret::{ConfirmationSecret, SecretHash};
+pub use store::{Store, StoreError, Tx};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn memory_store_meets_the_contract() {
+        crate::contract::run_all(crate::memory::MemoryStore::new);
+    }
+}

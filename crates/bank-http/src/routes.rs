@@ -1,0 +1,400 @@
+//! Routing: one function from (method, path, query, body, now) to a JSON reply, so the whole
+//! API can be tested without a socket. The routes are listed in `spec/bank-api.openapi.yaml`.
+
+use chrono::{DateTime, Utc};
+use lifecycle::{
+    AuditQuery, BackofficeTarget, Bank, ConfirmationSecret, CustomerId, Error, LoginId,
+    NewCustomer, NewUser, OperatorId, Proof, SerialNumber, Store, UsageMode, UserClass,
+};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// A JSON reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// JSON body.
+    pub body: Value,
+}
+
+impl Reply {
+    fn ok(body: Value) -> Self {
+        Reply { status: 200, body }
+    }
+    fn created(body: Value) -> Self {
+        Reply { status: 201, body }
+    }
+    /// An error reply `{"code", "message"}`.
+    pub fn error(status: u16, code: &str, message: impl Into<String>) -> Self {
+        Reply {
+            status,
+            body: json!({ "code": code, "message": message.into() }),
+        }
+    }
+}
+
+/// The HTTP status of a domain refusal.
+fn status_of(e: &Error) -> u16 {
+    match e.code() {
+        "invalid_input" => 400,
+        "unknown_customer" | "unknown_user" | "unknown_serial" => 404,
+        "not_allowed"
+        | "wrong_secret"
+        | "wrong_code"
+        | "replayed_code"
+        | "token_revoked"
+        | "token_expired"
+        | "token_of_another_customer"
+        | "expired_needs_backoffice"
+        | "master_cannot_be_unregistered"
+        | "no_secret_set" => 403,
+        "locked" => 423,
+        "storage" | "secret_hashing" => 500,
+        _ => 409,
+    }
+}
+
+fn refusal(e: &Error) -> Reply {
+    let mut r = Reply::error(status_of(e), e.code(), e.to_string());
+    match e {
+        Error::CoolDown {
+            allowed_from,
+            allowed_from_local,
+        } => {
+            r.body["allowed_from"] = json!(allowed_from);
+            r.body["allowed_from_local"] = json!(allowed_from_local);
+        }
+        Error::Locked { until, .. } => r.body["locked_until"] = json!(until),
+        Error::WrongCode { remaining }
+        | Error::WrongSecret { remaining }
+        | Error::ReplayedCode { remaining } => r.body["attempts_remaining"] = json!(remaining),
+        _ => {}
+    }
+    r
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
+    serde_json::from_slice(body)
+        .map_err(|e| Reply::error(400, "invalid_input", format!("bad JSON body: {e}")))
+}
+
+fn done<T>(r: Result<T, Error>, f: impl FnOnce(T) -> Reply) -> Reply {
+    match r {
+        Ok(v) => f(v),
+        Err(e) => refusal(&e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomerBody {
+    id: CustomerId,
+    name: String,
+    mode: UsageMode,
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserBody {
+    login: LoginId,
+    customer: CustomerId,
+    name: String,
+    class: UserClass,
+    #[serde(default = "yes")]
+    needs_otp: bool,
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProofFields {
+    actor: LoginId,
+    secret: String,
+    code: String,
+}
+
+impl ProofFields {
+    fn proof(self) -> Proof {
+        Proof {
+            actor: self.actor,
+            secret: ConfirmationSecret::new(self.secret),
+            code: self.code,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    #[serde(flatten)]
+    proof: ProofFieldsFlat,
+    targets: Vec<LoginId>,
+}
+
+/// `ProofFields` without deny_unknown_fields, for flattening.
+#[derive(Deserialize)]
+struct ProofFieldsFlat {
+    actor: LoginId,
+    secret: String,
+    code: String,
+}
+
+impl ProofFieldsFlat {
+    fn proof(self) -> Proof {
+        ProofFields {
+            actor: self.actor,
+            secret: self.secret,
+            code: self.code,
+        }
+        .proof()
+    }
+}
+
+#[derive(Deserialize)]
+struct ModeBody {
+    #[serde(flatten)]
+    proof: ProofFieldsFlat,
+    mode: UsageMode,
+}
+
+#[derive(Deserialize)]
+struct UnregisterBody {
+    #[serde(flatten)]
+    proof: ProofFieldsFlat,
+    target: LoginId,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackofficeBody {
+    operator: OperatorId,
+    reason: String,
+    #[serde(default)]
+    serial: Option<SerialNumber>,
+    #[serde(default)]
+    user: Option<LoginId>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterBody {
+    login: LoginId,
+    serial: SerialNumber,
+    code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    login: LoginId,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidateBody {
+    login: LoginId,
+    code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssueBody {
+    customer: CustomerId,
+    #[serde(default)]
+    user: Option<LoginId>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnlockBody {
+    operator: OperatorId,
+    login: LoginId,
+}
+
+fn query<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
+    q.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str())
+}
+
+/// Handles one request.
+pub fn handle<S: Store>(
+    bank: &Bank<S>,
+    method: &str,
+    path: &str,
+    q: &[(String, String)],
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Reply {
+    match route(bank, method, path, q, body, now) {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+fn route<S: Store>(
+    bank: &Bank<S>,
+    method: &str,
+    path: &str,
+    q: &[(String, String)],
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Reply, Reply> {
+    let tz = bank.policy().time_zone;
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let id_err = |e: lifecycle::IdError| Reply::error(400, "invalid_input", e.to_string());
+    Ok(match (method, segs.as_slice()) {
+        ("GET", ["v1", "health"]) => Reply::ok(json!({ "status": "ok", "time": now })),
+        ("POST", ["v1", "customers"]) => {
+            let b: CustomerBody = parse(body)?;
+            let c = NewCustomer {
+                id: b.id.clone(),
+                name: b.name,
+                mode: b.mode,
+                secret: b.secret.map(ConfirmationSecret::new),
+            };
+            done(bank.add_customer(c, now), |_| {
+                Reply::created(json!({ "id": b.id }))
+            })
+        }
+        ("POST", ["v1", "users"]) => {
+            let b: UserBody = parse(body)?;
+            let u = NewUser {
+                login: b.login.clone(),
+                customer: b.customer,
+                name: b.name,
+                class: b.class,
+                needs_otp: b.needs_otp,
+                secret: b.secret.map(ConfirmationSecret::new),
+            };
+            done(bank.add_user(u, now), |_| {
+                Reply::created(json!({ "login": b.login }))
+            })
+        }
+        ("GET", ["v1", "customers", id, "users"]) => {
+            let id = CustomerId::parse(id).map_err(id_err)?;
+            let page = match query(q, "page") {
+                None => 1,
+                Some(p) => p.parse::<usize>().map_err(|_| {
+                    Reply::error(400, "invalid_input", "page must be a number from 1")
+                })?,
+            };
+            done(bank.list_users(&id, query(q, "filter"), page, now), |p| {
+                let rows: Vec<_> = p.rows.iter().map(|r| r.view(tz)).collect();
+                Reply::ok(
+                    json!({ "customer": p.customer, "mode": p.mode, "page": p.page, "pages": p.pages, "total": p.total, "users": rows }),
+                )
+            })
+        }
+        ("GET", ["v1", "tokens", serial]) => {
+            let s = SerialNumber::parse(serial).map_err(id_err)?;
+            done(bank.token(&s), |t| {
+                Reply::ok(
+                    json!({ "serial": t.serial, "expiry": t.expiry, "expires_at": t.expires_at(), "batch": t.batch, "status": t.status }),
+                )
+            })
+        }
+        ("POST", ["v1", "tokens", serial, "issue"]) => {
+            let s = SerialNumber::parse(serial).map_err(id_err)?;
+            let b: IssueBody = parse(body)?;
+            done(
+                bank.issue_token(&s, &b.customer, b.user.as_ref(), now),
+                |_| Reply::ok(json!({ "serial": s, "customer": b.customer })),
+            )
+        }
+        ("POST", ["v1", "revoke"]) => {
+            let b: RevokeBody = parse(body)?;
+            done(bank.revoke(&b.proof.proof(), &b.targets, now), |r| {
+                Reply::ok(json!(r))
+            })
+        }
+        ("POST", ["v1", "backoffice", "revoke"]) => {
+            let b: BackofficeBody = parse(body)?;
+            let target = match (b.serial, b.user) {
+                (Some(s), None) => BackofficeTarget::Serial(s),
+                (None, Some(u)) => BackofficeTarget::User(u),
+                _ => {
+                    return Err(Reply::error(
+                        400,
+                        "invalid_input",
+                        "give exactly one of serial or user",
+                    ))
+                }
+            };
+            done(
+                bank.backoffice_revoke(&b.operator, &b.reason, &target, now),
+                |r| Reply::ok(json!(r)),
+            )
+        }
+        ("POST", ["v1", "register"]) => {
+            let b: RegisterBody = parse(body)?;
+            done(bank.register(&b.login, &b.serial, &b.code, now), |t| {
+                Reply::ok(
+                    json!({ "login": b.login, "serial": t.serial, "expires_at": t.expires_at() }),
+                )
+            })
+        }
+        ("POST", ["v1", "skip"]) => {
+            let b: LoginBody = parse(body)?;
+            done(bank.skip_registration(&b.login, now), |s| {
+                Reply::ok(
+                    json!({ "login": b.login, "state": s, "state_ja": s.label_ja(), "asked_again_at_next_login": true }),
+                )
+            })
+        }
+        ("POST", ["v1", "validate"]) => {
+            let b: ValidateBody = parse(body)?;
+            done(bank.validate(&b.login, &b.code, now), |o| {
+                Reply::ok(json!(o))
+            })
+        }
+        ("POST", ["v1", "mode"]) => {
+            let b: ModeBody = parse(body)?;
+            done(bank.change_mode(&b.proof.proof(), b.mode, now), |c| {
+                Reply::ok(json!({ "mode": b.mode, "cancelled": c }))
+            })
+        }
+        ("POST", ["v1", "unregister"]) => {
+            let b: UnregisterBody = parse(body)?;
+            done(bank.unregister(&b.proof.proof(), &b.target, now), |s| {
+                Reply::ok(json!({ "login": b.target, "serial": s }))
+            })
+        }
+        ("POST", ["v1", "unlock"]) => {
+            let b: UnlockBody = parse(body)?;
+            done(bank.unlock(&b.operator, &b.login, now), |_| {
+                Reply::ok(json!({ "login": b.login }))
+            })
+        }
+        ("GET", ["v1", "audit"]) => {
+            let limit =
+                match query(q, "limit") {
+                    None => None,
+                    Some(l) => Some(l.parse::<usize>().map_err(|_| {
+                        Reply::error(400, "invalid_input", "limit must be a number")
+                    })?),
+                };
+            let aq = AuditQuery {
+                customer: query(q, "customer").map(str::to_owned),
+                limit,
+            };
+            done(bank.audit(&aq), |v| Reply::ok(json!({ "entries": v })))
+        }
+        (_, ["v1", ..]) => Reply::error(
+            404,
+            "no_such_route",
+            format!("no route {method} {path}: see spec/bank-api.openapi.yaml"),
+        ),
+        _ => Reply::error(
+            404,
+            "no_such_route",
+            format!("no route {method} {path}: the API lives under /v1"),
+        ),
+    })
+}

@@ -1,0 +1,125 @@
+//! The bank's master key: 32 random bytes (OS CSPRNG) in a file readable by its owner only,
+//! written as 64 hex digits and a newline. Seeds at rest are encrypted under it.
+
+use crate::Error;
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use std::fmt;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use zeroize::Zeroizing;
+
+/// The master key. `Debug` is redacted; zeroized on drop.
+pub struct MasterKey(Zeroizing<[u8; 32]>);
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MasterKey(<redacted>)")
+    }
+}
+
+impl MasterKey {
+    /// A fresh random key (not saved).
+    pub fn generate() -> Result<Self, Error> {
+        let mut k = Zeroizing::new([0u8; 32]);
+        getrandom::fill(k.as_mut()).map_err(|e| Error::Key(format!("OS random generator: {e}")))?;
+        Ok(MasterKey(k))
+    }
+
+    /// Creates a new key file with mode 0600; refuses to overwrite an existing file.
+    /// The file is written to a temporary name, synced, then renamed into place.
+    pub fn create(path: &Path) -> Result<Self, Error> {
+        if path.exists() {
+            return Err(Error::Key(format!(
+                "{} already exists: refusing to overwrite a master key",
+                path.display()
+            )));
+        }
+        let key = Self::generate()?;
+        let tmp = path.with_extension("key-tmp");
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| Error::Key(format!("cannot create {}: {e}", tmp.display())))?;
+        let text = Zeroizing::new(format!("{}\n", hex::encode(key.0.as_ref())));
+        f.write_all(text.as_bytes())
+            .and_then(|_| f.sync_all())
+            .map_err(|e| Error::Key(format!("cannot write {}: {e}", tmp.display())))?;
+        std::fs::rename(&tmp, path)
+            .map_err(|e| Error::Key(format!("cannot rename to {}: {e}", path.display())))?;
+        Ok(key)
+    }
+
+    /// Loads a key file; refuses one that group or others may read or write.
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let meta = std::fs::metadata(path).map_err(|e| {
+            Error::Key(format!(
+                "cannot read master key {}: {e} (create it with `tokenline bank init`)",
+                path.display()
+            ))
+        })?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(Error::Key(format!(
+                "master key {} has open permissions {mode:o}: run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            )));
+        }
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| Error::Key(format!("cannot read {}: {e}", path.display())))?,
+        );
+        let mut k = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(text.trim(), k.as_mut()).map_err(|_| {
+            Error::Key(format!(
+                "{} is not a master key (64 hex digits expected)",
+                path.display()
+            ))
+        })?;
+        Ok(MasterKey(k))
+    }
+
+    pub(crate) fn cipher(&self) -> Result<Cipher, Error> {
+        let aead = Aes256Gcm::new_from_slice(self.0.as_ref())
+            .map_err(|_| Error::Key("bad key length".into()))?;
+        Ok(Cipher { aead })
+    }
+}
+
+/// AES-256-GCM under the master key.
+pub(crate) struct Cipher {
+    aead: Aes256Gcm,
+}
+
+impl Cipher {
+    /// Encrypts `msg` with a fresh random nonce; `aad` binds it to its row.
+    pub(crate) fn seal(&self, msg: &[u8], aad: &[u8]) -> Result<([u8; 12], Vec<u8>), String> {
+        let mut n = [0u8; 12];
+        getrandom::fill(&mut n).map_err(|e| format!("OS random generator: {e}"))?;
+        let ct = self
+            .aead
+            .encrypt(&Nonce::from(n), Payload { msg, aad })
+            .map_err(|_| "encryption failed".to_string())?;
+        Ok((n, ct))
+    }
+
+    /// Decrypts and authenticates.
+    pub(crate) fn open(
+        &self,
+        nonce: &[u8],
+        ct: &[u8],
+        aad: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, String> {
+        let n: [u8; 12] = nonce
+            .try_into()
+            .map_err(|_| "bad nonce length".to_string())?;
+        self.aead
+            .decrypt(&Nonce::from(n), Payload { msg: ct, aad })
+            .map(Zeroizing::new)
+            .map_err(|_| "decryption failed: wrong master key or damaged row".to_string())
+    }
+}

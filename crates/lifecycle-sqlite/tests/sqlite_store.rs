@@ -1,0 +1,311 @@
+//! The SQLite store: the domain's storage contract, concurrency on one file, encryption at
+//! rest, the master key file and migrations.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use lifecycle::policy::SecretPolicy;
+use lifecycle::*;
+use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Barrier};
+
+struct Db {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    key_path: PathBuf,
+}
+
+fn new_db() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bank.db");
+    let key_path = dir.path().join("bank.key");
+    let key = MasterKey::create(&key_path).unwrap();
+    SqliteStore::create(&path, &key, Environment::Staging).unwrap();
+    Db {
+        _dir: dir,
+        path,
+        key_path,
+    }
+}
+
+fn open(db: &Db) -> SqliteStore {
+    SqliteStore::open(&db.path, &MasterKey::load(&db.key_path).unwrap()).unwrap()
+}
+
+#[test]
+fn sqlite_store_meets_the_contract() {
+    let dbs = std::sync::Mutex::new(Vec::new());
+    lifecycle::contract::run_all(|| {
+        let db = new_db();
+        let s = open(&db);
+        dbs.lock().unwrap().push(db);
+        s
+    });
+}
+
+fn seed_of(serial: &str) -> Vec<u8> {
+    serial.bytes().cycle().take(20).collect()
+}
+fn code(serial: &str, t: DateTime<Utc>) -> String {
+    format!(
+        "{:06}",
+        otp_core::code(
+            &otp_core::Params::DEFAULT_TOTP,
+            &seed_of(serial),
+            t.timestamp() as u64
+        )
+        .unwrap()
+    )
+}
+fn token(serial: &str) -> NewToken {
+    NewToken {
+        serial: SerialNumber::parse(serial).unwrap(),
+        seed: Seed::new(seed_of(serial)),
+        params: otp_core::Params::DEFAULT_TOTP,
+        expiry: NaiveDate::from_ymd_opt(2030, 1, 31).unwrap(),
+        batch: "B".into(),
+    }
+}
+fn policy() -> Policy {
+    Policy {
+        secrets: SecretPolicy::cheap_for_tests(),
+        ..Policy::default()
+    }
+}
+fn lid(s: &str) -> LoginId {
+    LoginId::parse(s).unwrap()
+}
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 3, 1, 0, 0).unwrap()
+}
+
+/// Customers A and B, each with a master (ua, ub), and one token 55555555 in stock.
+fn setup(db: &Db) {
+    let bank = Bank::new(open(db), policy());
+    bank.import_tokens(
+        "sha256:x",
+        "x",
+        &[token("55555555"), token("66666666")],
+        t0(),
+    )
+    .unwrap();
+    for c in ["A", "B"] {
+        bank.add_customer(
+            NewCustomer {
+                id: CustomerId::parse(c).unwrap(),
+                name: c.into(),
+                mode: UsageMode::Individual,
+                secret: None,
+            },
+            t0(),
+        )
+        .unwrap();
+        bank.add_user(
+            NewUser {
+                login: lid(&format!("u{}", c.to_lowercase())),
+                customer: CustomerId::parse(c).unwrap(),
+                name: c.into(),
+                class: UserClass::Master,
+                needs_otp: true,
+                secret: None,
+            },
+            t0(),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn concurrent_registrations_of_the_same_serial_exactly_one_wins() {
+    let db = new_db();
+    setup(&db);
+    let barrier = Arc::new(Barrier::new(2));
+    let t = t0() + chrono::Duration::minutes(5);
+    let handles: Vec<_> = ["ua", "ub"]
+        .into_iter()
+        .map(|login| {
+            let bank = Bank::new(open(&db), policy());
+            let b = barrier.clone();
+            std::thread::spawn(move || {
+                b.wait();
+                bank.register(
+                    &lid(login),
+                    &SerialNumber::parse("55555555").unwrap(),
+                    &code("55555555", t),
+                    t,
+                )
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    let loser = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+    assert!(
+        matches!(loser.code(), "token_of_another_customer" | "replayed_code"),
+        "{loser}"
+    );
+}
+
+#[test]
+fn concurrent_validations_of_the_same_code_exactly_one_accepted() {
+    let db = new_db();
+    setup(&db);
+    let bank = Bank::new(open(&db), policy());
+    let t = t0() + chrono::Duration::minutes(5);
+    bank.register(
+        &lid("ua"),
+        &SerialNumber::parse("55555555").unwrap(),
+        &code("55555555", t),
+        t,
+    )
+    .unwrap();
+    let t = t + chrono::Duration::seconds(30);
+    let c = code("55555555", t);
+    let n = 4;
+    let barrier = Arc::new(Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let bank = Bank::new(open(&db), policy());
+            let b = barrier.clone();
+            let c = c.clone();
+            std::thread::spawn(move || {
+                b.wait();
+                bank.validate(&lid("ua"), &c, t)
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .all(|e| e.code() == "replayed_code"),
+        "{results:?}"
+    );
+}
+
+#[test]
+fn seeds_are_encrypted_at_rest() {
+    let db = new_db();
+    let bank = Bank::new(open(&db), policy());
+    let marker: Vec<u8> = b"SEED-MARKER-0123456789abcdef".to_vec();
+    let mut t = token("77777777");
+    t.seed = Seed::new(marker.clone());
+    bank.import_tokens("sha256:m", "m", &[t], t0()).unwrap();
+    drop(bank);
+    let mut bytes = std::fs::read(&db.path).unwrap();
+    let wal = db.path.with_extension("db-wal");
+    if wal.exists() {
+        bytes.extend(std::fs::read(wal).unwrap());
+    }
+    assert!(
+        !bytes.windows(marker.len()).any(|w| w == marker.as_slice()),
+        "seed found in plaintext in the database file"
+    );
+    let store = open(&db);
+    let back = store
+        .transaction(|tx| tx.token_seed(&SerialNumber::parse("77777777").unwrap()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.expose(), marker.as_slice());
+}
+
+#[test]
+fn import_is_all_or_nothing_on_sqlite() {
+    let db = new_db();
+    setup(&db);
+    let bank = Bank::new(open(&db), policy());
+    let err = bank
+        .import_tokens(
+            "sha256:y",
+            "y",
+            &[token("88888888"), token("55555555")],
+            t0(),
+        )
+        .unwrap_err();
+    assert_eq!(err, Error::DuplicateSerial("55555555".into()));
+    assert_eq!(
+        bank.token(&SerialNumber::parse("88888888").unwrap())
+            .unwrap_err()
+            .code(),
+        "unknown_serial"
+    );
+    assert_eq!(
+        bank.import_tokens("sha256:x", "x again", &[token("99999999")], t0())
+            .unwrap_err()
+            .code(),
+        "duplicate_import"
+    );
+    let audit = bank.audit(&AuditQuery::default()).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "import" && e.outcome == "duplicate_serial"),
+        "refused import audited"
+    );
+}
+
+#[test]
+fn master_key_file_is_private_and_checked() {
+    let db = new_db();
+    let mode = std::fs::metadata(&db.key_path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(
+        MasterKey::create(&db.key_path).is_err(),
+        "never overwrite a key"
+    );
+    std::fs::set_permissions(&db.key_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = MasterKey::load(&db.key_path).unwrap_err().to_string();
+    assert!(err.contains("chmod 600"), "{err}");
+    std::fs::set_permissions(&db.key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let other = db.path.parent().unwrap().join("other.key");
+    let wrong = MasterKey::create(&other).unwrap();
+    let err = SqliteStore::open(&db.path, &wrong)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("does not belong"), "{err}");
+}
+
+#[test]
+fn migrations_are_recorded_and_not_reapplied() {
+    let db = new_db();
+    drop(open(&db));
+    let conn = rusqlite_conn(&db.path);
+    let versions: Vec<i64> = {
+        let mut st = conn
+            .prepare("SELECT version FROM schema_version ORDER BY version")
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    };
+    assert_eq!(
+        versions,
+        (1..=lifecycle_sqlite::MIGRATIONS.len() as i64).collect::<Vec<_>>()
+    );
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    assert_eq!(open(&db).environment(), Environment::Staging);
+}
+
+fn rusqlite_conn(p: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(p).unwrap()
+}

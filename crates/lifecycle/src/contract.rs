@@ -1,0 +1,364 @@
+//! The storage contract: every [`Store`] implementation runs [`run_all`] in its tests
+//! (`lifecycle` against [`crate::memory::MemoryStore`], `lifecycle-sqlite` against SQLite).
+//! Each check panics with a message naming the broken rule.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::audit::{Actor, AuditEntry, AuditQuery};
+use crate::ids::{CustomerId, LoginId, SerialNumber};
+use crate::model::{
+    Customer, NewToken, Seed, TokenCounters, TokenStatus, UsageMode, User, UserClass,
+};
+use crate::secret::SecretHash;
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+
+fn cid(s: &str) -> CustomerId {
+    CustomerId::parse(s).unwrap()
+}
+fn lid(s: &str) -> LoginId {
+    LoginId::parse(s).unwrap()
+}
+fn sn(s: &str) -> SerialNumber {
+    SerialNumber::parse(s).unwrap()
+}
+fn at(secs: i64, nanos: u32) -> DateTime<Utc> {
+    Utc.timestamp_opt(secs, nanos).single().unwrap()
+}
+
+/// A token for contract checks (seed bytes are a test pattern).
+pub fn sample_token(serial: &str) -> NewToken {
+    NewToken {
+        serial: sn(serial),
+        seed: Seed::new((0u8..20).collect()),
+        params: otp_core::Params::DEFAULT_TOTP,
+        expiry: NaiveDate::from_ymd_opt(2030, 1, 31).unwrap(),
+        batch: "B-1".into(),
+    }
+}
+
+fn customer(id: &str) -> Customer {
+    Customer {
+        id: cid(id),
+        name: format!("{id} 株式会社"),
+        mode: UsageMode::Individual,
+        secret: Some(SecretHash::from_phc(
+            "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        )),
+    }
+}
+
+fn audit_entry(customer: Option<&str>, action: &str) -> AuditEntry {
+    AuditEntry {
+        id: 0,
+        at: at(1_700_000_000, 123_000_000),
+        actor: Actor::User("u1".into()),
+        action: action.into(),
+        customer: customer.map(str::to_owned),
+        subject: Some("12345678".into()),
+        outcome: "ok".into(),
+        detail: "détail 日本語".into(),
+        clock: Some("fixed:2025-01-01T00:00:00Z".into()),
+    }
+}
+
+/// Runs every contract check, each on a fresh store from `make`.
+pub fn run_all<S: Store>(make: impl Fn() -> S) {
+    customers_round_trip(&make());
+    users_round_trip(&make());
+    tokens_round_trip(&make());
+    failed_transaction_rolls_back(&make());
+    imports_are_recorded_once(&make());
+    audit_is_append_only_and_ordered(&make());
+}
+
+/// Customers: insert, read, update, duplicate refused.
+pub fn customers_round_trip<S: Store>(s: &S) {
+    let c = customer("C001");
+    s.transaction(|tx| tx.insert_customer(&c)).unwrap();
+    let got = s.transaction(|tx| tx.customer(&cid("C001"))).unwrap();
+    assert_eq!(got.as_ref(), Some(&c), "customer must read back as written");
+    let dup = s.transaction(|tx| tx.insert_customer(&c));
+    assert!(
+        matches!(
+            dup,
+            Err(StoreError::Duplicate {
+                what: "customer",
+                ..
+            })
+        ),
+        "duplicate customer must be Duplicate, got {dup:?}"
+    );
+    let mut c2 = c.clone();
+    c2.mode = UsageMode::Shared;
+    c2.secret = None;
+    s.transaction(|tx| tx.update_customer(&c2)).unwrap();
+    assert_eq!(
+        s.transaction(|tx| tx.customer(&cid("C001"))).unwrap(),
+        Some(c2),
+        "update must replace mode and secret"
+    );
+    assert_eq!(
+        s.transaction(|tx| tx.customer(&cid("NOPE"))).unwrap(),
+        None,
+        "unknown customer reads as None"
+    );
+    let miss = s.transaction(|tx| tx.update_customer(&customer("NOPE")));
+    assert!(
+        matches!(miss, Err(StoreError::Missing { .. })),
+        "update of unknown customer must be Missing, got {miss:?}"
+    );
+}
+
+/// Users: every field round-trips (times to the nanosecond), ordering, lookups by token.
+pub fn users_round_trip<S: Store>(s: &S) {
+    s.transaction(|tx| {
+        tx.insert_customer(&customer("C001"))?;
+        tx.insert_customer(&customer("C002"))?;
+        tx.insert_token(&sample_token("11111111"))?;
+        tx.insert_token(&sample_token("22222222"))
+    })
+    .unwrap();
+    let mut b = User::new(
+        lid("bob"),
+        cid("C001"),
+        "ボブ".into(),
+        UserClass::General,
+        true,
+    );
+    b.serial = Some(sn("11111111"));
+    b.issued = Some(sn("22222222"));
+    b.last_revoked_at = Some(at(1_700_000_000, 987_654_321));
+    b.awaiting_registration = true;
+    b.failures = 3;
+    b.locked_until = Some(at(1_700_000_600, 5));
+    b.secret = Some(SecretHash::from_phc(
+        "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+    ));
+    let mut a = User::new(
+        lid("alice"),
+        cid("C001"),
+        "アリス".into(),
+        UserClass::Master,
+        true,
+    );
+    a.serial = Some(sn("11111111"));
+    let z = User::new(
+        lid("zed"),
+        cid("C002"),
+        "Zed".into(),
+        UserClass::Admin,
+        false,
+    );
+    s.transaction(|tx| {
+        tx.insert_user(&b)?;
+        tx.insert_user(&a)?;
+        tx.insert_user(&z)
+    })
+    .unwrap();
+    assert_eq!(
+        s.transaction(|tx| tx.user(&lid("bob"))).unwrap().as_ref(),
+        Some(&b),
+        "user must read back field for field"
+    );
+    let dup = s.transaction(|tx| tx.insert_user(&b));
+    assert!(
+        matches!(dup, Err(StoreError::Duplicate { what: "user", .. })),
+        "duplicate login must be Duplicate, got {dup:?}"
+    );
+    let of_c1: Vec<String> = s
+        .transaction(|tx| tx.users_of_customer(&cid("C001")))
+        .unwrap()
+        .into_iter()
+        .map(|u| u.login.to_string())
+        .collect();
+    assert_eq!(
+        of_c1,
+        ["alice", "bob"],
+        "users_of_customer: only that customer's, by login"
+    );
+    let of_t: Vec<String> = s
+        .transaction(|tx| tx.users_of_token(&sn("11111111")))
+        .unwrap()
+        .into_iter()
+        .map(|u| u.login.to_string())
+        .collect();
+    assert_eq!(
+        of_t,
+        ["alice", "bob"],
+        "users_of_token: every user of a shared token"
+    );
+    let mut b2 = b.clone();
+    b2.serial = None;
+    b2.locked_until = None;
+    b2.last_revoked_at = None;
+    b2.issued = None;
+    b2.secret = None;
+    b2.needs_otp = false;
+    s.transaction(|tx| tx.update_user(&b2)).unwrap();
+    assert_eq!(
+        s.transaction(|tx| tx.user(&lid("bob"))).unwrap(),
+        Some(b2),
+        "update must clear optional fields"
+    );
+    let of_t = s
+        .transaction(|tx| tx.users_of_token(&sn("11111111")))
+        .unwrap();
+    assert_eq!(
+        of_t.len(),
+        1,
+        "an unregistered user no longer counts for the token"
+    );
+}
+
+/// Tokens: seed and info round-trip; updates change status and counters only.
+pub fn tokens_round_trip<S: Store>(s: &S) {
+    let t = sample_token("12345678");
+    s.transaction(|tx| tx.insert_token(&t)).unwrap();
+    let info = s
+        .transaction(|tx| tx.token(&sn("12345678")))
+        .unwrap()
+        .expect("token stored");
+    assert_eq!(
+        info,
+        t.info(),
+        "token info must read back as imported (in stock)"
+    );
+    let seed = s
+        .transaction(|tx| tx.token_seed(&sn("12345678")))
+        .unwrap()
+        .expect("seed stored");
+    assert_eq!(
+        seed.expose(),
+        t.seed.expose(),
+        "seed must read back byte for byte"
+    );
+    let dup = s.transaction(|tx| tx.insert_token(&t));
+    assert!(
+        matches!(&dup, Err(StoreError::Duplicate { what: "token", key }) if key == "12345678"),
+        "duplicate serial must be Duplicate naming it, got {dup:?}"
+    );
+    let mut upd = info.clone();
+    upd.status = TokenStatus::Revoked {
+        at: at(1_700_000_000, 1),
+    };
+    upd.counters = TokenCounters {
+        drift: -3,
+        last_step: Some(56_666_666),
+        next_counter: 9,
+    };
+    upd.batch = "changed".into();
+    s.transaction(|tx| tx.update_token(&upd)).unwrap();
+    let got = s
+        .transaction(|tx| tx.token(&sn("12345678")))
+        .unwrap()
+        .expect("token");
+    assert_eq!(got.status, upd.status, "status must update");
+    assert_eq!(got.counters, upd.counters, "counters must update");
+    assert_eq!(got.batch, "B-1", "update_token must not change the batch");
+    let mut issued = got.clone();
+    issued.status = TokenStatus::Issued {
+        customer: cid("C9"),
+    };
+    s.transaction(|tx| tx.update_token(&issued)).unwrap();
+    assert_eq!(
+        s.transaction(|tx| tx.token(&sn("12345678")))
+            .unwrap()
+            .expect("token")
+            .status,
+        issued.status
+    );
+    assert_eq!(s.transaction(|tx| tx.token_count()).unwrap(), 1);
+    assert_eq!(s.transaction(|tx| tx.token(&sn("99999999"))).unwrap(), None);
+}
+
+/// A transaction whose closure fails leaves no trace.
+pub fn failed_transaction_rolls_back<S: Store>(s: &S) {
+    let r: Result<(), StoreError> = s.transaction(|tx| {
+        tx.insert_customer(&customer("C001"))?;
+        tx.insert_token(&sample_token("12345678"))?;
+        tx.append_audit(&audit_entry(Some("C001"), "x"))?;
+        tx.insert_token(&sample_token("12345678"))
+    });
+    assert!(r.is_err(), "second insert of the same serial must fail");
+    assert_eq!(
+        s.transaction(|tx| tx.customer(&cid("C001"))).unwrap(),
+        None,
+        "rolled-back customer must not exist"
+    );
+    assert_eq!(
+        s.transaction(|tx| tx.token_count()).unwrap(),
+        0,
+        "rolled-back tokens must not exist"
+    );
+    assert!(
+        s.transaction(|tx| tx.audit(&AuditQuery::default()))
+            .unwrap()
+            .is_empty(),
+        "rolled-back audit must not exist"
+    );
+}
+
+/// An import digest is accepted once.
+pub fn imports_are_recorded_once<S: Store>(s: &S) {
+    s.transaction(|tx| tx.record_import("sha256:ab", "batch.tls", 3, at(0, 0)))
+        .unwrap();
+    let dup = s.transaction(|tx| tx.record_import("sha256:ab", "again", 3, at(1, 0)));
+    assert!(
+        matches!(dup, Err(StoreError::Duplicate { what: "import", .. })),
+        "same digest twice must be Duplicate, got {dup:?}"
+    );
+    s.transaction(|tx| tx.record_import("sha256:cd", "other", 1, at(1, 0)))
+        .unwrap();
+}
+
+/// Audit entries get increasing ids, read back in order, filter by customer, limit to the last.
+pub fn audit_is_append_only_and_ordered<S: Store>(s: &S) {
+    let ids: Vec<i64> = s
+        .transaction(|tx| {
+            Ok(vec![
+                tx.append_audit(&audit_entry(Some("C1"), "a"))?,
+                tx.append_audit(&audit_entry(None, "b"))?,
+                tx.append_audit(&audit_entry(Some("C1"), "c"))?,
+            ])
+        })
+        .unwrap();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "audit ids must increase: {ids:?}"
+    );
+    let all = s
+        .transaction(|tx| tx.audit(&AuditQuery::default()))
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["a", "b", "c"]
+    );
+    let mut want = audit_entry(Some("C1"), "a");
+    want.id = ids[0];
+    assert_eq!(all[0], want, "audit entry must read back field for field");
+    let c1 = s
+        .transaction(|tx| {
+            tx.audit(&AuditQuery {
+                customer: Some("C1".into()),
+                limit: None,
+            })
+        })
+        .unwrap();
+    assert_eq!(
+        c1.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["a", "c"]
+    );
+    let last = s
+        .transaction(|tx| {
+            tx.audit(&AuditQuery {
+                customer: None,
+                limit: Some(2),
+            })
+        })
+        .unwrap();
+    assert_eq!(
+        last.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["b", "c"],
+        "limit keeps the last entries"
+    );
+}

@@ -1,0 +1,182 @@
+//! Every way a use case can refuse, each with a stable code for the HTTP API and the CLI.
+
+use crate::ids::{IdError, LoginId, SerialNumber};
+use crate::store::StoreError;
+use chrono::{DateTime, Utc};
+
+/// A refused or failed use case. Messages name what was wrong and what to do; none holds a
+/// seed, a code or a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Malformed input.
+    #[error(transparent)]
+    InvalidId(#[from] IdError),
+    /// Other malformed input.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// No such customer.
+    #[error("unknown customer {0}: add it first with `bank customer add`")]
+    UnknownCustomer(String),
+    /// No such user (or not a user of the actor's customer).
+    #[error("unknown user {0} for this customer")]
+    UnknownUser(String),
+    /// No such token.
+    #[error("unknown serial number {0}: check the number on the back of the token")]
+    UnknownSerial(SerialNumber),
+    /// The customer exists already.
+    #[error("customer {0} already exists")]
+    DuplicateCustomer(String),
+    /// The login ID is taken.
+    #[error("login id {0} is already taken")]
+    DuplicateUser(String),
+    /// The customer has a master user already (DOMAIN.md §3: exactly one).
+    #[error("customer {0} already has a master user")]
+    MasterExists(String),
+    /// An import contained a serial that is already known; nothing was imported.
+    #[error("serial {0} is already known: nothing was imported")]
+    DuplicateSerial(String),
+    /// The same file was imported before; nothing was imported.
+    #[error("this seed file was already imported (digest {0}): nothing was imported")]
+    DuplicateImport(String),
+    /// The actor's class may not do this under the bank's policy (`000`, `002`, `003`).
+    #[error("{login} ({class}) may not {action}: ask the {who}")]
+    NotAllowed {
+        /// The actor.
+        login: LoginId,
+        /// The actor's class.
+        class: &'static str,
+        /// The refused action.
+        action: &'static str,
+        /// Who may.
+        who: &'static str,
+    },
+    /// Wrong confirmation secret.
+    #[error("wrong confirmation password ({remaining} attempts left before lockout)")]
+    WrongSecret {
+        /// Attempts left.
+        remaining: u32,
+    },
+    /// Wrong one-time code.
+    #[error("wrong one-time password ({remaining} attempts left before lockout)")]
+    WrongCode {
+        /// Attempts left.
+        remaining: u32,
+    },
+    /// A code that was already accepted (DOMAIN.md §8: a code is accepted once).
+    #[error("this one-time password was already used: wait for the next one ({remaining} attempts left before lockout)")]
+    ReplayedCode {
+        /// Attempts left.
+        remaining: u32,
+    },
+    /// Too many failures.
+    #[error("user {login} is locked after too many failed attempts until {until_local}")]
+    Locked {
+        /// The user.
+        login: LoginId,
+        /// Until when (UTC).
+        until: DateTime<Utc>,
+        /// Until when, bank local time (`until a back-office unlock` if permanent).
+        until_local: String,
+    },
+    /// The token was revoked: its codes are refused forever (`004`).
+    #[error("token {0} was revoked: its codes are no longer accepted; register the new token")]
+    TokenRevoked(SerialNumber),
+    /// The token is past its expiry (`003`, `004`).
+    #[error("token {0} has expired: register the replacement token")]
+    TokenExpired(SerialNumber),
+    /// The token belongs to another customer.
+    #[error("token {0} is not available to this customer: check the serial number")]
+    TokenOfAnotherCustomer(SerialNumber),
+    /// The user has no registered token.
+    #[error("user {0} has no registered token")]
+    NoToken(LoginId),
+    /// The user must revoke the current token before registering another.
+    #[error("user {login} already uses token {serial}: revoke it first")]
+    AlreadyRegistered {
+        /// The user.
+        login: LoginId,
+        /// Their token.
+        serial: SerialNumber,
+    },
+    /// Registration inside the cool-down (DOMAIN.md §5).
+    #[error("registration is allowed from {allowed_from_local} (cool-down after the revocation)")]
+    CoolDown {
+        /// From when (UTC).
+        allowed_from: DateTime<Utc>,
+        /// From when, bank local time.
+        allowed_from_local: String,
+    },
+    /// An expired token cannot be revoked online (`003`); the branch procedure is needed.
+    #[error("token {0} has expired and cannot be revoked online: use the written procedure at the branch (back-office revoke)")]
+    ExpiredNeedsBackoffice(SerialNumber),
+    /// The master's token can be replaced but not unregistered (`002`).
+    #[error(
+        "the master user's token cannot be unregistered, only replaced (revoke, then register)"
+    )]
+    MasterCannotBeUnregistered,
+    /// In shared mode every user uses the same token (`001`).
+    #[error(
+        "customer uses one shared token ({0}): register that serial, or change the usage mode"
+    )]
+    SharedModeOneToken(SerialNumber),
+    /// The mode asked for is the current one.
+    #[error("the usage mode is already {0}")]
+    ModeUnchanged(&'static str),
+    /// The token was already revoked.
+    #[error("token {0} is already revoked")]
+    AlreadyRevoked(SerialNumber),
+    /// The token cannot be issued (not in stock, or issued to another customer).
+    #[error("token {0} is not in stock")]
+    NotInStock(SerialNumber),
+    /// No confirmation secret is set for the actor or the customer.
+    #[error("no confirmation password is set for {0}: set one with `bank user add --secret-…` or `bank customer add`")]
+    NoSecretSet(LoginId),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Hashing failed.
+    #[error("{0}")]
+    Secret(String),
+}
+
+impl Error {
+    /// The stable machine-readable code (HTTP `code` field, audit `outcome`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidId(_) | Error::InvalidInput(_) => "invalid_input",
+            Error::UnknownCustomer(_) => "unknown_customer",
+            Error::UnknownUser(_) => "unknown_user",
+            Error::UnknownSerial(_) => "unknown_serial",
+            Error::DuplicateCustomer(_) => "duplicate_customer",
+            Error::DuplicateUser(_) => "duplicate_user",
+            Error::MasterExists(_) => "master_exists",
+            Error::DuplicateSerial(_) => "duplicate_serial",
+            Error::DuplicateImport(_) => "duplicate_import",
+            Error::NotAllowed { .. } => "not_allowed",
+            Error::WrongSecret { .. } => "wrong_secret",
+            Error::WrongCode { .. } => "wrong_code",
+            Error::ReplayedCode { .. } => "replayed_code",
+            Error::Locked { .. } => "locked",
+            Error::TokenRevoked(_) => "token_revoked",
+            Error::TokenExpired(_) => "token_expired",
+            Error::TokenOfAnotherCustomer(_) => "token_of_another_customer",
+            Error::NoToken(_) => "no_token",
+            Error::AlreadyRegistered { .. } => "already_registered",
+            Error::CoolDown { .. } => "cool_down",
+            Error::ExpiredNeedsBackoffice(_) => "expired_needs_backoffice",
+            Error::MasterCannotBeUnregistered => "master_cannot_be_unregistered",
+            Error::SharedModeOneToken(_) => "shared_mode_one_token",
+            Error::ModeUnchanged(_) => "mode_unchanged",
+            Error::AlreadyRevoked(_) => "already_revoked",
+            Error::NotInStock(_) => "not_in_stock",
+            Error::NoSecretSet(_) => "no_secret_set",
+            Error::Store(_) => "storage",
+            Error::Secret(_) => "secret_hashing",
+        }
+    }
+
+    /// Whether the caller did something wrong (as opposed to the service failing).
+    pub fn is_client_error(&self) -> bool {
+        !matches!(self, Error::Store(_) | Error::Secret(_))
+    }
+}

@@ -1,0 +1,181 @@
+//! An in-memory [`Store`] for domain tests: one mutex serialises transactions; a transaction
+//! works on a copy that replaces the state only on commit.
+
+use crate::audit::{AuditEntry, AuditQuery};
+use crate::ids::{CustomerId, LoginId, SerialNumber};
+use crate::model::{Customer, NewToken, Seed, TokenInfo, User};
+use crate::store::{Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+/// The in-memory store.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Default, Clone)]
+struct State {
+    customers: BTreeMap<CustomerId, Customer>,
+    users: BTreeMap<LoginId, User>,
+    tokens: BTreeMap<SerialNumber, (TokenInfo, Seed)>,
+    imports: BTreeSet<String>,
+    audit: Vec<AuditEntry>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Store for MemoryStore {
+    fn transaction<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    {
+        let mut guard = self
+            .state
+            .lock()
+            .map_err(|_| StoreError::Backend("memory store poisoned".into()))?;
+        let mut work = guard.clone();
+        let r = f(&mut work)?;
+        *guard = work;
+        Ok(r)
+    }
+}
+
+fn missing(what: &'static str, key: &str) -> StoreError {
+    StoreError::Missing {
+        what,
+        key: key.to_owned(),
+    }
+}
+
+impl Tx for State {
+    fn insert_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
+        if self.customers.contains_key(&c.id) {
+            return Err(StoreError::Duplicate {
+                what: "customer",
+                key: c.id.to_string(),
+            });
+        }
+        self.customers.insert(c.id.clone(), c.clone());
+        Ok(())
+    }
+    fn customer(&mut self, id: &CustomerId) -> Result<Option<Customer>, StoreError> {
+        Ok(self.customers.get(id).cloned())
+    }
+    fn update_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
+        let slot = self
+            .customers
+            .get_mut(&c.id)
+            .ok_or_else(|| missing("customer", c.id.as_str()))?;
+        *slot = c.clone();
+        Ok(())
+    }
+    fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
+        if self.users.contains_key(&u.login) {
+            return Err(StoreError::Duplicate {
+                what: "user",
+                key: u.login.to_string(),
+            });
+        }
+        self.users.insert(u.login.clone(), u.clone());
+        Ok(())
+    }
+    fn user(&mut self, login: &LoginId) -> Result<Option<User>, StoreError> {
+        Ok(self.users.get(login).cloned())
+    }
+    fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
+        let slot = self
+            .users
+            .get_mut(&u.login)
+            .ok_or_else(|| missing("user", u.login.as_str()))?;
+        *slot = u.clone();
+        Ok(())
+    }
+    fn users_of_customer(&mut self, id: &CustomerId) -> Result<Vec<User>, StoreError> {
+        Ok(self
+            .users
+            .values()
+            .filter(|u| &u.customer == id)
+            .cloned()
+            .collect())
+    }
+    fn users_of_token(&mut self, serial: &SerialNumber) -> Result<Vec<User>, StoreError> {
+        Ok(self
+            .users
+            .values()
+            .filter(|u| u.serial.as_ref() == Some(serial))
+            .cloned()
+            .collect())
+    }
+    fn record_import(
+        &mut self,
+        digest: &str,
+        _label: &str,
+        _count: usize,
+        _at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if !self.imports.insert(digest.to_owned()) {
+            return Err(StoreError::Duplicate {
+                what: "import",
+                key: digest.to_owned(),
+            });
+        }
+        Ok(())
+    }
+    fn insert_token(&mut self, t: &NewToken) -> Result<(), StoreError> {
+        if self.tokens.contains_key(&t.serial) {
+            return Err(StoreError::Duplicate {
+                what: "token",
+                key: t.serial.to_string(),
+            });
+        }
+        self.tokens
+            .insert(t.serial.clone(), (t.info(), t.seed.clone()));
+        Ok(())
+    }
+    fn token(&mut self, serial: &SerialNumber) -> Result<Option<TokenInfo>, StoreError> {
+        Ok(self.tokens.get(serial).map(|(t, _)| t.clone()))
+    }
+    fn token_seed(&mut self, serial: &SerialNumber) -> Result<Option<Seed>, StoreError> {
+        Ok(self.tokens.get(serial).map(|(_, s)| s.clone()))
+    }
+    fn update_token(&mut self, t: &TokenInfo) -> Result<(), StoreError> {
+        let (slot, _) = self
+            .tokens
+            .get_mut(&t.serial)
+            .ok_or_else(|| missing("token", t.serial.as_str()))?;
+        slot.status = t.status.clone();
+        slot.counters = t.counters;
+        Ok(())
+    }
+    fn token_count(&mut self) -> Result<u64, StoreError> {
+        Ok(self.tokens.len() as u64)
+    }
+    fn append_audit(&mut self, e: &AuditEntry) -> Result<i64, StoreError> {
+        let id = self.audit.len() as i64 + 1;
+        let mut e = e.clone();
+        e.id = id;
+        self.audit.push(e);
+        Ok(id)
+    }
+    fn audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        let v: Vec<AuditEntry> = self
+            .audit
+            .iter()
+            .filter(|e| {
+                q.customer
+                    .as_ref()
+                    .is_none_or(|c| e.customer.as_ref() == Some(c))
+            })
+            .cloned()
+            .collect();
+        let skip = q.limit.map(|l| v.len().saturating_sub(l)).unwrap_or(0);
+        Ok(v.into_iter().skip(skip).collect())
+    }
+}

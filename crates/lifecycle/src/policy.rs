@@ -1,0 +1,417 @@
+//! A bank's policy: every rule that differs between the banks of the seed documents
+//! (DOMAIN.md §4–5), read from a TOML document. Nothing here reads a file: the caller
+//! passes the text.
+//!
+//! ```toml
+//! time_zone = "Asia/Tokyo"          # bank local time (DOMAIN.md §5), default Asia/Tokyo
+//! [roles]
+//! revoke = "master_and_admin"       # or "master_only" (000 vs 002/003)
+//! revoke_expired_online = true      # 000 lists expired tokens for revocation; 003 refuses
+//! [cooldown]
+//! minutes = 30                      # 000/003/004: register 30 minutes after revocation
+//! [cooldown.night]                  # optional night window
+//! start = "20:50"                   # inclusive
+//! end = "08:10"                     # exclusive; "00:00" = until midnight
+//! release = "08:40"
+//! next_business_day = false         # 003: release on the next business day
+//! [calendar]
+//! weekend = ["Sat", "Sun"]
+//! holidays = ["2025-01-01"]
+//! [validation]
+//! totp_behind = 1
+//! totp_ahead = 1
+//! max_drift_steps = 10
+//! hotp_look_ahead = 10
+//! max_failures = 5
+//! lockout_minutes = 30              # 0 = locked until a back-office unlock
+//! [secrets]
+//! argon2_m_kib = 19456
+//! argon2_t = 2
+//! argon2_p = 1
+//! ```
+
+use chrono::{NaiveDate, NaiveTime, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer};
+
+/// Which user classes may revoke tokens and change the usage mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminRoles {
+    /// Master and admin users (`000`: マスターユーザまたは管理者ユーザのみ可能).
+    MasterAndAdmin,
+    /// Only the master user (`002`, `003`: マスターユーザーの操作).
+    MasterOnly,
+}
+
+/// Role rules (DOMAIN.md §4).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolePolicy {
+    /// Who may revoke.
+    #[serde(default = "default_roles")]
+    pub revoke: AdminRoles,
+    /// Who may change the token usage mode (`001`, `002`: the administrator).
+    #[serde(default = "default_roles")]
+    pub mode_change: AdminRoles,
+    /// Whether a customer may revoke an expired token online (`000` yes, `003` no).
+    #[serde(default)]
+    pub revoke_expired_online: bool,
+}
+
+fn default_roles() -> AdminRoles {
+    AdminRoles::MasterAndAdmin
+}
+
+impl Default for RolePolicy {
+    fn default() -> Self {
+        RolePolicy {
+            revoke: AdminRoles::MasterAndAdmin,
+            mode_change: AdminRoles::MasterAndAdmin,
+            revoke_expired_online: false,
+        }
+    }
+}
+
+/// The night window of the cool-down (DOMAIN.md §5, three variants).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NightWindow {
+    /// First minute of the window (inclusive), bank local time.
+    #[serde(deserialize_with = "hhmm")]
+    pub start: NaiveTime,
+    /// End of the window (exclusive), bank local time; `00:00` means "until midnight".
+    /// A window whose end is not after its start wraps over midnight.
+    #[serde(deserialize_with = "hhmm")]
+    pub end: NaiveTime,
+    /// Registration opens at this local time after a revocation inside the window.
+    #[serde(deserialize_with = "hhmm")]
+    pub release: NaiveTime,
+    /// Release only on a business day (`003`: 翌営業日の8時10分以降).
+    #[serde(default)]
+    pub next_business_day: bool,
+}
+
+impl NightWindow {
+    /// Whether a local time of day lies inside the window.
+    pub fn contains(&self, t: NaiveTime) -> bool {
+        let midnight = NaiveTime::MIN;
+        if self.end == midnight {
+            t >= self.start
+        } else if self.start < self.end {
+            t >= self.start && t < self.end
+        } else {
+            t >= self.start || t < self.end
+        }
+    }
+}
+
+/// Cool-down between a revocation and the next registration (DOMAIN.md §5).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CooldownPolicy {
+    /// Minutes after the revocation (`000`, `003`, `004`: 30).
+    #[serde(default = "default_minutes")]
+    pub minutes: u32,
+    /// The optional night window.
+    #[serde(default)]
+    pub night: Option<NightWindow>,
+}
+
+fn default_minutes() -> u32 {
+    30
+}
+
+impl Default for CooldownPolicy {
+    fn default() -> Self {
+        CooldownPolicy {
+            minutes: 30,
+            night: None,
+        }
+    }
+}
+
+/// Business days: every day that is neither a weekend day nor a listed holiday.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calendar {
+    /// Weekend days (default Saturday and Sunday).
+    #[serde(default = "default_weekend", deserialize_with = "weekdays")]
+    pub weekend: Vec<Weekday>,
+    /// Bank holidays, local dates (TOML dates or `"YYYY-MM-DD"` strings).
+    #[serde(default, deserialize_with = "dates")]
+    pub holidays: Vec<NaiveDate>,
+}
+
+fn default_weekend() -> Vec<Weekday> {
+    vec![Weekday::Sat, Weekday::Sun]
+}
+
+impl Default for Calendar {
+    fn default() -> Self {
+        Calendar {
+            weekend: default_weekend(),
+            holidays: Vec::new(),
+        }
+    }
+}
+
+impl Calendar {
+    /// Whether the bank is open on a local date.
+    pub fn is_business_day(&self, d: NaiveDate) -> bool {
+        use chrono::Datelike;
+        !self.weekend.contains(&d.weekday()) && !self.holidays.contains(&d)
+    }
+}
+
+/// Code validation at login (DOMAIN.md §8; RFC 4226 §7.3–7.4, RFC 6238 §5.2, §6).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationPolicy {
+    /// TOTP steps accepted behind the token's expected step (transmission delay, RFC 6238 §5.2).
+    #[serde(default = "one")]
+    pub totp_behind: u64,
+    /// TOTP steps accepted ahead of the expected step.
+    #[serde(default = "one")]
+    pub totp_ahead: u64,
+    /// The largest clock drift, in steps, remembered for a token (RFC 6238 §6).
+    #[serde(default = "ten")]
+    pub max_drift_steps: u64,
+    /// HOTP look-ahead window (RFC 4226 §7.4).
+    #[serde(default = "ten")]
+    pub hotp_look_ahead: u64,
+    /// Consecutive failures before a lockout (RFC 4226 §7.3 throttling).
+    #[serde(default = "five")]
+    pub max_failures: u32,
+    /// Minutes a lockout lasts; 0 = until a back-office unlock.
+    #[serde(default = "thirty")]
+    pub lockout_minutes: u32,
+}
+
+fn one() -> u64 {
+    1
+}
+fn ten() -> u64 {
+    10
+}
+fn five() -> u32 {
+    5
+}
+fn thirty() -> u32 {
+    30
+}
+
+impl Default for ValidationPolicy {
+    fn default() -> Self {
+        ValidationPolicy {
+            totp_behind: 1,
+            totp_ahead: 1,
+            max_drift_steps: 10,
+            hotp_look_ahead: 10,
+            max_failures: 5,
+            lockout_minutes: 30,
+        }
+    }
+}
+
+/// Argon2id cost of confirmation-secret hashes (new hashes only: a stored hash keeps its own).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretPolicy {
+    /// Memory in KiB (OWASP: 19456).
+    #[serde(default = "m_default")]
+    pub argon2_m_kib: u32,
+    /// Iterations.
+    #[serde(default = "t_default")]
+    pub argon2_t: u32,
+    /// Parallelism.
+    #[serde(default = "p_default")]
+    pub argon2_p: u32,
+}
+
+fn m_default() -> u32 {
+    19456
+}
+fn t_default() -> u32 {
+    2
+}
+fn p_default() -> u32 {
+    1
+}
+
+impl Default for SecretPolicy {
+    fn default() -> Self {
+        SecretPolicy {
+            argon2_m_kib: 19456,
+            argon2_t: 2,
+            argon2_p: 1,
+        }
+    }
+}
+
+impl SecretPolicy {
+    /// The cheapest valid cost, for tests only.
+    pub fn cheap_for_tests() -> Self {
+        SecretPolicy {
+            argon2_m_kib: 8,
+            argon2_t: 1,
+            argon2_p: 1,
+        }
+    }
+}
+
+/// A bank's whole policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// A label for the policy (e.g. the seed document it follows).
+    #[serde(default)]
+    pub name: String,
+    /// Bank local time zone (DOMAIN.md §5; default Asia/Tokyo).
+    #[serde(default = "tokyo", deserialize_with = "tz")]
+    pub time_zone: Tz,
+    /// Who may do what.
+    #[serde(default)]
+    pub roles: RolePolicy,
+    /// Cool-down before registration.
+    #[serde(default)]
+    pub cooldown: CooldownPolicy,
+    /// Business days.
+    #[serde(default)]
+    pub calendar: Calendar,
+    /// Login code validation.
+    #[serde(default)]
+    pub validation: ValidationPolicy,
+    /// Confirmation-secret hashing cost.
+    #[serde(default)]
+    pub secrets: SecretPolicy,
+}
+
+fn tokyo() -> Tz {
+    chrono_tz::Asia::Tokyo
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            name: String::new(),
+            time_zone: tokyo(),
+            roles: RolePolicy::default(),
+            cooldown: CooldownPolicy::default(),
+            calendar: Calendar::default(),
+            validation: ValidationPolicy::default(),
+            secrets: SecretPolicy::default(),
+        }
+    }
+}
+
+/// A policy document that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("bank policy is invalid: {0}")]
+pub struct PolicyError(String);
+
+impl Policy {
+    /// Parses a policy TOML document.
+    pub fn from_toml_str(text: &str) -> Result<Self, PolicyError> {
+        let p: Policy = toml::from_str(text).map_err(|e| PolicyError(e.to_string()))?;
+        if p.validation.max_failures == 0 {
+            return Err(PolicyError(
+                "validation.max_failures must be at least 1".into(),
+            ));
+        }
+        if p.secrets.argon2_t == 0
+            || p.secrets.argon2_p == 0
+            || p.secrets.argon2_m_kib < 8 * p.secrets.argon2_p
+        {
+            return Err(PolicyError(
+                "secrets: argon2_t and argon2_p must be ≥ 1 and argon2_m_kib ≥ 8 × argon2_p".into(),
+            ));
+        }
+        Ok(p)
+    }
+}
+
+fn hhmm<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+    let s = String::deserialize(d)?;
+    NaiveTime::parse_from_str(&s, "%H:%M").map_err(|_| {
+        serde::de::Error::custom(format!(
+            "time {s:?} must be HH:MM (24-hour bank local time)"
+        ))
+    })
+}
+
+fn tz<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse::<Tz>().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "unknown time zone {s:?}: use an IANA name like Asia/Tokyo"
+        ))
+    })
+}
+
+fn dates<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<NaiveDate>, D::Error> {
+    let v = Vec::<toml::Value>::deserialize(d)?;
+    v.iter()
+        .map(|x| {
+            let text = match x {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Datetime(dt) if dt.date.is_some() && dt.time.is_none() => {
+                    dt.to_string()
+                }
+                other => other.to_string(),
+            };
+            NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+                serde::de::Error::custom(format!("holiday {text} must be a date YYYY-MM-DD"))
+            })
+        })
+        .collect()
+}
+
+fn weekdays<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Weekday>, D::Error> {
+    let v = Vec::<String>::deserialize(d)?;
+    v.iter()
+        .map(|s| {
+            s.parse::<Weekday>()
+                .map_err(|_| serde::de::Error::custom(format!("weekday {s:?}: use Mon … Sun")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_policy_has_the_documented_defaults() {
+        let p = Policy::from_toml_str("").expect("empty policy");
+        assert_eq!(p.time_zone, chrono_tz::Asia::Tokyo);
+        assert_eq!(p.cooldown.minutes, 30);
+        assert!(p.cooldown.night.is_none());
+        assert_eq!(p.roles.revoke, AdminRoles::MasterAndAdmin);
+    }
+
+    #[test]
+    fn bad_time_is_named() {
+        let e = Policy::from_toml_str(
+            "[cooldown.night]\nstart=\"8pm\"\nend=\"08:10\"\nrelease=\"08:40\"\n",
+        )
+        .expect_err("bad time");
+        assert!(e.to_string().contains("HH:MM"), "{e}");
+    }
+
+    #[test]
+    fn night_window_wraps_midnight() {
+        let w = NightWindow {
+            start: NaiveTime::from_hms_opt(20, 50, 0).expect("t"),
+            end: NaiveTime::from_hms_opt(8, 10, 0).expect("t"),
+            release: NaiveTime::from_hms_opt(8, 40, 0).expect("t"),
+            next_business_day: false,
+        };
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).expect("t");
+        assert!(w.contains(t(20, 50)));
+        assert!(w.contains(t(0, 0)));
+        assert!(w.contains(t(8, 9)));
+        assert!(!w.contains(t(8, 10)));
+        assert!(!w.contains(t(20, 49)));
+    }
+}

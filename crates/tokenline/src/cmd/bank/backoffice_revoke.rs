@@ -1,0 +1,69 @@
+//! `bank backoffice-revoke --operator ID --reason TEXT (--serial S | --user LOGIN)`.
+
+use super::common::{json_line, say, DbArgs};
+use anyhow::bail;
+use lifecycle::{BackofficeTarget, LoginId, OperatorId, SerialNumber};
+
+/// The written procedure at the branch (`000` 注意事項 5): an operator revokes a lost or expired
+/// token that the customer cannot revoke online. The operator ID and reason go to the audit log.
+///
+/// `--json`: as `bank revoke`.
+#[derive(clap::Args, Debug)]
+pub struct Cmd {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The back-office operator's staff ID.
+    #[arg(long)]
+    operator: OperatorId,
+    /// Why (e.g. "lost token, written request of 2025-03-04").
+    #[arg(long)]
+    reason: String,
+    /// The token's serial.
+    #[arg(long, conflicts_with = "user")]
+    serial: Option<SerialNumber>,
+    /// The user whose registered token to revoke.
+    #[arg(long)]
+    user: Option<LoginId>,
+}
+
+impl Cmd {
+    /// Runs the command.
+    pub fn run(self) -> anyhow::Result<()> {
+        let target = match (self.serial, self.user) {
+            (Some(s), None) => BackofficeTarget::Serial(s),
+            (None, Some(u)) => BackofficeTarget::User(u),
+            _ => bail!("name the token with --serial SERIAL or --user LOGIN"),
+        };
+        let o = self.db.open()?;
+        let r = o
+            .bank
+            .backoffice_revoke(&self.operator, &self.reason, &target, o.now())?;
+        if self.db.json {
+            json_line(&r)?;
+        }
+        for t in &r.tokens {
+            let users: Vec<&str> = t.users.iter().map(LoginId::as_str).collect();
+            say(
+                self.db.json,
+                &format!(
+                    "token {} revoked by operator {} for {}",
+                    t.serial,
+                    self.operator,
+                    if users.is_empty() {
+                        "-".into()
+                    } else {
+                        users.join(", ")
+                    }
+                ),
+            );
+        }
+        say(
+            self.db.json,
+            &format!(
+                "a new token can be registered from {}",
+                r.register_from_local
+            ),
+        );
+        Ok(())
+    }
+}

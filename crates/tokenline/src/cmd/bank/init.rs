@@ -1,0 +1,82 @@
+//! `bank init`: create the database and its master key.
+
+use super::common::DbArgs;
+use anyhow::{bail, Context};
+use lifecycle::Policy;
+use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
+use std::path::PathBuf;
+
+/// Create the bank database (never overwrites) and a new master key file with mode 0600.
+#[derive(clap::Args, Debug)]
+#[command(group = clap::ArgGroup::new("env").required(true).args(["production", "staging"]))]
+pub struct Cmd {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Real customers: staging clocks will be refused.
+    #[arg(long)]
+    production: bool,
+    /// A test environment: `--clock` is allowed.
+    #[arg(long)]
+    staging: bool,
+    /// The bank's policy (TOML, e.g. fixtures/policy/bank-000.toml); stored in the database.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+}
+
+impl Cmd {
+    /// Runs the command.
+    pub fn run(self) -> anyhow::Result<()> {
+        if self.db.clock.is_some() {
+            bail!("--clock makes no sense for init");
+        }
+        let policy_text = match &self.policy {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("reading the policy {}", p.display()))?,
+            ),
+            None => None,
+        };
+        let policy = match &policy_text {
+            Some(t) => Policy::from_toml_str(t).with_context(|| {
+                format!(
+                    "policy {}",
+                    self.policy
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                )
+            })?,
+            None => Policy::default(),
+        };
+        if self.db.db.exists() {
+            bail!(
+                "{} already exists: refusing to initialise it again",
+                self.db.db.display()
+            );
+        }
+        let key_path = self.db.key_path();
+        let key = MasterKey::create(&key_path)?;
+        let env = if self.production {
+            Environment::Production
+        } else {
+            Environment::Staging
+        };
+        let store = SqliteStore::create(&self.db.db, &key, env)?;
+        if let Some(t) = &policy_text {
+            store.set_meta("policy", t)?;
+        }
+        let name = if policy.name.is_empty() {
+            "default"
+        } else {
+            policy.name.as_str()
+        };
+        eprintln!(
+            "created {} ({}, policy {name}, time zone {}) and master key {} (mode 0600: keep it safe, the seeds cannot be read without it)",
+            self.db.db.display(),
+            env.as_str(),
+            policy.time_zone,
+            key_path.display()
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,436 @@
+//! `tokenline bank …` end to end: a real seed file, a real SQLite database, the real binary,
+//! a staging clock; and `bank serve` over loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tokenline");
+const SECRET: &str = "kakunin-pass";
+
+fn seed_of(serial: &str) -> Vec<u8> {
+    serial.bytes().cycle().take(20).collect()
+}
+
+fn code(serial: &str, t: DateTime<Utc>) -> String {
+    format!(
+        "{:06}",
+        otp_core::code(
+            &otp_core::Params::DEFAULT_TOTP,
+            &seed_of(serial),
+            t.timestamp() as u64
+        )
+        .unwrap()
+    )
+}
+
+/// Bank local time (Tokyo, UTC+9) → UTC.
+fn jst(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap() - chrono::Duration::hours(9)
+}
+
+struct Bank {
+    dir: tempfile::TempDir,
+}
+
+impl Bank {
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("bank.db")
+    }
+    fn run(&self, args: &[&str], clock: Option<DateTime<Utc>>) -> Output {
+        let mut c = Command::new(BIN);
+        c.arg("bank")
+            .args(args)
+            .arg("--db")
+            .arg(self.db())
+            .env("TOKENLINE_BANK_SECRET", SECRET)
+            .stdin(Stdio::null());
+        if let Some(t) = clock {
+            c.arg("--clock").arg(format!("fixed:{}", t.to_rfc3339()));
+        }
+        c.output().unwrap()
+    }
+    fn ok(&self, args: &[&str], clock: Option<DateTime<Utc>>) -> String {
+        let o = self.run(args, clock);
+        assert!(
+            o.status.success(),
+            "bank {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+    fn refused(&self, args: &[&str], clock: Option<DateTime<Utc>>) -> String {
+        let o = self.run(args, clock);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "bank {args:?} should be refused: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        String::from_utf8(o.stderr).unwrap()
+    }
+}
+
+fn policy_file(dir: &Path, name: &str) -> PathBuf {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../../fixtures/policy/bank-{name}.toml"));
+    let mut text = std::fs::read_to_string(fixture).unwrap();
+    text.push_str("\n[secrets]\nargon2_m_kib = 8\nargon2_t = 1\nargon2_p = 1\n");
+    let p = dir.join("policy.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// A `.tlseed` file of TOTP tokens under a fresh pre-shared key; returns (file, key file).
+fn seed_file(dir: &Path, serials: &[&str], expiry: (i32, u8, u8)) -> (PathBuf, PathBuf) {
+    let psk = seedfile::PreSharedKey::generate().unwrap();
+    let key_path = dir.join("batch.psk");
+    seedfile::keys::write_secret_file(&key_path, psk.to_file_line().as_bytes()).unwrap();
+    let date = time::Date::from_calendar_date(
+        expiry.0,
+        time::Month::try_from(expiry.1).unwrap(),
+        expiry.2,
+    )
+    .unwrap();
+    let opts = seedfile::tlseed::WriteOptions::new("B-TEST", serials.len() as u64, 1_700_000_000);
+    let mut w = seedfile::tlseed::Writer::new(
+        Vec::new(),
+        &seedfile::tlseed::Recipient::PreShared(psk),
+        opts,
+    )
+    .unwrap();
+    for s in serials {
+        w.write(&seedfile::SeedRecord {
+            serial: (*s).into(),
+            seed: seed_of(s).into(),
+            params: otp_core::Params::DEFAULT_TOTP,
+            expiry: Some(date),
+            batch: "B-TEST".into(),
+            manufacturer: String::new(),
+            model: String::new(),
+            hardware_id: String::new(),
+            provisioned_at_unix: None,
+        })
+        .unwrap();
+    }
+    let file = dir.join("batch.tlseed");
+    std::fs::write(&file, w.finish().unwrap()).unwrap();
+    (file, key_path)
+}
+
+/// A staging bank under policy 004 with customer C1: taro (master), hanako (admin), jiro
+/// (general) registered on 2025-03-01 to 23456789, 33456789, 45678909.
+fn bank_004() -> Bank {
+    let b = Bank {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let pol = policy_file(b.dir.path(), "004");
+    b.ok(
+        &["init", "--staging", "--policy", pol.to_str().unwrap()],
+        None,
+    );
+    let (file, key) = seed_file(
+        b.dir.path(),
+        &["23456789", "33456789", "45678909", "11111111"],
+        (2030, 1, 31),
+    );
+    let out = b.ok(
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--json",
+        ],
+        None,
+    );
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["imported"], 4);
+    let again = b.refused(
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        again.contains("already imported") && again.contains("nothing was imported"),
+        "{again}"
+    );
+    b.ok(&["customer", "add", "C1", "--name", "データ商事"], None);
+    for (login, class) in [("taro", "master"), ("hanako", "admin"), ("jiro", "general")] {
+        b.ok(
+            &[
+                "user", "add", "C1", login, "--name", login, "--class", class,
+            ],
+            None,
+        );
+    }
+    let mut t = jst(2025, 3, 1, 9, 0);
+    for (login, serial) in [
+        ("taro", "23456789"),
+        ("hanako", "33456789"),
+        ("jiro", "45678909"),
+    ] {
+        b.ok(
+            &["register", login, serial, "--code", &code(serial, t)],
+            Some(t),
+        );
+        t += chrono::Duration::seconds(30);
+    }
+    b
+}
+
+#[test]
+fn bank_cli_revoked_at_0800_registers_from_0830() {
+    let b = bank_004();
+    let t = jst(2025, 3, 4, 8, 0);
+    let err = b.refused(
+        &[
+            "revoke",
+            "--actor",
+            "jiro",
+            "--code",
+            &code("45678909", t),
+            "jiro",
+        ],
+        Some(t),
+    );
+    assert!(
+        err.contains("may not revoke"),
+        "general user refused: {err}"
+    );
+    let out = b.ok(
+        &[
+            "revoke",
+            "--actor",
+            "hanako",
+            "--code",
+            &code("33456789", t),
+            "jiro",
+            "--json",
+        ],
+        Some(t),
+    );
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["register_from_local"], "2025-03-04 08:30 JST");
+    let early = jst(2025, 3, 4, 8, 29);
+    let err = b.refused(
+        &[
+            "register",
+            "jiro",
+            "11111111",
+            "--code",
+            &code("11111111", early),
+        ],
+        Some(early),
+    );
+    assert!(err.contains("allowed from 2025-03-04 08:30 JST"), "{err}");
+    let at = jst(2025, 3, 4, 8, 30);
+    b.ok(
+        &[
+            "register",
+            "jiro",
+            "11111111",
+            "--code",
+            &code("11111111", at),
+        ],
+        Some(at),
+    );
+
+    let rows: Vec<Value> = b
+        .ok(&["users", "list", "C1", "--json"], Some(at))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let jiro = rows.iter().find(|r| r["login"] == "jiro").unwrap();
+    assert_eq!(jiro["serial"], "11111111");
+    assert_eq!(jiro["state_ja"], "サービス利用中");
+    assert_eq!(jiro["expires_at_local"], "2030年01月31日 09時00分");
+    let human = b.ok(&["users", "list", "C1", "--filter", "jiro"], Some(at));
+    assert!(
+        human.contains("ワンタイムパスワード状態") && human.contains("一般ユーザ"),
+        "{human}"
+    );
+
+    let audit: Vec<Value> = b
+        .ok(&["audit", "--json"], None)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let revoke = audit
+        .iter()
+        .find(|e| e["action"] == "revoke" && e["outcome"] == "ok")
+        .unwrap();
+    assert!(
+        revoke["clock"].as_str().unwrap().starts_with("fixed:"),
+        "staging clock recorded: {revoke}"
+    );
+    assert!(audit
+        .iter()
+        .any(|e| e["action"] == "register" && e["outcome"] == "cool_down"));
+}
+
+#[test]
+fn bank_cli_validate_accepts_once_then_refuses_replay() {
+    let b = bank_004();
+    let t = jst(2025, 3, 5, 10, 0);
+    let c = code("45678909", t);
+    let out = b.ok(&["validate", "jiro", "--code", &c, "--json"], Some(t));
+    assert_eq!(
+        serde_json::from_str::<Value>(out.trim()).unwrap()["result"],
+        "accepted"
+    );
+    let err = b.refused(
+        &["validate", "jiro", "--code", &c],
+        Some(t + chrono::Duration::seconds(5)),
+    );
+    assert!(err.contains("already used"), "{err}");
+}
+
+#[test]
+fn bank_cli_staging_clock_is_refused_on_production() {
+    let b = Bank {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    b.ok(&["init", "--production"], None);
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(b.dir.path().join("bank.db.key"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let err = b.refused(&["audit"], Some(Utc::now()));
+    assert!(err.contains("production"), "{err}");
+    b.ok(&["audit"], None);
+    let err = b.refused(&["init", "--staging"], None);
+    assert!(err.contains("already exists"), "{err}");
+}
+
+#[test]
+fn bank_cli_revoke_needs_a_secret_without_a_tty() {
+    let b = bank_004();
+    let t = jst(2025, 3, 4, 8, 0);
+    let o = Command::new(BIN)
+        .args([
+            "bank",
+            "revoke",
+            "--actor",
+            "hanako",
+            "--code",
+            &code("33456789", t),
+            "jiro",
+            "--db",
+        ])
+        .arg(b.db())
+        .arg("--clock")
+        .arg(format!("fixed:{}", t.to_rfc3339()))
+        .env_remove("TOKENLINE_BANK_SECRET")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--secret-file"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let secret = b.dir.path().join("secret.txt");
+    std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
+    let o = Command::new(BIN)
+        .args([
+            "bank",
+            "revoke",
+            "--actor",
+            "hanako",
+            "--code",
+            &code("33456789", t),
+            "jiro",
+            "--db",
+        ])
+        .arg(b.db())
+        .arg("--secret-file")
+        .arg(&secret)
+        .arg("--clock")
+        .arg(format!("fixed:{}", t.to_rfc3339()))
+        .env_remove("TOKENLINE_BANK_SECRET")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn bank_cli_serve_answers_over_loopback() {
+    let b = bank_004();
+    let t = jst(2025, 3, 6, 12, 0);
+    let mut child = Child(
+        Command::new(BIN)
+            .args([
+                "bank",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--workers",
+                "2",
+                "--db",
+            ])
+            .arg(b.db())
+            .arg("--clock")
+            .arg(format!("fixed:{}", t.to_rfc3339()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(a) = line.strip_prefix("listening on ") {
+                let _ = tx.send(a.to_string());
+            }
+        }
+    });
+    let addr: std::net::SocketAddr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server did not start")
+        .parse()
+        .unwrap();
+    let post = |body: String| -> (u16, Value) {
+        let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(s, "POST /v1/validate HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        let status = out.split(' ').nth(1).unwrap().parse().unwrap();
+        (
+            status,
+            serde_json::from_str(out.split_once("\r\n\r\n").unwrap().1).unwrap(),
+        )
+    };
+    let body = format!(r#"{{"login":"jiro","code":"{}"}}"#, code("45678909", t));
+    let (st, v) = post(body.clone());
+    assert_eq!((st, v["result"].as_str()), (200, Some("accepted")), "{v}");
+    let (st, v) = post(body);
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (403, Some("replayed_code")),
+        "{v}"
+    );
+}

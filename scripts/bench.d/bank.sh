@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Bank benchmarks (issue #5): import of 100,000 and 1,000,000 tokens into the SQLite store,
+# and login validations per second through the HTTP API (replay state persisted) with p50/p99
+# latency from a bounded loopback load. Prints markdown rows: | bench | figure | unit | note |.
+# Builds only the bank crates' examples in release mode.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+cargo build --quiet --release -p lifecycle-sqlite --example import_bench -p bank-http --example http_bench
+bin="$CARGO_TARGET_DIR/release/examples"
+"$bin/import_bench" 100000
+"$bin/import_bench" 1000000
+# users clients workers max-requests max-seconds
+timeout 300 "$bin/http_bench" 2000 4 4 20000 30
