@@ -1,0 +1,84 @@
+//! Measures a QEMU token: its deepest stack use and its clock drift against the host.
+//!
+//! `cargo run -p token-qemu --example firmware_figures -- [SECONDS]` (default 30) prints
+//! - `stack_high_water_bytes <n>`: after a SHA-512 TOTP provision with a 64-byte seed and a
+//!   press (the deepest path), from the firmware's diagnostics UART;
+//! - `clock_drift_ppm <value> over <s> s`: the host instant at which the token's seconds
+//!   counter (Identify's `clock`) ticks is found by polling, twice, SECONDS apart; positive
+//!   means the token runs fast. Resolution: about one pty round trip (a few ms) per edge.
+
+use std::time::{Duration, Instant};
+
+use otp_core::{Hash, Mode, Params};
+use token_link::{LinkOptions, TokenLink};
+use token_proto::{Date, Provision, Seed, Serial};
+use token_qemu::{find_or_build_image, QemuLine};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let seconds: u64 = std::env::args()
+        .nth(1)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(30);
+    let image = find_or_build_image(|msg| eprintln!("{msg}"))?;
+    let dir = tempfile::tempdir()?;
+    let line = QemuLine::start(&image, 1, dir.path())?;
+    let station = &line.stations()[0];
+    let opts = LinkOptions {
+        first_timeout: Duration::from_secs(5),
+        ..LinkOptions::default()
+    };
+    let mut token = TokenLink::open(&station.device, opts)?;
+    token.set_time(1_700_000_000)?;
+
+    token.provision(&Provision {
+        seed: Seed::new(&[0x5a; 64]).map_err(|e| e.to_string())?,
+        serial: Serial::parse("SKTH00001").map_err(|e| e.to_string())?,
+        expiry: Date::new(2031, 1, 31).map_err(|e| e.to_string())?,
+        params: Params {
+            hash: Hash::Sha512,
+            digits: 8,
+            mode: Mode::Totp { period: 30, t0: 0 },
+        },
+    })?;
+    token.read_display()?;
+    token.identify()?;
+    std::thread::sleep(Duration::from_millis(300));
+    let log = std::fs::read_to_string(&station.diag_log)?;
+    let stack = log
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("stack high water: ")?
+                .strip_suffix(" bytes")?
+                .trim()
+                .parse::<u32>()
+                .ok()
+        })
+        .max()
+        .ok_or("no stack line in the diagnostics log")?;
+    println!("stack_high_water_bytes {stack}");
+
+    if seconds > 0 {
+        let (t0, c0) = next_tick(&mut token)?;
+        std::thread::sleep(Duration::from_secs(seconds.saturating_sub(1)));
+        let (t1, c1) = next_tick(&mut token)?;
+        let host = (t1 - t0).as_secs_f64();
+        let ppm = ((c1 - c0) as f64 / host - 1.0) * 1e6;
+        println!("clock_drift_ppm {ppm:+.0} over {host:.1} s");
+    }
+    Ok(())
+}
+
+/// Polls Identify until the token's seconds change; returns the host instant (midpoint of the
+/// exchange that first saw the new second) and that second.
+fn next_tick(token: &mut TokenLink) -> Result<(Instant, u64), Box<dyn std::error::Error>> {
+    let first = token.identify()?.clock.ok_or("clock not set")?;
+    loop {
+        let before = Instant::now();
+        let now = token.identify()?.clock.ok_or("clock not set")?;
+        let after = Instant::now();
+        if now != first {
+            return Ok((before + (after - before) / 2, now));
+        }
+    }
+}
