@@ -59,8 +59,12 @@ pub struct Cmd {
     /// Write the station lines (JSON Lines) to this file once every pty is up.
     #[arg(long)]
     ready_file: Option<PathBuf>,
-    /// Run firmware-image tokens under QEMU instead of the built-in simulator.
-    #[arg(long)]
+    /// Run firmware-image tokens under QEMU instead of the built-in simulator. The
+    /// simulator's line emulation (pacing, skew, faults, feeding) does not apply to QEMU tokens.
+    #[arg(long, conflicts_with_all = [
+        "baud", "clock_skew", "corrupt_rate", "drop_rate", "fault_seed",
+        "unplug_after", "feed", "swap_pause_ms", "exit_when_done",
+    ])]
     qemu: bool,
 }
 
