@@ -1,0 +1,52 @@
+//! Prints the bytes one token's provisioning puts on the wire, for the throughput lower bound
+//! in `scripts/bench.d/line.sh`: identify, provision (20-byte seed, 8-digit serial), set time,
+//! read display, lock — each request with the leading `0x00` token-link sends, COBS frame and
+//! delimiter, plus its response.
+//!
+//! Output: `bytes_per_token <N>` on stdout.
+
+use token_link::token_proto::{
+    encode_request, encode_response, Date, DisplayCode, FirmwareVersion, HardwareId, Info, Params,
+    Provision, Request, Response, Seed, Serial, State, MAX_WIRE_LEN,
+};
+
+fn main() {
+    let info = Info {
+        hardware_id: HardwareId([0x5a; 8]),
+        firmware: FirmwareVersion {
+            major: 1,
+            minor: 0,
+            patch: 0,
+        },
+        state: State::Blank,
+        credential: None,
+        clock: None,
+    };
+    let provision = Provision {
+        seed: Seed::new(&[0x5a; 20]).expect("20 bytes is a valid seed"),
+        serial: Serial::parse("10000001").expect("valid serial"),
+        expiry: Date::new(2031, 1, 31).expect("valid date"),
+        params: Params::DEFAULT_TOTP,
+    };
+    let display = DisplayCode::new(123_456, 6, 59_000_000).expect("valid code");
+    let exchanges = [
+        (Request::Identify, Response::Info(info)),
+        (Request::Provision(provision), Response::Ack),
+        (
+            Request::SetTime {
+                unix_time: 1_790_000_000,
+            },
+            Response::Ack,
+        ),
+        (Request::ReadDisplay, Response::Display(display)),
+        (Request::Lock, Response::Ack),
+    ];
+    let mut total = 0usize;
+    let mut buf = [0u8; MAX_WIRE_LEN];
+    for (i, (req, resp)) in exchanges.iter().enumerate() {
+        let seq = 0x1234 + i as u16;
+        total += 1 + encode_request(seq, req, &mut buf); // token-link's leading 0x00
+        total += encode_response(seq, resp, &mut buf);
+    }
+    println!("bytes_per_token {total}");
+}

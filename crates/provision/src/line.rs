@@ -1,0 +1,847 @@
+//! The factory line: one station per serial port, all writing one batch journal.
+//!
+//! For every new token that answers on a port a station runs (DOMAIN.md §1, factory line):
+//! identify → allocate the next serial (journaled, fsynced) → generate the seed from the OS
+//! CSPRNG → journal the sealed seed (fsynced) → write seed, serial, expiry and parameters →
+//! set the clock → read the display and compare with the code computed from the seed →
+//! journal `verified` (fsynced) → lock → journal `locked`.
+//!
+//! # Recovery rules (crash, `--resume`, or a lost answer on a noisy line)
+//!
+//! A station decides from the token's state and the journal, never from memory:
+//! - *locked*, and its serial is in flight for this hardware id in the journal: the display
+//!   is checked against the journaled seed and the lock is journaled (the lock reached the
+//!   token but its journal entry did not). Any other locked token is skipped and reported.
+//! - *provisioned* with the serial the journal has in flight for this hardware id, or *blank*
+//!   while the journal has a serial in flight for this hardware id: the same attempt goes on
+//!   with the journaled seed (the token acknowledges an identical Provision) — clock, check,
+//!   lock. That serial was only ever bound to this token, so continuing issues it to no one
+//!   else; voiding it instead would burn a label number on every lost answer of a noisy line.
+//! - *provisioned* with anything else (another serial, another batch, a reworked token): the
+//!   serial in flight for it, if any, is voided (burned, never reissued), the token is
+//!   factory-reset and gets the next serial.
+//!
+//! A token whose code does not match, or that refuses a command, is not locked: it is
+//! journaled `failed` and reported for rework — but only after the station checked that the
+//! same token still answers (a refusal can come from the next token when the previous one was
+//! taken off early). A link that gives up (retries exhausted), a token that left the station,
+//! or a vanished port leave the serial in flight, so a later run settles it when the token
+//! comes back; the result reports it as failed with that explanation.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use otp_core::{Mode, Params};
+use serde::Serialize;
+use token_link::token_proto::{Date, Info, Provision, Seed, Serial, State, WireError};
+use token_link::{LinkError, LinkOptions, TokenLink};
+
+/// How long one look at a station waits for an answer.
+const POLL_TIMEOUT: Duration = Duration::from_millis(200);
+use zeroize::Zeroizing;
+
+use crate::journal::{unix_now, JournalError, JournalWriter, TokenStatus};
+use crate::key::random_bytes;
+use crate::serial::SerialNumber;
+
+/// How a run of the line behaves.
+#[derive(Clone, Debug)]
+pub struct LineConfig {
+    /// Stop after this many tokens were finished (locked or failed; skipped ones don't count).
+    pub count: Option<u64>,
+    /// Stop when no new token appeared on any port for this long.
+    pub idle_timeout: Option<Duration>,
+    /// Pause between two looks at a port that has no new token.
+    pub poll_interval: Duration,
+    /// Attempts per token when the link gives up (each attempt re-identifies the token).
+    pub attempts_per_token: u32,
+}
+
+impl Default for LineConfig {
+    fn default() -> Self {
+        LineConfig {
+            count: None,
+            idle_timeout: None,
+            poll_interval: Duration::from_millis(50),
+            attempts_per_token: 3,
+        }
+    }
+}
+
+/// What became of one token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Provisioned, verified and locked.
+    Locked,
+    /// Not finished: not locked (or not known to be), reported for rework.
+    Failed,
+    /// Already locked when it arrived; left alone.
+    SkippedLocked,
+}
+
+/// The result of one token: the `--json` line format of `tokenline line run`.
+///
+/// One JSON object per line on stdout, e.g.
+/// `{"station":1,"port":"/dev/pts/3","hardware_id":"a1b2c3d4e5f60708","serial":"10000001","outcome":"locked","reason":null,"seconds":0.041,"retries":0,"recovered":false}`
+/// - `station`: 1-based station number (order of `--port`); `port`: its device path;
+/// - `hardware_id`: 16 hex digits; `serial`: the serial issued (or reported by a skipped token), or null;
+/// - `outcome`: `locked` | `failed` | `skipped_locked`; `reason`: why it failed or was skipped, else null;
+/// - `seconds`: wall time at the station; `retries`: link resends for this token;
+/// - `recovered`: true when the token was finished from an earlier interrupted attempt.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TokenResult {
+    /// 1-based station number.
+    pub station: usize,
+    /// The station's port.
+    pub port: String,
+    /// Hardware id (hex).
+    pub hardware_id: String,
+    /// The serial, if any.
+    pub serial: Option<String>,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Why it failed or was skipped.
+    pub reason: Option<String>,
+    /// Seconds spent on this token.
+    pub seconds: f64,
+    /// Link resends while handling it.
+    pub retries: u64,
+    /// Finished from an earlier interrupted attempt.
+    pub recovered: bool,
+}
+
+/// A step of the work on one token, for progress display.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// A serial was issued.
+    Allocated,
+    /// Seed, serial, expiry and parameters written.
+    Written,
+    /// Clock set.
+    ClockSet,
+    /// Display code matched.
+    Verified,
+    /// Locked.
+    Locked,
+}
+
+impl Step {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Allocated => "allocated",
+            Step::Written => "written",
+            Step::ClockSet => "clock set",
+            Step::Verified => "verified",
+            Step::Locked => "locked",
+        }
+    }
+}
+
+/// Progress events. The library never draws; the CLI turns these into bars or JSON.
+#[derive(Clone, Debug)]
+pub enum LineEvent {
+    /// A station is watching its port.
+    StationReady {
+        /// Station number.
+        station: usize,
+        /// Port.
+        port: String,
+    },
+    /// A new token answered on a port.
+    TokenArrived {
+        /// Station number.
+        station: usize,
+        /// Hardware id.
+        hardware_id: String,
+    },
+    /// A step on a token is done.
+    Step {
+        /// Station number.
+        station: usize,
+        /// The serial being provisioned.
+        serial: String,
+        /// Which step.
+        step: Step,
+    },
+    /// The link gave up once on a token; the station tries again.
+    Retrying {
+        /// Station number.
+        station: usize,
+        /// What the link said.
+        error: String,
+    },
+    /// A token is finished.
+    TokenDone(TokenResult),
+    /// A station stopped (port vanished, or the line is stopping).
+    StationStopped {
+        /// Station number.
+        station: usize,
+        /// Port.
+        port: String,
+        /// Why, in words a technician can act on.
+        reason: String,
+        /// True when the station stopped because of a fault (port gone), not a normal end.
+        fault: bool,
+    },
+}
+
+/// Why the run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// `--count` tokens were finished.
+    CountReached,
+    /// The serial range is used up.
+    RangeUsedUp,
+    /// No new token for `--idle-timeout`.
+    Idle,
+    /// Stopped by the operator (Ctrl-C).
+    Interrupted,
+    /// Every station lost its port.
+    NoStationLeft,
+}
+
+/// The end of a run.
+#[derive(Clone, Debug)]
+pub struct LineSummary {
+    /// Every token result, in the order they finished.
+    pub results: Vec<TokenResult>,
+    /// Why the run ended.
+    pub stop: StopReason,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+    /// Stations that stopped on a fault, with the reason.
+    pub lost_stations: Vec<(String, String)>,
+}
+
+impl LineSummary {
+    /// Tokens with this outcome.
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.results.iter().filter(|r| r.outcome == outcome).count()
+    }
+
+    /// Mean seconds per locked token at a station.
+    pub fn mean_seconds_per_locked(&self) -> Option<f64> {
+        let t: Vec<f64> = self
+            .results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Locked)
+            .map(|r| r.seconds)
+            .collect();
+        (!t.is_empty()).then(|| t.iter().sum::<f64>() / t.len() as f64)
+    }
+}
+
+/// A fault that stops the whole line.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    /// The journal cannot be written: nothing more may be provisioned.
+    #[error("the batch journal failed, the line stopped: {0}")]
+    Journal(#[from] JournalError),
+    /// No station was given.
+    #[error("no station: give at least one --port")]
+    NoStation,
+}
+
+/// State shared by the stations.
+struct Shared<'a> {
+    journal: Mutex<JournalWriter>,
+    cfg: &'a LineConfig,
+    stop: &'a AtomicBool,
+    stop_reason: Mutex<Option<StopReason>>,
+    fatal: Mutex<Option<JournalError>>,
+    /// Tokens finished or being worked on (for `count`).
+    claimed: AtomicU64,
+    last_activity: Mutex<Instant>,
+    results: Mutex<Vec<TokenResult>>,
+    lost: Mutex<Vec<(String, String)>>,
+    on_event: &'a (dyn Fn(LineEvent) + Sync),
+}
+
+impl Shared<'_> {
+    fn halt(&self, reason: StopReason) {
+        let mut r = self.stop_reason.lock().unwrap_or_else(|e| e.into_inner());
+        r.get_or_insert(reason);
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    fn touch(&self) {
+        *self.last_activity.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+
+    fn idle_for(&self) -> Duration {
+        self.last_activity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .elapsed()
+    }
+
+    /// Claims a slot under `count`; false when the line has finished its count.
+    fn claim(&self) -> bool {
+        match self.cfg.count {
+            None => true,
+            Some(n) => self
+                .claimed
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
+                    (c < n).then_some(c + 1)
+                })
+                .is_ok(),
+        }
+    }
+
+    fn unclaim(&self) {
+        if self.cfg.count.is_some() {
+            self.claimed.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn journal(&self) -> std::sync::MutexGuard<'_, JournalWriter> {
+        self.journal.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Runs the line until the count is reached, the range is used up, the line is idle for
+/// `idle_timeout`, `stop` is set (Ctrl-C), or every station lost its port. A station finishes
+/// the token it holds before it stops, so the journal is left resumable.
+pub fn run_line(
+    journal: JournalWriter,
+    links: Vec<TokenLink>,
+    cfg: &LineConfig,
+    stop: &AtomicBool,
+    on_event: &(dyn Fn(LineEvent) + Sync),
+) -> Result<LineSummary, LineError> {
+    if links.is_empty() {
+        return Err(LineError::NoStation);
+    }
+    let started = Instant::now();
+    let shared = Shared {
+        journal: Mutex::new(journal),
+        cfg,
+        stop,
+        stop_reason: Mutex::new(None),
+        fatal: Mutex::new(None),
+        claimed: AtomicU64::new(0),
+        last_activity: Mutex::new(Instant::now()),
+        results: Mutex::new(Vec::new()),
+        lost: Mutex::new(Vec::new()),
+        on_event,
+    };
+    let n = links.len();
+    let gone = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for (i, link) in links.into_iter().enumerate() {
+            let shared = &shared;
+            let gone = &gone;
+            s.spawn(move || {
+                let faulted = Station {
+                    number: i + 1,
+                    link,
+                    shared,
+                }
+                .run();
+                if faulted && gone.fetch_add(1, Ordering::SeqCst) + 1 == n as u64 {
+                    shared.halt(StopReason::NoStationLeft);
+                }
+            });
+        }
+    });
+    if let Some(e) = shared
+        .fatal
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+    {
+        return Err(LineError::Journal(e));
+    }
+    let stop = shared
+        .stop_reason
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or(StopReason::Interrupted);
+    Ok(LineSummary {
+        results: shared
+            .results
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner()),
+        stop,
+        elapsed: started.elapsed(),
+        lost_stations: shared.lost.into_inner().unwrap_or_else(|e| e.into_inner()),
+    })
+}
+
+/// Why work on a token stopped early.
+enum Abort {
+    /// The link gave up (retryable by re-identifying).
+    Link(LinkError),
+    /// The port is gone: the station stops.
+    PortGone(LinkError),
+    /// A definite failure: the token goes to rework.
+    Fail(String),
+    /// The journal failed: the line stops.
+    Journal(JournalError),
+    /// The serial range is used up.
+    RangeUsedUp,
+}
+
+impl From<LinkError> for Abort {
+    fn from(e: LinkError) -> Self {
+        match e {
+            LinkError::PortGone(_) => Abort::PortGone(e),
+            LinkError::Token(w) => Abort::Fail(format!("the token refused: {w}")),
+            other => Abort::Link(other),
+        }
+    }
+}
+
+impl From<JournalError> for Abort {
+    fn from(e: JournalError) -> Self {
+        match e {
+            JournalError::RangeExhausted(_) => Abort::RangeUsedUp,
+            e => Abort::Journal(e),
+        }
+    }
+}
+
+/// What a finished token looked like, before timing is added.
+struct Done {
+    serial: Option<String>,
+    outcome: Outcome,
+    reason: Option<String>,
+    recovered: bool,
+}
+
+struct Station<'a, 's> {
+    number: usize,
+    link: TokenLink,
+    shared: &'s Shared<'a>,
+}
+
+impl Station<'_, '_> {
+    fn emit(&self, ev: LineEvent) {
+        (self.shared.on_event)(ev);
+    }
+
+    fn port(&self) -> String {
+        self.link.path().display().to_string()
+    }
+
+    /// Serves the port until the line stops; true if the station stopped on a fault.
+    fn run(mut self) -> bool {
+        self.emit(LineEvent::StationReady {
+            station: self.number,
+            port: self.port(),
+        });
+        // Looking for a token: one short attempt, so an empty station (a token being swapped)
+        // costs little. Working on a token: the link's full timeouts and retries.
+        let work = self.link.options();
+        let poll = LinkOptions {
+            timeout: work.timeout.min(POLL_TIMEOUT),
+            retries: 0,
+            ..work
+        };
+        let mut last: Option<String> = None;
+        let (faulted, reason) = loop {
+            if self.shared.stopping() {
+                break (false, "the line is stopping".to_string());
+            }
+            if let Some(limit) = self.shared.cfg.idle_timeout {
+                if self.shared.idle_for() >= limit {
+                    self.shared.halt(StopReason::Idle);
+                    continue;
+                }
+            }
+            self.link.set_options(poll);
+            let polled = self.link.identify();
+            self.link.set_options(work);
+            let info = match polled {
+                Ok(info) => info,
+                Err(LinkError::PortGone(_)) => {
+                    break (
+                        true,
+                        format!(
+                            "port {} vanished (token unplugged or simulator stopped)",
+                            self.port()
+                        ),
+                    )
+                }
+                Err(_) => {
+                    // No token on the station (being swapped) or a noisy line: look again.
+                    std::thread::sleep(self.shared.cfg.poll_interval);
+                    continue;
+                }
+            };
+            let hwid = info.hardware_id.to_string();
+            if last.as_deref() == Some(hwid.as_str()) {
+                std::thread::sleep(self.shared.cfg.poll_interval);
+                continue;
+            }
+            if !self.shared.claim() {
+                self.shared.halt(StopReason::CountReached);
+                continue;
+            }
+            last = Some(hwid.clone());
+            self.shared.touch();
+            self.emit(LineEvent::TokenArrived {
+                station: self.number,
+                hardware_id: hwid.clone(),
+            });
+            let started = Instant::now();
+            let retries_before = self.link.stats().retries;
+            let result = self.handle(info);
+            let done = match result {
+                Ok(done) => done,
+                Err(Abort::PortGone(e)) => {
+                    self.finish_result(
+                        &hwid,
+                        self.failed_in_flight(&hwid, e.to_string()),
+                        started,
+                        retries_before,
+                    );
+                    break (
+                        true,
+                        format!(
+                            "port {} vanished while working on token {hwid}: {e}",
+                            self.port()
+                        ),
+                    );
+                }
+                Err(Abort::Journal(e)) => {
+                    *self.shared.fatal.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                    self.shared.halt(StopReason::Interrupted);
+                    break (true, "the batch journal failed".to_string());
+                }
+                Err(Abort::RangeUsedUp) => {
+                    self.shared.unclaim();
+                    self.shared.halt(StopReason::RangeUsedUp);
+                    break (false, "the serial range is used up".to_string());
+                }
+                Err(Abort::Link(e)) => self.failed_in_flight(&hwid, e.to_string()),
+                Err(Abort::Fail(reason)) => Done {
+                    serial: None,
+                    outcome: Outcome::Failed,
+                    reason: Some(reason),
+                    recovered: false,
+                },
+            };
+            if done.outcome == Outcome::SkippedLocked {
+                self.shared.unclaim();
+            }
+            let finished = done.outcome != Outcome::SkippedLocked;
+            self.finish_result(&hwid, done, started, retries_before);
+            self.shared.touch();
+            if finished
+                && self
+                    .shared
+                    .cfg
+                    .count
+                    .is_some_and(|n| self.finished_count() >= n)
+            {
+                self.shared.halt(StopReason::CountReached);
+            }
+        };
+        if faulted {
+            self.shared
+                .lost
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((self.port(), reason.clone()));
+        }
+        self.emit(LineEvent::StationStopped {
+            station: self.number,
+            port: self.port(),
+            reason,
+            fault: faulted,
+        });
+        faulted
+    }
+
+    fn finished_count(&self) -> u64 {
+        let results = self
+            .shared
+            .results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        results
+            .iter()
+            .filter(|r| r.outcome != Outcome::SkippedLocked)
+            .count() as u64
+    }
+
+    /// A token whose outcome the station cannot settle now (the link gave up, the token left
+    /// the station, the port vanished): its serial stays in flight, nothing is burned.
+    fn failed_in_flight(&self, hwid: &str, why: String) -> Done {
+        let pending = self
+            .shared
+            .journal()
+            .journal()
+            .pending_for(hwid)
+            .map(|r| (r.serial.to_string(), r.status.clone()));
+        let reason = match &pending {
+            Some((s, TokenStatus::Verified)) => format!(
+                "{why}; the lock of serial {s} was sent but not confirmed (its seed is journaled): \
+                 put the token back on a station with `line run --resume` to confirm it"
+            ),
+            Some((s, _)) => format!(
+                "{why}; serial {s} stays in flight: put the token back on a station with `line run --resume` to settle it"
+            ),
+            None => why,
+        };
+        Done {
+            serial: pending.map(|p| p.0),
+            outcome: Outcome::Failed,
+            reason: Some(reason),
+            recovered: false,
+        }
+    }
+
+    fn finish_result(&self, hwid: &str, done: Done, started: Instant, retries_before: u64) {
+        let result = TokenResult {
+            station: self.number,
+            port: self.port(),
+            hardware_id: hwid.to_string(),
+            serial: done.serial,
+            outcome: done.outcome,
+            reason: done.reason,
+            seconds: started.elapsed().as_secs_f64(),
+            retries: self.link.stats().retries - retries_before,
+            recovered: done.recovered,
+        };
+        self.shared
+            .results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(result.clone());
+        self.emit(LineEvent::TokenDone(result));
+    }
+
+    /// Works on one token until it is locked, failed or skipped; retries from a fresh
+    /// identify when the link gives up.
+    fn handle(&mut self, mut info: Info) -> Result<Done, Abort> {
+        let hwid = info.hardware_id.to_string();
+        let attempts = self.shared.cfg.attempts_per_token.max(1);
+        let mut attempt = 1;
+        loop {
+            let reason = match self.attempt(&info) {
+                Ok(done) => return Ok(done),
+                Err(Abort::Link(e)) if attempt < attempts => {
+                    self.emit(LineEvent::Retrying {
+                        station: self.number,
+                        error: e.to_string(),
+                    });
+                    attempt += 1;
+                    e.to_string()
+                }
+                Err(Abort::Fail(reason)) => {
+                    // A refusal may come from the next token if this one was taken off the
+                    // station: journal the failure only when the same token still answers.
+                    if self.same_token(&info, attempts)?.is_none() {
+                        return Ok(self.failed_in_flight(&hwid, reason));
+                    }
+                    let mut j = self.shared.journal();
+                    let serial = j.journal().pending_for(&hwid).map(|r| r.serial.clone());
+                    j.record_failed(serial.as_ref(), &hwid, &reason)?;
+                    return Ok(Done {
+                        serial: serial.map(|s| s.to_string()),
+                        outcome: Outcome::Failed,
+                        reason: Some(reason),
+                        recovered: false,
+                    });
+                }
+                Err(other) => return Err(other),
+            };
+            info = match self.same_token(&info, attempts)? {
+                Some(i) => i,
+                None => return Ok(self.failed_in_flight(&hwid, reason)),
+            };
+        }
+    }
+
+    /// Identifies the token on the station again (up to `tries` times): `Some` when the same
+    /// token answers, `None` when another one does or none does.
+    fn same_token(&mut self, info: &Info, tries: u32) -> Result<Option<Info>, Abort> {
+        for _ in 0..tries.max(1) {
+            match self.link.identify() {
+                Ok(i) if i.hardware_id == info.hardware_id => return Ok(Some(i)),
+                Ok(_) => return Ok(None),
+                Err(e @ LinkError::PortGone(_)) => return Err(Abort::PortGone(e)),
+                Err(_) => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// One pass over the token, decided by its state and the journal (module docs).
+    fn attempt(&mut self, info: &Info) -> Result<Done, Abort> {
+        let hwid = info.hardware_id.to_string();
+        let token_serial = info.credential.map(|c| c.serial.to_string());
+        let pending = self
+            .shared
+            .journal()
+            .journal()
+            .pending_for(&hwid)
+            .map(|r| (r.serial.clone(), r.sealed.is_some()));
+        let ours = pending
+            .as_ref()
+            .filter(|(p, _)| token_serial.as_deref() == Some(p.as_str()));
+        match (info.state, ours, &pending) {
+            (State::Locked, Some((serial, true)), _) => {
+                let seed = self.shared.journal().seed_of(serial)?;
+                self.verify(serial, &seed)?;
+                self.shared.journal().record_locked(serial, &hwid)?;
+                self.step(serial, Step::Locked);
+                Ok(Done {
+                    serial: Some(serial.to_string()),
+                    outcome: Outcome::Locked,
+                    reason: None,
+                    recovered: true,
+                })
+            }
+            (State::Locked, _, _) => {
+                self.shared
+                    .journal()
+                    .record_skipped_locked(token_serial.as_deref(), &hwid)?;
+                Ok(Done {
+                    serial: token_serial,
+                    outcome: Outcome::SkippedLocked,
+                    reason: Some("the token is already locked".into()),
+                    recovered: false,
+                })
+            }
+            (State::Provisioned, Some((serial, true)), _) => {
+                let seed = self.shared.journal().seed_of(serial)?;
+                self.finish(serial, &hwid, &seed, true)
+            }
+            (State::Blank, _, Some((serial, sealed))) => {
+                // The serial was only ever bound to this token and the token holds nothing:
+                // this is the same provisioning attempt, continued.
+                let seed = if *sealed {
+                    self.shared.journal().seed_of(serial)?
+                } else {
+                    self.new_seed(serial, &hwid)?
+                };
+                self.finish(serial, &hwid, &seed, true)
+            }
+            (State::Blank, _, None) => self.provision_blank(&hwid),
+            (State::Provisioned, _, _) => {
+                if let Some((p, _)) = &pending {
+                    let why = format!(
+                        "token came back provisioned with serial {}",
+                        token_serial.as_deref().unwrap_or("?")
+                    );
+                    self.shared.journal().record_void(p, &hwid, &why)?;
+                }
+                self.link.factory_reset()?;
+                self.provision_blank(&hwid)
+            }
+        }
+    }
+
+    fn provision_blank(&mut self, hwid: &str) -> Result<Done, Abort> {
+        let serial = self.shared.journal().allocate(hwid, &self.port())?;
+        self.step(&serial, Step::Allocated);
+        let seed = self.new_seed(&serial, hwid)?;
+        self.finish(&serial, hwid, &seed, false)
+    }
+
+    /// A fresh seed from the OS CSPRNG, journaled (sealed, fsynced) before it goes anywhere.
+    fn new_seed(&mut self, serial: &SerialNumber, hwid: &str) -> Result<Zeroizing<Vec<u8>>, Abort> {
+        let params = self.shared.journal().journal().manifest().params;
+        // RFC 4226 §4 R6 asks for at least 128 bits, 160 recommended; RFC 6238 Appendix B
+        // uses the hash's output length: 20 bytes for SHA-1, 32 for SHA-256, 64 for SHA-512.
+        let mut seed = Zeroizing::new(vec![0u8; params.hash.rfc_seed_len()]);
+        random_bytes(&mut seed).map_err(|e| Abort::Journal(e.into()))?;
+        self.shared
+            .journal()
+            .record_provisioned(serial, hwid, &seed)?;
+        Ok(seed)
+    }
+
+    /// Writes the credential, sets the clock, checks the display, locks.
+    fn finish(
+        &mut self,
+        serial: &SerialNumber,
+        hwid: &str,
+        seed: &[u8],
+        recovered: bool,
+    ) -> Result<Done, Abort> {
+        let (expiry, params) = {
+            let j = self.shared.journal();
+            let m = j.journal().manifest();
+            (m.expiry, m.params)
+        };
+        let provision = Provision {
+            seed: Seed::new(seed).map_err(|e| Abort::Fail(e.to_string()))?,
+            serial: Serial::parse(serial.as_str()).map_err(|e| Abort::Fail(e.to_string()))?,
+            expiry: Date::new(expiry.year, expiry.month, expiry.day)
+                .map_err(|e| Abort::Fail(e.to_string()))?,
+            params,
+        };
+        match self.link.provision(&provision) {
+            Err(LinkError::Token(WireError::ConflictingProvision)) => {
+                return Err(Abort::Fail(
+                    "the token holds a different credential than the journal".into(),
+                ))
+            }
+            other => other?,
+        }
+        self.step(serial, Step::Written);
+        self.link.set_time(unix_now())?;
+        self.step(serial, Step::ClockSet);
+        self.verify(serial, seed)?;
+        self.shared.journal().record_verified(serial, hwid)?;
+        self.step(serial, Step::Verified);
+        self.link.lock()?;
+        self.shared.journal().record_locked(serial, hwid)?;
+        self.step(serial, Step::Locked);
+        Ok(Done {
+            serial: Some(serial.to_string()),
+            outcome: Outcome::Locked,
+            reason: None,
+            recovered,
+        })
+    }
+
+    /// Reads the display and compares with the code computed from `seed`. TOTP: accepts the
+    /// code of the time step at send or at receive (RFC 6238 §5.2: a step boundary may fall
+    /// between the two). HOTP: accepts the next 10 counters (RFC 4226 §7.4 look-ahead).
+    fn verify(&mut self, serial: &SerialNumber, seed: &[u8]) -> Result<(), Abort> {
+        let params: Params = self.shared.journal().journal().manifest().params;
+        let sent = unix_now();
+        let shown = self.link.read_display()?;
+        let received = unix_now();
+        let ok = match params.mode {
+            Mode::Totp { .. } => [sent, received].iter().any(|&t| {
+                otp_core::code(&params, seed, t)
+                    .is_ok_and(|c| otp_core::codes_equal(c, shown.value()))
+            }),
+            Mode::Hotp { counter } => {
+                otp_core::verify_hotp(params.hash, seed, shown.value(), params.digits, counter, 10)
+                    .ok()
+                    .flatten()
+                    .is_some()
+            }
+        };
+        if ok && shown.digits() == params.digits {
+            Ok(())
+        } else {
+            Err(Abort::Fail(format!(
+                "serial {serial}: the code on the display does not match the journaled seed; token not locked, send it to rework"
+            )))
+        }
+    }
+
+    fn step(&self, serial: &SerialNumber, step: Step) {
+        self.emit(LineEvent::Step {
+            station: self.number,
+            serial: serial.to_string(),
+            step,
+        });
+    }
+}

@@ -1,0 +1,341 @@
+//! The station loop against simulated tokens on real pseudo-terminals (token-sim in-process).
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use otp_core::Params;
+use provision::journal::{NewBatch, TokenStatus};
+use provision::line::{run_line, LineConfig, Outcome, StopReason};
+use provision::{Expiry, Journal, JournalWriter, SerialRange};
+use token_link::{LinkOptions, TokenLink};
+use token_sim::{SimOptions, Simulator};
+
+fn new_batch(range: &str) -> NewBatch {
+    NewBatch {
+        batch: "T1".into(),
+        serials: SerialRange::parse(range).unwrap(),
+        expiry: Expiry::parse("2031-01-31").unwrap(),
+        params: Params::DEFAULT_TOTP,
+        manufacturer: "Tokenline".into(),
+        model: "TL-1".into(),
+        key_file: None,
+    }
+}
+
+fn links(sim: &Simulator) -> Vec<TokenLink> {
+    sim.stations()
+        .iter()
+        .map(|s| TokenLink::open(&s.device, LinkOptions::default()).unwrap())
+        .collect()
+}
+
+fn check_displays_against_journal(sim: &Simulator, journal: &Path) {
+    let j = Journal::open(journal).unwrap();
+    let key = j.load_key().unwrap();
+    for st in sim.stations() {
+        let mut link = TokenLink::open(&st.device, LinkOptions::default()).unwrap();
+        let info = link.identify().unwrap();
+        let cred = info.credential.expect("token is provisioned");
+        let serial = provision::SerialNumber::parse(cred.serial.as_str()).unwrap();
+        let seed = j.seed_of(&key, &serial).unwrap();
+        let before = provision::journal::unix_now();
+        let shown = link.read_display().unwrap();
+        let after = provision::journal::unix_now();
+        let ok = [before, after].iter().any(|&t| {
+            otp_core::codes_equal(
+                otp_core::code(&Params::DEFAULT_TOTP, &seed, t).unwrap(),
+                shown.value(),
+            )
+        });
+        assert!(
+            ok,
+            "token {serial} shows a code that the journal's seed does not give"
+        );
+    }
+}
+
+#[test]
+fn two_stations_provision_a_fed_batch_and_codes_match_the_journal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = SimOptions::new(2, tmp.path().join("sim"));
+    opts.feed = Some(5);
+    opts.swap_pause = Duration::from_millis(50);
+    let sim = Simulator::start(opts).unwrap();
+    let jdir = tmp.path().join("journal");
+    let writer = JournalWriter::create(&jdir, &new_batch("10000001-10000100"), None, 0).unwrap();
+    let cfg = LineConfig {
+        count: Some(5),
+        idle_timeout: Some(Duration::from_secs(20)),
+        ..LineConfig::default()
+    };
+    let stop = AtomicBool::new(false);
+    let summary = run_line(writer, links(&sim), &cfg, &stop, &|_| {}).unwrap();
+    assert_eq!(summary.stop, StopReason::CountReached);
+    assert_eq!(summary.count(Outcome::Locked), 5, "{:#?}", summary.results);
+    let j = Journal::open(&jdir).unwrap();
+    assert_eq!(j.summary().locked, 5);
+    let serials: Vec<String> = j.records().map(|r| r.serial.to_string()).collect();
+    assert_eq!(
+        serials,
+        ["10000001", "10000002", "10000003", "10000004", "10000005"]
+    );
+    assert_eq!(sim.locked_count(), 5);
+    check_displays_against_journal(&sim, &jdir);
+}
+
+#[test]
+fn already_locked_token_is_skipped_and_reported_with_its_serial() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = SimOptions::new(1, tmp.path().join("sim"));
+    opts.swap_pause = Duration::from_millis(50);
+    let sim = Simulator::start(opts).unwrap();
+    let jdir = tmp.path().join("j1");
+    let writer = JournalWriter::create(&jdir, &new_batch("10000001-10000100"), None, 0).unwrap();
+    let cfg = LineConfig {
+        idle_timeout: Some(Duration::from_secs(1)),
+        ..LineConfig::default()
+    };
+    let stop = AtomicBool::new(false);
+    let first = run_line(writer, links(&sim), &cfg, &stop, &|_| {}).unwrap();
+    assert_eq!(first.count(Outcome::Locked), 1);
+    assert_eq!(first.stop, StopReason::Idle);
+
+    // The same (now locked) token on a second batch's line.
+    let mut b2 = new_batch("20000001-20000100");
+    b2.batch = "T2".into();
+    let writer = JournalWriter::create(&tmp.path().join("j2"), &b2, None, 0).unwrap();
+    let second = run_line(writer, links(&sim), &cfg, &AtomicBool::new(false), &|_| {}).unwrap();
+    assert_eq!(second.count(Outcome::SkippedLocked), 1);
+    assert_eq!(second.results[0].serial.as_deref(), Some("10000001"));
+    let j2 = Journal::open(tmp.path().join("j2")).unwrap();
+    assert_eq!(
+        j2.summary().issued,
+        0,
+        "no serial issued for a locked token"
+    );
+    assert_eq!(j2.skipped().len(), 1);
+}
+
+#[test]
+fn token_left_provisioned_by_a_crash_is_finished_with_its_journaled_serial() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = SimOptions::new(1, tmp.path().join("sim"));
+    opts.swap_pause = Duration::from_millis(50);
+    let sim = Simulator::start(opts).unwrap();
+    let jdir = tmp.path().join("j");
+    let mut writer =
+        JournalWriter::create(&jdir, &new_batch("10000001-10000100"), None, 0).unwrap();
+
+    // What a run killed after writing the token (before verifying) leaves behind.
+    let dev = sim.stations()[0].device.clone();
+    let mut link = TokenLink::open(&dev, LinkOptions::default()).unwrap();
+    let info = link.identify().unwrap();
+    let hwid = info.hardware_id.to_string();
+    let serial = writer.allocate(&hwid, "x").unwrap();
+    let seed = [7u8; 20];
+    writer.record_provisioned(&serial, &hwid, &seed).unwrap();
+    link.provision(&token_link::token_proto::Provision {
+        seed: token_link::token_proto::Seed::new(&seed).unwrap(),
+        serial: token_link::token_proto::Serial::parse(serial.as_str()).unwrap(),
+        expiry: token_link::token_proto::Date::new(2031, 1, 31).unwrap(),
+        params: Params::DEFAULT_TOTP,
+    })
+    .unwrap();
+    drop(link);
+    drop(writer);
+
+    let writer = JournalWriter::open(&jdir).unwrap();
+    let cfg = LineConfig {
+        count: Some(1),
+        idle_timeout: Some(Duration::from_secs(5)),
+        ..LineConfig::default()
+    };
+    let stop = AtomicBool::new(false);
+    let s = run_line(writer, links(&sim), &cfg, &stop, &|_| {}).unwrap();
+    assert_eq!(s.results[0].outcome, Outcome::Locked);
+    assert!(s.results[0].recovered);
+    assert_eq!(s.results[0].serial.as_deref(), Some("10000001"));
+    let j = Journal::open(&jdir).unwrap();
+    assert_eq!(j.records().next().unwrap().status, TokenStatus::Locked);
+    assert_eq!(&j.locked_tokens().unwrap()[0].seed[..], &seed);
+}
+
+#[test]
+fn blank_token_with_its_serial_in_flight_continues_with_that_serial() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = SimOptions::new(1, tmp.path().join("sim"));
+    let sim = Simulator::start(opts).unwrap();
+    let jdir = tmp.path().join("j");
+    let mut writer =
+        JournalWriter::create(&jdir, &new_batch("10000001-10000100"), None, 0).unwrap();
+    let dev = sim.stations()[0].device.clone();
+    let hwid = TokenLink::open(&dev, LinkOptions::default())
+        .unwrap()
+        .identify()
+        .unwrap()
+        .hardware_id
+        .to_string();
+    // Crash after allocating, before the seed reached the token.
+    writer.allocate(&hwid, "x").unwrap();
+    drop(writer);
+    let writer = JournalWriter::open(&jdir).unwrap();
+    let cfg = LineConfig {
+        count: Some(1),
+        idle_timeout: Some(Duration::from_secs(5)),
+        ..LineConfig::default()
+    };
+    let s = run_line(writer, links(&sim), &cfg, &AtomicBool::new(false), &|_| {}).unwrap();
+    assert_eq!(s.results[0].serial.as_deref(), Some("10000001"));
+    assert!(s.results[0].recovered);
+    let j = Journal::open(&jdir).unwrap();
+    let statuses: Vec<&str> = j.records().map(|r| r.status.name()).collect();
+    assert_eq!(statuses, ["locked"]);
+    assert_eq!(j.locked_tokens().unwrap().len(), 1);
+}
+
+#[test]
+fn token_provisioned_with_another_serial_voids_its_serial_in_flight_and_gets_the_next() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = SimOptions::new(1, tmp.path().join("sim"));
+    let sim = Simulator::start(opts).unwrap();
+    let jdir = tmp.path().join("j");
+    let mut writer =
+        JournalWriter::create(&jdir, &new_batch("10000001-10000100"), None, 0).unwrap();
+    let dev = sim.stations()[0].device.clone();
+    let mut link = TokenLink::open(&dev, LinkOptions::default()).unwrap();
+    let hwid = link.identify().unwrap().hardware_id.to_string();
+    writer.allocate(&hwid, "x").unwrap();
+    // Meanwhile someone else wrote another serial into the (unlocked) token.
+    link.provision(&token_link::token_proto::Provision {
+        seed: token_link::token_proto::Seed::new(&[9u8; 20]).unwrap(),
+        serial: token_link::token_proto::Serial::parse("99999999").unwrap(),
+        expiry: token_link::token_proto::Date::new(2031, 1, 31).unwrap(),
+        params: Params::DEFAULT_TOTP,
+    })
+    .unwrap();
+    drop(link);
+    drop(writer);
+    let writer = JournalWriter::open(&jdir).unwrap();
+    let cfg = LineConfig {
+        count: Some(1),
+        idle_timeout: Some(Duration::from_secs(5)),
+        ..LineConfig::default()
+    };
+    let s = run_line(writer, links(&sim), &cfg, &AtomicBool::new(false), &|_| {}).unwrap();
+    assert_eq!(s.results[0].serial.as_deref(), Some("10000002"));
+    assert_eq!(s.results[0].outcome, Outcome::Locked);
+    let j = Journal::open(&jdir).unwrap();
+    let statuses: Vec<&str> = j.records().map(|r| r.status.name()).collect();
+    assert_eq!(
+        statuses,
+        ["void", "locked"],
+        "the serial in flight is burned, never reissued"
+    );
+}
+
+#[test]
+fn token_whose_code_does_not_match_is_failed_and_not_locked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = SimOptions::new(1, tmp.path().join("sim"));
+    opts.clock_skew_s = 600; // the token's clock runs 10 minutes ahead: its codes are wrong
+    let sim = Simulator::start(opts).unwrap();
+    let jdir = tmp.path().join("j");
+    let writer = JournalWriter::create(&jdir, &new_batch("10000001-10000100"), None, 0).unwrap();
+    let cfg = LineConfig {
+        count: Some(1),
+        idle_timeout: Some(Duration::from_secs(5)),
+        ..LineConfig::default()
+    };
+    let s = run_line(writer, links(&sim), &cfg, &AtomicBool::new(false), &|_| {}).unwrap();
+    assert_eq!(s.results[0].outcome, Outcome::Failed);
+    assert!(s.results[0].reason.as_deref().unwrap().contains("rework"));
+    assert_eq!(
+        sim.stations()[0].state,
+        token_link::token_proto::State::Provisioned,
+        "not locked"
+    );
+    let j = Journal::open(&jdir).unwrap();
+    assert_eq!(j.records().next().unwrap().status.name(), "failed");
+    assert!(j.locked_tokens().unwrap().is_empty());
+}
+
+#[test]
+fn noisy_line_ends_with_every_token_locked_or_reported_failed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = SimOptions::new(2, tmp.path().join("sim"));
+    opts.feed = Some(6);
+    opts.swap_pause = Duration::from_millis(50);
+    opts.corrupt_rate = 0.003;
+    opts.drop_rate = 0.003;
+    opts.fault_seed = Some(42);
+    let sim = Simulator::start(opts).unwrap();
+    let jdir = tmp.path().join("j");
+    let writer = JournalWriter::create(&jdir, &new_batch("10000001-10000100"), None, 0).unwrap();
+    let cfg = LineConfig {
+        count: Some(6),
+        idle_timeout: Some(Duration::from_secs(5)),
+        ..LineConfig::default()
+    };
+    let s = run_line(writer, links(&sim), &cfg, &AtomicBool::new(false), &|_| {}).unwrap();
+    let j = Journal::open(&jdir).unwrap();
+    for r in &s.results {
+        assert!(
+            matches!(r.outcome, Outcome::Locked | Outcome::Failed),
+            "{r:?}"
+        );
+        if r.outcome == Outcome::Locked {
+            let serial = provision::SerialNumber::parse(r.serial.as_deref().unwrap()).unwrap();
+            assert_eq!(j.record(&serial).unwrap().status, TokenStatus::Locked);
+        }
+    }
+    // Every token the simulator saw locked has its seed in the journal: locked, or verified
+    // with the lock's answer lost on the line (settled when the token comes back).
+    let sealed_and_checked = j
+        .records()
+        .filter(|r| matches!(r.status, TokenStatus::Locked | TokenStatus::Verified))
+        .count() as u64;
+    assert_eq!(sim.locked_count(), sealed_and_checked);
+    assert!(
+        s.results.iter().map(|r| r.retries).sum::<u64>() > 0,
+        "the faults did cause resends"
+    );
+}
+
+#[test]
+fn vanished_port_stops_its_station_and_the_others_go_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut bad = SimOptions::new(1, tmp.path().join("bad"));
+    bad.unplug_after = Some(3);
+    let bad = Simulator::start(bad).unwrap();
+    let mut good = SimOptions::new(1, tmp.path().join("good"));
+    good.feed = Some(3);
+    good.swap_pause = Duration::from_millis(50);
+    let good = Simulator::start(good).unwrap();
+    let mut all = links(&bad);
+    all.extend(links(&good));
+    let gone_port = bad.stations()[0].device.display().to_string();
+    let jdir = tmp.path().join("j");
+    let writer = JournalWriter::create(&jdir, &new_batch("10000001-10000100"), None, 0).unwrap();
+    let cfg = LineConfig {
+        count: Some(3),
+        idle_timeout: Some(Duration::from_secs(5)),
+        ..LineConfig::default()
+    };
+    let s = run_line(writer, all, &cfg, &AtomicBool::new(false), &|_| {}).unwrap();
+    assert_eq!(s.lost_stations.len(), 1);
+    assert_eq!(s.lost_stations[0].0, gone_port);
+    assert!(
+        s.lost_stations[0].1.contains("vanished"),
+        "{}",
+        s.lost_stations[0].1
+    );
+    assert!(
+        s.results
+            .iter()
+            .filter(|r| r.station == 2 && r.outcome == Outcome::Locked)
+            .count()
+            >= 2
+    );
+}

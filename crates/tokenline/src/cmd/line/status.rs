@@ -1,0 +1,135 @@
+//! `tokenline line status`: what a batch journal says.
+
+use std::path::PathBuf;
+
+use otp_core::Mode;
+use provision::journal::{BatchSummary, TokenStatus};
+use provision::Journal;
+use serde::Serialize;
+
+/// Summarise a batch journal.
+#[derive(clap::Args, Debug)]
+pub struct Cmd {
+    /// The batch journal directory.
+    #[arg(long)]
+    journal: PathBuf,
+    /// Print one JSON line (see [`StatusJson`]) instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The `--json` output: one line, the batch summary plus the serials that need attention.
+///
+/// `{"batch":"B1","serials":"10000001-10000200","expiry":"2031-01-31","issued":12,"locked":10,
+/// "failed":1,"void":1,"in_flight":0,"skipped_locked":0,"remaining":188,
+/// "mean_seconds_per_token":0.4,"torn_bytes_ignored":0,
+/// "attention":[{"serial":"10000004","hardware_id":"…","status":"failed","reason":"…"}]}`
+///
+/// `failed` counts failed serials plus failures of tokens that had no serial yet; `in_flight`
+/// are serials issued but neither locked, failed nor void (settled by `line run --resume`
+/// when their token comes back).
+#[derive(Serialize)]
+struct StatusJson<'a> {
+    #[serde(flatten)]
+    summary: &'a BatchSummary,
+    torn_bytes_ignored: u64,
+    attention: Vec<Attention>,
+}
+
+/// A serial that is not locked: failed, void or in flight.
+#[derive(Serialize)]
+struct Attention {
+    serial: String,
+    hardware_id: String,
+    status: &'static str,
+    reason: Option<String>,
+}
+
+impl Cmd {
+    /// Runs the command.
+    pub fn run(self) -> anyhow::Result<()> {
+        let journal = Journal::open(&self.journal)?;
+        let summary = journal.summary();
+        let attention: Vec<Attention> = journal
+            .records()
+            .filter(|r| r.status != TokenStatus::Locked)
+            .map(|r| Attention {
+                serial: r.serial.to_string(),
+                hardware_id: r.hwid.clone(),
+                status: r.status.name(),
+                reason: match &r.status {
+                    TokenStatus::Failed(why) | TokenStatus::Void(why) => Some(why.clone()),
+                    TokenStatus::Verified => Some(
+                        "code verified, lock not confirmed (seed journaled): put the token back on a station \
+                         with `line run --resume` to confirm"
+                            .into(),
+                    ),
+                    _ => Some("in flight: put the token back on a station with `line run --resume`".into()),
+                },
+            })
+            .collect();
+        if self.json {
+            let out = StatusJson {
+                summary: &summary,
+                torn_bytes_ignored: journal.torn_bytes(),
+                attention,
+            };
+            println!("{}", serde_json::to_string(&out)?);
+            return Ok(());
+        }
+        let m = journal.manifest();
+        let algo = match m.params.mode {
+            Mode::Totp { period, t0 } => {
+                format!(
+                    "TOTP {} {} digits, {period} s steps from T0={t0}",
+                    m.params.hash.name(),
+                    m.params.digits
+                )
+            }
+            Mode::Hotp { counter } => {
+                format!(
+                    "HOTP {} {} digits, counter {counter}",
+                    m.params.hash.name(),
+                    m.params.digits
+                )
+            }
+        };
+        println!("batch      {}", summary.batch);
+        println!(
+            "serials    {} ({} issued, {} remaining)",
+            summary.serials, summary.issued, summary.remaining
+        );
+        println!("expiry     {} (label {})", summary.expiry, m.expiry.label());
+        println!("algorithm  {algo}");
+        println!("locked     {}", summary.locked);
+        println!("failed     {}", summary.failed);
+        println!("void       {}", summary.void);
+        println!("in flight  {}", summary.in_flight);
+        println!(
+            "skipped    {} (already locked when they arrived)",
+            summary.skipped_locked
+        );
+        if let Some(t) = summary.mean_seconds_per_token {
+            println!("mean time  {t:.2} s per locked token");
+        }
+        for a in &attention {
+            println!(
+                "  {} {} (token {}): {}",
+                a.status,
+                a.serial,
+                a.hardware_id,
+                a.reason.as_deref().unwrap_or("")
+            );
+        }
+        for f in journal.unserialed_failures() {
+            println!("  failed before a serial (token {}): {}", f.hwid, f.reason);
+        }
+        if journal.torn_bytes() > 0 {
+            println!(
+                "note: {} bytes of a torn last record were ignored (a crash while writing)",
+                journal.torn_bytes()
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,106 @@
+//! Fault-injected lines (corrupted and dropped bytes, a vanishing port): every token ends
+//! verified and locked, or reported failed.
+#![allow(clippy::unwrap_used)]
+
+mod line_support;
+
+use std::time::Duration;
+
+use line_support::*;
+use provision::journal::TokenStatus;
+use provision::Journal;
+
+const LIMIT: Duration = Duration::from_secs(180);
+
+fn noisy_run(rates: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut sim_args = vec!["--feed", "6", "--fault-seed", "7"];
+    sim_args.extend_from_slice(rates);
+    let sim = Sim::start(tmp.path(), 2, &sim_args);
+    let journal = tmp.path().join("batch");
+    let out = run(
+        &run_args(
+            "N1",
+            "10000001-10000100",
+            &journal,
+            &sim,
+            &["--json", "--count", "6", "--idle-timeout", "6"],
+        ),
+        LIMIT,
+    );
+    assert!(matches!(out.code, Some(0) | Some(3)), "{}", out.stderr);
+    let results = json_lines(&out.stdout);
+    assert!(!results.is_empty());
+    let j = Journal::open(&journal).unwrap();
+    for r in &results {
+        match r["outcome"].as_str().unwrap() {
+            "locked" => {
+                let serial = provision::SerialNumber::parse(r["serial"].as_str().unwrap()).unwrap();
+                assert_eq!(j.record(&serial).unwrap().status, TokenStatus::Locked);
+            }
+            "failed" => assert!(
+                r["reason"].as_str().is_some_and(|s| !s.is_empty()),
+                "a failure says why: {r}"
+            ),
+            other => panic!("unexpected outcome {other}: {r}"),
+        }
+    }
+    // What the simulator locked, the journal has (locked, or verified with the lock's answer lost).
+    let locked_hwids = sim.locked_hwids();
+    for hwid in &locked_hwids {
+        assert!(
+            j.records().any(|r| &r.hwid == hwid
+                && matches!(r.status, TokenStatus::Locked | TokenStatus::Verified)),
+            "{hwid}"
+        );
+    }
+    assert_eq!(
+        out.code == Some(3),
+        results.iter().any(|r| r["outcome"] == "failed"),
+        "exit 3 exactly when a token failed"
+    );
+    let resends: u64 = results.iter().map(|r| r["retries"].as_u64().unwrap()).sum();
+    assert!(
+        resends > 0,
+        "the faults caused resends that the line survived"
+    );
+}
+
+#[test]
+fn corrupted_bytes_end_with_every_token_locked_or_failed() {
+    noisy_run(&["--corrupt-rate", "0.005"]);
+}
+
+#[test]
+fn dropped_bytes_end_with_every_token_locked_or_failed() {
+    noisy_run(&["--drop-rate", "0.005"]);
+}
+
+#[test]
+fn vanished_port_stops_its_station_with_a_clear_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = Sim::start(tmp.path(), 1, &["--unplug-after", "4"]);
+    let journal = tmp.path().join("batch");
+    let out = run(
+        &run_args(
+            "U1",
+            "10000001-10000100",
+            &journal,
+            &sim,
+            &["--idle-timeout", "5"],
+        ),
+        LIMIT,
+    );
+    assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("vanished"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&sim.ports[0]),
+        "names the port: {}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("every station lost its port"),
+        "{}",
+        out.stdout
+    );
+}
