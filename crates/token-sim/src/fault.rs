@@ -28,6 +28,10 @@ pub(crate) struct Line {
     pub(crate) drop_rate: f64,
     pub(crate) baud: Option<u32>,
     pub(crate) rng: Rng,
+    /// Bytes dropped so far (for the fault log).
+    pub(crate) dropped: u64,
+    /// Bytes corrupted so far (for the fault log).
+    pub(crate) corrupted: u64,
 }
 
 impl Line {
@@ -36,9 +40,11 @@ impl Line {
         let mut out = Vec::with_capacity(bytes.len());
         for &b in bytes {
             if self.rng.chance(self.drop_rate) {
+                self.dropped += 1;
                 continue;
             }
             if self.rng.chance(self.corrupt_rate) {
+                self.corrupted += 1;
                 let flip = (self.rng.next_u64() % 255 + 1) as u8; // never 0: always a change
                 out.push(b ^ flip);
             } else {

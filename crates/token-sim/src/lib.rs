@@ -14,8 +14,9 @@
 //! handled only after its bytes' air time, a response is sent after its own), drop and
 //! corruption of each byte with the given probability in **both** directions, unplugging
 //! after N received frames (before answering the N-th), and feeding: when a station's token
-//! gets locked, it is taken off after `swap_pause` (meanwhile the station is silent) and a
-//! new blank token with a new hardware id takes its place, until `feed` tokens have passed.
+//! gets locked, it stays on the station (still answering) for `swap_pause`, as while the
+//! technician reads the station's result and reaches for it; then it is taken off and a new
+//! blank token with a new hardware id takes its place, until `feed` tokens have passed.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -58,12 +59,13 @@ pub struct SimOptions {
     /// Total tokens to pass through the line: locked tokens are replaced by new blank ones
     /// until this many have been fed (default: just the first `tokens`).
     pub feed: Option<u64>,
-    /// How long a station stays empty while a locked token is swapped for a new one.
+    /// How long a locked token stays on its station (still answering) before a new blank
+    /// token takes its place.
     pub swap_pause: Duration,
 }
 
 impl SimOptions {
-    /// `tokens` stations under `state_dir`, no faults, no pacing, no feed, 300 ms swaps.
+    /// `tokens` stations under `state_dir`, no faults, no pacing, no feed, 1.2 s swaps.
     pub fn new(tokens: usize, state_dir: impl Into<PathBuf>) -> Self {
         SimOptions {
             tokens,
@@ -75,7 +77,7 @@ impl SimOptions {
             fault_seed: None,
             unplug_after: None,
             feed: None,
-            swap_pause: Duration::from_millis(300),
+            swap_pause: Duration::from_millis(1200),
         }
     }
 }

@@ -62,6 +62,8 @@ impl Station {
                 drop_rate: opts.drop_rate,
                 baud: opts.baud,
                 rng: Rng::new(fault_seed),
+                dropped: 0,
+                corrupted: 0,
             },
             clock_skew_s: opts.clock_skew_s,
             unplug_after: opts.unplug_after,
@@ -104,10 +106,7 @@ impl Station {
                 }
             };
             std::thread::sleep(self.line.air_time(n));
-            let received = self.line.damage(&buf[..n]);
-            if self.swap_at.is_some() {
-                continue; // no token on the station: the bytes go nowhere
-            }
+            let received = self.damage(&buf[..n], "to-token");
             let mut out = Vec::new();
             for &b in &received {
                 if b == 0 {
@@ -128,7 +127,7 @@ impl Station {
             }
             self.after_requests();
             if !out.is_empty() {
-                let sent = self.line.damage(&out);
+                let sent = self.damage(&out, "to-host");
                 std::thread::sleep(self.line.air_time(sent.len()));
                 if let Some(master) = self.master.as_mut() {
                     let _ = master.set_timeout(Duration::from_millis(500));
@@ -138,6 +137,18 @@ impl Station {
                 }
             }
         }
+    }
+
+    /// Applies the line's faults; logs (debug) how many bytes were dropped or corrupted, so a
+    /// test can count the faults it injected.
+    fn damage(&mut self, bytes: &[u8], direction: &str) -> Vec<u8> {
+        let before = (self.line.dropped, self.line.corrupted);
+        let out = self.line.damage(bytes);
+        let (dropped, corrupted) = (self.line.dropped - before.0, self.line.corrupted - before.1);
+        if dropped + corrupted > 0 {
+            tracing::debug!(station = %self.name(), direction, dropped, corrupted, "line fault injected");
+        }
+        out
     }
 
     /// Notices state changes; schedules the swap of a freshly locked token.
@@ -160,12 +171,9 @@ impl Station {
             if sh.fed < sh.target {
                 sh.fed += 1; // reserve the next token for this station
                 sh.save();
+                // The locked token stays on the station, still answering (a host whose Lock
+                // answer was lost retries and gets it), until the technician takes it off.
                 self.swap_at = Some(Instant::now() + self.swap_pause);
-                sh.stations[self.index].present = false;
-                sh.emit(SimEvent::Removed {
-                    station: self.name(),
-                    hardware_id: self.hardware_id,
-                });
             }
             sh.check_done();
         }
@@ -175,6 +183,11 @@ impl Station {
         self.swap_at = None;
         let id = new_hardware_id();
         let mut sh = lock(&self.shared);
+        sh.stations[self.index].present = false;
+        sh.emit(SimEvent::Removed {
+            station: self.name(),
+            hardware_id: self.hardware_id,
+        });
         self.platform = FilePlatform::new(id.0, token_path(&sh.dir, &id));
         self.app = TokenApp::with_clock_offset(self.clock_skew_s);
         self.hardware_id = id;

@@ -50,8 +50,9 @@ pub struct Cmd {
     /// one (new hardware id) after --swap-pause-ms, until N tokens have been fed.
     #[arg(long)]
     feed: Option<u64>,
-    /// How long a station is empty while a locked token is swapped.
-    #[arg(long, default_value_t = 300)]
+    /// How long a locked token stays on its station (still answering, so a host whose Lock
+    /// answer was lost can confirm it) before a new blank token takes its place.
+    #[arg(long, default_value_t = 1200)]
     swap_pause_ms: u64,
     /// Exit once every fed token is locked (for scripts and tests).
     #[arg(long)]
