@@ -692,8 +692,19 @@ impl Station<'_, '_> {
             .filter(|(p, _)| token_serial.as_deref() == Some(p.as_str()));
         match (info.state, ours, &pending) {
             (State::Locked, Some((serial, true)), _) => {
-                let seed = self.shared.journal().seed_of(serial)?;
-                self.verify(serial, &seed)?;
+                // The lock was sent and its answer lost. If the display was verified before
+                // the lock, the Identify that found the token locked with our serial confirms
+                // it: one request, so a technician taking the token off cannot race a second.
+                let verified = self
+                    .shared
+                    .journal()
+                    .journal()
+                    .pending_for(&hwid)
+                    .is_some_and(|r| r.status == TokenStatus::Verified);
+                if !verified {
+                    let seed = self.shared.journal().seed_of(serial)?;
+                    self.verify(serial, &seed)?;
+                }
                 self.shared.journal().record_locked(serial, &hwid)?;
                 self.step(serial, Step::Locked);
                 Ok(Done {

@@ -99,7 +99,8 @@ fn killed_run_resumes_without_reusing_a_serial_and_keeps_every_locked_seed() {
         assert_eq!(j.seed_of(&key, &rec.serial).unwrap().len(), 20);
     }
     // What is not locked in the journal is only a token whose lock was sent when the run was
-    // killed: the simulator took it off at once, so it is "verified, lock not confirmed".
+    // killed and that was taken off its station before the resumed run saw it: it stays
+    // "verified, lock not confirmed".
     let s = j.summary();
     assert_eq!(s.failed + s.void, 0, "{s:?}");
     for r in j.records().filter(|r| r.status != TokenStatus::Locked) {
