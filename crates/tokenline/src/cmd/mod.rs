@@ -2,6 +2,7 @@
 
 pub mod bank;
 pub mod line;
+pub mod mailroom;
 pub mod seeds;
 pub mod sim;
 pub mod sim_qemu;
@@ -24,6 +25,9 @@ pub enum Command {
     /// The bank's token lifecycle service: import, customers, revoke, register, validate.
     #[command(subcommand)]
     Bank(bank::Cmd),
+    /// The mailing room: replacement campaigns (plan, letters, pack, ship, report).
+    #[command(subcommand)]
+    Mailroom(mailroom::Cmd),
 }
 
 impl Command {
@@ -35,6 +39,7 @@ impl Command {
             Command::Line(c) => c.run(),
             Command::Seeds(c) => c.run(),
             Command::Bank(c) => c.run(),
+            Command::Mailroom(c) => c.run(),
         }
     }
 }

@@ -1,0 +1,151 @@
+//! `mailroom letters C1 --out DIR`.
+
+use super::common::{campaign, envelope, json_line, say, Args};
+use anyhow::{bail, Context};
+use mailroom::letter::{build, html, TEMPLATE_JA};
+use mailroom::{CampaignId, EnvelopeId};
+use provision::fsutil::write_atomic;
+use std::path::{Path, PathBuf};
+
+/// Japanese fonts looked for when --font is not given (Debian packages fonts-ipafont-gothic,
+/// fonts-noto-cjk); `scripts/setup` installs the first.
+const FONTS: &[&str] = &[
+    "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf",
+    "/usr/share/fonts/truetype/fonts-japanese-gothic.ttf",
+    "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
+];
+
+/// Write one printable letter per customer, as HTML and PDF (A4, Japanese, after seed 004):
+/// the tokens to replace and the new ones enclosed, the deadline, the steps. Files are named
+/// `C1-E17-CUSTOMER.html` / `.pdf`, written to a temporary name and renamed. Customers without
+/// a postal address get no letter and are listed (exit 1 after writing the others).
+///
+/// `--json`: one line per letter `{"envelope","customer","html","pdf"}`, and per missing
+/// address `{"envelope","customer","error":"no postal address"}`.
+#[derive(clap::Args, Debug)]
+pub struct Cmd {
+    #[command(flatten)]
+    args: Args,
+    /// The campaign (C1).
+    #[arg(value_parser = campaign)]
+    campaign: CampaignId,
+    /// Directory to write into (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// Only this envelope.
+    #[arg(long, value_parser = envelope)]
+    envelope: Option<EnvelopeId>,
+    /// A TrueType font with Japanese glyphs [default: IPAGothic from fonts-ipafont-gothic].
+    #[arg(long, env = "TOKENLINE_LETTER_FONT")]
+    font: Option<PathBuf>,
+    /// A letter template instead of the built-in one (see crates/mailroom/templates/letter_ja.txt).
+    #[arg(long)]
+    template: Option<PathBuf>,
+    /// Also write every letter into one PDF for the print shop (C1-all.pdf).
+    #[arg(long)]
+    combined: bool,
+    /// HTML only (no font needed).
+    #[arg(long)]
+    html_only: bool,
+}
+
+fn font_path(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = given {
+        return Ok(p.to_owned());
+    }
+    FONTS.iter().map(PathBuf::from).find(|p| p.exists()).with_context(|| {
+        format!("no Japanese font found ({}): install fonts-ipafont-gothic (scripts/setup does) or pass --font FILE.ttf, or use --html-only", FONTS.join(", "))
+    })
+}
+
+impl Cmd {
+    /// Runs the command.
+    pub fn run(self) -> anyhow::Result<()> {
+        let o = self.args.open()?;
+        let template = match &self.template {
+            Some(p) => std::fs::read_to_string(p)
+                .with_context(|| format!("reading the template {}", p.display()))?,
+            None => TEMPLATE_JA.to_owned(),
+        };
+        let font = if self.html_only {
+            None
+        } else {
+            let p = font_path(self.font.as_deref())?;
+            Some(std::fs::read(&p).with_context(|| format!("reading the font {}", p.display()))?)
+        };
+        std::fs::create_dir_all(&self.out)
+            .with_context(|| format!("creating {}", self.out.display()))?;
+        let (c, envelopes) = o.mail.show(self.campaign)?;
+        let json = self.args.json;
+        let mut letters = Vec::new();
+        let mut missing = Vec::new();
+        for e in envelopes
+            .iter()
+            .filter(|e| self.envelope.is_none_or(|x| x == e.envelope))
+        {
+            let Some(addr) = &e.address else {
+                missing.push(format!("{} {} {}", e.envelope, e.customer, e.customer_name));
+                if json {
+                    json_line(
+                        &serde_json::json!({"envelope": e.envelope, "customer": e.customer, "error": "no postal address"}),
+                    )?;
+                }
+                continue;
+            };
+            let env = o.mail.envelope(c.id, e.envelope)?;
+            let letter = build(
+                &template,
+                &c,
+                &env,
+                &e.customer_name,
+                Some(addr),
+                o.policy.time_zone,
+            );
+            let html_path = self.out.join(format!("{}.html", letter.stem));
+            write_atomic(&html_path, html(&letter).as_bytes(), 0o644)
+                .with_context(|| format!("writing {}", html_path.display()))?;
+            let pdf_path = match &font {
+                Some(f) => {
+                    let p = self.out.join(format!("{}.pdf", letter.stem));
+                    let bytes = mailroom::pdf::render(&[&letter], f)?;
+                    write_atomic(&p, &bytes, 0o644)
+                        .with_context(|| format!("writing {}", p.display()))?;
+                    Some(p)
+                }
+                None => None,
+            };
+            if json {
+                json_line(
+                    &serde_json::json!({"envelope": e.envelope, "customer": e.customer, "html": html_path, "pdf": pdf_path}),
+                )?;
+            }
+            letters.push(letter);
+        }
+        if self.combined {
+            if let Some(f) = &font {
+                let refs: Vec<_> = letters.iter().collect();
+                if !refs.is_empty() {
+                    let p = self.out.join(format!("{}-all.pdf", c.id));
+                    write_atomic(&p, &mailroom::pdf::render(&refs, f)?, 0o644)
+                        .with_context(|| format!("writing {}", p.display()))?;
+                    say(json, &format!("all letters in one file: {}", p.display()));
+                }
+            }
+        }
+        say(
+            json,
+            &format!(
+                "{} letter(s) written to {}",
+                letters.len(),
+                self.out.display()
+            ),
+        );
+        if !missing.is_empty() {
+            for m in &missing {
+                eprintln!("  NO LETTER (no postal address): {m}");
+            }
+            bail!("{} customer(s) have no postal address: import them with `mailroom addresses import FILE.csv`, then run letters again", missing.len());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,141 @@
+//! `mailroom report C1 [--csv] [--overdue]`.
+
+use super::common::{campaign, cell, json_line, say, Args};
+use mailroom::report::deadline_end;
+use mailroom::{CampaignId, ReportRow};
+
+/// Per customer: envelope state, old tokens revoked, new tokens registered, users switched;
+/// after the deadline (end of the day, bank time) a customer with users not yet switched is
+/// overdue — the bank's reminder list (`--overdue` shows only those).
+///
+/// `--json`: one line per envelope (see `mailroom::ReportRow`). `--csv`: a header line and one
+/// row per envelope: envelope,customer,customer_name,state,shipped_at,old_tokens,old_revoked,
+/// new_tokens,new_registered,users,switched,pending_users,overdue.
+#[derive(clap::Args, Debug)]
+pub struct Cmd {
+    #[command(flatten)]
+    args: Args,
+    /// The campaign (C1).
+    #[arg(value_parser = campaign)]
+    campaign: CampaignId,
+    /// CSV on stdout.
+    #[arg(long, conflicts_with = "json")]
+    csv: bool,
+    /// Only the customers overdue.
+    #[arg(long)]
+    overdue: bool,
+}
+
+fn pending(r: &ReportRow) -> String {
+    r.pending
+        .iter()
+        .map(|p| format!("{}({})", p.login, p.state_ja))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Cmd {
+    /// Runs the command.
+    pub fn run(self) -> anyhow::Result<()> {
+        let o = self.args.open()?;
+        let now = o.now();
+        let (c, rows) = o.mail.report(self.campaign, o.policy.time_zone, now)?;
+        let end = deadline_end(c.deadline, o.policy.time_zone);
+        let overdue = rows.iter().filter(|r| r.overdue).count();
+        let shipped = rows.iter().filter(|r| r.shipped_at.is_some()).count();
+        let users: usize = rows.iter().map(|r| r.users).sum();
+        let switched: usize = rows.iter().map(|r| r.switched).sum();
+        let data = self.args.json || self.csv;
+        say(
+            data,
+            &format!(
+                "campaign {} {:?}: {shipped}/{} envelopes shipped, {switched}/{users} users switched; deadline {} {}; {overdue} customer(s) overdue",
+                c.id,
+                c.name,
+                rows.len(),
+                mailroom::letter::date_ja(c.deadline),
+                if now >= end { "has passed" } else { "not reached yet" },
+            ),
+        );
+        let rows: Vec<ReportRow> = rows
+            .into_iter()
+            .filter(|r| !self.overdue || r.overdue)
+            .collect();
+        if self.csv {
+            let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+            w.write_record([
+                "envelope",
+                "customer",
+                "customer_name",
+                "state",
+                "shipped_at",
+                "old_tokens",
+                "old_revoked",
+                "new_tokens",
+                "new_registered",
+                "users",
+                "switched",
+                "pending_users",
+                "overdue",
+            ])?;
+            for r in &rows {
+                w.write_record([
+                    r.envelope.to_string(),
+                    r.customer.to_string(),
+                    r.customer_name.clone(),
+                    r.state.as_str().to_owned(),
+                    r.shipped_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    r.old_tokens.to_string(),
+                    r.old_revoked.to_string(),
+                    r.new_tokens.to_string(),
+                    r.new_registered.to_string(),
+                    r.users.to_string(),
+                    r.switched.to_string(),
+                    pending(r),
+                    r.overdue.to_string(),
+                ])?;
+            }
+            w.flush()?;
+            return Ok(());
+        }
+        if self.args.json {
+            for r in &rows {
+                json_line(r)?;
+            }
+            return Ok(());
+        }
+        println!(
+            "{}",
+            [
+                cell("ENV", 6),
+                cell("CUSTOMER", 12),
+                cell("NAME", 28),
+                cell("STATE", 9),
+                cell("REVOKED", 8),
+                cell("REGIST.", 8),
+                cell("SWITCHED", 9),
+                cell("OVERDUE", 8),
+                "PENDING USERS".into()
+            ]
+            .concat()
+        );
+        for r in &rows {
+            println!(
+                "{}",
+                [
+                    cell(&r.envelope.to_string(), 6),
+                    cell(r.customer.as_str(), 12),
+                    cell(&r.customer_name, 28),
+                    cell(r.state.as_str(), 9),
+                    cell(&format!("{}/{}", r.old_revoked, r.old_tokens), 8),
+                    cell(&format!("{}/{}", r.new_registered, r.new_tokens), 8),
+                    cell(&format!("{}/{}", r.switched, r.users), 9),
+                    cell(if r.overdue { "OVERDUE" } else { "" }, 8),
+                    pending(r)
+                ]
+                .concat()
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,142 @@
+//! `mailroom show [C1] [--envelope E17]`.
+
+use super::common::{campaign, cell, envelope, json_line, say, Args};
+use mailroom::{CampaignId, EnvelopeId};
+
+/// List the campaigns, or one campaign's envelopes: customer, address, users, how many
+/// tokens, what is packed.
+///
+/// `--json`: without a campaign one line per campaign `{"id","name","target_expiry",
+/// "include_earlier","min_new_expiry","deadline","sender","created_at"}`; with one, one line
+/// per envelope (see `mailroom::EnvelopeView`).
+#[derive(clap::Args, Debug)]
+pub struct Cmd {
+    #[command(flatten)]
+    args: Args,
+    /// The campaign (C1); none lists the campaigns.
+    #[arg(value_parser = campaign)]
+    campaign: Option<CampaignId>,
+    /// Only this envelope, with its serials.
+    #[arg(long, value_parser = envelope)]
+    envelope: Option<EnvelopeId>,
+}
+
+impl Cmd {
+    /// Runs the command.
+    pub fn run(self) -> anyhow::Result<()> {
+        let o = self.args.open()?;
+        let json = self.args.json;
+        let Some(id) = self.campaign else {
+            let list = o.mail.campaigns()?;
+            if list.is_empty() {
+                say(
+                    json,
+                    "no campaign yet: plan one with `tokenline mailroom plan`",
+                );
+            }
+            for c in list {
+                if json {
+                    json_line(&c)?;
+                } else {
+                    println!(
+                        "{}  {:<30} target {}{}  new ≥ {}  deadline {}",
+                        c.id,
+                        c.name,
+                        c.target_expiry,
+                        if c.include_earlier {
+                            " and earlier"
+                        } else {
+                            ""
+                        },
+                        c.min_new_expiry,
+                        c.deadline
+                    );
+                }
+            }
+            return Ok(());
+        };
+        let (c, envelopes) = o.mail.show(id)?;
+        let envelopes: Vec<_> = envelopes
+            .into_iter()
+            .filter(|e| self.envelope.is_none_or(|x| x == e.envelope))
+            .collect();
+        if let Some(x) = self.envelope {
+            if envelopes.is_empty() {
+                anyhow::bail!("campaign {id} has no envelope {x}");
+            }
+        }
+        let total_tokens: usize = envelopes.iter().map(|e| e.total).sum();
+        let packed: usize = envelopes.iter().map(|e| e.packed).sum();
+        say(
+            json,
+            &format!(
+                "campaign {} {:?}: {} envelopes, {packed}/{total_tokens} tokens packed; target {}, new ≥ {}, deadline {}",
+                c.id,
+                c.name,
+                envelopes.len(),
+                c.target_expiry,
+                c.min_new_expiry,
+                c.deadline
+            ),
+        );
+        if !json {
+            println!(
+                "{}",
+                [
+                    cell("ENV", 6),
+                    cell("CUSTOMER", 12),
+                    cell("NAME", 28),
+                    cell("STATE", 9),
+                    cell("PACKED", 7),
+                    cell("USERS", 30),
+                    "ADDRESS".into()
+                ]
+                .concat()
+            );
+        }
+        for e in &envelopes {
+            if json {
+                json_line(e)?;
+                continue;
+            }
+            let address = match &e.address {
+                Some(a) => format!("〒{} {}", a.postal_code, a.address),
+                None => "!! NO ADDRESS — cannot ship".into(),
+            };
+            let users: Vec<&str> = e.users.iter().map(|u| u.as_str()).collect();
+            println!(
+                "{}",
+                [
+                    cell(&e.envelope.to_string(), 6),
+                    cell(e.customer.as_str(), 12),
+                    cell(&e.customer_name, 28),
+                    cell(e.state.as_str(), 9),
+                    cell(&format!("{}/{}", e.packed, e.total), 7),
+                    cell(&users.join(","), 30),
+                    address
+                ]
+                .concat()
+            );
+            if self.envelope.is_some() {
+                for (old, new) in e.old_tokens.iter().zip(&e.new_tokens) {
+                    let users: Vec<&str> = old.users.iter().map(|u| u.as_str()).collect();
+                    println!(
+                        "    replaces {} (expires {}) for {}  →  new {} (expires {}, batch {}){}",
+                        old.serial,
+                        old.expiry,
+                        users.join(", "),
+                        new.serial,
+                        new.expiry,
+                        new.batch,
+                        if new.packed_at.is_some() {
+                            "  [packed]"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
