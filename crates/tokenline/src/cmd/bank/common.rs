@@ -1,11 +1,13 @@
 //! What every `bank` subcommand shares: the database, the clock, secrets, output.
 
 use anyhow::{bail, Context};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use lifecycle::{Bank, ConfirmationSecret, Policy};
 use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+
+pub use crate::cmd::common::{json_line, say, ClockSpec};
 
 /// The environment variable read for a confirmation password when no flag names a source.
 pub const SECRET_ENV: &str = "TOKENLINE_BANK_SECRET";
@@ -28,84 +30,6 @@ pub struct DbArgs {
     pub json: bool,
 }
 
-/// A clock for test environments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClockSpec {
-    /// Always this instant.
-    Fixed(DateTime<Utc>),
-    /// The real time shifted by this much.
-    Offset(Duration),
-}
-
-impl std::str::FromStr for ClockSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        if let Some(t) = s.strip_prefix("fixed:") {
-            DateTime::parse_from_rfc3339(t)
-                .map(|t| ClockSpec::Fixed(t.with_timezone(&Utc)))
-                .map_err(|e| {
-                    format!("fixed:{t}: {e} (use RFC 3339, e.g. fixed:2025-03-04T08:00:00+09:00)")
-                })
-        } else if let Some(d) = s.strip_prefix("offset:") {
-            parse_duration(d).map(ClockSpec::Offset)
-        } else {
-            Err(format!(
-                "clock {s:?}: use fixed:RFC3339 or offset:DURATION (e.g. offset:-2h30m)"
-            ))
-        }
-    }
-}
-
-/// `[+-]` then one or more `<n><unit>` with units `d`, `h`, `m`, `s`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("duration {s:?}: use e.g. 90s, 30m, -2h30m, 1d");
-    let (neg, rest) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    let mut total = Duration::zero();
-    let mut num = String::new();
-    for c in rest.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let n: i64 = num.parse().map_err(|_| bad())?;
-        num.clear();
-        total += match c {
-            'd' => Duration::days(n),
-            'h' => Duration::hours(n),
-            'm' => Duration::minutes(n),
-            's' => Duration::seconds(n),
-            _ => return Err(bad()),
-        };
-    }
-    if !num.is_empty() {
-        return Err(bad());
-    }
-    Ok(if neg { -total } else { total })
-}
-
-impl ClockSpec {
-    /// The current time under this clock.
-    pub fn now(&self) -> DateTime<Utc> {
-        match self {
-            ClockSpec::Fixed(t) => *t,
-            ClockSpec::Offset(d) => Utc::now() + *d,
-        }
-    }
-    /// The audit-log note: `fixed:…` or `offset:…s`.
-    pub fn note(&self) -> String {
-        match self {
-            ClockSpec::Fixed(t) => format!("fixed:{}", t.to_rfc3339()),
-            ClockSpec::Offset(d) => format!("offset:{}s", d.num_seconds()),
-        }
-    }
-}
-
 /// An opened bank.
 pub struct Opened {
     /// The service.
@@ -124,11 +48,9 @@ impl Opened {
 impl DbArgs {
     /// The master key file.
     pub fn key_path(&self) -> PathBuf {
-        self.key_file.clone().unwrap_or_else(|| {
-            let mut p = self.db.clone().into_os_string();
-            p.push(".key");
-            PathBuf::from(p)
-        })
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| crate::cmd::common::default_key_path(&self.db))
     }
 
     /// Opens the store only (no clock check).
@@ -210,35 +132,5 @@ impl SecretArgs {
     /// The password if a flag or the environment gives one (stdin is not read).
     pub fn optional(&self) -> anyhow::Result<Option<ConfirmationSecret>> {
         self.explicit()
-    }
-}
-
-/// Prints one JSON line on stdout.
-pub fn json_line(v: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string(v)?);
-    Ok(())
-}
-
-/// Prints human text: on stderr when stdout carries JSON, else on stdout.
-pub fn say(json: bool, text: &str) {
-    if json {
-        eprintln!("{text}");
-    } else {
-        println!("{text}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::seconds(90)));
-        assert_eq!(parse_duration("-2h30m"), Ok(-Duration::minutes(150)));
-        assert_eq!(parse_duration("+1d"), Ok(Duration::days(1)));
-        assert!(parse_duration("2x").is_err());
-        assert!(parse_duration("15").is_err());
-        assert!(parse_duration("").is_err());
     }
 }

@@ -1,0 +1,132 @@
+//! What several command groups share: the staging clock and output helpers.
+
+use chrono::{DateTime, Duration, Utc};
+use std::path::{Path, PathBuf};
+
+/// A clock for test environments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockSpec {
+    /// Always this instant.
+    Fixed(DateTime<Utc>),
+    /// The real time shifted by this much.
+    Offset(Duration),
+}
+
+impl std::str::FromStr for ClockSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if let Some(t) = s.strip_prefix("fixed:") {
+            DateTime::parse_from_rfc3339(t)
+                .map(|t| ClockSpec::Fixed(t.with_timezone(&Utc)))
+                .map_err(|e| {
+                    format!("fixed:{t}: {e} (use RFC 3339, e.g. fixed:2025-03-04T08:00:00+09:00)")
+                })
+        } else if let Some(d) = s.strip_prefix("offset:") {
+            parse_duration(d).map(ClockSpec::Offset)
+        } else {
+            Err(format!(
+                "clock {s:?}: use fixed:RFC3339 or offset:DURATION (e.g. offset:-2h30m)"
+            ))
+        }
+    }
+}
+
+/// `[+-]` then one or more `<n><unit>` with units `d`, `h`, `m`, `s`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("duration {s:?}: use e.g. 90s, 30m, -2h30m, 1d");
+    let (neg, rest) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    let mut total = Duration::zero();
+    let mut num = String::new();
+    for c in rest.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: i64 = num.parse().map_err(|_| bad())?;
+        num.clear();
+        total += match c {
+            'd' => Duration::days(n),
+            'h' => Duration::hours(n),
+            'm' => Duration::minutes(n),
+            's' => Duration::seconds(n),
+            _ => return Err(bad()),
+        };
+    }
+    if !num.is_empty() {
+        return Err(bad());
+    }
+    Ok(if neg { -total } else { total })
+}
+
+impl ClockSpec {
+    /// The current time under this clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        match self {
+            ClockSpec::Fixed(t) => *t,
+            ClockSpec::Offset(d) => Utc::now() + *d,
+        }
+    }
+    /// The audit-log note: `fixed:…` or `offset:…s`.
+    pub fn note(&self) -> String {
+        match self {
+            ClockSpec::Fixed(t) => format!("fixed:{}", t.to_rfc3339()),
+            ClockSpec::Offset(d) => format!("offset:{}s", d.num_seconds()),
+        }
+    }
+}
+
+/// The bank's master key file next to a database: `<db>.key`.
+pub fn default_key_path(db: &Path) -> PathBuf {
+    let mut p = db.to_path_buf().into_os_string();
+    p.push(".key");
+    PathBuf::from(p)
+}
+
+/// Prints one JSON line on stdout.
+pub fn json_line(v: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(v)?);
+    Ok(())
+}
+
+/// Prints human text: on stderr when stdout carries JSON, else on stdout.
+pub fn say(json: bool, text: &str) {
+    if json {
+        eprintln!("{text}");
+    } else {
+        println!("{text}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::seconds(90)));
+        assert_eq!(parse_duration("-2h30m"), Ok(-Duration::minutes(150)));
+        assert_eq!(parse_duration("+1d"), Ok(Duration::days(1)));
+        assert!(parse_duration("2x").is_err());
+        assert!(parse_duration("15").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn clocks_parse() {
+        assert!(
+            matches!("offset:-2h30m".parse::<ClockSpec>(), Ok(ClockSpec::Offset(d)) if d == -Duration::minutes(150))
+        );
+        assert!(matches!(
+            "fixed:2023-03-01T09:00:00+09:00".parse::<ClockSpec>(),
+            Ok(ClockSpec::Fixed(_))
+        ));
+        assert!("offset:15".parse::<ClockSpec>().is_err());
+        assert!("tomorrow".parse::<ClockSpec>().is_err());
+    }
+}
