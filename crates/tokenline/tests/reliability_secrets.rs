@@ -1,0 +1,514 @@
+//! Secrets never leak (issue #7, DOMAIN.md §8): the whole chain — simulated tokens, `line run`,
+//! `line status`/`labels`, `seeds export` (.tlseed and PSKC), `seeds inspect`/`verify`/
+//! `decrypt` (pre-shared key and X25519, as scripts/demo), `bank init/import/customer/user/register/validate/users/audit` — runs with the
+//! most verbose logging (`-vvv`, `TOKENLINE_LOG=trace`), then every byte it printed or stored
+//! is searched for every seed: raw bytes (any 12-byte window), hex in either case (any 12-byte
+//! window), base32 and base64 (at every alignment). None may appear. Stored means: the batch
+//! journal, the seed files, the bank database with its -wal/-shm, and every other file the
+//! commands wrote — except the two places a seed is meant to be in the clear: the simulated
+//! tokens' flash and the CSV that `seeds decrypt` writes on request.
+//!
+//! Also: the `Debug` output of every secret-holding type is redacted.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod reliability_support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reliability_support::*;
+
+const LIMIT: Duration = Duration::from_secs(120);
+const TRACE: &[(&str, &str)] = &[
+    ("TOKENLINE_LOG", "trace"),
+    ("TOKENLINE_BANK_SECRET", "kakunin-pass"),
+];
+
+/// Everything printed: (what, bytes).
+#[derive(Default)]
+struct Printed(Vec<(String, Vec<u8>)>);
+
+impl Printed {
+    /// Runs `tokenline -vvv <args>` with trace logging; keeps stdout and stderr.
+    fn run(&mut self, args: &[&str]) -> Output {
+        let mut a = strings(&["-vvv"]);
+        a.extend(strings(args));
+        let out = run(&a, TRACE, LIMIT);
+        self.0.push((
+            format!("stdout of {args:?}"),
+            out.stdout.clone().into_bytes(),
+        ));
+        self.0.push((
+            format!("stderr of {args:?}"),
+            out.stderr.clone().into_bytes(),
+        ));
+        out
+    }
+
+    fn ok(&mut self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(out.code, Some(0), "tokenline {args:?}:\n{}", out.stderr);
+        out.stdout
+    }
+}
+
+fn hex_lower(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// RFC 4648 §6 base32, upper case, no padding.
+fn base32(b: &[u8]) -> String {
+    const A: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut out, mut buf, mut bits) = (String::new(), 0u32, 0);
+    for &x in b {
+        buf = (buf << 8) | u32::from(x);
+        bits += 8;
+        while bits >= 5 {
+            out.push(A[((buf >> (bits - 5)) & 31) as usize] as char);
+            bits -= 5;
+        }
+    }
+    if bits > 0 {
+        out.push(A[((buf << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// RFC 4648 §4 base64 (and §5 URL-safe), no padding.
+fn base64(b: &[u8], url: bool) -> String {
+    let a: &[u8] = if url {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    } else {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    };
+    let (mut out, mut buf, mut bits) = (String::new(), 0u32, 0);
+    for &x in b {
+        buf = (buf << 8) | u32::from(x);
+        bits += 8;
+        while bits >= 6 {
+            out.push(a[((buf >> (bits - 6)) & 63) as usize] as char);
+            bits -= 6;
+        }
+    }
+    if bits > 0 {
+        out.push(a[((buf << (6 - bits)) & 63) as usize] as char);
+    }
+    out
+}
+
+#[test]
+fn base_encoders_match_rfc4648_test_vectors() {
+    // RFC 4648 §10.
+    assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
+    assert_eq!(base64(b"foobar", false), "Zm9vYmFy");
+    assert_eq!(base64(b"fooba", false), "Zm9vYmE");
+    assert_eq!(base64(&[0xfb, 0xff], true), "-_8");
+}
+
+/// The forms a seed could leak in. Case-insensitive forms are lower-cased (the haystack is
+/// searched lower-cased too).
+struct Needles {
+    exact: Vec<Vec<u8>>,
+    folded: Vec<Vec<u8>>,
+}
+
+const WINDOW: usize = 12;
+
+fn needles(seed: &[u8]) -> Needles {
+    let mut exact = Vec::new();
+    let mut folded = Vec::new();
+    for w in seed.windows(WINDOW.min(seed.len())) {
+        exact.push(w.to_vec());
+        folded.push(hex_lower(w).into_bytes());
+    }
+    // Every alignment of the seed inside a longer encoded blob: drop 0..k leading bytes and
+    // look for the first 16 characters (enough to be unambiguous, short of the boundary).
+    for skip in 0..5 {
+        let b32 = base32(&seed[skip..]);
+        folded.push(b32.to_lowercase().as_bytes()[..16].to_vec());
+    }
+    for skip in 0..3 {
+        for url in [false, true] {
+            exact.push(base64(&seed[skip..], url).as_bytes()[..16].to_vec());
+        }
+    }
+    Needles { exact, folded }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.len() >= needle.len() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The name of the first needle found in `hay`, if any.
+fn leak(hay: &[u8], seeds: &[(String, Needles)]) -> Option<String> {
+    let folded = hay.to_ascii_lowercase();
+    for (serial, n) in seeds {
+        if n.exact.iter().any(|x| contains(hay, x)) || n.folded.iter().any(|x| contains(&folded, x))
+        {
+            return Some(serial.clone());
+        }
+    }
+    None
+}
+
+/// Every file under `dir`, recursively.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let ft = e.file_type().unwrap();
+            if ft.is_dir() {
+                stack.push(p);
+            } else if ft.is_file() {
+                v.push(p);
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn no_seed_in_any_output_log_journal_seed_file_or_bank_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let s = |p: &Path| p.display().to_string();
+    let mut printed = Printed::default();
+
+    // Factory.
+    let sim = Sim::start(
+        dir,
+        2,
+        &strings(&["-vvv", "--feed", "4", "--swap-pause-ms", "1500"]),
+        TRACE,
+    );
+    let journal = dir.join("journal");
+    let mut line = vec![
+        "line",
+        "run",
+        "--batch",
+        "SECRET1",
+        "--serials",
+        "40000001-40000100",
+        "--expiry",
+        "2031-01-31",
+    ];
+    line.extend([
+        "--journal",
+        s(&journal).leak(),
+        "--idle-timeout",
+        "4",
+        "--json",
+    ]);
+    let ports = sim.port_args();
+    line.extend(ports.iter().map(|p| p.as_str()));
+    printed.ok(&line);
+    printed.ok(&["line", "status", "--journal", &s(&journal)]);
+    printed.ok(&["line", "labels", "--journal", &s(&journal)]);
+    // The code on a locked token's display, for the bank.
+    let disp = printed.ok(&["token", "display", "--json", "--port", &sim.ports[0]]);
+    let disp: serde_json::Value = serde_json::from_str(disp.trim()).unwrap();
+
+    // Seed files.
+    let psk = dir.join("batch.psk");
+    printed.ok(&["seeds", "keygen", "--psk", "--out", &s(&psk)]);
+    let tl = dir.join("batch.tlseed");
+    printed.ok(&[
+        "seeds",
+        "export",
+        "--journal",
+        &s(&journal),
+        "--psk",
+        &s(&psk),
+        "--out",
+        &s(&tl),
+    ]);
+    let px = dir.join("batch.pskc");
+    printed.ok(&[
+        "seeds",
+        "export",
+        "--journal",
+        &s(&journal),
+        "--psk",
+        &s(&psk),
+        "--format",
+        "pskc",
+        "--out",
+        &s(&px),
+    ]);
+    printed.ok(&["seeds", "inspect", &s(&tl)]);
+    printed.ok(&["seeds", "inspect", &s(&px)]);
+    printed.ok(&["seeds", "verify", &s(&tl), "--key", &s(&psk)]);
+    printed.ok(&["seeds", "verify", &s(&px), "--key", &s(&psk), "--json"]);
+    // As the demo does: a file for the bank's X25519 public key.
+    let bank_keys = dir.join("bank");
+    printed.ok(&["seeds", "keygen", "--out", &s(&bank_keys)]);
+    let tx = dir.join("batch-x25519.tlseed");
+    let public = dir.join("bank.pub");
+    let private = dir.join("bank.key");
+    printed.ok(&[
+        "seeds",
+        "export",
+        "--journal",
+        &s(&journal),
+        "--to",
+        &s(&public),
+        "--out",
+        &s(&tx),
+    ]);
+    printed.ok(&["seeds", "inspect", &s(&tx), "--json"]);
+    printed.ok(&["seeds", "verify", &s(&tx), "--key", &s(&private)]);
+    let plain = tempfile::tempdir().unwrap(); // the one file meant to hold seeds in the clear
+    let csv = plain.path().join("seeds.csv");
+    printed.ok(&[
+        "seeds",
+        "decrypt",
+        &s(&tl),
+        "--key",
+        &s(&psk),
+        "--csv",
+        &s(&csv),
+    ]);
+    // A wrong key is refused without printing anything secret either.
+    let other = dir.join("other.psk");
+    printed.ok(&["seeds", "keygen", "--psk", "--out", &s(&other)]);
+    assert_ne!(
+        printed
+            .run(&["seeds", "verify", &s(&tl), "--key", &s(&other)])
+            .code,
+        Some(0)
+    );
+
+    // Bank.
+    let db = dir.join("bank.db");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/policy/bank-004.toml");
+    let policy = dir.join("policy.toml");
+    std::fs::write(
+        &policy,
+        std::fs::read_to_string(fixture).unwrap()
+            + "\n[secrets]\nargon2_m_kib = 8\nargon2_t = 1\nargon2_p = 1\n",
+    )
+    .unwrap();
+    let dbs = s(&db);
+    printed.ok(&[
+        "bank",
+        "init",
+        "--db",
+        &dbs,
+        "--staging",
+        "--policy",
+        &s(&policy),
+    ]);
+    printed.ok(&["bank", "import", &s(&tl), "--key", &s(&psk), "--db", &dbs]);
+    // Importing the same batch twice is refused (all or nothing), naming no seed.
+    assert_ne!(
+        printed
+            .run(&["bank", "import", &s(&px), "--key", &s(&psk), "--db", &dbs])
+            .code,
+        Some(0)
+    );
+    printed.ok(&[
+        "bank",
+        "customer",
+        "add",
+        "C1",
+        "--name",
+        "Data Shoji",
+        "--db",
+        &dbs,
+    ]);
+    printed.ok(&[
+        "bank", "user", "add", "C1", "taro", "--name", "Taro", "--class", "master", "--db", &dbs,
+    ]);
+    let serial = disp["serial"].as_str().unwrap();
+    let code = disp["code"].as_str().unwrap();
+    printed.ok(&[
+        "bank", "register", "taro", serial, "--code", code, "--db", &dbs,
+    ]);
+    assert_ne!(
+        printed
+            .run(&["bank", "validate", "taro", "--code", code, "--db", &dbs])
+            .code,
+        Some(0),
+        "replayed code"
+    );
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert_ne!(
+        printed
+            .run(&["bank", "validate", "taro", "--code", wrong, "--db", &dbs])
+            .code,
+        Some(0)
+    );
+    printed.ok(&["bank", "users", "list", "C1", "--json", "--db", &dbs]);
+    printed.ok(&["bank", "audit", "--db", &dbs]);
+
+    let sim_log = sim.stderr();
+    let state_dir = sim.stop();
+    printed
+        .0
+        .push(("simulator stderr".into(), sim_log.into_bytes()));
+
+    // Every seed of the batch, from the journal.
+    let j = provision::Journal::open(&journal).unwrap();
+    let key = j.load_key().unwrap();
+    let seeds: Vec<(String, Needles)> = j
+        .records()
+        .filter(|r| r.sealed.is_some())
+        .map(|r| {
+            (
+                r.serial.to_string(),
+                needles(&j.seed_of(&key, &r.serial).unwrap()),
+            )
+        })
+        .collect();
+    assert!(seeds.len() >= 4, "the batch provisioned its tokens");
+    // The scan finds a seed where one is meant to be: the CSV and the tokens' flash.
+    let csv_bytes = std::fs::read(&csv).unwrap();
+    assert!(
+        leak(&csv_bytes, &seeds).is_some(),
+        "the scanner finds seeds in the decrypted CSV"
+    );
+
+    let mut scanned = 0;
+    for (what, bytes) in &printed.0 {
+        assert_eq!(leak(bytes, &seeds), None, "a seed appears in the {what}");
+        scanned += bytes.len();
+    }
+    let mut stored = 0;
+    for f in files(dir) {
+        let in_flash = f.starts_with(state_dir.join("tokens"));
+        let bytes = std::fs::read(&f).unwrap();
+        if in_flash {
+            continue;
+        }
+        assert_eq!(
+            leak(&bytes, &seeds),
+            None,
+            "a seed appears in the stored file {}",
+            f.display()
+        );
+        stored += bytes.len();
+    }
+    let db_files = files(dir)
+        .iter()
+        .filter(|f| {
+            f.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("bank.db"))
+        })
+        .count();
+    assert!(db_files >= 1);
+    figure("secrets", &format!("secrets: {} seeds x {} forms searched in {} bytes printed ({} streams) and {} bytes stored: none found",
+        seeds.len(),
+        seeds[0].1.exact.len() + seeds[0].1.folded.len(),
+        scanned,
+        printed.0.len(),
+        stored
+    ));
+}
+
+/// `{:?}` of every type that holds a secret shows no byte of it.
+#[test]
+fn debug_output_of_every_secret_type_is_redacted() {
+    let secret: Vec<u8> = (0..32u8).map(|i| 0xA0 ^ i).collect();
+    let hexs = hex_lower(&secret);
+    let check = |what: &str, dbg: String| {
+        let low = dbg.to_ascii_lowercase();
+        assert!(
+            !low.contains(&hexs[..16]),
+            "{what} Debug shows the secret in hex: {dbg}"
+        );
+        let decimal = format!("{:?}", &secret[..6]);
+        assert!(
+            !dbg.contains(&decimal[1..decimal.len() - 1]),
+            "{what} Debug shows the secret's bytes: {dbg}"
+        );
+        assert!(
+            !dbg.contains("kakunin"),
+            "{what} Debug shows the password: {dbg}"
+        );
+    };
+    let seed20 = &secret[..20];
+    let proto_seed = token_proto::Seed::new(seed20).unwrap();
+    check("token_proto::Seed", format!("{proto_seed:?}"));
+    let prov = token_proto::Request::Provision(token_proto::Provision {
+        seed: proto_seed.clone(),
+        serial: token_proto::Serial::parse("78160641").unwrap(),
+        expiry: token_proto::Date::new(2031, 1, 31).unwrap(),
+        params: otp_core::Params::DEFAULT_TOTP,
+    });
+    check("token_proto::Request::Provision", format!("{prov:?}"));
+    let rec = seedfile::SeedRecord {
+        serial: "78160641".into(),
+        seed: seed20.to_vec().into(),
+        params: otp_core::Params::DEFAULT_TOTP,
+        expiry: None,
+        batch: "B".into(),
+        manufacturer: String::new(),
+        model: String::new(),
+        hardware_id: String::new(),
+        provisioned_at_unix: None,
+    };
+    check("seedfile::SeedRecord", format!("{rec:?}"));
+    let psk = seedfile::PreSharedKey::from_bytes(&secret).unwrap();
+    check("seedfile::PreSharedKey", format!("{psk:?}"));
+    check(
+        "seedfile::Key::PreShared",
+        format!("{:?}", seedfile::Key::PreShared(psk.clone())),
+    );
+    let sk = seedfile::PrivateKey::from_bytes(secret.clone().try_into().unwrap());
+    check("seedfile::PrivateKey", format!("{sk:?}"));
+    check(
+        "seedfile::Key::Private",
+        format!("{:?}", seedfile::Key::Private(sk)),
+    );
+    let pass = seedfile::Passphrase::new("kakunin-pass").unwrap();
+    check("seedfile::Passphrase", format!("{pass:?}"));
+    let kf = seedfile::KeyFile::parse(&format!("tokenline-psk {hexs}")).unwrap();
+    check("seedfile::KeyFile", format!("{kf:?}"));
+    let tl = provision::LockedToken {
+        serial: "78160641".into(),
+        seed: seed20.to_vec().into(),
+        params: otp_core::Params::DEFAULT_TOTP,
+        expiry: provision::Expiry::parse("2031-01-31").unwrap(),
+        batch: "B".into(),
+        hardware_id: "0102030405060708".into(),
+        provisioned_at_unix: 0,
+        manufacturer: String::new(),
+        model: String::new(),
+    };
+    check("provision::LockedToken", format!("{tl:?}"));
+    check(
+        "lifecycle::Seed",
+        format!("{:?}", lifecycle::Seed::new(seed20.to_vec())),
+    );
+    // Keys made from the OS generator: their Debug holds no long hex or byte list at all.
+    let opaque = |what: &str, dbg: String| {
+        let longest_hex = dbg
+            .split(|c: char| !c.is_ascii_hexdigit())
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        assert!(
+            longest_hex < 32 && dbg.matches(',').count() < 16,
+            "{what} Debug may show key material: {dbg}"
+        );
+    };
+    opaque(
+        "provision::key::BatchKey",
+        format!("{:?}", provision::key::BatchKey::generate().unwrap()),
+    );
+    opaque(
+        "lifecycle_sqlite::MasterKey",
+        format!("{:?}", lifecycle_sqlite::MasterKey::generate().unwrap()),
+    );
+    opaque(
+        "seedfile::PrivateKey (generated)",
+        format!("{:?}", seedfile::PrivateKey::generate().unwrap()),
+    );
+    check(
+        "lifecycle::ConfirmationSecret",
+        format!("{:?}", lifecycle::ConfirmationSecret::new("kakunin-pass")),
+    );
+}
