@@ -51,6 +51,35 @@ ours psk128 "--psk $W/k16.psk" "--psk $K16" "--key $W/k16.psk"
 ours pbkdf2 "--passphrase-file $W/pass --pbkdf2-iterations 2000" "--passphrase=$PASS" "--passphrase-file $W/pass"
 ours plain "--insecure-plaintext" "--plaintext" "--insecure-plaintext"
 
+# a batch from a real factory line (tokenline sim + line run) → both formats → python-pskc:
+# the secrets python-pskc reads from our PSKC equal those in our .tlseed of the same journal.
+line_batch() {
+  local sim=$W/line-sim
+  "$TL" sim --tokens 3 --feed 3 --swap-pause-ms 200 --state-dir "$sim" --json \
+    --ready-file "$W/line-ready" >/dev/null 2>"$W/line-sim.err" &
+  local simpid=$!
+  for _ in $(seq 1 100); do [ -s "$W/line-ready" ] && [ "$(wc -l <"$W/line-ready")" -ge 3 ] && break; sleep 0.1; done
+  local ports=()
+  while read -r dev; do ports+=(--port "$dev"); done \
+    < <(sed -n 's/.*"device":"\([^"]*\)".*/\1/p' "$W/line-ready")
+  local rc=0
+  timeout 120 "$TL" line run --batch INTEROP --serials 40000001-40000009 --expiry 2031-01-31 \
+      --journal "$W/line-journal" "${ports[@]}" --count 3 --idle-timeout 10 \
+      >"$W/line.out" 2>"$W/line.err" || rc=$?
+  kill "$simpid" 2>/dev/null; wait "$simpid" 2>/dev/null
+  [ "$rc" = 0 ] || { echo "line run exited $rc: $(tail -3 "$W/line.err")" >"$W/line-batch.err"; return 1; }
+  "$TL" seeds export --journal "$W/line-journal" --psk "$W/k32.psk" --out "$W/line.tlseed" 2>"$W/line-batch.err" \
+    && "$TL" seeds decrypt "$W/line.tlseed" --key "$W/k32.psk" --csv "$W/line.csv" 2>>"$W/line-batch.err" \
+    && "$TL" seeds export --journal "$W/line-journal" --format pskc --psk "$W/k32.psk" --out "$W/line.pskc" 2>>"$W/line-batch.err" \
+    && n=$("$PY" $HELPER check-ours --psk "$K32" "$W/line.pskc" "$W/line.csv" 2>>"$W/line-batch.err") \
+    && [ "$n" = 3 ]
+}
+if line_batch; then
+  ok "line run batch → .tlseed and PSKC → python-pskc: same 3 secrets"
+else
+  bad "line run batch → python-pskc: $(tail -3 "$W/line-batch.err" 2>/dev/null)"
+fi
+
 # theirs → ours
 theirs() { # name, python args, tokenline key args
   local name=$1 pyargs=$2 tlargs=$3
