@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Long fuzzing run (issue #7): every target of fuzz/ for FUZZ_BENCH_SECONDS (default 300) each.
+# Long fuzzing run (issue #7): every target of fuzz/ for FUZZ_BENCH_SECONDS (default 60) each.
 # Prints markdown rows | fuzz_<target> | execs/s | exec/s | note |; exits non-zero on a crash
 # (scripts/test.d/fuzz.sh prints the input and keeps it under fuzz/artifacts/).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-FUZZ_SECONDS=${FUZZ_BENCH_SECONDS:-300} FUZZ_MARKDOWN=1 bash scripts/test.d/fuzz.sh
+FUZZ_SECONDS=${FUZZ_BENCH_SECONDS:-60} FUZZ_MARKDOWN=1 bash scripts/test.d/fuzz.sh
