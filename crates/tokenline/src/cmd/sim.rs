@@ -131,16 +131,23 @@ impl Cmd {
             state_dir.display()
         );
 
+        // With --exit-when-done the last tokens stay on their stations for the swap pause like
+        // any other (so the host still gets the answer to its last Lock), then the sim exits.
+        let mut done_at: Option<std::time::Instant> = None;
+        let linger = Duration::from_millis(self.swap_pause_ms);
         while !stop.load(Ordering::SeqCst) {
             if let Some(ev) = sim.next_event(Duration::from_millis(100)) {
                 eprintln!("{}", describe(&ev));
             }
             if self.exit_when_done && sim.is_done() {
-                eprintln!(
-                    "every fed token is locked ({} in total): exiting",
-                    sim.locked_count()
-                );
-                break;
+                let since = *done_at.get_or_insert_with(std::time::Instant::now);
+                if since.elapsed() >= linger {
+                    eprintln!(
+                        "every fed token is locked ({} in total): exiting",
+                        sim.locked_count()
+                    );
+                    break;
+                }
             }
         }
         sim.stop();
