@@ -5,7 +5,7 @@
 use crate::hw::Uart;
 use crate::uart::{self, Stats};
 
-/// `token-fw 1.0.0 hwid=0123456789abcdef boot`
+/// `token-fw 2.0.0 hwid=0123456789abcdef boot`
 pub fn boot(hardware_id: &[u8; 8], assigned: bool) {
     let v = token_app::FIRMWARE_VERSION;
     put(b"token-fw ");

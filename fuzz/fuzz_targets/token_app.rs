@@ -3,7 +3,8 @@
 //!
 //! Invariants: nothing panics; every byte the token sends is a well-formed response frame
 //! (it decodes); the token never sends its seed — no 13-byte window of it appears in any
-//! output, COBS-encoded or decoded. The seed's bytes are all ≥ 0xC0, so no honest field can
+//! output, COBS-encoded or decoded; a stream in which no request is addressed to this token
+//! (spec/wire-format.md §4.1) leaves its stored record exactly as it was. The seed's bytes are all ≥ 0xC0, so no honest field can
 //! hold 13 of them in a row (the longest host-controlled run is a period + T0, 12 bytes,
 //! framed by 0/1 flag bytes; COBS code bytes are < 0x83).
 //!
@@ -15,7 +16,10 @@
 use libfuzzer_sys::fuzz_target;
 use otp_core::{Hash, Mode, Params};
 use token_app::{Platform, StorageError, TokenApp, RECORD_LEN};
-use token_proto::{decode_response, Date, Provision, Request, Response, Seed, Serial};
+use token_proto::{
+    decode_request, decode_response, Accumulator, Date, Event, HardwareId, Provision, Request,
+    Response, Seed, Serial,
+};
 
 const SEED: [u8; 20] = [
     0xC3, 0xF1, 0xD7, 0xE2, 0xC9, 0xFA, 0xDB, 0xE5, 0xCC, 0xF0, 0xD1, 0xEE, 0xC5, 0xF8, 0xD4, 0xE9,
@@ -29,9 +33,13 @@ struct Ram {
     fail_writes: bool,
 }
 
+/// The fuzzed token's hardware id: host bytes addressed to it reach its state machine, any
+/// other address must be refused without a change.
+const ID: HardwareId = HardwareId([0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6, 0x07, 0x18]);
+
 impl Platform for Ram {
     fn hardware_id(&self) -> [u8; 8] {
-        [0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6, 0x07, 0x18]
+        ID.0
     }
     fn now_ms(&mut self) -> u64 {
         self.ms
@@ -66,16 +74,20 @@ fn setup(mode: u8, ram: &mut Ram, app: &mut TokenApp) {
     } else {
         Params::DEFAULT_TOTP
     };
-    let prov = Request::Provision(Provision {
-        seed: Seed::new(&SEED).expect("20 bytes"),
-        serial: Serial::parse("78160641").expect("serial"),
-        expiry: Date::new(2031, 1, 31).expect("date"),
-        params,
-    });
+    let prov = Request::Provision {
+        hardware_id: ID,
+        provision: Provision {
+            seed: Seed::new(&SEED).expect("20 bytes"),
+            serial: Serial::parse("78160641").expect("serial"),
+            expiry: Date::new(2031, 1, 31).expect("date"),
+            params,
+        },
+    };
     assert_eq!(
         app.handle(
             ram,
             &Request::SetTime {
+                hardware_id: ID,
                 unix_time: 1_700_000_000
             }
         ),
@@ -83,7 +95,10 @@ fn setup(mode: u8, ram: &mut Ram, app: &mut TokenApp) {
     );
     assert_eq!(app.handle(ram, &prov), Response::Ack);
     if mode % 4 == 3 {
-        assert_eq!(app.handle(ram, &Request::Lock), Response::Ack);
+        assert_eq!(
+            app.handle(ram, &Request::Lock { hardware_id: ID }),
+            Response::Ack
+        );
     }
 }
 
@@ -104,6 +119,14 @@ fuzz_target!(|data: &[u8]| {
         app.reboot(); // reload the record from "flash"
     }
 
+    // Does any request in the stream reach this token's state machine?
+    let mut acc = Accumulator::new();
+    let addressed_here = stream.iter().any(|&b| {
+        matches!(acc.push(b), Some(Event::Frame(f))
+            if decode_request(f).is_ok_and(|(_, r)| r.target() == Some(ID)))
+    });
+    let before = ram.rec;
+
     let mut sent: Vec<Vec<u8>> = Vec::new();
     for part in stream.chunks(chunk) {
         app.on_bytes(&mut ram, part, |frame| sent.push(frame.to_vec()));
@@ -118,11 +141,18 @@ fuzz_target!(|data: &[u8]| {
             "the token sent a frame that does not decode: {decoded:?}"
         );
     }
+    if !addressed_here {
+        assert!(
+            ram.rec == before,
+            "requests for other tokens (or none) changed this token"
+        );
+    }
     // The stored record is the token's own business, but a cleared one must not keep the seed
-    // readable through the protocol either: Identify never shows it.
+    // readable through the protocol either: Identify never shows it (protocol version 2,
+    // seq 1: spec/wire-format.md §8).
     app.on_bytes(
         &mut ram,
-        &[0x04, 0x01, 0x01, 0x01, 0x05, 0x0f, 0xe3, 0x21, 0x81, 0x00],
+        &[0x04, 0x02, 0x01, 0x01, 0x05, 0xe1, 0x4c, 0x94, 0x93, 0x00],
         |f| {
             assert!(!leaks_seed(f));
         },

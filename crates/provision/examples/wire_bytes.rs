@@ -1,7 +1,7 @@
 //! Prints the bytes one token's provisioning puts on the wire, for the throughput lower bound
 //! in `scripts/bench.d/line.sh`: identify, provision (20-byte seed, 8-digit serial), set time,
-//! read display, lock — each request with the leading `0x00` token-link sends, COBS frame and
-//! delimiter, plus its response.
+//! read display, lock — each request (all but Identify carry the token's 8-byte hardware id)
+//! with the leading `0x00` token-link sends, COBS frame and delimiter, plus its response.
 //!
 //! Output: `bytes_per_token <N>` on stdout.
 
@@ -14,7 +14,7 @@ fn main() {
     let info = Info {
         hardware_id: HardwareId([0x5a; 8]),
         firmware: FirmwareVersion {
-            major: 1,
+            major: 2,
             minor: 0,
             patch: 0,
         },
@@ -29,17 +29,28 @@ fn main() {
         params: Params::DEFAULT_TOTP,
     };
     let display = DisplayCode::new(123_456, 6, 59_000_000).expect("valid code");
+    let hardware_id = info.hardware_id;
     let exchanges = [
         (Request::Identify, Response::Info(info)),
-        (Request::Provision(provision), Response::Ack),
+        (
+            Request::Provision {
+                hardware_id,
+                provision,
+            },
+            Response::Ack,
+        ),
         (
             Request::SetTime {
+                hardware_id,
                 unix_time: 1_790_000_000,
             },
             Response::Ack,
         ),
-        (Request::ReadDisplay, Response::Display(display)),
-        (Request::Lock, Response::Ack),
+        (
+            Request::ReadDisplay { hardware_id },
+            Response::Display(display),
+        ),
+        (Request::Lock { hardware_id }, Response::Ack),
     ];
     let mut total = 0usize;
     let mut buf = [0u8; MAX_WIRE_LEN];

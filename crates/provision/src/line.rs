@@ -27,6 +27,12 @@
 //! taken off early). A link that gives up (retries exhausted), a token that left the station,
 //! or a vanished port leave the serial in flight, so a later run settles it when the token
 //! comes back; the result reports it as failed with that explanation.
+//!
+//! Every request after the Identify is addressed to the identified token's hardware id
+//! (spec/wire-format.md §4.1). When a technician swaps the token while an answer is lost, the
+//! link's resend reaches the next token, which refuses it ([`LinkError::WrongToken`]) instead
+//! of being locked, reset or written with another token's seed; the station treats that as
+//! "the token left the station" — its serial stays in flight, resumable.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -34,11 +40,9 @@ use std::time::{Duration, Instant};
 
 use otp_core::{Mode, Params};
 use serde::Serialize;
-use token_link::token_proto::{Date, Info, Provision, Seed, Serial, State, WireError};
+use token_link::token_proto::{Date, HardwareId, Info, Provision, Seed, Serial, State, WireError};
 use token_link::{LinkError, LinkOptions, TokenLink};
 
-/// How long one look at a station waits for an answer.
-const POLL_TIMEOUT: Duration = Duration::from_millis(200);
 use zeroize::Zeroizing;
 
 use crate::journal::{unix_now, JournalError, JournalWriter, TokenStatus};
@@ -380,6 +384,8 @@ pub fn run_line(
 enum Abort {
     /// The link gave up (retryable by re-identifying).
     Link(LinkError),
+    /// Another token answered a request addressed to this one: it left the station.
+    Left(LinkError),
     /// The port is gone: the station stops.
     PortGone(LinkError),
     /// A definite failure: the token goes to rework.
@@ -394,6 +400,7 @@ impl From<LinkError> for Abort {
     fn from(e: LinkError) -> Self {
         match e {
             LinkError::PortGone(_) => Abort::PortGone(e),
+            LinkError::WrongToken { .. } => Abort::Left(e),
             LinkError::Token(w) => Abort::Fail(format!("the token refused: {w}")),
             other => Abort::Link(other),
         }
@@ -438,14 +445,12 @@ impl Station<'_, '_> {
             station: self.number,
             port: self.port(),
         });
-        // Looking for a token: one short attempt, so an empty station (a token being swapped)
-        // costs little. Working on a token: the link's full timeouts and retries.
+        // Looking for a token: one attempt, so an empty station (a token being swapped) costs
+        // one answer timeout; working on a token: the link's full retries. The look waits as
+        // long as any answer (`--timeout-ms`): on a slow line an Identify exchange takes as long
+        // as the others (0.6 s at 1200 baud), and a shorter look would never see the next token.
         let work = self.link.options();
-        let poll = LinkOptions {
-            timeout: work.timeout.min(POLL_TIMEOUT),
-            retries: 0,
-            ..work
-        };
+        let poll = LinkOptions { retries: 0, ..work };
         let mut last: Option<String> = None;
         let (faulted, reason) = loop {
             if self.shared.stopping() {
@@ -522,7 +527,7 @@ impl Station<'_, '_> {
                     self.shared.halt(StopReason::RangeUsedUp);
                     break (false, "the serial range is used up".to_string());
                 }
-                Err(Abort::Link(e)) => self.failed_in_flight(&hwid, e.to_string()),
+                Err(Abort::Link(e) | Abort::Left(e)) => self.failed_in_flight(&hwid, e.to_string()),
                 Err(Abort::Fail(reason)) => Done {
                     serial: None,
                     outcome: Outcome::Failed,
@@ -638,6 +643,8 @@ impl Station<'_, '_> {
                     attempt += 1;
                     e.to_string()
                 }
+                // The token on the station is not this one any more: nothing to re-identify.
+                Err(Abort::Left(e)) => return Ok(self.failed_in_flight(&hwid, e.to_string())),
                 Err(Abort::Fail(reason)) => {
                     // A refusal may come from the next token if this one was taken off the
                     // station: journal the failure only when the same token still answers.
@@ -679,7 +686,8 @@ impl Station<'_, '_> {
 
     /// One pass over the token, decided by its state and the journal (module docs).
     fn attempt(&mut self, info: &Info) -> Result<Done, Abort> {
-        let hwid = info.hardware_id.to_string();
+        let id = info.hardware_id;
+        let hwid = id.to_string();
         let token_serial = info.credential.map(|c| c.serial.to_string());
         let pending = self
             .shared
@@ -703,7 +711,7 @@ impl Station<'_, '_> {
                     .is_some_and(|r| r.status == TokenStatus::Verified);
                 if !verified {
                     let seed = self.shared.journal().seed_of(serial)?;
-                    self.verify(serial, &seed)?;
+                    self.verify(id, serial, &seed)?;
                 }
                 self.shared.journal().record_locked(serial, &hwid)?;
                 self.step(serial, Step::Locked);
@@ -727,7 +735,7 @@ impl Station<'_, '_> {
             }
             (State::Provisioned, Some((serial, true)), _) => {
                 let seed = self.shared.journal().seed_of(serial)?;
-                self.finish(serial, &hwid, &seed, true)
+                self.finish(id, serial, &seed, true)
             }
             (State::Blank, _, Some((serial, sealed))) => {
                 // The serial was only ever bound to this token and the token holds nothing:
@@ -737,9 +745,9 @@ impl Station<'_, '_> {
                 } else {
                     self.new_seed(serial, &hwid)?
                 };
-                self.finish(serial, &hwid, &seed, true)
+                self.finish(id, serial, &seed, true)
             }
-            (State::Blank, _, None) => self.provision_blank(&hwid),
+            (State::Blank, _, None) => self.provision_blank(id),
             (State::Provisioned, _, _) => {
                 if let Some((p, _)) = &pending {
                     let why = format!(
@@ -748,17 +756,18 @@ impl Station<'_, '_> {
                     );
                     self.shared.journal().record_void(p, &hwid, &why)?;
                 }
-                self.link.factory_reset()?;
-                self.provision_blank(&hwid)
+                self.link.factory_reset(id)?;
+                self.provision_blank(id)
             }
         }
     }
 
-    fn provision_blank(&mut self, hwid: &str) -> Result<Done, Abort> {
-        let serial = self.shared.journal().allocate(hwid, &self.port())?;
+    fn provision_blank(&mut self, id: HardwareId) -> Result<Done, Abort> {
+        let hwid = id.to_string();
+        let serial = self.shared.journal().allocate(&hwid, &self.port())?;
         self.step(&serial, Step::Allocated);
-        let seed = self.new_seed(&serial, hwid)?;
-        self.finish(&serial, hwid, &seed, false)
+        let seed = self.new_seed(&serial, &hwid)?;
+        self.finish(id, &serial, &seed, false)
     }
 
     /// A fresh seed from the OS CSPRNG, journaled (sealed, fsynced) before it goes anywhere.
@@ -774,14 +783,17 @@ impl Station<'_, '_> {
         Ok(seed)
     }
 
-    /// Writes the credential, sets the clock, checks the display, locks.
+    /// Writes the credential, sets the clock, checks the display, locks — every request
+    /// addressed to token `id`.
     fn finish(
         &mut self,
+        id: HardwareId,
         serial: &SerialNumber,
-        hwid: &str,
         seed: &[u8],
         recovered: bool,
     ) -> Result<Done, Abort> {
+        let hwid = id.to_string();
+        let hwid = hwid.as_str();
         let (expiry, params) = {
             let j = self.shared.journal();
             let m = j.journal().manifest();
@@ -794,7 +806,7 @@ impl Station<'_, '_> {
                 .map_err(|e| Abort::Fail(e.to_string()))?,
             params,
         };
-        match self.link.provision(&provision) {
+        match self.link.provision(id, &provision) {
             Err(LinkError::Token(WireError::ConflictingProvision)) => {
                 return Err(Abort::Fail(
                     "the token holds a different credential than the journal".into(),
@@ -803,12 +815,12 @@ impl Station<'_, '_> {
             other => other?,
         }
         self.step(serial, Step::Written);
-        self.link.set_time(unix_now())?;
+        self.link.set_time(id, unix_now())?;
         self.step(serial, Step::ClockSet);
-        self.verify(serial, seed)?;
+        self.verify(id, serial, seed)?;
         self.shared.journal().record_verified(serial, hwid)?;
         self.step(serial, Step::Verified);
-        self.link.lock()?;
+        self.link.lock(id)?;
         self.shared.journal().record_locked(serial, hwid)?;
         self.step(serial, Step::Locked);
         Ok(Done {
@@ -822,10 +834,10 @@ impl Station<'_, '_> {
     /// Reads the display and compares with the code computed from `seed`. TOTP: accepts the
     /// code of the time step at send or at receive (RFC 6238 §5.2: a step boundary may fall
     /// between the two). HOTP: accepts the next 10 counters (RFC 4226 §7.4 look-ahead).
-    fn verify(&mut self, serial: &SerialNumber, seed: &[u8]) -> Result<(), Abort> {
+    fn verify(&mut self, id: HardwareId, serial: &SerialNumber, seed: &[u8]) -> Result<(), Abort> {
         let params: Params = self.shared.journal().journal().manifest().params;
         let sent = unix_now();
-        let shown = self.link.read_display()?;
+        let shown = self.link.read_display(id)?;
         let received = unix_now();
         let ok = match params.mode {
             Mode::Totp { .. } => [sent, received].iter().any(|&t| {

@@ -41,7 +41,7 @@ fn check_displays_against_journal(sim: &Simulator, journal: &Path) {
         let serial = provision::SerialNumber::parse(cred.serial.as_str()).unwrap();
         let seed = j.seed_of(&key, &serial).unwrap();
         let before = provision::journal::unix_now();
-        let shown = link.read_display().unwrap();
+        let shown = link.read_display(info.hardware_id).unwrap();
         let after = provision::journal::unix_now();
         let ok = [before, after].iter().any(|&t| {
             otp_core::codes_equal(
@@ -136,12 +136,15 @@ fn token_left_provisioned_by_a_crash_is_finished_with_its_journaled_serial() {
     let serial = writer.allocate(&hwid, "x").unwrap();
     let seed = [7u8; 20];
     writer.record_provisioned(&serial, &hwid, &seed).unwrap();
-    link.provision(&token_link::token_proto::Provision {
-        seed: token_link::token_proto::Seed::new(&seed).unwrap(),
-        serial: token_link::token_proto::Serial::parse(serial.as_str()).unwrap(),
-        expiry: token_link::token_proto::Date::new(2031, 1, 31).unwrap(),
-        params: Params::DEFAULT_TOTP,
-    })
+    link.provision(
+        info.hardware_id,
+        &token_link::token_proto::Provision {
+            seed: token_link::token_proto::Seed::new(&seed).unwrap(),
+            serial: token_link::token_proto::Serial::parse(serial.as_str()).unwrap(),
+            expiry: token_link::token_proto::Date::new(2031, 1, 31).unwrap(),
+            params: Params::DEFAULT_TOTP,
+        },
+    )
     .unwrap();
     drop(link);
     drop(writer);
@@ -205,15 +208,19 @@ fn token_provisioned_with_another_serial_voids_its_serial_in_flight_and_gets_the
         JournalWriter::create(&jdir, &new_batch("10000001-10000100"), None, 0).unwrap();
     let dev = sim.stations()[0].device.clone();
     let mut link = TokenLink::open(&dev, LinkOptions::default()).unwrap();
-    let hwid = link.identify().unwrap().hardware_id.to_string();
+    let id = link.identify().unwrap().hardware_id;
+    let hwid = id.to_string();
     writer.allocate(&hwid, "x").unwrap();
     // Meanwhile someone else wrote another serial into the (unlocked) token.
-    link.provision(&token_link::token_proto::Provision {
-        seed: token_link::token_proto::Seed::new(&[9u8; 20]).unwrap(),
-        serial: token_link::token_proto::Serial::parse("99999999").unwrap(),
-        expiry: token_link::token_proto::Date::new(2031, 1, 31).unwrap(),
-        params: Params::DEFAULT_TOTP,
-    })
+    link.provision(
+        id,
+        &token_link::token_proto::Provision {
+            seed: token_link::token_proto::Seed::new(&[9u8; 20]).unwrap(),
+            serial: token_link::token_proto::Serial::parse("99999999").unwrap(),
+            expiry: token_link::token_proto::Date::new(2031, 1, 31).unwrap(),
+            params: Params::DEFAULT_TOTP,
+        },
+    )
     .unwrap();
     drop(link);
     drop(writer);
@@ -338,4 +345,214 @@ fn vanished_port_stops_its_station_and_the_others_go_on() {
             .count()
             >= 2
     );
+}
+
+// ------------------------------------------------------------ a swap while an answer is lost
+
+mod swap {
+    //! A station scripted for one race: the answer to the first Lock is lost on the line, and in
+    //! that moment the technician swaps the token for a provisioned rework token. Real parts: a
+    //! pseudo-terminal, the token-app code, the line's own link; only the timing is scripted.
+
+    use std::io::{Read, Write};
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::thread::JoinHandle;
+    use std::time::{Duration, Instant};
+
+    use serialport::{SerialPort, TTYPort};
+    use token_app::{Platform, StorageError, TokenApp, RECORD_LEN};
+    use token_link::token_proto::{HardwareId, State};
+
+    /// A token's memory and clock, in RAM.
+    pub struct Ram {
+        pub id: HardwareId,
+        rec: [u8; RECORD_LEN],
+        born: Instant,
+    }
+
+    impl Ram {
+        pub fn new(id: HardwareId) -> Self {
+            Ram {
+                id,
+                rec: [0xFF; RECORD_LEN],
+                born: Instant::now(),
+            }
+        }
+    }
+
+    impl Platform for Ram {
+        fn hardware_id(&self) -> [u8; 8] {
+            self.id.0
+        }
+        fn now_ms(&mut self) -> u64 {
+            self.born.elapsed().as_millis() as u64
+        }
+        fn load(&mut self, record: &mut [u8; RECORD_LEN]) {
+            *record = self.rec;
+        }
+        fn store(&mut self, record: &[u8; RECORD_LEN]) -> Result<(), StorageError> {
+            self.rec = *record;
+            Ok(())
+        }
+    }
+
+    pub struct Token {
+        pub app: TokenApp,
+        pub ram: Ram,
+    }
+
+    impl Token {
+        pub fn new(id: HardwareId) -> Self {
+            Token {
+                app: TokenApp::new(),
+                ram: Ram::new(id),
+            }
+        }
+        pub fn state(&mut self) -> State {
+            self.app.state(&mut self.ram)
+        }
+    }
+
+    pub struct Station {
+        pub device: PathBuf,
+        stop: Arc<AtomicBool>,
+        thread: Option<JoinHandle<Vec<Token>>>,
+    }
+
+    impl Station {
+        /// `tokens[0]` is on the station; with `swap_on_lock`, the first Lock that locks it
+        /// goes unanswered and `tokens[1]` takes its place at once.
+        pub fn start(mut tokens: Vec<Token>, swap_on_lock: bool) -> Station {
+            let (mut master, slave) = TTYPort::pair().unwrap();
+            let device = PathBuf::from(slave.name().unwrap());
+            let stop = Arc::new(AtomicBool::new(false));
+            let running = stop.clone();
+            let thread = std::thread::spawn(move || {
+                let _slave = slave; // the host may close and reopen its side
+                let mut on = 0;
+                let mut swapped = !swap_on_lock;
+                let mut buf = [0u8; 256];
+                master.set_timeout(Duration::from_millis(20)).unwrap();
+                while !running.load(Ordering::SeqCst) {
+                    let n = match master.read(&mut buf) {
+                        Ok(n) => n,
+                        Err(_) => continue,
+                    };
+                    let t = &mut tokens[on];
+                    let before = t.state();
+                    let mut out = Vec::new();
+                    t.app
+                        .on_bytes(&mut t.ram, &buf[..n], |f| out.extend_from_slice(f));
+                    if !swapped && before != State::Locked && t.state() == State::Locked {
+                        swapped = true;
+                        on = 1; // the Ack is lost; the rework token is on the station now
+                        continue;
+                    }
+                    master.write_all(&out).unwrap();
+                }
+                tokens
+            });
+            Station {
+                device,
+                stop,
+                thread: Some(thread),
+            }
+        }
+
+        /// Stops the station and hands its tokens back.
+        pub fn stop(mut self) -> Vec<Token> {
+            self.stop.store(true, Ordering::SeqCst);
+            self.thread.take().unwrap().join().unwrap()
+        }
+    }
+}
+
+/// The race the reliability tests found: the answer to a Lock is lost, the technician swaps
+/// in a provisioned rework token, the link resends the Lock. The resend is addressed to the
+/// first token, so the rework token refuses it and is not locked; the first token's serial
+/// stays in flight (verified, lock unconfirmed) and is confirmed when it comes back.
+#[test]
+fn a_lock_resent_after_a_swap_does_not_lock_the_next_token_and_the_first_stays_resumable() {
+    use swap::{Station, Token};
+    use token_link::token_proto::State;
+    use token_link::token_proto::{Date, HardwareId, Provision, Request, Response, Seed, Serial};
+
+    let first_id = HardwareId([0x11; 8]);
+    let rework_id = HardwareId([0x22; 8]);
+    let mut rework = Token::new(rework_id);
+    let now = provision::journal::unix_now();
+    for req in [
+        Request::SetTime {
+            hardware_id: rework_id,
+            unix_time: now,
+        },
+        Request::Provision {
+            hardware_id: rework_id,
+            provision: Provision {
+                seed: Seed::new(b"an earlier batch's seed").unwrap(),
+                serial: Serial::parse("90000001").unwrap(),
+                expiry: Date::new(2030, 6, 30).unwrap(),
+                params: Params::DEFAULT_TOTP,
+            },
+        },
+    ] {
+        assert_eq!(rework.app.handle(&mut rework.ram, &req), Response::Ack);
+    }
+    let station = Station::start(vec![Token::new(first_id), rework], true);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let jdir = tmp.path().join("j");
+    let writer = JournalWriter::create(&jdir, &new_batch("10000001-10000100"), None, 0).unwrap();
+    let cfg = LineConfig {
+        count: Some(1),
+        idle_timeout: Some(Duration::from_secs(10)),
+        ..LineConfig::default()
+    };
+    let link = TokenLink::open(&station.device, LinkOptions::default()).unwrap();
+    let s = run_line(writer, vec![link], &cfg, &AtomicBool::new(false), &|_| {}).unwrap();
+    let mut tokens = station.stop();
+
+    // The rework token was not locked, nor changed in any way.
+    assert_eq!(tokens[1].state(), State::Provisioned, "locked by mistake");
+    let t = &mut tokens[1];
+    let held = t.app.handle(&mut t.ram, &Request::Identify);
+    let Response::Info(held) = held else {
+        panic!("{held:?}")
+    };
+    assert_eq!(held.credential.unwrap().serial.as_str(), "90000001");
+    // The first token was locked by the first Lock; the line could not confirm it.
+    assert_eq!(tokens[0].state(), State::Locked);
+    assert_eq!(s.results.len(), 1, "{:#?}", s.results);
+    let r = &s.results[0];
+    assert_eq!(
+        (r.hardware_id.as_str(), r.outcome, r.serial.as_deref()),
+        ("1111111111111111", Outcome::Failed, Some("10000001"))
+    );
+    let reason = r.reason.as_deref().unwrap();
+    assert!(
+        reason.contains("station changed") && reason.contains("--resume"),
+        "{reason}"
+    );
+    let j = Journal::open(&jdir).unwrap();
+    let rec = j.records().next().unwrap();
+    assert_eq!(
+        rec.status,
+        TokenStatus::Verified,
+        "in flight: seed journaled, lock not confirmed"
+    );
+    assert_eq!(j.records().count(), 1, "no serial for the rework token");
+
+    // The first token back on a station: `--resume` confirms its lock from Identify.
+    let first = tokens.swap_remove(0);
+    let station = Station::start(vec![first], false);
+    let writer = JournalWriter::open(&jdir).unwrap();
+    let link = TokenLink::open(&station.device, LinkOptions::default()).unwrap();
+    let s = run_line(writer, vec![link], &cfg, &AtomicBool::new(false), &|_| {}).unwrap();
+    station.stop();
+    assert_eq!(s.results[0].outcome, Outcome::Locked, "{:#?}", s.results);
+    assert!(s.results[0].recovered);
+    let j = Journal::open(&jdir).unwrap();
+    assert_eq!(j.records().next().unwrap().status, TokenStatus::Locked);
 }

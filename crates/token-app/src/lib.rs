@@ -7,6 +7,11 @@
 //! every write (SetTime, Provision, FactoryReset) and answers Identify and ReadDisplay.
 //! No request ever returns the seed.
 //!
+//! Every request but Identify names the token it is for; a token refuses one addressed to
+//! another hardware id with `WrongToken` before looking at anything else, so a request a
+//! host resends after a lost answer never changes the next token put on the station
+//! (spec/wire-format.md §4.1, §6).
+//!
 //! ```
 //! use token_app::{Platform, TokenApp, RECORD_LEN, StorageError};
 //! struct Ram { rec: [u8; RECORD_LEN], ms: u64 }
@@ -36,9 +41,10 @@ use token_proto::{
 pub use record::RECORD_LEN;
 use record::{Clock, Record};
 
-/// This firmware's version, reported by Identify.
+/// This firmware's version, reported by Identify. Major 2: it speaks protocol version 2
+/// (addressed requests, spec/wire-format.md §9).
 pub const FIRMWARE_VERSION: FirmwareVersion = FirmwareVersion {
-    major: 1,
+    major: 2,
     minor: 0,
     patch: 0,
 };
@@ -161,13 +167,21 @@ impl Core {
     }
 
     fn dispatch<P: Platform>(&mut self, p: &mut P, req: &Request) -> Result<Response, WireError> {
+        // The address first: a request for another token changes nothing here, whatever this
+        // token's state (spec/wire-format.md §4.1).
+        if req
+            .target()
+            .is_some_and(|to| to != HardwareId(p.hardware_id()))
+        {
+            return Err(WireError::WrongToken);
+        }
         match req {
             Request::Identify => Ok(Response::Info(self.info(p))),
-            Request::SetTime { unix_time } => self.set_time(p, *unix_time),
-            Request::Provision(prov) => self.provision(p, prov),
-            Request::ReadDisplay => self.read_display(p).map(Response::Display),
-            Request::Lock => self.lock(p),
-            Request::FactoryReset => self.factory_reset(p),
+            Request::SetTime { unix_time, .. } => self.set_time(p, *unix_time),
+            Request::Provision { provision, .. } => self.provision(p, provision),
+            Request::ReadDisplay { .. } => self.read_display(p).map(Response::Display),
+            Request::Lock { .. } => self.lock(p),
+            Request::FactoryReset { .. } => self.factory_reset(p),
         }
     }
 

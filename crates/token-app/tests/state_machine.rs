@@ -7,6 +7,7 @@ use token_app::{Platform, StorageError, TokenApp, MIN_UNIX_TIME, RECORD_LEN};
 use token_proto::*;
 
 struct Ram {
+    id: HardwareId,
     rec: [u8; RECORD_LEN],
     ms: u64,
     fail_writes: bool,
@@ -16,6 +17,7 @@ struct Ram {
 impl Ram {
     fn new() -> Self {
         Ram {
+            id: ME,
             rec: [0xFF; RECORD_LEN],
             ms: 5_000,
             fail_writes: false,
@@ -24,9 +26,14 @@ impl Ram {
     }
 }
 
+/// The hardware id of the token under test (the RAM platform's).
+const ME: HardwareId = HardwareId([0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6, 0x07, 0x18]);
+/// Another token's: the one a resent request would reach after a swap.
+const OTHER: HardwareId = HardwareId([0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6, 0x07, 0x19]);
+
 impl Platform for Ram {
     fn hardware_id(&self) -> [u8; 8] {
-        [0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6, 0x07, 0x18]
+        self.id.0
     }
     fn now_ms(&mut self) -> u64 {
         self.ms
@@ -48,12 +55,38 @@ const SEED: &[u8] = b"12345678901234567890";
 const T: u64 = 1_111_111_109; // RFC 6238 Appendix B
 
 fn prov(seed: &[u8], params: Params) -> Request {
-    Request::Provision(Provision {
-        seed: Seed::new(seed).unwrap(),
-        serial: Serial::parse("78160641").unwrap(),
-        expiry: Date::new(2025, 1, 31).unwrap(),
-        params,
-    })
+    prov_to(ME, seed, params)
+}
+
+fn prov_to(hardware_id: HardwareId, seed: &[u8], params: Params) -> Request {
+    Request::Provision {
+        hardware_id,
+        provision: Provision {
+            seed: Seed::new(seed).unwrap(),
+            serial: Serial::parse("78160641").unwrap(),
+            expiry: Date::new(2025, 1, 31).unwrap(),
+            params,
+        },
+    }
+}
+
+fn set_time(unix_time: u64) -> Request {
+    Request::SetTime {
+        hardware_id: ME,
+        unix_time,
+    }
+}
+
+fn read_display() -> Request {
+    Request::ReadDisplay { hardware_id: ME }
+}
+
+fn lock() -> Request {
+    Request::Lock { hardware_id: ME }
+}
+
+fn factory_reset() -> Request {
+    Request::FactoryReset { hardware_id: ME }
 }
 
 fn totp8() -> Params {
@@ -80,14 +113,11 @@ fn token_in(state: State) -> (TokenApp, Ram) {
     let mut app = TokenApp::new();
     let mut p = Ram::new();
     if state != State::Blank {
-        assert_eq!(
-            app.handle(&mut p, &Request::SetTime { unix_time: T }),
-            Response::Ack
-        );
+        assert_eq!(app.handle(&mut p, &set_time(T)), Response::Ack);
         assert_eq!(app.handle(&mut p, &prov(SEED, totp8())), Response::Ack);
     }
     if state == State::Locked {
-        assert_eq!(app.handle(&mut p, &Request::Lock), Response::Ack);
+        assert_eq!(app.handle(&mut p, &lock()), Response::Ack);
     }
     assert_eq!(app.state(&mut p), state);
     (app, p)
@@ -110,19 +140,16 @@ fn blank_token_identifies_with_no_credential_and_no_clock() {
 fn blank_token_shows_nothing_and_cannot_be_locked() {
     let (mut app, mut p) = token_in(State::Blank);
     assert_eq!(
-        app.handle(&mut p, &Request::ReadDisplay),
+        app.handle(&mut p, &read_display()),
         err(WireError::NotProvisioned)
     );
-    assert_eq!(
-        app.handle(&mut p, &Request::Lock),
-        err(WireError::NotProvisioned)
-    );
+    assert_eq!(app.handle(&mut p, &lock()), err(WireError::NotProvisioned));
 }
 
 #[test]
 fn blank_token_factory_reset_is_a_harmless_ack() {
     let (mut app, mut p) = token_in(State::Blank);
-    assert_eq!(app.handle(&mut p, &Request::FactoryReset), Response::Ack);
+    assert_eq!(app.handle(&mut p, &factory_reset()), Response::Ack);
     assert_eq!(app.state(&mut p), State::Blank);
 }
 
@@ -130,24 +157,16 @@ fn blank_token_factory_reset_is_a_harmless_ack() {
 fn set_time_before_2000_is_refused_as_an_unset_host_clock() {
     let (mut app, mut p) = token_in(State::Blank);
     assert_eq!(
-        app.handle(&mut p, &Request::SetTime { unix_time: 59 }),
+        app.handle(&mut p, &set_time(59)),
         err(WireError::InvalidTime)
     );
-    assert_eq!(
-        app.handle(
-            &mut p,
-            &Request::SetTime {
-                unix_time: MIN_UNIX_TIME
-            }
-        ),
-        Response::Ack
-    );
+    assert_eq!(app.handle(&mut p, &set_time(MIN_UNIX_TIME)), Response::Ack);
 }
 
 #[test]
 fn clock_runs_from_the_time_base() {
     let (mut app, mut p) = token_in(State::Blank);
-    app.handle(&mut p, &Request::SetTime { unix_time: T });
+    app.handle(&mut p, &set_time(T));
     p.ms += 61_999;
     assert_eq!(info(&mut app, &mut p).clock, Some(T + 61));
 }
@@ -156,7 +175,7 @@ fn clock_runs_from_the_time_base() {
 fn clock_offset_shifts_the_reading_for_the_simulator() {
     let mut app = TokenApp::with_clock_offset(-90);
     let mut p = Ram::new();
-    app.handle(&mut p, &Request::SetTime { unix_time: T });
+    app.handle(&mut p, &set_time(T));
     assert_eq!(info(&mut app, &mut p).clock, Some(T - 90));
 }
 
@@ -167,7 +186,7 @@ fn a_restarted_millisecond_counter_means_the_clock_is_lost() {
     app.reboot();
     assert_eq!(info(&mut app, &mut p).clock, None);
     assert_eq!(
-        app.handle(&mut p, &Request::ReadDisplay),
+        app.handle(&mut p, &read_display()),
         err(WireError::ClockNotSet)
     );
 }
@@ -178,7 +197,7 @@ fn a_restarted_millisecond_counter_means_the_clock_is_lost() {
 fn provisioned_totp_token_shows_rfc6238_code() {
     let (mut app, mut p) = token_in(State::Provisioned);
     // RFC 6238 Appendix B: SHA-1 at 1111111109 → 07081804, T = 0x23523EC.
-    match app.handle(&mut p, &Request::ReadDisplay) {
+    match app.handle(&mut p, &read_display()) {
         Response::Display(d) => {
             assert_eq!(d.as_str(), "07081804");
             assert_eq!(d.moving_factor, 0x023523EC);
@@ -193,14 +212,11 @@ fn provisioned_totp_token_without_clock_says_clock_not_set() {
     let mut p = Ram::new();
     assert_eq!(app.handle(&mut p, &prov(SEED, totp8())), Response::Ack);
     assert_eq!(
-        app.handle(&mut p, &Request::ReadDisplay),
+        app.handle(&mut p, &read_display()),
         err(WireError::ClockNotSet)
     );
     // A TOTP token that could never get a clock must not be locked.
-    assert_eq!(
-        app.handle(&mut p, &Request::Lock),
-        err(WireError::ClockNotSet)
-    );
+    assert_eq!(app.handle(&mut p, &lock()), err(WireError::ClockNotSet));
     assert_eq!(app.state(&mut p), State::Provisioned);
 }
 
@@ -235,7 +251,7 @@ fn hotp_press_advances_the_counter_and_retry_of_provision_still_matches() {
         (2, "359152"),
         (3, "969429"),
     ] {
-        match app.handle(&mut p, &Request::ReadDisplay) {
+        match app.handle(&mut p, &read_display()) {
             Response::Display(d) => assert_eq!((d.moving_factor, d.as_str()), (c, code)),
             other => panic!("{other:?}"),
         }
@@ -251,7 +267,7 @@ fn hotp_press_advances_the_counter_and_retry_of_provision_still_matches() {
         Mode::Hotp { counter: 4 }
     );
     assert_eq!(
-        app.handle(&mut p, &Request::Lock),
+        app.handle(&mut p, &lock()),
         Response::Ack,
         "HOTP needs no clock"
     );
@@ -260,7 +276,7 @@ fn hotp_press_advances_the_counter_and_retry_of_provision_still_matches() {
 #[test]
 fn factory_reset_wipes_the_seed_and_keeps_the_clock() {
     let (mut app, mut p) = token_in(State::Provisioned);
-    assert_eq!(app.handle(&mut p, &Request::FactoryReset), Response::Ack);
+    assert_eq!(app.handle(&mut p, &factory_reset()), Response::Ack);
     let i = info(&mut app, &mut p);
     assert_eq!((i.state, i.credential), (State::Blank, None));
     assert_eq!(i.clock, Some(T));
@@ -277,10 +293,7 @@ fn factory_reset_wipes_the_seed_and_keeps_the_clock() {
 #[test]
 fn provisioned_token_accepts_set_time() {
     let (mut app, mut p) = token_in(State::Provisioned);
-    assert_eq!(
-        app.handle(&mut p, &Request::SetTime { unix_time: T + 30 }),
-        Response::Ack
-    );
+    assert_eq!(app.handle(&mut p, &set_time(T + 30)), Response::Ack);
     assert_eq!(info(&mut app, &mut p).clock, Some(T + 30));
 }
 
@@ -290,10 +303,7 @@ fn provisioned_token_accepts_set_time() {
 fn locked_token_refuses_every_write() {
     let (mut app, mut p) = token_in(State::Locked);
     let writes = p.writes;
-    assert_eq!(
-        app.handle(&mut p, &Request::SetTime { unix_time: T }),
-        err(WireError::Locked)
-    );
+    assert_eq!(app.handle(&mut p, &set_time(T)), err(WireError::Locked));
     assert_eq!(
         app.handle(&mut p, &prov(SEED, totp8())),
         err(WireError::Locked)
@@ -302,10 +312,7 @@ fn locked_token_refuses_every_write() {
         app.handle(&mut p, &prov(b"other", totp8())),
         err(WireError::Locked)
     );
-    assert_eq!(
-        app.handle(&mut p, &Request::FactoryReset),
-        err(WireError::Locked)
-    );
+    assert_eq!(app.handle(&mut p, &factory_reset()), err(WireError::Locked));
     assert_eq!(p.writes, writes, "nothing written");
     assert_eq!(app.state(&mut p), State::Locked);
 }
@@ -317,10 +324,10 @@ fn locked_token_still_identifies_shows_codes_and_acks_a_repeated_lock() {
     assert_eq!(i.state, State::Locked);
     assert_eq!(i.credential.unwrap().serial.as_str(), "78160641");
     assert!(matches!(
-        app.handle(&mut p, &Request::ReadDisplay),
+        app.handle(&mut p, &read_display()),
         Response::Display(_)
     ));
-    assert_eq!(app.handle(&mut p, &Request::Lock), Response::Ack);
+    assert_eq!(app.handle(&mut p, &lock()), Response::Ack);
 }
 
 #[test]
@@ -330,9 +337,178 @@ fn lock_survives_a_reboot() {
     let mut fresh = TokenApp::new();
     assert_eq!(fresh.state(&mut p), State::Locked);
     assert_eq!(
-        fresh.handle(&mut p, &Request::FactoryReset),
+        fresh.handle(&mut p, &factory_reset()),
         err(WireError::Locked)
     );
+}
+
+// ------------------------------------------------------------------ addressing
+
+/// Everything a request could change: the stored record, the number of writes, and what the
+/// token says about itself.
+fn snapshot(app: &mut TokenApp, p: &mut Ram) -> ([u8; RECORD_LEN], usize, Info) {
+    let i = info(app, p);
+    (p.rec, p.writes, i)
+}
+
+/// Sends `req` (addressed to [`OTHER`]) to a token in each state: refused with WrongToken,
+/// nothing written, nothing changed — also after a reboot (the record on "flash" is the same).
+fn refused_everywhere(req: &Request) {
+    assert_eq!(req.target(), Some(OTHER));
+    for state in [State::Blank, State::Provisioned, State::Locked] {
+        let (mut app, mut p) = token_in(state);
+        let before = snapshot(&mut app, &mut p);
+        assert_eq!(
+            app.handle(&mut p, req),
+            err(WireError::WrongToken),
+            "{} on a {state} token",
+            req.name()
+        );
+        assert_eq!(snapshot(&mut app, &mut p), before, "{state} token changed");
+        app.reboot();
+        assert_eq!(snapshot(&mut app, &mut p), before, "{state} token changed");
+    }
+}
+
+#[test]
+fn lock_addressed_to_another_token_is_refused_and_changes_nothing() {
+    refused_everywhere(&Request::Lock { hardware_id: OTHER });
+}
+
+#[test]
+fn provision_addressed_to_another_token_is_refused_and_changes_nothing() {
+    // The same credential the token holds (an identical retry would be acknowledged if it
+    // were addressed to it) and a different one (which would conflict or be written).
+    refused_everywhere(&prov_to(OTHER, SEED, totp8()));
+    refused_everywhere(&prov_to(
+        OTHER,
+        b"a seed for serial X",
+        Params::DEFAULT_TOTP,
+    ));
+}
+
+#[test]
+fn set_time_addressed_to_another_token_is_refused_and_changes_nothing() {
+    refused_everywhere(&Request::SetTime {
+        hardware_id: OTHER,
+        unix_time: T + 3600,
+    });
+}
+
+#[test]
+fn factory_reset_addressed_to_another_token_is_refused_and_changes_nothing() {
+    refused_everywhere(&Request::FactoryReset { hardware_id: OTHER });
+}
+
+#[test]
+fn read_display_addressed_to_another_token_is_refused_and_changes_nothing() {
+    refused_everywhere(&Request::ReadDisplay { hardware_id: OTHER });
+}
+
+#[test]
+fn read_display_addressed_to_another_hotp_token_does_not_press_its_button() {
+    let mut app = TokenApp::new();
+    let mut p = Ram::new();
+    let hotp = Params {
+        hash: Hash::Sha1,
+        digits: 6,
+        mode: Mode::Hotp { counter: 0 },
+    };
+    assert_eq!(app.handle(&mut p, &prov(SEED, hotp)), Response::Ack);
+    assert_eq!(
+        app.handle(&mut p, &Request::ReadDisplay { hardware_id: OTHER }),
+        err(WireError::WrongToken)
+    );
+    // The next press still shows counter 0 (RFC 4226 Appendix D: 755224).
+    match app.handle(&mut p, &read_display()) {
+        Response::Display(d) => assert_eq!((d.moving_factor, d.as_str()), (0, "755224")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_address_is_checked_before_anything_else() {
+    // A request for another token is WrongToken even where the token would have had another
+    // objection: it was never meant for this token.
+    let (mut app, mut p) = token_in(State::Provisioned);
+    p.fail_writes = true;
+    assert_eq!(
+        app.handle(&mut p, &Request::Lock { hardware_id: OTHER }),
+        err(WireError::WrongToken),
+        "not StorageFailure"
+    );
+    assert_eq!(
+        app.handle(
+            &mut p,
+            &Request::SetTime {
+                hardware_id: OTHER,
+                unix_time: 59
+            }
+        ),
+        err(WireError::WrongToken),
+        "not InvalidTime"
+    );
+    // Identify is unaddressed and answered by any token.
+    assert_eq!(Request::Identify.target(), None);
+    assert_eq!(info(&mut app, &mut p).hardware_id, ME);
+}
+
+#[test]
+fn a_resent_lock_over_the_byte_stream_is_refused_by_the_next_token() {
+    // The host locked token ME; the answer was lost and the host resends (new seq). Meanwhile
+    // a provisioned rework token took ME's place on the station: the resend reaches it.
+    let lock_me = wire(0x0100, &lock());
+    let resend = wire(0x0101, &lock());
+    let (mut first, mut p1) = token_in(State::Provisioned);
+    assert_eq!(
+        feed(&mut first, &mut p1, &lock_me),
+        vec![(0x0100, Response::Ack)]
+    );
+    assert_eq!(first.state(&mut p1), State::Locked);
+
+    let mut next = TokenApp::new();
+    let mut p2 = Ram {
+        id: OTHER,
+        ..Ram::new()
+    };
+    let to_next = |r: Request| match r {
+        Request::SetTime { unix_time, .. } => Request::SetTime {
+            hardware_id: OTHER,
+            unix_time,
+        },
+        Request::Provision { provision, .. } => Request::Provision {
+            hardware_id: OTHER,
+            provision,
+        },
+        other => other,
+    };
+    assert_eq!(next.handle(&mut p2, &to_next(set_time(T))), Response::Ack);
+    assert_eq!(
+        next.handle(&mut p2, &to_next(prov(b"rework seed", totp8()))),
+        Response::Ack
+    );
+    assert_eq!(
+        feed(&mut next, &mut p2, &resend),
+        vec![(0x0101, err(WireError::WrongToken))]
+    );
+    assert_eq!(
+        next.state(&mut p2),
+        State::Provisioned,
+        "not locked by mistake"
+    );
+}
+
+#[test]
+fn a_version_1_frame_is_refused_and_changes_nothing() {
+    // Protocol version 1's Lock (unaddressed), seq 5: spec/wire-format.md §9.
+    let (mut app, mut p) = token_in(State::Provisioned);
+    let before = snapshot(&mut app, &mut p);
+    let v1_lock = [0x04, 0x01, 0x05, 0x05, 0x05, 0xd7, 0x8e, 0x44, 0xe2, 0x00];
+    assert_eq!(
+        feed(&mut app, &mut p, &v1_lock),
+        vec![(5, err(WireError::UnsupportedVersion))]
+    );
+    assert_eq!(snapshot(&mut app, &mut p), before);
 }
 
 // ------------------------------------------------------------------ storage
@@ -341,17 +517,14 @@ fn lock_survives_a_reboot() {
 fn a_failed_write_changes_nothing() {
     let (mut app, mut p) = token_in(State::Provisioned);
     p.fail_writes = true;
+    assert_eq!(app.handle(&mut p, &lock()), err(WireError::StorageFailure));
     assert_eq!(
-        app.handle(&mut p, &Request::Lock),
-        err(WireError::StorageFailure)
-    );
-    assert_eq!(
-        app.handle(&mut p, &Request::FactoryReset),
+        app.handle(&mut p, &factory_reset()),
         err(WireError::StorageFailure)
     );
     assert_eq!(app.state(&mut p), State::Provisioned);
     p.fail_writes = false;
-    assert_eq!(app.handle(&mut p, &Request::Lock), Response::Ack);
+    assert_eq!(app.handle(&mut p, &lock()), Response::Ack);
 }
 
 #[test]
@@ -380,7 +553,7 @@ fn feed(app: &mut TokenApp, p: &mut Ram, bytes: &[u8]) -> Vec<(u16, Response)> {
 fn byte_stream_answers_with_the_request_sequence_number() {
     let (mut app, mut p) = token_in(State::Blank);
     let mut stream = wire(0x1234, &Request::Identify);
-    stream.extend(wire(0x1235, &Request::SetTime { unix_time: T }));
+    stream.extend(wire(0x1235, &set_time(T)));
     let mut got = Vec::new();
     for chunk in stream.chunks(5) {
         got.extend(feed(&mut app, &mut p, chunk));
@@ -429,7 +602,7 @@ fn oversized_frame_gets_frame_too_large_and_the_token_keeps_working() {
 #[test]
 fn unknown_request_kind_is_answered_unknown_message() {
     let (mut app, mut p) = token_in(State::Blank);
-    let raw = [1u8, 0x77, 5, 0];
+    let raw = [PROTOCOL_VERSION, 0x77, 5, 0];
     let mut framed = raw.to_vec();
     framed.extend_from_slice(&crc32(&raw).to_le_bytes());
     let mut enc = [0u8; 32];
@@ -468,19 +641,19 @@ fn no_response_in_any_state_contains_the_seed() {
     for params in params {
         let script = [
             Request::Identify,
-            Request::ReadDisplay,
-            Request::SetTime { unix_time: T },
+            read_display(),
+            set_time(T),
             prov(&seed, params),
             prov(&seed, params),
             Request::Identify,
-            Request::ReadDisplay,
-            Request::FactoryReset,
+            read_display(),
+            factory_reset(),
             prov(&seed, params),
-            Request::Lock,
+            lock(),
             Request::Identify,
-            Request::ReadDisplay,
+            read_display(),
             prov(&seed, params),
-            Request::FactoryReset,
+            factory_reset(),
         ];
         for req in &script {
             seq += 1;

@@ -12,11 +12,19 @@
 //!   every request is idempotent on the token (an identical Provision is acknowledged again);
 //!   only ReadDisplay on an HOTP token advances the counter once per delivered request.
 //!
+//! Every method but [`TokenLink::identify`] takes the [`HardwareId`] of the token it is meant
+//! for (from that token's Identify) and puts it in the request (spec/wire-format.md §4.1). A
+//! token refuses a request addressed to another one, so a request resent after a lost answer
+//! never reaches the next token a technician put on the station: the link reports
+//! [`LinkError::WrongToken`] ("the token on the station changed") instead.
+//!
 //! ```no_run
 //! use token_link::{LinkOptions, TokenLink};
 //! let mut link = TokenLink::open("/dev/pts/7", LinkOptions::default())?;
 //! let info = link.identify()?;
 //! println!("{} is {}", info.hardware_id, info.state);
+//! let code = link.read_display(info.hardware_id)?;
+//! println!("it shows {}", code.as_str());
 //! # Ok::<(), token_link::LinkError>(())
 //! ```
 #![forbid(unsafe_code)]
@@ -29,8 +37,8 @@ use std::time::{Duration, Instant};
 
 use serialport::{ClearBuffer, SerialPort, TTYPort};
 use token_proto::{
-    decode_response, encode_request, Accumulator, DisplayCode, Event, Info, Provision, Request,
-    Response, WireError, MAX_WIRE_LEN, SEQ_UNKNOWN,
+    decode_response, encode_request, Accumulator, DisplayCode, Event, HardwareId, Info, Provision,
+    Request, Response, WireError, MAX_WIRE_LEN, PROTOCOL_VERSION, SEQ_UNKNOWN,
 };
 
 pub use token_proto;
@@ -76,12 +84,37 @@ pub enum LinkError {
     /// The device went away while in use (unplugged; on a pty the other side closed).
     #[error("serial port {0} is gone: the token was unplugged or the simulator stopped")]
     PortGone(PathBuf),
-    /// No valid response after every attempt.
-    #[error("the token did not answer after {attempts} attempts: check the cable and that a token is present")]
+    /// No valid response after every attempt. The message names `--timeout-ms`, tokenline's
+    /// flag for [`LinkOptions::timeout`], since a slow line is the other usual cause.
+    #[error(
+        "the token did not answer within {timeout_ms} ms, {attempts} attempts: check the cable \
+         and that a token is present; on a slow line (a low baud rate) raise the answer timeout \
+         with --timeout-ms: every byte takes 10 bits, so a 130-byte frame alone needs 1.1 s at \
+         1200 baud, 0.14 s at 9600"
+    )]
     Timeout {
         /// How many requests were sent.
         attempts: u32,
+        /// How long the link waited for each answer, in milliseconds.
+        timeout_ms: u64,
     },
+    /// The request was addressed to a token that is no longer on the station: the token that
+    /// answered has another hardware id (it answered [`WireError::WrongToken`]) and did
+    /// nothing. The token on the station changed — identify it again.
+    #[error(
+        "the token on the station changed: token {addressed} was taken off or swapped, and the \
+         token now there refused a request meant for {addressed} (nothing was done to it)"
+    )]
+    WrongToken {
+        /// The token the request was for.
+        addressed: HardwareId,
+    },
+    /// The token answered in another protocol version than this host's.
+    #[error(
+        "the token speaks another protocol version than this host (version {PROTOCOL_VERSION}): \
+         update the token's firmware or use a matching tokenline"
+    )]
+    UnsupportedVersion,
     /// The token answered with an error.
     #[error("the token refused the request: {0}")]
     Token(WireError),
@@ -208,32 +241,42 @@ impl TokenLink {
         }
     }
 
-    /// Sets the token's clock to `unix_time` (seconds).
-    pub fn set_time(&mut self, unix_time: u64) -> Result<(), LinkError> {
-        self.ack(&Request::SetTime { unix_time })
+    /// Sets the clock of token `hardware_id` to `unix_time` (seconds).
+    pub fn set_time(&mut self, hardware_id: HardwareId, unix_time: u64) -> Result<(), LinkError> {
+        self.ack(&Request::SetTime {
+            hardware_id,
+            unix_time,
+        })
     }
 
-    /// Writes seed, serial, expiry and parameters into a blank token.
-    pub fn provision(&mut self, provision: &Provision) -> Result<(), LinkError> {
-        self.ack(&Request::Provision(provision.clone()))
+    /// Writes seed, serial, expiry and parameters into blank token `hardware_id`.
+    pub fn provision(
+        &mut self,
+        hardware_id: HardwareId,
+        provision: &Provision,
+    ) -> Result<(), LinkError> {
+        self.ack(&Request::Provision {
+            hardware_id,
+            provision: provision.clone(),
+        })
     }
 
-    /// The code the display shows now, as a button press would.
-    pub fn read_display(&mut self) -> Result<DisplayCode, LinkError> {
-        match self.request(&Request::ReadDisplay)? {
+    /// The code the display of token `hardware_id` shows now, as a button press would.
+    pub fn read_display(&mut self, hardware_id: HardwareId) -> Result<DisplayCode, LinkError> {
+        match self.request(&Request::ReadDisplay { hardware_id })? {
             Response::Display(d) => Ok(d),
             other => Err(unexpected("Display", &other)),
         }
     }
 
-    /// Locks the token for good.
-    pub fn lock(&mut self) -> Result<(), LinkError> {
-        self.ack(&Request::Lock)
+    /// Locks token `hardware_id` for good.
+    pub fn lock(&mut self, hardware_id: HardwareId) -> Result<(), LinkError> {
+        self.ack(&Request::Lock { hardware_id })
     }
 
-    /// Wipes a provisioned (not locked) token back to blank.
-    pub fn factory_reset(&mut self) -> Result<(), LinkError> {
-        self.ack(&Request::FactoryReset)
+    /// Wipes provisioned (not locked) token `hardware_id` back to blank.
+    pub fn factory_reset(&mut self, hardware_id: HardwareId) -> Result<(), LinkError> {
+        self.ack(&Request::FactoryReset { hardware_id })
     }
 
     fn ack(&mut self, req: &Request) -> Result<(), LinkError> {
@@ -244,21 +287,32 @@ impl TokenLink {
     }
 
     /// Sends `req` and returns the token's response, retrying as described in the crate
-    /// docs. A token's refusal (`Response::Error`) becomes [`LinkError::Token`].
+    /// docs. A token's refusal (`Response::Error`) becomes [`LinkError::Token`], except
+    /// [`WireError::WrongToken`], which becomes [`LinkError::WrongToken`].
     pub fn request(&mut self, req: &Request) -> Result<Response, LinkError> {
         self.stats.requests += 1;
         let attempts = self.opts.retries.saturating_add(1);
+        let mut timeout = self.opts.timeout;
         for attempt in 1..=attempts {
             if attempt > 1 {
                 self.stats.retries += 1;
                 tracing::debug!(port = %self.path.display(), request = req.name(), attempt, "resending");
             }
-            let timeout = if self.first {
+            timeout = if self.first {
                 self.opts.first_timeout
             } else {
                 self.opts.timeout
             };
             match self.attempt(req, timeout)? {
+                Attempt::Done(Response::Error(WireError::WrongToken)) => {
+                    self.first = false;
+                    return Err(match req.target() {
+                        Some(addressed) => LinkError::WrongToken { addressed },
+                        None => LinkError::Protocol(
+                            "the token answered WrongToken to an unaddressed request".into(),
+                        ),
+                    });
+                }
                 Attempt::Done(Response::Error(e)) => {
                     self.first = false;
                     return Err(LinkError::Token(e));
@@ -270,7 +324,10 @@ impl TokenLink {
                 Attempt::Retry => {}
             }
         }
-        Err(LinkError::Timeout { attempts })
+        Err(LinkError::Timeout {
+            attempts,
+            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        })
     }
 
     fn next_seq(&mut self) -> u16 {
@@ -319,7 +376,17 @@ impl TokenLink {
                 let decoded = match self.acc.push(b) {
                     None => continue,
                     Some(Event::Oversized) => None,
-                    Some(Event::Frame(f)) => decode_response(f).ok(),
+                    Some(Event::Frame(f)) => match decode_response(f) {
+                        Ok(d) => Some(d),
+                        // An intact frame (its CRC matched) in another protocol version,
+                        // answering this request: resending would get the same answer.
+                        Err(e)
+                            if e.error == WireError::UnsupportedVersion && e.seq == Some(seq) =>
+                        {
+                            return Err(LinkError::UnsupportedVersion)
+                        }
+                        Err(_) => None,
+                    },
                 };
                 match decoded {
                     Some((s, resp)) if s == seq => match resp {

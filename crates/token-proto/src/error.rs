@@ -32,6 +32,12 @@ pub enum WireError {
     /// `0x13`: a time-based token's clock has never been set (or was lost): SetTime first.
     /// Answered by ReadDisplay, and by Lock (a locked TOTP token could never get a clock).
     ClockNotSet = 0x13,
+    /// `0x14`: the request is addressed to another token (its hardware id is not this
+    /// token's): the token on the station is not the one the host identified — it was taken
+    /// off or swapped. Nothing was changed. Answered to every request but Identify, before
+    /// anything else is looked at, so a request resent after a lost answer never acts on the
+    /// next token put on the station.
+    WrongToken = 0x14,
     /// `0x20`: a Provision seed of 0 or more than 64 bytes.
     InvalidSeedLength = 0x20,
     /// `0x21`: a Provision serial that is not 8..=12 digits or 8..=16 of `0-9A-Z`.
@@ -50,7 +56,7 @@ pub enum WireError {
 
 impl WireError {
     /// Every variant, in code order (for tests and documentation).
-    pub const ALL: [WireError; 15] = [
+    pub const ALL: [WireError; 16] = [
         WireError::BadCrc,
         WireError::Malformed,
         WireError::UnsupportedVersion,
@@ -60,6 +66,7 @@ impl WireError {
         WireError::Locked,
         WireError::ConflictingProvision,
         WireError::ClockNotSet,
+        WireError::WrongToken,
         WireError::InvalidSeedLength,
         WireError::InvalidSerial,
         WireError::InvalidExpiry,
@@ -92,7 +99,7 @@ impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             WireError::BadCrc => "the token received a frame with a bad CRC (line noise); retry",
-            WireError::Malformed => "the token could not parse the frame; retry, or check the host speaks protocol version 1",
+            WireError::Malformed => "the token could not parse the frame; retry, or check the host speaks protocol version 2",
             WireError::UnsupportedVersion => "the token does not speak this protocol version",
             WireError::FrameTooLarge => "the token received a frame larger than the protocol allows",
             WireError::UnknownMessage => "the token does not know this request",
@@ -102,6 +109,9 @@ impl fmt::Display for WireError {
                 "the token is already provisioned with different data: factory-reset it first"
             }
             WireError::ClockNotSet => "the token's clock is not set: set its time first",
+            WireError::WrongToken => {
+                "the request was addressed to another token: the token on the station changed; identify it again"
+            }
             WireError::InvalidSeedLength => "the seed length is not allowed (1 to 64 bytes)",
             WireError::InvalidSerial => "the serial number is not allowed (8-12 digits, or 8-16 of 0-9A-Z)",
             WireError::InvalidExpiry => "the expiry is not a valid date in 2000-2099",

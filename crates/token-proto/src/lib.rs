@@ -23,6 +23,10 @@
 //!
 //! Any request may instead get [`Response::Error`] (`0xFF`) with a [`WireError`].
 //!
+//! Every request but Identify carries the hardware id of the token it is for
+//! ([`Request::target`]); another token answers [`WireError::WrongToken`] and changes nothing,
+//! so a write resent after a lost answer never reaches a token swapped onto the station.
+//!
 //! There is deliberately **no** message that carries a seed from the token to the host:
 //! no [`Response`] variant has a field of type [`Seed`] (`tests/no_seed.rs` checks the bytes).
 #![no_std]
@@ -49,8 +53,10 @@ pub use types::{
 
 pub use otp_core::{Hash, Mode, Params};
 
-/// The protocol version this crate speaks, byte 0 of every frame.
-pub const PROTOCOL_VERSION: u8 = 1;
+/// The protocol version this crate speaks, byte 0 of every frame. Version 2 added the target
+/// hardware id to every request but Identify (spec/wire-format.md §9); a version-1 token
+/// answers a version-2 frame with [`WireError::UnsupportedVersion`].
+pub const PROTOCOL_VERSION: u8 = 2;
 
 /// Frame header: version, kind, sequence number (2 bytes).
 pub const HEADER_LEN: usize = 4;
@@ -58,8 +64,8 @@ pub const HEADER_LEN: usize = 4;
 /// The CRC trailer: CRC-32/ISO-HDLC, little-endian.
 pub const CRC_LEN: usize = 4;
 
-/// The largest payload of any message (a Provision with a 64-byte seed and a 16-character
-/// serial is 101 bytes; the rest is headroom for later versions).
+/// The largest payload of any message (a Provision with its 8-byte address, a 64-byte seed and
+/// a 16-character serial is 109 bytes; the rest is headroom for later versions).
 pub const MAX_PAYLOAD_LEN: usize = 120;
 
 /// The largest frame before COBS encoding: header + payload + CRC.

@@ -6,27 +6,54 @@ use crate::types::{Date, FirmwareVersion, HardwareId, Seed, Serial, State};
 use crate::WireError;
 
 /// A request from the host to the token.
+///
+/// Every request but Identify is **addressed**: it carries the hardware id of the one token
+/// it is meant for, learnt from that token's Identify, and any other token refuses it with
+/// [`WireError::WrongToken`] before doing anything (spec/wire-format.md §4.1). So a request
+/// the host resends after a lost answer never acts on a token that was swapped onto the
+/// station in the meantime.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
-    /// `0x01`, empty payload → [`Response::Info`]. Allowed in every state.
+    /// `0x01`, empty payload → [`Response::Info`]. Allowed in every state, unaddressed: it is
+    /// how a host learns the hardware id to address.
     Identify,
-    /// `0x02`, payload `unix_time: u64` → [`Response::Ack`]. Sets the token's clock
-    /// (refused with [`WireError::Locked`] once locked; the clock is set at the factory).
+    /// `0x02`, payload `hardware_id (8) | unix_time: u64` → [`Response::Ack`]. Sets the
+    /// token's clock (refused with [`WireError::Locked`] once locked; the clock is set at the
+    /// factory).
     SetTime {
+        /// The token this request is for.
+        hardware_id: HardwareId,
         /// Seconds since 1970-01-01T00:00:00Z, at least 946684800 (2000-01-01).
         unix_time: u64,
     },
-    /// `0x03` → [`Response::Ack`]. Writes the credential into a blank token; an identical
-    /// retry on a provisioned token is acknowledged again, a different one is refused.
-    Provision(Provision),
-    /// `0x04`, empty payload → [`Response::Display`]: the code the display shows now, as a
-    /// button press would (for HOTP the press advances the counter).
-    ReadDisplay,
-    /// `0x05`, empty payload → [`Response::Ack`]. Seals a provisioned token (idempotent).
-    Lock,
-    /// `0x06`, empty payload → [`Response::Ack`]. Wipes the seed, returns to blank
-    /// (idempotent on a blank token; refused once locked).
-    FactoryReset,
+    /// `0x03`, payload `hardware_id (8) | credential` → [`Response::Ack`]. Writes the
+    /// credential into a blank token; an identical retry on a provisioned token is
+    /// acknowledged again, a different one is refused.
+    Provision {
+        /// The token this request is for.
+        hardware_id: HardwareId,
+        /// What to write.
+        provision: Provision,
+    },
+    /// `0x04`, payload `hardware_id (8)` → [`Response::Display`]: the code the display shows
+    /// now, as a button press would (for HOTP the press advances the counter, a state change:
+    /// hence addressed too).
+    ReadDisplay {
+        /// The token this request is for.
+        hardware_id: HardwareId,
+    },
+    /// `0x05`, payload `hardware_id (8)` → [`Response::Ack`]. Seals a provisioned token
+    /// (idempotent).
+    Lock {
+        /// The token this request is for.
+        hardware_id: HardwareId,
+    },
+    /// `0x06`, payload `hardware_id (8)` → [`Response::Ack`]. Wipes the seed, returns to
+    /// blank (idempotent on a blank token; refused once locked).
+    FactoryReset {
+        /// The token this request is for.
+        hardware_id: HardwareId,
+    },
 }
 
 impl Request {
@@ -35,10 +62,10 @@ impl Request {
         match self {
             Request::Identify => 0x01,
             Request::SetTime { .. } => 0x02,
-            Request::Provision(_) => 0x03,
-            Request::ReadDisplay => 0x04,
-            Request::Lock => 0x05,
-            Request::FactoryReset => 0x06,
+            Request::Provision { .. } => 0x03,
+            Request::ReadDisplay { .. } => 0x04,
+            Request::Lock { .. } => 0x05,
+            Request::FactoryReset { .. } => 0x06,
         }
     }
 
@@ -47,10 +74,22 @@ impl Request {
         match self {
             Request::Identify => "identify",
             Request::SetTime { .. } => "set-time",
-            Request::Provision(_) => "provision",
-            Request::ReadDisplay => "read-display",
-            Request::Lock => "lock",
-            Request::FactoryReset => "factory-reset",
+            Request::Provision { .. } => "provision",
+            Request::ReadDisplay { .. } => "read-display",
+            Request::Lock { .. } => "lock",
+            Request::FactoryReset { .. } => "factory-reset",
+        }
+    }
+
+    /// The token this request is addressed to; `None` for Identify, which any token answers.
+    pub const fn target(&self) -> Option<HardwareId> {
+        match self {
+            Request::Identify => None,
+            Request::SetTime { hardware_id, .. }
+            | Request::Provision { hardware_id, .. }
+            | Request::ReadDisplay { hardware_id }
+            | Request::Lock { hardware_id }
+            | Request::FactoryReset { hardware_id } => Some(*hardware_id),
         }
     }
 }
@@ -327,10 +366,16 @@ fn read_date(r: &mut Reader<'_>, err: WireError) -> Result<Date, WireError> {
 }
 
 pub(crate) fn write_request(w: &mut Writer<'_>, req: &Request) {
+    if let Some(target) = req.target() {
+        w.bytes(&target.0);
+    }
     match req {
-        Request::Identify | Request::ReadDisplay | Request::Lock | Request::FactoryReset => {}
-        Request::SetTime { unix_time } => w.u64(*unix_time),
-        Request::Provision(p) => {
+        Request::Identify
+        | Request::ReadDisplay { .. }
+        | Request::Lock { .. }
+        | Request::FactoryReset { .. } => {}
+        Request::SetTime { unix_time, .. } => w.u64(*unix_time),
+        Request::Provision { provision: p, .. } => {
             w.u8(p.seed.len() as u8);
             w.bytes(p.seed.expose_secret());
             write_serial(w, &p.serial);
@@ -340,30 +385,47 @@ pub(crate) fn write_request(w: &mut Writer<'_>, req: &Request) {
     }
 }
 
+fn read_hardware_id(r: &mut Reader<'_>) -> Result<HardwareId, WireError> {
+    let mut hw = [0u8; 8];
+    hw.copy_from_slice(r.take(8)?);
+    Ok(HardwareId(hw))
+}
+
 pub(crate) fn read_request(kind: u8, payload: &[u8]) -> Result<Request, WireError> {
     let mut r = Reader::new(payload);
     let req = match kind {
         0x01 => Request::Identify,
         0x02 => Request::SetTime {
+            hardware_id: read_hardware_id(&mut r)?,
             unix_time: r.u64()?,
         },
         0x03 => {
+            let hardware_id = read_hardware_id(&mut r)?;
             let n = r.u8()?;
             let seed =
                 Seed::new(r.take(usize::from(n))?).map_err(|_| WireError::InvalidSeedLength)?;
             let serial = read_serial(&mut r, WireError::InvalidSerial)?;
             let expiry = read_date(&mut r, WireError::InvalidExpiry)?;
             let params = read_params(&mut r)?;
-            Request::Provision(Provision {
-                seed,
-                serial,
-                expiry,
-                params,
-            })
+            Request::Provision {
+                hardware_id,
+                provision: Provision {
+                    seed,
+                    serial,
+                    expiry,
+                    params,
+                },
+            }
         }
-        0x04 => Request::ReadDisplay,
-        0x05 => Request::Lock,
-        0x06 => Request::FactoryReset,
+        0x04 => Request::ReadDisplay {
+            hardware_id: read_hardware_id(&mut r)?,
+        },
+        0x05 => Request::Lock {
+            hardware_id: read_hardware_id(&mut r)?,
+        },
+        0x06 => Request::FactoryReset {
+            hardware_id: read_hardware_id(&mut r)?,
+        },
         _ => return Err(WireError::UnknownMessage),
     };
     r.end()?;
@@ -411,8 +473,7 @@ pub(crate) fn read_response(kind: u8, payload: &[u8]) -> Result<Response, WireEr
     let m = WireError::Malformed;
     let resp = match kind {
         0x81 => {
-            let mut hw = [0u8; 8];
-            hw.copy_from_slice(r.take(8)?);
+            let hardware_id = read_hardware_id(&mut r)?;
             let firmware = FirmwareVersion {
                 major: r.u8()?,
                 minor: r.u8()?,
@@ -437,7 +498,7 @@ pub(crate) fn read_response(kind: u8, payload: &[u8]) -> Result<Response, WireEr
                 _ => return Err(m),
             };
             Response::Info(Info {
-                hardware_id: HardwareId(hw),
+                hardware_id,
                 firmware,
                 state,
                 credential,

@@ -58,19 +58,22 @@ fn bad_crc_reports_the_sequence_number_it_read() {
 
 #[test]
 fn unknown_version_kind_and_trailing_bytes_are_refused() {
-    let e = decode_request(&frame(&[2, 0x01, 7, 0])).unwrap_err();
-    assert_eq!(
-        e,
-        FrameError {
-            seq: Some(7),
-            error: WireError::UnsupportedVersion
-        }
-    );
-    let e = decode_request(&frame(&[1, 0x42, 7, 0])).unwrap_err();
+    // A version-1 frame (the protocol before requests were addressed) is refused as such.
+    for version in [1, 3, 0xFF] {
+        let e = decode_request(&frame(&[version, 0x01, 7, 0])).unwrap_err();
+        assert_eq!(
+            e,
+            FrameError {
+                seq: Some(7),
+                error: WireError::UnsupportedVersion
+            }
+        );
+    }
+    let e = decode_request(&frame(&[2, 0x42, 7, 0])).unwrap_err();
     assert_eq!(e.error, WireError::UnknownMessage);
-    let e = decode_request(&frame(&[1, 0x01, 7, 0, 0xAA])).unwrap_err();
+    let e = decode_request(&frame(&[2, 0x01, 7, 0, 0xAA])).unwrap_err();
     assert_eq!(e.error, WireError::Malformed);
-    let e = decode_request(&frame(&[1, 0x02, 7, 0, 1, 2, 3])).unwrap_err();
+    let e = decode_request(&frame(&[2, 0x02, 7, 0, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3])).unwrap_err();
     assert_eq!(e.error, WireError::Malformed, "short SetTime");
     let e = decode_request(&[0x03, 0x01]).unwrap_err();
     assert_eq!(
@@ -83,29 +86,55 @@ fn unknown_version_kind_and_trailing_bytes_are_refused() {
 }
 
 #[test]
+fn a_write_without_its_hardware_id_is_malformed() {
+    // Version 1's empty Lock / ReadDisplay / FactoryReset payloads, sent with version 2.
+    for kind in [0x04, 0x05, 0x06] {
+        let e = decode_request(&frame(&[2, kind, 7, 0])).unwrap_err();
+        assert_eq!(e.error, WireError::Malformed, "kind {kind:#04x}");
+        // 7 of the 8 address bytes.
+        let e = decode_request(&frame(&[2, kind, 7, 0, 1, 2, 3, 4, 5, 6, 7])).unwrap_err();
+        assert_eq!(e.error, WireError::Malformed, "kind {kind:#04x}");
+    }
+    // SetTime with the time but no address: 8 bytes are read as the address, then the time
+    // is missing.
+    let e = decode_request(&frame(&[2, 0x02, 7, 0, 0, 0xf1, 0x53, 0x65, 0, 0, 0, 0])).unwrap_err();
+    assert_eq!(e.error, WireError::Malformed);
+}
+
+#[test]
+fn every_request_but_identify_names_its_target() {
+    for (_, req) in common::requests() {
+        let want = (req.kind() != 0x01).then_some(common::HWID);
+        assert_eq!(req.target(), want, "{}", req.name());
+    }
+}
+
+#[test]
 fn provision_field_errors_name_the_field() {
-    let good = encode_req(1, &Request::Provision(common::provision_totp()));
+    let good = encode_req(1, &common::provision_request(common::provision_totp()));
     let mut raw = [0u8; MAX_ENCODED_LEN];
     let n = cobs_decode(&good[..good.len() - 1], &mut raw).unwrap();
     let raw = &raw[..n - CRC_LEN];
+    // header 4, hardware id 8, then the credential
+    let body = 4 + 8;
     // seed length 0
-    let mut r = raw[..4].to_vec();
+    let mut r = raw[..body].to_vec();
     r.push(0);
-    r.extend_from_slice(&raw[4 + 1 + 20..]);
+    r.extend_from_slice(&raw[body + 1 + 20..]);
     assert_eq!(
         decode_request(&frame(&r)).unwrap_err().error,
         WireError::InvalidSeedLength
     );
     // serial with a lower-case letter
     let mut r = raw.to_vec();
-    r[4 + 1 + 20 + 1] = b'a';
+    r[body + 1 + 20 + 1] = b'a';
     assert_eq!(
         decode_request(&frame(&r)).unwrap_err().error,
         WireError::InvalidSerial
     );
     // expiry 2031-02-30
     let mut r = raw.to_vec();
-    let at = 4 + 1 + 20 + 1 + 8;
+    let at = body + 1 + 20 + 1 + 8;
     r[at + 2] = 2;
     r[at + 3] = 30;
     assert_eq!(
@@ -144,7 +173,7 @@ fn inconsistent_info_is_malformed() {
 #[test]
 fn accumulator_splits_chunked_input_and_skips_empty_frames() {
     let a = encode_req(1, &Request::Identify);
-    let b = encode_req(2, &Request::Provision(common::provision_totp()));
+    let b = encode_req(2, &common::provision_request(common::provision_totp()));
     let mut stream = vec![0, 0];
     stream.extend_from_slice(&a);
     stream.push(0);
@@ -172,14 +201,17 @@ fn accumulator_reports_an_oversized_frame_once_and_recovers() {
         events += 1;
     }
     assert_eq!(events, 1);
-    let good = encode_req(9, &Request::Lock);
+    let lock = Request::Lock {
+        hardware_id: common::HWID,
+    };
+    let good = encode_req(9, &lock);
     let mut last = None;
     for &b in &good {
         if let Some(Event::Frame(f)) = acc.push(b) {
             last = Some(decode_request(f).unwrap());
         }
     }
-    assert_eq!(last, Some((9, Request::Lock)));
+    assert_eq!(last, Some((9, lock)));
 }
 
 #[test]
@@ -198,12 +230,10 @@ fn the_largest_message_fits_the_limits() {
         serial: Serial::parse("ABCDEFGHIJKLMNOP").unwrap(),
         ..common::provision_totp()
     };
-    let wire = encode_req(0xFFFE, &Request::Provision(p.clone()));
+    let req = common::provision_request(p);
+    let wire = encode_req(0xFFFE, &req);
     assert!(wire.len() <= MAX_WIRE_LEN);
-    assert_eq!(
-        decode_request(&wire).unwrap(),
-        (0xFFFE, Request::Provision(p))
-    );
+    assert_eq!(decode_request(&wire).unwrap(), (0xFFFE, req));
 }
 
 #[test]
@@ -242,7 +272,7 @@ fn dates_are_real_calendar_days() {
 #[test]
 fn seed_debug_is_redacted() {
     let s = Seed::new(common::RFC_SEED).unwrap();
-    let dbg = format!("{:?}", Request::Provision(common::provision_totp()));
+    let dbg = format!("{:?}", common::provision_request(common::provision_totp()));
     assert_eq!(format!("{s:?}"), "Seed([REDACTED; 20 bytes])");
     assert!(!dbg.contains("1234567890"), "{dbg}");
     assert!(Seed::new(&[]).is_err());

@@ -18,53 +18,58 @@ fn wire_response(seq: u16, r: &Response) -> String {
     hex::encode(&out[..n])
 }
 
+// Protocol version 2 (every request but Identify carries its target hardware id). The CRCs
+// were computed independently of this crate, with Python's zlib.crc32 and a COBS encoder
+// written from the paper.
 const REQUESTS: [&str; 7] = [
     // Identify, seq 1
-    "04010101050fe3218100",
-    // SetTime 1700000000 (2023-11-14T22:13:20Z), seq 2
-    "040102020104f1536501010105f55028a500",
-    // Provision: RFC seed "12345678901234567890", serial 10000001, expiry 2031-01-31,
-    // TOTP SHA-1 6 digits 30 s T0 0, seq 3
-    "0401030323143132333435363738393031323334353637383930083130303030303031ef07011f0406011e0101010101010101010105113cb81500",
-    // Provision: 32 x 0xA5, serial SKTH12345, expiry 2025-01-31, HOTP SHA-256 8 digits counter 5, seq 0x0103
-    "360103030120a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a509534b54483132333435e907011f010801010101020501010101010105b341eced00",
-    // ReadDisplay, seq 4
-    "0401040405a1d59dfa00",
-    // Lock, seq 5
-    "0401050505d78e44e200",
-    // FactoryReset, seq 6
-    "04010606054d632fcb00",
+    "0402010105e14c949300",
+    // SetTime 1700000000 (2023-11-14T22:13:20Z) to token 0102030405060708, seq 2
+    "0402020209010203040506070804f153650101010505589e3e00",
+    // Provision to token 0102030405060708: RFC seed "12345678901234567890", serial 10000001,
+    // expiry 2031-01-31, TOTP SHA-1 6 digits 30 s T0 0, seq 3
+    "040203032b0102030405060708143132333435363738393031323334353637383930083130303030303031ef07011f0406011e01010101010101010101054b6cb90600",
+    // Provision to token 0102030405060708: 32 x 0xA5, serial SKTH12345, expiry 2025-01-31,
+    // HOTP SHA-256 8 digits counter 5, seq 0x0103
+    "3e02030301010203040506070820a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a509534b54483132333435e907011f010801010101020501010101010105f71bdf6500",
+    // ReadDisplay on token 0102030405060708, seq 4
+    "040204040d0102030405060708a4dc347400",
+    // Lock token 0102030405060708, seq 5
+    "040205050d01020304050607085a68785a00",
+    // FactoryReset token 0102030405060708, seq 6
+    "040206060d010203040506070858b5ad2800",
 ];
 
-const RESPONSES: [&str; 21] = [
+const RESPONSES: [&str; 22] = [
     // Info: blank token 0102030405060708, firmware 1.0.0, clock not set, seq 1
-    "040181010a0102030405060708010101010105cc3b5a4600",
+    "040281010a0102030405060708010101010105aee6dcac00",
     // Info: locked, serial 10000001, expiry 2031-01-31, TOTP SHA-1/6/30/0, clock 1700000000, seq 1
-    "040181010a01020304050607080101100201083130303030303031ef07011f0406011e01010101010101010101020104f1536501010105093b752c00",
+    "040281010a01020304050607080101100201083130303030303031ef07011f0406011e01010101010101010101020104f1536501010105d3c19b2e00",
     // Ack, seq 2
-    "040182020515157f4900",
+    "0402820205fbbaca5b00",
     // Display "287082" (RFC 4226 Appendix D, counter 1), seq 4
-    "04018304090632383730383201010101010101052381a5f000",
+    "04028304090632383730383201010101010101058a07f35300",
     // Display "94287082" (RFC 6238 Appendix B, SHA-1, T = 1), seq 4
-    "040183040b0839343238373038320101010101010105ca86169700",
+    "040283040b0839343238373038320101010101010105290408ec00",
     // Display "084774" (zero-padded), moving factor 37037036, seq 4
-    "040183040c06303834373734ec233502010101053576880500",
+    "040283040c06303834373734ec233502010101059cf0dea600",
     // Error, seq 9, one per WireError in code order
-    "0401ff09060145d3915d00",
-    "0401ff090602ff8298c400",
-    "0401ff09060369b29fb300",
-    "0401ff090604ca27fb2d00",
-    "0401ff0906055c17fc5a00",
-    "0401ff090610b7f3213700",
-    "0401ff09061121c3264000",
-    "0401ff0906129b922fd900",
-    "0401ff0906130da228ae00",
-    "0401ff0906201bc3f81100",
-    "0401ff0906218df3ff6600",
-    "0401ff09062237a2f6ff00",
-    "0401ff090623a192f18800",
-    "0401ff0906240207951600",
-    "0401ff0906307fd34f0c00",
+    "0402ff09060195a9311a00",
+    "0402ff0906022ff8388300",
+    "0402ff090603b9c83ff400",
+    "0402ff0906041a5d5b6a00",
+    "0402ff0906058c6d5c1d00",
+    "0402ff0906106789817000",
+    "0402ff090611f1b9860700",
+    "0402ff0906124be88f9e00",
+    "0402ff090613ddd888e900",
+    "0402ff0906147e4dec7700",
+    "0402ff090620cbb9585600",
+    "0402ff0906215d895f2100",
+    "0402ff090622e7d856b800",
+    "0402ff09062371e851cf00",
+    "0402ff090624d27d355100",
+    "0402ff090630afa9ef4b00",
 ];
 
 #[test]
@@ -116,10 +121,10 @@ fn crc_is_crc32_iso_hdlc() {
 
 #[test]
 fn identify_frame_before_cobs_is_header_plus_crc() {
-    // version 1, kind 0x01, seq 0x0001 LE, CRC-32 0x8121E30F LE.
+    // version 2, kind 0x01, seq 0x0001 LE, CRC-32 0x93944CE1 LE.
     let mut raw = [0u8; MAX_FRAME_LEN];
-    let n = cobs_decode(&hex::decode("04010101050fe32181").unwrap(), &mut raw).unwrap();
-    assert_eq!(hex::encode(&raw[..n]), "010101000fe32181");
+    let n = cobs_decode(&hex::decode("0402010105e14c9493").unwrap(), &mut raw).unwrap();
+    assert_eq!(hex::encode(&raw[..n]), "02010100e14c9493");
 }
 
 #[test]
@@ -146,4 +151,17 @@ fn cobs_matches_the_paper_examples() {
     let mut back = [0u8; 300];
     let m = cobs_decode(&buf[..n], &mut back).unwrap();
     assert_eq!(&back[..m], &plain[..]);
+}
+
+#[test]
+fn a_version_1_lock_is_refused_as_an_unsupported_version() {
+    // The unaddressed Lock of protocol version 1 (seq 5): a version-2 token must not act on it.
+    let v1_lock = hex::decode("0401050505d78e44e200").unwrap();
+    assert_eq!(
+        decode_request(&v1_lock).unwrap_err(),
+        FrameError {
+            seq: Some(5),
+            error: WireError::UnsupportedVersion
+        }
+    );
 }

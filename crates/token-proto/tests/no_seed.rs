@@ -50,7 +50,11 @@ fn no_response_contains_the_seed_bytes() {
 fn the_provision_request_does_carry_the_seed_so_the_check_can_fail() {
     // The same search finds the seed where it *is*: in the host → token Provision frame.
     let mut out = [0u8; MAX_WIRE_LEN];
-    let n = encode_request(3, &Request::Provision(common::provision_totp()), &mut out);
+    let n = encode_request(
+        3,
+        &common::provision_request(common::provision_totp()),
+        &mut out,
+    );
     assert!(out[..n]
         .windows(common::RFC_SEED.len())
         .any(|w| w == common::RFC_SEED));

@@ -36,21 +36,31 @@ fn seed() -> impl Strategy<Value = Seed> {
         .prop_map(|b| Seed::new(&b).unwrap())
 }
 
+fn hardware_id() -> impl Strategy<Value = HardwareId> {
+    any::<[u8; 8]>().prop_map(HardwareId)
+}
+
 fn request() -> impl Strategy<Value = Request> {
     prop_oneof![
         Just(Request::Identify),
-        any::<u64>().prop_map(|unix_time| Request::SetTime { unix_time }),
-        (seed(), serial(), date(), params()).prop_map(|(seed, serial, expiry, params)| {
-            Request::Provision(Provision {
-                seed,
-                serial,
-                expiry,
-                params,
-            })
+        (hardware_id(), any::<u64>()).prop_map(|(hardware_id, unix_time)| Request::SetTime {
+            hardware_id,
+            unix_time
         }),
-        Just(Request::ReadDisplay),
-        Just(Request::Lock),
-        Just(Request::FactoryReset),
+        (hardware_id(), seed(), serial(), date(), params()).prop_map(
+            |(hardware_id, seed, serial, expiry, params)| Request::Provision {
+                hardware_id,
+                provision: Provision {
+                    seed,
+                    serial,
+                    expiry,
+                    params,
+                },
+            }
+        ),
+        hardware_id().prop_map(|hardware_id| Request::ReadDisplay { hardware_id }),
+        hardware_id().prop_map(|hardware_id| Request::Lock { hardware_id }),
+        hardware_id().prop_map(|hardware_id| Request::FactoryReset { hardware_id }),
     ]
 }
 
@@ -61,7 +71,7 @@ fn info() -> impl Strategy<Value = Info> {
         Just(State::Locked)
     ];
     (
-        any::<[u8; 8]>(),
+        hardware_id(),
         any::<(u8, u8, u8)>(),
         state,
         serial(),
@@ -71,7 +81,7 @@ fn info() -> impl Strategy<Value = Info> {
     )
         .prop_map(
             |(hw, (major, minor, patch), state, serial, expiry, params, clock)| Info {
-                hardware_id: HardwareId(hw),
+                hardware_id: hw,
                 firmware: FirmwareVersion {
                     major,
                     minor,

@@ -29,19 +29,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..LinkOptions::default()
     };
     let mut token = TokenLink::open(&station.device, opts)?;
-    token.set_time(1_700_000_000)?;
+    let id = token.identify()?.hardware_id;
+    token.set_time(id, 1_700_000_000)?;
 
-    token.provision(&Provision {
-        seed: Seed::new(&[0x5a; 64]).map_err(|e| e.to_string())?,
-        serial: Serial::parse("SKTH00001").map_err(|e| e.to_string())?,
-        expiry: Date::new(2031, 1, 31).map_err(|e| e.to_string())?,
-        params: Params {
-            hash: Hash::Sha512,
-            digits: 8,
-            mode: Mode::Totp { period: 30, t0: 0 },
+    token.provision(
+        id,
+        &Provision {
+            seed: Seed::new(&[0x5a; 64]).map_err(|e| e.to_string())?,
+            serial: Serial::parse("SKTH00001").map_err(|e| e.to_string())?,
+            expiry: Date::new(2031, 1, 31).map_err(|e| e.to_string())?,
+            params: Params {
+                hash: Hash::Sha512,
+                digits: 8,
+                mode: Mode::Totp { period: 30, t0: 0 },
+            },
         },
-    })?;
-    token.read_display()?;
+    )?;
+    token.read_display(id)?;
     token.identify()?;
     std::thread::sleep(Duration::from_millis(300));
     let log = std::fs::read_to_string(&station.diag_log)?;

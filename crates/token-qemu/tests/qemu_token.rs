@@ -11,8 +11,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use otp_core::{Hash, Mode, Params};
 use token_link::{LinkError, LinkOptions, TokenLink};
 use token_proto::{
-    cobs_encode, crc32, decode_response, Date, Provision, Response, Seed, Serial, State, WireError,
-    MAX_WIRE_LEN,
+    cobs_encode, crc32, decode_response, Date, HardwareId, Provision, Response, Seed, Serial,
+    State, WireError, MAX_WIRE_LEN, PROTOCOL_VERSION,
 };
 use token_qemu::{find_or_build_image, QemuLine};
 
@@ -102,14 +102,15 @@ fn provisioned_qemu_token_displays_the_rfc6238_code_of_its_seed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let line = QemuLine::start(&image(), 1, dir.path()).expect("start");
     let mut token = link(&line.stations()[0].device);
+    let id = line.stations()[0].hardware_id;
     let prov = totp_provision("23456789");
-    token.set_time(unix_now()).expect("set time");
-    token.provision(&prov).expect("provision");
+    token.set_time(id, unix_now()).expect("set time");
+    token.provision(id, &prov).expect("provision");
     let info = token.identify().expect("identify");
     assert_eq!(info.state, State::Provisioned);
     assert_eq!(info.credential.map(|c| c.serial), Some(prov.serial));
 
-    let shown = token.read_display().expect("read display");
+    let shown = token.read_display(id).expect("read display");
     let host_step = unix_now() / 30;
     assert!(
         shown.moving_factor.abs_diff(host_step) <= 1,
@@ -123,13 +124,13 @@ fn provisioned_qemu_token_displays_the_rfc6238_code_of_its_seed() {
     ));
 
     // An identical retry is acknowledged, a different seed is refused.
-    token.provision(&prov).expect("identical retry");
+    token.provision(id, &prov).expect("identical retry");
     let other = Provision {
         seed: Seed::new(b"another seed of 20 b").expect("seed"),
         ..prov
     };
     assert!(matches!(
-        token.provision(&other),
+        token.provision(id, &other),
         Err(LinkError::Token(WireError::ConflictingProvision))
     ));
 }
@@ -139,6 +140,7 @@ fn hotp_qemu_token_shows_rfc4226_codes_in_order() {
     let dir = tempfile::tempdir().expect("tempdir");
     let line = QemuLine::start(&image(), 1, dir.path()).expect("start");
     let mut token = link(&line.stations()[0].device);
+    let id = line.stations()[0].hardware_id;
     let prov = Provision {
         params: Params {
             hash: Hash::Sha1,
@@ -147,10 +149,10 @@ fn hotp_qemu_token_shows_rfc4226_codes_in_order() {
         },
         ..totp_provision("33456789")
     };
-    token.provision(&prov).expect("provision");
+    token.provision(id, &prov).expect("provision");
     // RFC 4226 Appendix D: counters 0, 1, 2.
     for (counter, code) in [(0, "755224"), (1, "287082"), (2, "359152")] {
-        let shown = token.read_display().expect("press");
+        let shown = token.read_display(id).expect("press");
         assert_eq!((shown.moving_factor, shown.as_str()), (counter, code));
     }
 }
@@ -160,35 +162,36 @@ fn locked_qemu_token_refuses_provision_factory_reset_and_set_time() {
     let dir = tempfile::tempdir().expect("tempdir");
     let line = QemuLine::start(&image(), 1, dir.path()).expect("start");
     let mut token = link(&line.stations()[0].device);
+    let id = line.stations()[0].hardware_id;
     let prov = totp_provision("78160641");
-    token.set_time(unix_now()).expect("set time");
-    token.provision(&prov).expect("provision");
-    token.lock().expect("lock");
+    token.set_time(id, unix_now()).expect("set time");
+    token.provision(id, &prov).expect("provision");
+    token.lock(id).expect("lock");
 
     let other = Provision {
         seed: Seed::new(b"replacement seed 20b").expect("seed"),
         ..prov.clone()
     };
     assert!(matches!(
-        token.provision(&other),
+        token.provision(id, &other),
         Err(LinkError::Token(WireError::Locked))
     ));
     assert!(matches!(
-        token.provision(&prov),
+        token.provision(id, &prov),
         Err(LinkError::Token(WireError::Locked))
     ));
     assert!(matches!(
-        token.factory_reset(),
+        token.factory_reset(id),
         Err(LinkError::Token(WireError::Locked))
     ));
     assert!(matches!(
-        token.set_time(unix_now()),
+        token.set_time(id, unix_now()),
         Err(LinkError::Token(WireError::Locked))
     ));
     let info = token.identify().expect("identify");
     assert_eq!(info.state, State::Locked);
     let shown = token
-        .read_display()
+        .read_display(id)
         .expect("a locked token still shows codes");
     assert!(otp_core::codes_equal(
         shown.value(),
@@ -230,6 +233,47 @@ fn frame(version: u8, kind: u8, seq: u16, payload: &[u8]) -> Vec<u8> {
     wire
 }
 
+/// The firmware refuses every request addressed to another hardware id and changes nothing:
+/// a resent write never reaches the next token on the station (spec/wire-format.md §4.1).
+#[test]
+fn qemu_token_refuses_requests_addressed_to_another_token_and_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let line = QemuLine::start(&image(), 1, dir.path()).expect("start");
+    let mut token = link(&line.stations()[0].device);
+    let id = line.stations()[0].hardware_id;
+    let prov = totp_provision("88160641");
+    token.set_time(id, unix_now()).expect("set time");
+    token.provision(id, &prov).expect("provision");
+    let before = token.identify().expect("identify");
+
+    let mut gone = id.0;
+    gone[7] ^= 0x01;
+    let gone = HardwareId(gone);
+    let other = Provision {
+        seed: Seed::new(b"the seed of serial X").expect("seed"),
+        ..totp_provision("88160642")
+    };
+    for err in [
+        token.lock(gone).expect_err("lock"),
+        token.factory_reset(gone).expect_err("factory reset"),
+        token.set_time(gone, 2_000_000_000).expect_err("set time"),
+        token.provision(gone, &other).expect_err("provision"),
+        token.read_display(gone).expect_err("read display"),
+    ] {
+        assert!(
+            matches!(err, LinkError::WrongToken { addressed } if addressed == gone),
+            "{err:?}"
+        );
+    }
+    let after = token.identify().expect("identify");
+    assert_eq!(after.state, State::Provisioned, "not locked, not reset");
+    assert_eq!(after.credential, before.credential, "not rewritten");
+    assert!(
+        after.clock.expect("clock") < unix_now() + 60,
+        "clock not moved"
+    );
+}
+
 #[test]
 fn malformed_and_oversized_frames_get_protocol_errors_and_the_qemu_token_keeps_working() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -251,7 +295,7 @@ fn malformed_and_oversized_frames_get_protocol_errors_and_the_qemu_token_keeps_w
     );
 
     // Bad CRC: a valid Identify with one byte flipped after encoding.
-    let mut bad = frame(1, 0x01, 7, &[]);
+    let mut bad = frame(PROTOCOL_VERSION, 0x01, 7, &[]);
     bad[2] ^= 0x40;
     let (_, resp) = raw_exchange(&mut port, &bad);
     assert!(
@@ -268,20 +312,25 @@ fn malformed_and_oversized_frames_get_protocol_errors_and_the_qemu_token_keeps_w
 
     // Unknown kind, wrong version, truncated SetTime payload: each answered with its seq.
     assert_eq!(
-        raw_exchange(&mut port, &frame(1, 0x7e, 9, &[])),
+        raw_exchange(&mut port, &frame(PROTOCOL_VERSION, 0x7e, 9, &[])),
         (9, Response::Error(WireError::UnknownMessage))
     );
     assert_eq!(
         raw_exchange(&mut port, &frame(9, 0x01, 10, &[])),
         (10, Response::Error(WireError::UnsupportedVersion))
     );
+    // Protocol version 1's (unaddressed) Lock.
     assert_eq!(
-        raw_exchange(&mut port, &frame(1, 0x02, 11, &[1, 2, 3])),
+        raw_exchange(&mut port, &frame(1, 0x05, 13, &[])),
+        (13, Response::Error(WireError::UnsupportedVersion))
+    );
+    assert_eq!(
+        raw_exchange(&mut port, &frame(PROTOCOL_VERSION, 0x02, 11, &[1, 2, 3])),
         (11, Response::Error(WireError::Malformed))
     );
 
     // Still working: a proper Identify is answered with this token's id.
-    match raw_exchange(&mut port, &frame(1, 0x01, 12, &[])) {
+    match raw_exchange(&mut port, &frame(PROTOCOL_VERSION, 0x01, 12, &[])) {
         (12, Response::Info(info)) => assert_eq!(info.hardware_id, st.hardware_id),
         other => panic!("expected Info, got {other:?}"),
     }
@@ -305,7 +354,7 @@ fn a_burst_of_pipelined_requests_larger_than_the_uart_ring_is_answered_completel
     // 150 Identify frames (about 1.4 KiB) written at once: more than the firmware's 512-byte
     // receive ring, so the UART's flow control must hold bytes back rather than drop them.
     let burst: Vec<u8> = (0..150u16)
-        .flat_map(|seq| frame(1, 0x01, seq, &[]))
+        .flat_map(|seq| frame(PROTOCOL_VERSION, 0x01, seq, &[]))
         .collect();
     assert!(burst.len() > 1024);
     port.write_all(&burst).expect("write burst");

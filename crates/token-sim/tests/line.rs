@@ -33,18 +33,20 @@ fn link_opts(timeout_ms: u64, retries: u32) -> LinkOptions {
     }
 }
 
-/// The whole factory flow for one token: set time, provision, verify the display, lock.
+/// The whole factory flow for one token: identify, then set time, provision, verify the
+/// display, lock — each addressed to the identified token.
 fn provision_and_lock(link: &mut TokenLink, seed: &[u8], serial: &str) -> Result<(), LinkError> {
-    link.set_time(now())?;
-    link.provision(&provision(seed, serial))?;
-    let d = link.read_display()?;
+    let id = link.identify()?.hardware_id;
+    link.set_time(id, now())?;
+    link.provision(id, &provision(seed, serial))?;
+    let d = link.read_display(id)?;
     let expected = otp_core::totp(Hash::Sha1, seed, d.moving_factor * 30, 30, 0, 6).unwrap();
     assert_eq!(
         d.value(),
         expected,
         "the display shows TOTP of the provisioned seed"
     );
-    link.lock()
+    link.lock(id)
 }
 
 #[test]
@@ -80,8 +82,19 @@ fn heavy_corruption_ends_in_a_clear_timeout_not_a_hang() {
     let sim = Simulator::start(o).unwrap();
     let mut link = TokenLink::open(&sim.stations()[0].device, link_opts(100, 2)).unwrap();
     let err = link.identify().unwrap_err();
-    assert!(matches!(err, LinkError::Timeout { attempts: 3 }), "{err:?}");
-    assert!(err.to_string().contains("did not answer after 3 attempts"));
+    assert!(
+        matches!(
+            err,
+            LinkError::Timeout {
+                attempts: 3,
+                timeout_ms: 100
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("within 100 ms, 3 attempts"), "{text}");
+    assert!(text.contains("--timeout-ms"), "{text}");
 }
 
 #[test]
@@ -93,7 +106,7 @@ fn all_bytes_dropped_times_out_after_every_attempt() {
     let mut link = TokenLink::open(&sim.stations()[0].device, link_opts(100, 1)).unwrap();
     assert!(matches!(
         link.identify(),
-        Err(LinkError::Timeout { attempts: 2 })
+        Err(LinkError::Timeout { attempts: 2, .. })
     ));
 }
 
@@ -115,7 +128,8 @@ fn clock_skew_shifts_the_token_clock() {
     let sim = Simulator::start(o).unwrap();
     let mut link = TokenLink::open(&sim.stations()[0].device, link_opts(500, 3)).unwrap();
     let t = now();
-    link.set_time(t).unwrap();
+    let id = link.identify().unwrap().hardware_id;
+    link.set_time(id, t).unwrap();
     let clock = link.identify().unwrap().clock.unwrap();
     assert!(
         clock + 3600 >= t && clock + 3600 <= now() + 1,
@@ -160,6 +174,42 @@ fn feed_replaces_locked_tokens_until_the_batch_has_passed() {
     std::thread::sleep(Duration::from_millis(150));
     let mut link = TokenLink::open(&device, link_opts(500, 3)).unwrap();
     assert_eq!(link.identify().unwrap().hardware_id, seen[2]);
+}
+
+/// A Lock resent after its answer was lost, once the technician has swapped the token: the
+/// new token on the station refuses it (it is addressed to the old one) and stays as it was.
+#[test]
+fn a_lock_resent_after_the_swap_is_refused_by_the_new_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = SimOptions::new(1, dir.path());
+    o.feed = Some(2);
+    o.swap_pause = Duration::from_millis(20);
+    let sim = Simulator::start(o).unwrap();
+    let device = sim.stations()[0].device.clone();
+    let mut link = TokenLink::open(&device, link_opts(500, 3)).unwrap();
+    let first = link.identify().unwrap().hardware_id;
+    provision_and_lock(&mut link, b"swap seed", "50000001").unwrap();
+    let Some(SimEvent::Inserted { hardware_id, .. }) =
+        wait_for_insert(&sim, Instant::now() + Duration::from_secs(5))
+    else {
+        panic!("the locked token was not swapped");
+    };
+    assert_ne!(hardware_id, first);
+    // The resend of the (already carried out) Lock reaches the new token.
+    let err = link.lock(first).unwrap_err();
+    assert!(
+        matches!(err, LinkError::WrongToken { addressed } if addressed == first),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("station changed"), "{err}");
+    let now_there = link.identify().unwrap();
+    assert_eq!(now_there.hardware_id, hardware_id);
+    assert_eq!(now_there.state, State::Blank, "the new token is untouched");
+    // Addressed to it, the same request is carried out as usual (here: refused as blank).
+    assert!(matches!(
+        link.lock(hardware_id),
+        Err(LinkError::Token(token_proto::WireError::NotProvisioned))
+    ));
 }
 
 #[test]

@@ -254,6 +254,7 @@ fn qemu_tokens_provisioned_by_line_run_show_their_journal_codes_now_and_a_minute
             ..LinkOptions::default()
         };
         let mut token = TokenLink::open(&sim.ports[0], opts).expect("open");
+        let id = token.identify().expect("identify").hardware_id;
         let other = Provision {
             seed: Seed::new(b"an attacker's seed!!").expect("seed"),
             serial: Serial::parse("20000099").expect("serial"),
@@ -265,11 +266,11 @@ fn qemu_tokens_provisioned_by_line_run_show_their_journal_codes_now_and_a_minute
             },
         };
         assert!(matches!(
-            token.provision(&other),
+            token.provision(id, &other),
             Err(LinkError::Token(WireError::Locked))
         ));
         assert!(matches!(
-            token.factory_reset(),
+            token.factory_reset(id),
             Err(LinkError::Token(WireError::Locked))
         ));
     }

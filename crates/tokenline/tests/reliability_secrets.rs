@@ -432,12 +432,15 @@ fn debug_output_of_every_secret_type_is_redacted() {
     let seed20 = &secret[..20];
     let proto_seed = token_proto::Seed::new(seed20).unwrap();
     check("token_proto::Seed", format!("{proto_seed:?}"));
-    let prov = token_proto::Request::Provision(token_proto::Provision {
-        seed: proto_seed.clone(),
-        serial: token_proto::Serial::parse("78160641").unwrap(),
-        expiry: token_proto::Date::new(2031, 1, 31).unwrap(),
-        params: otp_core::Params::DEFAULT_TOTP,
-    });
+    let prov = token_proto::Request::Provision {
+        hardware_id: token_proto::HardwareId([7; 8]),
+        provision: token_proto::Provision {
+            seed: proto_seed.clone(),
+            serial: token_proto::Serial::parse("78160641").unwrap(),
+            expiry: token_proto::Date::new(2031, 1, 31).unwrap(),
+            params: otp_core::Params::DEFAULT_TOTP,
+        },
+    };
     check("token_proto::Request::Provision", format!("{prov:?}"));
     let rec = seedfile::SeedRecord {
         serial: "78160641".into(),

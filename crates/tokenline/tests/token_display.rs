@@ -53,23 +53,33 @@ fn link(port: &Path) -> TokenLink {
     TokenLink::open(port, LinkOptions::default()).unwrap()
 }
 
-fn provision_and_lock(port: &Path, serial: &str) {
+/// Provisions and locks the token on `port`; returns the Lock's outcome.
+fn try_provision_and_lock(port: &Path, serial: &str) -> Result<(), token_link::LinkError> {
     let mut l = link(port);
+    let id = l.identify().unwrap().hardware_id;
     l.set_time(
+        id,
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs(),
     )
     .unwrap();
-    l.provision(&Provision {
-        seed: Seed::new(SEED).unwrap(),
-        serial: Serial::parse(serial).unwrap(),
-        expiry: Date::new(2031, 1, 31).unwrap(),
-        params: Params::DEFAULT_TOTP,
-    })
+    l.provision(
+        id,
+        &Provision {
+            seed: Seed::new(SEED).unwrap(),
+            serial: Serial::parse(serial).unwrap(),
+            expiry: Date::new(2031, 1, 31).unwrap(),
+            params: Params::DEFAULT_TOTP,
+        },
+    )
     .unwrap();
-    l.lock().unwrap();
+    l.lock(id)
+}
+
+fn provision_and_lock(port: &Path, serial: &str) {
+    try_provision_and_lock(port, serial).unwrap();
 }
 
 fn display(port: &Path, json: bool) -> (bool, String, String) {
@@ -181,7 +191,9 @@ fn sim_with_feed_and_exit_when_done_swaps_tokens_and_exits_after_the_batch() {
             }
         }
     }
-    provision_and_lock(&port, "10000102");
+    // The last lock ends the batch; the simulator lingers for the swap pause, so the
+    // answer to that Lock still arrives, then exits.
+    try_provision_and_lock(&port, "10000102").unwrap();
 
     let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {

@@ -28,26 +28,38 @@ pub fn provision_hotp() -> Provision {
     }
 }
 
+/// The hardware id of every example token (and the address of every example request).
+pub const HWID: HardwareId = HardwareId([1, 2, 3, 4, 5, 6, 7, 8]);
+
+/// A Provision request for the example token.
+pub fn provision_request(provision: Provision) -> Request {
+    Request::Provision {
+        hardware_id: HWID,
+        provision,
+    }
+}
+
 pub fn requests() -> Vec<(u16, Request)> {
     vec![
         (0x0001, Request::Identify),
         (
             0x0002,
             Request::SetTime {
+                hardware_id: HWID,
                 unix_time: 1_700_000_000,
             },
         ),
-        (0x0003, Request::Provision(provision_totp())),
-        (0x0103, Request::Provision(provision_hotp())),
-        (0x0004, Request::ReadDisplay),
-        (0x0005, Request::Lock),
-        (0x0006, Request::FactoryReset),
+        (0x0003, provision_request(provision_totp())),
+        (0x0103, provision_request(provision_hotp())),
+        (0x0004, Request::ReadDisplay { hardware_id: HWID }),
+        (0x0005, Request::Lock { hardware_id: HWID }),
+        (0x0006, Request::FactoryReset { hardware_id: HWID }),
     ]
 }
 
 pub fn info_blank() -> Info {
     Info {
-        hardware_id: HardwareId([1, 2, 3, 4, 5, 6, 7, 8]),
+        hardware_id: HWID,
         firmware: FirmwareVersion {
             major: 1,
             minor: 0,
@@ -62,7 +74,7 @@ pub fn info_blank() -> Info {
 pub fn info_locked() -> Info {
     let p = provision_totp();
     Info {
-        hardware_id: HardwareId([1, 2, 3, 4, 5, 6, 7, 8]),
+        hardware_id: HWID,
         firmware: FirmwareVersion {
             major: 1,
             minor: 0,

@@ -273,7 +273,12 @@ pub fn flash_tokens(state_dir: &Path) -> Vec<FlashToken> {
         let Response::Info(info) = app.handle(&mut platform, &Request::Identify) else {
             panic!("identify {hwid}")
         };
-        let display = match app.handle(&mut platform, &Request::ReadDisplay) {
+        let display = match app.handle(
+            &mut platform,
+            &Request::ReadDisplay {
+                hardware_id: info.hardware_id,
+            },
+        ) {
             Response::Display(d) => Some((d.value(), d.moving_factor)),
             _ => None,
         };

@@ -93,7 +93,8 @@ pub struct Cmd {
     /// Model recorded for the seed file.
     #[arg(long, default_value = "TL-1")]
     model: String,
-    /// Milliseconds to wait for each answer of a token.
+    /// Milliseconds to wait for each answer of a token (and for each look at a station).
+    /// Raise it on a slow line: each byte takes 10 bits, e.g. use 3000 at 1200 baud.
     #[arg(long, default_value_t = 500)]
     timeout_ms: u64,
     /// Resends of a request after a timeout or a damaged frame.

@@ -5,7 +5,7 @@
 //! is (hardware id, state, serial, expiry, algorithm) goes to stderr.
 //!
 //! Stdout, `--json`: one object —
-//! `{"hardware_id":"…","firmware":"1.0.0","state":"locked","serial":"10000001",
+//! `{"hardware_id":"…","firmware":"2.0.0","state":"locked","serial":"10000001",
 //! "expiry":"2031-01-31","algorithm":{"hash":"SHA1","digits":6,"mode":"totp","period":30,"t0":0},
 //! "clock":1700000000,"code":"084774","moving_factor":56666666,"shows":"code"}`;
 //! `serial`, `expiry`, `algorithm`, `clock`, `code`, `moving_factor` are `null` when absent;
@@ -60,7 +60,7 @@ impl Cmd {
             .with_context(|| format!("cannot identify the token on {}", self.port.display()))?;
         let (code, shows) = match info.state {
             State::Blank => (None, "nothing (blank)"),
-            _ => match link.read_display() {
+            _ => match link.read_display(info.hardware_id) {
                 Ok(code) => (Some(code), "code"),
                 Err(LinkError::Token(WireError::ClockNotSet)) => (None, "nothing (clock not set)"),
                 Err(e) => {
