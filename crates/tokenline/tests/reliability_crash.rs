@@ -25,7 +25,7 @@ fn line_killed_at_random_moments_loses_no_seed_and_issues_no_serial_twice() {
     // Four stations; a locked token stays on its station for 800 ms before the next one comes,
     // usually long enough for a resumed run to find it and record the lock it had not
     // confirmed (when not, `line status` must report it).
-    let sim = Sim::start(
+    let sim = Sim::start_with(
         tmp.path(),
         4,
         &strings(&["--feed", &feed.to_string(), "--swap-pause-ms", "800"]),

@@ -104,7 +104,7 @@ fn noisy_line(name: &str, rates: &[&str]) {
         &seed,
     ]);
     sim_args.extend(strings(rates));
-    let sim = Sim::start(tmp.path(), 2, &sim_args, SIM_LOG);
+    let sim = Sim::start_with(tmp.path(), 2, &sim_args, SIM_LOG);
     let journal = tmp.path().join("journal");
     let out = run(
         &new_batch(&journal, "NOISY", &sim, &["--idle-timeout", "4"]),
@@ -168,7 +168,7 @@ fn token_unplugged_mid_provisioning_is_finished_after_replugging() {
         let dir = tmp.path().join(format!("unplug-{n}"));
         std::fs::create_dir_all(&dir).unwrap();
         let journal = dir.join("journal");
-        let sim = Sim::start(
+        let sim = Sim::start_with(
             &dir,
             2,
             &strings(&["--unplug-after", &n.to_string(), "--swap-pause-ms", "100"]),
@@ -193,7 +193,7 @@ fn token_unplugged_mid_provisioning_is_finished_after_replugging() {
         check_batch(&journal, &state_dir, None);
 
         // Plug the same tokens in again: a new simulator on the same state directory.
-        let sim = Sim::start(&dir, 2, &strings(&["--swap-pause-ms", "1000"]), &[]);
+        let sim = Sim::start_with(&dir, 2, &strings(&["--swap-pause-ms", "1000"]), &[]);
         let mut resume = strings(&[
             "line",
             "run",
@@ -234,7 +234,7 @@ fn token_unplugged_mid_provisioning_is_finished_after_replugging() {
 #[test]
 fn slow_token_at_1200_baud_is_provisioned_without_hanging() {
     let tmp = tempfile::tempdir().unwrap();
-    let sim = Sim::start(
+    let sim = Sim::start_with(
         tmp.path(),
         2,
         &strings(&["--baud", "1200", "--feed", "2", "--swap-pause-ms", "100"]),
@@ -265,7 +265,7 @@ fn slow_token_at_1200_baud_is_provisioned_without_hanging() {
 #[test]
 fn slow_token_with_a_short_timeout_fails_cleanly_or_succeeds() {
     let tmp = tempfile::tempdir().unwrap();
-    let sim = Sim::start(
+    let sim = Sim::start_with(
         tmp.path(),
         1,
         &strings(&["--baud", "1200", "--swap-pause-ms", "100"]),

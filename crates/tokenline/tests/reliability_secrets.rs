@@ -178,7 +178,7 @@ fn no_seed_in_any_output_log_journal_seed_file_or_bank_database() {
     let mut printed = Printed::default();
 
     // Factory.
-    let sim = Sim::start(
+    let sim = Sim::start_with(
         dir,
         2,
         &strings(&["-vvv", "--feed", "4", "--swap-pause-ms", "1500"]),

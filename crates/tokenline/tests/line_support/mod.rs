@@ -18,25 +18,29 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// Starts `tokenline sim --tokens N <extra>` under `dir` and waits (≤ 30 s) for its ports.
+    /// Starts `tokenline sim --tokens N --swap-pause-ms 100 <extra>` under `dir` and waits
+    /// (≤ 30 s) for its ports.
     pub fn start(dir: &Path, tokens: usize, extra: &[&str]) -> Sim {
+        let mut all = vec!["--swap-pause-ms".to_string(), "100".to_string()];
+        all.extend(extra.iter().map(|s| s.to_string()));
+        Sim::start_with(dir, tokens, &all, &[])
+    }
+
+    /// Starts `tokenline sim --tokens N <extra>` with extra environment variables under `dir`
+    /// and waits (≤ 30 s) for its ports.
+    pub fn start_with(dir: &Path, tokens: usize, extra: &[String], env: &[(&str, &str)]) -> Sim {
         let state_dir = dir.join("sim");
         let ready = dir.join("sim.ready");
         let stderr_file = dir.join("sim.stderr");
+        let _ = std::fs::remove_file(&ready); // a stale one from an earlier simulator
         let child = Command::new(BIN)
-            .args([
-                "sim",
-                "--tokens",
-                &tokens.to_string(),
-                "--json",
-                "--swap-pause-ms",
-                "100",
-            ])
+            .args(["sim", "--tokens", &tokens.to_string(), "--json"])
             .arg("--state-dir")
             .arg(&state_dir)
             .arg("--ready-file")
             .arg(&ready)
             .args(extra)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr_file).unwrap())
@@ -68,7 +72,7 @@ impl Sim {
                 Instant::now() < deadline,
                 "tokenline sim did not get ready in 30 s"
             );
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -89,11 +93,26 @@ impl Sim {
             .collect()
     }
 
+    /// How many tokens the simulator reported locked so far (its stderr event log).
+    pub fn locked_count(&self) -> usize {
+        self.stderr()
+            .lines()
+            .filter(|l| l.trim_end().ends_with(" locked"))
+            .count()
+    }
+
     pub fn port_args(&self) -> Vec<String> {
         self.ports
             .iter()
             .flat_map(|p| ["--port".to_string(), p.clone()])
             .collect()
+    }
+
+    /// Stops the simulator (SIGKILL: its flash writes are atomic) and waits for it.
+    pub fn stop(mut self) -> PathBuf {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.state_dir.clone()
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -66,97 +66,11 @@ impl Rng {
     }
 }
 
-/// A `tokenline sim` subprocess, killed on drop.
-pub struct Sim {
-    child: Child,
-    pub ports: Vec<String>,
-    pub state_dir: PathBuf,
-    pub stderr_file: PathBuf,
-}
-
-impl Sim {
-    /// Starts `tokenline sim --tokens N <extra>` under `dir` and waits (≤ 30 s) for its ports.
-    pub fn start(dir: &Path, tokens: usize, extra: &[String], env: &[(&str, &str)]) -> Sim {
-        let state_dir = dir.join("sim");
-        let ready = dir.join("sim.ready");
-        let stderr_file = dir.join("sim.stderr");
-        let _ = std::fs::remove_file(&ready); // a stale one from an earlier simulator
-        let child = Command::new(BIN)
-            .args(["sim", "--tokens", &tokens.to_string(), "--json"])
-            .arg("--state-dir")
-            .arg(&state_dir)
-            .arg("--ready-file")
-            .arg(&ready)
-            .args(extra)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr_file).unwrap())
-            .spawn()
-            .expect("start tokenline sim");
-        let mut sim = Sim {
-            child,
-            ports: Vec::new(),
-            state_dir,
-            stderr_file,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(text) = std::fs::read_to_string(&ready) {
-                let ports: Vec<String> = text
-                    .lines()
-                    .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                    .filter_map(|v| v["device"].as_str().map(String::from))
-                    .collect();
-                if ports.len() == tokens {
-                    sim.ports = ports;
-                    return sim;
-                }
-            }
-            if let Ok(Some(status)) = sim.child.try_wait() {
-                panic!("tokenline sim exited early ({status}): {}", sim.stderr());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "tokenline sim did not get ready in 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    pub fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr_file).unwrap_or_default()
-    }
-
-    /// How many tokens the simulator reported locked so far (its stderr event log).
-    pub fn locked_count(&self) -> usize {
-        self.stderr()
-            .lines()
-            .filter(|l| l.trim_end().ends_with(" locked"))
-            .count()
-    }
-
-    pub fn port_args(&self) -> Vec<String> {
-        self.ports
-            .iter()
-            .flat_map(|p| ["--port".to_string(), p.clone()])
-            .collect()
-    }
-
-    /// Stops the simulator (SIGKILL: its flash writes are atomic) and waits for it.
-    pub fn stop(mut self) -> PathBuf {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.state_dir.clone()
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// The `tokenline sim` subprocess of the `line_*` tests (killed on drop); here started with
+/// [`Sim::start_with`].
+#[path = "../line_support/mod.rs"]
+mod line_support;
+pub use line_support::Sim;
 
 /// What a finished command printed.
 pub struct Output {
