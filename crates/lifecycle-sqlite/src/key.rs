@@ -83,7 +83,9 @@ impl MasterKey {
         Ok(MasterKey(k))
     }
 
-    pub(crate) fn cipher(&self) -> Result<Cipher, Error> {
+    /// The AES-256-GCM cipher under this key (shared with the PostgreSQL store, which keeps
+    /// seeds encrypted the same way).
+    pub fn cipher(&self) -> Result<Cipher, Error> {
         let aead = Aes256Gcm::new_from_slice(self.0.as_ref())
             .map_err(|_| Error::Key("bad key length".into()))?;
         Ok(Cipher { aead })
@@ -91,13 +93,13 @@ impl MasterKey {
 }
 
 /// AES-256-GCM under the master key.
-pub(crate) struct Cipher {
+pub struct Cipher {
     aead: Aes256Gcm,
 }
 
 impl Cipher {
     /// Encrypts `msg` with a fresh random nonce; `aad` binds it to its row.
-    pub(crate) fn seal(&self, msg: &[u8], aad: &[u8]) -> Result<([u8; 12], Vec<u8>), String> {
+    pub fn seal(&self, msg: &[u8], aad: &[u8]) -> Result<([u8; 12], Vec<u8>), String> {
         let mut n = [0u8; 12];
         getrandom::fill(&mut n).map_err(|e| format!("OS random generator: {e}"))?;
         let ct = self
@@ -108,12 +110,7 @@ impl Cipher {
     }
 
     /// Decrypts and authenticates.
-    pub(crate) fn open(
-        &self,
-        nonce: &[u8],
-        ct: &[u8],
-        aad: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, String> {
+    pub fn open(&self, nonce: &[u8], ct: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
         let n: [u8; 12] = nonce
             .try_into()
             .map_err(|_| "bad nonce length".to_string())?;

@@ -10,9 +10,7 @@
 mod key;
 mod tx;
 
-pub use key::MasterKey;
-
-use key::Cipher;
+pub use key::{Cipher, MasterKey};
 use lifecycle::{Store, StoreError, Tx};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};

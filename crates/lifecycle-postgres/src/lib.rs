@@ -1,0 +1,272 @@
+//! The [`lifecycle::Store`] on PostgreSQL, for banks that run the OTP service on several nodes
+//! behind a load balancer with one replicated database (issue #16). SQLite stays the embedded
+//! default (`lifecycle-sqlite`); this crate keeps the same tables, the same numbered
+//! migrations (`migrations/*.sql`, recorded in `schema_version`), and the same encryption:
+//! seeds are sealed with AES-256-GCM under the bank's [`MasterKey`] by the application, so the
+//! database (and its administrator, its replicas and its backups) never holds a seed.
+//!
+//! # Driver
+//! `postgres` (the synchronous face of `tokio-postgres`, the maintained rust-postgres project)
+//! pooled by `r2d2`. The domain's [`Store`] trait is synchronous, one closure per use case;
+//! a synchronous client runs it without an async runtime inside every CLI command, and binary
+//! `COPY` (the import path) is first-class in it. `sqlx` would bring its own runtime and
+//! compile-time query checking against a live server, which the build cannot assume.
+//!
+//! # Concurrency: the same guarantee as SQLite's `BEGIN IMMEDIATE`
+//! Every transaction starts with `pg_advisory_xact_lock(`[`WRITER_LOCK`]`)` in READ
+//! COMMITTED: one use case at a time holds the bank, on every node, exactly as SQLite's
+//! `BEGIN IMMEDIATE` lets one writer at a time hold the file. The lock is taken before the
+//! first read, so every statement of the use case sees every transaction committed before it
+//! (no two validations both see a time step as unused, no two registrations both see a token
+//! as free, failures from two nodes add up), and it is released by `COMMIT`/`ROLLBACK` — or by
+//! the server when a node dies (its socket closes, the server aborts its transaction).
+//!
+//! Why not row locks or SERIALIZABLE: both make the server abort one of two conflicting
+//! transactions (deadlock `40P01`, serialization failure `40001`), and the aborted use case must
+//! then be run again. [`Store::transaction`] takes an `FnOnce` closure, which cannot be run
+//! twice, and the domain does not promise one order of row reads across use cases (so row
+//! locks would deadlock). A transaction-scoped advisory lock never aborts anyone; it bounds
+//! throughput by one transaction at a time, which is SQLite's bound too. When the trait
+//! allows a retry, SERIALIZABLE with retry is the next step for parallel writers.
+//!
+//! Sessions are started with `lock_timeout` (a node never waits for ever) and
+//! `idle_in_transaction_session_timeout` (a stalled node cannot hold the lock for ever).
+//!
+//! # Import
+//! [`Tx::insert_token`] buffers rows and writes them with one binary `COPY` per 8,192 tokens
+//! (and before any other statement of the transaction, and at commit), so `bank import` of a
+//! million tokens is a few COPY batches in one transaction: all or nothing.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod connect;
+mod migrate;
+pub mod testing;
+mod tx;
+
+pub use connect::{is_url, Target};
+pub use lifecycle_sqlite::{Environment, MasterKey};
+pub use migrate::{MIGRATIONS, SCHEMA_VERSION};
+
+use lifecycle::{Store, StoreError, Tx};
+use lifecycle_sqlite::Cipher;
+use postgres::NoTls;
+use r2d2_postgres::PostgresConnectionManager;
+use std::time::Duration;
+
+/// The advisory lock key every transaction holds (`tokenlin` in ASCII): one bank use case at
+/// a time, across all nodes.
+pub const WRITER_LOCK: i64 = 0x746f_6b65_6e6c_696e;
+
+const KEY_CHECK: &[u8] = b"tokenline bank master key check";
+
+/// Opening or creating a store failed. Messages never contain the URL's password.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The URL could not be read.
+    #[error("{0}")]
+    Url(String),
+    /// The server could not be reached or refused the login.
+    #[error("cannot connect to PostgreSQL at {target}: {msg}")]
+    Connect {
+        /// The URL without its password.
+        target: String,
+        /// What went wrong and what to do.
+        msg: String,
+    },
+    /// A master key problem (missing, open permissions, wrong key).
+    #[error("{0}")]
+    Key(String),
+    /// The database is not usable as a bank (not initialised, newer schema, SQL failure).
+    #[error("PostgreSQL database {target}: {msg}")]
+    Database {
+        /// The URL without its password.
+        target: String,
+        /// What went wrong and what to do.
+        msg: String,
+    },
+}
+
+/// A bank store on one PostgreSQL database, shared by any number of nodes.
+pub struct PgStore {
+    pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
+    cipher: Cipher,
+    environment: Environment,
+    target: Target,
+}
+
+/// Connections a store keeps at most (each node).
+pub const DEFAULT_POOL_SIZE: u32 = 8;
+
+impl PgStore {
+    /// Initialises a bank in the (empty) database at `url`: runs every migration and binds the
+    /// database to `key`, in one transaction (nothing is left behind on failure). Refuses a
+    /// database that already holds a bank.
+    pub fn create(url: &str, key: &MasterKey, environment: Environment) -> Result<Self, Error> {
+        let target = Target::parse(url)?;
+        let cipher = key.cipher().map_err(|e| Error::Key(e.to_string()))?;
+        let mut client = target.connect()?;
+        migrate::create(&mut client, &target, &cipher, environment)?;
+        Self::with_pool(target, cipher, environment, DEFAULT_POOL_SIZE)
+    }
+
+    /// Opens the bank at `url`: applies pending migrations, refuses a database whose schema is
+    /// newer than this program, and checks that `key` is the key the bank was created with.
+    pub fn open(url: &str, key: &MasterKey) -> Result<Self, Error> {
+        Self::open_with_pool(url, key, DEFAULT_POOL_SIZE)
+    }
+
+    /// [`PgStore::open`] with at most `pool_size` connections.
+    pub fn open_with_pool(url: &str, key: &MasterKey, pool_size: u32) -> Result<Self, Error> {
+        let target = Target::parse(url)?;
+        let cipher = key.cipher().map_err(|e| Error::Key(e.to_string()))?;
+        let mut client = target.connect()?;
+        let environment = migrate::open(&mut client, &target, &cipher)?;
+        Self::with_pool(target, cipher, environment, pool_size)
+    }
+
+    fn with_pool(
+        target: Target,
+        cipher: Cipher,
+        environment: Environment,
+        pool_size: u32,
+    ) -> Result<Self, Error> {
+        let manager = PostgresConnectionManager::new(target.config().clone(), NoTls);
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(1))
+            .min_idle(Some(0))
+            // A broken connection is noticed by `is_closed` and by the retry in
+            // `transaction`; a ping on every checkout would cost one round trip per use case.
+            .test_on_check_out(false)
+            .connection_timeout(Duration::from_secs(5))
+            .build_unchecked(manager);
+        Ok(PgStore {
+            pool,
+            cipher,
+            environment,
+            target,
+        })
+    }
+
+    /// How the database was initialised.
+    pub fn environment(&self) -> Environment {
+        self.environment
+    }
+
+    /// The database, for messages (no password).
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Connections open and idle in this node's pool.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let s = self.pool.state();
+        (s.connections, s.idle_connections)
+    }
+
+    /// Checks that the database answers (readiness probe): `SELECT 1` on a pooled connection.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        let mut c = self.conn()?;
+        c.simple_query("SELECT 1")
+            .map(|_| ())
+            .map_err(tx::unavailable)
+    }
+
+    /// Reads a setting from the `meta` table (e.g. `policy`, the bank's policy TOML).
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut c = self.conn()?;
+        let row = c
+            .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
+            .map_err(tx::backend)?;
+        row.map(|r| r.try_get(0).map_err(tx::backend)).transpose()
+    }
+
+    /// Writes a setting to the `meta` table. `environment` and `key_check` cannot be changed.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        if matches!(key, "environment" | "key_check") {
+            return Err(StoreError::Backend(format!(
+                "meta {key} is fixed when the database is created"
+            )));
+        }
+        let mut c = self.conn()?;
+        c.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&key, &value],
+        )
+        .map(|_| ())
+        .map_err(tx::backend)
+    }
+
+    fn conn(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
+        self.pool.get().map_err(|e| {
+            StoreError::Backend(format!(
+                "database unavailable: no connection to {} ({e})",
+                self.target
+            ))
+        })
+    }
+}
+
+/// A connection inside `BEGIN`: rolled back when dropped without [`Open::commit`] (an `Err`
+/// from the use case, or a panic), so a pooled connection never returns mid-transaction.
+struct Open {
+    conn: Option<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>>,
+}
+
+impl Open {
+    fn client(&mut self) -> &mut postgres::Client {
+        self.conn
+            .as_deref_mut()
+            .unwrap_or_else(|| unreachable!("used after commit"))
+    }
+
+    fn commit(mut self) -> Result<(), StoreError> {
+        let r = self.client().batch_execute("COMMIT").map_err(tx::backend);
+        self.conn = None;
+        r
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.as_mut() {
+            let _ = c.batch_execute("ROLLBACK");
+        }
+    }
+}
+
+impl PgStore {
+    /// `BEGIN` and the writer lock on a pooled connection. A pooled connection may have died
+    /// with a server restart; nothing was done yet, so one fresh connection is tried before
+    /// the database is reported unavailable.
+    fn begin(&self) -> Result<Open, StoreError> {
+        let mut conn = self.conn()?;
+        if let Err(e) = conn.batch_execute("BEGIN") {
+            if !(e.is_closed() || e.as_db_error().is_none()) {
+                return Err(tx::unavailable(e));
+            }
+            drop(conn);
+            conn = self.conn()?;
+            conn.batch_execute("BEGIN").map_err(tx::unavailable)?;
+        }
+        let mut open = Open { conn: Some(conn) };
+        open.client()
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])
+            .map_err(tx::unavailable)?;
+        Ok(open)
+    }
+}
+
+impl Store for PgStore {
+    fn transaction<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    {
+        let mut open = self.begin()?;
+        let mut ptx = tx::PgTx::new(open.client(), &self.cipher);
+        let r = f(&mut ptx)?;
+        ptx.flush()?;
+        open.commit()?;
+        Ok(r)
+    }
+}
