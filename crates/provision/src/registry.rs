@@ -53,38 +53,28 @@ pub enum RegistryError {
     /// The range overlaps a reservation of another batch (or of the same batch id with
     /// another range or journal).
     #[error(
-        "serial range {range} overlaps batch {batch} (serials {held}, journal {journal} on {host}) \
+        "serial range {range} overlaps batch {} (serials {}, journal {} on {}) \
          in the serial registry {registry}: choose a range that no other batch holds \
-         (`tokenline line registry list` shows them)"
+         (`tokenline line registry list` shows them)",
+        holder.batch, holder.serials, holder.journal, holder.host
     )]
     Overlap {
         /// The range asked for.
         range: SerialRange,
-        /// The batch that holds the serials.
-        batch: String,
-        /// Its range.
-        held: SerialRange,
-        /// Its journal.
-        journal: String,
-        /// Its host.
-        host: String,
+        /// The reservation that holds the serials.
+        holder: Box<Reservation>,
         /// Where the registry is.
         registry: String,
     },
     /// The batch id is already reserved with a different range or journal.
     #[error(
-        "batch id {batch} is already in the serial registry {registry} with serials {held} \
-         (journal {journal} on {host}): choose another --batch"
+        "batch id {} is already in the serial registry {registry} with serials {} \
+         (journal {} on {}): choose another --batch",
+        holder.batch, holder.serials, holder.journal, holder.host
     )]
     DuplicateBatch {
-        /// The batch id.
-        batch: String,
-        /// Its reserved range.
-        held: SerialRange,
-        /// Its journal.
-        journal: String,
-        /// Its host.
-        host: String,
+        /// The reservation that has the id.
+        holder: Box<Reservation>,
         /// Where the registry is.
         registry: String,
     },
@@ -187,20 +177,14 @@ pub fn check_against(
         }
         if r.batch == new.batch {
             return Err(RegistryError::DuplicateBatch {
-                batch: r.batch.clone(),
-                held: r.serials,
-                journal: r.journal.clone(),
-                host: r.host.clone(),
+                holder: Box::new(r.clone()),
                 registry: registry.to_string(),
             });
         }
         if r.serials.overlaps(&new.serials) {
             return Err(RegistryError::Overlap {
                 range: new.serials,
-                batch: r.batch.clone(),
-                held: r.serials,
-                journal: r.journal.clone(),
-                host: r.host.clone(),
+                holder: Box::new(r.clone()),
                 registry: registry.to_string(),
             });
         }
@@ -226,6 +210,7 @@ pub fn journal_key(dir: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn res(batch: &str, range: &str, journal: &str) -> Reservation {

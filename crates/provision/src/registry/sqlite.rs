@@ -22,6 +22,9 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS reservation (
     reserved_at_ms INTEGER NOT NULL
 );";
 
+/// One stored reservation: batch, serials, journal, host, reserved_at_ms.
+type Row = (String, String, String, String, i64);
+
 /// A serial registry in a local SQLite file.
 pub struct SqliteRegistry {
     path: PathBuf,
@@ -71,7 +74,7 @@ impl SqliteRegistry {
         }
     }
 
-    fn read_all(conn: &Connection) -> rusqlite::Result<Vec<(String, String, String, String, i64)>> {
+    fn read_all(conn: &Connection) -> rusqlite::Result<Vec<Row>> {
         let mut st = conn.prepare(
             "SELECT batch, serials, journal, host, reserved_at_ms FROM reservation ORDER BY first",
         )?;
@@ -81,10 +84,7 @@ impl SqliteRegistry {
         rows.collect()
     }
 
-    fn decode(
-        location: &str,
-        rows: Vec<(String, String, String, String, i64)>,
-    ) -> Result<Vec<Reservation>, RegistryError> {
+    fn decode(location: &str, rows: Vec<Row>) -> Result<Vec<Reservation>, RegistryError> {
         rows.into_iter()
             .map(|(batch, serials, journal, host, at)| {
                 let serials = SerialRange::parse(&serials).map_err(|e| RegistryError::Storage {
