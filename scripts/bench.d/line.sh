@@ -37,7 +37,7 @@ run_line() {
   while read -r dev; do ports+=(--port "$dev"); done < <(sed -n 's/.*"device":"\([^"]*\)".*/\1/p' "$dir/ready")
   local out
   out=$("$TOKENLINE_BIN" line run --batch "BENCH-$stations" --serials "$((10000000 + stations * 100000 + 1))-$((10000000 + stations * 100000 + 99999))" \
-    --expiry "$(date -u -d '+5 years' +%Y-%m-%d)" --journal "$dir/journal" "${ports[@]}" \
+    --expiry "$(date -u -d '+5 years' +%Y-%m-%d)" --journal "$dir/journal" --registry "$dir/registry.sqlite" "${ports[@]}" \
     --count "$tokens" --idle-timeout 10 2>/dev/null)
   kill "$simpid" 2>/dev/null || true; wait "$simpid" 2>/dev/null || true; simpid=""
   echo "$out" | sed -n 's/.*(\([0-9.]*\) tokens\/min).*/\1/p' | head -1

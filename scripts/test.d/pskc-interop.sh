@@ -64,7 +64,7 @@ line_batch() {
     < <(sed -n 's/.*"device":"\([^"]*\)".*/\1/p' "$W/line-ready")
   local rc=0
   timeout 120 "$TL" line run --batch INTEROP --serials 40000001-40000009 --expiry 2031-01-31 \
-      --journal "$W/line-journal" "${ports[@]}" --count 3 --idle-timeout 10 \
+      --journal "$W/line-journal" --registry "$W/registry.sqlite" "${ports[@]}" --count 3 --idle-timeout 10 \
       >"$W/line.out" 2>"$W/line.err" || rc=$?
   kill "$simpid" 2>/dev/null; wait "$simpid" 2>/dev/null
   [ "$rc" = 0 ] || { echo "line run exited $rc: $(tail -3 "$W/line.err")" >"$W/line-batch.err"; return 1; }

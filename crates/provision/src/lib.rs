@@ -10,6 +10,7 @@ pub mod fsutil;
 pub mod journal;
 pub mod key;
 pub mod line;
+pub mod registry;
 pub mod serial;
 
 pub use expiry::Expiry;

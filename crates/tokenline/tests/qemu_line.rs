@@ -127,6 +127,7 @@ struct Output {
 fn tokenline(args: &[&str]) -> Output {
     let mut child = Command::new(BIN)
         .args(args)
+        .env("TOKENLINE_REGISTRY", registry_beside_journal(args))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -304,4 +305,18 @@ fn sim_qemu_with_a_missing_firmware_override_names_the_variable() {
         err.contains("/nonexistent/token-fw") && err.contains("TOKENLINE_FIRMWARE"),
         "{err}"
     );
+}
+
+/// Tests keep the serial registry beside the batch journal (`TOKENLINE_REGISTRY`), never in
+/// the user's data directory: each test's ranges are its own.
+pub fn registry_beside_journal<S: AsRef<str>>(args: &[S]) -> std::path::PathBuf {
+    let journal = args
+        .iter()
+        .position(|a| a.as_ref() == "--journal")
+        .and_then(|i| args.get(i + 1))
+        .map(|j| std::path::PathBuf::from(j.as_ref()));
+    match journal.as_ref().and_then(|j| j.parent()) {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join("registry.sqlite"),
+        _ => std::env::temp_dir().join("tokenline-test-registry.sqlite"),
+    }
 }

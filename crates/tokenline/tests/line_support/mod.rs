@@ -140,6 +140,7 @@ pub fn run(args: &[String], limit: Duration) -> Output {
 pub fn spawn(args: &[String]) -> Child {
     Command::new(BIN)
         .args(args)
+        .env("TOKENLINE_REGISTRY", registry_beside_journal(args))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -237,4 +238,18 @@ pub fn entries(dir: &Path) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// Tests keep the serial registry beside the batch journal (`TOKENLINE_REGISTRY`), never in
+/// the user's data directory: each test's ranges are its own.
+pub fn registry_beside_journal<S: AsRef<str>>(args: &[S]) -> std::path::PathBuf {
+    let journal = args
+        .iter()
+        .position(|a| a.as_ref() == "--journal")
+        .and_then(|i| args.get(i + 1))
+        .map(|j| std::path::PathBuf::from(j.as_ref()));
+    match journal.as_ref().and_then(|j| j.parent()) {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join("registry.sqlite"),
+        _ => std::env::temp_dir().join("tokenline-test-registry.sqlite"),
+    }
 }

@@ -83,6 +83,7 @@ pub struct Output {
 pub fn spawn(args: &[String], env: &[(&str, &str)]) -> Child {
     Command::new(BIN)
         .args(args)
+        .env("TOKENLINE_REGISTRY", registry_beside_journal(args))
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -382,5 +383,19 @@ pub fn assert_unconfirmed_reported(journal: &Path, acc: &Accounting) {
             text.lines().any(|l| l.contains(serial.as_str()) && l.contains("lock not confirmed")),
             "locked token {serial} is neither locked in the journal nor reported by line status:\n{text}"
         );
+    }
+}
+
+/// Tests keep the serial registry beside the batch journal (`TOKENLINE_REGISTRY`), never in
+/// the user's data directory: each test's ranges are its own.
+pub fn registry_beside_journal<S: AsRef<str>>(args: &[S]) -> std::path::PathBuf {
+    let journal = args
+        .iter()
+        .position(|a| a.as_ref() == "--journal")
+        .and_then(|i| args.get(i + 1))
+        .map(|j| std::path::PathBuf::from(j.as_ref()));
+    match journal.as_ref().and_then(|j| j.parent()) {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join("registry.sqlite"),
+        _ => std::env::temp_dir().join("tokenline-test-registry.sqlite"),
     }
 }

@@ -5,6 +5,7 @@
 //! or a station lost its port.
 
 mod labels;
+mod registry;
 mod run;
 mod status;
 
@@ -17,6 +18,9 @@ pub enum Cmd {
     Status(status::Cmd),
     /// Write the label data (serial, expiry MM/DD/YY) of the locked tokens as CSV.
     Labels(labels::Cmd),
+    /// The serial registry every batch reserves its range in.
+    #[command(subcommand)]
+    Registry(registry::Cmd),
 }
 
 impl Cmd {
@@ -26,6 +30,7 @@ impl Cmd {
             Cmd::Run(c) => c.run(),
             Cmd::Status(c) => c.run(),
             Cmd::Labels(c) => c.run(),
+            Cmd::Registry(c) => c.run(),
         }
     }
 }

@@ -20,6 +20,7 @@ use provision::journal::{check_new, unix_now, NewBatch};
 use provision::line::{
     run_line, LineConfig, LineEvent, LineSummary, Outcome, StopReason, TokenResult,
 };
+use provision::registry::{self, Reservation};
 use provision::{Expiry, Journal, JournalWriter, SerialRange};
 use token_link::{LinkOptions, TokenLink};
 
@@ -100,6 +101,8 @@ pub struct Cmd {
     /// Resends of a request after a timeout or a damaged frame.
     #[arg(long, default_value_t = 3)]
     retries: u32,
+    #[command(flatten)]
+    registry: super::registry::RegistryArg,
 }
 
 impl Cmd {
@@ -125,6 +128,7 @@ impl Cmd {
             None => self.check_resume()?,
         }
         let links = self.open_ports()?;
+        self.reserve(new_batch.as_ref())?;
         let writer = match &new_batch {
             Some(nb) => {
                 JournalWriter::create(&self.journal, nb, self.journals_root.as_deref(), unix_now())?
@@ -172,6 +176,27 @@ impl Cmd {
         if summary.count(Outcome::Failed) > 0 || !summary.lost_stations.is_empty() {
             std::process::exit(3);
         }
+        Ok(())
+    }
+
+    /// Reserves the batch's range in the serial registry, durably, before the first token
+    /// (idempotent for the same batch, range and journal; a resumed batch is reserved too).
+    fn reserve(&self, new_batch: Option<&NewBatch>) -> anyhow::Result<()> {
+        let (batch, serials) = match new_batch {
+            Some(nb) => (nb.batch.clone(), nb.serials),
+            None => {
+                let j = Journal::open(&self.journal)?;
+                (j.manifest().batch.clone(), j.manifest().serials)
+            }
+        };
+        let mut reg = self.registry.open()?;
+        reg.reserve(&Reservation {
+            batch,
+            serials,
+            journal: registry::journal_key(&self.journal),
+            host: registry::host_name(),
+            reserved_at_ms: provision::journal::unix_millis(),
+        })?;
         Ok(())
     }
 
