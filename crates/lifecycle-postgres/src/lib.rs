@@ -87,6 +87,15 @@ pub enum Error {
     },
 }
 
+/// Checks, writing nothing, that a bank can be created at `url`: the URL reads, the server
+/// answers and accepts the login, and the database holds no bank yet. `bank init` calls it
+/// before it writes the master key file.
+pub fn check_can_create(url: &str) -> Result<(), Error> {
+    let target = Target::parse(url)?;
+    let mut client = target.connect()?;
+    migrate::check_empty(&mut client, &target)
+}
+
 /// A bank store on one PostgreSQL database, shared by any number of nodes.
 pub struct PgStore {
     pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,

@@ -61,6 +61,18 @@ fn begin<'a>(client: &'a mut Client, target: &Target) -> Result<Transaction<'a>,
     Ok(t)
 }
 
+/// Refuses a database that holds a bank already.
+pub(crate) fn check_empty(client: &mut Client, target: &Target) -> Result<(), Error> {
+    let mut t = client.transaction().map_err(|e| sql_err(target, e))?;
+    match recorded_version(&mut t, target)? {
+        Some(_) => Err(db_err(
+            target,
+            "already holds a tokenline bank: refusing to initialise it again",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Creates the tables and binds the bank to its master key, all in one transaction.
 pub(crate) fn create(
     client: &mut Client,
@@ -75,6 +87,7 @@ pub(crate) fn create(
             "already holds a tokenline bank: refusing to initialise it again",
         ));
     }
+    // (check_empty says the same without the lock, before `bank init` writes its key file.)
     t.batch_execute(
         "CREATE TABLE schema_version (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)",
     )

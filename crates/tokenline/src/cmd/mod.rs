@@ -1,6 +1,7 @@
 //! The subcommands. Each group lives in its own module; each leaf command in its own file.
 
 pub mod bank;
+pub mod bank_db;
 pub mod common;
 pub mod line;
 pub mod mailroom;

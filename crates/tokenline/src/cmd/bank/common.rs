@@ -1,9 +1,10 @@
 //! What every `bank` subcommand shares: the database, the clock, secrets, output.
 
+use crate::cmd::bank_db::{self, BankStore};
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use lifecycle::{Bank, ConfirmationSecret, Policy};
-use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
+use lifecycle_sqlite::{Environment, MasterKey};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -15,11 +16,12 @@ pub const SECRET_ENV: &str = "TOKENLINE_BANK_SECRET";
 /// `--db`, `--key-file`, `--clock`, `--json`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DbArgs {
-    /// The bank database file.
+    /// The bank database: a SQLite file, or a PostgreSQL URL
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE` shared by several nodes.
     #[arg(long, default_value = "bank.db", env = "TOKENLINE_BANK_DB")]
     pub db: PathBuf,
-    /// The master key file [default: the database path + ".key"].
-    #[arg(long)]
+    /// The master key file [default: the database path + ".key"; required with a URL].
+    #[arg(long, env = "TOKENLINE_BANK_KEY")]
     pub key_file: Option<PathBuf>,
     /// Staging clock: `fixed:2025-03-04T08:00:00+09:00` or `offset:-2h30m` (units d h m s).
     /// Refused on a database initialised with --production; written to the audit log.
@@ -33,7 +35,7 @@ pub struct DbArgs {
 /// An opened bank.
 pub struct Opened {
     /// The service.
-    pub bank: Bank<SqliteStore>,
+    pub bank: Bank<BankStore>,
     /// The clock in force.
     pub clock: Option<ClockSpec>,
 }
@@ -47,23 +49,21 @@ impl Opened {
 
 impl DbArgs {
     /// The master key file.
-    pub fn key_path(&self) -> PathBuf {
-        self.key_file
-            .clone()
-            .unwrap_or_else(|| crate::cmd::common::default_key_path(&self.db))
+    pub fn key_path(&self) -> anyhow::Result<PathBuf> {
+        bank_db::key_path(&self.db, self.key_file.as_ref())
     }
 
     /// Opens the store only (no clock check).
-    pub fn store(&self) -> anyhow::Result<SqliteStore> {
-        let key = MasterKey::load(&self.key_path())?;
-        Ok(SqliteStore::open(&self.db, &key)?)
+    pub fn store(&self) -> anyhow::Result<BankStore> {
+        let key = MasterKey::load(&self.key_path()?)?;
+        BankStore::open(&self.db, &key)
     }
 
     /// Opens the bank with its stored policy; refuses a staging clock on production.
     pub fn open(&self) -> anyhow::Result<Opened> {
         let store = self.store()?;
         if self.clock.is_some() && store.environment() == Environment::Production {
-            bail!("--clock is refused: {} was initialised as production (staging clocks are for test databases: `bank init --staging`)", self.db.display());
+            bail!("--clock is refused: {} was initialised as production (staging clocks are for test databases: `bank init --staging`)", bank_db::shown(&self.db));
         }
         let policy = match store.meta("policy")? {
             Some(text) => {

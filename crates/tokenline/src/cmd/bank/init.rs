@@ -1,9 +1,10 @@
 //! `bank init`: create the database and its master key.
 
 use super::common::DbArgs;
+use crate::cmd::bank_db::{self, BankStore};
 use anyhow::{bail, Context};
 use lifecycle::Policy;
-use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
+use lifecycle_sqlite::Environment;
 use std::path::PathBuf;
 
 /// Create the bank database (never overwrites) and a new master key file with mode 0600.
@@ -48,20 +49,13 @@ impl Cmd {
             })?,
             None => Policy::default(),
         };
-        if self.db.db.exists() {
-            bail!(
-                "{} already exists: refusing to initialise it again",
-                self.db.db.display()
-            );
-        }
-        let key_path = self.db.key_path();
-        let key = MasterKey::create(&key_path)?;
+        let key_path = self.db.key_path()?;
         let env = if self.production {
             Environment::Production
         } else {
             Environment::Staging
         };
-        let store = SqliteStore::create(&self.db.db, &key, env)?;
+        let store = BankStore::create(&self.db.db, &key_path, env)?;
         if let Some(t) = &policy_text {
             store.set_meta("policy", t)?;
         }
@@ -72,7 +66,7 @@ impl Cmd {
         };
         eprintln!(
             "created {} ({}, policy {name}, time zone {}) and master key {} (mode 0600: keep it safe, the seeds cannot be read without it)",
-            self.db.db.display(),
+            bank_db::shown(&self.db.db),
             env.as_str(),
             policy.time_zone,
             key_path.display()

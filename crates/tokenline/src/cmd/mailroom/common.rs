@@ -3,10 +3,11 @@
 //! The flags mirror `tokenline bank`'s (`--db`, `--key-file`, `--clock`, `--json`): the
 //! campaign tables live in the bank's database file.
 
+use crate::cmd::bank_db::{self, BankStore};
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use lifecycle::{Bank, Policy};
-use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
+use lifecycle_sqlite::{Environment, MasterKey};
 use mailroom::{CampaignId, EnvelopeId, Mailroom};
 use mailroom_sqlite::MailSqlite;
 use std::path::PathBuf;
@@ -16,11 +17,12 @@ pub use crate::cmd::common::{json_line, say, ClockSpec as Clock};
 /// `--db`, `--key-file`, `--clock`, `--json`, `--operator`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// The bank database file (the campaigns are stored in it).
+    /// The bank database, a SQLite file or a `postgres://` URL (the campaigns are stored in it).
     #[arg(long, default_value = "bank.db", env = "TOKENLINE_BANK_DB")]
     pub db: PathBuf,
-    /// The bank's master key file, needed to ship [default: the database path + ".key"].
-    #[arg(long)]
+    /// The bank's master key file, needed to ship [default: the database path + ".key";
+    /// required with a URL].
+    #[arg(long, env = "TOKENLINE_BANK_KEY")]
     pub key_file: Option<PathBuf>,
     /// Staging clock: `fixed:2023-03-01T09:00:00+09:00` or `offset:-2h30m` (units d h m s).
     /// Refused on a production database; noted in the bank's audit log when shipping.
@@ -51,18 +53,19 @@ impl Opened {
 }
 
 impl Args {
-    fn key_path(&self) -> PathBuf {
-        self.key_file
-            .clone()
-            .unwrap_or_else(|| crate::cmd::common::default_key_path(&self.db))
+    fn key_path(&self) -> anyhow::Result<PathBuf> {
+        bank_db::key_path(&self.db, self.key_file.as_ref())
     }
 
     /// Opens the campaign store (no master key needed: no seed is read).
     pub fn open(&self) -> anyhow::Result<Opened> {
+        if bank_db::url(&self.db).is_some() {
+            bail!("the mailing room's campaign tables are not on PostgreSQL yet: run the mailroom on a SQLite bank database (--db FILE)");
+        }
         let store = MailSqlite::open(&self.db)?;
         let env = store.meta("environment")?.unwrap_or_default();
         if self.clock.is_some() && env == Environment::Production.as_str() {
-            bail!("--clock is refused: {} was initialised as production (staging clocks are for test databases: `bank init --staging`)", self.db.display());
+            bail!("--clock is refused: {} was initialised as production (staging clocks are for test databases: `bank init --staging`)", bank_db::shown(&self.db));
         }
         let policy = match store.meta("policy")? {
             Some(text) => {
@@ -78,9 +81,9 @@ impl Args {
     }
 
     /// Opens the bank itself (with the master key), to tell it what shipped.
-    pub fn bank(&self, policy: &Policy) -> anyhow::Result<Bank<SqliteStore>> {
-        let key = MasterKey::load(&self.key_path())?;
-        let store = SqliteStore::open(&self.db, &key)?;
+    pub fn bank(&self, policy: &Policy) -> anyhow::Result<Bank<BankStore>> {
+        let key = MasterKey::load(&self.key_path()?)?;
+        let store = BankStore::open(&self.db, &key)?;
         let note = self.clock.map(|c| c.note());
         Ok(Bank::new(store, policy.clone()).with_clock_note(note))
     }
