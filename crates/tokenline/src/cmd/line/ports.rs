@@ -47,6 +47,21 @@ struct PortJson {
     token: Option<serde_json::Value>,
 }
 
+impl PortJson {
+    fn new(port: String, kind: &'static str) -> PortJson {
+        PortJson {
+            port,
+            kind,
+            vid: None,
+            pid: None,
+            usb_serial: None,
+            manufacturer: None,
+            product: None,
+            token: None,
+        }
+    }
+}
+
 impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
@@ -54,16 +69,7 @@ impl Cmd {
             .map_err(|e| anyhow::anyhow!("cannot list the serial ports: {e}"))?
             .into_iter()
             .map(|p| {
-                let mut row = PortJson {
-                    port: p.port_name,
-                    kind: "other",
-                    vid: None,
-                    pid: None,
-                    usb_serial: None,
-                    manufacturer: None,
-                    product: None,
-                    token: None,
-                };
+                let mut row = PortJson::new(p.port_name, "other");
                 match p.port_type {
                     SerialPortType::UsbPort(u) => {
                         row.kind = "usb";
@@ -81,16 +87,7 @@ impl Cmd {
             })
             .collect();
         for p in &self.ports {
-            rows.push(PortJson {
-                port: p.display().to_string(),
-                kind: "given",
-                vid: None,
-                pid: None,
-                usb_serial: None,
-                manufacturer: None,
-                product: None,
-                token: None,
-            });
+            rows.push(PortJson::new(p.display().to_string(), "given"));
         }
         if self.probe {
             let opts = LinkOptions {
