@@ -392,6 +392,18 @@ pub enum Event {
         /// Unix time in milliseconds.
         at_ms: u64,
     },
+    /// A technician scrapped the serial (`line scrap`): its token is broken or lost; the
+    /// serial is void forever, never reused, never exported, and reported.
+    Scrapped {
+        /// The serial.
+        serial: String,
+        /// Hardware id (hex) of the token it was issued to.
+        hwid: String,
+        /// The technician's reason.
+        reason: String,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
     /// A token that was already locked came to a station and was left alone.
     SkippedLocked {
         /// The serial the token reports, if any.
@@ -418,6 +430,8 @@ pub enum TokenStatus {
     Failed(String),
     /// Burned.
     Void(String),
+    /// Scrapped by a technician (`line scrap`), with the reason: void forever.
+    Scrapped(String),
 }
 
 impl TokenStatus {
@@ -430,6 +444,7 @@ impl TokenStatus {
             TokenStatus::Locked => "locked",
             TokenStatus::Failed(_) => "failed",
             TokenStatus::Void(_) => "void",
+            TokenStatus::Scrapped(_) => "scrapped",
         }
     }
 
@@ -554,6 +569,8 @@ pub struct BatchSummary {
     pub failed: u64,
     /// Void serials.
     pub void: u64,
+    /// Serials scrapped by a technician (`line scrap`).
+    pub scrapped: u64,
     /// Issued serials neither locked, failed nor void (interrupted; finished by `--resume`
     /// when their token comes back).
     pub in_flight: u64,
@@ -741,6 +758,18 @@ impl Journal {
             } => {
                 self.record_mut(serial, hwid)?.status = TokenStatus::Void(reason.clone());
             }
+            Event::Scrapped {
+                serial,
+                hwid,
+                reason,
+                ..
+            } => {
+                let rec = self.record_mut(serial, hwid)?;
+                if matches!(rec.status, TokenStatus::Scrapped(_)) {
+                    return Err(format!("serial {serial} is already scrapped"));
+                }
+                rec.status = TokenStatus::Scrapped(reason.clone());
+            }
             Event::SkippedLocked {
                 serial,
                 hwid,
@@ -915,6 +944,7 @@ impl Journal {
             failed: count(|s| matches!(s, TokenStatus::Failed(_)))
                 + self.unserialed_failures.len() as u64,
             void: count(|s| matches!(s, TokenStatus::Void(_))),
+            scrapped: count(|s| matches!(s, TokenStatus::Scrapped(_))),
             in_flight: count(TokenStatus::is_pending),
             skipped_locked: self.skipped.len() as u64,
             remaining: self.remaining(),
@@ -1181,7 +1211,7 @@ impl JournalWriter {
     }
 
     /// Appends `ev` durably (write + fsync) and applies it.
-    fn append(&mut self, ev: Event) -> Result<()> {
+    pub(crate) fn append(&mut self, ev: Event) -> Result<()> {
         let path = self.journal.dir.join(LOG_FILE);
         if self.poisoned {
             return Err(JournalError::Poisoned(self.journal.dir.clone()));
@@ -1306,7 +1336,8 @@ fn event_serial(ev: &Event) -> String {
         | Event::Provisioned { serial, .. }
         | Event::Verified { serial, .. }
         | Event::Locked { serial, .. }
-        | Event::Void { serial, .. } => Some(serial.as_str()),
+        | Event::Void { serial, .. }
+        | Event::Scrapped { serial, .. } => Some(serial.as_str()),
         Event::Failed { serial, .. } | Event::SkippedLocked { serial, .. } => serial.as_deref(),
     };
     s.unwrap_or("-").to_string()

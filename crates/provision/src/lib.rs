@@ -11,6 +11,7 @@ pub mod journal;
 pub mod key;
 pub mod line;
 pub mod registry;
+pub mod scrap;
 pub mod serial;
 
 pub use expiry::Expiry;

@@ -505,7 +505,7 @@ impl Station<'_, '_> {
                 Err(Abort::PortGone(e)) => {
                     self.finish_result(
                         &hwid,
-                        self.failed_in_flight(&hwid, e.to_string()),
+                        self.failed_in_flight(&hwid, e.to_string(), false),
                         started,
                         retries_before,
                     );
@@ -527,7 +527,8 @@ impl Station<'_, '_> {
                     self.shared.halt(StopReason::RangeUsedUp);
                     break (false, "the serial range is used up".to_string());
                 }
-                Err(Abort::Link(e) | Abort::Left(e)) => self.failed_in_flight(&hwid, e.to_string()),
+                Err(Abort::Link(e)) => self.failed_in_flight(&hwid, e.to_string(), false),
+                Err(Abort::Left(e)) => self.failed_in_flight(&hwid, e.to_string(), true),
                 Err(Abort::Fail(reason)) => Done {
                     serial: None,
                     outcome: Outcome::Failed,
@@ -580,22 +581,26 @@ impl Station<'_, '_> {
     }
 
     /// A token whose outcome the station cannot settle now (the link gave up, the token left
-    /// the station, the port vanished): its serial stays in flight, nothing is burned.
-    fn failed_in_flight(&self, hwid: &str, why: String) -> Done {
+    /// the station, the port vanished): its serial stays in flight, nothing is burned. `left`:
+    /// another token answers on the station, so this one was taken off (only then does the
+    /// message say to put it back).
+    fn failed_in_flight(&self, hwid: &str, why: String, left: bool) -> Done {
         let pending = self
             .shared
             .journal()
             .journal()
             .pending_for(hwid)
             .map(|r| (r.serial.to_string(), r.status.clone()));
+        let next = if left {
+            "put the token back on a station and run `line run --resume`"
+        } else {
+            "`line run --resume` with the token on a station settles it"
+        };
         let reason = match &pending {
-            Some((s, TokenStatus::Verified)) => format!(
-                "{why}; the lock of serial {s} was sent but not confirmed (its seed is journaled): \
-                 put the token back on a station with `line run --resume` to confirm it"
-            ),
-            Some((s, _)) => format!(
-                "{why}; serial {s} stays in flight: put the token back on a station with `line run --resume` to settle it"
-            ),
+            Some((s, TokenStatus::Verified)) => {
+                format!("{why}; serial {s}: lock sent, not confirmed (seed journaled): {next}")
+            }
+            Some((s, _)) => format!("{why}; serial {s} in flight: {next}"),
             None => why,
         };
         Done {
@@ -644,12 +649,14 @@ impl Station<'_, '_> {
                     e.to_string()
                 }
                 // The token on the station is not this one any more: nothing to re-identify.
-                Err(Abort::Left(e)) => return Ok(self.failed_in_flight(&hwid, e.to_string())),
+                Err(Abort::Left(e)) => {
+                    return Ok(self.failed_in_flight(&hwid, e.to_string(), true))
+                }
                 Err(Abort::Fail(reason)) => {
                     // A refusal may come from the next token if this one was taken off the
                     // station: journal the failure only when the same token still answers.
                     if self.same_token(&info, attempts)?.is_none() {
-                        return Ok(self.failed_in_flight(&hwid, reason));
+                        return Ok(self.failed_in_flight(&hwid, reason, true));
                     }
                     let mut j = self.shared.journal();
                     let serial = j.journal().pending_for(&hwid).map(|r| r.serial.clone());
@@ -665,7 +672,7 @@ impl Station<'_, '_> {
             };
             info = match self.same_token(&info, attempts)? {
                 Some(i) => i,
-                None => return Ok(self.failed_in_flight(&hwid, reason)),
+                None => return Ok(self.failed_in_flight(&hwid, reason, false)),
             };
         }
     }

@@ -87,10 +87,8 @@ pub enum LinkError {
     /// No valid response after every attempt. The message names `--timeout-ms`, tokenline's
     /// flag for [`LinkOptions::timeout`], since a slow line is the other usual cause.
     #[error(
-        "the token did not answer within {timeout_ms} ms, {attempts} attempts: check the cable \
-         and that a token is present; on a slow line (a low baud rate) raise the answer timeout \
-         with --timeout-ms: every byte takes 10 bits, so a 130-byte frame alone needs 1.1 s at \
-         1200 baud, 0.14 s at 9600"
+        "no answer within {timeout_ms} ms ({attempts} attempts): check the cable and that a \
+         token is present; on a slow line raise --timeout-ms (about 3000 at 1200 baud)"
     )]
     Timeout {
         /// How many requests were sent.

@@ -26,7 +26,9 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            std::process::ExitCode::from(1)
+            // Exit 2 for bad usage found after parsing, as for clap's own usage errors.
+            let usage = err.chain().any(|e| e.is::<cmd::common::Usage>());
+            std::process::ExitCode::from(if usage { 2 } else { 1 })
         }
     }
 }

@@ -17,11 +17,20 @@ const LIMIT: Duration = Duration::from_secs(60);
 /// Runs `line run` with `batch args` under `root` and checks the refusal: exit 1, the message
 /// contains `needle`, and `root` holds the same entries as before.
 fn refused(root: &Path, argv: Vec<String>, needle: &str) -> String {
+    refused_with(1, root, argv, needle)
+}
+
+/// A bad command line (README: exit status 2), nothing written.
+fn misused(root: &Path, argv: Vec<String>, needle: &str) -> String {
+    refused_with(2, root, argv, needle)
+}
+
+fn refused_with(code: i32, root: &Path, argv: Vec<String>, needle: &str) -> String {
     let before = entries(root);
     let out = run(&argv, LIMIT);
     assert_eq!(
         out.code,
-        Some(1),
+        Some(code),
         "expected a refusal, got: {}\n{}",
         out.stdout,
         out.stderr
@@ -105,7 +114,7 @@ fn malformed_serial_ranges_are_refused_with_the_reason() {
         ("10000001-100000002", "same number of digits"),
         ("10000002-10000001", "greater than the last"),
     ] {
-        refused(root.path(), base(&j, range, "2031-01-31", "/dev/null"), why);
+        misused(root.path(), base(&j, range, "2031-01-31", "/dev/null"), why);
     }
 }
 
@@ -153,12 +162,12 @@ fn range_overlapping_an_existing_batch_is_refused() {
 fn expiry_in_the_past_is_refused() {
     let root = tempfile::tempdir().unwrap();
     let j = root.path().join("j");
-    refused(
+    misused(
         root.path(),
         base(&j, "10000001-10000010", "2020-05-31", "/dev/null"),
         "not after today",
     );
-    refused(
+    misused(
         root.path(),
         base(&j, "10000001-10000010", "2031-02-30", "/dev/null"),
         "not a calendar date",
@@ -243,5 +252,5 @@ fn missing_batch_flags_are_named() {
     ]);
     a.push(root.path().join("j").display().to_string());
     a.extend(args(&["--port", "/dev/null"]));
-    refused(root.path(), a, "--batch is required");
+    misused(root.path(), a, "--batch is required");
 }

@@ -104,3 +104,85 @@ fn vanished_port_stops_its_station_with_a_clear_message() {
         out.stdout
     );
 }
+
+/// The run's end summary and `line status` count failed and in-flight tokens alike, and each
+/// token's reason is printed once (issue #15: "failed 2" vs "failed 0 … in flight 2").
+#[test]
+fn run_summary_agrees_with_line_status_and_prints_each_reason_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = Sim::start(
+        tmp.path(),
+        2,
+        &["--feed", "8", "--fault-seed", "3", "--corrupt-rate", "0.03"],
+    );
+    let journal = tmp.path().join("batch");
+    let out = run(
+        &run_args(
+            "F1",
+            "10000001-10000100",
+            &journal,
+            &sim,
+            &["--idle-timeout", "5"],
+        ),
+        LIMIT,
+    );
+    assert!(matches!(out.code, Some(0) | Some(3)), "{}", out.stderr);
+    let head = out.stdout.lines().next().unwrap();
+    let count = |word: &str| -> u64 {
+        let at = head
+            .find(word)
+            .unwrap_or_else(|| panic!("{word} in {head}"))
+            + word.len();
+        head[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let status = run(
+        &args(&[
+            "line",
+            "status",
+            "--json",
+            "--journal",
+            journal.to_str().unwrap(),
+        ]),
+        LIMIT,
+    );
+    let v: serde_json::Value = serde_json::from_str(status.stdout.trim()).unwrap();
+    assert_eq!(
+        count("failed "),
+        v["failed"].as_u64().unwrap(),
+        "{head}\n{}",
+        status.stdout
+    );
+    assert_eq!(
+        count("in flight "),
+        v["in_flight"].as_u64().unwrap(),
+        "{head}\n{}",
+        status.stdout
+    );
+    assert_eq!(
+        count("provisioned "),
+        v["locked"].as_u64().unwrap(),
+        "{head}"
+    );
+    let all = format!("{}{}", out.stdout, out.stderr);
+    for line in out.stderr.lines().filter(|l| l.contains("NOT LOCKED: ")) {
+        let reason = line.split_once("NOT LOCKED: ").unwrap().1;
+        assert_eq!(
+            all.matches(reason).count(),
+            1,
+            "printed more than once: {reason}"
+        );
+        assert!(reason.len() < 300, "short: {reason}");
+    }
+    if v["in_flight"].as_u64().unwrap() > 0 {
+        assert!(
+            out.stdout.contains("line scrap --journal"),
+            "{}",
+            out.stdout
+        );
+    }
+}

@@ -111,7 +111,7 @@ fn killed_run_resumes_without_reusing_a_serial_and_keeps_every_locked_seed() {
 }
 
 #[test]
-fn ctrl_c_finishes_the_tokens_in_progress_and_leaves_a_resumable_journal() {
+fn ctrl_c_finishes_the_tokens_in_progress_exits_130_and_leaves_a_resumable_journal() {
     let tmp = tempfile::tempdir().unwrap();
     let sim = Sim::start(tmp.path(), 2, &["--feed", "40", "--baud", "4800"]);
     let journal = tmp.path().join("batch");
@@ -126,7 +126,7 @@ fn ctrl_c_finishes_the_tokens_in_progress_and_leaves_a_resumable_journal() {
     signal(&child, "-INT");
     let out = wait(child, LIMIT);
     assert!(out.stderr.contains("stopping"), "{}", out.stderr);
-    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.code, Some(130), "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains("stopped: interrupted"),
         "{}",

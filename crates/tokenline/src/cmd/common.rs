@@ -88,6 +88,18 @@ pub fn default_key_path(db: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// A bad command line found after parsing (a flag's value that clap cannot check, a missing
+/// flag that only some cases need): `main` exits with status 2, like clap's own usage errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
+/// Returns early with a [`Usage`] error (exit status 2).
+#[macro_export]
+macro_rules! usage {
+    ($($t:tt)*) => { return Err(anyhow::Error::new($crate::cmd::common::Usage(format!($($t)*)))) };
+}
+
 /// Prints one JSON line on stdout.
 pub fn json_line(v: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string(v)?);

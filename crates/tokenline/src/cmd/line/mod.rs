@@ -5,8 +5,10 @@
 //! or a station lost its port.
 
 mod labels;
+mod ports;
 mod registry;
 mod run;
+mod scrap;
 mod status;
 
 /// `tokenline line` subcommands.
@@ -16,8 +18,12 @@ pub enum Cmd {
     Run(Box<run::Cmd>),
     /// Summarise a batch journal.
     Status(status::Cmd),
-    /// Write the label data (serial, expiry MM/DD/YY) of the locked tokens as CSV.
+    /// Write the labels (serial as text and Code 128 barcode, expiry MM/DD/YY): csv, pdf or zpl.
     Labels(labels::Cmd),
+    /// List serial ports (USB vendor/product id, serial number); --probe asks each for a token.
+    Ports(ports::Cmd),
+    /// Scrap a broken or lost token's serial: void forever, never reused, reported.
+    Scrap(scrap::Cmd),
     /// The serial registry every batch reserves its range in.
     #[command(subcommand)]
     Registry(registry::Cmd),
@@ -31,6 +37,8 @@ impl Cmd {
             Cmd::Status(c) => c.run(),
             Cmd::Labels(c) => c.run(),
             Cmd::Registry(c) => c.run(),
+            Cmd::Scrap(c) => c.run(),
+            Cmd::Ports(c) => c.run(),
         }
     }
 }

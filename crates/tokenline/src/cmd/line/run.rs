@@ -14,6 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+
+use crate::cmd::common::Usage;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use otp_core::{Hash, Mode, Params};
 use provision::journal::{check_new, unix_now, NewBatch};
@@ -21,7 +23,7 @@ use provision::line::{
     run_line, LineConfig, LineEvent, LineSummary, Outcome, StopReason, TokenResult,
 };
 use provision::registry::{self, Reservation};
-use provision::{Expiry, Journal, JournalWriter, SerialRange};
+use provision::{Expiry, Journal, JournalWriter, SerialNumber, SerialRange};
 use token_link::{LinkOptions, TokenLink};
 
 /// The HMAC hash written to the tokens.
@@ -115,12 +117,14 @@ impl Cmd {
         };
         if let Some(n) = self.count {
             if n == 0 {
-                bail!("--count 0 would provision nothing: give a positive number or leave it out");
+                crate::usage!(
+                    "--count 0 would provision nothing: give a positive number or leave it out"
+                );
             }
         }
         if let Some(t) = self.idle_timeout {
             if !(t.is_finite() && t > 0.0) {
-                bail!("--idle-timeout must be a positive number of seconds");
+                crate::usage!("--idle-timeout must be a positive number of seconds");
             }
         }
         match &new_batch {
@@ -173,6 +177,10 @@ impl Cmd {
         let summary = run_line(writer, links, &cfg, &stop, &|ev| progress.on_event(ev))?;
         progress.finish();
         self.print_summary(&summary);
+        if summary.stop == StopReason::Interrupted {
+            // Ctrl-C: the tokens on the stations were finished; 128 + SIGINT, as shells expect.
+            std::process::exit(130);
+        }
         if summary.count(Outcome::Failed) > 0 || !summary.lost_stations.is_empty() {
             std::process::exit(3);
         }
@@ -211,23 +219,26 @@ impl Cmd {
         };
         params
             .validate()
-            .map_err(|e| anyhow::anyhow!("--digits/--period: {e}"))?;
+            .map_err(|e| Usage(format!("--digits/--period: {e}")))?;
         Ok(params)
     }
 
     fn new_batch(&self) -> anyhow::Result<NewBatch> {
         let need = |v: &Option<String>, flag: &str| {
-            v.clone().with_context(|| {
-                format!("{flag} is required for a new batch (or pass --resume to continue one)")
+            v.clone().ok_or_else(|| {
+                Usage(format!(
+                    "{flag} is required for a new batch (or pass --resume to continue one)"
+                ))
             })
         };
         let batch = need(&self.batch, "--batch")?;
-        provision::journal::check_batch_id(&batch)?;
-        let serials =
-            SerialRange::parse(&need(&self.serials, "--serials")?).context("--serials")?;
-        let expiry = Expiry::parse(&need(&self.expiry, "--expiry")?).context("--expiry")?;
+        provision::journal::check_batch_id(&batch).map_err(|e| Usage(e.to_string()))?;
+        let serials = SerialRange::parse(&need(&self.serials, "--serials")?)
+            .map_err(|e| Usage(format!("--serials: {e}")))?;
+        let expiry = Expiry::parse(&need(&self.expiry, "--expiry")?)
+            .map_err(|e| Usage(format!("--expiry: {e}")))?;
         if expiry.is_not_after_day_of(unix_now()) {
-            bail!("--expiry {expiry} is not after today (UTC): the tokens would be expired on delivery; give a future date");
+            crate::usage!("--expiry {expiry} is not after today (UTC): the tokens would be expired on delivery; give a future date");
         }
         Ok(NewBatch {
             batch,
@@ -251,7 +262,7 @@ impl Cmd {
         let m = journal.manifest();
         let differs = |given: &Option<String>, have: String, flag: &str| -> anyhow::Result<()> {
             match given {
-                Some(g) if *g != have => bail!(
+                Some(g) if *g != have => crate::usage!(
                     "{flag} {g} differs from the journal's {have}: leave it out with --resume"
                 ),
                 _ => Ok(()),
@@ -287,7 +298,7 @@ impl Cmd {
         for p in &self.ports {
             let canon = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
             if !seen.insert(canon) {
-                bail!(
+                crate::usage!(
                     "--port {} is given twice: each station needs its own port",
                     p.display()
                 );
@@ -300,13 +311,46 @@ impl Cmd {
         };
         self.ports
             .iter()
-            .map(|p| TokenLink::open(p, opts).with_context(|| format!("--port {}", p.display())))
+            .map(|p| {
+                super::ports::open_link(p, opts).with_context(|| format!("--port {}", p.display()))
+            })
             .collect()
     }
 
+    /// The end of a run, agreeing with `line status`: tokens whose serial the journal holds
+    /// as failed or void are `failed`; those it still holds in flight are `in flight` (their
+    /// outcome is not known yet: `--resume` settles them, `line scrap` takes them out). Each
+    /// reason was printed once when the token finished; the summary names the next step once.
     fn print_summary(&self, s: &LineSummary) {
+        let journal = Journal::open(&self.journal).ok();
+        let pending = |r: &TokenResult| {
+            let serial = r
+                .serial
+                .as_deref()
+                .and_then(|t| SerialNumber::parse(t).ok());
+            match (&journal, serial) {
+                (Some(j), Some(serial)) => {
+                    j.record(&serial).is_some_and(|rec| rec.status.is_pending())
+                }
+                _ => false,
+            }
+        };
+        let failed_results: Vec<&TokenResult> = s
+            .results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Failed)
+            .collect();
+        let in_flight: Vec<&TokenResult> = failed_results
+            .iter()
+            .copied()
+            .filter(|r| pending(r))
+            .collect();
+        let failed: Vec<&TokenResult> = failed_results
+            .iter()
+            .copied()
+            .filter(|r| !pending(r))
+            .collect();
         let locked = s.count(Outcome::Locked);
-        let failed = s.count(Outcome::Failed);
         let skipped = s.count(Outcome::SkippedLocked);
         let secs = s.elapsed.as_secs_f64();
         let per_min = if secs > 0.0 {
@@ -322,28 +366,41 @@ impl Cmd {
             StopReason::NoStationLeft => "every station lost its port",
         };
         let mut text = format!(
-            "provisioned {locked}, failed {failed}, skipped (already locked) {skipped} in {secs:.1} s ({per_min:.1} tokens/min); stopped: {why}\n"
+            "provisioned {locked}, failed {}, in flight {}, skipped (already locked) {skipped} in {secs:.1} s ({per_min:.1} tokens/min); stopped: {why}\n",
+            failed.len(),
+            in_flight.len()
         );
         if let Some(t) = s.mean_seconds_per_locked() {
             text.push_str(&format!("per token at a station: {t:.2} s\n"));
         }
-        for r in s.results.iter().filter(|r| r.outcome == Outcome::Failed) {
+        let serials = |list: &[&TokenResult]| {
+            list.iter()
+                .map(|r| {
+                    r.serial
+                        .clone()
+                        .unwrap_or_else(|| format!("(token {})", r.hardware_id))
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let j = self.journal.display();
+        if !failed.is_empty() {
             text.push_str(&format!(
-                "rework: station {} ({}) token {} serial {}: {}\n",
-                r.station,
-                r.port,
-                r.hardware_id,
-                r.serial.as_deref().unwrap_or("-"),
-                r.reason.as_deref().unwrap_or("")
+                "failed (not locked, send to rework): {}\n",
+                serials(&failed)
+            ));
+        }
+        if !in_flight.is_empty() {
+            text.push_str(&format!(
+                "in flight (not settled): {}: with those tokens on stations, run `line run --journal {j} --resume`; \
+                 a token that fails again: `line scrap --journal {j} --serial S --reason '...'`\n",
+                serials(&in_flight)
             ));
         }
         for (port, why) in &s.lost_stations {
             text.push_str(&format!("station on {port} stopped: {why}\n"));
         }
-        text.push_str(&format!(
-            "journal {} (continue with --resume)\n",
-            self.journal.display()
-        ));
+        text.push_str(&format!("journal {j} (continue with --resume)\n"));
         if self.json {
             eprint!("{text}");
         } else {
@@ -477,8 +534,13 @@ impl Progress {
                 r.seconds,
                 if r.recovered { ", recovered" } else { "" }
             ),
+            // With --json the reason is in the JSON line: print it once.
+            Outcome::Failed if self.json => format!(
+                "station {} token {} serial {serial} NOT LOCKED (reason in the JSON line)",
+                r.station, r.hardware_id
+            ),
             Outcome::Failed => format!(
-                "station {} token {} serial {serial} FAILED: {}",
+                "station {} token {} serial {serial} NOT LOCKED: {}",
                 r.station,
                 r.hardware_id,
                 r.reason.as_deref().unwrap_or("")

@@ -13,7 +13,7 @@ pub struct Cmd {
     /// The batch journal directory.
     #[arg(long)]
     journal: PathBuf,
-    /// Print one JSON line (see [`StatusJson`]) instead of text.
+    /// Print one JSON line instead of text (format: `tokenline line status` in the docs).
     #[arg(long)]
     json: bool,
 }
@@ -21,7 +21,7 @@ pub struct Cmd {
 /// The `--json` output: one line, the batch summary plus the serials that need attention.
 ///
 /// `{"batch":"B1","serials":"10000001-10000200","expiry":"2031-01-31","issued":12,"locked":10,
-/// "failed":1,"void":1,"in_flight":0,"skipped_locked":0,"remaining":188,
+/// "failed":1,"void":1,"scrapped":0,"in_flight":0,"skipped_locked":0,"remaining":188,
 /// "mean_seconds_per_token":0.4,"torn_bytes_ignored":0,
 /// "attention":[{"serial":"10000004","hardware_id":"…","status":"failed","reason":"…"}]}`
 ///
@@ -36,7 +36,7 @@ struct StatusJson<'a> {
     attention: Vec<Attention>,
 }
 
-/// A serial that is not locked: failed, void or in flight.
+/// A serial that is not locked: failed, void, scrapped or in flight.
 #[derive(Serialize)]
 struct Attention {
     serial: String,
@@ -59,12 +59,17 @@ impl Cmd {
                 status: r.status.name(),
                 reason: match &r.status {
                     TokenStatus::Failed(why) | TokenStatus::Void(why) => Some(why.clone()),
+                    TokenStatus::Scrapped(why) => Some(format!("scrapped: {why}")),
                     TokenStatus::Verified => Some(
-                        "code verified, lock not confirmed (seed journaled): put the token back on a station \
-                         with `line run --resume` to confirm"
+                        "code verified, lock not confirmed (seed journaled): settle it with `line run --resume` \
+                         with the token on a station, or `line scrap` it if it fails again"
                             .into(),
                     ),
-                    _ => Some("in flight: put the token back on a station with `line run --resume`".into()),
+                    _ => Some(
+                        "in flight: settle it with `line run --resume` with the token on a station, \
+                         or `line scrap` it if it fails again"
+                            .into(),
+                    ),
                 },
             })
             .collect();
@@ -104,6 +109,7 @@ impl Cmd {
         println!("locked     {}", summary.locked);
         println!("failed     {}", summary.failed);
         println!("void       {}", summary.void);
+        println!("scrapped   {}", summary.scrapped);
         println!("in flight  {}", summary.in_flight);
         println!(
             "skipped    {} (already locked when they arrived)",
