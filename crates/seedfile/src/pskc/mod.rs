@@ -244,6 +244,29 @@ pub fn read(xml: &[u8], key: &Key) -> Result<Vec<SeedRecord>> {
     parse(xml)?.to_records(key)
 }
 
+/// Checks that a token's moving factor fits the PSKC schema's types (RFC 6030 §4.1: Counter
+/// xs:long, Time and TimeInterval xs:int) — the check the reader applies to every file and
+/// the writer to every record, so tokenline never writes a PSKC file it would refuse.
+pub fn fits_schema(mode: &Mode) -> std::result::Result<(), String> {
+    let int_max = i32::MAX as u64;
+    match *mode {
+        Mode::Hotp { counter } if counter > i64::MAX as u64 => Err(format!(
+            "Counter {counter} is outside PSKC's xs:long (at most {})",
+            i64::MAX
+        )),
+        Mode::Totp { t0, .. } if t0 > int_max => Err(format!(
+            "Time (T0) {t0} is outside PSKC's xs:int (at most {int_max})"
+        )),
+        Mode::Totp { period, .. } if u64::from(period) > int_max => Err(format!(
+            "TimeInterval {period} is outside PSKC's xs:int (at most {int_max})"
+        )),
+        Mode::Totp { period: 0, .. } => {
+            Err("TimeInterval 0: the time step is at least 1 second (RFC 6238 §4.1)".into())
+        }
+        _ => Ok(()),
+    }
+}
+
 fn pskc_err(msg: impl Into<String>) -> Error {
     Error::Pskc(msg.into())
 }
@@ -947,35 +970,21 @@ impl Container {
                     .map(|o| o.unwrap_or(default))
             };
             // Decrypted integers are big-endian and unsigned (python-pskc's encoding); the
-            // schema's ranges apply to them as to plain values (xs:long, xs:int).
-            let ranged = |v: u64, name: &str, max: u64| -> Result<u64> {
-                if v > max {
-                    Err(pskc_err(format!(
-                        "key {label}: {name} {v} is outside its schema type (at most {max})"
-                    )))
-                } else {
-                    Ok(v)
-                }
-            };
-            let int_max = i32::MAX as u64;
+            // schema's ranges apply to them as to plain values ([`fits_schema`] below).
             let mode = if is_hotp {
                 Mode::Hotp {
-                    counter: ranged(int(&k.counter, "Counter", 0)?, "Counter", i64::MAX as u64)?,
+                    counter: int(&k.counter, "Counter", 0)?,
                 }
             } else {
-                let period = ranged(
-                    int(&k.time_interval, "TimeInterval", 30)?,
-                    "TimeInterval",
-                    int_max,
-                )?;
-                if period == 0 {
-                    return Err(pskc_err(format!(
-                        "key {label}: TimeInterval 0 is not supported: the time step is at least 1 second (RFC 6238 §4.1)"
-                    )));
-                }
+                let period = int(&k.time_interval, "TimeInterval", 30)?;
                 Mode::Totp {
-                    period: period as u32,
-                    t0: ranged(int(&k.time, "Time", 0)?, "Time", int_max)?,
+                    period: u32::try_from(period).map_err(|_| {
+                        pskc_err(format!(
+                            "key {label}: TimeInterval {period} is outside PSKC's xs:int (at most {})",
+                            i32::MAX
+                        ))
+                    })?,
+                    t0: int(&k.time, "Time", 0)?,
                 }
             };
             let expiry = k
@@ -984,6 +993,7 @@ impl Container {
                 .or(k.device.expiry_date)
                 .map(|t| t.to_offset(time::UtcOffset::UTC).date());
             let start = k.policy.start_date.or(k.device.start_date);
+            fits_schema(&mode).map_err(|r| pskc_err(format!("key {label}: {r}")))?;
             let rec = SeedRecord {
                 serial,
                 seed,
