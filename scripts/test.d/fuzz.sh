@@ -35,7 +35,8 @@ for t in $TARGETS; do
   mkdir -p "$W/$t" "$W/art-$t"
   seeds="fuzz/corpus/$t"
   [ -d "$seeds" ] || seeds=""
-  "$bin" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  dict=""; [ -f "fuzz/$t.dict" ] && dict="-dict=fuzz/$t.dict"  # e.g. fuzz/pskc.dict (issue #13)
+  "$bin" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 $dict \
     -artifact_prefix="$W/art-$t/" "$W/$t" $seeds >"$W/$t.log" 2>&1
   rc=$?
   execs=$(awk '/stat::number_of_executed_units/ { print $2 }' "$W/$t.log" | tail -1)

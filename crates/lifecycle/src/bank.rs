@@ -570,6 +570,8 @@ impl<S: Store> Bank<S> {
             CodeCheck::Replayed => Err(Error::ReplayedCode {
                 remaining: self.fail(user, now),
             }),
+            // A typing slip costs no attempt (issue #13).
+            CodeCheck::Malformed => Err(Error::InvalidInput(crate::ids::MalformedCode.to_string())),
         };
         tx.update_user(user)?;
         Ok(outcome)

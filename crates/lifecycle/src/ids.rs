@@ -138,6 +138,66 @@ macro_rules! common_impls {
 }
 common_impls!(SerialNumber, LoginId, CustomerId, OperatorId);
 
+/// A one-time password as typed, normalised: the 6 to 8 ASCII digits left after Unicode NFKC
+/// (full-width `９６６００４` from a Japanese IME becomes `966004`) and after dropping spaces
+/// and hyphens (`547 186`, `836-521`, as people copy them from the display).
+///
+/// Whether the length matches the token is the verifier's business (a 7-digit code for a
+/// 6-digit token is a wrong code); anything that is not 6 to 8 digits at all is
+/// [`MalformedCode`], which costs no attempt. `Debug` does not print the digits.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OtpCode(String);
+
+/// A typed code that is not 6 to 8 digits even after normalisation (no digits are echoed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a one-time password is the 6 to 8 digits shown on the token (spaces and hyphens are ignored): type it again")]
+pub struct MalformedCode;
+
+/// Characters dropped from a typed code after NFKC: whitespace, the hyphen-minus, the
+/// Unicode hyphens and dashes (U+2010–U+2015), the minus sign (U+2212) and the katakana
+/// prolonged sound mark `ー` (U+30FC) that an IME types for a hyphen.
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{30FC}')
+}
+
+impl OtpCode {
+    /// Normalises and checks a typed code (see the type's documentation).
+    pub fn parse(text: &str) -> Result<Self, MalformedCode> {
+        use unicode_normalization::UnicodeNormalization;
+        // Bound the work before normalising: no real code is this long.
+        if text.len() > 64 {
+            return Err(MalformedCode);
+        }
+        let digits: String = text.nfkc().filter(|c| !is_separator(*c)).collect();
+        if (6..=8).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(OtpCode(digits))
+        } else {
+            Err(MalformedCode)
+        }
+    }
+    /// The ASCII digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// How many digits (6, 7 or 8).
+    pub fn digits(&self) -> u8 {
+        // 6..=8 by construction.
+        self.0.len() as u8
+    }
+    /// The code as a number.
+    pub fn value(&self) -> u32 {
+        self.0
+            .bytes()
+            .fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'))
+    }
+}
+
+impl fmt::Debug for OtpCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OtpCode(<{} digits>)", self.0.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +229,51 @@ mod tests {
         ] {
             assert!(SerialNumber::parse(s).is_err(), "{s}");
         }
+    }
+
+    #[test]
+    fn typed_codes_are_normalised_nfkc_without_spaces_and_hyphens() {
+        for (typed, digits) in [
+            ("547 186", "547186"),
+            ("836-521", "836521"),
+            ("\u{FF19}\u{FF16}\u{FF16}\u{FF10}\u{FF10}\u{FF14}", "966004"),
+            (" 123\u{3000}456 ", "123456"),
+            ("12\u{FF0D}34\u{30FC}56", "123456"),
+            ("1234\u{2010}5678", "12345678"),
+            ("0000000", "0000000"),
+        ] {
+            assert_eq!(
+                OtpCode::parse(typed).map(|c| c.as_str().to_owned()),
+                Ok(digits.to_owned()),
+                "{typed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn codes_not_six_to_eight_digits_after_normalising_are_malformed() {
+        for typed in [
+            "",
+            "12345",
+            "123456789",
+            "12345a",
+            "12.3456",
+            "１２３４５",
+            "١٢٣٤٥٦",
+            "+123456",
+            "123_456",
+        ] {
+            assert_eq!(OtpCode::parse(typed), Err(MalformedCode), "{typed:?}");
+        }
+        assert_eq!(OtpCode::parse(&"1".repeat(65)), Err(MalformedCode));
+    }
+
+    #[test]
+    fn a_code_debug_does_not_show_its_digits() {
+        let c = OtpCode::parse("547186").expect("code");
+        assert_eq!(format!("{c:?}"), "OtpCode(<6 digits>)");
+        assert_eq!(c.value(), 547186);
+        assert_eq!(c.digits(), 6);
     }
 
     #[test]

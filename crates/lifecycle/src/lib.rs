@@ -35,7 +35,7 @@ pub use bank::{
     UserPage, UserRow, UserRowView, PAGE_SIZE,
 };
 pub use error::Error;
-pub use ids::{CustomerId, IdError, LoginId, OperatorId, SerialNumber};
+pub use ids::{CustomerId, IdError, LoginId, MalformedCode, OperatorId, OtpCode, SerialNumber};
 pub use model::{
     Customer, NewToken, OtpState, Seed, TokenCounters, TokenInfo, TokenStatus, UsageMode, User,
     UserClass,

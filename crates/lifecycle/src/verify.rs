@@ -1,13 +1,21 @@
 //! Checking one code against a token: windows, drift, replay (DOMAIN.md §8).
 //!
+//! - The typed code is normalised first ([`OtpCode`]: NFKC, spaces and hyphens dropped); a
+//!   code that is not 6 to 8 digits after that is [`CodeCheck::Malformed`] and costs no
+//!   attempt. A well-formed code of the wrong length for the token is a wrong code.
 //! - TOTP: the steps `expected − behind ..= expected + ahead` are searched, where `expected`
-//!   is the server's step plus the drift remembered for the token (RFC 6238 §5.2, §6). A match
-//!   at or before the last accepted step is a replay and refused (a code is accepted once).
+//!   is the server's step plus the drift remembered for the token (RFC 6238 §5.2, §6). Only a
+//!   step after the last accepted one can be accepted (a code is accepted once); of those the
+//!   one nearest `expected` is taken ([`otp_core::search`]). Two steps can show the same
+//!   digits: a spent step never hides the next one.
 //! - HOTP: the counters `next ..= next + look_ahead` are searched (RFC 4226 §7.4); the counter
-//!   after the match becomes the next one. The code just before `next` is reported as a replay.
+//!   after the match becomes the next one. A code matching only spent counters (the one just
+//!   before `next`) is reported as a replay. The last counter, `u64::MAX`, is never accepted:
+//!   no next counter could be stored after it, so it could be accepted again.
 //!
-//! Comparison is constant-time (`otp_core::verify_hotp` compares every candidate).
+//! Comparison is constant-time (`otp_core::search` compares every candidate).
 
+use crate::ids::OtpCode;
 use crate::model::{Seed, TokenCounters, TokenInfo};
 use crate::policy::ValidationPolicy;
 use chrono::{DateTime, Utc};
@@ -18,22 +26,16 @@ use otp_core::Mode;
 pub enum CodeCheck {
     /// Accepted: store these counters.
     Accepted(TokenCounters),
-    /// Not a code of this token in the window (or malformed).
+    /// Not a code of this token in the window (counts as a failed attempt).
     Rejected,
-    /// A code that was already accepted.
+    /// A code that was already accepted (counts as a failed attempt).
     Replayed,
+    /// Not 6 to 8 digits even after normalising: a typing slip, answered without using up an
+    /// attempt ([`crate::ids::MalformedCode`]).
+    Malformed,
 }
 
-/// Parses a code as typed: exactly `digits` ASCII digits (blanks around are ignored).
-fn parse_code(code: &str, digits: u8) -> Option<u32> {
-    let c = code.trim();
-    if c.len() != usize::from(digits) || !c.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    c.parse().ok()
-}
-
-/// Checks `code` for `token` at `now`.
+/// Checks `code`, as typed, for `token` at `now`.
 pub fn check_code(
     policy: &ValidationPolicy,
     token: &TokenInfo,
@@ -41,13 +43,28 @@ pub fn check_code(
     code: &str,
     now: DateTime<Utc>,
 ) -> CodeCheck {
+    match OtpCode::parse(code) {
+        Ok(c) => check_otp(policy, token, seed, &c, now),
+        Err(_) => CodeCheck::Malformed,
+    }
+}
+
+/// Checks a normalised code for `token` at `now`.
+pub fn check_otp(
+    policy: &ValidationPolicy,
+    token: &TokenInfo,
+    seed: &Seed,
+    code: &OtpCode,
+    now: DateTime<Utc>,
+) -> CodeCheck {
     let p = token.params;
-    let Some(candidate) = parse_code(code, p.digits) else {
+    if code.digits() != p.digits {
         return CodeCheck::Rejected;
-    };
+    }
+    let candidate = code.value();
     let key = seed.expose();
     let c = token.counters;
-    match p.mode {
+    let found = match p.mode {
         Mode::Totp { period, t0 } => {
             let Ok(unix) = u64::try_from(now.timestamp()) else {
                 return CodeCheck::Rejected;
@@ -58,56 +75,61 @@ pub fn check_code(
             let expected = shift(server, c.drift);
             let from = expected.saturating_sub(policy.totp_behind);
             let width = (expected - from).saturating_add(policy.totp_ahead);
-            match otp_core::verify_hotp(p.hash, key, candidate, p.digits, from, width) {
-                Ok(Some(step)) => {
-                    if c.last_step.is_some_and(|last| step <= last) {
-                        return CodeCheck::Replayed;
-                    }
-                    let max = i64::try_from(policy.max_drift_steps).unwrap_or(i64::MAX);
-                    let drift = diff(step, server).clamp(-max, max);
-                    CodeCheck::Accepted(TokenCounters {
-                        drift,
-                        last_step: Some(step),
-                        ..c
-                    })
-                }
-                _ => CodeCheck::Rejected,
-            }
-        }
-        Mode::Hotp { .. } => {
-            match otp_core::verify_hotp(
+            let Ok(found) = otp_core::search(
                 p.hash,
                 key,
                 candidate,
                 p.digits,
-                c.next_counter,
-                policy.hotp_look_ahead,
-            ) {
-                Ok(Some(counter)) => CodeCheck::Accepted(TokenCounters {
-                    next_counter: counter.saturating_add(1),
+                from,
+                width,
+                expected,
+                c.last_step,
+            ) else {
+                return CodeCheck::Rejected;
+            };
+            if let Some(step) = found.fresh {
+                let max = i64::try_from(policy.max_drift_steps).unwrap_or(i64::MAX);
+                let drift = diff(step, server).clamp(-max, max);
+                return CodeCheck::Accepted(TokenCounters {
+                    drift,
+                    last_step: Some(step),
                     ..c
-                }),
-                _ => {
-                    let replay = c.next_counter > 0
-                        && otp_core::verify_hotp(
-                            p.hash,
-                            key,
-                            candidate,
-                            p.digits,
-                            c.next_counter - 1,
-                            0,
-                        )
-                        .ok()
-                        .flatten()
-                        .is_some();
-                    if replay {
-                        CodeCheck::Replayed
-                    } else {
-                        CodeCheck::Rejected
-                    }
+                });
+            }
+            found
+        }
+        Mode::Hotp { .. } => {
+            let next = c.next_counter;
+            // Start one before `next` so that the code just spent is recognised as a replay.
+            let from = next.saturating_sub(1);
+            let width = (next - from).saturating_add(policy.hotp_look_ahead);
+            let Ok(found) = otp_core::search(
+                p.hash,
+                key,
+                candidate,
+                p.digits,
+                from,
+                width,
+                next,
+                next.checked_sub(1),
+            ) else {
+                return CodeCheck::Rejected;
+            };
+            match found.fresh {
+                Some(counter) if counter < u64::MAX => {
+                    return CodeCheck::Accepted(TokenCounters {
+                        next_counter: counter + 1,
+                        ..c
+                    })
                 }
+                _ => found,
             }
         }
+    };
+    if found.spent {
+        CodeCheck::Replayed
+    } else {
+        CodeCheck::Rejected
     }
 }
 
@@ -215,16 +237,131 @@ mod tests {
     }
 
     #[test]
-    fn malformed_codes_are_rejected() {
+    fn malformed_codes_cost_no_attempt_and_wrong_lengths_are_wrong_codes() {
         let t = token(totp8());
         let seed = Seed::new(KEY.to_vec());
         let now = Utc.timestamp_opt(59, 0).single().expect("time");
-        for c in ["", "9428708", "942870821", "9428708a"] {
+        let p = ValidationPolicy::default();
+        for c in ["", "12345", "942870821", "9428708a", "94-28-70-8x"] {
             assert_eq!(
-                check_code(&ValidationPolicy::default(), &t, &seed, c, now),
-                CodeCheck::Rejected,
+                check_code(&p, &t, &seed, c, now),
+                CodeCheck::Malformed,
                 "{c}"
             );
         }
+        // Well-formed, but 7 digits for an 8-digit token: a wrong code.
+        assert_eq!(
+            check_code(&p, &t, &seed, "9428708", now),
+            CodeCheck::Rejected
+        );
+    }
+
+    fn issue13_token() -> (TokenInfo, Seed) {
+        let key = hex_key("0102030405060708090a0b0c0d0e0f1011121314");
+        (token(Params::DEFAULT_TOTP), Seed::new(key))
+    }
+
+    fn hex_key(h: &str) -> Vec<u8> {
+        (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).expect("hex"))
+            .collect()
+    }
+
+    #[test]
+    fn fresh_step_after_the_last_used_one_is_accepted_not_replayed() {
+        // Issue #13: steps 58480631 and 58480632 both give 097260 (SHA-1, 6 digits, 30 s).
+        let (mut t, seed) = issue13_token();
+        let p = ValidationPolicy::default();
+        let key = seed.expose();
+        assert_eq!(otp_core::hotp(Hash::Sha1, key, 58480631, 6), Ok(97260));
+        assert_eq!(otp_core::hotp(Hash::Sha1, key, 58480632, 6), Ok(97260));
+        let first = chrono::DateTime::parse_from_rfc3339("2025-08-06T03:35:40+09:00")
+            .expect("time")
+            .with_timezone(&Utc);
+        let CodeCheck::Accepted(c) = check_code(&p, &t, &seed, "097260", first) else {
+            panic!("the code of step 58480631 was refused")
+        };
+        assert_eq!(c.last_step, Some(58480631));
+        assert_eq!(c.drift, 0);
+        t.counters = c;
+        // 30 s later the token shows the same digits for step 58480632: a fresh code.
+        let next = first + chrono::Duration::seconds(30);
+        let CodeCheck::Accepted(c) = check_code(&p, &t, &seed, "097260", next) else {
+            panic!("the fresh code of step 58480632 was refused as a replay")
+        };
+        assert_eq!(c.last_step, Some(58480632));
+        t.counters = c;
+        // Both steps are spent now: the same digits once more are a replay.
+        assert_eq!(
+            check_code(&p, &t, &seed, "097260", next),
+            CodeCheck::Replayed
+        );
+    }
+
+    #[test]
+    fn codes_as_people_type_them_are_accepted() {
+        // Issue #13's typed forms; each is the token's code at its time (key of the issue).
+        let (t, seed) = issue13_token();
+        let p = ValidationPolicy::default();
+        let key = seed.expose().to_vec();
+        // Steps 58333334..=58333336 of the issue's key show 547186, 966004, 836521.
+        for (typed, step) in [
+            ("547 186", 58333334u64),
+            ("\u{FF19}\u{FF16}\u{FF16}\u{FF10}\u{FF10}\u{FF14}", 58333335),
+            ("836-521", 58333336),
+        ] {
+            assert_eq!(
+                otp_core::hotp(Hash::Sha1, &key, step, 6),
+                Ok(OtpCode::parse(typed).expect("normalised").value())
+            );
+            let now = Utc
+                .timestamp_opt(i64::try_from(step * 30).expect("time"), 0)
+                .single()
+                .expect("time");
+            assert!(
+                matches!(
+                    check_code(&p, &t, &seed, typed, now),
+                    CodeCheck::Accepted(_)
+                ),
+                "{typed:?} refused"
+            );
+        }
+    }
+
+    #[test]
+    fn hotp_last_counter_is_never_accepted_so_it_cannot_be_accepted_twice() {
+        let mut t = token(Params {
+            hash: Hash::Sha1,
+            digits: 6,
+            mode: Mode::Hotp { counter: 0 },
+        });
+        t.counters.next_counter = u64::MAX;
+        let seed = Seed::new(KEY.to_vec());
+        let code = otp_core::hotp(Hash::Sha1, KEY, u64::MAX, 6).expect("hotp");
+        let now = Utc.timestamp_opt(0, 0).single().expect("time");
+        assert_ne!(
+            check_code(
+                &ValidationPolicy::default(),
+                &t,
+                &seed,
+                &format!("{code:06}"),
+                now
+            ),
+            CodeCheck::Accepted(TokenCounters {
+                next_counter: u64::MAX,
+                ..t.counters
+            })
+        );
+        assert!(!matches!(
+            check_code(
+                &ValidationPolicy::default(),
+                &t,
+                &seed,
+                &format!("{code:06}"),
+                now
+            ),
+            CodeCheck::Accepted(_)
+        ));
     }
 }

@@ -283,6 +283,74 @@ pub fn verify_totp(
     )
 }
 
+/// What [`search`] found in a window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// The counter (HOTP) or time step (TOTP) to accept: among the matches strictly after
+    /// `used`, the one nearest `expected` (the earlier on a tie). `None` if there is none.
+    pub fresh: Option<u64>,
+    /// Whether the code also matched a counter at or before `used` (a code already spent).
+    pub spent: bool,
+}
+
+/// Searches `first ..= first + width` for `candidate` and picks the moving factor to accept
+/// (RFC 6238 §5.2: a verifier must not accept an OTP a second time; RFC 4226 §7.4 look-ahead).
+///
+/// Two counters of a window can give the same digits (1 in 10^digits per pair): the issue's
+/// vector is TOTP steps 58480631 and 58480632 both giving `097260`. Only matches strictly after
+/// `used` (the last accepted counter or step, `None` when nothing was accepted yet) can be
+/// accepted, so a spent step never hides a fresh one with the same digits; of those, the one
+/// nearest `expected` is taken, so the step the token most likely showed is the one spent and
+/// the next step's identical code stays acceptable. The window saturates at `u64::MAX`,
+/// never wraps; every counter of it is computed and compared in constant time (no early
+/// exit). `width` must be below [`MAX_WINDOW`].
+#[allow(clippy::too_many_arguments)]
+pub fn search(
+    hash: Hash,
+    key: &[u8],
+    candidate: u32,
+    digits: u8,
+    first: u64,
+    width: u64,
+    expected: u64,
+    used: Option<u64>,
+) -> Result<Found, Error> {
+    check_digits(digits)?;
+    if key.is_empty() {
+        return Err(Error::EmptyKey);
+    }
+    if width >= MAX_WINDOW {
+        return Err(Error::WindowTooLarge);
+    }
+    let last = first.saturating_add(width);
+    let mut found = Found {
+        fresh: None,
+        spent: false,
+    };
+    let mut c = first;
+    loop {
+        let ok = codes_equal(hotp(hash, key, c, digits)?, candidate);
+        if ok {
+            if used.is_some_and(|u| c <= u) {
+                found.spent = true;
+            } else {
+                let nearer = match found.fresh {
+                    None => true,
+                    Some(f) => c.abs_diff(expected) < f.abs_diff(expected),
+                };
+                if nearer {
+                    found.fresh = Some(c);
+                }
+            }
+        }
+        if c == last {
+            break;
+        }
+        c += 1;
+    }
+    Ok(found)
+}
+
 /// Writes `code` zero-padded to `digits` ASCII digits into `out`; returns the filled part.
 pub fn format_code(code: u32, digits: u8, out: &mut [u8; 8]) -> &str {
     let n = (digits as usize).min(8);

@@ -36,7 +36,9 @@ fn fragment(uri: &str) -> String {
 
 /// Key length in bytes of an xmlenc AES-CBC algorithm URI.
 pub fn cbc_key_len(uri: &str) -> Result<usize> {
-    match fragment(uri).as_str() {
+    // python-pskc's aliases: `pbe-aes128-cbc` … are the same ciphers.
+    let f = fragment(uri);
+    match f.strip_prefix("pbe-").unwrap_or(&f) {
         "aes128-cbc" => Ok(16),
         "aes192-cbc" => Ok(24),
         "aes256-cbc" => Ok(32),

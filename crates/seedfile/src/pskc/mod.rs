@@ -221,6 +221,9 @@ pub struct PskcKey {
     pub time: Option<Value<u64>>,
     /// `<Data><TimeInterval>`.
     pub time_interval: Option<Value<u64>>,
+    /// `<Data><TimeDrift>`: the token's clock drift in time steps, signed (xs:int; negative:
+    /// the token is slow).
+    pub time_drift: Option<Value<i64>>,
     /// `<Policy>`.
     pub policy: Policy,
 }
@@ -239,6 +242,29 @@ impl PskcKey {
 /// Reads a PSKC document and decrypts it with `key` into records (all or nothing).
 pub fn read(xml: &[u8], key: &Key) -> Result<Vec<SeedRecord>> {
     parse(xml)?.to_records(key)
+}
+
+/// Checks that a token's moving factor fits the PSKC schema's types (RFC 6030 §4.1: Counter
+/// xs:long, Time and TimeInterval xs:int) — the check the reader applies to every file and
+/// the writer to every record, so tokenline never writes a PSKC file it would refuse.
+pub fn fits_schema(mode: &Mode) -> std::result::Result<(), String> {
+    let int_max = i32::MAX as u64;
+    match *mode {
+        Mode::Hotp { counter } if counter > i64::MAX as u64 => Err(format!(
+            "Counter {counter} is outside PSKC's xs:long (at most {})",
+            i64::MAX
+        )),
+        Mode::Totp { t0, .. } if t0 > int_max => Err(format!(
+            "Time (T0) {t0} is outside PSKC's xs:int (at most {int_max})"
+        )),
+        Mode::Totp { period, .. } if u64::from(period) > int_max => Err(format!(
+            "TimeInterval {period} is outside PSKC's xs:int (at most {int_max})"
+        )),
+        Mode::Totp { period: 0, .. } => {
+            Err("TimeInterval 0: the time step is at least 1 second (RFC 6238 §4.1)".into())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn pskc_err(msg: impl Into<String>) -> Error {
@@ -412,18 +438,46 @@ fn parse_key(k: Node, device: DeviceInfo, crypto_module: Option<String>) -> Resu
             Ok(Zeroizing::new(b64(t, "Secret PlainValue")?))
         })?),
     };
-    let int_value = |name: &str| -> Result<Option<Value<u64>>> {
+    let int_value = |name: &str, xs: XsInt| -> Result<Option<Value<i64>>> {
         match data.and_then(|d| child(d, name)) {
             None => Ok(None),
             Some(n) => Ok(Some(data_value(n, &what(name), |t| {
-                parse_int::<u64>(t, &what(name))
+                xs.parse(t, &what(name))
             })?)),
         }
     };
-    let counter = int_value("Counter")?;
-    let time = int_value("Time")?;
-    let time_interval = int_value("TimeInterval")?;
-    int_value("TimeDrift")?;
+    // RFC 6030 §4.1 schema: Counter is xs:long, Time, TimeInterval and TimeDrift xs:int.
+    // Values of the schema type that tokenline cannot use are refused with what it supports.
+    let unsigned = |v: Option<Value<i64>>, name: &str, min: i64, rule: &str| {
+        v.map(|v| match v {
+            Value::Plain(n) if n < min => Err(pskc_err(format!(
+                "{} {n} is not supported: {rule}",
+                what(name)
+            ))),
+            Value::Plain(n) => Ok(Value::Plain(n.unsigned_abs())),
+            Value::Encrypted { data, mac } => Ok(Value::Encrypted { data, mac }),
+        })
+        .transpose()
+    };
+    let counter = unsigned(
+        int_value("Counter", XsInt::Long)?,
+        "Counter",
+        0,
+        "an HOTP counter is 0 or more",
+    )?;
+    let time = unsigned(
+        int_value("Time", XsInt::Int)?,
+        "Time",
+        0,
+        "T0 is a Unix time of 0 or more (RFC 6238 §4.1)",
+    )?;
+    let time_interval = unsigned(
+        int_value("TimeInterval", XsInt::Int)?,
+        "TimeInterval",
+        1,
+        "the time step is at least 1 second (RFC 6238 §4.1)",
+    )?;
+    let time_drift = int_value("TimeDrift", XsInt::Int)?;
     let policy = match child(k, "Policy") {
         None => Policy::default(),
         Some(p) => {
@@ -469,6 +523,7 @@ fn parse_key(k: Node, device: DeviceInfo, crypto_module: Option<String>) -> Resu
         counter,
         time,
         time_interval,
+        time_drift,
         policy,
         id,
     })
@@ -546,9 +601,55 @@ fn child_date(n: Node, name: &str) -> Result<Option<OffsetDateTime>> {
 }
 
 fn parse_int<T: std::str::FromStr>(v: &str, what: &str) -> Result<T> {
-    v.trim()
-        .parse::<T>()
-        .map_err(|_| pskc_err(format!("{what} {v:?} is not a valid non-negative integer")))
+    let t = v.trim();
+    t.parse::<T>().map_err(|_| {
+        if !t.is_empty()
+            && t.strip_prefix('+')
+                .unwrap_or(t)
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        {
+            pskc_err(format!(
+                "{what} {v:?} is larger than tokenline supports ({})",
+                std::any::type_name::<T>()
+            ))
+        } else {
+            pskc_err(format!("{what} {v:?} is not a valid non-negative integer"))
+        }
+    })
+}
+
+/// The XML Schema integer types of RFC 6030's data elements.
+#[derive(Clone, Copy)]
+enum XsInt {
+    /// xs:int, a signed 32-bit integer (Time, TimeInterval, TimeDrift).
+    Int,
+    /// xs:long, a signed 64-bit integer (Counter).
+    Long,
+}
+
+impl XsInt {
+    /// Parses the lexical form (optional sign, decimal digits); a value outside the type's
+    /// range is refused, never clamped.
+    fn parse(self, v: &str, what: &str) -> Result<i64> {
+        let (name, min, max) = match self {
+            XsInt::Int => ("xs:int", i64::from(i32::MIN), i64::from(i32::MAX)),
+            XsInt::Long => ("xs:long", i64::MIN, i64::MAX),
+        };
+        let t = v.trim();
+        let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(pskc_err(format!(
+                "{what} {v:?} is not an integer ({name}: optional sign and decimal digits)"
+            )));
+        }
+        match t.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(pskc_err(format!(
+                "{what} {v:?} is outside {name} ({min} to {max})"
+            ))),
+        }
+    }
 }
 
 /// xs:boolean: `true`, `false`, `1`, `0`.
@@ -562,14 +663,18 @@ fn parse_bool(v: &str, what: &str) -> Result<bool> {
     }
 }
 
-/// xs:dateTime; a value without a time zone is taken as UTC.
+/// xs:dateTime; a value without a time zone is taken as UTC. Anything else (a bare number,
+/// a date without a time, a year beyond 9999) is a named error, never a panic.
 fn parse_datetime(v: &str, what: &str) -> Result<OffsetDateTime> {
     use time::format_description::well_known::Rfc3339;
     let v = v.trim();
-    let has_tz = v.ends_with('Z')
-        || v.ends_with('z')
-        || v.get(v.len().saturating_sub(6)..)
-            .is_some_and(|t| (t.starts_with('+') || t.starts_with('-')) && t.as_bytes()[3] == b':');
+    let b = v.as_bytes();
+    let zone_offset = b.len() >= 6
+        && matches!(b[b.len() - 6], b'+' | b'-')
+        && b[b.len() - 3] == b':'
+        // The offset follows the time, never the date's own hyphens.
+        && v.contains('T');
+    let has_tz = v.ends_with('Z') || v.ends_with('z') || zone_offset;
     let s = if has_tz {
         v.to_string()
     } else {
@@ -577,7 +682,7 @@ fn parse_datetime(v: &str, what: &str) -> Result<OffsetDateTime> {
     };
     OffsetDateTime::parse(&s, &Rfc3339).map_err(|_| {
         pskc_err(format!(
-            "{what} {v:?} is not an xs:dateTime (e.g. 2025-01-31T00:00:00Z)"
+            "{what} {v:?} is not an xs:dateTime that tokenline reads (e.g. 2025-01-31T00:00:00Z)"
         ))
     })
 }
@@ -813,8 +918,16 @@ impl Container {
                 .ok_or_else(|| pskc_err(format!("key {label} has neither SerialNo nor Id")))?;
             let alg = k.algorithm.as_deref().unwrap_or("");
             let lower = alg.to_ascii_lowercase();
-            let is_hotp = lower == ALG_HOTP || lower.ends_with(":hotp") || lower == "hotp";
-            let is_totp = lower == ALG_TOTP || lower.ends_with(":totp") || lower == "totp";
+            // `…:pskc:hotp` (RFC 6030 §10.4.1) and `…:pskc#hotp`/`…#totp` (the spelling of
+            // the TOTP profile that python-pskc documents).
+            let is_hotp = lower == ALG_HOTP
+                || lower.ends_with(":hotp")
+                || lower.ends_with("#hotp")
+                || lower == "hotp";
+            let is_totp = lower == ALG_TOTP
+                || lower.ends_with(":totp")
+                || lower.ends_with("#totp")
+                || lower == "totp";
             if !is_hotp && !is_totp {
                 return Err(pskc_err(format!(
                     "key {label} has algorithm {alg:?}: tokenline imports only HOTP ({ALG_HOTP}) and TOTP ({ALG_TOTP})"
@@ -856,6 +969,8 @@ impl Container {
                     .transpose()
                     .map(|o| o.unwrap_or(default))
             };
+            // Decrypted integers are big-endian and unsigned (python-pskc's encoding); the
+            // schema's ranges apply to them as to plain values ([`fits_schema`] below).
             let mode = if is_hotp {
                 Mode::Hotp {
                     counter: int(&k.counter, "Counter", 0)?,
@@ -864,7 +979,10 @@ impl Container {
                 let period = int(&k.time_interval, "TimeInterval", 30)?;
                 Mode::Totp {
                     period: u32::try_from(period).map_err(|_| {
-                        pskc_err(format!("key {label}: TimeInterval {period} is too large"))
+                        pskc_err(format!(
+                            "key {label}: TimeInterval {period} is outside PSKC's xs:int (at most {})",
+                            i32::MAX
+                        ))
                     })?,
                     t0: int(&k.time, "Time", 0)?,
                 }
@@ -875,6 +993,7 @@ impl Container {
                 .or(k.device.expiry_date)
                 .map(|t| t.to_offset(time::UtcOffset::UTC).date());
             let start = k.policy.start_date.or(k.device.start_date);
+            fits_schema(&mode).map_err(|r| pskc_err(format!("key {label}: {r}")))?;
             let rec = SeedRecord {
                 serial,
                 seed,

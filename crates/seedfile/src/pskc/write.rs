@@ -156,6 +156,13 @@ xmlns:pkcs5=\"http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#\" Vers
             index: self.written,
             reason,
         })?;
+        super::fits_schema(&rec.params.mode).map_err(|reason| Error::InvalidRecord {
+            index: self.written,
+            reason: format!(
+                "serial {}: {reason}: this token cannot be written as PSKC (use .tlseed)",
+                rec.serial
+            ),
+        })?;
         if !self.serials.insert(rec.serial.clone()) {
             return Err(Error::DuplicateSerial {
                 serial: rec.serial.clone(),
