@@ -12,3 +12,10 @@ bin="$CARGO_TARGET_DIR/release/examples"
 "$bin/import_bench" 1000000
 # users clients workers max-requests max-seconds
 timeout 300 "$bin/http_bench" 2000 4 4 20000 30
+# PostgreSQL (issue #16): import of 1,000,000 tokens (binary COPY) into a throwaway durable
+# cluster (fsync on) started here and stopped on exit.
+. scripts/lib/pg.sh
+pg_start --durable
+trap pg_stop EXIT
+cargo build --quiet --release -p lifecycle-postgres --example import_bench
+"$bin/import_bench" 1000000

@@ -24,6 +24,10 @@ pub(crate) struct PgTx<'a> {
     cipher: &'a Cipher,
     pending: Vec<PendingToken>,
     pending_serials: HashSet<String>,
+    /// The last token's parameters and expiry as stored (a file's tokens nearly always
+    /// share them: one JSON encoding for a whole import).
+    last_params: Option<(otp_core::Params, String)>,
+    last_expiry: Option<(NaiveDate, String)>,
 }
 
 /// A token row waiting for the next `COPY` (its seed already sealed).
@@ -147,6 +151,8 @@ impl<'a> PgTx<'a> {
             cipher,
             pending: Vec::new(),
             pending_serials: HashSet::new(),
+            last_params: None,
+            last_expiry: None,
         }
     }
 
@@ -387,13 +393,29 @@ impl Tx for PgTx<'_> {
             .seal(t.seed.expose(), serial.as_bytes())
             .map_err(StoreError::Backend)?;
         let (status, customer, revoked_at) = status_cols(&info.status);
+        let params = match &self.last_params {
+            Some((p, json)) if *p == t.params => json.clone(),
+            _ => {
+                let json = serde_json::to_string(&t.params)
+                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                self.last_params = Some((t.params, json.clone()));
+                json
+            }
+        };
+        let expiry = match &self.last_expiry {
+            Some((d, text)) if *d == t.expiry => text.clone(),
+            _ => {
+                let text = t.expiry.format("%Y-%m-%d").to_string();
+                self.last_expiry = Some((t.expiry, text.clone()));
+                text
+            }
+        };
         self.pending.push(PendingToken {
             serial: serial.clone(),
             nonce,
             ct,
-            params: serde_json::to_string(&t.params)
-                .map_err(|e| StoreError::Backend(e.to_string()))?,
-            expiry: t.expiry.format("%Y-%m-%d").to_string(),
+            params,
+            expiry,
             batch: t.batch.clone(),
             status,
             customer,
