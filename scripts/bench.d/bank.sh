@@ -9,7 +9,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 cargo build --quiet --release -p lifecycle-sqlite --example import_bench -p bank-http --example http_bench
 bin="$CARGO_TARGET_DIR/release/examples"
 "$bin/import_bench" 100000
-"$bin/import_bench" 1000000
+"$bin/pg_import_bench" 1000000
 # users clients workers max-requests max-seconds
 timeout 300 "$bin/http_bench" 2000 4 4 20000 30
 # PostgreSQL (issue #16): import of 1,000,000 tokens (binary COPY) into a throwaway durable
@@ -17,5 +17,5 @@ timeout 300 "$bin/http_bench" 2000 4 4 20000 30
 . scripts/lib/pg.sh
 pg_start --durable
 trap pg_stop EXIT
-cargo build --quiet --release -p lifecycle-postgres --example import_bench
-"$bin/import_bench" 1000000
+cargo build --quiet --release -p lifecycle-postgres --example pg_import_bench
+"$bin/pg_import_bench" 1000000

@@ -3,7 +3,7 @@
 //! the application, binary COPY, one transaction). Prints one markdown row:
 //! `| bank import N tokens (PostgreSQL) | tokens/s | tokens/s | note |`.
 //!
-//! `scripts/pg run --durable -- cargo run --release -p lifecycle-postgres --example import_bench -- 1000000`
+//! `scripts/pg run --durable -- cargo run --release -p lifecycle-postgres --example pg_import_bench -- 1000000`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{NaiveDate, Utc};
