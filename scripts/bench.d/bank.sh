@@ -9,7 +9,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 cargo build --quiet --release -p lifecycle-sqlite --example import_bench -p bank-http --example http_bench
 bin="$CARGO_TARGET_DIR/release/examples"
 "$bin/import_bench" 100000
-"$bin/pg_import_bench" 1000000
+"$bin/import_bench" 1000000
 # users clients workers max-requests max-seconds
 timeout 300 "$bin/http_bench" 2000 4 4 20000 30
 # PostgreSQL (issue #16): import of 1,000,000 tokens (binary COPY) into a throwaway durable
