@@ -22,6 +22,7 @@ pub mod bank;
 pub mod calendar;
 pub mod contract;
 pub mod cooldown;
+pub mod customer_import;
 pub mod error;
 pub mod ids;
 pub mod memory;
