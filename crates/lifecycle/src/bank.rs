@@ -767,7 +767,8 @@ impl<S: Store> Bank<S> {
                 users,
             });
         }
-        let from = registration_allowed_from(&self.policy, now);
+        let from = registration_allowed_from(&self.policy, now)
+            .map_err(|e| StoreError::Backend(e.to_string()))?; // rolls back: nothing revoked
         Ok(Ok((
             customer.id,
             Revocation {
@@ -818,7 +819,8 @@ impl<S: Store> Bank<S> {
                 }
                 let customer = t.status.customer().cloned();
                 let users = Self::revoke_token(tx, &mut t, now)?;
-                let from = registration_allowed_from(&self.policy, now);
+                let from = registration_allowed_from(&self.policy, now)
+                    .map_err(|e| StoreError::Backend(e.to_string()))?; // rolls back: nothing revoked
                 Ok(Ok((
                     customer,
                     Revocation {
@@ -906,7 +908,8 @@ impl<S: Store> Bank<S> {
             }));
         }
         if let Some(revoked) = user.last_revoked_at {
-            let from = registration_allowed_from(&self.policy, revoked);
+            let from = registration_allowed_from(&self.policy, revoked)
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
             if now < from {
                 return Ok(Err(Error::CoolDown {
                     allowed_from: from,

@@ -10,6 +10,7 @@
 //! The window's start is inclusive and its end exclusive. Times are bank local time; instants
 //! are UTC.
 
+use crate::calendar::CalendarError;
 use crate::policy::Policy;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -19,7 +20,13 @@ use chrono_tz::Tz;
 const MAX_DAYS: u32 = 400;
 
 /// The first instant at which a user whose token was revoked at `revoked_at` may register.
-pub fn registration_allowed_from(policy: &Policy, revoked_at: DateTime<Utc>) -> DateTime<Utc> {
+///
+/// Errors: a night release on the next business day asked about a date outside the
+/// calendar's range ([`CalendarError`]: never taken as a business day).
+pub fn registration_allowed_from(
+    policy: &Policy,
+    revoked_at: DateTime<Utc>,
+) -> Result<DateTime<Utc>, CalendarError> {
     let tz = policy.time_zone;
     let local = revoked_at.with_timezone(&tz);
     let base = revoked_at + Duration::minutes(i64::from(policy.cooldown.minutes));
@@ -29,7 +36,7 @@ pub fn registration_allowed_from(policy: &Policy, revoked_at: DateTime<Utc>) -> 
             let mut candidate = to_utc(tz, day, w.release);
             for _ in 0..MAX_DAYS {
                 candidate = to_utc(tz, day, w.release);
-                let open = !w.next_business_day || policy.calendar.is_business_day(day);
+                let open = !w.next_business_day || policy.calendar.is_business_day(day)?;
                 if candidate > revoked_at && open {
                     break;
                 }
@@ -38,9 +45,9 @@ pub fn registration_allowed_from(policy: &Policy, revoked_at: DateTime<Utc>) -> 
                     None => break,
                 };
             }
-            candidate.max(base)
+            Ok(candidate.max(base))
         }
-        _ => base,
+        _ => Ok(base),
     }
 }
 
@@ -77,7 +84,7 @@ mod tests {
         let p = Policy::default();
         assert_eq!(
             registration_allowed_from(&p, jst("2025-03-03 23:00")),
-            jst("2025-03-03 23:30")
+            Ok(jst("2025-03-03 23:30"))
         );
     }
 
@@ -103,6 +110,6 @@ mod tests {
             NaiveDate::from_ymd_opt(2025, 3, 4).expect("d"),
             NaiveTime::from_hms_opt(7, 0, 0).expect("t"),
         );
-        assert_eq!(registration_allowed_from(&p, at), want);
+        assert_eq!(registration_allowed_from(&p, at), Ok(want));
     }
 }

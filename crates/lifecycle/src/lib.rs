@@ -11,15 +11,18 @@
 //! // Seed 004: revoked at 08:00 (Tokyo) → register from 08:30.
 //! let p = Policy::default();
 //! let revoked = Utc.with_ymd_and_hms(2023, 4, 3, 23, 0, 0).unwrap(); // 08:00 JST on the 4th
-//! assert_eq!(registration_allowed_from(&p, revoked), Utc.with_ymd_and_hms(2023, 4, 3, 23, 30, 0).unwrap());
+//! assert_eq!(registration_allowed_from(&p, revoked)?, Utc.with_ymd_and_hms(2023, 4, 3, 23, 30, 0).unwrap());
+//! # Ok::<(), lifecycle::calendar::CalendarError>(())
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod audit;
 pub mod bank;
+pub mod calendar;
 pub mod contract;
 pub mod cooldown;
+pub mod customer_import;
 pub mod error;
 pub mod ids;
 pub mod memory;

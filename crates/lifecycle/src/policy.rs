@@ -14,9 +14,11 @@
 //! end = "08:10"                     # exclusive; "00:00" = until midnight
 //! release = "08:40"
 //! next_business_day = false         # 003: release on the next business day
-//! [calendar]
+//! [calendar]                      # see crate::calendar
 //! weekend = ["Sat", "Sun"]
-//! holidays = ["2025-01-01"]
+//! national_holidays = "japan"
+//! closed = ["12-31", "01-01..01-03"]
+//! holidays = ["2025-05-07"]         # one-off extra closing days
 //! [validation]
 //! totp_behind = 1
 //! totp_ahead = 1
@@ -30,7 +32,7 @@
 //! argon2_p = 1
 //! ```
 
-use chrono::{NaiveDate, NaiveTime, Weekday};
+use chrono::NaiveTime;
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
 
@@ -131,38 +133,7 @@ impl Default for CooldownPolicy {
     }
 }
 
-/// Business days: every day that is neither a weekend day nor a listed holiday.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Calendar {
-    /// Weekend days (default Saturday and Sunday).
-    #[serde(default = "default_weekend", deserialize_with = "weekdays")]
-    pub weekend: Vec<Weekday>,
-    /// Bank holidays, local dates (TOML dates or `"YYYY-MM-DD"` strings).
-    #[serde(default, deserialize_with = "dates")]
-    pub holidays: Vec<NaiveDate>,
-}
-
-fn default_weekend() -> Vec<Weekday> {
-    vec![Weekday::Sat, Weekday::Sun]
-}
-
-impl Default for Calendar {
-    fn default() -> Self {
-        Calendar {
-            weekend: default_weekend(),
-            holidays: Vec::new(),
-        }
-    }
-}
-
-impl Calendar {
-    /// Whether the bank is open on a local date.
-    pub fn is_business_day(&self, d: NaiveDate) -> bool {
-        use chrono::Datelike;
-        !self.weekend.contains(&d.weekday()) && !self.holidays.contains(&d)
-    }
-}
+pub use crate::calendar::Calendar;
 
 /// Code validation at login (DOMAIN.md §8; RFC 4226 §7.3–7.4, RFC 6238 §5.2, §6).
 #[derive(Debug, Clone, Deserialize)]
@@ -347,34 +318,6 @@ fn tz<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
             "unknown time zone {s:?}: use an IANA name like Asia/Tokyo"
         ))
     })
-}
-
-fn dates<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<NaiveDate>, D::Error> {
-    let v = Vec::<toml::Value>::deserialize(d)?;
-    v.iter()
-        .map(|x| {
-            let text = match x {
-                toml::Value::String(s) => s.clone(),
-                toml::Value::Datetime(dt) if dt.date.is_some() && dt.time.is_none() => {
-                    dt.to_string()
-                }
-                other => other.to_string(),
-            };
-            NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
-                serde::de::Error::custom(format!("holiday {text} must be a date YYYY-MM-DD"))
-            })
-        })
-        .collect()
-}
-
-fn weekdays<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Weekday>, D::Error> {
-    let v = Vec::<String>::deserialize(d)?;
-    v.iter()
-        .map(|s| {
-            s.parse::<Weekday>()
-                .map_err(|_| serde::de::Error::custom(format!("weekday {s:?}: use Mon … Sun")))
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -67,7 +67,7 @@ fn registration_inside_cooldown_says_from_when_in_bank_time() {
 #[test]
 fn night_window_000_revoked_2050_to_0810_registers_from_0840() {
     let p = policy("000");
-    let f = |s| registration_allowed_from(&p, jst(s));
+    let f = |s| registration_allowed_from(&p, jst(s)).unwrap();
     assert_eq!(
         f("2025-03-04 20:49"),
         jst("2025-03-04 21:19"),
@@ -96,7 +96,7 @@ fn night_window_000_revoked_2050_to_0810_registers_from_0840() {
 #[test]
 fn night_window_004_revoked_2059_to_0810_registers_from_0810() {
     let p = policy("004");
-    let f = |s| registration_allowed_from(&p, jst(s));
+    let f = |s| registration_allowed_from(&p, jst(s)).unwrap();
     assert_eq!(f("2025-03-04 20:58"), jst("2025-03-04 21:28"));
     assert_eq!(f("2025-03-04 20:59"), jst("2025-03-05 08:10"));
     assert_eq!(f("2025-03-05 03:00"), jst("2025-03-05 08:10"));
@@ -117,7 +117,7 @@ fn night_window_004_revoked_2059_to_0810_registers_from_0810() {
 #[test]
 fn night_window_003_revoked_after_2030_registers_0810_next_business_day() {
     let p = policy("003");
-    let f = |s| registration_allowed_from(&p, jst(s));
+    let f = |s| registration_allowed_from(&p, jst(s)).unwrap();
     // Tuesday 2025-03-04.
     assert_eq!(f("2025-03-04 20:29"), jst("2025-03-04 20:59"));
     assert_eq!(f("2025-03-04 20:30"), jst("2025-03-05 08:10"));
@@ -134,16 +134,16 @@ fn next_business_day_over_a_weekend() {
     let p = policy("003");
     // Friday 2025-03-07 evening → Monday 03-10.
     assert_eq!(
-        registration_allowed_from(&p, jst("2025-03-07 20:30")),
+        registration_allowed_from(&p, jst("2025-03-07 20:30")).unwrap(),
         jst("2025-03-10 08:10")
     );
     assert_eq!(
-        registration_allowed_from(&p, jst("2025-03-08 21:00")),
+        registration_allowed_from(&p, jst("2025-03-08 21:00")).unwrap(),
         jst("2025-03-10 08:10"),
         "Saturday evening"
     );
     assert_eq!(
-        registration_allowed_from(&p, jst("2025-03-09 22:00")),
+        registration_allowed_from(&p, jst("2025-03-09 22:00")).unwrap(),
         jst("2025-03-10 08:10"),
         "Sunday evening"
     );
@@ -154,17 +154,17 @@ fn next_business_day_over_a_holiday() {
     let p = policy("003");
     // Monday 2025-02-10 → Tuesday 02-11 is 建国記念の日 → Wednesday 02-12.
     assert_eq!(
-        registration_allowed_from(&p, jst("2025-02-10 21:00")),
+        registration_allowed_from(&p, jst("2025-02-10 21:00")).unwrap(),
         jst("2025-02-12 08:10")
     );
     // Friday 2025-02-21 → weekend → Monday 02-24 振替休日 → Tuesday 02-25.
     assert_eq!(
-        registration_allowed_from(&p, jst("2025-02-21 21:00")),
+        registration_allowed_from(&p, jst("2025-02-21 21:00")).unwrap(),
         jst("2025-02-25 08:10")
     );
     // New year: 2025-12-30 (Tue) → 12-31, 1/1, 1/2 bank holidays, 1/3 Sat, 1/4 Sun → 2026-01-05.
     assert_eq!(
-        registration_allowed_from(&p, jst("2025-12-30 21:00")),
+        registration_allowed_from(&p, jst("2025-12-30 21:00")).unwrap(),
         jst("2026-01-05 08:10")
     );
 }

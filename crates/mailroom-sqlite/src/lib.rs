@@ -18,7 +18,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The mailing room's migrations, in order: (version, SQL).
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_mailroom.sql"))];
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_mailroom.sql")),
+    (2, include_str!("../migrations/0002_cancel.sql")),
+];
 
 /// Opening the store failed.
 #[derive(Debug, thiserror::Error)]

@@ -37,7 +37,17 @@ fn number(n: i64) -> Result<u32, StoreError> {
     u32::try_from(n).map_err(|e| corrupt("number", e))
 }
 
-type CampaignRow = (i64, String, String, bool, String, String, String, String);
+type CampaignRow = (
+    i64,
+    String,
+    String,
+    bool,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+);
 
 fn decode_campaign(r: CampaignRow) -> Result<Campaign, StoreError> {
     Ok(Campaign {
@@ -49,6 +59,7 @@ fn decode_campaign(r: CampaignRow) -> Result<Campaign, StoreError> {
         deadline: parse_date(&r.5)?,
         sender: r.6,
         created_at: parse_ts(&r.7)?,
+        cancelled_at: r.8.as_deref().map(parse_ts).transpose()?,
     })
 }
 
@@ -59,7 +70,7 @@ impl SqlMailTx<'_> {
         p: &[&dyn rusqlite::ToSql],
     ) -> Result<Vec<Campaign>, StoreError> {
         let mut st = sql(self.tx.prepare_cached(&format!(
-            "SELECT number, name, target_expiry, include_earlier, min_new_expiry, deadline, sender, created_at FROM mail_campaigns {clause} ORDER BY number"
+            "SELECT number, name, target_expiry, include_earlier, min_new_expiry, deadline, sender, created_at, cancelled_at FROM mail_campaigns {clause} ORDER BY number"
         )))?;
         let rows = sql(st.query_map(p, |r| {
             Ok((
@@ -71,6 +82,7 @@ impl SqlMailTx<'_> {
                 r.get(5)?,
                 r.get(6)?,
                 r.get(7)?,
+                r.get(8)?,
             ))
         }))?;
         rows.map(|r| decode_campaign(sql(r)?)).collect()
@@ -298,6 +310,39 @@ impl MailTx for SqlMailTx<'_> {
         )))?;
         let rows = sql(st.query_map([day(min_expiry)], |r| raw_token(r, 0)))?;
         rows.map(|r| sql(r)?.decode()).collect()
+    }
+
+    fn addresses(&mut self) -> Result<Vec<Address>, StoreError> {
+        let mut st = sql(self.tx.prepare_cached(
+            "SELECT customer, postal_code, address, attention FROM mail_addresses ORDER BY customer",
+        ))?;
+        let rows = sql(st.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        }))?;
+        rows.map(|r| {
+            let (c, postal_code, address, attention) = sql(r)?;
+            Ok(Address {
+                customer: customer_id(c)?,
+                postal_code,
+                address,
+                attention,
+            })
+        })
+        .collect()
+    }
+
+    fn cancel_campaign(&mut self, id: CampaignId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let c = i64::from(id.number());
+        for table in ["mail_new_tokens", "mail_old_tokens", "mail_envelopes"] {
+            sql(self
+                .tx
+                .execute(&format!("DELETE FROM {table} WHERE campaign = ?1"), [c]))?;
+        }
+        sql(self.tx.execute(
+            "UPDATE mail_campaigns SET cancelled_at = ?2 WHERE number = ?1",
+            params![c, ts(at)],
+        ))
+        .map(|_| ())
     }
 
     fn put_address(&mut self, a: &Address) -> Result<(), StoreError> {

@@ -102,6 +102,8 @@ pub struct Campaign {
     pub sender: String,
     /// When it was planned.
     pub created_at: DateTime<Utc>,
+    /// When it was cancelled (`mailroom cancel`): its envelopes are gone and their stock free.
+    pub cancelled_at: Option<DateTime<Utc>>,
 }
 
 /// A token being replaced, with the users it serves (a shared token counts once, `000`, `001`).

@@ -106,6 +106,7 @@ mod tests {
             min_new_expiry: d("2028-01-31"),
             deadline: d("2023-04-14"),
             sender: "埼玉信用組合".into(),
+            cancelled_at: None,
             created_at: Utc.with_ymd_and_hms(2023, 3, 1, 0, 0, 0).unwrap(),
         }
     }

@@ -147,14 +147,14 @@ impl<M: MailStore> Mailroom<M> {
 
     /// Runs one use case: the outer `Err` rolls back; an inner refusal is committed (so its
     /// audit event persists).
-    fn run<R>(
+    pub(crate) fn run<R>(
         &self,
         f: impl FnOnce(&mut dyn MailTx) -> Result<Result<R, Error>, StoreError>,
     ) -> Result<R, Error> {
         self.store.transaction(f)?
     }
 
-    fn event(
+    pub(crate) fn event(
         &self,
         now: DateTime<Utc>,
         action: &str,
@@ -174,7 +174,11 @@ impl<M: MailStore> Mailroom<M> {
         }
     }
 
-    fn refused(tx: &mut dyn MailTx, mut e: Event, err: &Error) -> Result<(), StoreError> {
+    pub(crate) fn refused(
+        tx: &mut dyn MailTx,
+        mut e: Event,
+        err: &Error,
+    ) -> Result<(), StoreError> {
         e.outcome = err.code().to_owned();
         e.detail = err.to_string();
         tx.append_event(&e).map(|_| ())
@@ -277,6 +281,7 @@ impl<M: MailStore> Mailroom<M> {
             deadline: req.deadline,
             sender: req.sender.trim().to_owned(),
             created_at: now,
+            cancelled_at: None,
         };
         tx.insert_campaign(&campaign)?;
         let mut missing_addresses = Vec::new();

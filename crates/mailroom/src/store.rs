@@ -57,6 +57,11 @@ pub trait MailTx {
 
     // ------------------------------------------------------------ addresses
 
+    /// Every address, by customer ID.
+    fn addresses(&mut self) -> Result<Vec<Address>, StoreError>;
+    /// Cancels a campaign: removes its envelopes and their old and new tokens (the stock is
+    /// free again, the old tokens can be planned again) and records `at` on the campaign.
+    fn cancel_campaign(&mut self, id: CampaignId, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// Adds or replaces a customer's address.
     fn put_address(&mut self, a: &Address) -> Result<(), StoreError>;
     /// A customer's address.

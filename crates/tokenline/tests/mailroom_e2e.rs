@@ -443,16 +443,39 @@ fn spring_replacement_for_300_customers_from_plan_to_overdue_report() {
         "tokens expiring too soon are never allocated"
     );
 
-    // Letters: one per customer with an address, HTML and PDF; the others listed (exit 1).
+    // Letters: a customer without an address refuses the run and nothing is written;
+    // --skip-missing-addresses writes one per customer with an address, HTML and PDF, and
+    // lists the others.
     let letters = w.dir.path().join("letters");
-    let started = std::time::Instant::now();
     let (_, err) = w.fails(&["letters", "C1", "--out", letters.to_str().unwrap()], None);
+    assert!(
+        err.contains("NO LETTER (no postal address)") && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert!(
+        !letters.exists() || std::fs::read_dir(&letters).unwrap().next().is_none(),
+        "a failed letters run leaves no partial files"
+    );
+    let started = std::time::Instant::now();
+    let (_, err) = w.ok(
+        &[
+            "letters",
+            "C1",
+            "--out",
+            letters.to_str().unwrap(),
+            "--skip-missing-addresses",
+        ],
+        None,
+    );
     eprintln!(
         "figure: {} letters (HTML+PDF) took {:?}",
         envelopes.len() - no_address.len(),
         started.elapsed()
     );
-    assert!(err.contains("NO LETTER (no postal address)"), "{err}");
+    assert!(
+        err.contains("NO LETTER (no postal address, skipped)"),
+        "{err}"
+    );
     let pdfs: Vec<PathBuf> = std::fs::read_dir(&letters)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -100,6 +100,12 @@ macro_rules! usage {
     ($($t:tt)*) => { return Err(anyhow::Error::new($crate::cmd::common::Usage(format!($($t)*)))) };
 }
 
+/// A date argument: `YYYY-MM-DD`; a bad one names the expected format.
+pub fn date(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{s:?} is not a date in the format YYYY-MM-DD (e.g. 2023-04-14)"))
+}
+
 /// Prints one JSON line on stdout.
 pub fn json_line(v: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string(v)?);
@@ -117,7 +123,19 @@ pub fn say(json: bool, text: &str) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_bad_date_names_the_expected_format() {
+        assert_eq!(
+            date("2023-04-14"),
+            Ok(chrono::NaiveDate::from_ymd_opt(2023, 4, 14).unwrap())
+        );
+        for bad in ["2023/04/14", "14.04.2023", "2023-02-30", ""] {
+            assert!(date(bad).unwrap_err().contains("YYYY-MM-DD"), "{bad}");
+        }
+    }
 
     #[test]
     fn durations_parse() {

@@ -14,6 +14,7 @@ mod audit;
 mod backoffice_revoke;
 mod common;
 mod customer;
+mod customers;
 mod import;
 mod init;
 mod issue;
@@ -38,6 +39,9 @@ pub enum Cmd {
     /// Customers (contracts, ご契約先).
     #[command(subcommand)]
     Customer(customer::Cmd),
+    /// Import customers and their users from the bank's customer file (CSV), all or nothing.
+    #[command(subcommand)]
+    Customers(customers::Cmd),
     /// Users of a customer.
     #[command(subcommand)]
     User(user::Cmd),
@@ -75,6 +79,7 @@ impl Cmd {
             Cmd::Init(c) => c.run(),
             Cmd::Import(c) => c.run(),
             Cmd::Customer(c) => c.run(),
+            Cmd::Customers(c) => c.run(),
             Cmd::User(c) => c.run(),
             Cmd::Users(c) => c.run(),
             Cmd::Issue(c) => c.run(),

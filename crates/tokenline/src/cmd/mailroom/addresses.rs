@@ -15,6 +15,8 @@ pub enum Cmd {
     /// `C0001,330-0063,埼玉県さいたま市浦和区高砂1-2-3,経理部 ご担当者様`. Every customer must exist
     /// in the bank; any bad line imports nothing and names the line.
     Import(Import),
+    /// List the customers' postal addresses (customer, name, postal code, address, attention).
+    List(List),
 }
 
 impl Cmd {
@@ -22,6 +24,7 @@ impl Cmd {
     pub fn run(self) -> anyhow::Result<()> {
         match self {
             Cmd::Import(c) => c.run(),
+            Cmd::List(c) => c.run(),
         }
     }
 }
@@ -33,6 +36,44 @@ pub struct Import {
     args: Args,
     /// The CSV file.
     file: PathBuf,
+}
+
+/// Arguments of `addresses list`.
+///
+/// `--json`: one line per address `{"customer","postal_code","address","attention"}`.
+#[derive(clap::Args, Debug)]
+pub struct List {
+    #[command(flatten)]
+    args: Args,
+}
+
+impl List {
+    fn run(self) -> anyhow::Result<()> {
+        let o = self.args.open()?;
+        let list = o.mail.addresses()?;
+        if self.args.json {
+            for a in &list {
+                super::common::json_line(a)?;
+            }
+            return Ok(());
+        }
+        let mut rows = vec![["CUSTOMER", "POSTAL", "ADDRESS", "ATTENTION"]
+            .map(String::from)
+            .to_vec()];
+        rows.extend(list.iter().map(|a| {
+            vec![
+                a.customer.to_string(),
+                format!("〒{}", a.postal_code),
+                a.address.clone(),
+                a.attention.clone(),
+            ]
+        }));
+        for l in super::common::table(&rows) {
+            println!("{}", l.trim_end());
+        }
+        eprintln!("{} address(es)", list.len());
+        Ok(())
+    }
 }
 
 /// Parses the CSV text; errors name the line (1 = the header).

@@ -6,7 +6,9 @@ use mailroom::CampaignId;
 /// The mailing room's audit log: every plan, address import, scan (accepted or refused) and
 /// shipment, with who and when. (The bank's own log records each token issued: `bank audit`.)
 ///
-/// `--json`: one line per event (see `mailroom::Event`).
+/// Times are shown in the bank's time zone (its policy's `time_zone`, e.g. Asia/Tokyo → JST).
+///
+/// `--json`: one line per event (see `mailroom::Event`; `at` in UTC, RFC 3339).
 #[derive(clap::Args, Debug)]
 pub struct Cmd {
     #[command(flatten)]
@@ -23,6 +25,7 @@ impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.args.open()?;
+        let tz = o.policy.time_zone;
         for e in o.mail.events(self.campaign, self.limit)? {
             if self.args.json {
                 json_line(&e)?;
@@ -30,7 +33,7 @@ impl Cmd {
                 println!(
                     "{:>6} {} {:<10} {:<16} {:<4} {:<5} {:<14} {:<16} {}",
                     e.id,
-                    e.at.format("%Y-%m-%dT%H:%M:%SZ"),
+                    e.at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z"),
                     e.actor,
                     e.action,
                     e.campaign.map(|c| c.to_string()).unwrap_or_default(),

@@ -26,7 +26,7 @@ pub struct Args {
     pub key_file: Option<PathBuf>,
     /// Staging clock: `fixed:2023-03-01T09:00:00+09:00` or `offset:-2h30m` (units d h m s).
     /// Refused on a production database; noted in the bank's audit log when shipping.
-    #[arg(long)]
+    #[arg(long, env = "TOKENLINE_CLOCK")]
     pub clock: Option<Clock>,
     /// JSON Lines on stdout (human text goes to stderr).
     #[arg(long)]
@@ -99,11 +99,69 @@ pub fn envelope(s: &str) -> Result<EnvelopeId, String> {
     EnvelopeId::parse(s).map_err(|e| e.to_string())
 }
 
+/// Terminal columns of `s` (East Asian characters take two).
+pub fn width(s: &str) -> usize {
+    s.chars()
+        .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
+        .sum()
+}
+
 /// Text padded to `width` terminal columns (East Asian characters take two).
 pub fn cell(s: &str, width: usize) -> String {
-    let w: usize = s
-        .chars()
-        .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
-        .sum();
-    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
+    format!("{s}{}", " ".repeat(width.saturating_sub(self::width(s))))
+}
+
+/// Lines of a text table: each column as wide as its widest cell plus two spaces, so no
+/// column runs into the next; the last column is not padded.
+pub fn table(rows: &[Vec<String>]) -> Vec<String> {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| width(c))
+                .max()
+                .unwrap_or(0)
+                + 2
+        })
+        .collect();
+    rows.iter()
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i + 1 == r.len() {
+                        c.clone()
+                    } else {
+                        cell(c, widths[i])
+                    }
+                })
+                .collect::<String>()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn table_columns_never_overlap_even_with_long_japanese_cells() {
+        let rows = vec![
+            vec!["ENV".to_string(), "USERS".into(), "ADDRESS".into()],
+            vec![
+                "E8".into(),
+                "c0011u1,c0011u2,c0011u3,c0011u4".into(),
+                "〒360-0031 埼玉県".into(),
+            ],
+            vec!["E9".into(), "株式会社データ物産12".into(), "x".into()],
+        ];
+        let lines = table(&rows);
+        let at = |l: &str, col: &str| width(&l[..l.find(col).unwrap()]);
+        // Every row's third column starts at the same terminal column, after a gap.
+        assert_eq!(at(&lines[0], "ADDRESS"), at(&lines[1], "〒"));
+        assert_eq!(at(&lines[0], "ADDRESS"), at(&lines[2], "x"));
+        assert!(lines[1].contains("c0011u4  〒"), "{}", lines[1]);
+    }
 }

@@ -17,8 +17,10 @@ const FONTS: &[&str] = &[
 
 /// Write one printable letter per customer, as HTML and PDF (A4, Japanese, after seed 004):
 /// the tokens to replace and the new ones enclosed, the deadline, the steps. Files are named
-/// `C1-E17-CUSTOMER.html` / `.pdf`, written to a temporary name and renamed. Customers without
-/// a postal address get no letter and are listed (exit 1 after writing the others).
+/// `C1-E17-CUSTOMER.html` / `.pdf`. All or nothing: every letter is rendered before the first
+/// file is written, and a failure removes what this run wrote. A customer without a postal
+/// address refuses the run (listed, nothing written) unless --skip-missing-addresses, which
+/// writes the others and lists the skipped ones.
 ///
 /// `--json`: one line per letter `{"envelope","customer","html","pdf"}`, and per missing
 /// address `{"envelope","customer","error":"no postal address"}`.
@@ -47,6 +49,10 @@ pub struct Cmd {
     /// HTML only (no font needed).
     #[arg(long)]
     html_only: bool,
+    /// Write the letters of the customers that have a postal address and list the others,
+    /// instead of refusing the run.
+    #[arg(long)]
+    skip_missing_addresses: bool,
 }
 
 fn font_path(given: Option<&Path>) -> anyhow::Result<PathBuf> {
@@ -73,23 +79,20 @@ impl Cmd {
             let p = font_path(self.font.as_deref())?;
             Some(std::fs::read(&p).with_context(|| format!("reading the font {}", p.display()))?)
         };
-        std::fs::create_dir_all(&self.out)
-            .with_context(|| format!("creating {}", self.out.display()))?;
         let (c, envelopes) = o.mail.show(self.campaign)?;
         let json = self.args.json;
         let mut letters = Vec::new();
         let mut missing = Vec::new();
+        // (path, bytes) of every file, rendered before anything is written.
+        let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+        let mut lines = Vec::new();
         for e in envelopes
             .iter()
             .filter(|e| self.envelope.is_none_or(|x| x == e.envelope))
         {
             let Some(addr) = &e.address else {
                 missing.push(format!("{} {} {}", e.envelope, e.customer, e.customer_name));
-                if json {
-                    json_line(
-                        &serde_json::json!({"envelope": e.envelope, "customer": e.customer, "error": "no postal address"}),
-                    )?;
-                }
+                lines.push(serde_json::json!({"envelope": e.envelope, "customer": e.customer, "error": "no postal address"}));
                 continue;
             };
             let env = o.mail.envelope(c.id, e.envelope)?;
@@ -102,35 +105,45 @@ impl Cmd {
                 o.policy.time_zone,
             );
             let html_path = self.out.join(format!("{}.html", letter.stem));
-            write_atomic(&html_path, html(&letter).as_bytes(), 0o644)
-                .with_context(|| format!("writing {}", html_path.display()))?;
+            files.push((html_path.clone(), html(&letter).into_bytes()));
             let pdf_path = match &font {
                 Some(f) => {
                     let p = self.out.join(format!("{}.pdf", letter.stem));
-                    let bytes = mailroom::pdf::render(&[&letter], f)?;
-                    write_atomic(&p, &bytes, 0o644)
-                        .with_context(|| format!("writing {}", p.display()))?;
+                    let bytes = mailroom::pdf::render(&[&letter], f)
+                        .with_context(|| format!("letter {}: nothing was written", letter.stem))?;
+                    files.push((p.clone(), bytes));
                     Some(p)
                 }
                 None => None,
             };
-            if json {
-                json_line(
-                    &serde_json::json!({"envelope": e.envelope, "customer": e.customer, "html": html_path, "pdf": pdf_path}),
-                )?;
-            }
+            lines.push(serde_json::json!({"envelope": e.envelope, "customer": e.customer, "html": html_path, "pdf": pdf_path}));
             letters.push(letter);
         }
+        if !missing.is_empty() && !self.skip_missing_addresses {
+            for m in &missing {
+                eprintln!("  NO LETTER (no postal address): {m}");
+            }
+            bail!("{} customer(s) have no postal address: nothing was written; import their addresses with `mailroom addresses import FILE.csv`, or pass --skip-missing-addresses to write the others now", missing.len());
+        }
+        let mut combined = None;
         if self.combined {
             if let Some(f) = &font {
                 let refs: Vec<_> = letters.iter().collect();
                 if !refs.is_empty() {
                     let p = self.out.join(format!("{}-all.pdf", c.id));
-                    write_atomic(&p, &mailroom::pdf::render(&refs, f)?, 0o644)
-                        .with_context(|| format!("writing {}", p.display()))?;
-                    say(json, &format!("all letters in one file: {}", p.display()));
+                    files.push((p.clone(), mailroom::pdf::render(&refs, f)?));
+                    combined = Some(p);
                 }
             }
+        }
+        write_all(&self.out, &files)?;
+        if json {
+            for l in &lines {
+                json_line(l)?;
+            }
+        }
+        if let Some(p) = combined {
+            say(json, &format!("all letters in one file: {}", p.display()));
         }
         say(
             json,
@@ -140,12 +153,25 @@ impl Cmd {
                 self.out.display()
             ),
         );
-        if !missing.is_empty() {
-            for m in &missing {
-                eprintln!("  NO LETTER (no postal address): {m}");
-            }
-            bail!("{} customer(s) have no postal address: import them with `mailroom addresses import FILE.csv`, then run letters again", missing.len());
+        for m in &missing {
+            eprintln!("  NO LETTER (no postal address, skipped): {m}");
         }
         Ok(())
     }
+}
+
+/// Writes every file (each atomically); if one fails, removes the ones this call wrote, so a
+/// failed run leaves no partial set of letters.
+fn write_all(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (i, (path, bytes)) in files.iter().enumerate() {
+        if let Err(e) = write_atomic(path, bytes, 0o644) {
+            for (done, _) in &files[..i] {
+                let _ = std::fs::remove_file(done);
+            }
+            return Err(e)
+                .with_context(|| format!("writing {}: no letter was left behind", path.display()));
+        }
+    }
+    Ok(())
 }

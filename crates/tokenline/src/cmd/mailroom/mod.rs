@@ -12,6 +12,7 @@
 //! tokenline mailroom ship C1 --envelope E17     # or --all
 //! tokenline mailroom report C1 [--csv] [--overdue]
 //! tokenline mailroom audit C1
+//! tokenline mailroom cancel C1                 # a wrong plan, before anything ships
 //! ```
 //!
 //! `--json` prints JSON Lines on stdout (documented per command); human text then goes to
@@ -21,6 +22,7 @@
 
 mod addresses;
 mod audit;
+mod cancel;
 mod common;
 mod letters;
 mod pack;
@@ -49,6 +51,8 @@ pub enum Cmd {
     Report(report::Cmd),
     /// The mailing room's audit log.
     Audit(audit::Cmd),
+    /// Cancel a wrong plan before anything ships: envelopes dropped, stock returned (audited).
+    Cancel(cancel::Cmd),
 }
 
 impl Cmd {
@@ -63,6 +67,7 @@ impl Cmd {
             Cmd::Ship(c) => c.run(),
             Cmd::Report(c) => c.run(),
             Cmd::Audit(c) => c.run(),
+            Cmd::Cancel(c) => c.run(),
         }
     }
 }

@@ -16,16 +16,16 @@ pub struct Cmd {
     #[command(flatten)]
     args: Args,
     /// Replace tokens whose back says this date (YYYY-MM-DD; `004`: 2023-04-30).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::common::date)]
     target_expiry: NaiveDate,
     /// Also replace tokens expiring before the target date.
     #[arg(long)]
     include_earlier: bool,
     /// New tokens must expire on or after this date (`000`: 2025-01-31).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::common::date)]
     min_new_expiry: NaiveDate,
     /// Customers must switch by the end of this day, bank time (`004`: 2023-04-14).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::common::date)]
     deadline: NaiveDate,
     /// The campaign's name.
     #[arg(long)]
@@ -39,6 +39,14 @@ impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.args.open()?;
+        let today = o.now().with_timezone(&o.policy.time_zone).date_naive();
+        if self.deadline < today {
+            anyhow::bail!(
+                "--deadline {} is already past (today is {today} in the bank's time zone {}): give a future date",
+                self.deadline,
+                o.policy.time_zone
+            );
+        }
         let sender = self.sender.clone().unwrap_or_else(|| {
             if o.policy.name.is_empty() {
                 "当行".into()

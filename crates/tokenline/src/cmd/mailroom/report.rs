@@ -1,6 +1,6 @@
 //! `mailroom report C1 [--csv] [--overdue]`.
 
-use super::common::{campaign, cell, json_line, say, Args};
+use super::common::{campaign, json_line, say, table, Args};
 use mailroom::report::deadline_end;
 use mailroom::{CampaignId, ReportRow};
 
@@ -10,7 +10,8 @@ use mailroom::{CampaignId, ReportRow};
 ///
 /// `--json`: one line per envelope (see `mailroom::ReportRow`). `--csv`: a header line and one
 /// row per envelope: envelope,customer,customer_name,state,shipped_at,old_tokens,old_revoked,
-/// new_tokens,new_registered,users,switched,pending_users,overdue.
+/// new_tokens,new_registered,users,switched,pending_users,overdue,postal_code,address,attention
+/// (the address for the follow-up call or letter; empty when none was imported).
 #[derive(clap::Args, Debug)]
 pub struct Cmd {
     #[command(flatten)]
@@ -61,6 +62,13 @@ impl Cmd {
             .into_iter()
             .filter(|r| !self.overdue || r.overdue)
             .collect();
+        let addresses: std::collections::BTreeMap<_, _> = o
+            .mail
+            .show(self.campaign)?
+            .1
+            .into_iter()
+            .filter_map(|e| e.address.map(|a| (e.customer, a)))
+            .collect();
         if self.csv {
             let mut w = csv::Writer::from_writer(std::io::stdout().lock());
             w.write_record([
@@ -77,6 +85,9 @@ impl Cmd {
                 "switched",
                 "pending_users",
                 "overdue",
+                "postal_code",
+                "address",
+                "attention",
             ])?;
             for r in &rows {
                 w.write_record([
@@ -93,6 +104,18 @@ impl Cmd {
                     r.switched.to_string(),
                     pending(r),
                     r.overdue.to_string(),
+                    addresses
+                        .get(&r.customer)
+                        .map(|a| a.postal_code.clone())
+                        .unwrap_or_default(),
+                    addresses
+                        .get(&r.customer)
+                        .map(|a| a.address.clone())
+                        .unwrap_or_default(),
+                    addresses
+                        .get(&r.customer)
+                        .map(|a| a.attention.clone())
+                        .unwrap_or_default(),
                 ])?;
             }
             w.flush()?;
@@ -104,37 +127,34 @@ impl Cmd {
             }
             return Ok(());
         }
-        println!(
-            "{}",
-            [
-                cell("ENV", 6),
-                cell("CUSTOMER", 12),
-                cell("NAME", 28),
-                cell("STATE", 9),
-                cell("REVOKED", 8),
-                cell("REGIST.", 8),
-                cell("SWITCHED", 9),
-                cell("OVERDUE", 8),
-                "PENDING USERS".into()
-            ]
-            .concat()
-        );
+        let mut lines = vec![[
+            "ENV",
+            "CUSTOMER",
+            "NAME",
+            "STATE",
+            "REVOKED",
+            "REGIST.",
+            "SWITCHED",
+            "OVERDUE",
+            "PENDING USERS",
+        ]
+        .map(String::from)
+        .to_vec()];
         for r in &rows {
-            println!(
-                "{}",
-                [
-                    cell(&r.envelope.to_string(), 6),
-                    cell(r.customer.as_str(), 12),
-                    cell(&r.customer_name, 28),
-                    cell(r.state.as_str(), 9),
-                    cell(&format!("{}/{}", r.old_revoked, r.old_tokens), 8),
-                    cell(&format!("{}/{}", r.new_registered, r.new_tokens), 8),
-                    cell(&format!("{}/{}", r.switched, r.users), 9),
-                    cell(if r.overdue { "OVERDUE" } else { "" }, 8),
-                    pending(r)
-                ]
-                .concat()
-            );
+            lines.push(vec![
+                r.envelope.to_string(),
+                r.customer.to_string(),
+                r.customer_name.clone(),
+                r.state.as_str().to_owned(),
+                format!("{}/{}", r.old_revoked, r.old_tokens),
+                format!("{}/{}", r.new_registered, r.new_tokens),
+                format!("{}/{}", r.switched, r.users),
+                if r.overdue { "OVERDUE" } else { "" }.to_owned(),
+                pending(r),
+            ]);
+        }
+        for l in table(&lines) {
+            println!("{l}");
         }
         Ok(())
     }

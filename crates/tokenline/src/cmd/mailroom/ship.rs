@@ -10,7 +10,8 @@ use mailroom::{CampaignId, EnvelopeId, EnvelopeState};
 ///
 /// `--json`: one line per envelope shipped `{"envelope","customer","already_shipped","resumed",
 /// "issued":[{"serial","user"}]}`; with `--all`, refusals as `{"envelope","error","code"}`.
-/// Exit 1 if any envelope was refused.
+/// With `--all`, envelopes not completely packed yet are left for later and counted in one
+/// summary line (not an error). Exit 1 if any packed envelope was refused.
 #[derive(clap::Args, Debug)]
 #[command(group = clap::ArgGroup::new("which").required(true).args(["envelope", "all"]))]
 pub struct Cmd {
@@ -62,9 +63,14 @@ impl Cmd {
         }
         let (_c, envelopes) = o.mail.show(self.campaign)?;
         let (mut shipped, mut before, mut refused) = (0, 0, Vec::new());
+        let mut unpacked = Vec::new();
         for e in envelopes {
             if e.state == EnvelopeState::Shipped {
                 before += 1;
+                continue;
+            }
+            if matches!(e.state, EnvelopeState::Planned | EnvelopeState::Packing) {
+                unpacked.push(e.envelope.to_string());
                 continue;
             }
             match o.mail.ship(&bank, self.campaign, e.envelope, o.now()) {
@@ -93,6 +99,19 @@ impl Cmd {
                 refused.len()
             ),
         );
+        if !unpacked.is_empty() {
+            let shown: Vec<&str> = unpacked.iter().take(10).map(String::as_str).collect();
+            say(
+                json,
+                &format!(
+                    "{} envelope(s) not completely packed yet, left for later ({}{}): `mailroom pack {} --envelope E…`, then ship again",
+                    unpacked.len(),
+                    shown.join(", "),
+                    if unpacked.len() > shown.len() { ", …" } else { "" },
+                    self.campaign
+                ),
+            );
+        }
         if !refused.is_empty() {
             anyhow::bail!(
                 "{} envelope(s) not shipped: {}",

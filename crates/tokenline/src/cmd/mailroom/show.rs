@@ -1,6 +1,6 @@
 //! `mailroom show [C1] [--envelope E17]`.
 
-use super::common::{campaign, cell, envelope, json_line, say, Args};
+use super::common::{campaign, envelope, json_line, say, table, Args};
 use mailroom::{CampaignId, EnvelopeId};
 
 /// List the campaigns, or one campaign's envelopes: customer, address, users, how many
@@ -39,7 +39,7 @@ impl Cmd {
                     json_line(&c)?;
                 } else {
                     println!(
-                        "{}  {:<30} target {}{}  new ≥ {}  deadline {}",
+                        "{}  {:<30} target {}{}  new ≥ {}  deadline {}{}",
                         c.id,
                         c.name,
                         c.target_expiry,
@@ -49,7 +49,12 @@ impl Cmd {
                             ""
                         },
                         c.min_new_expiry,
-                        c.deadline
+                        c.deadline,
+                        if c.cancelled_at.is_some() {
+                            "  CANCELLED"
+                        } else {
+                            ""
+                        }
                     );
                 }
             }
@@ -79,44 +84,37 @@ impl Cmd {
                 c.deadline
             ),
         );
-        if !json {
-            println!(
-                "{}",
-                [
-                    cell("ENV", 6),
-                    cell("CUSTOMER", 12),
-                    cell("NAME", 28),
-                    cell("STATE", 9),
-                    cell("PACKED", 7),
-                    cell("USERS", 30),
-                    "ADDRESS".into()
-                ]
-                .concat()
-            );
-        }
+        let mut rows = vec![[
+            "ENV", "CUSTOMER", "NAME", "STATE", "PACKED", "USERS", "ADDRESS",
+        ]
+        .map(String::from)
+        .to_vec()];
         for e in &envelopes {
-            if json {
-                json_line(e)?;
-                continue;
-            }
             let address = match &e.address {
                 Some(a) => format!("〒{} {}", a.postal_code, a.address),
                 None => "!! NO ADDRESS — cannot ship".into(),
             };
             let users: Vec<&str> = e.users.iter().map(|u| u.as_str()).collect();
-            println!(
-                "{}",
-                [
-                    cell(&e.envelope.to_string(), 6),
-                    cell(e.customer.as_str(), 12),
-                    cell(&e.customer_name, 28),
-                    cell(e.state.as_str(), 9),
-                    cell(&format!("{}/{}", e.packed, e.total), 7),
-                    cell(&users.join(","), 30),
-                    address
-                ]
-                .concat()
-            );
+            rows.push(vec![
+                e.envelope.to_string(),
+                e.customer.to_string(),
+                e.customer_name.clone(),
+                e.state.as_str().to_string(),
+                format!("{}/{}", e.packed, e.total),
+                users.join(","),
+                address,
+            ]);
+        }
+        let lines = table(&rows);
+        if !json {
+            println!("{}", lines[0]);
+        }
+        for (e, line) in envelopes.iter().zip(&lines[1..]) {
+            if json {
+                json_line(e)?;
+                continue;
+            }
+            println!("{line}");
             if self.envelope.is_some() {
                 for (old, new) in e.old_tokens.iter().zip(&e.new_tokens) {
                     let users: Vec<&str> = old.users.iter().map(|u| u.as_str()).collect();

@@ -1,0 +1,434 @@
+//! Importing a bank's customers and users from its customer file (`bank customers import
+//! FILE.csv`, issue #15): customers (ご契約先) with their usage mode, their users with class and
+//! whether they need an OTP, and — for a bank moving from another system — the serial each
+//! user already uses (the token must be in the bank's stock, imported from its seed file).
+//!
+//! All or nothing: one transaction; the first refused row names its line and rolls back
+//! everything. Rules (DOMAIN.md §3): a customer ID or login ID already in the bank is refused;
+//! each customer has exactly one master; one name and mode per customer; names are not empty;
+//! a shared-mode customer's users all use the same token (`001` 共通トークン); a user who
+//! needs no OTP has no serial; a serial must be in stock or already in use by the same
+//! customer (never revoked, never another customer's). No confirmation password is set here:
+//! each is set on purpose per customer or user.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+
+use crate::audit::{Actor, AuditEntry};
+use crate::error::Error;
+use crate::ids::{CustomerId, LoginId, SerialNumber};
+use crate::model::{Customer, TokenStatus, UsageMode, User, UserClass};
+use crate::store::{Store, StoreError};
+use crate::Bank;
+
+/// One line of the customer file: a user of a customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerRow {
+    /// The file's line number (for messages).
+    pub line: usize,
+    /// Customer ID.
+    pub customer: CustomerId,
+    /// Customer display name.
+    pub customer_name: String,
+    /// Usage mode.
+    pub mode: UsageMode,
+    /// The user's login ID.
+    pub login: LoginId,
+    /// The user's name.
+    pub user_name: String,
+    /// master, admin or general.
+    pub class: UserClass,
+    /// Whether the user logs in with an OTP.
+    pub needs_otp: bool,
+    /// The token the user already uses, if any.
+    pub serial: Option<SerialNumber>,
+}
+
+/// What an import added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct CustomersImported {
+    /// Customers added.
+    pub customers: usize,
+    /// Users added.
+    pub users: usize,
+    /// Distinct tokens recorded in use.
+    pub tokens_in_use: usize,
+}
+
+/// Imports `rows` into `bank`, all or nothing (module docs). `clock` is the staging clock's
+/// note for the audit log, if any.
+pub fn import_customers<S: Store>(
+    bank: &Bank<S>,
+    rows: &[CustomerRow],
+    now: DateTime<Utc>,
+    clock: Option<String>,
+) -> Result<CustomersImported, Error> {
+    check_file(rows)?;
+    let mut refusal: Option<Error> = None;
+    let result = bank.store().transaction(|tx| {
+        let refuse = |e: Error, refusal: &mut Option<Error>| {
+            *refusal = Some(e);
+            Err(StoreError::Backend("import refused".into()))
+        };
+        let entry = |action: &str, customer: Option<String>, subject: Option<String>, detail: String| AuditEntry {
+            id: 0,
+            at: now,
+            actor: Actor::System,
+            action: action.to_owned(),
+            customer,
+            subject,
+            outcome: "ok".into(),
+            detail,
+            clock: clock.clone(),
+        };
+        let mut done = CustomersImported::default();
+        let mut tokens = BTreeSet::new();
+        let mut seen_customers = BTreeSet::new();
+        for r in rows {
+            let at = |e: String| Error::InvalidInput(format!("line {}: {e}", r.line));
+            if seen_customers.insert(r.customer.clone()) {
+                if tx.customer(&r.customer)?.is_some() {
+                    return refuse(at(format!("customer {} is already in the bank", r.customer)), &mut refusal);
+                }
+                tx.insert_customer(&Customer {
+                    id: r.customer.clone(),
+                    name: r.customer_name.clone(),
+                    mode: r.mode,
+                    secret: None,
+                })?;
+                tx.append_audit(&entry(
+                    "customer_add",
+                    Some(r.customer.to_string()),
+                    None,
+                    format!("mode {} (customers import)", r.mode.as_str()),
+                ))?;
+                done.customers += 1;
+            }
+            if tx.user(&r.login)?.is_some() {
+                return refuse(at(format!("login ID {} is already in the bank", r.login)), &mut refusal);
+            }
+            let mut user = User::new(
+                r.login.clone(),
+                r.customer.clone(),
+                r.user_name.clone(),
+                r.class,
+                r.needs_otp,
+            );
+            if let Some(serial) = &r.serial {
+                let Some(mut token) = tx.token(serial)? else {
+                    return refuse(
+                        at(format!("serial {serial} is not in the bank: import its seed file first (`bank import`)")),
+                        &mut refusal,
+                    );
+                };
+                match &token.status {
+                    TokenStatus::Stock => {}
+                    TokenStatus::Active { customer } | TokenStatus::Issued { customer }
+                        if *customer == r.customer => {}
+                    TokenStatus::Revoked { .. } => {
+                        return refuse(at(format!("serial {serial} is revoked")), &mut refusal)
+                    }
+                    _ => {
+                        return refuse(
+                            at(format!("serial {serial} belongs to another customer")),
+                            &mut refusal,
+                        )
+                    }
+                }
+                token.status = TokenStatus::Active {
+                    customer: r.customer.clone(),
+                };
+                tx.update_token(&token)?;
+                user.serial = Some(serial.clone());
+                tokens.insert(serial.clone());
+            }
+            tx.insert_user(&user)?;
+            tx.append_audit(&entry(
+                "user_add",
+                Some(r.customer.to_string()),
+                Some(r.login.to_string()),
+                format!(
+                    "class {}, needs otp {}{} (customers import)",
+                    r.class.as_str(),
+                    r.needs_otp,
+                    r.serial.as_ref().map(|s| format!(", uses {s}")).unwrap_or_default()
+                ),
+            ))?;
+            done.users += 1;
+        }
+        done.tokens_in_use = tokens.len();
+        tx.append_audit(&entry(
+            "customers_import",
+            None,
+            None,
+            format!(
+                "{} customers, {} users, {} tokens in use",
+                done.customers, done.users, done.tokens_in_use
+            ),
+        ))?;
+        Ok(done)
+    });
+    match result {
+        Ok(done) => Ok(done),
+        Err(_) if refusal.is_some() => Err(refusal.unwrap_or(Error::InvalidInput(String::new()))),
+        Err(StoreError::Duplicate { key, .. }) => Err(Error::InvalidInput(format!(
+            "{key} is already in the bank: nothing was imported"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The rules that need only the file.
+fn check_file(rows: &[CustomerRow]) -> Result<(), Error> {
+    if rows.is_empty() {
+        return Err(Error::InvalidInput("the customer file has no rows".into()));
+    }
+    let mut customers: BTreeMap<&CustomerId, (&str, UsageMode, usize, Option<&SerialNumber>)> =
+        BTreeMap::new();
+    let mut logins = BTreeMap::new();
+    for r in rows {
+        let at = |e: String| Error::InvalidInput(format!("line {}: {e}", r.line));
+        if r.customer_name.trim().is_empty() {
+            return Err(at(format!("customer {} has an empty name", r.customer)));
+        }
+        if r.user_name.trim().is_empty() {
+            return Err(at(format!("user {} has an empty name", r.login)));
+        }
+        if let Some(first) = logins.insert(&r.login, r.line) {
+            return Err(at(format!("login ID {} is also on line {first}", r.login)));
+        }
+        if !r.needs_otp && r.serial.is_some() {
+            return Err(at(format!(
+                "user {} needs no OTP but has serial {}",
+                r.login,
+                r.serial
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            )));
+        }
+        let c = customers
+            .entry(&r.customer)
+            .or_insert((r.customer_name.as_str(), r.mode, 0, None));
+        if c.0 != r.customer_name || c.1 != r.mode {
+            return Err(at(format!(
+                "customer {} has another name or mode than on its first line",
+                r.customer
+            )));
+        }
+        if r.class == UserClass::Master {
+            c.2 += 1;
+            if c.2 > 1 {
+                return Err(at(format!("customer {} has a second master", r.customer)));
+            }
+        }
+        if r.mode == UsageMode::Shared {
+            if let Some(s) = &r.serial {
+                match c.3 {
+                    Some(first) if first != s => {
+                        return Err(at(format!(
+                            "customer {} is in shared mode: every user uses one token, not {first} and {s}",
+                            r.customer
+                        )))
+                    }
+                    _ => c.3 = Some(s),
+                }
+            }
+        }
+    }
+    if let Some((id, _)) = customers.iter().find(|(_, c)| c.2 == 0) {
+        return Err(Error::InvalidInput(format!(
+            "customer {id} has no master user: a customer has exactly one"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::memory::MemoryStore;
+    use crate::model::NewToken;
+    use crate::{Policy, Seed};
+    use chrono::{NaiveDate, TimeZone};
+
+    fn row(
+        line: usize,
+        c: &str,
+        mode: UsageMode,
+        login: &str,
+        class: UserClass,
+        serial: Option<&str>,
+    ) -> CustomerRow {
+        CustomerRow {
+            line,
+            customer: CustomerId::parse(c).unwrap(),
+            customer_name: format!("{c} 株式会社"),
+            mode,
+            login: LoginId::parse(login).unwrap(),
+            user_name: format!("{login} 太郎"),
+            class,
+            needs_otp: serial.is_some(),
+            serial: serial.map(|s| SerialNumber::parse(s).unwrap()),
+        }
+    }
+
+    fn bank_with_stock() -> Bank<MemoryStore> {
+        let bank = Bank::new(MemoryStore::default(), Policy::default());
+        let tokens: Vec<NewToken> = ["23000001", "23000002"]
+            .iter()
+            .map(|s| NewToken {
+                serial: SerialNumber::parse(s).unwrap(),
+                seed: Seed::new(vec![1; 20]),
+                params: otp_core::Params::DEFAULT_TOTP,
+                expiry: NaiveDate::from_ymd_opt(2023, 4, 30).unwrap(),
+                batch: "OLD".into(),
+            })
+            .collect();
+        bank.import_tokens("d", "old", &tokens, now()).unwrap();
+        bank
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2023, 2, 1, 0, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn customers_users_and_tokens_in_use_are_imported_together() {
+        let bank = bank_with_stock();
+        let rows = [
+            row(
+                2,
+                "C1",
+                UsageMode::Shared,
+                "c1m",
+                UserClass::Master,
+                Some("23000001"),
+            ),
+            row(
+                3,
+                "C1",
+                UsageMode::Shared,
+                "c1a",
+                UserClass::Admin,
+                Some("23000001"),
+            ),
+            row(
+                4,
+                "C2",
+                UsageMode::Individual,
+                "c2m",
+                UserClass::Master,
+                None,
+            ),
+        ];
+        let done = import_customers(&bank, &rows, now(), None).unwrap();
+        assert_eq!(
+            done,
+            CustomersImported {
+                customers: 2,
+                users: 3,
+                tokens_in_use: 1
+            }
+        );
+        let u = bank.user(&LoginId::parse("c1a").unwrap()).unwrap();
+        assert_eq!(u.serial, Some(SerialNumber::parse("23000001").unwrap()));
+        assert!(matches!(
+            bank.token(&SerialNumber::parse("23000001").unwrap())
+                .unwrap()
+                .status,
+            TokenStatus::Active { .. }
+        ));
+    }
+
+    #[test]
+    fn one_bad_row_imports_nothing_and_names_its_line() {
+        let bank = bank_with_stock();
+        let rows = [
+            row(
+                2,
+                "C1",
+                UsageMode::Individual,
+                "c1m",
+                UserClass::Master,
+                Some("23000001"),
+            ),
+            row(
+                3,
+                "C2",
+                UsageMode::Individual,
+                "c2m",
+                UserClass::Master,
+                Some("29999999"),
+            ),
+        ];
+        let e = import_customers(&bank, &rows, now(), None).unwrap_err();
+        assert!(
+            e.to_string().contains("line 3") && e.to_string().contains("29999999"),
+            "{e}"
+        );
+        assert!(
+            bank.user(&LoginId::parse("c1m").unwrap()).is_err(),
+            "rolled back"
+        );
+        assert!(matches!(
+            bank.token(&SerialNumber::parse("23000001").unwrap())
+                .unwrap()
+                .status,
+            TokenStatus::Stock
+        ));
+    }
+
+    #[test]
+    fn file_rules_are_checked_before_anything_is_written() {
+        let bank = bank_with_stock();
+        let two_masters = [
+            row(2, "C1", UsageMode::Individual, "a", UserClass::Master, None),
+            row(3, "C1", UsageMode::Individual, "b", UserClass::Master, None),
+        ];
+        let e = import_customers(&bank, &two_masters, now(), None).unwrap_err();
+        assert!(e.to_string().contains("second master"), "{e}");
+        let no_master = [row(
+            2,
+            "C1",
+            UsageMode::Individual,
+            "a",
+            UserClass::General,
+            None,
+        )];
+        assert!(import_customers(&bank, &no_master, now(), None)
+            .unwrap_err()
+            .to_string()
+            .contains("no master"));
+        let mut empty = row(2, "C1", UsageMode::Individual, "a", UserClass::Master, None);
+        empty.user_name = " ".into();
+        assert!(import_customers(&bank, &[empty], now(), None)
+            .unwrap_err()
+            .to_string()
+            .contains("empty name"));
+        let shared_two = [
+            row(
+                2,
+                "C1",
+                UsageMode::Shared,
+                "a",
+                UserClass::Master,
+                Some("23000001"),
+            ),
+            row(
+                3,
+                "C1",
+                UsageMode::Shared,
+                "b",
+                UserClass::General,
+                Some("23000002"),
+            ),
+        ];
+        assert!(import_customers(&bank, &shared_two, now(), None)
+            .unwrap_err()
+            .to_string()
+            .contains("shared mode"));
+    }
+}
