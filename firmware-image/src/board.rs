@@ -1,13 +1,14 @@
 //! token-app's [`Platform`] on the mps2-an386 board.
 
-use token_app::{Platform, StorageError, RECORD_LEN};
+use token_app::{Platform, RngError, StorageError, RECORD_LEN};
 
-use crate::{bootparam, clock, store::Store};
+use crate::{bootparam, clock, rng::Drbg, store::Store};
 
 /// The board as token-app sees it.
 pub struct Board {
     hardware_id: [u8; 8],
     store: Store,
+    rng: Drbg,
 }
 
 impl Board {
@@ -18,6 +19,7 @@ impl Board {
         Board {
             hardware_id,
             store: Store::open(),
+            rng: Drbg::new(&hardware_id),
         }
     }
 
@@ -42,5 +44,13 @@ impl Platform for Board {
 
     fn store(&mut self, record: &[u8; RECORD_LEN]) -> Result<(), StorageError> {
         self.store.store(record)
+    }
+
+    fn fill_random(&mut self, buf: &mut [u8]) -> Result<(), RngError> {
+        if self.rng.fill(buf) {
+            Ok(())
+        } else {
+            Err(RngError)
+        }
     }
 }

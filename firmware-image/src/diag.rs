@@ -24,6 +24,16 @@ pub fn boot(hardware_id: &[u8; 8], assigned: bool) {
     put(b" boot\r\n");
 }
 
+/// `device key: ready` or `device key: none (no boot entropy)` (never the key itself; its
+/// public half is in Identify).
+pub fn device_key(present: bool) {
+    put(if present {
+        b"device key: ready\r\n"
+    } else {
+        b"device key: none (no boot entropy)\r\n"
+    });
+}
+
 /// `uart0 rx: hw_overruns=0 ring_full_stalls=3`
 pub fn rx_stats(s: Stats) {
     put(b"uart0 rx: hw_overruns=");

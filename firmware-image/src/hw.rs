@@ -66,7 +66,7 @@ pub const BOOTPARAM_LEN: usize = 64;
 /// Where the RAM-backed "flash" lives (see `memory.x`).
 pub const STORE_ADDR: usize = 0x2010_0000;
 /// Size of the RAM-backed "flash" in bytes.
-pub const STORE_LEN: usize = 8 * 1024;
+pub const STORE_LEN: usize = 12 * 1024;
 
 fn read32(addr: usize) -> u32 {
     // SAFETY: callers pass only the aligned register addresses defined above, which exist

@@ -14,6 +14,7 @@ mod clock;
 mod diag;
 mod hw;
 mod panic;
+mod rng;
 mod store;
 mod uart;
 
@@ -31,6 +32,9 @@ fn main() -> ! {
     diag::boot(&board.id(), bootparam::hardware_id().is_some());
 
     let mut app = TokenApp::new();
+    // First boot of a blank token: make its device key (later boots load it).
+    let has_key = app.boot(&mut board).is_some();
+    diag::device_key(has_key);
     let mut chunk = [0u8; 32];
     let mut reported = uart::stats();
     let mut stack_reported = 0;

@@ -21,7 +21,26 @@ const HEADER: usize = 12;
 const SLOT_LEN: usize = 4096;
 const SLOTS: [usize; 2] = [0, SLOT_LEN];
 
-const _: () = assert!(HEADER + RECORD_LEN <= SLOT_LEN && 2 * SLOT_LEN <= hw::STORE_LEN);
+/// The DRBG boot counter (`rng.rs`), after the two slots: `magic "TKBC" | count u32`.
+const BOOTS_AT: usize = 2 * SLOT_LEN;
+const BOOTS_MAGIC: [u8; 4] = *b"TKBC";
+
+const _: () = assert!(HEADER + RECORD_LEN <= SLOT_LEN && BOOTS_AT + 8 <= hw::STORE_LEN);
+
+/// Counts this boot in the "flash" and returns the count (1 on a fresh board): the DRBG mixes
+/// it into its seed, so a guest reset (same loader entropy) never replays random bytes.
+pub fn next_boot() -> u32 {
+    let mut b = [0u8; 8];
+    read(BOOTS_AT, &mut b);
+    let count = if b[..4] == BOOTS_MAGIC {
+        u32::from_le_bytes([b[4], b[5], b[6], b[7]]).wrapping_add(1)
+    } else {
+        1
+    };
+    write(BOOTS_AT + 4, &count.to_le_bytes());
+    write(BOOTS_AT, &BOOTS_MAGIC);
+    count
+}
 
 const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 

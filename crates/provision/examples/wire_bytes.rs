@@ -14,13 +14,14 @@ fn main() {
     let info = Info {
         hardware_id: HardwareId([0x5a; 8]),
         firmware: FirmwareVersion {
-            major: 2,
+            major: 3,
             minor: 0,
             patch: 0,
         },
         state: State::Blank,
         credential: None,
         clock: None,
+        device_key: Some([0x5a; 32]),
     };
     let provision = Provision {
         seed: Seed::new(&[0x5a; 20]).expect("20 bytes is a valid seed"),

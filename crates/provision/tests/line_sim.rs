@@ -362,7 +362,7 @@ mod swap {
     use std::time::{Duration, Instant};
 
     use serialport::{SerialPort, TTYPort};
-    use token_app::{Platform, StorageError, TokenApp, RECORD_LEN};
+    use token_app::{Platform, RngError, StorageError, TokenApp, RECORD_LEN};
     use token_link::token_proto::{HardwareId, State};
 
     /// A token's memory and clock, in RAM.
@@ -395,6 +395,9 @@ mod swap {
         fn store(&mut self, record: &[u8; RECORD_LEN]) -> Result<(), StorageError> {
             self.rec = *record;
             Ok(())
+        }
+        fn fill_random(&mut self, buf: &mut [u8]) -> Result<(), RngError> {
+            getrandom::fill(buf).map_err(|_| RngError)
         }
     }
 

@@ -2,8 +2,8 @@
 //! `no_std`, no allocation: the same code runs in the simulator (`token-sim`) and on the
 //! Cortex-M firmware (`firmware-image`).
 //!
-//! States (spec/wire-format.md §6): **blank** → Provision → **provisioned** → Lock →
-//! **locked**; FactoryReset takes a provisioned token back to blank. A locked token refuses
+//! States (spec/wire-format.md §6): **blank** → Provision or GenerateSealed →
+//! **provisioned** → Lock → **locked**; FactoryReset takes a provisioned token back to blank. A locked token refuses
 //! every write (SetTime, Provision, FactoryReset) and answers Identify and ReadDisplay.
 //! No request ever returns the seed.
 //!
@@ -12,14 +12,22 @@
 //! host resends after a lost answer never changes the next token put on the station
 //! (spec/wire-format.md §4.1, §6).
 //!
+//! Seeds born on the token (protocol version 3, spec/wire-format.md §10): at its first boot a
+//! blank token makes an Ed25519 device key from its [`Platform::fill_random`] and reports the
+//! public half in Identify; GenerateSealed draws the seed from the same generator, keeps it,
+//! and answers it sealed to the bank's X25519 key and signed by the device key
+//! (`sealed-seed`). The seed never leaves the token in the clear.
+//!
 //! ```
-//! use token_app::{Platform, TokenApp, RECORD_LEN, StorageError};
+//! use token_app::{Platform, TokenApp, RECORD_LEN, RngError, StorageError};
 //! struct Ram { rec: [u8; RECORD_LEN], ms: u64 }
 //! impl Platform for Ram {
 //!     fn hardware_id(&self) -> [u8; 8] { [1; 8] }
 //!     fn now_ms(&mut self) -> u64 { self.ms }
 //!     fn load(&mut self, record: &mut [u8; RECORD_LEN]) { *record = self.rec }
 //!     fn store(&mut self, record: &[u8; RECORD_LEN]) -> Result<(), StorageError> { self.rec = *record; Ok(()) }
+//!     // A doc example only: a real platform uses its TRNG or a DRBG seeded from one.
+//!     fn fill_random(&mut self, buf: &mut [u8]) -> Result<(), RngError> { buf.fill(7); Ok(()) }
 //! }
 //! let mut ram = Ram { rec: [0xFF; RECORD_LEN], ms: 0 };
 //! let mut app = TokenApp::new();
@@ -35,16 +43,18 @@ mod record;
 use otp_core::Mode;
 use token_proto::{
     decode_request, encode_response, Accumulator, Credential, DisplayCode, Event, FirmwareVersion,
-    HardwareId, Info, Provision, Request, Response, State, WireError, MAX_WIRE_LEN, SEQ_UNKNOWN,
+    HardwareId, Info, Provision, Request, Response, SealRequest, Seed, State, WireError,
+    MAX_WIRE_LEN, SEQ_UNKNOWN,
 };
+use zeroize::Zeroizing;
 
 pub use record::RECORD_LEN;
-use record::{Clock, Record};
+use record::{Clock, DeviceSecret, Record};
 
-/// This firmware's version, reported by Identify. Major 2: it speaks protocol version 2
-/// (addressed requests, spec/wire-format.md §9).
+/// This firmware's version, reported by Identify. Major 3: it speaks protocol version 3
+/// (device key, GenerateSealed, spec/wire-format.md §9, §10).
 pub const FIRMWARE_VERSION: FirmwareVersion = FirmwareVersion {
-    major: 2,
+    major: 3,
     minor: 0,
     patch: 0,
 };
@@ -56,6 +66,10 @@ pub const MIN_UNIX_TIME: u64 = 946_684_800;
 /// The persistent record could not be written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StorageError;
+
+/// The random number generator failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RngError;
 
 /// What the token's hardware gives the app. Kept minimal for a Cortex-M: no allocation, no
 /// std types, no errors except a failed write.
@@ -75,6 +89,11 @@ pub trait Platform {
     /// Replaces the stored record, atomically: after a power cut the old or the new record
     /// must be readable, never a mix (the checksum turns a torn write into a blank token).
     fn store(&mut self, record: &[u8; RECORD_LEN]) -> Result<(), StorageError>;
+
+    /// Fills `buf` with cryptographically secure random bytes (as Trussed's platform RNG):
+    /// the chip's TRNG, the OS CSPRNG in the simulator, a ChaCha20 DRBG seeded from boot
+    /// entropy under QEMU (firmware-image/README.md). Seeds and the device key come from here.
+    fn fill_random(&mut self, buf: &mut [u8]) -> Result<(), RngError>;
 }
 
 /// One token: the frame accumulator and the (cached) persistent record.
@@ -86,6 +105,8 @@ pub struct TokenApp {
 struct Core {
     record: Option<Record>,
     clock_offset_s: i64,
+    /// The device public key, computed once from the stored secret.
+    device_public: Option<[u8; 32]>,
 }
 
 impl Default for TokenApp {
@@ -108,6 +129,7 @@ impl TokenApp {
             core: Core {
                 record: None,
                 clock_offset_s: seconds,
+                device_public: None,
             },
         }
     }
@@ -151,12 +173,43 @@ impl TokenApp {
     pub fn reboot(&mut self) {
         self.acc.clear();
         self.core.record = None;
+        self.core.device_public = None;
+    }
+
+    /// What a runner calls at power-on: loads the record and, on a token that has none yet
+    /// (its first boot), makes the Ed25519 device key from the platform RNG and stores it.
+    /// Returns the device public key; `None` if the RNG or the storage failed (the token
+    /// then reports no key and refuses GenerateSealed with `RngFailure`, and tries again at
+    /// the next request).
+    pub fn boot<P: Platform>(&mut self, platform: &mut P) -> Option<[u8; 32]> {
+        self.core.device_key(platform)
     }
 }
 
 impl Core {
     fn record<P: Platform>(&mut self, p: &mut P) -> &mut Record {
         self.record.get_or_insert_with(|| Record::load(p))
+    }
+
+    /// The device public key, making the device key first if the token has none.
+    fn device_key<P: Platform>(&mut self, p: &mut P) -> Option<[u8; 32]> {
+        if self.device_public.is_some() {
+            return self.device_public;
+        }
+        let rec = self.record(p);
+        let secret = match &rec.device_secret {
+            Some(d) => d.clone(),
+            None => {
+                let mut d = DeviceSecret([0; 32]);
+                p.fill_random(&mut d.0).ok()?;
+                let mut next = self.record(p).clone();
+                next.device_secret = Some(d.clone());
+                self.commit(p, next).ok()?;
+                d
+            }
+        };
+        self.device_public = Some(sealed_seed::DeviceKey::from_secret(&secret.0).public());
+        self.device_public
     }
 
     fn handle<P: Platform>(&mut self, p: &mut P, req: &Request) -> Response {
@@ -182,6 +235,7 @@ impl Core {
             Request::ReadDisplay { .. } => self.read_display(p).map(Response::Display),
             Request::Lock { .. } => self.lock(p),
             Request::FactoryReset { .. } => self.factory_reset(p),
+            Request::GenerateSealed { request, .. } => self.generate_sealed(p, request),
         }
     }
 
@@ -200,6 +254,7 @@ impl Core {
     }
 
     fn info<P: Platform>(&mut self, p: &mut P) -> Info {
+        let device_key = self.device_key(p);
         let clock = self.now_unix(p);
         let rec = self.record(p);
         Info {
@@ -208,6 +263,7 @@ impl Core {
             state: rec.state,
             credential: rec.credential,
             clock,
+            device_key,
         }
     }
 
@@ -266,6 +322,65 @@ impl Core {
                 next.initial = Some(wanted);
                 self.commit(p, next)?;
                 Ok(Response::Ack)
+            }
+        }
+    }
+
+    /// GenerateSealed (spec/wire-format.md §10.2): on a blank token, a fresh seed from the
+    /// RNG, stored before the answer; on a token that already generated one for this very
+    /// request (same bank key, serial, expiry, parameters, length) the identical record again,
+    /// even once locked, so a host that lost the answer loses nothing; anything else refused.
+    fn generate_sealed<P: Platform>(
+        &mut self,
+        p: &mut P,
+        req: &SealRequest,
+    ) -> Result<Response, WireError> {
+        let hardware_id = HardwareId(p.hardware_id());
+        let wanted = Credential {
+            serial: req.serial,
+            expiry: req.expiry,
+            params: req.params,
+        };
+        let binding = req.binding(hardware_id);
+        let rec = self.record(p);
+        let same = rec.initial == Some(wanted)
+            && rec.sealed_to == Some((req.bank_public, req.bank_key_id))
+            && rec.seed.as_ref().map(Seed::len) == Some(usize::from(req.seed_len));
+        let device = match &rec.device_secret {
+            Some(d) => sealed_seed::DeviceKey::from_secret(&d.0),
+            None => {
+                self.device_key(p).ok_or(WireError::RngFailure)?;
+                return self.generate_sealed(p, req);
+            }
+        };
+        let rec = self.record(p);
+        match rec.state {
+            State::Provisioned | State::Locked if same => {
+                let seed = rec.seed.as_ref().ok_or(WireError::NotProvisioned)?;
+                let sealed =
+                    sealed_seed::seal(seed.expose_secret(), &req.bank_public, &binding, &device)
+                        .map_err(seal_error)?;
+                Ok(Response::Sealed(sealed))
+            }
+            State::Locked => Err(WireError::Locked),
+            State::Provisioned => Err(WireError::ConflictingProvision),
+            State::Blank => {
+                let n = usize::from(req.seed_len);
+                let mut bytes = Zeroizing::new([0u8; sealed_seed::MAX_SEED_LEN]);
+                p.fill_random(&mut bytes[..n])
+                    .map_err(|_| WireError::RngFailure)?;
+                // Seal first: a bad bank key is refused before anything is stored.
+                let sealed = sealed_seed::seal(&bytes[..n], &req.bank_public, &binding, &device)
+                    .map_err(seal_error)?;
+                let seed = Seed::new(&bytes[..n]).map_err(|_| WireError::InvalidSeedLength)?;
+                let mut next = self.record(p).clone();
+                next.state = State::Provisioned;
+                next.seed = Some(seed);
+                next.credential = Some(wanted);
+                next.initial = Some(wanted);
+                next.sealed_to = Some((req.bank_public, req.bank_key_id));
+                self.commit(p, next)?;
+                Ok(Response::Sealed(sealed))
             }
         }
     }
@@ -332,14 +447,25 @@ impl Core {
             State::Locked => Err(WireError::Locked),
             State::Blank => Ok(Response::Ack),
             State::Provisioned => {
-                // The clock is the hardware's and survives; the seed is wiped (zeroize on drop).
+                // The clock and the device key are the hardware's and survive; the seed is
+                // wiped (zeroize on drop).
                 let next = Record {
                     clock: rec.clock,
+                    device_secret: rec.device_secret.clone(),
                     ..Record::blank()
                 };
                 self.commit(p, next)?;
                 Ok(Response::Ack)
             }
         }
+    }
+}
+
+fn seal_error(e: sealed_seed::SealError) -> WireError {
+    match e {
+        sealed_seed::SealError::WeakBankKey => WireError::WeakBankKey,
+        sealed_seed::SealError::InvalidLength => WireError::InvalidSeedLength,
+        // Sealing never opens or verifies.
+        _ => WireError::InvalidParams,
     }
 }

@@ -14,21 +14,28 @@
 //! 114       clock set (0/1)
 //! 115..123  clock base: Unix seconds at SetTime
 //! 123..131  clock base: platform milliseconds at SetTime
-//! 131..135  CRC-32/ISO-HDLC of bytes 0..131
-//! 135..144  zero
+//! 131       sealed (0/1): the seed was generated here by GenerateSealed (protocol v3)
+//! 132..164  the bank X25519 public key it was sealed to
+//! 164..172  that key's id
+//! 172       device key present (0/1)
+//! 173..205  the Ed25519 device key's 32-byte secret (made at first boot, kept by FactoryReset)
+//! 205..209  CRC-32/ISO-HDLC of bytes 0..205
+//! 209..224  zero
 //! ```
+//!
+//! Magic `TKR2` (version-1 records, `TKR1`, had no device key and read as blank).
 
 use otp_core::{Hash, Mode, Params};
 use token_proto::{crc32, Credential, Date, Seed, Serial, State};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::{Platform, StorageError};
 
 /// Size of the persistent record in bytes.
-pub const RECORD_LEN: usize = 144;
+pub const RECORD_LEN: usize = 224;
 
-const MAGIC: &[u8; 4] = b"TKR1";
-const CRC_AT: usize = 131;
+const MAGIC: &[u8; 4] = b"TKR2";
+const CRC_AT: usize = 205;
 
 /// The clock's time base: `now = base_unix + (now_ms - base_ms) / 1000`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +53,16 @@ pub(crate) struct Record {
     /// The credential exactly as provisioned.
     pub(crate) initial: Option<Credential>,
     pub(crate) clock: Option<Clock>,
+    /// The bank key (public key, key id) a generated seed was sealed to; `None` for a seed
+    /// written by Provision.
+    pub(crate) sealed_to: Option<([u8; 32], [u8; 8])>,
+    /// The device key's secret; survives FactoryReset (it is the token's, not the seed's).
+    pub(crate) device_secret: Option<DeviceSecret>,
 }
+
+/// The Ed25519 device key's secret bytes, zeroized on drop, never printed.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub(crate) struct DeviceSecret(pub(crate) [u8; 32]);
 
 fn hash_code(h: Hash) -> u8 {
     match h {
@@ -70,6 +86,8 @@ impl Record {
             credential: None,
             initial: None,
             clock: None,
+            sealed_to: None,
+            device_secret: None,
         }
     }
 
@@ -130,6 +148,15 @@ impl Record {
             b[115..123].copy_from_slice(&c.base_unix.to_le_bytes());
             b[123..131].copy_from_slice(&c.base_ms.to_le_bytes());
         }
+        if let Some((key, id)) = &self.sealed_to {
+            b[131] = 1;
+            b[132..164].copy_from_slice(key);
+            b[164..172].copy_from_slice(id);
+        }
+        if let Some(d) = &self.device_secret {
+            b[172] = 1;
+            b[173..205].copy_from_slice(&d.0);
+        }
         let crc = crc32(&b[..CRC_AT]);
         b[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_le_bytes());
     }
@@ -150,12 +177,24 @@ impl Record {
                 base_ms: u64_at(b, 123),
             }),
         };
+        let device_secret = (b[172] == 1).then(|| {
+            let mut d = DeviceSecret([0; 32]);
+            d.0.copy_from_slice(&b[173..205]);
+            d
+        });
         if state == State::Blank {
             return Some(Record {
                 clock,
+                device_secret,
                 ..Record::blank()
             });
         }
+        let sealed_to = (b[131] == 1).then(|| {
+            let (mut key, mut id) = ([0u8; 32], [0u8; 8]);
+            key.copy_from_slice(&b[132..164]);
+            id.copy_from_slice(&b[164..172]);
+            (key, id)
+        });
         let seed = Seed::new(&b[6..6 + usize::from(b[5]).min(64)]).ok()?;
         let serial = Serial::from_bytes(&b[71..71 + usize::from(b[70]).min(16)]).ok()?;
         let expiry = Date::new(u16::from_le_bytes([b[87], b[88]]), b[89], b[90]).ok()?;
@@ -204,6 +243,8 @@ impl Record {
             credential: Some(credential),
             initial: Some(initial),
             clock,
+            sealed_to,
+            device_secret,
         })
     }
 }
@@ -235,6 +276,8 @@ mod tests {
                 base_unix: 1_700_000_000,
                 base_ms: 42,
             }),
+            sealed_to: Some(([3; 32], [4; 8])),
+            device_secret: Some(DeviceSecret([5; 32])),
         };
         let mut buf = [0u8; RECORD_LEN];
         rec.encode(&mut buf);
@@ -244,6 +287,8 @@ mod tests {
         assert_eq!(back.credential, Some(cred));
         assert_eq!(back.initial, Some(initial));
         assert_eq!(back.clock, rec.clock);
+        assert_eq!(back.sealed_to, rec.sealed_to);
+        assert_eq!(back.device_secret.map(|d| d.0), Some([5; 32]));
         buf[10] ^= 1;
         assert!(Record::decode(&buf).is_none());
         assert!(Record::decode(&[0xFF; RECORD_LEN]).is_none());

@@ -3,53 +3,11 @@
 #![allow(clippy::unwrap_used)]
 
 use otp_core::{Hash, Mode, Params};
-use token_app::{Platform, StorageError, TokenApp, MIN_UNIX_TIME, RECORD_LEN};
+use token_app::{TokenApp, MIN_UNIX_TIME, RECORD_LEN};
 use token_proto::*;
 
-struct Ram {
-    id: HardwareId,
-    rec: [u8; RECORD_LEN],
-    ms: u64,
-    fail_writes: bool,
-    writes: usize,
-}
-
-impl Ram {
-    fn new() -> Self {
-        Ram {
-            id: ME,
-            rec: [0xFF; RECORD_LEN],
-            ms: 5_000,
-            fail_writes: false,
-            writes: 0,
-        }
-    }
-}
-
-/// The hardware id of the token under test (the RAM platform's).
-const ME: HardwareId = HardwareId([0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6, 0x07, 0x18]);
-/// Another token's: the one a resent request would reach after a swap.
-const OTHER: HardwareId = HardwareId([0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6, 0x07, 0x19]);
-
-impl Platform for Ram {
-    fn hardware_id(&self) -> [u8; 8] {
-        self.id.0
-    }
-    fn now_ms(&mut self) -> u64 {
-        self.ms
-    }
-    fn load(&mut self, record: &mut [u8; RECORD_LEN]) {
-        *record = self.rec;
-    }
-    fn store(&mut self, record: &[u8; RECORD_LEN]) -> Result<(), StorageError> {
-        if self.fail_writes {
-            return Err(StorageError);
-        }
-        self.writes += 1;
-        self.rec = *record;
-        Ok(())
-    }
-}
+mod common;
+use common::{Ram, ME, OTHER};
 
 const SEED: &[u8] = b"12345678901234567890";
 const T: u64 = 1_111_111_109; // RFC 6238 Appendix B

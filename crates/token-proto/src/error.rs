@@ -50,13 +50,19 @@ pub enum WireError {
     /// `0x24`: a SetTime before 2000-01-01T00:00:00Z (946684800), i.e. a host whose own clock
     /// is not set.
     InvalidTime = 0x24,
+    /// `0x25`: a GenerateSealed bank key that is a low-order X25519 point (the shared secret
+    /// would be zero and the seed readable by anyone). Protocol version 3.
+    WeakBankKey = 0x25,
     /// `0x30`: the token could not write its persistent record; nothing was changed.
     StorageFailure = 0x30,
+    /// `0x31`: the token's random number generator failed, or it has no device key; nothing
+    /// was changed. Protocol version 3.
+    RngFailure = 0x31,
 }
 
 impl WireError {
     /// Every variant, in code order (for tests and documentation).
-    pub const ALL: [WireError; 16] = [
+    pub const ALL: [WireError; 18] = [
         WireError::BadCrc,
         WireError::Malformed,
         WireError::UnsupportedVersion,
@@ -72,7 +78,9 @@ impl WireError {
         WireError::InvalidExpiry,
         WireError::InvalidParams,
         WireError::InvalidTime,
+        WireError::WeakBankKey,
         WireError::StorageFailure,
+        WireError::RngFailure,
     ];
 
     /// The wire code.
@@ -99,7 +107,7 @@ impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             WireError::BadCrc => "the token received a frame with a bad CRC (line noise); retry",
-            WireError::Malformed => "the token could not parse the frame; retry, or check the host speaks protocol version 2",
+            WireError::Malformed => "the token could not parse the frame; retry, or check the host speaks protocol version 3",
             WireError::UnsupportedVersion => "the token does not speak this protocol version",
             WireError::FrameTooLarge => "the token received a frame larger than the protocol allows",
             WireError::UnknownMessage => "the token does not know this request",
@@ -118,6 +126,8 @@ impl fmt::Display for WireError {
             WireError::InvalidParams => "the algorithm parameters are out of range",
             WireError::InvalidTime => "the time is before 2000-01-01: is the host's clock set?",
             WireError::StorageFailure => "the token could not write its memory; nothing was changed",
+            WireError::WeakBankKey => "the bank public key is a low-order point: use the key `seeds keygen` made",
+            WireError::RngFailure => "the token's random number generator failed; nothing was changed",
         })
     }
 }

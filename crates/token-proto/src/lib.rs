@@ -20,6 +20,7 @@
 //! | [`Request::ReadDisplay`] | `0x04` | [`Response::Display`] | `0x83` |
 //! | [`Request::Lock`] | `0x05` | [`Response::Ack`] | `0x82` |
 //! | [`Request::FactoryReset`] | `0x06` | [`Response::Ack`] | `0x82` |
+//! | [`Request::GenerateSealed`] | `0x07` | [`Response::Sealed`] | `0x84` |
 //!
 //! Any request may instead get [`Response::Error`] (`0xFF`) with a [`WireError`].
 //!
@@ -29,6 +30,8 @@
 //!
 //! There is deliberately **no** message that carries a seed from the token to the host:
 //! no [`Response`] variant has a field of type [`Seed`] (`tests/no_seed.rs` checks the bytes).
+//! [`Response::Sealed`] carries a seed the token generated, encrypted to the bank's key
+//! (`sealed-seed`): the host relays it and cannot open it.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -45,7 +48,8 @@ pub use frame::{
     cobs_decode, cobs_encode, crc32, decode_request, decode_response, encode_request,
     encode_response,
 };
-pub use message::{Credential, DisplayCode, Info, Provision, Request, Response};
+pub use message::{Credential, DisplayCode, Info, Provision, Request, Response, SealRequest};
+pub use sealed_seed::{Binding, SealError, Sealed};
 pub use types::{
     Date, FirmwareVersion, HardwareId, InvalidDate, InvalidSeedLength, InvalidSerial, Seed, Serial,
     State,
@@ -54,9 +58,10 @@ pub use types::{
 pub use otp_core::{Hash, Mode, Params};
 
 /// The protocol version this crate speaks, byte 0 of every frame. Version 2 added the target
-/// hardware id to every request but Identify (spec/wire-format.md §9); a version-1 token
-/// answers a version-2 frame with [`WireError::UnsupportedVersion`].
-pub const PROTOCOL_VERSION: u8 = 2;
+/// hardware id to every request but Identify; version 3 the device key in Identify and
+/// GenerateSealed (spec/wire-format.md §9, §10). An older token answers a newer frame with
+/// [`WireError::UnsupportedVersion`].
+pub const PROTOCOL_VERSION: u8 = 3;
 
 /// Frame header: version, kind, sequence number (2 bytes).
 pub const HEADER_LEN: usize = 4;
@@ -64,9 +69,9 @@ pub const HEADER_LEN: usize = 4;
 /// The CRC trailer: CRC-32/ISO-HDLC, little-endian.
 pub const CRC_LEN: usize = 4;
 
-/// The largest payload of any message (a Provision with its 8-byte address, a 64-byte seed and
-/// a 16-character serial is 109 bytes; the rest is headroom for later versions).
-pub const MAX_PAYLOAD_LEN: usize = 120;
+/// The largest payload of any message: a Sealed answer for a 64-byte seed is 32 + 1 + 80 + 64
+/// = 177 bytes (a Provision with a 64-byte seed is 109); the rest is headroom.
+pub const MAX_PAYLOAD_LEN: usize = 192;
 
 /// The largest frame before COBS encoding: header + payload + CRC.
 pub const MAX_FRAME_LEN: usize = HEADER_LEN + MAX_PAYLOAD_LEN + CRC_LEN;

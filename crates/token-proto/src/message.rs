@@ -2,6 +2,8 @@
 
 use otp_core::{Hash, Mode, Params};
 
+use sealed_seed::{Binding, Sealed};
+
 use crate::types::{Date, FirmwareVersion, HardwareId, Seed, Serial, State};
 use crate::WireError;
 
@@ -54,6 +56,18 @@ pub enum Request {
         /// The token this request is for.
         hardware_id: HardwareId,
     },
+    /// `0x07` (protocol version 3), payload `hardware_id (8) | seal request` →
+    /// [`Response::Sealed`]. A blank token draws a seed of the asked length from its random
+    /// number generator, keeps it, and answers it sealed to the bank's key and signed by its
+    /// device key (spec/wire-format.md §10). An identical retry gets the identical record;
+    /// any other request on a provisioned token is refused ([`WireError::ConflictingProvision`]),
+    /// so one seed is never sealed to two keys.
+    GenerateSealed {
+        /// The token this request is for.
+        hardware_id: HardwareId,
+        /// What to generate and whom to seal it to.
+        request: SealRequest,
+    },
 }
 
 impl Request {
@@ -66,6 +80,7 @@ impl Request {
             Request::ReadDisplay { .. } => 0x04,
             Request::Lock { .. } => 0x05,
             Request::FactoryReset { .. } => 0x06,
+            Request::GenerateSealed { .. } => 0x07,
         }
     }
 
@@ -78,6 +93,7 @@ impl Request {
             Request::ReadDisplay { .. } => "read-display",
             Request::Lock { .. } => "lock",
             Request::FactoryReset { .. } => "factory-reset",
+            Request::GenerateSealed { .. } => "generate-sealed",
         }
     }
 
@@ -89,7 +105,8 @@ impl Request {
             | Request::Provision { hardware_id, .. }
             | Request::ReadDisplay { hardware_id }
             | Request::Lock { hardware_id }
-            | Request::FactoryReset { hardware_id } => Some(*hardware_id),
+            | Request::FactoryReset { hardware_id }
+            | Request::GenerateSealed { hardware_id, .. } => Some(*hardware_id),
         }
     }
 }
@@ -107,6 +124,37 @@ pub struct Provision {
     pub params: Params,
 }
 
+/// What a GenerateSealed writes and seals: the label data, the algorithm, the seed length,
+/// and the bank key to seal to. Carries no secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SealRequest {
+    /// The bank's X25519 public key (RFC 7748).
+    pub bank_public: [u8; 32],
+    /// Its key id (`seedfile::KeyId`), bound into the record.
+    pub bank_key_id: [u8; 8],
+    /// How many random bytes the seed has, 16..=64 (RFC 4226 §4 R6: at least 128 bits).
+    pub seed_len: u8,
+    /// The serial printed on the token's back.
+    pub serial: Serial,
+    /// The expiry printed on the token's back.
+    pub expiry: Date,
+    /// Hash, digits, and HOTP counter or TOTP period/T0.
+    pub params: Params,
+}
+
+impl SealRequest {
+    /// The associated-data fields of the sealed record for the token `hardware_id`.
+    pub fn binding(&self, hardware_id: HardwareId) -> Binding<'_> {
+        Binding {
+            serial: self.serial.as_bytes(),
+            hardware_id: hardware_id.0,
+            expiry: (self.expiry.year(), self.expiry.month(), self.expiry.day()),
+            params: self.params,
+            bank_key_id: self.bank_key_id,
+        }
+    }
+}
+
 /// A response from the token to the host. None of these can carry a seed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Response {
@@ -116,6 +164,9 @@ pub enum Response {
     Ack,
     /// `0x83`: the code on the display.
     Display(DisplayCode),
+    /// `0x84` (protocol version 3): the answer to GenerateSealed, payload `ephemeral_public
+    /// (32) | ct_len u8 | ciphertext | signature (64)`. Only the bank can open it.
+    Sealed(Sealed),
     /// `0xFF`, payload one code byte: the request was refused or not understood.
     Error(WireError),
 }
@@ -127,6 +178,7 @@ impl Response {
             Response::Info(_) => 0x81,
             Response::Ack => 0x82,
             Response::Display(_) => 0x83,
+            Response::Sealed(_) => 0x84,
             Response::Error(_) => 0xFF,
         }
     }
@@ -145,6 +197,9 @@ pub struct Info {
     pub credential: Option<Credential>,
     /// The token's clock (Unix seconds), `None` if never set.
     pub clock: Option<u64>,
+    /// The token's Ed25519 device public key (protocol version 3), made at its first boot;
+    /// `None` if the token could not make one (its RNG or storage failed).
+    pub device_key: Option<[u8; 32]>,
 }
 
 /// The public part of a provisioned credential (everything but the seed).
@@ -382,7 +437,21 @@ pub(crate) fn write_request(w: &mut Writer<'_>, req: &Request) {
             write_date(w, &p.expiry);
             write_params(w, &p.params);
         }
+        Request::GenerateSealed { request: s, .. } => {
+            w.bytes(&s.bank_public);
+            w.bytes(&s.bank_key_id);
+            w.u8(s.seed_len);
+            write_serial(w, &s.serial);
+            write_date(w, &s.expiry);
+            write_params(w, &s.params);
+        }
     }
+}
+
+fn read_array<const N: usize>(r: &mut Reader<'_>) -> Result<[u8; N], WireError> {
+    let mut a = [0u8; N];
+    a.copy_from_slice(r.take(N)?);
+    Ok(a)
 }
 
 fn read_hardware_id(r: &mut Reader<'_>) -> Result<HardwareId, WireError> {
@@ -426,6 +495,26 @@ pub(crate) fn read_request(kind: u8, payload: &[u8]) -> Result<Request, WireErro
         0x06 => Request::FactoryReset {
             hardware_id: read_hardware_id(&mut r)?,
         },
+        0x07 => {
+            let hardware_id = read_hardware_id(&mut r)?;
+            let request = SealRequest {
+                bank_public: read_array(&mut r)?,
+                bank_key_id: read_array(&mut r)?,
+                seed_len: r.u8()?,
+                serial: read_serial(&mut r, WireError::InvalidSerial)?,
+                expiry: read_date(&mut r, WireError::InvalidExpiry)?,
+                params: read_params(&mut r)?,
+            };
+            if !(sealed_seed::MIN_SEED_LEN..=sealed_seed::MAX_SEED_LEN)
+                .contains(&usize::from(request.seed_len))
+            {
+                return Err(WireError::InvalidSeedLength);
+            }
+            Request::GenerateSealed {
+                hardware_id,
+                request,
+            }
+        }
         _ => return Err(WireError::UnknownMessage),
     };
     r.end()?;
@@ -440,6 +529,12 @@ pub(crate) fn write_response(w: &mut Writer<'_>, resp: &Response) {
             w.u8(d.digits);
             w.bytes(&d.text[..usize::from(d.digits)]);
             w.u64(d.moving_factor);
+        }
+        Response::Sealed(s) => {
+            w.bytes(&s.ephemeral_public);
+            w.u8(s.ciphertext().len() as u8);
+            w.bytes(s.ciphertext());
+            w.bytes(&s.signature);
         }
         Response::Info(i) => {
             w.bytes(&i.hardware_id.0);
@@ -461,6 +556,13 @@ pub(crate) fn write_response(w: &mut Writer<'_>, resp: &Response) {
                 Some(t) => {
                     w.u8(1);
                     w.u64(t);
+                }
+            }
+            match i.device_key {
+                None => w.u8(0),
+                Some(k) => {
+                    w.u8(1);
+                    w.bytes(&k);
                 }
             }
         }
@@ -497,12 +599,18 @@ pub(crate) fn read_response(kind: u8, payload: &[u8]) -> Result<Response, WireEr
                 1 => Some(r.u64()?),
                 _ => return Err(m),
             };
+            let device_key = match r.u8()? {
+                0 => None,
+                1 => Some(read_array(&mut r)?),
+                _ => return Err(m),
+            };
             Response::Info(Info {
                 hardware_id,
                 firmware,
                 state,
                 credential,
                 clock,
+                device_key,
             })
         }
         0x82 => Response::Ack,
@@ -511,6 +619,13 @@ pub(crate) fn read_response(kind: u8, payload: &[u8]) -> Result<Response, WireEr
             let text = r.take(usize::from(n))?;
             let moving_factor = r.u64()?;
             Response::Display(DisplayCode::from_ascii(text, moving_factor).ok_or(m)?)
+        }
+        0x84 => {
+            let ephemeral_public = read_array(&mut r)?;
+            let n = r.u8()?;
+            let ct = r.take(usize::from(n))?;
+            let signature = read_array(&mut r)?;
+            Response::Sealed(Sealed::from_parts(ephemeral_public, ct, signature).map_err(|_| m)?)
         }
         0xFF => Response::Error(WireError::from_code(r.u8()?).ok_or(m)?),
         _ => return Err(WireError::UnknownMessage),

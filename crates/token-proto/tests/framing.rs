@@ -58,8 +58,8 @@ fn bad_crc_reports_the_sequence_number_it_read() {
 
 #[test]
 fn unknown_version_kind_and_trailing_bytes_are_refused() {
-    // A version-1 frame (the protocol before requests were addressed) is refused as such.
-    for version in [1, 3, 0xFF] {
+    // A version-1 or -2 frame (before addressing, before sealed seeds) is refused as such.
+    for version in [1, 2, 4, 0xFF] {
         let e = decode_request(&frame(&[version, 0x01, 7, 0])).unwrap_err();
         assert_eq!(
             e,
@@ -69,11 +69,11 @@ fn unknown_version_kind_and_trailing_bytes_are_refused() {
             }
         );
     }
-    let e = decode_request(&frame(&[2, 0x42, 7, 0])).unwrap_err();
+    let e = decode_request(&frame(&[3, 0x42, 7, 0])).unwrap_err();
     assert_eq!(e.error, WireError::UnknownMessage);
-    let e = decode_request(&frame(&[2, 0x01, 7, 0, 0xAA])).unwrap_err();
+    let e = decode_request(&frame(&[3, 0x01, 7, 0, 0xAA])).unwrap_err();
     assert_eq!(e.error, WireError::Malformed);
-    let e = decode_request(&frame(&[2, 0x02, 7, 0, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3])).unwrap_err();
+    let e = decode_request(&frame(&[3, 0x02, 7, 0, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3])).unwrap_err();
     assert_eq!(e.error, WireError::Malformed, "short SetTime");
     let e = decode_request(&[0x03, 0x01]).unwrap_err();
     assert_eq!(
@@ -87,17 +87,17 @@ fn unknown_version_kind_and_trailing_bytes_are_refused() {
 
 #[test]
 fn a_write_without_its_hardware_id_is_malformed() {
-    // Version 1's empty Lock / ReadDisplay / FactoryReset payloads, sent with version 2.
+    // Version 1's empty Lock / ReadDisplay / FactoryReset payloads, sent with version 3.
     for kind in [0x04, 0x05, 0x06] {
-        let e = decode_request(&frame(&[2, kind, 7, 0])).unwrap_err();
+        let e = decode_request(&frame(&[3, kind, 7, 0])).unwrap_err();
         assert_eq!(e.error, WireError::Malformed, "kind {kind:#04x}");
         // 7 of the 8 address bytes.
-        let e = decode_request(&frame(&[2, kind, 7, 0, 1, 2, 3, 4, 5, 6, 7])).unwrap_err();
+        let e = decode_request(&frame(&[3, kind, 7, 0, 1, 2, 3, 4, 5, 6, 7])).unwrap_err();
         assert_eq!(e.error, WireError::Malformed, "kind {kind:#04x}");
     }
     // SetTime with the time but no address: 8 bytes are read as the address, then the time
     // is missing.
-    let e = decode_request(&frame(&[2, 0x02, 7, 0, 0, 0xf1, 0x53, 0x65, 0, 0, 0, 0])).unwrap_err();
+    let e = decode_request(&frame(&[3, 0x02, 7, 0, 0, 0xf1, 0x53, 0x65, 0, 0, 0, 0])).unwrap_err();
     assert_eq!(e.error, WireError::Malformed);
 }
 

@@ -18,58 +18,69 @@ fn wire_response(seq: u16, r: &Response) -> String {
     hex::encode(&out[..n])
 }
 
-// Protocol version 2 (every request but Identify carries its target hardware id). The CRCs
-// were computed independently of this crate, with Python's zlib.crc32 and a COBS encoder
-// written from the paper.
-const REQUESTS: [&str; 7] = [
+// Protocol version 3 (every request but Identify carries its target hardware id; Identify
+// reports the device key; GenerateSealed / Sealed). Computed independently of this crate by
+// scripts/interop/wire_golden.py (zlib.crc32, a COBS encoder written from the paper, the
+// sealed record from Python's `cryptography`); `wire_golden.py --check` compares them with
+// this file.
+const REQUESTS: [&str; 8] = [
     // Identify, seq 1
-    "0402010105e14c949300",
+    "0403010105842b282b00",
     // SetTime 1700000000 (2023-11-14T22:13:20Z) to token 0102030405060708, seq 2
-    "0402020209010203040506070804f153650101010505589e3e00",
+    "0403020209010203040506070804f15365010101054363f95b00",
     // Provision to token 0102030405060708: RFC seed "12345678901234567890", serial 10000001,
     // expiry 2031-01-31, TOTP SHA-1 6 digits 30 s T0 0, seq 3
-    "040203032b0102030405060708143132333435363738393031323334353637383930083130303030303031ef07011f0406011e01010101010101010101054b6cb90600",
+    "040303032b0102030405060708143132333435363738393031323334353637383930083130303030303031ef07011f0406011e01010101010101010101057421747b00",
     // Provision to token 0102030405060708: 32 x 0xA5, serial SKTH12345, expiry 2025-01-31,
     // HOTP SHA-256 8 digits counter 5, seq 0x0103
-    "3e02030301010203040506070820a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a509534b54483132333435e907011f010801010101020501010101010105f71bdf6500",
+    "3e03030301010203040506070820a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a509534b54483132333435e907011f010801010101020501010101010105acfa908200",
     // ReadDisplay on token 0102030405060708, seq 4
-    "040204040d0102030405060708a4dc347400",
+    "040304040d0102030405060708cb9091ef00",
     // Lock token 0102030405060708, seq 5
-    "040205050d01020304050607085a68785a00",
+    "040305050d01020304050607083524ddc100",
     // FactoryReset token 0102030405060708, seq 6
-    "040206060d010203040506070858b5ad2800",
+    "040306060d010203040506070837f908b300",
+    // GenerateSealed on token 0102030405060708: 20-byte seed, serial 10000001, expiry 2031-01-31,
+    // TOTP SHA-1/6/30/0, sealed to the bank key of spec §10.5 (key id b4b66867b95856a0), seq 7
+    "040307073f0102030405060708de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4fb4b66867b95856a014083130303030303031ef07011f0406011e0101010101010101010104561f9c0100",
 ];
 
-const RESPONSES: [&str; 22] = [
-    // Info: blank token 0102030405060708, firmware 1.0.0, clock not set, seq 1
-    "040281010a0102030405060708010101010105aee6dcac00",
-    // Info: locked, serial 10000001, expiry 2031-01-31, TOTP SHA-1/6/30/0, clock 1700000000, seq 1
-    "040281010a01020304050607080101100201083130303030303031ef07011f0406011e01010101010101010101020104f1536501010105d3c19b2e00",
+const RESPONSES: [&str; 26] = [
+    // Info: blank token 0102030405060708, firmware 1.0.0, clock not set, device key of RFC 8032 TEST 1, seq 1
+    "040381010a010203040506070801010101012601d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511addcbd32c00",
+    // Info: locked, serial 10000001, expiry 2031-01-31, TOTP SHA-1/6/30/0, clock 1700000000, device key, seq 1
+    "040381010a01020304050607080101100201083130303030303031ef07011f0406011e01010101010101010101020104f153650101012601d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a3111e54600",
+    // Info: blank, no device key (its RNG failed), seq 1
+    "040381010a010203040506070801010101010105dc3d223400",
     // Ack, seq 2
-    "0402820205fbbaca5b00",
+    "04038202059edd76e300",
     // Display "287082" (RFC 4226 Appendix D, counter 1), seq 4
-    "04028304090632383730383201010101010101058a07f35300",
+    "0403830409063238373038320101010101010105d287118400",
     // Display "94287082" (RFC 6238 Appendix B, SHA-1, T = 1), seq 4
-    "040283040b0839343238373038320101010101010105290408ec00",
+    "040383040b0839343238373038320101010101010105b787d27300",
     // Display "084774" (zero-padded), moving factor 37037036, seq 4
-    "040283040c06303834373734ec233502010101059cf0dea600",
+    "040383040c06303834373734ec23350201010105c4703c7100",
+    // Sealed: the record of spec §10.5, seq 7
+    "040384078a585024f914aa235f34c8b49d59faa690dc37e71a5c2b45494eb695256777495824c3a0c206ef051eacf697528ff6e8daa412a5541182741f4790faba10901a14308242b75fbb4fc01f6550d7f7c0a6865648d24f1da5d9c7ebbca447fb0202677c80e5efbca6d95458608224e31542108fa1ab7564e6ba82d16c70aa1143ef7f0b68014f03e9c93b1f00",
     // Error, seq 9, one per WireError in code order
-    "0402ff09060195a9311a00",
-    "0402ff0906022ff8388300",
-    "0402ff090603b9c83ff400",
-    "0402ff0906041a5d5b6a00",
-    "0402ff0906058c6d5c1d00",
-    "0402ff0906106789817000",
-    "0402ff090611f1b9860700",
-    "0402ff0906124be88f9e00",
-    "0402ff090613ddd888e900",
-    "0402ff0906147e4dec7700",
-    "0402ff090620cbb9585600",
-    "0402ff0906215d895f2100",
-    "0402ff090622e7d856b800",
-    "0402ff09062371e851cf00",
-    "0402ff090624d27d355100",
-    "0402ff090630afa9ef4b00",
+    "0403ff0906012580512700",
+    "0403ff0906029fd158be00",
+    "0403ff09060309e15fc900",
+    "0403ff090604aa743b5700",
+    "0403ff0906053c443c2000",
+    "0403ff090610d7a0e14d00",
+    "0403ff0906114190e63a00",
+    "0403ff090612fbc1efa300",
+    "0403ff0906136df1e8d400",
+    "0403ff090614ce648c4a00",
+    "0403ff0906207b90386b00",
+    "0403ff090621eda03f1c00",
+    "0403ff09062257f1368500",
+    "0403ff090623c1c131f200",
+    "0403ff0906246254556c00",
+    "0403ff090625f464521b00",
+    "0403ff0906301f808f7600",
+    "0403ff09063189b0880100",
 ];
 
 #[test]
@@ -97,7 +108,7 @@ fn every_response_encodes_to_its_golden_bytes_and_back() {
 #[test]
 fn every_request_kind_and_every_error_code_has_a_golden_example() {
     let kinds: Vec<u8> = common::requests().iter().map(|(_, r)| r.kind()).collect();
-    for k in 1..=6u8 {
+    for k in 1..=7u8 {
         assert!(kinds.contains(&k), "request kind {k:#04x}");
     }
     let errors: Vec<WireError> = common::responses()
@@ -121,10 +132,10 @@ fn crc_is_crc32_iso_hdlc() {
 
 #[test]
 fn identify_frame_before_cobs_is_header_plus_crc() {
-    // version 2, kind 0x01, seq 0x0001 LE, CRC-32 0x93944CE1 LE.
+    // version 3, kind 0x01, seq 0x0001 LE, CRC-32 0x2B282B84 LE.
     let mut raw = [0u8; MAX_FRAME_LEN];
-    let n = cobs_decode(&hex::decode("0402010105e14c9493").unwrap(), &mut raw).unwrap();
-    assert_eq!(hex::encode(&raw[..n]), "02010100e14c9493");
+    let n = cobs_decode(&hex::decode("0403010105842b282b").unwrap(), &mut raw).unwrap();
+    assert_eq!(hex::encode(&raw[..n]), "03010100842b282b");
 }
 
 #[test]
@@ -159,6 +170,20 @@ fn a_version_1_lock_is_refused_as_an_unsupported_version() {
     let v1_lock = hex::decode("0401050505d78e44e200").unwrap();
     assert_eq!(
         decode_request(&v1_lock).unwrap_err(),
+        FrameError {
+            seq: Some(5),
+            error: WireError::UnsupportedVersion
+        }
+    );
+}
+
+#[test]
+fn a_version_2_lock_is_refused_as_an_unsupported_version() {
+    // The version-2 Lock of token 0102030405060708 (seq 5): a version-3 token must not act on
+    // it (a version-2 host would not understand a device key or a sealed record).
+    let v2_lock = hex::decode("040205050d01020304050607085a68785a00").unwrap();
+    assert_eq!(
+        decode_request(&v2_lock).unwrap_err(),
         FrameError {
             seq: Some(5),
             error: WireError::UnsupportedVersion

@@ -61,6 +61,29 @@ fn request() -> impl Strategy<Value = Request> {
         hardware_id().prop_map(|hardware_id| Request::ReadDisplay { hardware_id }),
         hardware_id().prop_map(|hardware_id| Request::Lock { hardware_id }),
         hardware_id().prop_map(|hardware_id| Request::FactoryReset { hardware_id }),
+        (
+            hardware_id(),
+            any::<([u8; 32], [u8; 8])>(),
+            16u8..=64,
+            serial(),
+            date(),
+            params()
+        )
+            .prop_map(
+                |(hardware_id, (bank_public, bank_key_id), seed_len, serial, expiry, params)| {
+                    Request::GenerateSealed {
+                        hardware_id,
+                        request: SealRequest {
+                            bank_public,
+                            bank_key_id,
+                            seed_len,
+                            serial,
+                            expiry,
+                            params,
+                        },
+                    }
+                }
+            ),
     ]
 }
 
@@ -78,9 +101,10 @@ fn info() -> impl Strategy<Value = Info> {
         date(),
         params(),
         any::<Option<u64>>(),
+        any::<Option<[u8; 32]>>(),
     )
         .prop_map(
-            |(hw, (major, minor, patch), state, serial, expiry, params, clock)| Info {
+            |(hw, (major, minor, patch), state, serial, expiry, params, clock, device_key)| Info {
                 hardware_id: hw,
                 firmware: FirmwareVersion {
                     major,
@@ -95,6 +119,7 @@ fn info() -> impl Strategy<Value = Info> {
                     params,
                 }),
                 clock,
+                device_key,
             },
         )
 }
@@ -109,6 +134,14 @@ fn response() -> impl Strategy<Value = Response> {
             )
         }),
         prop::sample::select(WireError::ALL.to_vec()).prop_map(Response::Error),
+        (
+            any::<[u8; 32]>(),
+            prop::collection::vec(any::<u8>(), 32..=80),
+            prop::collection::vec(any::<u8>(), 64)
+        )
+            .prop_map(|(e, ct, sig)| {
+                Response::Sealed(Sealed::from_parts(e, &ct, sig.try_into().unwrap()).unwrap())
+            }),
     ]
 }
 

@@ -2,7 +2,10 @@
 //!
 //! `cargo run -p token-qemu --example firmware_figures -- [SECONDS]` (default 30) prints
 //! - `stack_high_water_bytes <n>`: after a SHA-512 TOTP provision with a 64-byte seed and a
-//!   press (the deepest path), from the firmware's diagnostics UART;
+//!   press, and five GenerateSealed of a 64-byte seed (X25519 + Ed25519: the deepest path),
+//!   from the firmware's diagnostics UART;
+//! - `generate_sealed_ms <median> identify_ms <median>`: the round trip over the pty of one
+//!   GenerateSealed (64-byte seed, factory reset in between) and of one Identify, medians of 5;
 //! - `clock_drift_ppm <value> over <s> s`: the host instant at which the token's seconds
 //!   counter (Identify's `clock`) ticks is found by polling, twice, SECONDS apart; positive
 //!   means the token runs fast. Resolution: about one pty round trip (a few ms) per edge.
@@ -47,6 +50,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     token.read_display(id)?;
     token.identify()?;
+
+    // GenerateSealed: reset the token to blank and seal a fresh 64-byte seed, five times.
+    let request = token_proto::SealRequest {
+        bank_public: [9; 32], // X25519's base point u = 9: a valid, non-low-order key
+        bank_key_id: [1; 8],
+        seed_len: 64,
+        serial: Serial::parse("SKTH00002").map_err(|e| e.to_string())?,
+        expiry: Date::new(2031, 1, 31).map_err(|e| e.to_string())?,
+        params: Params {
+            hash: Hash::Sha512,
+            digits: 8,
+            mode: Mode::Totp { period: 30, t0: 0 },
+        },
+    };
+    let (mut sealed_ms, mut identify_ms) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        token.factory_reset(id)?;
+        let t = Instant::now();
+        token.generate_sealed(id, &request)?;
+        sealed_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
+        token.identify()?;
+        identify_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!(
+        "generate_sealed_ms {:.0} identify_ms {:.1}",
+        median(&mut sealed_ms),
+        median(&mut identify_ms)
+    );
     std::thread::sleep(Duration::from_millis(300));
     let log = std::fs::read_to_string(&station.diag_log)?;
     let stack = log
@@ -85,4 +117,9 @@ fn next_tick(token: &mut TokenLink) -> Result<(Instant, u64), Box<dyn std::error
             return Ok((before + (after - before) / 2, now));
         }
     }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }

@@ -23,8 +23,10 @@ pub const QEMU_ENV: &str = "TOKENLINE_QEMU";
 
 /// Where the firmware reads its boot parameters (firmware-image `src/hw.rs`, `memory.x`).
 const BOOTPARAM_ADDR: u32 = 0x2020_0000;
-/// `"TKBP"`, version 1, three zero bytes (firmware-image `src/bootparam.rs`).
-const BOOTPARAM_MAGIC: u64 = 0x544b_4250_0100_0000;
+/// `"TKBP"`, version 2, three zero bytes (firmware-image `src/bootparam.rs`).
+const BOOTPARAM_MAGIC: u64 = 0x544b_4250_0200_0000;
+/// Where the 32 bytes of boot entropy go (version 2).
+const ENTROPY_ADDR: u32 = BOOTPARAM_ADDR + 16;
 
 /// How long QEMU may take to print its pty path.
 const PTY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -62,6 +64,8 @@ pub struct QemuToken {
     /// Held open for QEMU's lifetime and never read (see the crate docs).
     holder: Option<File>,
     stderr: Arc<Mutex<String>>,
+    /// The boot entropy file, removed when the token is dropped.
+    _entropy: EntropyFile,
 }
 
 impl std::fmt::Debug for QemuToken {
@@ -82,8 +86,12 @@ impl QemuToken {
         let qemu = std::env::var_os(QEMU_ENV)
             .filter(|q| !q.is_empty())
             .unwrap_or_else(|| "qemu-system-arm".into());
+        // The board has no TRNG: 32 bytes from the OS CSPRNG seed its DRBG. They go through a
+        // 0600 file, not the command line (which every local user can read in /proc). QEMU
+        // reads it after it prints the pty, so the file lives as long as the token.
+        let entropy = EntropyFile::new()?;
         let mut cmd = Command::new(&qemu);
-        cmd.args(qemu_args(image, config))
+        cmd.args(qemu_args(image, config, Some(entropy.path())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -109,6 +117,7 @@ impl QemuToken {
             hardware_id: config.hardware_id,
             holder: None,
             stderr: Arc::new(Mutex::new(String::new())),
+            _entropy: entropy,
         };
         if let Some(pipe) = stderr_pipe {
             let keep = Arc::clone(&token.stderr);
@@ -204,8 +213,32 @@ impl Drop for QemuToken {
     }
 }
 
-/// The QEMU command line of one token.
-fn qemu_args(image: &Path, config: &TokenConfig) -> Vec<OsString> {
+/// 32 random bytes in a private temp file, removed on drop.
+struct EntropyFile(tempfile::NamedTempFile);
+
+impl EntropyFile {
+    fn new() -> Result<Self, QemuError> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| QemuError::Io {
+            context: "reading the OS random number generator for a token's boot entropy".into(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        // NamedTempFile is created 0600.
+        let mut f = tempfile::NamedTempFile::new()
+            .map_err(QemuError::io("creating the boot entropy file".to_string()))?;
+        let written = std::io::Write::write_all(&mut f, &bytes);
+        bytes.fill(0);
+        written.map_err(QemuError::io("writing the boot entropy file".to_string()))?;
+        Ok(EntropyFile(f))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+/// The QEMU command line of one token; `entropy` is the file of its 32 boot entropy bytes.
+fn qemu_args(image: &Path, config: &TokenConfig, entropy: Option<&Path>) -> Vec<OsString> {
     let hwid = u64::from_be_bytes(config.hardware_id.0);
     let diag = match &config.diag_log {
         // QEMU option values escape a comma by doubling it.
@@ -231,11 +264,19 @@ fn qemu_args(image: &Path, config: &TokenConfig) -> Vec<OsString> {
             "loader,addr={:#x},data={hwid:#018x},data-len=8,data-be=on",
             BOOTPARAM_ADDR + 8
         ),
-        "-kernel",
     ]
     .iter()
     .map(OsString::from)
     .collect();
+    if let Some(path) = entropy {
+        let mut opt = OsString::from("loader,force-raw=on,addr=");
+        opt.push(format!("{ENTROPY_ADDR:#x},file="));
+        // QEMU option values escape a comma by doubling it.
+        opt.push(path.to_string_lossy().replace(',', ",,"));
+        args.push("-device".into());
+        args.push(opt);
+    }
+    args.push("-kernel".into());
     args.push(image.as_os_str().to_owned());
     args
 }
@@ -323,19 +364,24 @@ mod tests {
             hardware_id: HardwareId([0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]),
             diag_log: Some(PathBuf::from("/tmp/a,b.log")),
         };
-        let args: Vec<String> = qemu_args(Path::new("/fw/token-fw"), &config)
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+        let args: Vec<String> = qemu_args(
+            Path::new("/fw/token-fw"),
+            &config,
+            Some(Path::new("/tmp/e")),
+        )
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
         let joined = args.join(" ");
         assert!(joined.contains("-machine mps2-an386"));
         assert!(joined.contains("-serial pty -serial file:/tmp/a,,b.log"));
         assert!(
-            joined.contains("loader,addr=0x20200000,data=0x544b425001000000,data-len=8,data-be=on")
+            joined.contains("loader,addr=0x20200000,data=0x544b425002000000,data-len=8,data-be=on")
         );
         assert!(
             joined.contains("loader,addr=0x20200008,data=0x0123456789abcdef,data-len=8,data-be=on")
         );
+        assert!(joined.contains("-device loader,force-raw=on,addr=0x20200010,file=/tmp/e -kernel"));
         assert_eq!(args.last().map(String::as_str), Some("/fw/token-fw"));
     }
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use token_app::{Platform, StorageError, RECORD_LEN};
+use token_app::{Platform, RngError, StorageError, RECORD_LEN};
 
 /// The [`Platform`] of a simulated token: the record lives in one file, written atomically
 /// (temp file + fsync + rename + directory fsync), so a killed simulator leaves the old or
@@ -52,6 +52,14 @@ impl Platform for FilePlatform {
         write_atomic(&self.path, record).map_err(|e| {
             tracing::error!(path = %self.path.display(), error = %e, "cannot write token record");
             StorageError
+        })
+    }
+
+    /// The OS CSPRNG (`getrandom`): the simulator's stand-in for the chip's TRNG.
+    fn fill_random(&mut self, buf: &mut [u8]) -> Result<(), RngError> {
+        getrandom::fill(buf).map_err(|e| {
+            tracing::error!(error = %e, "the OS random generator failed");
+            RngError
         })
     }
 }

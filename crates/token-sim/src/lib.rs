@@ -265,6 +265,7 @@ impl Simulator {
             replace_symlink(&device, &link).map_err(io)?;
             let mut platform = FilePlatform::new(id.0, token_path(&dir, id));
             let mut app = TokenApp::with_clock_offset(opts.clock_skew_s);
+            app.boot(&mut platform); // first boot of a blank token: its device key
             let state = app.state(&mut platform);
             stations.push(StationInfo {
                 station,

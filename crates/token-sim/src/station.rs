@@ -190,6 +190,7 @@ impl Station {
         });
         self.platform = FilePlatform::new(id.0, token_path(&sh.dir, &id));
         self.app = TokenApp::with_clock_offset(self.clock_skew_s);
+        self.app.boot(&mut self.platform); // first boot of a blank token: its device key
         self.hardware_id = id;
         self.state = self.app.state(&mut self.platform);
         self.in_frame = false;

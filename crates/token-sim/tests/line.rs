@@ -93,7 +93,7 @@ fn heavy_corruption_ends_in_a_clear_timeout_not_a_hang() {
         "{err:?}"
     );
     let text = err.to_string();
-    assert!(text.contains("within 100 ms, 3 attempts"), "{text}");
+    assert!(text.contains("within 100 ms (3 attempts)"), "{text}");
     assert!(text.contains("--timeout-ms"), "{text}");
 }
 

@@ -54,7 +54,47 @@ pub fn requests() -> Vec<(u16, Request)> {
         (0x0004, Request::ReadDisplay { hardware_id: HWID }),
         (0x0005, Request::Lock { hardware_id: HWID }),
         (0x0006, Request::FactoryReset { hardware_id: HWID }),
+        (
+            0x0007,
+            Request::GenerateSealed {
+                hardware_id: HWID,
+                request: seal_request(),
+            },
+        ),
     ]
+}
+
+/// The Ed25519 public key of RFC 8032 §7.1 TEST 1 (the device key of the examples).
+pub const DEVICE_KEY: [u8; 32] = [
+    0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b, 0xfe, 0xd3, 0xc9, 0x64, 0x07, 0x3a,
+    0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6, 0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68, 0xf7, 0x07, 0x51, 0x1a,
+];
+
+fn h<const N: usize>(s: &str) -> [u8; N] {
+    hex::decode(s).unwrap().try_into().unwrap()
+}
+
+/// GenerateSealed for serial 10000001, sealed to the bank key of spec/wire-format.md §10.5.
+pub fn seal_request() -> SealRequest {
+    let p = provision_totp();
+    SealRequest {
+        bank_public: h("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f"),
+        bank_key_id: h("b4b66867b95856a0"),
+        seed_len: 20,
+        serial: p.serial,
+        expiry: p.expiry,
+        params: p.params,
+    }
+}
+
+/// The sealed record of spec/wire-format.md §10.5.
+pub fn sealed_example() -> Sealed {
+    Sealed::from_parts(
+        h("585024f914aa235f34c8b49d59faa690dc37e71a5c2b45494eb6952567774958"),
+        &hex::decode("c3a0c206ef051eacf697528ff6e8daa412a5541182741f4790faba10901a14308242b75f").unwrap(),
+        h("bb4fc01f6550d7f7c0a6865648d24f1da5d9c7ebbca447fb0202677c80e5efbca6d95458608224e31542108fa1ab7564e6ba82d16c70aa1143ef7f0b68014f03"),
+    )
+    .unwrap()
 }
 
 pub fn info_blank() -> Info {
@@ -68,6 +108,7 @@ pub fn info_blank() -> Info {
         state: State::Blank,
         credential: None,
         clock: None,
+        device_key: Some(DEVICE_KEY),
     }
 }
 
@@ -87,6 +128,7 @@ pub fn info_locked() -> Info {
             params: p.params,
         }),
         clock: Some(1_700_000_000),
+        device_key: Some(DEVICE_KEY),
     }
 }
 
@@ -94,6 +136,13 @@ pub fn responses() -> Vec<(u16, Response)> {
     let mut v = vec![
         (0x0001, Response::Info(info_blank())),
         (0x0001, Response::Info(info_locked())),
+        (
+            0x0001,
+            Response::Info(Info {
+                device_key: None,
+                ..info_blank()
+            }),
+        ),
         (0x0002, Response::Ack),
         // RFC 4226 Appendix D, count 1
         (
@@ -110,6 +159,7 @@ pub fn responses() -> Vec<(u16, Response)> {
             0x0004,
             Response::Display(DisplayCode::new(84774, 6, 37037036).unwrap()),
         ),
+        (0x0007, Response::Sealed(sealed_example())),
     ];
     for e in WireError::ALL {
         v.push((0x0009, Response::Error(e)));
