@@ -43,7 +43,7 @@ pg_start() {
   printf '%s\n' "$pw" >"$dir/pwfile"
   [ "$(id -u)" -eq 0 ] && chown postgres: "$dir/pwfile"
   pg_as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=scram-sha-256 --pwfile="$dir/pwfile" \
-    -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
+    -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; rm -rf "$dir"; return 1; }
   rm -f "$dir/pwfile"
   port=$(pg_free_port)
   {
@@ -60,7 +60,7 @@ pg_start() {
   } >>"$dir/data/postgresql.conf"
   export TOKENLINE_PG_DIR="$dir" TOKENLINE_PG_BIN="$bin"
   pg_as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
-    || { cat "$dir/server.log" >&2; return 1; }
+    || { cat "$dir/server.log" >&2; pg_stop; return 1; }
   export TOKENLINE_TEST_PG_URL="postgres://postgres:$pw@127.0.0.1:$port/postgres"
   echo "pg: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (data $dir/data)" >&2
 }

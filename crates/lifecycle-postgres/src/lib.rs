@@ -41,6 +41,8 @@
 
 mod connect;
 mod migrate;
+pub mod rows;
+pub mod session;
 pub mod testing;
 mod tx;
 
@@ -50,9 +52,7 @@ pub use migrate::{MIGRATIONS, SCHEMA_VERSION};
 
 use lifecycle::{Store, StoreError, Tx};
 use lifecycle_sqlite::Cipher;
-use postgres::NoTls;
-use r2d2_postgres::PostgresConnectionManager;
-use std::time::Duration;
+use session::Pool;
 
 /// The advisory lock key every transaction holds (`tokenlin` in ASCII): one bank use case at
 /// a time, across all nodes.
@@ -98,10 +98,9 @@ pub fn check_can_create(url: &str) -> Result<(), Error> {
 
 /// A bank store on one PostgreSQL database, shared by any number of nodes.
 pub struct PgStore {
-    pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
+    pool: Pool,
     cipher: Cipher,
     environment: Environment,
-    target: Target,
 }
 
 /// Connections a store keeps at most (each node).
@@ -140,20 +139,11 @@ impl PgStore {
         environment: Environment,
         pool_size: u32,
     ) -> Result<Self, Error> {
-        let manager = PostgresConnectionManager::new(target.config().clone(), NoTls);
-        let pool = r2d2::Pool::builder()
-            .max_size(pool_size.max(1))
-            .min_idle(Some(0))
-            // A broken connection is noticed by `is_closed` and by the retry in
-            // `transaction`; a ping on every checkout would cost one round trip per use case.
-            .test_on_check_out(false)
-            .connection_timeout(Duration::from_secs(5))
-            .build_unchecked(manager);
+        let pool = Pool::new(target, pool_size);
         Ok(PgStore {
             pool,
             cipher,
             environment,
-            target,
         })
     }
 
@@ -164,13 +154,12 @@ impl PgStore {
 
     /// The database, for messages (no password).
     pub fn target(&self) -> &Target {
-        &self.target
+        self.pool.target()
     }
 
     /// Connections open and idle in this node's pool.
     pub fn pool_state(&self) -> (u32, u32) {
-        let s = self.pool.state();
-        (s.connections, s.idle_connections)
+        self.pool.state()
     }
 
     /// Checks that the database answers (readiness probe): `SELECT 1` on a pooled connection.
@@ -206,63 +195,13 @@ impl PgStore {
         .map_err(tx::backend)
     }
 
-    fn conn(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
-        self.pool.get().map_err(|e| {
-            StoreError::Backend(format!(
-                "database unavailable: no connection to {} ({e})",
-                self.target
-            ))
-        })
-    }
-}
-
-/// A connection inside `BEGIN`: rolled back when dropped without [`Open::commit`] (an `Err`
-/// from the use case, or a panic), so a pooled connection never returns mid-transaction.
-struct Open {
-    conn: Option<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>>,
-}
-
-impl Open {
-    fn client(&mut self) -> &mut postgres::Client {
-        self.conn
-            .as_deref_mut()
-            .unwrap_or_else(|| unreachable!("used after commit"))
-    }
-
-    fn commit(mut self) -> Result<(), StoreError> {
-        let r = self.client().batch_execute("COMMIT").map_err(tx::backend);
-        self.conn = None;
-        r
-    }
-}
-
-impl Drop for Open {
-    fn drop(&mut self) {
-        if let Some(c) = self.conn.as_mut() {
-            let _ = c.batch_execute("ROLLBACK");
-        }
-    }
-}
-
-impl PgStore {
-    /// `BEGIN` and the writer lock on a pooled connection. A pooled connection may have died
-    /// with a server restart; nothing was done yet, so one fresh connection is tried before
-    /// the database is reported unavailable.
-    fn begin(&self) -> Result<Open, StoreError> {
-        let mut conn = self.conn()?;
-        if let Err(e) = conn.batch_execute("BEGIN") {
-            if !(e.is_closed() || e.as_db_error().is_none()) {
-                return Err(tx::unavailable(e));
-            }
-            drop(conn);
-            conn = self.conn()?;
-            conn.batch_execute("BEGIN").map_err(tx::unavailable)?;
-        }
-        let mut open = Open { conn: Some(conn) };
-        open.client()
-            .execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])
-            .map_err(tx::unavailable)?;
-        Ok(open)
+    fn conn(
+        &self,
+    ) -> Result<
+        r2d2::PooledConnection<r2d2_postgres::PostgresConnectionManager<postgres::NoTls>>,
+        StoreError,
+    > {
+        self.pool.get()
     }
 }
 
@@ -271,7 +210,7 @@ impl Store for PgStore {
     where
         F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
     {
-        let mut open = self.begin()?;
+        let mut open = self.pool.begin()?;
         let mut ptx = tx::PgTx::new(open.client(), &self.cipher);
         let r = f(&mut ptx)?;
         ptx.flush()?;

@@ -43,8 +43,12 @@ fn recorded_version(t: &mut Transaction<'_>, target: &Target) -> Result<Option<i
 
 fn apply(t: &mut Transaction<'_>, target: &Target, from: i64) -> Result<(), Error> {
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > from) {
-        t.batch_execute(sql)
-            .map_err(|e| db_err(target, format!("migration {version} failed: {e}")))?;
+        t.batch_execute(sql).map_err(|e| {
+            let why = e
+                .as_db_error()
+                .map_or_else(|| e.to_string(), |d| d.message().to_owned());
+            db_err(target, format!("migration {version} failed: {why}"))
+        })?;
         t.execute(
             "INSERT INTO schema_version (version, applied_at) VALUES ($1, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))",
             &[version],

@@ -3,17 +3,18 @@
 //! refused insert does not abort the transaction (the domain may go on and commit, as it does
 //! on SQLite). Tokens are buffered and written with binary `COPY`.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use crate::rows::{self, get, ts};
+use chrono::{DateTime, NaiveDate, Utc};
 use lifecycle::audit::{Actor, AuditEntry, AuditQuery};
 use lifecycle::{
-    Customer, CustomerId, LoginId, NewToken, SecretHash, Seed, SerialNumber, StoreError,
-    TokenCounters, TokenInfo, TokenStatus, Tx, UsageMode, User, UserClass,
+    Customer, CustomerId, LoginId, NewToken, SecretHash, Seed, SerialNumber, StoreError, TokenInfo,
+    TokenStatus, Tx, User,
 };
 use lifecycle_sqlite::Cipher;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
-use postgres::{Client, Row};
+use postgres::Client;
 use std::collections::HashSet;
 
 /// Tokens per `COPY` batch.
@@ -72,55 +73,8 @@ fn message(e: &postgres::Error) -> String {
     }
 }
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {e}"))
-}
-
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
-fn parse_ts(s: &str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| corrupt("time", e))
-}
-
-fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>, StoreError> {
-    s.as_deref().map(parse_ts).transpose()
-}
-
-fn id<T>(s: String, parse: fn(&str) -> Result<T, lifecycle::IdError>) -> Result<T, StoreError> {
-    parse(&s).map_err(|e| corrupt("identifier", e))
-}
-
-fn get<'r, T: postgres::types::FromSql<'r>>(r: &'r Row, i: usize) -> Result<T, StoreError> {
-    r.try_get(i).map_err(|e| corrupt("column", e))
-}
-
-const USER_COLS: &str = "login, customer, name, class, needs_otp, secret_hash, serial, issued, last_revoked_at, awaiting_registration, failures, locked_until";
-
-fn user_of(r: &Row) -> Result<User, StoreError> {
-    let class: String = get(r, 3)?;
-    let failures: i64 = get(r, 10)?;
-    Ok(User {
-        login: id(get(r, 0)?, LoginId::parse)?,
-        customer: id(get(r, 1)?, CustomerId::parse)?,
-        name: get(r, 2)?,
-        class: UserClass::parse(&class).ok_or_else(|| corrupt("user class", &class))?,
-        needs_otp: get(r, 4)?,
-        secret: get::<Option<String>>(r, 5)?.map(SecretHash::from_phc),
-        serial: get::<Option<String>>(r, 6)?
-            .map(|s| id(s, SerialNumber::parse))
-            .transpose()?,
-        issued: get::<Option<String>>(r, 7)?
-            .map(|s| id(s, SerialNumber::parse))
-            .transpose()?,
-        last_revoked_at: opt_ts(get(r, 8)?)?,
-        awaiting_registration: get(r, 9)?,
-        failures: u32::try_from(failures).map_err(|e| corrupt("failures", e))?,
-        locked_until: opt_ts(get(r, 11)?)?,
-    })
+fn user_cols() -> String {
+    rows::cols("", &rows::USER_COLS)
 }
 
 fn status_cols(s: &TokenStatus) -> (&'static str, Option<String>, Option<String>) {
@@ -218,11 +172,14 @@ impl<'a> PgTx<'a> {
         let rows = self
             .tx
             .query(
-                &format!("SELECT {USER_COLS} FROM users WHERE {clause} ORDER BY login"),
+                &format!(
+                    "SELECT {} FROM users WHERE {clause} ORDER BY login",
+                    user_cols()
+                ),
                 &[&key],
             )
             .map_err(backend)?;
-        rows.iter().map(user_of).collect()
+        rows.iter().map(|r| rows::user_at(r, 0)).collect()
     }
 
     fn write_user(&mut self, sql_text: &str, u: &User) -> Result<u64, StoreError> {
@@ -278,16 +235,7 @@ impl Tx for PgTx<'_> {
                 &[&cid.as_str()],
             )
             .map_err(backend)?;
-        row.map(|r| {
-            let mode: String = get(&r, 2)?;
-            Ok(Customer {
-                id: id(get(&r, 0)?, CustomerId::parse)?,
-                name: get(&r, 1)?,
-                mode: UsageMode::parse(&mode).ok_or_else(|| corrupt("usage mode", &mode))?,
-                secret: get::<Option<String>>(&r, 3)?.map(SecretHash::from_phc),
-            })
-        })
-        .transpose()
+        row.map(|r| rows::customer_at(&r, 0)).transpose()
     }
 
     fn update_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
@@ -314,7 +262,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
-        let n = self.write_user(&format!("INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING"), u)?;
+        let n = self.write_user(&format!("INSERT INTO users ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING", user_cols()), u)?;
         if n == 0 {
             return Err(StoreError::Duplicate {
                 what: "user",
@@ -433,56 +381,17 @@ impl Tx for PgTx<'_> {
 
     fn token(&mut self, serial: &SerialNumber) -> Result<Option<TokenInfo>, StoreError> {
         self.flush()?;
-        let Some(r) = self
+        let row = self
             .tx
             .query_opt(
-                "SELECT params, expiry, batch, status, status_customer, revoked_at, drift, last_step, next_counter FROM tokens WHERE serial = $1",
+                &format!(
+                    "SELECT {} FROM tokens WHERE serial = $1",
+                    rows::cols("", &rows::TOKEN_COLS)
+                ),
                 &[&serial.as_str()],
             )
-            .map_err(backend)?
-        else {
-            return Ok(None);
-        };
-        let params_json: String = get(&r, 0)?;
-        let expiry: String = get(&r, 1)?;
-        let status: String = get(&r, 3)?;
-        let cust: Option<String> = get(&r, 4)?;
-        let revoked: Option<String> = get(&r, 5)?;
-        let last_step: Option<i64> = get(&r, 7)?;
-        let next_counter: i64 = get(&r, 8)?;
-        let customer = || -> Result<CustomerId, StoreError> {
-            id(
-                cust.clone()
-                    .ok_or_else(|| corrupt("token status", "no customer"))?,
-                CustomerId::parse,
-            )
-        };
-        let status = match status.as_str() {
-            "stock" => TokenStatus::Stock,
-            "issued" => TokenStatus::Issued {
-                customer: customer()?,
-            },
-            "active" => TokenStatus::Active {
-                customer: customer()?,
-            },
-            "revoked" => TokenStatus::Revoked {
-                at: parse_ts(revoked.as_deref().unwrap_or(""))?,
-            },
-            other => return Err(corrupt("token status", other)),
-        };
-        Ok(Some(TokenInfo {
-            serial: serial.clone(),
-            params: serde_json::from_str(&params_json).map_err(|e| corrupt("token params", e))?,
-            expiry: NaiveDate::parse_from_str(&expiry, "%Y-%m-%d")
-                .map_err(|e| corrupt("token expiry", e))?,
-            batch: get(&r, 2)?,
-            status,
-            counters: TokenCounters {
-                drift: get(&r, 6)?,
-                last_step: last_step.map(|s| s as u64),
-                next_counter: next_counter as u64,
-            },
-        }))
+            .map_err(backend)?;
+        row.map(|r| rows::token_at(&r, 0)).transpose()
     }
 
     fn token_seed(&mut self, serial: &SerialNumber) -> Result<Option<Seed>, StoreError> {
@@ -578,12 +487,12 @@ impl Tx for PgTx<'_> {
                 ("user", Some(a)) => Actor::User(a),
                 ("operator", Some(a)) => Actor::Operator(a),
                 ("system", _) => Actor::System,
-                (k, _) => return Err(corrupt("audit actor", k)),
+                (k, _) => return Err(rows::corrupt("audit actor", k)),
             };
             let at: String = get(r, 1)?;
             out.push(AuditEntry {
                 id: get(r, 0)?,
-                at: parse_ts(&at)?,
+                at: rows::parse_ts(&at)?,
                 actor,
                 action: get(r, 4)?,
                 customer: get(r, 5)?,
