@@ -172,3 +172,9 @@ pub fn customer_at(r: &Row, at: usize) -> Result<Customer, StoreError> {
         secret: get::<Option<String>>(r, at + 3)?.map(SecretHash::from_phc),
     })
 }
+
+/// A driver error as a [`StoreError`]: a lost connection or server is
+/// `Backend("database unavailable: …")`, anything else the server's message and SQLSTATE.
+pub fn backend(e: postgres::Error) -> StoreError {
+    crate::tx::backend(e)
+}

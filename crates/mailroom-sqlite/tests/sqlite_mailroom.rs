@@ -2,14 +2,21 @@
 //! is named after the rule it checks.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::backend::{Environment, MailSqlite, MasterKey, SqliteStore};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use lifecycle::{
     Bank, ConfirmationSecret, CustomerId, LoginId, NewCustomer, NewToken, NewUser, Policy, Proof,
     Seed, SerialNumber, Tx, UsageMode, UserClass,
 };
-use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
 use mailroom::{Address, CampaignId, EnvelopeId, Error, MailStore, Mailroom, PlanRequest};
-use mailroom_sqlite::MailSqlite;
+
+/// The stores under test. This file is the SQLite run; `mailroom-postgres/tests/pg_mailroom.rs`
+/// includes it as a module under its own `crate::backend` (PostgreSQL): one suite, both backends.
+#[allow(dead_code, unused_imports)]
+mod backend {
+    pub use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
+    pub use mailroom_sqlite::MailSqlite;
+}
 
 const POLICY: &str =
     "name = \"test bank\"\n[secrets]\nargon2_m_kib = 8\nargon2_t = 1\nargon2_p = 1\n";

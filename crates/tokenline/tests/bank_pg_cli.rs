@@ -1,4 +1,4 @@
-//! `tokenline bank … --db postgres://…` (issue #16): the real binary on a real PostgreSQL
+//! `tokenline bank … --db postgres://…` and `tokenline mailroom … --db postgres://…` (issue #16): the real binary on a real PostgreSQL
 //! server (`TOKENLINE_TEST_PG_URL`, each test in its own schema): the commands work on a URL,
 //! and a bad URL, a refused connection, a wrong password and a newer schema are each a clear
 //! error that writes nothing.
@@ -73,11 +73,11 @@ fn cheap_policy(dir: &Path) -> PathBuf {
 }
 
 /// A `.tlseed` file of TOTP tokens under a fresh pre-shared key; returns (file, key file).
-fn seed_file(dir: &Path, serials: &[&str]) -> (PathBuf, PathBuf) {
+fn seed_file(dir: &Path, serials: &[&str], year: i32) -> (PathBuf, PathBuf) {
     let psk = seedfile::PreSharedKey::generate().unwrap();
-    let key_path = dir.join("batch.psk");
+    let key_path = dir.join(format!("batch-{year}.psk"));
     seedfile::keys::write_secret_file(&key_path, psk.to_file_line().as_bytes()).unwrap();
-    let date = time::Date::from_calendar_date(2030, time::Month::January, 31).unwrap();
+    let date = time::Date::from_calendar_date(year, time::Month::January, 31).unwrap();
     let opts = seedfile::tlseed::WriteOptions::new("B-PG", serials.len() as u64, 1_700_000_000);
     let mut w = seedfile::tlseed::Writer::new(
         Vec::new(),
@@ -99,7 +99,7 @@ fn seed_file(dir: &Path, serials: &[&str]) -> (PathBuf, PathBuf) {
         })
         .unwrap();
     }
-    let file = dir.join("batch.tlseed");
+    let file = dir.join(format!("batch-{year}.tlseed"));
     std::fs::write(&file, w.finish().unwrap()).unwrap();
     (file, key_path)
 }
@@ -139,7 +139,23 @@ fn bank_commands_run_on_a_postgres_url() {
         !init_err.contains(url.split('@').next().unwrap().rsplit(':').next().unwrap()),
         "the password is never printed: {init_err}"
     );
-    let (file, psk) = seed_file(dir.path(), &["23456789", "33456789"]);
+    let (file, psk) = seed_file(dir.path(), &["23456789"], 2030);
+    let (stock, stock_psk) = seed_file(dir.path(), &["33456789"], 2031);
+    ok(
+        bank(
+            url,
+            &[
+                "import",
+                stock.to_str().unwrap(),
+                "--key",
+                stock_psk.to_str().unwrap(),
+                "--key-file",
+                k,
+            ],
+            None,
+        ),
+        "import of stock",
+    );
     let out = ok(
         bank(
             url,
@@ -157,7 +173,7 @@ fn bank_commands_run_on_a_postgres_url() {
         "import",
     );
     let v: Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(v["imported"], 2);
+    assert_eq!(v["imported"], 1);
     ok(
         bank(
             url,
@@ -243,6 +259,49 @@ fn bank_commands_run_on_a_postgres_url() {
         .unwrap()
         .get(0);
     assert!(audit >= 5, "every command audited: {audit}");
+    // The mailing room on the same database: a campaign replaces taro's token by the stock one.
+    let mail = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("mailroom")
+            .args(args)
+            .args([
+                "--db",
+                url,
+                "--clock",
+                &format!("fixed:{}", later.to_rfc3339()),
+            ])
+            .env_remove("TOKENLINE_BANK_DB")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    ok(
+        mail(&[
+            "plan",
+            "--target-expiry",
+            "2030-01-31",
+            "--min-new-expiry",
+            "2031-01-31",
+            "--deadline",
+            "2025-04-30",
+            "--name",
+            "pg",
+        ]),
+        "mailroom plan",
+    );
+    let shown = ok(mail(&["show", "C1", "--json"]), "mailroom show");
+    assert!(
+        shown.contains("23456789") && shown.contains("33456789"),
+        "{shown}"
+    );
+    let planned: i64 = db
+        .query_one(
+            "SELECT COUNT(*) FROM mail_new_tokens WHERE serial = '33456789'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(planned, 1, "the campaign is stored in PostgreSQL");
 }
 
 #[test]

@@ -3,11 +3,15 @@
 //!
 //! With a URL the master key is never next to the database: `--key-file` (or
 //! `TOKENLINE_BANK_KEY`) names it on the node. Messages show the URL without its password.
+//! [`MailDb`] is the mailing room's store on the same database.
 
 use anyhow::bail;
 use lifecycle::{Store, StoreError, Tx};
 use lifecycle_postgres::PgStore;
 use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
+use mailroom::{MailStore, MailTx};
+use mailroom_postgres::MailPg;
+use mailroom_sqlite::MailSqlite;
 use std::path::{Path, PathBuf};
 
 /// The bank's store: one SQLite file, or one PostgreSQL database shared by several nodes.
@@ -119,6 +123,44 @@ impl Store for BankStore {
         match self {
             BankStore::Sqlite(s) => s.transaction(f),
             BankStore::Postgres(p) => p.transaction(f),
+        }
+    }
+}
+
+/// The mailing room's campaign tables, in the bank's SQLite file or PostgreSQL database.
+pub enum MailDb {
+    /// Next to the bank's tables in a SQLite file.
+    Sqlite(MailSqlite),
+    /// Next to the bank's tables in PostgreSQL.
+    Postgres(MailPg),
+}
+
+impl MailDb {
+    /// Opens the campaign tables of the bank at `db` (applies pending migrations).
+    pub fn open(db: &Path) -> anyhow::Result<Self> {
+        Ok(match url(db) {
+            Some(u) => MailDb::Postgres(MailPg::open(u)?),
+            None => MailDb::Sqlite(MailSqlite::open(db)?),
+        })
+    }
+
+    /// A bank setting from the `meta` table.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            MailDb::Sqlite(s) => s.meta(key),
+            MailDb::Postgres(p) => p.meta(key),
+        }
+    }
+}
+
+impl MailStore for MailDb {
+    fn transaction<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&mut dyn MailTx) -> Result<R, StoreError>,
+    {
+        match self {
+            MailDb::Sqlite(s) => s.transaction(f),
+            MailDb::Postgres(p) => p.transaction(f),
         }
     }
 }

@@ -3,13 +3,12 @@
 //! The flags mirror `tokenline bank`'s (`--db`, `--key-file`, `--clock`, `--json`): the
 //! campaign tables live in the bank's database file.
 
-use crate::cmd::bank_db::{self, BankStore};
+use crate::cmd::bank_db::{self, BankStore, MailDb};
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use lifecycle::{Bank, Policy};
 use lifecycle_sqlite::{Environment, MasterKey};
 use mailroom::{CampaignId, EnvelopeId, Mailroom};
-use mailroom_sqlite::MailSqlite;
 use std::path::PathBuf;
 
 pub use crate::cmd::common::{json_line, say, ClockSpec as Clock};
@@ -39,7 +38,7 @@ pub struct Args {
 /// An opened mailing room.
 pub struct Opened {
     /// The use cases.
-    pub mail: Mailroom<MailSqlite>,
+    pub mail: Mailroom<MailDb>,
     /// The bank's policy (time zone for deadlines and letters).
     pub policy: Policy,
     clock: Option<Clock>,
@@ -59,10 +58,7 @@ impl Args {
 
     /// Opens the campaign store (no master key needed: no seed is read).
     pub fn open(&self) -> anyhow::Result<Opened> {
-        if bank_db::url(&self.db).is_some() {
-            bail!("the mailing room's campaign tables are not on PostgreSQL yet: run the mailroom on a SQLite bank database (--db FILE)");
-        }
-        let store = MailSqlite::open(&self.db)?;
+        let store = MailDb::open(&self.db)?;
         let env = store.meta("environment")?.unwrap_or_default();
         if self.clock.is_some() && env == Environment::Production.as_str() {
             bail!("--clock is refused: {} was initialised as production (staging clocks are for test databases: `bank init --staging`)", bank_db::shown(&self.db));
