@@ -50,6 +50,17 @@ ours psk256 "--psk $W/k32.psk" "--psk $K32" "--key $W/k32.psk"
 ours psk128 "--psk $W/k16.psk" "--psk $K16" "--key $W/k16.psk"
 ours pbkdf2 "--passphrase-file $W/pass --pbkdf2-iterations 2000" "--passphrase=$PASS" "--passphrase-file $W/pass"
 ours plain "--insecure-plaintext" "--plaintext" "--insecure-plaintext"
+# issue #13: `keygen --psk --bits 128` gives the AES-128-CBC file privacyIDEA imports, and the
+# bare hex key a partner sends works as --psk and --key.
+"$TL" seeds keygen --psk --bits 128 --out "$W/k128.psk" >/dev/null 2>&1
+( umask 077; awk '{print $2}' "$W/k128.psk" > "$W/k128.hex" )
+K128=$(cat "$W/k128.hex")
+ours psk128-keygen-bare-hex "--psk $W/k128.hex" "--psk $K128" "--key $W/k128.hex"
+if grep -q 'xmlenc#aes128-cbc' "$W/psk128-keygen-bare-hex.pskc" && ! grep -q 'aes256-cbc' "$W/psk128-keygen-bare-hex.pskc"; then
+  ok "keygen --bits 128 → PSKC in AES-128-CBC only (RFC 6030 §6.1, privacyIDEA)"
+else
+  bad "keygen --bits 128 did not give an AES-128-CBC PSKC file"
+fi
 
 # a batch from a real factory line (tokenline sim + line run) → both formats → python-pskc:
 # the secrets python-pskc reads from our PSKC equal those in our .tlseed of the same journal.

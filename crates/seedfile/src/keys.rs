@@ -7,6 +7,7 @@
 //! tokenline-x25519-private 5dab087e...   (0600)
 //! tokenline-x25519-public  8520f009...
 //! tokenline-psk            1234...        (0600; 16, 24 or 32 bytes)
+//! 00112233445566778899aabbccddeeff        (a bare hex pre-shared key, as partners send it)
 //! ```
 
 use std::io::Write;
@@ -128,7 +129,18 @@ pub struct PreSharedKey(Zeroizing<Vec<u8>>);
 impl PreSharedKey {
     /// A fresh 256-bit key from the OS CSPRNG.
     pub fn generate() -> Result<PreSharedKey> {
-        let mut b = Zeroizing::new(vec![0u8; 32]);
+        PreSharedKey::generate_bits(256)
+    }
+    /// A fresh key of 128, 192 or 256 bits from the OS CSPRNG. 128 bits gives PSKC files in
+    /// AES-128-CBC, the algorithm RFC 6030 §6.1 makes mandatory and the only one privacyIDEA
+    /// imports; `.tlseed` needs 256.
+    pub fn generate_bits(bits: u16) -> Result<PreSharedKey> {
+        if ![128, 192, 256].contains(&bits) {
+            return Err(Error::Key(format!(
+                "a pre-shared key has 128, 192 or 256 bits, not {bits}"
+            )));
+        }
+        let mut b = Zeroizing::new(vec![0u8; usize::from(bits / 8)]);
         random(&mut b)?;
         Ok(PreSharedKey(b))
     }
@@ -224,9 +236,23 @@ pub enum KeyFile {
 }
 
 impl KeyFile {
-    /// Parses a key file's text (one line: label, space, hex).
+    /// Parses a key file's text: one line, label, space, hex; or a bare hex pre-shared key of
+    /// 16, 24 or 32 bytes (32, 48 or 64 hex digits, either case), as a partner sends it.
     pub fn parse(text: &str) -> Result<KeyFile> {
         let line = text.trim();
+        if !line.is_empty() && line.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let bytes = Zeroizing::new(hex::decode(line).map_err(|_| {
+                Error::Key("a bare hex pre-shared key needs an even number of hex digits".into())
+            })?);
+            return PreSharedKey::from_bytes(&bytes)
+                .map(KeyFile::PreShared)
+                .map_err(|_| {
+                    Error::Key(format!(
+                        "a bare hex pre-shared key must be 32, 48 or 64 hex digits (16, 24 or 32 bytes), got {} digits",
+                        line.len()
+                    ))
+                });
+        }
         let (label, hexpart) = line.split_once(char::is_whitespace).ok_or_else(|| {
             Error::Key(format!(
                 "not a tokenline key file: expected `{PRIVATE_LABEL} <hex>`, `{PUBLIC_LABEL} <hex>` or `{PSK_LABEL} <hex>`"
@@ -351,6 +377,44 @@ mod tests {
     #[test]
     fn psk_of_wrong_length_is_refused() {
         assert!(PreSharedKey::from_bytes(&[1; 20]).is_err());
+    }
+
+    #[test]
+    fn bare_hex_pre_shared_key_files_are_accepted() {
+        for (text, len) in [
+            ("00112233445566778899aabbccddeeff\n", 16),
+            ("00112233445566778899AABBCCDDEEFF0011223344556677", 24),
+            (
+                "  00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff  ",
+                32,
+            ),
+        ] {
+            let KeyFile::PreShared(k) = KeyFile::parse(text).unwrap() else {
+                panic!("{text:?} is not read as a pre-shared key")
+            };
+            assert_eq!(k.as_bytes().len(), len);
+        }
+        for bad in [
+            "0011",
+            "00112233445566778899aabbccddeef",
+            "00112233445566778899aabbccddeeff00",
+        ] {
+            let e = KeyFile::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("bare hex pre-shared key"), "{e}");
+        }
+    }
+
+    #[test]
+    fn psk_keygen_bits_128_makes_an_aes128_key() {
+        assert_eq!(
+            PreSharedKey::generate_bits(128).unwrap().as_bytes().len(),
+            16
+        );
+        assert_eq!(
+            PreSharedKey::generate_bits(256).unwrap().as_bytes().len(),
+            32
+        );
+        assert!(PreSharedKey::generate_bits(64).is_err());
     }
 
     #[cfg(unix)]

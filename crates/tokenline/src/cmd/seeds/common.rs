@@ -84,7 +84,9 @@ pub struct OutputProtection {
     /// The bank's public key file (.tlseed only): the writer cannot read the file back.
     #[arg(long, value_name = "PUBFILE", conflicts_with_all = ["psk", "passphrase_file", "insecure_plaintext"])]
     pub to: Option<PathBuf>,
-    /// Pre-shared key file: 32 bytes for .tlseed; 16, 24 or 32 bytes for PSKC (AES-CBC).
+    /// Pre-shared key file: `tokenline-psk <hex>` (from `seeds keygen --psk`) or the bare hex
+    /// key a partner sends (32, 48 or 64 hex digits). 32 bytes for .tlseed; 16, 24 or 32 bytes
+    /// for PSKC (AES-128/192/256-CBC; privacyIDEA imports only AES-128: `keygen --bits 128`).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["passphrase_file", "insecure_plaintext"])]
     pub psk: Option<PathBuf>,
     /// PSKC only: protect with a passphrase (PBKDF2-HMAC-SHA256, RFC 6030 §6.2) read from the

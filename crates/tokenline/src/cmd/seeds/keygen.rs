@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser;
 use seedfile::keys::write_secret_file;
 use seedfile::{PreSharedKey, PrivateKey};
 
@@ -16,20 +17,32 @@ pub struct Cmd {
     /// Output name: key pair → OUT.key and OUT.pub; with --psk → the file OUT.
     #[arg(long, value_name = "OUT")]
     out: PathBuf,
-    /// Make a 256-bit pre-shared key instead of a key pair.
+    /// Make a pre-shared key instead of a key pair.
     #[arg(long)]
     psk: bool,
+    /// Pre-shared key size: 128 for PSKC files that privacyIDEA, LinOTP and every RFC 6030
+    /// reader import (AES-128-CBC, RFC 6030 §6.1's mandatory algorithm); 256 for `.tlseed`
+    /// (which needs 256) and PSKC in AES-256-CBC.
+    #[arg(long, value_name = "128|256", default_value_t = 256, requires = "psk",
+          value_parser = clap::builder::PossibleValuesParser::new(["128", "256"]).map(|s| s.parse::<u16>().unwrap_or(256)))]
+    bits: u16,
 }
 
 impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
         if self.psk {
-            let k = PreSharedKey::generate()?;
+            let k = PreSharedKey::generate_bits(self.bits)?;
             write_secret_file(&self.out, k.to_file_line().as_bytes())?;
             eprintln!(
-                "wrote pre-shared key {} (mode 0600); share it with the bank out of band",
-                self.out.display()
+                "wrote {}-bit pre-shared key {} (mode 0600); share it with the bank out of band{}",
+                self.bits,
+                self.out.display(),
+                if self.bits == 128 {
+                    " (PSKC in AES-128-CBC; a .tlseed needs --bits 256)"
+                } else {
+                    ""
+                }
             );
             println!("key id {}", k.key_id());
             return Ok(());

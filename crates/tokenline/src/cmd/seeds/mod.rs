@@ -17,8 +17,8 @@ mod verify;
 /// `tokenline seeds` subcommands.
 #[derive(clap::Subcommand, Debug)]
 pub enum Cmd {
-    /// Make the bank's X25519 key pair (NAME.key 0600 + NAME.pub) or, with --psk, a 256-bit
-    /// pre-shared key file (0600).
+    /// Make the bank's X25519 key pair (NAME.key 0600 + NAME.pub) or, with --psk, a 128- or
+    /// 256-bit pre-shared key file (0600; --bits 128 for PSKC that privacyIDEA imports).
     Keygen(keygen::Cmd),
     /// Export a provisioned batch (the line's journal) as an encrypted .tlseed or PSKC file.
     Export(export::Cmd),
