@@ -28,6 +28,7 @@ pub mod ids;
 pub mod memory;
 pub mod model;
 pub mod policy;
+pub mod rules_ja;
 pub mod secret;
 pub mod store;
 pub mod verify;

@@ -231,6 +231,31 @@ impl SecretPolicy {
     }
 }
 
+/// Who the bank is, for what it sends its customers (letters of the mailing room): the name
+/// they know, the address and the contact desk. Every field may be empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankIdentity {
+    /// The bank's name as customers know it (e.g. 埼玉信用組合); empty: the policy's `name`.
+    #[serde(default)]
+    pub display_name: String,
+    /// 郵便番号 of the sender address, e.g. `330-0063`.
+    #[serde(default)]
+    pub postal_code: String,
+    /// The sender address, one line.
+    #[serde(default)]
+    pub address: String,
+    /// The contact desk's name (e.g. インターネットバンキング ヘルプデスク).
+    #[serde(default)]
+    pub contact: String,
+    /// The contact desk's phone number.
+    #[serde(default)]
+    pub phone: String,
+    /// When the desk answers (e.g. 平日 9:00～17:00).
+    #[serde(default)]
+    pub hours: String,
+}
+
 /// A bank's whole policy.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -256,6 +281,9 @@ pub struct Policy {
     /// Confirmation-secret hashing cost.
     #[serde(default)]
     pub secrets: SecretPolicy,
+    /// Who the bank is, for letters (`[bank]`).
+    #[serde(default)]
+    pub bank: BankIdentity,
 }
 
 fn tokyo() -> Tz {
@@ -272,6 +300,7 @@ impl Default for Policy {
             calendar: Calendar::default(),
             validation: ValidationPolicy::default(),
             secrets: SecretPolicy::default(),
+            bank: BankIdentity::default(),
         }
     }
 }

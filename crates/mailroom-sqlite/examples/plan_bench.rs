@@ -133,7 +133,8 @@ fn main() {
             &e,
             "株式会社0",
             None,
-            chrono_tz::Asia::Tokyo,
+            &lifecycle::Policy::default(),
+            &Default::default(),
         );
         let t = Instant::now();
         let pdf = mailroom::pdf::render(&[&letter], &font).unwrap();

@@ -7,7 +7,8 @@
 use crate::model::{Address, Campaign, Envelope};
 use crate::pack::printed_expiry;
 use chrono::{Datelike, NaiveDate, Weekday};
-use chrono_tz::Tz;
+use lifecycle::{LoginId, Policy};
+use std::collections::BTreeMap;
 
 /// The default template (Japanese, after seed `004`).
 pub const TEMPLATE_JA: &str = include_str!("../templates/letter_ja.txt");
@@ -69,29 +70,81 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The sender named in letters: the bank's display name from its policy (`[bank]
+/// display_name`), else the policy's name, else 当行.
+pub fn sender_of(policy: &Policy) -> String {
+    let name = if policy.bank.display_name.trim().is_empty() {
+        policy.name.trim()
+    } else {
+        policy.bank.display_name.trim()
+    };
+    if name.is_empty() {
+        "当行".into()
+    } else {
+        one_line(name)
+    }
+}
+
 /// Builds the letter for one envelope from `template`. `address` `None` prints a loud
-/// placeholder (such envelopes cannot ship until an address is imported).
+/// placeholder (such envelopes cannot ship until an address is imported). The bank's
+/// address, contact desk and cool-down rule come from `policy` (the rule text from
+/// [`lifecycle::rules_ja`], computed by the bank's own rule); users are shown by name
+/// (`user_names`, login ID when unknown) with their login ID.
 pub fn build(
     template: &str,
     campaign: &Campaign,
     envelope: &Envelope,
     customer_name: &str,
     address: Option<&Address>,
-    tz: Tz,
+    policy: &Policy,
+    user_names: &BTreeMap<LoginId, String>,
 ) -> Letter {
+    let tz = policy.time_zone;
     let letter_date = campaign.created_at.with_timezone(&tz);
+    let bank = &policy.bank;
+    let sender = if campaign.sender.trim().is_empty() {
+        sender_of(policy)
+    } else {
+        one_line(&campaign.sender)
+    };
+    let bank_address = match (bank.postal_code.trim(), bank.address.trim()) {
+        ("", "") => String::new(),
+        ("", a) => one_line(a),
+        (p, a) => format!("〒{p} {}", one_line(a)),
+    };
+    let phone = match (bank.phone.trim(), bank.hours.trim()) {
+        ("", _) => String::new(),
+        (p, "") => format!("電話 {p}"),
+        (p, h) => format!("電話 {p}（{h}）"),
+    };
+    let bank_contact = [one_line(&bank.contact), phone]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let inquiry = if bank_contact.is_empty() {
+        format!("{sender}の窓口")
+    } else {
+        format!("{sender} {bank_contact}")
+    };
     let vars: Vec<(&str, String)> = vec![
         (
             "letter_date",
             format!("{}年{}月", letter_date.year(), letter_date.month()),
         ),
+        ("sender", sender),
+        ("bank_address", bank_address),
+        ("bank_contact", bank_contact),
+        ("inquiry", inquiry),
+        ("customer_id", envelope.customer.to_string()),
         (
-            "sender",
-            one_line(if campaign.sender.is_empty() {
-                "当行"
-            } else {
-                &campaign.sender
-            }),
+            "revokers",
+            match policy.roles.revoke {
+                lifecycle::policy::AdminRoles::MasterOnly => "マスターユーザ".into(),
+                lifecycle::policy::AdminRoles::MasterAndAdmin => {
+                    "マスターユーザまたは管理者ユーザ".into()
+                }
+            },
         ),
         ("customer_name", one_line(customer_name)),
         ("target_printed", printed_expiry(campaign.target_expiry)),
@@ -112,6 +165,24 @@ pub fn build(
     for raw in template.lines() {
         let line = raw.trim_end();
         if line.starts_with("#!") {
+            continue;
+        }
+        // A line that is only placeholders, all empty (no bank address in the policy): none.
+        if line.contains('{') && fill(line).trim_start_matches(['>', ' ']).trim().is_empty() {
+            continue;
+        }
+        if let Some(prefix) = line.strip_prefix("@cooldown") {
+            let prefix = prefix.trim();
+            for (i, rule) in lifecycle::rules_ja::cooldown_rules_ja(policy)
+                .into_iter()
+                .enumerate()
+            {
+                blocks.push(Block::Bullet(if i == 0 && !prefix.is_empty() {
+                    format!("{prefix} {rule}")
+                } else {
+                    rule
+                }));
+            }
             continue;
         }
         let b = if let Some(t) = line.strip_prefix("## ") {
@@ -156,7 +227,12 @@ pub fn build(
                             format!("{}／{}", o.serial, printed_expiry(o.expiry)),
                             o.users
                                 .iter()
-                                .map(|u| u.as_str())
+                                .map(|u| match user_names.get(u) {
+                                    Some(n) if !n.trim().is_empty() => {
+                                        format!("{}（{u}）", one_line(n))
+                                    }
+                                    _ => u.to_string(),
+                                })
                                 .collect::<Vec<_>>()
                                 .join("、"),
                             format!("{}／{}", n.serial, printed_expiry(n.expiry)),

@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 pub const PAGE: (f32, f32) = (595.28, 841.89);
 const MARGIN: f32 = 56.7; // 20 mm
 const BODY: f32 = 10.5;
+/// Line height of body text, in font sizes.
+const LINE: f32 = 1.5;
 
 /// Rendering failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -106,6 +108,8 @@ struct Layout<'a> {
     m: &'a Metrics<'a>,
     pages: Vec<Vec<Op>>,
     y: f32,
+    /// The page laid out on, in points before the page's zoom ([`PAGE`] / zoom).
+    page: (f32, f32),
 }
 
 impl Layout<'_> {
@@ -113,11 +117,11 @@ impl Layout<'_> {
         MARGIN
     }
     fn width(&self) -> f32 {
-        PAGE.0 - 2.0 * MARGIN
+        self.page.0 - 2.0 * MARGIN
     }
     fn new_page(&mut self) {
         self.pages.push(Vec::new());
-        self.y = PAGE.1 - MARGIN;
+        self.y = self.page.1 - MARGIN;
     }
     fn ensure(&mut self, h: f32) {
         if self.y - h < MARGIN {
@@ -139,7 +143,7 @@ impl Layout<'_> {
         });
     }
     fn para(&mut self, x: f32, width: f32, size: f32, text: &str) {
-        let lh = size * 1.6;
+        let lh = size * LINE;
         for line in self.m.wrap(text, size, width) {
             self.ensure(lh);
             self.text(x, size, &line);
@@ -176,16 +180,16 @@ impl Layout<'_> {
             }
             Block::Para(t) => self.para(x0, w, BODY, t),
             Block::Bullet(t) => {
-                let lh = BODY * 1.6;
+                let lh = BODY * LINE;
                 self.ensure(lh);
                 self.text(x0 + 4.0, BODY, "・");
                 self.para(x0 + 4.0 + BODY, w - 4.0 - BODY, BODY, t);
             }
             Block::Right(t) => {
-                self.ensure(BODY * 1.6);
+                self.ensure(BODY * LINE);
                 let tw = self.m.width(t, BODY);
                 self.text(x0 + w - tw, BODY, t);
-                self.y -= BODY * 1.6;
+                self.y -= BODY * LINE;
             }
             Block::Address(lines) => {
                 self.y -= 6.0;
@@ -305,35 +309,56 @@ pub fn render(letters: &[&Letter], font: &[u8]) -> Result<Vec<u8>, PdfError> {
             }
         }
     }
-    let mut layout = Layout {
-        m: &m,
-        pages: Vec::new(),
-        y: 0.0,
-    };
+    // Each letter on its own pages; a letter that would spill a little onto a second page is
+    // zoomed out (down to 81 %: body text 8.5 pt) so it fits on one.
+    let mut pages: Vec<(f32, Vec<Op>)> = Vec::new();
     for l in letters {
-        layout.new_page();
-        for b in &l.blocks {
-            layout.block(b);
-        }
+        let lay = |zoom: f32| {
+            let mut layout = Layout {
+                m: &m,
+                pages: Vec::new(),
+                y: 0.0,
+                page: (PAGE.0 / zoom, PAGE.1 / zoom),
+            };
+            layout.new_page();
+            for b in &l.blocks {
+                layout.block(b);
+            }
+            layout.pages
+        };
+        let normal = lay(1.0);
+        let chosen = if normal.len() == 2 && !l.blocks.contains(&Block::PageBreak) {
+            ZOOMS
+                .iter()
+                .map(|&z| (z, lay(z)))
+                .find(|(_, p)| p.len() == 1)
+                .unwrap_or((1.0, normal))
+        } else {
+            (1.0, normal)
+        };
+        pages.extend(chosen.1.into_iter().map(|p| (chosen.0, p)));
     }
     write(
         &m,
         font,
-        &layout.pages,
+        &pages,
         letters.first().map_or("", |l| l.title.as_str()),
     )
 }
 
+/// Zooms tried, in order, to fit a letter of a page and a bit on one page.
+const ZOOMS: [f32; 5] = [0.95, 0.91, 0.87, 0.84, 0.81];
+
 fn write(
     m: &Metrics<'_>,
     font: &[u8],
-    pages: &[Vec<Op>],
+    pages: &[(f32, Vec<Op>)],
     title: &str,
 ) -> Result<Vec<u8>, PdfError> {
     // The glyphs used, remapped to the subset's glyph IDs (which are also the CIDs).
     let mut remapper = subsetter::GlyphRemapper::new();
     let mut unicode: BTreeMap<u16, char> = BTreeMap::new();
-    for op in pages.iter().flatten() {
+    for op in pages.iter().flat_map(|(_, ops)| ops) {
         if let Op::Text { text, .. } = op {
             for c in text.chars() {
                 let g = m.glyph(c)?;
@@ -430,7 +455,7 @@ fn write(
         i32::try_from(subset.len()).unwrap_or(i32::MAX),
     );
 
-    for (ops, (page_ref, content_ref)) in pages.iter().zip(&page_refs) {
+    for ((zoom, ops), (page_ref, content_ref)) in pages.iter().zip(&page_refs) {
         let mut page = pdf.page(*page_ref);
         page.media_box(Rect::new(0.0, 0.0, PAGE.0, PAGE.1))
             .parent(tree)
@@ -438,6 +463,9 @@ fn write(
         page.resources().fonts().pair(font_name, type0);
         page.finish();
         let mut content = Content::new();
+        if *zoom != 1.0 {
+            content.transform([*zoom, 0.0, 0.0, *zoom, 0.0, 0.0]);
+        }
         for op in ops {
             match op {
                 Op::Fill { x, y, w, h, gray } => {

@@ -295,3 +295,93 @@ fn customers_import_is_all_or_nothing_and_names_the_bad_line() {
     let err = b.fails(&["bank", "customers", "import", file.to_str().unwrap()], 1);
     assert!(err.contains("line 2, column needs_otp"), "{err}");
 }
+
+/// Pages of a PDF, counted by rendering it with pdftoppm (one image per page).
+fn rendered_pages(pdf: &Path, dir: &Path) -> usize {
+    let out = dir.join(pdf.file_stem().unwrap());
+    std::fs::create_dir_all(&out).unwrap();
+    let st = Command::new("pdftoppm")
+        .args(["-r", "20", "-png"])
+        .arg(pdf)
+        .arg(out.join("p"))
+        .status()
+        .expect("pdftoppm (poppler-utils)");
+    assert!(st.success());
+    std::fs::read_dir(&out).unwrap().count()
+}
+
+#[test]
+fn letters_name_the_bank_customer_and_users_state_its_own_cooldown_and_fit_one_page() {
+    let b = fixture_bank();
+    b.ok(&PLAN);
+    let letters = b.dir.path().join("letters");
+    b.ok(&[
+        "mailroom",
+        "letters",
+        "C1",
+        "--out",
+        letters.to_str().unwrap(),
+        "--skip-missing-addresses",
+    ]);
+    let html = std::fs::read_to_string(letters.join("C1-E1-C0001.html")).unwrap();
+    // The policy's [bank] section, not its technical name.
+    for needle in [
+        "埼玉信用組合",
+        "〒330-0000",
+        "0120-000-004",
+        "平日 9:00～17:00",
+        "お客さまID：C0001",
+    ] {
+        assert!(html.contains(needle), "{needle} missing");
+    }
+    assert!(
+        !html.contains("bank-004"),
+        "the policy's technical name is not the sender"
+    );
+    // Users by name (login ID beside it), from customers.csv: c0001u2 高橋幸子, c0001u3 田中美咲.
+    assert!(
+        html.contains("高橋幸子（c0001u2）") && html.contains("田中美咲（c0001u3）"),
+        "{html}"
+    );
+    // The cool-down and night rule, word for word what the bank's policy object generates.
+    let policy = lifecycle::Policy::from_toml_str(
+        &std::fs::read_to_string(fixture("policy/bank-004.toml")).unwrap(),
+    )
+    .unwrap();
+    let rules = lifecycle::rules_ja::cooldown_rules_ja(&policy);
+    assert_eq!(rules.len(), 2, "004 has a night window");
+    for r in &rules {
+        assert!(
+            html.contains(r.as_str()),
+            "rule missing from the letter: {r}"
+        );
+    }
+    assert!(
+        html.contains("20時59分から8時10分まで") && html.contains("10時30分以降"),
+        "004's own rule"
+    );
+    // A letter with one token fits one A4 page.
+    let view = b.ok(&["mailroom", "show", "C1", "--json"]);
+    let one_token: Vec<String> = view
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["total"] == 1 && !e["address"].is_null())
+        .take(3)
+        .map(|e| {
+            format!(
+                "C1-{}-{}.pdf",
+                e["envelope"].as_str().unwrap(),
+                e["customer"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(one_token.len(), 3);
+    for f in &one_token {
+        assert_eq!(
+            rendered_pages(&letters.join(f), b.dir.path()),
+            1,
+            "{f} fits one page"
+        );
+    }
+}

@@ -2,9 +2,11 @@
 
 use super::common::{campaign, envelope, json_line, say, Args};
 use anyhow::{bail, Context};
+use lifecycle::LoginId;
 use mailroom::letter::{build, html, TEMPLATE_JA};
-use mailroom::{CampaignId, EnvelopeId};
+use mailroom::{CampaignId, EnvelopeId, MailStore};
 use provision::fsutil::write_atomic;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Japanese fonts looked for when --font is not given (Debian packages fonts-ipafont-gothic,
@@ -96,13 +98,21 @@ impl Cmd {
                 continue;
             };
             let env = o.mail.envelope(c.id, e.envelope)?;
+            let names: BTreeMap<LoginId, String> = o
+                .mail
+                .store()
+                .transaction(|tx| tx.users_of_customer(&e.customer))?
+                .into_iter()
+                .map(|u| (u.login, u.name))
+                .collect();
             let letter = build(
                 &template,
                 &c,
                 &env,
                 &e.customer_name,
                 Some(addr),
-                o.policy.time_zone,
+                &o.policy,
+                &names,
             );
             let html_path = self.out.join(format!("{}.html", letter.stem));
             files.push((html_path.clone(), html(&letter).into_bytes()));

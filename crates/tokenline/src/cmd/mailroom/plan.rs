@@ -30,7 +30,8 @@ pub struct Cmd {
     /// The campaign's name.
     #[arg(long)]
     name: String,
-    /// The sender named in the letters [default: the bank policy's name, else 当行].
+    /// The sender named in the letters [default: the policy's [bank] display_name, else its
+    /// name, else 当行].
     #[arg(long)]
     sender: Option<String>,
 }
@@ -47,13 +48,10 @@ impl Cmd {
                 o.policy.time_zone
             );
         }
-        let sender = self.sender.clone().unwrap_or_else(|| {
-            if o.policy.name.is_empty() {
-                "当行".into()
-            } else {
-                o.policy.name.clone()
-            }
-        });
+        let sender = self
+            .sender
+            .clone()
+            .unwrap_or_else(|| mailroom::letter::sender_of(&o.policy));
         let req = PlanRequest {
             name: self.name,
             target_expiry: self.target_expiry,
