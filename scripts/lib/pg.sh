@@ -4,6 +4,7 @@
 #                          password) and TOKENLINE_PG_DIR; tests (fsync off) unless --durable.
 #   pg_stop                stop the cluster started by pg_start and delete its directory.
 #   pg_restart             stop and start the same cluster (data kept).
+#   pg_server stop|start   stop or start it (data kept), e.g. to test a database outage.
 # PostgreSQL refuses to run as root: as root the server runs as the unprivileged `postgres`
 # user (Debian's package creates it). Callers put `trap pg_stop EXIT` right after pg_start so
 # the cluster goes away even when a test fails.
@@ -63,6 +64,13 @@ pg_start() {
     || { cat "$dir/server.log" >&2; pg_stop; return 1; }
   export TOKENLINE_TEST_PG_URL="postgres://postgres:$pw@127.0.0.1:$port/postgres"
   echo "pg: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (data $dir/data)" >&2
+}
+
+# pg_server stop|start: stop (fast) or start the cluster of pg_start, keeping its data.
+pg_server() {
+  local mode=()
+  [ "$1" = stop ] && mode=(-m fast)
+  pg_as_owner "$TOKENLINE_PG_BIN/pg_ctl" -D "$TOKENLINE_PG_DIR/data" -l "$TOKENLINE_PG_DIR/server.log" -w -t 60 "${mode[@]}" "$1" >/dev/null
 }
 
 pg_restart() {
