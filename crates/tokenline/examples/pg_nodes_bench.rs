@@ -75,7 +75,7 @@ impl Drop for Node {
 }
 
 fn start_node(bin: &str, url: &str, key: &std::path::Path) -> Node {
-    let mut child = Command::new(bin)
+    let child = Command::new(bin)
         .args([
             "bank",
             "serve",
@@ -93,15 +93,17 @@ fn start_node(bin: &str, url: &str, key: &std::path::Path) -> Node {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
+    // Owned by a Node from here on: killed and waited for even if the start fails.
+    let mut node = Node(child, SocketAddr::from(([127, 0, 0, 1], 0)));
+    let mut err = BufReader::new(node.0.stderr.take().unwrap());
     let mut line = String::new();
     loop {
         line.clear();
         assert!(err.read_line(&mut line).unwrap() > 0, "node did not start");
         if let Some(a) = line.trim().strip_prefix("listening on ") {
-            let addr = a.parse().unwrap();
+            node.1 = a.parse().unwrap();
             std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-            return Node(child, addr);
+            return node;
         }
     }
 }
