@@ -1,5 +1,8 @@
 //! The factory line: one station per serial port, all writing one batch journal.
 //!
+//! A sealed batch (`--sealed-to`) runs another flow, in which the host never holds a seed:
+//! see `line/sealed.rs`.
+//!
 //! For every new token that answers on a port a station runs (DOMAIN.md §1, factory line):
 //! identify → allocate the next serial (journaled, fsynced) → generate the seed from the OS
 //! CSPRNG → journal the sealed seed (fsynced) → write seed, serial, expiry and parameters →
@@ -44,6 +47,8 @@ use token_link::token_proto::{Date, HardwareId, Info, Provision, Seed, Serial, S
 use token_link::{LinkError, LinkOptions, TokenLink};
 
 use zeroize::Zeroizing;
+
+mod sealed;
 
 use crate::journal::{unix_now, JournalError, JournalWriter, TokenStatus};
 use crate::key::random_bytes;
@@ -693,6 +698,10 @@ impl Station<'_, '_> {
 
     /// One pass over the token, decided by its state and the journal (module docs).
     fn attempt(&mut self, info: &Info) -> Result<Done, Abort> {
+        let sealed_to = self.shared.journal().journal().manifest().sealed_to;
+        if let Some(to) = sealed_to {
+            return self.attempt_sealed(info, to);
+        }
         let id = info.hardware_id;
         let hwid = id.to_string();
         let token_serial = info.credential.map(|c| c.serial.to_string());

@@ -231,9 +231,19 @@ pub fn write_file(
 
 /// Opens any seed file with `key`: records as an iterator, plus the batch id and count.
 pub fn open_any(path: &Path, key: &Key) -> anyhow::Result<(seedfile::AnyReader, String, u64)> {
-    let reader =
-        seedfile::read_any(path, key).with_context(|| format!("reading {}", path.display()))?;
+    open_with_devices(path, key, None)
+}
+
+/// As [`open_any`], and sealed files too, checked against `devices` (seeds born on the token).
+pub fn open_with_devices(
+    path: &Path,
+    key: &Key,
+    devices: Option<&seedfile::devices::DeviceList>,
+) -> anyhow::Result<(seedfile::AnyReader, String, u64)> {
+    let reader = seedfile::read_any_with_devices(path, key, devices)
+        .with_context(|| format!("reading {}", path.display()))?;
     let (batch, count) = match &reader {
+        seedfile::AnyReader::Sealed { batch, records } => (batch.clone(), records.len() as u64),
         seedfile::AnyReader::Tlseed(r) => (r.header().batch.clone(), r.header().record_count),
         seedfile::AnyReader::Pskc(it) => {
             let batch = it
@@ -245,4 +255,30 @@ pub fn open_any(path: &Path, key: &Key) -> anyhow::Result<(seedfile::AnyReader, 
         }
     };
     Ok((reader, batch, count))
+}
+
+/// The signed device list a sealed seed file is checked against (seeds born on the token):
+/// `--devices` from `tokenline line enroll`, and `--enroller`, the enrollment station's public
+/// key the bank trusts.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DeviceArgs {
+    /// Sealed files only: the signed device list (`tokenline line enroll --out`).
+    #[arg(long, value_name = "FILE", requires = "enroller")]
+    pub devices: Option<PathBuf>,
+    /// Sealed files only: the enrollment station's public key (`line enroll`'s .pub).
+    #[arg(long, value_name = "PUBFILE", requires = "devices")]
+    pub enroller: Option<PathBuf>,
+}
+
+impl DeviceArgs {
+    /// The checked device list, if given.
+    pub fn load(&self) -> anyhow::Result<Option<seedfile::devices::DeviceList>> {
+        match (&self.devices, &self.enroller) {
+            (Some(d), Some(e)) => {
+                let enroller = seedfile::devices::read_public_key(e)?;
+                Ok(Some(seedfile::devices::DeviceList::read(d, &enroller)?))
+            }
+            _ => Ok(None),
+        }
+    }
 }
