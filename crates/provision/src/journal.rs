@@ -26,6 +26,10 @@
 //! a serial is never issued twice — not after a failure, a void, or a crash and `--resume`.
 //! The sealed seed is journaled (and fsynced) *before* the seed is sent to the token, so every
 //! seed that ever reached a token is in the journal.
+//!
+//! A *sealed* batch (`line run --sealed-to`, [`SealedTo`] in the manifest) has no batch key and
+//! no seed: `allocated` → `generated` (the token's sealed record) → `checked` (two display
+//! readings) → `locked`; see `journal/sealed.rs`.
 
 use std::collections::BTreeMap;
 use std::fmt;

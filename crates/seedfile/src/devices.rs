@@ -1,4 +1,4 @@
-//! The signed device list: which Ed25519 device key each token has (`spec/seedfile.md` §9).
+//! The signed device list: which Ed25519 device key each token has (`spec/seedfile.md` §10).
 //!
 //! `tokenline line enroll` collects the device keys of blank tokens at a station separate
 //! from (and earlier than) the provisioning line, and signs the list with the enrollment

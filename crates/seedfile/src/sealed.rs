@@ -1,5 +1,5 @@
 //! Sealed seed files: a `.tlseed` whose records were sealed on the tokens
-//! (`spec/seedfile.md` §8; seeds born on the token, issue #12).
+//! (`spec/seedfile.md` §9; seeds born on the token, issue #12).
 //!
 //! The factory writes them with no key at all: each record is the token's own answer to
 //! GenerateSealed (`sealed-seed`, spec/wire-format.md §10) plus what the bank checks it

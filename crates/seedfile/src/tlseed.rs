@@ -46,7 +46,7 @@ pub enum Protection {
     /// Pre-shared 256-bit key (code 2).
     PreShared,
     /// Seeds born on the tokens (code 3): every record is sealed on its token to the bank's
-    /// X25519 key and signed by the token (`spec/seedfile.md` §8, [`crate::sealed`]).
+    /// X25519 key and signed by the token (`spec/seedfile.md` §9, [`crate::sealed`]).
     Sealed,
 }
 
@@ -104,7 +104,7 @@ pub struct Header {
 }
 
 impl Header {
-    /// The header of a sealed file (`spec/seedfile.md` §8): no ephemeral key, salt or nonce
+    /// The header of a sealed file (`spec/seedfile.md` §9): no ephemeral key, salt or nonce
     /// (each record carries its own), the default chunk size (unused).
     pub(crate) fn sealed(
         key_id: KeyId,

@@ -12,18 +12,19 @@
 //! another serial is refused; in both cases nothing is imported and the serials are named.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bank_support;
 mod line_support;
 mod secret_scan;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
 use std::time::{Duration, Instant};
 
+use bank_support::{bank, bank_db, bank_ok};
 use line_support::*;
 use secret_scan::{files, leak, needles};
 
 const LIMIT: Duration = Duration::from_secs(120);
-const SECRET: &str = "kakunin-pass";
 
 fn ok(out: &Output, what: &str) -> String {
     assert_eq!(out.code, Some(0), "{what}: {}", out.stderr);
@@ -32,52 +33,6 @@ fn ok(out: &Output, what: &str) -> String {
 
 fn p(path: &Path) -> String {
     path.display().to_string()
-}
-
-fn bank(db: &Path, a: &[&str]) -> (bool, String, String) {
-    let o = Command::new(BIN)
-        .arg("bank")
-        .args(a)
-        .arg("--db")
-        .arg(db)
-        .env("TOKENLINE_BANK_SECRET", SECRET)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        o.status.success(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
-fn bank_ok(db: &Path, a: &[&str]) -> String {
-    let (ok, out, err) = bank(db, a);
-    assert!(ok, "bank {a:?}: {err}");
-    out
-}
-
-/// A bank database with policy 004 (without its night window, so the chain passes at any
-/// hour; the night windows have their own scenario tests) and fast password hashing.
-fn bank_db(dir: &Path) -> PathBuf {
-    let db = dir.join("bank.db");
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/policy/bank-004.toml");
-    let mut policy = String::new();
-    let mut skipping = false;
-    for line in std::fs::read_to_string(fixture).unwrap().lines() {
-        if line.trim_start().starts_with('[') {
-            skipping = line.trim() == "[cooldown.night]";
-        }
-        if !skipping {
-            policy.push_str(line);
-            policy.push('\n');
-        }
-    }
-    policy.push_str("\n[secrets]\nargon2_m_kib = 8\nargon2_t = 1\nargon2_p = 1\n");
-    let path = dir.join("policy.toml");
-    std::fs::write(&path, policy).unwrap();
-    bank_ok(&db, &["init", "--staging", "--policy", &p(&path)]);
-    db
 }
 
 /// The factory side of a sealed batch, under `host/`: bank key pair under `bank/` (the bank

@@ -172,7 +172,7 @@ impl JournalWriter {
 }
 
 /// A locked token of a sealed batch: everything the bank needs to open and check it, no
-/// secret (the `.tlseed` sealed record, spec/seedfile.md §8).
+/// secret (the `.tlseed` sealed record, spec/seedfile.md §9).
 #[derive(Clone, Debug)]
 pub struct SealedToken {
     /// Serial number as printed.
@@ -185,4 +185,80 @@ pub struct SealedToken {
     pub readings: Vec<Reading>,
     /// When the record was journaled (Unix seconds).
     pub provisioned_at_unix: u64,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::journal::{Journal, JournalError, NewBatch};
+    use crate::{Expiry, SerialRange};
+
+    fn generated(byte: u8) -> Generated {
+        Generated {
+            device_key: [byte; 32],
+            sealed: Sealed::from_parts([byte; 32], &[byte; 36], [byte; 64]).unwrap(),
+        }
+    }
+
+    fn readings() -> Vec<Reading> {
+        [(1_800_000_000, 60_000_000), (1_800_000_030, 60_000_001)]
+            .iter()
+            .map(|&(t, mf)| Reading {
+                token_time: Some(t),
+                moving_factor: mf,
+                code: "123456".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sealed_batch_journals_records_and_readings_and_holds_no_seed_or_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("batch-S1");
+        let nb = NewBatch {
+            batch: "S1".into(),
+            serials: SerialRange::parse("10000001-10000010").unwrap(),
+            expiry: Expiry::parse("2031-01-31").unwrap(),
+            params: otp_core::Params::DEFAULT_TOTP,
+            manufacturer: "Tokenline".into(),
+            model: "TL-1".into(),
+            key_file: None,
+            sealed_to: Some(SealedTo {
+                bank_public: [1; 32],
+                key_id: [2; 8],
+            }),
+        };
+        let mut w = JournalWriter::create(&dir, &nb, None, 1_800_000_000).unwrap();
+        assert!(!dir.join("batch.key").exists());
+        let s = w.allocate("aa01", "/dev/pts/9").unwrap();
+        assert!(matches!(
+            w.record_provisioned(&s, "aa01", &[7; 20]),
+            Err(JournalError::SealedBatch(_))
+        ));
+        w.record_generated(&s, "aa01", &generated(3)).unwrap();
+        // The token's identical answer to a resent GenerateSealed: a no-op; another: refused.
+        w.record_generated(&s, "aa01", &generated(3)).unwrap();
+        assert!(w.record_generated(&s, "aa01", &generated(4)).is_err());
+        let mut same_step = readings();
+        same_step[1].moving_factor = same_step[0].moving_factor;
+        assert!(w.record_checked(&s, "aa01", same_step).is_err());
+        w.record_checked(&s, "aa01", readings()).unwrap();
+        w.record_locked(&s, "aa01").unwrap();
+        drop(w);
+
+        let j = Journal::open(&dir).unwrap();
+        assert_eq!(j.manifest().sealed_to, nb.sealed_to);
+        let tokens = j.sealed_tokens().unwrap();
+        assert_eq!(tokens.len(), 1);
+        assert_eq!(tokens[0].generated, generated(3));
+        assert_eq!(tokens[0].readings, readings());
+        assert!(matches!(j.load_key(), Err(JournalError::SealedBatch(_))));
+        assert!(matches!(
+            j.locked_tokens(),
+            Err(JournalError::SealedBatch(_))
+        ));
+        // Resumable: the writer opens without a key.
+        JournalWriter::open(&dir).unwrap();
+    }
 }

@@ -1,6 +1,6 @@
 //! `tokenline line enroll --port … --key enroll.key --out devices.tldev`: collect the device
 //! keys of blank tokens into a signed device list (seeds born on the token, issue #12;
-//! `spec/seedfile.md` §9).
+//! `spec/seedfile.md` §10).
 //!
 //! Run it at a station separate from — and before — the provisioning line: the bank trusts
 //! the list because this station signed it with `--key` (pin its `.pub` with

@@ -1,5 +1,5 @@
 //! `seeds export` of a sealed batch (`line run --sealed-to`): the `.tlseed` whose records are
-//! the tokens' own sealed records (spec/seedfile.md §8). No key is needed or used: the factory
+//! the tokens' own sealed records (spec/seedfile.md §9). No key is needed or used: the factory
 //! cannot open them, only the bank can (`bank import --key … --devices … --enroller …`).
 
 use std::path::Path;
