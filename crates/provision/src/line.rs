@@ -729,26 +729,9 @@ impl Station<'_, '_> {
                     let seed = self.shared.journal().seed_of(serial)?;
                     self.verify(id, serial, &seed)?;
                 }
-                self.shared.journal().record_locked(serial, &hwid)?;
-                self.step(serial, Step::Locked);
-                Ok(Done {
-                    serial: Some(serial.to_string()),
-                    outcome: Outcome::Locked,
-                    reason: None,
-                    recovered: true,
-                })
+                self.lock_confirmed(serial, &hwid)
             }
-            (State::Locked, _, _) => {
-                self.shared
-                    .journal()
-                    .record_skipped_locked(token_serial.as_deref(), &hwid)?;
-                Ok(Done {
-                    serial: token_serial,
-                    outcome: Outcome::SkippedLocked,
-                    reason: Some("the token is already locked".into()),
-                    recovered: false,
-                })
-            }
+            (State::Locked, _, _) => self.skip_locked(token_serial, &hwid),
             (State::Provisioned, Some((serial, true)), _) => {
                 let seed = self.shared.journal().seed_of(serial)?;
                 self.finish(id, serial, &seed, true)
@@ -765,17 +748,57 @@ impl Station<'_, '_> {
             }
             (State::Blank, _, None) => self.provision_blank(id),
             (State::Provisioned, _, _) => {
-                if let Some((p, _)) = &pending {
-                    let why = format!(
-                        "token came back provisioned with serial {}",
-                        token_serial.as_deref().unwrap_or("?")
-                    );
-                    self.shared.journal().record_void(p, &hwid, &why)?;
-                }
-                self.link.factory_reset(id)?;
+                self.reset_foreign(id, pending.as_ref().map(|p| &p.0), token_serial.as_deref())?;
                 self.provision_blank(id)
             }
         }
+    }
+
+    /// A locked token with the serial in flight for it: the lock reached it, its journal entry
+    /// did not; journal it now.
+    fn lock_confirmed(&mut self, serial: &SerialNumber, hwid: &str) -> Result<Done, Abort> {
+        self.shared.journal().record_locked(serial, hwid)?;
+        self.step(serial, Step::Locked);
+        Ok(Done {
+            serial: Some(serial.to_string()),
+            outcome: Outcome::Locked,
+            reason: None,
+            recovered: true,
+        })
+    }
+
+    /// Any other locked token: left alone, journaled as skipped.
+    fn skip_locked(&mut self, token_serial: Option<String>, hwid: &str) -> Result<Done, Abort> {
+        self.shared
+            .journal()
+            .record_skipped_locked(token_serial.as_deref(), hwid)?;
+        Ok(Done {
+            serial: token_serial,
+            outcome: Outcome::SkippedLocked,
+            reason: Some("the token is already locked".into()),
+            recovered: false,
+        })
+    }
+
+    /// A token provisioned with something else than the serial in flight for it: that serial
+    /// (if any) is voided, the token factory-reset.
+    fn reset_foreign(
+        &mut self,
+        id: HardwareId,
+        pending: Option<&SerialNumber>,
+        token_serial: Option<&str>,
+    ) -> Result<(), Abort> {
+        if let Some(p) = pending {
+            let why = format!(
+                "token came back provisioned with serial {}",
+                token_serial.unwrap_or("?")
+            );
+            self.shared
+                .journal()
+                .record_void(p, &id.to_string(), &why)?;
+        }
+        self.link.factory_reset(id)?;
+        Ok(())
     }
 
     fn provision_blank(&mut self, id: HardwareId) -> Result<Done, Abort> {

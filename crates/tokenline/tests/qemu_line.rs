@@ -430,31 +430,5 @@ fn qemu_tokens_seal_their_seeds_for_the_bank_and_a_user_logs_in_with_one() {
         ],
     );
     let first = d["moving_factor"].as_u64().expect("step");
-    let deadline = Instant::now() + Duration::from_secs(45);
-    let next = loop {
-        let d = display(ports[0]);
-        if d["moving_factor"].as_u64().expect("step") > first {
-            break d;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the QEMU token's display did not move on"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    };
-    let out = bank_ok(
-        &db,
-        &[
-            "validate",
-            "taro",
-            "--code",
-            next["code"].as_str().expect("code"),
-            "--json",
-        ],
-    );
-    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
-    assert_eq!(
-        (v["result"].as_str(), v["serial"].as_str()),
-        (Some("accepted"), Some(serial.as_str()))
-    );
+    bank_support::logs_in_with_the_next_code(&db, "taro", &serial, first, || display(ports[0]));
 }

@@ -18,9 +18,9 @@ mod secret_scan;
 
 use std::path::{Path, PathBuf};
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bank_support::{bank, bank_db, bank_ok};
+use bank_support::{bank, bank_db, bank_ok, logs_in_with_the_next_code};
 use line_support::*;
 use secret_scan::{files, leak, needles};
 
@@ -249,30 +249,7 @@ fn sealed_batch_goes_from_line_to_login_and_no_seed_is_on_the_line_host() {
         ],
     );
     let first_step = d["moving_factor"].as_u64().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(45);
-    let next = loop {
-        let d = display(port);
-        if d["moving_factor"].as_u64().unwrap() > first_step {
-            break d;
-        }
-        assert!(Instant::now() < deadline, "the display did not move on");
-        std::thread::sleep(Duration::from_millis(500));
-    };
-    let out = bank_ok(
-        &db,
-        &[
-            "validate",
-            "taro",
-            "--code",
-            next["code"].as_str().unwrap(),
-            "--json",
-        ],
-    );
-    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(
-        (v["result"].as_str(), v["serial"].as_str()),
-        (Some("accepted"), Some(serial.as_str()))
-    );
+    logs_in_with_the_next_code(&db, "taro", &serial, first_step, || display(port));
 
     // No seed anywhere on the line host: what it printed, its journal, the export, the device
     // list, and every other file it wrote (the tokens' flash and the bank's files are not the

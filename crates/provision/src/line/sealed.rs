@@ -51,26 +51,9 @@ impl Station<'_, '_> {
             .filter(|(p, _, _)| token_serial.as_deref() == Some(p.as_str()));
         match (info.state, ours, &pending) {
             (State::Locked, Some((serial, _, TokenStatus::Verified)), _) => {
-                self.shared.journal().record_locked(serial, &hwid)?;
-                self.step(serial, Step::Locked);
-                Ok(Done {
-                    serial: Some(serial.to_string()),
-                    outcome: Outcome::Locked,
-                    reason: None,
-                    recovered: true,
-                })
+                self.lock_confirmed(serial, &hwid)
             }
-            (State::Locked, _, _) => {
-                self.shared
-                    .journal()
-                    .record_skipped_locked(token_serial.as_deref(), &hwid)?;
-                Ok(Done {
-                    serial: token_serial,
-                    outcome: Outcome::SkippedLocked,
-                    reason: Some("the token is already locked".into()),
-                    recovered: false,
-                })
-            }
+            (State::Locked, _, _) => self.skip_locked(token_serial, &hwid),
             (State::Provisioned, Some((serial, _, _)), _) => {
                 self.finish_sealed(id, serial, device_key, to, true)
             }
@@ -87,14 +70,7 @@ impl Station<'_, '_> {
             }
             (State::Blank, _, None) => self.sealed_blank(id, device_key, to),
             (State::Provisioned, _, _) => {
-                if let Some((p, _, _)) = &pending {
-                    let why = format!(
-                        "token came back provisioned with serial {}",
-                        token_serial.as_deref().unwrap_or("?")
-                    );
-                    self.shared.journal().record_void(p, &hwid, &why)?;
-                }
-                self.link.factory_reset(id)?;
+                self.reset_foreign(id, pending.as_ref().map(|p| &p.0), token_serial.as_deref())?;
                 self.sealed_blank(id, device_key, to)
             }
         }

@@ -57,3 +57,41 @@ pub fn bank_db(dir: &Path) -> PathBuf {
     bank_ok(&db, &["init", "--staging", "--policy", &p(&path)]);
     db
 }
+
+/// Waits (≤ 45 s) for the display of the token on `port` to move past time step `first`,
+/// then logs `user` in with that code: the bank must accept it for `serial`.
+pub fn logs_in_with_the_next_code(
+    db: &Path,
+    user: &str,
+    serial: &str,
+    first: u64,
+    display: impl Fn() -> serde_json::Value,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(45);
+    let next = loop {
+        let d = display();
+        if d["moving_factor"].as_u64().unwrap() > first {
+            break d;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the display did not move on"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    let out = bank_ok(
+        db,
+        &[
+            "validate",
+            user,
+            "--code",
+            next["code"].as_str().unwrap(),
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (v["result"].as_str(), v["serial"].as_str()),
+        (Some("accepted"), Some(serial))
+    );
+}
