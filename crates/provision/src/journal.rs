@@ -785,9 +785,11 @@ impl Journal {
                 if rec.generated.as_ref().is_some_and(|old| *old != g) {
                     return Err(format!("serial {serial} already has another sealed record"));
                 }
-                rec.generated = Some(g);
-                rec.provisioned_at_ms = Some(*at_ms);
-                rec.status = TokenStatus::Provisioned;
+                if rec.generated.is_none() {
+                    rec.generated = Some(g);
+                    rec.provisioned_at_ms = Some(*at_ms);
+                    rec.status = TokenStatus::Provisioned;
+                }
             }
             Event::Checked {
                 serial,

@@ -17,7 +17,7 @@
 use serde::{Deserialize, Serialize};
 use token_link::token_proto::Sealed;
 
-use super::{Event, JournalError, JournalWriter, Result, TokenStatus};
+use super::{Event, JournalError, JournalWriter, Result};
 use crate::journal::unix_millis;
 use crate::serial::SerialNumber;
 
@@ -143,7 +143,7 @@ impl JournalWriter {
             });
         }
         if let Some(rec) = self.journal.record(serial) {
-            if rec.generated.as_ref() == Some(generated) && rec.status == TokenStatus::Provisioned {
+            if rec.generated.as_ref() == Some(generated) {
                 return Ok(());
             }
         }
@@ -244,6 +244,12 @@ mod tests {
         same_step[1].moving_factor = same_step[0].moving_factor;
         assert!(w.record_checked(&s, "aa01", same_step).is_err());
         w.record_checked(&s, "aa01", readings()).unwrap();
+        // A resend after the readings were journaled changes nothing.
+        w.record_generated(&s, "aa01", &generated(3)).unwrap();
+        assert_eq!(
+            w.journal().record(&s).unwrap().status,
+            crate::journal::TokenStatus::Verified
+        );
         w.record_locked(&s, "aa01").unwrap();
         drop(w);
 
