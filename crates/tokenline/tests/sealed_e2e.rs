@@ -422,6 +422,25 @@ fn record_moved_to_another_serial_is_refused_at_import() {
     for r in &records {
         assert!(err.contains(&format!("serial {}", r.serial)), "{err}");
     }
+    // A recorded code that the opened seed does not give (a reading from another token, or
+    // altered) is refused too, naming that serial only.
+    let mut wrong_code = records.clone();
+    let c = &mut wrong_code[1].readings[0].code;
+    *c = format!("{:06}", (c.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let file = dir.join("wrong-code.tlseed");
+    rewrite(&file, &bank_pk, &wrong_code);
+    let err = import_fails(&db, &file, &key, &f);
+    assert!(
+        err.contains(&format!(
+            "serial {}: the code the token displayed",
+            records[1].serial
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&format!("serial {}:", records[0].serial)),
+        "{err}"
+    );
     // All or nothing: the genuine file still imports both tokens afterwards.
     let imported = bank_ok(
         &db,
