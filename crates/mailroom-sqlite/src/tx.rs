@@ -312,6 +312,59 @@ impl MailTx for SqlMailTx<'_> {
         rows.map(|r| sql(r)?.decode()).collect()
     }
 
+    fn substitute(
+        &mut self,
+        campaign: CampaignId,
+        envelope: EnvelopeId,
+        displaced: &SerialNumber,
+        with: &TokenInfo,
+        from: Option<&Placement>,
+    ) -> Result<(), StoreError> {
+        let c = i64::from(campaign.number());
+        let slot_of = |tx: &rusqlite::Transaction<'_>,
+                       s: &SerialNumber|
+         -> Result<(i64, i64, String, String), StoreError> {
+            sql(tx.query_row(
+                "SELECT envelope, slot, expiry, batch FROM mail_new_tokens WHERE serial = ?1 AND campaign = ?2 AND packed_at IS NULL",
+                params![s.as_str(), c],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            ))
+        };
+        let (env_d, slot_d, exp_d, batch_d) = slot_of(self.tx, displaced)?;
+        if env_d != i64::from(envelope.number()) {
+            return Err(StoreError::Corrupt(format!(
+                "{displaced} is not reserved in envelope {envelope}"
+            )));
+        }
+        let moved = match from {
+            Some(_) => Some(slot_of(self.tx, &with.serial)?),
+            None => None,
+        };
+        sql(self.tx.execute(
+            "DELETE FROM mail_new_tokens WHERE serial IN (?1, ?2)",
+            params![displaced.as_str(), with.serial.as_str()],
+        ))?;
+        let insert = "INSERT INTO mail_new_tokens (serial, campaign, envelope, slot, expiry, batch, packed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)";
+        sql(self.tx.execute(
+            insert,
+            params![
+                with.serial.as_str(),
+                c,
+                env_d,
+                slot_d,
+                day(with.expiry),
+                with.batch
+            ],
+        ))?;
+        if let Some((env_w, slot_w, _, _)) = moved {
+            sql(self.tx.execute(
+                insert,
+                params![displaced.as_str(), c, env_w, slot_w, exp_d, batch_d],
+            ))?;
+        }
+        Ok(())
+    }
+
     fn addresses(&mut self) -> Result<Vec<Address>, StoreError> {
         let mut st = sql(self.tx.prepare_cached(
             "SELECT customer, postal_code, address, attention FROM mail_addresses ORDER BY customer",

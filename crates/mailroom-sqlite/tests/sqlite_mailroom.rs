@@ -314,7 +314,6 @@ fn pack_checks_every_scan_and_ship_needs_a_full_envelope_with_an_address() {
     let env2 = m.envelope(c, e2).unwrap();
     let first = env2.new_tokens[0].serial.to_string();
     let refused = |text: &str, e: EnvelopeId| m.scan(c, e, text, w.tick()).unwrap_err().code();
-    assert_eq!(refused(&first, e1), "wrong_envelope");
     assert_eq!(refused("99999999", e2), "unknown_serial");
     assert_eq!(refused("hello", e2), "not_a_serial");
     assert_eq!(refused("10000005", e2), "expires_too_soon");
@@ -367,7 +366,7 @@ fn pack_checks_every_scan_and_ship_needs_a_full_envelope_with_an_address() {
     assert_eq!(refused(e1_serial.as_str(), e1), "revoked");
     let events = m.events(Some(c), None).unwrap();
     assert!(
-        events.iter().any(|e| e.outcome == "wrong_envelope"),
+        events.iter().any(|e| e.outcome == "expires_too_soon"),
         "refused scans are audited"
     );
     assert!(events
@@ -531,4 +530,76 @@ fn importing_an_address_of_an_unknown_customer_imports_nothing() {
         .unwrap()
         .is_none());
     let _ = CampaignId::new(1);
+}
+
+#[test]
+fn scan_assigns_any_eligible_token_from_the_box() {
+    let w = World::new();
+    let m = w.mail();
+    let min = d("2025-01-31");
+    let c = m
+        .plan(
+            &PlanRequest {
+                min_new_expiry: min,
+                ..w.request()
+            },
+            w.tick(),
+        )
+        .unwrap()
+        .campaign
+        .id;
+    let (e1, e2) = (EnvelopeId::new(1), EnvelopeId::new(2));
+    let serials = |e| -> Vec<String> {
+        m.envelope(c, e)
+            .unwrap()
+            .new_tokens
+            .iter()
+            .map(|t| t.serial.to_string())
+            .collect()
+    };
+    assert_eq!(serials(e1), ["80000001"]);
+    assert_eq!(serials(e2), ["80000002", "90000001"]);
+    // E2's reserved 90000001 packed into E1: the two envelopes swap reservations.
+    m.scan(c, e1, "90000001", w.tick()).unwrap();
+    assert_eq!(serials(e1), ["90000001"]);
+    assert_eq!(serials(e2), ["80000002", "80000001"]);
+    // E1 is complete: another token is not needed there.
+    let err = m.scan(c, e1, "90000002", w.tick()).unwrap_err();
+    assert_eq!(err.code(), "envelope_complete", "{err}");
+    // Free stock into E2: its first unpacked reservation goes back to stock.
+    let s = m.scan(c, e2, "90000002", w.tick()).unwrap();
+    assert_eq!((s.packed, s.total), (1, 2));
+    assert_eq!(serials(e2), ["90000002", "80000001"]);
+    let free = m.store().transaction(|tx| tx.free_stock(min)).unwrap();
+    assert_eq!(
+        free.iter()
+            .map(|t| t.serial.to_string())
+            .collect::<Vec<_>>(),
+        ["80000002"]
+    );
+    // Still refused: a customer's token in use, a packed one, one expiring too soon.
+    let refused = |text: &str, e| m.scan(c, e, text, w.tick()).unwrap_err().code();
+    assert_eq!(refused("10000002", e2), "expires_too_soon");
+    let t = w.tick();
+    w.bank
+        .import_tokens("late", "late", &[token("90000009", "2028-01-31", "B28")], t)
+        .unwrap();
+    w.bank
+        .issue_token(&sn("90000009"), &cid("C"), None, t)
+        .unwrap();
+    assert_eq!(
+        refused("90000009", e2),
+        "not_in_stock",
+        "another customer's token"
+    );
+    assert_eq!(refused("90000002", e2), "already_packed");
+    m.scan(c, e2, "80000002", w.tick()).unwrap();
+    assert_eq!(serials(e2), ["90000002", "80000002"]);
+    let events = m.events(Some(c), None).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.detail.contains("in place of 80000001 (back to stock)")),
+        "{events:?}"
+    );
 }

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Refusal};
 use crate::model::{Address, Campaign, CampaignId, Envelope, EnvelopeId, EnvelopeState, Event};
-use crate::pack::check_scan;
+use crate::pack::{check_scan, Fit};
 use crate::plan::{allocate, group_by_customer, users_of_slot, PlanRequest};
 use crate::report::{deadline_end, row, ReportRow};
 use crate::store::{MailStore, MailTx};
@@ -439,11 +439,28 @@ impl<M: MailStore> Mailroom<M> {
             let token = tx.token(&serial)?;
             let placement = tx.allocated_to(&serial)?;
             match check_scan(&c, &e, &serial, token.as_ref(), placement.as_ref()) {
-                Ok(_slot) => {
+                Ok(fit) => {
+                    let mut detail = String::new();
+                    if let (
+                        Fit::Substitute {
+                            displaced, from, ..
+                        },
+                        Some(t),
+                    ) = (&fit, &token)
+                    {
+                        tx.substitute(campaign, envelope, displaced, t, from.as_ref())?;
+                        detail = match from {
+                            Some(p) => format!(
+                                " in place of {displaced} (which now goes in {})",
+                                p.envelope
+                            ),
+                            None => format!(" in place of {displaced} (back to stock)"),
+                        };
+                    }
                     tx.set_packed(&serial, now)?;
                     let packed = e.packed() + 1;
                     let total = e.new_tokens.len();
-                    ev.detail = format!("packed {packed} of {total}");
+                    ev.detail = format!("packed {packed} of {total}{detail}");
                     tx.append_event(&ev)?;
                     Ok(Ok(Scanned {
                         serial,
