@@ -268,6 +268,61 @@ impl MailTx for PgMailTx<'_> {
         .collect()
     }
 
+    fn substitute(
+        &mut self,
+        campaign: CampaignId,
+        envelope: EnvelopeId,
+        displaced: &SerialNumber,
+        with: &TokenInfo,
+        from: Option<&Placement>,
+    ) -> Result<(), StoreError> {
+        let c = i64::from(campaign.number());
+        let mut slot_of = |s: &SerialNumber| -> Result<(i64, i64, String, String), StoreError> {
+            let rows = self.query(
+                "SELECT envelope, slot, expiry, batch FROM mail_new_tokens WHERE serial = $1 AND campaign = $2 AND packed_at IS NULL",
+                &[&s.as_str(), &c],
+            )?;
+            let r = rows.first().ok_or_else(|| StoreError::Missing {
+                what: "unpacked allocation",
+                key: s.to_string(),
+            })?;
+            Ok((get(r, 0)?, get(r, 1)?, get(r, 2)?, get(r, 3)?))
+        };
+        let (env_d, slot_d, exp_d, batch_d) = slot_of(displaced)?;
+        let moved = match from {
+            Some(_) => Some(slot_of(&with.serial)?),
+            None => None,
+        };
+        if env_d != i64::from(envelope.number()) {
+            return Err(StoreError::Corrupt(format!(
+                "{displaced} is not reserved in envelope {envelope}"
+            )));
+        }
+        self.execute(
+            "DELETE FROM mail_new_tokens WHERE serial IN ($1, $2)",
+            &[&displaced.as_str(), &with.serial.as_str()],
+        )?;
+        let insert = "INSERT INTO mail_new_tokens (serial, campaign, envelope, slot, expiry, batch, packed_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)";
+        self.execute(
+            insert,
+            &[
+                &with.serial.as_str(),
+                &c,
+                &env_d,
+                &slot_d,
+                &day(with.expiry),
+                &with.batch,
+            ],
+        )?;
+        if let Some((env_w, slot_w, _, _)) = moved {
+            self.execute(
+                insert,
+                &[&displaced.as_str(), &c, &env_w, &slot_w, &exp_d, &batch_d],
+            )?;
+        }
+        Ok(())
+    }
+
     fn cancel_campaign(&mut self, cid: CampaignId, at: DateTime<Utc>) -> Result<(), StoreError> {
         let c = i64::from(cid.number());
         for table in ["mail_new_tokens", "mail_old_tokens", "mail_envelopes"] {
