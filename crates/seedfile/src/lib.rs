@@ -4,7 +4,7 @@
 //! Reading, for the bank:
 //!
 //! - [`open`] streams [`SeedRecord`]s out of a `.tlseed` stream, authenticating chunk by chunk;
-//! - [`pskc::read`] reads a PSKC document into records;
+//! - [`pskc::records`] streams records out of a PSKC document, one `<KeyPackage>` at a time;
 //! - [`read_any`] sniffs a file's format and does either.
 //!
 //! Writing, for the factory: [`tlseed::Writer`] and [`pskc::Writer`], into an
@@ -73,6 +73,10 @@ impl Format {
         if first.starts_with(&tlseed::MAGIC) {
             return Some(Format::Tlseed);
         }
+        // A UTF-16 byte order mark: XML that the PSKC reader refuses by name.
+        if first.starts_with(b"\xFF\xFE") || first.starts_with(b"\xFE\xFF") {
+            return Some(Format::Pskc);
+        }
         let s = first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(first);
         match s.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'<') => Some(Format::Pskc),
@@ -85,8 +89,8 @@ impl Format {
 pub enum AnyReader {
     /// A streaming `.tlseed` reader.
     Tlseed(Box<tlseed::Reader<BufReader<std::fs::File>>>),
-    /// Records already decrypted from a PSKC document.
-    Pskc(std::vec::IntoIter<SeedRecord>),
+    /// Records streamed out of a PSKC document, decrypted one at a time.
+    Pskc(Box<pskc::Records<BufReader<std::fs::File>>>),
     /// Records of a sealed `.tlseed` ([`sealed`]), every one opened and checked.
     Sealed {
         /// The batch id of the header.
@@ -100,7 +104,7 @@ impl std::fmt::Debug for AnyReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             AnyReader::Tlseed(r) => f.debug_tuple("Tlseed").field(r).finish(),
-            AnyReader::Pskc(r) => write!(f, "Pskc({} records left)", r.len()),
+            AnyReader::Pskc(r) => f.debug_tuple("Pskc").field(r).finish(),
             AnyReader::Sealed { records, .. } => {
                 write!(f, "Sealed({} records left)", records.len())
             }
@@ -123,7 +127,7 @@ impl Iterator for AnyReader {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             AnyReader::Tlseed(r) => r.next(),
-            AnyReader::Pskc(r) => r.next().map(Ok),
+            AnyReader::Pskc(r) => r.next(),
             AnyReader::Sealed { records, .. } => records.next().map(Ok),
         }
     }
@@ -180,9 +184,9 @@ fn read_keyed(path: &Path, key: &Key) -> Result<AnyReader> {
             BufReader::with_capacity(1 << 16, f),
             key,
         )?))),
-        Format::Pskc => {
-            let xml = pskc::read_limited(f, pskc::MAX_INPUT)?;
-            Ok(AnyReader::Pskc(pskc::read(&xml, key)?.into_iter()))
-        }
+        Format::Pskc => Ok(AnyReader::Pskc(Box::new(pskc::records(
+            BufReader::with_capacity(1 << 16, f),
+            key,
+        )?))),
     }
 }
