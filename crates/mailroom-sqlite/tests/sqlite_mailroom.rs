@@ -18,6 +18,11 @@ mod backend {
     pub use mailroom_sqlite::MailSqlite;
 }
 
+/// The CLI on the database file (root access).
+fn root() -> lifecycle::Caller {
+    lifecycle::Caller::Local("root".into())
+}
+
 const POLICY: &str =
     "name = \"test bank\"\n[secrets]\nargon2_m_kib = 8\nargon2_t = 1\nargon2_p = 1\n";
 
@@ -96,14 +101,18 @@ impl World {
             token("10000004", "2023-05-31", "OLD"),
             token("10000005", "2023-03-31", "OLD"),
         ];
-        w.bank.import_tokens("old", "old", &old, t).unwrap();
+        w.bank
+            .import_tokens(&root(), "old", "old", &old, t)
+            .unwrap();
         let stock = [
             token("90000001", "2028-01-31", "B28"),
             token("90000002", "2028-01-31", "B28"),
             token("80000001", "2025-01-31", "B25"),
             token("80000002", "2025-01-31", "B25"),
         ];
-        w.bank.import_tokens("stock", "stock", &stock, t).unwrap();
+        w.bank
+            .import_tokens(&root(), "stock", "stock", &stock, t)
+            .unwrap();
         for (c, mode) in [
             ("A", UsageMode::Shared),
             ("B", UsageMode::Individual),
@@ -111,6 +120,7 @@ impl World {
         ] {
             w.bank
                 .add_customer(
+                    &root(),
                     NewCustomer {
                         id: cid(c),
                         name: format!("株式会社{c}"),
@@ -138,6 +148,7 @@ impl World {
             };
             w.bank
                 .add_user(
+                    &root(),
                     NewUser {
                         login: lid(login),
                         customer: cid(c),
@@ -151,7 +162,7 @@ impl World {
                 .unwrap();
             let t = w.tick();
             w.bank
-                .register(&lid(login), &sn(serial), &code(serial, t), t)
+                .register(&root(), &lid(login), &sn(serial), &code(serial, t), t)
                 .unwrap();
         }
         w
@@ -321,17 +332,17 @@ fn pack_checks_every_scan_and_ship_needs_a_full_envelope_with_an_address() {
     assert_eq!(refused(&first, e2), "already_packed");
     // Half packed: refused, nothing told to the bank.
     w.addresses(&m, &["A", "B"]);
-    let err = m.ship(&w.bank, c, e2, w.tick()).unwrap_err();
+    let err = m.ship(&w.bank, &root(), c, e2, w.tick()).unwrap_err();
     assert_eq!(err.code(), "not_fully_packed", "{err}");
-    assert!(w.bank.user(&lid("b1")).unwrap().issued.is_none());
+    assert!(w.bank.user(&root(), &lid("b1")).unwrap().issued.is_none());
     let second = env2.new_tokens[1].serial.to_string();
     let s = m.scan(c, e2, &format!("{second}\r"), w.tick()).unwrap();
     assert!(s.complete);
-    let shipped = m.ship(&w.bank, c, e2, w.tick()).unwrap();
+    let shipped = m.ship(&w.bank, &root(), c, e2, w.tick()).unwrap();
     assert_eq!(shipped.issued.len(), 2);
     assert_eq!(
         w.bank
-            .user(&lid("b1"))
+            .user(&root(), &lid("b1"))
             .unwrap()
             .issued
             .as_ref()
@@ -340,7 +351,7 @@ fn pack_checks_every_scan_and_ship_needs_a_full_envelope_with_an_address() {
     );
     assert_eq!(
         w.bank
-            .user(&lid("b2"))
+            .user(&root(), &lid("b2"))
             .unwrap()
             .issued
             .as_ref()
@@ -348,16 +359,20 @@ fn pack_checks_every_scan_and_ship_needs_a_full_envelope_with_an_address() {
         Some(second.as_str())
     );
     assert!(
-        w.bank.user(&lid("b3")).unwrap().issued.is_none(),
+        w.bank.user(&root(), &lid("b3")).unwrap().issued.is_none(),
         "b3's token expires later: not in this campaign"
     );
     assert_eq!(refused(&first, e2), "envelope_shipped");
-    assert!(m.ship(&w.bank, c, e2, w.tick()).unwrap().already_shipped);
+    assert!(
+        m.ship(&w.bank, &root(), c, e2, w.tick())
+            .unwrap()
+            .already_shipped
+    );
     // A stock token revoked after planning (damaged, lost) is refused loudly.
     let e1_serial = m.envelope(c, e1).unwrap().new_tokens[0].serial.clone();
     w.bank
         .backoffice_revoke(
-            &lifecycle::OperatorId::parse("op1").unwrap(),
+            &lifecycle::Caller::Local("op1".into()),
             "damaged in stock",
             &lifecycle::BackofficeTarget::Serial(e1_serial.clone()),
             w.tick(),
@@ -399,7 +414,7 @@ fn a_shipment_interrupted_after_the_bank_was_partly_told_completes_when_run_agai
         .transaction(|tx| tx.set_shipping_started(c, e, t))
         .unwrap();
     w.bank
-        .issue_token(&new, &cid("A"), Some(&lid("a1")), t)
+        .issue_token(&root(), &new, &cid("A"), Some(&lid("a1")), t)
         .unwrap();
     assert_eq!(
         m.envelope(c, e).unwrap().state(),
@@ -410,11 +425,11 @@ fn a_shipment_interrupted_after_the_bank_was_partly_told_completes_when_run_agai
         "envelope_shipped",
         "no repacking once shipping began"
     );
-    let s = m.ship(&w.bank, c, e, w.tick()).unwrap();
+    let s = m.ship(&w.bank, &root(), c, e, w.tick()).unwrap();
     assert!(s.resumed);
     for u in ["a1", "a2", "a3"] {
         assert_eq!(
-            w.bank.user(&lid(u)).unwrap().issued.as_ref(),
+            w.bank.user(&root(), &lid(u)).unwrap().issued.as_ref(),
             Some(&new),
             "{u}"
         );
@@ -445,7 +460,7 @@ fn after_the_deadline_customers_who_did_not_switch_are_overdue() {
         for t in &e.new_tokens {
             m.scan(c, e.envelope, t.serial.as_str(), w.tick()).unwrap();
         }
-        m.ship(&w.bank, c, e.envelope, w.tick()).unwrap();
+        m.ship(&w.bank, &root(), c, e.envelope, w.tick()).unwrap();
     }
     // Customer A switches: the master revokes the shared token for all, then each registers.
     let new_a = m.envelope(c, EnvelopeId::new(1)).unwrap().new_tokens[0]
@@ -457,12 +472,12 @@ fn after_the_deadline_customers_who_did_not_switch_are_overdue() {
         secret: ConfirmationSecret::new("kakunin"),
         code: code("10000001", t),
     };
-    w.bank.revoke(&proof, &[lid("a1")], t).unwrap();
+    w.bank.revoke(&root(), &proof, &[lid("a1")], t).unwrap();
     let mut t = t + Duration::minutes(31);
     for u in ["a1", "a2", "a3"] {
         t += Duration::seconds(30);
         w.bank
-            .register(&lid(u), &new_a, &code(new_a.as_str(), t), t)
+            .register(&root(), &lid(u), &new_a, &code(new_a.as_str(), t), t)
             .unwrap();
     }
     // Customer B does nothing.

@@ -79,6 +79,7 @@ pub fn check_scan(
         TokenStatus::Issued { .. } => Some("already issued to a customer"),
         TokenStatus::Active { .. } => Some("in use by a customer"),
         TokenStatus::Revoked { .. } => Some("revoked"),
+        TokenStatus::Staff { .. } => Some("a bank operator's own token"),
     };
     if let Some(status) = status {
         return Err(Refusal::NotInStock {

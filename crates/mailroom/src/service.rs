@@ -485,10 +485,11 @@ impl<M: MailStore> Mailroom<M> {
     /// bank ([`Bank::issue_token`]). Three steps, each committed: mark shipping began (after the
     /// checks), tell the bank per user (idempotent: a user already issued that token is
     /// skipped), mark shipped. Running it again after a crash finishes the job; on a shipped
-    /// envelope it does nothing.
+    /// envelope it does nothing. `caller` is who ships (the CLI's local OS user).
     pub fn ship<S: Store>(
         &self,
         bank: &Bank<S>,
+        caller: &lifecycle::Caller,
         campaign: CampaignId,
         envelope: EnvelopeId,
         now: DateTime<Utc>,
@@ -533,10 +534,10 @@ impl<M: MailStore> Mailroom<M> {
         let mut issued = Vec::new();
         for (i, t) in e.new_tokens.iter().enumerate() {
             let users = users_of_slot(&e, i);
-            let token = bank.token(&t.serial)?;
+            let token = bank.token(caller, &t.serial, now)?;
             if users.is_empty() {
                 if matches!(token.status, TokenStatus::Stock) {
-                    bank.issue_token(&t.serial, &e.customer, None, now)?;
+                    bank.issue_token(caller, &t.serial, &e.customer, None, now)?;
                 }
                 issued.push(IssuedTo {
                     serial: t.serial.clone(),
@@ -545,7 +546,7 @@ impl<M: MailStore> Mailroom<M> {
                 continue;
             }
             for login in users {
-                let done = match bank.user(login) {
+                let done = match bank.user(caller, login) {
                     Ok(u) => {
                         u.issued.as_ref() == Some(&t.serial) || u.serial.as_ref() == Some(&t.serial)
                     }
@@ -554,7 +555,7 @@ impl<M: MailStore> Mailroom<M> {
                 };
                 let active_here = matches!(&token.status, TokenStatus::Active { customer } if customer == &e.customer);
                 if !done && !active_here {
-                    bank.issue_token(&t.serial, &e.customer, Some(login), now)?;
+                    bank.issue_token(caller, &t.serial, &e.customer, Some(login), now)?;
                 }
                 issued.push(IssuedTo {
                     serial: t.serial.clone(),
@@ -621,6 +622,7 @@ impl<M: MailStore> Mailroom<M> {
                     Some(format!("issued to customer {customer}"))
                 }
                 Some(TokenStatus::Revoked { .. }) => Some("revoked".to_owned()),
+                Some(TokenStatus::Staff { .. }) => Some("a bank operator's own token".to_owned()),
             };
             if let Some(reason) = reason {
                 return Ok(Err(Error::PackedTokenUnusable {

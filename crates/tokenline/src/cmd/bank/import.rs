@@ -113,9 +113,10 @@ impl Cmd {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let n = opened
-            .bank
-            .import_tokens(&digest, &label, &tokens, opened.now())?;
+        let n =
+            opened
+                .bank
+                .import_tokens(&opened.caller, &digest, &label, &tokens, opened.now())?;
         let secs = started.elapsed().as_secs_f64();
         if self.db.json {
             json_line(
