@@ -597,10 +597,16 @@ fn scan_assigns_any_eligible_token_from_the_box() {
     assert_eq!(refused("10000002", e2), "expires_too_soon");
     let t = w.tick();
     w.bank
-        .import_tokens("late", "late", &[token("90000009", "2028-01-31", "B28")], t)
+        .import_tokens(
+            &root(),
+            "late",
+            "late",
+            &[token("90000009", "2028-01-31", "B28")],
+            t,
+        )
         .unwrap();
     w.bank
-        .issue_token(&sn("90000009"), &cid("C"), None, t)
+        .issue_token(&root(), &sn("90000009"), &cid("C"), None, t)
         .unwrap();
     assert_eq!(
         refused("90000009", e2),
