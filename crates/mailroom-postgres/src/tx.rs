@@ -253,7 +253,7 @@ impl MailTx for PgMailTx<'_> {
 
     fn addresses(&mut self) -> Result<Vec<Address>, StoreError> {
         self.query(
-            "SELECT customer, postal_code, address, attention FROM mail_addresses ORDER BY customer",
+            "SELECT customer, postal_code, address, attention, phone FROM mail_addresses ORDER BY customer",
             &[],
         )?
         .iter()
@@ -263,6 +263,7 @@ impl MailTx for PgMailTx<'_> {
                 postal_code: get(r, 1)?,
                 address: get(r, 2)?,
                 attention: get(r, 3)?,
+                phone: get(r, 4)?,
             })
         })
         .collect()
@@ -337,16 +338,16 @@ impl MailTx for PgMailTx<'_> {
 
     fn put_address(&mut self, a: &Address) -> Result<(), StoreError> {
         self.execute(
-            "INSERT INTO mail_addresses (customer, postal_code, address, attention) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (customer) DO UPDATE SET postal_code = excluded.postal_code, address = excluded.address, attention = excluded.attention",
-            &[&a.customer.as_str(), &a.postal_code, &a.address, &a.attention],
+            "INSERT INTO mail_addresses (customer, postal_code, address, attention, phone) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (customer) DO UPDATE SET postal_code = excluded.postal_code, address = excluded.address, attention = excluded.attention, phone = excluded.phone",
+            &[&a.customer.as_str(), &a.postal_code, &a.address, &a.attention, &a.phone],
         )
         .map(|_| ())
     }
 
     fn address(&mut self, customer: &CustomerId) -> Result<Option<Address>, StoreError> {
         let rows = self.query(
-            "SELECT postal_code, address, attention FROM mail_addresses WHERE customer = $1",
+            "SELECT postal_code, address, attention, phone FROM mail_addresses WHERE customer = $1",
             &[&customer.as_str()],
         )?;
         rows.first()
@@ -356,6 +357,7 @@ impl MailTx for PgMailTx<'_> {
                     postal_code: get(r, 0)?,
                     address: get(r, 1)?,
                     attention: get(r, 2)?,
+                    phone: get(r, 3)?,
                 })
             })
             .transpose()

@@ -367,18 +367,25 @@ impl MailTx for SqlMailTx<'_> {
 
     fn addresses(&mut self) -> Result<Vec<Address>, StoreError> {
         let mut st = sql(self.tx.prepare_cached(
-            "SELECT customer, postal_code, address, attention FROM mail_addresses ORDER BY customer",
+            "SELECT customer, postal_code, address, attention, phone FROM mail_addresses ORDER BY customer",
         ))?;
         let rows = sql(st.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+            ))
         }))?;
         rows.map(|r| {
-            let (c, postal_code, address, attention) = sql(r)?;
+            let (c, postal_code, address, attention, phone) = sql(r)?;
             Ok(Address {
                 customer: customer_id(c)?,
                 postal_code,
                 address,
                 attention,
+                phone,
             })
         })
         .collect()
@@ -400,27 +407,28 @@ impl MailTx for SqlMailTx<'_> {
 
     fn put_address(&mut self, a: &Address) -> Result<(), StoreError> {
         sql(self.tx.execute(
-            "INSERT INTO mail_addresses (customer, postal_code, address, attention) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (customer) DO UPDATE SET postal_code = excluded.postal_code, address = excluded.address, attention = excluded.attention",
-            params![a.customer.as_str(), a.postal_code, a.address, a.attention],
+            "INSERT INTO mail_addresses (customer, postal_code, address, attention, phone) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (customer) DO UPDATE SET postal_code = excluded.postal_code, address = excluded.address, attention = excluded.attention, phone = excluded.phone",
+            params![a.customer.as_str(), a.postal_code, a.address, a.attention, a.phone],
         ))
         .map(|_| ())
     }
 
     fn address(&mut self, customer: &CustomerId) -> Result<Option<Address>, StoreError> {
         let mut st = sql(self.tx.prepare_cached(
-            "SELECT postal_code, address, attention FROM mail_addresses WHERE customer = ?1",
+            "SELECT postal_code, address, attention, phone FROM mail_addresses WHERE customer = ?1",
         ))?;
         let raw = sql(st
             .query_row([customer.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
             .optional())?;
-        Ok(raw.map(|(postal_code, address, attention)| Address {
+        Ok(raw.map(|(postal_code, address, attention, phone)| Address {
             customer: customer.clone(),
             postal_code,
             address,
             attention,
+            phone,
         }))
     }
 

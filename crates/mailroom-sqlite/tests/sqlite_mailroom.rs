@@ -185,6 +185,7 @@ impl World {
                 postal_code: "330-0063".into(),
                 address: "埼玉県さいたま市".into(),
                 attention: String::new(),
+                phone: String::new(),
             })
             .collect();
         m.import_addresses(&rows, "test", self.tick()).unwrap();
@@ -526,12 +527,14 @@ fn importing_an_address_of_an_unknown_customer_imports_nothing() {
             postal_code: "1".into(),
             address: "x".into(),
             attention: String::new(),
+            phone: String::new(),
         },
         Address {
             customer: cid("ZZZ"),
             postal_code: "1".into(),
             address: "x".into(),
             attention: String::new(),
+            phone: String::new(),
         },
     ];
     let err = m.import_addresses(&rows, "bad.csv", w.tick()).unwrap_err();
