@@ -38,6 +38,7 @@ fn dir() -> &'static PathBuf {
             manufacturer: "Tokenline".into(),
             model: "TL-1".into(),
             key_file: None,
+            sealed_to: None,
         };
         drop(JournalWriter::create(&dir, &batch, None, 1_700_000_000).expect("journal"));
         dir

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Firmware image budget and clock drift (issue #3).
 # Prints one row per figure for scripts/bench: `| bench | figure | unit | note |`.
-#   code              .vector_table+.text+.rodata+.data (what goes into flash)   budget 128 KiB
-#   static RAM        .data+.bss+.uninit (the stack uses the rest)               budget 32 KiB
-#   stack high water  deepest stack use under QEMU (SHA-512 provision + press,   shares the 32 KiB
+#   code              .vector_table+.text+.rodata+.data (what goes into flash)   budget 64 KiB
+#   static RAM        .data+.bss+.uninit (the stack uses the rest)               budget 16 KiB
+#   stack high water  deepest stack use under QEMU (SHA-512 provision + press,   shares the 16 KiB
 #                     GenerateSealed of a 64-byte seed: X25519 + Ed25519)
 #   GenerateSealed    one GenerateSealed round trip over the pty under QEMU (median of 5), beside
 #                     an Identify round trip (issue #12)
@@ -32,15 +32,15 @@ read -r code ram < <(sections | awk '
 line() { # name bytes budget-KiB
   awk -v n="$1" -v b="$2" -v k="$3" 'BEGIN { printf "| %s | %d | bytes | %.1f KiB of %d KiB budget (%s) |\n", n, b, b / 1024, k, (b <= k * 1024 ? "ok" : "OVER") }'
 }
-line "firmware code" "$code" 128
-line "firmware static RAM" "$ram" 32
+line "firmware code" "$code" 64
+line "firmware static RAM" "$ram" 16
 
 # Under QEMU: stack high-water mark and clock drift.
 err=$(mktemp)
 if out=$(cargo run --quiet -p token-qemu --example firmware_figures -- "${FIRMWARE_DRIFT_SECONDS:-30}" 2>"$err"); then
   while read -r name value _ over _; do
     case $name in
-      stack_high_water_bytes) line "firmware stack high water" "$value" 32 | sed 's/budget/budget with the statics/' ;;
+      stack_high_water_bytes) line "firmware stack high water" "$value" 16 | sed 's/budget/budget with the statics/' ;;
       generate_sealed_ms) printf '| firmware GenerateSealed | %s | ms | one round trip under QEMU, 64-byte seed (2 × X25519, AES-256-GCM, Ed25519 sign); an Identify round trip takes %s ms |\n' "$value" "$over" ;;
       clock_drift_ppm) printf '| firmware clock drift | %s | ppm | QEMU token vs host over %s s; edges found by polling over the pty (ms jitter); TOTP step = 30 s |\n' "$value" "$over" ;;
     esac

@@ -3,12 +3,16 @@
 #   tlseed export / decrypt of SEEDS_BENCH_RECORDS (default 1,000,000) synthetic records:
 #     records/s and peak RSS (X25519 recipient, 64 KiB AES-256-GCM chunks);
 #   PSKC write / read of SEEDS_BENCH_PSKC (default 100,000) keys, pre-shared key AES-256-CBC +
-#     HMAC-SHA1, side by side with python-pskc (.venv) on the same file: keys/s and the ratio.
+#     HMAC-SHA1, side by side with python-pskc (.venv) on the same file: keys/s and the ratio;
+#   pskctool --info (oath-toolkit, parse only) on the same file (issue #14);
+#   the streaming read of SEEDS_BENCH_PSKC_LARGE (default 1,000,000) keys: keys/s and peak RSS
+#     (python-pskc and pskctool are left out at that size: they hold the whole document).
 # Wall time from date(1); peak memory from GNU time (/usr/bin/time -v), installed if missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${SEEDS_BENCH_RECORDS:-1000000}
 P=${SEEDS_BENCH_PSKC:-100000}
+PL=${SEEDS_BENCH_PSKC_LARGE:-1000000}
 PY=.venv/bin/python
 HELPER=scripts/interop/pskc_interop.py
 if [ ! -x /usr/bin/time ]; then
@@ -58,3 +62,16 @@ else
   echo "| seeds_pskc_write | $(rate "$P" "$ours_w") | keys/s | $P keys in ${ours_w} s; python-pskc missing (run ./scripts/setup) |"
   echo "| seeds_pskc_read | $(rate "$P" "$ours_r") | keys/s | $P keys in ${ours_r} s; python-pskc missing |"
 fi
+if command -v pskctool >/dev/null 2>&1; then
+  measure pskctool pskctool --info --quiet "$W/ours.pskc"
+  ratio_t=$(awk -v a="$SECS" -v b="$ours_r" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
+  echo "| seeds_pskc_pskctool_info | $(rate "$P" "$SECS") | keys/s | pskctool --info (parse only, no decryption) of the same $P keys in ${SECS} s ($(mib "$KIB") MiB): tokenline read+MAC+decrypt ${ratio_t}x faster |"
+else
+  echo "| seeds_pskc_pskctool_info | - | keys/s | pskctool missing (apt-get install pskctool; ./scripts/setup) |"
+fi
+measure pwrite_large "$BIN" write-pskc "$PL" "$W/large.pskc" "$KEY"
+size=$(stat -c %s "$W/large.pskc")
+measure pread_large "$BIN" read-pskc "$W/large.pskc" "$KEY"
+[ "$(cat "$W/pread_large.out")" = "$PL" ] || { echo "read-pskc returned $(cat "$W/pread_large.out") keys" >&2; exit 1; }
+echo "| seeds_pskc_read_large | $(rate "$PL" "$SECS") | keys/s | streaming read of $PL keys ($(mib $((size / 1024))) MiB of PSKC): ValueMACs verified + decrypted in ${SECS} s, peak RSS $(mib "$KIB") MiB |"
+rm -f "$W/large.pskc"

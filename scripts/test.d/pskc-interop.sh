@@ -50,6 +50,9 @@ ours psk256 "--psk $W/k32.psk" "--psk $K32" "--key $W/k32.psk"
 ours psk128 "--psk $W/k16.psk" "--psk $K16" "--key $W/k16.psk"
 ours pbkdf2 "--passphrase-file $W/pass --pbkdf2-iterations 2000" "--passphrase=$PASS" "--passphrase-file $W/pass"
 ours plain "--insecure-plaintext" "--plaintext" "--insecure-plaintext"
+# issue #14: AES key wrap (kw-aes128/256, RFC 3394/5649) both ways
+ours kw-aes128 "--psk $W/k16.psk --key-wrap" "--psk $K16" "--key $W/k16.psk"
+ours kw-aes256 "--psk $W/k32.psk --key-wrap" "--psk $K32" "--key $W/k32.psk"
 # issue #13: `keygen --psk --bits 128` gives the AES-128-CBC file privacyIDEA imports, and the
 # bare hex key a partner sends works as --psk and --key.
 "$TL" seeds keygen --psk --bits 128 --out "$W/k128.psk" >/dev/null 2>&1
@@ -107,6 +110,8 @@ theirs aes128 "--psk $K16 --algorithm aes128-cbc" "--key $W/k16.psk"
 theirs aes256 "--psk $K32 --algorithm aes256-cbc" "--key $W/k32.psk"
 theirs pbkdf2 "--passphrase=$PASS" "--passphrase-file $W/pass"
 theirs plain "--plaintext" "--insecure-plaintext"
+theirs kw-aes128 "--psk $K16 --algorithm kw-aes128" "--key $W/k16.psk"
+theirs kw-aes256 "--psk $K32 --algorithm kw-aes256" "--key $W/k32.psk"
 
 # theirs → .tlseed for the bank, verified end to end
 if "$TL" seeds import-pskc "$W/py-aes128.pskc" --in-key "$W/k16.psk" --psk "$W/k32.psk" --out "$W/py.tlseed" 2>"$W/imp.err" \

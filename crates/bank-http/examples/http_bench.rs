@@ -42,8 +42,11 @@ fn code(i: u64, counter: u64) -> String {
     )
 }
 
+static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 fn post(conn: &mut BufReader<TcpStream>, body: &str) -> u16 {
-    write!(conn.get_mut(), "POST /v1/validate HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    let key = KEY.get().map(String::as_str).unwrap_or("");
+    write!(conn.get_mut(), "POST /v1/validate HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
     let mut status = String::new();
     conn.read_line(&mut status).unwrap();
     let code: u16 = status.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
@@ -94,9 +97,20 @@ fn main() {
             })
             .collect();
         let now = Utc::now();
-        bank.import_tokens("sha256:bench", "bench", &toks, now)
+        let root = Caller::Local("bench".into());
+        let (k, _) = bank
+            .add_client(
+                &root,
+                &ClientName::parse("bench").unwrap(),
+                &[Scope::Login],
+                now,
+            )
+            .unwrap();
+        KEY.set(k.expose().to_owned()).unwrap();
+        bank.import_tokens(&root, "sha256:bench", "bench", &toks, now)
             .unwrap();
         bank.add_customer(
+            &root,
             NewCustomer {
                 id: CustomerId::parse("C").unwrap(),
                 name: "C".into(),
@@ -109,6 +123,7 @@ fn main() {
         for i in 0..users {
             let login = LoginId::parse(&format!("u{i}")).unwrap();
             bank.add_user(
+                &root,
                 NewUser {
                     login: login.clone(),
                     customer: CustomerId::parse("C").unwrap(),
@@ -120,7 +135,7 @@ fn main() {
                 now,
             )
             .unwrap();
-            bank.register(&login, &toks[i as usize].serial, &code(i, 0), now)
+            bank.register(&root, &login, &toks[i as usize].serial, &code(i, 0), now)
                 .unwrap();
         }
     }

@@ -112,11 +112,21 @@ fn worker<S: Store>(server: &tiny_http::Server, bank: &Bank<S>, clock: &Clock) {
                 return;
             }
         };
+        let now = clock();
+        let caller = identify(bank, &req, now);
         let reply = read_body(&mut req).map_or_else(
             |r| r,
             |body| {
                 let (path, query) = split_url(req.url());
-                routes::handle(bank, req.method().as_str(), &path, &query, &body, clock())
+                routes::handle(
+                    bank,
+                    caller.as_ref(),
+                    req.method().as_str(),
+                    &path,
+                    &query,
+                    &body,
+                    now,
+                )
             },
         );
         let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..]);
@@ -128,6 +138,34 @@ fn worker<S: Store>(server: &tiny_http::Server, bank: &Bank<S>, clock: &Clock) {
         if let Err(e) = req.respond(resp) {
             tracing::debug!("bank-http: client went away: {e}");
         }
+    }
+}
+
+/// The caller a request's credentials stand for: `Authorization: Bearer <API key>`, and on
+/// top of it `X-Operator-Session: <session token>` for back-office calls. `None` when the key
+/// is missing, unknown or revoked.
+fn identify<S: Store>(
+    bank: &Bank<S>,
+    req: &tiny_http::Request,
+    now: DateTime<Utc>,
+) -> Option<lifecycle::Caller> {
+    let header = |name: &'static str| {
+        req.headers()
+            .iter()
+            .find(|h| h.field.equiv(name))
+            .map(|h| h.value.as_str().trim().to_owned())
+    };
+    let key = header("Authorization")?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .map(str::to_owned)?;
+    let client = bank.authenticate(&key).ok()?;
+    match header("X-Operator-Session") {
+        Some(s) => bank
+            .operator_session(&client, &s, now)
+            .ok()
+            .or(Some(client)),
+        None => Some(client),
     }
 }
 

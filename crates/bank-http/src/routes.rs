@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use lifecycle::{
-    AuditQuery, BackofficeTarget, Bank, ConfirmationSecret, CustomerId, Error, LoginId,
-    NewCustomer, NewUser, OperatorId, Proof, SerialNumber, Store, UsageMode, UserClass,
+    AuditQuery, BackofficeTarget, Bank, Caller, ConfirmationSecret, CustomerId, Error, LoginId,
+    NewCustomer, NewUser, Proof, SerialNumber, Store, UsageMode, UserClass,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -39,6 +39,8 @@ impl Reply {
 fn status_of(e: &Error) -> u16 {
     match e.code() {
         "invalid_input" => 400,
+        "unauthenticated" | "operator_session_required" => 401,
+        "forbidden" | "wrong_credentials" | "wrong_serial_or_code" | "wrong_operator_login" => 403,
         "unknown_customer" | "unknown_user" | "unknown_serial" => 404,
         "not_allowed"
         | "wrong_secret"
@@ -176,7 +178,6 @@ struct UnregisterBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BackofficeBody {
-    operator: OperatorId,
     reason: String,
     #[serde(default)]
     serial: Option<SerialNumber>,
@@ -216,7 +217,6 @@ struct IssueBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UnlockBody {
-    operator: OperatorId,
     login: LoginId,
 }
 
@@ -224,22 +224,24 @@ fn query<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
     q.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str())
 }
 
-/// Handles one request.
+/// Handles one request from `caller` (`None`: no valid credential: only `/v1/health`).
 pub fn handle<S: Store>(
     bank: &Bank<S>,
+    caller: Option<&Caller>,
     method: &str,
     path: &str,
     q: &[(String, String)],
     body: &[u8],
     now: DateTime<Utc>,
 ) -> Reply {
-    match route(bank, method, path, q, body, now) {
+    match route(bank, caller, method, path, q, body, now) {
         Ok(r) | Err(r) => r,
     }
 }
 
 fn route<S: Store>(
     bank: &Bank<S>,
+    caller: Option<&Caller>,
     method: &str,
     path: &str,
     q: &[(String, String)],
@@ -249,8 +251,13 @@ fn route<S: Store>(
     let tz = bank.policy().time_zone;
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let id_err = |e: lifecycle::IdError| Reply::error(400, "invalid_input", e.to_string());
+    if (method, segs.as_slice()) == ("GET", &["v1", "health"][..]) {
+        return Ok(Reply::ok(json!({ "status": "ok", "time": now })));
+    }
+    let Some(who) = caller else {
+        return Err(refusal(&Error::Unauthenticated));
+    };
     Ok(match (method, segs.as_slice()) {
-        ("GET", ["v1", "health"]) => Reply::ok(json!({ "status": "ok", "time": now })),
         ("POST", ["v1", "customers"]) => {
             let b: CustomerBody = parse(body)?;
             let c = NewCustomer {
@@ -259,7 +266,7 @@ fn route<S: Store>(
                 mode: b.mode,
                 secret: b.secret.map(ConfirmationSecret::new),
             };
-            done(bank.add_customer(c, now), |_| {
+            done(bank.add_customer(who, c, now), |_| {
                 Reply::created(json!({ "id": b.id }))
             })
         }
@@ -273,7 +280,7 @@ fn route<S: Store>(
                 needs_otp: b.needs_otp,
                 secret: b.secret.map(ConfirmationSecret::new),
             };
-            done(bank.add_user(u, now), |_| {
+            done(bank.add_user(who, u, now), |_| {
                 Reply::created(json!({ "login": b.login }))
             })
         }
@@ -285,16 +292,28 @@ fn route<S: Store>(
                     Reply::error(400, "invalid_input", "page must be a number from 1")
                 })?,
             };
-            done(bank.list_users(&id, query(q, "filter"), page, now), |p| {
-                let rows: Vec<_> = p.rows.iter().map(|r| r.view(tz)).collect();
-                Reply::ok(
-                    json!({ "customer": p.customer, "mode": p.mode, "page": p.page, "pages": p.pages, "total": p.total, "users": rows }),
-                )
-            })
+            done(
+                bank.list_users(
+                    who,
+                    query(q, "actor")
+                        .and_then(|a| LoginId::parse(a).ok())
+                        .as_ref(),
+                    &id,
+                    query(q, "filter"),
+                    page,
+                    now,
+                ),
+                |p| {
+                    let rows: Vec<_> = p.rows.iter().map(|r| r.view(tz)).collect();
+                    Reply::ok(
+                        json!({ "customer": p.customer, "mode": p.mode, "page": p.page, "pages": p.pages, "total": p.total, "users": rows }),
+                    )
+                },
+            )
         }
         ("GET", ["v1", "tokens", serial]) => {
             let s = SerialNumber::parse(serial).map_err(id_err)?;
-            done(bank.token(&s), |t| {
+            done(bank.token(who, &s, now), |t| {
                 Reply::ok(
                     json!({ "serial": t.serial, "expiry": t.expiry, "expires_at": t.expires_at(), "batch": t.batch, "status": t.status }),
                 )
@@ -304,13 +323,13 @@ fn route<S: Store>(
             let s = SerialNumber::parse(serial).map_err(id_err)?;
             let b: IssueBody = parse(body)?;
             done(
-                bank.issue_token(&s, &b.customer, b.user.as_ref(), now),
+                bank.issue_token(who, &s, &b.customer, b.user.as_ref(), now),
                 |_| Reply::ok(json!({ "serial": s, "customer": b.customer })),
             )
         }
         ("POST", ["v1", "revoke"]) => {
             let b: RevokeBody = parse(body)?;
-            done(bank.revoke(&b.proof.proof(), &b.targets, now), |r| {
+            done(bank.revoke(who, &b.proof.proof(), &b.targets, now), |r| {
                 Reply::ok(json!(r))
             })
         }
@@ -327,14 +346,13 @@ fn route<S: Store>(
                     ))
                 }
             };
-            done(
-                bank.backoffice_revoke(&b.operator, &b.reason, &target, now),
-                |r| Reply::ok(json!(r)),
-            )
+            done(bank.backoffice_revoke(who, &b.reason, &target, now), |r| {
+                Reply::ok(json!(r))
+            })
         }
         ("POST", ["v1", "register"]) => {
             let b: RegisterBody = parse(body)?;
-            done(bank.register(&b.login, &b.serial, &b.code, now), |t| {
+            done(bank.register(who, &b.login, &b.serial, &b.code, now), |t| {
                 Reply::ok(
                     json!({ "login": b.login, "serial": t.serial, "expires_at": t.expires_at() }),
                 )
@@ -342,7 +360,7 @@ fn route<S: Store>(
         }
         ("POST", ["v1", "skip"]) => {
             let b: LoginBody = parse(body)?;
-            done(bank.skip_registration(&b.login, now), |s| {
+            done(bank.skip_registration(who, &b.login, now), |s| {
                 Reply::ok(
                     json!({ "login": b.login, "state": s, "state_ja": s.label_ja(), "asked_again_at_next_login": true }),
                 )
@@ -350,27 +368,26 @@ fn route<S: Store>(
         }
         ("POST", ["v1", "validate"]) => {
             let b: ValidateBody = parse(body)?;
-            done(bank.validate(&b.login, &b.code, now), |o| {
+            done(bank.validate(who, &b.login, &b.code, now), |o| {
                 Reply::ok(json!(o))
             })
         }
         ("POST", ["v1", "mode"]) => {
             let b: ModeBody = parse(body)?;
-            done(bank.change_mode(&b.proof.proof(), b.mode, now), |c| {
+            done(bank.change_mode(who, &b.proof.proof(), b.mode, now), |c| {
                 Reply::ok(json!({ "mode": b.mode, "cancelled": c }))
             })
         }
         ("POST", ["v1", "unregister"]) => {
             let b: UnregisterBody = parse(body)?;
-            done(bank.unregister(&b.proof.proof(), &b.target, now), |s| {
-                Reply::ok(json!({ "login": b.target, "serial": s }))
-            })
+            done(
+                bank.unregister(who, &b.proof.proof(), &b.target, now),
+                |s| Reply::ok(json!({ "login": b.target, "serial": s })),
+            )
         }
         ("POST", ["v1", "unlock"]) => {
             let b: UnlockBody = parse(body)?;
-            done(bank.unlock(&b.operator, &b.login, now), |_| {
-                Reply::ok(json!({ "login": b.login }))
-            })
+            done(bank.unlock(who, &b.login, now), |r| Reply::ok(json!(r)))
         }
         ("GET", ["v1", "audit"]) => {
             let limit =
@@ -384,7 +401,9 @@ fn route<S: Store>(
                 customer: query(q, "customer").map(str::to_owned),
                 limit,
             };
-            done(bank.audit(&aq), |v| Reply::ok(json!({ "entries": v })))
+            done(bank.audit(who, &aq, now), |v| {
+                Reply::ok(json!({ "entries": v }))
+            })
         }
         (_, ["v1", ..]) => Reply::error(
             404,

@@ -26,11 +26,15 @@ fn code(serial: &str, t: DateTime<Utc>) -> String {
     )
 }
 
+/// The bearer key of a client holding every scope (set up by the test).
+static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 fn request(addr: SocketAddr, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let key = KEY.get().map(String::as_str).unwrap_or("");
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let b = body.map(|v| v.to_string()).unwrap_or_default();
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}", b.len()).unwrap();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}", b.len()).unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     let status: u16 = out.split(' ').nth(1).unwrap().parse().unwrap();
@@ -62,8 +66,18 @@ fn http_api_register_validate_revoke_over_loopback() {
                 batch: "B".into(),
             })
             .collect();
-        bank.import_tokens("sha256:t", "t", &toks, Utc::now())
+        let root = Caller::Local("root".into());
+        bank.import_tokens(&root, "sha256:t", "t", &toks, Utc::now())
             .unwrap();
+        let (key, _) = bank
+            .add_client(
+                &root,
+                &ClientName::parse("all").unwrap(),
+                &Scope::ALL,
+                Utc::now(),
+            )
+            .unwrap();
+        KEY.set(key.expose().to_owned()).unwrap();
     }
     let clock_at = Arc::new(Mutex::new(
         Utc.with_ymd_and_hms(2025, 3, 3, 23, 0, 0).unwrap(),

@@ -37,7 +37,13 @@ fn main() {
         .collect();
     let start = Instant::now();
     let imported = bank
-        .import_tokens("sha256:bench", "bench", &tokens, Utc::now())
+        .import_tokens(
+            &lifecycle::Caller::Local("bench".into()),
+            "sha256:bench",
+            "bench",
+            &tokens,
+            Utc::now(),
+        )
         .unwrap();
     let secs = start.elapsed().as_secs_f64();
     let stored = bank.store().transaction(|tx| tx.token_count()).unwrap();

@@ -7,10 +7,13 @@ use postgres::{Client, Transaction};
 
 /// The migrations, in order: (version, SQL). Each runs once, in the writer-locked transaction
 /// of `init` or of the first node that opens the database after an upgrade.
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_access.sql")),
+];
 
 /// The newest schema this program knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 fn db_err(target: &Target, e: impl std::fmt::Display) -> Error {
     Error::Database {
@@ -49,6 +52,9 @@ fn apply(t: &mut Transaction<'_>, target: &Target, from: i64) -> Result<(), Erro
                 .map_or_else(|| e.to_string(), |d| d.message().to_owned());
             db_err(target, format!("migration {version} failed: {why}"))
         })?;
+        if *version == 2 {
+            crate::tx::chain_legacy_audit(t).map_err(|e| db_err(target, e))?;
+        }
         t.execute(
             "INSERT INTO schema_version (version, applied_at) VALUES ($1, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))",
             &[version],

@@ -26,7 +26,7 @@ pub const USER_COLS: [&str; 12] = [
 ];
 
 /// The token columns without the seed, in the order [`token_at`] reads them.
-pub const TOKEN_COLS: [&str; 10] = [
+pub const TOKEN_COLS: [&str; 12] = [
     "serial",
     "params",
     "expiry",
@@ -37,6 +37,8 @@ pub const TOKEN_COLS: [&str; 10] = [
     "drift",
     "last_step",
     "next_counter",
+    "failures",
+    "locked_until",
 ];
 
 /// `cols` joined by commas, each prefixed by `alias.` (or bare when `alias` is empty).
@@ -119,7 +121,7 @@ pub fn user_at(r: &Row, at: usize) -> Result<User, StoreError> {
     })
 }
 
-/// A token (without its seed) from the 10 [`TOKEN_COLS`] starting at column `at`.
+/// A token (without its seed) from the 12 [`TOKEN_COLS`] starting at column `at`.
 pub fn token_at(r: &Row, at: usize) -> Result<TokenInfo, StoreError> {
     let params: String = get(r, at + 1)?;
     let expiry: String = get(r, at + 2)?;
@@ -146,6 +148,13 @@ pub fn token_at(r: &Row, at: usize) -> Result<TokenInfo, StoreError> {
         "revoked" => TokenStatus::Revoked {
             at: parse_ts(revoked.as_deref().unwrap_or(""))?,
         },
+        "staff" => TokenStatus::Staff {
+            operator: id(
+                cust.clone()
+                    .ok_or_else(|| corrupt("token status", "staff without operator"))?,
+                lifecycle::OperatorId::parse,
+            )?,
+        },
         other => return Err(corrupt("token status", other)),
     };
     Ok(TokenInfo {
@@ -158,6 +167,8 @@ pub fn token_at(r: &Row, at: usize) -> Result<TokenInfo, StoreError> {
             drift: get(r, at + 7)?,
             last_step: last_step.map(|s| s as u64),
             next_counter: next_counter as u64,
+            failures: u32::try_from(get::<i64>(r, at + 10)?).map_err(|e| corrupt("failures", e))?,
+            locked_until: opt_ts(get(r, at + 11)?)?,
         },
     })
 }

@@ -3,11 +3,13 @@
 //! refused insert does not abort the transaction (the domain may go on and commit, as it does
 //! on SQLite). Tokens are buffered and written with binary `COPY`.
 
-use crate::rows::{self, get, ts};
+use crate::rows::{self, corrupt, get, id, opt_ts, parse_ts, ts};
 use chrono::{DateTime, NaiveDate, Utc};
+use lifecycle::access::{RequestKind, Throttle};
 use lifecycle::audit::{Actor, AuditEntry, AuditQuery};
 use lifecycle::{
-    Customer, CustomerId, LoginId, NewToken, SecretHash, Seed, SerialNumber, StoreError, TokenInfo,
+    ApiClient, BackofficeRequest, ClientName, Customer, CustomerId, LoginId, NewToken, Operator,
+    OperatorId, OperatorSession, Role, SecretHash, Seed, SerialNumber, StoreError, TokenInfo,
     TokenStatus, Tx, User,
 };
 use lifecycle_sqlite::Cipher;
@@ -83,6 +85,7 @@ fn status_cols(s: &TokenStatus) -> (&'static str, Option<String>, Option<String>
         TokenStatus::Issued { customer } => ("issued", Some(customer.to_string()), None),
         TokenStatus::Active { customer } => ("active", Some(customer.to_string()), None),
         TokenStatus::Revoked { at } => ("revoked", None, Some(ts(*at))),
+        TokenStatus::Staff { operator } => ("staff", Some(operator.to_string()), None),
     }
 }
 
@@ -421,7 +424,7 @@ impl Tx for PgTx<'_> {
         let n = self
             .tx
             .execute(
-                "UPDATE tokens SET status = $2, status_customer = $3, revoked_at = $4, drift = $5, last_step = $6, next_counter = $7 WHERE serial = $1",
+                "UPDATE tokens SET status = $2, status_customer = $3, revoked_at = $4, drift = $5, last_step = $6, next_counter = $7, failures = $8, locked_until = $9 WHERE serial = $1",
                 &[
                     &t.serial.as_str(),
                     &status,
@@ -430,6 +433,8 @@ impl Tx for PgTx<'_> {
                     &t.counters.drift,
                     &t.counters.last_step.map(|s| s as i64),
                     &(t.counters.next_counter as i64),
+                    &i64::from(t.counters.failures),
+                    &t.counters.locked_until.map(ts),
                 ],
             )
             .map_err(backend)?;
@@ -452,21 +457,33 @@ impl Tx for PgTx<'_> {
         Ok(n as u64)
     }
 
+    fn audit_tail(&mut self) -> Result<Option<(i64, String)>, StoreError> {
+        self.flush()?;
+        let row = self
+            .tx
+            .query_opt("SELECT id, digest FROM audit ORDER BY id DESC LIMIT 1", &[])
+            .map_err(backend)?;
+        row.map(|r| Ok((get(&r, 0)?, get(&r, 1)?))).transpose()
+    }
+
     fn append_audit(&mut self, e: &AuditEntry) -> Result<i64, StoreError> {
         self.flush()?;
-        let (kind, actor) = match &e.actor {
-            Actor::User(i) => ("user", Some(i.as_str())),
-            Actor::Operator(i) => ("operator", Some(i.as_str())),
-            Actor::System => ("system", None),
-        };
-        self.tx
-            .query_one(
-                "INSERT INTO audit (at, actor_kind, actor_id, action, customer, subject, outcome, detail, clock) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-                &[&ts(e.at), &kind, &actor, &e.action, &e.customer, &e.subject, &e.outcome, &e.detail, &e.clock],
+        let (kind, actor) = e.actor.columns();
+        let n = self
+            .tx
+            .execute(
+                "INSERT INTO audit (id, at, actor_kind, actor_id, action, customer, subject, outcome, detail, clock, via, prev, digest) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+                &[&e.id, &ts(e.at), &kind, &actor, &e.action, &e.customer, &e.subject, &e.outcome, &e.detail, &e.clock, &e.via, &e.prev, &e.digest],
             )
-            .map_err(backend)
-            .and_then(|r| get(&r, 0))
+            .map_err(backend)?;
+        if n == 0 {
+            return Err(StoreError::Duplicate {
+                what: "audit entry",
+                key: e.id.to_string(),
+            });
+        }
+        Ok(e.id)
     }
 
     fn audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
@@ -475,33 +492,359 @@ impl Tx for PgTx<'_> {
         let rows = self
             .tx
             .query(
-                "SELECT id, at, actor_kind, actor_id, action, customer, subject, outcome, detail, clock FROM audit \
-                 WHERE ($1::text IS NULL OR customer = $1) ORDER BY id DESC LIMIT $2",
+                &format!("SELECT {AUDIT_COLS} FROM audit WHERE ($1::text IS NULL OR customer = $1) ORDER BY id DESC LIMIT $2"),
                 &[&q.customer, &limit],
             )
             .map_err(backend)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows.iter().rev() {
-            let kind: String = get(r, 2)?;
-            let actor = match (kind.as_str(), get::<Option<String>>(r, 3)?) {
-                ("user", Some(a)) => Actor::User(a),
-                ("operator", Some(a)) => Actor::Operator(a),
-                ("system", _) => Actor::System,
-                (k, _) => return Err(rows::corrupt("audit actor", k)),
-            };
-            let at: String = get(r, 1)?;
-            out.push(AuditEntry {
-                id: get(r, 0)?,
-                at: rows::parse_ts(&at)?,
-                actor,
-                action: get(r, 4)?,
-                customer: get(r, 5)?,
-                subject: get(r, 6)?,
-                outcome: get(r, 7)?,
-                detail: get(r, 8)?,
-                clock: get(r, 9)?,
+        rows.iter().rev().map(audit_of).collect()
+    }
+
+    fn insert_client(&mut self, c: &ApiClient) -> Result<(), StoreError> {
+        self.flush()?;
+        let n = self
+            .tx
+            .execute(
+                "INSERT INTO api_clients (name, scopes, key_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                &[&c.name.as_str(), &lifecycle::auth::scopes_text(&c.scopes), &c.key_hash, &ts(c.created_at), &c.revoked_at.map(ts)],
+            )
+            .map_err(backend)?;
+        if n == 0 {
+            return Err(StoreError::Duplicate {
+                what: "client",
+                key: c.name.to_string(),
             });
         }
-        Ok(out)
+        Ok(())
     }
+
+    fn client_by_key(&mut self, key_hash: &str) -> Result<Option<ApiClient>, StoreError> {
+        Ok(self
+            .clients_where("key_hash = $1", key_hash)?
+            .into_iter()
+            .next())
+    }
+
+    fn clients(&mut self) -> Result<Vec<ApiClient>, StoreError> {
+        self.clients_where("$1::text IS NOT NULL", "")
+    }
+
+    fn update_client(&mut self, c: &ApiClient) -> Result<(), StoreError> {
+        self.flush()?;
+        let n = self
+            .tx
+            .execute(
+                "UPDATE api_clients SET scopes = $2, key_hash = $3, revoked_at = $4 WHERE name = $1",
+                &[&c.name.as_str(), &lifecycle::auth::scopes_text(&c.scopes), &c.key_hash, &c.revoked_at.map(ts)],
+            )
+            .map_err(backend)?;
+        missing_if_zero(n, "client", c.name.as_str())
+    }
+
+    fn insert_operator(&mut self, o: &Operator) -> Result<(), StoreError> {
+        self.flush()?;
+        let n = self
+            .tx
+            .execute(
+                "INSERT INTO operators (name, role, password_hash, serial, failures, locked_until, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                &[
+                    &o.name.as_str(),
+                    &o.role.as_str(),
+                    &o.password.as_phc(),
+                    &o.serial.as_str(),
+                    &i64::from(o.failures),
+                    &o.locked_until.map(ts),
+                    &ts(o.created_at),
+                ],
+            )
+            .map_err(backend)?;
+        if n == 0 {
+            return Err(StoreError::Duplicate {
+                what: "operator",
+                key: o.name.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn operator(&mut self, name: &OperatorId) -> Result<Option<Operator>, StoreError> {
+        self.flush()?;
+        let row = self
+            .tx
+            .query_opt(
+                "SELECT name, role, password_hash, serial, failures, locked_until, created_at FROM operators WHERE name = $1",
+                &[&name.as_str()],
+            )
+            .map_err(backend)?;
+        row.map(|r| {
+            let role: String = get(&r, 1)?;
+            Ok(Operator {
+                name: id(get(&r, 0)?, OperatorId::parse)?,
+                role: Role::parse(&role).ok_or_else(|| corrupt("operator role", &role))?,
+                password: SecretHash::from_phc(get(&r, 2)?),
+                serial: id(get(&r, 3)?, SerialNumber::parse)?,
+                failures: u32::try_from(get::<i64>(&r, 4)?).map_err(|e| corrupt("failures", e))?,
+                locked_until: opt_ts(get(&r, 5)?)?,
+                created_at: parse_ts(&get::<String>(&r, 6)?)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn update_operator(&mut self, o: &Operator) -> Result<(), StoreError> {
+        self.flush()?;
+        let n = self
+            .tx
+            .execute(
+                "UPDATE operators SET role = $2, password_hash = $3, serial = $4, failures = $5, locked_until = $6 WHERE name = $1",
+                &[
+                    &o.name.as_str(),
+                    &o.role.as_str(),
+                    &o.password.as_phc(),
+                    &o.serial.as_str(),
+                    &i64::from(o.failures),
+                    &o.locked_until.map(ts),
+                ],
+            )
+            .map_err(backend)?;
+        missing_if_zero(n, "operator", o.name.as_str())
+    }
+
+    fn insert_session(&mut self, s: &OperatorSession) -> Result<(), StoreError> {
+        self.flush()?;
+        let n = self
+            .tx
+            .execute(
+                "INSERT INTO operator_sessions (token_hash, operator, client, created_at, last_seen) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                &[&s.token_hash, &s.operator.as_str(), &s.client.as_str(), &ts(s.created_at), &ts(s.last_seen)],
+            )
+            .map_err(backend)?;
+        if n == 0 {
+            return Err(StoreError::Duplicate {
+                what: "session",
+                key: "(hash)".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn session(&mut self, token_hash: &str) -> Result<Option<OperatorSession>, StoreError> {
+        self.flush()?;
+        let row = self
+            .tx
+            .query_opt(
+                "SELECT operator, client, created_at, last_seen FROM operator_sessions WHERE token_hash = $1",
+                &[&token_hash],
+            )
+            .map_err(backend)?;
+        row.map(|r| {
+            Ok(OperatorSession {
+                token_hash: token_hash.to_owned(),
+                operator: id(get(&r, 0)?, OperatorId::parse)?,
+                client: id(get(&r, 1)?, ClientName::parse)?,
+                created_at: parse_ts(&get::<String>(&r, 2)?)?,
+                last_seen: parse_ts(&get::<String>(&r, 3)?)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn update_session(&mut self, s: &OperatorSession) -> Result<(), StoreError> {
+        self.flush()?;
+        let n = self
+            .tx
+            .execute(
+                "UPDATE operator_sessions SET last_seen = $2 WHERE token_hash = $1",
+                &[&s.token_hash, &ts(s.last_seen)],
+            )
+            .map_err(backend)?;
+        missing_if_zero(n, "session", "(hash)")
+    }
+
+    fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
+        self.flush()?;
+        self.tx
+            .execute(
+                "DELETE FROM operator_sessions WHERE token_hash = $1",
+                &[&token_hash],
+            )
+            .map_err(backend)
+            .map(|_| ())
+    }
+
+    fn insert_request(&mut self, r: &BackofficeRequest) -> Result<i64, StoreError> {
+        self.flush()?;
+        let kind =
+            serde_json::to_string(&r.kind).map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.tx
+            .query_one(
+                "INSERT INTO backoffice_requests (kind, requested_by, requested_at, approved_by, approved_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                &[
+                    &kind,
+                    &r.requested_by.as_str(),
+                    &ts(r.requested_at),
+                    &r.approved_by.as_ref().map(OperatorId::as_str),
+                    &r.approved_at.map(ts),
+                ],
+            )
+            .map_err(backend)
+            .and_then(|row| get(&row, 0))
+    }
+
+    fn request(&mut self, rid: i64) -> Result<Option<BackofficeRequest>, StoreError> {
+        self.flush()?;
+        let row = self
+            .tx
+            .query_opt(
+                "SELECT kind, requested_by, requested_at, approved_by, approved_at FROM backoffice_requests WHERE id = $1",
+                &[&rid],
+            )
+            .map_err(backend)?;
+        row.map(|r| {
+            Ok(BackofficeRequest {
+                id: rid,
+                kind: serde_json::from_str::<RequestKind>(&get::<String>(&r, 0)?)
+                    .map_err(|e| corrupt("request kind", e))?,
+                requested_by: id(get(&r, 1)?, OperatorId::parse)?,
+                requested_at: parse_ts(&get::<String>(&r, 2)?)?,
+                approved_by: get::<Option<String>>(&r, 3)?
+                    .map(|a| id(a, OperatorId::parse))
+                    .transpose()?,
+                approved_at: opt_ts(get(&r, 4)?)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn update_request(&mut self, r: &BackofficeRequest) -> Result<(), StoreError> {
+        self.flush()?;
+        let n = self
+            .tx
+            .execute(
+                "UPDATE backoffice_requests SET approved_by = $2, approved_at = $3 WHERE id = $1",
+                &[
+                    &r.id,
+                    &r.approved_by.as_ref().map(OperatorId::as_str),
+                    &r.approved_at.map(ts),
+                ],
+            )
+            .map_err(backend)?;
+        missing_if_zero(n, "request", &r.id.to_string())
+    }
+
+    fn throttle(&mut self, key: &str) -> Result<Throttle, StoreError> {
+        self.flush()?;
+        let row = self
+            .tx
+            .query_opt(
+                "SELECT failures, locked_until FROM throttles WHERE key = $1",
+                &[&key],
+            )
+            .map_err(backend)?;
+        Ok(match row {
+            None => Throttle::default(),
+            Some(r) => Throttle {
+                failures: u32::try_from(get::<i64>(&r, 0)?).map_err(|e| corrupt("failures", e))?,
+                locked_until: opt_ts(get(&r, 1)?)?,
+            },
+        })
+    }
+
+    fn set_throttle(&mut self, key: &str, t: &Throttle) -> Result<(), StoreError> {
+        self.flush()?;
+        if *t == Throttle::default() {
+            return self
+                .tx
+                .execute("DELETE FROM throttles WHERE key = $1", &[&key])
+                .map_err(backend)
+                .map(|_| ());
+        }
+        self.tx
+            .execute(
+                "INSERT INTO throttles (key, failures, locked_until) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
+                &[&key, &i64::from(t.failures), &t.locked_until.map(ts)],
+            )
+            .map_err(backend)
+            .map(|_| ())
+    }
+}
+
+impl PgTx<'_> {
+    fn clients_where(&mut self, clause: &str, key: &str) -> Result<Vec<ApiClient>, StoreError> {
+        self.flush()?;
+        let rows = self
+            .tx
+            .query(
+                &format!("SELECT name, scopes, key_hash, created_at, revoked_at FROM api_clients WHERE {clause} ORDER BY name"),
+                &[&key],
+            )
+            .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let scopes: String = get(r, 1)?;
+                Ok(ApiClient {
+                    name: id(get(r, 0)?, ClientName::parse)?,
+                    scopes: lifecycle::auth::parse_scopes(&scopes)
+                        .map_err(|e| corrupt("client scope", e))?,
+                    key_hash: get(r, 2)?,
+                    created_at: parse_ts(&get::<String>(r, 3)?)?,
+                    revoked_at: opt_ts(get(r, 4)?)?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn missing_if_zero(n: u64, what: &'static str, key: &str) -> Result<(), StoreError> {
+    if n == 0 {
+        return Err(StoreError::Missing {
+            what,
+            key: key.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+const AUDIT_COLS: &str =
+    "id, at, actor_kind, actor_id, action, customer, subject, outcome, detail, clock, via, prev, digest";
+
+fn audit_of(r: &postgres::Row) -> Result<AuditEntry, StoreError> {
+    let kind: String = get(r, 2)?;
+    let actor = Actor::from_columns(&kind, get::<Option<String>>(r, 3)?)
+        .ok_or_else(|| corrupt("audit actor", &kind))?;
+    let at: String = get(r, 1)?;
+    Ok(AuditEntry {
+        id: get(r, 0)?,
+        at: parse_ts(&at)?,
+        actor,
+        via: get(r, 10)?,
+        action: get(r, 4)?,
+        customer: get(r, 5)?,
+        subject: get(r, 6)?,
+        outcome: get(r, 7)?,
+        detail: get(r, 8)?,
+        clock: get(r, 9)?,
+        prev: get(r, 11)?,
+        digest: get(r, 12)?,
+    })
+}
+
+/// Chains audit entries written before schema version 2, in id order (migration 2).
+pub(crate) fn chain_legacy_audit(t: &mut postgres::Transaction<'_>) -> Result<(), String> {
+    let rows = t
+        .query(&format!("SELECT {AUDIT_COLS} FROM audit ORDER BY id"), &[])
+        .map_err(|e| e.to_string())?;
+    let mut prev = lifecycle::audit::GENESIS.to_owned();
+    for r in &rows {
+        let mut e = audit_of(r).map_err(|e| e.to_string())?;
+        e.prev = prev;
+        e.digest = e.compute_digest();
+        t.execute(
+            "UPDATE audit SET prev = $2, digest = $3 WHERE id = $1",
+            &[&e.id, &e.prev, &e.digest],
+        )
+        .map_err(|e| e.to_string())?;
+        prev = e.digest;
+    }
+    Ok(())
 }

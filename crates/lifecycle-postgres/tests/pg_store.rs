@@ -11,6 +11,11 @@ use lifecycle_postgres::testing::TestSchema;
 use lifecycle_postgres::{Environment, Error, MasterKey, PgStore, SCHEMA_VERSION};
 use std::sync::{Arc, Barrier};
 
+/// The CLI on the database file (root access).
+fn root() -> lifecycle::Caller {
+    lifecycle::Caller::Local("root".into())
+}
+
 /// A bank in its own schema, and the key it was created with.
 struct Db {
     schema: TestSchema,
@@ -92,6 +97,7 @@ fn t0() -> DateTime<Utc> {
 fn setup(db: &Db) {
     let bank = db.bank();
     bank.import_tokens(
+        &root(),
         "sha256:x",
         "x",
         &[token("55555555"), token("66666666")],
@@ -100,6 +106,7 @@ fn setup(db: &Db) {
     .unwrap();
     for c in ["A", "B"] {
         bank.add_customer(
+            &root(),
             NewCustomer {
                 id: CustomerId::parse(c).unwrap(),
                 name: c.into(),
@@ -110,6 +117,7 @@ fn setup(db: &Db) {
         )
         .unwrap();
         bank.add_user(
+            &root(),
             NewUser {
                 login: lid(&format!("u{}", c.to_lowercase())),
                 customer: CustomerId::parse(c).unwrap(),
@@ -164,6 +172,7 @@ fn two_nodes_register_the_same_serial_at_once_one_binds() {
     let nodes: Vec<_> = (0..2).map(|_| Arc::new(db.bank())).collect();
     let results = race(2, move |i| {
         nodes[i].register(
+            &root(),
             &lid(["ua", "ub"][i]),
             &sn("55555555"),
             &code("55555555", t),
@@ -177,7 +186,7 @@ fn two_nodes_register_the_same_serial_at_once_one_binds() {
     );
     let loser = results.iter().find_map(|r| r.as_ref().err()).unwrap();
     assert!(
-        matches!(loser.code(), "token_of_another_customer" | "replayed_code"),
+        matches!(loser.code(), "wrong_serial_or_code" | "replayed_code"),
         "{loser}"
     );
     let bound: i64 = db
@@ -194,8 +203,14 @@ fn two_nodes_validate_the_same_codes_each_accepted_exactly_once() {
     setup(&db);
     let bank = db.bank();
     let t = t0() + Duration::minutes(5);
-    bank.register(&lid("ua"), &sn("55555555"), &code("55555555", t), t)
-        .unwrap();
+    bank.register(
+        &root(),
+        &lid("ua"),
+        &sn("55555555"),
+        &code("55555555", t),
+        t,
+    )
+    .unwrap();
     let db = Arc::new(db);
     // Replays are refused, not locked out: this test is about acceptance, not throttling.
     let mut p = policy();
@@ -210,7 +225,7 @@ fn two_nodes_validate_the_same_codes_each_accepted_exactly_once() {
         steps
             .iter()
             .map(
-                |s| match node.validate(&lid("ua"), &code("55555555", *s), *s) {
+                |s| match node.validate(&root(), &lid("ua"), &code("55555555", *s), *s) {
                     Ok(_) => 1usize,
                     Err(e) => {
                         assert_eq!(e.code(), "replayed_code", "{e}");
@@ -235,7 +250,13 @@ fn two_nodes_failures_add_up_to_one_lockout() {
     setup(&db);
     let t = t0() + Duration::minutes(5);
     db.bank()
-        .register(&lid("ua"), &sn("55555555"), &code("55555555", t), t)
+        .register(
+            &root(),
+            &lid("ua"),
+            &sn("55555555"),
+            &code("55555555", t),
+            t,
+        )
         .unwrap();
     let at = t + Duration::seconds(60);
     let right = code("55555555", at);
@@ -250,7 +271,9 @@ fn two_nodes_failures_add_up_to_one_lockout() {
                 if wrong == right {
                     wrong = format!("{:06}", (th * 1000 + i * 7 + 2) % 1_000_000);
                 }
-                node.validate(&lid("ua"), &wrong, at).unwrap_err().code()
+                node.validate(&root(), &lid("ua"), &wrong, at)
+                    .unwrap_err()
+                    .code()
             })
             .collect::<Vec<_>>()
     });
@@ -263,7 +286,7 @@ fn two_nodes_failures_add_up_to_one_lockout() {
         (max, all.len() - max),
         "exactly max_failures wrong codes count across both nodes, then locked: {all:?}"
     );
-    let user = db.bank().user(&lid("ua")).unwrap();
+    let user = db.bank().user(&root(), &lid("ua")).unwrap();
     assert_eq!(user.failures as usize, max, "one lockout, no lost update");
     assert!(user.locked_until.is_some(), "the user is locked");
 }
@@ -304,7 +327,7 @@ fn import_with_copy_is_all_or_nothing() {
         .map(|i| token(&format!("{:010}", 1_000_000_000 + i)))
         .collect();
     assert_eq!(
-        bank.import_tokens("sha256:many", "many", &many, t0())
+        bank.import_tokens(&root(), "sha256:many", "many", &many, t0())
             .unwrap(),
         20_000
     );
@@ -320,7 +343,7 @@ fn import_with_copy_is_all_or_nothing() {
         .collect();
     again.push(token("1000000005"));
     let e = bank
-        .import_tokens("sha256:again", "again", &again, t0())
+        .import_tokens(&root(), "sha256:again", "again", &again, t0())
         .unwrap_err();
     assert_eq!(e.code(), "duplicate_serial", "{e}");
     assert!(e.to_string().contains("1000000005"), "{e}");
@@ -328,7 +351,7 @@ fn import_with_copy_is_all_or_nothing() {
     assert_eq!(n, 20_000, "the refused import left no token behind");
     // The same file twice: refused by its digest.
     let e = bank
-        .import_tokens("sha256:many", "many", &many[..1], t0())
+        .import_tokens(&root(), "sha256:many", "many", &many[..1], t0())
         .unwrap_err();
     assert_eq!(e.code(), "duplicate_import", "{e}");
 }

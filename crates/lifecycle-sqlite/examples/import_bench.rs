@@ -10,6 +10,11 @@ use lifecycle::{Bank, NewToken, Policy, Seed, SerialNumber};
 use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
 use std::time::Instant;
 
+/// The CLI on the database file (root access).
+fn root() -> lifecycle::Caller {
+    lifecycle::Caller::Local("root".into())
+}
+
 fn main() {
     let n: u64 = std::env::args()
         .nth(1)
@@ -36,7 +41,7 @@ fn main() {
         .collect();
     let start = Instant::now();
     let imported = bank
-        .import_tokens("sha256:bench", "bench", &tokens, Utc::now())
+        .import_tokens(&root(), "sha256:bench", "bench", &tokens, Utc::now())
         .unwrap();
     let secs = start.elapsed().as_secs_f64();
     let size = std::fs::metadata(dir.path().join("bank.db"))

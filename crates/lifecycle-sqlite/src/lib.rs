@@ -18,7 +18,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The migrations, in order: (version, SQL).
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_access.sql")),
+];
 
 const KEY_CHECK: &[u8] = b"tokenline bank master key check";
 
@@ -85,7 +88,9 @@ fn connect(path: &Path) -> Result<Connection, Error> {
 }
 
 /// Applies every migration newer than the recorded schema version, each in its own
-/// transaction; returns the version reached.
+/// transaction; returns the version reached. Foreign keys are off while migrations run (a
+/// migration may rebuild a table) and checked with `PRAGMA foreign_key_check` before each
+/// commit. Audit entries written before the hash chain existed are chained here.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<i64> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")?;
     let current: i64 = conn.query_row(
@@ -94,17 +99,40 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<i64> {
         |r| r.get(0),
     )?;
     let mut reached = current;
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(sql)?;
-        tx.execute(
-            "INSERT INTO schema_version (version, applied_at) VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
-            [version],
-        )?;
-        tx.commit()?;
-        reached = *version;
+    let pending: Vec<_> = MIGRATIONS.iter().filter(|(v, _)| *v > current).collect();
+    if pending.is_empty() {
+        return Ok(reached);
     }
-    Ok(reached)
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let result = (|| {
+        for (version, sql) in pending {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(sql)?;
+            let broken: Option<String> = tx
+                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+                .optional()?;
+            if let Some(table) = broken {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                    Some(format!(
+                        "migration {version} broke a foreign key of {table}"
+                    )),
+                ));
+            }
+            if *version == 2 {
+                tx::chain_legacy_audit(&tx)?;
+            }
+            tx.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+                [version],
+            )?;
+            tx.commit()?;
+            reached = *version;
+        }
+        Ok(reached)
+    })();
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    result
 }
 
 impl SqliteStore {

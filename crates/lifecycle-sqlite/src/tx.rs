@@ -2,10 +2,12 @@
 
 use crate::key::Cipher;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use lifecycle::access::{RequestKind, Throttle};
 use lifecycle::audit::{Actor, AuditEntry, AuditQuery};
 use lifecycle::{
-    Customer, CustomerId, LoginId, NewToken, SecretHash, Seed, SerialNumber, StoreError,
-    TokenCounters, TokenInfo, TokenStatus, Tx, UsageMode, User, UserClass,
+    ApiClient, BackofficeRequest, ClientName, Customer, CustomerId, LoginId, NewToken, Operator,
+    OperatorId, OperatorSession, Role, SecretHash, Seed, SerialNumber, StoreError, TokenCounters,
+    TokenInfo, TokenStatus, Tx, UsageMode, User, UserClass,
 };
 use rusqlite::{params, OptionalExtension, Row};
 
@@ -146,6 +148,7 @@ fn status_cols(s: &TokenStatus) -> (&'static str, Option<String>, Option<String>
         TokenStatus::Issued { customer } => ("issued", Some(customer.to_string()), None),
         TokenStatus::Active { customer } => ("active", Some(customer.to_string()), None),
         TokenStatus::Revoked { at } => ("revoked", None, Some(ts(*at))),
+        TokenStatus::Staff { operator } => ("staff", Some(operator.to_string()), None),
     }
 }
 
@@ -335,9 +338,11 @@ impl Tx for SqlTx<'_> {
             i64,
             Option<i64>,
             i64,
+            u32,
+            Option<String>,
         );
         let mut st = sql(self.tx.prepare_cached(
-            "SELECT params, expiry, batch, status, status_customer, revoked_at, drift, last_step, next_counter FROM tokens WHERE serial = ?1",
+            "SELECT params, expiry, batch, status, status_customer, revoked_at, drift, last_step, next_counter, failures, locked_until FROM tokens WHERE serial = ?1",
         ))?;
         let raw: Option<Raw> = sql(st
             .query_row([serial.as_str()], |r| {
@@ -351,6 +356,8 @@ impl Tx for SqlTx<'_> {
                     r.get(6)?,
                     r.get(7)?,
                     r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
                 ))
             })
             .optional())?;
@@ -364,6 +371,8 @@ impl Tx for SqlTx<'_> {
             drift,
             last_step,
             next_counter,
+            failures,
+            locked_until,
         )) = raw
         else {
             return Ok(None);
@@ -386,6 +395,13 @@ impl Tx for SqlTx<'_> {
             "revoked" => TokenStatus::Revoked {
                 at: parse_ts(revoked.as_deref().unwrap_or(""))?,
             },
+            "staff" => TokenStatus::Staff {
+                operator: id(
+                    cust.clone()
+                        .ok_or_else(|| corrupt("token status", "staff without operator"))?,
+                    OperatorId::parse,
+                )?,
+            },
             other => return Err(corrupt("token status", other)),
         };
         Ok(Some(TokenInfo {
@@ -399,6 +415,8 @@ impl Tx for SqlTx<'_> {
                 drift,
                 last_step: last_step.map(|s| s as u64),
                 next_counter: next_counter as u64,
+                failures,
+                locked_until: opt_ts(locked_until)?,
             },
         }))
     }
@@ -425,7 +443,7 @@ impl Tx for SqlTx<'_> {
         let n = sql(self
             .tx
             .prepare_cached(
-                "UPDATE tokens SET status = ?2, status_customer = ?3, revoked_at = ?4, drift = ?5, last_step = ?6, next_counter = ?7 WHERE serial = ?1",
+                "UPDATE tokens SET status = ?2, status_customer = ?3, revoked_at = ?4, drift = ?5, last_step = ?6, next_counter = ?7, failures = ?8, locked_until = ?9 WHERE serial = ?1",
             )
             .and_then(|mut st| {
                 st.execute(params![
@@ -435,7 +453,9 @@ impl Tx for SqlTx<'_> {
                     revoked,
                     t.counters.drift,
                     t.counters.last_step.map(|s| s as i64),
-                    t.counters.next_counter as i64
+                    t.counters.next_counter as i64,
+                    t.counters.failures,
+                    t.counters.locked_until.map(ts)
                 ])
             }))?;
         if n == 0 {
@@ -454,76 +474,461 @@ impl Tx for SqlTx<'_> {
         Ok(n as u64)
     }
 
+    fn audit_tail(&mut self) -> Result<Option<(i64, String)>, StoreError> {
+        let mut st = sql(self
+            .tx
+            .prepare_cached("SELECT id, digest FROM audit ORDER BY id DESC LIMIT 1"))?;
+        sql(st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+    }
+
     fn append_audit(&mut self, e: &AuditEntry) -> Result<i64, StoreError> {
-        let (kind, actor) = match &e.actor {
-            Actor::User(i) => ("user", Some(i.as_str())),
-            Actor::Operator(i) => ("operator", Some(i.as_str())),
-            Actor::System => ("system", None),
-        };
-        sql(self
+        let (kind, actor) = e.actor.columns();
+        let r = self
             .tx
             .prepare_cached(
-                "INSERT INTO audit (at, actor_kind, actor_id, action, customer, subject, outcome, detail, clock) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO audit (id, at, actor_kind, actor_id, action, customer, subject, outcome, detail, clock, via, prev, digest) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )
-            .and_then(|mut st| st.execute(params![ts(e.at), kind, actor, e.action, e.customer, e.subject, e.outcome, e.detail, e.clock])))?;
-        Ok(self.tx.last_insert_rowid())
+            .and_then(|mut st| {
+                st.execute(params![
+                    e.id, ts(e.at), kind, actor, e.action, e.customer, e.subject, e.outcome,
+                    e.detail, e.clock, e.via, e.prev, e.digest
+                ])
+            });
+        match r {
+            Err(err) if is_unique_violation(&err) => Err(StoreError::Duplicate {
+                what: "audit entry",
+                key: e.id.to_string(),
+            }),
+            r => sql(r).map(|_| e.id),
+        }
     }
 
     fn audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
-        type Raw = (
-            i64,
-            String,
-            String,
-            Option<String>,
-            String,
-            Option<String>,
-            Option<String>,
-            String,
-            String,
-            Option<String>,
-        );
-        let mut st = sql(self.tx.prepare_cached(
-            "SELECT id, at, actor_kind, actor_id, action, customer, subject, outcome, detail, clock FROM audit \
-             WHERE (?1 IS NULL OR customer = ?1) ORDER BY id DESC LIMIT ?2",
-        ))?;
+        let mut st = sql(self.tx.prepare_cached(&format!(
+            "SELECT {AUDIT_COLS} FROM audit WHERE (?1 IS NULL OR customer = ?1) ORDER BY id DESC LIMIT ?2"
+        )))?;
         let limit = q.limit.map(|l| l as i64).unwrap_or(-1);
-        let rows = sql(st.query_map(params![q.customer, limit], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-            ))
-        }))?;
+        let rows = sql(st.query_map(params![q.customer, limit], raw_audit))?;
         let mut out = Vec::new();
         for r in rows {
-            let (i, at, kind, actor, action, customer, subject, outcome, detail, clock): Raw =
-                sql(r)?;
-            let actor = match (kind.as_str(), actor) {
-                ("user", Some(a)) => Actor::User(a),
-                ("operator", Some(a)) => Actor::Operator(a),
-                ("system", _) => Actor::System,
-                (k, _) => return Err(corrupt("audit actor", k)),
-            };
-            out.push(AuditEntry {
-                id: i,
-                at: parse_ts(&at)?,
-                actor,
-                action,
-                customer,
-                subject,
-                outcome,
-                detail,
-                clock,
-            });
+            out.push(sql(r)?.into_entry()?);
         }
         out.reverse();
         Ok(out)
     }
+
+    fn insert_client(&mut self, c: &ApiClient) -> Result<(), StoreError> {
+        let r = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO api_clients (name, scopes, key_hash, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    c.name.as_str(),
+                    lifecycle::auth::scopes_text(&c.scopes),
+                    c.key_hash,
+                    ts(c.created_at),
+                    c.revoked_at.map(ts)
+                ])
+            });
+        match r {
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
+                what: "client",
+                key: c.name.to_string(),
+            }),
+            r => sql(r).map(|_| ()),
+        }
+    }
+
+    fn client_by_key(&mut self, key_hash: &str) -> Result<Option<ApiClient>, StoreError> {
+        Ok(self
+            .clients_where("key_hash = ?1", key_hash)?
+            .into_iter()
+            .next())
+    }
+
+    fn clients(&mut self) -> Result<Vec<ApiClient>, StoreError> {
+        self.clients_where("?1 IS NOT NULL", "")
+    }
+
+    fn update_client(&mut self, c: &ApiClient) -> Result<(), StoreError> {
+        let n = sql(self
+            .tx
+            .prepare_cached(
+                "UPDATE api_clients SET scopes = ?2, key_hash = ?3, revoked_at = ?4 WHERE name = ?1",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    c.name.as_str(),
+                    lifecycle::auth::scopes_text(&c.scopes),
+                    c.key_hash,
+                    c.revoked_at.map(ts)
+                ])
+            }))?;
+        missing_if_zero(n, "client", c.name.as_str())
+    }
+
+    fn insert_operator(&mut self, o: &Operator) -> Result<(), StoreError> {
+        let r = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO operators (name, role, password_hash, serial, failures, locked_until, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    o.name.as_str(),
+                    o.role.as_str(),
+                    o.password.as_phc(),
+                    o.serial.as_str(),
+                    o.failures,
+                    o.locked_until.map(ts),
+                    ts(o.created_at)
+                ])
+            });
+        match r {
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
+                what: "operator",
+                key: o.name.to_string(),
+            }),
+            r => sql(r).map(|_| ()),
+        }
+    }
+
+    fn operator(&mut self, name: &OperatorId) -> Result<Option<Operator>, StoreError> {
+        type Raw = (String, String, String, String, u32, Option<String>, String);
+        let mut st = sql(self.tx.prepare_cached(
+            "SELECT name, role, password_hash, serial, failures, locked_until, created_at FROM operators WHERE name = ?1",
+        ))?;
+        let raw: Option<Raw> = sql(st
+            .query_row([name.as_str()], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })
+            .optional())?;
+        raw.map(|(n, role, pw, serial, failures, locked, created)| {
+            Ok(Operator {
+                name: id(n, OperatorId::parse)?,
+                role: Role::parse(&role).ok_or_else(|| corrupt("operator role", &role))?,
+                password: SecretHash::from_phc(pw),
+                serial: id(serial, SerialNumber::parse)?,
+                failures,
+                locked_until: opt_ts(locked)?,
+                created_at: parse_ts(&created)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn update_operator(&mut self, o: &Operator) -> Result<(), StoreError> {
+        let n = sql(self
+            .tx
+            .prepare_cached(
+                "UPDATE operators SET role = ?2, password_hash = ?3, serial = ?4, failures = ?5, locked_until = ?6 WHERE name = ?1",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    o.name.as_str(),
+                    o.role.as_str(),
+                    o.password.as_phc(),
+                    o.serial.as_str(),
+                    o.failures,
+                    o.locked_until.map(ts)
+                ])
+            }))?;
+        missing_if_zero(n, "operator", o.name.as_str())
+    }
+
+    fn insert_session(&mut self, s: &OperatorSession) -> Result<(), StoreError> {
+        let r = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO operator_sessions (token_hash, operator, client, created_at, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    s.token_hash,
+                    s.operator.as_str(),
+                    s.client.as_str(),
+                    ts(s.created_at),
+                    ts(s.last_seen)
+                ])
+            });
+        match r {
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
+                what: "session",
+                key: "(hash)".into(),
+            }),
+            r => sql(r).map(|_| ()),
+        }
+    }
+
+    fn session(&mut self, token_hash: &str) -> Result<Option<OperatorSession>, StoreError> {
+        let mut st = sql(self.tx.prepare_cached(
+            "SELECT operator, client, created_at, last_seen FROM operator_sessions WHERE token_hash = ?1",
+        ))?;
+        let raw: Option<(String, String, String, String)> = sql(st
+            .query_row([token_hash], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional())?;
+        raw.map(|(op, client, created, seen)| {
+            Ok(OperatorSession {
+                token_hash: token_hash.to_owned(),
+                operator: id(op, OperatorId::parse)?,
+                client: id(client, ClientName::parse)?,
+                created_at: parse_ts(&created)?,
+                last_seen: parse_ts(&seen)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn update_session(&mut self, s: &OperatorSession) -> Result<(), StoreError> {
+        let n = sql(self
+            .tx
+            .prepare_cached("UPDATE operator_sessions SET last_seen = ?2 WHERE token_hash = ?1")
+            .and_then(|mut st| st.execute(params![s.token_hash, ts(s.last_seen)])))?;
+        missing_if_zero(n, "session", "(hash)")
+    }
+
+    fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
+        sql(self
+            .tx
+            .prepare_cached("DELETE FROM operator_sessions WHERE token_hash = ?1")
+            .and_then(|mut st| st.execute([token_hash])))
+        .map(|_| ())
+    }
+
+    fn insert_request(&mut self, r: &BackofficeRequest) -> Result<i64, StoreError> {
+        let kind =
+            serde_json::to_string(&r.kind).map_err(|e| StoreError::Backend(e.to_string()))?;
+        sql(self
+            .tx
+            .prepare_cached(
+                "INSERT INTO backoffice_requests (kind, requested_by, requested_at, approved_by, approved_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    kind,
+                    r.requested_by.as_str(),
+                    ts(r.requested_at),
+                    r.approved_by.as_ref().map(OperatorId::as_str),
+                    r.approved_at.map(ts)
+                ])
+            }))?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    fn request(&mut self, rid: i64) -> Result<Option<BackofficeRequest>, StoreError> {
+        type Raw = (String, String, String, Option<String>, Option<String>);
+        let mut st = sql(self.tx.prepare_cached(
+            "SELECT kind, requested_by, requested_at, approved_by, approved_at FROM backoffice_requests WHERE id = ?1",
+        ))?;
+        let raw: Option<Raw> = sql(st
+            .query_row([rid], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .optional())?;
+        raw.map(|(kind, by, at, appr, appr_at)| {
+            Ok(BackofficeRequest {
+                id: rid,
+                kind: serde_json::from_str::<RequestKind>(&kind)
+                    .map_err(|e| corrupt("request kind", e))?,
+                requested_by: id(by, OperatorId::parse)?,
+                requested_at: parse_ts(&at)?,
+                approved_by: appr.map(|a| id(a, OperatorId::parse)).transpose()?,
+                approved_at: opt_ts(appr_at)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn update_request(&mut self, r: &BackofficeRequest) -> Result<(), StoreError> {
+        let n = sql(self
+            .tx
+            .prepare_cached(
+                "UPDATE backoffice_requests SET approved_by = ?2, approved_at = ?3 WHERE id = ?1",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    r.id,
+                    r.approved_by.as_ref().map(OperatorId::as_str),
+                    r.approved_at.map(ts)
+                ])
+            }))?;
+        missing_if_zero(n, "request", &r.id.to_string())
+    }
+
+    fn throttle(&mut self, key: &str) -> Result<Throttle, StoreError> {
+        let mut st = sql(self
+            .tx
+            .prepare_cached("SELECT failures, locked_until FROM throttles WHERE key = ?1"))?;
+        let raw: Option<(u32, Option<String>)> = sql(st
+            .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional())?;
+        Ok(match raw {
+            None => Throttle::default(),
+            Some((failures, locked)) => Throttle {
+                failures,
+                locked_until: opt_ts(locked)?,
+            },
+        })
+    }
+
+    fn set_throttle(&mut self, key: &str, t: &Throttle) -> Result<(), StoreError> {
+        if *t == Throttle::default() {
+            return sql(self
+                .tx
+                .prepare_cached("DELETE FROM throttles WHERE key = ?1")
+                .and_then(|mut st| st.execute([key])))
+            .map(|_| ());
+        }
+        sql(self
+            .tx
+            .prepare_cached(
+                "INSERT INTO throttles (key, failures, locked_until) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
+            )
+            .and_then(|mut st| st.execute(params![key, t.failures, t.locked_until.map(ts)])))
+        .map(|_| ())
+    }
+}
+
+fn missing_if_zero(n: usize, what: &'static str, key: &str) -> Result<(), StoreError> {
+    if n == 0 {
+        return Err(StoreError::Missing {
+            what,
+            key: key.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+const AUDIT_COLS: &str =
+    "id, at, actor_kind, actor_id, action, customer, subject, outcome, detail, clock, via, prev, digest";
+
+struct RawAudit {
+    id: i64,
+    at: String,
+    kind: String,
+    actor: Option<String>,
+    action: String,
+    customer: Option<String>,
+    subject: Option<String>,
+    outcome: String,
+    detail: String,
+    clock: Option<String>,
+    via: Option<String>,
+    prev: String,
+    digest: String,
+}
+
+fn raw_audit(r: &Row<'_>) -> rusqlite::Result<RawAudit> {
+    Ok(RawAudit {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        kind: r.get(2)?,
+        actor: r.get(3)?,
+        action: r.get(4)?,
+        customer: r.get(5)?,
+        subject: r.get(6)?,
+        outcome: r.get(7)?,
+        detail: r.get(8)?,
+        clock: r.get(9)?,
+        via: r.get(10)?,
+        prev: r.get(11)?,
+        digest: r.get(12)?,
+    })
+}
+
+impl RawAudit {
+    fn into_entry(self) -> Result<AuditEntry, StoreError> {
+        let actor = Actor::from_columns(&self.kind, self.actor)
+            .ok_or_else(|| corrupt("audit actor", &self.kind))?;
+        Ok(AuditEntry {
+            id: self.id,
+            at: parse_ts(&self.at)?,
+            actor,
+            via: self.via,
+            action: self.action,
+            customer: self.customer,
+            subject: self.subject,
+            outcome: self.outcome,
+            detail: self.detail,
+            clock: self.clock,
+            prev: self.prev,
+            digest: self.digest,
+        })
+    }
+}
+
+impl SqlTx<'_> {
+    fn clients_where(&self, clause: &str, key: &str) -> Result<Vec<ApiClient>, StoreError> {
+        let mut st = sql(self.tx.prepare_cached(&format!(
+            "SELECT name, scopes, key_hash, created_at, revoked_at FROM api_clients WHERE {clause} ORDER BY name"
+        )))?;
+        let rows = sql(st.query_map([key], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        }))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (name, scopes, key_hash, created, revoked) = sql(r)?;
+            let scopes =
+                lifecycle::auth::parse_scopes(&scopes).map_err(|e| corrupt("client scope", e))?;
+            out.push(ApiClient {
+                name: id(name, ClientName::parse)?,
+                scopes,
+                key_hash,
+                created_at: parse_ts(&created)?,
+                revoked_at: opt_ts(revoked)?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Chains audit entries written before schema version 2 (their `prev`/`digest` are empty),
+/// in id order, so `bank audit verify` covers the whole log.
+pub(crate) fn chain_legacy_audit(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let entries: Vec<AuditEntry> = {
+        let mut st = tx.prepare(&format!("SELECT {AUDIT_COLS} FROM audit ORDER BY id"))?;
+        let rows = st.query_map([], raw_audit)?;
+        let mut v = Vec::new();
+        for r in rows {
+            v.push(r?.into_entry().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    0,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?);
+        }
+        v
+    };
+    let mut prev = lifecycle::audit::GENESIS.to_owned();
+    for mut e in entries {
+        e.prev = prev;
+        e.digest = e.compute_digest();
+        tx.execute(
+            "UPDATE audit SET prev = ?2, digest = ?3 WHERE id = ?1",
+            params![e.id, e.prev, e.digest],
+        )?;
+        prev = e.digest;
+    }
+    Ok(())
 }

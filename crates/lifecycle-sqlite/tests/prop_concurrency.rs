@@ -16,6 +16,11 @@ use lifecycle::policy::SecretPolicy;
 use lifecycle::*;
 use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
 
+/// The CLI on the database file (root access).
+fn root() -> lifecycle::Caller {
+    lifecycle::Caller::Local("root".into())
+}
+
 struct Db {
     _dir: tempfile::TempDir,
     path: PathBuf,
@@ -103,10 +108,11 @@ fn setup(db: &Db, customers: usize, tokens: usize) {
             batch: "LOAD".into(),
         })
         .collect();
-    bank.import_tokens("sha256:load", "load", &stock, t0())
+    bank.import_tokens(&root(), "sha256:load", "load", &stock, t0())
         .unwrap();
     for c in 0..customers {
         bank.add_customer(
+            &root(),
             NewCustomer {
                 id: CustomerId::parse(&format!("C{c}")).unwrap(),
                 name: format!("C{c}"),
@@ -117,6 +123,7 @@ fn setup(db: &Db, customers: usize, tokens: usize) {
         )
         .unwrap();
         bank.add_user(
+            &root(),
             NewUser {
                 login: lid(&format!("u{c}")),
                 customer: CustomerId::parse(&format!("C{c}")).unwrap(),
@@ -181,7 +188,7 @@ fn many_users_racing_for_many_serials_bind_each_serial_once() {
             let s = serial(k);
             attempts += 1;
             if bank
-                .register(&lid(&format!("u{u}")), &sn(&s), &code(&s, t), t)
+                .register(&root(), &lid(&format!("u{u}")), &sn(&s), &code(&s, t), t)
                 .is_ok()
             {
                 return (Some(s), attempts);
@@ -203,7 +210,7 @@ fn many_users_racing_for_many_serials_bind_each_serial_once() {
     let bank = db.bank();
     for (u, r) in results.iter().enumerate() {
         assert_eq!(
-            bank.user(&lid(&format!("u{u}")))
+            bank.user(&root(), &lid(&format!("u{u}")))
                 .unwrap()
                 .serial
                 .map(|s| s.to_string()),
@@ -231,6 +238,7 @@ fn concurrent_validations_accept_every_code_exactly_once() {
     let t = t0() + Duration::minutes(5);
     for u in 0..users {
         bank.register(
+            &root(),
             &lid(&format!("u{u}")),
             &sn(&serial(u)),
             &code(&serial(u), t),
@@ -250,7 +258,7 @@ fn concurrent_validations_accept_every_code_exactly_once() {
             let now = t + Duration::seconds(30 * r as i64);
             for k in 0..users {
                 let u = (k + th) % users;
-                match bank.validate(&lid(&format!("u{u}")), &code(&serial(u), now), now) {
+                match bank.validate(&root(), &lid(&format!("u{u}")), &code(&serial(u), now), now) {
                     Ok(LoginOutcome::Accepted { .. }) => accepted.push((u, r)),
                     Ok(other) => panic!("u{u}: {other:?}"),
                     Err(e) => *refusals.entry(e.code().to_string()).or_default() += 1,
@@ -302,7 +310,13 @@ fn concurrent_failures_are_all_counted_no_lost_update() {
     setup(&db, 1, 1);
     let t = t0() + Duration::minutes(5);
     db.bank()
-        .register(&lid("u0"), &sn(&serial(0)), &code(&serial(0), t), t)
+        .register(
+            &root(),
+            &lid("u0"),
+            &sn(&serial(0)),
+            &code(&serial(0), t),
+            t,
+        )
         .unwrap();
     let right = code(&serial(0), t + Duration::seconds(60));
     let dbc = db.clone();
@@ -317,7 +331,7 @@ fn concurrent_failures_are_all_counted_no_lost_update() {
                 wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 1) % 1_000_000);
             }
             let e = bank
-                .validate(&lid("u0"), &wrong, t + Duration::seconds(60))
+                .validate(&root(), &lid("u0"), &wrong, t + Duration::seconds(60))
                 .unwrap_err();
             assert_eq!(e.code(), "wrong_code", "{e}");
             n += 1;
@@ -325,7 +339,7 @@ fn concurrent_failures_are_all_counted_no_lost_update() {
         n
     });
     let total: usize = refused.iter().sum();
-    let user = db.bank().user(&lid("u0")).unwrap();
+    let user = db.bank().user(&root(), &lid("u0")).unwrap();
     assert_eq!(
         user.failures as usize, total,
         "every failure counted (no lost update)"
@@ -346,7 +360,13 @@ fn concurrent_revocations_of_one_token_revoke_it_once() {
     setup(&db, 1, 1);
     let t = t0() + Duration::minutes(5);
     db.bank()
-        .register(&lid("u0"), &sn(&serial(0)), &code(&serial(0), t), t)
+        .register(
+            &root(),
+            &lid("u0"),
+            &sn(&serial(0)),
+            &code(&serial(0), t),
+            t,
+        )
         .unwrap();
     let dbc = db.clone();
     let results = race(threads, move |th| {
@@ -356,11 +376,16 @@ fn concurrent_revocations_of_one_token_revoke_it_once() {
             secret: ConfirmationSecret::new(SECRET),
             code: code(&serial(0), now),
         };
-        dbc.bank().revoke(&proof, &[lid("u0")], now).map(|_| ())
+        dbc.bank()
+            .revoke(&root(), &proof, &[lid("u0")], now)
+            .map(|_| ())
     });
     let ok = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(ok, 1, "{results:?}");
-    let info = db.bank().token(&sn(&serial(0))).unwrap();
+    let info = db
+        .bank()
+        .token(&root(), &sn(&serial(0)), Utc::now())
+        .unwrap();
     assert!(
         matches!(info.status, TokenStatus::Revoked { .. }),
         "{info:?}"
@@ -368,7 +393,7 @@ fn concurrent_revocations_of_one_token_revoke_it_once() {
     let later = t + Duration::minutes(10);
     let after = db
         .bank()
-        .validate(&lid("u0"), &code(&serial(0), later), later);
+        .validate(&root(), &lid("u0"), &code(&serial(0), later), later);
     assert!(
         !matches!(after, Ok(LoginOutcome::Accepted { .. })),
         "a revoked token's code is refused: {after:?}"

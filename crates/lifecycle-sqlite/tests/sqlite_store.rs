@@ -6,9 +6,15 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use lifecycle::policy::SecretPolicy;
 use lifecycle::*;
 use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
+use rusqlite::OptionalExtension;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
+
+/// The CLI on the database file (root access).
+fn root() -> lifecycle::Caller {
+    lifecycle::Caller::Local("root".into())
+}
 
 struct Db {
     _dir: tempfile::TempDir,
@@ -84,6 +90,7 @@ fn t0() -> DateTime<Utc> {
 fn setup(db: &Db) {
     let bank = Bank::new(open(db), policy());
     bank.import_tokens(
+        &root(),
         "sha256:x",
         "x",
         &[token("55555555"), token("66666666")],
@@ -92,6 +99,7 @@ fn setup(db: &Db) {
     .unwrap();
     for c in ["A", "B"] {
         bank.add_customer(
+            &root(),
             NewCustomer {
                 id: CustomerId::parse(c).unwrap(),
                 name: c.into(),
@@ -102,6 +110,7 @@ fn setup(db: &Db) {
         )
         .unwrap();
         bank.add_user(
+            &root(),
             NewUser {
                 login: lid(&format!("u{}", c.to_lowercase())),
                 customer: CustomerId::parse(c).unwrap(),
@@ -130,6 +139,7 @@ fn concurrent_registrations_of_the_same_serial_exactly_one_wins() {
             std::thread::spawn(move || {
                 b.wait();
                 bank.register(
+                    &root(),
                     &lid(login),
                     &SerialNumber::parse("55555555").unwrap(),
                     &code("55555555", t),
@@ -146,7 +156,7 @@ fn concurrent_registrations_of_the_same_serial_exactly_one_wins() {
     );
     let loser = results.iter().find_map(|r| r.as_ref().err()).unwrap();
     assert!(
-        matches!(loser.code(), "token_of_another_customer" | "replayed_code"),
+        matches!(loser.code(), "wrong_serial_or_code" | "replayed_code"),
         "{loser}"
     );
 }
@@ -158,6 +168,7 @@ fn concurrent_validations_of_the_same_code_exactly_one_accepted() {
     let bank = Bank::new(open(&db), policy());
     let t = t0() + chrono::Duration::minutes(5);
     bank.register(
+        &root(),
         &lid("ua"),
         &SerialNumber::parse("55555555").unwrap(),
         &code("55555555", t),
@@ -175,7 +186,7 @@ fn concurrent_validations_of_the_same_code_exactly_one_accepted() {
             let c = c.clone();
             std::thread::spawn(move || {
                 b.wait();
-                bank.validate(&lid("ua"), &c, t)
+                bank.validate(&root(), &lid("ua"), &c, t)
             })
         })
         .collect();
@@ -201,7 +212,8 @@ fn seeds_are_encrypted_at_rest() {
     let marker: Vec<u8> = b"SEED-MARKER-0123456789abcdef".to_vec();
     let mut t = token("77777777");
     t.seed = Seed::new(marker.clone());
-    bank.import_tokens("sha256:m", "m", &[t], t0()).unwrap();
+    bank.import_tokens(&root(), "sha256:m", "m", &[t], t0())
+        .unwrap();
     drop(bank);
     let mut bytes = std::fs::read(&db.path).unwrap();
     let wal = db.path.with_extension("db-wal");
@@ -227,6 +239,7 @@ fn import_is_all_or_nothing_on_sqlite() {
     let bank = Bank::new(open(&db), policy());
     let err = bank
         .import_tokens(
+            &root(),
             "sha256:y",
             "y",
             &[token("88888888"), token("55555555")],
@@ -235,18 +248,24 @@ fn import_is_all_or_nothing_on_sqlite() {
         .unwrap_err();
     assert_eq!(err, Error::DuplicateSerial("55555555".into()));
     assert_eq!(
-        bank.token(&SerialNumber::parse("88888888").unwrap())
-            .unwrap_err()
-            .code(),
+        bank.token(
+            &root(),
+            &SerialNumber::parse("88888888").unwrap(),
+            Utc::now()
+        )
+        .unwrap_err()
+        .code(),
         "unknown_serial"
     );
     assert_eq!(
-        bank.import_tokens("sha256:x", "x again", &[token("99999999")], t0())
+        bank.import_tokens(&root(), "sha256:x", "x again", &[token("99999999")], t0())
             .unwrap_err()
             .code(),
         "duplicate_import"
     );
-    let audit = bank.audit(&AuditQuery::default()).unwrap();
+    let audit = bank
+        .audit(&root(), &AuditQuery::default(), Utc::now())
+        .unwrap();
     assert!(
         audit
             .iter()
@@ -308,4 +327,61 @@ fn migrations_are_recorded_and_not_reapplied() {
 
 fn rusqlite_conn(p: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(p).unwrap()
+}
+
+#[test]
+fn a_version_1_database_migrates_keeping_tokens_users_and_a_verifiable_audit_chain() {
+    // A bank written by the previous schema: a token registered to a user, two audit lines.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let mut conn = rusqlite_conn(&path);
+    conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+    conn.execute_batch(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);",
+    )
+    .unwrap();
+    conn.execute_batch(lifecycle_sqlite::MIGRATIONS[0].1)
+        .unwrap();
+    conn.execute_batch(
+        "INSERT INTO schema_version VALUES (1, '2025-01-01T00:00:00Z');
+         INSERT INTO customers (id, name, mode) VALUES ('C1', 'c', 'individual');
+         INSERT INTO tokens (serial, seed_nonce, seed_ct, params, expiry, batch, status, status_customer)
+             VALUES ('12345678', x'00', x'00', '{}', '2030-01-31', 'B', 'active', 'C1');
+         INSERT INTO users (login, customer, name, class, needs_otp, serial)
+             VALUES ('taro', 'C1', 't', 'master', 1, '12345678');
+         INSERT INTO audit (at, actor_kind, actor_id, action, outcome, detail)
+             VALUES ('2025-01-01T00:00:00Z', 'system', NULL, 'import', 'ok', '1 token'),
+                    ('2025-01-02T00:00:00Z', 'user', 'taro', 'register', 'ok', '');",
+    )
+    .unwrap();
+    assert_eq!(lifecycle_sqlite::migrate(&mut conn).unwrap(), 2);
+    let fk: Option<String> = conn
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()
+        .unwrap();
+    assert_eq!(fk, None, "the token rebuild kept every foreign key");
+    let (status, failures): (String, i64) = conn
+        .query_row(
+            "SELECT status, failures FROM tokens WHERE serial = '12345678'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((status.as_str(), failures), ("active", 0));
+    let fks: bool = conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert!(fks, "foreign keys are back on after the migration");
+    let rows: Vec<(i64, String, String)> = {
+        let mut st = conn
+            .prepare("SELECT id, prev, digest FROM audit ORDER BY id")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    };
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].1, lifecycle::audit::GENESIS);
+    assert_eq!(rows[1].1, rows[0].2, "the old entries are chained in order");
 }

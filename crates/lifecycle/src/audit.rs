@@ -1,47 +1,95 @@
-//! The audit trail (DOMAIN.md §8): every administrative action and every failed attempt.
-//! An entry never holds a seed, a code or a confirmation secret.
+//! The audit trail (DOMAIN.md §8): every administrative action, every login and every refusal,
+//! each naming the authenticated caller and the customer. An entry never holds a seed, a code
+//! or a password.
+//!
+//! Entries form a hash chain: each holds the SHA-256 digest of the one before (`prev`) and its
+//! own (`digest`, over `prev` and every other field), so an edited, removed or inserted line
+//! breaks the chain at that point and [`verify_chain`] names the first broken link.
+//! Free text is refused when it holds control characters ([`refuse_control`]) and escaped on
+//! output ([`escape`]), so a value cannot forge a line of `bank audit`.
 
-use chrono::{DateTime, Utc};
+use crate::error::Error;
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The `prev` of the first entry: 64 zeros.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Who acted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Actor {
-    /// A bank customer's user, by login ID.
+    /// A bank customer's user, by login ID (the login being checked, or the user who proved
+    /// a confirmation password and a current code).
     User(String),
-    /// A back-office operator, by staff ID.
+    /// A back-office operator authenticated by an operator session (never a body field).
     Operator(String),
-    /// The bank's own tooling (imports, setup).
+    /// An API client authenticated by its bearer key.
+    Client(String),
+    /// The CLI on the database file: the local OS user (the bank's root access).
+    Local(String),
+    /// The bank's own tooling in the library (tests); never written by the service.
     System,
 }
 
 impl Actor {
-    /// `user:ID`, `operator:ID` or `system`.
+    /// `user:ID`, `operator:ID`, `client:NAME`, `local:USER` or `system`.
     pub fn text(&self) -> String {
         match self {
             Actor::User(id) => format!("user:{id}"),
             Actor::Operator(id) => format!("operator:{id}"),
+            Actor::Client(id) => format!("client:{id}"),
+            Actor::Local(id) => format!("local:{id}"),
             Actor::System => "system".into(),
         }
+    }
+
+    /// The stored form: kind (`user`, `operator`, `client`, `local`, `system`) and id.
+    pub fn columns(&self) -> (&'static str, Option<&str>) {
+        match self {
+            Actor::User(i) => ("user", Some(i.as_str())),
+            Actor::Operator(i) => ("operator", Some(i.as_str())),
+            Actor::Client(i) => ("client", Some(i.as_str())),
+            Actor::Local(i) => ("local", Some(i.as_str())),
+            Actor::System => ("system", None),
+        }
+    }
+
+    /// Back from the stored form; `None` for an unknown kind or a missing id.
+    pub fn from_columns(kind: &str, id: Option<String>) -> Option<Actor> {
+        Some(match (kind, id) {
+            ("user", Some(a)) => Actor::User(a),
+            ("operator", Some(a)) => Actor::Operator(a),
+            ("client", Some(a)) => Actor::Client(a),
+            ("local", Some(a)) => Actor::Local(a),
+            ("system", _) => Actor::System,
+            _ => return None,
+        })
     }
 }
 
 /// One line of the audit log.
 ///
 /// JSON form (one object per line in `bank audit --json`):
-/// `{"id":1,"at":"2025-…Z","actor":{"kind":"user","id":"harakodt"},"action":"revoke",
-/// "customer":"C1","subject":"33456789","outcome":"ok","detail":"…","clock":null}`.
+/// `{"id":1,"at":"2025-…Z","actor":{"kind":"user","id":"harakodt"},"via":"client:ib",
+/// "action":"revoke","customer":"C1","subject":"33456789","outcome":"ok","detail":"…",
+/// "clock":null,"prev":"00…","digest":"9f…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
-    /// Sequence number given by the store (0 before it is stored).
+    /// Sequence number (1, 2, …; given when the entry is chained).
     pub id: i64,
     /// When (UTC).
     pub at: DateTime<Utc>,
     /// Who.
     pub actor: Actor,
+    /// The authenticated caller that carried the request (`client:NAME`, `local:USER`), if any.
+    #[serde(default)]
+    pub via: Option<String>,
     /// What: `customer_add`, `user_add`, `import`, `issue`, `revoke`, `backoffice_revoke`,
-    /// `register`, `skip_registration`, `login`, `mode_change`, `unregister`, `unlock`.
+    /// `register`, `skip_registration`, `login`, `mode_change`, `unregister`, `unlock`,
+    /// `client_add`, `client_revoke`, `operator_add`, `operator_session`, `backoffice_request`,
+    /// `backoffice_approve`, `audit_read`, `token_lookup`.
     pub action: String,
     /// The customer concerned, if any.
     pub customer: Option<String>,
@@ -53,6 +101,64 @@ pub struct AuditEntry {
     pub detail: String,
     /// The staging clock in force, if not the real one (`fixed:…`, `offset:…`).
     pub clock: Option<String>,
+    /// The digest of the entry before (hex SHA-256; [`GENESIS`] for the first).
+    #[serde(default)]
+    pub prev: String,
+    /// This entry's digest (hex SHA-256 of `prev` and every field; see [`AuditEntry::compute_digest`]).
+    #[serde(default)]
+    pub digest: String,
+}
+
+impl AuditEntry {
+    /// The digest of this entry: SHA-256 over the length-prefixed fields `id`, `at`
+    /// (RFC 3339, nanoseconds), actor text, `via`, `action`, `customer`, `subject`,
+    /// `outcome`, `detail`, `clock`, `prev` (an absent field is the empty string after a
+    /// `0` marker, a present one follows a `1`). Hex, lower case.
+    pub fn compute_digest(&self) -> String {
+        let mut h = Sha256::new();
+        let mut field = |present: bool, s: &str| {
+            h.update([u8::from(present)]);
+            h.update((s.len() as u64).to_be_bytes());
+            h.update(s.as_bytes());
+        };
+        field(true, &self.id.to_string());
+        field(true, &self.at.to_rfc3339_opts(SecondsFormat::Nanos, true));
+        field(true, &self.actor.text());
+        field(self.via.is_some(), self.via.as_deref().unwrap_or(""));
+        field(true, &self.action);
+        field(
+            self.customer.is_some(),
+            self.customer.as_deref().unwrap_or(""),
+        );
+        field(
+            self.subject.is_some(),
+            self.subject.as_deref().unwrap_or(""),
+        );
+        field(true, &self.outcome);
+        field(true, &self.detail);
+        field(self.clock.is_some(), self.clock.as_deref().unwrap_or(""));
+        field(true, &self.prev);
+        hex::encode(h.finalize())
+    }
+
+    /// Places the entry after `tail` (`(id, digest)` of the last entry, `None` for the
+    /// first): sets `id`, `prev` and `digest`.
+    pub fn chain_after(&mut self, tail: Option<(i64, String)>) {
+        let (id, prev) = tail.unwrap_or((0, GENESIS.to_owned()));
+        self.id = id + 1;
+        self.prev = prev;
+        self.digest = self.compute_digest();
+    }
+}
+
+/// Chains `e` after the store's last entry and appends it (the one way entries are written).
+pub fn append(
+    tx: &mut dyn crate::store::Tx,
+    mut e: AuditEntry,
+) -> Result<i64, crate::store::StoreError> {
+    let tail = tx.audit_tail()?;
+    e.chain_after(tail);
+    tx.append_audit(&e)
 }
 
 /// Which entries to read back.
@@ -62,4 +168,143 @@ pub struct AuditQuery {
     pub customer: Option<String>,
     /// Only the last `limit` entries (all when `None`).
     pub limit: Option<usize>,
+}
+
+/// The first place where the chain does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("audit chain broken at entry {id}: {what}")]
+pub struct BrokenLink {
+    /// The entry (sequence number) where the chain breaks.
+    pub id: i64,
+    /// What does not hold.
+    pub what: String,
+}
+
+/// Checks a whole log, in order from the first entry: ids 1, 2, …; each `prev` is the digest
+/// before; each `digest` recomputes. Returns the number of entries checked.
+pub fn verify_chain(entries: &[AuditEntry]) -> Result<usize, BrokenLink> {
+    let mut prev = GENESIS.to_owned();
+    for (i, e) in entries.iter().enumerate() {
+        let expected_id = i as i64 + 1;
+        if e.id != expected_id {
+            return Err(BrokenLink {
+                id: e.id,
+                what: format!(
+                    "expected entry {expected_id} here: an entry was removed or inserted"
+                ),
+            });
+        }
+        if e.prev != prev {
+            return Err(BrokenLink {
+                id: e.id,
+                what: "it does not follow the entry before (prev digest differs)".into(),
+            });
+        }
+        if e.compute_digest() != e.digest {
+            return Err(BrokenLink {
+                id: e.id,
+                what: "its content was changed (digest does not match)".into(),
+            });
+        }
+        prev = e.digest.clone();
+    }
+    Ok(entries.len())
+}
+
+/// Refuses free text holding a control character (newline, escape, DEL, C1 controls…):
+/// names, reasons and other text that ends up in the audit log.
+pub fn refuse_control(field: &'static str, text: &str) -> Result<(), Error> {
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        return Err(Error::InvalidInput(format!(
+            "{field} holds the control character U+{:04X}: use printable text on one line",
+            u32::from(c)
+        )));
+    }
+    Ok(())
+}
+
+/// Escapes control characters for display (`\n`, `\u{1b}`…): what the audit log shows can
+/// never start a new line or drive a terminal.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || c == '\\' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn entry(detail: &str) -> AuditEntry {
+        AuditEntry {
+            id: 0,
+            at: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+            actor: Actor::Operator("suzuki".into()),
+            via: Some("client:bo".into()),
+            action: "unlock".into(),
+            customer: Some("C1".into()),
+            subject: Some("taro".into()),
+            outcome: "ok".into(),
+            detail: detail.into(),
+            clock: None,
+            prev: String::new(),
+            digest: String::new(),
+        }
+    }
+
+    fn chain(n: usize) -> Vec<AuditEntry> {
+        let mut v: Vec<AuditEntry> = Vec::new();
+        for i in 0..n {
+            let mut e = entry(&format!("entry {i}"));
+            e.chain_after(v.last().map(|l| (l.id, l.digest.clone())));
+            v.push(e);
+        }
+        v
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        assert_eq!(verify_chain(&chain(5)), Ok(5));
+    }
+
+    #[test]
+    fn an_edited_entry_is_the_first_broken_link() {
+        let mut v = chain(5);
+        v[2].detail = "reason: nothing happened".into();
+        assert_eq!(verify_chain(&v).unwrap_err().id, 3);
+    }
+
+    #[test]
+    fn a_removed_entry_is_detected_where_it_was() {
+        let mut v = chain(5);
+        v.remove(1);
+        assert_eq!(verify_chain(&v).unwrap_err().id, 3);
+    }
+
+    #[test]
+    fn a_rehashed_edit_breaks_the_next_link() {
+        let mut v = chain(4);
+        v[1].detail = "forged".into();
+        v[1].digest = v[1].compute_digest();
+        let err = verify_chain(&v).unwrap_err();
+        assert_eq!(err.id, 3, "{err}");
+    }
+
+    #[test]
+    fn control_characters_are_refused_and_escaped() {
+        let forged = "lost\n     7 2025-01-01 operator:boss unlock \u{1b}[2K";
+        assert!(refuse_control("reason", forged).is_err());
+        assert!(refuse_control("reason", "紛失 (lost on the train)").is_ok());
+        let shown = escape(forged);
+        assert!(!shown.chars().any(char::is_control), "{shown}");
+        assert!(shown.contains("\\n"), "{shown}");
+    }
 }

@@ -52,14 +52,19 @@ fn audit_entry(customer: Option<&str>, action: &str) -> AuditEntry {
         id: 0,
         at: at(1_700_000_000, 123_000_000),
         actor: Actor::User("u1".into()),
+        via: Some("client:ib-frontend".into()),
         action: action.into(),
         customer: customer.map(str::to_owned),
         subject: Some("12345678".into()),
         outcome: "ok".into(),
         detail: "détail 日本語".into(),
         clock: Some("fixed:2025-01-01T00:00:00Z".into()),
+        prev: String::new(),
+        digest: String::new(),
     }
 }
+
+use crate::audit::append as append_chained;
 
 /// Runs every contract check, each on a fresh store from `make`.
 pub fn run_all<S: Store>(make: impl Fn() -> S) {
@@ -69,6 +74,170 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     failed_transaction_rolls_back(&make());
     imports_are_recorded_once(&make());
     audit_is_append_only_and_ordered(&make());
+    clients_round_trip(&make());
+    operators_and_sessions_round_trip(&make());
+    requests_and_throttles_round_trip(&make());
+}
+
+/// API clients: insert, find by key hash, list, revoke; duplicate names refused.
+pub fn clients_round_trip<S: Store>(s: &S) {
+    use crate::access::ApiClient;
+    use crate::auth::Scope;
+    let c = ApiClient {
+        name: crate::ids::ClientName::parse("ib-frontend").unwrap(),
+        scopes: vec![Scope::Login, Scope::CustomerAdmin],
+        key_hash: "ab".repeat(32),
+        created_at: at(1_700_000_000, 5),
+        revoked_at: None,
+    };
+    s.transaction(|tx| tx.insert_client(&c)).unwrap();
+    assert_eq!(
+        s.transaction(|tx| tx.client_by_key(&"ab".repeat(32)))
+            .unwrap(),
+        Some(c.clone()),
+        "a client must read back by its key hash"
+    );
+    assert_eq!(
+        s.transaction(|tx| tx.client_by_key(&"cd".repeat(32)))
+            .unwrap(),
+        None
+    );
+    let dup = s.transaction(|tx| tx.insert_client(&c));
+    assert!(
+        matches!(dup, Err(StoreError::Duplicate { what: "client", .. })),
+        "{dup:?}"
+    );
+    let mut r = c.clone();
+    r.revoked_at = Some(at(1_700_000_100, 0));
+    s.transaction(|tx| tx.update_client(&r)).unwrap();
+    assert_eq!(
+        s.transaction(|tx| tx.clients()).unwrap(),
+        vec![r],
+        "revocation must persist"
+    );
+}
+
+/// Operators and their sessions; a staff token's status round-trips.
+pub fn operators_and_sessions_round_trip<S: Store>(s: &S) {
+    use crate::access::{Operator, OperatorSession, Role};
+    let name = crate::ids::OperatorId::parse("suzuki").unwrap();
+    s.transaction(|tx| tx.insert_token(&sample_token("55555555")))
+        .unwrap();
+    let mut t = s
+        .transaction(|tx| tx.token(&sn("55555555")))
+        .unwrap()
+        .unwrap();
+    t.status = TokenStatus::Staff {
+        operator: name.clone(),
+    };
+    s.transaction(|tx| tx.update_token(&t)).unwrap();
+    assert_eq!(
+        s.transaction(|tx| tx.token(&sn("55555555")))
+            .unwrap()
+            .unwrap()
+            .status,
+        t.status,
+        "a staff token must read back as staff"
+    );
+    let mut o = Operator {
+        name: name.clone(),
+        role: Role::Supervisor,
+        password: SecretHash::from_phc("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into()),
+        serial: sn("55555555"),
+        failures: 0,
+        locked_until: None,
+        created_at: at(1_700_000_000, 0),
+    };
+    s.transaction(|tx| tx.insert_operator(&o)).unwrap();
+    let dup = s.transaction(|tx| tx.insert_operator(&o));
+    assert!(
+        matches!(
+            dup,
+            Err(StoreError::Duplicate {
+                what: "operator",
+                ..
+            })
+        ),
+        "{dup:?}"
+    );
+    o.failures = 2;
+    o.locked_until = Some(at(1_700_000_300, 7));
+    s.transaction(|tx| tx.update_operator(&o)).unwrap();
+    assert_eq!(
+        s.transaction(|tx| tx.operator(&name)).unwrap(),
+        Some(o.clone())
+    );
+    let mut sess = OperatorSession {
+        token_hash: "ef".repeat(32),
+        operator: name.clone(),
+        client: crate::ids::ClientName::parse("backoffice-ui").unwrap(),
+        created_at: at(1_700_000_000, 1),
+        last_seen: at(1_700_000_000, 1),
+    };
+    s.transaction(|tx| tx.insert_session(&sess)).unwrap();
+    sess.last_seen = at(1_700_000_060, 2);
+    s.transaction(|tx| tx.update_session(&sess)).unwrap();
+    assert_eq!(
+        s.transaction(|tx| tx.session(&"ef".repeat(32))).unwrap(),
+        Some(sess)
+    );
+    s.transaction(|tx| tx.delete_session(&"ef".repeat(32)))
+        .unwrap();
+    assert_eq!(
+        s.transaction(|tx| tx.session(&"ef".repeat(32))).unwrap(),
+        None
+    );
+    s.transaction(|tx| tx.delete_session(&"ef".repeat(32)))
+        .unwrap();
+}
+
+/// Dual-control requests get increasing ids and record their approval; throttles default
+/// to zero and round-trip.
+pub fn requests_and_throttles_round_trip<S: Store>(s: &S) {
+    use crate::access::{BackofficeRequest, RequestKind, Throttle};
+    let op = crate::ids::OperatorId::parse("sato").unwrap();
+    let r = BackofficeRequest {
+        id: 0,
+        kind: RequestKind::RevokeUser {
+            login: lid("taro"),
+            reason: "紛失".into(),
+        },
+        requested_by: op.clone(),
+        requested_at: at(1_700_000_000, 3),
+        approved_by: None,
+        approved_at: None,
+    };
+    let id1 = s.transaction(|tx| tx.insert_request(&r)).unwrap();
+    let id2 = s.transaction(|tx| tx.insert_request(&r)).unwrap();
+    assert!(id2 > id1, "request ids must increase");
+    let mut got = s
+        .transaction(|tx| tx.request(id1))
+        .unwrap()
+        .expect("request");
+    assert_eq!(got.kind, r.kind);
+    assert_eq!(got.requested_at, r.requested_at);
+    got.approved_by = Some(crate::ids::OperatorId::parse("tanaka").unwrap());
+    got.approved_at = Some(at(1_700_000_100, 0));
+    s.transaction(|tx| tx.update_request(&got)).unwrap();
+    assert_eq!(s.transaction(|tx| tx.request(id1)).unwrap(), Some(got));
+    assert_eq!(s.transaction(|tx| tx.request(999)).unwrap(), None);
+    assert_eq!(
+        s.transaction(|tx| tx.throttle("login:ghost")).unwrap(),
+        Throttle::default()
+    );
+    let t = Throttle {
+        failures: 3,
+        locked_until: Some(at(1_700_000_500, 9)),
+    };
+    s.transaction(|tx| tx.set_throttle("login:ghost", &t))
+        .unwrap();
+    assert_eq!(s.transaction(|tx| tx.throttle("login:ghost")).unwrap(), t);
+    s.transaction(|tx| tx.set_throttle("login:ghost", &Throttle::default()))
+        .unwrap();
+    assert_eq!(
+        s.transaction(|tx| tx.throttle("login:ghost")).unwrap(),
+        Throttle::default()
+    );
 }
 
 /// Customers: insert, read, update, duplicate refused.
@@ -245,6 +414,8 @@ pub fn tokens_round_trip<S: Store>(s: &S) {
         drift: -3,
         last_step: Some(56_666_666),
         next_counter: 9,
+        failures: 4,
+        locked_until: Some(at(1_700_000_900, 42)),
     };
     upd.batch = "changed".into();
     s.transaction(|tx| tx.update_token(&upd)).unwrap();
@@ -276,7 +447,7 @@ pub fn failed_transaction_rolls_back<S: Store>(s: &S) {
     let r: Result<(), StoreError> = s.transaction(|tx| {
         tx.insert_customer(&customer("C001"))?;
         tx.insert_token(&sample_token("12345678"))?;
-        tx.append_audit(&audit_entry(Some("C001"), "x"))?;
+        append_chained(tx, audit_entry(Some("C001"), "x"))?;
         tx.insert_token(&sample_token("12345678"))
     });
     assert!(r.is_err(), "second insert of the same serial must fail");
@@ -316,9 +487,9 @@ pub fn audit_is_append_only_and_ordered<S: Store>(s: &S) {
     let ids: Vec<i64> = s
         .transaction(|tx| {
             Ok(vec![
-                tx.append_audit(&audit_entry(Some("C1"), "a"))?,
-                tx.append_audit(&audit_entry(None, "b"))?,
-                tx.append_audit(&audit_entry(Some("C1"), "c"))?,
+                append_chained(tx, audit_entry(Some("C1"), "a"))?,
+                append_chained(tx, audit_entry(None, "b"))?,
+                append_chained(tx, audit_entry(Some("C1"), "c"))?,
             ])
         })
         .unwrap();
@@ -334,8 +505,25 @@ pub fn audit_is_append_only_and_ordered<S: Store>(s: &S) {
         ["a", "b", "c"]
     );
     let mut want = audit_entry(Some("C1"), "a");
-    want.id = ids[0];
+    want.chain_after(None);
     assert_eq!(all[0], want, "audit entry must read back field for field");
+    assert_eq!(
+        crate::audit::verify_chain(&all),
+        Ok(3),
+        "stored entries must keep their chain (id, prev, digest)"
+    );
+    assert_eq!(
+        s.transaction(|tx| tx.audit_tail()).unwrap(),
+        Some((3, all[2].digest.clone())),
+        "audit_tail is the last id and digest"
+    );
+    let mut clash = audit_entry(None, "clash");
+    clash.id = 2;
+    let dup = s.transaction(|tx| tx.append_audit(&clash));
+    assert!(
+        matches!(dup, Err(StoreError::Duplicate { .. })),
+        "an audit id is written once, got {dup:?}"
+    );
     let c1 = s
         .transaction(|tx| {
             tx.audit(&AuditQuery {

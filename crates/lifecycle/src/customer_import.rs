@@ -15,7 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::audit::{Actor, AuditEntry};
+use crate::audit::AuditEntry;
+use crate::auth::{Action, Caller};
 use crate::error::Error;
 use crate::ids::{CustomerId, LoginId, SerialNumber};
 use crate::model::{Customer, TokenStatus, UsageMode, User, UserClass};
@@ -56,14 +57,16 @@ pub struct CustomersImported {
     pub tokens_in_use: usize,
 }
 
-/// Imports `rows` into `bank`, all or nothing (module docs). `clock` is the staging clock's
-/// note for the audit log, if any.
+/// Imports `rows` into `bank` for `caller` (scope `provisioning`), all or nothing (module
+/// docs). `clock` is the staging clock's note for the audit log, if any.
 pub fn import_customers<S: Store>(
     bank: &Bank<S>,
+    caller: &Caller,
     rows: &[CustomerRow],
     now: DateTime<Utc>,
     clock: Option<String>,
 ) -> Result<CustomersImported, Error> {
+    caller.authorize(Action::AddCustomer)?;
     check_file(rows)?;
     let mut refusal: Option<Error> = None;
     let result = bank.store().transaction(|tx| {
@@ -74,13 +77,16 @@ pub fn import_customers<S: Store>(
         let entry = |action: &str, customer: Option<String>, subject: Option<String>, detail: String| AuditEntry {
             id: 0,
             at: now,
-            actor: Actor::System,
+            actor: caller.actor(),
+            via: Some(caller.via()),
             action: action.to_owned(),
             customer,
             subject,
             outcome: "ok".into(),
             detail,
             clock: clock.clone(),
+            prev: String::new(),
+            digest: String::new(),
         };
         let mut done = CustomersImported::default();
         let mut tokens = BTreeSet::new();
@@ -97,7 +103,7 @@ pub fn import_customers<S: Store>(
                     mode: r.mode,
                     secret: None,
                 })?;
-                tx.append_audit(&entry(
+                crate::audit::append(tx, entry(
                     "customer_add",
                     Some(r.customer.to_string()),
                     None,
@@ -144,7 +150,7 @@ pub fn import_customers<S: Store>(
                 tokens.insert(serial.clone());
             }
             tx.insert_user(&user)?;
-            tx.append_audit(&entry(
+            crate::audit::append(tx, entry(
                 "user_add",
                 Some(r.customer.to_string()),
                 Some(r.login.to_string()),
@@ -158,7 +164,7 @@ pub fn import_customers<S: Store>(
             done.users += 1;
         }
         done.tokens_in_use = tokens.len();
-        tx.append_audit(&entry(
+        crate::audit::append(tx, entry(
             "customers_import",
             None,
             None,
@@ -287,7 +293,8 @@ mod tests {
                 batch: "OLD".into(),
             })
             .collect();
-        bank.import_tokens("d", "old", &tokens, now()).unwrap();
+        bank.import_tokens(&Caller::Local("root".into()), "d", "old", &tokens, now())
+            .unwrap();
         bank
     }
 
@@ -324,7 +331,8 @@ mod tests {
                 None,
             ),
         ];
-        let done = import_customers(&bank, &rows, now(), None).unwrap();
+        let done =
+            import_customers(&bank, &Caller::Local("root".into()), &rows, now(), None).unwrap();
         assert_eq!(
             done,
             CustomersImported {
@@ -333,12 +341,21 @@ mod tests {
                 tokens_in_use: 1
             }
         );
-        let u = bank.user(&LoginId::parse("c1a").unwrap()).unwrap();
+        let u = bank
+            .user(
+                &Caller::Local("root".into()),
+                &LoginId::parse("c1a").unwrap(),
+            )
+            .unwrap();
         assert_eq!(u.serial, Some(SerialNumber::parse("23000001").unwrap()));
         assert!(matches!(
-            bank.token(&SerialNumber::parse("23000001").unwrap())
-                .unwrap()
-                .status,
+            bank.token(
+                &Caller::Local("root".into()),
+                &SerialNumber::parse("23000001").unwrap(),
+                now()
+            )
+            .unwrap()
+            .status,
             TokenStatus::Active { .. }
         ));
     }
@@ -364,19 +381,28 @@ mod tests {
                 Some("29999999"),
             ),
         ];
-        let e = import_customers(&bank, &rows, now(), None).unwrap_err();
+        let e =
+            import_customers(&bank, &Caller::Local("root".into()), &rows, now(), None).unwrap_err();
         assert!(
             e.to_string().contains("line 3") && e.to_string().contains("29999999"),
             "{e}"
         );
         assert!(
-            bank.user(&LoginId::parse("c1m").unwrap()).is_err(),
+            bank.user(
+                &Caller::Local("root".into()),
+                &LoginId::parse("c1m").unwrap()
+            )
+            .is_err(),
             "rolled back"
         );
         assert!(matches!(
-            bank.token(&SerialNumber::parse("23000001").unwrap())
-                .unwrap()
-                .status,
+            bank.token(
+                &Caller::Local("root".into()),
+                &SerialNumber::parse("23000001").unwrap(),
+                now()
+            )
+            .unwrap()
+            .status,
             TokenStatus::Stock
         ));
     }
@@ -388,7 +414,14 @@ mod tests {
             row(2, "C1", UsageMode::Individual, "a", UserClass::Master, None),
             row(3, "C1", UsageMode::Individual, "b", UserClass::Master, None),
         ];
-        let e = import_customers(&bank, &two_masters, now(), None).unwrap_err();
+        let e = import_customers(
+            &bank,
+            &Caller::Local("root".into()),
+            &two_masters,
+            now(),
+            None,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("second master"), "{e}");
         let no_master = [row(
             2,
@@ -398,16 +431,24 @@ mod tests {
             UserClass::General,
             None,
         )];
-        assert!(import_customers(&bank, &no_master, now(), None)
-            .unwrap_err()
-            .to_string()
-            .contains("no master"));
+        assert!(import_customers(
+            &bank,
+            &Caller::Local("root".into()),
+            &no_master,
+            now(),
+            None
+        )
+        .unwrap_err()
+        .to_string()
+        .contains("no master"));
         let mut empty = row(2, "C1", UsageMode::Individual, "a", UserClass::Master, None);
         empty.user_name = " ".into();
-        assert!(import_customers(&bank, &[empty], now(), None)
-            .unwrap_err()
-            .to_string()
-            .contains("empty name"));
+        assert!(
+            import_customers(&bank, &Caller::Local("root".into()), &[empty], now(), None)
+                .unwrap_err()
+                .to_string()
+                .contains("empty name")
+        );
         let shared_two = [
             row(
                 2,
@@ -426,9 +467,15 @@ mod tests {
                 Some("23000002"),
             ),
         ];
-        assert!(import_customers(&bank, &shared_two, now(), None)
-            .unwrap_err()
-            .to_string()
-            .contains("shared mode"));
+        assert!(import_customers(
+            &bank,
+            &Caller::Local("root".into()),
+            &shared_two,
+            now(),
+            None
+        )
+        .unwrap_err()
+        .to_string()
+        .contains("shared mode"));
     }
 }

@@ -1,6 +1,6 @@
 //! Every way a use case can refuse, each with a stable code for the HTTP API and the CLI.
 
-use crate::ids::{IdError, LoginId, SerialNumber};
+use crate::ids::{IdError, LoginId, OperatorId, SerialNumber};
 use crate::store::StoreError;
 use chrono::{DateTime, Utc};
 
@@ -131,6 +131,61 @@ pub enum Error {
     /// No confirmation secret is set for the actor or the customer.
     #[error("no confirmation password is set for {0}: set one with `bank user add --secret-…` or `bank customer add`")]
     NoSecretSet(LoginId),
+    /// No valid credential: no bearer key, an unknown or revoked one.
+    #[error("authentication needed: send `Authorization: Bearer <API key>` with a key from `tokenline bank client add`")]
+    Unauthenticated,
+    /// The caller is authenticated but may not do this.
+    #[error("not allowed for this caller: this needs {needs}")]
+    Forbidden {
+        /// What would allow it.
+        needs: String,
+    },
+    /// A back-office action without a (live) operator session.
+    #[error("an operator session is needed: open one with POST /v1/operator/sessions (name, password, current code) and send it as X-Operator-Session; sessions end after the idle time of the policy")]
+    OperatorSessionRequired,
+    /// The actor's proof failed: unknown actor, wrong confirmation password or wrong code
+    /// (one answer for all, so it tells nothing about which part was wrong).
+    #[error("the confirmation password or the one-time password is wrong ({remaining} attempts left before lockout)")]
+    WrongProof {
+        /// Attempts left.
+        remaining: u32,
+    },
+    /// Registration refused: the serial or the code is wrong (one answer for an unknown
+    /// serial, another customer's token and a wrong code).
+    #[error("the serial number or the one-time password is wrong: check the number on the back of the token and type the code shown now ({remaining} attempts left before lockout)")]
+    WrongSerialOrCode {
+        /// Attempts left.
+        remaining: u32,
+    },
+    /// Operator sign-in refused (unknown name, wrong password or wrong code: one answer).
+    #[error("operator sign-in refused: the name, the password or the one-time password is wrong")]
+    WrongOperatorLogin,
+    /// Unlock asked for a user who is not locked.
+    #[error("user {0} is not locked: nothing to unlock")]
+    NotLocked(LoginId),
+    /// A token lockout (too many wrong codes on this token, whoever typed them).
+    #[error("token {serial} is locked after too many wrong codes until {until_local}")]
+    TokenLocked {
+        /// The token.
+        serial: SerialNumber,
+        /// Until when, bank local time.
+        until_local: String,
+    },
+    /// No such dual-control request (or it was approved already).
+    #[error("no pending back-office request {0}")]
+    UnknownRequest(i64),
+    /// Dual control: the approver must be another supervisor than the requester.
+    #[error("a back-office request must be approved by a second, different supervisor (requested by {0})")]
+    SameOperator(OperatorId),
+    /// The operator name is taken.
+    #[error("operator {0} already exists")]
+    DuplicateOperator(OperatorId),
+    /// The client name is taken.
+    #[error("API client {0} already exists")]
+    DuplicateClient(String),
+    /// No such API client.
+    #[error("no API client {0}: see `tokenline bank client list`")]
+    UnknownClient(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -170,6 +225,19 @@ impl Error {
             Error::AlreadyRevoked(_) => "already_revoked",
             Error::NotInStock(_) => "not_in_stock",
             Error::NoSecretSet(_) => "no_secret_set",
+            Error::Unauthenticated => "unauthenticated",
+            Error::Forbidden { .. } => "forbidden",
+            Error::OperatorSessionRequired => "operator_session_required",
+            Error::WrongProof { .. } => "wrong_credentials",
+            Error::WrongSerialOrCode { .. } => "wrong_serial_or_code",
+            Error::WrongOperatorLogin => "wrong_operator_login",
+            Error::NotLocked(_) => "not_locked",
+            Error::TokenLocked { .. } => "token_locked",
+            Error::UnknownRequest(_) => "unknown_request",
+            Error::SameOperator(_) => "same_operator",
+            Error::DuplicateOperator(_) => "duplicate_operator",
+            Error::DuplicateClient(_) => "duplicate_client",
+            Error::UnknownClient(_) => "unknown_client",
             Error::Store(_) => "storage",
             Error::Secret(_) => "secret_hashing",
         }

@@ -105,6 +105,12 @@ simple_id_type!(
     "operator id"
 );
 
+simple_id_type!(
+    /// An API client's name (the bank system holding a bearer key, e.g. `ib-frontend`).
+    ClientName,
+    "client name"
+);
+
 macro_rules! common_impls {
     ($($name:ident),*) => {$(
         impl fmt::Display for $name {
@@ -136,7 +142,7 @@ macro_rules! common_impls {
         }
     )*};
 }
-common_impls!(SerialNumber, LoginId, CustomerId, OperatorId);
+common_impls!(SerialNumber, LoginId, CustomerId, OperatorId, ClientName);
 
 /// A one-time password as typed, normalised: the 6 to 8 ASCII digits left after Unicode NFKC
 /// (full-width `９６６００４` from a Japanese IME becomes `966004`) and after dropping spaces

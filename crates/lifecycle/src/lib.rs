@@ -17,7 +17,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod audit;
+pub mod auth;
 pub mod bank;
 pub mod calendar;
 pub mod contract;
@@ -33,13 +35,17 @@ pub mod secret;
 pub mod store;
 pub mod verify;
 
+pub use access::{ApiClient, BackofficeRequest, BearerSecret, Operator, OperatorSession, Role};
 pub use audit::{Actor, AuditEntry, AuditQuery};
+pub use auth::{Action, Caller, Scope};
 pub use bank::{
-    BackofficeTarget, Bank, LoginOutcome, NewCustomer, NewUser, Proof, Revocation, RevokedToken,
-    UserPage, UserRow, UserRowView, PAGE_SIZE,
+    BackofficeOutcome, BackofficeTarget, Bank, LoginOutcome, NewCustomer, NewOperator, NewUser,
+    OpenedSession, Proof, Revocation, RevokedToken, UserPage, UserRow, UserRowView, PAGE_SIZE,
 };
 pub use error::Error;
-pub use ids::{CustomerId, IdError, LoginId, MalformedCode, OperatorId, OtpCode, SerialNumber};
+pub use ids::{
+    ClientName, CustomerId, IdError, LoginId, MalformedCode, OperatorId, OtpCode, SerialNumber,
+};
 pub use model::{
     Customer, NewToken, OtpState, Seed, TokenCounters, TokenInfo, TokenStatus, UsageMode, User,
     UserClass,

@@ -1,8 +1,9 @@
 //! An in-memory [`Store`] for domain tests: one mutex serialises transactions; a transaction
 //! works on a copy that replaces the state only on commit.
 
+use crate::access::{ApiClient, BackofficeRequest, Operator, OperatorSession, Throttle};
 use crate::audit::{AuditEntry, AuditQuery};
-use crate::ids::{CustomerId, LoginId, SerialNumber};
+use crate::ids::{ClientName, CustomerId, LoginId, OperatorId, SerialNumber};
 use crate::model::{Customer, NewToken, Seed, TokenInfo, User};
 use crate::store::{Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
@@ -22,6 +23,11 @@ struct State {
     tokens: BTreeMap<SerialNumber, (TokenInfo, Seed)>,
     imports: BTreeSet<String>,
     audit: Vec<AuditEntry>,
+    clients: BTreeMap<ClientName, ApiClient>,
+    operators: BTreeMap<OperatorId, Operator>,
+    sessions: BTreeMap<String, OperatorSession>,
+    requests: BTreeMap<i64, BackofficeRequest>,
+    throttles: BTreeMap<String, Throttle>,
 }
 
 impl MemoryStore {
@@ -157,12 +163,18 @@ impl Tx for State {
     fn token_count(&mut self) -> Result<u64, StoreError> {
         Ok(self.tokens.len() as u64)
     }
+    fn audit_tail(&mut self) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(self.audit.last().map(|e| (e.id, e.digest.clone())))
+    }
     fn append_audit(&mut self, e: &AuditEntry) -> Result<i64, StoreError> {
-        let id = self.audit.len() as i64 + 1;
-        let mut e = e.clone();
-        e.id = id;
-        self.audit.push(e);
-        Ok(id)
+        if self.audit.iter().any(|x| x.id == e.id) {
+            return Err(StoreError::Duplicate {
+                what: "audit entry",
+                key: e.id.to_string(),
+            });
+        }
+        self.audit.push(e.clone());
+        Ok(e.id)
     }
     fn audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
         let v: Vec<AuditEntry> = self
@@ -177,5 +189,109 @@ impl Tx for State {
             .collect();
         let skip = q.limit.map(|l| v.len().saturating_sub(l)).unwrap_or(0);
         Ok(v.into_iter().skip(skip).collect())
+    }
+
+    fn insert_client(&mut self, c: &ApiClient) -> Result<(), StoreError> {
+        if self.clients.contains_key(&c.name) {
+            return Err(StoreError::Duplicate {
+                what: "client",
+                key: c.name.to_string(),
+            });
+        }
+        self.clients.insert(c.name.clone(), c.clone());
+        Ok(())
+    }
+    fn client_by_key(&mut self, key_hash: &str) -> Result<Option<ApiClient>, StoreError> {
+        Ok(self
+            .clients
+            .values()
+            .find(|c| c.key_hash == key_hash)
+            .cloned())
+    }
+    fn clients(&mut self) -> Result<Vec<ApiClient>, StoreError> {
+        Ok(self.clients.values().cloned().collect())
+    }
+    fn update_client(&mut self, c: &ApiClient) -> Result<(), StoreError> {
+        let slot = self
+            .clients
+            .get_mut(&c.name)
+            .ok_or_else(|| missing("client", c.name.as_str()))?;
+        *slot = c.clone();
+        Ok(())
+    }
+    fn insert_operator(&mut self, o: &Operator) -> Result<(), StoreError> {
+        if self.operators.contains_key(&o.name) {
+            return Err(StoreError::Duplicate {
+                what: "operator",
+                key: o.name.to_string(),
+            });
+        }
+        self.operators.insert(o.name.clone(), o.clone());
+        Ok(())
+    }
+    fn operator(&mut self, name: &OperatorId) -> Result<Option<Operator>, StoreError> {
+        Ok(self.operators.get(name).cloned())
+    }
+    fn update_operator(&mut self, o: &Operator) -> Result<(), StoreError> {
+        let slot = self
+            .operators
+            .get_mut(&o.name)
+            .ok_or_else(|| missing("operator", o.name.as_str()))?;
+        *slot = o.clone();
+        Ok(())
+    }
+    fn insert_session(&mut self, s: &OperatorSession) -> Result<(), StoreError> {
+        if self.sessions.contains_key(&s.token_hash) {
+            return Err(StoreError::Duplicate {
+                what: "session",
+                key: "(hash)".into(),
+            });
+        }
+        self.sessions.insert(s.token_hash.clone(), s.clone());
+        Ok(())
+    }
+    fn session(&mut self, token_hash: &str) -> Result<Option<OperatorSession>, StoreError> {
+        Ok(self.sessions.get(token_hash).cloned())
+    }
+    fn update_session(&mut self, s: &OperatorSession) -> Result<(), StoreError> {
+        let slot = self
+            .sessions
+            .get_mut(&s.token_hash)
+            .ok_or_else(|| missing("session", "(hash)"))?;
+        *slot = s.clone();
+        Ok(())
+    }
+    fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
+        self.sessions.remove(token_hash);
+        Ok(())
+    }
+    fn insert_request(&mut self, r: &BackofficeRequest) -> Result<i64, StoreError> {
+        let id = self.requests.keys().next_back().copied().unwrap_or(0) + 1;
+        let mut r = r.clone();
+        r.id = id;
+        self.requests.insert(id, r);
+        Ok(id)
+    }
+    fn request(&mut self, id: i64) -> Result<Option<BackofficeRequest>, StoreError> {
+        Ok(self.requests.get(&id).cloned())
+    }
+    fn update_request(&mut self, r: &BackofficeRequest) -> Result<(), StoreError> {
+        let slot = self
+            .requests
+            .get_mut(&r.id)
+            .ok_or_else(|| missing("request", &r.id.to_string()))?;
+        *slot = r.clone();
+        Ok(())
+    }
+    fn throttle(&mut self, key: &str) -> Result<Throttle, StoreError> {
+        Ok(self.throttles.get(key).copied().unwrap_or_default())
+    }
+    fn set_throttle(&mut self, key: &str, t: &Throttle) -> Result<(), StoreError> {
+        if *t == Throttle::default() {
+            self.throttles.remove(key);
+        } else {
+            self.throttles.insert(key.to_owned(), *t);
+        }
+        Ok(())
     }
 }

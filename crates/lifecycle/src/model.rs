@@ -254,6 +254,12 @@ pub enum TokenStatus {
         /// When.
         at: DateTime<Utc>,
     },
+    /// The bank's own stock given to an operator (their second factor for back-office
+    /// sessions); never issued to a customer.
+    Staff {
+        /// The operator.
+        operator: crate::ids::OperatorId,
+    },
 }
 
 impl TokenStatus {
@@ -275,6 +281,13 @@ pub struct TokenCounters {
     pub last_step: Option<u64>,
     /// HOTP: the next counter to accept (RFC 4226 §7.4).
     pub next_counter: u64,
+    /// Consecutive wrong codes on this token, whoever typed them (a shared token's users
+    /// all count here: RFC 4226 §7.3 throttling per token as well as per login).
+    #[serde(default)]
+    pub failures: u32,
+    /// The token's codes are refused until then (too many failures).
+    #[serde(default)]
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 /// Everything about a token except its seed.
@@ -337,6 +350,8 @@ impl NewToken {
                 drift: 0,
                 last_step: None,
                 next_counter,
+                failures: 0,
+                locked_until: None,
             },
         }
     }

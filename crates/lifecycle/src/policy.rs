@@ -26,6 +26,11 @@
 //! hotp_look_ahead = 10
 //! max_failures = 5
 //! lockout_minutes = 30              # 0 = locked until a back-office unlock
+//! max_replays = 20                  # consecutive replayed codes before a lockout
+//! [backoffice]
+//! dual_control = false              # a revoke/unlock waits for a second supervisor
+//! session_idle_minutes = 15         # operator sessions end after this idle time
+//! session_max_minutes = 480         # … and after this long in any case
 //! [secrets]
 //! argon2_m_kib = 19456
 //! argon2_t = 2
@@ -157,6 +162,47 @@ pub struct ValidationPolicy {
     /// Minutes a lockout lasts; 0 = until a back-office unlock.
     #[serde(default = "thirty")]
     pub lockout_minutes: u32,
+    /// Consecutive replayed codes before a lockout: a replay is not a failure (the user
+    /// typed a right code twice) but is throttled all the same.
+    #[serde(default = "twenty")]
+    pub max_replays: u32,
+}
+
+fn twenty() -> u32 {
+    20
+}
+
+/// Back-office rules (issue #10).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackofficePolicy {
+    /// A back-office revocation or unlock is a request that a second, different supervisor
+    /// approves.
+    #[serde(default)]
+    pub dual_control: bool,
+    /// An operator session ends after this many minutes without a request.
+    #[serde(default = "fifteen")]
+    pub session_idle_minutes: u32,
+    /// An operator session ends this many minutes after it was opened.
+    #[serde(default = "eight_hours")]
+    pub session_max_minutes: u32,
+}
+
+fn fifteen() -> u32 {
+    15
+}
+fn eight_hours() -> u32 {
+    480
+}
+
+impl Default for BackofficePolicy {
+    fn default() -> Self {
+        BackofficePolicy {
+            dual_control: false,
+            session_idle_minutes: 15,
+            session_max_minutes: 480,
+        }
+    }
 }
 
 fn one() -> u64 {
@@ -181,6 +227,7 @@ impl Default for ValidationPolicy {
             hotp_look_ahead: 10,
             max_failures: 5,
             lockout_minutes: 30,
+            max_replays: 20,
         }
     }
 }
@@ -284,6 +331,9 @@ pub struct Policy {
     /// Who the bank is, for letters (`[bank]`).
     #[serde(default)]
     pub bank: BankIdentity,
+    /// Back office.
+    #[serde(default)]
+    pub backoffice: BackofficePolicy,
 }
 
 fn tokyo() -> Tz {
@@ -301,6 +351,7 @@ impl Default for Policy {
             validation: ValidationPolicy::default(),
             secrets: SecretPolicy::default(),
             bank: BankIdentity::default(),
+            backoffice: BackofficePolicy::default(),
         }
     }
 }
@@ -327,9 +378,61 @@ impl Policy {
                 "secrets: argon2_t and argon2_p must be ≥ 1 and argon2_m_kib ≥ 8 × argon2_p".into(),
             ));
         }
+        if p.validation.max_replays == 0 {
+            return Err(PolicyError(
+                "validation.max_replays must be at least 1".into(),
+            ));
+        }
+        if p.backoffice.session_idle_minutes == 0 || p.backoffice.session_max_minutes == 0 {
+            return Err(PolicyError(
+                "backoffice.session_idle_minutes and session_max_minutes must be at least 1".into(),
+            ));
+        }
         Ok(p)
     }
+
+    /// The floors a production bank may not go below (issue #10): Argon2id memory
+    /// ≥ 19 MiB (`secrets.argon2_m_kib` ≥ 19456, OWASP) and iterations ≥ 2
+    /// (`secrets.argon2_t`), at most 10 failures before a lockout
+    /// (`validation.max_failures`), at most 100 replays (`validation.max_replays`).
+    /// The error names the first setting below its floor.
+    pub fn check_production_floor(&self) -> Result<(), PolicyError> {
+        let s = &self.secrets;
+        let v = &self.validation;
+        if s.argon2_m_kib < PRODUCTION_ARGON2_M_KIB {
+            return Err(PolicyError(format!(
+                "secrets.argon2_m_kib = {} is below the production floor of {PRODUCTION_ARGON2_M_KIB} KiB (19 MiB): raise it",
+                s.argon2_m_kib
+            )));
+        }
+        if s.argon2_t < PRODUCTION_ARGON2_T {
+            return Err(PolicyError(format!(
+                "secrets.argon2_t = {} is below the production floor of {PRODUCTION_ARGON2_T} iterations: raise it",
+                s.argon2_t
+            )));
+        }
+        if v.max_failures > PRODUCTION_MAX_FAILURES {
+            return Err(PolicyError(format!(
+                "validation.max_failures = {} is above the production ceiling of {PRODUCTION_MAX_FAILURES} (unlimited guessing): lower it",
+                v.max_failures
+            )));
+        }
+        if v.max_replays > 100 {
+            return Err(PolicyError(format!(
+                "validation.max_replays = {} is above the production ceiling of 100: lower it",
+                v.max_replays
+            )));
+        }
+        Ok(())
+    }
 }
+
+/// Production floor of `secrets.argon2_m_kib` (19 MiB).
+pub const PRODUCTION_ARGON2_M_KIB: u32 = 19456;
+/// Production floor of `secrets.argon2_t`.
+pub const PRODUCTION_ARGON2_T: u32 = 2;
+/// Production ceiling of `validation.max_failures`.
+pub const PRODUCTION_MAX_FAILURES: u32 = 10;
 
 fn hhmm<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
     let s = String::deserialize(d)?;
@@ -360,6 +463,30 @@ mod tests {
         assert_eq!(p.cooldown.minutes, 30);
         assert!(p.cooldown.night.is_none());
         assert_eq!(p.roles.revoke, AdminRoles::MasterAndAdmin);
+    }
+
+    #[test]
+    fn weak_production_policy_is_refused_naming_the_setting() {
+        let weak =
+            "[secrets]\nargon2_m_kib = 8\nargon2_t = 1\n[validation]\nmax_failures = 1000000\n";
+        let e = Policy::from_toml_str(weak)
+            .expect("parses")
+            .check_production_floor()
+            .expect_err("below the floor");
+        assert!(e.to_string().contains("secrets.argon2_m_kib"), "{e}");
+        let t1 = "[secrets]\nargon2_t = 1\n";
+        let e = Policy::from_toml_str(t1)
+            .expect("parses")
+            .check_production_floor()
+            .expect_err("t below the floor");
+        assert!(e.to_string().contains("secrets.argon2_t"), "{e}");
+        let many = "[validation]\nmax_failures = 1000000\n";
+        let e = Policy::from_toml_str(many)
+            .expect("parses")
+            .check_production_floor()
+            .expect_err("max_failures above the ceiling");
+        assert!(e.to_string().contains("validation.max_failures"), "{e}");
+        assert!(Policy::default().check_production_floor().is_ok());
     }
 
     #[test]

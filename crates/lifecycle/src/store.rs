@@ -5,8 +5,9 @@
 //!
 //! [`crate::contract::run_all`] checks an implementation against this contract.
 
+use crate::access::{ApiClient, BackofficeRequest, Operator, OperatorSession, Throttle};
 use crate::audit::{AuditEntry, AuditQuery};
-use crate::ids::{CustomerId, LoginId, SerialNumber};
+use crate::ids::{CustomerId, LoginId, OperatorId, SerialNumber};
 use crate::model::{Customer, NewToken, Seed, TokenInfo, User};
 use chrono::{DateTime, Utc};
 
@@ -17,7 +18,7 @@ pub enum StoreError {
     /// A row with this key exists already.
     #[error("{what} {key} already exists")]
     Duplicate {
-        /// `customer`, `user`, `token`, `import`.
+        /// `customer`, `user`, `token`, `import`, `client`, `operator`, `session`.
         what: &'static str,
         /// The key (never a secret).
         key: String,
@@ -86,8 +87,48 @@ pub trait Tx {
     /// How many tokens are stored.
     fn token_count(&mut self) -> Result<u64, StoreError>;
 
-    /// Appends an audit entry; returns its sequence number (increasing).
+    /// The last audit entry's sequence number and digest (`None` when the log is empty).
+    fn audit_tail(&mut self) -> Result<Option<(i64, String)>, StoreError>;
+    /// Appends an audit entry already chained by the domain (its `id`, `prev` and `digest`
+    /// are stored as given); `Duplicate` if the id is taken. Returns the id.
     fn append_audit(&mut self, e: &AuditEntry) -> Result<i64, StoreError>;
     /// Reads audit entries in sequence order.
     fn audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Adds an API client; `Duplicate` if the name is taken.
+    fn insert_client(&mut self, c: &ApiClient) -> Result<(), StoreError>;
+    /// The client whose key hashes to `key_hash` (revoked ones included).
+    fn client_by_key(&mut self, key_hash: &str) -> Result<Option<ApiClient>, StoreError>;
+    /// Every client, by name.
+    fn clients(&mut self) -> Result<Vec<ApiClient>, StoreError>;
+    /// Replaces a client's scopes, key hash and revocation (by name).
+    fn update_client(&mut self, c: &ApiClient) -> Result<(), StoreError>;
+
+    /// Adds an operator; `Duplicate` if the name is taken.
+    fn insert_operator(&mut self, o: &Operator) -> Result<(), StoreError>;
+    /// Reads an operator.
+    fn operator(&mut self, name: &OperatorId) -> Result<Option<Operator>, StoreError>;
+    /// Replaces every field of an operator (by name).
+    fn update_operator(&mut self, o: &Operator) -> Result<(), StoreError>;
+
+    /// Stores a new operator session.
+    fn insert_session(&mut self, s: &OperatorSession) -> Result<(), StoreError>;
+    /// The session whose token hashes to `token_hash`.
+    fn session(&mut self, token_hash: &str) -> Result<Option<OperatorSession>, StoreError>;
+    /// Updates a session's `last_seen`.
+    fn update_session(&mut self, s: &OperatorSession) -> Result<(), StoreError>;
+    /// Ends a session (no error if it is gone already).
+    fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError>;
+
+    /// Stores a dual-control request (its `id` is ignored); returns the id given.
+    fn insert_request(&mut self, r: &BackofficeRequest) -> Result<i64, StoreError>;
+    /// Reads a request.
+    fn request(&mut self, id: i64) -> Result<Option<BackofficeRequest>, StoreError>;
+    /// Records a request's approval.
+    fn update_request(&mut self, r: &BackofficeRequest) -> Result<(), StoreError>;
+
+    /// The throttle of a key (`login:NAME`, `operator:NAME`, `replay:NAME`); zero if none.
+    fn throttle(&mut self, key: &str) -> Result<Throttle, StoreError>;
+    /// Writes a throttle; a zero throttle may be removed.
+    fn set_throttle(&mut self, key: &str, t: &Throttle) -> Result<(), StoreError>;
 }

@@ -103,7 +103,7 @@ proptest! {
         let step = expected_step(server, drift).saturating_add_signed(offset);
         let code = format!("{:06}", otp_core::hotp(hash, KEY, step, 6).unwrap());
         let seed = Seed::new(KEY.to_vec());
-        let mut t = token(params, TokenCounters { drift, last_step: last, next_counter: 0 });
+        let mut t = token(params, TokenCounters { drift, last_step: last, next_counter: 0, ..TokenCounters::default() });
         let now = at(unix);
         for round in 0..3 {
             match check_code(&p, &t, &seed, &code, now) {
@@ -139,7 +139,7 @@ proptest! {
         let target = next.saturating_add(ahead);
         let code = format!("{:06}", otp_core::hotp(Hash::Sha1, KEY, target, 6).unwrap());
         let seed = Seed::new(KEY.to_vec());
-        let mut t = token(params, TokenCounters { drift, last_step: last, next_counter: next });
+        let mut t = token(params, TokenCounters { drift, last_step: last, next_counter: next, ..TokenCounters::default() });
         let now = at(0);
         for round in 0..3 {
             match check_code(&p, &t, &seed, &code, now) {

@@ -17,7 +17,10 @@ use lifecycle_postgres::{Error, Target, WRITER_LOCK};
 use mailroom::{MailStore, MailTx};
 
 /// The mailing room's migrations, in order: (version, SQL).
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_mailroom.sql"))];
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_mailroom.sql")),
+    (2, include_str!("../migrations/0002_phone.sql")),
+];
 
 /// The newest mailing-room schema this program knows.
 pub const SCHEMA_VERSION: i64 = 1;

@@ -253,7 +253,7 @@ impl MailTx for PgMailTx<'_> {
 
     fn addresses(&mut self) -> Result<Vec<Address>, StoreError> {
         self.query(
-            "SELECT customer, postal_code, address, attention FROM mail_addresses ORDER BY customer",
+            "SELECT customer, postal_code, address, attention, phone FROM mail_addresses ORDER BY customer",
             &[],
         )?
         .iter()
@@ -263,9 +263,65 @@ impl MailTx for PgMailTx<'_> {
                 postal_code: get(r, 1)?,
                 address: get(r, 2)?,
                 attention: get(r, 3)?,
+                phone: get(r, 4)?,
             })
         })
         .collect()
+    }
+
+    fn substitute(
+        &mut self,
+        campaign: CampaignId,
+        envelope: EnvelopeId,
+        displaced: &SerialNumber,
+        with: &TokenInfo,
+        from: Option<&Placement>,
+    ) -> Result<(), StoreError> {
+        let c = i64::from(campaign.number());
+        let mut slot_of = |s: &SerialNumber| -> Result<(i64, i64, String, String), StoreError> {
+            let rows = self.query(
+                "SELECT envelope, slot, expiry, batch FROM mail_new_tokens WHERE serial = $1 AND campaign = $2 AND packed_at IS NULL",
+                &[&s.as_str(), &c],
+            )?;
+            let r = rows.first().ok_or_else(|| StoreError::Missing {
+                what: "unpacked allocation",
+                key: s.to_string(),
+            })?;
+            Ok((get(r, 0)?, get(r, 1)?, get(r, 2)?, get(r, 3)?))
+        };
+        let (env_d, slot_d, exp_d, batch_d) = slot_of(displaced)?;
+        let moved = match from {
+            Some(_) => Some(slot_of(&with.serial)?),
+            None => None,
+        };
+        if env_d != i64::from(envelope.number()) {
+            return Err(StoreError::Corrupt(format!(
+                "{displaced} is not reserved in envelope {envelope}"
+            )));
+        }
+        self.execute(
+            "DELETE FROM mail_new_tokens WHERE serial IN ($1, $2)",
+            &[&displaced.as_str(), &with.serial.as_str()],
+        )?;
+        let insert = "INSERT INTO mail_new_tokens (serial, campaign, envelope, slot, expiry, batch, packed_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)";
+        self.execute(
+            insert,
+            &[
+                &with.serial.as_str(),
+                &c,
+                &env_d,
+                &slot_d,
+                &day(with.expiry),
+                &with.batch,
+            ],
+        )?;
+        if let Some((env_w, slot_w, _, _)) = moved {
+            self.execute(
+                insert,
+                &[&displaced.as_str(), &c, &env_w, &slot_w, &exp_d, &batch_d],
+            )?;
+        }
+        Ok(())
     }
 
     fn cancel_campaign(&mut self, cid: CampaignId, at: DateTime<Utc>) -> Result<(), StoreError> {
@@ -282,16 +338,16 @@ impl MailTx for PgMailTx<'_> {
 
     fn put_address(&mut self, a: &Address) -> Result<(), StoreError> {
         self.execute(
-            "INSERT INTO mail_addresses (customer, postal_code, address, attention) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (customer) DO UPDATE SET postal_code = excluded.postal_code, address = excluded.address, attention = excluded.attention",
-            &[&a.customer.as_str(), &a.postal_code, &a.address, &a.attention],
+            "INSERT INTO mail_addresses (customer, postal_code, address, attention, phone) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (customer) DO UPDATE SET postal_code = excluded.postal_code, address = excluded.address, attention = excluded.attention, phone = excluded.phone",
+            &[&a.customer.as_str(), &a.postal_code, &a.address, &a.attention, &a.phone],
         )
         .map(|_| ())
     }
 
     fn address(&mut self, customer: &CustomerId) -> Result<Option<Address>, StoreError> {
         let rows = self.query(
-            "SELECT postal_code, address, attention FROM mail_addresses WHERE customer = $1",
+            "SELECT postal_code, address, attention, phone FROM mail_addresses WHERE customer = $1",
             &[&customer.as_str()],
         )?;
         rows.first()
@@ -301,6 +357,7 @@ impl MailTx for PgMailTx<'_> {
                     postal_code: get(r, 0)?,
                     address: get(r, 1)?,
                     attention: get(r, 2)?,
+                    phone: get(r, 3)?,
                 })
             })
             .transpose()

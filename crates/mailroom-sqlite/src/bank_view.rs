@@ -177,6 +177,13 @@ impl RawToken {
                         .ok_or_else(|| corrupt("token", "revoked without time"))?,
                 )?,
             },
+            "staff" => TokenStatus::Staff {
+                operator: lifecycle::OperatorId::parse(
+                    cust.as_deref()
+                        .ok_or_else(|| corrupt("token", "staff without operator"))?,
+                )
+                .map_err(|e| corrupt("token", e))?,
+            },
             other => return Err(corrupt("token status", other)),
         };
         Ok(TokenInfo {
@@ -189,6 +196,9 @@ impl RawToken {
                 drift,
                 last_step: last_step.map(|v| u64::try_from(v).unwrap_or_default()),
                 next_counter: u64::try_from(next_counter).unwrap_or_default(),
+                // The mailing room never checks codes: the lockout is the bank's business.
+                failures: 0,
+                locked_until: None,
             },
         })
     }

@@ -21,6 +21,7 @@ use std::time::Duration;
 pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_mailroom.sql")),
     (2, include_str!("../migrations/0002_cancel.sql")),
+    (3, include_str!("../migrations/0003_phone.sql")),
 ];
 
 /// Opening the store failed.

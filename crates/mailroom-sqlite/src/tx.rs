@@ -312,20 +312,80 @@ impl MailTx for SqlMailTx<'_> {
         rows.map(|r| sql(r)?.decode()).collect()
     }
 
+    fn substitute(
+        &mut self,
+        campaign: CampaignId,
+        envelope: EnvelopeId,
+        displaced: &SerialNumber,
+        with: &TokenInfo,
+        from: Option<&Placement>,
+    ) -> Result<(), StoreError> {
+        let c = i64::from(campaign.number());
+        let slot_of = |tx: &rusqlite::Transaction<'_>,
+                       s: &SerialNumber|
+         -> Result<(i64, i64, String, String), StoreError> {
+            sql(tx.query_row(
+                "SELECT envelope, slot, expiry, batch FROM mail_new_tokens WHERE serial = ?1 AND campaign = ?2 AND packed_at IS NULL",
+                params![s.as_str(), c],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            ))
+        };
+        let (env_d, slot_d, exp_d, batch_d) = slot_of(self.tx, displaced)?;
+        if env_d != i64::from(envelope.number()) {
+            return Err(StoreError::Corrupt(format!(
+                "{displaced} is not reserved in envelope {envelope}"
+            )));
+        }
+        let moved = match from {
+            Some(_) => Some(slot_of(self.tx, &with.serial)?),
+            None => None,
+        };
+        sql(self.tx.execute(
+            "DELETE FROM mail_new_tokens WHERE serial IN (?1, ?2)",
+            params![displaced.as_str(), with.serial.as_str()],
+        ))?;
+        let insert = "INSERT INTO mail_new_tokens (serial, campaign, envelope, slot, expiry, batch, packed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)";
+        sql(self.tx.execute(
+            insert,
+            params![
+                with.serial.as_str(),
+                c,
+                env_d,
+                slot_d,
+                day(with.expiry),
+                with.batch
+            ],
+        ))?;
+        if let Some((env_w, slot_w, _, _)) = moved {
+            sql(self.tx.execute(
+                insert,
+                params![displaced.as_str(), c, env_w, slot_w, exp_d, batch_d],
+            ))?;
+        }
+        Ok(())
+    }
+
     fn addresses(&mut self) -> Result<Vec<Address>, StoreError> {
         let mut st = sql(self.tx.prepare_cached(
-            "SELECT customer, postal_code, address, attention FROM mail_addresses ORDER BY customer",
+            "SELECT customer, postal_code, address, attention, phone FROM mail_addresses ORDER BY customer",
         ))?;
         let rows = sql(st.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+            ))
         }))?;
         rows.map(|r| {
-            let (c, postal_code, address, attention) = sql(r)?;
+            let (c, postal_code, address, attention, phone) = sql(r)?;
             Ok(Address {
                 customer: customer_id(c)?,
                 postal_code,
                 address,
                 attention,
+                phone,
             })
         })
         .collect()
@@ -347,27 +407,28 @@ impl MailTx for SqlMailTx<'_> {
 
     fn put_address(&mut self, a: &Address) -> Result<(), StoreError> {
         sql(self.tx.execute(
-            "INSERT INTO mail_addresses (customer, postal_code, address, attention) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (customer) DO UPDATE SET postal_code = excluded.postal_code, address = excluded.address, attention = excluded.attention",
-            params![a.customer.as_str(), a.postal_code, a.address, a.attention],
+            "INSERT INTO mail_addresses (customer, postal_code, address, attention, phone) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (customer) DO UPDATE SET postal_code = excluded.postal_code, address = excluded.address, attention = excluded.attention, phone = excluded.phone",
+            params![a.customer.as_str(), a.postal_code, a.address, a.attention, a.phone],
         ))
         .map(|_| ())
     }
 
     fn address(&mut self, customer: &CustomerId) -> Result<Option<Address>, StoreError> {
         let mut st = sql(self.tx.prepare_cached(
-            "SELECT postal_code, address, attention FROM mail_addresses WHERE customer = ?1",
+            "SELECT postal_code, address, attention, phone FROM mail_addresses WHERE customer = ?1",
         ))?;
         let raw = sql(st
             .query_row([customer.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
             .optional())?;
-        Ok(raw.map(|(postal_code, address, attention)| Address {
+        Ok(raw.map(|(postal_code, address, attention, phone)| Address {
             customer: customer.clone(),
             postal_code,
             address,
             attention,
+            phone,
         }))
     }
 

@@ -18,6 +18,11 @@ mod backend {
     pub use mailroom_sqlite::MailSqlite;
 }
 
+/// The CLI on the database file (root access).
+fn root() -> lifecycle::Caller {
+    lifecycle::Caller::Local("root".into())
+}
+
 const POLICY: &str =
     "name = \"test bank\"\n[secrets]\nargon2_m_kib = 8\nargon2_t = 1\nargon2_p = 1\n";
 
@@ -96,14 +101,18 @@ impl World {
             token("10000004", "2023-05-31", "OLD"),
             token("10000005", "2023-03-31", "OLD"),
         ];
-        w.bank.import_tokens("old", "old", &old, t).unwrap();
+        w.bank
+            .import_tokens(&root(), "old", "old", &old, t)
+            .unwrap();
         let stock = [
             token("90000001", "2028-01-31", "B28"),
             token("90000002", "2028-01-31", "B28"),
             token("80000001", "2025-01-31", "B25"),
             token("80000002", "2025-01-31", "B25"),
         ];
-        w.bank.import_tokens("stock", "stock", &stock, t).unwrap();
+        w.bank
+            .import_tokens(&root(), "stock", "stock", &stock, t)
+            .unwrap();
         for (c, mode) in [
             ("A", UsageMode::Shared),
             ("B", UsageMode::Individual),
@@ -111,6 +120,7 @@ impl World {
         ] {
             w.bank
                 .add_customer(
+                    &root(),
                     NewCustomer {
                         id: cid(c),
                         name: format!("株式会社{c}"),
@@ -138,6 +148,7 @@ impl World {
             };
             w.bank
                 .add_user(
+                    &root(),
                     NewUser {
                         login: lid(login),
                         customer: cid(c),
@@ -151,7 +162,7 @@ impl World {
                 .unwrap();
             let t = w.tick();
             w.bank
-                .register(&lid(login), &sn(serial), &code(serial, t), t)
+                .register(&root(), &lid(login), &sn(serial), &code(serial, t), t)
                 .unwrap();
         }
         w
@@ -174,6 +185,7 @@ impl World {
                 postal_code: "330-0063".into(),
                 address: "埼玉県さいたま市".into(),
                 attention: String::new(),
+                phone: String::new(),
             })
             .collect();
         m.import_addresses(&rows, "test", self.tick()).unwrap();
@@ -314,7 +326,6 @@ fn pack_checks_every_scan_and_ship_needs_a_full_envelope_with_an_address() {
     let env2 = m.envelope(c, e2).unwrap();
     let first = env2.new_tokens[0].serial.to_string();
     let refused = |text: &str, e: EnvelopeId| m.scan(c, e, text, w.tick()).unwrap_err().code();
-    assert_eq!(refused(&first, e1), "wrong_envelope");
     assert_eq!(refused("99999999", e2), "unknown_serial");
     assert_eq!(refused("hello", e2), "not_a_serial");
     assert_eq!(refused("10000005", e2), "expires_too_soon");
@@ -322,17 +333,17 @@ fn pack_checks_every_scan_and_ship_needs_a_full_envelope_with_an_address() {
     assert_eq!(refused(&first, e2), "already_packed");
     // Half packed: refused, nothing told to the bank.
     w.addresses(&m, &["A", "B"]);
-    let err = m.ship(&w.bank, c, e2, w.tick()).unwrap_err();
+    let err = m.ship(&w.bank, &root(), c, e2, w.tick()).unwrap_err();
     assert_eq!(err.code(), "not_fully_packed", "{err}");
-    assert!(w.bank.user(&lid("b1")).unwrap().issued.is_none());
+    assert!(w.bank.user(&root(), &lid("b1")).unwrap().issued.is_none());
     let second = env2.new_tokens[1].serial.to_string();
     let s = m.scan(c, e2, &format!("{second}\r"), w.tick()).unwrap();
     assert!(s.complete);
-    let shipped = m.ship(&w.bank, c, e2, w.tick()).unwrap();
+    let shipped = m.ship(&w.bank, &root(), c, e2, w.tick()).unwrap();
     assert_eq!(shipped.issued.len(), 2);
     assert_eq!(
         w.bank
-            .user(&lid("b1"))
+            .user(&root(), &lid("b1"))
             .unwrap()
             .issued
             .as_ref()
@@ -341,7 +352,7 @@ fn pack_checks_every_scan_and_ship_needs_a_full_envelope_with_an_address() {
     );
     assert_eq!(
         w.bank
-            .user(&lid("b2"))
+            .user(&root(), &lid("b2"))
             .unwrap()
             .issued
             .as_ref()
@@ -349,16 +360,20 @@ fn pack_checks_every_scan_and_ship_needs_a_full_envelope_with_an_address() {
         Some(second.as_str())
     );
     assert!(
-        w.bank.user(&lid("b3")).unwrap().issued.is_none(),
+        w.bank.user(&root(), &lid("b3")).unwrap().issued.is_none(),
         "b3's token expires later: not in this campaign"
     );
     assert_eq!(refused(&first, e2), "envelope_shipped");
-    assert!(m.ship(&w.bank, c, e2, w.tick()).unwrap().already_shipped);
+    assert!(
+        m.ship(&w.bank, &root(), c, e2, w.tick())
+            .unwrap()
+            .already_shipped
+    );
     // A stock token revoked after planning (damaged, lost) is refused loudly.
     let e1_serial = m.envelope(c, e1).unwrap().new_tokens[0].serial.clone();
     w.bank
         .backoffice_revoke(
-            &lifecycle::OperatorId::parse("op1").unwrap(),
+            &lifecycle::Caller::Local("op1".into()),
             "damaged in stock",
             &lifecycle::BackofficeTarget::Serial(e1_serial.clone()),
             w.tick(),
@@ -367,7 +382,7 @@ fn pack_checks_every_scan_and_ship_needs_a_full_envelope_with_an_address() {
     assert_eq!(refused(e1_serial.as_str(), e1), "revoked");
     let events = m.events(Some(c), None).unwrap();
     assert!(
-        events.iter().any(|e| e.outcome == "wrong_envelope"),
+        events.iter().any(|e| e.outcome == "expires_too_soon"),
         "refused scans are audited"
     );
     assert!(events
@@ -400,7 +415,7 @@ fn a_shipment_interrupted_after_the_bank_was_partly_told_completes_when_run_agai
         .transaction(|tx| tx.set_shipping_started(c, e, t))
         .unwrap();
     w.bank
-        .issue_token(&new, &cid("A"), Some(&lid("a1")), t)
+        .issue_token(&root(), &new, &cid("A"), Some(&lid("a1")), t)
         .unwrap();
     assert_eq!(
         m.envelope(c, e).unwrap().state(),
@@ -411,11 +426,11 @@ fn a_shipment_interrupted_after_the_bank_was_partly_told_completes_when_run_agai
         "envelope_shipped",
         "no repacking once shipping began"
     );
-    let s = m.ship(&w.bank, c, e, w.tick()).unwrap();
+    let s = m.ship(&w.bank, &root(), c, e, w.tick()).unwrap();
     assert!(s.resumed);
     for u in ["a1", "a2", "a3"] {
         assert_eq!(
-            w.bank.user(&lid(u)).unwrap().issued.as_ref(),
+            w.bank.user(&root(), &lid(u)).unwrap().issued.as_ref(),
             Some(&new),
             "{u}"
         );
@@ -446,7 +461,7 @@ fn after_the_deadline_customers_who_did_not_switch_are_overdue() {
         for t in &e.new_tokens {
             m.scan(c, e.envelope, t.serial.as_str(), w.tick()).unwrap();
         }
-        m.ship(&w.bank, c, e.envelope, w.tick()).unwrap();
+        m.ship(&w.bank, &root(), c, e.envelope, w.tick()).unwrap();
     }
     // Customer A switches: the master revokes the shared token for all, then each registers.
     let new_a = m.envelope(c, EnvelopeId::new(1)).unwrap().new_tokens[0]
@@ -458,12 +473,12 @@ fn after_the_deadline_customers_who_did_not_switch_are_overdue() {
         secret: ConfirmationSecret::new("kakunin"),
         code: code("10000001", t),
     };
-    w.bank.revoke(&proof, &[lid("a1")], t).unwrap();
+    w.bank.revoke(&root(), &proof, &[lid("a1")], t).unwrap();
     let mut t = t + Duration::minutes(31);
     for u in ["a1", "a2", "a3"] {
         t += Duration::seconds(30);
         w.bank
-            .register(&lid(u), &new_a, &code(new_a.as_str(), t), t)
+            .register(&root(), &lid(u), &new_a, &code(new_a.as_str(), t), t)
             .unwrap();
     }
     // Customer B does nothing.
@@ -512,12 +527,14 @@ fn importing_an_address_of_an_unknown_customer_imports_nothing() {
             postal_code: "1".into(),
             address: "x".into(),
             attention: String::new(),
+            phone: String::new(),
         },
         Address {
             customer: cid("ZZZ"),
             postal_code: "1".into(),
             address: "x".into(),
             attention: String::new(),
+            phone: String::new(),
         },
     ];
     let err = m.import_addresses(&rows, "bad.csv", w.tick()).unwrap_err();
@@ -531,4 +548,82 @@ fn importing_an_address_of_an_unknown_customer_imports_nothing() {
         .unwrap()
         .is_none());
     let _ = CampaignId::new(1);
+}
+
+#[test]
+fn scan_assigns_any_eligible_token_from_the_box() {
+    let w = World::new();
+    let m = w.mail();
+    let min = d("2025-01-31");
+    let c = m
+        .plan(
+            &PlanRequest {
+                min_new_expiry: min,
+                ..w.request()
+            },
+            w.tick(),
+        )
+        .unwrap()
+        .campaign
+        .id;
+    let (e1, e2) = (EnvelopeId::new(1), EnvelopeId::new(2));
+    let serials = |e| -> Vec<String> {
+        m.envelope(c, e)
+            .unwrap()
+            .new_tokens
+            .iter()
+            .map(|t| t.serial.to_string())
+            .collect()
+    };
+    assert_eq!(serials(e1), ["80000001"]);
+    assert_eq!(serials(e2), ["80000002", "90000001"]);
+    // E2's reserved 90000001 packed into E1: the two envelopes swap reservations.
+    m.scan(c, e1, "90000001", w.tick()).unwrap();
+    assert_eq!(serials(e1), ["90000001"]);
+    assert_eq!(serials(e2), ["80000002", "80000001"]);
+    // E1 is complete: another token is not needed there.
+    let err = m.scan(c, e1, "90000002", w.tick()).unwrap_err();
+    assert_eq!(err.code(), "envelope_complete", "{err}");
+    // Free stock into E2: its first unpacked reservation goes back to stock.
+    let s = m.scan(c, e2, "90000002", w.tick()).unwrap();
+    assert_eq!((s.packed, s.total), (1, 2));
+    assert_eq!(serials(e2), ["90000002", "80000001"]);
+    let free = m.store().transaction(|tx| tx.free_stock(min)).unwrap();
+    assert_eq!(
+        free.iter()
+            .map(|t| t.serial.to_string())
+            .collect::<Vec<_>>(),
+        ["80000002"]
+    );
+    // Still refused: a customer's token in use, a packed one, one expiring too soon.
+    let refused = |text: &str, e| m.scan(c, e, text, w.tick()).unwrap_err().code();
+    assert_eq!(refused("10000002", e2), "expires_too_soon");
+    let t = w.tick();
+    w.bank
+        .import_tokens(
+            &root(),
+            "late",
+            "late",
+            &[token("90000009", "2028-01-31", "B28")],
+            t,
+        )
+        .unwrap();
+    w.bank
+        .issue_token(&root(), &sn("90000009"), &cid("C"), None, t)
+        .unwrap();
+    assert_eq!(
+        refused("90000009", e2),
+        "not_in_stock",
+        "another customer's token"
+    );
+    assert_eq!(refused("90000002", e2), "already_packed");
+    m.scan(c, e2, "80000002", w.tick()).unwrap();
+    assert_eq!(serials(e2), ["90000002", "80000002"]);
+    let events = m.events(Some(c), None).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.detail.contains("in place of 80000001 (back to stock)")),
+        "{events:?}"
+    );
 }

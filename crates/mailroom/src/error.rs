@@ -55,16 +55,9 @@ pub enum Refusal {
         /// The bank's status.
         status: &'static str,
     },
-    /// A good stock token, but not one planned for this envelope.
-    #[error("{serial} is not planned for envelope {envelope}: put it back; this envelope still needs {expected}")]
-    NotPlanned {
-        /// Serial.
-        serial: SerialNumber,
-        /// The envelope.
-        envelope: EnvelopeId,
-        /// The serials still missing.
-        expected: String,
-    },
+    /// Every token of the envelope is packed already.
+    #[error("envelope {0} is COMPLETE: {1} is not needed here; put it back in the box")]
+    EnvelopeComplete(EnvelopeId, SerialNumber),
     /// The envelope has shipped: it cannot be repacked.
     #[error("envelope {0} has SHIPPED: it cannot be repacked")]
     EnvelopeShipped(EnvelopeId),
@@ -81,8 +74,8 @@ impl Refusal {
             Refusal::AlreadyPacked { .. } => "already_packed",
             Refusal::WrongEnvelope { .. } => "wrong_envelope",
             Refusal::NotInStock { .. } => "not_in_stock",
-            Refusal::NotPlanned { .. } => "not_planned",
             Refusal::EnvelopeShipped(_) => "envelope_shipped",
+            Refusal::EnvelopeComplete(..) => "envelope_complete",
         }
     }
 }

@@ -235,7 +235,16 @@ pub fn build(
                                 })
                                 .collect::<Vec<_>>()
                                 .join("、"),
-                            format!("{}／{}", n.serial, printed_expiry(n.expiry)),
+                            // The plan reserves a number of tokens, not serials: the serial is
+                            // known once the token is packed (letters printed after packing).
+                            if n.packed_at.is_some() {
+                                format!("{}／{}", n.serial, printed_expiry(n.expiry))
+                            } else {
+                                format!(
+                                    "同封のトークン（有効期限 {} 以降）",
+                                    printed_expiry(campaign.min_new_expiry)
+                                )
+                            },
                         ]
                     })
                     .collect(),

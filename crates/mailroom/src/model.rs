@@ -224,6 +224,8 @@ pub struct Address {
     pub address: String,
     /// Who to address it to (e.g. 経理部 ご担当者様); may be empty.
     pub attention: String,
+    /// A phone number for follow-up (the overdue report); may be empty.
+    pub phone: String,
 }
 
 /// One line of the mailing room's audit log: every plan, scan (accepted or refused), ship.

@@ -10,19 +10,38 @@ pub fn printed_expiry(d: chrono::NaiveDate) -> String {
     d.format("%m/%d/%y").to_string()
 }
 
+/// Where a scanned token goes in an envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fit {
+    /// It is the serial the plan reserved for slot `.0`.
+    Slot(usize),
+    /// Any eligible token fills the first unpacked slot (the plan reserves a number of tokens
+    /// per envelope, not serials): it takes the place of `displaced`, which goes back to stock
+    /// (`from` `None`) or to the envelope the scanned token was reserved for (`from`).
+    Substitute {
+        /// The slot filled.
+        slot: usize,
+        /// The serial the plan had reserved for that slot.
+        displaced: SerialNumber,
+        /// Where the scanned token was reserved, if anywhere (same campaign, unpacked).
+        from: Option<Placement>,
+    },
+}
+
 /// Checks a scanned `serial` for `envelope`: `token` is what the bank knows of it, `placement`
-/// where the campaigns put it. Returns the index of the envelope's slot it fills.
+/// where the campaigns put it. Any eligible token is accepted (issue #15: staff take any token
+/// from the box and the scan assigns it); see [`Fit`].
 ///
 /// Checked in this order, so the message is the one that matters most to the packer: shipped
-/// envelope, unknown, revoked, expiring too soon, already packed, wrong envelope, not in stock,
-/// not planned here.
+/// envelope, unknown, revoked, expiring too soon, already packed, reserved by another
+/// campaign, not in stock (issued or in use: another customer's), envelope complete.
 pub fn check_scan(
     campaign: &Campaign,
     envelope: &Envelope,
     serial: &SerialNumber,
     token: Option<&TokenInfo>,
     placement: Option<&Placement>,
-) -> Result<usize, Refusal> {
+) -> Result<Fit, Refusal> {
     if envelope.shipped_at.is_some() || envelope.shipping_started_at.is_some() {
         return Err(Refusal::EnvelopeShipped(envelope.id));
     }
@@ -47,7 +66,7 @@ pub fn check_scan(
                 envelope: p.envelope,
             });
         }
-        if p.campaign != envelope.campaign || p.envelope != envelope.id {
+        if p.campaign != envelope.campaign {
             return Err(Refusal::WrongEnvelope {
                 serial: serial.clone(),
                 campaign: p.campaign,
@@ -60,6 +79,7 @@ pub fn check_scan(
         TokenStatus::Issued { .. } => Some("already issued to a customer"),
         TokenStatus::Active { .. } => Some("in use by a customer"),
         TokenStatus::Revoked { .. } => Some("revoked"),
+        TokenStatus::Staff { .. } => Some("a bank operator's own token"),
     };
     if let Some(status) = status {
         return Err(Refusal::NotInStock {
@@ -67,19 +87,25 @@ pub fn check_scan(
             status,
         });
     }
-    match envelope.new_tokens.iter().position(|t| &t.serial == serial) {
-        Some(i) if placement.is_some() => Ok(i),
-        _ => Err(Refusal::NotPlanned {
-            serial: serial.clone(),
-            envelope: envelope.id,
-            expected: envelope
-                .new_tokens
-                .iter()
-                .filter(|t| t.packed_at.is_none())
-                .map(|t| t.serial.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+    if let Some(i) = envelope
+        .new_tokens
+        .iter()
+        .position(|t| &t.serial == serial)
+        .filter(|_| placement.is_some())
+    {
+        return Ok(Fit::Slot(i));
+    }
+    match envelope
+        .new_tokens
+        .iter()
+        .position(|t| t.packed_at.is_none())
+    {
+        Some(slot) => Ok(Fit::Substitute {
+            slot,
+            displaced: envelope.new_tokens[slot].serial.clone(),
+            from: placement.cloned(),
         }),
+        None => Err(Refusal::EnvelopeComplete(envelope.id, serial.clone())),
     }
 }
 
@@ -160,16 +186,42 @@ mod tests {
         let t = token("90000002", "2028-01-31", TokenStatus::Stock);
         assert_eq!(
             check_scan(&campaign(), &e, &t.serial, Some(&t), Some(&here(17, false))),
-            Ok(1)
+            Ok(Fit::Slot(1))
         );
     }
 
     #[test]
-    fn a_serial_of_another_envelope_is_wrong_envelope() {
+    fn any_eligible_token_from_the_box_takes_the_first_unpacked_slot() {
+        let e = envelope(17, &["90000001", "90000002"]);
+        // Reserved for envelope E5 of the same campaign (unpacked): the two swap.
+        let t = token("90000005", "2028-01-31", TokenStatus::Stock);
+        assert_eq!(
+            check_scan(&campaign(), &e, &t.serial, Some(&t), Some(&here(5, false))),
+            Ok(Fit::Substitute {
+                slot: 0,
+                displaced: sn("90000001"),
+                from: Some(here(5, false)),
+            })
+        );
+        // Free stock: the reserved serial goes back to stock.
+        let spare = token("80000003", "2029-01-31", TokenStatus::Stock);
+        assert_eq!(
+            check_scan(&campaign(), &e, &spare.serial, Some(&spare), None),
+            Ok(Fit::Substitute {
+                slot: 0,
+                displaced: sn("90000001"),
+                from: None,
+            })
+        );
+    }
+
+    #[test]
+    fn a_token_reserved_by_another_campaign_is_wrong_envelope() {
         let e = envelope(17, &["90000001"]);
         let t = token("90000005", "2028-01-31", TokenStatus::Stock);
-        let r =
-            check_scan(&campaign(), &e, &t.serial, Some(&t), Some(&here(5, false))).unwrap_err();
+        let mut p = here(5, false);
+        p.campaign = CampaignId::new(2);
+        let r = check_scan(&campaign(), &e, &t.serial, Some(&t), Some(&p)).unwrap_err();
         assert_eq!(r.code(), "wrong_envelope");
         assert!(r.to_string().contains("E5"), "{r}");
     }
@@ -232,13 +284,11 @@ mod tests {
                 .code(),
             "not_in_stock"
         );
+        let mut full = envelope(17, &["90000001"]);
+        full.new_tokens[0].packed_at = Some(Utc.with_ymd_and_hms(2023, 3, 2, 0, 0, 0).unwrap());
         let spare = token("80000003", "2029-01-31", TokenStatus::Stock);
-        let r = check_scan(&c, &e, &spare.serial, Some(&spare), None).unwrap_err();
-        assert_eq!(r.code(), "not_planned");
-        assert!(
-            r.to_string().contains("90000001"),
-            "names what the envelope still needs: {r}"
-        );
+        let r = check_scan(&c, &full, &spare.serial, Some(&spare), None).unwrap_err();
+        assert_eq!(r.code(), "envelope_complete", "{r}");
     }
 
     #[test]

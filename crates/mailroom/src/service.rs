@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Refusal};
 use crate::model::{Address, Campaign, CampaignId, Envelope, EnvelopeId, EnvelopeState, Event};
-use crate::pack::check_scan;
+use crate::pack::{check_scan, Fit};
 use crate::plan::{allocate, group_by_customer, users_of_slot, PlanRequest};
 use crate::report::{deadline_end, row, ReportRow};
 use crate::store::{MailStore, MailTx};
@@ -439,11 +439,28 @@ impl<M: MailStore> Mailroom<M> {
             let token = tx.token(&serial)?;
             let placement = tx.allocated_to(&serial)?;
             match check_scan(&c, &e, &serial, token.as_ref(), placement.as_ref()) {
-                Ok(_slot) => {
+                Ok(fit) => {
+                    let mut detail = String::new();
+                    if let (
+                        Fit::Substitute {
+                            displaced, from, ..
+                        },
+                        Some(t),
+                    ) = (&fit, &token)
+                    {
+                        tx.substitute(campaign, envelope, displaced, t, from.as_ref())?;
+                        detail = match from {
+                            Some(p) => format!(
+                                " in place of {displaced} (which now goes in {})",
+                                p.envelope
+                            ),
+                            None => format!(" in place of {displaced} (back to stock)"),
+                        };
+                    }
                     tx.set_packed(&serial, now)?;
                     let packed = e.packed() + 1;
                     let total = e.new_tokens.len();
-                    ev.detail = format!("packed {packed} of {total}");
+                    ev.detail = format!("packed {packed} of {total}{detail}");
                     tx.append_event(&ev)?;
                     Ok(Ok(Scanned {
                         serial,
@@ -468,10 +485,11 @@ impl<M: MailStore> Mailroom<M> {
     /// bank ([`Bank::issue_token`]). Three steps, each committed: mark shipping began (after the
     /// checks), tell the bank per user (idempotent: a user already issued that token is
     /// skipped), mark shipped. Running it again after a crash finishes the job; on a shipped
-    /// envelope it does nothing.
+    /// envelope it does nothing. `caller` is who ships (the CLI's local OS user).
     pub fn ship<S: Store>(
         &self,
         bank: &Bank<S>,
+        caller: &lifecycle::Caller,
         campaign: CampaignId,
         envelope: EnvelopeId,
         now: DateTime<Utc>,
@@ -516,10 +534,10 @@ impl<M: MailStore> Mailroom<M> {
         let mut issued = Vec::new();
         for (i, t) in e.new_tokens.iter().enumerate() {
             let users = users_of_slot(&e, i);
-            let token = bank.token(&t.serial)?;
+            let token = bank.token(caller, &t.serial, now)?;
             if users.is_empty() {
                 if matches!(token.status, TokenStatus::Stock) {
-                    bank.issue_token(&t.serial, &e.customer, None, now)?;
+                    bank.issue_token(caller, &t.serial, &e.customer, None, now)?;
                 }
                 issued.push(IssuedTo {
                     serial: t.serial.clone(),
@@ -528,7 +546,7 @@ impl<M: MailStore> Mailroom<M> {
                 continue;
             }
             for login in users {
-                let done = match bank.user(login) {
+                let done = match bank.user(caller, login) {
                     Ok(u) => {
                         u.issued.as_ref() == Some(&t.serial) || u.serial.as_ref() == Some(&t.serial)
                     }
@@ -537,7 +555,7 @@ impl<M: MailStore> Mailroom<M> {
                 };
                 let active_here = matches!(&token.status, TokenStatus::Active { customer } if customer == &e.customer);
                 if !done && !active_here {
-                    bank.issue_token(&t.serial, &e.customer, Some(login), now)?;
+                    bank.issue_token(caller, &t.serial, &e.customer, Some(login), now)?;
                 }
                 issued.push(IssuedTo {
                     serial: t.serial.clone(),
@@ -604,6 +622,7 @@ impl<M: MailStore> Mailroom<M> {
                     Some(format!("issued to customer {customer}"))
                 }
                 Some(TokenStatus::Revoked { .. }) => Some("revoked".to_owned()),
+                Some(TokenStatus::Staff { .. }) => Some("a bank operator's own token".to_owned()),
             };
             if let Some(reason) = reason {
                 return Ok(Err(Error::PackedTokenUnusable {

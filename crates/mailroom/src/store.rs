@@ -57,6 +57,18 @@ pub trait MailTx {
 
     // ------------------------------------------------------------ addresses
 
+    /// Puts the stock token `with` into `campaign`/`envelope` in place of its unpacked
+    /// `displaced` serial (same slot). `from` `None`: `with` was free stock and `displaced`
+    /// becomes free; `Some(p)`: `with` was reserved (unpacked) in envelope `p` of the same
+    /// campaign, which gets `displaced` in its slot.
+    fn substitute(
+        &mut self,
+        campaign: CampaignId,
+        envelope: EnvelopeId,
+        displaced: &SerialNumber,
+        with: &TokenInfo,
+        from: Option<&Placement>,
+    ) -> Result<(), StoreError>;
     /// Every address, by customer ID.
     fn addresses(&mut self) -> Result<Vec<Address>, StoreError>;
     /// Cancels a campaign: removes its envelopes and their old and new tokens (the stock is

@@ -26,6 +26,10 @@
 //! a serial is never issued twice — not after a failure, a void, or a crash and `--resume`.
 //! The sealed seed is journaled (and fsynced) *before* the seed is sent to the token, so every
 //! seed that ever reached a token is in the journal.
+//!
+//! A *sealed* batch (`line run --sealed-to`, [`SealedTo`] in the manifest) has no batch key and
+//! no seed: `allocated` → `generated` (the token's sealed record) → `checked` (two display
+//! readings) → `locked`; see `journal/sealed.rs`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -37,6 +41,9 @@ use nix::fcntl::{Flock, FlockArg};
 use otp_core::Params;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
+
+mod sealed;
+pub use sealed::{Generated, Reading, SealedTo, SealedToken};
 
 use crate::expiry::Expiry;
 use crate::fsutil;
@@ -178,6 +185,9 @@ pub enum JournalError {
     /// A key file problem (permissions, length, tampered record).
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// A seed was asked of a sealed batch, which holds none.
+    #[error("batch {0} is sealed to the bank's key (line run --sealed-to): the journal holds no seed and no key that opens one; export its sealed records with `seeds export` (tlseed) and let the bank open them")]
+    SealedBatch(String),
 }
 
 type Result<T, E = JournalError> = std::result::Result<T, E>;
@@ -238,6 +248,9 @@ pub struct Manifest {
     pub manufacturer: String,
     /// Token model (for the seed file).
     pub model: String,
+    /// A sealed batch (`line run --sealed-to`): the bank key every token seals its own seed
+    /// to. Such a batch has no batch key (`key_file` and `key_check` are empty).
+    pub sealed_to: Option<SealedTo>,
 }
 
 /// The JSON form of the manifest (`manifest.json`).
@@ -254,6 +267,8 @@ struct ManifestFile {
     key_check: String,
     manufacturer: String,
     model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sealed_to: Option<sealed::SealedToFile>,
 }
 
 impl Manifest {
@@ -270,6 +285,7 @@ impl Manifest {
             key_check: self.key_check.clone(),
             manufacturer: self.manufacturer.clone(),
             model: self.model.clone(),
+            sealed_to: self.sealed_to.as_ref().map(Into::into),
         };
         // Serialising plain strings and numbers cannot fail.
         serde_json::to_string_pretty(&f).unwrap_or_default() + "\n"
@@ -305,6 +321,12 @@ impl Manifest {
         let serials = SerialRange::parse(&f.serials).map_err(|e| bad(e.to_string()))?;
         let expiry = Expiry::parse(&f.expiry).map_err(|e| bad(e.to_string()))?;
         f.params.validate().map_err(|e| bad(e.to_string()))?;
+        let sealed_to = f
+            .sealed_to
+            .as_ref()
+            .map(|s| s.parse())
+            .transpose()
+            .map_err(bad)?;
         Ok(Manifest {
             batch: f.batch,
             serials,
@@ -315,6 +337,7 @@ impl Manifest {
             key_check: f.key_check,
             manufacturer: f.manufacturer,
             model: f.model,
+            sealed_to,
         })
     }
 }
@@ -404,6 +427,34 @@ pub enum Event {
         /// Unix time in milliseconds.
         at_ms: u64,
     },
+    /// Sealed batches: the token generated its seed and answered it sealed (`journal/sealed.rs`).
+    Generated {
+        /// The serial.
+        serial: String,
+        /// Hardware id (hex).
+        hwid: String,
+        /// The token's Ed25519 device key, hex.
+        device_key: String,
+        /// Ephemeral X25519 public key, hex.
+        ephemeral: String,
+        /// AES-256-GCM ciphertext and tag of the seed, hex.
+        ciphertext: String,
+        /// Ed25519 device signature, hex.
+        signature: String,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
+    /// Sealed batches: two display readings in different time steps (`journal/sealed.rs`).
+    Checked {
+        /// The serial.
+        serial: String,
+        /// Hardware id (hex).
+        hwid: String,
+        /// The readings.
+        readings: Vec<Reading>,
+        /// Unix time in milliseconds.
+        at_ms: u64,
+    },
     /// A token that was already locked came to a station and was left alone.
     SkippedLocked {
         /// The serial the token reports, if any.
@@ -470,6 +521,10 @@ pub struct TokenRecord {
     pub status: TokenStatus,
     /// The sealed seed (ciphertext, not secret) once provisioned.
     pub sealed: Option<Sealed>,
+    /// Sealed batches: the token's sealed record once generated.
+    pub generated: Option<Generated>,
+    /// Sealed batches: the two display readings once checked.
+    pub readings: Vec<Reading>,
     /// When the serial was issued (Unix ms).
     pub allocated_at_ms: u64,
     /// When the seed was journaled (Unix ms).
@@ -685,6 +740,8 @@ impl Journal {
                         station: station.clone(),
                         status: TokenStatus::Allocated,
                         sealed: None,
+                        generated: None,
+                        readings: Vec::new(),
                         allocated_at_ms: *at_ms,
                         provisioned_at_ms: None,
                         locked_at_ms: None,
@@ -709,6 +766,47 @@ impl Journal {
                 rec.provisioned_at_ms = Some(*at_ms);
                 rec.status = TokenStatus::Provisioned;
             }
+            Event::Generated {
+                serial,
+                hwid,
+                device_key,
+                ephemeral,
+                ciphertext,
+                signature,
+                at_ms,
+            } => {
+                if self.manifest.sealed_to.is_none() {
+                    return Err(format!(
+                        "serial {serial}: a generated seed in a batch that is not sealed"
+                    ));
+                }
+                let g = sealed::parse_generated(device_key, ephemeral, ciphertext, signature)?;
+                let rec = self.record_mut(serial, hwid)?;
+                if rec.generated.as_ref().is_some_and(|old| *old != g) {
+                    return Err(format!("serial {serial} already has another sealed record"));
+                }
+                if rec.generated.is_none() {
+                    rec.generated = Some(g);
+                    rec.provisioned_at_ms = Some(*at_ms);
+                    rec.status = TokenStatus::Provisioned;
+                }
+            }
+            Event::Checked {
+                serial,
+                hwid,
+                readings,
+                ..
+            } => {
+                let rec = self.record_mut(serial, hwid)?;
+                if rec.generated.is_none() {
+                    return Err(format!(
+                        "serial {serial} checked before its sealed record was journaled"
+                    ));
+                }
+                sealed::check_readings(readings).map_err(|r| format!("serial {serial}: {r}"))?;
+                rec.readings = readings.clone();
+                rec.status = TokenStatus::Verified;
+            }
             Event::Verified { serial, hwid, .. } => {
                 let rec = self.record_mut(serial, hwid)?;
                 if rec.sealed.is_none() {
@@ -724,7 +822,7 @@ impl Journal {
                 at_ms,
             } => {
                 let rec = self.record_mut(serial, hwid)?;
-                if rec.sealed.is_none() {
+                if rec.sealed.is_none() && rec.readings.is_empty() {
                     return Err(format!("serial {serial} locked without a journaled seed"));
                 }
                 rec.status = TokenStatus::Locked;
@@ -869,9 +967,38 @@ impl Journal {
         self.dir.join(&self.manifest.key_file)
     }
 
-    /// Loads the batch key named by the manifest and checks it is this batch's key.
+    /// Loads the batch key named by the manifest and checks it is this batch's key. A sealed
+    /// batch has none: [`JournalError::SealedBatch`].
     pub fn load_key(&self) -> Result<BatchKey> {
+        if self.manifest.sealed_to.is_some() {
+            return Err(JournalError::SealedBatch(self.manifest.batch.clone()));
+        }
         load_checked_key(&self.key_path(), &self.manifest.key_check)
+    }
+
+    /// The locked tokens of a sealed batch with their sealed records and readings, in serial
+    /// order; refused for a batch that is not sealed.
+    pub fn sealed_tokens(&self) -> Result<Vec<SealedToken>> {
+        if self.manifest.sealed_to.is_none() {
+            return Err(JournalError::Refused {
+                serial: "-".into(),
+                reason: format!("batch {} is not sealed", self.manifest.batch),
+            });
+        }
+        Ok(self
+            .records
+            .values()
+            .filter(|r| r.status == TokenStatus::Locked)
+            .filter_map(|r| {
+                Some(SealedToken {
+                    serial: r.serial.to_string(),
+                    hardware_id: r.hwid.clone(),
+                    generated: r.generated.clone()?,
+                    readings: r.readings.clone(),
+                    provisioned_at_unix: r.provisioned_at_ms.unwrap_or(r.allocated_at_ms) / 1000,
+                })
+            })
+            .collect())
     }
 
     /// Decrypts the seed of `serial` with `key`.
@@ -1004,8 +1131,12 @@ pub struct NewBatch {
     /// Model name.
     pub model: String,
     /// Key file outside the journal; `None` puts `batch.key` inside it. An existing file is
-    /// used (after the permission check), a missing one is created.
+    /// used (after the permission check), a missing one is created. Ignored (no key at all)
+    /// for a sealed batch.
     pub key_file: Option<PathBuf>,
+    /// Seal every token's own seed to this bank key (`line run --sealed-to`) instead of
+    /// generating seeds on the host.
+    pub sealed_to: Option<SealedTo>,
 }
 
 /// Checks that `dir` can be created as a new journal for `batch`, writing nothing: the
@@ -1048,7 +1179,11 @@ pub fn check_new(dir: &Path, batch: &NewBatch, journals_root: Option<&Path>) -> 
             }
         }
     }
-    if let Some(k) = &batch.key_file {
+    if let Some(k) = batch
+        .key_file
+        .as_ref()
+        .filter(|_| batch.sealed_to.is_none())
+    {
         if k.exists() {
             BatchKey::load(k)?;
         } else {
@@ -1092,7 +1227,8 @@ fn sibling_manifests(root: &Path) -> Vec<(PathBuf, Manifest)> {
 pub struct JournalWriter {
     journal: Journal,
     log: Flock<File>,
-    key: BatchKey,
+    /// The batch key; `None` for a sealed batch.
+    key: Option<BatchKey>,
     poisoned: bool,
 }
 
@@ -1123,9 +1259,10 @@ impl JournalWriter {
         let staging = parent.join(format!(".{name}.creating-{}", std::process::id()));
         let result = (|| -> Result<()> {
             std::fs::create_dir(&staging).map_err(io_err(&staging))?;
-            let (key, key_file) = match &batch.key_file {
+            let (key_check, key_file) = match &batch.key_file {
+                _ if batch.sealed_to.is_some() => (String::new(), PathBuf::new()),
                 None => (
-                    BatchKey::create_file(&staging.join(DEFAULT_KEY_FILE))?,
+                    BatchKey::create_file(&staging.join(DEFAULT_KEY_FILE))?.check_value(),
                     PathBuf::from(DEFAULT_KEY_FILE),
                 ),
                 Some(k) => {
@@ -1135,7 +1272,7 @@ impl JournalWriter {
                     } else {
                         BatchKey::create_file(k)?
                     };
-                    (key, abs)
+                    (key.check_value(), abs)
                 }
             };
             let manifest = Manifest {
@@ -1145,9 +1282,10 @@ impl JournalWriter {
                 params: batch.params,
                 created_at_unix: now_unix,
                 key_file,
-                key_check: key.check_value(),
+                key_check,
                 manufacturer: batch.manufacturer.clone(),
                 model: batch.model.clone(),
+                sealed_to: batch.sealed_to,
             };
             let mpath = staging.join(MANIFEST_FILE);
             fsutil::create_new_durable(&mpath, manifest.to_json().as_bytes(), 0o644)
@@ -1196,7 +1334,13 @@ impl JournalWriter {
             log.set_len(journal.good_len).map_err(io_err(&path))?;
             log.sync_all().map_err(io_err(&path))?;
         }
-        let key = load_checked_key(&journal.key_path(), &journal.manifest.key_check)?;
+        let key = match journal.manifest.sealed_to {
+            Some(_) => None,
+            None => Some(load_checked_key(
+                &journal.key_path(),
+                &journal.manifest.key_check,
+            )?),
+        };
         Ok(JournalWriter {
             journal,
             log,
@@ -1261,8 +1405,12 @@ impl JournalWriter {
         hwid: &str,
         seed: &[u8],
     ) -> Result<()> {
+        let key = self
+            .key
+            .as_ref()
+            .ok_or_else(|| JournalError::SealedBatch(self.journal.manifest.batch.clone()))?;
         let aad = seed_aad(&self.journal.manifest.batch, serial.as_str(), hwid);
-        let sealed = self.key.seal(&aad, seed)?;
+        let sealed = key.seal(&aad, seed)?;
         self.append(Event::Provisioned {
             serial: serial.to_string(),
             hwid: hwid.into(),
@@ -1326,7 +1474,11 @@ impl JournalWriter {
 
     /// Decrypts the journaled seed of `serial` (to check a token that came back after a crash).
     pub fn seed_of(&self, serial: &SerialNumber) -> Result<Zeroizing<Vec<u8>>> {
-        self.journal.seed_of(&self.key, serial)
+        let key = self
+            .key
+            .as_ref()
+            .ok_or_else(|| JournalError::SealedBatch(self.journal.manifest.batch.clone()))?;
+        self.journal.seed_of(key, serial)
     }
 }
 
@@ -1334,6 +1486,8 @@ fn event_serial(ev: &Event) -> String {
     let s = match ev {
         Event::Allocated { serial, .. }
         | Event::Provisioned { serial, .. }
+        | Event::Generated { serial, .. }
+        | Event::Checked { serial, .. }
         | Event::Verified { serial, .. }
         | Event::Locked { serial, .. }
         | Event::Void { serial, .. }

@@ -10,6 +10,7 @@ fn batch(id: &str, range: &str) -> NewBatch {
         manufacturer: "Tokenline".into(),
         model: "TL-1".into(),
         key_file: None,
+        sealed_to: None,
     }
 }
 

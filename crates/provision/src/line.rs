@@ -1,5 +1,8 @@
 //! The factory line: one station per serial port, all writing one batch journal.
 //!
+//! A sealed batch (`--sealed-to`) runs another flow, in which the host never holds a seed:
+//! see `line/sealed.rs`.
+//!
 //! For every new token that answers on a port a station runs (DOMAIN.md §1, factory line):
 //! identify → allocate the next serial (journaled, fsynced) → generate the seed from the OS
 //! CSPRNG → journal the sealed seed (fsynced) → write seed, serial, expiry and parameters →
@@ -44,6 +47,8 @@ use token_link::token_proto::{Date, HardwareId, Info, Provision, Seed, Serial, S
 use token_link::{LinkError, LinkOptions, TokenLink};
 
 use zeroize::Zeroizing;
+
+mod sealed;
 
 use crate::journal::{unix_now, JournalError, JournalWriter, TokenStatus};
 use crate::key::random_bytes;
@@ -693,6 +698,10 @@ impl Station<'_, '_> {
 
     /// One pass over the token, decided by its state and the journal (module docs).
     fn attempt(&mut self, info: &Info) -> Result<Done, Abort> {
+        let sealed_to = self.shared.journal().journal().manifest().sealed_to;
+        if let Some(to) = sealed_to {
+            return self.attempt_sealed(info, to);
+        }
         let id = info.hardware_id;
         let hwid = id.to_string();
         let token_serial = info.credential.map(|c| c.serial.to_string());
@@ -720,26 +729,9 @@ impl Station<'_, '_> {
                     let seed = self.shared.journal().seed_of(serial)?;
                     self.verify(id, serial, &seed)?;
                 }
-                self.shared.journal().record_locked(serial, &hwid)?;
-                self.step(serial, Step::Locked);
-                Ok(Done {
-                    serial: Some(serial.to_string()),
-                    outcome: Outcome::Locked,
-                    reason: None,
-                    recovered: true,
-                })
+                self.lock_confirmed(serial, &hwid)
             }
-            (State::Locked, _, _) => {
-                self.shared
-                    .journal()
-                    .record_skipped_locked(token_serial.as_deref(), &hwid)?;
-                Ok(Done {
-                    serial: token_serial,
-                    outcome: Outcome::SkippedLocked,
-                    reason: Some("the token is already locked".into()),
-                    recovered: false,
-                })
-            }
+            (State::Locked, _, _) => self.skip_locked(token_serial, &hwid),
             (State::Provisioned, Some((serial, true)), _) => {
                 let seed = self.shared.journal().seed_of(serial)?;
                 self.finish(id, serial, &seed, true)
@@ -756,17 +748,57 @@ impl Station<'_, '_> {
             }
             (State::Blank, _, None) => self.provision_blank(id),
             (State::Provisioned, _, _) => {
-                if let Some((p, _)) = &pending {
-                    let why = format!(
-                        "token came back provisioned with serial {}",
-                        token_serial.as_deref().unwrap_or("?")
-                    );
-                    self.shared.journal().record_void(p, &hwid, &why)?;
-                }
-                self.link.factory_reset(id)?;
+                self.reset_foreign(id, pending.as_ref().map(|p| &p.0), token_serial.as_deref())?;
                 self.provision_blank(id)
             }
         }
+    }
+
+    /// A locked token with the serial in flight for it: the lock reached it, its journal entry
+    /// did not; journal it now.
+    fn lock_confirmed(&mut self, serial: &SerialNumber, hwid: &str) -> Result<Done, Abort> {
+        self.shared.journal().record_locked(serial, hwid)?;
+        self.step(serial, Step::Locked);
+        Ok(Done {
+            serial: Some(serial.to_string()),
+            outcome: Outcome::Locked,
+            reason: None,
+            recovered: true,
+        })
+    }
+
+    /// Any other locked token: left alone, journaled as skipped.
+    fn skip_locked(&mut self, token_serial: Option<String>, hwid: &str) -> Result<Done, Abort> {
+        self.shared
+            .journal()
+            .record_skipped_locked(token_serial.as_deref(), hwid)?;
+        Ok(Done {
+            serial: token_serial,
+            outcome: Outcome::SkippedLocked,
+            reason: Some("the token is already locked".into()),
+            recovered: false,
+        })
+    }
+
+    /// A token provisioned with something else than the serial in flight for it: that serial
+    /// (if any) is voided, the token factory-reset.
+    fn reset_foreign(
+        &mut self,
+        id: HardwareId,
+        pending: Option<&SerialNumber>,
+        token_serial: Option<&str>,
+    ) -> Result<(), Abort> {
+        if let Some(p) = pending {
+            let why = format!(
+                "token came back provisioned with serial {}",
+                token_serial.unwrap_or("?")
+            );
+            self.shared
+                .journal()
+                .record_void(p, &id.to_string(), &why)?;
+        }
+        self.link.factory_reset(id)?;
+        Ok(())
     }
 
     fn provision_blank(&mut self, id: HardwareId) -> Result<Done, Abort> {

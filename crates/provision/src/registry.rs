@@ -14,8 +14,10 @@
 //! reservation that overlaps is refused with [`RegistryError::Overlap`], naming the batch
 //! that holds the serials.
 
+mod postgres;
 mod sqlite;
 
+pub use self::postgres::PgRegistry;
 pub use sqlite::SqliteRegistry;
 
 use std::path::{Path, PathBuf};
@@ -89,7 +91,7 @@ pub enum RegistryError {
 }
 
 /// Where a line's batches reserve their serial ranges. Implementations: [`SqliteRegistry`]
-/// (one line host); PostgreSQL (line hosts sharing one registry).
+/// (one line host); [`PgRegistry`] (line hosts sharing one registry).
 pub trait SerialRegistry {
     /// Reserves `r.serials` for batch `r.batch`, durably, or refuses with
     /// [`RegistryError::Overlap`] / [`RegistryError::DuplicateBatch`]. Reserving again the same
@@ -141,10 +143,7 @@ impl RegistrySpec {
     pub fn open(&self) -> Result<Box<dyn SerialRegistry>, RegistryError> {
         match self {
             RegistrySpec::Sqlite(p) => Ok(Box::new(SqliteRegistry::open(p)?)),
-            RegistrySpec::Postgres(url) => Err(RegistryError::Storage {
-                registry: redact_url(url),
-                msg: "this tokenline has no PostgreSQL registry yet: use a SQLite file on the line host's local disk".into(),
-            }),
+            RegistrySpec::Postgres(url) => Ok(Box::new(PgRegistry::open(url)?)),
         }
     }
 }

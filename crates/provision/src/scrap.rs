@@ -105,6 +105,7 @@ mod tests {
             manufacturer: "Tokenline".into(),
             model: "TL-1".into(),
             key_file: None,
+            sealed_to: None,
         };
         let mut w = JournalWriter::create(&dir, &nb, None, 1_800_000_000).unwrap();
         let s = w.allocate("aa01", "/dev/pts/9").unwrap();

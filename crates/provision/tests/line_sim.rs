@@ -21,6 +21,7 @@ fn new_batch(range: &str) -> NewBatch {
         manufacturer: "Tokenline".into(),
         model: "TL-1".into(),
         key_file: None,
+        sealed_to: None,
     }
 }
 

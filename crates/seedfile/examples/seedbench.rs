@@ -92,9 +92,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{n}");
         }
         Some("read-pskc") => {
-            let xml = pskc::read_limited(std::fs::File::open(&a[2])?, pskc::MAX_INPUT)?;
-            let recs = pskc::read(&xml, &Key::PreShared(psk(&a[3])))?;
-            println!("{}", recs.len());
+            // Streamed: one record at a time, flat memory (issue #14).
+            let f = std::io::BufReader::with_capacity(1 << 16, std::fs::File::open(&a[2])?);
+            let mut n = 0u64;
+            for r in pskc::records(f, &Key::PreShared(psk(&a[3])))? {
+                r?;
+                n += 1;
+            }
+            println!("{n}");
         }
         _ => {
             eprintln!("usage: seedbench export-tlseed N OUT | decrypt-tlseed IN CSV | write-pskc N OUT PSKHEX | read-pskc IN PSKHEX");

@@ -108,6 +108,10 @@ impl PrivateKey {
     pub fn public_key(&self) -> PublicKey {
         PublicKey(x25519_dalek::PublicKey::from(&self.0).to_bytes())
     }
+    /// The secret scalar bytes (for opening sealed records, `sealed-seed`); zeroized on drop.
+    pub(crate) fn secret_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0.to_bytes())
+    }
     /// The key file line (secret!): `tokenline-x25519-private <hex>`.
     pub fn to_file_line(&self) -> Zeroizing<String> {
         let b = Zeroizing::new(self.0.to_bytes());

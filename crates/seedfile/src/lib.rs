@@ -4,11 +4,14 @@
 //! Reading, for the bank:
 //!
 //! - [`open`] streams [`SeedRecord`]s out of a `.tlseed` stream, authenticating chunk by chunk;
-//! - [`pskc::read`] reads a PSKC document into records;
+//! - [`pskc::records`] streams records out of a PSKC document, one `<KeyPackage>` at a time;
 //! - [`read_any`] sniffs a file's format and does either.
 //!
 //! Writing, for the factory: [`tlseed::Writer`] and [`pskc::Writer`], into an
 //! [`output::AtomicFile`] so that a failure leaves no file behind.
+//!
+//! Seeds born on the token: [`sealed`] writes and opens `.tlseed` files whose records were
+//! sealed on the tokens (no key at the factory), checked against a signed [`devices`] list.
 //!
 //! ```
 //! use seedfile::{tlseed, Key, PreSharedKey, SeedRecord};
@@ -37,11 +40,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod devices;
 mod error;
 pub mod keys;
 pub mod output;
 pub mod pskc;
 mod record;
+pub mod sealed;
 pub mod tlseed;
 
 use std::io::{BufReader, Read};
@@ -68,6 +73,10 @@ impl Format {
         if first.starts_with(&tlseed::MAGIC) {
             return Some(Format::Tlseed);
         }
+        // A UTF-16 byte order mark: XML that the PSKC reader refuses by name.
+        if first.starts_with(b"\xFF\xFE") || first.starts_with(b"\xFE\xFF") {
+            return Some(Format::Pskc);
+        }
         let s = first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(first);
         match s.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'<') => Some(Format::Pskc),
@@ -80,15 +89,25 @@ impl Format {
 pub enum AnyReader {
     /// A streaming `.tlseed` reader.
     Tlseed(Box<tlseed::Reader<BufReader<std::fs::File>>>),
-    /// Records already decrypted from a PSKC document.
-    Pskc(std::vec::IntoIter<SeedRecord>),
+    /// Records streamed out of a PSKC document, decrypted one at a time.
+    Pskc(Box<pskc::Records<BufReader<std::fs::File>>>),
+    /// Records of a sealed `.tlseed` ([`sealed`]), every one opened and checked.
+    Sealed {
+        /// The batch id of the header.
+        batch: String,
+        /// The opened records.
+        records: std::vec::IntoIter<SeedRecord>,
+    },
 }
 
 impl std::fmt::Debug for AnyReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             AnyReader::Tlseed(r) => f.debug_tuple("Tlseed").field(r).finish(),
-            AnyReader::Pskc(r) => write!(f, "Pskc({} records left)", r.len()),
+            AnyReader::Pskc(r) => f.debug_tuple("Pskc").field(r).finish(),
+            AnyReader::Sealed { records, .. } => {
+                write!(f, "Sealed({} records left)", records.len())
+            }
         }
     }
 }
@@ -97,7 +116,7 @@ impl AnyReader {
     /// The format of the file.
     pub fn format(&self) -> Format {
         match self {
-            AnyReader::Tlseed(_) => Format::Tlseed,
+            AnyReader::Tlseed(_) | AnyReader::Sealed { .. } => Format::Tlseed,
             AnyReader::Pskc(_) => Format::Pskc,
         }
     }
@@ -108,7 +127,8 @@ impl Iterator for AnyReader {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             AnyReader::Tlseed(r) => r.next(),
-            AnyReader::Pskc(r) => r.next().map(Ok),
+            AnyReader::Pskc(r) => r.next(),
+            AnyReader::Sealed { records, .. } => records.next().map(Ok),
         }
     }
 }
@@ -117,6 +137,42 @@ impl Iterator for AnyReader {
 /// streamed (errors can still come mid-way: stop at the first `Err`); a PSKC file is read,
 /// checked and decrypted whole before the first record is returned.
 pub fn read_any(path: &Path, key: &Key) -> Result<AnyReader> {
+    read_any_with_devices(path, key, None)
+}
+
+/// As [`read_any`], and a sealed `.tlseed` (seeds born on the token) too: it needs the bank's
+/// private key and the signed device list; every record is opened and checked before the
+/// first is returned, all or nothing ([`sealed::open`]).
+pub fn read_any_with_devices(
+    path: &Path,
+    key: &Key,
+    devices: Option<&devices::DeviceList>,
+) -> Result<AnyReader> {
+    let ctx = || format!("opening {}", path.display());
+    if let Some(header) = std::fs::File::open(path)
+        .ok()
+        .and_then(|mut f| tlseed::read_header(&mut f).ok())
+    {
+        if header.protection == tlseed::Protection::Sealed {
+            let (Key::Private(bank), Some(devices)) = (key, devices) else {
+                return Err(Error::WrongKeyKind {
+                    file: "records sealed on the tokens, which open with the bank's private key and the signed device list (--devices FILE --enroller FILE)",
+                    given: if matches!(key, Key::Private(_)) { "no device list" } else { key.kind_name() },
+                });
+            };
+            let f = std::fs::File::open(path).map_err(|e| Error::io(ctx(), e))?;
+            let (header, records) = sealed::read(BufReader::new(f))?;
+            let opened = sealed::open(&header, &records, bank, devices)?;
+            return Ok(AnyReader::Sealed {
+                batch: header.batch,
+                records: opened.into_iter(),
+            });
+        }
+    }
+    read_keyed(path, key)
+}
+
+fn read_keyed(path: &Path, key: &Key) -> Result<AnyReader> {
     let ctx = || format!("opening {}", path.display());
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(ctx(), e))?;
     let mut first = [0u8; 64];
@@ -128,9 +184,9 @@ pub fn read_any(path: &Path, key: &Key) -> Result<AnyReader> {
             BufReader::with_capacity(1 << 16, f),
             key,
         )?))),
-        Format::Pskc => {
-            let xml = pskc::read_limited(f, pskc::MAX_INPUT)?;
-            Ok(AnyReader::Pskc(pskc::read(&xml, key)?.into_iter()))
-        }
+        Format::Pskc => Ok(AnyReader::Pskc(Box::new(pskc::records(
+            BufReader::with_capacity(1 << 16, f),
+            key,
+        )?))),
     }
 }

@@ -45,6 +45,9 @@ pub enum Protection {
     X25519,
     /// Pre-shared 256-bit key (code 2).
     PreShared,
+    /// Seeds born on the tokens (code 3): every record is sealed on its token to the bank's
+    /// X25519 key and signed by the token (`spec/seedfile.md` §9, [`crate::sealed`]).
+    Sealed,
 }
 
 impl Protection {
@@ -52,6 +55,7 @@ impl Protection {
         match self {
             Protection::X25519 => 1,
             Protection::PreShared => 2,
+            Protection::Sealed => 3,
         }
     }
     /// Name used by `seeds inspect`: `x25519` or `psk`.
@@ -59,12 +63,14 @@ impl Protection {
         match self {
             Protection::X25519 => "x25519",
             Protection::PreShared => "psk",
+            Protection::Sealed => "sealed",
         }
     }
     fn describe(self) -> &'static str {
         match self {
             Protection::X25519 => "an X25519 recipient key (decrypt with the bank's private key)",
             Protection::PreShared => "a pre-shared key",
+            Protection::Sealed => "records sealed on the tokens (open them with the bank's private key and the signed device list: `bank import --devices … --enroller …`, `seeds verify|decrypt --devices … --enroller …`)",
         }
     }
 }
@@ -98,6 +104,31 @@ pub struct Header {
 }
 
 impl Header {
+    /// The header of a sealed file (`spec/seedfile.md` §9): no ephemeral key, salt or nonce
+    /// (each record carries its own), the default chunk size (unused).
+    pub(crate) fn sealed(
+        key_id: KeyId,
+        record_count: u64,
+        created_unix: i64,
+        batch: &str,
+    ) -> Result<Header> {
+        let mut h = Header {
+            version: VERSION,
+            protection: Protection::Sealed,
+            key_id,
+            ephemeral_public: [0; 32],
+            salt: [0; 32],
+            nonce_prefix: [0; 7],
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            record_count,
+            created_unix,
+            batch: batch.to_string(),
+            raw: Vec::new(),
+        };
+        h.encode()?;
+        Ok(h)
+    }
+
     fn encode(&mut self) -> Result<()> {
         if self.batch.len() > 255 {
             return Err(Error::InvalidHeader(
@@ -167,6 +198,7 @@ pub fn read_header<R: Read>(r: &mut R) -> Result<Header> {
     let protection = match body[0] {
         1 => Protection::X25519,
         2 => Protection::PreShared,
+        3 => Protection::Sealed,
         other => {
             return Err(Error::InvalidHeader(format!(
                 "unknown protection code {other}"
@@ -200,7 +232,7 @@ pub fn read_header<R: Read>(r: &mut R) -> Result<Header> {
             "chunk size {chunk_size} is outside {CHUNK_SIZE_RANGE:?}"
         )));
     }
-    if protection == Protection::PreShared && ephemeral_public != [0; 32] {
+    if protection != Protection::X25519 && ephemeral_public != [0; 32] {
         return Err(Error::InvalidHeader(
             "a pre-shared-key file must have a zero ephemeral key".into(),
         ));

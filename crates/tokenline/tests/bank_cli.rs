@@ -378,6 +378,12 @@ impl Drop for Child {
 fn bank_cli_serve_answers_over_loopback() {
     let b = bank_004();
     let t = jst(2025, 3, 6, 12, 0);
+    let added: Value = serde_json::from_str(
+        b.ok(&["client", "add", "ib", "--scope", "login", "--json"], None)
+            .trim(),
+    )
+    .unwrap();
+    let key = added["key"].as_str().unwrap().to_owned();
     let mut child = Child(
         Command::new(BIN)
             .args([
@@ -415,7 +421,7 @@ fn bank_cli_serve_answers_over_loopback() {
     let post = |body: String| -> (u16, Value) {
         let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        write!(s, "POST /v1/validate HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+        write!(s, "POST /v1/validate HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
         let status = out.split(' ').nth(1).unwrap().parse().unwrap();

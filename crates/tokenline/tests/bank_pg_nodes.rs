@@ -7,8 +7,8 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use lifecycle::{
-    Bank, CustomerId, LoginId, NewCustomer, NewToken, NewUser, Policy, Seed, SerialNumber,
-    UsageMode, UserClass,
+    Bank, ClientName, CustomerId, LoginId, NewCustomer, NewToken, NewUser, Policy, Scope, Seed,
+    SerialNumber, UsageMode, UserClass,
 };
 use lifecycle_postgres::testing::TestSchema;
 use lifecycle_postgres::{MasterKey, PgStore};
@@ -20,6 +20,25 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tokenline");
+
+/// The bearer key of each bank (by database URL) and of each node (by address): every route
+/// but /v1/health needs one (issue #10).
+static API_KEYS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+fn api_key(of: &str) -> String {
+    API_KEYS
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(k, _)| k == of)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+/// The CLI on the database file (root access).
+fn root() -> lifecycle::Caller {
+    lifecycle::Caller::Local("root".into())
+}
 
 fn seed_of(serial: &str) -> Vec<u8> {
     serial.bytes().cycle().take(20).collect()
@@ -96,11 +115,13 @@ fn start_node(url: &str, key: &Path, clock: DateTime<Utc>) -> Node {
             }
         }
     });
-    let addr = rx
+    let addr: SocketAddr = rx
         .recv_timeout(std::time::Duration::from_secs(30))
         .expect("node did not start")
         .parse()
         .unwrap();
+    let key = api_key(url);
+    API_KEYS.lock().unwrap().push((addr.to_string(), key));
     Node { child, addr }
 }
 
@@ -110,9 +131,10 @@ fn post(addr: SocketAddr, path: &str, body: &str) -> Option<(u16, Value)> {
         std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5)).ok()?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
         .unwrap();
+    let key = api_key(&addr.to_string());
     write!(
         s,
-        "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .ok()?;
@@ -156,8 +178,20 @@ fn setup(users: usize) -> Option<Setup> {
     let bank = Bank::new(store, Policy::default());
     let mut tokens: Vec<NewToken> = (0..users).map(|i| token(&user_serial(i))).collect();
     tokens.push(token("55555555"));
-    bank.import_tokens("sha256:nodes", "nodes", &tokens, t0())
+    bank.import_tokens(&root(), "sha256:nodes", "nodes", &tokens, t0())
         .unwrap();
+    let (k, _) = bank
+        .add_client(
+            &root(),
+            &ClientName::parse("nodes").unwrap(),
+            &[Scope::Login],
+            t0(),
+        )
+        .unwrap();
+    API_KEYS
+        .lock()
+        .unwrap()
+        .push((schema.url().to_owned(), k.expose().to_owned()));
     let customers: Vec<String> = ["A", "B"]
         .into_iter()
         .map(String::from)
@@ -165,6 +199,7 @@ fn setup(users: usize) -> Option<Setup> {
         .collect();
     for c in &customers {
         bank.add_customer(
+            &root(),
             NewCustomer {
                 id: CustomerId::parse(c).unwrap(),
                 name: c.clone(),
@@ -177,6 +212,7 @@ fn setup(users: usize) -> Option<Setup> {
     }
     let add = |login: &str, customer: &str| {
         bank.add_user(
+            &root(),
             NewUser {
                 login: lid(login),
                 customer: CustomerId::parse(customer).unwrap(),
@@ -195,7 +231,7 @@ fn setup(users: usize) -> Option<Setup> {
         let login = format!("u{i}");
         add(&login, &format!("K{i}"));
         let s = user_serial(i);
-        bank.register(&lid(&login), &sn(&s), &code(&s, t0()), t0())
+        bank.register(&root(), &lid(&login), &sn(&s), &code(&s, t0()), t0())
             .unwrap();
     }
     Some(Setup {
@@ -298,7 +334,7 @@ fn two_nodes_one_database_accept_each_code_once_bind_once_and_lock_out_once() {
     assert_eq!(bound, 1, "the serial binds once: {reg:?}");
     assert_eq!(
         reg.iter()
-            .filter(|o| matches!(o.as_str(), "token_of_another_customer" | "replayed_code"))
+            .filter(|o| matches!(o.as_str(), "wrong_serial_or_code" | "replayed_code"))
             .count(),
         1,
         "the other registration is refused: {reg:?}"

@@ -129,6 +129,7 @@ fn range_overlapping_an_existing_batch_is_refused() {
         manufacturer: "Tokenline".into(),
         model: "TL-1".into(),
         key_file: None,
+        sealed_to: None,
     };
     provision::JournalWriter::create(&root.path().join("old"), &existing, None, 0).unwrap();
     let err = refused(

@@ -177,6 +177,12 @@ fn run_summary_agrees_with_line_status_and_prints_each_reason_once() {
             "printed more than once: {reason}"
         );
         assert!(reason.len() < 300, "short: {reason}");
+        if reason.contains("no answer within") {
+            assert!(
+                !reason.contains("put the token back"),
+                "a token that never left its station is not 'put back': {reason}"
+            );
+        }
     }
     if v["in_flight"].as_u64().unwrap() > 0 {
         assert!(

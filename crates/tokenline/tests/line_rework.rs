@@ -26,6 +26,7 @@ fn journal(root: &Path) -> PathBuf {
         manufacturer: "Tokenline".into(),
         model: "TL-1".into(),
         key_file: None,
+        sealed_to: None,
     };
     let mut w = JournalWriter::create(&dir, &nb, None, 1_800_000_000).unwrap();
     for i in 0..4u8 {

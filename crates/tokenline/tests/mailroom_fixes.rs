@@ -229,7 +229,7 @@ fn audit_times_are_in_the_banks_time_zone() {
 }
 
 #[test]
-fn overdue_csv_carries_the_address_for_follow_up() {
+fn overdue_csv_carries_the_address_and_phone_for_follow_up() {
     let b = fixture_bank();
     b.ok(&PLAN);
     let o = b.run(
@@ -240,7 +240,7 @@ fn overdue_csv_carries_the_address_for_follow_up() {
     let csv = String::from_utf8_lossy(&o.stdout);
     let mut r = csv::Reader::from_reader(csv.as_bytes());
     let h: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    for col in ["postal_code", "address", "attention"] {
+    for col in ["postal_code", "address", "attention", "phone"] {
         assert!(h.contains(&col.to_string()), "{h:?}");
     }
     let first = r.records().next().unwrap().unwrap();
@@ -248,6 +248,10 @@ fn overdue_csv_carries_the_address_for_follow_up() {
     assert_eq!(
         &first[h.iter().position(|c| c == "postal_code").unwrap()],
         "160-0023"
+    );
+    assert_eq!(
+        &first[h.iter().position(|c| c == "phone").unwrap()],
+        "048-555-0001"
     );
 }
 

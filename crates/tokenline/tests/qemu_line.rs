@@ -3,6 +3,10 @@
 //! `tokenline token display` shows the codes of the journal's seeds — right away and after the
 //! guest clock has run for a minute. Locked QEMU tokens refuse provision and factory reset.
 //!
+//! Seeds born on the token, on the firmware too: `line enroll` and `line run --sealed-to` on
+//! two QEMU tokens, `seeds export`, `bank import --devices`, and a user registers with the code
+//! on a QEMU token's display and logs in with the next one.
+//!
 //! Builds the firmware image (release) on first use; takes about 75 s (it waits a minute).
 
 use std::io::Read;
@@ -14,6 +18,8 @@ use otp_core::{Hash, Mode, Params};
 use provision::Journal;
 use token_link::{LinkError, LinkOptions, TokenLink};
 use token_proto::{Date, Provision, Seed, Serial, WireError};
+
+mod bank_support;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tokenline");
 const LIMIT: Duration = Duration::from_secs(120);
@@ -319,4 +325,110 @@ pub fn registry_beside_journal<S: AsRef<str>>(args: &[S]) -> std::path::PathBuf 
         Some(dir) if !dir.as_os_str().is_empty() => dir.join("registry.sqlite"),
         _ => std::env::temp_dir().join("tokenline-test-registry.sqlite"),
     }
+}
+
+#[test]
+fn qemu_tokens_seal_their_seeds_for_the_bank_and_a_user_logs_in_with_one() {
+    use bank_support::{bank_db, bank_ok};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let sim = QemuSim::start(dir, 2);
+    let s = |p: &Path| p.display().to_string();
+    let bank = dir.join("bank");
+    let out = tokenline(&["seeds", "keygen", "--out", &s(&bank)]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let devices = dir.join("devices.tldev");
+    let enroll = dir.join("enroll.key");
+    let (enroll_s, devices_s) = (s(&enroll), s(&devices));
+    let mut a = vec!["line", "enroll", "--key", &enroll_s, "--out", &devices_s];
+    let ports: Vec<&str> = sim.ports.iter().map(String::as_str).collect();
+    for p in &ports {
+        a.extend(["--port", p]);
+    }
+    let a: Vec<String> = a.iter().map(|x| x.to_string()).collect();
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let out = tokenline(&a);
+    assert_eq!(out.code, Some(0), "line enroll: {}", out.stderr);
+    let journal = dir.join("batch-Q2");
+    let pubkey = bank.with_extension("pub");
+    let mut a = vec![
+        "line",
+        "run",
+        "--batch",
+        "Q2",
+        "--serials",
+        "50000001-50000100",
+        "--expiry",
+        "2031-01-31",
+        "--count",
+        "2",
+        "--timeout-ms",
+        "2000",
+        "--sealed-to",
+    ];
+    let (j, pk) = (s(&journal), s(&pubkey));
+    a.push(&pk);
+    a.extend(["--journal", &j]);
+    for p in &ports {
+        a.extend(["--port", p]);
+    }
+    let out = tokenline(&a);
+    assert_eq!(out.code, Some(0), "line run --sealed-to: {}", out.stderr);
+    assert!(!journal.join("batch.key").exists());
+    let export = dir.join("Q2.tlseed");
+    let out = tokenline(&["seeds", "export", "--journal", &j, "--out", &s(&export)]);
+    assert_eq!(out.code, Some(0), "seeds export: {}", out.stderr);
+
+    let db = bank_db(dir);
+    let key = bank.with_extension("key");
+    let enroller = enroll.with_extension("pub");
+    let imported = bank_ok(
+        &db,
+        &[
+            "import",
+            &s(&export),
+            "--key",
+            &s(&key),
+            "--devices",
+            &s(&devices),
+            "--enroller",
+            &s(&enroller),
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(imported.trim()).expect("JSON");
+    assert_eq!(v["imported"], 2, "{v}");
+    bank_ok(&db, &["customer", "add", "C1", "--name", "データ商事"]);
+    bank_ok(
+        &db,
+        &[
+            "user",
+            "add",
+            "C1",
+            "taro",
+            "--name",
+            "データ太郎",
+            "--class",
+            "master",
+        ],
+    );
+    let display = |port: &str| -> serde_json::Value {
+        let d = tokenline(&["token", "display", "--json", "--port", port]);
+        assert_eq!(d.code, Some(0), "{}", d.stderr);
+        serde_json::from_str(d.stdout.trim()).expect("display JSON")
+    };
+    let d = display(ports[0]);
+    let serial = d["serial"].as_str().expect("serial").to_string();
+    bank_ok(
+        &db,
+        &[
+            "register",
+            "taro",
+            &serial,
+            "--code",
+            d["code"].as_str().expect("code"),
+        ],
+    );
+    let first = d["moving_factor"].as_u64().expect("step");
+    bank_support::logs_in_with_the_next_code(&db, "taro", &serial, first, || display(ports[0]));
 }

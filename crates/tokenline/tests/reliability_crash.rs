@@ -4,8 +4,13 @@
 //! displayed code checks against the journal's seed) and in the exported seed file, every
 //! token accounted for.
 //!
-//! Sizes: `RELIABILITY_FEED` tokens (default 60), `RELIABILITY_KILLS` kill points at most
-//! (default 40); scripts/bench.d/reliability.sh runs a few hundred. `RELIABILITY_SEED`
+//! Both modes: the classic one (the host generates the seeds, journaled under the batch key)
+//! and the sealed one (`--sealed-to`: each token generates its seed and seals it to the bank;
+//! the journal holds no seed, and every locked token must be importable by the bank — its
+//! record opens, its signature and both recorded codes check against the opened seed).
+//!
+//! Sizes: `RELIABILITY_FEED` tokens (default 60), `RELIABILITY_KILLS` kill points per mode at
+//! most (default 40); scripts/bench.d/reliability.sh runs a few hundred. `RELIABILITY_SEED`
 //! replays the kill moments of a run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -18,10 +23,28 @@ use reliability_support::*;
 
 #[test]
 fn line_killed_at_random_moments_loses_no_seed_and_issues_no_serial_twice() {
+    killed_at_random_moments(false);
+}
+
+#[test]
+fn sealed_line_killed_at_random_moments_keeps_every_locked_token_importable() {
+    killed_at_random_moments(true);
+}
+
+fn killed_at_random_moments(sealed: bool) {
     let feed = env_u64("RELIABILITY_FEED", 60);
     let max_kills = env_u64("RELIABILITY_KILLS", 40);
-    let mut rng = Rng::from_env("crash");
+    let mut rng = Rng::from_env(if sealed { "crash-sealed" } else { "crash" });
     let tmp = tempfile::tempdir().unwrap();
+    let bank = tmp.path().join("bank");
+    if sealed {
+        let k = run(
+            &strings(&["seeds", "keygen", "--out", &bank.display().to_string()]),
+            &[],
+            Duration::from_secs(30),
+        );
+        assert_eq!(k.code, Some(0), "{}", k.stderr);
+    }
     // Four stations; a locked token stays on its station for 800 ms before the next one comes,
     // usually long enough for a resumed run to find it and record the lock it had not
     // confirmed (when not, `line status` must report it).
@@ -62,6 +85,10 @@ fn line_killed_at_random_moments_loses_no_seed_and_issues_no_serial_twice() {
                 "--expiry",
                 "2031-01-31",
             ]));
+            if sealed {
+                args.push("--sealed-to".into());
+                args.push(bank.with_extension("pub").display().to_string());
+            }
         }
         args.extend(sim.port_args());
         let mut child = Running::new(spawn(&args, &[]));
@@ -118,6 +145,38 @@ fn line_killed_at_random_moments_loses_no_seed_and_issues_no_serial_twice() {
         "every fed token ends locked: {}",
         sim.stderr()
     );
+
+    if sealed {
+        // The sealed export, opened by the bank with every check.
+        let export = tmp.path().join("sealed.tlseed");
+        let e = run(
+            &strings(&[
+                "seeds",
+                "export",
+                "--journal",
+                &journal.display().to_string(),
+                "--out",
+                &export.display().to_string(),
+            ]),
+            &[],
+            Duration::from_secs(30),
+        );
+        assert_eq!(e.code, Some(0), "{}", e.stderr);
+        let state_dir = sim.stop();
+        let opened = open_sealed_export(&export, &bank.with_extension("key"), &state_dir);
+        let acc = check_batch(&journal, &state_dir, Some(&opened));
+        assert_eq!(acc.locked as u64, feed, "{acc:?}");
+        assert_eq!(opened.len(), acc.locked_journal_locked, "{acc:?}");
+        assert_unconfirmed_reported(&journal, &acc);
+        figure("crash-sealed", &format!("crash-sealed: {kills} kill points survived over {runs} runs (sealed mode); {} tokens locked, {} imported by the bank with every check ({} lock unconfirmed); {} unlocked reported; {:.1} s",
+            acc.locked,
+            opened.len(),
+            acc.locked_journal_verified,
+            acc.unlocked_reported,
+            started.elapsed().as_secs_f64()
+        ));
+        return;
+    }
 
     // The seed file the bank gets.
     let key = tmp.path().join("bank.psk");

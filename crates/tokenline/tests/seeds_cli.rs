@@ -502,6 +502,7 @@ fn journal_batch_exports_locked_tokens_to_both_formats() {
         manufacturer: "Tokenline".into(),
         model: "TL-1".into(),
         key_file: None,
+        sealed_to: None,
     };
     let mut w = provision::JournalWriter::create(&jdir, &batch, None, 1_800_000_000).unwrap();
     let seeds: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i + 1; 20]).collect();

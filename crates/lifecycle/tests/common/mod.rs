@@ -10,6 +10,21 @@ use lifecycle::*;
 
 pub const SECRET: &str = "kakunin-pass";
 
+/// An operator session (through the back-office client) of operator `name`.
+pub fn operator(name: &str) -> Caller {
+    Caller::Operator {
+        client: ClientName::parse("backoffice-ui").unwrap(),
+        scopes: vec![Scope::Backoffice],
+        operator: OperatorId::parse(name).unwrap(),
+        role: Role::Operator,
+    }
+}
+
+/// The CLI on the database file (the bank's root access), as OS user `root`.
+pub fn root() -> Caller {
+    Caller::Local("root".into())
+}
+
 pub fn policy(name: &str) -> Policy {
     let text = match name {
         "000" => include_str!("../../../../fixtures/policy/bank-000.toml"),
@@ -91,7 +106,12 @@ pub const OLD_EXPIRY: (i32, u32, u32) = (2025, 4, 30);
 /// Tokens 11111111…, 12121212, 13131313 (expiring 2030) are in stock for replacement.
 /// Registration happens on 2025-03-01 from 09:00 JST, one user per 30 s step.
 pub fn world(policy_name: &str) -> World {
-    let bank = Bank::new(MemoryStore::new(), policy(policy_name));
+    world_with(policy(policy_name))
+}
+
+/// [`world`] under any policy.
+pub fn world_with(p: Policy) -> World {
+    let bank = Bank::new(MemoryStore::new(), p);
     let t0 = jst("2025-03-01 09:00");
     let old = NaiveDate::from_ymd_opt(OLD_EXPIRY.0, OLD_EXPIRY.1, OLD_EXPIRY.2).unwrap();
     let new = NaiveDate::from_ymd_opt(2030, 1, 31).unwrap();
@@ -104,9 +124,10 @@ pub fn world(policy_name: &str) -> World {
             .iter()
             .map(|s| token(s, new)),
     );
-    bank.import_tokens("sha256:test-batch", "test batch", &tokens, t0)
+    bank.import_tokens(&root(), "sha256:test-batch", "test batch", &tokens, t0)
         .unwrap();
     bank.add_customer(
+        &root(),
         NewCustomer {
             id: cid("C1"),
             name: "データ商事".into(),
@@ -126,6 +147,7 @@ pub fn world(policy_name: &str) -> World {
         ("goro", "データ五郎", UserClass::General, false),
     ] {
         bank.add_user(
+            &root(),
             NewUser {
                 login: lid(login),
                 customer: cid("C1"),
@@ -146,7 +168,7 @@ pub fn world(policy_name: &str) -> World {
         ("sachiko", "78160641"),
         ("saburo", "78160641"),
     ] {
-        bank.register(&lid(login), &sn(serial), &code(serial, t), t)
+        bank.register(&root(), &lid(login), &sn(serial), &code(serial, t), t)
             .unwrap();
         t += chrono::Duration::seconds(30);
     }
@@ -166,7 +188,7 @@ impl World {
     pub fn state(&self, login: &str, now: DateTime<Utc>) -> OtpState {
         let page = self
             .bank
-            .list_users(&cid("C1"), Some(login), 1, now)
+            .list_users(&root(), None, &cid("C1"), Some(login), 1, now)
             .unwrap();
         page.rows
             .into_iter()

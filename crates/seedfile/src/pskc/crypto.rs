@@ -1,6 +1,7 @@
 //! PSKC encryption: xmlenc AES-CBC with the IV prepended (RFC 6030 §6.1, XML Encryption
-//! §5.2.2), HMAC ValueMAC over IV || ciphertext (RFC 6030 §6.1.1), PBKDF2 key derivation
-//! (RFC 6030 §6.2, RFC 8018 §5.2).
+//! §5.2.2), AES key wrap kw-aes128/192/256 (RFC 6030 §6.1, RFC 3394; RFC 5649 padding for
+//! values that are not whole 8-byte blocks, as python-pskc writes them), HMAC ValueMAC over
+//! IV || ciphertext (RFC 6030 §6.1.1), PBKDF2 key derivation (RFC 6030 §6.2, RFC 8018 §5.2).
 
 use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
@@ -15,6 +16,12 @@ pub const AES128_CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes128-cbc";
 pub const AES192_CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes192-cbc";
 /// xmlenc AES-256-CBC.
 pub const AES256_CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes256-cbc";
+/// xmlenc AES-128 key wrap (RFC 3394).
+pub const KW_AES128: &str = "http://www.w3.org/2001/04/xmlenc#kw-aes128";
+/// xmlenc AES-192 key wrap (RFC 3394).
+pub const KW_AES192: &str = "http://www.w3.org/2001/04/xmlenc#kw-aes192";
+/// xmlenc AES-256 key wrap (RFC 3394).
+pub const KW_AES256: &str = "http://www.w3.org/2001/04/xmlenc#kw-aes256";
 /// XML-DSig HMAC-SHA1 (RFC 6030 §6.1.1's MAC).
 pub const HMAC_SHA1: &str = "http://www.w3.org/2000/09/xmldsig#hmac-sha1";
 /// HMAC-SHA256 (RFC 6931 §2.2.2).
@@ -22,7 +29,8 @@ pub const HMAC_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#hmac-sha25
 /// PKCS #5 v2.0 PBKDF2 (RFC 6030 §6.2).
 pub const PBKDF2: &str = "http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#pbkdf2";
 
-const SUPPORTED_CIPHERS: &str = "aes128-cbc, aes192-cbc and aes256-cbc (xmlenc)";
+const SUPPORTED_CIPHERS: &str =
+    "aes128-cbc, aes192-cbc, aes256-cbc, kw-aes128, kw-aes192 and kw-aes256 (xmlenc)";
 const SUPPORTED_MACS: &str = "hmac-sha1, hmac-sha224, hmac-sha256, hmac-sha384 and hmac-sha512";
 
 /// The part of an algorithm URI after `#`, lower case (`…xmlenc#aes128-cbc` → `aes128-cbc`).
@@ -34,18 +42,157 @@ fn fragment(uri: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// How a PSKC value is encrypted (RFC 6030 §6.1's algorithms that tokenline reads).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cipher {
+    /// xmlenc AES-CBC, `IV || ciphertext`; needs a ValueMAC (RFC 6030 §6.1.1).
+    Cbc {
+        /// AES key length in bytes (16, 24, 32).
+        key_len: usize,
+    },
+    /// xmlenc AES key wrap (RFC 3394 / RFC 5649); integrity-protected by itself.
+    KeyWrap {
+        /// AES key length in bytes (16, 24, 32).
+        key_len: usize,
+    },
+}
+
+impl Cipher {
+    /// Parses an xmlenc algorithm URI (or python-pskc's bare names and `pbe-` aliases).
+    pub fn from_uri(uri: &str) -> Result<Cipher> {
+        let f = fragment(uri);
+        match f.strip_prefix("pbe-").unwrap_or(&f) {
+            "aes128-cbc" => Ok(Cipher::Cbc { key_len: 16 }),
+            "aes192-cbc" => Ok(Cipher::Cbc { key_len: 24 }),
+            "aes256-cbc" => Ok(Cipher::Cbc { key_len: 32 }),
+            "kw-aes128" => Ok(Cipher::KeyWrap { key_len: 16 }),
+            "kw-aes192" => Ok(Cipher::KeyWrap { key_len: 24 }),
+            "kw-aes256" => Ok(Cipher::KeyWrap { key_len: 32 }),
+            _ => Err(Error::UnsupportedAlgorithm {
+                what: "encryption",
+                uri: uri.to_string(),
+                supported: SUPPORTED_CIPHERS,
+            }),
+        }
+    }
+    /// The xmlenc URI.
+    pub fn uri(self) -> &'static str {
+        match self {
+            Cipher::Cbc { key_len: 16 } => AES128_CBC,
+            Cipher::Cbc { key_len: 24 } => AES192_CBC,
+            Cipher::Cbc { .. } => AES256_CBC,
+            Cipher::KeyWrap { key_len: 16 } => KW_AES128,
+            Cipher::KeyWrap { key_len: 24 } => KW_AES192,
+            Cipher::KeyWrap { .. } => KW_AES256,
+        }
+    }
+    /// Whether RFC 6030 §6.1.1 requires a ValueMAC (CBC modes).
+    pub fn needs_mac(self) -> bool {
+        matches!(self, Cipher::Cbc { .. })
+    }
+    fn key_len(self) -> usize {
+        match self {
+            Cipher::Cbc { key_len } | Cipher::KeyWrap { key_len } => key_len,
+        }
+    }
+}
+
+/// Decrypts `data` (a CipherValue) encrypted with the algorithm `uri` under `key`.
+pub fn decrypt(uri: &str, key: &[u8], data: &[u8], what: &str) -> Result<Zeroizing<Vec<u8>>> {
+    let cipher = Cipher::from_uri(uri)?;
+    if key.len() != cipher.key_len() {
+        return Err(Error::Key(format!(
+            "{what} uses {} which needs a {}-byte key, but the key has {} bytes",
+            fragment(uri),
+            cipher.key_len(),
+            key.len()
+        )));
+    }
+    match cipher {
+        Cipher::Cbc { .. } => cbc_decrypt(uri, key, data, what),
+        Cipher::KeyWrap { .. } => kw_unwrap(key, data, what),
+    }
+}
+
+/// Encrypts `plaintext` with `cipher` under `key` (a fresh random IV for CBC).
+pub fn encrypt(cipher: Cipher, key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+    match cipher {
+        Cipher::Cbc { .. } => cbc_encrypt(key, plaintext),
+        Cipher::KeyWrap { .. } => kw_wrap(key, plaintext),
+    }
+}
+
+macro_rules! with_kw {
+    ($key:expr, $ty:ident, $kw:ident => $body:expr, $bad:expr) => {
+        match $key.len() {
+            16 => {
+                let $kw = aes_kw::$ty::<aes::Aes128>::new_from_slice($key).map_err(|_| $bad)?;
+                $body
+            }
+            24 => {
+                let $kw = aes_kw::$ty::<aes::Aes192>::new_from_slice($key).map_err(|_| $bad)?;
+                $body
+            }
+            32 => {
+                let $kw = aes_kw::$ty::<aes::Aes256>::new_from_slice($key).map_err(|_| $bad)?;
+                $body
+            }
+            _ => return Err($bad),
+        }
+    };
+}
+
+/// AES key wrap: RFC 3394 when `plaintext` is whole 8-byte blocks (at least two), else RFC 5649
+/// with padding — what python-pskc writes under the kw-aes URIs (a 20-byte SHA-1 seed is not
+/// whole blocks).
+pub fn kw_wrap(key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+    use aes_kw::KeyInit;
+    let bad = Error::Key(format!("no AES key wrap for a {}-byte key", key.len()));
+    if plaintext.len() >= 16 && plaintext.len().is_multiple_of(8) {
+        let mut buf = vec![0u8; plaintext.len() + 8];
+        with_kw!(key, AesKw, kw => kw.wrap_key(plaintext, &mut buf).map_err(|_| Error::Key("AES key wrap failed".into()))?, bad);
+        Ok(buf)
+    } else {
+        let mut buf = vec![0u8; plaintext.len().div_ceil(8) * 8 + 8];
+        with_kw!(key, AesKwp, kw => kw.wrap_key(plaintext, &mut buf).map_err(|_| Error::Key("AES key wrap failed".into()))?, bad);
+        Ok(buf)
+    }
+}
+
+/// AES key unwrap (RFC 3394, or RFC 5649 when the wrapped value carries its alternative IV);
+/// a failed integrity check is [`Error::Decrypt`].
+pub fn kw_unwrap(key: &[u8], data: &[u8], what: &str) -> Result<Zeroizing<Vec<u8>>> {
+    use aes_kw::KeyInit;
+    let fail = || Error::Decrypt {
+        what: what.to_string(),
+    };
+    if data.len() < 16 || !data.len().is_multiple_of(8) {
+        return Err(Error::Pskc(format!(
+            "{what}: a key-wrapped CipherValue is whole 8-byte blocks, at least 16 bytes, got {}",
+            data.len()
+        )));
+    }
+    let mut buf = Zeroizing::new(vec![0u8; data.len() - 8]);
+    // RFC 3394 first; RFC 5649's IV (A65959A6 || length) fails it and is tried next.
+    let kw: std::result::Result<usize, Error> = (|| with_kw!(key, AesKw, kw => Ok(kw.unwrap_key(data, &mut buf).map_err(|_| fail())?.len()), fail()))(
+    );
+    if let Ok(n) = kw {
+        buf.truncate(n);
+        return Ok(buf);
+    }
+    let n = with_kw!(key, AesKwp, kw => kw.unwrap_key(data, &mut buf).map_err(|_| fail())?.len(), fail());
+    buf.truncate(n);
+    Ok(buf)
+}
+
 /// Key length in bytes of an xmlenc AES-CBC algorithm URI.
 pub fn cbc_key_len(uri: &str) -> Result<usize> {
-    // python-pskc's aliases: `pbe-aes128-cbc` … are the same ciphers.
-    let f = fragment(uri);
-    match f.strip_prefix("pbe-").unwrap_or(&f) {
-        "aes128-cbc" => Ok(16),
-        "aes192-cbc" => Ok(24),
-        "aes256-cbc" => Ok(32),
-        _ => Err(Error::UnsupportedAlgorithm {
+    match Cipher::from_uri(uri)? {
+        Cipher::Cbc { key_len } => Ok(key_len),
+        Cipher::KeyWrap { .. } => Err(Error::UnsupportedAlgorithm {
             what: "encryption",
             uri: uri.to_string(),
-            supported: SUPPORTED_CIPHERS,
+            supported: "aes128-cbc, aes192-cbc and aes256-cbc here",
         }),
     }
 }
@@ -208,6 +355,30 @@ mod tests {
             hex::encode(&*mac_key),
             "1122334455667788990011223344556677889900"
         );
+    }
+
+    /// RFC 3394 §4.1 and RFC 5649 §6 test vectors through the PSKC functions.
+    #[test]
+    fn key_wrap_rfc3394_and_rfc5649_vectors() {
+        let kek = hex::decode("000102030405060708090A0B0C0D0E0F").unwrap();
+        let key = hex::decode("00112233445566778899AABBCCDDEEFF").unwrap();
+        let wrapped = hex::decode("1FA68B0A8112B447AEF34BD8FB5A7B829D3E862371D2CFE5").unwrap();
+        assert_eq!(kw_wrap(&kek, &key).unwrap(), wrapped);
+        assert_eq!(&*decrypt(KW_AES128, &kek, &wrapped, "x").unwrap(), &key[..]);
+        // RFC 5649 §6, 20 octets.
+        let kek = hex::decode("5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8").unwrap();
+        let key = hex::decode("c37b7e6492584340bed12207808941155068f738").unwrap();
+        let wrapped =
+            hex::decode("138bdeaa9b8fa7fc61f97742e72248ee5ae6ae5360d1ae6a5f54f373fa543b6a")
+                .unwrap();
+        assert_eq!(kw_wrap(&kek, &key).unwrap(), wrapped);
+        assert_eq!(&*decrypt(KW_AES192, &kek, &wrapped, "x").unwrap(), &key[..]);
+        let mut bad = wrapped.clone();
+        bad[3] ^= 1;
+        assert!(matches!(
+            decrypt(KW_AES192, &kek, &bad, "x"),
+            Err(Error::Decrypt { .. })
+        ));
     }
 
     #[test]

@@ -36,6 +36,15 @@ pub enum Protection {
         /// `<xenc11:MasterKeyName>`.
         key_name: String,
     },
+    /// RFC 6030 §6.1 with AES key wrap (kw-aes128/192/256 by key length, RFC 3394; RFC 5649
+    /// padding for values that are not whole 8-byte blocks, as python-pskc does), named in
+    /// `<ds:KeyName>`; ValueMACs are written too.
+    PreSharedKeyWrap {
+        /// The key.
+        key: PreSharedKey,
+        /// The name both sides know it by.
+        key_name: String,
+    },
     /// Secrets in `<PlainValue>`: only on explicit request (`--insecure-plaintext`).
     InsecurePlaintext,
 }
@@ -44,6 +53,7 @@ pub enum Protection {
 pub struct Writer<W: Write> {
     out: W,
     enc_key: Option<Zeroizing<Vec<u8>>>,
+    cipher: crypto::Cipher,
     mac_key: Zeroizing<Vec<u8>>,
     written: u64,
     serials: HashSet<String>,
@@ -100,9 +110,11 @@ xmlns:pkcs5=\"http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#\" Vers
             head.push_str(&format!(" Id=\"{}\"", esc(id)));
         }
         head.push_str(">\n");
+        let wrap = matches!(protection, Protection::PreSharedKeyWrap { .. });
         let enc_key = match protection {
             Protection::InsecurePlaintext => None,
-            Protection::PreShared { key, key_name } => {
+            Protection::PreShared { key, key_name }
+            | Protection::PreSharedKeyWrap { key, key_name } => {
                 head.push_str(&format!(
                     "  <pskc:EncryptionKey>\n    <ds:KeyName>{}</ds:KeyName>\n  </pskc:EncryptionKey>\n",
                     esc(key_name)
@@ -128,15 +140,22 @@ xmlns:pkcs5=\"http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#\" Vers
                 Some(k)
             }
         };
+        let key_len = enc_key.as_ref().map_or(32, |k| k.len());
+        let cipher = if wrap {
+            crypto::Cipher::KeyWrap { key_len }
+        } else {
+            crypto::Cipher::Cbc { key_len }
+        };
         let mut mac_key = Zeroizing::new(vec![0u8; 20]);
         if let Some(ek) = &enc_key {
+            crypto::cbc_uri(ek.len())?;
             // RFC 6030 §6.1.1: a random MAC key, itself encrypted with the encryption key.
             random(&mut mac_key)?;
-            let ct = crypto::cbc_encrypt(ek, &mac_key)?;
+            let ct = crypto::encrypt(cipher, ek, &mac_key)?;
             head.push_str(&format!(
                 "  <pskc:MACMethod Algorithm=\"{}\">\n    <pskc:MACKey>\n      <xenc:EncryptionMethod Algorithm=\"{}\"/>\n      <xenc:CipherData>\n        <xenc:CipherValue>{}</xenc:CipherValue>\n      </xenc:CipherData>\n    </pskc:MACKey>\n  </pskc:MACMethod>\n",
                 crypto::HMAC_SHA1,
-                crypto::cbc_uri(ek.len())?,
+                cipher.uri(),
                 b64(&ct)
             ));
         }
@@ -144,6 +163,7 @@ xmlns:pkcs5=\"http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#\" Vers
         Ok(Writer {
             out,
             enc_key,
+            cipher,
             mac_key,
             written: 0,
             serials: HashSet::new(),
@@ -218,11 +238,11 @@ xmlns:pkcs5=\"http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#\" Vers
                 b64(&rec.seed)
             )),
             Some(ek) => {
-                let ct = crypto::cbc_encrypt(ek, &rec.seed)?;
+                let ct = crypto::encrypt(self.cipher, ek, &rec.seed)?;
                 let mac = MacAlg::Sha1.mac(&self.mac_key, &ct);
                 x.push_str(&format!(
                     "          <pskc:EncryptedValue>\n            <xenc:EncryptionMethod Algorithm=\"{}\"/>\n            <xenc:CipherData>\n              <xenc:CipherValue>{}</xenc:CipherValue>\n            </xenc:CipherData>\n          </pskc:EncryptedValue>\n          <pskc:ValueMAC>{}</pskc:ValueMAC>\n",
-                    crypto::cbc_uri(ek.len())?,
+                    self.cipher.uri(),
                     b64(&ct),
                     b64(&mac)
                 ));

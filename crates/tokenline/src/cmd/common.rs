@@ -121,6 +121,18 @@ pub fn say(json: bool, text: &str) {
     }
 }
 
+/// The local OS user running the CLI, as the bank's audit actor (`local:NAME`): the CLI on
+/// the database file is the bank's root access, and its entries name who used it.
+pub fn local_caller() -> lifecycle::Caller {
+    let uid = nix::unistd::getuid();
+    let name = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| format!("uid-{uid}"));
+    lifecycle::Caller::Local(name)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

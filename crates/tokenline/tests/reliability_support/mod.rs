@@ -170,6 +170,8 @@ pub struct FlashToken {
     pub serial: Option<String>,
     /// The display after a press: (code, moving factor), for a provisioned or locked token.
     pub display: Option<(u32, u64)>,
+    /// The token's Ed25519 device key (what `line enroll` collects).
+    pub device_key: Option<[u8; 32]>,
 }
 
 /// Every token the simulator ever had, from `<state-dir>/tokens/*.rec`. Pressing the button of
@@ -202,6 +204,7 @@ pub fn flash_tokens(state_dir: &Path) -> Vec<FlashToken> {
             state: info.state,
             serial: info.credential.map(|c| c.serial.to_string()),
             display,
+            device_key: info.device_key,
         });
     }
     v.sort_by(|a, b| a.hwid.cmp(&b.hwid));
@@ -237,7 +240,9 @@ pub fn check_batch(
     exported: Option<&HashMap<String, Vec<u8>>>,
 ) -> Accounting {
     let j = Journal::open(journal_dir).expect("the journal opens after every crash");
-    let key = j.load_key().expect("batch key");
+    // A sealed batch has no key: the seeds are those the bank opened from the export.
+    let sealed = j.manifest().sealed_to.is_some();
+    let key = (!sealed).then(|| j.load_key().expect("batch key"));
     let params = j.manifest().params;
     let tokens = flash_tokens(state_dir);
     let mut acc = Accounting {
@@ -282,9 +287,24 @@ pub fn check_batch(
                         t.hwid
                     ),
                 }
-                let seed = j
-                    .seed_of(&key, &sn)
-                    .unwrap_or_else(|e| panic!("seed of {serial} does not decrypt: {e}"));
+                let seed = match &key {
+                    Some(key) => j
+                        .seed_of(key, &sn)
+                        .unwrap_or_else(|e| panic!("seed of {serial} does not decrypt: {e}"))
+                        .to_vec(),
+                    None => {
+                        assert!(
+                            j.record(&sn).is_some_and(|r| r.generated.is_some()),
+                            "locked token {serial}: its sealed record is not journaled"
+                        );
+                        match exported.and_then(|x| x.get(&serial)) {
+                            Some(s) => s.clone(),
+                            // Lock unconfirmed: not exported yet, reported by `line status`.
+                            None if rec.status == TokenStatus::Verified => continue,
+                            None => panic!("locked token {serial} is not importable"),
+                        }
+                    }
+                };
                 let (code, step) = t.display.expect("a locked TOTP token displays a code");
                 let want = otp_core::hotp(params.hash, &seed, step, params.digits).unwrap();
                 assert!(
@@ -398,4 +418,31 @@ pub fn registry_beside_journal<S: AsRef<str>>(args: &[S]) -> std::path::PathBuf 
         Some(dir) if !dir.as_os_str().is_empty() => dir.join("registry.sqlite"),
         _ => std::env::temp_dir().join("tokenline-test-registry.sqlite"),
     }
+}
+
+/// Opens a sealed export as the bank does (bank key, device list): serial → seed. The device
+/// list is signed here from the tokens' own device keys, as `line enroll` would have listed
+/// them; every record must pass every check (signature, opening, both readings).
+pub fn open_sealed_export(
+    file: &Path,
+    bank_key: &Path,
+    state_dir: &Path,
+) -> HashMap<String, Vec<u8>> {
+    let bank = match seedfile::KeyFile::read(bank_key).unwrap() {
+        seedfile::KeyFile::Private(k) => k,
+        _ => panic!("not a private key file"),
+    };
+    let mut devices = seedfile::devices::DeviceList::new();
+    for t in flash_tokens(state_dir) {
+        if let Some(k) = t.device_key {
+            devices.add(&t.hwid, k).unwrap();
+        }
+    }
+    let (header, records) = seedfile::sealed::read(std::fs::File::open(file).unwrap()).unwrap();
+    let opened = seedfile::sealed::open(&header, &records, &bank, &devices)
+        .unwrap_or_else(|e| panic!("the bank refuses the sealed export: {e}"));
+    opened
+        .into_iter()
+        .map(|r| (r.serial.clone(), r.seed.to_vec()))
+        .collect()
 }

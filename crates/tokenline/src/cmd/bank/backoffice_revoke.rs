@@ -1,20 +1,18 @@
-//! `bank backoffice-revoke --operator ID --reason TEXT (--serial S | --user LOGIN)`.
+//! `bank backoffice-revoke --reason TEXT (--serial S | --user LOGIN)`.
 
 use super::common::{json_line, say, DbArgs};
 use anyhow::bail;
-use lifecycle::{BackofficeTarget, LoginId, OperatorId, SerialNumber};
+use lifecycle::{BackofficeOutcome, BackofficeTarget, LoginId, SerialNumber};
 
 /// The written procedure at the branch (`000` 注意事項 5): an operator revokes a lost or expired
-/// token that the customer cannot revoke online. The operator ID and reason go to the audit log.
+/// token that the customer cannot revoke online. The local OS user running the command is the
+/// operator in the audit log, with the reason (printable text on one line).
 ///
 /// `--json`: as `bank revoke`.
 #[derive(clap::Args, Debug)]
 pub struct Cmd {
     #[command(flatten)]
     db: DbArgs,
-    /// The back-office operator's staff ID.
-    #[arg(long)]
-    operator: OperatorId,
     /// Why (e.g. "lost token, written request of 2025-03-04").
     #[arg(long)]
     reason: String,
@@ -35,20 +33,25 @@ impl Cmd {
             _ => bail!("name the token with --serial SERIAL or --user LOGIN"),
         };
         let o = self.db.open()?;
-        let r = o
+        let r = match o
             .bank
-            .backoffice_revoke(&self.operator, &self.reason, &target, o.now())?;
+            .backoffice_revoke(&o.caller, &self.reason, &target, o.now())?
+        {
+            BackofficeOutcome::Revoked(r) => r,
+            other => bail!("unexpected outcome {other:?}"),
+        };
         if self.db.json {
             json_line(&r)?;
         }
+        let operator = o.caller.actor().text();
         for t in &r.tokens {
             let users: Vec<&str> = t.users.iter().map(LoginId::as_str).collect();
             say(
                 self.db.json,
                 &format!(
-                    "token {} revoked by operator {} for {}",
+                    "token {} revoked by {} for {}",
                     t.serial,
-                    self.operator,
+                    operator,
                     if users.is_empty() {
                         "-".into()
                     } else {

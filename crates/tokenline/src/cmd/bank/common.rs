@@ -38,6 +38,8 @@ pub struct Opened {
     pub bank: Bank<BankStore>,
     /// The clock in force.
     pub clock: Option<ClockSpec>,
+    /// Who acts: the local OS user (the CLI is the bank's root access).
+    pub caller: lifecycle::Caller,
 }
 
 impl Opened {
@@ -75,6 +77,7 @@ impl DbArgs {
         Ok(Opened {
             bank: Bank::new(store, policy).with_clock_note(note),
             clock: self.clock,
+            caller: crate::cmd::common::local_caller(),
         })
     }
 }

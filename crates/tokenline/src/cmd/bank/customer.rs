@@ -44,6 +44,7 @@ impl Add {
         let secret = self.secret.optional()?;
         let with = if secret.is_some() { "with" } else { "without" };
         o.bank.add_customer(
+            &o.caller,
             NewCustomer {
                 id: self.id.clone(),
                 name: self.name,

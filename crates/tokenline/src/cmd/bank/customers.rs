@@ -135,7 +135,7 @@ impl Import {
         let o = self.db.open()?;
         for (r, expiry) in &rows {
             if let (Some(serial), Some(expiry)) = (&r.serial, expiry) {
-                if let Ok(t) = o.bank.token(serial) {
+                if let Ok(t) = o.bank.token(&o.caller, serial, o.now()) {
                     if t.expiry != *expiry {
                         bail!(
                             "{} line {}: serial {serial} expires {} in the bank, not {expiry}: nothing was imported",
@@ -148,7 +148,13 @@ impl Import {
             }
         }
         let rows: Vec<CustomerRow> = rows.into_iter().map(|(r, _)| r).collect();
-        let done = import_customers(&o.bank, &rows, o.now(), o.clock.map(|c| c.note()))?;
+        let done = import_customers(
+            &o.bank,
+            &o.caller,
+            &rows,
+            o.now(),
+            o.clock.map(|c| c.note()),
+        )?;
         if self.db.json {
             json_line(&done)?;
         }

@@ -29,6 +29,11 @@ pub struct Cmd {
     /// Expiry (YYYY-MM-DD, the date on the token's back) for records that carry none.
     #[arg(long)]
     expiry: Option<chrono::NaiveDate>,
+    /// A sealed file (seeds born on the token, `line run --sealed-to`) is opened with --key
+    /// and checked against this signed device list: device keys, signatures, both recorded
+    /// codes; all or nothing, a failure names the serials.
+    #[command(flatten)]
+    devices: crate::cmd::seeds::common::DeviceArgs,
 }
 
 fn digest(path: &PathBuf) -> anyhow::Result<String> {
@@ -67,7 +72,10 @@ impl Cmd {
         let started = std::time::Instant::now();
         let digest = digest(&self.file)?;
         let mut tokens = Vec::new();
-        for (i, rec) in seedfile::read_any(&self.file, &key)?.enumerate() {
+        let devices = self.devices.load()?;
+        for (i, rec) in
+            seedfile::read_any_with_devices(&self.file, &key, devices.as_ref())?.enumerate()
+        {
             let rec = rec.with_context(|| {
                 format!(
                     "{}: record {}: nothing was imported",
@@ -105,9 +113,10 @@ impl Cmd {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let n = opened
-            .bank
-            .import_tokens(&digest, &label, &tokens, opened.now())?;
+        let n =
+            opened
+                .bank
+                .import_tokens(&opened.caller, &digest, &label, &tokens, opened.now())?;
         let secs = started.elapsed().as_secs_f64();
         if self.db.json {
             json_line(

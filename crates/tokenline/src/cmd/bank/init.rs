@@ -49,6 +49,11 @@ impl Cmd {
             })?,
             None => Policy::default(),
         };
+        if self.production {
+            policy.check_production_floor().with_context(|| {
+                "refused for a production bank (use --staging for a test environment)".to_string()
+            })?;
+        }
         let key_path = self.db.key_path()?;
         let env = if self.production {
             Environment::Production

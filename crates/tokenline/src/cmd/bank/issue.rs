@@ -23,8 +23,13 @@ impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
-        o.bank
-            .issue_token(&self.serial, &self.customer, self.user.as_ref(), o.now())?;
+        o.bank.issue_token(
+            &o.caller,
+            &self.serial,
+            &self.customer,
+            self.user.as_ref(),
+            o.now(),
+        )?;
         say(
             self.db.json,
             &format!("token {} issued to {}", self.serial, self.customer),

@@ -12,6 +12,7 @@
 
 mod audit;
 mod backoffice_revoke;
+mod client;
 mod common;
 mod customer;
 mod customers;
@@ -19,6 +20,7 @@ mod import;
 mod init;
 mod issue;
 mod mode;
+mod operator;
 mod register;
 mod revoke;
 mod serve;
@@ -66,8 +68,14 @@ pub enum Cmd {
     BackofficeRevoke(backoffice_revoke::Cmd),
     /// Lift a user's lockout (back office).
     Unlock(unlock::Cmd),
-    /// Show the audit log.
+    /// Show the audit log, or check its hash chain (`bank audit verify`).
     Audit(audit::Cmd),
+    /// API clients (the bank's systems calling the HTTP API): add, list, revoke.
+    #[command(subcommand)]
+    Client(client::Cmd),
+    /// Back-office operators (bank staff): add.
+    #[command(subcommand)]
+    Operator(operator::Cmd),
     /// Serve the JSON API (spec/bank-api.openapi.yaml).
     Serve(serve::Cmd),
 }
@@ -92,6 +100,8 @@ impl Cmd {
             Cmd::BackofficeRevoke(c) => c.run(),
             Cmd::Unlock(c) => c.run(),
             Cmd::Audit(c) => c.run(),
+            Cmd::Client(c) => c.run(),
+            Cmd::Operator(c) => c.run(),
             Cmd::Serve(c) => c.run(),
         }
     }

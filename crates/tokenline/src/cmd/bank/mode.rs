@@ -34,7 +34,7 @@ impl Cmd {
             secret: self.secret.read()?,
             code: self.code,
         };
-        let cancelled = o.bank.change_mode(&proof, mode, o.now())?;
+        let cancelled = o.bank.change_mode(&o.caller, &proof, mode, o.now())?;
         if self.db.json {
             json_line(&serde_json::json!({ "mode": mode, "cancelled": cancelled }))?;
         }

@@ -27,7 +27,7 @@ impl Cmd {
         let o = self.db.open()?;
         let t = o
             .bank
-            .register(&self.login, &self.serial, &self.code, o.now())?;
+            .register(&o.caller, &self.login, &self.serial, &self.code, o.now())?;
         if self.db.json {
             json_line(
                 &serde_json::json!({ "login": self.login, "serial": t.serial, "expires_at": t.expires_at() }),

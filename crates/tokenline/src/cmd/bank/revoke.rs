@@ -34,7 +34,7 @@ impl Cmd {
             secret: self.secret.read()?,
             code: self.code,
         };
-        let r = o.bank.revoke(&proof, &self.users, o.now())?;
+        let r = o.bank.revoke(&o.caller, &proof, &self.users, o.now())?;
         if self.db.json {
             json_line(&r)?;
         }

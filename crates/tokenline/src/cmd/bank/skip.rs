@@ -19,7 +19,7 @@ impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
-        let s = o.bank.skip_registration(&self.login, o.now())?;
+        let s = o.bank.skip_registration(&o.caller, &self.login, o.now())?;
         if self.db.json {
             json_line(
                 &serde_json::json!({ "login": self.login, "state": s, "state_ja": s.label_ja(), "asked_again_at_next_login": true }),

@@ -1,16 +1,15 @@
-//! `bank unlock --operator ID LOGIN`.
+//! `bank unlock LOGIN`.
 
 use super::common::{say, DbArgs};
-use lifecycle::{LoginId, OperatorId};
+use lifecycle::LoginId;
 
-/// Lift a user's lockout after too many failed attempts (back office; audited).
+/// Lift a locked user's lockout (and their token's) after too many failed attempts (back
+/// office; audited with the local OS user as the operator). Refused for a user who is not
+/// locked.
 #[derive(clap::Args, Debug)]
 pub struct Cmd {
     #[command(flatten)]
     db: DbArgs,
-    /// The back-office operator's staff ID.
-    #[arg(long)]
-    operator: OperatorId,
     /// The locked user.
     login: LoginId,
 }
@@ -19,10 +18,10 @@ impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
-        o.bank.unlock(&self.operator, &self.login, o.now())?;
+        o.bank.unlock(&o.caller, &self.login, o.now())?;
         say(
             self.db.json,
-            &format!("{} unlocked by operator {}", self.login, self.operator),
+            &format!("{} unlocked by {}", self.login, o.caller.actor().text()),
         );
         Ok(())
     }

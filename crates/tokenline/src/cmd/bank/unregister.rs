@@ -30,7 +30,7 @@ impl Cmd {
             secret: self.secret.read()?,
             code: self.code,
         };
-        let serial = o.bank.unregister(&proof, &self.user, o.now())?;
+        let serial = o.bank.unregister(&o.caller, &proof, &self.user, o.now())?;
         say(
             self.db.json,
             &format!("token {serial} unregistered from {}", self.user),

@@ -49,6 +49,7 @@ impl Add {
         let class = UserClass::parse(&self.class).context("class")?;
         let secret = self.secret.optional()?;
         o.bank.add_user(
+            &o.caller,
             NewUser {
                 login: self.login.clone(),
                 customer: self.customer.clone(),

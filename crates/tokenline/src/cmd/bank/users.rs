@@ -51,9 +51,14 @@ impl List {
     fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
         let tz = o.bank.policy().time_zone;
-        let page = o
-            .bank
-            .list_users(&self.customer, self.filter.as_deref(), self.page, o.now())?;
+        let page = o.bank.list_users(
+            &o.caller,
+            None,
+            &self.customer,
+            self.filter.as_deref(),
+            self.page,
+            o.now(),
+        )?;
         let footer = format!(
             "customer {} ({} mode): page {}/{}, {} user(s){}",
             page.customer,

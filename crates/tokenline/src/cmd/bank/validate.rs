@@ -23,7 +23,9 @@ impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
-        let r = o.bank.validate(&self.login, &self.code, o.now())?;
+        let r = o
+            .bank
+            .validate(&o.caller, &self.login, &self.code, o.now())?;
         if self.db.json {
             json_line(&r)?;
         }

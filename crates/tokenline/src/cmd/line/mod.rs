@@ -4,6 +4,7 @@
 //! 2 bad usage; `line run` also exits 3 when the run ended but some tokens failed (rework)
 //! or a station lost its port.
 
+mod enroll;
 mod labels;
 mod ports;
 mod registry;
@@ -18,6 +19,8 @@ pub enum Cmd {
     Run(Box<run::Cmd>),
     /// Summarise a batch journal.
     Status(status::Cmd),
+    /// Collect blank tokens' device keys into a signed device list (for `--sealed-to` batches).
+    Enroll(enroll::Cmd),
     /// Write the labels (serial as text and Code 128 barcode, expiry MM/DD/YY): csv, pdf or zpl.
     Labels(labels::Cmd),
     /// List serial ports (USB vendor/product id, serial number); --probe asks each for a token.
@@ -35,6 +38,7 @@ impl Cmd {
         match self {
             Cmd::Run(c) => c.run(),
             Cmd::Status(c) => c.run(),
+            Cmd::Enroll(c) => c.run(),
             Cmd::Labels(c) => c.run(),
             Cmd::Registry(c) => c.run(),
             Cmd::Scrap(c) => c.run(),

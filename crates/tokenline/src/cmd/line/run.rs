@@ -105,6 +105,11 @@ pub struct Cmd {
     retries: u32,
     #[command(flatten)]
     registry: super::registry::RegistryArg,
+    /// Seeds born on the token: every token generates its own seed and seals it to this bank
+    /// public key (`seeds keygen`'s .pub); the journal holds no seed and no batch key. Export
+    /// with `seeds export` (sealed .tlseed), open with `bank import --devices`.
+    #[arg(long, value_name = "BANK_PUB", conflicts_with = "key_file")]
+    sealed_to: Option<PathBuf>,
 }
 
 impl Cmd {
@@ -248,7 +253,27 @@ impl Cmd {
             manufacturer: self.manufacturer.clone(),
             model: self.model.clone(),
             key_file: self.key_file.clone(),
+            sealed_to: self.sealed_to()?,
         })
+    }
+
+    /// The bank key of `--sealed-to`, read from its public key file.
+    fn sealed_to(&self) -> anyhow::Result<Option<provision::journal::SealedTo>> {
+        let Some(path) = &self.sealed_to else {
+            return Ok(None);
+        };
+        let seedfile::KeyFile::Public(pk) = seedfile::KeyFile::read(path)
+            .with_context(|| format!("--sealed-to {}", path.display()))?
+        else {
+            bail!(
+                "--sealed-to {} is not a public key file: give the bank's .pub from `seeds keygen`",
+                path.display()
+            );
+        };
+        Ok(Some(provision::journal::SealedTo {
+            bank_public: pk.0,
+            key_id: pk.key_id().0,
+        }))
     }
 
     /// With --resume: the journal exists, matches any batch flags given, and its key is usable.
@@ -271,6 +296,15 @@ impl Cmd {
         differs(&self.batch, m.batch.clone(), "--batch")?;
         differs(&self.serials, m.serials.to_string(), "--serials")?;
         differs(&self.expiry, m.expiry.to_string(), "--expiry")?;
+        if let Some(to) = self.sealed_to()? {
+            if m.sealed_to != Some(to) {
+                bail!("--sealed-to {} is not the bank key this batch seals to: leave it out with --resume", self.sealed_to.as_deref().unwrap_or(std::path::Path::new("")).display());
+            }
+        }
+        if m.sealed_to.is_some() {
+            // A sealed batch has no batch key to check.
+            return self.check_remaining(&journal);
+        }
         if let Some(k) = &self.key_file {
             let have = journal.key_path();
             if std::path::absolute(k).ok() != std::path::absolute(&have).ok() {
@@ -282,6 +316,11 @@ impl Cmd {
             }
         }
         journal.load_key()?;
+        self.check_remaining(&journal)
+    }
+
+    fn check_remaining(&self, journal: &Journal) -> anyhow::Result<()> {
+        let m = journal.manifest();
         if journal.remaining() == 0 && journal.records().all(|r| !r.status.is_pending()) {
             bail!(
                 "batch {} has used up its serial range {}: nothing to resume",

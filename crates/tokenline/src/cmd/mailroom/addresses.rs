@@ -11,7 +11,7 @@ use std::path::PathBuf;
 pub enum Cmd {
     /// Add or replace customers' postal addresses from a CSV file, all or nothing.
     ///
-    /// UTF-8 CSV with a header line: `customer,postal_code,address[,attention]`, e.g.
+    /// UTF-8 CSV with a header line: `customer,postal_code,address[,attention][,phone]`, e.g.
     /// `C0001,330-0063,埼玉県さいたま市浦和区高砂1-2-3,経理部 ご担当者様`. Every customer must exist
     /// in the bank; any bad line imports nothing and names the line.
     Import(Import),
@@ -40,7 +40,7 @@ pub struct Import {
 
 /// Arguments of `addresses list`.
 ///
-/// `--json`: one line per address `{"customer","postal_code","address","attention"}`.
+/// `--json`: one line per address `{"customer","postal_code","address","attention","phone"}`.
 #[derive(clap::Args, Debug)]
 pub struct List {
     #[command(flatten)]
@@ -57,7 +57,7 @@ impl List {
             }
             return Ok(());
         }
-        let mut rows = vec![["CUSTOMER", "POSTAL", "ADDRESS", "ATTENTION"]
+        let mut rows = vec![["CUSTOMER", "POSTAL", "ADDRESS", "PHONE", "ATTENTION"]
             .map(String::from)
             .to_vec()];
         rows.extend(list.iter().map(|a| {
@@ -65,6 +65,7 @@ impl List {
                 a.customer.to_string(),
                 format!("〒{}", a.postal_code),
                 a.address.clone(),
+                a.phone.clone(),
                 a.attention.clone(),
             ]
         }));
@@ -85,9 +86,10 @@ pub fn parse(text: &str) -> anyhow::Result<Vec<Address>> {
     let headers: Vec<String> = r.headers()?.iter().map(str::to_owned).collect();
     let col = |name: &str| headers.iter().position(|h| h == name);
     let (Some(c), Some(p), Some(a)) = (col("customer"), col("postal_code"), col("address")) else {
-        bail!("line 1: the header must name the columns customer,postal_code,address[,attention] (found: {})", headers.join(","));
+        bail!("line 1: the header must name the columns customer,postal_code,address[,attention][,phone] (found: {})", headers.join(","));
     };
     let att = col("attention");
+    let phone = col("phone");
     let mut out = Vec::new();
     for (i, rec) in r.records().enumerate() {
         let line = i + 2;
@@ -108,6 +110,7 @@ pub fn parse(text: &str) -> anyhow::Result<Vec<Address>> {
             postal_code,
             address,
             attention: att.map(get).unwrap_or_default(),
+            phone: phone.map(get).unwrap_or_default(),
         });
     }
     if out.is_empty() {

@@ -8,9 +8,12 @@ use std::io::{BufRead, IsTerminal};
 /// Check and record the tokens packed into envelopes. Reads standard input one line at a
 /// time, as a barcode scanner types them (serial + Enter); works from a pipe, no terminal
 /// needed. A line naming an envelope (`E17`, or `C1-E17` as printed on the letter) switches to
-/// that envelope. Each serial is checked — wrong envelope, already packed, not in stock,
-/// revoked, expiring too soon — and refused loudly; every scan is saved at once, so stopping
-/// and starting again loses nothing.
+/// that envelope. Any eligible token from the box may be packed: the plan reserves a number of
+/// tokens per envelope, and the scan assigns the one taken (its reserved serial goes back to
+/// stock, or to the envelope the scanned one was reserved for). Each serial is checked —
+/// already packed, another customer's (not in stock), revoked, expiring too soon, reserved by
+/// another campaign, envelope complete — and refused loudly; every scan is saved at once, so
+/// stopping and starting again loses nothing.
 ///
 /// `--json`: one line per input line: `{"result":"packed","serial","envelope","packed","total",
 /// "complete"}`, `{"result":"refused","code","message","input","envelope"}` or
@@ -60,19 +63,17 @@ impl Cmd {
                             &serde_json::json!({"result": "envelope", "envelope": e, "customer": env.customer, "packed": packed, "total": total}),
                         )?;
                     }
-                    let missing: Vec<&str> = env
-                        .new_tokens
-                        .iter()
-                        .filter(|t| t.packed_at.is_none())
-                        .map(|t| t.serial.as_str())
-                        .collect();
+                    let missing = total - packed;
                     eprintln!(
                         "envelope {e} for customer {}: {packed} of {total} packed{}",
                         env.customer,
-                        if missing.is_empty() {
+                        if missing == 0 {
                             " — complete".to_string()
                         } else {
-                            format!("; scan {}", missing.join(", "))
+                            format!(
+                                "; scan {missing} more token(s) expiring {} or later",
+                                mailroom::pack::printed_expiry(c.min_new_expiry)
+                            )
                         }
                     );
                     if env.shipped_at.is_some() {

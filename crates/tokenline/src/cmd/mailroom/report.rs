@@ -10,8 +10,8 @@ use mailroom::{CampaignId, ReportRow};
 ///
 /// `--json`: one line per envelope (see `mailroom::ReportRow`). `--csv`: a header line and one
 /// row per envelope: envelope,customer,customer_name,state,shipped_at,old_tokens,old_revoked,
-/// new_tokens,new_registered,users,switched,pending_users,overdue,postal_code,address,attention
-/// (the address for the follow-up call or letter; empty when none was imported).
+/// new_tokens,new_registered,users,switched,pending_users,overdue,postal_code,address,attention,
+/// phone (the address and phone for the follow-up call or letter; empty when none was imported).
 #[derive(clap::Args, Debug)]
 pub struct Cmd {
     #[command(flatten)]
@@ -88,6 +88,7 @@ impl Cmd {
                 "postal_code",
                 "address",
                 "attention",
+                "phone",
             ])?;
             for r in &rows {
                 w.write_record([
@@ -115,6 +116,10 @@ impl Cmd {
                     addresses
                         .get(&r.customer)
                         .map(|a| a.attention.clone())
+                        .unwrap_or_default(),
+                    addresses
+                        .get(&r.customer)
+                        .map(|a| a.phone.clone())
                         .unwrap_or_default(),
                 ])?;
             }

@@ -35,7 +35,13 @@ impl Cmd {
         let bank = self.args.bank(&o.policy)?;
         let json = self.args.json;
         if let Some(e) = self.envelope {
-            let s = o.mail.ship(&bank, self.campaign, e, o.now())?;
+            let s = o.mail.ship(
+                &bank,
+                &crate::cmd::common::local_caller(),
+                self.campaign,
+                e,
+                o.now(),
+            )?;
             if json {
                 json_line(&s)?;
             }
@@ -73,7 +79,13 @@ impl Cmd {
                 unpacked.push(e.envelope.to_string());
                 continue;
             }
-            match o.mail.ship(&bank, self.campaign, e.envelope, o.now()) {
+            match o.mail.ship(
+                &bank,
+                &crate::cmd::common::local_caller(),
+                self.campaign,
+                e.envelope,
+                o.now(),
+            ) {
                 Ok(s) => {
                     shipped += 1;
                     if json {

@@ -99,6 +99,10 @@ pub struct OutputProtection {
     /// PSKC only: the key name written in <ds:KeyName> / <MasterKeyName> (default: the key id).
     #[arg(long, value_name = "NAME")]
     pub key_name: Option<String>,
+    /// PSKC with --psk only: wrap the secrets with AES key wrap (kw-aes128/192/256, RFC 3394,
+    /// RFC 6030 §6.1) instead of AES-CBC. python-pskc reads it; privacyIDEA and LinOTP do not.
+    #[arg(long, requires = "psk")]
+    pub key_wrap: bool,
     /// PSKC passphrase only: PBKDF2 rounds.
     #[arg(long, value_name = "N", default_value_t = pskc::DEFAULT_PBKDF2_ITERATIONS)]
     pub pbkdf2_iterations: u32,
@@ -127,6 +131,9 @@ impl OutputProtection {
         };
         match format {
             FormatArg::Tlseed => {
+                if self.key_wrap {
+                    bail!("--key-wrap is for --format pskc");
+                }
                 if self.passphrase_file.is_some() || self.insecure_plaintext {
                     bail!("--passphrase-file and --insecure-plaintext are for --format pskc; a .tlseed file needs --to PUBFILE or --psk FILE");
                 }
@@ -153,9 +160,10 @@ impl OutputProtection {
                         .key_name
                         .clone()
                         .unwrap_or_else(|| k.key_id().to_string());
-                    return Ok(Protect::Pskc(pskc::Protection::PreShared {
-                        key: k,
-                        key_name,
+                    return Ok(Protect::Pskc(if self.key_wrap {
+                        pskc::Protection::PreSharedKeyWrap { key: k, key_name }
+                    } else {
+                        pskc::Protection::PreShared { key: k, key_name }
                     }));
                 }
                 if let Some(p) = &self.passphrase_file {
@@ -231,18 +239,54 @@ pub fn write_file(
 
 /// Opens any seed file with `key`: records as an iterator, plus the batch id and count.
 pub fn open_any(path: &Path, key: &Key) -> anyhow::Result<(seedfile::AnyReader, String, u64)> {
-    let reader =
-        seedfile::read_any(path, key).with_context(|| format!("reading {}", path.display()))?;
+    open_with_devices(path, key, None)
+}
+
+/// As [`open_any`], and sealed files too, checked against `devices` (seeds born on the token).
+pub fn open_with_devices(
+    path: &Path,
+    key: &Key,
+    devices: Option<&seedfile::devices::DeviceList>,
+) -> anyhow::Result<(seedfile::AnyReader, String, u64)> {
+    let reader = seedfile::read_any_with_devices(path, key, devices)
+        .with_context(|| format!("reading {}", path.display()))?;
     let (batch, count) = match &reader {
+        seedfile::AnyReader::Sealed { batch, records } => (batch.clone(), records.len() as u64),
         seedfile::AnyReader::Tlseed(r) => (r.header().batch.clone(), r.header().record_count),
+        // A streamed PSKC file: the count takes a first pass (parse only, flat memory).
         seedfile::AnyReader::Pskc(it) => {
-            let batch = it
-                .as_slice()
-                .first()
-                .map(|r| r.batch.clone())
-                .unwrap_or_default();
-            (batch, it.len() as u64)
+            let f =
+                std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+            let count = seedfile::pskc::count_keys(std::io::BufReader::with_capacity(1 << 16, f))
+                .with_context(|| format!("reading {}", path.display()))?;
+            (it.batch().to_string(), count)
         }
     };
     Ok((reader, batch, count))
+}
+
+/// The signed device list a sealed seed file is checked against (seeds born on the token):
+/// `--devices` from `tokenline line enroll`, and `--enroller`, the enrollment station's public
+/// key the bank trusts.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DeviceArgs {
+    /// Sealed files only: the signed device list (`tokenline line enroll --out`).
+    #[arg(long, value_name = "FILE", requires = "enroller")]
+    pub devices: Option<PathBuf>,
+    /// Sealed files only: the enrollment station's public key (`line enroll`'s .pub).
+    #[arg(long, value_name = "PUBFILE", requires = "devices")]
+    pub enroller: Option<PathBuf>,
+}
+
+impl DeviceArgs {
+    /// The checked device list, if given.
+    pub fn load(&self) -> anyhow::Result<Option<seedfile::devices::DeviceList>> {
+        match (&self.devices, &self.enroller) {
+            (Some(d), Some(e)) => {
+                let enroller = seedfile::devices::read_public_key(e)?;
+                Ok(Some(seedfile::devices::DeviceList::read(d, &enroller)?))
+            }
+            _ => Ok(None),
+        }
+    }
 }

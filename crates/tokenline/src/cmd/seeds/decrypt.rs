@@ -27,7 +27,7 @@ use otp_core::Mode;
 use seedfile::output::AtomicFile;
 use seedfile::SeedRecord;
 
-use super::common::{open_any, refuse_existing, InputKey};
+use super::common::{open_with_devices, refuse_existing, DeviceArgs, InputKey};
 
 /// The CSV header line.
 pub const CSV_HEADER: &str =
@@ -40,6 +40,8 @@ pub struct Cmd {
     file: PathBuf,
     #[command(flatten)]
     key: InputKey,
+    #[command(flatten)]
+    devices: DeviceArgs,
     /// Where to write the CSV (must not exist yet).
     #[arg(long, value_name = "OUT")]
     csv: PathBuf,
@@ -81,7 +83,7 @@ impl Cmd {
     pub fn run(self) -> anyhow::Result<()> {
         let key = self.key.load()?;
         refuse_existing(&self.csv)?;
-        let (reader, _, _) = open_any(&self.file, &key)?;
+        let (reader, _, _) = open_with_devices(&self.file, &key, self.devices.load()?.as_ref())?;
         let mut out = AtomicFile::create(&self.csv)?;
         let ctx = || format!("writing {}", self.csv.display());
         writeln!(out, "{CSV_HEADER}").with_context(ctx)?;

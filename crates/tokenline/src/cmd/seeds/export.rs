@@ -3,6 +3,10 @@
 //!
 //! Only tokens the line verified and locked are exported. The output appears only when it
 //! is complete (temporary name, fsync, rename).
+//!
+//! A sealed batch (`line run --sealed-to`) exports its tokens' sealed records as they are:
+//! no --to / --psk (the records are already sealed to the bank), no PSKC (see
+//! `export_sealed::NO_PSKC`).
 
 use std::path::PathBuf;
 
@@ -82,6 +86,13 @@ fn synthetic(i: u64) -> anyhow::Result<SeedRecord> {
 impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
+        if let Some(dir) = &self.journal {
+            let journal = Journal::open(dir)
+                .with_context(|| format!("opening batch journal {}", dir.display()))?;
+            if journal.manifest().sealed_to.is_some() {
+                return self.run_sealed(&journal);
+            }
+        }
         let protect = self.protect.resolve(self.format)?;
         let n = if let Some(count) = self.synthetic {
             write_file(
@@ -112,6 +123,46 @@ impl Cmd {
             )?
         };
         eprintln!("wrote {} records to {}", n, self.out.display());
+        Ok(())
+    }
+
+    fn run_sealed(&self, journal: &Journal) -> anyhow::Result<()> {
+        let m = journal.manifest();
+        if matches!(self.format, FormatArg::Pskc) {
+            bail!(
+                "batch {} cannot be exported as PSKC: {}",
+                m.batch,
+                super::export_sealed::NO_PSKC
+            );
+        }
+        if self.protect.psk.is_some()
+            || self.protect.passphrase_file.is_some()
+            || self.protect.insecure_plaintext
+        {
+            bail!("batch {} is sealed to the bank's key already: leave out --psk / --passphrase-file / --insecure-plaintext", m.batch);
+        }
+        if let Some(to) = &self.protect.to {
+            let given = match seedfile::KeyFile::read(to)? {
+                seedfile::KeyFile::Public(pk) => pk,
+                _ => bail!("--to {} is not a public key file", to.display()),
+            };
+            if m.sealed_to.map(|s| s.bank_public) != Some(given.0) {
+                bail!(
+                    "batch {} was sealed to another bank key than --to {} (key id {}): its records can only go to the key they were sealed to",
+                    m.batch,
+                    to.display(),
+                    given.key_id()
+                );
+            }
+        }
+        let n = super::export_sealed::export(journal, &self.out)?;
+        eprintln!(
+            "wrote {n} sealed records to {} (sealed on the tokens to bank key id {})",
+            self.out.display(),
+            m.sealed_to
+                .map(|s| hex::encode(s.key_id))
+                .unwrap_or_default()
+        );
         Ok(())
     }
 }

@@ -50,8 +50,13 @@ impl Cmd {
             }
             Format::Pskc => {
                 let f = std::fs::File::open(&self.file).with_context(ctx)?;
-                let xml = pskc::read_limited(f, pskc::MAX_INPUT)?;
-                let c = pskc::parse(&xml).with_context(ctx)?;
+                // Streamed: the keys are counted, not kept.
+                let mut c = pskc::Reader::new(std::io::BufReader::with_capacity(1 << 16, f))
+                    .with_context(ctx)?;
+                let mut keys = 0u64;
+                while c.next_key().with_context(ctx)?.is_some() {
+                    keys += 1;
+                }
                 let encryption = match &c.encryption {
                     pskc::Encryption::None => "none (plaintext)".to_string(),
                     pskc::Encryption::PreShared { key_names } => {
@@ -74,7 +79,7 @@ impl Cmd {
                     "format": "pskc",
                     "version": c.version,
                     "id": c.id,
-                    "keys": c.keys.len(),
+                    "keys": keys,
                     "encryption": encryption,
                     "mac": c.mac.as_ref().map(|m| m.algorithm.clone()),
                     "signed": c.signed,

@@ -5,10 +5,11 @@
 //! invalid PSKC, refused key file permissions — with a message naming the problem, and no
 //! output file left behind; 2 bad usage.
 
-mod common;
+pub(crate) mod common;
 mod convert;
 mod decrypt;
 mod export;
+mod export_sealed;
 mod import_pskc;
 mod inspect;
 mod keygen;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::common::{open_any, InputKey};
+use super::common::{open_with_devices, DeviceArgs, InputKey};
 
 /// Check a seed file end to end with its key.
 #[derive(clap::Args, Debug)]
@@ -16,6 +16,8 @@ pub struct Cmd {
     file: PathBuf,
     #[command(flatten)]
     key: InputKey,
+    #[command(flatten)]
+    devices: DeviceArgs,
     /// One JSON object on stdout instead of text.
     #[arg(long)]
     json: bool,
@@ -25,7 +27,8 @@ impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
         let key = self.key.load()?;
-        let (reader, batch, _) = open_any(&self.file, &key)?;
+        let (reader, batch, _) =
+            open_with_devices(&self.file, &key, self.devices.load()?.as_ref())?;
         let format = match reader.format() {
             seedfile::Format::Tlseed => "tlseed",
             seedfile::Format::Pskc => "pskc",

@@ -1,0 +1,323 @@
+//! The back office (`000`: the paper procedure at the branch): revocation of a lost or
+//! expired token, lifting a lockout, and — under `backoffice.dual_control` — approval by a
+//! second, different supervisor. Scope `backoffice` with an operator session; the operator
+//! in the audit log is the authenticated one.
+
+use super::checks::{login_key, replay_key};
+use super::{Bank, Revocation, RevokedToken};
+use crate::access::{BackofficeRequest, RequestKind, Throttle};
+use crate::audit::refuse_control;
+use crate::auth::{Action, Caller};
+use crate::cooldown::{local_text, registration_allowed_from};
+use crate::error::Error;
+use crate::ids::{CustomerId, LoginId, OperatorId, SerialNumber};
+use crate::model::TokenStatus;
+use crate::store::{Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// What a back-office revocation names.
+#[derive(Debug, Clone)]
+pub enum BackofficeTarget {
+    /// A token by serial.
+    Serial(SerialNumber),
+    /// The token registered to a user.
+    User(LoginId),
+}
+
+/// What a back-office call did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum BackofficeOutcome {
+    /// The token was revoked.
+    Revoked(Revocation),
+    /// The user was unlocked.
+    Unlocked {
+        /// The user.
+        login: LoginId,
+    },
+    /// Dual control: the request waits for a second, different supervisor.
+    Pending {
+        /// The request.
+        request: BackofficeRequest,
+    },
+}
+
+/// What carrying out a request gives: the customer, the outcome and the audit detail; or
+/// the customer (if known) and the refusal.
+type Done = Result<(Option<CustomerId>, BackofficeOutcome, String), (Option<CustomerId>, Error)>;
+
+fn operator_of(caller: &Caller) -> Result<OperatorId, Error> {
+    match caller {
+        Caller::Operator { operator, .. } => Ok(operator.clone()),
+        // The CLI on the database file is the bank's root access.
+        Caller::Local(u) => OperatorId::parse(u).map_err(Error::from),
+        Caller::Client { .. } => Err(Error::OperatorSessionRequired),
+    }
+}
+
+impl<S: Store> Bank<S> {
+    /// The paper procedure at the branch (`000`): an operator revokes a lost or expired token,
+    /// with a reason (printable text), audited. No customer proof is needed. Under dual
+    /// control the call files a request instead ([`BackofficeOutcome::Pending`]).
+    pub fn backoffice_revoke(
+        &self,
+        caller: &Caller,
+        reason: &str,
+        target: &BackofficeTarget,
+        now: DateTime<Utc>,
+    ) -> Result<BackofficeOutcome, Error> {
+        self.authorize(caller, Action::BackofficeRevoke, "backoffice_revoke", now)?;
+        refuse_control("reason", reason)?;
+        if reason.trim().is_empty() {
+            return Err(Error::InvalidInput(
+                "give the reason for the back-office revocation (e.g. lost token, expired)".into(),
+            ));
+        }
+        let kind = match target {
+            BackofficeTarget::Serial(s) => RequestKind::RevokeSerial {
+                serial: s.clone(),
+                reason: reason.trim().to_owned(),
+            },
+            BackofficeTarget::User(l) => RequestKind::RevokeUser {
+                login: l.clone(),
+                reason: reason.trim().to_owned(),
+            },
+        };
+        self.file_or_do(caller, kind, now)
+    }
+
+    /// Lifts a user's lockout (and their token's): only for a user who is locked
+    /// ([`Error::NotLocked`] otherwise). Under dual control the call files a request.
+    pub fn unlock(
+        &self,
+        caller: &Caller,
+        login: &LoginId,
+        now: DateTime<Utc>,
+    ) -> Result<BackofficeOutcome, Error> {
+        self.authorize(caller, Action::Unlock, "unlock", now)?;
+        self.file_or_do(
+            caller,
+            RequestKind::Unlock {
+                login: login.clone(),
+            },
+            now,
+        )
+    }
+
+    /// A second, different supervisor approves a pending request: it is carried out now.
+    pub fn approve(
+        &self,
+        caller: &Caller,
+        request: i64,
+        now: DateTime<Utc>,
+    ) -> Result<BackofficeOutcome, Error> {
+        self.authorize(caller, Action::Approve, "backoffice_approve", now)?;
+        let approver = operator_of(caller)?;
+        self.run(|tx| {
+            let mut e = self.entry(now, caller, caller.actor(), "backoffice_approve");
+            e.subject = Some(format!("request {request}"));
+            let Some(mut r) = tx.request(request)?.filter(|r| r.approved_by.is_none()) else {
+                let err = Error::UnknownRequest(request);
+                self.audit_refusal(tx, e, &err)?;
+                return Ok(Err(err));
+            };
+            if r.requested_by == approver {
+                let err = Error::SameOperator(r.requested_by.clone());
+                self.audit_refusal(tx, e, &err)?;
+                return Ok(Err(err));
+            }
+            let res = self.carry_out(tx, caller, &r.kind, Some(&r.requested_by), now)?;
+            if res.is_ok() {
+                r.approved_by = Some(approver.clone());
+                r.approved_at = Some(now);
+                tx.update_request(&r)?;
+                e.detail = format!("approved request {request} of {}", r.requested_by);
+                self.record(tx, e)?;
+            }
+            Ok(res)
+        })
+    }
+
+    fn file_or_do(
+        &self,
+        caller: &Caller,
+        kind: RequestKind,
+        now: DateTime<Utc>,
+    ) -> Result<BackofficeOutcome, Error> {
+        let operator = operator_of(caller)?;
+        let dual = self.policy.backoffice.dual_control && !matches!(caller, Caller::Local(_));
+        self.run(|tx| {
+            if !dual {
+                return self.carry_out(tx, caller, &kind, None, now);
+            }
+            let mut r = BackofficeRequest {
+                id: 0,
+                kind: kind.clone(),
+                requested_by: operator.clone(),
+                requested_at: now,
+                approved_by: None,
+                approved_at: None,
+            };
+            r.id = tx.insert_request(&r)?;
+            let mut e = self.entry(now, caller, caller.actor(), "backoffice_request");
+            e.subject = Some(format!("request {}", r.id));
+            e.detail = format!("waiting for a second supervisor: {}", describe(&kind));
+            self.record(tx, e)?;
+            Ok(Ok(BackofficeOutcome::Pending { request: r }))
+        })
+    }
+
+    /// Does what a request asks, audited as `caller` (with the requester named under dual
+    /// control).
+    fn carry_out(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &Caller,
+        kind: &RequestKind,
+        requested_by: Option<&OperatorId>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<BackofficeOutcome, Error>, StoreError> {
+        let action = match kind {
+            RequestKind::Unlock { .. } => "unlock",
+            _ => "backoffice_revoke",
+        };
+        let mut e = self.entry(now, caller, caller.actor(), action);
+        let requested = requested_by
+            .map(|r| format!("; requested by {r}"))
+            .unwrap_or_default();
+        let res: Done = match kind {
+            RequestKind::Unlock { login } => {
+                e.subject = Some(login.to_string());
+                self.unlock_in(tx, login, now)?
+            }
+            RequestKind::RevokeSerial { serial, reason } => {
+                e.subject = Some(serial.to_string());
+                self.bo_revoke_in(tx, &BackofficeTarget::Serial(serial.clone()), reason, now)?
+            }
+            RequestKind::RevokeUser { login, reason } => {
+                e.subject = Some(login.to_string());
+                self.bo_revoke_in(tx, &BackofficeTarget::User(login.clone()), reason, now)?
+            }
+        };
+        match res {
+            Ok((customer, outcome, detail)) => {
+                e.customer = customer.map(|c| c.to_string());
+                e.detail = format!("{detail}{requested}");
+                self.record(tx, e)?;
+                Ok(Ok(outcome))
+            }
+            Err((customer, err)) => {
+                e.customer = customer.map(|c| c.to_string());
+                e.detail = format!("{}; {err}{requested}", describe(kind));
+                self.audit_refusal(tx, e, &err)?;
+                Ok(Err(err))
+            }
+        }
+    }
+
+    fn unlock_in(
+        &self,
+        tx: &mut dyn Tx,
+        login: &LoginId,
+        now: DateTime<Utc>,
+    ) -> Result<Done, StoreError> {
+        let Some(mut u) = tx.user(login)? else {
+            return Ok(Err((None, Error::UnknownUser(login.to_string()))));
+        };
+        let cid = Some(u.customer.clone());
+        let user_locked = u.locked_until.is_some_and(|t| t > now);
+        let mut token = match &u.serial {
+            Some(s) => tx.token(s)?,
+            None => None,
+        };
+        let token_locked = token
+            .as_ref()
+            .is_some_and(|t| t.counters.locked_until.is_some_and(|x| x > now));
+        if !user_locked && !token_locked {
+            return Ok(Err((cid, Error::NotLocked(login.clone()))));
+        }
+        u.failures = 0;
+        u.locked_until = None;
+        tx.update_user(&u)?;
+        tx.set_throttle(&login_key(login), &Throttle::default())?;
+        tx.set_throttle(&replay_key(login), &Throttle::default())?;
+        if let Some(t) = token.as_mut() {
+            t.counters.failures = 0;
+            t.counters.locked_until = None;
+            tx.update_token(t)?;
+        }
+        Ok(Ok((
+            cid,
+            BackofficeOutcome::Unlocked {
+                login: login.clone(),
+            },
+            format!(
+                "unlocked{}",
+                if token_locked {
+                    " (user and token)"
+                } else {
+                    ""
+                }
+            ),
+        )))
+    }
+
+    fn bo_revoke_in(
+        &self,
+        tx: &mut dyn Tx,
+        target: &BackofficeTarget,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Done, StoreError> {
+        let serial = match target {
+            BackofficeTarget::Serial(s) => s.clone(),
+            BackofficeTarget::User(login) => match tx.user(login)? {
+                None => return Ok(Err((None, Error::UnknownUser(login.to_string())))),
+                Some(u) => match u.serial {
+                    Some(s) => s,
+                    None => return Ok(Err((Some(u.customer), Error::NoToken(u.login)))),
+                },
+            },
+        };
+        let Some(mut t) = tx.token(&serial)? else {
+            return Ok(Err((None, Error::UnknownSerial(serial))));
+        };
+        let customer = t.status.customer().cloned();
+        if matches!(t.status, TokenStatus::Revoked { .. }) {
+            return Ok(Err((customer, Error::AlreadyRevoked(serial))));
+        }
+        let users = Self::revoke_token(tx, &mut t, now)?;
+        let from = registration_allowed_from(&self.policy, now)
+            .map_err(|e| StoreError::Backend(e.to_string()))?; // rolls back: nothing revoked
+        let detail = format!(
+            "reason: {reason}; revoked for {}",
+            users
+                .iter()
+                .map(LoginId::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Ok(Ok((
+            customer,
+            BackofficeOutcome::Revoked(Revocation {
+                tokens: vec![RevokedToken { serial, users }],
+                register_from: from,
+                register_from_local: local_text(self.policy.time_zone, from),
+            }),
+            detail,
+        )))
+    }
+}
+
+fn describe(kind: &RequestKind) -> String {
+    match kind {
+        RequestKind::Unlock { login } => format!("unlock {login}"),
+        RequestKind::RevokeSerial { serial, reason } => {
+            format!("revoke {serial}, reason: {reason}")
+        }
+        RequestKind::RevokeUser { login, reason } => {
+            format!("revoke the token of {login}, reason: {reason}")
+        }
+    }
+}

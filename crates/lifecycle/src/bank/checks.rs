@@ -1,0 +1,287 @@
+//! The checks the use cases share: lockouts and throttles (RFC 4226 §7.3), a code against a
+//! token, and the actor's proof (confirmation password + current code).
+
+use super::{Bank, Proof};
+use crate::access::Throttle;
+use crate::cooldown::local_text;
+use crate::error::Error;
+use crate::ids::LoginId;
+use crate::model::{locked_forever, Customer, TokenInfo, TokenStatus, User, UserClass};
+use crate::policy::AdminRoles;
+use crate::store::{Store, StoreError, Tx};
+use crate::verify::{check_code, CodeCheck};
+use chrono::{DateTime, Duration, Utc};
+
+/// The throttle key of a login name (used when no user row holds the count).
+pub(super) fn login_key(login: &LoginId) -> String {
+    format!("login:{login}")
+}
+
+/// The throttle key of a login's replayed codes.
+pub(super) fn replay_key(login: &LoginId) -> String {
+    format!("replay:{login}")
+}
+
+impl<S: Store> Bank<S> {
+    fn lock_end(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let v = &self.policy.validation;
+        if v.lockout_minutes == 0 {
+            locked_forever()
+        } else {
+            now + Duration::minutes(i64::from(v.lockout_minutes))
+        }
+    }
+
+    fn until_text(&self, until: DateTime<Utc>) -> String {
+        if until == locked_forever() {
+            "a back-office unlock".into()
+        } else {
+            local_text(self.policy.time_zone, until)
+        }
+    }
+
+    /// Clears an expired lockout; refuses while one is in force.
+    pub(super) fn check_lock(&self, u: &mut User, now: DateTime<Utc>) -> Result<(), Error> {
+        match u.locked_until {
+            Some(until) if until > now => Err(Error::Locked {
+                login: u.login.clone(),
+                until,
+                until_local: self.until_text(until),
+            }),
+            Some(_) => {
+                u.locked_until = None;
+                u.failures = 0;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a failure on a user (RFC 4226 §7.3 throttling); returns attempts left.
+    pub(super) fn fail(&self, u: &mut User, now: DateTime<Utc>) -> u32 {
+        let max = self.policy.validation.max_failures;
+        u.failures = u.failures.saturating_add(1);
+        if u.failures >= max {
+            u.locked_until = Some(self.lock_end(now));
+        }
+        max.saturating_sub(u.failures)
+    }
+
+    /// The lockout of a name without a user row: the same answer a user gets.
+    pub(super) fn check_throttle(
+        &self,
+        tx: &mut dyn Tx,
+        key: &str,
+        login: &LoginId,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Error>, StoreError> {
+        let t = tx.throttle(key)?;
+        match t.locked_until {
+            Some(until) if until > now => Ok(Err(Error::Locked {
+                login: login.clone(),
+                until,
+                until_local: self.until_text(until),
+            })),
+            Some(_) => {
+                tx.set_throttle(key, &Throttle::default())?;
+                Ok(Ok(()))
+            }
+            None => Ok(Ok(())),
+        }
+    }
+
+    /// Counts a failure on a throttle key; returns attempts left.
+    pub(super) fn fail_throttle(
+        &self,
+        tx: &mut dyn Tx,
+        key: &str,
+        max: u32,
+        now: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        let mut t = tx.throttle(key)?;
+        t.failures = t.failures.saturating_add(1);
+        if t.failures >= max {
+            t.locked_until = Some(self.lock_end(now));
+        }
+        tx.set_throttle(key, &t)?;
+        Ok(max.saturating_sub(t.failures))
+    }
+
+    /// Refuses a token locked by too many wrong codes (clears an expired token lockout).
+    pub(super) fn check_token_lock(
+        &self,
+        t: &mut TokenInfo,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        match t.counters.locked_until {
+            Some(until) if until > now => Err(Error::TokenLocked {
+                serial: t.serial.clone(),
+                until_local: self.until_text(until),
+            }),
+            Some(_) => {
+                t.counters.locked_until = None;
+                t.counters.failures = 0;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Checks a code of `user`'s token; on success stores the counters and resets the user's,
+    /// the token's and the replay counts; a wrong code counts for the user and for the token
+    /// (a shared token's users all count there); a replay is not a failure but is throttled
+    /// (`validation.max_replays`). Writes the user and the token back either way.
+    pub(super) fn prove_code(
+        &self,
+        tx: &mut dyn Tx,
+        user: &mut User,
+        token: &mut TokenInfo,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Error>, StoreError> {
+        if let Err(e) = self.check_token_lock(token, now) {
+            return Ok(Err(e));
+        }
+        let Some(seed) = tx.token_seed(&token.serial)? else {
+            return Err(StoreError::Corrupt(format!(
+                "token {} has no seed",
+                token.serial
+            )));
+        };
+        let outcome = match check_code(&self.policy.validation, token, &seed, code, now) {
+            CodeCheck::Accepted(c) => {
+                token.counters = crate::model::TokenCounters {
+                    failures: 0,
+                    locked_until: None,
+                    ..c
+                };
+                user.failures = 0;
+                let rk = replay_key(&user.login);
+                if tx.throttle(&rk)? != Throttle::default() {
+                    tx.set_throttle(&rk, &Throttle::default())?;
+                }
+                Ok(())
+            }
+            CodeCheck::Rejected => {
+                let max = self.policy.validation.max_failures;
+                token.counters.failures = token.counters.failures.saturating_add(1);
+                if token.counters.failures >= max {
+                    token.counters.locked_until = Some(self.lock_end(now));
+                }
+                Err(Error::WrongCode {
+                    remaining: self.fail(user, now),
+                })
+            }
+            // A typing slip costs no attempt (issue #13).
+            CodeCheck::Malformed => Err(Error::InvalidInput(crate::ids::MalformedCode.to_string())),
+            CodeCheck::Replayed => {
+                let max = self.policy.validation.max_replays;
+                let remaining = self.fail_throttle(tx, &replay_key(&user.login), max, now)?;
+                if remaining == 0 {
+                    user.locked_until = Some(self.lock_end(now));
+                }
+                Err(Error::ReplayedCode { remaining })
+            }
+        };
+        tx.update_token(token)?;
+        tx.update_user(user)?;
+        Ok(outcome)
+    }
+
+    pub(super) fn allowed(&self, roles: AdminRoles, class: UserClass) -> bool {
+        match roles {
+            AdminRoles::MasterAndAdmin => matches!(class, UserClass::Master | UserClass::Admin),
+            AdminRoles::MasterOnly => class == UserClass::Master,
+        }
+    }
+
+    /// Verifies an actor's proof before anything else: lockout, confirmation secret, a code
+    /// from the actor's own token — one answer ([`Error::WrongProof`]) for an unknown actor, a
+    /// wrong password or a wrong code — and only then the actor's role.
+    pub(super) fn prove_actor(
+        &self,
+        tx: &mut dyn Tx,
+        proof: &Proof,
+        roles: AdminRoles,
+        action: &'static str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(User, Customer), Error>, StoreError> {
+        let max = self.policy.validation.max_failures;
+        let Some(mut actor) = tx.user(&proof.actor)? else {
+            let key = login_key(&proof.actor);
+            if let Err(e) = self.check_throttle(tx, &key, &proof.actor, now)? {
+                return Ok(Err(e));
+            }
+            let remaining = self.fail_throttle(tx, &key, max, now)?;
+            return Ok(Err(Error::WrongProof { remaining }));
+        };
+        if let Err(e) = self.check_lock(&mut actor, now) {
+            return Ok(Err(e));
+        }
+        let Some(customer) = tx.customer(&actor.customer)? else {
+            return Err(StoreError::Corrupt(format!(
+                "user {} has no customer",
+                actor.login
+            )));
+        };
+        let Some(hash) = actor.secret.clone().or_else(|| customer.secret.clone()) else {
+            return Ok(Err(Error::NoSecretSet(actor.login.clone())));
+        };
+        if !hash.verify(&proof.secret) {
+            let remaining = self.fail(&mut actor, now);
+            tx.update_user(&actor)?;
+            return Ok(Err(Error::WrongProof { remaining }));
+        }
+        let Some(serial) = actor.serial.clone() else {
+            return Ok(Err(Error::NoToken(actor.login.clone())));
+        };
+        let Some(mut token) = tx.token(&serial)? else {
+            return Err(StoreError::Corrupt(format!(
+                "registered token {serial} is missing"
+            )));
+        };
+        if token.is_expired(now) {
+            return Ok(Err(Error::TokenExpired(serial)));
+        }
+        match self.prove_code(tx, &mut actor, &mut token, &proof.code, now)? {
+            Ok(()) => {}
+            Err(Error::WrongCode { remaining }) => return Ok(Err(Error::WrongProof { remaining })),
+            Err(e) => return Ok(Err(e)),
+        }
+        if !self.allowed(roles, actor.class) {
+            return Ok(Err(Error::NotAllowed {
+                login: actor.login.clone(),
+                class: actor.class.label_ja(),
+                action,
+                who: match roles {
+                    AdminRoles::MasterAndAdmin => "master or an admin user",
+                    AdminRoles::MasterOnly => "master user",
+                },
+            }));
+        }
+        Ok(Ok((actor, customer)))
+    }
+
+    /// Marks `serial` revoked and releases it from every user (DOMAIN.md §4).
+    pub(super) fn revoke_token(
+        tx: &mut dyn Tx,
+        token: &mut TokenInfo,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LoginId>, StoreError> {
+        let users = tx.users_of_token(&token.serial)?;
+        let mut logins = Vec::new();
+        for mut u in users {
+            u.serial = None;
+            u.awaiting_registration = true;
+            u.last_revoked_at = Some(now);
+            if u.issued.as_ref() == Some(&token.serial) {
+                u.issued = None;
+            }
+            tx.update_user(&u)?;
+            logins.push(u.login);
+        }
+        token.status = TokenStatus::Revoked { at: now };
+        tx.update_token(token)?;
+        Ok(logins)
+    }
+}

@@ -1,0 +1,162 @@
+//! The use cases, one module per use case. Each public method is one transaction; time is
+//! always passed in, and the first argument is the authenticated [`Caller`], authorized here
+//! in the domain before anything is read (see [`crate::auth`]).
+//!
+//! Every use case writes the audit trail in the same transaction as its effect: the entry
+//! names the actor, the caller (`via`) and the customer, refusals included, and is chained to
+//! the entry before ([`crate::audit`]).
+
+mod backoffice;
+mod checks;
+mod clients;
+mod mode;
+mod operators;
+mod reads;
+mod register;
+mod revoke;
+mod setup;
+mod validate;
+
+pub use backoffice::{BackofficeOutcome, BackofficeTarget};
+pub use operators::{NewOperator, OpenedSession};
+pub use reads::{UserPage, UserRow, UserRowView, PAGE_SIZE};
+pub use revoke::{Revocation, RevokedToken};
+pub use setup::{NewCustomer, NewUser};
+pub use validate::LoginOutcome;
+
+use crate::audit::{Actor, AuditEntry};
+use crate::auth::{Action, Caller};
+use crate::error::Error;
+use crate::ids::LoginId;
+use crate::policy::Policy;
+use crate::secret::{ConfirmationSecret, SecretHash};
+use crate::store::{Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+
+/// The bank's lifecycle service over a store.
+pub struct Bank<S> {
+    store: S,
+    policy: Policy,
+    clock_note: Option<String>,
+}
+
+/// What the actor proves: the confirmation secret and a current code of the actor's token
+/// (`000`, `003`, `004`: 「ワンタイムパスワード」「確認用パスワード」が必要).
+/// `Debug` shows the actor only.
+#[derive(Clone)]
+pub struct Proof {
+    /// The acting user.
+    pub actor: LoginId,
+    /// Their confirmation secret.
+    pub secret: ConfirmationSecret,
+    /// A current code from their token (not logged, not stored).
+    pub code: String,
+}
+
+impl std::fmt::Debug for Proof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proof")
+            .field("actor", &self.actor)
+            .field("secret", &"<redacted>")
+            .field("code", &"<redacted>")
+            .finish()
+    }
+}
+
+impl<S: Store> Bank<S> {
+    /// A service over `store` applying `policy`.
+    pub fn new(store: S, policy: Policy) -> Self {
+        Bank {
+            store,
+            policy,
+            clock_note: None,
+        }
+    }
+
+    /// Records a staging clock (`fixed:…`, `offset:…`) in every audit entry written.
+    pub fn with_clock_note(mut self, note: Option<String>) -> Self {
+        self.clock_note = note;
+        self
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Runs one use case: the outer `Err` rolls back; an inner refusal is committed
+    /// (so failure counters and audit entries of a refused attempt persist).
+    fn run<R>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<Result<R, Error>, StoreError>,
+    ) -> Result<R, Error> {
+        self.store.transaction(f)?
+    }
+
+    /// A fresh audit entry for `caller` doing `action`, with `actor` as the one who acted.
+    fn entry(&self, now: DateTime<Utc>, caller: &Caller, actor: Actor, action: &str) -> AuditEntry {
+        AuditEntry {
+            id: 0,
+            at: now,
+            actor,
+            via: Some(caller.via()),
+            action: action.to_owned(),
+            customer: None,
+            subject: None,
+            outcome: "ok".into(),
+            detail: String::new(),
+            clock: self.clock_note.clone(),
+            prev: String::new(),
+            digest: String::new(),
+        }
+    }
+
+    /// Chains `e` after the last entry and appends it.
+    fn record(&self, tx: &mut dyn Tx, e: AuditEntry) -> Result<(), StoreError> {
+        crate::audit::append(tx, e).map(|_| ())
+    }
+
+    /// Records a refusal: outcome = the error's code, detail = its message if none was set.
+    fn audit_refusal(
+        &self,
+        tx: &mut dyn Tx,
+        mut e: AuditEntry,
+        err: &Error,
+    ) -> Result<(), StoreError> {
+        e.outcome = err.code().to_owned();
+        if e.detail.is_empty() {
+            e.detail = err.to_string();
+        }
+        self.record(tx, e)
+    }
+
+    /// Authorizes `caller` for `action`; a refusal is audited (in its own transaction) and
+    /// returned.
+    fn authorize(
+        &self,
+        caller: &Caller,
+        action: Action,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        if let Err(err) = caller.authorize(action) {
+            let e = self.entry(now, caller, caller.actor(), name);
+            self.store
+                .transaction(|tx| self.audit_refusal(tx, e, &err))?;
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    fn hash(&self, s: &ConfirmationSecret) -> Result<SecretHash, Error> {
+        if s.is_empty() {
+            return Err(Error::InvalidInput("the password is empty".into()));
+        }
+        SecretHash::hash(&self.policy.secrets, s).map_err(|e| Error::Secret(e.to_string()))
+    }
+}

@@ -1,0 +1,161 @@
+//! The customer's usage mode and registration removal (`001`, `002`; scope
+//! `customer-admin`, plus the acting administrator's proof, checked first).
+
+use super::{Bank, Proof};
+use crate::audit::Actor;
+use crate::auth::{Action, Caller};
+use crate::error::Error;
+use crate::ids::{CustomerId, LoginId, SerialNumber};
+use crate::model::{TokenStatus, UsageMode, UserClass};
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+
+impl<S: Store> Bank<S> {
+    /// Changes the customer's usage mode (`001`, `002`): needs the actor's secret and current
+    /// code, and cancels every existing registration (「利用形態を変更する場合は、トークンの
+    /// 利用登録が解除されます」 `001`). Returns the users whose registration was cancelled.
+    pub fn change_mode(
+        &self,
+        caller: &Caller,
+        proof: &Proof,
+        mode: UsageMode,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LoginId>, Error> {
+        self.authorize(caller, Action::ChangeMode, "mode_change", now)?;
+        self.run(|tx| {
+            let mut entry = self.entry(
+                now,
+                caller,
+                Actor::User(proof.actor.to_string()),
+                "mode_change",
+            );
+            entry.detail = format!("to {}", mode.as_str());
+            let res: Result<(CustomerId, Vec<LoginId>), (Option<CustomerId>, Error)> = (|| {
+                let (_actor, mut customer) = match self.prove_actor(
+                    tx,
+                    proof,
+                    self.policy.roles.mode_change,
+                    "change the usage mode",
+                    now,
+                )? {
+                    Ok(v) => v,
+                    Err(e) => return Ok(Err((None, e))),
+                };
+                if customer.mode == mode {
+                    return Ok(Err((
+                        Some(customer.id),
+                        Error::ModeUnchanged(mode.as_str()),
+                    )));
+                }
+                let mut cancelled = Vec::new();
+                for mut u in tx.users_of_customer(&customer.id)? {
+                    if let Some(serial) = u.serial.take() {
+                        if let Some(mut t) = tx.token(&serial)? {
+                            if matches!(t.status, TokenStatus::Active { .. }) {
+                                t.status = TokenStatus::Issued {
+                                    customer: customer.id.clone(),
+                                };
+                                tx.update_token(&t)?;
+                            }
+                        }
+                        tx.update_user(&u)?;
+                        cancelled.push(u.login);
+                    }
+                }
+                customer.mode = mode;
+                tx.update_customer(&customer)?;
+                Ok::<_, StoreError>(Ok((customer.id, cancelled)))
+            })(
+            )?;
+            match res {
+                Ok((customer, cancelled)) => {
+                    entry.customer = Some(customer.to_string());
+                    entry.detail = format!(
+                        "to {}; registrations cancelled: {}",
+                        mode.as_str(),
+                        cancelled
+                            .iter()
+                            .map(LoginId::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    self.record(tx, entry)?;
+                    Ok(Ok(cancelled))
+                }
+                Err((customer, err)) => {
+                    entry.customer = customer.map(|c| c.to_string());
+                    self.audit_refusal(tx, entry, &err)?;
+                    Ok(Err(err))
+                }
+            }
+        })
+    }
+
+    /// An administrator removes a user's token registration (利用登録解除, `001`, `002`);
+    /// never for the master (`002`: MasterID can only be replaced). The actor's proof is
+    /// checked before the target is looked at.
+    pub fn unregister(
+        &self,
+        caller: &Caller,
+        proof: &Proof,
+        target: &LoginId,
+        now: DateTime<Utc>,
+    ) -> Result<SerialNumber, Error> {
+        self.authorize(caller, Action::Unregister, "unregister", now)?;
+        self.run(|tx| {
+            let mut entry = self.entry(
+                now,
+                caller,
+                Actor::User(proof.actor.to_string()),
+                "unregister",
+            );
+            entry.subject = Some(target.to_string());
+            let res: Result<(CustomerId, SerialNumber), (Option<CustomerId>, Error)> = (|| {
+                let (_a, customer) = match self.prove_actor(
+                    tx,
+                    proof,
+                    self.policy.roles.mode_change,
+                    "unregister tokens",
+                    now,
+                )? {
+                    Ok(v) => v,
+                    Err(e) => return Ok(Err((None, e))),
+                };
+                let cid = Some(customer.id.clone());
+                let Some(mut u) = tx.user(target)?.filter(|u| u.customer == customer.id) else {
+                    return Ok(Err((cid, Error::UnknownUser(target.to_string()))));
+                };
+                if u.class == UserClass::Master {
+                    return Ok(Err((cid, Error::MasterCannotBeUnregistered)));
+                }
+                let Some(serial) = u.serial.take() else {
+                    return Ok(Err((cid, Error::NoToken(u.login))));
+                };
+                tx.update_user(&u)?;
+                if tx.users_of_token(&serial)?.is_empty() {
+                    if let Some(mut t) = tx.token(&serial)? {
+                        t.status = TokenStatus::Issued {
+                            customer: customer.id.clone(),
+                        };
+                        tx.update_token(&t)?;
+                    }
+                }
+                Ok::<_, StoreError>(Ok((customer.id, serial)))
+            })(
+            )?;
+            match res {
+                Ok((customer, serial)) => {
+                    entry.customer = Some(customer.to_string());
+                    entry.detail = format!("token {serial} unregistered");
+                    self.record(tx, entry)?;
+                    Ok(Ok(serial))
+                }
+                Err((customer, err)) => {
+                    entry.customer = customer.map(|c| c.to_string());
+                    self.audit_refusal(tx, entry, &err)?;
+                    Ok(Err(err))
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,257 @@
+//! Operators (bank staff): added from the CLI with a password (Argon2id) and their own OTP
+//! token from the bank's stock; they open short-lived sessions with name, password and a
+//! current code, through an API client with the `backoffice` scope. Sessions end after the
+//! policy's idle time (`backoffice.session_idle_minutes`) and maximum age.
+
+use super::Bank;
+use crate::access::{BearerSecret, Operator, OperatorSession, Role};
+use crate::auth::{Action, Caller};
+use crate::error::Error;
+use crate::ids::{OperatorId, SerialNumber};
+use crate::model::TokenStatus;
+use crate::secret::ConfirmationSecret;
+use crate::store::{Store, StoreError};
+use crate::verify::{check_code, CodeCheck};
+use chrono::{DateTime, Duration, Utc};
+
+/// The prefix of operator session tokens.
+pub const SESSION_PREFIX: &str = "tls_";
+
+/// An operator to add.
+#[derive(Debug, Clone)]
+pub struct NewOperator {
+    /// Staff ID.
+    pub name: OperatorId,
+    /// Role.
+    pub role: Role,
+    /// Their password.
+    pub password: ConfirmationSecret,
+    /// Their token (in stock).
+    pub serial: SerialNumber,
+    /// A current code of that token (proves it is in their hands).
+    pub code: String,
+}
+
+/// A session just opened: the token to send as `X-Operator-Session` (shown once).
+#[derive(Debug)]
+pub struct OpenedSession {
+    /// The session token.
+    pub token: BearerSecret,
+    /// The operator.
+    pub operator: OperatorId,
+    /// Their role.
+    pub role: Role,
+    /// It ends if unused until then.
+    pub idle_expires_at: DateTime<Utc>,
+}
+
+impl<S: Store> Bank<S> {
+    /// Adds an operator with their own token from stock (status `staff` from then on).
+    pub fn add_operator(
+        &self,
+        caller: &Caller,
+        o: NewOperator,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        self.authorize(caller, Action::ManageAccess, "operator_add", now)?;
+        let password = self.hash(&o.password)?;
+        self.run(|tx| {
+            let mut e = self.entry(now, caller, caller.actor(), "operator_add");
+            e.subject = Some(o.name.to_string());
+            let res = (|| {
+                if tx.operator(&o.name)?.is_some() {
+                    return Ok(Err(Error::DuplicateOperator(o.name.clone())));
+                }
+                let Some(mut t) = tx.token(&o.serial)? else {
+                    return Ok(Err(Error::UnknownSerial(o.serial.clone())));
+                };
+                if t.status != TokenStatus::Stock || t.is_expired(now) {
+                    return Ok(Err(Error::NotInStock(o.serial.clone())));
+                }
+                let Some(seed) = tx.token_seed(&o.serial)? else {
+                    return Err(StoreError::Corrupt(format!(
+                        "token {} has no seed",
+                        o.serial
+                    )));
+                };
+                match check_code(&self.policy.validation, &t, &seed, &o.code, now) {
+                    CodeCheck::Accepted(c) => t.counters = c,
+                    _ => return Ok(Err(Error::WrongCode { remaining: 0 })),
+                }
+                t.status = TokenStatus::Staff {
+                    operator: o.name.clone(),
+                };
+                tx.update_token(&t)?;
+                tx.insert_operator(&Operator {
+                    name: o.name.clone(),
+                    role: o.role,
+                    password: password.clone(),
+                    serial: o.serial.clone(),
+                    failures: 0,
+                    locked_until: None,
+                    created_at: now,
+                })?;
+                Ok(Ok(()))
+            })()?;
+            if let Err(err) = res {
+                self.audit_refusal(tx, e, &err)?;
+                return Ok(Err(err));
+            }
+            e.detail = format!("role {}, token {}", o.role.as_str(), o.serial);
+            self.record(tx, e)?;
+            Ok(Ok(()))
+        })
+    }
+
+    /// Opens an operator session: name, password and a current code of the operator's token.
+    /// One answer ([`Error::WrongOperatorLogin`]) for an unknown name, a wrong password, a
+    /// wrong code or a locked operator; failures lock like a user's.
+    pub fn open_operator_session(
+        &self,
+        caller: &Caller,
+        name: &OperatorId,
+        password: &ConfirmationSecret,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<OpenedSession, Error> {
+        self.authorize(caller, Action::OpenOperatorSession, "operator_session", now)?;
+        let Caller::Client { name: client, .. } = caller else {
+            return Err(Error::Forbidden {
+                needs: "an API client with the scope backoffice".into(),
+            });
+        };
+        let token = BearerSecret::generate(SESSION_PREFIX)?;
+        let max = self.policy.validation.max_failures;
+        self.run(|tx| {
+            let mut e = self.entry(
+                now,
+                caller,
+                crate::audit::Actor::Operator(name.to_string()),
+                "operator_session",
+            );
+            let refused = |tx: &mut dyn crate::store::Tx, e| {
+                let err = Error::WrongOperatorLogin;
+                self.audit_refusal(tx, e, &err)?;
+                Ok::<_, StoreError>(Err(err))
+            };
+            let key = format!("operator:{name}");
+            let Some(mut op) = tx.operator(name)? else {
+                let t = tx.throttle(&key)?;
+                if t.locked_until.is_none_or(|u| u <= now) {
+                    self.fail_throttle(tx, &key, max, now)?;
+                }
+                return refused(tx, e);
+            };
+            if op.locked_until.is_some_and(|u| u > now) {
+                return refused(tx, e);
+            }
+            let mut ok = op.password.verify(password);
+            let mut t = tx.token(&op.serial)?;
+            if let (true, Some(tok)) = (ok, t.as_mut()) {
+                let staff =
+                    matches!(&tok.status, TokenStatus::Staff { operator } if operator == name);
+                let seed = tx.token_seed(&op.serial)?;
+                ok = match (staff, seed) {
+                    (true, Some(seed)) => {
+                        match check_code(&self.policy.validation, tok, &seed, code, now) {
+                            CodeCheck::Accepted(c) => {
+                                tok.counters = c;
+                                tx.update_token(tok)?;
+                                true
+                            }
+                            _ => false,
+                        }
+                    }
+                    _ => false,
+                };
+            } else {
+                ok = false;
+            }
+            if !ok {
+                op.failures = op.failures.saturating_add(1);
+                if op.failures >= max {
+                    op.locked_until = Some(
+                        now + Duration::minutes(i64::from(
+                            self.policy.validation.lockout_minutes.max(1),
+                        )),
+                    );
+                }
+                tx.update_operator(&op)?;
+                return refused(tx, e);
+            }
+            op.failures = 0;
+            op.locked_until = None;
+            tx.update_operator(&op)?;
+            tx.insert_session(&OperatorSession {
+                token_hash: token.hash(),
+                operator: name.clone(),
+                client: client.clone(),
+                created_at: now,
+                last_seen: now,
+            })?;
+            e.detail = format!("role {}", op.role.as_str());
+            self.record(tx, e)?;
+            Ok(Ok(OpenedSession {
+                token: token.clone(),
+                operator: name.clone(),
+                role: op.role,
+                idle_expires_at: now
+                    + Duration::minutes(i64::from(self.policy.backoffice.session_idle_minutes)),
+            }))
+        })
+    }
+
+    /// The operator caller a session token stands for, on top of the client `caller` that
+    /// presents it: [`Error::OperatorSessionRequired`] when the session is unknown, belongs to
+    /// another client, was idle too long or is too old. Using a session keeps it alive.
+    pub fn operator_session(
+        &self,
+        caller: &Caller,
+        session: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Caller, Error> {
+        let Caller::Client {
+            name: client,
+            scopes,
+        } = caller
+        else {
+            return Err(Error::OperatorSessionRequired);
+        };
+        let hash = crate::access::hash_bearer(session);
+        let idle = Duration::minutes(i64::from(self.policy.backoffice.session_idle_minutes));
+        let max_age = Duration::minutes(i64::from(self.policy.backoffice.session_max_minutes));
+        self.run(|tx| {
+            let Some(mut s) = tx.session(&hash)? else {
+                return Ok(Err(Error::OperatorSessionRequired));
+            };
+            if &s.client != client {
+                return Ok(Err(Error::OperatorSessionRequired));
+            }
+            if now >= s.last_seen + idle || now >= s.created_at + max_age {
+                tx.delete_session(&hash)?;
+                return Ok(Err(Error::OperatorSessionRequired));
+            }
+            let Some(op) = tx.operator(&s.operator)? else {
+                tx.delete_session(&hash)?;
+                return Ok(Err(Error::OperatorSessionRequired));
+            };
+            s.last_seen = now;
+            tx.update_session(&s)?;
+            Ok(Ok(Caller::Operator {
+                client: client.clone(),
+                scopes: scopes.clone(),
+                operator: op.name,
+                role: op.role,
+            }))
+        })
+    }
+
+    /// Ends a session (sign-out); unknown sessions are ignored.
+    pub fn close_operator_session(&self, session: &str) -> Result<(), Error> {
+        let hash = crate::access::hash_bearer(session);
+        self.run(|tx| {
+            tx.delete_session(&hash)?;
+            Ok(Ok(()))
+        })
+    }
+}

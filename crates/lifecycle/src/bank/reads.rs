@@ -1,0 +1,228 @@
+//! Reading: a customer's users (`002`: 10 a screen), a token, a user, the audit log and its
+//! chain.
+
+use super::Bank;
+use crate::audit::{verify_chain, AuditEntry, AuditQuery, BrokenLink};
+use crate::auth::{Action, Caller};
+use crate::error::Error;
+use crate::ids::{CustomerId, LoginId, SerialNumber};
+use crate::model::{OtpState, TokenInfo, UsageMode, User, UserClass};
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Users per page of the user list (`002`: 10 users a screen).
+pub const PAGE_SIZE: usize = 10;
+
+/// One row of the user list (the seeds' columns).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserRow {
+    /// ログインID.
+    pub login: LoginId,
+    /// 利用者名.
+    pub name: String,
+    /// 利用者区分.
+    pub class: UserClass,
+    /// シリアル番号.
+    pub serial: Option<SerialNumber>,
+    /// ワンタイムパスワード状態.
+    pub state: OtpState,
+    /// トークン有効期限: the instant the registered token stops.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A [`UserRow`] as the screens and the JSON outputs show it (labels in Japanese and English,
+/// expiry in bank local time as `2021年06月30日 09時00分`).
+///
+/// JSON: `{"login":"hanakodt","name":"データ花子","class":"admin","class_ja":"管理者ユーザ",
+/// "serial":"33456789","state":"in_service","state_ja":"サービス利用中","state_en":"in service",
+/// "expires_at":"2021-06-30T00:00:00Z","expires_at_local":"2021年06月30日 09時00分"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserRowView {
+    /// ログインID.
+    pub login: String,
+    /// 利用者名.
+    pub name: String,
+    /// `master`, `admin`, `general`.
+    pub class: UserClass,
+    /// 利用者区分 label.
+    pub class_ja: &'static str,
+    /// シリアル番号, or `None` (shown `-`).
+    pub serial: Option<String>,
+    /// Stable state name.
+    pub state: OtpState,
+    /// ワンタイムパスワード状態 label.
+    pub state_ja: &'static str,
+    /// English label.
+    pub state_en: &'static str,
+    /// Expiry instant (UTC).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Expiry as the screens show it, bank local time.
+    pub expires_at_local: Option<String>,
+}
+
+impl UserRow {
+    /// The row with labels, for display in `tz`.
+    pub fn view(&self, tz: chrono_tz::Tz) -> UserRowView {
+        UserRowView {
+            login: self.login.to_string(),
+            name: self.name.clone(),
+            class: self.class,
+            class_ja: self.class.label_ja(),
+            serial: self.serial.as_ref().map(ToString::to_string),
+            state: self.state,
+            state_ja: self.state.label_ja(),
+            state_en: self.state.label_en(),
+            expires_at: self.expires_at,
+            expires_at_local: self
+                .expires_at
+                .map(|t| crate::model::screen_datetime(tz, t)),
+        }
+    }
+}
+
+/// One page of a customer's users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserPage {
+    /// The customer.
+    pub customer: CustomerId,
+    /// Its usage mode.
+    pub mode: UsageMode,
+    /// This page, from 1.
+    pub page: usize,
+    /// Number of pages (at least 1).
+    pub pages: usize,
+    /// Users matching the filter.
+    pub total: usize,
+    /// The rows of this page.
+    pub rows: Vec<UserRow>,
+}
+
+impl<S: Store> Bank<S> {
+    /// One page (from 1) of a customer's users, filtered by login ID or name (`002`).
+    ///
+    /// A `provisioning` client (or the CLI) lists any customer; a `login` client lists only
+    /// the customer of the user it acts for (`acting`): another customer answers as an
+    /// unknown one.
+    pub fn list_users(
+        &self,
+        caller: &Caller,
+        acting: Option<&LoginId>,
+        customer: &CustomerId,
+        filter: Option<&str>,
+        page: usize,
+        now: DateTime<Utc>,
+    ) -> Result<UserPage, Error> {
+        if !caller.may_list_any_customer() {
+            self.authorize(caller, Action::ListUsers, "user_list", now)?;
+        }
+        self.run(|tx| {
+            if !caller.may_list_any_customer() {
+                let own = match acting {
+                    Some(l) => tx.user(l)?.is_some_and(|u| &u.customer == customer),
+                    None => false,
+                };
+                if !own {
+                    return Ok(Err(Error::UnknownCustomer(customer.to_string())));
+                }
+            }
+            let Some(c) = tx.customer(customer)? else {
+                return Ok(Err(Error::UnknownCustomer(customer.to_string())));
+            };
+            let needle = filter.map(str::to_lowercase).filter(|f| !f.is_empty());
+            let users: Vec<User> = tx
+                .users_of_customer(customer)?
+                .into_iter()
+                .filter(|u| match &needle {
+                    None => true,
+                    Some(n) => {
+                        u.login.as_str().to_lowercase().contains(n)
+                            || u.name.to_lowercase().contains(n)
+                    }
+                })
+                .collect();
+            let total = users.len();
+            let pages = total.div_ceil(PAGE_SIZE).max(1);
+            let page = page.clamp(1, pages);
+            let mut rows = Vec::new();
+            for u in users
+                .into_iter()
+                .skip((page - 1) * PAGE_SIZE)
+                .take(PAGE_SIZE)
+            {
+                let token = match &u.serial {
+                    Some(s) => tx.token(s)?,
+                    None => None,
+                };
+                rows.push(UserRow {
+                    state: u.otp_state(token.as_ref(), now),
+                    expires_at: token.as_ref().map(TokenInfo::expires_at),
+                    serial: u.serial.clone(),
+                    login: u.login,
+                    name: u.name,
+                    class: u.class,
+                });
+            }
+            Ok(Ok(UserPage {
+                customer: customer.clone(),
+                mode: c.mode,
+                page,
+                pages,
+                total,
+                rows,
+            }))
+        })
+    }
+
+    /// A token without its seed (back office: an operator session).
+    pub fn token(
+        &self,
+        caller: &Caller,
+        serial: &SerialNumber,
+        now: DateTime<Utc>,
+    ) -> Result<TokenInfo, Error> {
+        self.authorize(caller, Action::TokenLookup, "token_lookup", now)?;
+        self.run(|tx| {
+            Ok(tx
+                .token(serial)?
+                .ok_or_else(|| Error::UnknownSerial(serial.clone())))
+        })
+    }
+
+    /// A user (the CLI and `provisioning` clients).
+    pub fn user(&self, caller: &Caller, login: &LoginId) -> Result<User, Error> {
+        if !caller.may_list_any_customer() {
+            return Err(Error::Forbidden {
+                needs: "an API key with the scope provisioning".into(),
+            });
+        }
+        self.run(|tx| {
+            Ok(tx
+                .user(login)?
+                .ok_or_else(|| Error::UnknownUser(login.to_string())))
+        })
+    }
+
+    /// The audit log (scope `audit`).
+    pub fn audit(
+        &self,
+        caller: &Caller,
+        q: &AuditQuery,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AuditEntry>, Error> {
+        self.authorize(caller, Action::ReadAudit, "audit_read", now)?;
+        self.run(|tx| Ok(Ok(tx.audit(q)?)))
+    }
+
+    /// Checks the whole audit chain: `Ok(Ok(n))` with the number of entries when it holds,
+    /// `Ok(Err(link))` naming the first broken link.
+    pub fn verify_audit(
+        &self,
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> Result<Result<usize, BrokenLink>, Error> {
+        self.authorize(caller, Action::ReadAudit, "audit_verify", now)?;
+        let all = self.run(|tx| Ok(Ok(tx.audit(&AuditQuery::default())?)))?;
+        Ok(verify_chain(&all))
+    }
+}

@@ -1,0 +1,188 @@
+//! Registration (利用開始登録, DOMAIN.md §6) and skipping it (scope `login`).
+
+use super::checks::login_key;
+use super::Bank;
+use crate::audit::Actor;
+use crate::auth::{Action, Caller};
+use crate::cooldown::{local_text, registration_allowed_from};
+use crate::error::Error;
+use crate::ids::{CustomerId, LoginId, SerialNumber};
+use crate::model::{OtpState, TokenInfo, TokenStatus, UsageMode};
+use crate::store::{Store, StoreError, Tx};
+use crate::verify::{check_code, CodeCheck};
+use chrono::{DateTime, Utc};
+
+impl<S: Store> Bank<S> {
+    /// A user registers a token by its serial and a code from its display (利用開始登録,
+    /// DOMAIN.md §6): the token must be in stock or this customer's, not revoked, not expired,
+    /// and the cool-down after the user's last revocation must be over (§5). Each user of a
+    /// shared token registers for themselves (`003`, `004`).
+    ///
+    /// No oracle: an unknown serial, another customer's token and a wrong code all answer
+    /// [`Error::WrongSerialOrCode`] and count as a failure; a revoked or expired token is
+    /// named only when the code on its display is right.
+    pub fn register(
+        &self,
+        caller: &Caller,
+        login: &LoginId,
+        serial: &SerialNumber,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TokenInfo, Error> {
+        self.authorize(caller, Action::Register, "register", now)?;
+        self.run(|tx| {
+            let mut entry = self.entry(now, caller, Actor::User(login.to_string()), "register");
+            entry.subject = Some(serial.to_string());
+            let res = self.register_in(tx, login, serial, code, now)?;
+            match res {
+                Ok((customer, t)) => {
+                    entry.customer = Some(customer.to_string());
+                    self.record(tx, entry)?;
+                    Ok(Ok(t))
+                }
+                Err((customer, err)) => {
+                    entry.customer = customer.map(|c| c.to_string());
+                    self.audit_refusal(tx, entry, &err)?;
+                    Ok(Err(err))
+                }
+            }
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn register_in(
+        &self,
+        tx: &mut dyn Tx,
+        login: &LoginId,
+        serial: &SerialNumber,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(CustomerId, TokenInfo), (Option<CustomerId>, Error)>, StoreError> {
+        let max = self.policy.validation.max_failures;
+        let Some(mut user) = tx.user(login)? else {
+            let key = login_key(login);
+            if let Err(e) = self.check_throttle(tx, &key, login, now)? {
+                return Ok(Err((None, e)));
+            }
+            let remaining = self.fail_throttle(tx, &key, max, now)?;
+            return Ok(Err((None, Error::WrongSerialOrCode { remaining })));
+        };
+        let cid = Some(user.customer.clone());
+        let refuse = |e: Error| Ok(Err((cid.clone(), e)));
+        if let Err(e) = self.check_lock(&mut user, now) {
+            return refuse(e);
+        }
+        if let Some(s) = &user.serial {
+            return refuse(Error::AlreadyRegistered {
+                login: login.clone(),
+                serial: s.clone(),
+            });
+        }
+        if let Some(revoked) = user.last_revoked_at {
+            let from = registration_allowed_from(&self.policy, revoked)
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            if now < from {
+                return refuse(Error::CoolDown {
+                    allowed_from: from,
+                    allowed_from_local: local_text(self.policy.time_zone, from),
+                });
+            }
+        }
+        let token = tx.token(serial)?.filter(|t| match &t.status {
+            TokenStatus::Issued { customer } | TokenStatus::Active { customer } => {
+                customer == &user.customer
+            }
+            TokenStatus::Staff { .. } => false,
+            TokenStatus::Stock | TokenStatus::Revoked { .. } => true,
+        });
+        let Some(mut token) = token else {
+            let remaining = self.fail(&mut user, now);
+            tx.update_user(&user)?;
+            return refuse(Error::WrongSerialOrCode { remaining });
+        };
+        let revoked = matches!(token.status, TokenStatus::Revoked { .. });
+        if revoked || token.is_expired(now) {
+            // Name the state only to the holder of the token: the code must be right.
+            let Some(seed) = tx.token_seed(serial)? else {
+                return Err(StoreError::Corrupt(format!("token {serial} has no seed")));
+            };
+            let check = check_code(&self.policy.validation, &token, &seed, code, now);
+            if let CodeCheck::Malformed = check {
+                return refuse(Error::InvalidInput(crate::ids::MalformedCode.to_string()));
+            }
+            if let CodeCheck::Rejected = check {
+                let remaining = self.fail(&mut user, now);
+                tx.update_user(&user)?;
+                return refuse(Error::WrongSerialOrCode { remaining });
+            }
+            return refuse(if revoked {
+                Error::TokenRevoked(serial.clone())
+            } else {
+                Error::TokenExpired(serial.clone())
+            });
+        }
+        let Some(customer) = tx.customer(&user.customer)? else {
+            return Err(StoreError::Corrupt(format!("user {login} has no customer")));
+        };
+        if customer.mode == UsageMode::Shared {
+            let others = tx.users_of_customer(&customer.id)?;
+            if let Some(other) = others
+                .iter()
+                .filter_map(|u| u.serial.as_ref())
+                .find(|s| *s != serial)
+            {
+                return refuse(Error::SharedModeOneToken(other.clone()));
+            }
+        }
+        match self.prove_code(tx, &mut user, &mut token, code, now)? {
+            Ok(()) => {}
+            Err(Error::WrongCode { remaining }) => {
+                return refuse(Error::WrongSerialOrCode { remaining })
+            }
+            Err(e) => return refuse(e),
+        }
+        user.serial = Some(serial.clone());
+        user.awaiting_registration = false;
+        user.issued = None;
+        tx.update_user(&user)?;
+        token.status = TokenStatus::Active {
+            customer: customer.id.clone(),
+        };
+        tx.update_token(&token)?;
+        Ok(Ok((customer.id, token)))
+    }
+
+    /// The user skips registration for now; the screen comes back at the next login
+    /// (「次回ログイン時に改めて利用開始登録が可能です」 `000`, `004`). Audited.
+    pub fn skip_registration(
+        &self,
+        caller: &Caller,
+        login: &LoginId,
+        now: DateTime<Utc>,
+    ) -> Result<OtpState, Error> {
+        self.authorize(caller, Action::Skip, "skip_registration", now)?;
+        self.run(|tx| {
+            let mut e = self.entry(
+                now,
+                caller,
+                Actor::User(login.to_string()),
+                "skip_registration",
+            );
+            e.subject = Some(login.to_string());
+            let Some(user) = tx.user(login)? else {
+                let err = Error::UnknownUser(login.to_string());
+                self.audit_refusal(tx, e, &err)?;
+                return Ok(Err(err));
+            };
+            let token = match &user.serial {
+                Some(s) => tx.token(s)?,
+                None => None,
+            };
+            let state = user.otp_state(token.as_ref(), now);
+            e.customer = Some(user.customer.to_string());
+            e.detail = format!("state {}; asked again at next login", state.label_en());
+            self.record(tx, e)?;
+            Ok(Ok(state))
+        })
+    }
+}

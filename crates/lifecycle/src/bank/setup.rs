@@ -1,0 +1,213 @@
+//! Setting up: customers, users, seed file imports, tokens shipped to customers
+//! (scopes `provisioning` and `import`).
+
+use super::Bank;
+use crate::audit::refuse_control;
+use crate::auth::{Action, Caller};
+use crate::error::Error;
+use crate::ids::{CustomerId, LoginId, SerialNumber};
+use crate::model::{Customer, NewToken, TokenStatus, UsageMode, User, UserClass};
+use crate::secret::ConfirmationSecret;
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+
+/// A customer to add.
+#[derive(Debug, Clone)]
+pub struct NewCustomer {
+    /// Customer ID.
+    pub id: CustomerId,
+    /// Name (printable text, no control characters).
+    pub name: String,
+    /// Usage mode.
+    pub mode: UsageMode,
+    /// The customer's confirmation secret (ご契約先確認暗証番号), if any.
+    pub secret: Option<ConfirmationSecret>,
+}
+
+/// A user to add.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Login ID.
+    pub login: LoginId,
+    /// Customer.
+    pub customer: CustomerId,
+    /// Name (printable text, no control characters).
+    pub name: String,
+    /// Class.
+    pub class: UserClass,
+    /// Needs an OTP to log in.
+    pub needs_otp: bool,
+    /// The user's own confirmation secret (確認用パスワード), if any.
+    pub secret: Option<ConfirmationSecret>,
+}
+
+impl<S: Store> Bank<S> {
+    /// Adds a customer.
+    pub fn add_customer(
+        &self,
+        caller: &Caller,
+        c: NewCustomer,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        self.authorize(caller, Action::AddCustomer, "customer_add", now)?;
+        refuse_control("customer name", &c.name)?;
+        let secret = c.secret.as_ref().map(|s| self.hash(s)).transpose()?;
+        let customer = Customer {
+            id: c.id.clone(),
+            name: c.name,
+            mode: c.mode,
+            secret,
+        };
+        self.run(|tx| {
+            let mut e = self.entry(now, caller, caller.actor(), "customer_add");
+            e.customer = Some(c.id.to_string());
+            match tx.insert_customer(&customer) {
+                Err(StoreError::Duplicate { .. }) => {
+                    let err = Error::DuplicateCustomer(c.id.to_string());
+                    self.audit_refusal(tx, e, &err)?;
+                    return Ok(Err(err));
+                }
+                r => r?,
+            }
+            e.detail = format!("mode {}", customer.mode.as_str());
+            self.record(tx, e)?;
+            Ok(Ok(()))
+        })
+    }
+
+    /// Adds a user to a customer. A customer has exactly one master (DOMAIN.md §3).
+    pub fn add_user(&self, caller: &Caller, u: NewUser, now: DateTime<Utc>) -> Result<(), Error> {
+        self.authorize(caller, Action::AddUser, "user_add", now)?;
+        refuse_control("user name", &u.name)?;
+        let secret = u.secret.as_ref().map(|s| self.hash(s)).transpose()?;
+        let mut user = User::new(
+            u.login.clone(),
+            u.customer.clone(),
+            u.name,
+            u.class,
+            u.needs_otp,
+        );
+        user.secret = secret;
+        self.run(|tx| {
+            let mut e = self.entry(now, caller, caller.actor(), "user_add");
+            e.customer = Some(u.customer.to_string());
+            e.subject = Some(u.login.to_string());
+            let res = (|| {
+                if tx.customer(&u.customer)?.is_none() {
+                    return Ok(Err(Error::UnknownCustomer(u.customer.to_string())));
+                }
+                if u.class == UserClass::Master
+                    && tx
+                        .users_of_customer(&u.customer)?
+                        .iter()
+                        .any(|x| x.class == UserClass::Master)
+                {
+                    return Ok(Err(Error::MasterExists(u.customer.to_string())));
+                }
+                match tx.insert_user(&user) {
+                    Err(StoreError::Duplicate { .. }) => {
+                        Ok(Err(Error::DuplicateUser(u.login.to_string())))
+                    }
+                    r => r.map(Ok),
+                }
+            })()?;
+            if let Err(err) = res {
+                self.audit_refusal(tx, e, &err)?;
+                return Ok(Err(err));
+            }
+            e.detail = format!("class {}, needs otp {}", u.class.as_str(), u.needs_otp);
+            self.record(tx, e)?;
+            Ok(Ok(()))
+        })
+    }
+
+    /// Imports a batch of tokens into stock, all or nothing: a file imported before (same
+    /// `digest`) or any serial already known imports nothing.
+    pub fn import_tokens(
+        &self,
+        caller: &Caller,
+        digest: &str,
+        label: &str,
+        tokens: &[NewToken],
+        now: DateTime<Utc>,
+    ) -> Result<usize, Error> {
+        self.authorize(caller, Action::Import, "import", now)?;
+        refuse_control("import label", label)?;
+        let result = self.store.transaction(|tx| {
+            tx.record_import(digest, label, tokens.len(), now)?;
+            for t in tokens {
+                tx.insert_token(t)?;
+            }
+            let mut e = self.entry(now, caller, caller.actor(), "import");
+            e.subject = Some(digest.to_owned());
+            e.detail = format!("{} tokens from {label}", tokens.len());
+            self.record(tx, e)?;
+            Ok(tokens.len())
+        });
+        let err = match result {
+            Ok(n) => return Ok(n),
+            Err(StoreError::Duplicate { what: "import", .. }) => {
+                Error::DuplicateImport(digest.to_owned())
+            }
+            Err(StoreError::Duplicate { key, .. }) => Error::DuplicateSerial(key),
+            Err(e) => return Err(e.into()),
+        };
+        // The import rolled back; the refusal is audited on its own.
+        self.store.transaction(|tx| {
+            let mut e = self.entry(now, caller, caller.actor(), "import");
+            e.subject = Some(digest.to_owned());
+            self.audit_refusal(tx, e, &err)
+        })?;
+        Err(err)
+    }
+
+    /// Marks a token in stock as shipped to a customer, optionally for one user
+    /// (トークン発行済み; the mailing room's "mark shipped").
+    pub fn issue_token(
+        &self,
+        caller: &Caller,
+        serial: &SerialNumber,
+        customer: &CustomerId,
+        user: Option<&LoginId>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        self.authorize(caller, Action::IssueToken, "issue", now)?;
+        self.run(|tx| {
+            let mut e = self.entry(now, caller, caller.actor(), "issue");
+            e.customer = Some(customer.to_string());
+            e.subject = Some(serial.to_string());
+            let res = (|| {
+                let Some(mut t) = tx.token(serial)? else {
+                    return Ok(Err(Error::UnknownSerial(serial.clone())));
+                };
+                if tx.customer(customer)?.is_none() {
+                    return Ok(Err(Error::UnknownCustomer(customer.to_string())));
+                }
+                match &t.status {
+                    TokenStatus::Stock => {}
+                    TokenStatus::Issued { customer: c } if c == customer => {}
+                    _ => return Ok(Err(Error::NotInStock(serial.clone()))),
+                }
+                if let Some(login) = user {
+                    let Some(mut u) = tx.user(login)?.filter(|u| &u.customer == customer) else {
+                        return Ok(Err(Error::UnknownUser(login.to_string())));
+                    };
+                    u.issued = Some(serial.clone());
+                    tx.update_user(&u)?;
+                }
+                t.status = TokenStatus::Issued {
+                    customer: customer.clone(),
+                };
+                tx.update_token(&t)?;
+                Ok(Ok(()))
+            })()?;
+            if let Err(err) = res {
+                self.audit_refusal(tx, e, &err)?;
+                return Ok(Err(err));
+            }
+            e.detail = user.map(|u| format!("for user {u}")).unwrap_or_default();
+            self.record(tx, e)?;
+            Ok(Ok(()))
+        })
+    }
+}

@@ -1,0 +1,139 @@
+//! Login code checks (DOMAIN.md §8; scope `login`): one at a time, or many in one
+//! transaction (group commit: one fsync for the whole group, each code still accepted once,
+//! because the group runs in order inside a single writer transaction).
+
+use super::checks::login_key;
+use super::Bank;
+use crate::audit::Actor;
+use crate::auth::{Action, Caller};
+use crate::error::Error;
+use crate::ids::{LoginId, SerialNumber};
+use crate::model::{OtpState, TokenStatus};
+use crate::store::{Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// The result of a login code check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum LoginOutcome {
+    /// The code was accepted.
+    Accepted {
+        /// The token used.
+        serial: SerialNumber,
+    },
+    /// The user has no token: show the registration screen (it may be skipped, `000`, `004`).
+    RegistrationRequired {
+        /// The user's state (失効中, トークン発行済み, 未登録).
+        state: OtpState,
+    },
+    /// The user does not use an OTP.
+    NotRequired,
+}
+
+impl<S: Store> Bank<S> {
+    /// Checks a login code (DOMAIN.md §8): lockout (per login and per token), revoked and
+    /// expired tokens, window, drift, replay. Every attempt is audited (without the code),
+    /// successful logins included. An unknown login answers exactly like a wrong code, with
+    /// the same lockout.
+    pub fn validate(
+        &self,
+        caller: &Caller,
+        login: &LoginId,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<LoginOutcome, Error> {
+        self.authorize(caller, Action::Validate, "login", now)?;
+        self.run(|tx| self.validate_in(tx, caller, login, code, now))
+    }
+
+    /// Checks many login codes in one transaction, in order (group commit): one commit (one
+    /// fsync) for the whole group. Each result is what [`Bank::validate`] would have answered
+    /// had the calls run one after the other; a storage failure fails the whole group and
+    /// accepts nothing.
+    pub fn validate_many(
+        &self,
+        caller: &Caller,
+        items: &[(LoginId, String)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<LoginOutcome, Error>>, Error> {
+        self.authorize(caller, Action::Validate, "login", now)?;
+        Ok(self.store.transaction(|tx| {
+            let mut out = Vec::with_capacity(items.len());
+            for (login, code) in items {
+                out.push(self.validate_in(tx, caller, login, code, now)?);
+            }
+            Ok(out)
+        })?)
+    }
+
+    fn validate_in(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &Caller,
+        login: &LoginId,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<LoginOutcome, Error>, StoreError> {
+        let mut entry = self.entry(now, caller, Actor::User(login.to_string()), "login");
+        entry.subject = Some(login.to_string());
+        let Some(mut user) = tx.user(login)? else {
+            let key = login_key(login);
+            let err = match self.check_throttle(tx, &key, login, now)? {
+                Err(e) => e,
+                Ok(()) => Error::WrongCode {
+                    remaining: self.fail_throttle(
+                        tx,
+                        &key,
+                        self.policy.validation.max_failures,
+                        now,
+                    )?,
+                },
+            };
+            self.audit_refusal(tx, entry, &err)?;
+            return Ok(Err(err));
+        };
+        entry.customer = Some(user.customer.to_string());
+        let Some(serial) = user.serial.clone() else {
+            let state = user.otp_state(None, now);
+            let outcome = if user.needs_otp {
+                LoginOutcome::RegistrationRequired { state }
+            } else {
+                LoginOutcome::NotRequired
+            };
+            entry.detail = match &outcome {
+                LoginOutcome::NotRequired => "no one-time password required".into(),
+                _ => format!("registration required ({})", state.label_en()),
+            };
+            self.record(tx, entry)?;
+            return Ok(Ok(outcome));
+        };
+        entry.detail = format!("token {serial}");
+        let res = match self.check_lock(&mut user, now) {
+            Err(e) => Err(e),
+            Ok(()) => match tx.token(&serial)? {
+                None => {
+                    return Err(StoreError::Corrupt(format!(
+                        "registered token {serial} is missing"
+                    )))
+                }
+                Some(t) if matches!(t.status, TokenStatus::Revoked { .. }) => {
+                    Err(Error::TokenRevoked(serial.clone()))
+                }
+                Some(t) if t.is_expired(now) => Err(Error::TokenExpired(serial.clone())),
+                Some(mut t) => self.prove_code(tx, &mut user, &mut t, code, now)?,
+            },
+        };
+        match res {
+            Ok(()) => {
+                self.record(tx, entry)?;
+                Ok(Ok(LoginOutcome::Accepted { serial }))
+            }
+            Err(err) => {
+                entry.detail = format!("token {serial}: {err}");
+                self.audit_refusal(tx, entry, &err)?;
+                Ok(Err(err))
+            }
+        }
+    }
+}

@@ -1,0 +1,480 @@
+//! Who may do what, and the hardening of issue #10, on the domain: authorization by scope,
+//! no oracle, throttling per login and per token, replays, operators and their sessions,
+//! dual control, the audit chain and its actors, control characters.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use chrono::Duration;
+use common::*;
+use lifecycle::*;
+
+fn client(scopes: &[Scope]) -> Caller {
+    Caller::Client {
+        name: ClientName::parse("ib-frontend").unwrap(),
+        scopes: scopes.to_vec(),
+    }
+}
+
+#[test]
+fn each_use_case_needs_its_scope() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let login_only = client(&[Scope::Login]);
+    let err = w
+        .bank
+        .add_customer(
+            &login_only,
+            NewCustomer {
+                id: cid("C9"),
+                name: "x".into(),
+                mode: UsageMode::Individual,
+                secret: None,
+            },
+            t,
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "forbidden");
+    assert!(err.to_string().contains("provisioning"), "{err}");
+    let err = w
+        .bank
+        .revoke(
+            &login_only,
+            &w.proof("taro", "23456789", t),
+            &[lid("jiro")],
+            t,
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "forbidden");
+    assert_eq!(
+        w.state("jiro", t),
+        OtpState::InService,
+        "nothing was revoked"
+    );
+    let err = w
+        .bank
+        .audit(&login_only, &AuditQuery::default(), t)
+        .unwrap_err();
+    assert_eq!(err.code(), "forbidden");
+    // The refusal itself is audited, naming the client.
+    let log = w.bank.audit(&root(), &AuditQuery::default(), t).unwrap();
+    assert!(log.iter().any(|e| e.outcome == "forbidden"
+        && e.actor == Actor::Client("ib-frontend".into())
+        && e.action == "revoke"));
+}
+
+#[test]
+fn a_login_client_lists_only_the_acting_users_customer() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let c = client(&[Scope::Login]);
+    assert!(w
+        .bank
+        .list_users(&c, Some(&lid("taro")), &cid("C1"), None, 1, t)
+        .is_ok());
+    for acting in [None, Some(lid("nobody"))] {
+        let err = w
+            .bank
+            .list_users(&c, acting.as_ref(), &cid("C1"), None, 1, t)
+            .unwrap_err();
+        assert_eq!(err.code(), "unknown_customer", "{acting:?}");
+    }
+}
+
+#[test]
+fn unknown_login_answers_exactly_like_a_wrong_code_and_locks_alike() {
+    let w = world("004");
+    let t = jst("2025-03-04 10:00");
+    let c = client(&[Scope::Login]);
+    let max = w.bank.policy().validation.max_failures;
+    for i in 0..max {
+        let known = w
+            .bank
+            .validate(&c, &lid("jiro"), &wrong_code("45678909", t), t)
+            .unwrap_err();
+        let unknown = w
+            .bank
+            .validate(&c, &lid("ghost"), &wrong_code("45678909", t), t)
+            .unwrap_err();
+        assert_eq!(known.code(), unknown.code(), "attempt {i}");
+        assert_eq!(
+            known.to_string().replace("jiro", "X"),
+            unknown.to_string().replace("ghost", "X"),
+            "attempt {i}"
+        );
+    }
+    let known = w.bank.validate(&c, &lid("jiro"), "000000", t).unwrap_err();
+    let unknown = w.bank.validate(&c, &lid("ghost"), "000000", t).unwrap_err();
+    assert_eq!((known.code(), unknown.code()), ("locked", "locked"));
+}
+
+#[test]
+fn a_shared_tokens_failures_count_for_the_token_too() {
+    // sachiko and saburo share 78160641: 3 wrong codes each lock the token (5 failures)
+    // although neither user reached 5.
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let c = client(&[Scope::Login]);
+    for i in 0..5 {
+        let who = if i % 2 == 0 { "sachiko" } else { "saburo" };
+        w.bank
+            .validate(&c, &lid(who), &wrong_code("78160641", t), t)
+            .unwrap_err();
+    }
+    let err = w
+        .bank
+        .validate(&c, &lid("sachiko"), &code("78160641", t), t)
+        .unwrap_err();
+    assert_eq!(err.code(), "token_locked", "{err}");
+}
+
+#[test]
+fn a_replayed_code_is_not_a_failure_but_is_throttled() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let c = client(&[Scope::Login]);
+    let right = code("45678909", t);
+    w.bank.validate(&c, &lid("jiro"), &right, t).unwrap();
+    let max_failures = w.bank.policy().validation.max_failures;
+    for _ in 0..max_failures + 2 {
+        let err = w.bank.validate(&c, &lid("jiro"), &right, t).unwrap_err();
+        assert_eq!(err.code(), "replayed_code");
+    }
+    let u = w.bank.user(&root(), &lid("jiro")).unwrap();
+    assert_eq!(u.failures, 0, "replays are not failures");
+    let max_replays = w.bank.policy().validation.max_replays;
+    let mut last = None;
+    for _ in (max_failures + 2)..max_replays {
+        last = Some(w.bank.validate(&c, &lid("jiro"), &right, t).unwrap_err());
+    }
+    assert_eq!(last.unwrap().code(), "replayed_code");
+    let err = w
+        .bank
+        .validate(
+            &c,
+            &lid("jiro"),
+            &code("45678909", t + Duration::seconds(30)),
+            t + Duration::seconds(30),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "locked",
+        "endless replays lock the login: {err}"
+    );
+}
+
+#[test]
+fn unlock_is_for_an_operator_and_only_for_a_locked_user() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let err = w
+        .bank
+        .unlock(&client(&[Scope::Backoffice]), &lid("jiro"), t)
+        .unwrap_err();
+    assert_eq!(err.code(), "operator_session_required");
+    let err = w
+        .bank
+        .unlock(&operator("suzuki"), &lid("jiro"), t)
+        .unwrap_err();
+    assert_eq!(err.code(), "not_locked");
+    for _ in 0..5 {
+        let _ = w
+            .bank
+            .validate(&root(), &lid("jiro"), &wrong_code("45678909", t), t);
+    }
+    let done = w.bank.unlock(&operator("suzuki"), &lid("jiro"), t).unwrap();
+    assert!(
+        matches!(done, BackofficeOutcome::Unlocked { .. }),
+        "{done:?}"
+    );
+    let log = w.bank.audit(&root(), &AuditQuery::default(), t).unwrap();
+    let e = log.iter().rev().find(|e| e.action == "unlock").unwrap();
+    assert_eq!(e.actor, Actor::Operator("suzuki".into()));
+    assert_eq!(e.customer.as_deref(), Some("C1"));
+}
+
+#[test]
+fn dual_control_needs_a_second_different_supervisor() {
+    let mut p = policy("000");
+    p.backoffice.dual_control = true;
+    let w = world_with(p);
+    let t = jst("2025-03-04 10:00");
+    let sup = |name: &str| Caller::Operator {
+        client: ClientName::parse("backoffice-ui").unwrap(),
+        scopes: vec![Scope::Backoffice],
+        operator: OperatorId::parse(name).unwrap(),
+        role: Role::Supervisor,
+    };
+    let filed = w
+        .bank
+        .backoffice_revoke(
+            &sup("sato"),
+            "lost on the train",
+            &BackofficeTarget::User(lid("jiro")),
+            t,
+        )
+        .unwrap();
+    let BackofficeOutcome::Pending { request } = filed else {
+        panic!("dual control files a request: {filed:?}")
+    };
+    assert_eq!(
+        w.state("jiro", t),
+        OtpState::InService,
+        "nothing revoked yet"
+    );
+    assert_eq!(
+        w.bank
+            .approve(&sup("sato"), request.id, t)
+            .unwrap_err()
+            .code(),
+        "same_operator"
+    );
+    assert_eq!(
+        w.bank
+            .approve(&operator("suzuki"), request.id, t)
+            .unwrap_err()
+            .code(),
+        "forbidden",
+        "a plain operator cannot approve"
+    );
+    let done = w.bank.approve(&sup("tanaka"), request.id, t).unwrap();
+    assert!(matches!(done, BackofficeOutcome::Revoked(_)), "{done:?}");
+    assert_eq!(w.state("jiro", t), OtpState::Revoked);
+    assert_eq!(
+        w.bank
+            .approve(&sup("tanaka"), request.id, t)
+            .unwrap_err()
+            .code(),
+        "unknown_request",
+        "a request is carried out once"
+    );
+}
+
+#[test]
+fn control_characters_in_a_reason_or_a_name_are_refused() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let forged = "lost\n     99 2025-03-04 10:00:00 JST operator:boss unlock ok \u{1b}[2K";
+    let err = w
+        .bank
+        .backoffice_revoke(
+            &operator("suzuki"),
+            forged,
+            &BackofficeTarget::User(lid("jiro")),
+            t,
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_input");
+    assert!(err.to_string().contains("control character"), "{err}");
+    let err = w
+        .bank
+        .add_user(
+            &root(),
+            NewUser {
+                login: lid("evil"),
+                customer: cid("C1"),
+                name: "a\rb".into(),
+                class: UserClass::General,
+                needs_otp: true,
+                secret: None,
+            },
+            t,
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_input");
+}
+
+#[test]
+fn every_audit_entry_is_chained_and_names_the_caller() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let c = client(&[Scope::Login]);
+    w.bank
+        .validate(&c, &lid("jiro"), &code("45678909", t), t)
+        .unwrap();
+    let log = w.bank.audit(&root(), &AuditQuery::default(), t).unwrap();
+    assert_eq!(w.bank.verify_audit(&root(), t).unwrap(), Ok(log.len()));
+    let login = log.iter().rev().find(|e| e.action == "login").unwrap();
+    assert_eq!(login.outcome, "ok", "successful logins are recorded");
+    assert_eq!(login.via.as_deref(), Some("client:ib-frontend"));
+    assert_eq!(login.customer.as_deref(), Some("C1"));
+    assert!(
+        log.iter().all(|e| e.via.is_some()),
+        "every entry names its caller"
+    );
+}
+
+#[test]
+fn api_keys_authenticate_until_revoked() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let name = ClientName::parse("batch").unwrap();
+    let (key, _) = w
+        .bank
+        .add_client(&root(), &name, &[Scope::Import], t)
+        .unwrap();
+    assert!(key.expose().starts_with("tlk_"));
+    assert!(
+        !format!("{key:?}").contains(key.expose()),
+        "Debug is redacted"
+    );
+    assert_eq!(
+        w.bank.authenticate(key.expose()).unwrap(),
+        Caller::Client {
+            name: name.clone(),
+            scopes: vec![Scope::Import]
+        }
+    );
+    assert_eq!(
+        w.bank.authenticate("tlk_guess").unwrap_err().code(),
+        "unauthenticated"
+    );
+    assert_eq!(
+        w.bank
+            .add_client(&client(&[Scope::Provisioning]), &name, &[Scope::Audit], t)
+            .unwrap_err()
+            .code(),
+        "forbidden",
+        "clients are managed from the CLI only"
+    );
+    w.bank.revoke_client(&root(), &name, t).unwrap();
+    assert_eq!(
+        w.bank.authenticate(key.expose()).unwrap_err().code(),
+        "unauthenticated"
+    );
+}
+
+#[test]
+fn operator_sessions_need_password_and_code_and_end_when_idle() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    w.bank
+        .add_operator(
+            &root(),
+            NewOperator {
+                name: OperatorId::parse("suzuki").unwrap(),
+                role: Role::Operator,
+                password: ConfirmationSecret::new("staff-pass"),
+                serial: sn("15151515"),
+                code: code("15151515", t),
+            },
+            t,
+        )
+        .unwrap();
+    let bo = client(&[Scope::Backoffice]);
+    let op = OperatorId::parse("suzuki").unwrap();
+    let t1 = t + Duration::seconds(60);
+    let wrong_pw = w
+        .bank
+        .open_operator_session(
+            &bo,
+            &op,
+            &ConfirmationSecret::new("nope"),
+            &code("15151515", t1),
+            t1,
+        )
+        .unwrap_err();
+    let wrong_code = w
+        .bank
+        .open_operator_session(
+            &bo,
+            &op,
+            &ConfirmationSecret::new("staff-pass"),
+            &wrong_code("15151515", t1),
+            t1,
+        )
+        .unwrap_err();
+    let unknown = w
+        .bank
+        .open_operator_session(
+            &bo,
+            &OperatorId::parse("nobody").unwrap(),
+            &ConfirmationSecret::new("staff-pass"),
+            &code("15151515", t1),
+            t1,
+        )
+        .unwrap_err();
+    for e in [&wrong_pw, &wrong_code, &unknown] {
+        assert_eq!(e.to_string(), wrong_pw.to_string(), "one answer");
+        assert_eq!(e.code(), "wrong_operator_login");
+    }
+    let opened = w
+        .bank
+        .open_operator_session(
+            &bo,
+            &op,
+            &ConfirmationSecret::new("staff-pass"),
+            &code("15151515", t1),
+            t1,
+        )
+        .unwrap();
+    let s = opened.token.expose().to_owned();
+    let as_op = w
+        .bank
+        .operator_session(&bo, &s, t1 + Duration::minutes(5))
+        .unwrap();
+    assert!(matches!(&as_op, Caller::Operator { operator, .. } if operator == &op));
+    let other_client = client(&[Scope::Backoffice, Scope::Login]);
+    let other_client = match other_client {
+        Caller::Client { scopes, .. } => Caller::Client {
+            name: ClientName::parse("other").unwrap(),
+            scopes,
+        },
+        c => c,
+    };
+    assert_eq!(
+        w.bank
+            .operator_session(&other_client, &s, t1)
+            .unwrap_err()
+            .code(),
+        "operator_session_required",
+        "a session is bound to the client that opened it"
+    );
+    let idle = i64::from(w.bank.policy().backoffice.session_idle_minutes);
+    assert_eq!(
+        w.bank
+            .operator_session(&bo, &s, t1 + Duration::minutes(5 + idle))
+            .unwrap_err()
+            .code(),
+        "operator_session_required",
+        "an idle session ends"
+    );
+    // The operator's token is staff: no customer can register it.
+    let err = w
+        .bank
+        .register(
+            &root(),
+            &lid("shiro"),
+            &sn("15151515"),
+            &code("15151515", t1),
+            t1,
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "wrong_serial_or_code");
+}
+
+#[test]
+fn group_validation_accepts_each_code_once() {
+    // Many validations in one transaction (group commit): the same code twice in one group is
+    // accepted once, exactly as two calls in a row.
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let c = client(&[Scope::Login]);
+    let right = code("45678909", t);
+    let items = vec![
+        (lid("jiro"), right.clone()),
+        (lid("taro"), code("23456789", t)),
+        (lid("jiro"), right.clone()),
+        (lid("ghost"), right.clone()),
+    ];
+    let out = w.bank.validate_many(&c, &items, t).unwrap();
+    let codes: Vec<&str> = out
+        .iter()
+        .map(|r| match r {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        })
+        .collect();
+    assert_eq!(codes, ["ok", "ok", "replayed_code", "wrong_code"]);
+}

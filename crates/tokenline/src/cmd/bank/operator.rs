@@ -1,0 +1,71 @@
+//! `bank operator add NAME --role operator|supervisor --serial S --code C`.
+
+use super::common::{say, DbArgs, SecretArgs};
+use lifecycle::{NewOperator, OperatorId, Role, SerialNumber};
+
+/// `bank operator` subcommands: bank staff who use the back-office routes.
+#[derive(clap::Subcommand, Debug)]
+pub enum Cmd {
+    /// Add an operator: their password (from --secret-file / --secret-env /
+    /// TOKENLINE_BANK_SECRET / a pipe) is stored as an Argon2id hash, and their own token from
+    /// the bank's stock (proved by its current code) becomes their second factor.
+    Add(Add),
+}
+
+impl Cmd {
+    /// Runs the command.
+    pub fn run(self) -> anyhow::Result<()> {
+        match self {
+            Cmd::Add(c) => c.run(),
+        }
+    }
+}
+
+/// `bank operator add`.
+#[derive(clap::Args, Debug)]
+pub struct Add {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    secret: SecretArgs,
+    /// Staff ID.
+    name: OperatorId,
+    /// Role: a supervisor may also approve requests under dual control.
+    #[arg(long, value_parser = ["operator", "supervisor"])]
+    role: String,
+    /// The serial of the operator's own token (in stock).
+    #[arg(long)]
+    serial: SerialNumber,
+    /// The code the token shows now.
+    #[arg(long)]
+    code: String,
+}
+
+impl Add {
+    fn run(self) -> anyhow::Result<()> {
+        let o = self.db.open()?;
+        let password = self.secret.read()?;
+        let role = Role::parse(&self.role).unwrap_or(Role::Operator);
+        o.bank.add_operator(
+            &o.caller,
+            NewOperator {
+                name: self.name.clone(),
+                role,
+                password,
+                serial: self.serial.clone(),
+                code: self.code,
+            },
+            o.now(),
+        )?;
+        say(
+            self.db.json,
+            &format!(
+                "operator {} added ({}), token {}",
+                self.name,
+                role.as_str(),
+                self.serial
+            ),
+        );
+        Ok(())
+    }
+}
