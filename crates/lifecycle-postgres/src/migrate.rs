@@ -13,7 +13,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
 ];
 
 /// The newest schema this program knows.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 fn db_err(target: &Target, e: impl std::fmt::Display) -> Error {
     Error::Database {
@@ -168,4 +168,19 @@ pub(crate) fn open(
     }
     t.commit().map_err(|e| sql_err(target, e))?;
     Ok(environment)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn schema_version_is_the_last_migration_and_migrations_are_numbered_in_order() {
+        for (i, (v, _)) in super::MIGRATIONS.iter().enumerate() {
+            assert_eq!(
+                *v,
+                i as i64 + 1,
+                "migrations are numbered 1, 2, 3… in order"
+            );
+        }
+        assert_eq!(super::SCHEMA_VERSION, super::MIGRATIONS.len() as i64);
+    }
 }

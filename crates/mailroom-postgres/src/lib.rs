@@ -23,7 +23,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
 ];
 
 /// The newest mailing-room schema this program knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 /// The mailing room's store on one bank database.
 pub struct MailPg {
@@ -128,5 +128,20 @@ impl MailStore for MailPg {
         let r = f(&mut ptx)?;
         open.commit()?;
         Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn schema_version_is_the_last_migration_and_migrations_are_numbered_in_order() {
+        for (i, (v, _)) in super::MIGRATIONS.iter().enumerate() {
+            assert_eq!(
+                *v,
+                i as i64 + 1,
+                "migrations are numbered 1, 2, 3… in order"
+            );
+        }
+        assert_eq!(super::SCHEMA_VERSION, super::MIGRATIONS.len() as i64);
     }
 }

@@ -43,9 +43,9 @@ fn code(i: u64, counter: u64) -> String {
     )
 }
 
-/// One keep-alive request; the status code.
-fn post(conn: &mut BufReader<TcpStream>, body: &str) -> u16 {
-    write!(conn.get_mut(), "POST /v1/validate HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+/// One keep-alive request with the API client's bearer key; the status code.
+fn post(conn: &mut BufReader<TcpStream>, key: &str, body: &str) -> u16 {
+    write!(conn.get_mut(), "POST /v1/validate HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
     let mut status = String::new();
     conn.read_line(&mut status).unwrap();
     let code: u16 = status.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
@@ -121,7 +121,8 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let key_path = dir.path().join("bank.key");
     let key = MasterKey::create(&key_path).unwrap();
-    {
+    let root = Caller::Local("bench".into());
+    let api_key = {
         let bank = Bank::new(
             PgStore::create(schema.url(), &key, Environment::Staging).unwrap(),
             Policy::default(),
@@ -137,9 +138,18 @@ fn main() {
             })
             .collect();
         let now = Utc::now();
-        bank.import_tokens("sha256:bench", "bench", &toks, now)
+        bank.import_tokens(&root, "sha256:bench", "bench", &toks, now)
+            .unwrap();
+        let (api_key, _) = bank
+            .add_client(
+                &root,
+                &ClientName::parse("bench").unwrap(),
+                &[Scope::Login],
+                now,
+            )
             .unwrap();
         bank.add_customer(
+            &root,
             NewCustomer {
                 id: CustomerId::parse("C").unwrap(),
                 name: "C".into(),
@@ -152,6 +162,7 @@ fn main() {
         for i in 0..users {
             let login = LoginId::parse(&format!("u{i}")).unwrap();
             bank.add_user(
+                &root,
                 NewUser {
                     login: login.clone(),
                     customer: CustomerId::parse("C").unwrap(),
@@ -163,10 +174,11 @@ fn main() {
                 now,
             )
             .unwrap();
-            bank.register(&login, &toks[i as usize].serial, &code(i, 0), now)
+            bank.register(&root, &login, &toks[i as usize].serial, &code(i, 0), now)
                 .unwrap();
         }
-    }
+        api_key.expose().to_owned()
+    };
     let running: Vec<Node> = (0..nodes)
         .map(|_| start_node(&bin, schema.url(), &key_path))
         .collect();
@@ -177,6 +189,7 @@ fn main() {
     let handles: Vec<_> = (0..clients)
         .map(|c| {
             let addr = addrs[c as usize % addrs.len()];
+            let api_key = api_key.clone();
             std::thread::spawn(move || {
                 let s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
                 s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
@@ -198,7 +211,7 @@ fn main() {
                     );
                     counters[j] += 1;
                     let t = Instant::now();
-                    if post(&mut conn, &body) != 200 {
+                    if post(&mut conn, &api_key, &body) != 200 {
                         failed += 1;
                     }
                     lat.push(t.elapsed());
