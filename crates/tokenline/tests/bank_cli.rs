@@ -299,7 +299,21 @@ fn bank_cli_staging_clock_is_refused_on_production() {
     let b = Bank {
         dir: tempfile::tempdir().unwrap(),
     };
-    b.ok(&["init", "--production"], None);
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/policy/bank-004.toml");
+    // Which bank's rules? A production bank without a policy is a usage error (exit 2).
+    let o = b.run(&["init", "--production"], None);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--production needs --policy"));
+    assert!(!b.db().exists(), "nothing created");
+    b.ok(
+        &["init", "--production", "--policy", policy.to_str().unwrap()],
+        None,
+    );
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(b.dir.path().join("bank.db.key"))
             .unwrap()

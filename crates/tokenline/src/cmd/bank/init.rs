@@ -20,6 +20,7 @@ pub struct Cmd {
     #[arg(long)]
     staging: bool,
     /// The bank's policy (TOML, e.g. fixtures/policy/bank-000.toml); stored in the database.
+    /// Required with --production.
     #[arg(long)]
     policy: Option<PathBuf>,
 }
@@ -29,6 +30,11 @@ impl Cmd {
     pub fn run(self) -> anyhow::Result<()> {
         if self.db.clock.is_some() {
             bail!("--clock makes no sense for init");
+        }
+        if self.production && self.policy.is_none() {
+            crate::usage!(
+                "--production needs --policy FILE: which bank's rules (cool-down, night window, who may revoke)? e.g. --policy fixtures/policy/bank-004.toml"
+            );
         }
         let policy_text = match &self.policy {
             Some(p) => Some(
