@@ -46,7 +46,7 @@ static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 fn post(conn: &mut BufReader<TcpStream>, body: &str) -> u16 {
     let key = KEY.get().map(String::as_str).unwrap_or("");
-    write!(conn.get_mut(), "POST /v1/validate HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    write!(conn.get_mut(), "POST /v1/validate HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
     let mut status = String::new();
     conn.read_line(&mut status).unwrap();
     let code: u16 = status.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
@@ -143,8 +143,10 @@ fn main() {
     let dbp = db.clone();
     let pol = policy.clone();
     let server = bank_http::serve(
-        "127.0.0.1:0",
-        workers,
+        bank_http::ServeConfig {
+            workers,
+            ..bank_http::ServeConfig::loopback("127.0.0.1:0")
+        },
         move || {
             Ok(Bank::new(
                 SqliteStore::open(&dbp, &MasterKey::load(&kp).map_err(|e| e.to_string())?)

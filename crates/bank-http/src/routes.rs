@@ -1,5 +1,7 @@
-//! Routing: one function from (method, path, query, body, now) to a JSON reply, so the whole
-//! API can be tested without a socket. The routes are listed in `spec/bank-api.openapi.yaml`.
+//! Routing: one function from (caller, method, path, query, body, now) to a JSON reply, so the
+//! whole API can be tested without a socket. [`ROUTES`] lists every route with the scope it
+//! needs; the authorization matrix test checks it against `spec/bank-api.openapi.yaml` and
+//! against the router.
 
 use chrono::{DateTime, Utc};
 use lifecycle::{
@@ -9,6 +11,95 @@ use lifecycle::{
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
+
+/// One route: method, path template (as in the OpenAPI spec), the scope a client needs
+/// (`None`: no credential), and whether an operator session is needed on top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path template, `{name}` for a parameter.
+    pub path: &'static str,
+    /// The scope a client needs (`None` for the health check).
+    pub scope: Option<&'static str>,
+    /// An operator session is needed too.
+    pub operator: bool,
+}
+
+const fn r(method: &'static str, path: &'static str, scope: &'static str, operator: bool) -> Route {
+    Route {
+        method,
+        path,
+        scope: Some(scope),
+        operator,
+    }
+}
+
+/// Every route the server answers.
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: "GET",
+        path: "/v1/health",
+        scope: None,
+        operator: false,
+    },
+    r("POST", "/v1/customers", "provisioning", false),
+    r("POST", "/v1/users", "provisioning", false),
+    r("GET", "/v1/customers/{id}/users", "login", false),
+    r("POST", "/v1/tokens/{serial}/issue", "provisioning", false),
+    r("POST", "/v1/imports", "import", false),
+    r("POST", "/v1/register", "login", false),
+    r("POST", "/v1/skip", "login", false),
+    r("POST", "/v1/validate", "login", false),
+    r("POST", "/v1/revoke", "customer-admin", false),
+    r("POST", "/v1/mode", "customer-admin", false),
+    r("POST", "/v1/unregister", "customer-admin", false),
+    r("POST", "/v1/operator/sessions", "backoffice", false),
+    r("GET", "/v1/tokens/{serial}", "backoffice", true),
+    r("POST", "/v1/backoffice/revoke", "backoffice", true),
+    r("POST", "/v1/unlock", "backoffice", true),
+    r(
+        "POST",
+        "/v1/backoffice/requests/{id}/approve",
+        "backoffice",
+        true,
+    ),
+    r("GET", "/v1/audit", "audit", false),
+];
+
+/// The route a request path matches (`{name}` matches one segment).
+pub fn route_of(method: &str, path: &str) -> Option<&'static Route> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    ROUTES.iter().find(|r| {
+        let t: Vec<&str> = r.path.trim_matches('/').split('/').collect();
+        r.method == method
+            && t.len() == segs.len()
+            && t.iter()
+                .zip(&segs)
+                .all(|(a, b)| a == b || (a.starts_with('{') && a.ends_with('}')))
+    })
+}
+
+/// Checks the route's scope (and operator session) before the body is even parsed, so a
+/// key without the scope learns nothing from validation errors. The domain checks again.
+pub fn gate(caller: &Caller, method: &str, path: &str) -> Result<(), Reply> {
+    let Some(r) = route_of(method, path) else {
+        return Ok(());
+    };
+    let Some(scope) = r.scope else {
+        return Ok(());
+    };
+    let scope = lifecycle::Scope::parse(scope).map_err(|e| refusal(&e))?;
+    if !caller.has_scope(scope) {
+        return Err(refusal(&Error::Forbidden {
+            needs: format!("an API key with the scope {}", scope.as_str()),
+        }));
+    }
+    if r.operator && !matches!(caller, Caller::Operator { .. } | Caller::Local(_)) {
+        return Err(refusal(&Error::OperatorSessionRequired));
+    }
+    Ok(())
+}
 
 /// A JSON reply.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +131,8 @@ fn status_of(e: &Error) -> u16 {
     match e.code() {
         "invalid_input" => 400,
         "unauthenticated" | "operator_session_required" => 401,
+        "unknown_request" => 404,
+        "token_locked" => 423,
         "forbidden" | "wrong_credentials" | "wrong_serial_or_code" | "wrong_operator_login" => 403,
         "unknown_customer" | "unknown_user" | "unknown_serial" => 404,
         "not_allowed"
@@ -58,7 +151,9 @@ fn status_of(e: &Error) -> u16 {
     }
 }
 
-fn refusal(e: &Error) -> Reply {
+/// The reply to a domain refusal: `{"code", "message"}` and the fields that help (when a
+/// cool-down ends, until when a lockout lasts, attempts left).
+pub fn refusal(e: &Error) -> Reply {
     let mut r = Reply::error(status_of(e), e.code(), e.to_string());
     match e {
         Error::CoolDown {
@@ -203,6 +298,14 @@ struct LoginBody {
 #[serde(deny_unknown_fields)]
 struct ValidateBody {
     login: LoginId,
+    code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionBody {
+    name: lifecycle::OperatorId,
+    password: String,
     code: String,
 }
 
@@ -389,6 +492,27 @@ fn route<S: Store>(
             let b: UnlockBody = parse(body)?;
             done(bank.unlock(who, &b.login, now), |r| Reply::ok(json!(r)))
         }
+        ("POST", ["v1", "operator", "sessions"]) => {
+            let b: SessionBody = parse(body)?;
+            let pw = ConfirmationSecret::new(b.password);
+            done(
+                bank.open_operator_session(who, &b.name, &pw, &b.code, now),
+                |s| {
+                    Reply::created(json!({
+                        "session": s.token.expose(),
+                        "operator": s.operator,
+                        "role": s.role,
+                        "idle_expires_at": s.idle_expires_at,
+                    }))
+                },
+            )
+        }
+        ("POST", ["v1", "backoffice", "requests", id, "approve"]) => {
+            let id: i64 = id
+                .parse()
+                .map_err(|_| Reply::error(400, "invalid_input", "the request id is a number"))?;
+            done(bank.approve(who, id, now), |r| Reply::ok(json!(r)))
+        }
         ("GET", ["v1", "audit"]) => {
             let limit =
                 match query(q, "limit") {
@@ -416,4 +540,66 @@ fn route<S: Store>(
             format!("no route {method} {path}: the API lives under /v1"),
         ),
     })
+}
+
+/// Decodes `%XX` escapes and `+` (query strings); invalid escapes are kept as typed.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => match (hex_val(b[i + 1]), hex_val(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// The decoded pairs of a query string `a=1&b=2`.
+pub fn query_pairs(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|s| !s.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_are_decoded() {
+        assert_eq!(
+            query_pairs("filter=%E8%8A%B1%E5%AD%90&page=2"),
+            vec![
+                ("filter".to_string(), "花子".to_string()),
+                ("page".to_string(), "2".to_string())
+            ]
+        );
+        assert_eq!(percent_decode("a%2"), "a%2");
+    }
 }

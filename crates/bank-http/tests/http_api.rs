@@ -34,7 +34,7 @@ fn request(addr: SocketAddr, method: &str, path: &str, body: Option<Value>) -> (
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let b = body.map(|v| v.to_string()).unwrap_or_default();
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}", b.len()).unwrap();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}", b.len()).unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     let status: u16 = out.split(' ').nth(1).unwrap().parse().unwrap();
@@ -88,8 +88,10 @@ fn http_api_register_validate_revoke_over_loopback() {
     let dbp = db.clone();
     let pol = policy.clone();
     let server = bank_http::serve(
-        "127.0.0.1:0",
-        2,
+        bank_http::ServeConfig {
+            workers: 2,
+            ..bank_http::ServeConfig::loopback("127.0.0.1:0")
+        },
         move || {
             let key = MasterKey::load(&kp).map_err(|e| e.to_string())?;
             let store = SqliteStore::open(&dbp, &key).map_err(|e| e.to_string())?;

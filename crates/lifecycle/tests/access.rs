@@ -463,12 +463,13 @@ fn group_validation_accepts_each_code_once() {
     let c = client(&[Scope::Login]);
     let right = code("45678909", t);
     let items = vec![
-        (lid("jiro"), right.clone()),
-        (lid("taro"), code("23456789", t)),
-        (lid("jiro"), right.clone()),
-        (lid("ghost"), right.clone()),
+        (c.clone(), lid("jiro"), right.clone()),
+        (c.clone(), lid("taro"), code("23456789", t)),
+        (c.clone(), lid("jiro"), right.clone()),
+        (c.clone(), lid("ghost"), right.clone()),
+        (client(&[Scope::Audit]), lid("taro"), code("23456789", t)),
     ];
-    let out = w.bank.validate_many(&c, &items, t).unwrap();
+    let out = w.bank.validate_many(&items, t).unwrap();
     let codes: Vec<&str> = out
         .iter()
         .map(|r| match r {
@@ -476,5 +477,8 @@ fn group_validation_accepts_each_code_once() {
             Err(e) => e.code(),
         })
         .collect();
-    assert_eq!(codes, ["ok", "ok", "replayed_code", "wrong_code"]);
+    assert_eq!(
+        codes,
+        ["ok", "ok", "replayed_code", "wrong_code", "forbidden"]
+    );
 }

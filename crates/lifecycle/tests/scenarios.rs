@@ -910,6 +910,14 @@ fn user_list_shows_the_screens_columns_pages_and_filters() {
         .list_users(&root(), None, &cid("C1"), None, 2, t)
         .unwrap();
     assert_eq!(p2.rows.len(), 5);
+    // Past the end: an error naming the pages there are, not page 1 again.
+    for past in [0, 3, 9] {
+        let e = w
+            .bank
+            .list_users(&root(), None, &cid("C1"), None, past, t)
+            .unwrap_err();
+        assert!(e.to_string().contains("from 1 to 2"), "page {past}: {e}");
+    }
     let hanako = w
         .bank
         .list_users(&root(), None, &cid("C1"), Some("花子"), 1, t)

@@ -143,7 +143,13 @@ impl<S: Store> Bank<S> {
                 .collect();
             let total = users.len();
             let pages = total.div_ceil(PAGE_SIZE).max(1);
-            let page = page.clamp(1, pages);
+            // A page past the end is an error, not page 1 (issue #15): the caller asked for
+            // rows that do not exist.
+            if page == 0 || page > pages {
+                return Ok(Err(Error::InvalidInput(format!(
+                    "page {page} does not exist: {total} user(s) make {pages} page(s) of {PAGE_SIZE}; ask for a page from 1 to {pages}"
+                ))));
+            }
             let mut rows = Vec::new();
             for u in users
                 .into_iter()

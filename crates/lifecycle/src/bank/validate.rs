@@ -48,19 +48,23 @@ impl<S: Store> Bank<S> {
     }
 
     /// Checks many login codes in one transaction, in order (group commit): one commit (one
-    /// fsync) for the whole group. Each result is what [`Bank::validate`] would have answered
-    /// had the calls run one after the other; a storage failure fails the whole group and
-    /// accepts nothing.
+    /// fsync) for the whole group. Each item is `(caller, login, code)`; each result is what
+    /// [`Bank::validate`] would have answered had the calls run one after the other. A storage
+    /// failure fails the whole group and accepts nothing.
     pub fn validate_many(
         &self,
-        caller: &Caller,
-        items: &[(LoginId, String)],
+        items: &[(Caller, LoginId, String)],
         now: DateTime<Utc>,
     ) -> Result<Vec<Result<LoginOutcome, Error>>, Error> {
-        self.authorize(caller, Action::Validate, "login", now)?;
         Ok(self.store.transaction(|tx| {
             let mut out = Vec::with_capacity(items.len());
-            for (login, code) in items {
+            for (caller, login, code) in items {
+                if let Err(err) = caller.authorize(Action::Validate) {
+                    let e = self.entry(now, caller, caller.actor(), "login");
+                    self.audit_refusal(tx, e, &err)?;
+                    out.push(Err(err));
+                    continue;
+                }
                 out.push(self.validate_in(tx, caller, login, code, now)?);
             }
             Ok(out)

@@ -133,3 +133,55 @@ impl Cmd {
         Ok(())
     }
 }
+
+/// The importer of `bank serve --import-key FILE` (`POST /v1/imports`): the posted body is
+/// a seed file (.tlseed or PSKC) opened with that key, all or nothing as `bank import`. The
+/// body goes through a private temporary file (0600, removed at once); every record needs
+/// its expiry in the file; sealed seed files need `bank import` (their device list).
+pub(super) fn http_importer(key_path: &std::path::Path) -> anyhow::Result<bank_http::Importer> {
+    let key = match seedfile::KeyFile::read(key_path)? {
+        seedfile::KeyFile::Private(p) => seedfile::Key::Private(p),
+        seedfile::KeyFile::PreShared(p) => seedfile::Key::PreShared(p),
+        seedfile::KeyFile::Public(_) => bail!(
+            "--import-key {} is a public key: give the bank's private key or the pre-shared key",
+            key_path.display()
+        ),
+    };
+    let key = std::sync::Arc::new(key);
+    Ok(std::sync::Arc::new(move |body: &[u8]| {
+        let fail = |e: &dyn std::fmt::Display| format!("{e}: nothing was imported");
+        let mut file = tempfile::NamedTempFile::new().map_err(|e| fail(&e))?;
+        std::io::Write::write_all(&mut file, body).map_err(|e| fail(&e))?;
+        let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(body)));
+        let mut tokens = Vec::new();
+        let reader = seedfile::read_any(file.path(), &key).map_err(|e| fail(&e))?;
+        for (i, rec) in reader.enumerate() {
+            let rec = rec.map_err(|e| fail(&format!("record {}: {e}", i + 1)))?;
+            let serial = SerialNumber::parse(&rec.serial)
+                .map_err(|e| fail(&format!("record {}: {e}", i + 1)))?;
+            let d = rec
+                .expiry
+                .ok_or_else(|| fail(&format!("token {serial} has no expiry in the file")))?;
+            let expiry = chrono::NaiveDate::from_ymd_opt(
+                d.year(),
+                u32::from(u8::from(d.month())),
+                u32::from(d.day()),
+            )
+            .ok_or_else(|| fail(&format!("token {serial}: bad expiry")))?;
+            rec.params
+                .validate()
+                .map_err(|e| fail(&format!("token {serial}: {e}")))?;
+            tokens.push(NewToken {
+                serial,
+                seed: Seed::new(rec.seed.to_vec()),
+                params: rec.params,
+                expiry,
+                batch: rec.batch.clone(),
+            });
+        }
+        if tokens.is_empty() {
+            return Err("the seed file holds no tokens: nothing was imported".into());
+        }
+        Ok((digest, "uploaded over HTTP".to_owned(), tokens))
+    }))
+}

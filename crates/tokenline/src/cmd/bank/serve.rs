@@ -1,12 +1,17 @@
-//! `bank serve --listen 127.0.0.1:PORT`.
+//! `bank serve --listen ADDR:PORT [--tls-cert F --tls-key F] [--allowed-host H]`.
 
 use super::common::DbArgs;
 use lifecycle::Bank;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Serve the JSON API (spec/bank-api.openapi.yaml) until the process is stopped (Ctrl-C /
 /// SIGTERM end it; every request is one database transaction, so nothing is half-written).
 /// Prints `listening on ADDR` on stderr once ready.
+///
+/// Every route but /v1/health needs `Authorization: Bearer <key>` (`bank client add`).
+/// TLS with --tls-cert/--tls-key; plain HTTP is refused on a non-loopback address unless
+/// --insecure-http (only behind a TLS-terminating proxy).
 #[derive(clap::Args, Debug)]
 pub struct Cmd {
     #[command(flatten)]
@@ -14,9 +19,36 @@ pub struct Cmd {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
-    /// Worker threads (each with its own database connection).
-    #[arg(long, default_value_t = 4)]
+    /// TLS certificate chain (PEM).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Plain HTTP on a non-loopback address (behind a TLS-terminating proxy only).
+    #[arg(long)]
+    insecure_http: bool,
+    /// Host names clients use to reach the bank (the Host header is checked: DNS
+    /// rebinding); repeat or comma-separate [default: the listening address and localhost].
+    #[arg(long, value_delimiter = ',')]
+    allowed_host: Vec<String>,
+    /// Seconds for a client to send its request headers (and the TLS handshake); also the
+    /// idle time after which a kept-alive connection is closed.
+    #[arg(long, default_value_t = 5)]
+    header_timeout: u64,
+    /// Seconds for a client to send a whole request body.
+    #[arg(long, default_value_t = 10)]
+    body_timeout: u64,
+    /// Concurrent connections; more are closed at once.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Threads of the async runtime (connections, TLS, HTTP).
+    #[arg(long, default_value_t = 2)]
     workers: usize,
+    /// The key that opens seed files posted to /v1/imports (the bank's private key or a
+    /// pre-shared key); without it the route answers 501.
+    #[arg(long)]
+    import_key: Option<PathBuf>,
 }
 
 impl Cmd {
@@ -31,9 +63,28 @@ impl Cmd {
             Arc::new(move || clock_spec.map_or_else(chrono::Utc::now, |c| c.now()));
         let db = self.db.clone();
         let note = clock_spec.map(|c| c.note());
+        let importer = match &self.import_key {
+            Some(k) => Some(super::import::http_importer(k)?),
+            None => None,
+        };
+        let cfg = bank_http::ServeConfig {
+            listen: self.listen.clone(),
+            allowed_hosts: self.allowed_host.clone(),
+            tls: match (self.tls_cert, self.tls_key) {
+                (Some(cert), Some(key)) => Some(bank_http::Tls { cert, key }),
+                _ => None,
+            },
+            insecure_http: self.insecure_http,
+            limits: bank_http::Limits {
+                header_timeout: std::time::Duration::from_secs(self.header_timeout.max(1)),
+                body_timeout: std::time::Duration::from_secs(self.body_timeout.max(1)),
+                max_connections: self.max_connections,
+            },
+            importer,
+            workers: self.workers,
+        };
         let running = bank_http::serve(
-            &self.listen,
-            self.workers,
+            cfg,
             move || {
                 let store = db.store().map_err(|e| format!("{e:#}"))?;
                 Ok(Bank::new(store, policy.clone()).with_clock_note(note.clone()))

@@ -1,0 +1,487 @@
+//! The network edge: listening (TLS by rustls, or plain HTTP on loopback), connection
+//! limits, timeouts, `Host` and `Content-Type` checks, credentials to identity, and the
+//! dispatch of a request to [`crate::routes::handle`] (or the group committer for logins).
+
+use crate::committer::Committer;
+use crate::identity::Identities;
+use crate::routes::{self, Reply};
+use crate::{Clock, Importer, MAX_BODY, MAX_IMPORT};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use lifecycle::{Bank, Caller, Error, LoginId, Store};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Semaphore};
+
+/// Starting the server failed.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for StartError {}
+
+/// The certificate chain and private key (PEM files).
+#[derive(Debug, Clone)]
+pub struct Tls {
+    /// Certificate chain, leaf first (PEM).
+    pub cert: PathBuf,
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// What a client may hold, and for how long.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// The TLS handshake and the request headers must arrive within this time; it is also the
+    /// idle time after which a kept-alive connection is closed.
+    pub header_timeout: Duration,
+    /// The whole request body must arrive within this time (a deadline, not a per-read
+    /// timeout: trickling bytes does not extend it).
+    pub body_timeout: Duration,
+    /// Concurrent connections; more are closed at once.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+        }
+    }
+}
+
+/// How to serve.
+#[derive(Clone)]
+pub struct ServeConfig {
+    /// `ADDR:PORT` (port 0 picks a free port).
+    pub listen: String,
+    /// `Host` header values accepted (`name` or `name:port`); empty: the listening address
+    /// and `localhost`.
+    pub allowed_hosts: Vec<String>,
+    /// TLS; `None` is plain HTTP, refused on a non-loopback address unless `insecure_http`.
+    pub tls: Option<Tls>,
+    /// Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
+    pub insecure_http: bool,
+    /// Timeouts and bounds.
+    pub limits: Limits,
+    /// Decrypts `POST /v1/imports` bodies.
+    pub importer: Option<Importer>,
+    /// Threads of the async runtime (connections, TLS, HTTP); database work runs on the
+    /// committer thread and a small blocking pool.
+    pub workers: usize,
+}
+
+impl ServeConfig {
+    /// Plain HTTP on `listen` (loopback), default limits, no importer.
+    pub fn loopback(listen: &str) -> Self {
+        ServeConfig {
+            listen: listen.to_owned(),
+            allowed_hosts: Vec::new(),
+            tls: None,
+            insecure_http: false,
+            limits: Limits::default(),
+            importer: None,
+            workers: 2,
+        }
+    }
+}
+
+/// A running server.
+pub struct Running {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Running {
+    /// The address it listens on (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting and joins the server thread (connections in flight are dropped).
+    pub fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.thread.join();
+    }
+
+    /// Blocks until the server stops.
+    pub fn wait(self) {
+        let _ = self.thread.join();
+    }
+}
+
+struct App<S> {
+    bank: Bank<S>,
+    committer: Committer,
+    identities: Identities,
+    clock: Clock,
+    hosts: Vec<String>,
+    importer: Option<Importer>,
+}
+
+/// Listens on `cfg.listen` and serves until [`Running::stop`]. `make_bank` is called twice:
+/// one bank for the group committer of logins, one for every other request.
+pub fn serve<S, F>(cfg: ServeConfig, make_bank: F, clock: Clock) -> Result<Running, StartError>
+where
+    S: Store + Send + Sync + 'static,
+    F: Fn() -> Result<Bank<S>, String>,
+{
+    let listener = std::net::TcpListener::bind(&cfg.listen)
+        .map_err(|e| StartError(format!("cannot listen on {}: {e}", cfg.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError(format!("cannot listen on {}: {e}", cfg.listen)))?;
+    if cfg.tls.is_none() && !addr.ip().is_loopback() && !cfg.insecure_http {
+        return Err(StartError(format!(
+            "refusing plain HTTP on {addr}: codes and passwords would cross the network in clear. \
+             Give --tls-cert FILE --tls-key FILE, or --insecure-http only behind a TLS-terminating proxy"
+        )));
+    }
+    let acceptor = cfg.tls.as_ref().map(tls_acceptor).transpose()?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| StartError(e.to_string()))?;
+    let committer = Committer::start(make_bank().map_err(StartError)?, clock.clone())
+        .map_err(|e| StartError(format!("cannot start the committer thread: {e}")))?;
+    let hosts = if cfg.allowed_hosts.is_empty() {
+        vec![addr.ip().to_string(), "localhost".into()]
+    } else {
+        cfg.allowed_hosts.clone()
+    };
+    let app = Arc::new(App {
+        bank: make_bank().map_err(StartError)?,
+        committer,
+        identities: Identities::default(),
+        clock,
+        hosts,
+        importer: cfg.importer.clone(),
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cfg.workers.max(1))
+        .max_blocking_threads(8)
+        .enable_all()
+        .build()
+        .map_err(|e| StartError(format!("cannot start the runtime: {e}")))?;
+    let (stop, stopped) = watch::channel(false);
+    let limits = cfg.limits.clone();
+    let thread = std::thread::Builder::new()
+        .name("bank-http".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                match tokio::net::TcpListener::from_std(listener) {
+                    Ok(l) => accept_loop(l, app, acceptor, limits, stopped).await,
+                    Err(e) => tracing::error!("bank-http: {e}"),
+                }
+            });
+        })
+        .map_err(|e| StartError(format!("cannot start the server thread: {e}")))?;
+    Ok(Running { addr, stop, thread })
+}
+
+fn tls_acceptor(t: &Tls) -> Result<tokio_rustls::TlsAcceptor, StartError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&t.cert)
+        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| {
+            StartError(format!(
+                "--tls-cert {}: {e}: give the PEM certificate chain",
+                t.cert.display()
+            ))
+        })?;
+    if certs.is_empty() {
+        return Err(StartError(format!(
+            "--tls-cert {}: no certificate in it",
+            t.cert.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_file(&t.key).map_err(|e| {
+        StartError(format!(
+            "--tls-key {}: {e}: give the PEM private key",
+            t.key.display()
+        ))
+    })?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| StartError(format!("TLS: {e}")))?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| StartError(format!("--tls-cert/--tls-key do not make a pair: {e}")))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+async fn accept_loop<S: Store + Send + Sync + 'static>(
+    listener: tokio::net::TcpListener,
+    app: Arc<App<S>>,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    limits: Limits,
+    mut stopped: watch::Receiver<bool>,
+) {
+    use tower::ServiceBuilder;
+    use tower_http::limit::RequestBodyLimitLayer;
+    use tower_http::timeout::RequestBodyDeadlineLayer;
+    let router = Router::new().fallback(dispatch::<S>).with_state(app);
+    let service = ServiceBuilder::new()
+        .layer(RequestBodyLimitLayer::new(MAX_IMPORT))
+        .layer(RequestBodyDeadlineLayer::new(limits.body_timeout))
+        .service(router);
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    loop {
+        let (tcp, _peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!("bank-http: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stopped.changed() => return,
+        };
+        // Over the bound: close at once (the client retries), never queue.
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(tcp);
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let service = service.clone();
+        let acceptor = acceptor.clone();
+        let header_timeout = limits.header_timeout;
+        tokio::spawn(async move {
+            let _slot = slot;
+            let svc = hyper_util::service::TowerToHyperService::new(service);
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .keep_alive(true);
+            let served = match acceptor {
+                Some(a) => match tokio::time::timeout(header_timeout, a.accept(tcp)).await {
+                    Ok(Ok(tls)) => {
+                        http.serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                            .await
+                    }
+                    _ => return,
+                },
+                None => {
+                    http.serve_connection(hyper_util::rt::TokioIo::new(tcp), svc)
+                        .await
+                }
+            };
+            if let Err(e) = served {
+                tracing::debug!("bank-http: connection ended: {e}");
+            }
+        });
+    }
+}
+
+fn json_reply(r: Reply) -> Response {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, r.body.to_string()).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
+}
+
+fn header_text<'h>(h: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    h.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+}
+
+impl<S> App<S> {
+    fn host_allowed(&self, h: &HeaderMap) -> bool {
+        let Some(host) = header_text(h, "host") else {
+            return false;
+        };
+        let name = match host.rsplit_once(':') {
+            Some((n, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !n.ends_with(':') => n,
+            _ => host,
+        };
+        let name = name.trim_start_matches('[').trim_end_matches(']');
+        self.hosts
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(host) || a.eq_ignore_ascii_case(name))
+    }
+}
+
+fn media_type(h: &HeaderMap) -> Option<String> {
+    header_text(h, "content-type").map(|v| {
+        v.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidateBody {
+    login: LoginId,
+    code: String,
+}
+
+async fn dispatch<S: Store + Send + Sync + 'static>(
+    State(app): State<Arc<App<S>>>,
+    req: Request,
+) -> Response {
+    json_reply(dispatch_reply(app, req).await)
+}
+
+async fn dispatch_reply<S: Store + Send + Sync + 'static>(app: Arc<App<S>>, req: Request) -> Reply {
+    let (parts, body) = req.into_parts();
+    if !app.host_allowed(&parts.headers) {
+        return Reply::error(
+            400,
+            "host_not_allowed",
+            "this Host is not served here: use the bank's name (server option --allowed-host)",
+        );
+    }
+    let path = routes::percent_decode(parts.uri.path());
+    let query = routes::query_pairs(parts.uri.query().unwrap_or(""));
+    let method = parts.method.as_str().to_owned();
+    let now = (app.clock)();
+    if method == "GET" && path == "/v1/health" {
+        return routes::handle(&app.bank, None, "GET", &path, &query, &[], now);
+    }
+    let import = path == "/v1/imports";
+    let has_body = matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE");
+    if has_body {
+        let want = if import {
+            "application/octet-stream"
+        } else {
+            "application/json"
+        };
+        if media_type(&parts.headers).as_deref() != Some(want) {
+            return Reply::error(
+                415,
+                "unsupported_media_type",
+                format!("send the body as Content-Type: {want}"),
+            );
+        }
+    }
+    // Credentials first: nothing is read for a caller without a valid key.
+    let key = header_text(&parts.headers, "authorization")
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .map(|k| k.trim().to_owned());
+    let session = header_text(&parts.headers, "x-operator-session").map(str::to_owned);
+    let a = app.clone();
+    let caller = tokio::task::spawn_blocking(move || -> Result<Caller, Error> {
+        let key = key.ok_or(Error::Unauthenticated)?;
+        let client = a.identities.client(&a.bank, &key)?;
+        Ok(match session {
+            Some(s) => a.bank.operator_session(&client, &s, now).unwrap_or(client),
+            None => client,
+        })
+    })
+    .await;
+    let caller = match caller {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return routes::refusal(&e),
+        Err(_) => return Reply::error(500, "internal", "the request could not be handled"),
+    };
+    if let Err(r) = routes::gate(&caller, &method, &path) {
+        return r;
+    }
+    let limit = if import { MAX_IMPORT } else { MAX_BODY };
+    let bytes = match axum::body::to_bytes(Body::new(body), limit).await {
+        Ok(b) => b,
+        Err(e) => return body_error(&e, limit),
+    };
+    if method == "POST" && path == "/v1/validate" {
+        let b: ValidateBody = match serde_json::from_slice(&bytes) {
+            Ok(b) => b,
+            Err(e) => return Reply::error(400, "invalid_input", format!("bad JSON body: {e}")),
+        };
+        return match app.committer.validate(caller, b.login, b.code).await {
+            Ok(o) => Reply {
+                status: 200,
+                body: serde_json::json!(o),
+            },
+            Err(e) => routes::refusal(&e),
+        };
+    }
+    let a = app.clone();
+    tokio::task::spawn_blocking(move || {
+        if import && method == "POST" {
+            return import_file(&a, &caller, &bytes, now);
+        }
+        routes::handle(&a.bank, Some(&caller), &method, &path, &query, &bytes, now)
+    })
+    .await
+    .unwrap_or_else(|_| Reply::error(500, "internal", "the request could not be handled"))
+}
+
+fn body_error(e: &axum::Error, limit: usize) -> Reply {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return Reply::error(
+                413,
+                "body_too_large",
+                format!("request bodies are limited to {limit} bytes here"),
+            );
+        }
+        src = s.source();
+    }
+    Reply::error(
+        408,
+        "body_timeout",
+        "the request body did not arrive in time: send it whole, at once",
+    )
+}
+
+fn import_file<S: Store>(
+    app: &App<S>,
+    caller: &Caller,
+    bytes: &[u8],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Reply {
+    // Authorize before decrypting anything.
+    if let Err(e) = caller.authorize(lifecycle::Action::Import) {
+        return routes::refusal(&e);
+    }
+    let Some(importer) = &app.importer else {
+        return Reply::error(
+            501,
+            "import_not_configured",
+            "this server was started without --import-key: imports are not accepted over HTTP",
+        );
+    };
+    let (digest, label, tokens) = match importer(bytes) {
+        Ok(v) => v,
+        Err(msg) => return Reply::error(400, "invalid_seed_file", msg),
+    };
+    match app
+        .bank
+        .import_tokens(caller, &digest, &label, &tokens, now)
+    {
+        Ok(n) => Reply {
+            status: 201,
+            body: serde_json::json!({ "imported": n, "digest": digest, "label": label }),
+        },
+        Err(e) => routes::refusal(&e),
+    }
+}

@@ -1,0 +1,42 @@
+//! Credentials to identity: `Authorization: Bearer <API key>` through
+//! [`lifecycle::Bank::authenticate`], with a short cache so a busy login front end does not
+//! cost a database read per request (a revoked key stops working within [`KEY_CACHE`]), and
+//! `X-Operator-Session` through [`lifecycle::Bank::operator_session`] (never cached: every
+//! use moves the idle expiry).
+
+use lifecycle::access::hash_bearer;
+use lifecycle::{Bank, Caller, Error, Store};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long an authenticated key is remembered.
+pub const KEY_CACHE: Duration = Duration::from_secs(2);
+
+/// Remembered key → client identities.
+#[derive(Default)]
+pub(crate) struct Identities {
+    cache: Mutex<HashMap<String, (Caller, Instant)>>,
+}
+
+impl Identities {
+    /// The client a bearer key stands for.
+    pub(crate) fn client<S: Store>(&self, bank: &Bank<S>, key: &str) -> Result<Caller, Error> {
+        let hash = hash_bearer(key);
+        if let Ok(cache) = self.cache.lock() {
+            if let Some((c, at)) = cache.get(&hash) {
+                if at.elapsed() < KEY_CACHE {
+                    return Ok(c.clone());
+                }
+            }
+        }
+        let caller = bank.authenticate(key)?;
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() > 1024 {
+                cache.clear();
+            }
+            cache.insert(hash, (caller.clone(), Instant::now()));
+        }
+        Ok(caller)
+    }
+}

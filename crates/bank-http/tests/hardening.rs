@@ -1,0 +1,400 @@
+//! The network edge against what an attacker tries (issue #10): no credential, a wrong Host,
+//! a form body, slow clients, plain HTTP on a public address, answers that would tell whether
+//! a login exists; and TLS by rustls. Real loopback sockets, a real SQLite file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{NaiveDate, Utc};
+use lifecycle::policy::SecretPolicy;
+use lifecycle::*;
+use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Bankd {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+    key_path: PathBuf,
+    policy: Policy,
+    login_key: String,
+}
+
+fn seed_of(serial: &str) -> Vec<u8> {
+    serial.bytes().cycle().take(20).collect()
+}
+
+/// A bank with customer C1, user taro registered to 23456789, and a `login` client.
+fn bankd() -> Bankd {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bank.db");
+    let key_path = dir.path().join("bank.key");
+    let key = MasterKey::create(&key_path).unwrap();
+    let policy = Policy {
+        secrets: SecretPolicy::cheap_for_tests(),
+        ..Policy::default()
+    };
+    let bank = Bank::new(
+        SqliteStore::create(&db, &key, Environment::Staging).unwrap(),
+        policy.clone(),
+    );
+    let root = Caller::Local("root".into());
+    let now = Utc::now();
+    let t = NewToken {
+        serial: SerialNumber::parse("23456789").unwrap(),
+        seed: Seed::new(seed_of("23456789")),
+        params: otp_core::Params::DEFAULT_TOTP,
+        expiry: NaiveDate::from_ymd_opt(2040, 1, 31).unwrap(),
+        batch: "B".into(),
+    };
+    bank.import_tokens(&root, "sha256:h", "h", &[t], now)
+        .unwrap();
+    bank.add_customer(
+        &root,
+        NewCustomer {
+            id: CustomerId::parse("C1").unwrap(),
+            name: "C1".into(),
+            mode: UsageMode::Individual,
+            secret: None,
+        },
+        now,
+    )
+    .unwrap();
+    bank.add_user(
+        &root,
+        NewUser {
+            login: LoginId::parse("taro").unwrap(),
+            customer: CustomerId::parse("C1").unwrap(),
+            name: "taro".into(),
+            class: UserClass::Master,
+            needs_otp: true,
+            secret: None,
+        },
+        now,
+    )
+    .unwrap();
+    let code = format!(
+        "{:06}",
+        otp_core::code(
+            &otp_core::Params::DEFAULT_TOTP,
+            &seed_of("23456789"),
+            now.timestamp() as u64
+        )
+        .unwrap()
+    );
+    bank.register(
+        &root,
+        &LoginId::parse("taro").unwrap(),
+        &SerialNumber::parse("23456789").unwrap(),
+        &code,
+        now,
+    )
+    .unwrap();
+    let (k, _) = bank
+        .add_client(
+            &root,
+            &ClientName::parse("ib").unwrap(),
+            &[Scope::Login],
+            now,
+        )
+        .unwrap();
+    Bankd {
+        db,
+        key_path,
+        policy,
+        login_key: k.expose().to_owned(),
+        _dir: dir,
+    }
+}
+
+fn start(
+    b: &Bankd,
+    cfg: bank_http::ServeConfig,
+) -> Result<bank_http::Running, bank_http::StartError> {
+    let (db, kp, pol) = (b.db.clone(), b.key_path.clone(), b.policy.clone());
+    bank_http::serve(
+        cfg,
+        move || {
+            let key = MasterKey::load(&kp).map_err(|e| e.to_string())?;
+            let store = SqliteStore::open(&db, &key).map_err(|e| e.to_string())?;
+            Ok(Bank::new(store, pol.clone()))
+        },
+        Arc::new(Utc::now),
+    )
+}
+
+/// Sends raw bytes, reads the whole answer (the connection is closed by `Connection: close`).
+fn raw(addr: SocketAddr, text: &str) -> (u16, Value) {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(text.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    parse_answer(&out)
+}
+
+fn parse_answer(out: &str) -> (u16, Value) {
+    let status = out.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+fn post(
+    addr: SocketAddr,
+    host: &str,
+    ctype: &str,
+    key: Option<&str>,
+    path: &str,
+    body: &str,
+) -> (u16, Value) {
+    let auth = key
+        .map(|k| format!("Authorization: Bearer {k}\r\n"))
+        .unwrap_or_default();
+    raw(
+        addr,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+#[test]
+fn every_route_but_health_needs_a_valid_key() {
+    let b = bankd();
+    let s = start(&b, bank_http::ServeConfig::loopback("127.0.0.1:0")).unwrap();
+    let a = s.addr();
+    let body = r#"{"login":"taro","code":"123456"}"#;
+    let (st, v) = post(
+        a,
+        "127.0.0.1",
+        "application/json",
+        None,
+        "/v1/validate",
+        body,
+    );
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (401, Some("unauthenticated")),
+        "{v}"
+    );
+    let (st, _) = post(
+        a,
+        "127.0.0.1",
+        "application/json",
+        Some("tlk_guessed"),
+        "/v1/validate",
+        body,
+    );
+    assert_eq!(st, 401);
+    let (st, v) = raw(
+        a,
+        "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!((st, v["status"].as_str()), (200, Some("ok")));
+    // A login key cannot read the audit log (scope audit).
+    let (st, v) = raw(
+        a,
+        &format!("GET /v1/audit HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n", b.login_key),
+    );
+    assert_eq!((st, v["code"].as_str()), (403, Some("forbidden")), "{v}");
+    s.stop();
+}
+
+#[test]
+fn json_routes_refuse_form_and_text_bodies() {
+    let b = bankd();
+    let s = start(&b, bank_http::ServeConfig::loopback("127.0.0.1:0")).unwrap();
+    let body = r#"{"login":"taro","code":"123456"}"#;
+    for ctype in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let (st, v) = post(
+            s.addr(),
+            "127.0.0.1",
+            ctype,
+            Some(&b.login_key),
+            "/v1/validate",
+            body,
+        );
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (415, Some("unsupported_media_type")),
+            "{ctype}: {v}"
+        );
+    }
+    s.stop();
+}
+
+#[test]
+fn a_foreign_host_header_is_refused_against_dns_rebinding() {
+    let b = bankd();
+    let s = start(&b, bank_http::ServeConfig::loopback("127.0.0.1:0")).unwrap();
+    let body = r#"{"login":"taro","code":"123456"}"#;
+    let (st, v) = post(
+        s.addr(),
+        "attacker.example",
+        "application/json",
+        Some(&b.login_key),
+        "/v1/validate",
+        body,
+    );
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (400, Some("host_not_allowed")),
+        "{v}"
+    );
+    s.stop();
+}
+
+#[test]
+fn unknown_login_and_wrong_code_get_the_same_status_and_body() {
+    let b = bankd();
+    let s = start(&b, bank_http::ServeConfig::loopback("127.0.0.1:0")).unwrap();
+    let known = post(
+        s.addr(),
+        "127.0.0.1",
+        "application/json",
+        Some(&b.login_key),
+        "/v1/validate",
+        r#"{"login":"taro","code":"000000"}"#,
+    );
+    let unknown = post(
+        s.addr(),
+        "127.0.0.1",
+        "application/json",
+        Some(&b.login_key),
+        "/v1/validate",
+        r#"{"login":"nobody","code":"000000"}"#,
+    );
+    assert_eq!(known.0, unknown.0);
+    assert_eq!(known.1, unknown.1, "the body tells nothing about the login");
+    s.stop();
+}
+
+#[test]
+fn plain_http_on_a_public_address_is_refused() {
+    let b = bankd();
+    let err = start(&b, bank_http::ServeConfig::loopback("0.0.0.0:0"))
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("--tls-cert"), "{err}");
+    let ok = start(
+        &b,
+        bank_http::ServeConfig {
+            insecure_http: true,
+            ..bank_http::ServeConfig::loopback("0.0.0.0:0")
+        },
+    )
+    .expect("--insecure-http allows it");
+    ok.stop();
+}
+
+#[test]
+fn slow_clients_do_not_delay_the_health_check() {
+    // 4 connections announce 60,000 body bytes and send 4 (slowloris): the others are served,
+    // and the slow ones are answered 408 and closed when the body deadline passes.
+    let b = bankd();
+    let s = start(
+        &b,
+        bank_http::ServeConfig {
+            limits: bank_http::Limits {
+                header_timeout: Duration::from_secs(2),
+                body_timeout: Duration::from_secs(2),
+                max_connections: 64,
+            },
+            ..bank_http::ServeConfig::loopback("127.0.0.1:0")
+        },
+    )
+    .unwrap();
+    let a = s.addr();
+    let mut slow = Vec::new();
+    for _ in 0..4 {
+        let mut c = TcpStream::connect(a).unwrap();
+        write!(c, "POST /v1/validate HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{{\"lo", b.login_key).unwrap();
+        slow.push(c);
+    }
+    // A half-sent header too.
+    let mut half = TcpStream::connect(a).unwrap();
+    half.write_all(b"GET /v1/health HTTP/1.1\r\nHost: 127.")
+        .unwrap();
+    // The health check is answered while they hang (a 1 s read timeout bounds the wait).
+    let mut h = TcpStream::connect(a).unwrap();
+    h.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    h.write_all(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    h.read_to_string(&mut out)
+        .expect("health answered while slow clients hang");
+    assert_eq!(parse_answer(&out).0, 200);
+    for mut c in slow {
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut out = String::new();
+        let _ = c.read_to_string(&mut out);
+        assert_eq!(parse_answer(&out).0, 408, "a slow body is cut: {out}");
+    }
+    half.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let n = half.read_to_end(&mut rest).unwrap_or(0);
+    assert!(
+        n == 0 || String::from_utf8_lossy(&rest).contains(" 408 "),
+        "a slow header is cut"
+    );
+    s.stop();
+}
+
+#[test]
+fn tls_by_rustls_serves_the_api() {
+    let b = bankd();
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let s = start(
+        &b,
+        bank_http::ServeConfig {
+            tls: Some(bank_http::Tls { cert, key }),
+            ..bank_http::ServeConfig::loopback("127.0.0.1:0")
+        },
+    )
+    .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ck.cert.der().clone()).unwrap();
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let conn =
+        rustls::ClientConnection::new(Arc::new(cfg), "localhost".try_into().unwrap()).unwrap();
+    let tcp = TcpStream::connect(s.addr()).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    tls.write_all(b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = Vec::new();
+    let _ = tls.read_to_end(&mut out);
+    let (st, v) = parse_answer(&String::from_utf8_lossy(&out));
+    assert_eq!((st, v["status"].as_str()), (200, Some("ok")));
+    // Plain HTTP to the TLS port gets no API answer.
+    let mut plain = TcpStream::connect(s.addr()).unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    plain
+        .write_all(b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut junk = Vec::new();
+    let _ = plain.read_to_end(&mut junk);
+    assert!(!String::from_utf8_lossy(&junk).contains("\"ok\""));
+    s.stop();
+}
