@@ -45,7 +45,7 @@ fn code(i: u64, counter: u64) -> String {
 
 /// One keep-alive request with the API client's bearer key; the status code.
 fn post(conn: &mut BufReader<TcpStream>, key: &str, body: &str) -> u16 {
-    write!(conn.get_mut(), "POST /v1/validate HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    write!(conn.get_mut(), "POST /v1/validate HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
     let mut status = String::new();
     conn.read_line(&mut status).unwrap();
     let code: u16 = status.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);

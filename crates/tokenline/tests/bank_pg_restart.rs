@@ -124,7 +124,7 @@ fn validate(addr: SocketAddr, key: &str, login: &str, code: &str) -> Option<(u16
     let body = format!(r#"{{"login":"{login}","code":"{code}"}}"#);
     write!(
         s,
-        "POST /v1/validate HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /v1/validate HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .ok()?;
