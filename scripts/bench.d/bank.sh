@@ -10,8 +10,9 @@ cargo build --quiet --release -p lifecycle-sqlite --example import_bench -p bank
 bin="$CARGO_TARGET_DIR/release/examples"
 "$bin/import_bench" 100000
 "$bin/import_bench" 1000000
-# users clients workers max-requests max-seconds
-timeout 300 "$bin/http_bench" 2000 4 4 20000 30
+
+# users clients runtime-threads max-requests max-seconds: HTTPS (rustls), group commit, fsynced
+timeout 300 "$bin/http_bench" 2000 32 2 60000 30
 # PostgreSQL (issue #16): import of 1,000,000 tokens (binary COPY) into a throwaway durable
 # cluster (fsync on) started here and stopped on exit.
 . scripts/lib/pg.sh
