@@ -1027,3 +1027,39 @@ fn one_master_per_customer() {
         .unwrap_err();
     assert_eq!(err.code(), "master_exists");
 }
+
+#[test]
+fn empty_customer_and_user_names_are_refused() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let err = w
+        .bank
+        .add_customer(
+            &root(),
+            NewCustomer {
+                id: cid("C9"),
+                name: "  ".into(),
+                mode: UsageMode::Individual,
+                secret: None,
+            },
+            t,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("customer name is empty"), "{err}");
+    let err = w
+        .bank
+        .add_user(
+            &root(),
+            NewUser {
+                login: lid("nobody"),
+                customer: cid("C1"),
+                name: String::new(),
+                class: UserClass::General,
+                needs_otp: true,
+                secret: None,
+            },
+            t,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("user name is empty"), "{err}");
+}

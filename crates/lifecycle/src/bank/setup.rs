@@ -51,6 +51,7 @@ impl<S: Store> Bank<S> {
     ) -> Result<(), Error> {
         self.authorize(caller, Action::AddCustomer, "customer_add", now)?;
         refuse_control("customer name", &c.name)?;
+        refuse_empty("customer name", &c.name)?;
         let secret = c.secret.as_ref().map(|s| self.hash(s)).transpose()?;
         let customer = Customer {
             id: c.id.clone(),
@@ -79,6 +80,7 @@ impl<S: Store> Bank<S> {
     pub fn add_user(&self, caller: &Caller, u: NewUser, now: DateTime<Utc>) -> Result<(), Error> {
         self.authorize(caller, Action::AddUser, "user_add", now)?;
         refuse_control("user name", &u.name)?;
+        refuse_empty("user name", &u.name)?;
         let secret = u.secret.as_ref().map(|s| self.hash(s)).transpose()?;
         let mut user = User::new(
             u.login.clone(),
@@ -210,4 +212,14 @@ impl<S: Store> Bank<S> {
             Ok(Ok(()))
         })
     }
+}
+
+/// A name made of nothing but spaces is no name (issue #15): refused, naming the field.
+fn refuse_empty(field: &'static str, text: &str) -> Result<(), Error> {
+    if text.trim().is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "{field} is empty: give the name as it should appear on screens and letters"
+        )));
+    }
+    Ok(())
 }
