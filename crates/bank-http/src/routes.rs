@@ -146,7 +146,7 @@ fn status_of(e: &Error) -> u16 {
         | "master_cannot_be_unregistered"
         | "no_secret_set" => 403,
         "locked" => 423,
-        "storage" | "secret_hashing" => 500,
+        "secret_hashing" => 500,
         _ => 409,
     }
 }
@@ -154,6 +154,17 @@ fn status_of(e: &Error) -> u16 {
 /// The reply to a domain refusal: `{"code", "message"}` and the fields that help (when a
 /// cool-down ends, until when a lockout lasts, attempts left).
 pub fn refusal(e: &Error) -> Reply {
+    if let Error::Store(detail) = e {
+        // A storage failure is the database being away (PostgreSQL restarting, a full disk):
+        // 503 so that a load balancer retries elsewhere (issue #16). The detail (host, SQLSTATE)
+        // goes to the server's log only, never to the caller.
+        tracing::error!("bank-http: storage: {detail}");
+        return Reply::error(
+            503,
+            "database_unavailable",
+            "the bank's database is unavailable: nothing was changed; try again in a moment",
+        );
+    }
     let mut r = Reply::error(status_of(e), e.code(), e.to_string());
     match e {
         Error::CoolDown {

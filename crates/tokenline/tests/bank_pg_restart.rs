@@ -255,20 +255,18 @@ fn postgres_restarted_under_a_node_errors_meanwhile_then_recovers_losing_nothing
             "u{i}: {v}"
         );
     }
-    // The database goes away: the node answers at once, and accepts nothing.
-    // (Issue #16 wants 503 naming the database; today's server turns the storage error of the
-    // bearer-key check into 401 — bank-http's authenticate — so the status is not pinned here
-    // beyond "not accepted"; a 5xx must name the cause.)
+    // The database goes away: the node answers at once with 503 (a load balancer retries
+    // elsewhere), names the cause, and accepts nothing.
     pg.run("pg_server stop");
     let (st, v) = check(USERS / 2).expect("the node answers while the database is down");
-    assert_ne!(
-        st, 200,
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (503, Some("database_unavailable")),
         "nothing is accepted while the database is down: {v}"
     );
     let msg = v.to_string();
-    if st >= 500 {
-        assert!(msg.contains("database unavailable"), "{msg}");
-    }
+    assert!(msg.contains("database is unavailable"), "{msg}");
+    assert!(!msg.contains("127.0.0.1"), "no database address in errors: {msg}");
     assert!(
         !msg.contains(&code(&serial(USERS / 2), now)),
         "no code in errors: {msg}"
