@@ -39,7 +39,11 @@ fuzz_target!(|data: &[u8]| {
     for key in &keys {
         if let Ok(stream) = pskc::records(data, key) {
             for r in stream.flatten() {
-                assert_eq!(r.validate(), Ok(()), "the streaming reader handed out an invalid record");
+                assert_eq!(
+                    r.validate(),
+                    Ok(()),
+                    "the streaming reader handed out an invalid record"
+                );
             }
         }
         if let Ok(records) = container.to_records(key) {

@@ -31,7 +31,9 @@ fuzz_target!(|data: &[u8]| {
                     let _ = devices.add(&hex::encode(r.hardware_id), r.device_key);
                 }
                 // Forged input cannot carry a valid device signature over the bank's key.
-                assert!(sealed::open(&header, &records, &bank, &devices).is_err() || records.is_empty());
+                assert!(
+                    sealed::open(&header, &records, &bank, &devices).is_err() || records.is_empty()
+                );
                 let mut w = sealed::Writer::new(
                     Vec::new(),
                     &bank.public_key(),

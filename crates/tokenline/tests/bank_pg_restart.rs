@@ -266,7 +266,10 @@ fn postgres_restarted_under_a_node_errors_meanwhile_then_recovers_losing_nothing
     );
     let msg = v.to_string();
     assert!(msg.contains("database is unavailable"), "{msg}");
-    assert!(!msg.contains("127.0.0.1"), "no database address in errors: {msg}");
+    assert!(
+        !msg.contains("127.0.0.1"),
+        "no database address in errors: {msg}"
+    );
     assert!(
         !msg.contains(&code(&serial(USERS / 2), now)),
         "no code in errors: {msg}"
