@@ -1,7 +1,8 @@
 //! `tokenline`: one binary for the whole chain, one file per subcommand under `cmd/`.
 //!
 //! Exit codes: 0 success; 1 the operation failed (the message says why and what to do);
-//! 2 bad command-line usage (clap). Subcommands may document more specific codes.
+//! 2 bad command-line usage (clap); 141 (killed by SIGPIPE) when the reader of stdout went away,
+//! as `tokenline … | head` does. Subcommands may document more specific codes.
 #![forbid(unsafe_code)]
 
 mod cmd;
@@ -21,6 +22,12 @@ struct Cli {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if !cli.command.is_service() {
+        // A one-shot command whose stdout reader went away (`| head`) stops quietly as Unix
+        // tools do, instead of panicking in `println!`. Services keep Rust's default (SIGPIPE
+        // ignored) so a write to a closed socket or pty is an error they handle, not a kill.
+        sigpipe::reset();
+    }
     init_logging(cli.verbose);
     match cli.command.run() {
         Ok(()) => std::process::ExitCode::SUCCESS,

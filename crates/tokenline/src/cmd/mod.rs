@@ -33,6 +33,12 @@ pub enum Command {
 }
 
 impl Command {
+    /// Whether this is a long-running service (`sim`, `bank serve`) that writes to sockets or
+    /// pseudo-terminals, as opposed to a one-shot command whose output is read by a pipe.
+    pub fn is_service(&self) -> bool {
+        matches!(self, Command::Sim(_) | Command::Bank(bank::Cmd::Serve(_)))
+    }
+
     /// Runs the chosen subcommand.
     pub fn run(self) -> anyhow::Result<()> {
         match self {
