@@ -336,6 +336,12 @@ fn media_type(h: &HeaderMap) -> Option<String> {
     })
 }
 
+/// Whether the request announces a body (`Content-Length` above 0, or chunked).
+fn sends_body(h: &HeaderMap) -> bool {
+    h.contains_key(header::TRANSFER_ENCODING)
+        || header_text(h, "content-length").is_some_and(|l| l != "0")
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ValidateBody {
@@ -367,7 +373,9 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(app: Arc<App<S>>, req:
         return routes::handle(&app.bank, None, "GET", &path, &query, &[], now);
     }
     let import = path == "/v1/imports";
-    let has_body = matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE");
+    // A DELETE may come without a body; when it has one, the same rule holds.
+    let has_body = matches!(method.as_str(), "POST" | "PUT" | "PATCH")
+        || (method == "DELETE" && sends_body(&parts.headers));
     if has_body {
         let want = if import {
             "application/octet-stream"
@@ -388,10 +396,11 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(app: Arc<App<S>>, req:
         .map(|k| k.trim().to_owned());
     let session = header_text(&parts.headers, "x-operator-session").map(str::to_owned);
     let a = app.clone();
+    let presented = session.clone();
     let caller = tokio::task::spawn_blocking(move || -> Result<Caller, Error> {
         let key = key.ok_or(Error::Unauthenticated)?;
         let client = a.identities.client(&a.bank, &key)?;
-        Ok(match session {
+        Ok(match presented {
             Some(s) => a.bank.operator_session(&client, &s, now).unwrap_or(client),
             None => client,
         })
@@ -427,6 +436,11 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(app: Arc<App<S>>, req:
     tokio::task::spawn_blocking(move || {
         if import && method == "POST" {
             return import_file(&a, &caller, &bytes, now);
+        }
+        if let ("DELETE", "/v1/operator/sessions/current", Some(s)) =
+            (method.as_str(), path.as_str(), session.as_deref())
+        {
+            return routes::close_session(&a.bank, &caller, s, now);
         }
         routes::handle(&a.bank, Some(&caller), &method, &path, &query, &bytes, now)
     })

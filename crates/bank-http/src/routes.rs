@@ -55,6 +55,12 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/v1/mode", "customer-admin", false),
     r("POST", "/v1/unregister", "customer-admin", false),
     r("POST", "/v1/operator/sessions", "backoffice", false),
+    r(
+        "DELETE",
+        "/v1/operator/sessions/current",
+        "backoffice",
+        true,
+    ),
     r("GET", "/v1/tokens/{serial}", "backoffice", true),
     r("POST", "/v1/backoffice/revoke", "backoffice", true),
     r("POST", "/v1/unlock", "backoffice", true),
@@ -518,6 +524,11 @@ fn route<S: Store>(
                 },
             )
         }
+        ("DELETE", ["v1", "operator", "sessions", "current"]) => {
+            // Served by the edge, which holds the session token (`close_session`); a caller
+            // reaching here presented none.
+            refusal(&Error::OperatorSessionRequired)
+        }
         ("POST", ["v1", "backoffice", "requests", id, "approve"]) => {
             let id: i64 = id
                 .parse()
@@ -550,6 +561,19 @@ fn route<S: Store>(
             "no_such_route",
             format!("no route {method} {path}: the API lives under /v1"),
         ),
+    })
+}
+
+/// Signs out: ends the operator session `session` that `caller` (the operator it stands
+/// for) presented as `X-Operator-Session` (`DELETE /v1/operator/sessions/current`).
+pub fn close_session<S: Store>(
+    bank: &Bank<S>,
+    caller: &Caller,
+    session: &str,
+    now: DateTime<Utc>,
+) -> Reply {
+    done(bank.close_operator_session(caller, session, now), |()| {
+        Reply::ok(json!({ "result": "closed" }))
     })
 }
 

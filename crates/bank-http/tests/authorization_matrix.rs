@@ -198,3 +198,251 @@ fn every_route_answers_401_403_or_session_required_as_its_scope_says() {
     }
     server.stop();
 }
+
+mod support;
+
+/// What a route does with "a wrong customer's user": the request that tries it, and the
+/// answer it must get; or why the route takes no customer or user of a customer. Every route
+/// of the router must be named here, so a new route is classified before it can pass.
+enum WrongCustomer {
+    /// (request body or query, expected status, expected code).
+    Case(&'static str, u16, &'static str),
+    /// The route takes no customer's user, for this reason.
+    NotApplicable(&'static str),
+}
+
+fn wrong_customer_case(r: &bank_http::routes::Route) -> WrongCustomer {
+    use WrongCustomer::*;
+    match (r.method, r.path) {
+        ("GET", "/v1/customers/{id}/users") => {
+            Case("list C1 acting for hanako of C2", 404, "unknown_customer")
+        }
+        ("POST", "/v1/revoke") => Case("taro of C1 revokes hanako of C2", 404, "unknown_user"),
+        ("POST", "/v1/unregister") => {
+            Case("taro of C1 unregisters hanako of C2", 404, "unknown_user")
+        }
+        ("POST", "/v1/tokens/{serial}/issue") => {
+            Case("issue to C1 for hanako of C2", 404, "unknown_user")
+        }
+        ("POST", "/v1/register") => Case(
+            "jiro of C1 registers the token issued to C2",
+            403,
+            "wrong_serial_or_code",
+        ),
+        ("POST", "/v1/mode") => NotApplicable(
+            "acts on the proven actor's own customer only; no customer or user in the body",
+        ),
+        ("POST", "/v1/validate") | ("POST", "/v1/skip") => NotApplicable(
+            "the login itself is the subject; an API client is not bound to a customer",
+        ),
+        ("POST", "/v1/customers") | ("POST", "/v1/users") => NotApplicable(
+            "provisioning creates customers and users; it acts for no customer's user",
+        ),
+        ("POST", "/v1/imports") => NotApplicable("tokens into stock, no customer"),
+        ("GET", "/v1/health") => NotApplicable("no credential, no data"),
+        ("GET", "/v1/audit") => {
+            NotApplicable("the audit scope reads every customer's entries by design")
+        }
+        ("POST", "/v1/operator/sessions") | ("DELETE", "/v1/operator/sessions/current") => {
+            NotApplicable("bank staff, not a customer's user")
+        }
+        ("GET", "/v1/tokens/{serial}")
+        | ("POST", "/v1/backoffice/revoke")
+        | ("POST", "/v1/unlock")
+        | ("POST", "/v1/backoffice/requests/{id}/approve") => NotApplicable(
+            "an operator acts for the bank across customers (the branch's written procedure)",
+        ),
+        (m, p) => panic!(
+            "{m} {p}: classify this route for the wrong-customer case in authorization_matrix.rs"
+        ),
+    }
+}
+
+#[test]
+fn a_wrong_customers_user_is_refused_on_every_route_that_takes_one() {
+    use serde_json::json;
+    use support::*;
+    let b = support::TestBank::new(|_| {});
+    b.tokens(&["11111111", "22222222", "33333333", "44444444"]);
+    b.customer("C1");
+    b.customer("C2");
+    b.user("taro", "C1", UserClass::Master, Some("11111111"));
+    b.user("hanako", "C2", UserClass::Master, Some("22222222"));
+    b.user("jiro", "C1", UserClass::General, None);
+    b.bank()
+        .issue_token(
+            &root(),
+            &SerialNumber::parse("33333333").unwrap(),
+            &CustomerId::parse("C2").unwrap(),
+            None,
+            b.now(),
+        )
+        .unwrap();
+    let s = b.serve(bank_http::ServeConfig::loopback("127.0.0.1:0"));
+    let a = s.addr();
+    // A fresh proof of taro (C1's master) for each request: the clock moves one TOTP step.
+    let proof = || {
+        let t = b.advance(chrono::Duration::seconds(30));
+        json!({"actor": "taro", "secret": SECRET, "code": code("11111111", t)})
+    };
+    let with = |mut p: serde_json::Value, k: &str, v: serde_json::Value| {
+        p[k] = v;
+        p
+    };
+    let mut tried = 0;
+    for r in bank_http::ROUTES {
+        let (what, status, code_) = match wrong_customer_case(r) {
+            WrongCustomer::Case(what, status, code_) => (what, status, code_),
+            WrongCustomer::NotApplicable(why) => {
+                assert!(!why.is_empty(), "{} {}: say why", r.method, r.path);
+                continue;
+            }
+        };
+        let scope = Scope::parse(r.scope.unwrap()).unwrap();
+        let key = b.key(scope).to_owned();
+        let (st, v) = match r.path {
+            "/v1/customers/{id}/users" => support::call(
+                a,
+                "GET",
+                "/v1/customers/C1/users?actor=hanako",
+                Some(&key),
+                &[],
+                None,
+            ),
+            "/v1/revoke" => json(
+                a,
+                "POST",
+                r.path,
+                &key,
+                &[],
+                &with(proof(), "targets", json!(["hanako"])),
+            ),
+            "/v1/unregister" => json(
+                a,
+                "POST",
+                r.path,
+                &key,
+                &[],
+                &with(proof(), "target", json!("hanako")),
+            ),
+            "/v1/tokens/{serial}/issue" => json(
+                a,
+                "POST",
+                "/v1/tokens/44444444/issue",
+                &key,
+                &[],
+                &json!({"customer": "C1", "user": "hanako"}),
+            ),
+            "/v1/register" => {
+                let t = b.advance(chrono::Duration::seconds(30));
+                json(
+                    a,
+                    "POST",
+                    r.path,
+                    &key,
+                    &[],
+                    &json!({"login": "jiro", "serial": "33333333", "code": code("33333333", t)}),
+                )
+            }
+            p => panic!("{p}: no request written for its wrong-customer case"),
+        };
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (status, Some(code_)),
+            "{} {}: {what}: {v}",
+            r.method,
+            r.path
+        );
+        tried += 1;
+    }
+    assert_eq!(tried, 5);
+    // Nothing of C2 changed: hanako still logs in with her token; the issued token stays C2's.
+    let t = b.advance(chrono::Duration::seconds(30));
+    let (st, v) = json(
+        a,
+        "POST",
+        "/v1/validate",
+        b.key(Scope::Login),
+        &[],
+        &json!({"login": "hanako", "code": code("22222222", t)}),
+    );
+    assert_eq!((st, v["result"].as_str()), (200, Some("accepted")), "{v}");
+    s.stop();
+}
+
+#[test]
+fn operator_routes_refuse_a_closed_a_foreign_or_a_made_up_session() {
+    use serde_json::json;
+    use support::*;
+    let b = support::TestBank::new(|_| {});
+    b.tokens(&["10000001"]);
+    b.operator("suzuki", "10000001");
+    let (other, _) = b
+        .bank()
+        .add_client(
+            &root(),
+            &ClientName::parse("bo-2").unwrap(),
+            &[Scope::Backoffice],
+            b.now(),
+        )
+        .unwrap();
+    let s = b.serve(bank_http::ServeConfig::loopback("127.0.0.1:0"));
+    let a = s.addr();
+    let bo = b.key(Scope::Backoffice).to_owned();
+    let open = || {
+        let t = b.advance(chrono::Duration::seconds(30));
+        let (st, v) = json(
+            a,
+            "POST",
+            "/v1/operator/sessions",
+            &bo,
+            &[],
+            &json!({"name": "suzuki", "password": OP_PASSWORD, "code": code("10000001", t)}),
+        );
+        assert_eq!(st, 201, "{v}");
+        v["session"].as_str().unwrap().to_owned()
+    };
+    let closed = open();
+    let (st, _) = support::call(
+        a,
+        "DELETE",
+        "/v1/operator/sessions/current",
+        Some(&bo),
+        &[("X-Operator-Session", &closed)],
+        None,
+    );
+    assert_eq!(st, 200);
+    let live = open();
+    let made_up = "tls_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned();
+    let cases = [
+        ("a closed session", bo.as_str(), closed.as_str()),
+        ("a made-up session", bo.as_str(), made_up.as_str()),
+        ("another client's session", other.expose(), live.as_str()),
+    ];
+    let mut tried = 0;
+    for r in bank_http::ROUTES.iter().filter(|r| r.operator) {
+        let path = r.path.replace("{id}", "1").replace("{serial}", "10000001");
+        for (what, key, session) in cases {
+            let body = (r.method != "GET" && r.method != "DELETE")
+                .then_some(("application/json", &b"{}"[..]));
+            let (st, v) = support::call(
+                a,
+                r.method,
+                &path,
+                Some(key),
+                &[("X-Operator-Session", session)],
+                body,
+            );
+            assert_eq!(
+                (st, v["code"].as_str()),
+                (401, Some("operator_session_required")),
+                "{} {} with {what}: {v}",
+                r.method,
+                r.path
+            );
+            tried += 1;
+        }
+    }
+    assert!(tried >= 15, "every operator route was tried");
+    s.stop();
+}

@@ -120,6 +120,8 @@ pub enum Action {
     Unregister,
     /// Open an operator session.
     OpenOperatorSession,
+    /// Close one's own operator session (sign-out).
+    CloseOperatorSession,
     /// Back-office revocation.
     BackofficeRevoke,
     /// Lift a lockout.
@@ -143,9 +145,8 @@ impl Action {
             ListUsers | Validate | Register | Skip => Scope::Login,
             Import => Scope::Import,
             Revoke | ChangeMode | Unregister => Scope::CustomerAdmin,
-            OpenOperatorSession | BackofficeRevoke | Unlock | TokenLookup | Approve => {
-                Scope::Backoffice
-            }
+            OpenOperatorSession | CloseOperatorSession | BackofficeRevoke | Unlock
+            | TokenLookup | Approve => Scope::Backoffice,
             ReadAudit => Scope::Audit,
             ManageAccess => return None,
         })
@@ -155,7 +156,11 @@ impl Action {
     pub fn needs_operator(self) -> bool {
         matches!(
             self,
-            Action::BackofficeRevoke | Action::Unlock | Action::TokenLookup | Action::Approve
+            Action::BackofficeRevoke
+                | Action::Unlock
+                | Action::TokenLookup
+                | Action::Approve
+                | Action::CloseOperatorSession
         )
     }
 }

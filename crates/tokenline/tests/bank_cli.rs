@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+mod bank_support;
+
 const BIN: &str = env!("CARGO_BIN_EXE_tokenline");
 const SECRET: &str = "kakunin-pass";
 
@@ -87,39 +89,7 @@ fn policy_file(dir: &Path, name: &str) -> PathBuf {
 
 /// A `.tlseed` file of TOTP tokens under a fresh pre-shared key; returns (file, key file).
 fn seed_file(dir: &Path, serials: &[&str], expiry: (i32, u8, u8)) -> (PathBuf, PathBuf) {
-    let psk = seedfile::PreSharedKey::generate().unwrap();
-    let key_path = dir.join("batch.psk");
-    seedfile::keys::write_secret_file(&key_path, psk.to_file_line().as_bytes()).unwrap();
-    let date = time::Date::from_calendar_date(
-        expiry.0,
-        time::Month::try_from(expiry.1).unwrap(),
-        expiry.2,
-    )
-    .unwrap();
-    let opts = seedfile::tlseed::WriteOptions::new("B-TEST", serials.len() as u64, 1_700_000_000);
-    let mut w = seedfile::tlseed::Writer::new(
-        Vec::new(),
-        &seedfile::tlseed::Recipient::PreShared(psk),
-        opts,
-    )
-    .unwrap();
-    for s in serials {
-        w.write(&seedfile::SeedRecord {
-            serial: (*s).into(),
-            seed: seed_of(s).into(),
-            params: otp_core::Params::DEFAULT_TOTP,
-            expiry: Some(date),
-            batch: "B-TEST".into(),
-            manufacturer: String::new(),
-            model: String::new(),
-            hardware_id: String::new(),
-            provisioned_at_unix: None,
-        })
-        .unwrap();
-    }
-    let file = dir.join("batch.tlseed");
-    std::fs::write(&file, w.finish().unwrap()).unwrap();
-    (file, key_path)
+    bank_support::tlseed_file(dir, serials, expiry, seed_of)
 }
 
 /// A staging bank under policy 004 with customer C1: taro (master), hanako (admin), jiro

@@ -246,12 +246,44 @@ impl<S: Store> Bank<S> {
         })
     }
 
-    /// Ends a session (sign-out); unknown sessions are ignored.
-    pub fn close_operator_session(&self, session: &str) -> Result<(), Error> {
+    /// Ends the operator session `session` that `caller` presents (sign-out): from now on the
+    /// token opens nothing. Only the session's own operator, through the client that opened
+    /// it, can close it ([`Error::OperatorSessionRequired`] otherwise, the answer to any dead
+    /// session). Audited as `operator_session_close`, actor the operator.
+    pub fn close_operator_session(
+        &self,
+        caller: &Caller,
+        session: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        self.authorize(
+            caller,
+            Action::CloseOperatorSession,
+            "operator_session_close",
+            now,
+        )?;
+        let Caller::Operator {
+            client, operator, ..
+        } = caller
+        else {
+            return Err(Error::OperatorSessionRequired);
+        };
         let hash = crate::access::hash_bearer(session);
         self.run(|tx| {
-            tx.delete_session(&hash)?;
-            Ok(Ok(()))
+            let mut e = self.entry(now, caller, caller.actor(), "operator_session_close");
+            e.subject = Some(operator.to_string());
+            match tx.session(&hash)? {
+                Some(s) if &s.operator == operator && &s.client == client => {
+                    tx.delete_session(&hash)?;
+                    self.record(tx, e)?;
+                    Ok(Ok(()))
+                }
+                _ => {
+                    let err = Error::OperatorSessionRequired;
+                    self.audit_refusal(tx, e, &err)?;
+                    Ok(Err(err))
+                }
+            }
         })
     }
 }

@@ -1,0 +1,277 @@
+//! A bank for the HTTP tests: a real SQLite file, a settable clock, customers with users and
+//! TOTP tokens, API keys of every scope, an operator; a loopback server over it; and a
+//! minimal HTTP/1.1 client over a real socket.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use lifecycle::policy::SecretPolicy;
+use lifecycle::*;
+use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// The confirmation password every user of these banks has.
+pub const SECRET: &str = "kakunin-pass";
+/// The operator's password.
+pub const OP_PASSWORD: &str = "operator-pass-1";
+
+/// The seed of the token with serial `serial` (20 bytes, SHA-1 TOTP).
+pub fn seed_of(serial: &str) -> Vec<u8> {
+    serial.bytes().cycle().take(20).collect()
+}
+
+/// The code `serial` shows at `t`.
+pub fn code(serial: &str, t: DateTime<Utc>) -> String {
+    format!(
+        "{:06}",
+        otp_core::code(
+            &otp_core::Params::DEFAULT_TOTP,
+            &seed_of(serial),
+            t.timestamp() as u64
+        )
+        .unwrap()
+    )
+}
+
+/// A bank database and what the tests need to reach it.
+pub struct TestBank {
+    _dir: tempfile::TempDir,
+    pub db: PathBuf,
+    pub key_path: PathBuf,
+    pub policy: Policy,
+    now: Arc<Mutex<DateTime<Utc>>>,
+    /// API keys by scope name (`login`, …).
+    pub keys: Vec<(Scope, String)>,
+}
+
+pub fn lid(s: &str) -> LoginId {
+    LoginId::parse(s).unwrap()
+}
+
+pub fn root() -> Caller {
+    Caller::Local("root".into())
+}
+
+impl TestBank {
+    /// An empty bank (cheap Argon2, `policy` adjusted by `tune`), a key of each scope.
+    pub fn new(tune: impl FnOnce(&mut Policy)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("bank.db");
+        let key_path = dir.path().join("bank.key");
+        let key = MasterKey::create(&key_path).unwrap();
+        let mut policy = Policy {
+            secrets: SecretPolicy::cheap_for_tests(),
+            ..Policy::default()
+        };
+        tune(&mut policy);
+        let now = Utc::now();
+        let bank = Bank::new(
+            SqliteStore::create(&db, &key, Environment::Staging).unwrap(),
+            policy.clone(),
+        );
+        let mut keys = Vec::new();
+        for s in Scope::ALL {
+            let name = ClientName::parse(&format!("c-{}", s.as_str())).unwrap();
+            let (k, _) = bank.add_client(&root(), &name, &[s], now).unwrap();
+            keys.push((s, k.expose().to_owned()));
+        }
+        TestBank {
+            _dir: dir,
+            db,
+            key_path,
+            policy,
+            now: Arc::new(Mutex::new(now)),
+            keys,
+        }
+    }
+
+    /// The time of the bank's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        *self.now.lock().unwrap()
+    }
+
+    /// Moves the bank's clock on (a TOTP step is 30 s: each proof needs a fresh code).
+    pub fn advance(&self, d: Duration) -> DateTime<Utc> {
+        let mut n = self.now.lock().unwrap();
+        *n += d;
+        *n
+    }
+
+    /// The key of `scope`.
+    pub fn key(&self, scope: Scope) -> &str {
+        &self.keys.iter().find(|(s, _)| *s == scope).unwrap().1
+    }
+
+    /// A domain service on the same database (the CLI's view).
+    pub fn bank(&self) -> Bank<SqliteStore> {
+        let key = MasterKey::load(&self.key_path).unwrap();
+        Bank::new(
+            SqliteStore::open(&self.db, &key).unwrap(),
+            self.policy.clone(),
+        )
+    }
+
+    /// Imports TOTP tokens in stock.
+    pub fn tokens(&self, serials: &[&str]) {
+        let toks: Vec<NewToken> = serials
+            .iter()
+            .map(|s| NewToken {
+                serial: SerialNumber::parse(s).unwrap(),
+                seed: Seed::new(seed_of(s)),
+                params: otp_core::Params::DEFAULT_TOTP,
+                expiry: NaiveDate::from_ymd_opt(2040, 1, 31).unwrap(),
+                batch: "B".into(),
+            })
+            .collect();
+        let digest = format!("sha256:{}", serials.join("-"));
+        self.bank()
+            .import_tokens(&root(), &digest, "t", &toks, self.now())
+            .unwrap();
+    }
+
+    /// A customer (individual mode, confirmation password [`SECRET`]).
+    pub fn customer(&self, id: &str) {
+        self.bank()
+            .add_customer(
+                &root(),
+                NewCustomer {
+                    id: CustomerId::parse(id).unwrap(),
+                    name: id.into(),
+                    mode: UsageMode::Individual,
+                    secret: Some(ConfirmationSecret::new(SECRET)),
+                },
+                self.now(),
+            )
+            .unwrap();
+    }
+
+    /// A user of `customer`, with `serial` registered when given (at the bank's time).
+    pub fn user(&self, login: &str, customer: &str, class: UserClass, serial: Option<&str>) {
+        let b = self.bank();
+        b.add_user(
+            &root(),
+            NewUser {
+                login: lid(login),
+                customer: CustomerId::parse(customer).unwrap(),
+                name: login.into(),
+                class,
+                needs_otp: true,
+                secret: None,
+            },
+            self.now(),
+        )
+        .unwrap();
+        if let Some(s) = serial {
+            let t = self.advance(Duration::seconds(30));
+            b.register(
+                &root(),
+                &lid(login),
+                &SerialNumber::parse(s).unwrap(),
+                &code(s, t),
+                t,
+            )
+            .unwrap();
+        }
+    }
+
+    /// Adds operator `name` (a supervisor) with token `serial` from stock.
+    pub fn operator(&self, name: &str, serial: &str) {
+        let t = self.advance(Duration::seconds(30));
+        self.bank()
+            .add_operator(
+                &root(),
+                NewOperator {
+                    name: OperatorId::parse(name).unwrap(),
+                    role: Role::Supervisor,
+                    password: ConfirmationSecret::new(OP_PASSWORD),
+                    serial: SerialNumber::parse(serial).unwrap(),
+                    code: code(serial, t),
+                },
+                t,
+            )
+            .unwrap();
+    }
+
+    /// Serves this bank on 127.0.0.1 (plain HTTP, its settable clock).
+    pub fn serve(&self, cfg: bank_http::ServeConfig) -> bank_http::Running {
+        let (db, kp, pol) = (self.db.clone(), self.key_path.clone(), self.policy.clone());
+        let now = self.now.clone();
+        bank_http::serve(
+            cfg,
+            move || {
+                let key = MasterKey::load(&kp).map_err(|e| e.to_string())?;
+                let store = SqliteStore::open(&db, &key).map_err(|e| e.to_string())?;
+                Ok(Bank::new(store, pol.clone()))
+            },
+            Arc::new(move || *now.lock().unwrap()),
+        )
+        .unwrap()
+    }
+}
+
+/// One request on its own connection (`Connection: close`); `headers` are extra header lines
+/// (`("X-Operator-Session", "…")`). Returns the status and the JSON body (`Null` if none).
+pub fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &[u8])>,
+) -> (u16, Value) {
+    let mut s = TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    if let Some(k) = key {
+        head.push_str(&format!("Authorization: Bearer {k}\r\n"));
+    }
+    for (n, v) in headers {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    let bytes: &[u8] = match body {
+        Some((ctype, b)) => {
+            head.push_str(&format!(
+                "Content-Type: {ctype}\r\nContent-Length: {}\r\n",
+                b.len()
+            ));
+            b
+        }
+        None => &[],
+    };
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let out = String::from_utf8_lossy(&out);
+    let status = out.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
+    let v = out
+        .split_once("\r\n\r\n")
+        .and_then(|(_, b)| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    (status, v)
+}
+
+/// A JSON request.
+pub fn json(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    key: &str,
+    headers: &[(&str, &str)],
+    body: &Value,
+) -> (u16, Value) {
+    let b = body.to_string();
+    call(
+        addr,
+        method,
+        path,
+        Some(key),
+        headers,
+        Some(("application/json", b.as_bytes())),
+    )
+}

@@ -1,0 +1,247 @@
+//! `POST /v1/imports` end to end (issue #10): `tokenline bank serve --import-key KEY` opens
+//! a posted seed file with the key it was started with and imports it all or nothing; a
+//! file it cannot open, a file imported before, or one whose serial is known already is
+//! refused with a clear error, and nothing of it is imported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bank_support;
+
+use bank_support::{bank_db, bank_ok, tlseed_file};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tokenline");
+
+fn seed_of(serial: &str) -> Vec<u8> {
+    serial.bytes().rev().cycle().take(20).collect()
+}
+
+fn code(serial: &str, t: DateTime<Utc>) -> String {
+    format!(
+        "{:06}",
+        otp_core::code(
+            &otp_core::Params::DEFAULT_TOTP,
+            &seed_of(serial),
+            t.timestamp() as u64
+        )
+        .unwrap()
+    )
+}
+
+struct Server(std::process::Child, SocketAddr);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(db: &Path, at: DateTime<Utc>, import_key: &Path) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["bank", "serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .arg("--clock")
+        .arg(format!("fixed:{}", at.to_rfc3339()))
+        .arg("--import-key")
+        .arg(import_key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(a) = line.strip_prefix("listening on ") {
+                let _ = tx.send(a.to_string());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server did not start")
+        .parse()
+        .unwrap();
+    Server(child, addr)
+}
+
+fn post(addr: SocketAddr, path: &str, key: &str, ctype: &str, body: &[u8]) -> (u16, Value) {
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(s, "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split(' ').nth(1).unwrap().parse().unwrap();
+    (
+        status,
+        serde_json::from_str(out.split_once("\r\n\r\n").unwrap().1).unwrap(),
+    )
+}
+
+fn client(db: &Path, name: &str, scope: &str) -> String {
+    let v: Value = serde_json::from_str(
+        bank_ok(db, &["client", "add", name, "--scope", scope, "--json"]).trim(),
+    )
+    .unwrap();
+    v["key"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_posted_seed_file_is_opened_with_the_servers_key_and_imported_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = bank_db(dir.path());
+    let import = client(&db, "factory-feed", "import");
+    let login = client(&db, "ib", "login");
+    bank_ok(&db, &["customer", "add", "C1", "--name", "C1"]);
+    for u in ["taro", "jiro", "saburo"] {
+        bank_ok(
+            &db,
+            &[
+                "user",
+                "add",
+                "C1",
+                u,
+                "--name",
+                u,
+                "--class",
+                if u == "taro" { "master" } else { "general" },
+            ],
+        );
+    }
+    // The batch file and the key the server is started with.
+    let batch = dir.path().join("batch");
+    std::fs::create_dir(&batch).unwrap();
+    let (file, key) = tlseed_file(&batch, &["50000001", "50000002"], (2035, 1, 31), seed_of);
+    // Another batch under another key, and one that repeats a serial of the first.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let (foreign, _) = tlseed_file(&other, &["50000009"], (2035, 1, 31), seed_of);
+    let at: DateTime<Utc> = "2026-01-05T01:00:00Z".parse().unwrap();
+    let srv = serve(&db, at, &key);
+    let a = srv.1;
+    let octets = "application/octet-stream";
+    let body = std::fs::read(&file).unwrap();
+
+    let (st, v) = post(a, "/v1/imports", &import, octets, &body);
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(v["imported"], 2, "{v}");
+    assert!(v["digest"].as_str().unwrap().starts_with("sha256:"), "{v}");
+
+    // The seeds were opened right: taro registers 50000001 with the code on its display.
+    let reg = |who: &str, serial: &str| {
+        let b = format!(
+            r#"{{"login":"{who}","serial":"{serial}","code":"{}"}}"#,
+            code(serial, at)
+        );
+        post(a, "/v1/register", &login, "application/json", b.as_bytes())
+    };
+    let (st, v) = reg("taro", "50000001");
+    assert_eq!((st, v["serial"].as_str()), (200, Some("50000001")), "{v}");
+
+    // The same file again: refused by its digest, nothing imported.
+    let (st, v) = post(a, "/v1/imports", &import, octets, &body);
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (409, Some("duplicate_import")),
+        "{v}"
+    );
+
+    // A file under another key: a clear error saying nothing was imported.
+    let (st, v) = post(
+        a,
+        "/v1/imports",
+        &import,
+        octets,
+        &std::fs::read(&foreign).unwrap(),
+    );
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (400, Some("invalid_seed_file")),
+        "{v}"
+    );
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was imported"),
+        "{v}"
+    );
+    let (st, v) = reg("jiro", "50000009");
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (403, Some("wrong_serial_or_code")),
+        "not imported: {v}"
+    );
+
+    // A damaged file (one byte flipped in the middle): refused, nothing imported.
+    let mut damaged = body.clone();
+    let mid = damaged.len() / 2;
+    damaged[mid] ^= 0x40;
+    let (st, v) = post(a, "/v1/imports", &import, octets, &damaged);
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (400, Some("invalid_seed_file")),
+        "{v}"
+    );
+
+    // A file with a known serial and a new one: all or nothing, the new one is not there.
+    let mixed_dir = dir.path().join("mixed");
+    std::fs::create_dir(&mixed_dir).unwrap();
+    let (mixed, mixed_key) = tlseed_file(
+        &mixed_dir,
+        &["50000003", "50000002"],
+        (2035, 1, 31),
+        seed_of,
+    );
+    drop(srv);
+    let srv = serve(&db, at + chrono::Duration::seconds(60), &mixed_key);
+    let (st, v) = post(
+        srv.1,
+        "/v1/imports",
+        &import,
+        octets,
+        &std::fs::read(&mixed).unwrap(),
+    );
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (409, Some("duplicate_serial")),
+        "{v}"
+    );
+    let t = at + chrono::Duration::seconds(60);
+    let b = format!(
+        r#"{{"login":"saburo","serial":"50000003","code":"{}"}}"#,
+        code("50000003", t)
+    );
+    let (st, v) = post(
+        srv.1,
+        "/v1/register",
+        &login,
+        "application/json",
+        b.as_bytes(),
+    );
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (403, Some("wrong_serial_or_code")),
+        "50000003 was not imported: {v}"
+    );
+    // And the first file's other token is still whole: saburo registers 50000002.
+    let b = format!(
+        r#"{{"login":"saburo","serial":"50000002","code":"{}"}}"#,
+        code("50000002", t)
+    );
+    let (st, v) = post(
+        srv.1,
+        "/v1/register",
+        &login,
+        "application/json",
+        b.as_bytes(),
+    );
+    assert_eq!(st, 200, "{v}");
+}
