@@ -372,36 +372,14 @@ fn a_wrong_customers_user_is_refused_on_every_route_that_takes_one() {
 
 #[test]
 fn operator_routes_refuse_a_closed_a_foreign_or_a_made_up_session() {
-    use serde_json::json;
-    use support::*;
     let b = support::TestBank::new(|_| {});
     b.tokens(&["10000001"]);
     b.operator("suzuki", "10000001");
-    let (other, _) = b
-        .bank()
-        .add_client(
-            &root(),
-            &ClientName::parse("bo-2").unwrap(),
-            &[Scope::Backoffice],
-            b.now(),
-        )
-        .unwrap();
+    let other = b.other_backoffice_key();
     let s = b.serve(bank_http::ServeConfig::loopback("127.0.0.1:0"));
     let a = s.addr();
     let bo = b.key(Scope::Backoffice).to_owned();
-    let open = || {
-        let t = b.advance(chrono::Duration::seconds(30));
-        let (st, v) = json(
-            a,
-            "POST",
-            "/v1/operator/sessions",
-            &bo,
-            &[],
-            &json!({"name": "suzuki", "password": OP_PASSWORD, "code": code("10000001", t)}),
-        );
-        assert_eq!(st, 201, "{v}");
-        v["session"].as_str().unwrap().to_owned()
-    };
+    let open = || b.open_session(a, &bo);
     let closed = open();
     let (st, _) = support::call(
         a,
@@ -417,7 +395,7 @@ fn operator_routes_refuse_a_closed_a_foreign_or_a_made_up_session() {
     let cases = [
         ("a closed session", bo.as_str(), closed.as_str()),
         ("a made-up session", bo.as_str(), made_up.as_str()),
-        ("another client's session", other.expose(), live.as_str()),
+        ("another client's session", other.as_str(), live.as_str()),
     ];
     let mut tried = 0;
     for r in bank_http::ROUTES.iter().filter(|r| r.operator) {

@@ -5,43 +5,19 @@
 
 mod support;
 
-use chrono::Duration;
 use lifecycle::*;
-use serde_json::json;
 use support::*;
-
-fn open_session(b: &TestBank, addr: std::net::SocketAddr, key: &str) -> String {
-    let t = b.advance(Duration::seconds(30));
-    let (st, v) = json(
-        addr,
-        "POST",
-        "/v1/operator/sessions",
-        key,
-        &[],
-        &json!({"name": "suzuki", "password": OP_PASSWORD, "code": code("10000001", t)}),
-    );
-    assert_eq!(st, 201, "{v}");
-    v["session"].as_str().unwrap().to_owned()
-}
 
 #[test]
 fn a_closed_operator_session_opens_nothing_and_the_sign_out_is_audited() {
     let b = TestBank::new(|_| {});
     b.tokens(&["10000001", "23456789"]);
     b.operator("suzuki", "10000001");
-    let (other, _) = b
-        .bank()
-        .add_client(
-            &root(),
-            &ClientName::parse("bo-2").unwrap(),
-            &[Scope::Backoffice],
-            b.now(),
-        )
-        .unwrap();
+    let other = b.other_backoffice_key();
     let s = b.serve(bank_http::ServeConfig::loopback("127.0.0.1:0"));
     let a = s.addr();
     let bo = b.key(Scope::Backoffice).to_owned();
-    let session = open_session(&b, a, &bo);
+    let session = b.open_session(a, &bo);
     let lookup = |session: &str| {
         support::call(
             a,
@@ -59,7 +35,7 @@ fn a_closed_operator_session_opens_nothing_and_the_sign_out_is_audited() {
         a,
         "DELETE",
         "/v1/operator/sessions/current",
-        Some(other.expose()),
+        Some(&other),
         &[("X-Operator-Session", &session)],
         None,
     );
@@ -97,7 +73,7 @@ fn a_closed_operator_session_opens_nothing_and_the_sign_out_is_audited() {
     assert_eq!(st, 401, "closing twice finds no session");
 
     // A second session of the same operator is not touched by the first one's sign-out.
-    let second = open_session(&b, a, &bo);
+    let second = b.open_session(a, &bo);
     assert_eq!(lookup(&second).0, 200);
     s.stop();
 

@@ -195,6 +195,36 @@ impl TestBank {
             .unwrap();
     }
 
+    /// A second client with the `backoffice` scope (`bo-2`): its key.
+    pub fn other_backoffice_key(&self) -> String {
+        let (k, _) = self
+            .bank()
+            .add_client(
+                &root(),
+                &ClientName::parse("bo-2").unwrap(),
+                &[Scope::Backoffice],
+                self.now(),
+            )
+            .unwrap();
+        k.expose().to_owned()
+    }
+
+    /// Opens a session of operator `suzuki` (token 10000001) through the client `key` of
+    /// the server at `addr`; returns the session token.
+    pub fn open_session(&self, addr: SocketAddr, key: &str) -> String {
+        let t = self.advance(Duration::seconds(30));
+        let (st, v) = json(
+            addr,
+            "POST",
+            "/v1/operator/sessions",
+            key,
+            &[],
+            &serde_json::json!({"name": "suzuki", "password": OP_PASSWORD, "code": code("10000001", t)}),
+        );
+        assert_eq!(st, 201, "{v}");
+        v["session"].as_str().unwrap().to_owned()
+    }
+
     /// Serves this bank on 127.0.0.1 (plain HTTP, its settable clock).
     pub fn serve(&self, cfg: bank_http::ServeConfig) -> bank_http::Running {
         let (db, kp, pol) = (self.db.clone(), self.key_path.clone(), self.policy.clone());
