@@ -543,8 +543,28 @@ fn route<S: Store>(
                         Reply::error(400, "invalid_input", "limit must be a number")
                     })?),
                 };
+            let instant = |k: &str| {
+                query(q, k)
+                    .map(|t| {
+                        DateTime::parse_from_rfc3339(t)
+                            .map(|t| t.with_timezone(&Utc))
+                            .map_err(|_| {
+                                Reply::error(
+                                    400,
+                                    "invalid_input",
+                                    format!("{k} must be an RFC 3339 instant, e.g. 2025-03-01T00:00:00Z"),
+                                )
+                            })
+                    })
+                    .transpose()
+            };
             let aq = AuditQuery {
                 customer: query(q, "customer").map(str::to_owned),
+                actor: query(q, "actor").map(str::to_owned),
+                action: query(q, "action").map(str::to_owned),
+                subject: query(q, "subject").map(str::to_owned),
+                from: instant("from")?,
+                until: instant("until")?,
                 limit,
             };
             done(bank.audit(who, &aq, now), |v| {

@@ -489,11 +489,29 @@ impl Tx for PgTx<'_> {
     fn audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
         self.flush()?;
         let limit = q.limit.map(|l| l as i64);
+        // The filters of `AuditQuery::matches`, in SQL: a subject names an ID as a whole word
+        // of the detail (a regular expression; the ID's `.` is escaped, nothing else in an ID
+        // is special).
+        let Some(word) = q.subject.as_deref().map_or(Some(None), |s| {
+            lifecycle::audit::is_id_text(s).then(|| Some(s.replace('.', "\\.")))
+        }) else {
+            return Ok(Vec::new());
+        };
+        let (kind, actor) = q.actor_parts();
+        let from = q.from.map(AuditQuery::second_text);
+        let until = q.until.map(AuditQuery::second_text);
         let rows = self
             .tx
             .query(
-                &format!("SELECT {AUDIT_COLS} FROM audit WHERE ($1::text IS NULL OR customer = $1) ORDER BY id DESC LIMIT $2"),
-                &[&q.customer, &limit],
+                &format!(
+                    "SELECT {AUDIT_COLS} FROM audit WHERE ($1::text IS NULL OR customer = $1) \
+                     AND ($3::text IS NULL OR actor_kind = $3) AND ($4::text IS NULL OR actor_id = $4) \
+                     AND ($5::text IS NULL OR action = $5) \
+                     AND ($6::text IS NULL OR subject = $6 OR (' ' || detail || ' ') ~ ('[^A-Za-z0-9_.@-]' || $7::text || '[^A-Za-z0-9_.@-]')) \
+                     AND ($8::text IS NULL OR substr(at, 1, 19) >= $8) AND ($9::text IS NULL OR substr(at, 1, 19) < $9) \
+                     ORDER BY id DESC LIMIT $2"
+                ),
+                &[&q.customer, &limit, &kind, &actor, &q.action, &q.subject, &word, &from, &until],
             )
             .map_err(backend)?;
         rows.iter().rev().map(audit_of).collect()
@@ -713,6 +731,25 @@ impl Tx for PgTx<'_> {
             })
         })
         .transpose()
+    }
+
+    fn pending_requests(&mut self) -> Result<Vec<BackofficeRequest>, StoreError> {
+        self.flush()?;
+        let ids: Vec<i64> = self
+            .tx
+            .query(
+                "SELECT id FROM backoffice_requests WHERE approved_by IS NULL ORDER BY id",
+                &[],
+            )
+            .map_err(backend)?
+            .iter()
+            .map(|r| get(r, 0))
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(self.request(id)?);
+        }
+        Ok(out)
     }
 
     fn update_request(&mut self, r: &BackofficeRequest) -> Result<(), StoreError> {

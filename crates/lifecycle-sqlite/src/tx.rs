@@ -505,11 +505,37 @@ impl Tx for SqlTx<'_> {
     }
 
     fn audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        // The filters of `AuditQuery::matches`, in SQL: a subject names an ID as a whole word
+        // of the detail (GLOB on the detail padded with spaces; an ID has no GLOB metacharacter).
+        if q.subject
+            .as_deref()
+            .is_some_and(|s| !lifecycle::audit::is_id_text(s))
+        {
+            return Ok(Vec::new());
+        }
         let mut st = sql(self.tx.prepare_cached(&format!(
-            "SELECT {AUDIT_COLS} FROM audit WHERE (?1 IS NULL OR customer = ?1) ORDER BY id DESC LIMIT ?2"
+            "SELECT {AUDIT_COLS} FROM audit WHERE (?1 IS NULL OR customer = ?1) \
+             AND (?3 IS NULL OR actor_kind = ?3) AND (?4 IS NULL OR actor_id = ?4) \
+             AND (?5 IS NULL OR action = ?5) \
+             AND (?6 IS NULL OR subject = ?6 OR (' ' || detail || ' ') GLOB ('*[^A-Za-z0-9_.@-]' || ?6 || '[^A-Za-z0-9_.@-]*')) \
+             AND (?7 IS NULL OR substr(at, 1, 19) >= ?7) AND (?8 IS NULL OR substr(at, 1, 19) < ?8) \
+             ORDER BY id DESC LIMIT ?2"
         )))?;
         let limit = q.limit.map(|l| l as i64).unwrap_or(-1);
-        let rows = sql(st.query_map(params![q.customer, limit], raw_audit))?;
+        let (kind, actor) = q.actor_parts();
+        let rows = sql(st.query_map(
+            params![
+                q.customer,
+                limit,
+                kind,
+                actor,
+                q.action,
+                q.subject,
+                q.from.map(AuditQuery::second_text),
+                q.until.map(AuditQuery::second_text)
+            ],
+            raw_audit,
+        ))?;
         let mut out = Vec::new();
         for r in rows {
             out.push(sql(r)?.into_entry()?);
@@ -750,6 +776,21 @@ impl Tx for SqlTx<'_> {
             })
         })
         .transpose()
+    }
+
+    fn pending_requests(&mut self) -> Result<Vec<BackofficeRequest>, StoreError> {
+        let ids: Vec<i64> = {
+            let mut st = sql(self.tx.prepare_cached(
+                "SELECT id FROM backoffice_requests WHERE approved_by IS NULL ORDER BY id",
+            ))?;
+            let rows = sql(st.query_map([], |r| r.get(0)))?;
+            sql(rows.collect::<rusqlite::Result<_>>())?
+        };
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(self.request(id)?);
+        }
+        Ok(out)
     }
 
     fn update_request(&mut self, r: &BackofficeRequest) -> Result<(), StoreError> {

@@ -161,13 +161,92 @@ pub fn append(
     tx.append_audit(&e)
 }
 
-/// Which entries to read back.
+/// Which entries to read back: every filter given must hold (the back office's audit screen,
+/// `GET /v1/audit`, `bank audit`).
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
     /// Only entries about this customer.
     pub customer: Option<String>,
+    /// Only entries by this actor: `kind:id` (`operator:suzuki`, as [`Actor::text`] shows it)
+    /// or a bare id of any kind (`suzuki`).
+    pub actor: Option<String>,
+    /// Only entries of this action (`backoffice_revoke`, `unlock`, …).
+    pub action: Option<String>,
+    /// Only entries about this serial or login ID: their subject is it, or their detail
+    /// names it as a whole word ([`mentions`]). Must be an ID ([`is_id_text`]).
+    pub subject: Option<String>,
+    /// Only entries at or after this instant (whole seconds: fractions are dropped).
+    pub from: Option<DateTime<Utc>>,
+    /// Only entries before this instant (whole seconds: fractions are dropped).
+    pub until: Option<DateTime<Utc>>,
     /// Only the last `limit` entries (all when `None`).
     pub limit: Option<usize>,
+}
+
+impl AuditQuery {
+    /// The actor filter split into kind and id: `operator:suzuki` → (`operator`, `suzuki`),
+    /// `suzuki` → (none, `suzuki`), `system` → (`system`, none).
+    pub fn actor_parts(&self) -> (Option<&str>, Option<&str>) {
+        match self.actor.as_deref().map(str::trim) {
+            None | Some("") => (None, None),
+            Some("system") => (Some("system"), None),
+            Some(a) => match a.split_once(':') {
+                Some((k, i)) => (Some(k), Some(i)),
+                None => (None, Some(a)),
+            },
+        }
+    }
+
+    /// `at` as the stores compare it: `YYYY-MM-DDTHH:MM:SS` (UTC), the first 19 characters
+    /// of the stored RFC 3339 text, so that fractions of a second never reorder entries.
+    pub fn second_text(t: DateTime<Utc>) -> String {
+        t.format("%Y-%m-%dT%H:%M:%S").to_string()
+    }
+
+    /// Whether `e` passes every filter but `limit` (the reference the stores' SQL follows;
+    /// the memory store uses it as is).
+    pub fn matches(&self, e: &AuditEntry) -> bool {
+        let (kind, id) = self.actor_parts();
+        let (ekind, eid) = e.actor.columns();
+        let at = Self::second_text(e.at);
+        self.customer
+            .as_ref()
+            .is_none_or(|c| e.customer.as_ref() == Some(c))
+            && kind.is_none_or(|k| k == ekind)
+            && id.is_none_or(|i| eid == Some(i))
+            && self.action.as_ref().is_none_or(|a| &e.action == a)
+            && self.subject.as_ref().is_none_or(|s| {
+                is_id_text(s)
+                    && (e.subject.as_deref() == Some(s.as_str()) || mentions(&e.detail, s))
+            })
+            && self.from.is_none_or(|f| at >= Self::second_text(f))
+            && self.until.is_none_or(|u| at < Self::second_text(u))
+    }
+}
+
+/// Whether `c` may appear in an ID (login IDs, serials, customer IDs, operator IDs):
+/// `A-Z a-z 0-9 _ - . @`.
+pub fn is_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@')
+}
+
+/// Whether `text` is a non-empty ID (what the `subject` filter accepts).
+pub fn is_id_text(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(is_id_char)
+}
+
+/// Whether `detail` names `word` as a whole ID: not as part of a longer one
+/// (`revoked for taro, hanako` mentions `taro`, not `tar`; `token 123456789` does not
+/// mention `12345678`).
+pub fn mentions(detail: &str, word: &str) -> bool {
+    if word.is_empty() {
+        return false;
+    }
+    detail.match_indices(word).any(|(i, _)| {
+        let before = detail[..i].chars().next_back();
+        let after = detail[i + word.len()..].chars().next();
+        !before.is_some_and(is_id_char) && !after.is_some_and(is_id_char)
+    })
 }
 
 /// The first place where the chain does not hold.
@@ -296,6 +375,47 @@ mod tests {
         v[1].digest = v[1].compute_digest();
         let err = verify_chain(&v).unwrap_err();
         assert_eq!(err.id, 3, "{err}");
+    }
+
+    #[test]
+    fn a_serial_is_mentioned_only_as_a_whole_word() {
+        assert!(mentions("token 12345678", "12345678"));
+        assert!(mentions("revoked for taro, hanako", "taro"));
+        assert!(mentions("revoke 12345678, reason: 紛失", "12345678"));
+        assert!(!mentions("token 123456789", "12345678"));
+        assert!(!mentions("revoked for taro2", "taro"));
+        assert!(!mentions("user taro.k", "taro"));
+        assert!(!mentions("anything", ""));
+    }
+
+    #[test]
+    fn audit_filters_combine_and_cut_at_whole_seconds() {
+        let mut e = entry("reason: lost; revoked for taro");
+        e.at = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap()
+            + chrono::Duration::milliseconds(500);
+        let q = |f: fn(&mut AuditQuery)| {
+            let mut q = AuditQuery::default();
+            f(&mut q);
+            q.matches(&e)
+        };
+        assert!(q(|_| {}));
+        assert!(q(|q| q.actor = Some("operator:suzuki".into())));
+        assert!(q(|q| q.actor = Some("suzuki".into())));
+        assert!(!q(|q| q.actor = Some("user:suzuki".into())));
+        assert!(q(|q| q.subject = Some("taro".into())), "subject column");
+        assert!(!q(|q| q.subject = Some("tar".into())));
+        assert!(q(|q| q.action = Some("unlock".into())));
+        assert!(!q(|q| q.action = Some("revoke".into())));
+        assert!(!q(|q| q.customer = Some("C2".into())));
+        assert!(q(
+            |q| q.from = Some(Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap())
+        ));
+        assert!(!q(
+            |q| q.until = Some(Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap())
+        ));
+        assert!(q(
+            |q| q.until = Some(Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 1).unwrap())
+        ));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! | `customer-admin` | revoke, mode, unregister (plus the actor's password and current code) |
 //! | `provisioning`   | customers, users, issue, any customer's user list                     |
 //! | `import`         | seed file imports                                                     |
-//! | `backoffice`     | operator sessions; with a session: back-office revoke, unlock, token lookup, approvals |
+//! | `backoffice`     | operator sessions; with a session: back-office revoke, unlock, token and customer lookup, requests, approvals |
 //! | `audit`          | reading the audit log                                                 |
 //!
 //! API clients and operators are managed only from the CLI ([`Caller::Local`]).
@@ -128,6 +128,10 @@ pub enum Action {
     Unlock,
     /// Read a token (no seed).
     TokenLookup,
+    /// Read a customer and its users (back office).
+    CustomerLookup,
+    /// List the dual-control requests waiting for approval (back office).
+    ListRequests,
     /// Approve a dual-control request (a supervisor).
     Approve,
     /// Read the audit log.
@@ -146,7 +150,7 @@ impl Action {
             Import => Scope::Import,
             Revoke | ChangeMode | Unregister => Scope::CustomerAdmin,
             OpenOperatorSession | CloseOperatorSession | BackofficeRevoke | Unlock
-            | TokenLookup | Approve => Scope::Backoffice,
+            | TokenLookup | CustomerLookup | ListRequests | Approve => Scope::Backoffice,
             ReadAudit => Scope::Audit,
             ManageAccess => return None,
         })
@@ -159,6 +163,8 @@ impl Action {
             Action::BackofficeRevoke
                 | Action::Unlock
                 | Action::TokenLookup
+                | Action::CustomerLookup
+                | Action::ListRequests
                 | Action::Approve
                 | Action::CloseOperatorSession
         )

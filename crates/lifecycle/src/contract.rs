@@ -74,6 +74,7 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     failed_transaction_rolls_back(&make());
     imports_are_recorded_once(&make());
     audit_is_append_only_and_ordered(&make());
+    audit_filters_select_like_the_reference(&make());
     clients_round_trip(&make());
     operators_and_sessions_round_trip(&make());
     requests_and_throttles_round_trip(&make());
@@ -220,6 +221,13 @@ pub fn requests_and_throttles_round_trip<S: Store>(s: &S) {
     got.approved_at = Some(at(1_700_000_100, 0));
     s.transaction(|tx| tx.update_request(&got)).unwrap();
     assert_eq!(s.transaction(|tx| tx.request(id1)).unwrap(), Some(got));
+    let pending: Vec<i64> = s
+        .transaction(|tx| tx.pending_requests())
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(pending, [id2], "an approved request is no longer pending");
     assert_eq!(s.transaction(|tx| tx.request(999)).unwrap(), None);
     assert_eq!(
         s.transaction(|tx| tx.throttle("login:ghost")).unwrap(),
@@ -528,7 +536,7 @@ pub fn audit_is_append_only_and_ordered<S: Store>(s: &S) {
         .transaction(|tx| {
             tx.audit(&AuditQuery {
                 customer: Some("C1".into()),
-                limit: None,
+                ..AuditQuery::default()
             })
         })
         .unwrap();
@@ -539,8 +547,8 @@ pub fn audit_is_append_only_and_ordered<S: Store>(s: &S) {
     let last = s
         .transaction(|tx| {
             tx.audit(&AuditQuery {
-                customer: None,
                 limit: Some(2),
+                ..AuditQuery::default()
             })
         })
         .unwrap();
@@ -549,4 +557,203 @@ pub fn audit_is_append_only_and_ordered<S: Store>(s: &S) {
         ["b", "c"],
         "limit keeps the last entries"
     );
+}
+
+/// The audit filters (actor, action, subject as a whole word, time range at whole seconds)
+/// select exactly what [`AuditQuery::matches`] selects, and `limit` keeps the last of those.
+pub fn audit_filters_select_like_the_reference<S: Store>(s: &S) {
+    let mk = |secs: i64, nanos: u32, actor: Actor, action: &str, subject: &str, detail: &str| {
+        let mut e = audit_entry(Some("C1"), action);
+        e.at = at(secs, nanos);
+        e.actor = actor;
+        e.subject = Some(subject.into());
+        e.detail = detail.into();
+        e
+    };
+    let t0 = 1_700_000_000;
+    let entries = vec![
+        mk(
+            t0,
+            0,
+            Actor::Operator("suzuki".into()),
+            "backoffice_revoke",
+            "12345678",
+            "reason: 紛失; revoked for taro, hanako",
+        ),
+        mk(
+            t0 + 1,
+            500_000_000,
+            Actor::User("taro".into()),
+            "login",
+            "taro",
+            "token 123456789",
+        ),
+        mk(
+            t0 + 2,
+            0,
+            Actor::Operator("sato".into()),
+            "backoffice_approve",
+            "request 1",
+            "approved request 1 of suzuki",
+        ),
+        mk(
+            t0 + 2,
+            999_000_000,
+            Actor::Local("root".into()),
+            "unlock",
+            "hanako",
+            "unlocked",
+        ),
+        mk(
+            t0 + 3,
+            0,
+            Actor::User("suzuki".into()),
+            "login",
+            "suzuki",
+            "token 12345678",
+        ),
+        mk(
+            t0 + 4,
+            0,
+            Actor::System,
+            "import",
+            "sha256:ab",
+            "2 tokens from b.tlseed",
+        ),
+    ];
+    s.transaction(|tx| {
+        for e in &entries {
+            append_chained(tx, e.clone())?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    let all = s
+        .transaction(|tx| tx.audit(&AuditQuery::default()))
+        .unwrap();
+    let queries: Vec<(&str, AuditQuery)> = vec![
+        (
+            "actor kind:id",
+            AuditQuery {
+                actor: Some("operator:suzuki".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "bare actor id",
+            AuditQuery {
+                actor: Some("suzuki".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "system actor",
+            AuditQuery {
+                actor: Some("system".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "action",
+            AuditQuery {
+                action: Some("login".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "serial as subject or word",
+            AuditQuery {
+                subject: Some("12345678".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "login as a word",
+            AuditQuery {
+                subject: Some("hanako".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "a digest is no ID",
+            AuditQuery {
+                subject: Some("sha256:ab".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "from, inside the second",
+            AuditQuery {
+                from: Some(at(t0 + 1, 0)),
+                ..Default::default()
+            },
+        ),
+        (
+            "until, whole seconds",
+            AuditQuery {
+                until: Some(at(t0 + 2, 0)),
+                ..Default::default()
+            },
+        ),
+        (
+            "range and action",
+            AuditQuery {
+                from: Some(at(t0 + 1, 0)),
+                until: Some(at(t0 + 4, 0)),
+                action: Some("login".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "limit after filters",
+            AuditQuery {
+                action: Some("login".into()),
+                limit: Some(1),
+                ..Default::default()
+            },
+        ),
+        (
+            "customer and actor",
+            AuditQuery {
+                customer: Some("C2".into()),
+                actor: Some("taro".into()),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (what, q) in queries {
+        let got: Vec<i64> = s
+            .transaction(|tx| tx.audit(&q))
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        let mut want: Vec<i64> = all.iter().filter(|e| q.matches(e)).map(|e| e.id).collect();
+        if let Some(l) = q.limit {
+            want = want.split_off(want.len().saturating_sub(l));
+        }
+        assert_eq!(got, want, "audit filter {what}: {q:?}");
+    }
+    let serial = s
+        .transaction(|tx| {
+            tx.audit(&AuditQuery {
+                subject: Some("12345678".into()),
+                ..Default::default()
+            })
+        })
+        .unwrap();
+    assert_eq!(
+        serial.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [1, 5],
+        "a serial matches its subject and a detail naming it, not a longer serial"
+    );
+    let odd = s
+        .transaction(|tx| {
+            tx.audit(&AuditQuery {
+                subject: Some("*".into()),
+                ..Default::default()
+            })
+        })
+        .unwrap();
+    assert!(odd.is_empty(), "a subject that is no ID matches nothing");
 }

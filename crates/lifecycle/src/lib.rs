@@ -39,8 +39,9 @@ pub use access::{ApiClient, BackofficeRequest, BearerSecret, Operator, OperatorS
 pub use audit::{Actor, AuditEntry, AuditQuery};
 pub use auth::{Action, Caller, Scope};
 pub use bank::{
-    BackofficeOutcome, BackofficeTarget, Bank, LoginOutcome, NewCustomer, NewOperator, NewUser,
-    OpenedSession, Proof, Revocation, RevokedToken, UserPage, UserRow, UserRowView, PAGE_SIZE,
+    BackofficeOutcome, BackofficeTarget, Bank, CustomerKey, CustomerView, LoginOutcome,
+    NewCustomer, NewOperator, NewUser, OpenedSession, Proof, Revocation, RevokedToken,
+    StaffUserRow, TokenView, UserPage, UserRow, UserRowView, PAGE_SIZE,
 };
 pub use error::Error;
 pub use ids::{

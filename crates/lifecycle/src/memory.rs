@@ -180,11 +180,7 @@ impl Tx for State {
         let v: Vec<AuditEntry> = self
             .audit
             .iter()
-            .filter(|e| {
-                q.customer
-                    .as_ref()
-                    .is_none_or(|c| e.customer.as_ref() == Some(c))
-            })
+            .filter(|e| q.matches(e))
             .cloned()
             .collect();
         let skip = q.limit.map(|l| v.len().saturating_sub(l)).unwrap_or(0);
@@ -274,6 +270,14 @@ impl Tx for State {
     }
     fn request(&mut self, id: i64) -> Result<Option<BackofficeRequest>, StoreError> {
         Ok(self.requests.get(&id).cloned())
+    }
+    fn pending_requests(&mut self) -> Result<Vec<BackofficeRequest>, StoreError> {
+        Ok(self
+            .requests
+            .values()
+            .filter(|r| r.approved_by.is_none())
+            .cloned()
+            .collect())
     }
     fn update_request(&mut self, r: &BackofficeRequest) -> Result<(), StoreError> {
         let slot = self

@@ -126,6 +126,8 @@ pub trait Tx {
     fn request(&mut self, id: i64) -> Result<Option<BackofficeRequest>, StoreError>;
     /// Records a request's approval.
     fn update_request(&mut self, r: &BackofficeRequest) -> Result<(), StoreError>;
+    /// The requests not yet approved, oldest first.
+    fn pending_requests(&mut self) -> Result<Vec<BackofficeRequest>, StoreError>;
 
     /// The throttle of a key (`login:NAME`, `operator:NAME`, `replay:NAME`); zero if none.
     fn throttle(&mut self, key: &str) -> Result<Throttle, StoreError>;

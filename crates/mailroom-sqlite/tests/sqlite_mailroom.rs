@@ -515,6 +515,26 @@ fn after_the_deadline_customers_who_did_not_switch_are_overdue() {
         b.pending[0].state_ja, "サービス利用中",
         "b1 still uses the old token"
     );
+    // The back office's campaign view adds the rows up: targets, shipped, switched, and
+    // not switched after the deadline (none before the deadline day ends).
+    let (_, sum, _) = m.campaign_view(c, tokyo, before).unwrap();
+    assert_eq!(
+        (
+            sum.envelopes,
+            sum.users,
+            sum.shipped,
+            sum.switched,
+            sum.pending,
+            sum.overdue_users,
+            sum.past_deadline
+        ),
+        (2, 5, 2, 3, 2, 0, false)
+    );
+    let (_, sum, _) = m.campaign_view(c, tokyo, after).unwrap();
+    assert_eq!(
+        (sum.overdue_users, sum.overdue_envelopes, sum.past_deadline),
+        (2, 1, true)
+    );
 }
 
 #[test]

@@ -35,6 +35,6 @@ pub use model::{
     OldToken,
 };
 pub use plan::PlanRequest;
-pub use report::ReportRow;
+pub use report::{CampaignSummary, ReportRow};
 pub use service::{EnvelopeView, IssuedTo, Mailroom, MissingAddress, Planned, Scanned, Shipped};
 pub use store::{MailStore, MailTx, Placement};

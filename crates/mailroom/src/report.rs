@@ -56,6 +56,67 @@ pub struct ReportRow {
     pub overdue: bool,
 }
 
+/// A campaign at a glance (the back office's campaign view, issue #11): its targets, what
+/// shipped, who switched, and who has not switched after the deadline.
+///
+/// JSON: `{"envelopes":212,"old_tokens":230,"users":540,"shipped":200,"new_tokens_shipped":
+/// 218,"switched":480,"pending":60,"overdue_users":12,"overdue_envelopes":5,
+/// "deadline_end":"…Z","past_deadline":true}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CampaignSummary {
+    /// Envelopes planned (one per customer): the target customers.
+    pub envelopes: usize,
+    /// Tokens targeted (a shared token counts once).
+    pub old_tokens: usize,
+    /// Users served by those tokens.
+    pub users: usize,
+    /// Envelopes shipped.
+    pub shipped: usize,
+    /// New tokens in shipped envelopes.
+    pub new_tokens_shipped: usize,
+    /// Users who registered one of their envelope's new tokens.
+    pub switched: usize,
+    /// Users who have not (yet).
+    pub pending: usize,
+    /// Of those, users still pending after the deadline (0 before it).
+    pub overdue_users: usize,
+    /// Envelopes with users still pending after the deadline.
+    pub overdue_envelopes: usize,
+    /// The first instant after the deadline day (bank local time).
+    pub deadline_end: DateTime<Utc>,
+    /// Whether that instant has passed.
+    pub past_deadline: bool,
+}
+
+/// Adds up a campaign's report rows (`overdue_from`: [`deadline_end`] of its deadline).
+pub fn summarize(
+    rows: &[ReportRow],
+    overdue_from: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> CampaignSummary {
+    let shipped: Vec<&ReportRow> = rows
+        .iter()
+        .filter(|r| r.state == EnvelopeState::Shipped)
+        .collect();
+    CampaignSummary {
+        envelopes: rows.len(),
+        old_tokens: rows.iter().map(|r| r.old_tokens).sum(),
+        users: rows.iter().map(|r| r.users).sum(),
+        shipped: shipped.len(),
+        new_tokens_shipped: shipped.iter().map(|r| r.new_tokens).sum(),
+        switched: rows.iter().map(|r| r.switched).sum(),
+        pending: rows.iter().map(|r| r.pending.len()).sum(),
+        overdue_users: rows
+            .iter()
+            .filter(|r| r.overdue)
+            .map(|r| r.pending.len())
+            .sum(),
+        overdue_envelopes: rows.iter().filter(|r| r.overdue).count(),
+        deadline_end: overdue_from,
+        past_deadline: now >= overdue_from,
+    }
+}
+
 /// The first instant after the deadline: the next day's midnight in the bank's time zone
 /// (`004`: 「2023年4月14日（金）まで」 — the whole of the 14th, Japan time).
 pub fn deadline_end(deadline: NaiveDate, tz: Tz) -> DateTime<Utc> {

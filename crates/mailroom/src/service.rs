@@ -5,7 +5,7 @@ use crate::error::{Error, Refusal};
 use crate::model::{Address, Campaign, CampaignId, Envelope, EnvelopeId, EnvelopeState, Event};
 use crate::pack::{check_scan, Fit};
 use crate::plan::{allocate, group_by_customer, users_of_slot, PlanRequest};
-use crate::report::{deadline_end, row, ReportRow};
+use crate::report::{deadline_end, row, summarize, CampaignSummary, ReportRow};
 use crate::store::{MailStore, MailTx};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -636,6 +636,19 @@ impl<M: MailStore> Mailroom<M> {
     }
 
     // ---------------------------------------------------------------- report
+
+    /// The campaign view (issue #11, back office): the report's rows and their sums —
+    /// targets, shipped, switched, and not switched after the deadline.
+    pub fn campaign_view(
+        &self,
+        campaign: CampaignId,
+        tz: Tz,
+        now: DateTime<Utc>,
+    ) -> Result<(Campaign, CampaignSummary, Vec<ReportRow>), Error> {
+        let (c, rows) = self.report(campaign, tz, now)?;
+        let sum = summarize(&rows, deadline_end(c.deadline, tz), now);
+        Ok((c, sum, rows))
+    }
 
     /// The report: one row per envelope. `tz` is the bank's time zone (the deadline is a day
     /// there); rows are `overdue` from the end of the deadline day.

@@ -290,8 +290,10 @@ impl<S: Store> Bank<S> {
         let users = Self::revoke_token(tx, &mut t, now)?;
         let from = registration_allowed_from(&self.policy, now)
             .map_err(|e| StoreError::Backend(e.to_string()))?; // rolls back: nothing revoked
+                                                               // The serial is named even when the target was a user, so that the audit log's
+                                                               // serial filter finds the revocation.
         let detail = format!(
-            "reason: {reason}; revoked for {}",
+            "reason: {reason}; token {serial} revoked for {}",
             users
                 .iter()
                 .map(LoginId::as_str)

@@ -9,6 +9,7 @@
 mod backoffice;
 mod checks;
 mod clients;
+mod lookup;
 mod mode;
 mod operators;
 mod reads;
@@ -18,6 +19,7 @@ mod setup;
 mod validate;
 
 pub use backoffice::{BackofficeOutcome, BackofficeTarget};
+pub use lookup::{CustomerKey, CustomerView, StaffUserRow, TokenView};
 pub use operators::{NewOperator, OpenedSession};
 pub use reads::{UserPage, UserRow, UserRowView, PAGE_SIZE};
 pub use revoke::{Revocation, RevokedToken};

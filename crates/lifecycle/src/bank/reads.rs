@@ -98,6 +98,18 @@ pub struct UserPage {
     pub rows: Vec<UserRow>,
 }
 
+/// The row the screens show for `u`, whose registered token is `token`.
+pub(super) fn user_row(u: User, token: Option<&TokenInfo>, now: DateTime<Utc>) -> UserRow {
+    UserRow {
+        state: u.otp_state(token, now),
+        expires_at: token.map(TokenInfo::expires_at),
+        serial: u.serial.clone(),
+        login: u.login,
+        name: u.name,
+        class: u.class,
+    }
+}
+
 impl<S: Store> Bank<S> {
     /// One page (from 1) of a customer's users, filtered by login ID or name (`002`).
     ///
@@ -160,14 +172,7 @@ impl<S: Store> Bank<S> {
                     Some(s) => tx.token(s)?,
                     None => None,
                 };
-                rows.push(UserRow {
-                    state: u.otp_state(token.as_ref(), now),
-                    expires_at: token.as_ref().map(TokenInfo::expires_at),
-                    serial: u.serial.clone(),
-                    login: u.login,
-                    name: u.name,
-                    class: u.class,
-                });
+                rows.push(user_row(u, token.as_ref(), now));
             }
             Ok(Ok(UserPage {
                 customer: customer.clone(),

@@ -68,6 +68,7 @@ impl Cmd {
             &AuditQuery {
                 customer: self.customer,
                 limit: self.limit,
+                ..AuditQuery::default()
             },
             o.now(),
         )?;
