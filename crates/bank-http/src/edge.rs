@@ -473,7 +473,7 @@ fn import_file<S: Store>(
     bytes: &[u8],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Reply {
-    // Authorize before decrypting anything.
+    // Authorize before saying anything about the server's configuration.
     if let Err(e) = caller.authorize(lifecycle::Action::Import) {
         return routes::refusal(&e);
     }
@@ -484,15 +484,8 @@ fn import_file<S: Store>(
             "this server was started without --import-key: imports are not accepted over HTTP",
         );
     };
-    let (digest, label, tokens) = match importer(bytes) {
-        Ok(v) => v,
-        Err(msg) => return Reply::error(400, "invalid_seed_file", msg),
-    };
-    match app
-        .bank
-        .import_tokens(caller, &digest, &label, &tokens, now)
-    {
-        Ok(n) => Reply {
+    match app.bank.import_file(caller, bytes, &**importer, now) {
+        Ok((n, digest, label)) => Reply {
             status: 201,
             body: serde_json::json!({ "imported": n, "digest": digest, "label": label }),
         },

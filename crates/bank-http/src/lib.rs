@@ -35,5 +35,4 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// Turns an uploaded seed file into tokens: `(digest, label, tokens)` or a message saying
 /// what is wrong with the file. Given by the caller of [`serve`] (the CLI decrypts with the
 /// key the server was started with); without one, `POST /v1/imports` answers 501.
-pub type Importer =
-    Arc<dyn Fn(&[u8]) -> Result<(String, String, Vec<lifecycle::NewToken>), String> + Send + Sync>;
+pub type Importer = Arc<lifecycle::SeedFileOpener<'static>>;

@@ -135,7 +135,7 @@ impl Reply {
 /// The HTTP status of a domain refusal.
 fn status_of(e: &Error) -> u16 {
     match e.code() {
-        "invalid_input" => 400,
+        "invalid_input" | "invalid_seed_file" => 400,
         "unauthenticated" | "operator_session_required" => 401,
         "unknown_request" => 404,
         "token_locked" => 423,

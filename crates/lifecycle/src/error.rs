@@ -38,6 +38,10 @@ pub enum Error {
     /// The same file was imported before; nothing was imported.
     #[error("this seed file was already imported (digest {0}): nothing was imported")]
     DuplicateImport(String),
+    /// An uploaded seed file could not be opened (format, key, authentication); nothing was
+    /// imported. The text says what is wrong with the file, never a seed.
+    #[error("{0}: nothing was imported")]
+    InvalidSeedFile(String),
     /// The actor's class may not do this under the bank's policy (`000`, `002`, `003`).
     #[error("{login} ({class}) may not {action}: ask the {who}")]
     NotAllowed {
@@ -207,6 +211,7 @@ impl Error {
             Error::MasterExists(_) => "master_exists",
             Error::DuplicateSerial(_) => "duplicate_serial",
             Error::DuplicateImport(_) => "duplicate_import",
+            Error::InvalidSeedFile(_) => "invalid_seed_file",
             Error::NotAllowed { .. } => "not_allowed",
             Error::WrongSecret { .. } => "wrong_secret",
             Error::WrongCode { .. } => "wrong_code",

@@ -41,7 +41,7 @@ pub use auth::{Action, Caller, Scope};
 pub use bank::{
     BackofficeOutcome, BackofficeTarget, Bank, CustomerKey, CustomerView, LoginOutcome,
     NewCustomer, NewOperator, NewUser, OpenedSession, Proof, Revocation, RevokedToken,
-    StaffUserRow, TokenView, UserPage, UserRow, UserRowView, PAGE_SIZE,
+    SeedFileOpener, StaffUserRow, TokenView, UserPage, UserRow, UserRowView, PAGE_SIZE,
 };
 pub use error::Error;
 pub use ids::{

@@ -253,3 +253,78 @@ fn the_audit_log_finds_a_backoffice_revocation_by_serial_operator_action_and_day
         Ok(find(AuditQuery::default()).len())
     );
 }
+
+#[test]
+fn an_uploaded_seed_file_is_opened_only_for_an_import_caller_and_a_bad_one_imports_nothing() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let opened = std::sync::atomic::AtomicBool::new(false);
+    let never = |_: &[u8]| -> Result<(String, String, Vec<NewToken>), String> {
+        opened.store(true, std::sync::atomic::Ordering::SeqCst);
+        Err("unreachable".into())
+    };
+    let err = w
+        .bank
+        .import_file(&operator("suzuki"), b"bytes", &never, t)
+        .unwrap_err();
+    assert_eq!(err.code(), "forbidden");
+    assert!(
+        !opened.load(std::sync::atomic::Ordering::SeqCst),
+        "no byte is opened before the caller is authorized"
+    );
+    let importer = Caller::Operator {
+        client: ClientName::parse("backoffice-ui").unwrap(),
+        scopes: vec![Scope::Backoffice, Scope::Import],
+        operator: OperatorId::parse("suzuki").unwrap(),
+        role: Role::Operator,
+    };
+    let bad = |_: &[u8]| -> Result<(String, String, Vec<NewToken>), String> {
+        Err("not a tokenline seed file (bad magic)".into())
+    };
+    let before = w.bank.store().transaction(|tx| tx.token_count()).unwrap();
+    let err = w.bank.import_file(&importer, b"junk", &bad, t).unwrap_err();
+    assert_eq!(err.code(), "invalid_seed_file");
+    assert!(err.to_string().contains("bad magic"), "{err}");
+    let good = |_: &[u8]| -> Result<(String, String, Vec<NewToken>), String> {
+        Ok((
+            "sha256:upload".into(),
+            "upload.tlseed".into(),
+            vec![
+                token(
+                    "20000001",
+                    chrono::NaiveDate::from_ymd_opt(2031, 1, 31).unwrap(),
+                ),
+                token(
+                    "23456789",
+                    chrono::NaiveDate::from_ymd_opt(2031, 1, 31).unwrap(),
+                ),
+            ],
+        ))
+    };
+    let err = w
+        .bank
+        .import_file(&importer, b"file", &good, t)
+        .unwrap_err();
+    assert_eq!(err.code(), "duplicate_serial", "all or nothing");
+    assert_eq!(
+        w.bank.store().transaction(|tx| tx.token_count()).unwrap(),
+        before,
+        "nothing was imported"
+    );
+    let log = w
+        .bank
+        .audit(
+            &root(),
+            &AuditQuery {
+                action: Some("import".into()),
+                actor: Some("operator:suzuki".into()),
+                ..AuditQuery::default()
+            },
+            t,
+        )
+        .unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.outcome.as_str()).collect::<Vec<_>>(),
+        ["forbidden", "invalid_seed_file", "duplicate_serial"]
+    );
+}

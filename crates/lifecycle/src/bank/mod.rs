@@ -23,7 +23,7 @@ pub use lookup::{CustomerKey, CustomerView, StaffUserRow, TokenView};
 pub use operators::{NewOperator, OpenedSession};
 pub use reads::{UserPage, UserRow, UserRowView, PAGE_SIZE};
 pub use revoke::{Revocation, RevokedToken};
-pub use setup::{NewCustomer, NewUser};
+pub use setup::{NewCustomer, NewUser, SeedFileOpener};
 pub use validate::LoginOutcome;
 
 use crate::audit::{Actor, AuditEntry};

@@ -11,6 +11,11 @@ use crate::secret::ConfirmationSecret;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 
+/// Opens an uploaded seed file: `(digest, label, tokens)`, or a message saying what is wrong
+/// with the file (never a seed). The CLI gives one that decrypts with the server's key.
+pub type SeedFileOpener<'a> =
+    dyn Fn(&[u8]) -> Result<(String, String, Vec<NewToken>), String> + Send + Sync + 'a;
+
 /// A customer to add.
 #[derive(Debug, Clone)]
 pub struct NewCustomer {
@@ -161,6 +166,36 @@ impl<S: Store> Bank<S> {
             self.audit_refusal(tx, e, &err)
         })?;
         Err(err)
+    }
+
+    /// Imports an uploaded seed file (`POST /v1/imports`, the back office's upload page):
+    /// the caller is authorized before a byte is opened, then `open` turns the bytes into
+    /// `(digest, label, tokens)` — or says what is wrong with the file
+    /// ([`Error::InvalidSeedFile`], audited) — and [`Bank::import_tokens`] stores them, all
+    /// or nothing. Returns `(count, digest, label)`.
+    pub fn import_file(
+        &self,
+        caller: &Caller,
+        bytes: &[u8],
+        open: &SeedFileOpener<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(usize, String, String), Error> {
+        self.authorize(caller, Action::Import, "import", now)?;
+        match open(bytes) {
+            Ok((digest, label, tokens)) => {
+                let n = self.import_tokens(caller, &digest, &label, &tokens, now)?;
+                Ok((n, digest, label))
+            }
+            Err(msg) => {
+                let err = Error::InvalidSeedFile(crate::audit::escape(&msg));
+                self.store.transaction(|tx| {
+                    let mut e = self.entry(now, caller, caller.actor(), "import");
+                    e.detail = format!("{} bytes uploaded", bytes.len());
+                    self.audit_refusal(tx, e, &err)
+                })?;
+                Err(err)
+            }
+        }
     }
 
     /// Marks a token in stock as shipped to a customer, optionally for one user
