@@ -191,7 +191,7 @@ fn pending_requests_list_what_waits_for_a_second_supervisor_until_approved() {
         panic!("dual control files a request: {filed:?}")
     };
     let pending = w.bank.pending_requests(&operator("suzuki"), t).unwrap();
-    assert_eq!(pending, [request.clone()]);
+    assert_eq!(pending, std::slice::from_ref(&request));
     w.bank
         .approve(&supervisor("tanaka"), request.id, t)
         .unwrap();
