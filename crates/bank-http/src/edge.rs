@@ -4,6 +4,8 @@
 
 use crate::committer::Committer;
 use crate::identity::Identities;
+use crate::metrics::Metrics;
+use crate::ops::{OpsConfig, ReadyCache};
 use crate::routes::{self, Reply};
 use crate::{Clock, Importer, MAX_BODY, MAX_IMPORT};
 use axum::body::Body;
@@ -101,6 +103,7 @@ impl ServeConfig {
 /// A running server.
 pub struct Running {
     addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     thread: std::thread::JoinHandle<()>,
 }
@@ -109,6 +112,11 @@ impl Running {
     /// The address it listens on (useful with port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of the metrics listener, when one was asked for.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// Stops accepting and joins the server thread (connections in flight are dropped).
@@ -130,11 +138,43 @@ struct App<S> {
     clock: Clock,
     hosts: Vec<String>,
     importer: Option<Importer>,
+    probe: Option<Arc<dyn crate::ops::Probe>>,
+    ready: ReadyCache,
+    metrics: Arc<Metrics>,
+}
+
+impl<S: Store + Send + Sync + 'static> App<S> {
+    /// The readiness query: the probe's, or an empty transaction.
+    fn ping(&self) -> Result<(), String> {
+        match &self.probe {
+            Some(p) => p.ping(),
+            None => self
+                .bank
+                .store()
+                .transaction(|_| Ok(()))
+                .map_err(|e| e.to_string()),
+        }
+    }
 }
 
 /// Listens on `cfg.listen` and serves until [`Running::stop`]. `make_bank` is called twice:
 /// one bank for the group committer of logins, one for every other request.
 pub fn serve<S, F>(cfg: ServeConfig, make_bank: F, clock: Clock) -> Result<Running, StartError>
+where
+    S: Store + Send + Sync + 'static,
+    F: Fn() -> Result<Bank<S>, String>,
+{
+    serve_with(cfg, OpsConfig::default(), make_bank, clock)
+}
+
+/// [`serve`] with the operations side (issue #16): the readiness probe's database query and
+/// the Prometheus metrics listener ([`OpsConfig`]).
+pub fn serve_with<S, F>(
+    cfg: ServeConfig,
+    ops: OpsConfig,
+    make_bank: F,
+    clock: Clock,
+) -> Result<Running, StartError>
 where
     S: Store + Send + Sync + 'static,
     F: Fn() -> Result<Bank<S>, String>,
@@ -151,6 +191,12 @@ where
         )));
     }
     let acceptor = cfg.tls.as_ref().map(tls_acceptor).transpose()?;
+    let metrics_listener = ops
+        .metrics_listen
+        .as_deref()
+        .map(|m| crate::metrics::bind(m, ops.metrics_public))
+        .transpose()?;
+    let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
     listener
         .set_nonblocking(true)
         .map_err(|e| StartError(e.to_string()))?;
@@ -168,7 +214,14 @@ where
         clock,
         hosts,
         importer: cfg.importer.clone(),
+        probe: ops.probe.clone(),
+        ready: ReadyCache::default(),
+        metrics: Arc::new(Metrics::new()),
     });
+    let scrape: Arc<dyn Fn() -> String + Send + Sync> = {
+        let a = app.clone();
+        Arc::new(move || a.metrics.render(a.probe.as_deref(), a.ready.last()))
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cfg.workers.max(1))
         .max_blocking_threads(8)
@@ -181,6 +234,14 @@ where
         .name("bank-http".into())
         .spawn(move || {
             rt.block_on(async move {
+                if let Some(m) = metrics_listener {
+                    match tokio::net::TcpListener::from_std(m) {
+                        Ok(m) => {
+                            tokio::spawn(crate::metrics::serve(m, scrape, stopped.clone()));
+                        }
+                        Err(e) => tracing::error!("bank-http: metrics: {e}"),
+                    }
+                }
                 match tokio::net::TcpListener::from_std(listener) {
                     Ok(l) => accept_loop(l, app, acceptor, limits, stopped).await,
                     Err(e) => tracing::error!("bank-http: {e}"),
@@ -188,7 +249,12 @@ where
             });
         })
         .map_err(|e| StartError(format!("cannot start the server thread: {e}")))?;
-    Ok(Running { addr, stop, thread })
+    Ok(Running {
+        addr,
+        metrics_addr,
+        stop,
+        thread,
+    })
 }
 
 fn tls_acceptor(t: &Tls) -> Result<tokio_rustls::TlsAcceptor, StartError> {
@@ -353,7 +419,24 @@ async fn dispatch<S: Store + Send + Sync + 'static>(
     State(app): State<Arc<App<S>>>,
     req: Request,
 ) -> Response {
-    json_reply(dispatch_reply(app, req).await)
+    let started = std::time::Instant::now();
+    let request_id = crate::access::next_request_id();
+    let method = req.method().as_str().to_owned();
+    let route = routes::route_of(&method, &routes::percent_decode(req.uri().path()))
+        .map_or("other", |r| r.path);
+    let reply = dispatch_reply(app.clone(), req).await;
+    let elapsed = started.elapsed();
+    app.metrics.observe(route, &method, &reply, elapsed);
+    let reason = (reply.status >= 400)
+        .then(|| reply.body["code"].as_str())
+        .flatten();
+    crate::access::log(&request_id, &method, route, reply.status, reason, elapsed);
+    let mut resp = json_reply(reply);
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        resp.headers_mut()
+            .insert(crate::access::REQUEST_ID_HEADER, v);
+    }
+    resp
 }
 
 async fn dispatch_reply<S: Store + Send + Sync + 'static>(app: Arc<App<S>>, req: Request) -> Reply {
@@ -371,6 +454,10 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(app: Arc<App<S>>, req:
     let now = (app.clock)();
     if method == "GET" && path == "/v1/health" {
         return routes::handle(&app.bank, None, "GET", &path, &query, &[], now);
+    }
+    if method == "GET" && path == "/v1/ready" {
+        let a = app.clone();
+        return app.ready.reply(move || a.ping()).await;
     }
     let import = path == "/v1/imports";
     // A DELETE may come without a body; when it has one, the same rule holds.

@@ -12,12 +12,17 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod access;
 pub mod committer;
 mod edge;
 mod identity;
+pub mod metrics;
+pub mod ops;
 pub mod routes;
 
-pub use edge::{serve, Limits, Running, ServeConfig, StartError, Tls};
+pub use access::REQUEST_ID_HEADER;
+pub use edge::{serve, serve_with, Limits, Running, ServeConfig, StartError, Tls};
+pub use ops::{OpsConfig, PoolState, Probe};
 pub use routes::{handle, Reply, ROUTES};
 
 use chrono::{DateTime, Utc};

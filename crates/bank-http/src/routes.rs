@@ -43,6 +43,12 @@ pub const ROUTES: &[Route] = &[
         scope: None,
         operator: false,
     },
+    Route {
+        method: "GET",
+        path: "/v1/ready",
+        scope: None,
+        operator: false,
+    },
     r("POST", "/v1/customers", "provisioning", false),
     r("POST", "/v1/users", "provisioning", false),
     r("GET", "/v1/customers/{id}/users", "login", false),

@@ -82,6 +82,22 @@ fn the_router_and_the_spec_list_the_same_routes_and_scopes() {
     );
 }
 
+/// The routes any caller reaches without a key: the liveness and readiness probes of load
+/// balancers (issue #16), nothing else. A new open route must be added here on purpose.
+#[test]
+fn only_the_liveness_and_readiness_probes_are_open() {
+    let open: BTreeSet<(&str, &str)> = bank_http::ROUTES
+        .iter()
+        .filter(|r| r.scope.is_none())
+        .map(|r| (r.method, r.path))
+        .collect();
+    assert_eq!(
+        open,
+        BTreeSet::from([("GET", "/v1/health"), ("GET", "/v1/ready")]),
+        "routes without a scope"
+    );
+}
+
 fn request(
     addr: SocketAddr,
     method: &str,
@@ -154,7 +170,13 @@ fn every_route_answers_401_403_or_session_required_as_its_scope_says() {
         let import = r.path == "/v1/imports";
         let (st, v) = request(a, r.method, &path, None, import);
         match r.scope {
-            None => assert_eq!(st, 200, "{} {}: {v}", r.method, r.path),
+            None => {
+                assert_eq!(st, 200, "{} {}: {v}", r.method, r.path);
+                if r.path == "/v1/ready" {
+                    // An open probe says ready or not, nothing else.
+                    assert_eq!(v, serde_json::json!({"status": "ready"}), "{}", r.path);
+                }
+            }
             Some(_) => assert_eq!(
                 (st, v["code"].as_str()),
                 (401, Some("unauthenticated")),

@@ -164,10 +164,13 @@ impl PgStore {
 
     /// Checks that the database answers (readiness probe): `SELECT 1` on a pooled connection.
     pub fn ping(&self) -> Result<(), StoreError> {
-        let mut c = self.conn()?;
-        c.simple_query("SELECT 1")
-            .map(|_| ())
-            .map_err(tx::unavailable)
+        self.pool.ping()
+    }
+
+    /// This node's pool (a clone shares it): its state and readiness query for the metrics
+    /// and `/v1/ready` of `bank serve`, which owns the store inside its bank.
+    pub fn pool(&self) -> Pool {
+        self.pool.clone()
     }
 
     /// Reads a setting from the `meta` table (e.g. `policy`, the bank's policy TOML).

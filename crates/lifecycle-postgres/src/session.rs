@@ -10,7 +10,8 @@ use std::time::Duration;
 
 type Manager = PostgresConnectionManager<NoTls>;
 
-/// A node's pool of connections to one database.
+/// A node's pool of connections to one database (a clone shares the pool).
+#[derive(Clone)]
 pub struct Pool {
     pool: r2d2::Pool<Manager>,
     target: Target,
@@ -40,6 +41,26 @@ impl Pool {
     pub fn state(&self) -> (u32, u32) {
         let s = self.pool.state();
         (s.connections, s.idle_connections)
+    }
+
+    /// The most connections the pool opens.
+    pub fn max_size(&self) -> u32 {
+        self.pool.max_size()
+    }
+
+    /// The readiness query (issue #16): `SELECT 1` on a pooled connection, waiting at most
+    /// 2 s for one. Never takes the writer lock, so a long import does not make nodes
+    /// look unready.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        let mut c = self.pool.get_timeout(Duration::from_secs(2)).map_err(|e| {
+            StoreError::Backend(format!(
+                "database unavailable: no connection to {} ({e})",
+                self.target
+            ))
+        })?;
+        c.simple_query("SELECT 1")
+            .map(|_| ())
+            .map_err(tx::unavailable)
     }
 
     /// A pooled connection, outside any transaction.

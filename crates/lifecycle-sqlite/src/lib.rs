@@ -253,6 +253,22 @@ impl SqliteStore {
     }
 }
 
+/// The readiness query of `bank serve` on the bank file at `path` (issue #16): a read-only
+/// connection of its own beside the serving ones (in WAL mode a reader never waits for the
+/// writer) reads the `meta` table. `Err` says what is wrong, for the server's log.
+pub fn ping(path: &Path) -> Result<(), String> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| format!("database {}: {e}", path.display()))?;
+    conn.busy_timeout(Duration::from_secs(2))
+        .map_err(|e| format!("database {}: {e}", path.display()))?;
+    conn.query_row("SELECT COUNT(*) FROM meta", [], |r| r.get::<_, i64>(0))
+        .map(|_| ())
+        .map_err(|e| format!("database {}: {e}", path.display()))
+}
+
 impl Store for SqliteStore {
     fn transaction<R, F>(&self, f: F) -> Result<R, StoreError>
     where

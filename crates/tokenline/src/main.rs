@@ -16,6 +16,11 @@ struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace). Secrets are never logged.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Log lines on stderr as text (default) or JSON, one object a line (for a log
+    /// collector; `bank serve` writes one access line per request: request id, route,
+    /// status, latency — never a code, a password, a key or a seed).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: cmd::Command,
 }
@@ -28,7 +33,7 @@ fn main() -> std::process::ExitCode {
         // ignored) so a write to a closed socket or pty is an error they handle, not a kill.
         sigpipe::reset();
     }
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, cli.log_format);
     match cli.command.run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
@@ -40,17 +45,37 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+/// The format of log lines on stderr.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line (`timestamp`, `level`, `target`, `message` and the event's
+    /// fields at the top level).
+    Json,
+}
+
+/// Warnings and errors by default, plus `bank serve`'s access log (`bank_http::access`, one
+/// line per request); `-v`… or `TOKENLINE_LOG` (an EnvFilter directive) for more.
+fn init_logging(verbose: u8, format: LogFormat) {
     let default = match verbose {
-        0 => "warn",
+        0 => "warn,bank_http::access=info",
         1 => "info",
         2 => "debug",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TOKENLINE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => fmt.init(),
+        LogFormat::Json => fmt
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init(),
+    }
 }

@@ -24,6 +24,7 @@ mod operator;
 mod register;
 mod revoke;
 mod serve;
+mod serve_probe;
 mod skip;
 mod unlock;
 mod unregister;

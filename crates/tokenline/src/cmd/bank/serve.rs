@@ -9,7 +9,10 @@ use std::sync::Arc;
 /// SIGTERM end it; every request is one database transaction, so nothing is half-written).
 /// Prints `listening on ADDR` on stderr once ready.
 ///
-/// Every route but /v1/health needs `Authorization: Bearer <key>` (`bank client add`).
+/// Every route but /v1/health (liveness) and /v1/ready (readiness: the database answers)
+/// needs `Authorization: Bearer <key>` (`bank client add`). One access-log line per request
+/// (request id, route, status, latency; `--log-format json` for JSON lines), never a code,
+/// password, key or seed. `--metrics-listen` serves Prometheus metrics on another address.
 /// TLS with --tls-cert/--tls-key; plain HTTP is refused on a non-loopback address unless
 /// --insecure-http (only behind a TLS-terminating proxy).
 #[derive(clap::Args, Debug)]
@@ -49,6 +52,15 @@ pub struct Cmd {
     /// pre-shared key); without it the route answers 501.
     #[arg(long)]
     import_key: Option<PathBuf>,
+    /// Serve Prometheus metrics (GET /metrics, plain HTTP) on this address, apart from the
+    /// API: validations and refusals by reason, latency, database pool, lockouts. Loopback
+    /// only unless --metrics-public.
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics_listen: Option<String>,
+    /// Allow --metrics-listen on a non-loopback address (firewall it: the metrics show the
+    /// bank's traffic).
+    #[arg(long, requires = "metrics_listen")]
+    metrics_public: bool,
 }
 
 impl Cmd {
@@ -83,14 +95,25 @@ impl Cmd {
             importer,
             workers: self.workers,
         };
-        let running = bank_http::serve(
+        let probe = Arc::new(super::serve_probe::NodeProbe::default());
+        let ops = bank_http::OpsConfig {
+            probe: Some(probe.clone()),
+            metrics_listen: self.metrics_listen.clone(),
+            metrics_public: self.metrics_public,
+        };
+        let running = bank_http::serve_with(
             cfg,
+            ops,
             move || {
                 let store = db.store().map_err(|e| format!("{e:#}"))?;
+                probe.track(&store, &db.db);
                 Ok(Bank::new(store, policy.clone()).with_clock_note(note.clone()))
             },
             clock,
         )?;
+        if let Some(m) = running.metrics_addr() {
+            eprintln!("metrics on {m}");
+        }
         eprintln!("listening on {}", running.addr());
         running.wait();
         Ok(())
