@@ -220,7 +220,10 @@ where
     });
     let scrape: Arc<dyn Fn() -> String + Send + Sync> = {
         let a = app.clone();
-        Arc::new(move || a.metrics.render(a.probe.as_deref(), a.ready.last()))
+        Arc::new(move || {
+            let up = a.ready.now_blocking(|| a.ping());
+            a.metrics.render(a.probe.as_deref(), Some(up))
+        })
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cfg.workers.max(1))

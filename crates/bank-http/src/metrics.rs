@@ -11,7 +11,7 @@
 //! | `tokenline_db_connections` | gauge | `state`: `open`, `idle`, `in_use` (idle and in use only where the store can tell) |
 //! | `tokenline_db_connections_max` | gauge | |
 //! | `tokenline_db_file_bytes` | gauge | `file`: `db`, `wal` (SQLite only) |
-//! | `tokenline_db_up` | gauge | 1 when the last readiness query succeeded, 0 when it failed |
+//! | `tokenline_db_up` | gauge | 1 when the readiness query succeeds, 0 when it fails (the result of `/v1/ready` when under a second old, else run at the scrape) |
 //!
 //! Labels take values from bounded sets only (route templates, error codes, statuses): no
 //! login, serial, code or key ever becomes a label.
@@ -138,7 +138,7 @@ impl Metrics {
             db_up: gauge(
                 &r,
                 "tokenline_db_up",
-                "1 when the last readiness query of the database succeeded, else 0.",
+                "1 when the readiness query of the database succeeds (the same as /v1/ready), else 0.",
             ),
             registry: r,
         }

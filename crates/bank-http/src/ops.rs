@@ -73,15 +73,27 @@ impl ReadyCache {
             .map(|(_, ok)| ok)
     }
 
-    /// The last result, however old (`None` before the first probe).
-    pub(crate) fn last(&self) -> Option<bool> {
-        self.last.lock().ok().and_then(|l| l.map(|(_, ok)| ok))
-    }
-
     fn store(&self, ok: bool) {
         if let Ok(mut l) = self.last.lock() {
             *l = Some((Instant::now(), ok));
         }
+    }
+
+    /// The readiness now, for a scrape (already on a blocking thread): the last result when
+    /// fresh, else `ping` is run.
+    pub(crate) fn now_blocking(&self, ping: impl FnOnce() -> Result<(), String>) -> bool {
+        if let Some(ok) = self.fresh() {
+            return ok;
+        }
+        let ok = match ping() {
+            Ok(()) => true,
+            Err(detail) => {
+                tracing::error!("bank-http: not ready: {detail}");
+                false
+            }
+        };
+        self.store(ok);
+        ok
     }
 
     /// Runs `ping` on the blocking pool (unless a fresh result exists) and answers the probe.

@@ -109,6 +109,27 @@ impl Cipher {
         Ok((n, ct))
     }
 
+    /// [`Cipher::seal`] for many messages, each `(msg, aad)`, with one call to the OS random
+    /// generator for all their nonces (a bulk import seals a million seeds: one system call
+    /// each was a tenth of its time). Each nonce is still 96 fresh random bits.
+    pub fn seal_many(&self, items: &[(&[u8], &[u8])]) -> Result<Vec<([u8; 12], Vec<u8>)>, String> {
+        let mut nonces = vec![0u8; 12 * items.len()];
+        getrandom::fill(&mut nonces).map_err(|e| format!("OS random generator: {e}"))?;
+        items
+            .iter()
+            .zip(nonces.chunks_exact(12))
+            .map(|((msg, aad), n)| {
+                let mut nonce = [0u8; 12];
+                nonce.copy_from_slice(n);
+                let ct = self
+                    .aead
+                    .encrypt(&Nonce::from(nonce), Payload { msg, aad })
+                    .map_err(|_| "encryption failed".to_string())?;
+                Ok((nonce, ct))
+            })
+            .collect()
+    }
+
     /// Decrypts and authenticates.
     pub fn open(&self, nonce: &[u8], ct: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
         let n: [u8; 12] = nonce

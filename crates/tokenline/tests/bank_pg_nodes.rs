@@ -75,6 +75,8 @@ fn user_serial(i: usize) -> String {
 struct Node {
     child: Child,
     addr: SocketAddr,
+    /// Its Prometheus metrics (`--metrics-listen`), when asked for.
+    metrics: Option<SocketAddr>,
 }
 
 impl Drop for Node {
@@ -85,6 +87,10 @@ impl Drop for Node {
 }
 
 fn start_node(url: &str, key: &Path, clock: DateTime<Utc>) -> Node {
+    start_node_with(url, key, clock, &[])
+}
+
+fn start_node_with(url: &str, key: &Path, clock: DateTime<Utc>, extra: &[&str]) -> Node {
     let mut child = Command::new(BIN)
         .args([
             "bank",
@@ -100,6 +106,7 @@ fn start_node(url: &str, key: &Path, clock: DateTime<Utc>) -> Node {
         .arg(key)
         .arg("--clock")
         .arg(format!("fixed:{}", clock.to_rfc3339()))
+        .args(extra)
         .env_remove("TOKENLINE_BANK_DB")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -109,20 +116,53 @@ fn start_node(url: &str, key: &Path, clock: DateTime<Utc>) -> Node {
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        // `metrics on ADDR` comes before `listening on ADDR`.
+        let mut metrics = None;
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(a) = line.strip_prefix("metrics on ") {
+                metrics = a.parse::<SocketAddr>().ok();
+            }
             if let Some(a) = line.strip_prefix("listening on ") {
-                let _ = tx.send(a.to_string());
+                let _ = tx.send((a.to_string(), metrics));
             }
         }
     });
-    let addr: SocketAddr = rx
+    let (addr, metrics) = rx
         .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("node did not start")
-        .parse()
-        .unwrap();
+        .expect("node did not start");
+    let addr: SocketAddr = addr.parse().unwrap();
     let key = api_key(url);
     API_KEYS.lock().unwrap().push((addr.to_string(), key));
-    Node { child, addr }
+    Node {
+        child,
+        addr,
+        metrics,
+    }
+}
+
+/// `GET /metrics` of a node: the exposition text, `None` when the node does not answer.
+fn scrape(addr: SocketAddr) -> Option<String> {
+    let mut s =
+        std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.starts_with("HTTP/1.1 200")
+        .then(|| out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()))
+        .flatten()
+}
+
+/// The value of one series (`name{labels}`) in a scrape; 0 when absent.
+fn series(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
 }
 
 /// POST a JSON body; `None` when the node is gone (connection refused or cut).
@@ -459,4 +499,151 @@ fn a_node_killed_mid_load_loses_nothing_and_the_other_keeps_serving() {
         .unwrap()
         .get(0);
     assert_eq!(broken, 0);
+}
+
+#[test]
+fn metrics_scraped_from_both_nodes_under_load_add_up_to_the_validations_sent() {
+    const USERS: usize = 30;
+    let Some(s) = setup(USERS) else { return };
+    let now = t0() + Duration::seconds(60);
+    let metrics = ["--metrics-listen", "127.0.0.1:0"];
+    let nodes = [
+        start_node_with(s.schema.url(), &s.key, now, &metrics),
+        start_node_with(s.schema.url(), &s.key, now, &metrics),
+    ];
+    let addrs = [nodes[0].addr, nodes[1].addr];
+    let scrapes = [nodes[0].metrics.unwrap(), nodes[1].metrics.unwrap()];
+    assert!(!addrs.contains(&scrapes[0]) && !addrs.contains(&scrapes[1]));
+
+    // A scraper polls both nodes all through the load, as Prometheus would.
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = done.clone();
+    let scraper = std::thread::spawn(move || {
+        let (mut ok, mut last) = (0usize, [0u64; 2]);
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            for (n, m) in scrapes.iter().enumerate() {
+                let text = scrape(*m).expect("a node's metrics answer during the load");
+                let seen: u64 = text
+                    .lines()
+                    .filter(|l| l.starts_with("tokenline_validations_total{"))
+                    .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                    .map(|v| v as u64)
+                    .sum();
+                assert!(seen >= last[n], "node {n}: counters went down");
+                last[n] = seen;
+                ok += 1;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        ok
+    });
+
+    // Each user's code three times (once accepted, then replays), a wrong code for every
+    // third user, spread over 6 client threads and both nodes; u0 is then locked out.
+    let results = race(6, move |th| {
+        let node = th % 2;
+        (0..USERS)
+            .filter(|i| i % 6 == th)
+            .flat_map(|i| {
+                let right = code(&user_serial(i), now);
+                let mut bodies = vec![right.clone(), right.clone(), right];
+                if i % 3 == 0 {
+                    bodies.push("000000".into());
+                }
+                bodies
+                    .into_iter()
+                    .enumerate()
+                    .map(move |(k, c)| (i, (node + k) % 2, c))
+                    .collect::<Vec<_>>()
+            })
+            .map(|(i, node, c)| {
+                let body = format!(r#"{{"login":"u{i}","code":"{c}"}}"#);
+                (node, outcome(&post(addrs[node], "/v1/validate", &body)))
+            })
+            .collect::<Vec<_>>()
+    });
+    let mut sent: Vec<(usize, String)> = results.into_iter().flatten().collect();
+    let max = Policy::default().validation.max_failures as usize;
+    for k in 0..max + 1 {
+        let body = format!(r#"{{"login":"u1","code":"{:06}"}}"#, 111_111 + k);
+        sent.push((k % 2, outcome(&post(addrs[k % 2], "/v1/validate", &body))));
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let scraped_during_load = scraper.join().unwrap();
+    assert!(
+        scraped_during_load >= 2,
+        "both nodes scraped during the load"
+    );
+
+    // What the client saw, by node and result.
+    let count = |node: usize, result: &str| {
+        sent.iter()
+            .filter(|(n, o)| *n == node && o == result)
+            .count() as u64
+    };
+    let texts: Vec<String> = scrapes.iter().map(|m| scrape(*m).unwrap()).collect();
+    let mut total = std::collections::BTreeMap::<String, u64>::new();
+    for (node, text) in texts.iter().enumerate() {
+        for result in ["accepted", "replayed_code", "wrong_code", "locked"] {
+            let metric = series(
+                text,
+                &format!(r#"tokenline_validations_total{{result="{result}"}}"#),
+            );
+            assert_eq!(
+                metric,
+                count(node, result),
+                "node {node}: {result} in the metrics vs the answers it gave"
+            );
+            *total.entry(result.to_owned()).or_default() += metric;
+        }
+        let all: u64 = text
+            .lines()
+            .filter(|l| l.starts_with("tokenline_validations_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .map(|v| v as u64)
+            .sum();
+        assert_eq!(
+            all,
+            sent.iter().filter(|(n, _)| *n == node).count() as u64,
+            "node {node}: accepted + refusals by reason = the validations it was sent"
+        );
+        assert!(
+            series(text, r#"tokenline_db_connections{state="open"}"#) >= 1,
+            "{text}"
+        );
+        assert_eq!(
+            series(text, "tokenline_db_connections_max"),
+            16,
+            "two pools of 8"
+        );
+        assert_eq!(series(text, "tokenline_db_up"), 1, "{text}");
+    }
+    // Both nodes together: every user accepted once, every replay and wrong code counted,
+    // and u1's failures from both nodes made one lockout.
+    assert_eq!(total["accepted"], USERS as u64, "{total:?}");
+    assert_eq!(total["replayed_code"], 2 * USERS as u64, "{total:?}");
+    assert_eq!(total["wrong_code"], (USERS / 3 + max) as u64, "{total:?}");
+    assert_eq!(total["locked"], 1, "{total:?}");
+    let lockouts: u64 = texts
+        .iter()
+        .map(|t| series(t, r#"tokenline_lockouts_total{route="/v1/validate"}"#))
+        .sum();
+    assert_eq!(
+        lockouts, 1,
+        "failures from both nodes add up to one lockout"
+    );
+    let latencies: u64 = texts
+        .iter()
+        .map(|t| {
+            series(
+                t,
+                r#"tokenline_http_request_duration_seconds_count{route="/v1/validate"}"#,
+            )
+        })
+        .sum();
+    assert_eq!(
+        latencies,
+        sent.len() as u64,
+        "one latency observation per validation"
+    );
 }

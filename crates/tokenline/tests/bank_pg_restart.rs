@@ -137,6 +137,26 @@ fn validate(addr: SocketAddr, key: &str, login: &str, code: &str) -> Option<(u16
     ))
 }
 
+/// `GET path` without a credential (the probes): status and body.
+fn probe(addr: SocketAddr, path: &str) -> Option<(u16, Value)> {
+    let mut s =
+        std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let status = out.split(' ').nth(1)?.parse().ok()?;
+    Some((
+        status,
+        serde_json::from_str(out.split_once("\r\n\r\n")?.1).ok()?,
+    ))
+}
+
 #[test]
 fn postgres_restarted_under_a_node_errors_meanwhile_then_recovers_losing_nothing() {
     const USERS: usize = 10;
@@ -255,9 +275,28 @@ fn postgres_restarted_under_a_node_errors_meanwhile_then_recovers_losing_nothing
             "u{i}: {v}"
         );
     }
+    assert_eq!(
+        probe(addr, "/v1/ready").map(|(st, _)| st),
+        Some(200),
+        "ready while the database answers"
+    );
     // The database goes away: the node answers at once with 503 (a load balancer retries
     // elsewhere), names the cause, and accepts nothing.
     pg.run("pg_server stop");
+    // The readiness probe says so (without why); the liveness probe does not (the node is
+    // alive and must not be restarted for its database).
+    std::thread::sleep(bank_http::ops::READY_CACHE);
+    let (st, v) = probe(addr, "/v1/ready").expect("the node answers its readiness probe");
+    assert_eq!(
+        (st, &v),
+        (503, &serde_json::json!({"status": "not_ready"})),
+        "not ready while the database is down, and nothing else said"
+    );
+    assert_eq!(
+        probe(addr, "/v1/health").map(|(st, _)| st),
+        Some(200),
+        "still alive"
+    );
     let (st, v) = check(USERS / 2).expect("the node answers while the database is down");
     assert_eq!(
         (st, v["code"].as_str()),
@@ -286,6 +325,12 @@ fn postgres_restarted_under_a_node_errors_meanwhile_then_recovers_losing_nothing
     };
     let (st, v) = first.expect("answer after the restart");
     assert_eq!((st, v["result"].as_str()), (200, Some("accepted")), "{v}");
+    std::thread::sleep(bank_http::ops::READY_CACHE);
+    assert_eq!(
+        probe(addr, "/v1/ready").map(|(st, _)| st),
+        Some(200),
+        "ready again by itself"
+    );
     // Nothing committed was lost: the codes used before the outage are still used.
     for i in 0..USERS / 2 {
         let (st, v) = check(i).expect("answer");

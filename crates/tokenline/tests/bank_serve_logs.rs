@@ -1,0 +1,340 @@
+//! `tokenline --log-format json bank serve` (issue #16): one JSON object a line, one access
+//! line per request with its request id, route, status and latency — and nothing a thief
+//! could use. A run with known codes, confirmation passwords, an API key, a master key and
+//! random seeds is grepped for each of them (as typed, and the seeds and keys also in hex
+//! and base32/base64): none may appear.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use lifecycle::*;
+use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tokenline");
+
+/// Monday 2025-03-03 10:00 JST.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 3, 1, 0, 0).unwrap()
+}
+
+fn code(seed: &[u8], t: DateTime<Utc>) -> String {
+    format!(
+        "{:06}",
+        otp_core::code(&otp_core::Params::DEFAULT_TOTP, seed, t.timestamp() as u64).unwrap()
+    )
+}
+
+fn random_seed() -> Vec<u8> {
+    let mut s = vec![0u8; 20];
+    getrandom::fill(&mut s).unwrap();
+    s
+}
+
+fn base32(b: &[u8]) -> String {
+    const A: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for &x in b {
+        acc = (acc << 8) | u32::from(x);
+        bits += 8;
+        while bits >= 5 {
+            out.push(A[((acc >> (bits - 5)) & 31) as usize] as char);
+            bits -= 5;
+        }
+    }
+    if bits > 0 {
+        out.push(A[((acc << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// `needle` in `hay` as a whole token (not inside a longer run of letters and digits, so a
+/// 6-digit code does not "match" the microseconds of a timestamp by chance).
+fn contains_token(hay: &str, needle: &str) -> bool {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    hay.match_indices(needle).any(|(i, _)| {
+        !word(hay[..i].chars().next_back()) && !word(hay[i + needle.len()..].chars().next())
+    })
+}
+
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    key: &str,
+    body: &str,
+) -> (u16, Value, String) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split(' ').nth(1).unwrap().parse().unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap();
+    let rid = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("x-request-id: ")
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(Value::Null),
+        rid,
+    )
+}
+
+#[test]
+fn json_logs_carry_request_route_status_latency_and_no_code_password_key_or_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bank.db");
+    let kp = dir.path().join("bank.db.key");
+    let master = MasterKey::create(&kp).unwrap();
+    let master_hex = std::fs::read_to_string(&kp).unwrap().trim().to_owned();
+    let secret = "Kakunin-7f3q-Secret";
+    let user_secret = "Another-9x2w-Password";
+    let (seed_a, seed_b) = (random_seed(), random_seed());
+    let api_key = {
+        let bank = Bank::new(
+            SqliteStore::create(&db, &master, Environment::Staging).unwrap(),
+            Policy::default(),
+        );
+        let root = Caller::Local("root".into());
+        let token = |serial: &str, seed: &[u8]| NewToken {
+            serial: SerialNumber::parse(serial).unwrap(),
+            seed: Seed::new(seed.to_vec()),
+            params: otp_core::Params::DEFAULT_TOTP,
+            expiry: chrono::NaiveDate::from_ymd_opt(2030, 1, 31).unwrap(),
+            batch: "B".into(),
+        };
+        bank.import_tokens(
+            &root,
+            "sha256:logs",
+            "logs",
+            &[token("61000001", &seed_a), token("61000002", &seed_b)],
+            t0(),
+        )
+        .unwrap();
+        bank.add_customer(
+            &root,
+            NewCustomer {
+                id: CustomerId::parse("C1").unwrap(),
+                name: "データ商事".into(),
+                mode: UsageMode::Individual,
+                secret: Some(ConfirmationSecret::new(secret)),
+            },
+            t0(),
+        )
+        .unwrap();
+        for login in ["taro", "jiro"] {
+            bank.add_user(
+                &root,
+                NewUser {
+                    login: LoginId::parse(login).unwrap(),
+                    customer: CustomerId::parse("C1").unwrap(),
+                    name: login.into(),
+                    class: if login == "taro" {
+                        UserClass::Master
+                    } else {
+                        UserClass::General
+                    },
+                    needs_otp: true,
+                    secret: None,
+                },
+                t0(),
+            )
+            .unwrap();
+        }
+        let taro = LoginId::parse("taro").unwrap();
+        bank.register(
+            &root,
+            &taro,
+            &SerialNumber::parse("61000001").unwrap(),
+            &code(&seed_a, t0()),
+            t0(),
+        )
+        .unwrap();
+        let (k, _) = bank
+            .add_client(&root, &ClientName::parse("all").unwrap(), &Scope::ALL, t0())
+            .unwrap();
+        k.expose().to_owned()
+    };
+
+    let now = t0() + Duration::seconds(90);
+    let mut child = Command::new(BIN)
+        .args([
+            "--log-format",
+            "json",
+            "bank",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+        ])
+        .arg(&db)
+        .arg("--clock")
+        .arg(format!("fixed:{}", now.to_rfc3339()))
+        .env("TOKENLINE_LOG", "info")
+        .env_remove("TOKENLINE_BANK_DB")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(a) = line.strip_prefix("listening on ") {
+                let _ = tx.send(a.to_string());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    let addr: SocketAddr = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("server did not start")
+        .parse()
+        .unwrap();
+
+    let code_a = code(&seed_a, now);
+    let code_b = code(&seed_b, now);
+    let wrong = if code_a == "314159" {
+        "271828"
+    } else {
+        "314159"
+    };
+    let mut sent: Vec<(String, &str, u16)> = Vec::new();
+    let mut send = |method: &str, path: &str, key: &str, body: String, route: &'static str| {
+        let (st, v, rid) = request(addr, method, path, key, &body);
+        assert!(!rid.is_empty(), "{method} {path}: no X-Request-Id");
+        sent.push((rid, route, st));
+        v
+    };
+    let v = send(
+        "POST",
+        "/v1/validate",
+        &api_key,
+        format!(r#"{{"login":"taro","code":"{code_a}"}}"#),
+        "/v1/validate",
+    );
+    assert_eq!(v["result"], "accepted", "{v}");
+    let v = send(
+        "POST",
+        "/v1/validate",
+        &api_key,
+        format!(r#"{{"login":"taro","code":"{wrong}"}}"#),
+        "/v1/validate",
+    );
+    assert_eq!(v["code"], "wrong_code", "{v}");
+    // Registration with the code of the other token, a user added with a password, a
+    // revocation proven with the confirmation password and a code.
+    send(
+        "POST",
+        "/v1/register",
+        &api_key,
+        format!(r#"{{"login":"jiro","serial":"61000002","code":"{code_b}"}}"#),
+        "/v1/register",
+    );
+    send(
+        "POST",
+        "/v1/users",
+        &api_key,
+        format!(
+            r#"{{"login":"hanako","customer":"C1","name":"hanako","class":"admin","secret":"{user_secret}"}}"#
+        ),
+        "/v1/users",
+    );
+    let v = send(
+        "POST",
+        "/v1/revoke",
+        &api_key,
+        format!(r#"{{"actor":"taro","secret":"{secret}","code":"{wrong}","targets":["jiro"]}}"#),
+        "/v1/revoke",
+    );
+    assert!(v["code"].is_string(), "{v}");
+    // A code in the path and the query of an unknown route; a wrong API key.
+    send(
+        "GET",
+        &format!("/v1/validate/{code_a}?code={code_b}&secret={secret}"),
+        &api_key,
+        String::new(),
+        "other",
+    );
+    send(
+        "POST",
+        "/v1/validate",
+        "not-the-key-Zq81",
+        format!(r#"{{"login":"taro","code":"{code_b}"}}"#),
+        "/v1/validate",
+    );
+    send("GET", "/v1/ready", "", String::new(), "/v1/ready");
+
+    let _ = child.kill();
+    let _ = child.wait();
+    let lines = reader.join().unwrap();
+    let log = lines.join("\n");
+
+    // Every line but the two the CLI prints itself is one JSON object.
+    let events: Vec<Value> = lines
+        .iter()
+        .filter(|l| !l.starts_with("listening on "))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    for (rid, route, status) in &sent {
+        let line = events
+            .iter()
+            .find(|e| e["request_id"] == rid.as_str())
+            .unwrap_or_else(|| panic!("no access line for request {rid} ({route}):\n{log}"));
+        assert_eq!(line["target"], "bank_http::access", "{line}");
+        assert_eq!(line["route"], *route, "{line}");
+        assert_eq!(line["status"], *status, "{line}");
+        assert!(
+            line["latency_ms"].as_f64().is_some_and(|l| l >= 0.0),
+            "{line}"
+        );
+        assert!(
+            line["timestamp"].is_string() && line["level"] == "INFO",
+            "{line}"
+        );
+    }
+
+    let mut secrets: Vec<(String, String)> = vec![
+        ("code of token A".into(), code_a.clone()),
+        ("code of token B".into(), code_b.clone()),
+        ("wrong code".into(), wrong.to_owned()),
+        ("confirmation password".into(), secret.to_owned()),
+        ("new user's password".into(), user_secret.to_owned()),
+        ("API key".into(), api_key.clone()),
+        ("wrong API key".into(), "not-the-key-Zq81".into()),
+        ("master key (hex)".into(), master_hex.clone()),
+    ];
+    for (name, seed) in [("seed A", &seed_a), ("seed B", &seed_b)] {
+        secrets.push((format!("{name} (hex)"), hex::encode(seed)));
+        secrets.push((format!("{name} (HEX)"), hex::encode_upper(seed)));
+        secrets.push((format!("{name} (base32)"), base32(seed)));
+    }
+    for (name, value) in &secrets {
+        // A 6-digit code as a whole token (digits inside a timestamp are no leak); anything
+        // longer anywhere, in any case.
+        let leaked = if value.len() <= 6 {
+            contains_token(&log, value)
+        } else {
+            log.to_lowercase().contains(&value.to_lowercase())
+        };
+        assert!(!leaked, "the {name} is in the log:\n{log}");
+    }
+}
