@@ -261,7 +261,7 @@ fn wrong_customer_case(r: &bank_http::routes::Route) -> WrongCustomer {
             "provisioning creates customers and users; it acts for no customer's user",
         ),
         ("POST", "/v1/imports") => NotApplicable("tokens into stock, no customer"),
-        ("GET", "/v1/health") => NotApplicable("no credential, no data"),
+        ("GET", "/v1/health") | ("GET", "/v1/ready") => NotApplicable("no credential, no data"),
         ("GET", "/v1/audit") => {
             NotApplicable("the audit scope reads every customer's entries by design")
         }

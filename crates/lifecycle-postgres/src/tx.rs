@@ -135,7 +135,7 @@ impl<'a> PgTx<'a> {
         self.pending_serials.clear();
         let cipher = self.cipher;
         let client = &mut *self.tx;
-        type Sealed = Result<Vec<([u8; 12], Vec<u8>)>, String>;
+        type Sealed = Result<Vec<lifecycle_sqlite::Sealed>, String>;
         let streamed = std::thread::scope(
             |scope| -> Result<Result<u64, postgres::Error>, String> {
                 let (sealed_tx, sealed_rx) = std::sync::mpsc::sync_channel::<Sealed>(4);

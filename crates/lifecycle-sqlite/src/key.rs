@@ -92,6 +92,9 @@ impl MasterKey {
     }
 }
 
+/// A sealed message: its nonce and the ciphertext with the tag.
+pub type Sealed = ([u8; 12], Vec<u8>);
+
 /// AES-256-GCM under the master key.
 pub struct Cipher {
     aead: Aes256Gcm,
@@ -112,7 +115,7 @@ impl Cipher {
     /// [`Cipher::seal`] for many messages, each `(msg, aad)`, with one call to the OS random
     /// generator for all their nonces (a bulk import seals a million seeds: one system call
     /// each was a tenth of its time). Each nonce is still 96 fresh random bits.
-    pub fn seal_many(&self, items: &[(&[u8], &[u8])]) -> Result<Vec<([u8; 12], Vec<u8>)>, String> {
+    pub fn seal_many(&self, items: &[(&[u8], &[u8])]) -> Result<Vec<Sealed>, String> {
         let mut nonces = vec![0u8; 12 * items.len()];
         getrandom::fill(&mut nonces).map_err(|e| format!("OS random generator: {e}"))?;
         items

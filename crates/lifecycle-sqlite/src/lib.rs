@@ -10,7 +10,7 @@
 mod key;
 mod tx;
 
-pub use key::{Cipher, MasterKey};
+pub use key::{Cipher, MasterKey, Sealed};
 use lifecycle::{Store, StoreError, Tx};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
