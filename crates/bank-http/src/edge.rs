@@ -83,6 +83,9 @@ pub struct ServeConfig {
     /// Threads of the async runtime (connections, TLS, HTTP); database work runs on the
     /// committer thread and a small blocking pool.
     pub workers: usize,
+    /// The web pages (`bank_web::router`, issue #11), served beside the API behind the same
+    /// TLS, `Host` check, limits and timeouts; every path outside them goes to the API.
+    pub pages: Option<Router>,
 }
 
 impl ServeConfig {
@@ -96,6 +99,7 @@ impl ServeConfig {
             limits: Limits::default(),
             importer: None,
             workers: 2,
+            pages: None,
         }
     }
 }
@@ -233,6 +237,7 @@ where
         .map_err(|e| StartError(format!("cannot start the runtime: {e}")))?;
     let (stop, stopped) = watch::channel(false);
     let limits = cfg.limits.clone();
+    let pages = cfg.pages.clone();
     let thread = std::thread::Builder::new()
         .name("bank-http".into())
         .spawn(move || {
@@ -246,7 +251,7 @@ where
                     }
                 }
                 match tokio::net::TcpListener::from_std(listener) {
-                    Ok(l) => accept_loop(l, app, acceptor, limits, stopped).await,
+                    Ok(l) => accept_loop(l, app, pages, acceptor, limits, stopped).await,
                     Err(e) => tracing::error!("bank-http: {e}"),
                 }
             });
@@ -298,6 +303,7 @@ fn tls_acceptor(t: &Tls) -> Result<tokio_rustls::TlsAcceptor, StartError> {
 async fn accept_loop<S: Store + Send + Sync + 'static>(
     listener: tokio::net::TcpListener,
     app: Arc<App<S>>,
+    pages: Option<Router>,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
     limits: Limits,
     mut stopped: watch::Receiver<bool>,
@@ -305,7 +311,17 @@ async fn accept_loop<S: Store + Send + Sync + 'static>(
     use tower::ServiceBuilder;
     use tower_http::limit::RequestBodyLimitLayer;
     use tower_http::timeout::RequestBodyDeadlineLayer;
-    let router = Router::new().fallback(dispatch::<S>).with_state(app);
+    let api = Router::new()
+        .fallback(dispatch::<S>)
+        .with_state(app.clone());
+    // Pages first (their own routes), the API for every other path; the pages get the same
+    // Host check as the API (DNS rebinding).
+    let router = match pages {
+        Some(p) => p
+            .layer(axum::middleware::from_fn_with_state(app, page_host::<S>))
+            .fallback_service(api),
+        None => api,
+    };
     let service = ServiceBuilder::new()
         .layer(RequestBodyLimitLayer::new(MAX_IMPORT))
         .layer(RequestBodyDeadlineLayer::new(limits.body_timeout))
@@ -416,6 +432,22 @@ fn sends_body(h: &HeaderMap) -> bool {
 struct ValidateBody {
     login: LoginId,
     code: String,
+}
+
+/// The `Host` check in front of the pages (the API checks it in [`dispatch_reply`]).
+async fn page_host<S: Store + Send + Sync + 'static>(
+    State(app): State<Arc<App<S>>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !app.host_allowed(req.headers()) {
+        return (
+            StatusCode::BAD_REQUEST,
+            "this Host is not served here: use the bank's name (server option --allowed-host)",
+        )
+            .into_response();
+    }
+    next.run(req).await
 }
 
 async fn dispatch<S: Store + Send + Sync + 'static>(

@@ -31,6 +31,8 @@
 //! dual_control = false              # a revoke/unlock waits for a second supervisor
 //! session_idle_minutes = 15         # operator sessions end after this idle time
 //! session_max_minutes = 480         # … and after this long in any case
+//! [web]
+//! session_idle_minutes = 10         # a customer's page session ends after this idle time
 //! [secrets]
 //! argon2_m_kib = 19456
 //! argon2_t = 2
@@ -334,6 +336,25 @@ pub struct Policy {
     /// Back office.
     #[serde(default)]
     pub backoffice: BackofficePolicy,
+    /// Customer web pages (`[web]`, issue #11).
+    #[serde(default)]
+    pub web: WebPolicy,
+}
+
+/// The customer web pages' sessions (`[web]`, issue #11).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebPolicy {
+    /// A customer's page session ends after this many minutes without a request (default 10).
+    pub session_idle_minutes: u32,
+}
+
+impl Default for WebPolicy {
+    fn default() -> Self {
+        WebPolicy {
+            session_idle_minutes: 10,
+        }
+    }
 }
 
 fn tokyo() -> Tz {
@@ -352,6 +373,7 @@ impl Default for Policy {
             secrets: SecretPolicy::default(),
             bank: BankIdentity::default(),
             backoffice: BackofficePolicy::default(),
+            web: WebPolicy::default(),
         }
     }
 }
@@ -381,6 +403,11 @@ impl Policy {
         if p.validation.max_replays == 0 {
             return Err(PolicyError(
                 "validation.max_replays must be at least 1".into(),
+            ));
+        }
+        if p.web.session_idle_minutes == 0 {
+            return Err(PolicyError(
+                "web.session_idle_minutes must be at least 1".into(),
             ));
         }
         if p.backoffice.session_idle_minutes == 0 || p.backoffice.session_max_minutes == 0 {

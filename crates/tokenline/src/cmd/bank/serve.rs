@@ -5,7 +5,8 @@ use lifecycle::Bank;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Serve the JSON API (spec/bank-api.openapi.yaml) until the process is stopped (Ctrl-C /
+/// Serve the JSON API (spec/bank-api.openapi.yaml) and the web pages (customers at `/`, the
+/// back office at `/backoffice/`, issue #11) until the process is stopped (Ctrl-C /
 /// SIGTERM end it; every request is one database transaction, so nothing is half-written).
 /// Prints `listening on ADDR` on stderr once ready.
 ///
@@ -61,6 +62,10 @@ pub struct Cmd {
     /// bank's traffic).
     #[arg(long, requires = "metrics_listen")]
     metrics_public: bool,
+    /// Serve only the JSON API, without the web pages (customers at /, back office at
+    /// /backoffice/).
+    #[arg(long)]
+    no_pages: bool,
 }
 
 impl Cmd {
@@ -79,6 +84,14 @@ impl Cmd {
             Some(k) => Some(super::import::http_importer(k)?),
             None => None,
         };
+        let pages = if self.no_pages {
+            None
+        } else {
+            let store = db.store()?;
+            let bank = Bank::new(store, policy.clone()).with_clock_note(note.clone());
+            let clock = clock.clone();
+            Some(bank_web::router(bank, Arc::new(move || clock())))
+        };
         let cfg = bank_http::ServeConfig {
             listen: self.listen.clone(),
             allowed_hosts: self.allowed_host.clone(),
@@ -94,6 +107,7 @@ impl Cmd {
             },
             importer,
             workers: self.workers,
+            pages,
         };
         let probe = Arc::new(super::serve_probe::NodeProbe::default());
         let ops = bank_http::OpsConfig {

@@ -1,0 +1,128 @@
+//! CSRF: the synchronizer token pattern. Each session holds a random token
+//! ([`crate::session::Session::csrf`]); every form carries it in the hidden field `csrf`
+//! (the layout's forms put it there); [`CsrfForm`], the only form extractor of the pages,
+//! compares it in constant time before the handler runs. A POST without it, with another
+//! session's, or from another origin (`Origin` not this `Host`) is refused with 403 and
+//! nothing is done. With `SameSite=Strict` cookies this is defence in depth.
+
+use crate::page::{self, Chrome};
+use crate::session::Session;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
+
+/// The largest form body accepted (bytes).
+pub const MAX_FORM: usize = 64 * 1024;
+
+/// The form field that carries the token.
+pub const FIELD: &str = "csrf";
+
+/// A form (`application/x-www-form-urlencoded`) whose CSRF token was checked. `T` is
+/// deserialized from the other fields (serde_html_form: a repeated field fills a `Vec`, as checkboxes do;
+/// the `csrf` field is ignored unless `T` denies unknown fields).
+#[derive(Debug)]
+pub struct CsrfForm<T>(pub T);
+
+/// Why a form was refused.
+#[derive(Debug)]
+pub enum FormRefusal {
+    /// No token, a wrong one, or a foreign `Origin`.
+    Csrf(Chrome),
+    /// Not a form, too large, or fields that do not parse (the message says which).
+    Bad(Chrome, String),
+}
+
+impl IntoResponse for FormRefusal {
+    fn into_response(self) -> Response {
+        match self {
+            FormRefusal::Csrf(c) => {
+                let text = c.t("error.csrf").to_owned();
+                page::error_page(c, StatusCode::FORBIDDEN, &text)
+            }
+            FormRefusal::Bad(c, msg) => {
+                let text = c.fmt("error.bad_form", &[&msg]);
+                page::error_page(c, StatusCode::BAD_REQUEST, &text)
+            }
+        }
+    }
+}
+
+/// Whether the `Origin` header (when the browser sent one) names this `Host`.
+fn same_origin(req: &Request) -> bool {
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return true;
+    };
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
+    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+}
+
+/// Whether `given` is the session's token (constant time).
+pub fn token_ok(session: &Session, given: &str) -> bool {
+    !given.is_empty() && bool::from(session.csrf.as_bytes().ct_eq(given.as_bytes()))
+}
+
+impl<S, T> FromRequest<S> for CsrfForm<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = FormRefusal;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let chrome = Chrome::of(&req);
+        let form_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
+        if form_type.as_deref() != Some("application/x-www-form-urlencoded") {
+            return Err(FormRefusal::Bad(
+                chrome,
+                "send the form as application/x-www-form-urlencoded".into(),
+            ));
+        }
+        if !same_origin(&req) {
+            return Err(FormRefusal::Csrf(chrome));
+        }
+        let Some(session) = req.extensions().get::<Session>().cloned() else {
+            return Err(FormRefusal::Csrf(chrome));
+        };
+        let body = axum::body::to_bytes(req.into_body(), MAX_FORM)
+            .await
+            .map_err(|_| {
+                FormRefusal::Bad(
+                    chrome.clone(),
+                    format!("forms are limited to {MAX_FORM} bytes"),
+                )
+            })?;
+        let pairs: Vec<(String, String)> = serde_html_form::from_bytes(&body)
+            .map_err(|e| FormRefusal::Bad(chrome.clone(), e.to_string()))?;
+        let given = pairs
+            .iter()
+            .find(|(k, _)| k == FIELD)
+            .map_or("", |(_, v)| v.as_str());
+        if !token_ok(&session, given) {
+            return Err(FormRefusal::Csrf(chrome));
+        }
+        serde_html_form::from_bytes(&body)
+            .map(CsrfForm)
+            .map_err(|e| FormRefusal::Bad(chrome, e.to_string()))
+    }
+}

@@ -1,0 +1,351 @@
+//! Server-side sessions of the pages.
+//!
+//! The browser holds only a random id (32 bytes from the OS CSPRNG, hex) in the cookie
+//! [`COOKIE`]: `HttpOnly; Secure; SameSite=Strict; Path=/` (the `__Host-` prefix makes the
+//! browser refuse it without `Secure` or with a `Domain`). The server keeps the session,
+//! keyed by the id's SHA-256 (so a memory dump or a timing probe of the map does not hand out
+//! live ids), and ends it after the policy's idle time (`[web] session_idle_minutes`),
+//! measured on the server's clock (the staging clock in tests). Every visitor gets a session
+//! (the login form needs its CSRF token); a login replaces the id ([`NewSession`]): an id
+//! planted before the login is worthless after it (session fixation).
+//!
+//! Sessions live in this server's memory: a restart logs everyone out, and several bank nodes
+//! behind a balancer need sticky sessions.
+
+use crate::i18n::Lang;
+use crate::Web;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponseParts, Response, ResponseParts};
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use chrono::{DateTime, Duration, Utc};
+use lifecycle::access::hash_bearer;
+use lifecycle::{CustomerId, LoginId, OperatorId, Store};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "__Host-tokenline";
+
+/// Sessions kept at most; past it, anonymous sessions (no one logged in) are dropped first.
+pub const MAX_SESSIONS: usize = 100_000;
+
+/// Where a customer user's login stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Customer ID, login ID and password were right; the one-time password is next.
+    Password,
+    /// The user must register a token first (失効中 / トークン発行済み / 未登録) or skip it.
+    Registration,
+    /// Logged in.
+    In,
+}
+
+/// A customer's user logged in (or logging in) through this session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerLogin {
+    /// The customer (ご契約先).
+    pub customer: CustomerId,
+    /// The user.
+    pub login: LoginId,
+    /// How far the login got.
+    pub stage: Stage,
+}
+
+/// A back-office operator logged in through this session.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OperatorLogin {
+    /// The operator.
+    pub operator: OperatorId,
+    /// The domain's operator session token (`Bank::operator_session`). Never shown.
+    pub token: String,
+}
+
+impl std::fmt::Debug for OperatorLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorLogin")
+            .field("operator", &self.operator)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// One session's data.
+#[derive(Clone)]
+pub struct Session {
+    /// The cookie's id (never logged: `Debug` hides it).
+    pub id: String,
+    /// The CSRF token of every form of this session.
+    pub csrf: String,
+    /// The language chosen with `?lang=`.
+    pub lang: Option<Lang>,
+    /// The customer user, if one logged in.
+    pub customer: Option<CustomerLogin>,
+    /// The back-office operator, if one logged in.
+    pub operator: Option<OperatorLogin>,
+    /// The previous session of this browser ended by the idle timeout (shown on the login page).
+    pub timed_out: bool,
+    last_seen: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("lang", &self.lang)
+            .field("customer", &self.customer)
+            .field("operator", &self.operator)
+            .finish_non_exhaustive()
+    }
+}
+
+/// 32 random bytes from the OS CSPRNG, hex.
+fn random_id() -> String {
+    let mut b = [0u8; 32];
+    if let Err(e) = getrandom::fill(&mut b) {
+        // No randomness: refuse to hand out guessable ids.
+        tracing::error!("bank-web: the OS random source failed: {e}");
+        #[allow(clippy::panic)]
+        {
+            panic!("the OS random source failed");
+        }
+    }
+    hex::encode(b)
+}
+
+impl Session {
+    fn fresh(now: DateTime<Utc>) -> Self {
+        Session {
+            id: random_id(),
+            csrf: random_id(),
+            lang: None,
+            customer: None,
+            operator: None,
+            timed_out: false,
+            last_seen: now,
+        }
+    }
+
+    fn anonymous(&self) -> bool {
+        self.customer.is_none() && self.operator.is_none()
+    }
+}
+
+/// The sessions of one server.
+pub struct Sessions {
+    idle: Duration,
+    map: Mutex<HashMap<String, Session>>,
+}
+
+impl Sessions {
+    /// Sessions that end after `idle` without a request.
+    pub fn new(idle: Duration) -> Self {
+        Sessions {
+            idle,
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The live session of cookie value `id` (its idle time restarted), or a new one (marked
+    /// `timed_out` when `id` named a session that had timed out).
+    fn open(&self, id: Option<&str>, now: DateTime<Utc>) -> (Session, bool) {
+        let mut map = self.lock();
+        let mut timed_out = false;
+        if let Some(id) = id {
+            let key = hash_bearer(id);
+            if let Some(s) = map.get_mut(&key) {
+                if now - s.last_seen <= self.idle && now >= s.last_seen - self.idle {
+                    s.last_seen = now;
+                    return (s.clone(), false);
+                }
+                timed_out = !s.anonymous();
+                map.remove(&key);
+            }
+        }
+        if map.len() >= MAX_SESSIONS {
+            let idle = self.idle;
+            map.retain(|_, s| now - s.last_seen <= idle);
+            if map.len() >= MAX_SESSIONS {
+                map.retain(|_, s| !s.anonymous());
+            }
+        }
+        let mut s = Session::fresh(now);
+        s.timed_out = timed_out;
+        map.insert(hash_bearer(&s.id), s.clone());
+        (s, true)
+    }
+
+    /// Changes the session `id` (no-op when it ended meanwhile).
+    pub fn update(&self, id: &str, f: impl FnOnce(&mut Session)) {
+        if let Some(s) = self.lock().get_mut(&hash_bearer(id)) {
+            f(s);
+        }
+    }
+
+    /// Moves the session `id` to a new id and a new CSRF token, changed by `f` (a login or a
+    /// step of it): the caller answers with [`NewSession`]. `None` when `id` ended meanwhile.
+    pub fn renew(&self, id: &str, f: impl FnOnce(&mut Session)) -> Option<NewSession> {
+        let mut map = self.lock();
+        let mut s = map.remove(&hash_bearer(id))?;
+        s.id = random_id();
+        s.csrf = random_id();
+        s.timed_out = false;
+        f(&mut s);
+        let new = NewSession(s.id.clone());
+        map.insert(hash_bearer(&s.id), s);
+        Some(new)
+    }
+
+    /// Ends the session `id` (logout).
+    pub fn end(&self, id: &str) {
+        self.lock().remove(&hash_bearer(id));
+    }
+
+    /// Number of live and not yet purged sessions.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// No session at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A response part: the browser gets this new session id (after [`Sessions::renew`]).
+#[derive(Clone)]
+pub struct NewSession(String);
+
+impl IntoResponseParts for NewSession {
+    type Error = std::convert::Infallible;
+    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Self::Error> {
+        res.extensions_mut().insert(self);
+        Ok(res)
+    }
+}
+
+fn cookie_header(id: &str) -> String {
+    Cookie::build((COOKIE, id.to_owned()))
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .build()
+        .to_string()
+}
+
+fn cookie_id(req: &Request) -> Option<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| Cookie::parse(c.trim().to_owned()).ok())
+        .find(|c| c.name() == COOKIE)
+        .map(|c| c.value().to_owned())
+}
+
+fn lang_query(req: &Request) -> Option<Lang> {
+    req.uri().query().and_then(|q| {
+        q.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == "lang")
+            .and_then(|(_, v)| Lang::parse(v))
+    })
+}
+
+/// The middleware: opens (or starts) the request's session, puts it in the request's
+/// extensions (handlers read it through [`crate::page::Chrome`]), remembers `?lang=`, and
+/// sets the cookie when the session is new or was renewed.
+pub async fn layer<S: Store + Send + Sync + 'static>(
+    State(web): State<Arc<Web<S>>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let now = web.now();
+    let (mut session, new) = web.sessions.open(cookie_id(&req).as_deref(), now);
+    if let Some(l) = lang_query(&req) {
+        session.lang = Some(l);
+        web.sessions.update(&session.id, |s| s.lang = Some(l));
+    }
+    let id = session.id.clone();
+    req.extensions_mut().insert(session);
+    let mut resp = next.run(req).await;
+    let set = match resp.extensions_mut().remove::<NewSession>() {
+        Some(NewSession(renewed)) => Some(renewed),
+        None if new => Some(id),
+        None => None,
+    };
+    if let Some(id) = set {
+        if let Ok(v) = cookie_header(&id).parse() {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(min: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2023, 4, 12, 11, 0, 0).unwrap() + Duration::minutes(min)
+    }
+
+    #[test]
+    fn ids_are_32_random_bytes_and_differ() {
+        let a = random_id();
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, random_id());
+    }
+
+    #[test]
+    fn a_session_ends_after_the_idle_time_and_the_next_one_says_so() {
+        let s = Sessions::new(Duration::minutes(10));
+        let (a, new) = s.open(None, t(0));
+        assert!(new);
+        let renewed = s
+            .renew(&a.id, |x| {
+                x.customer = Some(CustomerLogin {
+                    customer: CustomerId::parse("C1").unwrap(),
+                    login: LoginId::parse("taro").unwrap(),
+                    stage: Stage::In,
+                })
+            })
+            .unwrap();
+        let (b, new) = s.open(Some(&renewed.0), t(10));
+        assert!(!new && b.customer.is_some());
+        let (c, new) = s.open(Some(&renewed.0), t(21));
+        assert!(new && c.customer.is_none() && c.timed_out);
+    }
+
+    #[test]
+    fn a_login_replaces_the_id_and_the_old_one_is_worthless() {
+        let s = Sessions::new(Duration::minutes(10));
+        let (a, _) = s.open(None, t(0));
+        let renewed = s.renew(&a.id, |_| {}).unwrap();
+        assert_ne!(renewed.0, a.id);
+        let (b, new) = s.open(Some(&a.id), t(1));
+        assert!(new && b.id != renewed.0);
+    }
+
+    #[test]
+    fn the_cookie_is_http_only_secure_and_strict() {
+        let c = cookie_header("abc");
+        for part in [
+            "__Host-tokenline=abc",
+            "HttpOnly",
+            "Secure",
+            "SameSite=Strict",
+            "Path=/",
+        ] {
+            assert!(c.contains(part), "{c}");
+        }
+    }
+}
