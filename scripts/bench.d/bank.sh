@@ -21,8 +21,9 @@ trap pg_stop EXIT
 cargo build --quiet --release -p lifecycle-postgres --example pg_import_bench
 "$bin/pg_import_bench" 1000000
 # Validations through `tokenline bank serve` on PostgreSQL: one node, then two nodes on one
-# database (same users, clients and bounds as the SQLite row above).
+# database (2,000 users and 32 keep-alive clients as in the SQLite row above, plain HTTP on
+# loopback; each node's group committer shares one transaction among the validations queued).
 cargo build --quiet --release -p tokenline --bin tokenline --example pg_nodes_bench
 for nodes in 1 2; do
-  timeout 300 "$bin/pg_nodes_bench" "$CARGO_TARGET_DIR/release/tokenline" "$nodes" 2000 4 20000 30
+  timeout 300 "$bin/pg_nodes_bench" "$CARGO_TARGET_DIR/release/tokenline" "$nodes" 2000 32 60000 30
 done

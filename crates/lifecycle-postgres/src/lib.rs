@@ -21,13 +21,24 @@
 //! as free, failures from two nodes add up), and it is released by `COMMIT`/`ROLLBACK` — or by
 //! the server when a node dies (its socket closes, the server aborts its transaction).
 //!
-//! Why not row locks or SERIALIZABLE: both make the server abort one of two conflicting
-//! transactions (deadlock `40P01`, serialization failure `40001`), and the aborted use case must
-//! then be run again. [`Store::transaction`] takes an `FnOnce` closure, which cannot be run
-//! twice, and the domain does not promise one order of row reads across use cases (so row
-//! locks would deadlock). A transaction-scoped advisory lock never aborts anyone; it bounds
-//! throughput by one transaction at a time, which is SQLite's bound too. When the trait
-//! allows a retry, SERIALIZABLE with retry is the next step for parallel writers.
+//! Why not row locks (`SELECT … FOR UPDATE` on the token and user rows) or SERIALIZABLE:
+//! - **The audit chain serialises every writer anyway.** Every use case, each validation
+//!   included, appends an audit entry whose digest covers the previous entry's
+//!   ([`lifecycle::audit`]): the chain's tail is one row that every writer reads and extends.
+//!   With row locks each transaction would lock that tail (or retry on it) and wait for the
+//!   one before to commit — the same one-at-a-time order as the advisory lock, with more
+//!   locks taken, and a deadlock risk where the domain reads rows in different orders.
+//! - **Retry is not possible here.** Both row locks (deadlock `40P01`) and SERIALIZABLE
+//!   (`40001`) make the server abort one of two conflicting transactions, which must then be
+//!   run again; [`Store::transaction`] takes an `FnOnce` closure, which cannot be.
+//!
+//! The cost of holding the lock through `COMMIT`'s WAL flush is paid once per *group*, not
+//! once per login: `bank serve`'s group committer (`bank_http::committer`) checks all the
+//! validations queued on a node in one transaction (`Bank::validate_many`), so under load one
+//! lock, one commit and one fsync serve up to 512 validations — group commit at the
+//! application level, which is what PostgreSQL's own group commit (`commit_delay`) cannot
+//! give transactions that wait for each other's lock. A second node adds HTTP, TLS and JSON
+//! capacity; the database's writes stay one group at a time.
 //!
 //! Sessions are started with `lock_timeout` (a node never waits for ever) and
 //! `idle_in_transaction_session_timeout` (a stalled node cannot hold the lock for ever).
