@@ -183,7 +183,7 @@ mod tests {
         let mut missing = Vec::new();
         for f in files {
             let text = std::fs::read_to_string(&f).unwrap();
-            for pat in ["t(\"", "fmt(\""] {
+            for pat in ["t(\"", "fmt(\"", "fmt1(\"", "fmt3(\""] {
                 for (i, _) in text.match_indices(pat) {
                     let rest = &text[i + pat.len()..];
                     let key = &rest[..rest.find('"').unwrap_or(0)];

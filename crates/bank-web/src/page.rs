@@ -81,6 +81,16 @@ impl Chrome {
         self.msgs.fmt(key, args)
     }
 
+    /// The text of `key` with `{0}` filled (for templates).
+    pub fn fmt1(&self, key: &str, a: &str) -> String {
+        self.msgs.fmt(key, &[a])
+    }
+
+    /// The text of `key` with `{0}`, `{1}`, `{2}` filled (for templates).
+    pub fn fmt3(&self, key: &str, a: &str, b: &str, c: &str) -> String {
+        self.msgs.fmt(key, &[a, b, c])
+    }
+
     /// The session's id (empty without a session).
     pub fn session_id(&self) -> &str {
         self.session.as_ref().map_or("", |s| s.id.as_str())

@@ -51,6 +51,8 @@ pub struct CustomerLogin {
     pub login: LoginId,
     /// How far the login got.
     pub stage: Stage,
+    /// The user's class (利用者区分), for the menu; the domain decides what they may do.
+    pub class: lifecycle::UserClass,
 }
 
 /// A back-office operator logged in through this session.
@@ -316,6 +318,7 @@ mod tests {
                     customer: CustomerId::parse("C1").unwrap(),
                     login: LoginId::parse("taro").unwrap(),
                     stage: Stage::In,
+                    class: lifecycle::UserClass::Master,
                 })
             })
             .unwrap();

@@ -128,7 +128,7 @@ async fn english_is_chosen_by_accept_language_or_the_lang_parameter() {
         Request::get("/login?lang=en").body(Body::empty()).unwrap(),
     )
     .await;
-    assert!(body.contains("Login password"));
+    assert!(body.contains("One-time password"));
 }
 
 #[tokio::test]

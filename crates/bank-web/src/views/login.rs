@@ -1,14 +1,19 @@
-//! ログイン: customer ID, login ID and login password, then the one-time password (or the
-//! 利用開始登録 page); ログアウト.
+//! ログイン: customer ID, login ID and the one-time password (or, for a user whose state is
+//! 失効中 / トークン発行済み / 未登録, the 利用開始登録 page); ログアウト.
+//!
+//! The code is checked by the same use case as `POST /v1/validate` (throttling, lockout,
+//! replay, audit); a refusal never says which field was wrong.
 
 use super::Customer;
 use crate::csrf::CsrfForm;
-use crate::page::{render, Chrome};
-use crate::Web;
+use crate::page::{refusal_status, render, render_status, Chrome};
+use crate::session::{CustomerLogin, Stage};
+use crate::{customer_caller, Web};
 use askama::Template;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use lifecycle::Store;
+use lifecycle::{CustomerId, Error, LoginId, LoginOutcome, Store};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -42,6 +47,98 @@ pub async fn form(c: Chrome) -> Response {
         error: None,
         notice,
     })
+}
+
+/// The login form's fields.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    customer: String,
+    login: String,
+    code: String,
+}
+
+/// `POST /login`.
+pub async fn submit<S: Store + Send + Sync + 'static>(
+    State(web): State<Arc<Web<S>>>,
+    c: Chrome,
+    CsrfForm(f): CsrfForm<LoginForm>,
+) -> Response {
+    let refuse = |c: Chrome, status: StatusCode, msg: String, f: &LoginForm| {
+        render_status(
+            status,
+            &LoginPage {
+                customer: f.customer.clone(),
+                login: f.login.clone(),
+                error: Some(msg),
+                notice: None,
+                c,
+            },
+        )
+    };
+    let (Ok(customer), Ok(login)) = (
+        CustomerId::parse(f.customer.trim()),
+        LoginId::parse(f.login.trim()),
+    ) else {
+        let m = c.t("login.wrong").to_owned();
+        return refuse(c, StatusCode::FORBIDDEN, m, &f);
+    };
+    let code = f.code.trim().to_owned();
+    let (l, cu) = (login.clone(), customer.clone());
+    let res = web
+        .call(move |bank, now| {
+            let caller = customer_caller();
+            let outcome = bank.validate(&caller, &l, &code, now)?;
+            // The user must belong to the customer typed: the list of one's own customer is
+            // the check (another customer answers as unknown).
+            let page = bank.list_users(&caller, Some(&l), &cu, Some(l.as_str()), 1, now)?;
+            let class = page
+                .rows
+                .iter()
+                .find(|r| r.login == l)
+                .map(|r| r.class)
+                .ok_or_else(|| Error::UnknownCustomer(cu.to_string()))?;
+            Ok((outcome, class))
+        })
+        .await;
+    match res {
+        Ok((outcome, class)) => {
+            let stage = match outcome {
+                LoginOutcome::RegistrationRequired { .. } => Stage::Registration,
+                LoginOutcome::Accepted { .. } | LoginOutcome::NotRequired => Stage::In,
+            };
+            let Some(new) = web.sessions.renew(c.session_id(), |s| {
+                s.customer = Some(CustomerLogin {
+                    customer,
+                    login,
+                    stage,
+                    class,
+                });
+            }) else {
+                return Redirect::to("/login").into_response();
+            };
+            let to = if stage == Stage::Registration {
+                "/register"
+            } else {
+                "/"
+            };
+            (new, Redirect::to(to)).into_response()
+        }
+        Err(e) => {
+            let status = refusal_status(&e);
+            let msg = match e {
+                Error::Locked { .. } | Error::TokenLocked { .. } => c.t("login.locked").to_owned(),
+                Error::TokenExpired(_) => c.t("login.expired").to_owned(),
+                Error::Store(_) => crate::page::refusal_text(&c, &e),
+                _ => c.t("login.wrong").to_owned(),
+            };
+            let status = if status == StatusCode::NOT_FOUND {
+                StatusCode::FORBIDDEN
+            } else {
+                status
+            };
+            refuse(c, status, msg, &f)
+        }
+    }
 }
 
 /// The logout form has no field but its CSRF token.

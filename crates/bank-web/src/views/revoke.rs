@@ -1,0 +1,171 @@
+//! トークン失効 (`000`, `003`, `004`): select users, 確認用パスワード and ワンタイムパスワード,
+//! 失効. The same use case as `POST /v1/revoke` decides who may revoke (policy
+//! `roles.revoke`), revokes a shared token for all its users, refuses an expired token when
+//! the policy says so (`003`: contact the branch). The result page shows, for each revoked
+//! user, the exact time registration opens: 「2023年4月13日 08時10分以降に登録できます」.
+
+use super::users::page_of;
+use super::Customer;
+use crate::csrf::CsrfForm;
+use crate::page::{refusal_status, refusal_text, render, render_status, Chrome};
+use crate::views::screen_time;
+use crate::{customer_caller, Web};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use lifecycle::{ConfirmationSecret, Error, LoginId, Proof, Store, UserRowView};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// The revoke page (the form, or the result).
+#[derive(Template)]
+#[template(path = "revoke.html")]
+pub struct RevokePage {
+    /// Chrome.
+    pub c: Chrome,
+    /// The users to choose from.
+    pub rows: Vec<UserRowView>,
+    /// This page and the number of pages.
+    pub page: usize,
+    /// Pages.
+    pub pages: usize,
+    /// A refusal.
+    pub error: Option<String>,
+    /// Done: (login, serial, "… 以降に登録できます").
+    pub done: Vec<(String, String, String)>,
+}
+
+/// `?page=`.
+#[derive(Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+async fn show<S: Store + Send + Sync + 'static>(
+    web: &Web<S>,
+    who: Customer,
+    page: usize,
+    error: Option<(axum::http::StatusCode, String)>,
+) -> Response {
+    let tz = web.policy().time_zone;
+    match page_of(web, &who, "", page).await {
+        Ok(p) => {
+            let status = error.as_ref().map_or(axum::http::StatusCode::OK, |e| e.0);
+            render_status(
+                status,
+                &RevokePage {
+                    rows: p.rows.iter().map(|r| r.view(tz)).collect(),
+                    page: p.page,
+                    pages: p.pages,
+                    error: error.map(|e| e.1),
+                    done: Vec::new(),
+                    c: who.c,
+                },
+            )
+        }
+        Err(e) => {
+            let m = refusal_text(&who.c, &e);
+            crate::page::error_page(who.c, refusal_status(&e), &m)
+        }
+    }
+}
+
+/// `GET /revoke`.
+pub async fn form<S: Store + Send + Sync + 'static>(
+    State(web): State<Arc<Web<S>>>,
+    who: Customer,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    if who.login.class == lifecycle::UserClass::General {
+        // No bank lets a general user revoke (`000`: the master or an admin does it for
+        // them); the domain refuses the POST in any case.
+        let m = refusal_text(
+            &who.c,
+            &Error::Forbidden {
+                needs: String::new(),
+            },
+        );
+        return crate::page::error_page(who.c, axum::http::StatusCode::FORBIDDEN, &m);
+    }
+    show(&web, who, q.page.unwrap_or(1), None).await
+}
+
+/// The revoke form: the checked users, the confirmation password, the code.
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    #[serde(default)]
+    target: Vec<String>,
+    secret: String,
+    code: String,
+}
+
+/// `POST /revoke`.
+pub async fn submit<S: Store + Send + Sync + 'static>(
+    State(web): State<Arc<Web<S>>>,
+    who: Customer,
+    CsrfForm(f): CsrfForm<RevokeForm>,
+) -> Response {
+    let mut targets = Vec::new();
+    for t in &f.target {
+        match LoginId::parse(t) {
+            Ok(l) => targets.push(l),
+            Err(_) => {
+                let m = refusal_text(&who.c, &Error::UnknownUser(t.clone()));
+                return show(&web, who, 1, Some((axum::http::StatusCode::NOT_FOUND, m))).await;
+            }
+        }
+    }
+    // The actor is the session's user, never a form field.
+    let proof = Proof {
+        actor: who.login.login.clone(),
+        secret: ConfirmationSecret::new(f.secret),
+        code: f.code.trim().to_owned(),
+    };
+    let res = web
+        .call(move |bank, now| bank.revoke(&customer_caller(), &proof, &targets, now))
+        .await;
+    let tz = web.policy().time_zone;
+    match res {
+        Ok(r) => {
+            let when = who
+                .c
+                .fmt("revoke.register_from", &[&screen_time(tz, r.register_from)]);
+            let done = r
+                .tokens
+                .iter()
+                .flat_map(|t| {
+                    t.users
+                        .iter()
+                        .map(|u| (u.to_string(), t.serial.to_string(), when.clone()))
+                })
+                .collect();
+            render(&RevokePage {
+                c: who.c,
+                rows: Vec::new(),
+                page: 1,
+                pages: 1,
+                error: None,
+                done,
+            })
+        }
+        Err(e) => {
+            let msg = match &e {
+                Error::ExpiredNeedsBackoffice(_) => expired_text(&who.c, web.policy()),
+                _ => refusal_text(&who.c, &e),
+            };
+            show(&web, who, 1, Some((refusal_status(&e), msg))).await
+        }
+    }
+}
+
+/// What the policy says to do with an expired token (`003`: online revocation is no longer
+/// possible; the branch does it).
+pub fn expired_text(c: &Chrome, p: &lifecycle::Policy) -> String {
+    let contact = if p.bank.phone.is_empty() {
+        p.bank.display_name.clone()
+    } else {
+        format!("{} {}", p.bank.display_name, p.bank.phone)
+    };
+    c.fmt("revoke.expired", &[contact.trim()])
+}

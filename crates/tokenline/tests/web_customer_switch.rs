@@ -1,0 +1,341 @@
+//! Seed 004's switch in the browser (issue #11): the master revokes two users at 20:59, one
+//! of them on a token shared with a third; the result page says registration opens at 08:10
+//! the next morning; at 08:09 registration is refused with that time; at 08:10 the users
+//! register their new tokens; one skips and is asked again at the next login. A general user
+//! cannot open the revoke page. Screenshots: target/screens/web_customer_switch/.
+//!
+//! The tokens' codes are computed from their known seeds (RFC 6238) at the server's staging
+//! time: tokens with known seeds are imported as a .tlseed file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod web_support;
+
+use chrono::{DateTime, Utc};
+use fantoccini::Locator;
+use std::path::{Path, PathBuf};
+use web_support::*;
+
+const C: &str = "C0004";
+
+fn seed(serial: &str) -> Vec<u8> {
+    serial.bytes().cycle().take(20).collect()
+}
+
+fn code(serial: &str, at: &str) -> String {
+    let t = DateTime::parse_from_rfc3339(at)
+        .unwrap()
+        .with_timezone(&Utc);
+    format!(
+        "{:06}",
+        otp_core::code(
+            &otp_core::Params::DEFAULT_TOTP,
+            &seed(serial),
+            t.timestamp() as u64
+        )
+        .unwrap()
+    )
+}
+
+/// Tokens with known seeds (expiring 2099) as a .tlseed file and its key.
+fn tokens_file(dir: &Path, serials: &[&str]) -> (PathBuf, PathBuf) {
+    let psk = seedfile::PreSharedKey::generate().unwrap();
+    let key = dir.join("t.psk");
+    seedfile::keys::write_secret_file(&key, psk.to_file_line().as_bytes()).unwrap();
+    let expiry = time::Date::from_calendar_date(2099, time::Month::April, 30).unwrap();
+    let mut w = seedfile::tlseed::Writer::new(
+        Vec::new(),
+        &seedfile::tlseed::Recipient::PreShared(psk),
+        seedfile::tlseed::WriteOptions::new("WEB", serials.len() as u64, 0),
+    )
+    .unwrap();
+    for s in serials {
+        w.write(&seedfile::SeedRecord {
+            serial: (*s).into(),
+            seed: seed(s).into(),
+            params: otp_core::Params::DEFAULT_TOTP,
+            expiry: Some(expiry),
+            batch: "WEB".into(),
+            manufacturer: String::new(),
+            model: String::new(),
+            hardware_id: String::new(),
+            provisioned_at_unix: None,
+        })
+        .unwrap();
+    }
+    let file = dir.join("t.tlseed");
+    std::fs::write(&file, w.finish().unwrap()).unwrap();
+    (file, key)
+}
+
+fn setup() -> BankDb {
+    let bank = BankDb::new("bank-004.toml");
+    let dir = bank.dir.path().to_path_buf();
+    // Old tokens: 23456789 (taro), 33456789 (hanako and jiro, shared), 43456789 (ichiro);
+    // new ones: 53456789 (hanako), 63456789 (jiro), 73456789 (ichiro).
+    let (f, k) = tokens_file(
+        &dir,
+        &[
+            "23456789", "33456789", "43456789", "53456789", "63456789", "73456789",
+        ],
+    );
+    bank.ok(&["import", f.to_str().unwrap(), "--key", k.to_str().unwrap()]);
+    bank.ok(&[
+        "customer",
+        "add",
+        C,
+        "--name",
+        "データ商事",
+        "--mode",
+        "individual",
+    ]);
+    for (login, name, class) in [
+        ("taro", "データ太郎", "master"),
+        ("hanako", "データ花子", "admin"),
+        ("jiro", "データ二郎", "general"),
+        ("ichiro", "データ一郎", "general"),
+    ] {
+        bank.ok(&["user", "add", C, login, "--name", name, "--class", class]);
+    }
+    // One minute apart: the shared token's code is accepted once.
+    for (i, (login, serial)) in [
+        ("taro", "23456789"),
+        ("hanako", "33456789"),
+        ("jiro", "33456789"),
+        ("ichiro", "43456789"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let at = format!("2023-04-01T10:0{i}:00+09:00");
+        let c = code(serial, &at);
+        bank.ok(&[
+            "register",
+            login,
+            serial,
+            "--code",
+            &c,
+            "--clock",
+            &format!("fixed:{at}"),
+        ]);
+    }
+    bank
+}
+
+async fn login(b: &mut Browser, url: &str, user: &str, code: &str, shot: &str) -> String {
+    b.client.goto(&format!("{url}/login")).await.unwrap();
+    b.fill_and_click(
+        &[("customer", C), ("login", user), ("code", code)],
+        "form[action='/login'] button",
+    )
+    .await;
+    b.client
+        .wait()
+        .for_element(Locator::Css("h1"))
+        .await
+        .unwrap();
+    b.seen(shot).await
+}
+
+async fn logout(b: &Browser) {
+    if let Ok(btn) = b
+        .client
+        .find(Locator::Css("form[action='/logout'] button"))
+        .await
+    {
+        btn.click().await.unwrap();
+        b.client
+            .wait()
+            .for_element(Locator::Css("#code"))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_at_2059_registers_from_0810_next_morning_in_the_browser() {
+    if !browser_available() {
+        return;
+    }
+    let bank = setup();
+    let mut b = Browser::start("web_customer_switch").await;
+
+    // 20:59: the master logs in, sees the list, revokes hanako (shared with jiro) and ichiro.
+    let s = bank.serve("fixed:2023-04-12T20:59:00+09:00");
+    let t = login(
+        &mut b,
+        &s.url,
+        "taro",
+        &code("23456789", "2023-04-12T20:59:00+09:00"),
+        "master-home",
+    )
+    .await;
+    assert!(
+        t.contains("利用者一覧") && t.contains("トークン失効"),
+        "{t}"
+    );
+    let t = b.visit(&format!("{}/users", s.url), "users").await;
+    for col in [
+        "ログインID",
+        "利用者名",
+        "利用者区分",
+        "シリアル番号",
+        "ワンタイムパスワード状態",
+        "トークン有効期限",
+    ] {
+        assert!(t.contains(col), "{col}: {t}");
+    }
+    assert!(
+        t.contains("サービス利用中") && t.contains("2099年04月30日 09時00分"),
+        "{t}"
+    );
+    b.visit(&format!("{}/revoke", s.url), "revoke-form").await;
+    b.client
+        .find(Locator::Id("t-hanako"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Id("t-ichiro"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The next time step's code (the window accepts one step ahead): the login used this one.
+    b.fill_and_click(
+        &[
+            ("code", &code("23456789", "2023-04-12T20:59:30+09:00")),
+            ("secret", SECRET),
+        ],
+        "#revoke",
+    )
+    .await;
+    b.client
+        .wait()
+        .for_element(Locator::Css(".register-from"))
+        .await
+        .unwrap();
+    let t = b.seen("revoke-result").await;
+    for u in ["hanako", "jiro", "ichiro"] {
+        assert!(t.contains(u), "{u} not in the result: {t}");
+    }
+    let rows = b
+        .client
+        .find_all(Locator::Css(".register-from"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    for r in rows {
+        assert_eq!(
+            r.text().await.unwrap(),
+            "2023年4月13日 08時10分以降に登録できます"
+        );
+    }
+    let t = b
+        .visit(&format!("{}/users", s.url), "users-after-revoke")
+        .await;
+    assert!(t.contains("失効中"), "{t}");
+    logout(&b).await;
+    drop(s);
+
+    // 08:09: too early, and the page says until when.
+    let s = bank.serve("fixed:2023-04-13T08:09:00+09:00");
+    let t = login(
+        &mut b,
+        &s.url,
+        "hanako",
+        "000000",
+        "hanako-registration-0809",
+    )
+    .await;
+    assert!(t.contains("ワンタイムパスワード利用開始登録"), "{t}");
+    b.fill_and_click(
+        &[
+            ("serial", "53456789"),
+            ("code", &code("53456789", "2023-04-13T08:09:00+09:00")),
+        ],
+        "#register",
+    )
+    .await;
+    b.client
+        .wait()
+        .for_element(Locator::Css("p.error"))
+        .await
+        .unwrap();
+    let t = b.seen("hanako-refused-0809").await;
+    assert!(
+        t.contains("2023年4月13日 08時10分以降に登録できます"),
+        "{t}"
+    );
+    drop(s);
+
+    // 08:10: hanako and ichiro register their new tokens; jiro skips.
+    let s = bank.serve("fixed:2023-04-13T08:10:00+09:00");
+    let at = "2023-04-13T08:10:00+09:00";
+    for (user, serial) in [("hanako", "53456789"), ("ichiro", "73456789")] {
+        login(
+            &mut b,
+            &s.url,
+            user,
+            "000000",
+            &format!("{user}-registration-0810"),
+        )
+        .await;
+        b.fill_and_click(
+            &[("serial", serial), ("code", &code(serial, at))],
+            "#register",
+        )
+        .await;
+        b.client
+            .wait()
+            .for_element(Locator::Css("p.notice"))
+            .await
+            .unwrap();
+        let t = b.seen(&format!("{user}-registered")).await;
+        assert!(
+            t.contains("利用開始登録が完了しました") && t.contains(serial),
+            "{t}"
+        );
+        logout(&b).await;
+    }
+    login(&mut b, &s.url, "jiro", "000000", "jiro-registration").await;
+    b.client
+        .find(Locator::Id("skip"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.client
+        .wait()
+        .for_element(Locator::Css("h1"))
+        .await
+        .unwrap();
+    let t = b.seen("jiro-skipped-home").await;
+    assert!(t.contains("トップページ"), "{t}");
+    // A general user has no revoke menu, and the page refuses him.
+    assert!(!t.contains("トークン失効"), "{t}");
+    let t = b
+        .visit(&format!("{}/revoke", s.url), "jiro-revoke-refused")
+        .await;
+    assert!(t.contains("この操作を行う権限がありません"), "{t}");
+    logout(&b).await;
+    // Asked again at the next login.
+    let t = login(&mut b, &s.url, "jiro", "000000", "jiro-asked-again").await;
+    assert!(t.contains("ワンタイムパスワード利用開始登録"), "{t}");
+    logout(&b).await;
+
+    // hanako now logs in with her new token.
+    let t = login(
+        &mut b,
+        &s.url,
+        "hanako",
+        &code("53456789", "2023-04-13T08:10:30+09:00"),
+        "hanako-logged-in",
+    )
+    .await;
+    assert!(t.contains("トップページ"), "{t}");
+    b.close().await;
+}
