@@ -11,6 +11,7 @@
 #[path = "../bank_support/mod.rs"]
 mod bank_support;
 
+use chrono::{DateTime, Utc};
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -296,4 +297,56 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
     }
+}
+
+/// The known seed of test token `serial` (20 bytes).
+pub fn seed(serial: &str) -> Vec<u8> {
+    serial.bytes().cycle().take(20).collect()
+}
+
+/// The code of test token `serial` at `at` (RFC 3339), RFC 6238 with the default parameters.
+pub fn code(serial: &str, at: &str) -> String {
+    let t = DateTime::parse_from_rfc3339(at)
+        .unwrap()
+        .with_timezone(&Utc);
+    format!(
+        "{:06}",
+        otp_core::code(
+            &otp_core::Params::DEFAULT_TOTP,
+            &seed(serial),
+            t.timestamp() as u64
+        )
+        .unwrap()
+    )
+}
+
+/// Tokens with known seeds (expiring 2099) as a .tlseed file and its key.
+pub fn tokens_file(dir: &Path, serials: &[&str]) -> (PathBuf, PathBuf) {
+    let psk = seedfile::PreSharedKey::generate().unwrap();
+    let key = dir.join("t.psk");
+    seedfile::keys::write_secret_file(&key, psk.to_file_line().as_bytes()).unwrap();
+    let expiry = time::Date::from_calendar_date(2099, time::Month::April, 30).unwrap();
+    let mut w = seedfile::tlseed::Writer::new(
+        Vec::new(),
+        &seedfile::tlseed::Recipient::PreShared(psk),
+        seedfile::tlseed::WriteOptions::new("WEB", serials.len() as u64, 0),
+    )
+    .unwrap();
+    for s in serials {
+        w.write(&seedfile::SeedRecord {
+            serial: (*s).into(),
+            seed: seed(s).into(),
+            params: otp_core::Params::DEFAULT_TOTP,
+            expiry: Some(expiry),
+            batch: "WEB".into(),
+            manufacturer: String::new(),
+            model: String::new(),
+            hardware_id: String::new(),
+            provisioned_at_unix: None,
+        })
+        .unwrap();
+    }
+    let file = dir.join("t.tlseed");
+    std::fs::write(&file, w.finish().unwrap()).unwrap();
+    (file, key)
 }
