@@ -103,19 +103,26 @@ def decode(b):
     (expiry,) = struct.unpack('>I', take(4))
     batch, manufacturer, model, hwid = s8(), s8(), s8(), s8()
     prov = struct.unpack('>q', take(8))[0] if take(1)[0] == 1 else None
+    # optional fields (spec §4): u8 tag; tag 1 = i32 time drift, non-zero, at most once
+    drift = 0
+    while p < len(b):
+        tag = take(1)[0]
+        assert tag == 1 and drift == 0, 'optional field %d' % tag
+        (drift,) = struct.unpack('>i', take(4))
+        assert drift != 0, 'a zero time drift is left out'
     assert p == len(b), 'record length'
     return dict(serial=serial, seed=seed.hex(), hash={1: 'SHA1', 2: 'SHA256', 3: 'SHA512'}[hash_],
                 digits=digits, mode=moving, expiry=expiry, batch=batch, manufacturer=manufacturer,
-                model=model, hardware_id=hwid, provisioned_at=prov)
+                model=model, hardware_id=hwid, provisioned_at=prov, time_drift=drift)
 
 
 EXPECTED = [
     dict(serial='23456789', seed=b'12345678901234567890'.hex(), hash='SHA1', digits=6,
          mode=('totp', 30, 0), expiry=20250131, batch='B2024-001', manufacturer='Acme',
-         model='TL-6', hardware_id='0a1b2c3d', provisioned_at=1700000000),
+         model='TL-6', hardware_id='0a1b2c3d', provisioned_at=1700000000, time_drift=0),
     dict(serial='33456789', seed=bytes(range(0xa0, 0xc0)).hex(), hash='SHA256', digits=8,
          mode=('hotp', 5), expiry=0, batch='B2024-001', manufacturer='Acme', model='TL-8',
-         hardware_id='', provisioned_at=None),
+         hardware_id='', provisioned_at=None, time_drift=0),
 ]
 
 
@@ -123,12 +130,15 @@ def main():
     data_dir = sys.argv[1]
     bank = bytes(range(0x01, 0x21))
     psk = bytes(range(0x80, 0xa0))
-    for name, kw in (('golden-x25519.tlseed', dict(private=bank)), ('golden-psk.tlseed', dict(psk=psk))):
+    drifted = [dict(EXPECTED[0], time_drift=-2), EXPECTED[1]]
+    for name, kw, expected in (('golden-x25519.tlseed', dict(private=bank), EXPECTED),
+                               ('golden-psk.tlseed', dict(psk=psk), EXPECTED),
+                               ('golden-psk-drift.tlseed', dict(psk=psk), drifted)):
         if VERBOSE:
             print('== ' + name)
         batch, created, records = parse(open('%s/%s' % (data_dir, name), 'rb').read(), **kw)
         assert batch == 'B2024-001' and created == 1700000100, 'header fields'
-        assert records == EXPECTED, 'records differ: %r' % records
+        assert records == expected, 'records differ: %r' % records
         print('ok ' + name)
 
 

@@ -41,6 +41,7 @@ fn record(i: u64) -> SeedRecord {
         model: "SIM-6".into(),
         hardware_id: format!("{i:016x}"),
         provisioned_at_unix: Some(1_700_000_000 + i as i64),
+        time_drift: 0,
     }
 }
 

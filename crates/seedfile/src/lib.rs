@@ -27,6 +27,7 @@
 //!     model: String::new(),
 //!     hardware_id: String::new(),
 //!     provisioned_at_unix: None,
+//!     time_drift: 0,
 //! };
 //! let opts = tlseed::WriteOptions::new("B1", 1, 1_700_000_000);
 //! let mut w = tlseed::Writer::new(Vec::new(), &tlseed::Recipient::PreShared(psk.clone()), opts)?;

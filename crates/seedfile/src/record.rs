@@ -38,6 +38,10 @@ pub struct SeedRecord {
     pub hardware_id: String,
     /// When the token was provisioned, Unix seconds.
     pub provisioned_at_unix: Option<i64>,
+    /// TOTP only: the token's clock drift in time steps (token step − true step), the
+    /// bank's starting drift (PSKC `<TimeDrift>`, RFC 6030 §4.3.4; RFC 6238 §6). 0 when
+    /// unknown, and always 0 for HOTP.
+    pub time_drift: i32,
 }
 
 impl std::fmt::Debug for SeedRecord {
@@ -55,6 +59,7 @@ impl std::fmt::Debug for SeedRecord {
             .field("model", &self.model)
             .field("hardware_id", &self.hardware_id)
             .field("provisioned_at_unix", &self.provisioned_at_unix)
+            .field("time_drift", &self.time_drift)
             .finish()
     }
 }
@@ -84,6 +89,12 @@ impl SeedRecord {
         self.params
             .validate()
             .map_err(|e| format!("serial {}: {e}", self.serial))?;
+        if self.time_drift != 0 && matches!(self.params.mode, Mode::Hotp { .. }) {
+            return Err(format!(
+                "serial {}: a time drift ({} steps) is for TOTP only: an HOTP token has no clock",
+                self.serial, self.time_drift
+            ));
+        }
         for (name, v) in [
             ("batch", &self.batch),
             ("manufacturer", &self.manufacturer),
@@ -133,8 +144,14 @@ impl SeedRecord {
                 out.extend_from_slice(&t.to_be_bytes());
             }
         }
+        // Optional fields (spec/seedfile.md §4): written only when they differ from their
+        // default, so a record without them is byte for byte the original version 1 record.
+        if self.time_drift != 0 {
+            out.push(EXT_TIME_DRIFT);
+            out.extend_from_slice(&self.time_drift.to_be_bytes());
+        }
         let body = out.len() - start - 2;
-        // Bounded by the field limits checked above: at most 1+64 + 1+128 + 15 + 4 + 4*(1+255) + 9 = 1246 bytes.
+        // Bounded by the field limits checked above: at most 1+64 + 1+128 + 15 + 4 + 4*(1+255) + 9 + 5 = 1251 bytes.
         let len = u16::try_from(body).map_err(|_| "record too long".to_string())?;
         out[start..start + 2].copy_from_slice(&len.to_be_bytes());
         Ok(())
@@ -178,8 +195,24 @@ impl SeedRecord {
             Some(1) => Some(c.u64().ok_or_else(|| bad("provisioning time"))? as i64),
             _ => return Err(bad("provisioning time flag")),
         };
-        if c.pos != body.len() {
-            return Err(bad("unexpected bytes after the last field"));
+        let mut time_drift = 0i32;
+        let mut seen_drift = false;
+        while c.pos < body.len() {
+            match c.u8().ok_or_else(|| bad("optional field tag"))? {
+                EXT_TIME_DRIFT if !seen_drift => {
+                    seen_drift = true;
+                    time_drift = c.u32().ok_or_else(|| bad("time drift"))? as i32;
+                    if time_drift == 0 {
+                        return Err(bad("a time drift field of 0 (it is left out when 0)"));
+                    }
+                }
+                EXT_TIME_DRIFT => return Err(bad("the time drift field appears twice")),
+                tag => {
+                    return Err(bad(&format!(
+                        "unknown optional field {tag} after the last field (written by a newer tokenline?)"
+                    )))
+                }
+            }
         }
         let rec = SeedRecord {
             serial,
@@ -191,11 +224,15 @@ impl SeedRecord {
             model,
             hardware_id,
             provisioned_at_unix,
+            time_drift,
         };
         rec.validate().map_err(|r| bad(&r))?;
         Ok(rec)
     }
 }
+
+/// Tag of the optional time drift field: `u8 1 || i32` (spec/seedfile.md §4).
+const EXT_TIME_DRIFT: u8 = 1;
 
 /// Hash code in the record encoding: 1 SHA-1, 2 SHA-256, 3 SHA-512.
 fn hash_code(h: Hash) -> u8 {
@@ -272,6 +309,7 @@ mod tests {
             model: "T1".into(),
             hardware_id: "00a1".into(),
             provisioned_at_unix: Some(1_700_000_000),
+            time_drift: 0,
         }
     }
 
@@ -283,6 +321,50 @@ mod tests {
         let len = u16::from_be_bytes([out[0], out[1]]) as usize;
         assert_eq!(len, out.len() - 2);
         assert_eq!(SeedRecord::decode(&out[2..], 0).unwrap(), r);
+    }
+
+    /// A record body with `extra` appended after its version 1 fields.
+    fn body_with(extra: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        sample().encode_into(&mut out).unwrap();
+        out.extend_from_slice(extra);
+        out.split_off(2)
+    }
+
+    #[test]
+    fn time_drift_is_an_optional_field_after_the_version_1_fields() {
+        let mut r = sample();
+        let mut plain = Vec::new();
+        r.encode_into(&mut plain).unwrap();
+        r.time_drift = -2;
+        let mut drifted = Vec::new();
+        r.encode_into(&mut drifted).unwrap();
+        assert_eq!(&drifted[2..plain.len()], &plain[2..]);
+        assert_eq!(&drifted[plain.len()..], &[1, 0xff, 0xff, 0xff, 0xfe]);
+        assert_eq!(SeedRecord::decode(&drifted[2..], 0).unwrap(), r);
+    }
+
+    #[test]
+    fn unknown_repeated_or_zero_optional_fields_are_refused_by_name() {
+        for (extra, words) in [
+            (&[9u8][..], "unknown optional field 9"),
+            (&[1, 0, 0, 0, 0][..], "time drift field of 0"),
+            (&[1, 0, 0, 0, 1, 1, 0, 0, 0, 1][..], "appears twice"),
+            (&[1, 0, 0][..], "time drift"),
+        ] {
+            let e = SeedRecord::decode(&body_with(extra), 3)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(words), "{extra:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_time_drift_on_an_hotp_record_is_refused() {
+        let mut r = sample();
+        r.params.mode = Mode::Hotp { counter: 0 };
+        r.time_drift = 1;
+        assert!(r.validate().unwrap_err().contains("TOTP only"));
     }
 
     #[test]

@@ -233,6 +233,7 @@ impl SealedSeedRecord {
             model: self.model.clone(),
             hardware_id: hwid,
             provisioned_at_unix: Some(self.provisioned_at_unix),
+            time_drift: 0,
         })
     }
 

@@ -780,6 +780,7 @@ mod tests {
             model: String::new(),
             hardware_id: String::new(),
             provisioned_at_unix: None,
+            time_drift: 0,
         }
     }
 

@@ -88,6 +88,7 @@ fn record() -> impl Strategy<Value = SeedRecord> {
                     model,
                     hardware_id,
                     provisioned_at_unix: at,
+                    time_drift: 0,
                 }
             },
         )

@@ -355,6 +355,7 @@ fn records() -> Vec<SeedRecord> {
             model: "TL-6".into(),
             hardware_id: format!("00ff{i:02x}"),
             provisioned_at_unix: Some(1_700_000_000 + i as i64),
+            time_drift: 0,
         });
     }
     v

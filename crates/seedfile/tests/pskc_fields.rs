@@ -254,3 +254,70 @@ fn hash_form_algorithm_uris_are_read() {
         &["algorithm", "HOTP"],
     );
 }
+
+/// RFC 6030 §4.3.4: `<TimeDrift>` is the token's starting drift in time steps (issue #13):
+/// it reaches the record (and from there `.tlseed`, `bank import`).
+#[test]
+fn time_drift_minus_2_and_plus_3_become_the_records_starting_drift() {
+    for (v, n) in [
+        ("-2", -2i32),
+        ("+3", 3),
+        ("0", 0),
+        ("-2147483648", i32::MIN),
+    ] {
+        let xml = doc(
+            TOTP,
+            "",
+            &format!("<TimeDrift><PlainValue>{v}</PlainValue></TimeDrift>"),
+            "",
+        );
+        assert_eq!(read(&xml).unwrap()[0].time_drift, n, "{v}");
+    }
+    assert_eq!(read(&doc(TOTP, "", "", "")).unwrap()[0].time_drift, 0);
+}
+
+#[test]
+fn time_drift_on_an_hotp_key_is_refused_naming_timedrift() {
+    refused(
+        &doc(
+            HOTP,
+            "",
+            "<TimeDrift><PlainValue>2</PlainValue></TimeDrift>",
+            "",
+        ),
+        &["TimeDrift", "TOTP only"],
+    );
+    let zero = doc(
+        HOTP,
+        "",
+        "<TimeDrift><PlainValue>0</PlainValue></TimeDrift>",
+        "",
+    );
+    assert_eq!(read(&zero).unwrap()[0].time_drift, 0);
+}
+
+/// The writer puts a record's drift in `<TimeDrift>` (after TimeInterval, the schema's
+/// order) and the reader gets it back; a drift of 0 writes no element.
+#[test]
+fn time_drift_roundtrips_through_pskc() {
+    let recs = read(&doc(
+        TOTP,
+        "",
+        "<TimeDrift><PlainValue>-2</PlainValue></TimeDrift>",
+        "",
+    ))
+    .unwrap();
+    let mut w =
+        pskc::Writer::new(Vec::new(), &pskc::Protection::InsecurePlaintext, Some("c1")).unwrap();
+    w.write(&recs[0]).unwrap();
+    let mut zero = recs[0].clone();
+    zero.serial = "22345678".into();
+    zero.time_drift = 0;
+    w.write(&zero).unwrap();
+    let xml = String::from_utf8(w.finish().unwrap()).unwrap();
+    assert_eq!(xml.matches("<pskc:TimeDrift>").count(), 1, "{xml}");
+    assert!(xml.find("</pskc:TimeInterval>").unwrap() < xml.find("<pskc:TimeDrift>").unwrap());
+    let back = read(&xml).unwrap();
+    assert_eq!(back[0].time_drift, -2);
+    assert_eq!(back[1].time_drift, 0);
+}

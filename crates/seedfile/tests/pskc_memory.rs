@@ -35,6 +35,7 @@ fn record(i: u64) -> SeedRecord {
         model: "TL-1".into(),
         hardware_id: String::new(),
         provisioned_at_unix: Some(1_700_000_000),
+        time_drift: 0,
     }
 }
 

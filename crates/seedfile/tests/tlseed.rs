@@ -43,6 +43,7 @@ fn vector_records() -> Vec<SeedRecord> {
             model: "TL-6".into(),
             hardware_id: "0a1b2c3d".into(),
             provisioned_at_unix: Some(1_700_000_000),
+            time_drift: 0,
         },
         SeedRecord {
             serial: "33456789".into(),
@@ -58,6 +59,7 @@ fn vector_records() -> Vec<SeedRecord> {
             model: "TL-8".into(),
             hardware_id: String::new(),
             provisioned_at_unix: None,
+            time_drift: 0,
         },
     ]
 }
@@ -74,6 +76,7 @@ fn many(n: usize) -> Vec<SeedRecord> {
             model: "X".into(),
             hardware_id: format!("{i:08x}"),
             provisioned_at_unix: Some(1_700_000_000 + i as i64),
+            time_drift: 0,
         })
         .collect()
 }
@@ -165,6 +168,43 @@ fn golden_files_match_the_spec_test_vectors() {
         );
         assert_eq!(read(&golden, &key).unwrap(), vector_records());
     }
+}
+
+/// The optional time drift field (spec/seedfile.md §4, issue #13): the worked example with
+/// record 1 drifted by -2 steps; the PSK file byte for byte (`golden-psk-drift.tlseed`), and a
+/// reader that reads it back. The files without it (above) are the version 1 bytes unchanged.
+#[test]
+fn golden_file_with_a_time_drift_matches_the_spec_test_vector() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden-psk-drift.tlseed");
+    let mut recs = vector_records();
+    recs[0].time_drift = -2;
+    let bytes = write(
+        &Recipient::PreShared(psk()),
+        &recs,
+        tlseed::DEFAULT_CHUNK_SIZE,
+        Some(&fixed()),
+    );
+    if std::env::var_os("SEEDFILE_BLESS").is_some() {
+        std::fs::write(&path, &bytes).unwrap();
+    }
+    let golden = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (SEEDFILE_BLESS=1 writes it)", path.display()));
+    assert_eq!(hex::encode(&bytes), hex::encode(&golden));
+    let back = read(&golden, &Key::PreShared(psk())).unwrap();
+    assert_eq!(back[0].time_drift, -2);
+    assert_eq!(back, recs);
+}
+
+#[test]
+fn time_drifts_of_every_sign_roundtrip_through_a_tlseed_file() {
+    let k = psk();
+    let mut recs = many(5);
+    for (r, d) in recs.iter_mut().zip([i32::MIN, -2, 0, 3, i32::MAX]) {
+        r.time_drift = d;
+    }
+    let bytes = write(&Recipient::PreShared(k.clone()), &recs, 64, None);
+    assert_eq!(read(&bytes, &Key::PreShared(k)).unwrap(), recs);
 }
 
 #[test]

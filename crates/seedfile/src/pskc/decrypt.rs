@@ -341,6 +341,36 @@ impl Mapper {
                     t0: int(&k.time, "Time", 0)?,
                 }
             };
+            // RFC 6030 §4.3.4: TimeDrift, in time intervals (xs:int, signed), is the token's
+            // starting drift; an encrypted one decrypts to an unsigned big-endian integer
+            // (python-pskc's encoding), so it is 0 or more.
+            let time_drift = match &k.time_drift {
+                None => 0,
+                Some(Value::Plain(n)) => i32::try_from(*n).map_err(|_| {
+                    pskc_err(format!(
+                        "key {label}: TimeDrift {n} is outside PSKC's xs:int"
+                    ))
+                })?,
+                Some(Value::Encrypted { data, mac }) => {
+                    let what = format!("the TimeDrift of key {label}");
+                    let b = d.decrypt(data, mac.as_deref(), &what)?;
+                    let v = if b.len() <= 8 {
+                        b.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x))
+                    } else {
+                        u64::MAX
+                    };
+                    i32::try_from(v).map_err(|_| {
+                        pskc_err(format!(
+                            "key {label}: the encrypted TimeDrift is outside PSKC's xs:int"
+                        ))
+                    })?
+                }
+            };
+            if time_drift != 0 && is_hotp {
+                return Err(pskc_err(format!(
+                    "key {label}: TimeDrift {time_drift} is for TOTP only (an HOTP token has no clock): tokenline imports an HOTP key without <TimeDrift> or with 0"
+                )));
+            }
             let expiry = k
                 .policy
                 .expiry_date
@@ -358,6 +388,7 @@ impl Mapper {
                 model: k.device.model.clone().unwrap_or_default(),
                 hardware_id: k.crypto_module.clone().unwrap_or_default(),
                 provisioned_at_unix: start.map(|t| t.unix_timestamp()),
+                time_drift,
             };
             rec.validate()
                 .map_err(|r| pskc_err(format!("key {label}: {r}")))?;

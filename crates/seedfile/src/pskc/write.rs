@@ -257,6 +257,13 @@ xmlns:pkcs5=\"http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#\" Vers
             Mode::Totp { period, t0 } => {
                 x.push_str(&plain("Time", t0));
                 x.push_str(&plain("TimeInterval", u64::from(period)));
+                // RFC 6030 §4.3.4 (the schema's order: after TimeInterval), signed xs:int.
+                if rec.time_drift != 0 {
+                    x.push_str(&format!(
+                        "        <pskc:TimeDrift>\n          <pskc:PlainValue>{}</pskc:PlainValue>\n        </pskc:TimeDrift>\n",
+                        rec.time_drift
+                    ));
+                }
             }
         }
         x.push_str("      </pskc:Data>\n");

@@ -50,6 +50,7 @@ pub fn from_locked(t: LockedToken) -> anyhow::Result<SeedRecord> {
         model: t.model,
         hardware_id: t.hardware_id,
         provisioned_at_unix: i64::try_from(t.provisioned_at_unix).ok(),
+        time_drift: 0,
     })
 }
 
@@ -80,6 +81,7 @@ fn synthetic(i: u64) -> anyhow::Result<SeedRecord> {
         model: "SIM-6".into(),
         hardware_id: format!("{i:016x}"),
         provisioned_at_unix: Some(1_700_000_000 + i as i64),
+        time_drift: 0,
     })
 }
 
