@@ -34,6 +34,7 @@ fn bank() -> Bank<MemoryStore> {
         params: otp_core::Params::DEFAULT_TOTP,
         expiry: chrono::NaiveDate::from_ymd_opt(2030, 1, 31).expect("date"),
         batch: "FUZZ".into(),
+        drift: 0,
     };
     bank.import_tokens(&root, "sha256:fuzz", "fuzz", &[token], t0)
         .expect("import");

@@ -48,6 +48,7 @@ fn bankd() -> Bankd {
         params: otp_core::Params::DEFAULT_TOTP,
         expiry: NaiveDate::from_ymd_opt(2040, 1, 31).unwrap(),
         batch: "B".into(),
+        drift: 0,
     };
     bank.import_tokens(&root, "sha256:h", "h", &[t], now)
         .unwrap();

@@ -64,6 +64,7 @@ fn http_api_register_validate_revoke_over_loopback() {
                 params: otp_core::Params::DEFAULT_TOTP,
                 expiry: exp,
                 batch: "B".into(),
+                drift: 0,
             })
             .collect();
         let root = Caller::Local("root".into());

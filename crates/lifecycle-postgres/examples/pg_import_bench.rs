@@ -32,6 +32,7 @@ fn main() {
                 params: otp_core::Params::DEFAULT_TOTP,
                 expiry,
                 batch: "BENCH".into(),
+                drift: 0,
             }
         })
         .collect();

@@ -36,6 +36,7 @@ fn main() {
                 params: otp_core::Params::DEFAULT_TOTP,
                 expiry,
                 batch: "BENCH".into(),
+                drift: 0,
             }
         })
         .collect();

@@ -106,6 +106,7 @@ fn setup(db: &Db, customers: usize, tokens: usize) {
             params: otp_core::Params::DEFAULT_TOTP,
             expiry: NaiveDate::from_ymd_opt(2030, 1, 31).unwrap(),
             batch: "LOAD".into(),
+            drift: 0,
         })
         .collect();
     bank.import_tokens(&root(), "sha256:load", "load", &stock, t0())

@@ -71,6 +71,7 @@ fn token(serial: &str) -> NewToken {
         params: otp_core::Params::DEFAULT_TOTP,
         expiry: NaiveDate::from_ymd_opt(2030, 1, 31).unwrap(),
         batch: "B".into(),
+        drift: 0,
     }
 }
 fn policy() -> Policy {

@@ -33,6 +33,7 @@ pub fn sample_token(serial: &str) -> NewToken {
         params: otp_core::Params::DEFAULT_TOTP,
         expiry: NaiveDate::from_ymd_opt(2030, 1, 31).unwrap(),
         batch: "B-1".into(),
+        drift: 0,
     }
 }
 
@@ -71,6 +72,7 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     customers_round_trip(&make());
     users_round_trip(&make());
     tokens_round_trip(&make());
+    imported_time_drift_is_the_starting_drift(&make());
     failed_transaction_rolls_back(&make());
     imports_are_recorded_once(&make());
     audit_is_append_only_and_ordered(&make());
@@ -385,6 +387,43 @@ pub fn users_round_trip<S: Store>(s: &S) {
         1,
         "an unregistered user no longer counts for the token"
     );
+}
+
+/// A token imported with a starting drift (PSKC `<TimeDrift>`, issue #13) reads back with
+/// it (TOTP), and an HOTP token's drift stays 0 whatever it was given.
+pub fn imported_time_drift_is_the_starting_drift<S: Store>(s: &S) {
+    let behind = NewToken {
+        drift: -2,
+        ..sample_token("21212121")
+    };
+    let ahead = NewToken {
+        drift: 3,
+        ..sample_token("31313131")
+    };
+    let hotp = NewToken {
+        drift: 5,
+        params: otp_core::Params {
+            mode: otp_core::Mode::Hotp { counter: 7 },
+            ..otp_core::Params::DEFAULT_TOTP
+        },
+        ..sample_token("41414141")
+    };
+    s.transaction(|tx| {
+        tx.insert_token(&behind)?;
+        tx.insert_token(&ahead)?;
+        tx.insert_token(&hotp)
+    })
+    .unwrap();
+    for (serial, drift) in [("21212121", -2), ("31313131", 3), ("41414141", 0)] {
+        let info = s
+            .transaction(|tx| tx.token(&sn(serial)))
+            .unwrap()
+            .expect("token stored");
+        assert_eq!(
+            info.counters.drift, drift,
+            "token {serial} must start with drift {drift}"
+        );
+    }
 }
 
 /// Tokens: seed and info round-trip; updates change status and counters only.

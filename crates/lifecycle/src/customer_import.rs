@@ -291,6 +291,7 @@ mod tests {
                 params: otp_core::Params::DEFAULT_TOTP,
                 expiry: NaiveDate::from_ymd_opt(2023, 4, 30).unwrap(),
                 batch: "OLD".into(),
+                drift: 0,
             })
             .collect();
         bank.import_tokens(&Caller::Local("root".into()), "d", "old", &tokens, now())

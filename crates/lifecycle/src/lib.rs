@@ -38,6 +38,7 @@ pub mod verify;
 pub use access::{ApiClient, BackofficeRequest, BearerSecret, Operator, OperatorSession, Role};
 pub use audit::{Actor, AuditEntry, AuditQuery};
 pub use auth::{Action, Caller, Scope};
+pub use bank::StreamImportError;
 pub use bank::{
     BackofficeOutcome, BackofficeTarget, Bank, CustomerKey, CustomerView, LoginOutcome,
     NewCustomer, NewOperator, NewUser, OpenedSession, Proof, Revocation, RevokedToken,

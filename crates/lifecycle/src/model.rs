@@ -331,14 +331,18 @@ pub struct NewToken {
     pub expiry: NaiveDate,
     /// Factory batch.
     pub batch: String,
+    /// TOTP: the starting clock drift in time steps (token step − true step), from the seed
+    /// file (PSKC `<TimeDrift>`, RFC 6030 §4.3.4): the first validation window is centred on
+    /// the server's step plus this drift (RFC 6238 §6). 0 when unknown; ignored for HOTP.
+    pub drift: i64,
 }
 
 impl NewToken {
     /// The stored form of a freshly imported token: in stock, counters from its parameters.
     pub fn info(&self) -> TokenInfo {
-        let next_counter = match self.params.mode {
-            otp_core::Mode::Hotp { counter } => counter,
-            otp_core::Mode::Totp { .. } => 0,
+        let (next_counter, drift) = match self.params.mode {
+            otp_core::Mode::Hotp { counter } => (counter, 0),
+            otp_core::Mode::Totp { .. } => (0, self.drift),
         };
         TokenInfo {
             serial: self.serial.clone(),
@@ -347,7 +351,7 @@ impl NewToken {
             batch: self.batch.clone(),
             status: TokenStatus::Stock,
             counters: TokenCounters {
-                drift: 0,
+                drift,
                 last_step: None,
                 next_counter,
                 failures: 0,

@@ -34,6 +34,7 @@ fn main() {
         params: otp_core::Params::DEFAULT_TOTP,
         expiry: d(e),
         batch: b.into(),
+        drift: 0,
     };
     store
         .transaction(|tx| {

@@ -57,6 +57,7 @@ fn token(serial: &str, expiry: &str, batch: &str) -> NewToken {
         params: otp_core::Params::DEFAULT_TOTP,
         expiry: d(expiry),
         batch: batch.into(),
+        drift: 0,
     }
 }
 

@@ -135,6 +135,7 @@ fn main() {
                 params: hotp_params(),
                 expiry: exp,
                 batch: "B".into(),
+                drift: 0,
             })
             .collect();
         let now = Utc::now();

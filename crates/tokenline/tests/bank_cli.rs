@@ -424,3 +424,118 @@ fn bank_cli_serve_answers_over_loopback() {
         "{v}"
     );
 }
+
+/// PSKC `<TimeDrift>` is the token's starting drift all the way (issue #13): a PSKC file with
+/// TimeDrift −2 and +3 → `seeds convert` to `.tlseed` → `bank import`: the first code each
+/// token is registered with is the one it shows 2 steps behind / 3 steps ahead of the bank's
+/// clock; a token without a drift is refused that code.
+#[test]
+fn pskc_time_drift_minus_2_and_plus_3_are_the_starting_drift_after_convert_and_import() {
+    let b = Bank {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let dir = b.dir.path();
+    let psk = seedfile::PreSharedKey::generate().unwrap();
+    let key = dir.join("k.psk");
+    seedfile::keys::write_secret_file(&key, psk.to_file_line().as_bytes()).unwrap();
+    let prot = seedfile::pskc::Protection::PreShared {
+        key: psk,
+        key_name: "drift".into(),
+    };
+    let mut w = seedfile::pskc::Writer::new(Vec::new(), &prot, Some("B-DRIFT")).unwrap();
+    for (serial, drift) in [("23456789", -2), ("33456789", 3), ("45678909", 0)] {
+        w.write(&seedfile::SeedRecord {
+            serial: serial.into(),
+            seed: seed_of(serial).into(),
+            params: otp_core::Params::DEFAULT_TOTP,
+            expiry: Some(time::macros::date!(2030 - 01 - 31)),
+            batch: "B-DRIFT".into(),
+            manufacturer: String::new(),
+            model: String::new(),
+            hardware_id: String::new(),
+            provisioned_at_unix: None,
+            time_drift: drift,
+        })
+        .unwrap();
+    }
+    let pskc = dir.join("vendor.pskc");
+    std::fs::write(&pskc, w.finish().unwrap()).unwrap();
+    let xml = std::fs::read_to_string(&pskc).unwrap();
+    assert!(
+        xml.contains("<pskc:PlainValue>-2</pskc:PlainValue>"),
+        "{xml}"
+    );
+    let tlseed = dir.join("vendor.tlseed");
+    let o = Command::new(BIN)
+        .args(["seeds", "convert"])
+        .arg(&pskc)
+        .arg("--in-key")
+        .arg(&key)
+        .arg("--psk")
+        .arg(&key)
+        .args(["--format", "tlseed", "--out"])
+        .arg(&tlseed)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pol = policy_file(dir, "004");
+    b.ok(
+        &["init", "--staging", "--policy", pol.to_str().unwrap()],
+        None,
+    );
+    b.ok(
+        &[
+            "import",
+            tlseed.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        None,
+    );
+    b.ok(&["customer", "add", "C1", "--name", "データ商事"], None);
+    for (login, class) in [
+        ("taro", "master"),
+        ("jiro", "general"),
+        ("saburo", "general"),
+    ] {
+        b.ok(
+            &[
+                "user", "add", "C1", login, "--name", login, "--class", class,
+            ],
+            None,
+        );
+    }
+    let t = jst(2025, 3, 5, 10, 0) + chrono::Duration::seconds(10);
+    let steps = |n: i64| t + chrono::Duration::seconds(30 * n);
+    b.ok(
+        &[
+            "register",
+            "taro",
+            "23456789",
+            "--code",
+            &code("23456789", steps(-2)),
+        ],
+        Some(t),
+    );
+    b.ok(
+        &[
+            "register",
+            "jiro",
+            "33456789",
+            "--code",
+            &code("33456789", steps(3)),
+        ],
+        Some(t),
+    );
+    let err = b.refused(
+        &[
+            "register",
+            "saburo",
+            "45678909",
+            "--code",
+            &code("45678909", steps(-2)),
+        ],
+        Some(t),
+    );
+    assert!(err.contains("code"), "{err}");
+}

@@ -94,6 +94,7 @@ fn old_token_file(dir: &Path) -> (PathBuf, PathBuf) {
         model: String::new(),
         hardware_id: String::new(),
         provisioned_at_unix: None,
+        time_drift: 0,
     })
     .unwrap();
     let file = dir.join("old.tlseed");

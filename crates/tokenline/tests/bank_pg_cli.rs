@@ -96,6 +96,7 @@ fn seed_file(dir: &Path, serials: &[&str], year: i32) -> (PathBuf, PathBuf) {
             model: String::new(),
             hardware_id: String::new(),
             provisioned_at_unix: None,
+            time_drift: 0,
         })
         .unwrap();
     }

@@ -288,6 +288,7 @@ fn token(serial: &str) -> NewToken {
         params: otp_core::Params::DEFAULT_TOTP,
         expiry: chrono::NaiveDate::from_ymd_opt(2030, 1, 31).unwrap(),
         batch: "B".into(),
+        drift: 0,
     }
 }
 

@@ -188,6 +188,7 @@ fn postgres_restarted_under_a_node_errors_meanwhile_then_recovers_losing_nothing
                 params: otp_core::Params::DEFAULT_TOTP,
                 expiry: chrono::NaiveDate::from_ymd_opt(2030, 1, 31).unwrap(),
                 batch: "B".into(),
+                drift: 0,
             })
             .collect();
         bank.import_tokens(&root, "sha256:restart", "restart", &tokens, t0)

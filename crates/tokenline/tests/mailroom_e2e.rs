@@ -65,6 +65,7 @@ fn tokens(serials: impl Iterator<Item = (String, String)>, batch: &str) -> Vec<N
             params: otp_core::Params::DEFAULT_TOTP,
             expiry: d(&e),
             batch: batch.into(),
+            drift: 0,
         })
         .collect()
 }

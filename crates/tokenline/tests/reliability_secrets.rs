@@ -337,6 +337,7 @@ fn debug_output_of_every_secret_type_is_redacted() {
         model: String::new(),
         hardware_id: String::new(),
         provisioned_at_unix: None,
+        time_drift: 0,
     };
     check("seedfile::SeedRecord", format!("{rec:?}"));
     let psk = seedfile::PreSharedKey::from_bytes(&secret).unwrap();

@@ -124,6 +124,7 @@ impl TestBank {
                 params: otp_core::Params::DEFAULT_TOTP,
                 expiry: NaiveDate::from_ymd_opt(2040, 1, 31).unwrap(),
                 batch: "B".into(),
+                drift: 0,
             })
             .collect();
         let digest = format!("sha256:{}", serials.join("-"));

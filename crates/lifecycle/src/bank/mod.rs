@@ -9,6 +9,7 @@
 mod backoffice;
 mod checks;
 mod clients;
+mod import_stream;
 mod lookup;
 mod mode;
 mod operators;
@@ -19,6 +20,7 @@ mod setup;
 mod validate;
 
 pub use backoffice::{BackofficeOutcome, BackofficeTarget};
+pub use import_stream::StreamImportError;
 pub use lookup::{CustomerKey, CustomerView, StaffUserRow, TokenView};
 pub use operators::{NewOperator, OpenedSession};
 pub use reads::{UserPage, UserRow, UserRowView, PAGE_SIZE};

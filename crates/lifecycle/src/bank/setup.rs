@@ -140,6 +140,9 @@ impl<S: Store> Bank<S> {
     ) -> Result<usize, Error> {
         self.authorize(caller, Action::Import, "import", now)?;
         refuse_control("import label", label)?;
+        for t in tokens {
+            self.check_import_drift(t)?;
+        }
         let result = self.store.transaction(|tx| {
             tx.record_import(digest, label, tokens.len(), now)?;
             for t in tokens {

@@ -89,6 +89,7 @@ pub fn token(serial: &str, expiry: NaiveDate) -> NewToken {
         params: otp_core::Params::DEFAULT_TOTP,
         expiry,
         batch: "B-2025-01".into(),
+        drift: 0,
     }
 }
 

@@ -131,6 +131,7 @@ pub fn tlseed_file(
             model: String::new(),
             hardware_id: String::new(),
             provisioned_at_unix: None,
+            time_drift: 0,
         })
         .unwrap();
     }

@@ -71,18 +71,21 @@ impl Cmd {
         let opened = self.db.open()?;
         let started = std::time::Instant::now();
         let digest = digest(&self.file)?;
-        let mut tokens = Vec::new();
         let devices = self.devices.load()?;
-        for (i, rec) in
-            seedfile::read_any_with_devices(&self.file, &key, devices.as_ref())?.enumerate()
-        {
-            let rec = rec.with_context(|| {
-                format!(
-                    "{}: record {}: nothing was imported",
-                    self.file.display(),
-                    i + 1
-                )
-            })?;
+        // Streamed (issue #14): records are read, checked and inserted one at a time into one
+        // transaction; the count comes from the .tlseed header or a first parse-only pass over
+        // a PSKC file, and is recorded with the import before the first token.
+        let (reader, _batch, count) =
+            crate::cmd::seeds::common::open_with_devices(&self.file, &key, devices.as_ref())?;
+        if count == 0 {
+            bail!(
+                "{} holds no tokens: nothing was imported",
+                self.file.display()
+            );
+        }
+        let file = self.file.display().to_string();
+        let tokens = reader.enumerate().map(|(i, rec)| -> anyhow::Result<NewToken> {
+            let rec = rec.with_context(|| format!("{file}: record {}: nothing was imported", i + 1))?;
             let serial = SerialNumber::parse(&rec.serial)
                 .with_context(|| format!("record {}: nothing was imported", i + 1))?;
             let expiry = match (rec.expiry, self.expiry) {
@@ -94,29 +97,34 @@ impl Cmd {
             rec.params
                 .validate()
                 .map_err(|e| anyhow::anyhow!("token {serial}: {e}; nothing was imported"))?;
-            tokens.push(NewToken {
+            Ok(NewToken {
                 serial,
                 seed: Seed::new(rec.seed.to_vec()),
                 params: rec.params,
                 expiry,
                 batch: rec.batch.clone(),
-            });
-        }
-        if tokens.is_empty() {
-            bail!(
-                "{} holds no tokens: nothing was imported",
-                self.file.display()
-            );
-        }
+                drift: i64::from(rec.time_drift),
+            })
+        });
         let label = self
             .file
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let n =
-            opened
-                .bank
-                .import_tokens(&opened.caller, &digest, &label, &tokens, opened.now())?;
+        let n = opened
+            .bank
+            .import_token_stream(
+                &opened.caller,
+                &digest,
+                &label,
+                usize::try_from(count).context("record count")?,
+                tokens,
+                opened.now(),
+            )
+            .map_err(|e| match e {
+                lifecycle::StreamImportError::Source(e) => e,
+                lifecycle::StreamImportError::Bank(e) => anyhow::Error::from(e),
+            })?;
         let secs = started.elapsed().as_secs_f64();
         if self.db.json {
             json_line(
@@ -177,6 +185,7 @@ pub(super) fn http_importer(key_path: &std::path::Path) -> anyhow::Result<bank_h
                 params: rec.params,
                 expiry,
                 batch: rec.batch.clone(),
+                drift: i64::from(rec.time_drift),
             });
         }
         if tokens.is_empty() {

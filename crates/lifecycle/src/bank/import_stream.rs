@@ -1,0 +1,145 @@
+//! Importing a seed file as a stream (issue #14): the tokens are inserted one at a time into
+//! one transaction, so a million-token file is imported all or nothing without ever holding
+//! its tokens in memory. The same rules as [`Bank::import_tokens`]: a file imported before
+//! (same digest) or any serial already known imports nothing; and a starting drift no larger
+//! than the policy's `max_drift_steps` (RFC 6238 §6, issue #13).
+
+use super::Bank;
+use crate::audit::refuse_control;
+use crate::auth::{Action, Caller};
+use crate::error::Error;
+use crate::model::NewToken;
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use std::borrow::Borrow;
+
+/// Why a streamed import imported nothing: the bank refused it, or the source of the tokens
+/// (the seed file: a bad record, a damaged chunk) failed part-way.
+#[derive(Debug)]
+pub enum StreamImportError<E> {
+    /// The bank refused the import (duplicate file or serial, a count that differs from the
+    /// one announced, a starting drift beyond the policy, storage).
+    Bank(Error),
+    /// The source failed; the transaction was rolled back.
+    Source(E),
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for StreamImportError<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StreamImportError::Bank(e) => e.fmt(f),
+            StreamImportError::Source(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: std::fmt::Debug + std::fmt::Display> std::error::Error for StreamImportError<E> {}
+
+impl<S: Store> Bank<S> {
+    /// A token's starting drift against the policy: a drift beyond `max_drift_steps` is
+    /// refused, naming the token (the bank never remembers more, RFC 6238 §6).
+    pub(super) fn check_import_drift(&self, t: &NewToken) -> Result<(), Error> {
+        let max = self.policy.validation.max_drift_steps;
+        if matches!(t.params.mode, otp_core::Mode::Totp { .. }) && t.drift.unsigned_abs() > max {
+            return Err(Error::InvalidInput(format!(
+                "token {}: the starting time drift of {} steps is beyond the policy's max_drift_steps ({max}): fix the seed file or the policy",
+                t.serial, t.drift
+            )));
+        }
+        Ok(())
+    }
+
+    /// Imports `count` tokens read one at a time from `tokens` into stock, in one
+    /// transaction: all or nothing. `count` is what the file announces (the `.tlseed` header,
+    /// a first pass over a PSKC file); it is recorded with the import up front, so a repeated
+    /// file is refused before any token is read, and a source that yields another number of
+    /// tokens imports nothing.
+    ///
+    /// Memory: one token at a time (the stores write in batches: SQLite row by row,
+    /// PostgreSQL one binary `COPY` per batch).
+    pub fn import_token_stream<T, E>(
+        &self,
+        caller: &Caller,
+        digest: &str,
+        label: &str,
+        count: usize,
+        tokens: impl Iterator<Item = Result<T, E>>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StreamImportError<E>>
+    where
+        T: Borrow<NewToken>,
+    {
+        self.authorize(caller, Action::Import, "import", now)
+            .map_err(StreamImportError::Bank)?;
+        refuse_control("import label", label).map_err(StreamImportError::Bank)?;
+        let mut stopped: Option<StreamImportError<E>> = None;
+        let result = self.store.transaction(|tx| {
+            tx.record_import(digest, label, count, now)?;
+            let mut n = 0usize;
+            for t in tokens {
+                let t = match t {
+                    Ok(t) => t,
+                    Err(e) => {
+                        stopped = Some(StreamImportError::Source(e));
+                        return Err(StoreError::Backend("the seed file failed".into()));
+                    }
+                };
+                if let Err(e) = self.check_import_drift(t.borrow()) {
+                    stopped = Some(StreamImportError::Bank(e));
+                    return Err(StoreError::Backend("refused".into()));
+                }
+                tx.insert_token(t.borrow())?;
+                n += 1;
+            }
+            if n != count {
+                stopped = Some(StreamImportError::Bank(Error::InvalidInput(format!(
+                    "the seed file announced {count} tokens but holds {n}: nothing was imported"
+                ))));
+                return Err(StoreError::Backend("count".into()));
+            }
+            let mut e = self.entry(now, caller, caller.actor(), "import");
+            e.subject = Some(digest.to_owned());
+            e.detail = format!("{n} tokens from {label}");
+            self.record(tx, e)?;
+            Ok(n)
+        });
+        if let Some(s) = stopped {
+            // The source's failure is the caller's to report (nothing was written); the
+            // bank's own refusals are audited as below.
+            match s {
+                StreamImportError::Source(_) => return Err(s),
+                StreamImportError::Bank(err) => {
+                    return Err(self.audit_import_refusal(caller, digest, err, now))
+                }
+            }
+        }
+        let err = match result {
+            Ok(n) => return Ok(n),
+            Err(StoreError::Duplicate { what: "import", .. }) => {
+                Error::DuplicateImport(digest.to_owned())
+            }
+            Err(StoreError::Duplicate { key, .. }) => Error::DuplicateSerial(key),
+            Err(e) => return Err(StreamImportError::Bank(e.into())),
+        };
+        Err(self.audit_import_refusal(caller, digest, err, now))
+    }
+
+    /// Audits a refused import in its own transaction (the import rolled back).
+    fn audit_import_refusal<E>(
+        &self,
+        caller: &Caller,
+        digest: &str,
+        err: Error,
+        now: DateTime<Utc>,
+    ) -> StreamImportError<E> {
+        let audited = self.store.transaction(|tx| {
+            let mut e = self.entry(now, caller, caller.actor(), "import");
+            e.subject = Some(digest.to_owned());
+            self.audit_refusal(tx, e, &err)
+        });
+        match audited {
+            Ok(()) => StreamImportError::Bank(err),
+            Err(e) => StreamImportError::Bank(e.into()),
+        }
+    }
+}
