@@ -61,7 +61,9 @@ pub struct Reader<R: BufRead> {
     /// [`Reader::next_key`] returned `None`).
     pub signed: bool,
     pending: std::collections::VecDeque<PskcKey>,
-    first: Option<stream::Elem>,
+    /// The stream's tree holds a `<KeyPackage>` not yet read (the first, found while reading
+    /// the header).
+    first: bool,
     ended: bool,
 }
 
@@ -83,7 +85,7 @@ impl<R: BufRead> Reader<R> {
             mac: None,
             signed: false,
             pending: Default::default(),
-            first: None,
+            first: false,
             ended: false,
         };
         loop {
@@ -92,24 +94,27 @@ impl<R: BufRead> Reader<R> {
                     r.ended = true;
                     break;
                 }
-                stream::Child::Elem(e) => match e.name.as_str() {
-                    "EncryptionKey" => r.encryption = parse_encryption_key(&e)?,
-                    "MACMethod" => {
-                        r.mac = Some(MacMethod {
-                            // python-pskc leaves the (schema-required) Algorithm out with key
-                            // wrap, where no ValueMAC is written: an empty algorithm is refused
-                            // only when a ValueMAC needs it.
-                            algorithm: e.attribute("Algorithm").unwrap_or("").to_string(),
-                            key: e.child("MACKey").map(encrypted_data).transpose()?,
-                        })
+                stream::Child::Elem => {
+                    let e = r.stream.tree().root();
+                    match e.name() {
+                        "EncryptionKey" => r.encryption = parse_encryption_key(e)?,
+                        "MACMethod" => {
+                            r.mac = Some(MacMethod {
+                                // python-pskc leaves the (schema-required) Algorithm out with
+                                // key wrap, where no ValueMAC is written: an empty algorithm is
+                                // refused only when a ValueMAC needs it.
+                                algorithm: e.attribute("Algorithm").unwrap_or("").to_string(),
+                                key: e.child("MACKey").map(encrypted_data).transpose()?,
+                            })
+                        }
+                        "Signature" => r.signed = true,
+                        "KeyPackage" => {
+                            r.first = true;
+                            break;
+                        }
+                        _ => {}
                     }
-                    "Signature" => r.signed = true,
-                    "KeyPackage" => {
-                        r.first = Some(e);
-                        break;
-                    }
-                    _ => {}
-                },
+                }
             }
         }
         Ok(r)
@@ -121,44 +126,52 @@ impl<R: BufRead> Reader<R> {
             if let Some(k) = self.pending.pop_front() {
                 return Ok(Some(k));
             }
-            let pkg = match self.first.take() {
-                Some(p) => p,
-                None if self.ended => return Ok(None),
-                None => match self.stream.next_child()? {
+            if !std::mem::take(&mut self.first) {
+                if self.ended {
+                    return Ok(None);
+                }
+                match self.stream.next_child()? {
                     stream::Child::End => {
                         self.ended = true;
                         return Ok(None);
                     }
-                    stream::Child::Elem(e) if e.name == "KeyPackage" => e,
-                    stream::Child::Elem(e) => {
-                        if e.name == "Signature" {
-                            self.signed = true;
+                    stream::Child::Elem => {
+                        let name = self.stream.tree().root().name();
+                        if name != "KeyPackage" {
+                            if name == "Signature" {
+                                self.signed = true;
+                            }
+                            continue;
                         }
-                        continue;
                     }
-                },
-            };
-            let device = match pkg.child("DeviceInfo") {
-                None => DeviceInfo::default(),
-                Some(d) => DeviceInfo {
-                    manufacturer: child_text(d, "Manufacturer"),
-                    serial: child_text(d, "SerialNo"),
-                    model: child_text(d, "Model"),
-                    issue_no: child_text(d, "IssueNo"),
-                    start_date: child_date(d, "StartDate")?,
-                    expiry_date: child_date(d, "ExpiryDate")?,
-                    user_id: child_text(d, "UserId"),
-                },
-            };
-            let crypto_module = pkg
-                .child("CryptoModuleInfo")
-                .and_then(|c| child_text(c, "Id"));
-            for k in pkg.children("Key") {
-                self.pending
-                    .push_back(parse_key(k, device.clone(), crypto_module.clone())?);
+                }
             }
+            package_keys(self.stream.tree().root(), &mut self.pending)?;
         }
     }
+}
+
+/// The `<Key>`s of one `<KeyPackage>`, with its device info, appended to `out`.
+fn package_keys(pkg: Elem<'_>, out: &mut std::collections::VecDeque<PskcKey>) -> Result<()> {
+    let device = match pkg.child("DeviceInfo") {
+        None => DeviceInfo::default(),
+        Some(d) => DeviceInfo {
+            manufacturer: child_text(d, "Manufacturer"),
+            serial: child_text(d, "SerialNo"),
+            model: child_text(d, "Model"),
+            issue_no: child_text(d, "IssueNo"),
+            start_date: child_date(d, "StartDate")?,
+            expiry_date: child_date(d, "ExpiryDate")?,
+            user_id: child_text(d, "UserId"),
+        },
+    };
+    let crypto_module = pkg
+        .child("CryptoModuleInfo")
+        .and_then(|c| child_text(c, "Id"));
+    for k in pkg.children("Key") {
+        out.push_back(parse_key(k, device.clone(), crypto_module.clone())?);
+    }
+    Ok(())
 }
 
 /// Decrypted records out of a PSKC stream, one at a time ([`records`]). Each record is
@@ -225,7 +238,7 @@ impl<R: BufRead> Iterator for Records<R> {
     }
 }
 
-fn parse_encryption_key(ek: &Elem) -> Result<Encryption> {
+fn parse_encryption_key(ek: Elem<'_>) -> Result<Encryption> {
     if child(ek, "X509Data").is_some() {
         return Ok(Encryption::Asymmetric);
     }
@@ -272,7 +285,7 @@ fn parse_encryption_key(ek: &Elem) -> Result<Encryption> {
     })
 }
 
-fn parse_key(k: &Elem, device: DeviceInfo, crypto_module: Option<String>) -> Result<PskcKey> {
+fn parse_key(k: Elem<'_>, device: DeviceInfo, crypto_module: Option<String>) -> Result<PskcKey> {
     let id = k.attribute("Id").map(str::to_string);
     let what = |field: &str| match (&device.serial, &id) {
         (Some(s), _) => format!("{field} of serial {s}"),
@@ -397,7 +410,7 @@ fn parse_key(k: &Elem, device: DeviceInfo, crypto_module: Option<String>) -> Res
     })
 }
 
-fn data_value<T>(n: &Elem, what: &str, plain: impl Fn(&str) -> Result<T>) -> Result<Value<T>> {
+fn data_value<T>(n: Elem<'_>, what: &str, plain: impl Fn(&str) -> Result<T>) -> Result<Value<T>> {
     if let Some(p) = child(n, "PlainValue") {
         return Ok(Value::Plain(plain(&text(p).unwrap_or_default())?));
     }
@@ -415,41 +428,41 @@ fn data_value<T>(n: &Elem, what: &str, plain: impl Fn(&str) -> Result<T>) -> Res
     )))
 }
 
-fn encrypted_data(n: &Elem) -> Result<EncryptedData> {
+fn encrypted_data(n: Elem<'_>) -> Result<EncryptedData> {
     let algorithm = child(n, "EncryptionMethod")
         .and_then(|m| m.attribute("Algorithm"))
         .map(str::to_string);
     let cv = child(n, "CipherData")
         .and_then(|c| child(c, "CipherValue"))
         .and_then(text)
-        .ok_or_else(|| pskc_err(format!("<{}> has no <CipherData><CipherValue>", n.name)))?;
+        .ok_or_else(|| pskc_err(format!("<{}> has no <CipherData><CipherValue>", n.name())))?;
     Ok(EncryptedData {
         algorithm,
         cipher_value: b64(&cv, "CipherValue")?,
     })
 }
 
-fn child<'a>(n: &'a Elem, name: &str) -> Option<&'a Elem> {
+fn child<'a>(n: Elem<'a>, name: &str) -> Option<Elem<'a>> {
     n.child(name)
 }
 
-fn children<'a>(n: &'a Elem, name: &'a str) -> impl Iterator<Item = &'a Elem> + 'a {
+fn children<'a>(n: Elem<'a>, name: &'a str) -> impl Iterator<Item = Elem<'a>> + 'a {
     n.children(name)
 }
 
-fn text(n: &Elem) -> Option<String> {
-    n.text()
+fn text(n: Elem<'_>) -> Option<String> {
+    n.text().map(str::to_string)
 }
 
-fn child_text(n: &Elem, name: &str) -> Option<String> {
-    n.child(name).and_then(Elem::text)
+fn child_text(n: Elem<'_>, name: &str) -> Option<String> {
+    n.child(name).and_then(|c| c.text()).map(str::to_string)
 }
 
-fn child_int<T: std::str::FromStr>(n: &Elem, name: &str) -> Result<Option<T>> {
+fn child_int<T: std::str::FromStr>(n: Elem<'_>, name: &str) -> Result<Option<T>> {
     child_text(n, name).map(|v| parse_int(&v, name)).transpose()
 }
 
-fn child_date(n: &Elem, name: &str) -> Result<Option<OffsetDateTime>> {
+fn child_date(n: Elem<'_>, name: &str) -> Result<Option<OffsetDateTime>> {
     child_text(n, name)
         .map(|v| parse_datetime(&v, name))
         .transpose()
