@@ -60,6 +60,13 @@ pub enum Cipher {
 impl Cipher {
     /// Parses an xmlenc algorithm URI (or python-pskc's bare names and `pbe-` aliases).
     pub fn from_uri(uri: &str) -> Result<Cipher> {
+        // The exact xmlenc URIs first: no allocation for the usual spelling (once per value).
+        match uri {
+            AES128_CBC => return Ok(Cipher::Cbc { key_len: 16 }),
+            AES192_CBC => return Ok(Cipher::Cbc { key_len: 24 }),
+            AES256_CBC => return Ok(Cipher::Cbc { key_len: 32 }),
+            _ => {}
+        }
         let f = fragment(uri);
         match f.strip_prefix("pbe-").unwrap_or(&f) {
             "aes128-cbc" => Ok(Cipher::Cbc { key_len: 16 }),
@@ -90,7 +97,8 @@ impl Cipher {
     pub fn needs_mac(self) -> bool {
         matches!(self, Cipher::Cbc { .. })
     }
-    fn key_len(self) -> usize {
+    /// AES key length in bytes.
+    pub fn key_len(self) -> usize {
         match self {
             Cipher::Cbc { key_len } | Cipher::KeyWrap { key_len } => key_len,
         }
@@ -274,6 +282,116 @@ impl MacAlg {
             MacAlg::Sha384 => pbkdf2_hmac::<sha2::Sha384>(password, salt, rounds, out),
             MacAlg::Sha512 => pbkdf2_hmac::<sha2::Sha512>(password, salt, rounds, out),
         }
+    }
+}
+
+/// An HMAC key with its inner and outer hash states computed once (per file): each ValueMAC
+/// check clones it instead of keying HMAC again (issue #14).
+#[derive(Clone)]
+pub enum MacKey {
+    /// HMAC-SHA1.
+    Sha1(Hmac<sha1::Sha1>),
+    /// HMAC-SHA224.
+    Sha224(Hmac<sha2::Sha224>),
+    /// HMAC-SHA256.
+    Sha256(Hmac<sha2::Sha256>),
+    /// HMAC-SHA384.
+    Sha384(Hmac<sha2::Sha384>),
+    /// HMAC-SHA512.
+    Sha512(Hmac<sha2::Sha512>),
+}
+
+impl MacAlg {
+    /// This HMAC keyed with `key` (any length), ready for [`MacKey::verify`].
+    pub fn keyed(self, key: &[u8]) -> MacKey {
+        fn k<M: KeyInit>(key: &[u8]) -> M {
+            M::new_from_slice(key).expect("HMAC accepts any key length")
+        }
+        match self {
+            MacAlg::Sha1 => MacKey::Sha1(k(key)),
+            MacAlg::Sha224 => MacKey::Sha224(k(key)),
+            MacAlg::Sha256 => MacKey::Sha256(k(key)),
+            MacAlg::Sha384 => MacKey::Sha384(k(key)),
+            MacAlg::Sha512 => MacKey::Sha512(k(key)),
+        }
+    }
+}
+
+impl MacKey {
+    /// Checks `tag` over `data` in constant time (a tag of another length fails).
+    pub fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
+        fn run<M: Mac + Clone>(m: &M, data: &[u8], tag: &[u8]) -> bool {
+            let mut m = m.clone();
+            m.update(data);
+            m.verify_slice(tag).is_ok()
+        }
+        match self {
+            MacKey::Sha1(m) => run(m, data, tag),
+            MacKey::Sha224(m) => run(m, data, tag),
+            MacKey::Sha256(m) => run(m, data, tag),
+            MacKey::Sha384(m) => run(m, data, tag),
+            MacKey::Sha512(m) => run(m, data, tag),
+        }
+    }
+}
+
+/// An AES key with its key schedule expanded once (per file) for the container's CBC values
+/// (issue #14); zeroized on drop (the `aes` crate's `zeroize` feature).
+#[derive(Clone)]
+pub enum CbcKey {
+    /// AES-128.
+    Aes128(aes::Aes128),
+    /// AES-192.
+    Aes192(aes::Aes192),
+    /// AES-256.
+    Aes256(aes::Aes256),
+}
+
+impl CbcKey {
+    /// The key schedule of a 16-, 24- or 32-byte key; `None` for another length.
+    pub fn new(key: &[u8]) -> Option<CbcKey> {
+        match key.len() {
+            16 => aes::Aes128::new_from_slice(key).ok().map(CbcKey::Aes128),
+            24 => aes::Aes192::new_from_slice(key).ok().map(CbcKey::Aes192),
+            32 => aes::Aes256::new_from_slice(key).ok().map(CbcKey::Aes256),
+            _ => None,
+        }
+    }
+
+    /// Key length in bytes.
+    pub fn key_len(&self) -> usize {
+        match self {
+            CbcKey::Aes128(_) => 16,
+            CbcKey::Aes192(_) => 24,
+            CbcKey::Aes256(_) => 32,
+        }
+    }
+
+    /// AES-CBC decryption of `IV || ciphertext` with PKCS #7 padding, as [`cbc_decrypt`].
+    pub fn decrypt(&self, data: &[u8], what: &str) -> Result<Zeroizing<Vec<u8>>> {
+        use aes::cipher::InnerIvInit;
+        if data.len() < 32 || !data.len().is_multiple_of(16) {
+            return Err(Error::Pskc(format!(
+                "{what}: the CipherValue must be a 16-byte IV and whole AES blocks, got {} bytes",
+                data.len()
+            )));
+        }
+        let (iv, ct) = data.split_at(16);
+        let fail = || Error::Decrypt {
+            what: what.to_string(),
+        };
+        let out = match self {
+            CbcKey::Aes128(k) => cbc::Decryptor::<aes::Aes128>::inner_iv_slice_init(k.clone(), iv)
+                .map_err(|_| fail())?
+                .decrypt_padded_vec::<Pkcs7>(ct),
+            CbcKey::Aes192(k) => cbc::Decryptor::<aes::Aes192>::inner_iv_slice_init(k.clone(), iv)
+                .map_err(|_| fail())?
+                .decrypt_padded_vec::<Pkcs7>(ct),
+            CbcKey::Aes256(k) => cbc::Decryptor::<aes::Aes256>::inner_iv_slice_init(k.clone(), iv)
+                .map_err(|_| fail())?
+                .decrypt_padded_vec::<Pkcs7>(ct),
+        };
+        out.map(Zeroizing::new).map_err(|_| fail())
     }
 }
 

@@ -18,7 +18,10 @@ use crate::{Error, Result};
 /// The keys that open a container's encrypted values.
 pub(super) struct Decryptor {
     enc_key: Option<Zeroizing<Vec<u8>>>,
-    mac: Option<(MacAlg, Zeroizing<Vec<u8>>)>,
+    /// The AES key schedule of `enc_key`, expanded once for every CBC value.
+    cbc: Option<crypto::CbcKey>,
+    /// The keyed ValueMAC HMAC, keyed once for every value.
+    mac: Option<crypto::MacKey>,
     allow_plaintext: bool,
     encryption_desc: String,
 }
@@ -118,10 +121,11 @@ impl Decryptor {
                     (None, Some(ek)) => ek.clone(),
                     (_, None) => Zeroizing::new(Vec::new()),
                 };
-                Some((alg, mk))
+                Some(alg.keyed(&mk))
             }
         };
         Ok(Decryptor {
+            cbc: enc_key.as_ref().and_then(|k| crypto::CbcKey::new(k)),
             enc_key,
             mac,
             allow_plaintext: matches!(key, Key::InsecurePlaintext),
@@ -159,18 +163,23 @@ impl Decryptor {
             None => None,
         };
         if let Some(tag) = tag {
-            let (alg, mk) = self.mac.as_ref().ok_or_else(|| {
+            let mk = self.mac.as_ref().ok_or_else(|| {
                 pskc_err(format!(
                     "{what} has a <ValueMAC> but the container has no <MACMethod> with an Algorithm"
                 ))
             })?;
-            if !alg.verify(mk, &data.cipher_value, tag) {
+            if !mk.verify(&data.cipher_value, tag) {
                 return Err(Error::ValueMac {
                     key: what.to_string(),
                 });
             }
         }
-        crypto::decrypt(uri, ek, &data.cipher_value, what)
+        match (&self.cbc, cipher) {
+            (Some(k), crypto::Cipher::Cbc { key_len }) if k.key_len() == key_len => {
+                k.decrypt(&data.cipher_value, what)
+            }
+            _ => crypto::decrypt(uri, ek, &data.cipher_value, what),
+        }
     }
 
     fn plain_ok(&self, what: &str) -> Result<()> {

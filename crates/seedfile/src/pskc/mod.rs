@@ -13,6 +13,7 @@
 
 pub mod crypto;
 mod decrypt;
+mod pipeline;
 mod read;
 pub mod stream;
 mod write;

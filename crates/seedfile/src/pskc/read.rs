@@ -10,7 +10,8 @@ use zeroize::Zeroizing;
 
 use super::crypto::MacAlg;
 use super::decrypt::{Decryptor, Mapper};
-use super::stream::{self, Elem};
+use super::pipeline::Pipeline;
+use super::stream::{self, Elem, Tree};
 use super::{
     pskc_err, Container, DeviceInfo, EncryptedData, Encryption, MacMethod, Policy, PskcKey, Value,
     MAX_INPUT,
@@ -126,33 +127,54 @@ impl<R: BufRead> Reader<R> {
             if let Some(k) = self.pending.pop_front() {
                 return Ok(Some(k));
             }
-            if !std::mem::take(&mut self.first) {
-                if self.ended {
-                    return Ok(None);
-                }
-                match self.stream.next_child()? {
-                    stream::Child::End => {
-                        self.ended = true;
-                        return Ok(None);
-                    }
-                    stream::Child::Elem => {
-                        let name = self.stream.tree().root().name();
-                        if name != "KeyPackage" {
-                            if name == "Signature" {
-                                self.signed = true;
-                            }
-                            continue;
-                        }
-                    }
-                }
+            if !self.next_package()? {
+                return Ok(None);
             }
             package_keys(self.stream.tree().root(), &mut self.pending)?;
         }
     }
+
+    /// Moves to the next `<KeyPackage>` (read whole into the stream's tree); false after the
+    /// last. Keys not yet taken with [`Reader::next_key`] are dropped.
+    fn next_package(&mut self) -> Result<bool> {
+        self.pending.clear();
+        if std::mem::take(&mut self.first) {
+            return Ok(true);
+        }
+        loop {
+            if self.ended {
+                return Ok(false);
+            }
+            match self.stream.next_child()? {
+                stream::Child::End => {
+                    self.ended = true;
+                    return Ok(false);
+                }
+                stream::Child::Elem => match self.stream.tree().root().name() {
+                    "KeyPackage" => return Ok(true),
+                    "Signature" => self.signed = true,
+                    _ => {}
+                },
+            }
+        }
+    }
+
+    /// The next `<KeyPackage>` swapped out into `spare` (whose buffers the stream reuses):
+    /// false after the last.
+    pub(super) fn take_package(&mut self, spare: &mut Tree) -> Result<bool> {
+        if !self.next_package()? {
+            return Ok(false);
+        }
+        self.stream.swap_tree(spare);
+        Ok(true)
+    }
 }
 
 /// The `<Key>`s of one `<KeyPackage>`, with its device info, appended to `out`.
-fn package_keys(pkg: Elem<'_>, out: &mut std::collections::VecDeque<PskcKey>) -> Result<()> {
+pub(super) fn package_keys(
+    pkg: Elem<'_>,
+    out: &mut std::collections::VecDeque<PskcKey>,
+) -> Result<()> {
     let device = match pkg.child("DeviceInfo") {
         None => DeviceInfo::default(),
         Some(d) => DeviceInfo {
@@ -177,16 +199,23 @@ fn package_keys(pkg: Elem<'_>, out: &mut std::collections::VecDeque<PskcKey>) ->
 /// Decrypted records out of a PSKC stream, one at a time ([`records`]). Each record is
 /// checked as [`Container::to_records`] checks it; a duplicate serial is found through a
 /// 128-bit digest per serial (16 bytes a key, not the serial text).
+///
+/// Two threads (issue #14): this one reads the XML into package trees; a worker turns each
+/// package into records (fields, ValueMAC, decryption, checks) and hands the tree back for
+/// reuse. At most [`super::pipeline::IN_FLIGHT`] packages are between the two, so memory stays
+/// flat; records come out in document order, and an error comes after the records before it.
 pub struct Records<R: BufRead> {
     reader: Reader<R>,
-    mapper: Mapper,
+    pipeline: Pipeline,
+    batch: String,
+    read: u64,
     failed: bool,
 }
 
 impl<R: BufRead> std::fmt::Debug for Records<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("pskc::Records")
-            .field("read", &self.mapper.index)
+            .field("read", &self.read)
             .finish_non_exhaustive()
     }
 }
@@ -199,7 +228,9 @@ pub fn records<R: BufRead>(input: R, key: &Key) -> Result<Records<R>> {
     let batch = reader.id.clone().unwrap_or_default();
     Ok(Records {
         reader,
-        mapper: Mapper::new(d, batch),
+        pipeline: Pipeline::start(Mapper::new(d, batch.clone()))?,
+        batch,
+        read: 0,
         failed: false,
     })
 }
@@ -207,7 +238,7 @@ pub fn records<R: BufRead>(input: R, key: &Key) -> Result<Records<R>> {
 impl<R: BufRead> Records<R> {
     /// The container `Id` (the batch id of every record).
     pub fn batch(&self) -> &str {
-        &self.mapper.batch
+        &self.batch
     }
 }
 
@@ -228,12 +259,10 @@ impl<R: BufRead> Iterator for Records<R> {
         if self.failed {
             return None;
         }
-        let r = match self.reader.next_key() {
-            Ok(None) => return None,
-            Ok(Some(k)) => self.mapper.map(&k),
-            Err(e) => Err(e),
-        };
+        let reader = &mut self.reader;
+        let r = self.pipeline.next(|spare| reader.take_package(spare))?;
         self.failed = r.is_err();
+        self.read += 1;
         Some(r)
     }
 }
