@@ -6,6 +6,8 @@
 //! seedbench decrypt-tlseed IN CSV    IN → CSV rows (decrypt + format, as `seeds decrypt`)
 //! seedbench write-pskc N OUT PSKHEX  N synthetic keys → PSKC, pre-shared key (AES-CBC + HMAC)
 //! seedbench read-pskc IN PSKHEX      parse + verify every ValueMAC + decrypt
+//! seedbench convert-pskc IN OUT PSKHEX  PSKC → .tlseed for the bank key, streamed as
+//!                                    `seeds convert` does it (a parse-only count pass first)
 //! ```
 use std::io::Write;
 
@@ -102,8 +104,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             println!("{n}");
         }
+        Some("convert-pskc") => {
+            let open = || -> std::io::Result<_> {
+                Ok(std::io::BufReader::with_capacity(
+                    1 << 16,
+                    std::fs::File::open(&a[2])?,
+                ))
+            };
+            let count = pskc::count_keys(open()?)?;
+            let recs = pskc::records(open()?, &Key::PreShared(psk(&a[4])))?;
+            let f = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&a[3])?);
+            let mut w = tlseed::Writer::new(
+                f,
+                &tlseed::Recipient::PublicKey(bank().public_key()),
+                tlseed::WriteOptions::new(recs.batch(), count, 1_700_000_000),
+            )?;
+            for r in recs {
+                w.write(&r?)?;
+            }
+            w.finish()?;
+            println!("{count}");
+        }
         _ => {
-            eprintln!("usage: seedbench export-tlseed N OUT | decrypt-tlseed IN CSV | write-pskc N OUT PSKHEX | read-pskc IN PSKHEX");
+            eprintln!("usage: seedbench export-tlseed N OUT | decrypt-tlseed IN CSV | write-pskc N OUT PSKHEX | read-pskc IN PSKHEX | convert-pskc IN OUT PSKHEX");
             std::process::exit(2);
         }
     }

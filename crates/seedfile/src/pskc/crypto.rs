@@ -405,28 +405,9 @@ pub fn cbc_decrypt(uri: &str, key: &[u8], data: &[u8], what: &str) -> Result<Zer
             key.len()
         )));
     }
-    if data.len() < 32 || !data.len().is_multiple_of(16) {
-        return Err(Error::Pskc(format!(
-            "{what}: the CipherValue must be a 16-byte IV and whole AES blocks, got {} bytes",
-            data.len()
-        )));
-    }
-    let (iv, ct) = data.split_at(16);
-    let fail = || Error::Decrypt {
-        what: what.to_string(),
-    };
-    let out = match need {
-        16 => cbc::Decryptor::<aes::Aes128>::new_from_slices(key, iv)
-            .map_err(|_| fail())?
-            .decrypt_padded_vec::<Pkcs7>(ct),
-        24 => cbc::Decryptor::<aes::Aes192>::new_from_slices(key, iv)
-            .map_err(|_| fail())?
-            .decrypt_padded_vec::<Pkcs7>(ct),
-        _ => cbc::Decryptor::<aes::Aes256>::new_from_slices(key, iv)
-            .map_err(|_| fail())?
-            .decrypt_padded_vec::<Pkcs7>(ct),
-    };
-    out.map(Zeroizing::new).map_err(|_| fail())
+    CbcKey::new(key)
+        .ok_or_else(|| Error::Key(format!("no AES key of {} bytes", key.len())))?
+        .decrypt(data, what)
 }
 
 /// AES-CBC encryption with a random IV, returning `IV || ciphertext`.
