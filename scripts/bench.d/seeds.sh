@@ -6,7 +6,8 @@
 #     HMAC-SHA1, side by side with python-pskc (.venv) on the same file: keys/s and the ratio;
 #   pskctool --info (oath-toolkit, parse only) on the same file (issue #14);
 #   the streaming read of SEEDS_BENCH_PSKC_LARGE (default 1,000,000) keys: keys/s and peak RSS
-#     (python-pskc and pskctool are left out at that size: they hold the whole document).
+#     (python-pskc and pskctool are left out at that size: they hold the whole document), and its
+#     conversion to .tlseed as `seeds convert` does it (issue #14).
 # Wall time from date(1); peak memory from GNU time (/usr/bin/time -v), installed if missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -74,4 +75,8 @@ size=$(stat -c %s "$W/large.pskc")
 measure pread_large "$BIN" read-pskc "$W/large.pskc" "$KEY"
 [ "$(cat "$W/pread_large.out")" = "$PL" ] || { echo "read-pskc returned $(cat "$W/pread_large.out") keys" >&2; exit 1; }
 echo "| seeds_pskc_read_large | $(rate "$PL" "$SECS") | keys/s | streaming read of $PL keys ($(mib $((size / 1024))) MiB of PSKC): ValueMACs verified + decrypted in ${SECS} s, peak RSS $(mib "$KIB") MiB |"
+measure pconvert_large "$BIN" convert-pskc "$W/large.pskc" "$W/large.tlseed" "$KEY"
+[ "$(cat "$W/pconvert_large.out")" = "$PL" ] || { echo "convert-pskc returned $(cat "$W/pconvert_large.out") keys" >&2; exit 1; }
+echo "| seeds_pskc_convert_large | $(rate "$PL" "$SECS") | keys/s | $PL PSKC keys → .tlseed as \`seeds convert\` does it (count pass + streamed read, MAC, decrypt, re-encrypt) in ${SECS} s, peak RSS $(mib "$KIB") MiB |"
+rm -f "$W/large.tlseed"
 rm -f "$W/large.pskc"
