@@ -96,6 +96,7 @@ fn bank(db: &Path, kp: &Path, users: usize) -> String {
             params: otp_core::Params::DEFAULT_TOTP,
             expiry: NaiveDate::from_ymd_opt(2030, 1, 31).unwrap(),
             batch: "B".into(),
+            drift: 0,
         })
         .collect();
     bank.import_tokens(&root, "sha256:ops", "ops", &tokens, now())

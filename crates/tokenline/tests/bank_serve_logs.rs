@@ -101,6 +101,7 @@ fn json_logs_carry_request_route_status_latency_and_no_code_password_key_or_seed
             params: otp_core::Params::DEFAULT_TOTP,
             expiry: chrono::NaiveDate::from_ymd_opt(2030, 1, 31).unwrap(),
             batch: "B".into(),
+            drift: 0,
         };
         bank.import_tokens(
             &root,
