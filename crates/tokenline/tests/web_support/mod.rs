@@ -343,6 +343,7 @@ pub fn tokens_file(dir: &Path, serials: &[&str]) -> (PathBuf, PathBuf) {
             model: String::new(),
             hardware_id: String::new(),
             provisioned_at_unix: None,
+            time_drift: 0,
         })
         .unwrap();
     }
