@@ -50,7 +50,7 @@ impl IntoResponse for FormRefusal {
 }
 
 /// Whether the `Origin` header (when the browser sent one) names this `Host`.
-fn same_origin(req: &Request) -> bool {
+pub fn same_origin(req: &Request) -> bool {
     let Some(origin) = req
         .headers()
         .get(header::ORIGIN)

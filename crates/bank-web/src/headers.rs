@@ -25,6 +25,9 @@ pub async fn layer(req: Request, next: Next) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // `same-origin`, not `no-referrer`: under `no-referrer` Chrome sends `Origin: null` with
+    // every form post, which the CSRF origin check must refuse; `same-origin` still sends no
+    // referrer to any other site.
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),

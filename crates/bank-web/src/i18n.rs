@@ -63,6 +63,9 @@ pub struct Catalogue {
 
 const JA: &str = include_str!("../messages/ja.toml");
 const EN: &str = include_str!("../messages/en.toml");
+// The back office's texts (section `bo`), kept in their own files.
+const JA_BO: &str = include_str!("../messages/backoffice.ja.toml");
+const EN_BO: &str = include_str!("../messages/backoffice.en.toml");
 
 fn flatten(prefix: &str, v: &toml::Value, out: &mut HashMap<String, String>) {
     match v {
@@ -85,12 +88,14 @@ fn flatten(prefix: &str, v: &toml::Value, out: &mut HashMap<String, String>) {
     }
 }
 
-fn load(lang: Lang, text: &str) -> Catalogue {
+fn load(lang: Lang, files: &[&str]) -> Catalogue {
     let mut texts = HashMap::new();
-    match text.parse::<toml::Table>() {
-        Ok(t) => flatten("", &toml::Value::Table(t), &mut texts),
-        // Built into the binary and checked by a unit test: cannot happen in a release.
-        Err(e) => tracing::error!("bank-web: messages/{}.toml: {e}", lang.code()),
+    for text in files {
+        match text.parse::<toml::Table>() {
+            Ok(t) => flatten("", &toml::Value::Table(t), &mut texts),
+            // Built into the binary and checked by a unit test: cannot happen in a release.
+            Err(e) => tracing::error!("bank-web: messages ({}): {e}", lang.code()),
+        }
     }
     Catalogue { lang, texts }
 }
@@ -100,8 +105,8 @@ pub fn catalogue(lang: Lang) -> &'static Catalogue {
     static JA_C: OnceLock<Catalogue> = OnceLock::new();
     static EN_C: OnceLock<Catalogue> = OnceLock::new();
     match lang {
-        Lang::Ja => JA_C.get_or_init(|| load(Lang::Ja, JA)),
-        Lang::En => EN_C.get_or_init(|| load(Lang::En, EN)),
+        Lang::Ja => JA_C.get_or_init(|| load(Lang::Ja, &[JA, JA_BO])),
+        Lang::En => EN_C.get_or_init(|| load(Lang::En, &[EN, EN_BO])),
     }
 }
 
@@ -145,8 +150,9 @@ mod tests {
 
     #[test]
     fn both_catalogues_parse_and_hold_the_same_keys() {
-        JA.parse::<toml::Table>().unwrap();
-        EN.parse::<toml::Table>().unwrap();
+        for f in [JA, EN, JA_BO, EN_BO] {
+            f.parse::<toml::Table>().unwrap();
+        }
         let ja: BTreeSet<_> = catalogue(Lang::Ja).keys().collect();
         let en: BTreeSet<_> = catalogue(Lang::En).keys().collect();
         assert!(!ja.is_empty());

@@ -73,6 +73,8 @@ pub struct Web<S> {
     clock: Clock,
     /// The sessions of this server.
     pub sessions: session::Sessions,
+    /// What the back office needs beyond the bank (seed file opener, campaigns).
+    pub office: backoffice::Office,
 }
 
 impl<S: Store + Send + Sync + 'static> Web<S> {
@@ -83,6 +85,7 @@ impl<S: Store + Send + Sync + 'static> Web<S> {
             bank: Arc::new(bank),
             clock,
             sessions: session::Sessions::new(chrono::Duration::minutes(i64::from(idle))),
+            office: backoffice::Office::default(),
         }
     }
 
@@ -135,7 +138,19 @@ fn unreachable_name() -> ClientName {
 /// CSRF and security headers layered in one place. Mount it beside the JSON API
 /// (`bank_http::ServeConfig::pages`); the edge adds TLS, the `Host` check and the limits.
 pub fn router<S: Store + Send + Sync + 'static>(bank: Bank<S>, clock: Clock) -> Router {
-    let web = Arc::new(Web::new(bank, clock));
+    router_with(bank, clock, backoffice::Office::default())
+}
+
+/// [`router`] with the back office's extras (the seed file opener of the upload page, the
+/// mailing room's campaigns).
+pub fn router_with<S: Store + Send + Sync + 'static>(
+    bank: Bank<S>,
+    clock: Clock,
+    office: backoffice::Office,
+) -> Router {
+    let mut web = Web::new(bank, clock);
+    web.office = office;
+    let web = Arc::new(web);
     Router::new()
         .merge(views::routes::<S>())
         .nest("/backoffice", backoffice::routes::<S>())

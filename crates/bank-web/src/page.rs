@@ -67,7 +67,7 @@ impl Chrome {
         Chrome::build(
             req.extensions().get::<Session>().cloned(),
             req.headers(),
-            req.uri().path(),
+            &full_path(req.extensions(), req.uri()),
         )
     }
 
@@ -101,6 +101,16 @@ impl Chrome {
         self.session.as_ref().and_then(|s| s.customer.as_ref())
     }
 
+    /// Where the header's logout button posts: the back office's own logout (it also ends
+    /// the operator's session in the bank) or the customers'.
+    pub fn logout_action(&self) -> &'static str {
+        if self.path.starts_with("/backoffice") {
+            "/backoffice/logout"
+        } else {
+            "/logout"
+        }
+    }
+
     /// `?lang=` link to this page in the other language.
     pub fn switch_href(&self) -> String {
         format!("{}?lang={}", self.path, self.lang.other().code())
@@ -122,9 +132,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Chrome {
         Ok(Chrome::build(
             parts.extensions.get::<Session>().cloned(),
             &parts.headers,
-            parts.uri.path(),
+            &full_path(&parts.extensions, &parts.uri),
         ))
     }
+}
+
+/// The path the browser asked for: inside a nested router (the back office under
+/// `/backoffice`) axum strips the prefix from the URI, the original keeps it.
+fn full_path(ext: &axum::http::Extensions, uri: &axum::http::Uri) -> String {
+    ext.get::<axum::extract::OriginalUri>()
+        .map_or_else(|| uri.path().to_owned(), |o| o.0.path().to_owned())
 }
 
 /// Renders a template (200); a rendering failure is a 500 page without details.

@@ -142,13 +142,23 @@ async fn a_page_behind_login_redirects_an_anonymous_visitor_to_the_login_page() 
 #[tokio::test]
 async fn the_back_office_is_mounted_at_backoffice() {
     let app = app();
-    let (status, _, body) = send(
+    // Without an operator session the back office sends the visitor to its login page.
+    let (status, headers, _) = send(
         &app,
         Request::get("/backoffice").body(Body::empty()).unwrap(),
     )
     .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers.get(header::LOCATION).unwrap(), "/backoffice/login");
+    let (status, _, body) = send(
+        &app,
+        Request::get("/backoffice/login")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("バックオフィス"), "{body}");
+    assert!(body.contains("オペレーターログイン"), "{body}");
     let (status, headers, _) = send(
         &app,
         Request::get("/backoffice/").body(Body::empty()).unwrap(),

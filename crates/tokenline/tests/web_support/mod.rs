@@ -61,11 +61,18 @@ pub struct BankDb {
 impl BankDb {
     /// A staging bank with `policy_fixture` (a file of fixtures/policy/) and cheap hashing.
     pub fn new(policy_fixture: &str) -> Self {
+        Self::with_policy(policy_fixture, "")
+    }
+
+    /// [`BankDb::new`] with `extra` TOML tables appended to the policy (e.g.
+    /// `[backoffice]\ndual_control = true`).
+    pub fn with_policy(policy_fixture: &str, extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("bank.db");
         let mut policy =
             std::fs::read_to_string(root().join("fixtures/policy").join(policy_fixture)).unwrap();
         policy.push_str("\n[secrets]\nargon2_m_kib = 8\nargon2_t = 1\nargon2_p = 1\n");
+        policy.push_str(extra);
         let path = dir.path().join("policy.toml");
         std::fs::write(&path, policy).unwrap();
         let b = BankDb { dir, db };
@@ -86,8 +93,14 @@ impl BankDb {
     /// `tokenline bank serve` on 127.0.0.1 with the staging clock `clock`
     /// (`fixed:2023-04-12T20:59:00+09:00` or `offset:…`).
     pub fn serve(&self, clock: &str) -> Server {
+        self.serve_with(clock, &[])
+    }
+
+    /// [`BankDb::serve`] with more `bank serve` options (e.g. `--import-key FILE`).
+    pub fn serve_with(&self, clock: &str, extra: &[&str]) -> Server {
         let mut child = Command::new(BIN)
             .args(["bank", "serve", "--listen", "127.0.0.1:0", "--clock", clock])
+            .args(extra)
             .arg("--db")
             .arg(&self.db)
             .env("TOKENLINE_BANK_SECRET", SECRET)

@@ -90,7 +90,19 @@ impl Cmd {
             let store = db.store()?;
             let bank = Bank::new(store, policy.clone()).with_clock_note(note.clone());
             let clock = clock.clone();
-            Some(bank_web::router(bank, Arc::new(move || clock())))
+            // The back office's extras: the same seed file opener as POST /v1/imports, and
+            // the mailing room's campaigns in the same database.
+            let office = bank_web::backoffice::Office {
+                importer: importer.clone(),
+                campaigns: Some(Arc::new(mailroom::Mailroom::new(
+                    crate::cmd::bank_db::MailDb::open(&db.db)?,
+                ))),
+            };
+            Some(bank_web::router_with(
+                bank,
+                Arc::new(move || clock()),
+                office,
+            ))
         };
         let cfg = bank_http::ServeConfig {
             listen: self.listen.clone(),

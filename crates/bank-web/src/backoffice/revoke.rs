@@ -1,0 +1,367 @@
+//! 紛失・期限切れトークンの失効 (`000`: the paper procedure at the branch, now a screen) with a
+//! reason, 承認待ち一覧 and 承認 (dual control: a second, different supervisor), and
+//! ロック解除 — `Bank::backoffice_revoke`, `Bank::approve`, `Bank::unlock`, the use cases of
+//! `POST /v1/backoffice/revoke`, `/v1/backoffice/requests/{id}/approve` and `/v1/unlock`.
+//! Under `backoffice.dual_control` the first two file a request instead of acting; the page
+//! says so and gives its number.
+
+use super::{local, outcome, refused, Staff};
+use crate::csrf::CsrfForm;
+use crate::page::{self, render, render_status, Chrome};
+use crate::Web;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use lifecycle::access::RequestKind;
+use lifecycle::{BackofficeOutcome, BackofficeTarget, LoginId, Role, SerialNumber, Store};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// The reasons offered (stable codes; the page shows their labels, the audit log records
+/// `code: detail`).
+pub const REASONS: [&str; 4] = ["lost", "expired", "damaged", "other"];
+
+/// 失効 (back office).
+#[derive(Template)]
+#[template(path = "backoffice/revoke.html")]
+pub struct RevokePage {
+    /// Chrome.
+    pub c: Chrome,
+    /// The serial typed.
+    pub serial: String,
+    /// The login typed.
+    pub login: String,
+    /// The reason chosen.
+    pub reason: String,
+    /// Its detail.
+    pub detail: String,
+    /// The reasons offered (code, label).
+    pub reasons: Vec<(String, String)>,
+    /// Whether dual control is on (the page says a supervisor must approve).
+    pub dual: bool,
+    /// A refusal.
+    pub error: Option<String>,
+}
+
+/// The revoke form's fields (prefilled from the query of a lookup's link).
+#[derive(Deserialize, Default)]
+pub struct RevokeForm {
+    #[serde(default)]
+    serial: String,
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    detail: String,
+}
+
+fn revoke_page<S: Store + Send + Sync + 'static>(
+    web: &Web<S>,
+    c: Chrome,
+    f: RevokeForm,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let reasons = REASONS
+        .iter()
+        .map(|r| ((*r).to_owned(), c.t(&format!("bo.reason.{r}")).to_owned()))
+        .collect();
+    render_status(
+        status,
+        &RevokePage {
+            dual: web.policy().backoffice.dual_control,
+            c,
+            serial: f.serial,
+            login: f.login,
+            reason: f.reason,
+            detail: f.detail,
+            reasons,
+            error,
+        },
+    )
+}
+
+/// `GET /backoffice/revoke?serial=|login=`.
+pub async fn form<S: Store + Send + Sync + 'static>(
+    State(web): State<Arc<Web<S>>>,
+    staff: Staff,
+    Query(f): Query<RevokeForm>,
+) -> Response {
+    revoke_page(&web, staff.c, f, None, StatusCode::OK)
+}
+
+/// The reason recorded: `code` or `code: detail` (an unknown code or `other` without a
+/// detail is refused, naming what to do).
+fn reason_text(c: &Chrome, f: &RevokeForm) -> Result<String, String> {
+    let code = f.reason.trim();
+    let detail = f.detail.trim();
+    if !REASONS.contains(&code) {
+        return Err(c.t("bo.revoke.reason_required").to_owned());
+    }
+    if code == "other" && detail.is_empty() {
+        return Err(c.t("bo.revoke.detail_required").to_owned());
+    }
+    Ok(if detail.is_empty() {
+        code.to_owned()
+    } else {
+        format!("{code}: {detail}")
+    })
+}
+
+/// `POST /backoffice/revoke`: exactly one of serial or login, and a reason.
+pub async fn submit<S: Store + Send + Sync + 'static>(
+    State(web): State<Arc<Web<S>>>,
+    staff: Staff,
+    CsrfForm(f): CsrfForm<RevokeForm>,
+) -> Response {
+    let c = staff.c;
+    let bad = |c, f, msg: String| revoke_page(&web, c, f, Some(msg), StatusCode::BAD_REQUEST);
+    let target = match (f.serial.trim(), f.login.trim()) {
+        (s, "") if !s.is_empty() => match SerialNumber::parse(s) {
+            Ok(s) => BackofficeTarget::Serial(s),
+            Err(e) => return bad(c, f, e.to_string()),
+        },
+        ("", l) if !l.is_empty() => match LoginId::parse(l) {
+            Ok(l) => BackofficeTarget::User(l),
+            Err(e) => return bad(c, f, e.to_string()),
+        },
+        _ => {
+            let msg = c.t("bo.revoke.one_target").to_owned();
+            return bad(c, f, msg);
+        }
+    };
+    let reason = match reason_text(&c, &f) {
+        Ok(r) => r,
+        Err(msg) => return bad(c, f, msg),
+    };
+    let caller = staff.caller;
+    match web
+        .call(move |bank, now| bank.backoffice_revoke(&caller, &reason, &target, now))
+        .await
+    {
+        Ok(o) => done(&web, c, o, "bo.revoke.title"),
+        Err(e) => {
+            let text = page::refusal_text(&c, &e);
+            revoke_page(&web, c, f, Some(text), page::refusal_status(&e))
+        }
+    }
+}
+
+/// The outcome page of a back-office action.
+fn done<S: Store + Send + Sync + 'static>(
+    web: &Web<S>,
+    c: Chrome,
+    o: BackofficeOutcome,
+    title_key: &str,
+) -> Response {
+    let tz = web.policy().time_zone;
+    let title = c.t(title_key).to_owned();
+    let lines = match &o {
+        BackofficeOutcome::Revoked(r) => {
+            let mut v: Vec<String> = r
+                .tokens
+                .iter()
+                .map(|t| {
+                    let users = t
+                        .users
+                        .iter()
+                        .map(LoginId::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    c.fmt("bo.revoke.revoked", &[t.serial.as_str(), &users])
+                })
+                .collect();
+            v.push(c.fmt("bo.revoke.register_from", &[&local(tz, r.register_from)]));
+            v
+        }
+        BackofficeOutcome::Unlocked { login } => {
+            vec![c.fmt("bo.unlock.done", &[login.as_str()])]
+        }
+        BackofficeOutcome::Pending { request } => vec![
+            c.fmt(
+                "bo.requests.filed",
+                &[&request.id.to_string(), &describe(&c, &request.kind)],
+            ),
+            c.t("bo.requests.wait").to_owned(),
+        ],
+    };
+    let back = match o {
+        BackofficeOutcome::Pending { .. } => ("/backoffice/requests", "bo.menu.requests"),
+        _ => ("/backoffice", "bo.menu.home"),
+    };
+    outcome(c, StatusCode::OK, &title, lines, false, back)
+}
+
+/// A request's action in the page's language.
+pub fn describe(c: &Chrome, kind: &RequestKind) -> String {
+    match kind {
+        RequestKind::RevokeSerial { serial, reason } => {
+            c.fmt("bo.requests.revoke_serial", &[serial.as_str(), reason])
+        }
+        RequestKind::RevokeUser { login, reason } => {
+            c.fmt("bo.requests.revoke_user", &[login.as_str(), reason])
+        }
+        RequestKind::Unlock { login } => c.fmt("bo.requests.unlock", &[login.as_str()]),
+    }
+}
+
+/// One pending request as shown.
+#[derive(Debug, Clone)]
+pub struct RequestShow {
+    /// 申請番号.
+    pub id: i64,
+    /// What it asks.
+    pub what: String,
+    /// 申請者.
+    pub by: String,
+    /// 申請日時.
+    pub at: String,
+}
+
+/// 承認待ち一覧.
+#[derive(Template)]
+#[template(path = "backoffice/requests.html")]
+pub struct RequestsPage {
+    /// Chrome.
+    pub c: Chrome,
+    /// The requests.
+    pub requests: Vec<RequestShow>,
+    /// Whether the operator may approve (a supervisor; never their own request).
+    pub supervisor: bool,
+    /// The operator (their own requests show no approve button).
+    pub me: String,
+}
+
+/// `GET /backoffice/requests`.
+pub async fn requests<S: Store + Send + Sync + 'static>(
+    State(web): State<Arc<Web<S>>>,
+    staff: Staff,
+) -> Response {
+    let caller = staff.caller.clone();
+    let tz = web.policy().time_zone;
+    let c = staff.c;
+    match web
+        .call(move |bank, now| bank.pending_requests(&caller, now))
+        .await
+    {
+        Ok(v) => {
+            let requests = v
+                .iter()
+                .map(|r| RequestShow {
+                    id: r.id,
+                    what: describe(&c, &r.kind),
+                    by: r.requested_by.to_string(),
+                    at: local(tz, r.requested_at),
+                })
+                .collect();
+            render(&RequestsPage {
+                c,
+                requests,
+                supervisor: staff.role == Role::Supervisor,
+                me: staff.operator.to_string(),
+            })
+        }
+        Err(e) => refused(c, &e, "bo.requests.title", ("/backoffice", "bo.menu.home")),
+    }
+}
+
+/// The approve form has no field but its CSRF token.
+#[derive(Deserialize)]
+pub struct Empty {}
+
+/// `POST /backoffice/requests/{id}/approve`: a second, different supervisor carries the
+/// request out (the domain refuses the requester and plain operators).
+pub async fn approve<S: Store + Send + Sync + 'static>(
+    State(web): State<Arc<Web<S>>>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Response {
+    let caller = staff.caller;
+    let c = staff.c;
+    match web
+        .call(move |bank, now| bank.approve(&caller, id, now))
+        .await
+    {
+        Ok(o) => done(&web, c, o, "bo.requests.approved"),
+        Err(e) => refused(
+            c,
+            &e,
+            "bo.requests.title",
+            ("/backoffice/requests", "bo.menu.requests"),
+        ),
+    }
+}
+
+/// ロック解除.
+#[derive(Template)]
+#[template(path = "backoffice/unlock.html")]
+pub struct UnlockPage {
+    /// Chrome.
+    pub c: Chrome,
+    /// The login typed.
+    pub login: String,
+    /// Whether dual control is on.
+    pub dual: bool,
+    /// A refusal.
+    pub error: Option<String>,
+}
+
+/// `?login=` / the unlock form.
+#[derive(Deserialize, Default)]
+pub struct UnlockForm {
+    #[serde(default)]
+    login: String,
+}
+
+/// `GET /backoffice/unlock?login=`.
+pub async fn unlock_form<S: Store + Send + Sync + 'static>(
+    State(web): State<Arc<Web<S>>>,
+    staff: Staff,
+    Query(f): Query<UnlockForm>,
+) -> Response {
+    render(&UnlockPage {
+        c: staff.c,
+        login: f.login,
+        dual: web.policy().backoffice.dual_control,
+        error: None,
+    })
+}
+
+/// `POST /backoffice/unlock`: lifts a locked user's lockout (and their token's).
+pub async fn unlock<S: Store + Send + Sync + 'static>(
+    State(web): State<Arc<Web<S>>>,
+    staff: Staff,
+    CsrfForm(f): CsrfForm<UnlockForm>,
+) -> Response {
+    let c = staff.c;
+    let dual = web.policy().backoffice.dual_control;
+    let page = |c, login: String, error: String, status| {
+        render_status(
+            status,
+            &UnlockPage {
+                c,
+                login,
+                dual,
+                error: Some(error),
+            },
+        )
+    };
+    let login = match LoginId::parse(&f.login) {
+        Ok(l) => l,
+        Err(e) => return page(c, f.login, e.to_string(), StatusCode::BAD_REQUEST),
+    };
+    let caller = staff.caller;
+    match web
+        .call(move |bank, now| bank.unlock(&caller, &login, now))
+        .await
+    {
+        Ok(o) => done(&web, c, o, "bo.unlock.title"),
+        Err(e) => {
+            let text = page::refusal_text(&c, &e);
+            page(c, f.login, text, page::refusal_status(&e))
+        }
+    }
+}

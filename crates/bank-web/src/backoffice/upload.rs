@@ -1,0 +1,167 @@
+//! シードファイル取込: an operator uploads a seed file into the bank's stock — the use case
+//! `Bank::import_file` of `POST /v1/imports` and `bank import` (authorized before a byte is
+//! opened; an unreadable file, a file imported before or any known serial imports nothing).
+//! The form is `multipart/form-data` (a file input needs it, no JavaScript); its CSRF token
+//! is checked here, before the file is looked at, as [`crate::csrf::CsrfForm`] does for
+//! plain forms. Uploads are limited to [`MAX_UPLOAD`] bytes.
+
+use super::{outcome, Staff};
+use crate::csrf;
+use crate::page::{self, render_status, Chrome};
+use crate::session::Session;
+use crate::Web;
+use askama::Template;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use lifecycle::Store;
+use std::sync::Arc;
+
+/// The largest seed file accepted (bytes): the same bound as `POST /v1/imports`.
+pub const MAX_UPLOAD: usize = 64 * 1024 * 1024;
+
+/// シードファイル取込.
+#[derive(Template)]
+#[template(path = "backoffice/imports.html")]
+pub struct UploadPage {
+    /// Chrome.
+    pub c: Chrome,
+    /// Whether the server can open seed files (`bank serve --import-key`).
+    pub configured: bool,
+    /// The file field's label (with the size limit).
+    pub file_label: String,
+    /// A refusal.
+    pub error: Option<String>,
+}
+
+fn upload_page<S: Store + Send + Sync + 'static>(
+    web: &Web<S>,
+    c: Chrome,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let file_label = c.fmt(
+        "bo.imports.file",
+        &[&format!("{} MiB", MAX_UPLOAD / (1024 * 1024))],
+    );
+    render_status(
+        status,
+        &UploadPage {
+            c,
+            configured: web.office.importer.is_some(),
+            file_label,
+            error,
+        },
+    )
+}
+
+/// `GET /backoffice/imports`.
+pub async fn form<S: Store + Send + Sync + 'static>(
+    State(web): State<Arc<Web<S>>>,
+    staff: Staff,
+) -> Response {
+    upload_page(&web, staff.c, None, StatusCode::OK)
+}
+
+/// `POST /backoffice/imports` (`multipart/form-data`: `csrf`, `file`).
+pub async fn submit<S: Store + Send + Sync + 'static>(
+    State(web): State<Arc<Web<S>>>,
+    staff: Staff,
+    req: Request,
+) -> Response {
+    let c = staff.c;
+    let csrf_refused = |c: Chrome| {
+        let text = c.t("error.csrf").to_owned();
+        page::error_page(c, StatusCode::FORBIDDEN, &text)
+    };
+    if !csrf::same_origin(&req) {
+        return csrf_refused(c);
+    }
+    let Some(session) = req.extensions().get::<Session>().cloned() else {
+        return csrf_refused(c);
+    };
+    let bad = |c, key: &str| {
+        let text = c_t(&c, key);
+        upload_page(&web, c, Some(text), StatusCode::BAD_REQUEST)
+    };
+    let mut form = match Multipart::from_request(req, &()).await {
+        Ok(m) => m,
+        Err(_) => return bad(c, "bo.imports.not_multipart"),
+    };
+    let mut token = String::new();
+    let mut file: Option<Vec<u8>> = None;
+    loop {
+        let mut field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => return bad(c, "bo.imports.too_large"),
+        };
+        match field.name() {
+            Some("csrf") => match field.text().await {
+                Ok(t) if t.len() <= 128 => token = t,
+                _ => return csrf_refused(c),
+            },
+            Some("file") => {
+                let mut bytes = Vec::new();
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(chunk)) => {
+                            if bytes.len() + chunk.len() > MAX_UPLOAD {
+                                return bad(c, "bo.imports.too_large");
+                            }
+                            bytes.extend_from_slice(&chunk);
+                        }
+                        Ok(None) => break,
+                        Err(_) => return bad(c, "bo.imports.too_large"),
+                    }
+                }
+                file = Some(bytes);
+            }
+            _ => {}
+        }
+    }
+    // The token first: nothing of the file is opened for a forged form.
+    if !csrf::token_ok(&session, &token) {
+        return csrf_refused(c);
+    }
+    let Some(bytes) = file.filter(|b| !b.is_empty()) else {
+        return bad(c, "bo.imports.no_file");
+    };
+    let Some(opener) = web.office.importer.clone() else {
+        return bad(c, "bo.imports.not_configured");
+    };
+    let caller = staff.caller;
+    let res = web
+        .call(move |bank, now| bank.import_file(&caller, &bytes, &*opener, now))
+        .await;
+    match res {
+        Ok((n, digest, label)) => {
+            let title = c.t("bo.imports.title").to_owned();
+            let lines = vec![
+                c.fmt("bo.imports.done", &[&n.to_string(), &label]),
+                c.fmt("bo.imports.digest", &[&digest]),
+            ];
+            outcome(
+                c,
+                StatusCode::CREATED,
+                &title,
+                lines,
+                false,
+                ("/backoffice/imports", "bo.menu.imports"),
+            )
+        }
+        Err(e) => {
+            let text = page::refusal_text(&c, &e);
+            let status = match e.code() {
+                "invalid_seed_file" => StatusCode::BAD_REQUEST,
+                "duplicate_import" | "duplicate_serial" => StatusCode::CONFLICT,
+                _ => page::refusal_status(&e),
+            };
+            upload_page(&web, c, Some(text), status)
+        }
+    }
+}
+
+fn c_t(c: &Chrome, key: &str) -> String {
+    c.t(key).to_owned()
+}

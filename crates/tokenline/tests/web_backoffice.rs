@@ -1,0 +1,374 @@
+//! The back office (`/backoffice/`, issue #11) in a real browser: operator login with password
+//! and the operator's own one-time password, token and customer lookup, the back-office
+//! revocation of a lost token with a reason approved by a second supervisor under dual control,
+//! unlock, seed file upload into stock, the audit log filtered with its hash chain intact, the
+//! campaign view; an anonymous visitor is sent to the login page and a form posted without its
+//! CSRF token is refused. Every page: a screenshot under target/screens/web_backoffice/ and
+//! axe-core without serious or critical violations.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod web_support;
+
+#[path = "bank_support/mod.rs"]
+mod bank_support;
+
+use chrono::{DateTime, TimeZone, Utc};
+use fantoccini::Locator;
+use web_support::*;
+
+fn seed_of(serial: &str) -> Vec<u8> {
+    serial.bytes().cycle().take(20).collect()
+}
+
+fn code(serial: &str, t: DateTime<Utc>) -> String {
+    format!(
+        "{:06}",
+        otp_core::code(
+            &otp_core::Params::DEFAULT_TOTP,
+            &seed_of(serial),
+            t.timestamp() as u64
+        )
+        .unwrap()
+    )
+}
+
+/// 2023-04-12 10:00 in Tokyo: the CLI sets up at T0, the server runs two minutes later.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2023, 4, 12, 1, 0, 0).unwrap()
+}
+
+fn clock(t: DateTime<Utc>) -> String {
+    format!("fixed:{}", t.to_rfc3339())
+}
+
+/// The bank: customer C1 with taro (master, 23456789) and jiro (general, 45678909, locked
+/// out by five wrong codes); operators suzuki (operator), sato and tanaka (supervisors) with
+/// their own tokens; dual control on. Returns the bank and the key of a second seed file to
+/// upload (the server opens uploads with it).
+fn setup() -> (BankDb, std::path::PathBuf, std::path::PathBuf) {
+    let bank = BankDb::with_policy("bank-000.toml", "\n[backoffice]\ndual_control = true\n");
+    let stock = bank.dir.path().join("stock");
+    std::fs::create_dir_all(&stock).unwrap();
+    let (file, key) = bank_support::tlseed_file(
+        &stock,
+        &["23456789", "45678909", "15151515", "16161616", "17171717"],
+        (2030, 1, 31),
+        seed_of,
+    );
+    let c0 = clock(t0());
+    bank.ok(&[
+        "import",
+        file.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    bank.ok(&["customer", "add", "C1", "--name", "データ商事"]);
+    for (login, name, class) in [
+        ("taro", "データ太郎", "master"),
+        ("jiro", "データ二郎", "general"),
+    ] {
+        bank.ok(&["user", "add", "C1", login, "--name", name, "--class", class]);
+    }
+    for (login, serial) in [("taro", "23456789"), ("jiro", "45678909")] {
+        bank.ok(&[
+            "register",
+            login,
+            serial,
+            "--code",
+            &code(serial, t0()),
+            "--clock",
+            &c0,
+        ]);
+    }
+    for (name, role, serial) in [
+        ("suzuki", "operator", "15151515"),
+        ("sato", "supervisor", "16161616"),
+        ("tanaka", "supervisor", "17171717"),
+    ] {
+        bank.ok(&[
+            "operator",
+            "add",
+            name,
+            "--role",
+            role,
+            "--serial",
+            serial,
+            "--code",
+            &code(serial, t0()),
+            "--clock",
+            &c0,
+        ]);
+    }
+    for _ in 0..5 {
+        bank.run(&["validate", "jiro", "--code", "000000", "--clock", &c0]);
+    }
+    let upload = bank.dir.path().join("upload");
+    std::fs::create_dir_all(&upload).unwrap();
+    let (file, key) =
+        bank_support::tlseed_file(&upload, &["30000001", "30000002"], (2031, 3, 31), seed_of);
+    (bank, file, key)
+}
+
+async fn path(b: &Browser) -> String {
+    b.client.current_url().await.unwrap().path().to_owned()
+}
+
+async fn log_in(b: &mut Browser, url: &str, name: &str, serial: &str, at: DateTime<Utc>) -> String {
+    b.visit(&format!("{url}/backoffice/login"), &format!("login-{name}"))
+        .await;
+    b.fill_and_click(
+        &[
+            ("name", name),
+            ("password", SECRET),
+            ("code", &code(serial, at)),
+        ],
+        "#login-submit",
+    )
+    .await;
+    b.seen(&format!("home-{name}")).await
+}
+
+async fn log_out(b: &Browser) {
+    b.client
+        .find(Locator::Css("header form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_revokes_a_lost_token_a_second_supervisor_approves_and_the_audit_chain_holds() {
+    if !browser_available() {
+        return;
+    }
+    let (bank, upload_file, upload_key) = setup();
+    let t1 = t0() + chrono::Duration::minutes(2);
+    let server = bank.serve_with(&clock(t1), &["--import-key", upload_key.to_str().unwrap()]);
+    let url = server.url.clone();
+    let mut b = Browser::start("web_backoffice").await;
+
+    // No session: every back-office page sends the visitor to the operator login.
+    b.visit(&format!("{url}/backoffice/audit"), "anonymous-redirected")
+        .await;
+    assert_eq!(path(&b).await, "/backoffice/login");
+    // A wrong one-time password: one answer for any wrong part.
+    b.visit(&format!("{url}/backoffice/login"), "login").await;
+    b.fill_and_click(
+        &[("name", "sato"), ("password", SECRET), ("code", "000000")],
+        "#login-submit",
+    )
+    .await;
+    let t = b.seen("login-refused").await;
+    assert_eq!(path(&b).await, "/backoffice/login");
+    assert!(t.contains("オペレーターログイン"), "{t}");
+
+    // Supervisor sato: lookups, then a lost token's revocation and an unlock, both filed as
+    // requests under dual control.
+    let t = log_in(&mut b, &url, "sato", "16161616", t1).await;
+    assert!(
+        t.contains("sato (監督者)") && t.contains("トークン照会"),
+        "{t}"
+    );
+    // A form posted without its CSRF token is refused before anything is done (the
+    // token is still in service below).
+    b.client
+        .execute(
+            "const f = document.createElement('form');
+             f.method = 'post'; f.action = '/backoffice/revoke';
+             const i = document.createElement('input');
+             i.name = 'serial'; i.value = '23456789'; f.appendChild(i);
+             document.body.appendChild(f); f.submit();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    b.client
+        .wait()
+        .for_element(Locator::Css("p.error"))
+        .await
+        .unwrap();
+    let t = b.seen("post-without-csrf-refused").await;
+    assert!(t.contains("この操作は受け付けられませんでした"), "{t}");
+
+    let t = b
+        .visit(
+            &format!("{url}/backoffice/tokens?serial=23456789"),
+            "token-lookup",
+        )
+        .await;
+    for s in ["データ商事", "taro", "データ太郎", "利用中", "01/31/30"] {
+        assert!(t.contains(s), "{s} missing: {t}");
+    }
+    let t = b
+        .visit(
+            &format!("{url}/backoffice/customers?by=login&key=jiro"),
+            "customer-lookup",
+        )
+        .await;
+    for s in [
+        "ログインID",
+        "利用者名",
+        "利用者区分",
+        "シリアル番号",
+        "ワンタイムパスワード状態",
+        "トークン有効期限",
+        "一般ユーザ",
+        "サービス利用中",
+        "ロック解除",
+    ] {
+        assert!(t.contains(s), "{s} missing: {t}");
+    }
+    b.visit(
+        &format!("{url}/backoffice/revoke?serial=23456789"),
+        "revoke-form",
+    )
+    .await;
+    b.client
+        .find(Locator::Css("#reason option[value=lost]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.fill_and_click(
+        &[("detail", "電車内で紛失(届出書 No.42)")],
+        "#revoke-submit",
+    )
+    .await;
+    let t = b.seen("revoke-filed").await;
+    assert!(t.contains("申請番号 1 を受け付けました"), "{t}");
+    b.visit(
+        &format!("{url}/backoffice/customers?by=login&key=jiro"),
+        "customer-before-unlock",
+    )
+    .await;
+    b.client
+        .find(Locator::Css("#unlock-jiro"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let t = b.seen("unlock-filed").await;
+    assert!(t.contains("申請番号 2 を受け付けました"), "{t}");
+    let t = b
+        .visit(&format!("{url}/backoffice/requests"), "requests-own")
+        .await;
+    assert!(
+        t.contains("ご自身の申請"),
+        "the requester cannot approve: {t}"
+    );
+    assert!(b.client.find(Locator::Css("#approve-1")).await.is_err());
+    log_out(&b).await;
+    assert_eq!(path(&b).await, "/backoffice/login");
+
+    // A second supervisor, tanaka, approves both: the token is revoked with the time from
+    // which registration opens; jiro is unlocked.
+    log_in(&mut b, &url, "tanaka", "17171717", t1).await;
+    b.visit(&format!("{url}/backoffice/requests"), "requests")
+        .await;
+    b.client
+        .find(Locator::Css("#approve-1"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let t = b.seen("approved-revocation").await;
+    assert!(
+        t.contains("トークン 23456789 を失効しました(利用者: taro)"),
+        "{t}"
+    );
+    // Policy 000: revoked at 10:02 → registration from 10:32 (30 minutes).
+    assert!(
+        t.contains("2023年04月12日 10時32分 以降に登録できます"),
+        "{t}"
+    );
+    b.visit(&format!("{url}/backoffice/requests"), "requests-one-left")
+        .await;
+    b.client
+        .find(Locator::Css("#approve-2"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let t = b.seen("approved-unlock").await;
+    assert!(t.contains("jiro のロックを解除しました"), "{t}");
+    let t = b
+        .visit(
+            &format!("{url}/backoffice/customers?key=C1"),
+            "customer-after",
+        )
+        .await;
+    assert!(t.contains("失効中"), "taro awaits a new token: {t}");
+    assert!(b.client.find(Locator::Css("#unlock-jiro")).await.is_err());
+
+    // Seed file upload into stock (multipart, no JavaScript).
+    b.visit(&format!("{url}/backoffice/imports"), "imports")
+        .await;
+    b.client
+        .find(Locator::Css("#file"))
+        .await
+        .unwrap()
+        .send_keys(upload_file.to_str().unwrap())
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("#import-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let t = b.seen("imported").await;
+    assert!(t.contains("2 本のトークンを在庫に取り込みました"), "{t}");
+    let t = b
+        .visit(
+            &format!("{url}/backoffice/tokens?serial=30000001"),
+            "uploaded-token",
+        )
+        .await;
+    assert!(t.contains("在庫"), "{t}");
+
+    // The audit log: the revocation found by serial and by actor, the chain intact.
+    let t = b
+        .visit(
+            &format!("{url}/backoffice/audit?subject=23456789&action=backoffice_revoke"),
+            "audit-by-serial",
+        )
+        .await;
+    assert!(t.contains("ハッシュチェーン: 正常"), "{t}");
+    assert!(
+        t.contains("operator:tanaka")
+            && t.contains("lost: 電車内で紛失")
+            && t.contains("requested by sato"),
+        "{t}"
+    );
+    let t = b
+        .visit(
+            &format!(
+                "{url}/backoffice/audit?actor=operator%3Asato&from=2023-04-12&until=2023-04-12"
+            ),
+            "audit-by-actor-and-day",
+        )
+        .await;
+    assert!(
+        t.contains("backoffice_request") && !t.contains("operator:tanaka"),
+        "{t}"
+    );
+    b.visit(&format!("{url}/backoffice/campaigns"), "campaigns")
+        .await;
+    // English from the same catalogue.
+    let t = b
+        .visit(&format!("{url}/backoffice/audit?lang=en"), "audit-en")
+        .await;
+    assert!(t.contains("Hash chain: intact"), "{t}");
+    b.close().await;
+    drop(server);
+    // The chain as the CLI sees it, after every page.
+    let out = bank.ok(&["audit", "verify"]);
+    assert!(!out.contains("broken"), "{out}");
+}
