@@ -455,6 +455,7 @@ async fn dispatch<S: Store + Send + Sync + 'static>(
     req: Request,
 ) -> Response {
     let started = std::time::Instant::now();
+    let allow = routes::methods_of(&routes::percent_decode(req.uri().path()));
     let request_id = crate::access::next_request_id();
     let method = req.method().as_str().to_owned();
     let route = routes::route_of(&method, &routes::percent_decode(req.uri().path()))
@@ -467,6 +468,11 @@ async fn dispatch<S: Store + Send + Sync + 'static>(
         .flatten();
     crate::access::log(&request_id, &method, route, reply.status, reason, elapsed);
     let mut resp = json_reply(reply);
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+        if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+            resp.headers_mut().insert(header::ALLOW, v);
+        }
+    }
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut()
             .insert(crate::access::REQUEST_ID_HEADER, v);
@@ -487,6 +493,10 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(app: Arc<App<S>>, req:
     let query = routes::query_pairs(parts.uri.query().unwrap_or(""));
     let method = parts.method.as_str().to_owned();
     let now = (app.clock)();
+    // A known path asked with another method: 405 (the route table is the public spec's).
+    if routes::route_of(&method, &path).is_none() && !routes::methods_of(&path).is_empty() {
+        return routes::handle(&app.bank, None, &method, &path, &query, &[], now);
+    }
     if method == "GET" && path == "/v1/health" {
         return routes::handle(&app.bank, None, "GET", &path, &query, &[], now);
     }
@@ -495,9 +505,11 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(app: Arc<App<S>>, req:
         return app.ready.reply(move || a.ping()).await;
     }
     let import = path == "/v1/imports";
-    // A DELETE may come without a body; when it has one, the same rule holds.
-    let has_body = matches!(method.as_str(), "POST" | "PUT" | "PATCH")
-        || (method == "DELETE" && sends_body(&parts.headers));
+    // The media type is asked of every request that carries a body (a form or text body is
+    // never read as JSON: no cross-site form post); a request without one (a DELETE, an
+    // approval) has nothing to mislabel.
+    let has_body = matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE")
+        && sends_body(&parts.headers);
     if has_body {
         let want = if import {
             "application/octet-stream"

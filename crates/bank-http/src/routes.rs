@@ -35,6 +35,9 @@ const fn r(method: &'static str, path: &'static str, scope: &'static str, operat
     }
 }
 
+/// The most audit entries one `GET /v1/audit?limit=` asks for.
+pub const MAX_AUDIT_LIMIT: usize = 1_000_000;
+
 /// Every route the server answers.
 pub const ROUTES: &[Route] = &[
     Route {
@@ -79,17 +82,30 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/v1/audit", "audit", false),
 ];
 
+/// Whether `path` fits the template `t` (`{name}` matches one segment).
+fn fits(t: &str, path: &str) -> bool {
+    let t: Vec<&str> = t.trim_matches('/').split('/').collect();
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    t.len() == segs.len()
+        && t.iter()
+            .zip(&segs)
+            .all(|(a, b)| a == b || (a.starts_with('{') && a.ends_with('}')))
+}
+
 /// The route a request path matches (`{name}` matches one segment).
 pub fn route_of(method: &str, path: &str) -> Option<&'static Route> {
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    ROUTES.iter().find(|r| {
-        let t: Vec<&str> = r.path.trim_matches('/').split('/').collect();
-        r.method == method
-            && t.len() == segs.len()
-            && t.iter()
-                .zip(&segs)
-                .all(|(a, b)| a == b || (a.starts_with('{') && a.ends_with('}')))
-    })
+    ROUTES
+        .iter()
+        .find(|r| r.method == method && fits(r.path, path))
+}
+
+/// The methods served on `path` (empty for an unknown path): the `Allow` header of a 405.
+pub fn methods_of(path: &str) -> Vec<&'static str> {
+    ROUTES
+        .iter()
+        .filter(|r| fits(r.path, path))
+        .map(|r| r.method)
+        .collect()
 }
 
 /// Checks the route's scope (and operator session) before the body is even parsed, so a
@@ -380,6 +396,16 @@ fn route<S: Store>(
     if (method, segs.as_slice()) == ("GET", &["v1", "health"][..]) {
         return Ok(Reply::ok(json!({ "status": "ok", "time": now })));
     }
+    if route_of(method, path).is_none() && !methods_of(path).is_empty() {
+        return Err(Reply::error(
+            405,
+            "method_not_allowed",
+            format!(
+                "{path} does not take {method}: use {} (see the Allow header)",
+                methods_of(path).join(", ")
+            ),
+        ));
+    }
     let Some(who) = caller else {
         return Err(refusal(&Error::Unauthenticated));
     };
@@ -418,17 +444,12 @@ fn route<S: Store>(
                     Reply::error(400, "invalid_input", "page must be a number from 1")
                 })?,
             };
+            let actor = query(q, "actor")
+                .map(LoginId::parse)
+                .transpose()
+                .map_err(id_err)?;
             done(
-                bank.list_users(
-                    who,
-                    query(q, "actor")
-                        .and_then(|a| LoginId::parse(a).ok())
-                        .as_ref(),
-                    &id,
-                    query(q, "filter"),
-                    page,
-                    now,
-                ),
+                bank.list_users(who, actor.as_ref(), &id, query(q, "filter"), page, now),
                 |p| {
                     let rows: Vec<_> = p.rows.iter().map(|r| r.view(tz)).collect();
                     Reply::ok(
@@ -542,13 +563,21 @@ fn route<S: Store>(
             done(bank.approve(who, id, now), |r| Reply::ok(json!(r)))
         }
         ("GET", ["v1", "audit"]) => {
-            let limit =
-                match query(q, "limit") {
-                    None => None,
-                    Some(l) => Some(l.parse::<usize>().map_err(|_| {
-                        Reply::error(400, "invalid_input", "limit must be a number")
-                    })?),
-                };
+            let limit = match query(q, "limit") {
+                None => None,
+                Some(l) => Some(
+                    l.parse::<usize>()
+                        .ok()
+                        .filter(|n| *n <= MAX_AUDIT_LIMIT)
+                        .ok_or_else(|| {
+                            Reply::error(
+                                400,
+                                "invalid_input",
+                                format!("limit must be a number from 0 to {MAX_AUDIT_LIMIT}"),
+                            )
+                        })?,
+                ),
+            };
             let instant = |k: &str| {
                 query(q, k)
                     .map(|t| {

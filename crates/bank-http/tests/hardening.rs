@@ -274,6 +274,26 @@ fn unknown_login_and_wrong_code_get_the_same_status_and_body() {
     );
     assert_eq!(known.0, unknown.0);
     assert_eq!(known.1, unknown.1, "the body tells nothing about the login");
+    // A typing slip, or no code at all, answers alike too (the code's form is checked
+    // before the login is looked up).
+    for code in ["12ab56", ""] {
+        let ask = |login: &str| {
+            post(
+                s.addr(),
+                "127.0.0.1",
+                "application/json",
+                Some(&b.login_key),
+                "/v1/validate",
+                &format!(r#"{{"login":"{login}","code":"{code}"}}"#),
+            )
+        };
+        let (known, unknown) = (ask("taro"), ask("nobody"));
+        assert_eq!(known.0, 400, "{code:?}: {}", known.1);
+        assert_eq!(
+            known, unknown,
+            "{code:?}: the answer tells nothing about the login"
+        );
+    }
     s.stop();
 }
 
@@ -397,5 +417,40 @@ fn tls_by_rustls_serves_the_api() {
     let mut junk = Vec::new();
     let _ = plain.read_to_end(&mut junk);
     assert!(!String::from_utf8_lossy(&junk).contains("\"ok\""));
+    s.stop();
+}
+
+#[test]
+fn a_known_path_asked_with_another_method_answers_405_naming_the_allowed_ones() {
+    let b = bankd();
+    let s = start(&b, bank_http::ServeConfig::loopback("127.0.0.1:0")).unwrap();
+    for (method, path, allow) in [
+        ("PUT", "/v1/validate", "POST"),
+        ("TRACE", "/v1/health", "GET"),
+        ("GET", "/v1/operator/sessions/current", "DELETE"),
+    ] {
+        let mut c = TcpStream::connect(s.addr()).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(c, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n", b.login_key).unwrap();
+        let mut out = String::new();
+        c.read_to_string(&mut out).unwrap();
+        let (st, v) = parse_answer(&out);
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (405, Some("method_not_allowed")),
+            "{method} {path}: {out}"
+        );
+        assert!(
+            out.to_ascii_lowercase()
+                .contains(&format!("\r\nallow: {}\r\n", allow.to_ascii_lowercase())),
+            "{method} {path}: {out}"
+        );
+    }
+    // An unknown path is no route to show: without a key it is 401 like any other.
+    let (st, v) = raw(
+        s.addr(),
+        "GET /v1/nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(st, 401, "no key, no route table beyond the spec: {v}");
     s.stop();
 }

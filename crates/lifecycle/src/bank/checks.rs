@@ -207,6 +207,12 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<Result<(User, Customer), Error>, StoreError> {
         let max = self.policy.validation.max_failures;
+        // The code's form first: a typing slip answers alike for any actor (no oracle).
+        if crate::ids::OtpCode::parse(&proof.code).is_err() {
+            return Ok(Err(Error::InvalidInput(
+                crate::ids::MalformedCode.to_string(),
+            )));
+        }
         let Some(mut actor) = tx.user(&proof.actor)? else {
             let key = login_key(&proof.actor);
             if let Err(e) = self.check_throttle(tx, &key, &proof.actor, now)? {

@@ -59,6 +59,13 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<Result<(CustomerId, TokenInfo), (Option<CustomerId>, Error)>, StoreError> {
         let max = self.policy.validation.max_failures;
+        // The code's form first: a typing slip answers alike for any login (no oracle).
+        if crate::ids::OtpCode::parse(code).is_err() {
+            return Ok(Err((
+                None,
+                Error::InvalidInput(crate::ids::MalformedCode.to_string()),
+            )));
+        }
         let Some(mut user) = tx.user(login)? else {
             let key = login_key(login);
             if let Err(e) = self.check_throttle(tx, &key, login, now)? {

@@ -81,7 +81,21 @@ impl<S: Store> Bank<S> {
     ) -> Result<Result<LoginOutcome, Error>, StoreError> {
         let mut entry = self.entry(now, caller, Actor::User(login.to_string()), "login");
         entry.subject = Some(login.to_string());
+        // The form of the code first, before the login is looked up: a typing slip costs no
+        // attempt and answers the same whether the login exists or not (no oracle). An empty
+        // code is the front end asking for a user who needs none (`not_required`).
+        let malformed = crate::ids::OtpCode::parse(code).is_err();
+        let slip = || Error::InvalidInput(crate::ids::MalformedCode.to_string());
+        if malformed && !code.trim().is_empty() {
+            self.audit_refusal(tx, entry, &slip())?;
+            return Ok(Err(slip()));
+        }
         let Some(mut user) = tx.user(login)? else {
+            if malformed {
+                // No code for an unknown login: what a user with a token gets for no code.
+                self.audit_refusal(tx, entry, &slip())?;
+                return Ok(Err(slip()));
+            }
             let key = login_key(login);
             let err = match self.check_throttle(tx, &key, login, now)? {
                 Err(e) => e,
