@@ -218,6 +218,8 @@ impl<S: Store> Bank<S> {
             if let Err(e) = self.check_throttle(tx, &key, &proof.actor, now)? {
                 return Ok(Err(e));
             }
+            // The Argon2 work a known actor's password costs (no timing oracle).
+            self.verify_unknown(&proof.secret);
             let remaining = self.fail_throttle(tx, &key, max, now)?;
             return Ok(Err(Error::WrongProof { remaining }));
         };

@@ -138,6 +138,9 @@ impl<S: Store> Bank<S> {
             let Some(mut op) = tx.operator(name)? else {
                 let t = tx.throttle(&key)?;
                 if t.locked_until.is_none_or(|u| u <= now) {
+                    // The Argon2 work a known operator's password costs (no timing oracle);
+                    // a locked name, known or not, is refused without it.
+                    self.verify_unknown(password);
                     self.fail_throttle(tx, &key, max, now)?;
                 }
                 return refused(tx, e);

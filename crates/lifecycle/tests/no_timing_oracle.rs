@@ -1,0 +1,75 @@
+//! No timing oracle (issue #10): a refusal for an unknown actor or operator name runs the
+//! same Argon2 verification as a refusal for a known name with a wrong password, so the time
+//! an answer takes does not tell whether the name exists. The test counts verifications
+//! ([`lifecycle::secret::verifications`]); it asserts no time. One test in this binary, so
+//! that no other test's verifications run between the counts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use chrono::Duration;
+use common::*;
+use lifecycle::secret::verifications;
+use lifecycle::*;
+
+/// Argon2 verifications `f` ran.
+fn argon2_runs<T>(f: impl FnOnce() -> T) -> (u64, T) {
+    let before = verifications();
+    let out = f();
+    (verifications() - before, out)
+}
+
+#[test]
+fn an_unknown_name_costs_the_argon2_work_of_a_known_one() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let admin = Caller::Client {
+        name: ClientName::parse("ib").unwrap(),
+        scopes: vec![Scope::CustomerAdmin, Scope::Backoffice],
+    };
+    // Customer side: the actor's confirmation password (revoke).
+    let proof = |actor: &str, t| Proof {
+        actor: lid(actor),
+        secret: ConfirmationSecret::new("not-the-password"),
+        code: code("23456789", t),
+    };
+    let (known, e1) = argon2_runs(|| w.bank.revoke(&admin, &proof("taro", t), &[lid("jiro")], t));
+    let t2 = t + Duration::seconds(30);
+    let (unknown, e2) = argon2_runs(|| {
+        w.bank
+            .revoke(&admin, &proof("nobody", t2), &[lid("jiro")], t2)
+    });
+    assert_eq!(e1.unwrap_err().code(), "wrong_credentials");
+    assert_eq!(e2.unwrap_err().code(), "wrong_credentials");
+    assert_eq!((known, unknown), (1, 1), "one Argon2 verification each");
+
+    // Bank side: an operator's password (opening a session).
+    w.bank
+        .add_operator(
+            &root(),
+            NewOperator {
+                name: OperatorId::parse("suzuki").unwrap(),
+                role: Role::Operator,
+                password: ConfirmationSecret::new("staff-pass"),
+                serial: sn("15151515"),
+                code: code("15151515", t),
+            },
+            t,
+        )
+        .unwrap();
+    let t3 = t + Duration::seconds(60);
+    let open = |name: &str| {
+        w.bank.open_operator_session(
+            &admin,
+            &OperatorId::parse(name).unwrap(),
+            &ConfirmationSecret::new("wrong"),
+            &code("15151515", t3),
+            t3,
+        )
+    };
+    let (known, e1) = argon2_runs(|| open("suzuki"));
+    let (unknown, e2) = argon2_runs(|| open("nobody"));
+    assert_eq!(e1.unwrap_err().code(), "wrong_operator_login");
+    assert_eq!(e2.unwrap_err().code(), "wrong_operator_login");
+    assert_eq!((known, unknown), (1, 1), "one Argon2 verification each");
+}
