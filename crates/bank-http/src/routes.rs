@@ -53,6 +53,18 @@ pub const ROUTES: &[Route] = &[
         operator: false,
     },
     r("POST", "/v1/customers", "provisioning", false),
+    r("GET", "/v1/customers", "provisioning", false),
+    r("GET", "/v1/customers/{id}", "provisioning", false),
+    r("POST", "/v1/users/{login}/remove", "provisioning", false),
+    r("POST", "/v1/users/{login}/password", "provisioning", false),
+    r(
+        "POST",
+        "/v1/users/{login}/permissions",
+        "customer-admin",
+        false,
+    ),
+    r("POST", "/v1/register-for", "customer-admin", false),
+    r("GET", "/v1/tokens", "backoffice", true),
     r("POST", "/v1/users", "provisioning", false),
     r("GET", "/v1/customers/{id}/users", "login", false),
     r("POST", "/v1/tokens/{serial}/issue", "provisioning", false),
@@ -172,6 +184,8 @@ fn status_of(e: &Error) -> u16 {
         | "token_of_another_customer"
         | "expired_needs_backoffice"
         | "master_cannot_be_unregistered"
+        | "master_registers_own_token"
+        | "master_cannot_be_removed"
         | "no_secret_set" => 403,
         "locked" => 423,
         "secret_hashing" => 500,
@@ -328,6 +342,42 @@ struct RegisterBody {
 }
 
 #[derive(Deserialize)]
+struct RegisterForBody {
+    #[serde(flatten)]
+    proof: ProofFieldsFlat,
+    target: LoginId,
+    serial: SerialNumber,
+    token_code: String,
+}
+
+#[derive(Deserialize)]
+struct PermissionBody {
+    #[serde(flatten)]
+    proof: ProofFieldsFlat,
+    token_management: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    secret: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmptyBody {}
+
+/// `page` from the query (default 1).
+fn page_of(q: &[(String, String)]) -> Result<usize, Reply> {
+    match query(q, "page") {
+        None => Ok(1),
+        Some(p) => p
+            .parse::<usize>()
+            .map_err(|_| Reply::error(400, "invalid_input", "page must be a number from 1")),
+    }
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LoginBody {
     login: LoginId,
@@ -457,6 +507,86 @@ fn route<S: Store>(
                     )
                 },
             )
+        }
+        ("GET", ["v1", "customers"]) => done(bank.list_customers(who, page_of(q)?, now), |p| {
+            Reply::ok(
+                json!({ "page": p.page, "pages": p.pages, "total": p.total, "customers": p.rows }),
+            )
+        }),
+        ("GET", ["v1", "customers", id]) => {
+            let id = CustomerId::parse(id).map_err(id_err)?;
+            done(bank.show_customer(who, &id, now), |d| {
+                let users: Vec<_> = d.users.iter().map(|r| r.view(tz)).collect();
+                let mut v = json!(d.customer);
+                v["users"] = json!(users);
+                v["tokens"] = json!(d.tokens);
+                Reply::ok(v)
+            })
+        }
+        ("POST", ["v1", "users", login, "remove"]) => {
+            let login = LoginId::parse(login).map_err(id_err)?;
+            let _: EmptyBody = parse(body)?;
+            done(bank.remove_user(who, &login, now), |s| {
+                Reply::ok(json!({ "login": login, "released_serial": s }))
+            })
+        }
+        ("POST", ["v1", "users", login, "password"]) => {
+            let login = LoginId::parse(login).map_err(id_err)?;
+            let b: PasswordBody = parse(body)?;
+            let secret = ConfirmationSecret::new(b.secret);
+            done(bank.set_user_password(who, &login, &secret, now), |_| {
+                Reply::ok(json!({ "login": login, "confirmation_password": "set" }))
+            })
+        }
+        ("POST", ["v1", "users", login, "permissions"]) => {
+            let login = LoginId::parse(login).map_err(id_err)?;
+            let b: PermissionBody = parse(body)?;
+            done(
+                bank.set_token_management(who, &b.proof.proof(), &login, b.token_management, now),
+                |v| Reply::ok(json!({ "login": login, "token_management": v })),
+            )
+        }
+        ("POST", ["v1", "register-for"]) => {
+            let b: RegisterForBody = parse(body)?;
+            let proof = b.proof.proof();
+            let actor = proof.actor.clone();
+            done(
+                bank.register_for(who, &proof, &b.target, &b.serial, &b.token_code, now),
+                |t| {
+                    Reply::ok(
+                        json!({ "login": b.target, "serial": t.serial, "expires_at": t.expires_at(), "registered_by": actor }),
+                    )
+                },
+            )
+        }
+        ("GET", ["v1", "tokens"]) => {
+            let status = match query(q, "status") {
+                None => None,
+                Some(s) => Some(lifecycle::TokenStatus::parse_kind(s).ok_or_else(|| {
+                    Reply::error(
+                        400,
+                        "invalid_input",
+                        "status must be one of stock, issued, active, revoked, staff",
+                    )
+                })?),
+            };
+            let customer = query(q, "customer")
+                .map(CustomerId::parse)
+                .transpose()
+                .map_err(id_err)?;
+            let filter = lifecycle::TokenFilter { status, customer };
+            done(bank.list_tokens(who, &filter, page_of(q)?, now), |p| {
+                let rows: Vec<_> = p
+                    .rows
+                    .iter()
+                    .map(|t| {
+                        json!({ "serial": t.serial, "status": t.status.kind(), "customer": t.status.customer(), "expiry": t.expiry, "expires_at": t.expires_at(), "batch": t.batch })
+                    })
+                    .collect();
+                Reply::ok(
+                    json!({ "page": p.page, "pages": p.pages, "total": p.total, "tokens": rows }),
+                )
+            })
         }
         ("GET", ["v1", "tokens", serial]) => {
             let s = SerialNumber::parse(serial).map_err(id_err)?;

@@ -166,7 +166,11 @@ fn every_route_answers_401_403_or_session_required_as_its_scope_says() {
     .unwrap();
     let a = server.addr();
     for r in bank_http::ROUTES {
-        let path = r.path.replace("{id}", "1").replace("{serial}", "23456789");
+        let path = r
+            .path
+            .replace("{id}", "1")
+            .replace("{serial}", "23456789")
+            .replace("{login}", "taro");
         let import = r.path == "/v1/imports";
         let (st, v) = request(a, r.method, &path, None, import);
         match r.scope {

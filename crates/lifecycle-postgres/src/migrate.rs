@@ -10,6 +10,7 @@ use postgres::{Client, Transaction};
 pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_access.sql")),
+    (3, include_str!("../migrations/0003_admin.sql")),
 ];
 
 /// The newest schema this program knows.

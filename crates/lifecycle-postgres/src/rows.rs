@@ -10,7 +10,7 @@ use lifecycle::{
 use postgres::Row;
 
 /// The user columns, in the order [`user_at`] reads them (prefix with a table alias as needed).
-pub const USER_COLS: [&str; 12] = [
+pub const USER_COLS: [&str; 13] = [
     "login",
     "customer",
     "name",
@@ -23,6 +23,7 @@ pub const USER_COLS: [&str; 12] = [
     "awaiting_registration",
     "failures",
     "locked_until",
+    "token_management",
 ];
 
 /// The token columns without the seed, in the order [`token_at`] reads them.
@@ -97,7 +98,7 @@ pub fn get<'r, T: postgres::types::FromSql<'r>>(r: &'r Row, i: usize) -> Result<
     r.try_get(i).map_err(|e| corrupt("column", e))
 }
 
-/// A user from the 12 [`USER_COLS`] starting at column `at`.
+/// A user from the 13 [`USER_COLS`] starting at column `at`.
 pub fn user_at(r: &Row, at: usize) -> Result<User, StoreError> {
     let class: String = get(r, at + 3)?;
     let failures: i64 = get(r, at + 10)?;
@@ -118,6 +119,7 @@ pub fn user_at(r: &Row, at: usize) -> Result<User, StoreError> {
         awaiting_registration: get(r, at + 9)?,
         failures: u32::try_from(failures).map_err(|e| corrupt("failures", e))?,
         locked_until: opt_ts(get(r, at + 11)?)?,
+        token_management: get(r, at + 12)?,
     })
 }
 

@@ -9,8 +9,8 @@ use lifecycle::access::{RequestKind, Throttle};
 use lifecycle::audit::{Actor, AuditEntry, AuditQuery};
 use lifecycle::{
     ApiClient, BackofficeRequest, ClientName, Customer, CustomerId, LoginId, NewToken, Operator,
-    OperatorId, OperatorSession, Role, SecretHash, Seed, SerialNumber, StoreError, TokenInfo,
-    TokenStatus, Tx, User,
+    OperatorId, OperatorSession, Role, SecretHash, Seed, SerialNumber, StoreError, TokenFilter,
+    TokenInfo, TokenStatus, Tx, User,
 };
 use lifecycle_sqlite::Cipher;
 use postgres::binary_copy::BinaryCopyInWriter;
@@ -79,6 +79,11 @@ fn message(e: &postgres::Error) -> String {
             m
         }
     }
+}
+
+/// A row count or offset as PostgreSQL's `bigint` (saturating).
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 fn user_cols() -> String {
@@ -225,7 +230,7 @@ impl<'a> PgTx<'a> {
 
     fn write_user(&mut self, sql_text: &str, u: &User) -> Result<u64, StoreError> {
         self.flush()?;
-        let params: [&(dyn ToSql + Sync); 12] = [
+        let params: [&(dyn ToSql + Sync); 13] = [
             &u.login.as_str(),
             &u.customer.as_str(),
             &u.name,
@@ -238,6 +243,7 @@ impl<'a> PgTx<'a> {
             &u.awaiting_registration,
             &i64::from(u.failures),
             &u.locked_until.map(ts),
+            &u.token_management,
         ];
         self.tx.execute(sql_text, &params).map_err(backend)
     }
@@ -303,7 +309,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
-        let n = self.write_user(&format!("INSERT INTO users ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING", user_cols()), u)?;
+        let n = self.write_user(&format!("INSERT INTO users ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING", user_cols()), u)?;
         if n == 0 {
             return Err(StoreError::Duplicate {
                 what: "user",
@@ -323,7 +329,7 @@ impl Tx for PgTx<'_> {
     fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
         let n = self.write_user(
             "UPDATE users SET customer = $2, name = $3, class = $4, needs_otp = $5, secret_hash = $6, serial = $7, issued = $8, \
-             last_revoked_at = $9, awaiting_registration = $10, failures = $11, locked_until = $12 WHERE login = $1",
+             last_revoked_at = $9, awaiting_registration = $10, failures = $11, locked_until = $12, token_management = $13 WHERE login = $1",
             u,
         )?;
         if n == 0 {
@@ -337,6 +343,81 @@ impl Tx for PgTx<'_> {
 
     fn users_of_customer(&mut self, cid: &CustomerId) -> Result<Vec<User>, StoreError> {
         self.users_where("customer = $1", cid.as_str())
+    }
+
+    fn delete_user(&mut self, login: &LoginId) -> Result<(), StoreError> {
+        self.flush()?;
+        let n = self
+            .tx
+            .execute("DELETE FROM users WHERE login = $1", &[&login.as_str()])
+            .map_err(backend)?;
+        if n == 0 {
+            return Err(StoreError::Missing {
+                what: "user",
+                key: login.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn customers_page(
+        &mut self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<Customer>), StoreError> {
+        self.flush()?;
+        let total: i64 = self
+            .tx
+            .query_one("SELECT COUNT(*) FROM customers", &[])
+            .map_err(backend)
+            .and_then(|r| get(&r, 0))?;
+        let rows = self
+            .tx
+            .query(
+                "SELECT id, name, mode, secret_hash FROM customers ORDER BY id LIMIT $1 OFFSET $2",
+                &[&clamp(limit), &clamp(offset)],
+            )
+            .map_err(backend)?;
+        let out = rows
+            .iter()
+            .map(|r| rows::customer_at(r, 0))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((u64::try_from(total).unwrap_or_default(), out))
+    }
+
+    fn tokens_page(
+        &mut self,
+        filter: &TokenFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<TokenInfo>), StoreError> {
+        self.flush()?;
+        const WHERE: &str = "($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR (status IN ('issued', 'active') AND status_customer = $2))";
+        let status = filter.status;
+        let customer = filter.customer.as_ref().map(CustomerId::as_str);
+        let total: i64 = self
+            .tx
+            .query_one(
+                &format!("SELECT COUNT(*) FROM tokens WHERE {WHERE}"),
+                &[&status, &customer],
+            )
+            .map_err(backend)
+            .and_then(|r| get(&r, 0))?;
+        let rows = self
+            .tx
+            .query(
+                &format!(
+                    "SELECT {} FROM tokens WHERE {WHERE} ORDER BY serial LIMIT $3 OFFSET $4",
+                    rows::cols("", &rows::TOKEN_COLS)
+                ),
+                &[&status, &customer, &clamp(limit), &clamp(offset)],
+            )
+            .map_err(backend)?;
+        let out = rows
+            .iter()
+            .map(|r| rows::token_at(r, 0))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((u64::try_from(total).unwrap_or_default(), out))
     }
 
     fn users_of_token(&mut self, serial: &SerialNumber) -> Result<Vec<User>, StoreError> {

@@ -21,6 +21,7 @@ use std::time::Duration;
 pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_access.sql")),
+    (3, include_str!("../migrations/0003_admin.sql")),
 ];
 
 const KEY_CHECK: &[u8] = b"tokenline bank master key check";

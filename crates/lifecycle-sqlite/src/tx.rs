@@ -7,7 +7,7 @@ use lifecycle::audit::{Actor, AuditEntry, AuditQuery};
 use lifecycle::{
     ApiClient, BackofficeRequest, ClientName, Customer, CustomerId, LoginId, NewToken, Operator,
     OperatorId, OperatorSession, Role, SecretHash, Seed, SerialNumber, StoreError, TokenCounters,
-    TokenInfo, TokenStatus, Tx, UsageMode, User, UserClass,
+    TokenFilter, TokenInfo, TokenStatus, Tx, UsageMode, User, UserClass,
 };
 use rusqlite::{params, OptionalExtension, Row};
 
@@ -46,11 +46,16 @@ fn id<T>(s: String, parse: fn(&str) -> Result<T, lifecycle::IdError>) -> Result<
     parse(&s).map_err(|e| corrupt("identifier", e))
 }
 
+/// A row count or offset as SQLite's signed integer (saturating).
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 fn sql<T>(r: rusqlite::Result<T>) -> Result<T, StoreError> {
     r.map_err(backend)
 }
 
-const USER_COLS: &str = "login, customer, name, class, needs_otp, secret_hash, serial, issued, last_revoked_at, awaiting_registration, failures, locked_until";
+const USER_COLS: &str = "login, customer, name, class, needs_otp, secret_hash, serial, issued, last_revoked_at, awaiting_registration, failures, locked_until, token_management";
 
 struct RawUser {
     login: String,
@@ -65,6 +70,7 @@ struct RawUser {
     awaiting: bool,
     failures: u32,
     locked_until: Option<String>,
+    token_management: bool,
 }
 
 fn raw_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
@@ -81,6 +87,7 @@ fn raw_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
         awaiting: r.get(9)?,
         failures: r.get(10)?,
         locked_until: r.get(11)?,
+        token_management: r.get(12)?,
     })
 }
 
@@ -106,6 +113,7 @@ impl RawUser {
             awaiting_registration: self.awaiting,
             failures: self.failures,
             locked_until: opt_ts(self.locked_until)?,
+            token_management: self.token_management,
         })
     }
 }
@@ -138,6 +146,7 @@ impl SqlTx<'_> {
             u.awaiting_registration,
             u.failures,
             u.locked_until.map(ts),
+            u.token_management,
         ])
     }
 }
@@ -225,7 +234,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
-        let r = self.write_user(&format!("INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"), u);
+        let r = self.write_user(&format!("INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"), u);
         match r {
             Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
                 what: "user",
@@ -245,7 +254,7 @@ impl Tx for SqlTx<'_> {
     fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
         let n = sql(self.write_user(
             "UPDATE users SET customer = ?2, name = ?3, class = ?4, needs_otp = ?5, secret_hash = ?6, serial = ?7, issued = ?8, \
-             last_revoked_at = ?9, awaiting_registration = ?10, failures = ?11, locked_until = ?12 WHERE login = ?1",
+             last_revoked_at = ?9, awaiting_registration = ?10, failures = ?11, locked_until = ?12, token_management = ?13 WHERE login = ?1",
             u,
         ))?;
         if n == 0 {
@@ -259,6 +268,77 @@ impl Tx for SqlTx<'_> {
 
     fn users_of_customer(&mut self, cid: &CustomerId) -> Result<Vec<User>, StoreError> {
         self.users_where("customer = ?1", cid.as_str())
+    }
+
+    fn delete_user(&mut self, login: &LoginId) -> Result<(), StoreError> {
+        let n = sql(self
+            .tx
+            .prepare_cached("DELETE FROM users WHERE login = ?1")
+            .and_then(|mut st| st.execute([login.as_str()])))?;
+        if n == 0 {
+            return Err(StoreError::Missing {
+                what: "user",
+                key: login.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn customers_page(
+        &mut self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<Customer>), StoreError> {
+        let total: i64 = sql(self
+            .tx
+            .query_row("SELECT COUNT(*) FROM customers", [], |r| r.get(0)))?;
+        let ids: Vec<String> = {
+            let mut st = sql(self
+                .tx
+                .prepare_cached("SELECT id FROM customers ORDER BY id LIMIT ?1 OFFSET ?2"))?;
+            let rows = sql(st.query_map(params![clamp(limit), clamp(offset)], |r| r.get(0)))?;
+            sql(rows.collect())?
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for i in ids {
+            if let Some(c) = self.customer(&id(i, CustomerId::parse)?)? {
+                out.push(c);
+            }
+        }
+        Ok((total as u64, out))
+    }
+
+    fn tokens_page(
+        &mut self,
+        filter: &TokenFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<TokenInfo>), StoreError> {
+        const WHERE: &str = "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR (status IN ('issued', 'active') AND status_customer = ?2))";
+        let status = filter.status;
+        let customer = filter.customer.as_ref().map(CustomerId::as_str);
+        let total: i64 = sql(self.tx.query_row(
+            &format!("SELECT COUNT(*) FROM tokens WHERE {WHERE}"),
+            params![status, customer],
+            |r| r.get(0),
+        ))?;
+        let serials: Vec<String> = {
+            let mut st = sql(self.tx.prepare_cached(&format!(
+                "SELECT serial FROM tokens WHERE {WHERE} ORDER BY serial LIMIT ?3 OFFSET ?4"
+            )))?;
+            let rows = sql(st.query_map(
+                params![status, customer, clamp(limit), clamp(offset)],
+                |r| r.get(0),
+            ))?;
+            sql(rows.collect())?
+        };
+        let mut out = Vec::with_capacity(serials.len());
+        for s in serials {
+            if let Some(t) = self.token(&id(s, SerialNumber::parse)?)? {
+                out.push(t);
+            }
+        }
+        Ok((total as u64, out))
     }
 
     fn users_of_token(&mut self, serial: &SerialNumber) -> Result<Vec<User>, StoreError> {

@@ -355,7 +355,10 @@ fn a_version_1_database_migrates_keeping_tokens_users_and_a_verifiable_audit_cha
                     ('2025-01-02T00:00:00Z', 'user', 'taro', 'register', 'ok', '');",
     )
     .unwrap();
-    assert_eq!(lifecycle_sqlite::migrate(&mut conn).unwrap(), 2);
+    assert_eq!(
+        lifecycle_sqlite::migrate(&mut conn).unwrap(),
+        lifecycle_sqlite::MIGRATIONS.last().unwrap().0
+    );
     let fk: Option<String> = conn
         .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
         .optional()

@@ -9,10 +9,13 @@
 //! | scope            | actions                                                              |
 //! |------------------|----------------------------------------------------------------------|
 //! | `login`          | validate, register, skip, the acting user's own customer's user list  |
-//! | `customer-admin` | revoke, mode, unregister (plus the actor's password and current code) |
-//! | `provisioning`   | customers, users, issue, any customer's user list                     |
+//! | `customer-admin` | revoke, mode, unregister, register for another user, 利用権限 (plus the actor's password and current code) |
+//! | `provisioning`   | customers (add, list, show), users (add, remove, set password), issue, any customer's user list |
 //! | `import`         | seed file imports                                                     |
-//! | `backoffice`     | operator sessions; with a session: back-office revoke, unlock, token and customer lookup, requests, approvals |
+//! | `backoffice`     | operator sessions; with a session: back-office revoke, unlock, token and customer lookup, token list, requests, approvals |
+//!
+//! Inside a customer, [`user_may`] decides what the acting *user* may do (class by policy,
+//! then the master-granted 利用権限, `002`).
 //! | `audit`          | reading the audit log                                                 |
 //!
 //! API clients and operators are managed only from the CLI ([`Caller::Local`]).
@@ -20,6 +23,8 @@
 use crate::access::Role;
 use crate::error::Error;
 use crate::ids::{ClientName, OperatorId};
+use crate::model::{User, UserClass};
+use crate::policy::{AdminRoles, RolePolicy};
 use serde::{Deserialize, Serialize};
 
 /// What an API client's key allows (named per route in `spec/bank-api.openapi.yaml`).
@@ -138,6 +143,18 @@ pub enum Action {
     ReadAudit,
     /// Add, list, revoke API clients; add operators (CLI only).
     ManageAccess,
+    /// An administrator registers a serial for another user of the customer (`001`, `002`).
+    RegisterForOthers,
+    /// The master grants or withdraws a user's token-management permission (利用権限, `002`).
+    GrantPermission,
+    /// List customers, show one (back-office administration, issue #15).
+    ReadCustomers,
+    /// Remove a user.
+    RemoveUser,
+    /// Set a user's confirmation password (確認用パスワード).
+    SetPassword,
+    /// List tokens by status (no seeds).
+    ListTokens,
 }
 
 impl Action {
@@ -145,12 +162,18 @@ impl Action {
     pub fn scope(self) -> Option<Scope> {
         use Action::*;
         Some(match self {
-            AddCustomer | AddUser | IssueToken => Scope::Provisioning,
+            AddCustomer | AddUser | IssueToken | ReadCustomers | RemoveUser | SetPassword => {
+                Scope::Provisioning
+            }
             ListUsers | Validate | Register | Skip => Scope::Login,
             Import => Scope::Import,
-            Revoke | ChangeMode | Unregister => Scope::CustomerAdmin,
+            Revoke | ChangeMode | Unregister | RegisterForOthers | GrantPermission => {
+                Scope::CustomerAdmin
+            }
             OpenOperatorSession | CloseOperatorSession | BackofficeRevoke | Unlock
-            | TokenLookup | CustomerLookup | ListRequests | Approve => Scope::Backoffice,
+            | TokenLookup | CustomerLookup | ListRequests | ListTokens | Approve => {
+                Scope::Backoffice
+            }
             ReadAudit => Scope::Audit,
             ManageAccess => return None,
         })
@@ -165,6 +188,7 @@ impl Action {
                 | Action::TokenLookup
                 | Action::CustomerLookup
                 | Action::ListRequests
+                | Action::ListTokens
                 | Action::Approve
                 | Action::CloseOperatorSession
         )
@@ -266,6 +290,80 @@ impl Caller {
     }
 }
 
+/// What a customer's own user does for the customer from the admin menu
+/// (管理機能 → ワンタイムパスワード認証情報管理, `001`, `002`). A [`Caller`] authorizes the
+/// *request* (its scope); [`user_may`] authorizes the *user* behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerAction {
+    /// Revoke tokens (失効, DOMAIN.md §4).
+    Revoke,
+    /// Change the usage mode (利用形態の変更, `001`, `002`).
+    ChangeMode,
+    /// Remove a user's registration (利用登録解除, `001`, `002`).
+    Unregister,
+    /// Register a serial for another user (利用者のワンタイムパスワードの登録, `001`, `002`).
+    RegisterForOthers,
+    /// Grant or withdraw another user's 利用権限 (`002` 第３章 １９．（３）利用権限変更).
+    GrantPermission,
+}
+
+impl CustomerAction {
+    /// What the action is, for messages ("may not …").
+    pub fn what(self) -> &'static str {
+        match self {
+            CustomerAction::Revoke => "revoke tokens",
+            CustomerAction::ChangeMode => "change the usage mode",
+            CustomerAction::Unregister => "unregister tokens",
+            CustomerAction::RegisterForOthers => "register tokens for other users",
+            CustomerAction::GrantPermission => "change another user's permissions",
+        }
+    }
+}
+
+/// Whether `user` may do `action` for their customer: the bank's role policy (who, by
+/// class: `000` master or admin, `002`/`003` master only) and then the user's own
+/// token-management permission (利用権限, granted by the master, `002`: 「利用権限がない
+/// ユーザの場合、サブメニュー上は表示されません」). The master always holds the permission;
+/// only the master changes permissions.
+///
+/// Pure: the web pages call it to decide which menu entries to show, the use cases call it
+/// after the actor's proof. Errors: [`Error::NotAllowed`] naming the user, the class, the
+/// action and who may do it.
+pub fn user_may(user: &User, action: CustomerAction, roles: &RolePolicy) -> Result<(), Error> {
+    let needed = match action {
+        CustomerAction::Revoke => roles.revoke,
+        CustomerAction::ChangeMode
+        | CustomerAction::Unregister
+        | CustomerAction::RegisterForOthers => roles.mode_change,
+        CustomerAction::GrantPermission => AdminRoles::MasterOnly,
+    };
+    let by_class = match needed {
+        AdminRoles::MasterAndAdmin => matches!(user.class, UserClass::Master | UserClass::Admin),
+        AdminRoles::MasterOnly => user.class == UserClass::Master,
+    };
+    if !by_class {
+        return Err(Error::NotAllowed {
+            login: user.login.clone(),
+            class: user.class.label_ja(),
+            action: action.what(),
+            who: match needed {
+                AdminRoles::MasterAndAdmin => "master or an admin user",
+                AdminRoles::MasterOnly => "master user",
+            },
+        });
+    }
+    if !user.has_token_management() {
+        return Err(Error::NotAllowed {
+            login: user.login.clone(),
+            class: user.class.label_ja(),
+            action: action.what(),
+            who: "master user to grant the token-management permission (利用権限)",
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -314,5 +412,47 @@ mod tests {
         assert!(op(Role::Operator).authorize(Action::Unlock).is_ok());
         assert!(op(Role::Operator).authorize(Action::Approve).is_err());
         assert!(op(Role::Supervisor).authorize(Action::Approve).is_ok());
+    }
+
+    fn user(class: UserClass, token_management: bool) -> User {
+        let mut u = User::new(
+            crate::ids::LoginId::parse("hanakodt").unwrap(),
+            crate::ids::CustomerId::parse("C0001").unwrap(),
+            "データ花子".into(),
+            class,
+            true,
+        );
+        u.token_management = token_management;
+        u
+    }
+
+    #[test]
+    fn an_admin_without_token_management_permission_cannot_revoke_register_for_others_or_change_the_mode(
+    ) {
+        let roles = RolePolicy::default();
+        let admin = user(UserClass::Admin, false);
+        for a in [
+            CustomerAction::Revoke,
+            CustomerAction::RegisterForOthers,
+            CustomerAction::ChangeMode,
+            CustomerAction::Unregister,
+        ] {
+            let e = user_may(&admin, a, &roles).unwrap_err();
+            assert_eq!(e.code(), "not_allowed");
+            assert!(e.to_string().contains("利用権限"), "{e}");
+        }
+        let granted = user(UserClass::Admin, true);
+        assert!(user_may(&granted, CustomerAction::Revoke, &roles).is_ok());
+        assert!(user_may(&granted, CustomerAction::GrantPermission, &roles).is_err());
+    }
+
+    #[test]
+    fn the_master_always_holds_the_permission_and_alone_grants_it() {
+        let roles = RolePolicy::default();
+        let master = user(UserClass::Master, false);
+        assert!(user_may(&master, CustomerAction::Revoke, &roles).is_ok());
+        assert!(user_may(&master, CustomerAction::GrantPermission, &roles).is_ok());
+        let general = user(UserClass::General, true);
+        assert!(user_may(&general, CustomerAction::Revoke, &roles).is_err());
     }
 }

@@ -80,6 +80,115 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     clients_round_trip(&make());
     operators_and_sessions_round_trip(&make());
     requests_and_throttles_round_trip(&make());
+    admin_listing_and_removal(&make());
+}
+
+/// Customers and tokens page in key order with a total; the token filter matches by status
+/// and by customer (issued or active there, never a staff token); a user row is removed and
+/// its token-management permission reads back (issue #15).
+pub fn admin_listing_and_removal<S: Store>(s: &S) {
+    use crate::store::TokenFilter;
+    s.transaction(|tx| {
+        for c in ["C003", "C001", "C002"] {
+            tx.insert_customer(&customer(c))?;
+        }
+        for t in ["30000003", "30000001", "30000002", "30000004"] {
+            tx.insert_token(&sample_token(t))?;
+        }
+        let mut t = tx.token(&sn("30000002"))?.unwrap();
+        t.status = TokenStatus::Issued {
+            customer: cid("C001"),
+        };
+        tx.update_token(&t)?;
+        let mut t = tx.token(&sn("30000004"))?.unwrap();
+        t.status = TokenStatus::Active {
+            customer: cid("C001"),
+        };
+        tx.update_token(&t)?;
+        let mut u = User::new(
+            lid("adm"),
+            cid("C001"),
+            "管理".into(),
+            UserClass::Admin,
+            true,
+        );
+        u.token_management = false;
+        tx.insert_user(&u)
+    })
+    .unwrap();
+    let (total, page) = s.transaction(|tx| tx.customers_page(1, 10)).unwrap();
+    assert_eq!(total, 3, "customers_page counts every customer");
+    assert_eq!(
+        page.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["C002", "C003"],
+        "customers_page orders by id and skips the offset"
+    );
+    assert_eq!(
+        page[0],
+        customer("C002"),
+        "customers read back field for field"
+    );
+    let list = |f: TokenFilter, off, lim| {
+        let (n, v) = s.transaction(|tx| tx.tokens_page(&f, off, lim)).unwrap();
+        (
+            n,
+            v.into_iter()
+                .map(|t| t.serial.to_string())
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        list(TokenFilter::default(), 1, 2),
+        (4, vec!["30000002".to_owned(), "30000003".to_owned()]),
+        "tokens_page orders by serial, counts all, skips and limits"
+    );
+    assert_eq!(
+        list(
+            TokenFilter {
+                status: Some("stock"),
+                customer: None
+            },
+            0,
+            10
+        ),
+        (2, vec!["30000001".to_owned(), "30000003".to_owned()]),
+        "tokens_page filters by status"
+    );
+    assert_eq!(
+        list(
+            TokenFilter {
+                status: None,
+                customer: Some(cid("C001"))
+            },
+            0,
+            10
+        ),
+        (2, vec!["30000002".to_owned(), "30000004".to_owned()]),
+        "tokens_page filters by customer (issued and active)"
+    );
+    assert_eq!(
+        list(
+            TokenFilter {
+                status: Some("active"),
+                customer: Some(cid("C001"))
+            },
+            0,
+            10
+        )
+        .0,
+        1
+    );
+    let u = s.transaction(|tx| tx.user(&lid("adm"))).unwrap().unwrap();
+    assert!(!u.token_management, "token_management must read back");
+    s.transaction(|tx| tx.delete_user(&lid("adm"))).unwrap();
+    assert_eq!(s.transaction(|tx| tx.user(&lid("adm"))).unwrap(), None);
+    assert!(
+        matches!(
+            s.transaction(|tx| tx.delete_user(&lid("adm"))),
+            Err(StoreError::Missing { what: "user", .. })
+        ),
+        "deleting a missing user is Missing"
+    );
 }
 
 /// API clients: insert, find by key hash, list, revoke; duplicate names refused.

@@ -113,6 +113,13 @@ pub enum Error {
     /// An expired token cannot be revoked online (`003`); the branch procedure is needed.
     #[error("token {0} has expired and cannot be revoked online: use the written procedure at the branch (back-office revoke)")]
     ExpiredNeedsBackoffice(SerialNumber),
+    /// A serial is registered for the master by the master only (`002`: the admin menu
+    /// registers for PublicIDs; the MasterID's token is changed by the master).
+    #[error("the master user's token is registered by the master alone: log in as the master and register it (`bank register MASTER SERIAL --code C`)")]
+    MasterRegistersOwnToken,
+    /// The master user cannot be removed (a customer has exactly one, DOMAIN.md §3).
+    #[error("the master user {0} cannot be removed: a customer keeps exactly one master")]
+    MasterCannotBeRemoved(LoginId),
     /// The master's token can be replaced but not unregistered (`002`).
     #[error(
         "the master user's token cannot be unregistered, only replaced (revoke, then register)"
@@ -225,6 +232,8 @@ impl Error {
             Error::CoolDown { .. } => "cool_down",
             Error::ExpiredNeedsBackoffice(_) => "expired_needs_backoffice",
             Error::MasterCannotBeUnregistered => "master_cannot_be_unregistered",
+            Error::MasterRegistersOwnToken => "master_registers_own_token",
+            Error::MasterCannotBeRemoved(_) => "master_cannot_be_removed",
             Error::SharedModeOneToken(_) => "shared_mode_one_token",
             Error::ModeUnchanged(_) => "mode_unchanged",
             Error::AlreadyRevoked(_) => "already_revoked",

@@ -54,7 +54,7 @@ pub use model::{
 };
 pub use policy::Policy;
 pub use secret::{ConfirmationSecret, SecretHash};
-pub use store::{Store, StoreError, Tx};
+pub use store::{Store, StoreError, TokenFilter, Tx};
 
 #[cfg(test)]
 mod tests {

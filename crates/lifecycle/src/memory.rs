@@ -5,7 +5,7 @@ use crate::access::{ApiClient, BackofficeRequest, Operator, OperatorSession, Thr
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::ids::{ClientName, CustomerId, LoginId, OperatorId, SerialNumber};
 use crate::model::{Customer, NewToken, Seed, TokenInfo, User};
-use crate::store::{Store, StoreError, Tx};
+use crate::store::{Store, StoreError, TokenFilter, Tx};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -110,6 +110,47 @@ impl Tx for State {
             .filter(|u| &u.customer == id)
             .cloned()
             .collect())
+    }
+    fn delete_user(&mut self, login: &LoginId) -> Result<(), StoreError> {
+        self.users
+            .remove(login)
+            .map(|_| ())
+            .ok_or_else(|| missing("user", login.as_str()))
+    }
+    fn customers_page(
+        &mut self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<Customer>), StoreError> {
+        let total = self.customers.len() as u64;
+        let rows = self
+            .customers
+            .values()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .cloned()
+            .collect();
+        Ok((total, rows))
+    }
+    fn tokens_page(
+        &mut self,
+        filter: &TokenFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<TokenInfo>), StoreError> {
+        let all: Vec<&TokenInfo> = self
+            .tokens
+            .values()
+            .map(|(t, _)| t)
+            .filter(|t| filter.matches(t))
+            .collect();
+        let rows = all
+            .iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|t| (*t).clone())
+            .collect();
+        Ok((all.len() as u64, rows))
     }
     fn users_of_token(&mut self, serial: &SerialNumber) -> Result<Vec<User>, StoreError> {
         Ok(self

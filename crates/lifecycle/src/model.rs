@@ -181,6 +181,10 @@ pub struct User {
     pub failures: u32,
     /// Locked out until then ([`locked_forever`] = until a back-office unlock).
     pub locked_until: Option<DateTime<Utc>>,
+    /// The token-management permission (利用権限 for ワンタイムパスワード認証情報管理, `002`):
+    /// granted or withdrawn by the master; the master always holds it
+    /// ([`User::has_token_management`]). New admin users start with it, general users without.
+    pub token_management: bool,
 }
 
 impl User {
@@ -205,7 +209,13 @@ impl User {
             awaiting_registration: false,
             failures: 0,
             locked_until: None,
+            token_management: class != UserClass::General,
         }
+    }
+
+    /// Whether the user holds the token-management permission (the master always does).
+    pub fn has_token_management(&self) -> bool {
+        self.class == UserClass::Master || self.token_management
     }
 
     /// The OTP state shown for this user (DOMAIN.md §3). `token` is the registered token.
@@ -263,6 +273,25 @@ pub enum TokenStatus {
 }
 
 impl TokenStatus {
+    /// Every status name, as stored and as `bank token list --status` takes it.
+    pub const KINDS: [&'static str; 5] = ["stock", "issued", "active", "revoked", "staff"];
+
+    /// The status name: `stock`, `issued`, `active`, `revoked` or `staff`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TokenStatus::Stock => "stock",
+            TokenStatus::Issued { .. } => "issued",
+            TokenStatus::Active { .. } => "active",
+            TokenStatus::Revoked { .. } => "revoked",
+            TokenStatus::Staff { .. } => "staff",
+        }
+    }
+
+    /// Parses a status name (one of [`TokenStatus::KINDS`]).
+    pub fn parse_kind(s: &str) -> Option<&'static str> {
+        Self::KINDS.into_iter().find(|k| *k == s)
+    }
+
     /// The customer the token belongs to, if any.
     pub fn customer(&self) -> Option<&CustomerId> {
         match self {

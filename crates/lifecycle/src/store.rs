@@ -8,6 +8,8 @@
 use crate::access::{ApiClient, BackofficeRequest, Operator, OperatorSession, Throttle};
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::ids::{CustomerId, LoginId, OperatorId, SerialNumber};
+#[allow(unused_imports)] // doc links
+use crate::model::TokenStatus;
 use crate::model::{Customer, NewToken, Seed, TokenInfo, User};
 use chrono::{DateTime, Utc};
 
@@ -39,6 +41,26 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// Which tokens a [`Tx::tokens_page`] lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenFilter {
+    /// Only this status (`stock`, `issued`, `active`, `revoked`, `staff`: [`TokenStatus::kind`]).
+    pub status: Option<&'static str>,
+    /// Only the tokens issued to or active at this customer.
+    pub customer: Option<CustomerId>,
+}
+
+impl TokenFilter {
+    /// Whether `t` passes the filter (the reference the SQL implementations must agree with).
+    pub fn matches(&self, t: &TokenInfo) -> bool {
+        self.status.is_none_or(|s| t.status.kind() == s)
+            && self
+                .customer
+                .as_ref()
+                .is_none_or(|c| t.status.customer() == Some(c))
+    }
+}
+
 /// A bank token store.
 pub trait Store {
     /// Runs `f` in one transaction: commit when it returns `Ok`, roll back on `Err`.
@@ -64,6 +86,23 @@ pub trait Tx {
     fn update_user(&mut self, u: &User) -> Result<(), StoreError>;
     /// A customer's users ordered by login ID.
     fn users_of_customer(&mut self, id: &CustomerId) -> Result<Vec<User>, StoreError>;
+    /// Removes a user (by login ID); `Missing` if there is none.
+    fn delete_user(&mut self, login: &LoginId) -> Result<(), StoreError>;
+    /// One page of customers ordered by ID: the total count and up to `limit` customers
+    /// after skipping `offset`.
+    fn customers_page(
+        &mut self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<Customer>), StoreError>;
+    /// One page of tokens ordered by serial, filtered by [`TokenFilter`]: the total count
+    /// matching and up to `limit` tokens after skipping `offset`.
+    fn tokens_page(
+        &mut self,
+        filter: &TokenFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<TokenInfo>), StoreError>;
     /// The users a token is registered to, ordered by login ID.
     fn users_of_token(&mut self, serial: &SerialNumber) -> Result<Vec<User>, StoreError>;
 

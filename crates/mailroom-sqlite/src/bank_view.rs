@@ -45,7 +45,7 @@ pub(crate) fn login(s: String) -> Result<LoginId, StoreError> {
 }
 
 /// The user columns, prefixed by a table alias `u.`.
-pub(crate) const USER_COLS: &str = "u.login, u.customer, u.name, u.class, u.needs_otp, u.secret_hash, u.serial, u.issued, u.last_revoked_at, u.awaiting_registration, u.failures, u.locked_until";
+pub(crate) const USER_COLS: &str = "u.login, u.customer, u.name, u.class, u.needs_otp, u.secret_hash, u.serial, u.issued, u.last_revoked_at, u.awaiting_registration, u.failures, u.locked_until, u.token_management";
 /// The token columns (no seed), prefixed by `t.`.
 pub(crate) const TOKEN_COLS: &str = "t.serial, t.params, t.expiry, t.batch, t.status, t.status_customer, t.revoked_at, t.drift, t.last_step, t.next_counter";
 
@@ -62,9 +62,10 @@ pub(crate) struct RawUser(
     bool,
     u32,
     Option<String>,
+    bool,
 );
 
-/// Reads a user from 12 columns starting at `at`.
+/// Reads a user from 13 columns starting at `at`.
 pub(crate) fn raw_user(r: &Row<'_>, at: usize) -> rusqlite::Result<RawUser> {
     Ok(RawUser(
         r.get(at)?,
@@ -79,6 +80,7 @@ pub(crate) fn raw_user(r: &Row<'_>, at: usize) -> rusqlite::Result<RawUser> {
         r.get(at + 9)?,
         r.get(at + 10)?,
         r.get(at + 11)?,
+        r.get(at + 12)?,
     ))
 }
 
@@ -97,6 +99,7 @@ impl RawUser {
             awaiting,
             failures,
             locked,
+            token_management,
         ) = self;
         Ok(User {
             login: login(l)?,
@@ -111,6 +114,7 @@ impl RawUser {
             awaiting_registration: awaiting,
             failures,
             locked_until: opt_ts(locked)?,
+            token_management,
         })
     }
 }

@@ -282,7 +282,7 @@ impl MailTx for SqlMailTx<'_> {
              WHERE t.expiry <= ?2 AND (?1 IS NULL OR t.expiry >= ?1) ORDER BY u.customer, t.serial, u.login"
         )))?;
         let rows = sql(st.query_map(params![from.map(day), day(through)], |r| {
-            Ok((raw_user(r, 0)?, raw_token(r, 12)?))
+            Ok((raw_user(r, 0)?, raw_token(r, 13)?))
         }))?;
         rows.map(|r| {
             let (u, t) = sql(r)?;

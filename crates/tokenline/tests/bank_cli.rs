@@ -133,7 +133,18 @@ fn bank_004() -> Bank {
         again.contains("already imported") && again.contains("nothing was imported"),
         "{again}"
     );
-    b.ok(&["customer", "add", "C1", "--name", "データ商事"], None);
+    b.ok(
+        &[
+            "customer",
+            "add",
+            "C1",
+            "--name",
+            "データ商事",
+            "--secret-env",
+            "TOKENLINE_BANK_SECRET",
+        ],
+        None,
+    );
     for (login, class) in [("taro", "master"), ("hanako", "admin"), ("jiro", "general")] {
         b.ok(
             &[
@@ -538,4 +549,204 @@ fn pskc_time_drift_minus_2_and_plus_3_are_the_starting_drift_after_convert_and_i
         Some(t),
     );
     assert!(err.contains("code"), "{err}");
+#[test]
+fn exported_secret_is_not_silently_given_to_every_added_user() {
+    // The harness exports TOKENLINE_BANK_SECRET, as the README does (issue #15).
+    let b = bank_004();
+    let o = b.run(
+        &[
+            "user",
+            "add",
+            "C1",
+            "shiro",
+            "--name",
+            "データ四郎",
+            "--class",
+            "general",
+        ],
+        None,
+    );
+    assert!(o.status.success());
+    let said = String::from_utf8_lossy(&o.stdout);
+    let note = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        said.contains("without their own confirmation password"),
+        "{said}"
+    );
+    assert!(
+        note.contains("--secret-env TOKENLINE_BANK_SECRET"),
+        "the output says the variable was not used: {note}"
+    );
+    let pw = b.dir.path().join("pw.txt");
+    std::fs::write(&pw, "shiro-own\n").unwrap();
+    let said = b.ok(
+        &[
+            "user",
+            "add",
+            "C1",
+            "goro",
+            "--name",
+            "データ五郎",
+            "--class",
+            "general",
+            "--secret-file",
+            pw.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        said.contains("with their own confirmation password"),
+        "{said}"
+    );
+    let said = b.ok(&["customer", "add", "C2", "--name", "別会社"], None);
+    assert!(said.contains("without a confirmation password"), "{said}");
+    let v: Value =
+        serde_json::from_str(b.ok(&["customer", "show", "C2", "--json"], None).trim()).unwrap();
+    assert_eq!(v["has_confirmation_password"], false);
+    let err = b.refused(&["user", "set-password", "shiro", "--prompt-secret"], None);
+    assert!(err.contains("needs a terminal"), "{err}");
+}
+
+#[test]
+fn admin_registers_a_serial_for_a_user_with_own_password_and_current_code_cli() {
+    let b = bank_004();
+    b.ok(
+        &[
+            "user",
+            "add",
+            "C1",
+            "shiro",
+            "--name",
+            "データ四郎",
+            "--class",
+            "general",
+        ],
+        None,
+    );
+    let t = jst(2025, 3, 2, 10, 0);
+    let out = b.ok(
+        &[
+            "register",
+            "--actor",
+            "hanako",
+            "--actor-code",
+            &code("33456789", t),
+            "shiro",
+            "11111111",
+            "--code",
+            &code("11111111", t),
+            "--json",
+        ],
+        Some(t),
+    );
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (v["login"].as_str(), v["registered_by"].as_str()),
+        (Some("shiro"), Some("hanako"))
+    );
+    // Never for the master (seed 002).
+    let t2 = t + chrono::Duration::seconds(60);
+    let err = b.refused(
+        &[
+            "register",
+            "--actor",
+            "hanako",
+            "--actor-code",
+            &code("33456789", t2),
+            "taro",
+            "11111111",
+            "--code",
+            &code("11111111", t2),
+        ],
+        Some(t2),
+    );
+    assert!(err.contains("master"), "{err}");
+    // The master withdraws hanako's 利用権限: she can no longer revoke.
+    let t3 = t2 + chrono::Duration::seconds(60);
+    b.ok(
+        &[
+            "user",
+            "permission",
+            "--actor",
+            "taro",
+            "--code",
+            &code("23456789", t3),
+            "hanako",
+            "--token-management",
+            "off",
+        ],
+        Some(t3),
+    );
+    let t4 = t3 + chrono::Duration::seconds(60);
+    let err = b.refused(
+        &[
+            "revoke",
+            "--actor",
+            "hanako",
+            "--code",
+            &code("33456789", t4),
+            "jiro",
+        ],
+        Some(t4),
+    );
+    assert!(err.contains("利用権限"), "{err}");
+}
+
+#[test]
+fn bank_it_lists_and_shows_customers_and_tokens_sets_passwords_and_removes_users() {
+    let b = bank_004();
+    let out = b.ok(&["customer", "list"], None);
+    assert!(out.contains("C1") && out.contains("データ商事"), "{out}");
+    assert!(out.contains("page 1/1, 1 customer(s)"), "{out}");
+    let err = b.refused(&["customer", "list", "--page", "9"], None);
+    assert!(err.contains("page 9 does not exist"), "{err}");
+    let v: Value =
+        serde_json::from_str(b.ok(&["customer", "show", "C1", "--json"], None).trim()).unwrap();
+    assert_eq!(v["users"].as_array().unwrap().len(), 3);
+    assert_eq!(v["has_confirmation_password"], true);
+    let v: Value =
+        serde_json::from_str(b.ok(&["token", "show", "11111111", "--json"], None).trim()).unwrap();
+    assert_eq!(v["status"], "stock");
+    assert!(v.get("seed").is_none());
+    let out = b.ok(&["token", "list", "--status", "active", "--json"], None);
+    let serials: Vec<String> = out
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["serial"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(serials, ["23456789", "33456789", "45678909"]);
+    let err = b.refused(&["token", "list", "--status", "stock", "--page", "2"], None);
+    assert!(err.contains("page 2 does not exist"), "{err}");
+    let pw = b.dir.path().join("pw.txt");
+    std::fs::write(&pw, "hanako-own\n").unwrap();
+    b.ok(
+        &[
+            "user",
+            "set-password",
+            "hanako",
+            "--secret-file",
+            pw.to_str().unwrap(),
+        ],
+        None,
+    );
+    let err = b.refused(&["user", "remove", "taro"], None);
+    assert!(err.contains("master"), "{err}");
+    let out = b.ok(&["user", "remove", "jiro"], None);
+    assert!(out.contains("45678909 stays with the customer"), "{out}");
+    let v: Value =
+        serde_json::from_str(b.ok(&["token", "show", "45678909", "--json"], None).trim()).unwrap();
+    assert_eq!(
+        (v["status"].as_str(), v["customer"].as_str()),
+        (Some("issued"), Some("C1"))
+    );
+    let audit = b.ok(&["audit", "--json"], None);
+    assert!(
+        audit.contains("user_remove") && audit.contains("user_set_password"),
+        "{audit}"
+    );
+    assert!(!audit.contains("hanako-own"));
 }

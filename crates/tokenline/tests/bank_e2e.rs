@@ -193,7 +193,18 @@ fn bank_e2e_line_batch_to_register_and_login() {
             old_key.to_str().unwrap(),
         ],
     );
-    bank_ok(&db, &["customer", "add", "C1", "--name", "データ商事"]);
+    bank_ok(
+        &db,
+        &[
+            "customer",
+            "add",
+            "C1",
+            "--name",
+            "データ商事",
+            "--secret-env",
+            "TOKENLINE_BANK_SECRET",
+        ],
+    );
     bank_ok(
         &db,
         &[

@@ -184,6 +184,8 @@ fn bank_commands_run_on_a_postgres_url() {
                 "C1",
                 "--name",
                 "データ商事",
+                "--secret-env",
+                "TOKENLINE_BANK_SECRET",
                 "--key-file",
                 k,
             ],

@@ -398,7 +398,18 @@ fn qemu_tokens_seal_their_seeds_for_the_bank_and_a_user_logs_in_with_one() {
     );
     let v: serde_json::Value = serde_json::from_str(imported.trim()).expect("JSON");
     assert_eq!(v["imported"], 2, "{v}");
-    bank_ok(&db, &["customer", "add", "C1", "--name", "データ商事"]);
+    bank_ok(
+        &db,
+        &[
+            "customer",
+            "add",
+            "C1",
+            "--name",
+            "データ商事",
+            "--secret-env",
+            "TOKENLINE_BANK_SECRET",
+        ],
+    );
     bank_ok(
         &db,
         &[

@@ -201,6 +201,8 @@ fn no_seed_in_any_output_log_journal_seed_file_or_bank_database() {
         "C1",
         "--name",
         "Data Shoji",
+        "--secret-env",
+        "TOKENLINE_BANK_SECRET",
         "--db",
         &dbs,
     ]);

@@ -220,7 +220,18 @@ fn sealed_batch_goes_from_line_to_login_and_no_seed_is_on_the_line_host() {
     assert_ne!(seeds[0].1, seeds[1].1);
 
     // A user registers the token of station 1 with the code on its display, then logs in.
-    bank_ok(&db, &["customer", "add", "C1", "--name", "データ商事"]);
+    bank_ok(
+        &db,
+        &[
+            "customer",
+            "add",
+            "C1",
+            "--name",
+            "データ商事",
+            "--secret-env",
+            "TOKENLINE_BANK_SECRET",
+        ],
+    );
     bank_ok(
         &db,
         &[

@@ -3,11 +3,11 @@
 
 use super::{Bank, Proof};
 use crate::access::Throttle;
+use crate::auth::{user_may, CustomerAction};
 use crate::cooldown::local_text;
 use crate::error::Error;
 use crate::ids::LoginId;
-use crate::model::{locked_forever, Customer, TokenInfo, TokenStatus, User, UserClass};
-use crate::policy::AdminRoles;
+use crate::model::{locked_forever, Customer, TokenInfo, TokenStatus, User};
 use crate::store::{Store, StoreError, Tx};
 use crate::verify::{check_code, CodeCheck};
 use chrono::{DateTime, Duration, Utc};
@@ -188,22 +188,15 @@ impl<S: Store> Bank<S> {
         Ok(outcome)
     }
 
-    pub(super) fn allowed(&self, roles: AdminRoles, class: UserClass) -> bool {
-        match roles {
-            AdminRoles::MasterAndAdmin => matches!(class, UserClass::Master | UserClass::Admin),
-            AdminRoles::MasterOnly => class == UserClass::Master,
-        }
-    }
-
     /// Verifies an actor's proof before anything else: lockout, confirmation secret, a code
     /// from the actor's own token — one answer ([`Error::WrongProof`]) for an unknown actor, a
-    /// wrong password or a wrong code — and only then the actor's role.
+    /// wrong password or a wrong code — and only then whether the actor may do `action`
+    /// ([`user_may`]: class by policy, then the 利用権限).
     pub(super) fn prove_actor(
         &self,
         tx: &mut dyn Tx,
         proof: &Proof,
-        roles: AdminRoles,
-        action: &'static str,
+        action: CustomerAction,
         now: DateTime<Utc>,
     ) -> Result<Result<(User, Customer), Error>, StoreError> {
         let max = self.policy.validation.max_failures;
@@ -256,16 +249,8 @@ impl<S: Store> Bank<S> {
             Err(Error::WrongCode { remaining }) => return Ok(Err(Error::WrongProof { remaining })),
             Err(e) => return Ok(Err(e)),
         }
-        if !self.allowed(roles, actor.class) {
-            return Ok(Err(Error::NotAllowed {
-                login: actor.login.clone(),
-                class: actor.class.label_ja(),
-                action,
-                who: match roles {
-                    AdminRoles::MasterAndAdmin => "master or an admin user",
-                    AdminRoles::MasterOnly => "master user",
-                },
-            }));
+        if let Err(e) = user_may(&actor, action, &self.policy.roles) {
+            return Ok(Err(e));
         }
         Ok(Ok((actor, customer)))
     }

@@ -3,7 +3,7 @@
 
 use super::{Bank, Proof};
 use crate::audit::Actor;
-use crate::auth::{Action, Caller};
+use crate::auth::{Action, Caller, CustomerAction};
 use crate::error::Error;
 use crate::ids::{CustomerId, LoginId, SerialNumber};
 use crate::model::{TokenStatus, UsageMode, UserClass};
@@ -31,16 +31,11 @@ impl<S: Store> Bank<S> {
             );
             entry.detail = format!("to {}", mode.as_str());
             let res: Result<(CustomerId, Vec<LoginId>), (Option<CustomerId>, Error)> = (|| {
-                let (_actor, mut customer) = match self.prove_actor(
-                    tx,
-                    proof,
-                    self.policy.roles.mode_change,
-                    "change the usage mode",
-                    now,
-                )? {
-                    Ok(v) => v,
-                    Err(e) => return Ok(Err((None, e))),
-                };
+                let (_actor, mut customer) =
+                    match self.prove_actor(tx, proof, CustomerAction::ChangeMode, now)? {
+                        Ok(v) => v,
+                        Err(e) => return Ok(Err((None, e))),
+                    };
                 if customer.mode == mode {
                     return Ok(Err((
                         Some(customer.id),
@@ -111,16 +106,11 @@ impl<S: Store> Bank<S> {
             );
             entry.subject = Some(target.to_string());
             let res: Result<(CustomerId, SerialNumber), (Option<CustomerId>, Error)> = (|| {
-                let (_a, customer) = match self.prove_actor(
-                    tx,
-                    proof,
-                    self.policy.roles.mode_change,
-                    "unregister tokens",
-                    now,
-                )? {
-                    Ok(v) => v,
-                    Err(e) => return Ok(Err((None, e))),
-                };
+                let (_a, customer) =
+                    match self.prove_actor(tx, proof, CustomerAction::Unregister, now)? {
+                        Ok(v) => v,
+                        Err(e) => return Ok(Err((None, e))),
+                    };
                 let cid = Some(customer.id.clone());
                 let Some(mut u) = tx.user(target)?.filter(|u| u.customer == customer.id) else {
                     return Ok(Err((cid, Error::UnknownUser(target.to_string()))));

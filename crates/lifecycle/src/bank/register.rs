@@ -50,7 +50,7 @@ impl<S: Store> Bank<S> {
     }
 
     #[allow(clippy::type_complexity)]
-    fn register_in(
+    pub(super) fn register_in(
         &self,
         tx: &mut dyn Tx,
         login: &LoginId,

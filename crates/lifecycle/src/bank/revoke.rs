@@ -2,7 +2,7 @@
 
 use super::{Bank, Proof};
 use crate::audit::Actor;
-use crate::auth::{Action, Caller};
+use crate::auth::{Action, Caller, CustomerAction};
 use crate::cooldown::{local_text, registration_allowed_from};
 use crate::error::Error;
 use crate::ids::{CustomerId, LoginId, SerialNumber};
@@ -97,11 +97,10 @@ impl<S: Store> Bank<S> {
                 Error::InvalidInput("select at least one user to revoke".into()),
             )));
         }
-        let (actor, customer) =
-            match self.prove_actor(tx, proof, self.policy.roles.revoke, "revoke tokens", now)? {
-                Ok(v) => v,
-                Err(e) => return Ok(Err((None, e))),
-            };
+        let (actor, customer) = match self.prove_actor(tx, proof, CustomerAction::Revoke, now)? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err((None, e))),
+        };
         let refuse = |e: Error| Ok(Err((Some(actor.customer.clone()), e)));
         let mut tokens: Vec<TokenInfo> = Vec::new();
         for login in targets {

@@ -131,9 +131,86 @@ impl SecretArgs {
         }
         bail!("a confirmation password is needed: use --secret-file FILE, --secret-env VAR, set {SECRET_ENV}, or pipe it on standard input")
     }
+}
 
-    /// The password if a flag or the environment gives one (stdin is not read).
-    pub fn optional(&self) -> anyhow::Result<Option<ConfirmationSecret>> {
-        self.explicit()
+/// Where a *new* confirmation password comes from (`customer add`, `user add`,
+/// `user set-password`; issue #15). Nothing is read implicitly: `TOKENLINE_BANK_SECRET` is
+/// used only when `--secret-env TOKENLINE_BANK_SECRET` names it, so a variable exported for
+/// one `add` never silently becomes every later user's password.
+#[derive(clap::Args, Debug, Clone)]
+pub struct NewSecretArgs {
+    /// Set the confirmation password from the first line of this file.
+    #[arg(long, conflicts_with_all = ["secret_env", "prompt_secret"])]
+    pub secret_file: Option<PathBuf>,
+    /// Set the confirmation password from this environment variable (read only when named
+    /// here, e.g. `--secret-env TOKENLINE_BANK_SECRET`).
+    #[arg(long, conflicts_with = "prompt_secret")]
+    pub secret_env: Option<String>,
+    /// Ask for the confirmation password on the terminal (typed twice, not echoed).
+    #[arg(long)]
+    pub prompt_secret: bool,
+}
+
+impl NewSecretArgs {
+    /// The password the flags name, `None` when no flag names one. An empty password is
+    /// refused.
+    pub fn read(&self) -> anyhow::Result<Option<ConfirmationSecret>> {
+        let s = if let Some(f) = &self.secret_file {
+            let text = zeroize::Zeroizing::new(
+                std::fs::read_to_string(f)
+                    .with_context(|| format!("reading the secret file {}", f.display()))?,
+            );
+            ConfirmationSecret::new(text.lines().next().unwrap_or(""))
+        } else if let Some(var) = &self.secret_env {
+            let v = zeroize::Zeroizing::new(std::env::var(var).with_context(|| {
+                format!("environment variable {var} (named by --secret-env) is not set")
+            })?);
+            ConfirmationSecret::new(v.as_str())
+        } else if self.prompt_secret {
+            prompt_new_secret()?
+        } else {
+            return Ok(None);
+        };
+        if s.is_empty() {
+            bail!("the confirmation password is empty: give a non-empty one");
+        }
+        Ok(Some(s))
     }
+
+    /// The password, required: the flags, else a prompt when standard input is a terminal.
+    pub fn required(&self) -> anyhow::Result<ConfirmationSecret> {
+        if let Some(s) = self.read()? {
+            return Ok(s);
+        }
+        if std::io::stdin().is_terminal() {
+            return prompt_new_secret();
+        }
+        bail!("a confirmation password is needed: use --secret-file FILE, --secret-env VAR or --prompt-secret (on a terminal)")
+    }
+
+    /// A note for the output when no password was set although `TOKENLINE_BANK_SECRET` is
+    /// exported: it is no longer picked up by `add`.
+    pub fn unused_env_note(&self) -> Option<String> {
+        (self.secret_env.is_none() && std::env::var_os(SECRET_ENV).is_some()).then(|| {
+            format!("{SECRET_ENV} is exported but not used for new passwords: pass --secret-env {SECRET_ENV} to set it for this one")
+        })
+    }
+}
+
+/// Asks twice on the terminal, without echo, for a new confirmation password.
+fn prompt_new_secret() -> anyhow::Result<ConfirmationSecret> {
+    if !std::io::stdin().is_terminal() {
+        bail!("--prompt-secret needs a terminal: use --secret-file FILE or --secret-env VAR in scripts");
+    }
+    let a = zeroize::Zeroizing::new(
+        rpassword::prompt_password("new confirmation password: ")
+            .context("reading the password from the terminal")?,
+    );
+    let b = zeroize::Zeroizing::new(
+        rpassword::prompt_password("again: ").context("reading the password from the terminal")?,
+    );
+    if a != b {
+        bail!("the two passwords differ: nothing was set");
+    }
+    Ok(ConfirmationSecret::new(a.as_str()))
 }

@@ -2,9 +2,13 @@
 //! subcommand. Every command takes `--db PATH` (default `./bank.db`, env `TOKENLINE_BANK_DB`)
 //! and the master key next to it (`PATH.key`, or `--key-file`).
 //!
-//! Confirmation passwords (revoke, mode, unregister; and when adding customers/users) are
-//! never taken as an argument: `--secret-file FILE` (first line), `--secret-env VAR`, the
-//! `TOKENLINE_BANK_SECRET` environment variable, or standard input when it is a pipe.
+//! Confirmation passwords are never taken as an argument. The acting user's password (revoke,
+//! mode, unregister, register --actor, user permission): `--secret-file FILE` (first line),
+//! `--secret-env VAR`, the `TOKENLINE_BANK_SECRET` environment variable, or standard input
+//! when it is a pipe. A *new* password (customer add, user add, user set-password) is set
+//! only when a flag names it: `--secret-file FILE`, `--secret-env VAR` (e.g.
+//! `--secret-env TOKENLINE_BANK_SECRET`) or `--prompt-secret` on a terminal; the output says
+//! whether one was set (issue #15).
 //!
 //! `--json` prints JSON Lines on stdout (one object per line, documented per command); human
 //! text then goes to stderr. Exit codes: 0 success; 1 refused or failed (the message names
@@ -26,6 +30,7 @@ mod revoke;
 mod serve;
 mod serve_probe;
 mod skip;
+mod token;
 mod unlock;
 mod unregister;
 mod user;
@@ -51,11 +56,15 @@ pub enum Cmd {
     /// List a customer's users with their OTP state, 10 per page.
     #[command(subcommand)]
     Users(users::Cmd),
+    /// Tokens in the bank: show one, list by status (no seeds).
+    #[command(subcommand)]
+    Token(token::Cmd),
     /// Mark a token in stock as shipped to a customer (トークン発行済み).
     Issue(issue::Cmd),
     /// Revoke the tokens of selected users (失効): actor's confirmation password + current code.
     Revoke(revoke::Cmd),
-    /// Register a token for a user (利用開始登録): serial + the code on its display.
+    /// Register a token for a user (利用開始登録): serial + the code on its display; with
+    /// --actor, an admin registers it for the user (`001`, `002`).
     Register(register::Cmd),
     /// Skip registration for now; asked again at the next login.
     Skip(skip::Cmd),
@@ -91,6 +100,7 @@ impl Cmd {
             Cmd::Customers(c) => c.run(),
             Cmd::User(c) => c.run(),
             Cmd::Users(c) => c.run(),
+            Cmd::Token(c) => c.run(),
             Cmd::Issue(c) => c.run(),
             Cmd::Revoke(c) => c.run(),
             Cmd::Register(c) => c.run(),

@@ -1,13 +1,20 @@
-//! `bank register LOGIN SERIAL --code CODE`.
+//! `bank register LOGIN SERIAL --code CODE [--actor ADMIN --actor-code C]`.
 
-use super::common::{json_line, say, DbArgs};
-use lifecycle::{LoginId, SerialNumber};
+use super::common::{json_line, say, DbArgs, SecretArgs};
+use anyhow::Context;
+use lifecycle::{LoginId, Proof, SerialNumber};
 
 /// Register a token for a user (利用開始登録, DOMAIN.md §6): the serial on its back and the
 /// code on its display. Refused inside the cool-down after a revocation (the message says
 /// from when, in bank local time).
 ///
-/// `--json`: `{"login","serial","expires_at"}`.
+/// With `--actor ADMIN`, an administrator registers the serial for the user (利用者の
+/// ワンタイムパスワードの登録, `001`, `002`): the admin proves their own confirmation password
+/// (`--secret-file` / `--secret-env` / TOKENLINE_BANK_SECRET / a pipe) and a current code of
+/// their own token (`--actor-code`); never for the master (`002`). Needs the
+/// token-management permission (利用権限) the master grants.
+///
+/// `--json`: `{"login","serial","expires_at"}` (and `"registered_by"` with --actor).
 #[derive(clap::Args, Debug)]
 pub struct Cmd {
     #[command(flatten)]
@@ -19,27 +26,56 @@ pub struct Cmd {
     /// The code on the token's display.
     #[arg(long)]
     code: String,
+    /// An administrator registering for the user (seed 001/002).
+    #[arg(long, requires = "actor_code")]
+    actor: Option<LoginId>,
+    /// With --actor: a current code from the administrator's own token.
+    #[arg(long, requires = "actor")]
+    actor_code: Option<String>,
+    #[command(flatten)]
+    secret: SecretArgs,
 }
 
 impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
-        let t = o
-            .bank
-            .register(&o.caller, &self.login, &self.serial, &self.code, o.now())?;
+        let t = match &self.actor {
+            None => o
+                .bank
+                .register(&o.caller, &self.login, &self.serial, &self.code, o.now())?,
+            Some(actor) => {
+                let proof = Proof {
+                    actor: actor.clone(),
+                    secret: self.secret.read()?,
+                    code: self.actor_code.clone().context("--actor-code")?,
+                };
+                o.bank.register_for(
+                    &o.caller,
+                    &proof,
+                    &self.login,
+                    &self.serial,
+                    &self.code,
+                    o.now(),
+                )?
+            }
+        };
         if self.db.json {
             json_line(
-                &serde_json::json!({ "login": self.login, "serial": t.serial, "expires_at": t.expires_at() }),
+                &serde_json::json!({ "login": self.login, "serial": t.serial, "expires_at": t.expires_at(), "registered_by": self.actor }),
             )?;
         }
         let tz = o.bank.policy().time_zone;
         say(
             self.db.json,
             &format!(
-                "token {} registered for {} (サービス利用中), valid until {}",
+                "token {} registered for {}{} (サービス利用中), valid until {}",
                 t.serial,
                 self.login,
+                self.actor
+                    .as_ref()
+                    .map(|a| format!(" by {a}"))
+                    .unwrap_or_default(),
                 lifecycle::model::screen_datetime(tz, t.expires_at())
             ),
         );

@@ -38,7 +38,8 @@ pub struct List {
     filter: Option<String>,
 }
 
-fn cell(s: &str, width: usize) -> String {
+/// `s` padded to `width` terminal columns (East Asian characters take two).
+pub(super) fn cell(s: &str, width: usize) -> String {
     // East Asian characters take two columns.
     let w: usize = s
         .chars()

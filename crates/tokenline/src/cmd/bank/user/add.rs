@@ -1,33 +1,19 @@
 //! `bank user add`.
 
-use super::common::{say, DbArgs, SecretArgs};
+use crate::cmd::bank::common::{say, DbArgs, NewSecretArgs};
 use anyhow::Context;
 use lifecycle::{CustomerId, LoginId, NewUser, UserClass};
 
-/// `bank user` subcommands.
-#[derive(clap::Subcommand, Debug)]
-pub enum Cmd {
-    /// Add a user to a customer. The user's own confirmation password (確認用パスワード), if
-    /// any, comes from --secret-file / --secret-env / TOKENLINE_BANK_SECRET.
-    Add(Add),
-}
-
-impl Cmd {
-    /// Runs the command.
-    pub fn run(self) -> anyhow::Result<()> {
-        match self {
-            Cmd::Add(a) => a.run(),
-        }
-    }
-}
-
-/// `bank user add CUSTOMER LOGIN --name NAME --class master|admin|general [--no-otp]`.
+/// `bank user add CUSTOMER LOGIN --name NAME --class master|admin|general [--no-otp]
+/// [--secret-file F | --secret-env VAR | --prompt-secret]`: the user's own confirmation
+/// password (確認用パスワード) is set only when a flag names it (else the customer's applies);
+/// the output says which.
 #[derive(clap::Args, Debug)]
 pub struct Add {
     #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
-    secret: SecretArgs,
+    secret: NewSecretArgs,
     /// Customer ID.
     customer: CustomerId,
     /// Login ID.
@@ -44,10 +30,12 @@ pub struct Add {
 }
 
 impl Add {
-    fn run(self) -> anyhow::Result<()> {
+    /// Runs the command.
+    pub fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
         let class = UserClass::parse(&self.class).context("class")?;
-        let secret = self.secret.optional()?;
+        let secret = self.secret.read()?;
+        let set = secret.is_some();
         o.bank.add_user(
             &o.caller,
             NewUser {
@@ -63,12 +51,22 @@ impl Add {
         say(
             self.db.json,
             &format!(
-                "user {} added to {} as {}",
+                "user {} added to {} as {}, {}",
                 self.login,
                 self.customer,
-                class.label_ja()
+                class.label_ja(),
+                if set {
+                    "with their own confirmation password"
+                } else {
+                    "without their own confirmation password (the customer's applies, if any)"
+                }
             ),
         );
+        if !set {
+            if let Some(n) = self.secret.unused_env_note() {
+                eprintln!("note: {n}");
+            }
+        }
         Ok(())
     }
 }

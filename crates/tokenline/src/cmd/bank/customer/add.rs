@@ -1,32 +1,17 @@
 //! `bank customer add`.
 
-use super::common::{say, DbArgs, SecretArgs};
+use crate::cmd::bank::common::{say, DbArgs, NewSecretArgs};
 use lifecycle::{CustomerId, NewCustomer, UsageMode};
 
-/// `bank customer` subcommands.
-#[derive(clap::Subcommand, Debug)]
-pub enum Cmd {
-    /// Add a customer (contract). Its confirmation password (ご契約先確認暗証番号), if any, comes
-    /// from --secret-file / --secret-env / TOKENLINE_BANK_SECRET.
-    Add(Add),
-}
-
-impl Cmd {
-    /// Runs the command.
-    pub fn run(self) -> anyhow::Result<()> {
-        match self {
-            Cmd::Add(a) => a.run(),
-        }
-    }
-}
-
-/// `bank customer add ID --name NAME [--mode shared|individual]`.
+/// `bank customer add ID --name NAME [--mode shared|individual] [--secret-file F |
+/// --secret-env VAR | --prompt-secret]`: the customer's confirmation password
+/// (ご契約先確認暗証番号) is set only when a flag names it; the output says whether one was.
 #[derive(clap::Args, Debug)]
 pub struct Add {
     #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
-    secret: SecretArgs,
+    secret: NewSecretArgs,
     /// Customer ID.
     id: CustomerId,
     /// Name.
@@ -38,11 +23,17 @@ pub struct Add {
 }
 
 impl Add {
-    fn run(self) -> anyhow::Result<()> {
+    /// Runs the command.
+    pub fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
         let mode = UsageMode::parse(&self.mode).unwrap_or(UsageMode::Individual);
-        let secret = self.secret.optional()?;
+        let secret = self.secret.read()?;
         let with = if secret.is_some() { "with" } else { "without" };
+        let note = if secret.is_none() {
+            self.secret.unused_env_note()
+        } else {
+            None
+        };
         o.bank.add_customer(
             &o.caller,
             NewCustomer {
@@ -61,6 +52,9 @@ impl Add {
                 mode.as_str()
             ),
         );
+        if let Some(n) = note {
+            eprintln!("note: {n}");
+        }
         Ok(())
     }
 }

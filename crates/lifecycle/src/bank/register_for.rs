@@ -1,0 +1,75 @@
+//! An administrator registers a serial for another user of the customer (利用者のワンタイム
+//! パスワードの登録, `001` §(1)③, `002` 第３章 ２４．（３）; scope `customer-admin`).
+
+use super::{Bank, Proof};
+use crate::audit::Actor;
+use crate::auth::{Action, Caller, CustomerAction};
+use crate::error::Error;
+use crate::ids::{LoginId, SerialNumber};
+use crate::model::{TokenInfo, UserClass};
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+
+impl<S: Store> Bank<S> {
+    /// The acting administrator registers `serial` for `target` (a user of the same
+    /// customer), with the administrator's own proof — confirmation password and a current
+    /// code of their own token (`002` ⑤: 現在ご利用中のワンタイムパスワード; `001`:
+    /// ご契約先確認暗証番号) — and `code`, the code on the new token's display (`001`, `002` ⑥).
+    ///
+    /// The proof is checked first; then [`crate::auth::user_may`] with
+    /// [`CustomerAction::RegisterForOthers`] (class by policy, 利用権限); never for the master
+    /// (`002`: the MasterID's token is changed by the master: [`Error::MasterRegistersOwnToken`]).
+    /// The registration itself follows [`Bank::register`]'s rules (stock or this customer's
+    /// token, cool-down, shared mode, no oracle on the serial). Audited with the administrator
+    /// as actor and the target user named.
+    pub fn register_for(
+        &self,
+        caller: &Caller,
+        proof: &Proof,
+        target: &LoginId,
+        serial: &SerialNumber,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TokenInfo, Error> {
+        self.authorize(caller, Action::RegisterForOthers, "register_for", now)?;
+        self.run(|tx| {
+            let mut entry = self.entry(
+                now,
+                caller,
+                Actor::User(proof.actor.to_string()),
+                "register_for",
+            );
+            entry.subject = Some(serial.to_string());
+            entry.detail = format!("for {target}");
+            let (_admin, customer) =
+                match self.prove_actor(tx, proof, CustomerAction::RegisterForOthers, now)? {
+                    Ok(v) => v,
+                    Err(e) => {
+                        self.audit_refusal(tx, entry, &e)?;
+                        return Ok(Err(e));
+                    }
+                };
+            entry.customer = Some(customer.id.to_string());
+            let refused = match tx.user(target)?.filter(|u| u.customer == customer.id) {
+                None => Some(Error::UnknownUser(target.to_string())),
+                Some(u) if u.class == UserClass::Master => Some(Error::MasterRegistersOwnToken),
+                Some(_) => None,
+            };
+            if let Some(err) = refused {
+                self.audit_refusal(tx, entry, &err)?;
+                return Ok(Err(err));
+            }
+            match self.register_in(tx, target, serial, code, now)? {
+                Ok((_, t)) => {
+                    entry.detail = format!("for {target}: token {serial} registered");
+                    self.record(tx, entry)?;
+                    Ok(Ok(t))
+                }
+                Err((_, err)) => {
+                    self.audit_refusal(tx, entry, &err)?;
+                    Ok(Err(err))
+                }
+            }
+        })
+    }
+}
