@@ -255,6 +255,25 @@ fn wrong_customer_case(r: &bank_http::routes::Route) -> WrongCustomer {
             403,
             "wrong_serial_or_code",
         ),
+        ("POST", "/v1/users/{login}/permissions") => Case(
+            "taro of C1 withdraws the 利用権限 of hanako of C2",
+            404,
+            "unknown_user",
+        ),
+        ("POST", "/v1/register-for") => Case(
+            "taro of C1 registers a token for hanako of C2",
+            404,
+            "unknown_user",
+        ),
+        ("GET", "/v1/customers")
+        | ("GET", "/v1/customers/{id}")
+        | ("POST", "/v1/users/{login}/remove")
+        | ("POST", "/v1/users/{login}/password") => NotApplicable(
+            "provisioning is the bank's own IT: it administers every customer by design",
+        ),
+        ("GET", "/v1/tokens") => NotApplicable(
+            "an operator lists the bank's tokens across customers (no seed)",
+        ),
         ("POST", "/v1/mode") => NotApplicable(
             "acts on the proven actor's own customer only; no customer or user in the body",
         ),
@@ -370,6 +389,28 @@ fn a_wrong_customers_user_is_refused_on_every_route_that_takes_one() {
                     &json!({"login": "jiro", "serial": "33333333", "code": code("33333333", t)}),
                 )
             }
+            "/v1/users/{login}/permissions" => json(
+                a,
+                "POST",
+                "/v1/users/hanako/permissions",
+                &key,
+                &[],
+                &with(proof(), "token_management", json!(false)),
+            ),
+            "/v1/register-for" => {
+                let p = proof();
+                let t = b.now();
+                let body = with(
+                    with(
+                        with(p, "target", json!("hanako")),
+                        "serial",
+                        json!("44444444"),
+                    ),
+                    "token_code",
+                    json!(code("44444444", t)),
+                );
+                json(a, "POST", r.path, &key, &[], &body)
+            }
             p => panic!("{p}: no request written for its wrong-customer case"),
         };
         assert_eq!(
@@ -381,7 +422,7 @@ fn a_wrong_customers_user_is_refused_on_every_route_that_takes_one() {
         );
         tried += 1;
     }
-    assert_eq!(tried, 5);
+    assert_eq!(tried, 7);
     // Nothing of C2 changed: hanako still logs in with her token; the issued token stays C2's.
     let t = b.advance(chrono::Duration::seconds(30));
     let (st, v) = json(
