@@ -82,6 +82,7 @@ fn api(t0: DateTime<Utc>) -> Api {
             params: otp_core::Params::DEFAULT_TOTP,
             expiry: exp,
             batch: "B".into(),
+            drift: 0,
         })
         .collect();
     bank.import_tokens(&root, "sha256:t", "t", &toks, t0)

@@ -549,6 +549,8 @@ fn pskc_time_drift_minus_2_and_plus_3_are_the_starting_drift_after_convert_and_i
         Some(t),
     );
     assert!(err.contains("code"), "{err}");
+}
+
 #[test]
 fn exported_secret_is_not_silently_given_to_every_added_user() {
     // The harness exports TOKENLINE_BANK_SECRET, as the README does (issue #15).
