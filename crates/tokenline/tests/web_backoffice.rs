@@ -62,12 +62,31 @@ fn setup() -> (BankDb, std::path::PathBuf, std::path::PathBuf) {
         "--key",
         key.to_str().unwrap(),
     ]);
-    bank.ok(&["customer", "add", "C1", "--name", "データ商事"]);
+    bank.ok(&[
+        "customer",
+        "add",
+        "C1",
+        "--name",
+        "データ商事",
+        "--secret-env",
+        "TOKENLINE_BANK_SECRET",
+    ]);
     for (login, name, class) in [
         ("taro", "データ太郎", "master"),
         ("jiro", "データ二郎", "general"),
     ] {
-        bank.ok(&["user", "add", "C1", login, "--name", name, "--class", class]);
+        bank.ok(&[
+            "user",
+            "add",
+            "C1",
+            login,
+            "--name",
+            name,
+            "--class",
+            class,
+            "--secret-env",
+            "TOKENLINE_BANK_SECRET",
+        ]);
     }
     for (login, serial) in [("taro", "23456789"), ("jiro", "45678909")] {
         bank.ok(&[

@@ -11,9 +11,11 @@ use web_support::*;
 
 /// Customer `id` with its master `login` on token `serial`, registered at `at`.
 fn customer(bank: &BankDb, id: &str, login: &str, serial: &str, at: &str) {
-    bank.ok(&["customer", "add", id, "--name", &format!("{id}商事")]);
+    let name = format!("{id}商事");
+    let env = "TOKENLINE_BANK_SECRET";
+    bank.ok(&["customer", "add", id, "--name", &name, "--secret-env", env]);
     bank.ok(&[
-        "user", "add", id, login, "--name", login, "--class", "master",
+        "user", "add", id, login, "--name", login, "--class", "master", "--secret-env", env,
     ]);
     let c = code(serial, at);
     bank.ok(&[

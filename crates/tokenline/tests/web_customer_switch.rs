@@ -35,6 +35,8 @@ fn setup() -> BankDb {
         "データ商事",
         "--mode",
         "individual",
+        "--secret-env",
+        "TOKENLINE_BANK_SECRET",
     ]);
     for (login, name, class) in [
         ("taro", "データ太郎", "master"),
@@ -42,7 +44,18 @@ fn setup() -> BankDb {
         ("jiro", "データ二郎", "general"),
         ("ichiro", "データ一郎", "general"),
     ] {
-        bank.ok(&["user", "add", C, login, "--name", name, "--class", class]);
+        bank.ok(&[
+            "user",
+            "add",
+            C,
+            login,
+            "--name",
+            name,
+            "--class",
+            class,
+            "--secret-env",
+            "TOKENLINE_BANK_SECRET",
+        ]);
     }
     // One minute apart: the shared token's code is accepted once.
     for (i, (login, serial)) in [
