@@ -271,9 +271,9 @@ fn wrong_customer_case(r: &bank_http::routes::Route) -> WrongCustomer {
         | ("POST", "/v1/users/{login}/password") => NotApplicable(
             "provisioning is the bank's own IT: it administers every customer by design",
         ),
-        ("GET", "/v1/tokens") => NotApplicable(
-            "an operator lists the bank's tokens across customers (no seed)",
-        ),
+        ("GET", "/v1/tokens") => {
+            NotApplicable("an operator lists the bank's tokens across customers (no seed)")
+        }
         ("POST", "/v1/mode") => NotApplicable(
             "acts on the proven actor's own customer only; no customer or user in the body",
         ),

@@ -15,7 +15,16 @@ fn customer(bank: &BankDb, id: &str, login: &str, serial: &str, at: &str) {
     let env = "TOKENLINE_BANK_SECRET";
     bank.ok(&["customer", "add", id, "--name", &name, "--secret-env", env]);
     bank.ok(&[
-        "user", "add", id, login, "--name", login, "--class", "master", "--secret-env", env,
+        "user",
+        "add",
+        id,
+        login,
+        "--name",
+        login,
+        "--class",
+        "master",
+        "--secret-env",
+        env,
     ]);
     let c = code(serial, at);
     bank.ok(&[

@@ -9,8 +9,8 @@
 mod backoffice;
 mod checks;
 mod clients;
-mod import_stream;
 mod customer_reads;
+mod import_stream;
 mod lookup;
 mod mode;
 mod operators;
@@ -26,8 +26,8 @@ mod token_reads;
 mod validate;
 
 pub use backoffice::{BackofficeOutcome, BackofficeTarget};
-pub use import_stream::StreamImportError;
 pub use customer_reads::{CustomerDetail, CustomerPage, CustomerRow, CustomerToken};
+pub use import_stream::StreamImportError;
 pub use lookup::{CustomerKey, CustomerView, StaffUserRow, TokenView};
 pub use operators::{NewOperator, OpenedSession};
 pub use reads::{UserPage, UserRow, UserRowView, PAGE_SIZE};
