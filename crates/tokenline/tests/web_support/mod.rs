@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -179,8 +180,11 @@ impl Browser {
     /// `target/screens/<test>/`.
     pub async fn start(test: &str) -> Browser {
         let port = free_port();
+        // Its own process group: a failing test kills chromedriver *and* the Chromium it
+        // started (the browser outlives a SIGKILLed chromedriver otherwise).
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -301,15 +305,25 @@ impl Browser {
     /// Ends the WebDriver session and chromedriver.
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        kill_group(&mut self.driver);
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        kill_group(&mut self.driver);
     }
+}
+
+/// SIGKILLs the process group `child` leads (chromedriver and its Chromium), then reaps it.
+fn kill_group(child: &mut std::process::Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let _ = child.wait();
 }
 
 /// The known seed of test token `serial` (20 bytes).
