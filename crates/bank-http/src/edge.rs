@@ -569,7 +569,8 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(app: Arc<App<S>>, req:
     let a = app.clone();
     tokio::task::spawn_blocking(move || {
         if import && method == "POST" {
-            return import_file(&a, &caller, &bytes, now);
+            let skip_known = query.iter().any(|(k, v)| k == "skip_known" && v == "true");
+            return import_file(&a, &caller, &bytes, skip_known, now);
         }
         if let ("DELETE", "/v1/operator/sessions/current", Some(s)) =
             (method.as_str(), path.as_str(), session.as_deref())
@@ -605,6 +606,7 @@ fn import_file<S: Store>(
     app: &App<S>,
     caller: &Caller,
     bytes: &[u8],
+    skip_known: bool,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Reply {
     // Authorize before saying anything about the server's configuration.
@@ -618,10 +620,13 @@ fn import_file<S: Store>(
             "this server was started without --import-key: imports are not accepted over HTTP",
         );
     };
-    match app.bank.import_file(caller, bytes, &**importer, now) {
-        Ok((n, digest, label)) => Reply {
+    match app
+        .bank
+        .import_file_with(caller, bytes, &**importer, skip_known, now)
+    {
+        Ok((o, digest, label)) => Reply {
             status: 201,
-            body: serde_json::json!({ "imported": n, "digest": digest, "label": label }),
+            body: serde_json::json!({ "imported": o.imported, "skipped": o.skipped, "digest": digest, "label": label }),
         },
         Err(e) => routes::refusal(&e),
     }

@@ -120,6 +120,9 @@ pub enum Error {
     /// The master user cannot be removed (a customer has exactly one, DOMAIN.md §3).
     #[error("the master user {0} cannot be removed: a customer keeps exactly one master")]
     MasterCannotBeRemoved(LoginId),
+    /// `--skip-known`: the bank holds this serial with another seed (issue #15).
+    #[error("serial {0} is already known with a different seed: nothing was imported; two files gave this serial different seeds, ask the factory which batch is right")]
+    KnownSerialOtherSeed(SerialNumber),
     /// The master's token can be replaced but not unregistered (`002`).
     #[error(
         "the master user's token cannot be unregistered, only replaced (revoke, then register)"
@@ -219,6 +222,7 @@ impl Error {
             Error::DuplicateSerial(_) => "duplicate_serial",
             Error::DuplicateImport(_) => "duplicate_import",
             Error::InvalidSeedFile(_) => "invalid_seed_file",
+            Error::KnownSerialOtherSeed(_) => "known_serial_other_seed",
             Error::NotAllowed { .. } => "not_allowed",
             Error::WrongSecret { .. } => "wrong_secret",
             Error::WrongCode { .. } => "wrong_code",

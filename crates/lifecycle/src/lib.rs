@@ -40,9 +40,10 @@ pub use audit::{Actor, AuditEntry, AuditQuery};
 pub use auth::{Action, Caller, Scope};
 pub use bank::StreamImportError;
 pub use bank::{
-    BackofficeOutcome, BackofficeTarget, Bank, CustomerKey, CustomerView, LoginOutcome,
-    NewCustomer, NewOperator, NewUser, OpenedSession, Proof, Revocation, RevokedToken,
-    SeedFileOpener, StaffUserRow, TokenView, UserPage, UserRow, UserRowView, PAGE_SIZE,
+    BackofficeOutcome, BackofficeTarget, Bank, CustomerKey, CustomerView, ImportOutcome,
+    LoginOutcome, NewCustomer, NewOperator, NewUser, OpenedSession, Proof, Revocation,
+    RevokedToken, SeedFileOpener, StaffUserRow, TokenView, UserPage, UserRow, UserRowView,
+    PAGE_SIZE,
 };
 pub use error::Error;
 pub use ids::{

@@ -69,6 +69,16 @@ pub trait Store {
         F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>;
 }
 
+/// A shared reference to a store is a store (a [`crate::Bank`] over a borrowed store).
+impl<S: Store> Store for &S {
+    fn transaction<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    {
+        (**self).transaction(f)
+    }
+}
+
 /// The operations available inside a transaction.
 pub trait Tx {
     /// Adds a customer; `Duplicate` if the ID is taken.

@@ -89,7 +89,17 @@ fn policy_file(dir: &Path, name: &str) -> PathBuf {
 
 /// A `.tlseed` file of TOTP tokens under a fresh pre-shared key; returns (file, key file).
 fn seed_file(dir: &Path, serials: &[&str], expiry: (i32, u8, u8)) -> (PathBuf, PathBuf) {
-    bank_support::tlseed_file(dir, serials, expiry, seed_of)
+    seed_file_with(dir, serials, expiry, seed_of)
+}
+
+/// [`seed_file`] with the seeds `seed` gives.
+fn seed_file_with(
+    dir: &Path,
+    serials: &[&str],
+    expiry: (i32, u8, u8),
+    seed: fn(&str) -> Vec<u8>,
+) -> (PathBuf, PathBuf) {
+    bank_support::tlseed_file(dir, serials, expiry, seed)
 }
 
 /// A staging bank under policy 004 with customer C1: taro (master), hanako (admin), jiro
@@ -751,4 +761,84 @@ fn bank_it_lists_and_shows_customers_and_tokens_sets_passwords_and_removes_users
         "{audit}"
     );
     assert!(!audit.contains("hanako-own"));
+}
+
+#[test]
+fn import_skip_known_skips_serials_with_the_same_seed_and_names_one_with_another() {
+    let b = bank_004();
+    let dir = |n: &str| {
+        let d = b.dir.path().join(n);
+        std::fs::create_dir(&d).unwrap();
+        d
+    };
+    let (part, pk) = seed_file(&dir("part"), &["50000001", "50000002"], (2030, 1, 31));
+    b.ok(
+        &[
+            "import",
+            part.to_str().unwrap(),
+            "--key",
+            pk.to_str().unwrap(),
+        ],
+        None,
+    );
+    let (full, fk) = seed_file(
+        &dir("full"),
+        &["50000001", "50000002", "50000003"],
+        (2030, 1, 31),
+    );
+    let err = b.refused(
+        &[
+            "import",
+            full.to_str().unwrap(),
+            "--key",
+            fk.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        err.contains("50000001") && err.contains("nothing was imported"),
+        "{err}"
+    );
+    let (other, ok_) = seed_file_with(
+        &dir("other"),
+        &["50000002", "50000004"],
+        (2030, 1, 31),
+        |s| s.bytes().rev().cycle().take(20).collect(),
+    );
+    let err = b.refused(
+        &[
+            "import",
+            other.to_str().unwrap(),
+            "--key",
+            ok_.to_str().unwrap(),
+            "--skip-known",
+        ],
+        None,
+    );
+    assert!(
+        err.contains("serial 50000002") && err.contains("different seed"),
+        "{err}"
+    );
+    let out = b.ok(
+        &[
+            "import",
+            full.to_str().unwrap(),
+            "--key",
+            fk.to_str().unwrap(),
+            "--skip-known",
+            "--json",
+        ],
+        None,
+    );
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (v["imported"].as_u64(), v["skipped"].as_u64()),
+        (Some(1), Some(2)),
+        "{v}"
+    );
+    let out = b.ok(&["token", "list", "--status", "stock", "--json"], None);
+    assert!(
+        out.contains("50000003") && !out.contains("50000004"),
+        "{out}"
+    );
 }

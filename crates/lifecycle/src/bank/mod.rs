@@ -10,6 +10,7 @@ mod backoffice;
 mod checks;
 mod clients;
 mod customer_reads;
+mod import;
 mod import_stream;
 mod lookup;
 mod mode;
@@ -27,6 +28,7 @@ mod validate;
 
 pub use backoffice::{BackofficeOutcome, BackofficeTarget};
 pub use customer_reads::{CustomerDetail, CustomerPage, CustomerRow, CustomerToken};
+pub use import::ImportOutcome;
 pub use import_stream::StreamImportError;
 pub use lookup::{CustomerKey, CustomerView, StaffUserRow, TokenView};
 pub use operators::{NewOperator, OpenedSession};

@@ -1,7 +1,7 @@
-//! Setting up: customers, users, seed file imports, tokens shipped to customers
-//! (scopes `provisioning` and `import`).
+//! Setting up: customers, users, tokens shipped to customers (scope `provisioning`; seed
+//! file imports are in `import.rs`).
 
-use super::Bank;
+use super::{Bank, ImportOutcome};
 use crate::audit::refuse_control;
 use crate::auth::{Action, Caller};
 use crate::error::Error;
@@ -128,49 +128,6 @@ impl<S: Store> Bank<S> {
         })
     }
 
-    /// Imports a batch of tokens into stock, all or nothing: a file imported before (same
-    /// `digest`) or any serial already known imports nothing.
-    pub fn import_tokens(
-        &self,
-        caller: &Caller,
-        digest: &str,
-        label: &str,
-        tokens: &[NewToken],
-        now: DateTime<Utc>,
-    ) -> Result<usize, Error> {
-        self.authorize(caller, Action::Import, "import", now)?;
-        refuse_control("import label", label)?;
-        for t in tokens {
-            self.check_import_drift(t)?;
-        }
-        let result = self.store.transaction(|tx| {
-            tx.record_import(digest, label, tokens.len(), now)?;
-            for t in tokens {
-                tx.insert_token(t)?;
-            }
-            let mut e = self.entry(now, caller, caller.actor(), "import");
-            e.subject = Some(digest.to_owned());
-            e.detail = format!("{} tokens from {label}", tokens.len());
-            self.record(tx, e)?;
-            Ok(tokens.len())
-        });
-        let err = match result {
-            Ok(n) => return Ok(n),
-            Err(StoreError::Duplicate { what: "import", .. }) => {
-                Error::DuplicateImport(digest.to_owned())
-            }
-            Err(StoreError::Duplicate { key, .. }) => Error::DuplicateSerial(key),
-            Err(e) => return Err(e.into()),
-        };
-        // The import rolled back; the refusal is audited on its own.
-        self.store.transaction(|tx| {
-            let mut e = self.entry(now, caller, caller.actor(), "import");
-            e.subject = Some(digest.to_owned());
-            self.audit_refusal(tx, e, &err)
-        })?;
-        Err(err)
-    }
-
     /// Imports an uploaded seed file (`POST /v1/imports`, the back office's upload page):
     /// the caller is authorized before a byte is opened, then `open` turns the bytes into
     /// `(digest, label, tokens)` — or says what is wrong with the file
@@ -183,11 +140,33 @@ impl<S: Store> Bank<S> {
         open: &SeedFileOpener<'_>,
         now: DateTime<Utc>,
     ) -> Result<(usize, String, String), Error> {
+        self.import_file_with(caller, bytes, open, false, now)
+            .map(|(o, d, l)| (o.imported, d, l))
+    }
+
+    /// [`Bank::import_file`], with `skip_known` as [`Bank::import_tokens_skipping_known`]
+    /// (`POST /v1/imports?skip_known=true`, issue #15). Returns `(outcome, digest, label)`.
+    pub fn import_file_with(
+        &self,
+        caller: &Caller,
+        bytes: &[u8],
+        open: &SeedFileOpener<'_>,
+        skip_known: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(ImportOutcome, String, String), Error> {
         self.authorize(caller, Action::Import, "import", now)?;
         match open(bytes) {
             Ok((digest, label, tokens)) => {
-                let n = self.import_tokens(caller, &digest, &label, &tokens, now)?;
-                Ok((n, digest, label))
+                let o = if skip_known {
+                    self.import_tokens_skipping_known(caller, &digest, &label, &tokens, now)?
+                } else {
+                    let imported = self.import_tokens(caller, &digest, &label, &tokens, now)?;
+                    ImportOutcome {
+                        imported,
+                        skipped: 0,
+                    }
+                };
+                Ok((o, digest, label))
             }
             Err(msg) => {
                 let err = Error::InvalidSeedFile(crate::audit::escape(&msg));

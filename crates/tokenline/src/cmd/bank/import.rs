@@ -8,9 +8,12 @@ use std::io::Read;
 use std::path::PathBuf;
 
 /// Import every token of a seed file (`.tlseed` or PSKC, read by the `seedfile` crate) into
-/// stock. Nothing is imported if the file was imported before or any serial is already known.
+/// stock. Nothing is imported if the file was imported before or any serial is already known
+/// — with `--skip-known`, a serial the bank holds with the *same* seed is skipped and counted
+/// (the full export of a batch exported in part before), while a known serial with another
+/// seed still refuses the whole file, naming the serial.
 ///
-/// `--json` prints `{"file":…,"digest":"sha256:…","imported":N,"seconds":S}`.
+/// `--json` prints `{"file":…,"digest":"sha256:…","imported":N,"skipped":K,"seconds":S}`.
 #[derive(clap::Args, Debug)]
 pub struct Cmd {
     #[command(flatten)]
@@ -34,6 +37,10 @@ pub struct Cmd {
     /// codes; all or nothing, a failure names the serials.
     #[command(flatten)]
     devices: crate::cmd::seeds::common::DeviceArgs,
+    /// Skip records whose serial the bank already holds with the same seed (counted in the
+    /// output); a known serial with a different seed is still an error.
+    #[arg(long)]
+    skip_known: bool,
 }
 
 fn digest(path: &PathBuf) -> anyhow::Result<String> {
@@ -111,30 +118,50 @@ impl Cmd {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let n = opened
-            .bank
-            .import_token_stream(
+        let (n, skipped) = if self.skip_known {
+            // Skipping needs every known serial checked before anything is written, so this
+            // path holds the file's records in memory (the plain import streams).
+            let tokens: Vec<NewToken> = tokens.collect::<anyhow::Result<_>>()?;
+            let o = opened.bank.import_tokens_skipping_known(
                 &opened.caller,
                 &digest,
                 &label,
-                usize::try_from(count).context("record count")?,
-                tokens,
+                &tokens,
                 opened.now(),
-            )
-            .map_err(|e| match e {
-                lifecycle::StreamImportError::Source(e) => e,
-                lifecycle::StreamImportError::Bank(e) => anyhow::Error::from(e),
-            })?;
+            )?;
+            (o.imported, o.skipped)
+        } else {
+            let n = opened
+                .bank
+                .import_token_stream(
+                    &opened.caller,
+                    &digest,
+                    &label,
+                    usize::try_from(count).context("record count")?,
+                    tokens,
+                    opened.now(),
+                )
+                .map_err(|e| match e {
+                    lifecycle::StreamImportError::Source(e) => e,
+                    lifecycle::StreamImportError::Bank(e) => anyhow::Error::from(e),
+                })?;
+            (n, 0)
+        };
         let secs = started.elapsed().as_secs_f64();
         if self.db.json {
             json_line(
-                &serde_json::json!({ "file": self.file, "digest": digest, "imported": n, "seconds": secs }),
+                &serde_json::json!({ "file": self.file, "digest": digest, "imported": n, "skipped": skipped, "seconds": secs }),
             )?;
         }
+        let skipped_text = if self.skip_known {
+            format!(", skipped {skipped} already in the bank with the same seed")
+        } else {
+            String::new()
+        };
         say(
             self.db.json,
             &format!(
-                "imported {n} tokens from {} ({digest}) in {secs:.2} s",
+                "imported {n} tokens from {} ({digest}){skipped_text} in {secs:.2} s",
                 self.file.display()
             ),
         );
