@@ -723,11 +723,24 @@ fn route<S: Store>(
                     })
                     .transpose()
             };
+            // A serial or login ID, as the spec's `Id` says: anything else (an empty one too)
+            // is a mistake of the caller's, not a filter that matches nothing.
+            let subject = query(q, "subject");
+            if let Some(sub) = subject {
+                let id_char = |b: u8| b.is_ascii_alphanumeric() || b"_.@-".contains(&b);
+                if sub.is_empty() || sub.len() > 64 || !sub.bytes().all(id_char) {
+                    return Err(Reply::error(
+                        400,
+                        "invalid_input",
+                        "subject must be a serial or login ID: 1 to 64 of A-Z a-z 0-9 _ - . @",
+                    ));
+                }
+            }
             let aq = AuditQuery {
                 customer: query(q, "customer").map(str::to_owned),
                 actor: query(q, "actor").map(str::to_owned),
                 action: query(q, "action").map(str::to_owned),
-                subject: query(q, "subject").map(str::to_owned),
+                subject: subject.map(str::to_owned),
                 from: instant("from")?,
                 until: instant("until")?,
                 limit,
