@@ -106,7 +106,12 @@ impl Cipher {
 }
 
 /// Decrypts `data` (a CipherValue) encrypted with the algorithm `uri` under `key`.
-pub fn decrypt(uri: &str, key: &[u8], data: &[u8], what: &str) -> Result<Zeroizing<Vec<u8>>> {
+pub fn decrypt(
+    uri: &str,
+    key: &[u8],
+    data: &[u8],
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<Zeroizing<Vec<u8>>> {
     let cipher = Cipher::from_uri(uri)?;
     if key.len() != cipher.key_len() {
         return Err(Error::Key(format!(
@@ -169,7 +174,11 @@ pub fn kw_wrap(key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
 
 /// AES key unwrap (RFC 3394, or RFC 5649 when the wrapped value carries its alternative IV);
 /// a failed integrity check is [`Error::Decrypt`].
-pub fn kw_unwrap(key: &[u8], data: &[u8], what: &str) -> Result<Zeroizing<Vec<u8>>> {
+pub fn kw_unwrap(
+    key: &[u8],
+    data: &[u8],
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<Zeroizing<Vec<u8>>> {
     use aes_kw::KeyInit;
     let fail = || Error::Decrypt {
         what: what.to_string(),
@@ -368,7 +377,11 @@ impl CbcKey {
     }
 
     /// AES-CBC decryption of `IV || ciphertext` with PKCS #7 padding, as [`cbc_decrypt`].
-    pub fn decrypt(&self, data: &[u8], what: &str) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn decrypt(
+        &self,
+        data: &[u8],
+        what: &(impl std::fmt::Display + ?Sized),
+    ) -> Result<Zeroizing<Vec<u8>>> {
         use aes::cipher::InnerIvInit;
         if data.len() < 32 || !data.len().is_multiple_of(16) {
             return Err(Error::Pskc(format!(
@@ -396,7 +409,12 @@ impl CbcKey {
 }
 
 /// AES-CBC decryption of `IV || ciphertext` with PKCS #7 padding (XML Encryption §5.2).
-pub fn cbc_decrypt(uri: &str, key: &[u8], data: &[u8], what: &str) -> Result<Zeroizing<Vec<u8>>> {
+pub fn cbc_decrypt(
+    uri: &str,
+    key: &[u8],
+    data: &[u8],
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<Zeroizing<Vec<u8>>> {
     let need = cbc_key_len(uri)?;
     if key.len() != need {
         return Err(Error::Key(format!(

@@ -2,6 +2,7 @@
 //! set of checks for [`Container::to_records`] and the streaming [`super::Records`].
 
 use std::collections::HashSet;
+use std::fmt::Display;
 
 use otp_core::{Hash, Mode, Params};
 use zeroize::Zeroizing;
@@ -133,11 +134,13 @@ impl Decryptor {
         })
     }
 
+    /// Checks the ValueMAC and decrypts; `what` names the value in errors (formatted only
+    /// then).
     fn decrypt(
         &self,
         data: &EncryptedData,
         mac: Option<&[u8]>,
-        what: &str,
+        what: &dyn Display,
     ) -> Result<Zeroizing<Vec<u8>>> {
         let Some(ek) = &self.enc_key else {
             return Err(Error::Protection(format!(
@@ -182,7 +185,7 @@ impl Decryptor {
         }
     }
 
-    fn plain_ok(&self, what: &str) -> Result<()> {
+    fn plain_ok(&self, what: &dyn Display) -> Result<()> {
         if self.allow_plaintext {
             Ok(())
         } else {
@@ -193,17 +196,21 @@ impl Decryptor {
         }
     }
 
-    fn secret(&self, v: &Value<Zeroizing<Vec<u8>>>, what: &str) -> Result<Zeroizing<Vec<u8>>> {
+    fn secret(
+        &self,
+        v: Value<Zeroizing<Vec<u8>>>,
+        what: &dyn Display,
+    ) -> Result<Zeroizing<Vec<u8>>> {
         match v {
             Value::Plain(s) => {
                 self.plain_ok(what)?;
-                Ok(s.clone())
+                Ok(s)
             }
-            Value::Encrypted { data, mac } => self.decrypt(data, mac.as_deref(), what),
+            Value::Encrypted { data, mac } => self.decrypt(&data, mac.as_deref(), what),
         }
     }
 
-    fn int(&self, v: &Value<u64>, what: &str) -> Result<u64> {
+    fn int(&self, v: &Value<u64>, what: &dyn Display) -> Result<u64> {
         match v {
             Value::Plain(n) => Ok(*n),
             Value::Encrypted { data, mac } => {
@@ -244,7 +251,7 @@ impl Container {
     pub fn to_records(&self, key: &Key) -> Result<Vec<SeedRecord>> {
         let d = Decryptor::new(&self.encryption, self.mac.as_ref(), key)?;
         let mut m = Mapper::new(d, self.id.clone().unwrap_or_default());
-        self.keys.iter().map(|k| m.map(k)).collect()
+        self.keys.iter().map(|k| m.map(k.clone())).collect()
     }
 }
 
@@ -267,147 +274,182 @@ impl Mapper {
         }
     }
 
-    pub(super) fn map(&mut self, k: &PskcKey) -> Result<SeedRecord> {
+    /// Maps one `<Key>` (taken: its strings move into the record) to a checked record.
+    pub(super) fn map(&mut self, mut k: PskcKey) -> Result<SeedRecord> {
         let d = &self.d;
         let i = self.index as usize;
         self.index += 1;
-        {
-            let label = k.label(i);
-            let serial = k
-                .device
-                .serial
-                .clone()
-                .or_else(|| k.id.clone())
-                .ok_or_else(|| pskc_err(format!("key {label} has neither SerialNo nor Id")))?;
-            let alg = k.algorithm.as_deref().unwrap_or("");
-            let lower = alg.to_ascii_lowercase();
-            // `…:pskc:hotp` (RFC 6030 §10.4.1) and `…:pskc#hotp`/`…#totp` (the spelling of
-            // the TOTP profile that python-pskc documents).
-            let is_hotp = lower == ALG_HOTP
-                || lower.ends_with(":hotp")
-                || lower.ends_with("#hotp")
-                || lower == "hotp";
-            let is_totp = lower == ALG_TOTP
-                || lower.ends_with(":totp")
-                || lower.ends_with("#totp")
-                || lower == "totp";
-            if !is_hotp && !is_totp {
-                return Err(pskc_err(format!(
-                    "key {label} has algorithm {alg:?}: tokenline imports only HOTP ({ALG_HOTP}) and TOTP ({ALG_TOTP})"
-                )));
+        // Messages name the key lazily: a valid key formats nothing.
+        let label = Label {
+            serial: k.device.serial.as_deref(),
+            id: k.id.as_deref(),
+            index: i,
+        };
+        if k.device.serial.is_none() && k.id.is_none() {
+            return Err(pskc_err(format!("key {label} has neither SerialNo nor Id")));
+        }
+        let alg = k.algorithm.as_deref().unwrap_or("");
+        // `…:pskc:hotp` (RFC 6030 §10.4.1) and `…:pskc#hotp`/`…#totp` (the spelling of the
+        // TOTP profile that python-pskc documents); the exact URIs first (no allocation).
+        let (is_hotp, is_totp) = match alg {
+            ALG_HOTP => (true, false),
+            ALG_TOTP => (false, true),
+            _ => {
+                let lower = alg.to_ascii_lowercase();
+                (
+                    lower.ends_with(":hotp") || lower.ends_with("#hotp") || lower == "hotp",
+                    lower.ends_with(":totp") || lower.ends_with("#totp") || lower == "totp",
+                )
             }
-            let hash = match k.suite.as_deref().map(|s| s.to_ascii_uppercase().replace('-', "")) {
-                None => Hash::Sha1,
-                Some(s) if s.contains("SHA512") => Hash::Sha512,
-                Some(s) if s.contains("SHA256") => Hash::Sha256,
-                Some(s) if s.contains("SHA1") => Hash::Sha1,
-                Some(_) => {
+        };
+        if !is_hotp && !is_totp {
+            return Err(pskc_err(format!(
+                "key {label} has algorithm {alg:?}: tokenline imports only HOTP ({ALG_HOTP}) and TOTP ({ALG_TOTP})"
+            )));
+        }
+        let hash = match k.suite.as_deref() {
+            None | Some("HMAC-SHA1") => Hash::Sha1,
+            Some("HMAC-SHA256") => Hash::Sha256,
+            Some("HMAC-SHA512") => Hash::Sha512,
+            Some(suite) => match suite.to_ascii_uppercase().replace('-', "") {
+                s if s.contains("SHA512") => Hash::Sha512,
+                s if s.contains("SHA256") => Hash::Sha256,
+                s if s.contains("SHA1") => Hash::Sha1,
+                _ => {
                     return Err(pskc_err(format!(
-                        "key {label}: unsupported Suite {:?} (use HMAC-SHA1, HMAC-SHA256 or HMAC-SHA512)",
-                        k.suite.as_deref().unwrap_or("")
+                        "key {label}: unsupported Suite {suite:?} (use HMAC-SHA1, HMAC-SHA256 or HMAC-SHA512)"
                     )))
                 }
-            };
-            if let Some(enc) = &k.response_encoding {
-                if !enc.eq_ignore_ascii_case("DECIMAL") {
-                    return Err(pskc_err(format!(
-                        "key {label}: ResponseFormat Encoding {enc:?} is not supported (DECIMAL only)"
-                    )));
-                }
-            }
-            let digits = u8::try_from(k.response_length.unwrap_or(6)).unwrap_or(u8::MAX);
-            let secret_v = k.secret.as_ref().ok_or_else(|| {
-                pskc_err(format!(
-                    "key {label} carries no secret{}: tokenline needs the seed itself",
-                    k.key_reference
-                        .as_ref()
-                        .map(|r| format!(" (it refers to KeyReference {r:?})"))
-                        .unwrap_or_default()
-                ))
-            })?;
-            let seed = d.secret(secret_v, &format!("the secret of key {label}"))?;
-            let int = |v: &Option<Value<u64>>, name: &str, default: u64| -> Result<u64> {
-                v.as_ref()
-                    .map(|v| d.int(v, &format!("the {name} of key {label}")))
-                    .transpose()
-                    .map(|o| o.unwrap_or(default))
-            };
-            // Decrypted integers are big-endian and unsigned (python-pskc's encoding); the
-            // schema's ranges apply to them as to plain values ([`fits_schema`] below).
-            let mode = if is_hotp {
-                Mode::Hotp {
-                    counter: int(&k.counter, "Counter", 0)?,
-                }
-            } else {
-                let period = int(&k.time_interval, "TimeInterval", 30)?;
-                Mode::Totp {
-                    period: u32::try_from(period).map_err(|_| {
-                        pskc_err(format!(
-                            "key {label}: TimeInterval {period} is outside PSKC's xs:int (at most {})",
-                            i32::MAX
-                        ))
-                    })?,
-                    t0: int(&k.time, "Time", 0)?,
-                }
-            };
-            // RFC 6030 §4.3.4: TimeDrift, in time intervals (xs:int, signed), is the token's
-            // starting drift; an encrypted one decrypts to an unsigned big-endian integer
-            // (python-pskc's encoding), so it is 0 or more.
-            let time_drift = match &k.time_drift {
-                None => 0,
-                Some(Value::Plain(n)) => i32::try_from(*n).map_err(|_| {
-                    pskc_err(format!(
-                        "key {label}: TimeDrift {n} is outside PSKC's xs:int"
-                    ))
-                })?,
-                Some(Value::Encrypted { data, mac }) => {
-                    let what = format!("the TimeDrift of key {label}");
-                    let b = d.decrypt(data, mac.as_deref(), &what)?;
-                    let v = if b.len() <= 8 {
-                        b.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x))
-                    } else {
-                        u64::MAX
-                    };
-                    i32::try_from(v).map_err(|_| {
-                        pskc_err(format!(
-                            "key {label}: the encrypted TimeDrift is outside PSKC's xs:int"
-                        ))
-                    })?
-                }
-            };
-            if time_drift != 0 && is_hotp {
+            },
+        };
+        if let Some(enc) = &k.response_encoding {
+            if !enc.eq_ignore_ascii_case("DECIMAL") {
                 return Err(pskc_err(format!(
-                    "key {label}: TimeDrift {time_drift} is for TOTP only (an HOTP token has no clock): tokenline imports an HOTP key without <TimeDrift> or with 0"
+                    "key {label}: ResponseFormat Encoding {enc:?} is not supported (DECIMAL only)"
                 )));
             }
-            let expiry = k
-                .policy
-                .expiry_date
-                .or(k.device.expiry_date)
-                .map(|t| t.to_offset(time::UtcOffset::UTC).date());
-            let start = k.policy.start_date.or(k.device.start_date);
-            fits_schema(&mode).map_err(|r| pskc_err(format!("key {label}: {r}")))?;
-            let rec = SeedRecord {
-                serial,
-                seed,
-                params: Params { hash, digits, mode },
-                expiry,
-                batch: self.batch.clone(),
-                manufacturer: k.device.manufacturer.clone().unwrap_or_default(),
-                model: k.device.model.clone().unwrap_or_default(),
-                hardware_id: k.crypto_module.clone().unwrap_or_default(),
-                provisioned_at_unix: start.map(|t| t.unix_timestamp()),
-                time_drift,
-            };
-            rec.validate()
-                .map_err(|r| pskc_err(format!("key {label}: {r}")))?;
-            if !self.seen.insert(serial_digest(&rec.serial)) {
-                return Err(Error::DuplicateSerial {
-                    serial: rec.serial,
-                    index: i as u64,
-                });
+        }
+        let digits = u8::try_from(k.response_length.unwrap_or(6)).unwrap_or(u8::MAX);
+        let Some(secret_v) = k.secret.take() else {
+            return Err(pskc_err(format!(
+                "key {label} carries no secret{}: tokenline needs the seed itself",
+                k.key_reference
+                    .as_ref()
+                    .map(|r| format!(" (it refers to KeyReference {r:?})"))
+                    .unwrap_or_default()
+            )));
+        };
+        let seed = d.secret(secret_v, &format_args!("the secret of key {label}"))?;
+        let int = |v: &Option<Value<u64>>, name: &str, default: u64| -> Result<u64> {
+            v.as_ref()
+                .map(|v| d.int(v, &format_args!("the {name} of key {label}")))
+                .transpose()
+                .map(|o| o.unwrap_or(default))
+        };
+        // Decrypted integers are big-endian and unsigned (python-pskc's encoding); the
+        // schema's ranges apply to them as to plain values ([`fits_schema`] below).
+        let mode = if is_hotp {
+            Mode::Hotp {
+                counter: int(&k.counter, "Counter", 0)?,
             }
-            Ok(rec)
+        } else {
+            let period = int(&k.time_interval, "TimeInterval", 30)?;
+            Mode::Totp {
+                period: u32::try_from(period).map_err(|_| {
+                    pskc_err(format!(
+                        "key {label}: TimeInterval {period} is outside PSKC's xs:int (at most {})",
+                        i32::MAX
+                    ))
+                })?,
+                t0: int(&k.time, "Time", 0)?,
+            }
+        };
+        // RFC 6030 §4.3.4: TimeDrift, in time intervals (xs:int, signed), is the token's
+        // starting drift; an encrypted one decrypts to an unsigned big-endian integer
+        // (python-pskc's encoding), so it is 0 or more.
+        let time_drift = match &k.time_drift {
+            None => 0,
+            Some(Value::Plain(n)) => i32::try_from(*n).map_err(|_| {
+                pskc_err(format!(
+                    "key {label}: TimeDrift {n} is outside PSKC's xs:int"
+                ))
+            })?,
+            Some(Value::Encrypted { data, mac }) => {
+                let what = format_args!("the TimeDrift of key {label}");
+                let b = d.decrypt(data, mac.as_deref(), &what)?;
+                let v = if b.len() <= 8 {
+                    b.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x))
+                } else {
+                    u64::MAX
+                };
+                i32::try_from(v).map_err(|_| {
+                    pskc_err(format!(
+                        "key {label}: the encrypted TimeDrift is outside PSKC's xs:int"
+                    ))
+                })?
+            }
+        };
+        if time_drift != 0 && is_hotp {
+            return Err(pskc_err(format!(
+                "key {label}: TimeDrift {time_drift} is for TOTP only (an HOTP token has no clock): tokenline imports an HOTP key without <TimeDrift> or with 0"
+            )));
+        }
+        let expiry = k
+            .policy
+            .expiry_date
+            .or(k.device.expiry_date)
+            .map(|t| t.to_offset(time::UtcOffset::UTC).date());
+        let start = k.policy.start_date.or(k.device.start_date);
+        fits_schema(&mode).map_err(|r| pskc_err(format!("key {label}: {r}")))?;
+        let from_serial_no = k.device.serial.is_some();
+        let serial = match k.device.serial.take() {
+            Some(s) => s,
+            None => k.id.take().unwrap_or_default(),
+        };
+        let rec = SeedRecord {
+            serial,
+            seed,
+            params: Params { hash, digits, mode },
+            expiry,
+            batch: self.batch.clone(),
+            manufacturer: k.device.manufacturer.take().unwrap_or_default(),
+            model: k.device.model.take().unwrap_or_default(),
+            hardware_id: k.crypto_module.take().unwrap_or_default(),
+            provisioned_at_unix: start.map(|t| t.unix_timestamp()),
+            time_drift,
+        };
+        rec.validate().map_err(|r| {
+            let label = Label {
+                serial: from_serial_no.then_some(rec.serial.as_str()),
+                id: Some(rec.serial.as_str()),
+                index: i,
+            };
+            pskc_err(format!("key {label}: {r}"))
+        })?;
+        if !self.seen.insert(serial_digest(&rec.serial)) {
+            return Err(Error::DuplicateSerial {
+                serial: rec.serial,
+                index: i as u64,
+            });
+        }
+        Ok(rec)
+    }
+}
+
+/// How errors name a key, as [`PskcKey::label`], formatted only when an error is made.
+#[derive(Clone, Copy)]
+struct Label<'a> {
+    serial: Option<&'a str>,
+    id: Option<&'a str>,
+    index: usize,
+}
+
+impl Display for Label<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.serial, self.id) {
+            (Some(s), _) => write!(f, "serial {s}"),
+            (None, Some(id)) => write!(f, "Id {id}"),
+            _ => write!(f, "#{}", self.index + 1),
         }
     }
 }

@@ -175,7 +175,7 @@ pub(super) fn package_keys(
     pkg: Elem<'_>,
     out: &mut std::collections::VecDeque<PskcKey>,
 ) -> Result<()> {
-    let device = match pkg.child("DeviceInfo") {
+    let mut device = match pkg.child("DeviceInfo") {
         None => DeviceInfo::default(),
         Some(d) => DeviceInfo {
             manufacturer: child_text(d, "Manufacturer"),
@@ -187,11 +187,18 @@ pub(super) fn package_keys(
             user_id: child_text(d, "UserId"),
         },
     };
-    let crypto_module = pkg
+    let mut crypto_module = pkg
         .child("CryptoModuleInfo")
         .and_then(|c| child_text(c, "Id"));
-    for k in pkg.children("Key") {
-        out.push_back(parse_key(k, device.clone(), crypto_module.clone())?);
+    let mut keys = pkg.children("Key").peekable();
+    while let Some(k) = keys.next() {
+        // The package's info is cloned for every key but the last, which takes it.
+        let (dev, cm) = if keys.peek().is_some() {
+            (device.clone(), crypto_module.clone())
+        } else {
+            (std::mem::take(&mut device), crypto_module.take())
+        };
+        out.push_back(parse_key(k, dev, cm)?);
     }
     Ok(())
 }
@@ -316,43 +323,42 @@ fn parse_encryption_key(ek: Elem<'_>) -> Result<Encryption> {
 
 fn parse_key(k: Elem<'_>, device: DeviceInfo, crypto_module: Option<String>) -> Result<PskcKey> {
     let id = k.attribute("Id").map(str::to_string);
-    let what = |field: &str| match (&device.serial, &id) {
-        (Some(s), _) => format!("{field} of serial {s}"),
-        (None, Some(i)) => format!("{field} of key {i}"),
-        _ => field.to_string(),
+    let kn = KeyName {
+        serial: device.serial.as_deref(),
+        id: id.as_deref(),
     };
     let params = child(k, "AlgorithmParameters");
     let rf = params.and_then(|p| child(p, "ResponseFormat"));
     let response_length = rf
         .and_then(|r| r.attribute("Length"))
-        .map(|v| parse_int::<u32>(v, &what("ResponseFormat Length")))
+        .map(|v| parse_int::<u32>(v, kn.field("ResponseFormat Length")))
         .transpose()?;
     let response_check_digits = rf
         .and_then(|r| r.attribute("CheckDigits"))
-        .map(|v| parse_bool(v, &what("ResponseFormat CheckDigits")))
+        .map(|v| parse_bool(v, kn.field("ResponseFormat CheckDigits")))
         .transpose()?;
     if let Some(cf) = params.and_then(|p| child(p, "ChallengeFormat")) {
         for a in ["Min", "Max"] {
             if let Some(v) = cf.attribute(a) {
-                parse_int::<u32>(v, &what(&format!("ChallengeFormat {a}")))?;
+                parse_int::<u32>(v, kn.field(&format!("ChallengeFormat {a}")))?;
             }
         }
         if let Some(v) = cf.attribute("CheckDigits") {
-            parse_bool(v, &what("ChallengeFormat CheckDigits"))?;
+            parse_bool(v, kn.field("ChallengeFormat CheckDigits"))?;
         }
     }
     let data = child(k, "Data");
     let secret = match data.and_then(|d| child(d, "Secret")) {
         None => None,
-        Some(s) => Some(data_value(s, &what("Secret"), |t| {
+        Some(s) => Some(data_value(s, kn.field("Secret"), |t| {
             Ok(Zeroizing::new(b64(t, "Secret PlainValue")?))
         })?),
     };
     let int_value = |name: &str, xs: XsInt| -> Result<Option<Value<i64>>> {
         match data.and_then(|d| child(d, name)) {
             None => Ok(None),
-            Some(n) => Ok(Some(data_value(n, &what(name), |t| {
-                xs.parse(t, &what(name))
+            Some(n) => Ok(Some(data_value(n, kn.field(name), |t| {
+                xs.parse(t, kn.field(name))
             })?)),
         }
     };
@@ -362,7 +368,7 @@ fn parse_key(k: Elem<'_>, device: DeviceInfo, crypto_module: Option<String>) -> 
         v.map(|v| match v {
             Value::Plain(n) if n < min => Err(pskc_err(format!(
                 "{} {n} is not supported: {rule}",
-                what(name)
+                kn.field(name)
             ))),
             Value::Plain(n) => Ok(Value::Plain(n.unsigned_abs())),
             Value::Encrypted { data, mac } => Ok(Value::Encrypted { data, mac }),
@@ -394,7 +400,7 @@ fn parse_key(k: Elem<'_>, device: DeviceInfo, crypto_module: Option<String>) -> 
             let pin = child(p, "PINPolicy");
             let pin_int = |a: &str| -> Result<Option<u32>> {
                 pin.and_then(|n| n.attribute(a))
-                    .map(|v| parse_int::<u32>(v, &what(&format!("PINPolicy {a}"))))
+                    .map(|v| parse_int::<u32>(v, kn.field(&format!("PINPolicy {a}"))))
                     .transpose()
             };
             Policy {
@@ -412,7 +418,7 @@ fn parse_key(k: Elem<'_>, device: DeviceInfo, crypto_module: Option<String>) -> 
                 key_usage: children(p, "KeyUsage").filter_map(text).collect(),
                 number_of_transactions: child(p, "NumberOfTransactions")
                     .and_then(text)
-                    .map(|v| parse_int::<u64>(&v, &what("NumberOfTransactions")))
+                    .map(|v| parse_int::<u64>(&v, kn.field("NumberOfTransactions")))
                     .transpose()?,
             }
         }
@@ -439,9 +445,13 @@ fn parse_key(k: Elem<'_>, device: DeviceInfo, crypto_module: Option<String>) -> 
     })
 }
 
-fn data_value<T>(n: Elem<'_>, what: &str, plain: impl Fn(&str) -> Result<T>) -> Result<Value<T>> {
+fn data_value<T>(
+    n: Elem<'_>,
+    what: impl std::fmt::Display,
+    plain: impl Fn(&str) -> Result<T>,
+) -> Result<Value<T>> {
     if let Some(p) = child(n, "PlainValue") {
-        return Ok(Value::Plain(plain(&text(p).unwrap_or_default())?));
+        return Ok(Value::Plain(plain(p.text().unwrap_or(""))?));
     }
     if let Some(e) = child(n, "EncryptedValue") {
         return Ok(Value::Encrypted {
@@ -488,16 +498,20 @@ fn child_text(n: Elem<'_>, name: &str) -> Option<String> {
 }
 
 fn child_int<T: std::str::FromStr>(n: Elem<'_>, name: &str) -> Result<Option<T>> {
-    child_text(n, name).map(|v| parse_int(&v, name)).transpose()
-}
-
-fn child_date(n: Elem<'_>, name: &str) -> Result<Option<OffsetDateTime>> {
-    child_text(n, name)
-        .map(|v| parse_datetime(&v, name))
+    n.child(name)
+        .and_then(|c| c.text())
+        .map(|v| parse_int(v, name))
         .transpose()
 }
 
-fn parse_int<T: std::str::FromStr>(v: &str, what: &str) -> Result<T> {
+fn child_date(n: Elem<'_>, name: &str) -> Result<Option<OffsetDateTime>> {
+    n.child(name)
+        .and_then(|c| c.text())
+        .map(|v| parse_datetime(v, name))
+        .transpose()
+}
+
+fn parse_int<T: std::str::FromStr>(v: &str, what: impl std::fmt::Display) -> Result<T> {
     let t = v.trim();
     t.parse::<T>().map_err(|_| {
         if !t.is_empty()
@@ -528,7 +542,7 @@ enum XsInt {
 impl XsInt {
     /// Parses the lexical form (optional sign, decimal digits); a value outside the type's
     /// range is refused, never clamped.
-    fn parse(self, v: &str, what: &str) -> Result<i64> {
+    fn parse(self, v: &str, what: impl std::fmt::Display) -> Result<i64> {
         let (name, min, max) = match self {
             XsInt::Int => ("xs:int", i64::from(i32::MIN), i64::from(i32::MAX)),
             XsInt::Long => ("xs:long", i64::MIN, i64::MAX),
@@ -550,7 +564,7 @@ impl XsInt {
 }
 
 /// xs:boolean: `true`, `false`, `1`, `0`.
-fn parse_bool(v: &str, what: &str) -> Result<bool> {
+fn parse_bool(v: &str, what: impl std::fmt::Display) -> Result<bool> {
     match v.trim() {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
@@ -572,21 +586,62 @@ fn parse_datetime(v: &str, what: &str) -> Result<OffsetDateTime> {
         // The offset follows the time, never the date's own hyphens.
         && v.contains('T');
     let has_tz = v.ends_with('Z') || v.ends_with('z') || zone_offset;
-    let s = if has_tz {
-        v.to_string()
+    let parsed = if has_tz {
+        OffsetDateTime::parse(v, &Rfc3339)
     } else {
-        format!("{v}Z")
+        OffsetDateTime::parse(&format!("{v}Z"), &Rfc3339)
     };
-    OffsetDateTime::parse(&s, &Rfc3339).map_err(|_| {
+    parsed.map_err(|_| {
         pskc_err(format!(
             "{what} {v:?} is not an xs:dateTime that tokenline reads (e.g. 2025-01-31T00:00:00Z)"
         ))
     })
 }
 
+/// Decodes base64 text (xs:base64Binary: white space between the characters is allowed).
 fn b64(t: &str, what: &str) -> Result<Vec<u8>> {
-    let clean: String = t.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(clean.as_bytes())
-        .map_err(|_| pskc_err(format!("{what} is not valid base64")))
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let decoded = if t.bytes().any(|b| b.is_ascii_whitespace()) {
+        // May be a plaintext secret: wiped after use.
+        let clean: Zeroizing<Vec<u8>> = Zeroizing::new(
+            t.bytes()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect::<Vec<u8>>(),
+        );
+        engine.decode(&*clean)
+    } else {
+        engine.decode(t)
+    };
+    decoded.map_err(|_| pskc_err(format!("{what} is not valid base64")))
+}
+
+/// How an error names a key: by serial, else by `Id`.
+#[derive(Clone, Copy)]
+struct KeyName<'a> {
+    serial: Option<&'a str>,
+    id: Option<&'a str>,
+}
+
+impl<'a> KeyName<'a> {
+    fn field<'f>(self, field: &'f str) -> Field<'f, 'a> {
+        Field { field, key: self }
+    }
+}
+
+/// How an error names a field of a key ("Counter of serial 123"): formatted only when an
+/// error is made, so reading a valid key builds no message.
+#[derive(Clone, Copy)]
+struct Field<'f, 'a> {
+    field: &'f str,
+    key: KeyName<'a>,
+}
+
+impl std::fmt::Display for Field<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.key.serial, self.key.id) {
+            (Some(s), _) => write!(f, "{} of serial {s}", self.field),
+            (None, Some(i)) => write!(f, "{} of key {i}", self.field),
+            _ => f.write_str(self.field),
+        }
+    }
 }

@@ -67,12 +67,43 @@ impl std::fmt::Debug for Tree {
     }
 }
 
+/// A spent [`Tree`] keeps at most this many bytes of buffers for reuse: one unusually large
+/// package does not keep its memory once it is read.
+const KEEP_BYTES: usize = 16 << 10;
+
 impl Tree {
     fn clear(&mut self) {
         self.nodes.clear();
         self.strs.clear();
         self.text.clear();
         self.attrs.clear();
+    }
+
+    /// Bytes held by the subtree read (names, attributes, text, elements).
+    pub fn bytes(&self) -> usize {
+        self.strs.len()
+            + self.text.len()
+            + self.nodes.len() * std::mem::size_of::<Node>()
+            + self.attrs.len() * std::mem::size_of::<((u32, u32), (u32, u32))>()
+    }
+
+    /// Empties the tree for reuse, giving back buffers grown past [`KEEP_BYTES`].
+    pub fn recycle(&mut self) {
+        self.clear();
+        if self.strs.capacity() > KEEP_BYTES {
+            self.strs.shrink_to(KEEP_BYTES);
+        }
+        if self.text.capacity() > KEEP_BYTES {
+            self.text.shrink_to(KEEP_BYTES);
+        }
+        let nodes = KEEP_BYTES / std::mem::size_of::<Node>();
+        if self.nodes.capacity() > nodes {
+            self.nodes.shrink_to(nodes);
+        }
+        let attrs = KEEP_BYTES / std::mem::size_of::<((u32, u32), (u32, u32))>();
+        if self.attrs.capacity() > attrs {
+            self.attrs.shrink_to(attrs);
+        }
     }
 
     fn put(buf: &mut String, s: &str) -> (u32, u32) {
