@@ -42,6 +42,7 @@ use otp_core::Params;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+pub mod exports;
 mod sealed;
 pub use sealed::{Generated, Reading, SealedTo, SealedToken};
 
@@ -960,6 +961,18 @@ impl Journal {
     /// Bytes of a torn last record that were ignored when reading (0 normally).
     pub fn torn_bytes(&self) -> u64 {
         self.torn_bytes
+    }
+
+    /// Whether a writer (`line run`, `line scrap`) holds the journal's log now: tries a shared
+    /// lock on `events.log` without waiting. A batch whose log is held is in progress.
+    pub fn is_being_written(&self) -> Result<bool> {
+        let path = self.dir.join(LOG_FILE);
+        let file = File::open(&path).map_err(io_err(&path))?;
+        match Flock::lock(file, FlockArg::LockSharedNonblock) {
+            Ok(_) => Ok(false),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(true),
+            Err((_, e)) => Err(io_err(&path)(std::io::Error::from(e))),
+        }
     }
 
     /// The key file path from the manifest, resolved against the journal directory.

@@ -1,11 +1,13 @@
 //! What the `seeds` subcommands share: key options, output protection, writing a seed file
 //! atomically.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use seedfile::output::AtomicFile;
 use seedfile::{pskc, tlseed, Key, KeyFile, Passphrase, SeedRecord};
+use sha2::{Digest, Sha256};
 
 /// Output format of `export` and `convert`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -213,11 +215,25 @@ pub fn write_file(
 ) -> anyhow::Result<u64> {
     refuse_existing(out)?;
     let mut file = AtomicFile::create(out)?;
+    let n = write_records(&mut file, protect, batch, count, records)?;
+    file.commit()?;
+    Ok(n)
+}
+
+/// Writes `count` records to `w` as a whole seed file (header, records, end). Returns the
+/// number written.
+pub fn write_records(
+    w: impl Write,
+    protect: &Protect,
+    batch: &str,
+    count: u64,
+    records: impl Iterator<Item = anyhow::Result<SeedRecord>>,
+) -> anyhow::Result<u64> {
     let mut n = 0u64;
     match protect {
         Protect::Tlseed(recipient) => {
             let opts = tlseed::WriteOptions::new(batch, count, unix_now());
-            let mut w = tlseed::Writer::new(&mut file, recipient, opts)?;
+            let mut w = tlseed::Writer::new(w, recipient, opts)?;
             for r in records {
                 w.write(&r?)?;
                 n += 1;
@@ -225,7 +241,7 @@ pub fn write_file(
             w.finish()?;
         }
         Protect::Pskc(p) => {
-            let mut w = pskc::Writer::new(&mut file, p, Some(batch))?;
+            let mut w = pskc::Writer::new(w, p, Some(batch))?;
             for r in records {
                 w.write(&r?)?;
                 n += 1;
@@ -233,8 +249,40 @@ pub fn write_file(
             w.finish()?;
         }
     }
-    file.commit()?;
     Ok(n)
+}
+
+/// A writer that passes every byte on to `inner` and hashes it (SHA-256): the digest of an
+/// export file as written, for the journal's exports log.
+pub struct Sha256Writer<W> {
+    inner: W,
+    hash: Sha256,
+}
+
+impl<W: Write> Sha256Writer<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        Sha256Writer {
+            inner,
+            hash: Sha256::new(),
+        }
+    }
+
+    /// The SHA-256 of every byte written, lowercase hex.
+    pub fn sha256_hex(self) -> String {
+        hex::encode(self.hash.finalize())
+    }
+}
+
+impl<W: Write> Write for Sha256Writer<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Opens any seed file with `key`: records as an iterator, plus the batch id and count.

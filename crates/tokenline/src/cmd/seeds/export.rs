@@ -1,23 +1,47 @@
-//! `tokenline seeds export --journal DIR --to bank.pub|--psk FILE --out FILE [--format …]`:
-//! the locked tokens of a provisioned batch as a seed file for the bank.
+//! `tokenline seeds export --journal DIR --to bank.pub|--psk FILE --out FILE [--format …]
+//! [--partial] [--new-only]`: the locked tokens of a provisioned batch as a seed file for the bank.
 //!
 //! Only tokens the line verified and locked are exported. The output appears only when it
 //! is complete (temporary name, fsync, rename).
+//!
+//! A batch still in progress — a `line run` holding its journal, or tokens in flight — is
+//! refused unless `--partial` is given (issue #15: an export during a run silently wrote only
+//! the tokens locked so far). Every export is recorded in the journal's exports log
+//! (`provision::journal::exports`): `--new-only` exports only the locked tokens no earlier
+//! export wrote, so a `--partial` export and a later `--new-only` one carry each token once.
 //!
 //! A sealed batch (`line run --sealed-to`) exports its tokens' sealed records as they are:
 //! no --to / --psk (the records are already sealed to the bank), no PSKC (see
 //! `export_sealed::NO_PSKC`).
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
+use provision::journal::exports::{ExportsWriter, EXPORTS_FILE};
 use provision::{Journal, LockedToken};
+use seedfile::output::AtomicFile;
 use seedfile::SeedRecord;
 
-use super::common::{write_file, FormatArg, OutputProtection};
+use super::common::{
+    refuse_existing, write_file, write_records, FormatArg, OutputProtection, Sha256Writer,
+};
+
+const AFTER_HELP: &str = "\
+A batch still in progress is refused: a `line run` is writing its journal, or tokens are in \
+flight (issued but neither locked, failed nor scrapped). Wait for the run to finish (settle \
+tokens in flight with `tokenline line run --journal DIR --resume`, or `line scrap` a broken \
+one), or pass --partial to export the tokens locked so far.
+
+Every export is recorded in the journal's exports.log (file, SHA-256, serials) once the file \
+is in place. --new-only exports only the locked tokens that no earlier export wrote: after a \
+--partial export and its `bank import`, `seeds export --new-only` carries the rest of the \
+batch, and its import needs no --skip-known. A plain export writes every locked token again \
+(import it with `bank import --skip-known`).";
 
 /// Export a batch's seeds.
 #[derive(clap::Args, Debug)]
+#[command(after_help = AFTER_HELP)]
 pub struct Cmd {
     /// The batch journal directory written by `tokenline line run`.
     #[arg(long, value_name = "DIR", required_unless_present = "synthetic")]
@@ -33,6 +57,13 @@ pub struct Cmd {
     /// Output format.
     #[arg(long, value_enum, default_value = "tlseed")]
     format: FormatArg,
+    /// Export a batch still in progress: only the tokens locked so far (the rest later with
+    /// --new-only).
+    #[arg(long)]
+    partial: bool,
+    /// Export only the locked tokens that no earlier export of this journal wrote.
+    #[arg(long)]
+    new_only: bool,
 }
 
 /// Maps the factory's record to the seed file's (seedfile does not depend on provision).
@@ -88,47 +119,171 @@ fn synthetic(i: u64) -> anyhow::Result<SeedRecord> {
 impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
-        if let Some(dir) = &self.journal {
-            let journal = Journal::open(dir)
-                .with_context(|| format!("opening batch journal {}", dir.display()))?;
-            if journal.manifest().sealed_to.is_some() {
-                return self.run_sealed(&journal);
-            }
+        let Some(dir) = self.journal.clone() else {
+            return self.run_synthetic();
+        };
+        let journal = Journal::open(&dir)
+            .with_context(|| format!("opening batch journal {}", dir.display()))?;
+        let in_progress = self.check_progress(&journal)?;
+        let mut exports = ExportsWriter::open(&dir)
+            .with_context(|| format!("opening the exports log of {}", dir.display()))?;
+        if let Some(torn) = exports.log().torn() {
+            eprintln!("warning: {torn}");
         }
-        let protect = self.protect.resolve(self.format)?;
-        let n = if let Some(count) = self.synthetic {
-            write_file(
-                &self.out,
-                &protect,
-                "SYNTHETIC",
-                count,
-                (0..count).map(synthetic),
-            )?
+        let done = exports.log().exported_serials();
+        let n = if journal.manifest().sealed_to.is_some() {
+            self.run_sealed(&journal, &mut exports, &done, in_progress)?
         } else {
-            let dir = self.journal.as_ref().context("--journal DIR is required")?;
-            let journal = Journal::open(dir)
-                .with_context(|| format!("opening batch journal {}", dir.display()))?;
+            let protect = self.protect.resolve(self.format)?;
             let tokens = journal
                 .locked_tokens()
                 .with_context(|| format!("reading the locked tokens of {}", dir.display()))?;
-            if tokens.is_empty() {
-                bail!("{} has no locked token yet: nothing to export (run `tokenline line run` first)", dir.display());
-            }
-            let batch = tokens[0].batch.clone();
+            let tokens = self.select(&journal, tokens, &done, |t: &LockedToken| &t.serial)?;
+            let batch = journal.manifest().batch.clone();
+            let serials: Vec<String> = tokens.iter().map(|t| t.serial.clone()).collect();
             let count = tokens.len() as u64;
-            write_file(
-                &self.out,
-                &protect,
-                &batch,
-                count,
-                tokens.into_iter().map(from_locked),
-            )?
+            self.land(&mut exports, &serials, in_progress, |w| {
+                write_records(
+                    w,
+                    &protect,
+                    &batch,
+                    count,
+                    tokens.into_iter().map(from_locked),
+                )
+            })?
         };
+        eprintln!(
+            "wrote {n} {}records to {} (recorded in {})",
+            if journal.manifest().sealed_to.is_some() {
+                "sealed "
+            } else {
+                ""
+            },
+            self.out.display(),
+            dir.join(EXPORTS_FILE).display()
+        );
+        if in_progress {
+            eprintln!(
+                "batch {} is still in progress: when it is finished, export the rest with `tokenline seeds export --journal {} --new-only …`",
+                journal.manifest().batch,
+                dir.display()
+            );
+        }
+        Ok(())
+    }
+
+    fn run_synthetic(&self) -> anyhow::Result<()> {
+        let count = self.synthetic.context("--journal DIR is required")?;
+        if self.partial || self.new_only {
+            bail!("--partial and --new-only are for a batch journal (--journal DIR)");
+        }
+        let protect = self.protect.resolve(self.format)?;
+        let n = write_file(
+            &self.out,
+            &protect,
+            "SYNTHETIC",
+            count,
+            (0..count).map(synthetic),
+        )?;
         eprintln!("wrote {} records to {}", n, self.out.display());
         Ok(())
     }
 
-    fn run_sealed(&self, journal: &Journal) -> anyhow::Result<()> {
+    /// Refuses a batch in progress without --partial; returns whether it is in progress.
+    fn check_progress(&self, journal: &Journal) -> anyhow::Result<bool> {
+        let live = journal
+            .is_being_written()
+            .with_context(|| format!("checking whether {} is in use", journal.dir().display()))?;
+        let s = journal.summary();
+        let in_progress = live || s.in_flight > 0;
+        if in_progress && !self.partial {
+            let dir = journal.dir().display();
+            let why = if live {
+                format!("a `line run` (or `line scrap`) is writing its journal {dir} now")
+            } else {
+                format!(
+                    "{} token(s) are in flight (issued, not yet locked, failed or scrapped)",
+                    s.in_flight
+                )
+            };
+            let wait = if live {
+                "wait for the run to finish and export then".to_string()
+            } else {
+                format!("finish them with `tokenline line run --journal {dir} --resume` (or `tokenline line scrap` a broken one) and export then")
+            };
+            bail!(
+                "batch {} is still in progress: {why}; {} token(s) locked so far. Either {wait}, \
+                 or pass --partial to export the {} locked token(s) now and the rest later with --new-only",
+                s.batch,
+                s.locked,
+                s.locked
+            );
+        }
+        Ok(in_progress)
+    }
+
+    /// The tokens to write: all locked ones, or with --new-only those no export wrote yet.
+    fn select<T>(
+        &self,
+        journal: &Journal,
+        tokens: Vec<T>,
+        done: &BTreeSet<String>,
+        serial: impl Fn(&T) -> &String,
+    ) -> anyhow::Result<Vec<T>> {
+        let dir = journal.dir().display();
+        if tokens.is_empty() {
+            bail!(
+                "{dir} has no locked token yet: nothing to export (run `tokenline line run` first)"
+            );
+        }
+        let total = tokens.len();
+        let before = tokens.iter().filter(|t| done.contains(serial(t))).count();
+        if !self.new_only {
+            if before > 0 {
+                eprintln!(
+                    "note: {before} of these {total} tokens were exported before (see {dir}/{EXPORTS_FILE}): \
+                     import this file with `bank import --skip-known`, or export with --new-only instead"
+                );
+            }
+            return Ok(tokens);
+        }
+        let new: Vec<T> = tokens
+            .into_iter()
+            .filter(|t| !done.contains(serial(t)))
+            .collect();
+        if new.is_empty() {
+            bail!("nothing new to export: all {total} locked tokens of batch {} were exported before (see {dir}/{EXPORTS_FILE})", journal.manifest().batch);
+        }
+        Ok(new)
+    }
+
+    /// Writes the file under a temporary name with `write`, records it in the exports log
+    /// (`writing`), renames it into place, records `written`. Returns the record count.
+    fn land(
+        &self,
+        exports: &mut ExportsWriter,
+        serials: &[String],
+        in_progress: bool,
+        write: impl FnOnce(&mut Sha256Writer<&mut AtomicFile>) -> anyhow::Result<u64>,
+    ) -> anyhow::Result<u64> {
+        refuse_existing(&self.out)?;
+        let mut file = AtomicFile::create(&self.out)?;
+        let mut w = Sha256Writer::new(&mut file);
+        let n = write(&mut w)?;
+        let sha = w.sha256_hex();
+        let number = exports.writing(&self.out, &sha, serials, in_progress)?;
+        file.commit()?;
+        exports.written(number)?;
+        Ok(n)
+    }
+
+    fn run_sealed(
+        &self,
+        journal: &Journal,
+        exports: &mut ExportsWriter,
+        done: &BTreeSet<String>,
+        in_progress: bool,
+    ) -> anyhow::Result<u64> {
         let m = journal.manifest();
         if matches!(self.format, FormatArg::Pskc) {
             bail!(
@@ -157,14 +312,17 @@ impl Cmd {
                 );
             }
         }
-        let n = super::export_sealed::export(journal, &self.out)?;
+        let tokens = self.select(journal, journal.sealed_tokens()?, done, |t| &t.serial)?;
+        let serials: Vec<String> = tokens.iter().map(|t| t.serial.clone()).collect();
+        let n = self.land(exports, &serials, in_progress, |w| {
+            super::export_sealed::write(journal, &tokens, w)
+        })?;
         eprintln!(
-            "wrote {n} sealed records to {} (sealed on the tokens to bank key id {})",
-            self.out.display(),
+            "(sealed on the tokens to bank key id {})",
             m.sealed_to
                 .map(|s| hex::encode(s.key_id))
                 .unwrap_or_default()
         );
-        Ok(())
+        Ok(n)
     }
 }

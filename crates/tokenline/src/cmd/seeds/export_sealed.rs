@@ -2,15 +2,14 @@
 //! the tokens' own sealed records (spec/seedfile.md §9). No key is needed or used: the factory
 //! cannot open them, only the bank can (`bank import --key … --devices … --enroller …`).
 
-use std::path::Path;
+use std::io::Write;
 
 use anyhow::{bail, Context};
 use provision::journal::SealedToken;
 use provision::Journal;
-use seedfile::output::AtomicFile;
 use seedfile::sealed::{Reading, SealedSeedRecord, Writer};
 
-use super::common::{refuse_existing, unix_now};
+use super::common::unix_now;
 
 /// Why a sealed batch has no PSKC export (the message `seeds export --format pskc` gives).
 pub const NO_PSKC: &str = "its seeds were born on the tokens and exist only sealed to the bank's X25519 key, \
@@ -19,37 +18,22 @@ place for a record sealed to the bank's key and signed by the token). Export the
 opens it with `bank import --key bank.key --devices … --enroller …` (or `seeds decrypt` to CSV) and can \
 produce PSKC from there if it needs to";
 
-/// Writes the locked tokens of sealed batch `journal` to `out`; returns the record count.
-pub fn export(journal: &Journal, out: &Path) -> anyhow::Result<u64> {
+/// Writes `tokens` (locked tokens of sealed batch `journal`) to `out` as a whole sealed
+/// `.tlseed`; returns the record count.
+pub fn write(journal: &Journal, tokens: &[SealedToken], out: impl Write) -> anyhow::Result<u64> {
     let m = journal.manifest();
     let Some(to) = m.sealed_to else {
         bail!("batch {} is not sealed", m.batch);
     };
-    let tokens = journal.sealed_tokens()?;
-    if tokens.is_empty() {
-        bail!(
-            "{} has no locked token yet: nothing to export (run `tokenline line run` first)",
-            journal.dir().display()
-        );
-    }
-    refuse_existing(out)?;
     let month = time::Month::try_from(m.expiry.month).context("expiry month")?;
     let expiry = time::Date::from_calendar_date(i32::from(m.expiry.year), month, m.expiry.day)
         .context("expiry date")?;
     let bank = seedfile::PublicKey(to.bank_public);
-    let mut file = AtomicFile::create(out)?;
-    let mut w = Writer::new(
-        file.writer(),
-        &bank,
-        &m.batch,
-        tokens.len() as u64,
-        unix_now(),
-    )?;
-    for t in &tokens {
+    let mut w = Writer::new(out, &bank, &m.batch, tokens.len() as u64, unix_now())?;
+    for t in tokens {
         w.write(&record(t, expiry, m)?)?;
     }
     w.finish()?;
-    file.commit()?;
     Ok(tokens.len() as u64)
 }
 
