@@ -1109,13 +1109,25 @@ fn load_checked_key(path: &Path, expected: &str) -> Result<BatchKey> {
 
 /// Encodes one log record: `crc32hex SP json LF`.
 pub fn encode_record(ev: &Event) -> String {
-    // An Event holds only strings and integers: serialising cannot fail.
-    let json = serde_json::to_string(ev).unwrap_or_default();
-    format!("{:08x} {json}\n", CRC32.checksum(json.as_bytes()))
+    encode_line(ev)
 }
 
 /// Decodes one log line (without its `\n`).
 pub fn decode_record(line: &[u8]) -> std::result::Result<Event, String> {
+    decode_line(line)
+}
+
+/// The line format of the journal's logs (`events.log`, `exports.log`): `crc32hex SP json LF`.
+/// The records hold only strings, integers and booleans: serialising cannot fail.
+pub(crate) fn encode_line<T: Serialize>(rec: &T) -> String {
+    let json = serde_json::to_string(rec).unwrap_or_default();
+    format!("{:08x} {json}\n", CRC32.checksum(json.as_bytes()))
+}
+
+/// Decodes one line of a journal log (without its `\n`), checking its CRC.
+pub(crate) fn decode_line<T: serde::de::DeserializeOwned>(
+    line: &[u8],
+) -> std::result::Result<T, String> {
     if line.len() < 10 || line[8] != b' ' {
         return Err("record does not start with a CRC".into());
     }

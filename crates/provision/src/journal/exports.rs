@@ -39,7 +39,7 @@ use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{io_err, unix_millis, JournalError, Result, CRC32};
+use super::{decode_line, encode_line, io_err, unix_millis, JournalError, Result};
 use crate::fsutil;
 use crate::serial::{SerialNumber, SerialRange};
 
@@ -439,23 +439,12 @@ impl ExportsWriter {
 
 /// Encodes one exports log record: `crc32hex SP json LF`.
 pub fn encode(ev: &ExportEvent) -> String {
-    // An ExportEvent holds only strings, integers and booleans: serialising cannot fail.
-    let json = serde_json::to_string(ev).unwrap_or_default();
-    format!("{:08x} {json}\n", CRC32.checksum(json.as_bytes()))
+    encode_line(ev)
 }
 
 /// Decodes one exports log line (without its `\n`).
 pub fn decode(line: &[u8]) -> std::result::Result<ExportEvent, String> {
-    if line.len() < 10 || line[8] != b' ' {
-        return Err("record does not start with a CRC".into());
-    }
-    let crc_text = std::str::from_utf8(&line[..8]).map_err(|_| "CRC is not hex")?;
-    let crc = u32::from_str_radix(crc_text, 16).map_err(|_| "CRC is not hex")?;
-    let json = &line[9..];
-    if CRC32.checksum(json) != crc {
-        return Err("CRC mismatch".into());
-    }
-    serde_json::from_slice(json).map_err(|e| format!("record is not a known export event: {e}"))
+    decode_line(line)
 }
 
 /// SHA-256 (lowercase hex) of the file at `path`, `None` if it cannot be read.

@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used)]
 use super::*;
+use crate::journal::CRC32;
 
 fn serials(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
