@@ -16,6 +16,7 @@ mod decrypt;
 mod pipeline;
 mod read;
 pub mod stream;
+mod tree;
 mod write;
 
 use std::io::Read;
