@@ -128,6 +128,23 @@ pub fn import_skip_known_keeps_all_or_nothing<S: Store>(s: &S) {
         2,
         "a refused skip-known import writes nothing"
     );
+    // The refusal may come after whole batches of the stream were written (the import
+    // looks serials up 1024 records ahead): still nothing is kept.
+    let mut long: Vec<NewToken> = (0..1100u32)
+        .map(|i| sample_token(&(41_000_000 + i).to_string()))
+        .collect();
+    long.push(other[1].clone());
+    assert_eq!(
+        bank.import_tokens_skipping_known(&root, "sha256:long", "long", &long, now)
+            .unwrap_err(),
+        Error::KnownSerialOtherSeed(sn("40000002")),
+        "a known serial with another seed after 1100 new records"
+    );
+    assert_eq!(
+        s.transaction(|tx| tx.token_count()).unwrap(),
+        2,
+        "a skip-known import refused after writing batches keeps nothing"
+    );
     let o = bank
         .import_tokens_skipping_known(&root, "sha256:full", "full", &full, now)
         .unwrap();

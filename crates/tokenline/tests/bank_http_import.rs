@@ -245,3 +245,107 @@ fn a_posted_seed_file_is_opened_with_the_servers_key_and_imported_all_or_nothing
     );
     assert_eq!(st, 200, "{v}");
 }
+
+/// Serials in stock (`bank token list --status stock --json`), sorted.
+fn stock(db: &Path) -> Vec<String> {
+    let out = bank_ok(db, &["token", "list", "--status", "stock", "--json"]);
+    let mut v: Vec<String> = out
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["serial"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `POST /v1/imports?skip_known=true` (issue #15): the full export of a batch whose first part
+/// the bank imported adds only the rest; without the flag it is refused as a whole; a known
+/// serial with another seed refuses the file naming the serial, and nothing of it is kept.
+#[test]
+fn posting_with_skip_known_imports_only_the_tokens_the_bank_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = bank_db(dir.path());
+    let import = client(&db, "factory-feed", "import");
+    // The first part of the batch, imported at the bank's console.
+    let part = dir.path().join("part");
+    std::fs::create_dir(&part).unwrap();
+    let (first, first_key) = tlseed_file(&part, &["50000001", "50000002"], (2035, 1, 31), seed_of);
+    bank_ok(
+        &db,
+        &[
+            "import",
+            first.to_str().unwrap(),
+            "--key",
+            first_key.to_str().unwrap(),
+        ],
+    );
+    // The whole batch, sent over HTTP.
+    let full_dir = dir.path().join("full");
+    std::fs::create_dir(&full_dir).unwrap();
+    let (full, key) = tlseed_file(
+        &full_dir,
+        &["50000001", "50000002", "50000003", "50000004"],
+        (2035, 1, 31),
+        seed_of,
+    );
+    let at: DateTime<Utc> = "2026-01-05T01:00:00Z".parse().unwrap();
+    let srv = serve(&db, at, &key);
+    let octets = "application/octet-stream";
+    let body = std::fs::read(&full).unwrap();
+
+    let (st, v) = post(srv.1, "/v1/imports", &import, octets, &body);
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (409, Some("duplicate_serial")),
+        "without skip_known: {v}"
+    );
+    assert_eq!(
+        stock(&db),
+        ["50000001", "50000002"],
+        "nothing of it was kept"
+    );
+
+    let (st, v) = post(srv.1, "/v1/imports?skip_known=true", &import, octets, &body);
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(
+        (v["imported"].as_u64(), v["skipped"].as_u64()),
+        (Some(2), Some(2)),
+        "{v}"
+    );
+    assert_eq!(stock(&db), ["50000001", "50000002", "50000003", "50000004"]);
+    drop(srv);
+
+    // A file that gives a known serial another seed: refused naming it, nothing kept.
+    let bad_dir = dir.path().join("bad");
+    std::fs::create_dir(&bad_dir).unwrap();
+    let (bad, bad_key) = tlseed_file(&bad_dir, &["50000005", "50000003"], (2035, 1, 31), |s| {
+        if s == "50000003" {
+            vec![7u8; 20]
+        } else {
+            seed_of(s)
+        }
+    });
+    let srv = serve(&db, at, &bad_key);
+    let (st, v) = post(
+        srv.1,
+        "/v1/imports?skip_known=true",
+        &import,
+        octets,
+        &std::fs::read(&bad).unwrap(),
+    );
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (409, Some("known_serial_other_seed")),
+        "{v}"
+    );
+    assert!(v["message"].as_str().unwrap().contains("50000003"), "{v}");
+    assert_eq!(
+        stock(&db),
+        ["50000001", "50000002", "50000003", "50000004"],
+        "50000005 was not imported"
+    );
+}

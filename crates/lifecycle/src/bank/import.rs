@@ -1,16 +1,18 @@
 //! Seed file imports into stock (scope `import`), all or nothing; with `skip_known`, the
 //! records of a batch exported earlier in part are skipped when the bank holds the same
-//! seed (issue #15: `seeds export --partial`, then `--new-only` or a full export).
+//! seed (issue #15: `seeds export --partial`, then `--new-only` or a full export). The
+//! tokens held in memory go through the streaming import (`import_stream.rs`): one path.
 
+use std::convert::Infallible;
+
+use super::import_stream::StreamImportError;
 use super::Bank;
-use crate::audit::refuse_control;
-use crate::auth::{Action, Caller};
+use crate::auth::Caller;
 use crate::error::Error;
 use crate::model::NewToken;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use subtle::ConstantTimeEq;
 
 /// What an import did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,60 +63,19 @@ impl<S: Store> Bank<S> {
         skip_known: bool,
         now: DateTime<Utc>,
     ) -> Result<ImportOutcome, Error> {
-        self.authorize(caller, Action::Import, "import", now)?;
-        refuse_control("import label", label)?;
-        for t in tokens {
-            self.check_import_drift(t)?;
-        }
-        let result = self.store.transaction(|tx| {
-            // Every known serial is checked before anything is written: a different seed
-            // refuses the whole file.
-            let mut known = vec![false; tokens.len()];
-            if skip_known {
-                for (i, t) in tokens.iter().enumerate() {
-                    if let Some(seed) = tx.token_seed(&t.serial)? {
-                        if !bool::from(seed.expose().ct_eq(t.seed.expose())) {
-                            return Ok(Err(Error::KnownSerialOtherSeed(t.serial.clone())));
-                        }
-                        known[i] = true;
-                    }
-                }
-            }
-            let skipped = known.iter().filter(|k| **k).count();
-            let imported = tokens.len() - skipped;
-            tx.record_import(digest, label, imported, now)?;
-            for (t, k) in tokens.iter().zip(&known) {
-                if !k {
-                    tx.insert_token(t)?;
-                }
-            }
-            let mut e = self.entry(now, caller, caller.actor(), "import");
-            e.subject = Some(digest.to_owned());
-            e.detail = if skip_known {
-                format!(
-                    "{imported} tokens from {label}; {skipped} known with the same seed skipped"
-                )
-            } else {
-                format!("{imported} tokens from {label}")
-            };
-            self.record(tx, e)?;
-            Ok(Ok(ImportOutcome { imported, skipped }))
-        });
-        let err = match result {
-            Ok(Ok(o)) => return Ok(o),
-            Ok(Err(e)) => e,
-            Err(StoreError::Duplicate { what: "import", .. }) => {
-                Error::DuplicateImport(digest.to_owned())
-            }
-            Err(StoreError::Duplicate { key, .. }) => Error::DuplicateSerial(key),
-            Err(e) => return Err(e.into()),
-        };
-        // Nothing was imported; the refusal is audited on its own.
-        self.store.transaction(|tx| {
-            let mut e = self.entry(now, caller, caller.actor(), "import");
-            e.subject = Some(digest.to_owned());
-            self.audit_refusal(tx, e, &err)
-        })?;
-        Err(err)
+        let records = tokens.iter().map(Ok::<_, Infallible>);
+        self.import_stream(
+            caller,
+            digest,
+            label,
+            tokens.len(),
+            skip_known,
+            records,
+            now,
+        )
+        .map_err(|e| match e {
+            StreamImportError::Bank(e) => e,
+            StreamImportError::Source(never) => match never {},
+        })
     }
 }

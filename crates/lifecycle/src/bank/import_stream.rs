@@ -1,9 +1,13 @@
 //! Importing a seed file as a stream (issue #14): the tokens are inserted one at a time into
 //! one transaction, so a million-token file is imported all or nothing without ever holding
-//! its tokens in memory. The same rules as [`Bank::import_tokens`]: a file imported before
-//! (same digest) or any serial already known imports nothing; and a starting drift no larger
-//! than the policy's `max_drift_steps` (RFC 6238 §6, issue #13).
+//! its tokens in memory. The rules: a file imported before (same digest) or any serial already
+//! known imports nothing; a starting drift no larger than the policy's `max_drift_steps`
+//! (RFC 6238 §6, issue #13); with `skip_known` (issue #15), a record whose serial the bank
+//! holds with the same seed is skipped and counted, one with another seed refuses the file.
+//! [`Bank::import_tokens`] and [`Bank::import_tokens_skipping_known`] are this stream over a
+//! slice: one path.
 
+use super::import::ImportOutcome;
 use super::Bank;
 use crate::audit::refuse_control;
 use crate::auth::{Action, Caller};
@@ -12,6 +16,12 @@ use crate::model::NewToken;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::borrow::Borrow;
+use subtle::ConstantTimeEq;
+
+/// With `skip_known`, the records read ahead whose serials are looked up before any of them is
+/// written: a store that writes in batches (PostgreSQL: one `COPY` per batch, flushed by a
+/// lookup) still writes whole batches, and memory stays bounded.
+const SKIP_LOOKAHEAD: usize = 1024;
 
 /// Why a streamed import imported nothing: the bank refused it, or the source of the tokens
 /// (the seed file: a bad record, a damaged chunk) failed part-way.
@@ -69,28 +79,101 @@ impl<S: Store> Bank<S> {
     where
         T: Borrow<NewToken>,
     {
+        self.import_stream(caller, digest, label, count, false, tokens, now)
+            .map(|o| o.imported)
+    }
+
+    /// [`Bank::import_token_stream`] that skips, and counts, the records whose serial the bank
+    /// already holds *with the same seed* (compared in constant time): the second export of a
+    /// batch exported in part imports only the rest (issue #15). A known serial with another
+    /// seed refuses the whole file, naming the serial ([`Error::KnownSerialOtherSeed`]).
+    /// `count` is the number of records in the file, skipped ones included.
+    ///
+    /// Memory: at most [`SKIP_LOOKAHEAD`] tokens at a time.
+    pub fn import_token_stream_skipping_known<T, E>(
+        &self,
+        caller: &Caller,
+        digest: &str,
+        label: &str,
+        count: usize,
+        tokens: impl Iterator<Item = Result<T, E>>,
+        now: DateTime<Utc>,
+    ) -> Result<ImportOutcome, StreamImportError<E>>
+    where
+        T: Borrow<NewToken>,
+    {
+        self.import_stream(caller, digest, label, count, true, tokens, now)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn import_stream<T, E>(
+        &self,
+        caller: &Caller,
+        digest: &str,
+        label: &str,
+        count: usize,
+        skip_known: bool,
+        mut tokens: impl Iterator<Item = Result<T, E>>,
+        now: DateTime<Utc>,
+    ) -> Result<ImportOutcome, StreamImportError<E>>
+    where
+        T: Borrow<NewToken>,
+    {
         self.authorize(caller, Action::Import, "import", now)
             .map_err(StreamImportError::Bank)?;
         refuse_control("import label", label).map_err(StreamImportError::Bank)?;
         let mut stopped: Option<StreamImportError<E>> = None;
+        let ahead = if skip_known { SKIP_LOOKAHEAD } else { 1 };
         let result = self.store.transaction(|tx| {
             tx.record_import(digest, label, count, now)?;
-            let mut n = 0usize;
-            for t in tokens {
-                let t = match t {
-                    Ok(t) => t,
-                    Err(e) => {
-                        stopped = Some(StreamImportError::Source(e));
-                        return Err(StoreError::Backend("the seed file failed".into()));
+            let (mut imported, mut skipped) = (0usize, 0usize);
+            let mut chunk: Vec<T> = Vec::with_capacity(ahead);
+            let mut known: Vec<bool> = Vec::with_capacity(ahead);
+            loop {
+                chunk.clear();
+                for t in tokens.by_ref().take(ahead) {
+                    match t {
+                        Ok(t) => chunk.push(t),
+                        Err(e) => {
+                            stopped = Some(StreamImportError::Source(e));
+                            return Err(StoreError::Backend("the seed file failed".into()));
+                        }
                     }
-                };
-                if let Err(e) = self.check_import_drift(t.borrow()) {
-                    stopped = Some(StreamImportError::Bank(e));
-                    return Err(StoreError::Backend("refused".into()));
                 }
-                tx.insert_token(t.borrow())?;
-                n += 1;
+                if chunk.is_empty() {
+                    break;
+                }
+                known.clear();
+                for t in &chunk {
+                    let t = t.borrow();
+                    if let Err(e) = self.check_import_drift(t) {
+                        stopped = Some(StreamImportError::Bank(e));
+                        return Err(StoreError::Backend("refused".into()));
+                    }
+                    let seed = match skip_known {
+                        true => tx.token_seed(&t.serial)?,
+                        false => None,
+                    };
+                    if let Some(seed) = &seed {
+                        if !bool::from(seed.expose().ct_eq(t.seed.expose())) {
+                            stopped = Some(StreamImportError::Bank(Error::KnownSerialOtherSeed(
+                                t.serial.clone(),
+                            )));
+                            return Err(StoreError::Backend("refused".into()));
+                        }
+                    }
+                    known.push(seed.is_some());
+                }
+                for (t, k) in chunk.iter().zip(&known) {
+                    if *k {
+                        skipped += 1;
+                    } else {
+                        tx.insert_token(t.borrow())?;
+                        imported += 1;
+                    }
+                }
             }
+            let n = imported + skipped;
             if n != count {
                 stopped = Some(StreamImportError::Bank(Error::InvalidInput(format!(
                     "the seed file announced {count} tokens but holds {n}: nothing was imported"
@@ -99,9 +182,15 @@ impl<S: Store> Bank<S> {
             }
             let mut e = self.entry(now, caller, caller.actor(), "import");
             e.subject = Some(digest.to_owned());
-            e.detail = format!("{n} tokens from {label}");
+            e.detail = if skip_known {
+                format!(
+                    "{imported} tokens from {label}; {skipped} known with the same seed skipped"
+                )
+            } else {
+                format!("{imported} tokens from {label}")
+            };
             self.record(tx, e)?;
-            Ok(n)
+            Ok(ImportOutcome { imported, skipped })
         });
         if let Some(s) = stopped {
             // The source's failure is the caller's to report (nothing was written); the
@@ -114,7 +203,7 @@ impl<S: Store> Bank<S> {
             }
         }
         let err = match result {
-            Ok(n) => return Ok(n),
+            Ok(o) => return Ok(o),
             Err(StoreError::Duplicate { what: "import", .. }) => {
                 Error::DuplicateImport(digest.to_owned())
             }

@@ -118,35 +118,33 @@ impl Cmd {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let (n, skipped) = if self.skip_known {
-            // Skipping needs every known serial checked before anything is written, so this
-            // path holds the file's records in memory (the plain import streams).
-            let tokens: Vec<NewToken> = tokens.collect::<anyhow::Result<_>>()?;
-            let o = opened.bank.import_tokens_skipping_known(
+        // Both paths stream: --skip-known looks the known serials up as it goes, in the same
+        // all-or-nothing transaction.
+        let count = usize::try_from(count).context("record count")?;
+        let b = &opened.bank;
+        let outcome = if self.skip_known {
+            b.import_token_stream_skipping_known(
                 &opened.caller,
                 &digest,
                 &label,
-                &tokens,
+                count,
+                tokens,
                 opened.now(),
-            )?;
-            (o.imported, o.skipped)
+            )
         } else {
-            let n = opened
-                .bank
-                .import_token_stream(
-                    &opened.caller,
-                    &digest,
-                    &label,
-                    usize::try_from(count).context("record count")?,
-                    tokens,
-                    opened.now(),
-                )
-                .map_err(|e| match e {
-                    lifecycle::StreamImportError::Source(e) => e,
-                    lifecycle::StreamImportError::Bank(e) => anyhow::Error::from(e),
-                })?;
-            (n, 0)
+            b.import_token_stream(&opened.caller, &digest, &label, count, tokens, opened.now())
+                .map(|imported| lifecycle::ImportOutcome {
+                    imported,
+                    skipped: 0,
+                })
         };
+        let lifecycle::ImportOutcome {
+            imported: n,
+            skipped,
+        } = outcome.map_err(|e| match e {
+            lifecycle::StreamImportError::Source(e) => e,
+            lifecycle::StreamImportError::Bank(e) => anyhow::Error::from(e),
+        })?;
         let secs = started.elapsed().as_secs_f64();
         if self.db.json {
             json_line(
