@@ -14,21 +14,47 @@ fn t() -> chrono::DateTime<chrono::Utc> {
     jst("2025-03-01 10:00")
 }
 
+/// `register_for` of the stock token 11111111, with its code at `at`, for `user` of C1.
+fn register_11111111(
+    w: &World,
+    caller: &Caller,
+    proof: &Proof,
+    user: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<TokenInfo, Error> {
+    let code = code("11111111", at);
+    w.bank
+        .register_for(caller, proof, &lid(user), &sn("11111111"), &code, at)
+}
+
+/// Grants (`true`) or withdraws the token-management permission (利用権限) of `user`.
+fn set_management(
+    w: &World,
+    caller: &Caller,
+    proof: &Proof,
+    user: &str,
+    granted: bool,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, Error> {
+    w.bank
+        .set_token_management(caller, proof, &lid(user), granted, at)
+}
+
+/// Revokes `user`'s token, proved by `proof`, at the bank's console.
+fn revoke(
+    w: &World,
+    proof: &Proof,
+    user: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Revocation, Error> {
+    w.bank.revoke(&root(), proof, &[lid(user)], at)
+}
+
 #[test]
 fn admin_registers_a_serial_for_a_user_with_own_password_and_current_code() {
     let w = world("000");
     let proof = w.proof("hanako", "33456789", t());
-    let tok = w
-        .bank
-        .register_for(
-            &root(),
-            &proof,
-            &lid("shiro"),
-            &sn("11111111"),
-            &code("11111111", t()),
-            t(),
-        )
-        .unwrap();
+    let tok = register_11111111(&w, &root(), &proof, "shiro", t()).unwrap();
     assert_eq!(tok.serial, sn("11111111"));
     assert_eq!(w.state("shiro", t()), OtpState::InService);
     let log = w.bank.audit(&root(), &AuditQuery::default(), t()).unwrap();
@@ -43,17 +69,7 @@ fn register_for_needs_the_admins_own_confirmation_password() {
     let w = world("000");
     let mut proof = w.proof("hanako", "33456789", t());
     proof.secret = ConfirmationSecret::new("not-the-password");
-    let e = w
-        .bank
-        .register_for(
-            &root(),
-            &proof,
-            &lid("shiro"),
-            &sn("11111111"),
-            &code("11111111", t()),
-            t(),
-        )
-        .unwrap_err();
+    let e = register_11111111(&w, &root(), &proof, "shiro", t()).unwrap_err();
     assert_eq!(e.code(), "wrong_credentials");
     assert_eq!(w.state("shiro", t()), OtpState::Unregistered);
 }
@@ -63,25 +79,15 @@ fn admin_never_registers_for_the_master_seed_002() {
     let w = world("000");
     // The master's token is revoked; the admin may still not register the replacement.
     let later = t() + Duration::hours(2);
-    w.bank
-        .revoke(
-            &root(),
-            &w.proof("hanako", "33456789", t()),
-            &[lid("taro")],
-            t(),
-        )
-        .unwrap();
-    let e = w
-        .bank
-        .register_for(
-            &root(),
-            &w.proof("hanako", "33456789", later),
-            &lid("taro"),
-            &sn("11111111"),
-            &code("11111111", later),
-            later,
-        )
-        .unwrap_err();
+    revoke(&w, &w.proof("hanako", "33456789", t()), "taro", t()).unwrap();
+    let e = register_11111111(
+        &w,
+        &root(),
+        &w.proof("hanako", "33456789", later),
+        "taro",
+        later,
+    )
+    .unwrap_err();
     assert_eq!(e, Error::MasterRegistersOwnToken);
     assert_eq!(w.state("taro", later), OtpState::Revoked);
 }
@@ -89,16 +95,7 @@ fn admin_never_registers_for_the_master_seed_002() {
 #[test]
 fn a_general_user_cannot_register_for_others() {
     let w = world("000");
-    let e = w
-        .bank
-        .register_for(
-            &root(),
-            &w.proof("jiro", "45678909", t()),
-            &lid("shiro"),
-            &sn("11111111"),
-            &code("11111111", t()),
-            t(),
-        )
+    let e = register_11111111(&w, &root(), &w.proof("jiro", "45678909", t()), "shiro", t())
         .unwrap_err();
     assert_eq!(e.code(), "not_allowed");
 }
@@ -132,17 +129,14 @@ fn register_for_a_user_of_another_customer_is_an_unknown_user() {
             t(),
         )
         .unwrap();
-    let e = w
-        .bank
-        .register_for(
-            &root(),
-            &w.proof("hanako", "33456789", t()),
-            &lid("other"),
-            &sn("11111111"),
-            &code("11111111", t()),
-            t(),
-        )
-        .unwrap_err();
+    let e = register_11111111(
+        &w,
+        &root(),
+        &w.proof("hanako", "33456789", t()),
+        "other",
+        t(),
+    )
+    .unwrap_err();
     assert_eq!(e.code(), "unknown_user");
 }
 
@@ -151,43 +145,25 @@ fn admin_without_token_management_permission_cannot_revoke_register_for_others_o
 {
     let w = world("000");
     // The master withdraws hanako's 利用権限 (002).
-    let granted = w
-        .bank
-        .set_token_management(
-            &root(),
-            &w.proof("taro", "23456789", t()),
-            &lid("hanako"),
-            false,
-            t(),
-        )
-        .unwrap();
+    let granted = set_management(
+        &w,
+        &root(),
+        &w.proof("taro", "23456789", t()),
+        "hanako",
+        false,
+        t(),
+    )
+    .unwrap();
     assert!(!granted);
     let t1 = t() + Duration::seconds(60);
     let refused = |e: Error| {
         assert_eq!(e.code(), "not_allowed");
         assert!(e.to_string().contains("利用権限"), "{e}");
     };
-    refused(
-        w.bank
-            .revoke(
-                &root(),
-                &w.proof("hanako", "33456789", t1),
-                &[lid("jiro")],
-                t1,
-            )
-            .unwrap_err(),
-    );
+    refused(revoke(&w, &w.proof("hanako", "33456789", t1), "jiro", t1).unwrap_err());
     let t2 = t1 + Duration::seconds(30);
     refused(
-        w.bank
-            .register_for(
-                &root(),
-                &w.proof("hanako", "33456789", t2),
-                &lid("shiro"),
-                &sn("11111111"),
-                &code("11111111", t2),
-                t2,
-            )
+        register_11111111(&w, &root(), &w.proof("hanako", "33456789", t2), "shiro", t2)
             .unwrap_err(),
     );
     let t3 = t2 + Duration::seconds(30);
@@ -204,52 +180,43 @@ fn admin_without_token_management_permission_cannot_revoke_register_for_others_o
     assert_eq!(w.state("jiro", t3), OtpState::InService);
     // Granted again, the same revocation goes through.
     let t4 = t3 + Duration::seconds(30);
-    w.bank
-        .set_token_management(
-            &root(),
-            &w.proof("taro", "23456789", t4),
-            &lid("hanako"),
-            true,
-            t4,
-        )
-        .unwrap();
+    set_management(
+        &w,
+        &root(),
+        &w.proof("taro", "23456789", t4),
+        "hanako",
+        true,
+        t4,
+    )
+    .unwrap();
     let t5 = t4 + Duration::seconds(30);
-    w.bank
-        .revoke(
-            &root(),
-            &w.proof("hanako", "33456789", t5),
-            &[lid("jiro")],
-            t5,
-        )
-        .unwrap();
+    revoke(&w, &w.proof("hanako", "33456789", t5), "jiro", t5).unwrap();
     assert_eq!(w.state("jiro", t5), OtpState::Revoked);
 }
 
 #[test]
 fn only_the_master_grants_token_management() {
     let w = world("000");
-    let e = w
-        .bank
-        .set_token_management(
-            &root(),
-            &w.proof("hanako", "33456789", t()),
-            &lid("jiro"),
-            true,
-            t(),
-        )
-        .unwrap_err();
+    let e = set_management(
+        &w,
+        &root(),
+        &w.proof("hanako", "33456789", t()),
+        "jiro",
+        true,
+        t(),
+    )
+    .unwrap_err();
     assert_eq!(e.code(), "not_allowed");
     let t1 = t() + Duration::seconds(30);
-    let e = w
-        .bank
-        .set_token_management(
-            &root(),
-            &w.proof("taro", "23456789", t1),
-            &lid("taro"),
-            false,
-            t1,
-        )
-        .unwrap_err();
+    let e = set_management(
+        &w,
+        &root(),
+        &w.proof("taro", "23456789", t1),
+        "taro",
+        false,
+        t1,
+    )
+    .unwrap_err();
     assert_eq!(e.code(), "invalid_input", "the master always holds it: {e}");
 }
 
@@ -260,28 +227,18 @@ fn a_login_key_cannot_register_for_others_or_grant_permissions() {
         name: ClientName::parse("ib").unwrap(),
         scopes: vec![Scope::Login],
     };
-    let e = w
-        .bank
-        .register_for(
-            &ib,
-            &w.proof("hanako", "33456789", t()),
-            &lid("shiro"),
-            &sn("11111111"),
-            &code("11111111", t()),
-            t(),
-        )
-        .unwrap_err();
+    let e =
+        register_11111111(&w, &ib, &w.proof("hanako", "33456789", t()), "shiro", t()).unwrap_err();
     assert_eq!(e.code(), "forbidden");
-    let e = w
-        .bank
-        .set_token_management(
-            &ib,
-            &w.proof("taro", "23456789", t()),
-            &lid("hanako"),
-            false,
-            t(),
-        )
-        .unwrap_err();
+    let e = set_management(
+        &w,
+        &ib,
+        &w.proof("taro", "23456789", t()),
+        "hanako",
+        false,
+        t(),
+    )
+    .unwrap_err();
     assert_eq!(e.code(), "forbidden");
 }
 
@@ -431,20 +388,12 @@ fn set_password_gives_a_user_their_own_confirmation_password() {
         )
         .unwrap();
     // The customer's password no longer proves hanako; her own does.
-    let e = w
-        .bank
-        .revoke(
-            &root(),
-            &w.proof("hanako", "33456789", t()),
-            &[lid("jiro")],
-            t(),
-        )
-        .unwrap_err();
+    let e = revoke(&w, &w.proof("hanako", "33456789", t()), "jiro", t()).unwrap_err();
     assert_eq!(e.code(), "wrong_credentials");
     let t1 = t() + Duration::seconds(30);
     let mut proof = w.proof("hanako", "33456789", t1);
     proof.secret = ConfirmationSecret::new("hanako-own");
-    w.bank.revoke(&root(), &proof, &[lid("jiro")], t1).unwrap();
+    revoke(&w, &proof, "jiro", t1).unwrap();
     let log = w.bank.audit(&root(), &AuditQuery::default(), t1).unwrap();
     let e = log
         .iter()
