@@ -408,3 +408,27 @@ fn set_password_gives_a_user_their_own_confirmation_password() {
         "invalid_input"
     );
 }
+
+#[test]
+fn users_list_past_the_last_page_is_an_error_not_page_1() {
+    let w = world("000");
+    // C1 has 7 users: one page of 10.
+    let p = w
+        .bank
+        .list_users(&root(), None, &cid("C1"), None, 1, t())
+        .unwrap();
+    assert_eq!(p.rows.len(), 7);
+    for page in [0, 2, 9] {
+        let e = w
+            .bank
+            .list_users(&root(), None, &cid("C1"), None, page, t())
+            .unwrap_err();
+        assert_eq!(e.code(), "invalid_input");
+        assert!(
+            e.to_string().contains(&format!(
+                "page {page} does not exist: 7 user(s) make 1 page(s)"
+            )),
+            "{e}"
+        );
+    }
+}

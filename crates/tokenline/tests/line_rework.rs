@@ -391,3 +391,84 @@ fn usage_errors_exit_2() {
         assert_eq!(out.code, Some(2), "{argv:?}: {}", out.stderr);
     }
 }
+
+/// The way out for a broken token (issue #15: "`--resume` fails again"): once the token that
+/// never came back is scrapped, `line run --resume` goes on with the next serial, status
+/// agrees, and the batch is no longer in progress for `seeds export`.
+#[test]
+fn resume_after_scrapping_the_broken_token_locks_the_next_serial_and_the_batch_exports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = journal(tmp.path());
+    let js = j.to_str().unwrap();
+    let psk = tmp.path().join("batch.psk");
+    let k = tl(&["seeds", "keygen", "--psk", "--out", psk.to_str().unwrap()]);
+    assert_eq!(k.code, Some(0), "{}", k.stderr);
+    let export = |name: &str| {
+        let out = tmp.path().join(name);
+        let a = [
+            "seeds",
+            "export",
+            "--journal",
+            js,
+            "--psk",
+            psk.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        tl(&a)
+    };
+    let refused = export("early.tlseed");
+    assert_eq!(refused.code, Some(1), "in flight: {}", refused.stderr);
+
+    let out = tl(&[
+        "line",
+        "scrap",
+        "--journal",
+        js,
+        "--serial",
+        "10000004",
+        "--reason",
+        "display dead",
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let sim = Sim::start(tmp.path(), 1, &["--feed", "1"]);
+    let mut a = args(&[
+        "line",
+        "run",
+        "--journal",
+        js,
+        "--resume",
+        "--count",
+        "1",
+        "--idle-timeout",
+        "30",
+    ]);
+    a.extend(sim.port_args());
+    let out = run(&a, LIMIT);
+    assert_eq!(out.code, Some(0), "line run --resume: {}", out.stderr);
+
+    let v: serde_json::Value = serde_json::from_str(
+        tl(&["line", "status", "--journal", js, "--json"])
+            .stdout
+            .trim(),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            v["locked"].as_u64(),
+            v["scrapped"].as_u64(),
+            v["in_flight"].as_u64()
+        ),
+        (Some(4), Some(1), Some(0)),
+        "{v}"
+    );
+    let labels = tl(&["line", "labels", "--journal", js]);
+    assert!(
+        labels.stdout.contains("10000005,01/31/31"),
+        "{}",
+        labels.stdout
+    );
+    let done = export("R1.tlseed");
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert!(done.stderr.contains("wrote 4 records"), "{}", done.stderr);
+}
