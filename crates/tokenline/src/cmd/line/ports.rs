@@ -68,23 +68,7 @@ impl Cmd {
         let mut rows: Vec<PortJson> = serialport::available_ports()
             .map_err(|e| anyhow::anyhow!("cannot list the serial ports: {e}"))?
             .into_iter()
-            .map(|p| {
-                let mut row = PortJson::new(p.port_name, "other");
-                match p.port_type {
-                    SerialPortType::UsbPort(u) => {
-                        row.kind = "usb";
-                        row.vid = Some(format!("{:04x}", u.vid));
-                        row.pid = Some(format!("{:04x}", u.pid));
-                        row.usb_serial = u.serial_number;
-                        row.manufacturer = u.manufacturer;
-                        row.product = u.product;
-                    }
-                    SerialPortType::PciPort => row.kind = "pci",
-                    SerialPortType::BluetoothPort => row.kind = "bluetooth",
-                    SerialPortType::Unknown => row.kind = "other",
-                }
-                row
-            })
+            .map(row)
             .collect();
         for p in &self.ports {
             rows.push(PortJson::new(p.display().to_string(), "given"));
@@ -111,35 +95,60 @@ impl Cmd {
             return Ok(());
         }
         for r in &rows {
-            let usb = match (&r.vid, &r.pid) {
-                (Some(v), Some(p)) => format!(
-                    " USB {v}:{p} serial {} {} {}",
-                    r.usb_serial.as_deref().unwrap_or("-"),
-                    r.manufacturer.as_deref().unwrap_or(""),
-                    r.product.as_deref().unwrap_or("")
-                ),
-                _ => String::new(),
-            };
-            let token = match &r.token {
-                None => String::new(),
-                Some(serde_json::Value::Null) => ": no token answers".into(),
-                Some(v) if v.get("error").is_some() => {
-                    format!(": {}", v["error"].as_str().unwrap_or(""))
-                }
-                Some(v) => format!(
-                    ": token {} {}{}",
-                    v["hardware_id"].as_str().unwrap_or("?"),
-                    v["state"].as_str().unwrap_or("?"),
-                    v["serial"]
-                        .as_str()
-                        .map(|s| format!(" serial {s}"))
-                        .unwrap_or_default()
-                ),
-            };
-            println!("{} ({}){usb}{token}", r.port, r.kind);
+            println!("{}", text(r));
         }
         Ok(())
     }
+}
+
+/// The row of a port the OS lists: its kind, and for a USB adapter its vendor/product id
+/// (4 hex digits), serial number, manufacturer and product.
+fn row(p: serialport::SerialPortInfo) -> PortJson {
+    let mut row = PortJson::new(p.port_name, "other");
+    match p.port_type {
+        SerialPortType::UsbPort(u) => {
+            row.kind = "usb";
+            row.vid = Some(format!("{:04x}", u.vid));
+            row.pid = Some(format!("{:04x}", u.pid));
+            row.usb_serial = u.serial_number;
+            row.manufacturer = u.manufacturer;
+            row.product = u.product;
+        }
+        SerialPortType::PciPort => row.kind = "pci",
+        SerialPortType::BluetoothPort => row.kind = "bluetooth",
+        SerialPortType::Unknown => row.kind = "other",
+    }
+    row
+}
+
+/// The human line of a port row.
+fn text(r: &PortJson) -> String {
+    let usb = match (&r.vid, &r.pid) {
+        (Some(v), Some(p)) => format!(
+            " USB {v}:{p} serial {} {} {}",
+            r.usb_serial.as_deref().unwrap_or("-"),
+            r.manufacturer.as_deref().unwrap_or(""),
+            r.product.as_deref().unwrap_or("")
+        ),
+        _ => String::new(),
+    };
+    let token = match &r.token {
+        None => String::new(),
+        Some(serde_json::Value::Null) => ": no token answers".into(),
+        Some(v) if v.get("error").is_some() => {
+            format!(": {}", v["error"].as_str().unwrap_or(""))
+        }
+        Some(v) => format!(
+            ": token {} {}{}",
+            v["hardware_id"].as_str().unwrap_or("?"),
+            v["state"].as_str().unwrap_or("?"),
+            v["serial"]
+                .as_str()
+                .map(|s| format!(" serial {s}"))
+                .unwrap_or_default()
+        ),
+    };
+    format!("{} ({}){usb}{token}", r.port, r.kind)
 }
 
 /// Identify on `port`: the token's id, state and serial; `null` when none answers.
@@ -179,5 +188,53 @@ pub fn open_link(port: &Path, opts: LinkOptions) -> anyhow::Result<TokenLink> {
             Err(e.into())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serialport::{SerialPortInfo, UsbPortInfo};
+
+    /// An FTDI adapter as the OS lists it.
+    fn ftdi() -> SerialPortInfo {
+        SerialPortInfo {
+            port_name: "/dev/ttyUSB0".into(),
+            port_type: SerialPortType::UsbPort(UsbPortInfo {
+                vid: 0x0403,
+                pid: 0x6001,
+                serial_number: Some("A10K3X".into()),
+                manufacturer: Some("FTDI".into()),
+                product: Some("FT232R".into()),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_usb_adapter_is_listed_with_vendor_product_id_and_serial_number() {
+        let r = row(ftdi());
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"{"port":"/dev/ttyUSB0","kind":"usb","vid":"0403","pid":"6001","usb_serial":"A10K3X","manufacturer":"FTDI","product":"FT232R"}"#
+        );
+        assert_eq!(
+            text(&r),
+            "/dev/ttyUSB0 (usb) USB 0403:6001 serial A10K3X FTDI FT232R"
+        );
+    }
+
+    #[test]
+    fn a_probed_port_says_whether_a_token_answers() {
+        let mut r = row(ftdi());
+        r.token = Some(serde_json::Value::Null);
+        assert!(text(&r).ends_with(": no token answers"), "{}", text(&r));
+        r.token =
+            Some(serde_json::json!({"hardware_id":"00aa","state":"locked","serial":"10000001"}));
+        assert!(
+            text(&r).ends_with(": token 00aa locked serial 10000001"),
+            "{}",
+            text(&r)
+        );
     }
 }
