@@ -472,3 +472,123 @@ fn record_moved_to_another_serial_is_refused_at_import() {
         2
     );
 }
+
+/// A sealed batch exported in two parts (issue #15): the first station's token, then with
+/// `--new-only` the second one's after `line run --resume`; each sealed record goes to the
+/// bank once, and both files import without `--skip-known`.
+#[test]
+fn sealed_batch_exported_in_two_parts_puts_each_token_in_stock_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let sim = Sim::start(dir, 2, &[]);
+    std::fs::create_dir_all(dir.join("bank")).unwrap();
+    let bank_key = dir.join("bank").join("bank");
+    keygen(&bank_key);
+    let host = dir.join("host");
+    std::fs::create_dir_all(&host).unwrap();
+    let devices = host.join("devices.tldev");
+    let enroll_key = dir.join("enroll").join("enroll.key");
+    std::fs::create_dir_all(enroll_key.parent().unwrap()).unwrap();
+    let mut a = args(&[
+        "line",
+        "enroll",
+        "--key",
+        &p(&enroll_key),
+        "--out",
+        &p(&devices),
+    ]);
+    a.extend(sim.port_args());
+    ok(&run(&a, LIMIT), "line enroll");
+
+    // One station first: one token locked.
+    let journal = host.join("batch-S2");
+    let mut a = args(&[
+        "line",
+        "run",
+        "--batch",
+        "S2",
+        "--serials",
+        "41000001-41000100",
+        "--expiry",
+        "2031-01-31",
+        "--journal",
+        &p(&journal),
+        "--count",
+        "1",
+        "--sealed-to",
+        &p(&bank_key.with_extension("pub")),
+        "--port",
+        &sim.ports[0],
+    ]);
+    ok(&run(&a, LIMIT), "line run (station 1)");
+    let export = |name: &str, extra: &[&str]| {
+        let out = host.join(name);
+        let mut e = args(&[
+            "seeds",
+            "export",
+            "--journal",
+            &p(&journal),
+            "--out",
+            &p(&out),
+        ]);
+        e.extend(args(extra));
+        (run(&e, LIMIT), out)
+    };
+    let (o, first) = export("S2-a.tlseed", &[]);
+    ok(&o, "seeds export");
+    // The other station, resumed; then the rest.
+    a = args(&[
+        "line",
+        "run",
+        "--journal",
+        &p(&journal),
+        "--resume",
+        "--count",
+        "1",
+        "--port",
+        &sim.ports[1],
+    ]);
+    ok(&run(&a, LIMIT), "line run --resume (station 2)");
+    let (o, rest) = export("S2-b.tlseed", &["--new-only"]);
+    ok(&o, "seeds export --new-only");
+    assert!(o.stderr.contains("wrote 1 sealed records"), "{}", o.stderr);
+    let (o, _) = export("S2-c.tlseed", &["--new-only"]);
+    assert_eq!(o.code, Some(1), "{}", o.stderr);
+    assert!(o.stderr.contains("nothing new to export"), "{}", o.stderr);
+
+    let db = bank_db(&dir.join("bank"));
+    let key = bank_key.with_extension("key");
+    let enroller = enroll_key.with_extension("pub");
+    for file in [&first, &rest] {
+        let imported = bank_ok(
+            &db,
+            &[
+                "import",
+                file.to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+                "--devices",
+                devices.to_str().unwrap(),
+                "--enroller",
+                enroller.to_str().unwrap(),
+                "--json",
+            ],
+        );
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(imported.trim()).unwrap()["imported"],
+            1,
+            "{imported}"
+        );
+    }
+    let listed = bank_ok(&db, &["token", "list", "--status", "stock", "--json"]);
+    let stock: Vec<String> = listed
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["serial"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(stock, ["41000001", "41000002"]);
+}
