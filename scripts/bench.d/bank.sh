@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-cargo build --quiet --release -p lifecycle-sqlite --example import_bench -p bank-http --example http_bench
+cargo build --quiet --release -p lifecycle-sqlite --example import_bench -p bank-http --features bank-http/load-client --example http_bench
 bin="$CARGO_TARGET_DIR/release/examples"
 "$bin/import_bench" 100000
 "$bin/import_bench" 1000000

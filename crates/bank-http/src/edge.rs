@@ -455,12 +455,12 @@ async fn dispatch<S: Store + Send + Sync + 'static>(
     req: Request,
 ) -> Response {
     let started = std::time::Instant::now();
-    let allow = routes::methods_of(&routes::percent_decode(req.uri().path()));
     let request_id = crate::access::next_request_id();
     let method = req.method().as_str().to_owned();
-    let route = routes::route_of(&method, &routes::percent_decode(req.uri().path()))
-        .map_or("other", |r| r.path);
-    let reply = dispatch_reply(app.clone(), req).await;
+    let path = routes::percent_decode(req.uri().path());
+    let route = routes::route_of(&method, &path);
+    let reply = dispatch_reply(app.clone(), req, &method, path.clone(), route).await;
+    let route = route.map_or("other", |r| r.path);
     let elapsed = started.elapsed();
     app.metrics.observe(route, &method, &reply, elapsed);
     let reason = (reply.status >= 400)
@@ -469,7 +469,7 @@ async fn dispatch<S: Store + Send + Sync + 'static>(
     crate::access::log(&request_id, &method, route, reply.status, reason, elapsed);
     let mut resp = json_reply(reply);
     if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
-        if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+        if let Ok(v) = HeaderValue::from_str(&routes::methods_of(&path).join(", ")) {
             resp.headers_mut().insert(header::ALLOW, v);
         }
     }
@@ -480,7 +480,15 @@ async fn dispatch<S: Store + Send + Sync + 'static>(
     resp
 }
 
-async fn dispatch_reply<S: Store + Send + Sync + 'static>(app: Arc<App<S>>, req: Request) -> Reply {
+/// The reply to `req`, whose method is `method`, decoded path `path` and route `route`
+/// (`None`: no route has this method and path).
+async fn dispatch_reply<S: Store + Send + Sync + 'static>(
+    app: Arc<App<S>>,
+    req: Request,
+    method: &str,
+    path: String,
+    route: Option<&'static routes::Route>,
+) -> Reply {
     let (parts, body) = req.into_parts();
     if !app.host_allowed(&parts.headers) {
         return Reply::error(
@@ -489,12 +497,11 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(app: Arc<App<S>>, req:
             "this Host is not served here: use the bank's name (server option --allowed-host)",
         );
     }
-    let path = routes::percent_decode(parts.uri.path());
     let query = routes::query_pairs(parts.uri.query().unwrap_or(""));
-    let method = parts.method.as_str().to_owned();
+    let method = method.to_owned();
     let now = (app.clock)();
     // A known path asked with another method: 405 (the route table is the public spec's).
-    if routes::route_of(&method, &path).is_none() && !routes::methods_of(&path).is_empty() {
+    if route.is_none() && !routes::methods_of(&path).is_empty() {
         return routes::handle(&app.bank, None, &method, &path, &query, &[], now);
     }
     if method == "GET" && path == "/v1/health" {
@@ -529,21 +536,32 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(app: Arc<App<S>>, req:
         .and_then(|a| a.strip_prefix("Bearer "))
         .map(|k| k.trim().to_owned());
     let session = header_text(&parts.headers, "x-operator-session").map(str::to_owned);
-    let a = app.clone();
-    let presented = session.clone();
-    let caller = tokio::task::spawn_blocking(move || -> Result<Caller, Error> {
-        let key = key.ok_or(Error::Unauthenticated)?;
-        let client = a.identities.client(&a.bank, &key)?;
-        Ok(match presented {
-            Some(s) => a.bank.operator_session(&client, &s, now).unwrap_or(client),
-            None => client,
-        })
-    })
-    .await;
-    let caller = match caller {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => return routes::refusal(&e),
-        Err(_) => return Reply::error(500, "internal", "the request could not be handled"),
+    // A key authenticated moments ago and no operator session: no database read, so no
+    // blocking thread (the login front end's every request).
+    let remembered = match (&key, &session) {
+        (Some(k), None) => app.identities.cached(k),
+        _ => None,
+    };
+    let caller = match remembered {
+        Some(c) => c,
+        None => {
+            let a = app.clone();
+            let presented = session.clone();
+            let caller = tokio::task::spawn_blocking(move || -> Result<Caller, Error> {
+                let key = key.ok_or(Error::Unauthenticated)?;
+                let client = a.identities.client(&a.bank, &key)?;
+                Ok(match presented {
+                    Some(s) => a.bank.operator_session(&client, &s, now).unwrap_or(client),
+                    None => client,
+                })
+            })
+            .await;
+            match caller {
+                Ok(Ok(c)) => c,
+                Ok(Err(e)) => return routes::refusal(&e),
+                Err(_) => return Reply::error(500, "internal", "the request could not be handled"),
+            }
+        }
     };
     if let Err(r) = routes::gate(&caller, &method, &path) {
         return r;

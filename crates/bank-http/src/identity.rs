@@ -20,15 +20,23 @@ pub(crate) struct Identities {
 }
 
 impl Identities {
-    /// The client a bearer key stands for.
+    /// The client a bearer key stands for, if it was authenticated less than [`KEY_CACHE`]
+    /// ago: no database read, so the async runtime may ask it without a blocking thread.
+    pub(crate) fn cached(&self, key: &str) -> Option<Caller> {
+        self.remembered(&hash_bearer(key))
+    }
+
+    fn remembered(&self, hash: &str) -> Option<Caller> {
+        let cache = self.cache.lock().ok()?;
+        let (c, at) = cache.get(hash)?;
+        (at.elapsed() < KEY_CACHE).then(|| c.clone())
+    }
+
+    /// The client a bearer key stands for (the cache, else a database read).
     pub(crate) fn client<S: Store>(&self, bank: &Bank<S>, key: &str) -> Result<Caller, Error> {
         let hash = hash_bearer(key);
-        if let Ok(cache) = self.cache.lock() {
-            if let Some((c, at)) = cache.get(&hash) {
-                if at.elapsed() < KEY_CACHE {
-                    return Ok(c.clone());
-                }
-            }
+        if let Some(c) = self.remembered(&hash) {
+            return Ok(c);
         }
         let caller = bank.authenticate(key)?;
         if let Ok(mut cache) = self.cache.lock() {

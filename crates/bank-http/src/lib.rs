@@ -16,6 +16,8 @@ mod access;
 pub mod committer;
 mod edge;
 mod identity;
+#[cfg(feature = "load-client")]
+pub mod load;
 pub mod metrics;
 pub mod ops;
 pub mod routes;

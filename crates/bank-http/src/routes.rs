@@ -94,14 +94,18 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/v1/audit", "audit", false),
 ];
 
-/// Whether `path` fits the template `t` (`{name}` matches one segment).
+/// Whether `path` fits the template `t` (`{name}` matches one segment), segment by segment
+/// without allocating (every request is matched against the table).
 fn fits(t: &str, path: &str) -> bool {
-    let t: Vec<&str> = t.trim_matches('/').split('/').collect();
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    t.len() == segs.len()
-        && t.iter()
-            .zip(&segs)
-            .all(|(a, b)| a == b || (a.starts_with('{') && a.ends_with('}')))
+    let mut t = t.trim_matches('/').split('/');
+    let mut segs = path.trim_matches('/').split('/');
+    loop {
+        match (t.next(), segs.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a == b || (a.starts_with('{') && a.ends_with('}')) => {}
+            _ => return false,
+        }
+    }
 }
 
 /// The route a request path matches (`{name}` matches one segment).

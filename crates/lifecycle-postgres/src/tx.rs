@@ -570,6 +570,31 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    fn update_counters(&mut self, t: &TokenInfo) -> Result<(), StoreError> {
+        self.flush()?;
+        let n = self
+            .tx
+            .execute(
+                "UPDATE tokens SET drift = $2, last_step = $3, next_counter = $4, failures = $5, locked_until = $6 WHERE serial = $1",
+                &[
+                    &t.serial.as_str(),
+                    &t.counters.drift,
+                    &t.counters.last_step.map(|s| s as i64),
+                    &(t.counters.next_counter as i64),
+                    &i64::from(t.counters.failures),
+                    &t.counters.locked_until.map(ts),
+                ],
+            )
+            .map_err(backend)?;
+        if n == 0 {
+            return Err(StoreError::Missing {
+                what: "token",
+                key: t.serial.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     fn token_count(&mut self) -> Result<u64, StoreError> {
         self.flush()?;
         let n: i64 = self

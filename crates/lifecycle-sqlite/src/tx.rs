@@ -547,6 +547,31 @@ impl Tx for SqlTx<'_> {
         Ok(())
     }
 
+    fn update_counters(&mut self, t: &TokenInfo) -> Result<(), StoreError> {
+        let n = sql(self
+            .tx
+            .prepare_cached(
+                "UPDATE tokens SET drift = ?2, last_step = ?3, next_counter = ?4, failures = ?5, locked_until = ?6 WHERE serial = ?1",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    t.serial.as_str(),
+                    t.counters.drift,
+                    t.counters.last_step.map(|s| s as i64),
+                    t.counters.next_counter as i64,
+                    t.counters.failures,
+                    t.counters.locked_until.map(ts)
+                ])
+            }))?;
+        if n == 0 {
+            return Err(StoreError::Missing {
+                what: "token",
+                key: t.serial.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     fn token_count(&mut self) -> Result<u64, StoreError> {
         let n: i64 = sql(self
             .tx

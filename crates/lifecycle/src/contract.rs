@@ -663,6 +663,36 @@ pub fn tokens_round_trip<S: Store>(s: &S) {
             .status,
         issued.status
     );
+    // A code check writes the counters only: the status passed along is ignored.
+    let mut checked = issued.clone();
+    checked.counters = TokenCounters {
+        drift: 2,
+        last_step: None,
+        next_counter: 12,
+        failures: 0,
+        locked_until: None,
+    };
+    checked.status = TokenStatus::Stock;
+    s.transaction(|tx| tx.update_counters(&checked)).unwrap();
+    let got = s
+        .transaction(|tx| tx.token(&sn("12345678")))
+        .unwrap()
+        .expect("token");
+    assert_eq!(
+        got.counters, checked.counters,
+        "update_counters must write the counters"
+    );
+    assert_eq!(
+        got.status, issued.status,
+        "update_counters must not change the status"
+    );
+    let mut unknown = checked.clone();
+    unknown.serial = sn("99999999");
+    let r = s.transaction(|tx| tx.update_counters(&unknown));
+    assert!(
+        matches!(&r, Err(StoreError::Missing { what: "token", .. })),
+        "update_counters of an unknown serial must be Missing, got {r:?}"
+    );
     assert_eq!(s.transaction(|tx| tx.token_count()).unwrap(), 1);
     assert_eq!(s.transaction(|tx| tx.token(&sn("99999999"))).unwrap(), None);
 }

@@ -201,6 +201,14 @@ impl Tx for State {
         slot.counters = t.counters;
         Ok(())
     }
+    fn update_counters(&mut self, t: &TokenInfo) -> Result<(), StoreError> {
+        let (slot, _) = self
+            .tokens
+            .get_mut(&t.serial)
+            .ok_or_else(|| missing("token", t.serial.as_str()))?;
+        slot.counters = t.counters;
+        Ok(())
+    }
     fn token_count(&mut self) -> Result<u64, StoreError> {
         Ok(self.tokens.len() as u64)
     }

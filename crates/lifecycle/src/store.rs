@@ -133,6 +133,18 @@ pub trait Tx {
     fn token_seed(&mut self, serial: &SerialNumber) -> Result<Option<Seed>, StoreError>;
     /// Replaces a token's status and counters (never its seed, parameters or expiry).
     fn update_token(&mut self, t: &TokenInfo) -> Result<(), StoreError>;
+    /// Replaces a token's counters only, whatever `t.status` says (a code check, which never
+    /// changes the status). By default a read and [`Tx::update_token`]; a store writes just
+    /// the counter columns (no status index rewritten on every login).
+    /// [`StoreError::Missing`] for an unknown serial.
+    fn update_counters(&mut self, t: &TokenInfo) -> Result<(), StoreError> {
+        let mut stored = self.token(&t.serial)?.ok_or_else(|| StoreError::Missing {
+            what: "token",
+            key: t.serial.to_string(),
+        })?;
+        stored.counters = t.counters;
+        self.update_token(&stored)
+    }
     /// How many tokens are stored.
     fn token_count(&mut self) -> Result<u64, StoreError>;
 

@@ -139,6 +139,23 @@ impl<S: Store> Bank<S> {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<Result<(), Error>, StoreError> {
+        self.prove_code_of(tx, user, None, token, code, now)
+    }
+
+    /// [`Bank::prove_code`] where `stored` is the user as read from the store, if the caller
+    /// kept it: the user is then written back only if it changed (a login with no failure to
+    /// reset writes no user row). The token's counters are written only if they changed, and
+    /// never its status (a code check does not change it).
+    pub(super) fn prove_code_of(
+        &self,
+        tx: &mut dyn Tx,
+        user: &mut User,
+        stored: Option<&User>,
+        token: &mut TokenInfo,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Error>, StoreError> {
+        let counters = token.counters;
         if let Err(e) = self.check_token_lock(token, now) {
             return Ok(Err(e));
         }
@@ -183,8 +200,12 @@ impl<S: Store> Bank<S> {
                 Err(Error::ReplayedCode { remaining })
             }
         };
-        tx.update_token(token)?;
-        tx.update_user(user)?;
+        if token.counters != counters {
+            tx.update_counters(token)?;
+        }
+        if stored != Some(&*user) {
+            tx.update_user(user)?;
+        }
         Ok(outcome)
     }
 

@@ -90,7 +90,7 @@ impl<S: Store> Bank<S> {
             self.audit_refusal(tx, entry, &slip())?;
             return Ok(Err(slip()));
         }
-        let Some(mut user) = tx.user(login)? else {
+        let Some(stored) = tx.user(login)? else {
             if malformed {
                 // No code for an unknown login: what a user with a token gets for no code.
                 self.audit_refusal(tx, entry, &slip())?;
@@ -111,6 +111,7 @@ impl<S: Store> Bank<S> {
             self.audit_refusal(tx, entry, &err)?;
             return Ok(Err(err));
         };
+        let mut user = stored.clone();
         entry.customer = Some(user.customer.to_string());
         let Some(serial) = user.serial.clone() else {
             let state = user.otp_state(None, now);
@@ -139,7 +140,9 @@ impl<S: Store> Bank<S> {
                     Err(Error::TokenRevoked(serial.clone()))
                 }
                 Some(t) if t.is_expired(now) => Err(Error::TokenExpired(serial.clone())),
-                Some(mut t) => self.prove_code(tx, &mut user, &mut t, code, now)?,
+                Some(mut t) => {
+                    self.prove_code_of(tx, &mut user, Some(&stored), &mut t, code, now)?
+                }
             },
         };
         match res {

@@ -1,0 +1,309 @@
+//! The load client of the validation benchmarks (`http_bench` of this crate, `pg_nodes_bench`
+//! of `tokenline`; feature `load-client`, never in the server): a bank populated with HOTP
+//! users ([`populate`]) and C keep-alive connections ([`run`]), each logging in its own users
+//! with their next code, on hyper's HTTP/1.1 client over one current-thread tokio runtime (one
+//! thread, no per-connection threads: the client shares the machine with the server, so it
+//! must cost little).
+//!
+//! Users are split among connections (`user % connections`), so one user's codes are sent in
+//! order and each is accepted once. Bounded: stops after `max_requests` in total or
+//! `max_duration`, whichever first.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use lifecycle::{
+    Bank, Caller, ClientName, CustomerId, LoginId, NewCustomer, NewToken, NewUser, Scope, Seed,
+    SerialNumber, Store, UsageMode, UserClass,
+};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// Command-line argument `i` as a number, `default` when absent or not a number.
+pub fn arg(i: usize, default: u64) -> u64 {
+    std::env::args()
+        .nth(i)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The benchmark tokens' parameters: HOTP (RFC 4226), SHA-1, 6 digits.
+pub fn hotp_params() -> otp_core::Params {
+    otp_core::Params {
+        hash: otp_core::Hash::Sha1,
+        digits: 6,
+        mode: otp_core::Mode::Hotp { counter: 0 },
+    }
+}
+
+/// The seed of benchmark user `i` (a test value, never a real seed).
+pub fn seed(i: u64) -> Vec<u8> {
+    format!("bench-seed-{i:09}").into_bytes()
+}
+
+/// User `i`'s HOTP code at `counter` (RFC 4226 §5.3), six digits.
+pub fn code(i: u64, counter: u64) -> String {
+    let c = otp_core::hotp(otp_core::Hash::Sha1, &seed(i), counter, 6).unwrap_or(0);
+    format!("{c:06}")
+}
+
+/// Fills an empty bank: `users` HOTP tokens (serials 2000000000…), customer `C`, users
+/// `u0`…`u{users-1}` each registered with its token (counter 0 used, so the next code is
+/// counter 1), and an API client `bench` with scope `login`. Returns the client's bearer key.
+/// Panics on a store error (a benchmark's setup).
+pub fn populate<S: Store>(bank: &Bank<S>, users: u64, now: DateTime<Utc>) -> String {
+    let root = Caller::Local("bench".into());
+    let exp = NaiveDate::from_ymd_opt(2031, 1, 31).expect("a date");
+    let toks: Vec<NewToken> = (0..users)
+        .map(|i| NewToken {
+            serial: SerialNumber::parse(&format!("{:010}", 2_000_000_000 + i)).expect("serial"),
+            seed: Seed::new(seed(i)),
+            params: hotp_params(),
+            expiry: exp,
+            batch: "B".into(),
+            drift: 0,
+        })
+        .collect();
+    let (key, _) = bank
+        .add_client(
+            &root,
+            &ClientName::parse("bench").expect("name"),
+            &[Scope::Login],
+            now,
+        )
+        .expect("API client");
+    bank.import_tokens(&root, "sha256:bench", "bench", &toks, now)
+        .expect("import");
+    let customer = CustomerId::parse("C").expect("customer");
+    bank.add_customer(
+        &root,
+        NewCustomer {
+            id: customer.clone(),
+            name: "C".into(),
+            mode: UsageMode::Individual,
+            secret: None,
+        },
+        now,
+    )
+    .expect("customer");
+    for (i, tok) in toks.iter().enumerate() {
+        let login = LoginId::parse(&format!("u{i}")).expect("login");
+        bank.add_user(
+            &root,
+            NewUser {
+                login: login.clone(),
+                customer: customer.clone(),
+                name: "u".into(),
+                class: UserClass::General,
+                needs_otp: true,
+                secret: None,
+            },
+            now,
+        )
+        .expect("user");
+        bank.register(&root, &login, &tok.serial, &code(i as u64, 0), now)
+            .expect("registration");
+    }
+    key.expose().to_owned()
+}
+
+/// Where the load goes: an address, with TLS (a client configuration trusting the server's
+/// certificate, and the name to ask for) or plain HTTP.
+#[derive(Clone)]
+pub struct Target {
+    /// The server's address.
+    pub addr: SocketAddr,
+    /// TLS client configuration and server name; `None` for plain HTTP.
+    pub tls: Option<(
+        Arc<rustls::ClientConfig>,
+        rustls_pki_types::ServerName<'static>,
+    )>,
+}
+
+/// How much load.
+#[derive(Clone)]
+pub struct Load {
+    /// Users `u0`… made by [`populate`].
+    pub users: u64,
+    /// Keep-alive connections, spread over the targets in turn.
+    pub connections: u64,
+    /// Requests in total (split evenly among connections).
+    pub max_requests: u64,
+    /// Time bound.
+    pub max_duration: Duration,
+    /// The API client's bearer key.
+    pub key: String,
+}
+
+/// What the load measured.
+pub struct Outcome {
+    /// Latency of every request answered (request written to response read), sorted.
+    pub latencies: Vec<Duration>,
+    /// Requests answered with another status than 200.
+    pub refused: u64,
+    /// Requests that failed on the connection (no answer).
+    pub failed: u64,
+    /// Wall time of the load.
+    pub elapsed: Duration,
+    /// CPU time of this process (user + system: the client and an in-process server) during
+    /// the load, where the system tells it (Linux `/proc/self/stat`).
+    pub cpu: Option<Duration>,
+}
+
+impl Outcome {
+    /// Answered requests per second.
+    pub fn per_second(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// CPU time per answered request in microseconds (a figure that holds on a busy
+    /// machine, where requests per second depend on the other processes).
+    pub fn cpu_us_per_request(&self) -> Option<f64> {
+        let cpu = self.cpu?;
+        (!self.latencies.is_empty()).then(|| cpu.as_secs_f64() * 1e6 / self.latencies.len() as f64)
+    }
+
+    /// The latency at quantile `q` (0.5 for p50), in milliseconds.
+    pub fn percentile_ms(&self, q: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((self.latencies.len() as f64 * q) as usize).min(self.latencies.len() - 1);
+        self.latencies[i].as_secs_f64() * 1000.0
+    }
+}
+
+/// Runs the load on the calling thread (a current-thread tokio runtime), connections to
+/// `targets` in turn. Panics if a connection cannot be opened.
+pub fn run(load: &Load, targets: &[Target]) -> Outcome {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    rt.block_on(async {
+        let deadline = Instant::now() + load.max_duration;
+        let per_connection = load.max_requests / load.connections.max(1);
+        let start = Instant::now();
+        let cpu_before = process_cpu();
+        let mut tasks = Vec::new();
+        for c in 0..load.connections {
+            let target = targets[c as usize % targets.len()].clone();
+            let mine: Vec<u64> = (0..load.users)
+                .filter(|u| u % load.connections == c)
+                .collect();
+            let key = load.key.clone();
+            tasks.push(tokio::spawn(async move {
+                let tcp = tokio::net::TcpStream::connect(target.addr)
+                    .await
+                    .expect("connect to the server");
+                tcp.set_nodelay(true).expect("TCP_NODELAY");
+                match target.tls {
+                    Some((cfg, name)) => {
+                        let tls = tokio_rustls::TlsConnector::from(cfg)
+                            .connect(name, tcp)
+                            .await
+                            .expect("TLS handshake");
+                        connection(tls, &key, mine, per_connection, deadline).await
+                    }
+                    None => connection(tcp, &key, mine, per_connection, deadline).await,
+                }
+            }));
+        }
+        let mut out = Outcome {
+            latencies: Vec::new(),
+            refused: 0,
+            failed: 0,
+            elapsed: Duration::ZERO,
+            cpu: None,
+        };
+        for t in tasks {
+            let (lat, refused, failed) = t.await.expect("a load connection");
+            out.latencies.extend(lat);
+            out.refused += refused;
+            out.failed += failed;
+        }
+        out.elapsed = start.elapsed();
+        out.cpu = cpu_before
+            .zip(process_cpu())
+            .map(|(a, b)| b.saturating_sub(a));
+        out.latencies.sort_unstable();
+        out
+    })
+}
+
+/// User + system CPU time of this process so far (fields 14 and 15 of `/proc/self/stat`,
+/// in clock ticks of 1/100 s, the Linux `USER_HZ`).
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut f = rest.split_whitespace().skip(11);
+    let user: u64 = f.next()?.parse().ok()?;
+    let system: u64 = f.next()?.parse().ok()?;
+    Some(Duration::from_millis((user + system) * 10))
+}
+
+/// One keep-alive connection logging in `mine` in turn: (latencies, refused, failed).
+async fn connection<IO>(
+    io: IO,
+    key: &str,
+    mine: Vec<u64>,
+    requests: u64,
+    deadline: Instant,
+) -> (Vec<Duration>, u64, u64)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .expect("HTTP/1.1 handshake");
+    tokio::spawn(conn);
+    let auth = format!("Bearer {key}");
+    let mut counters = vec![1u64; mine.len()];
+    let mut lat = Vec::with_capacity(requests as usize);
+    let (mut refused, mut failed) = (0, 0);
+    for k in 0..requests as usize {
+        if mine.is_empty() || Instant::now() > deadline {
+            break;
+        }
+        let j = k % mine.len();
+        let body = format!(
+            r#"{{"login":"u{}","code":"{}"}}"#,
+            mine[j],
+            code(mine[j], counters[j])
+        );
+        counters[j] += 1;
+        let req = hyper::Request::post("/v1/validate")
+            .header("host", "127.0.0.1")
+            .header("authorization", auth.as_str())
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .expect("a request");
+        let t = Instant::now();
+        if sender.ready().await.is_err() {
+            failed += 1;
+            break;
+        }
+        match sender.send_request(req).await {
+            Ok(resp) => {
+                let ok = resp.status() == 200;
+                if resp.into_body().collect().await.is_err() {
+                    failed += 1;
+                    break;
+                }
+                lat.push(t.elapsed());
+                if !ok {
+                    refused += 1;
+                }
+            }
+            Err(_) => {
+                failed += 1;
+                break;
+            }
+        }
+    }
+    (lat, refused, failed)
+}
