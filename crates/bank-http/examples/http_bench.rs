@@ -94,16 +94,5 @@ fn main() {
     );
     server.stop();
     let note = format!("{} requests over TLS 1.3, {clients} keep-alive connections (hyper client, one thread), {workers} runtime threads, {users} HOTP users, {} refused, {} failed, {} µs CPU (client and server) per validation; SQLite WAL synchronous=FULL, group commit (goal 20,000/s, p99 < 10 ms)", out.latencies.len(), out.refused, out.failed, out.cpu_us_per_request().map_or("?".into(), |c| format!("{c:.0}")));
-    println!(
-        "| bank validate via HTTPS | {:.0} | validations/s | {note} |",
-        out.per_second()
-    );
-    println!(
-        "| bank validate via HTTPS p50 | {:.2} | ms | |",
-        out.percentile_ms(0.50)
-    );
-    println!(
-        "| bank validate via HTTPS p99 | {:.2} | ms | |",
-        out.percentile_ms(0.99)
-    );
+    out.print_rows("bank validate via HTTPS", &note);
 }

@@ -166,6 +166,17 @@ impl Outcome {
         (!self.latencies.is_empty()).then(|| cpu.as_secs_f64() * 1e6 / self.latencies.len() as f64)
     }
 
+    /// Prints the benchmark's markdown rows (`| bench | figure | unit | note |`): requests
+    /// per second named `what` with `note`, then p50 and p99 latency.
+    pub fn print_rows(&self, what: &str, note: &str) {
+        println!(
+            "| {what} | {:.0} | validations/s | {note} |",
+            self.per_second()
+        );
+        println!("| {what} p50 | {:.2} | ms | |", self.percentile_ms(0.50));
+        println!("| {what} p99 | {:.2} | ms | |", self.percentile_ms(0.99));
+    }
+
     /// The latency at quantile `q` (0.5 for p50), in milliseconds.
     pub fn percentile_ms(&self, q: f64) -> f64 {
         if self.latencies.is_empty() {

@@ -249,6 +249,17 @@ impl<'a> PgTx<'a> {
     }
 }
 
+/// `Ok` if an UPDATE of the token `serial` changed a row, else [`StoreError::Missing`].
+fn token_written(rows: u64, serial: &SerialNumber) -> Result<(), StoreError> {
+    if rows == 0 {
+        return Err(StoreError::Missing {
+            what: "token",
+            key: serial.to_string(),
+        });
+    }
+    Ok(())
+}
+
 impl Tx for PgTx<'_> {
     fn insert_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
         self.flush()?;
@@ -561,13 +572,7 @@ impl Tx for PgTx<'_> {
                 ],
             )
             .map_err(backend)?;
-        if n == 0 {
-            return Err(StoreError::Missing {
-                what: "token",
-                key: t.serial.to_string(),
-            });
-        }
-        Ok(())
+        token_written(n, &t.serial)
     }
 
     fn update_counters(&mut self, t: &TokenInfo) -> Result<(), StoreError> {
@@ -586,13 +591,7 @@ impl Tx for PgTx<'_> {
                 ],
             )
             .map_err(backend)?;
-        if n == 0 {
-            return Err(StoreError::Missing {
-                what: "token",
-                key: t.serial.to_string(),
-            });
-        }
-        Ok(())
+        token_written(n, &t.serial)
     }
 
     fn token_count(&mut self) -> Result<u64, StoreError> {

@@ -161,6 +161,17 @@ fn status_cols(s: &TokenStatus) -> (&'static str, Option<String>, Option<String>
     }
 }
 
+/// `Ok` if an UPDATE of the token `serial` changed a row, else [`StoreError::Missing`].
+fn token_written(rows: usize, serial: &SerialNumber) -> Result<(), StoreError> {
+    if rows == 0 {
+        return Err(StoreError::Missing {
+            what: "token",
+            key: serial.to_string(),
+        });
+    }
+    Ok(())
+}
+
 impl Tx for SqlTx<'_> {
     fn insert_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
         let r = self
@@ -538,13 +549,7 @@ impl Tx for SqlTx<'_> {
                     t.counters.locked_until.map(ts)
                 ])
             }))?;
-        if n == 0 {
-            return Err(StoreError::Missing {
-                what: "token",
-                key: t.serial.to_string(),
-            });
-        }
-        Ok(())
+        token_written(n, &t.serial)
     }
 
     fn update_counters(&mut self, t: &TokenInfo) -> Result<(), StoreError> {
@@ -563,13 +568,7 @@ impl Tx for SqlTx<'_> {
                     t.counters.locked_until.map(ts)
                 ])
             }))?;
-        if n == 0 {
-            return Err(StoreError::Missing {
-                what: "token",
-                key: t.serial.to_string(),
-            });
-        }
-        Ok(())
+        token_written(n, &t.serial)
     }
 
     fn token_count(&mut self) -> Result<u64, StoreError> {

@@ -113,10 +113,5 @@ fn main() {
         out.refused,
         out.failed
     );
-    println!(
-        "| {what} | {:.0} | validations/s | {note} |",
-        out.per_second()
-    );
-    println!("| {what} p50 | {:.2} | ms | |", out.percentile_ms(0.50));
-    println!("| {what} p99 | {:.2} | ms | |", out.percentile_ms(0.99));
+    out.print_rows(&what, &note);
 }
