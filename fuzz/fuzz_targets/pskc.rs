@@ -43,7 +43,10 @@ fn trees(data: &[u8], window: usize) -> (String, bool) {
     };
     loop {
         match s.next_child() {
-            Ok(Child::Elem) => walk(s.tree().root(), &mut out),
+            Ok(Child::Elem) => match s.resolved_tree() {
+                Ok(t) => walk(t.root(), &mut out),
+                Err(_) => return (out, true),
+            },
             Ok(Child::End) => return (out, false),
             Err(_) => return (out, true),
         }

@@ -82,7 +82,13 @@ fn dump(xml: &[u8], window: usize) -> String {
     };
     loop {
         match s.next_child() {
-            Ok(Child::Elem) => walk(s.tree().root(), &mut out),
+            Ok(Child::Elem) => match s.resolved_tree() {
+                Ok(t) => walk(t.root(), &mut out),
+                Err(e) => {
+                    writeln!(out, "error: {e}").unwrap();
+                    return out;
+                }
+            },
             Ok(Child::End) => return out,
             Err(e) => {
                 writeln!(out, "error: {e}").unwrap();

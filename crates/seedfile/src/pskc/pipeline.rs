@@ -1,6 +1,7 @@
 //! The second thread of [`super::Records`] (issue #14): the caller's thread reads the XML into
-//! package trees, a worker maps each package to records — the fields, the ValueMAC check, the
-//! decryption and the record checks — and hands the trees back so that their buffers are reused.
+//! package trees, a worker maps each package to records — the attributes, the fields, the
+//! ValueMAC check, the decryption and the record checks — and hands the trees back so that
+//! their buffers are reused.
 //!
 //! Packages cross between the threads in batches ([`Batch`]: up to [`BATCH_PACKAGES`] packages
 //! or [`BATCH_BYTES`] of tree), one message each way per batch rather than per package or per
@@ -61,9 +62,12 @@ impl Pipeline {
             .spawn(move || {
                 let mut keys = VecDeque::new();
                 while let Ok(mut batch) = rx.recv() {
-                    'packages: for tree in &batch.trees[..batch.len] {
+                    'packages: for tree in &mut batch.trees[..batch.len] {
                         keys.clear();
-                        if let Err(e) = package_keys(tree.root(), &mut keys) {
+                        let read = tree
+                            .resolve()
+                            .and_then(|()| package_keys(tree.root(), &mut keys));
+                        if let Err(e) = read {
                             batch.records.push_back(Err(e));
                             break;
                         }

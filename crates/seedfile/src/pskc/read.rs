@@ -96,7 +96,7 @@ impl<R: BufRead> Reader<R> {
                     break;
                 }
                 stream::Child::Elem => {
-                    let e = r.stream.tree().root();
+                    let e = r.stream.resolved_tree()?.root();
                     match e.name() {
                         "EncryptionKey" => r.encryption = parse_encryption_key(e)?,
                         "MACMethod" => {
@@ -130,7 +130,7 @@ impl<R: BufRead> Reader<R> {
             if !self.next_package()? {
                 return Ok(None);
             }
-            package_keys(self.stream.tree().root(), &mut self.pending)?;
+            package_keys(self.stream.resolved_tree()?.root(), &mut self.pending)?;
         }
     }
 
@@ -150,11 +150,16 @@ impl<R: BufRead> Reader<R> {
                     self.ended = true;
                     return Ok(false);
                 }
-                stream::Child::Elem => match self.stream.tree().root().name() {
-                    "KeyPackage" => return Ok(true),
-                    "Signature" => self.signed = true,
-                    _ => {}
-                },
+                stream::Child::Elem => {
+                    if self.stream.tree().root().name() == "KeyPackage" {
+                        // Its attributes are parsed by whoever reads it (the decryption thread).
+                        return Ok(true);
+                    }
+                    // Any other child is checked whole here, attributes included.
+                    if self.stream.resolved_tree()?.root().name() == "Signature" {
+                        self.signed = true;
+                    }
+                }
             }
         }
     }

@@ -333,9 +333,16 @@ impl<R: BufRead> Stream<R> {
         }
     }
 
-    /// The subtree read by the last [`Stream::next_child`] that returned [`Child::Elem`].
+    /// The subtree read by the last [`Stream::next_child`] that returned [`Child::Elem`]; its
+    /// attributes are not parsed yet (see [`Stream::resolved_tree`]).
     pub fn tree(&self) -> &Tree {
         &self.tree
+    }
+
+    /// [`Stream::tree`] with its attributes parsed ([`Tree::resolve`]).
+    pub fn resolved_tree(&mut self) -> Result<&Tree> {
+        self.tree.resolve()?;
+        Ok(&self.tree)
     }
 
     /// Exchanges the tree read last for `other` (an empty or spent tree, whose buffers are

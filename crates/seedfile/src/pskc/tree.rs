@@ -2,9 +2,10 @@
 //! in flat, reused buffers (issue #14): what [`super::stream::Stream`] reads and the field
 //! readers of [`super::read`] walk.
 
+use quick_xml::events::attributes::Attributes;
 use quick_xml::XmlVersion;
 
-use super::stream::{xml_err, MAX_RUN};
+use super::stream::MAX_RUN;
 use crate::{Error, Result};
 
 pub(super) const NONE: u32 = u32::MAX;
@@ -13,6 +14,10 @@ pub(super) const NONE: u32 = u32::MAX;
 #[derive(Clone, Copy, Debug)]
 struct Node {
     name: (u32, u32),
+    /// The start tag's attributes as written, a range into `strs` (parsed by
+    /// [`Tree::resolve`]).
+    raw_attrs: (u32, u32),
+    /// The parsed attributes: a range of `attrs`.
     attrs: (u32, u32),
     text: (u32, u32),
     first_child: u32,
@@ -26,12 +31,16 @@ struct Node {
 #[derive(Default)]
 pub struct Tree {
     nodes: Vec<Node>,
-    /// Element names, attribute keys and values, concatenated.
+    /// Element names and the attributes as written, concatenated.
     strs: String,
     /// Text of the elements, concatenated.
     text: String,
-    /// Attributes: (key, value) ranges into `strs`.
+    /// Parsed attributes: (key, value) ranges into `astrs`.
     attrs: Vec<((u32, u32), (u32, u32))>,
+    /// Attribute local names and normalized values, concatenated.
+    astrs: String,
+    /// Whether the attributes are parsed ([`Tree::resolve`]).
+    resolved: bool,
 }
 
 impl std::fmt::Debug for Tree {
@@ -53,6 +62,8 @@ impl Tree {
         self.strs.clear();
         self.text.clear();
         self.attrs.clear();
+        self.astrs.clear();
+        self.resolved = false;
     }
 
     /// Number of elements.
@@ -64,6 +75,7 @@ impl Tree {
     pub fn bytes(&self) -> usize {
         self.strs.len()
             + self.text.len()
+            + self.astrs.len()
             + self.nodes.len() * std::mem::size_of::<Node>()
             + self.attrs.len() * std::mem::size_of::<((u32, u32), (u32, u32))>()
     }
@@ -76,6 +88,9 @@ impl Tree {
         }
         if self.text.capacity() > KEEP_BYTES {
             self.text.shrink_to(KEEP_BYTES);
+        }
+        if self.astrs.capacity() > KEEP_BYTES {
+            self.astrs.shrink_to(KEEP_BYTES);
         }
         let nodes = KEEP_BYTES / std::mem::size_of::<Node>();
         if self.nodes.capacity() > nodes {
@@ -93,35 +108,27 @@ impl Tree {
         (a, buf.len() as u32)
     }
 
-    /// Adds an element (its local name and attributes) under `parent` (`NONE` for the root).
+    /// Adds an element under `parent` (`NONE` for the root): its local name, and its
+    /// attributes as written, parsed later by [`Tree::resolve`] (on the thread that reads the
+    /// tree, not the one that parses the XML).
     pub(super) fn open(
         &mut self,
         parent: u32,
         st: &quick_xml::events::BytesStart<'_>,
     ) -> Result<u32> {
         let name = Self::put(&mut self.strs, st.local_name().into_inner());
-        let a0 = self.attrs.len() as u32;
-        for a in st.attributes() {
-            let a = a.map_err(xml_err)?;
-            if a.key.as_ref().starts_with("xmlns") {
-                continue;
-            }
-            let k = Self::put(&mut self.strs, a.key.local_name().into_inner());
-            let v = a.normalized_value(XmlVersion::Implicit1_0).map_err(|e| {
-                Error::Xml(format!(
-                    "attribute {} of <{}>: {e}",
-                    self.str_at(k),
-                    self.str_at(name)
-                ))
-            })?;
-            let v = Self::put(&mut self.strs, &v);
-            self.attrs.push((k, v));
-        }
+        let raw = st.attributes_raw();
+        let raw_attrs = if raw.bytes().all(|b| b.is_ascii_whitespace()) {
+            (0, 0)
+        } else {
+            Self::put(&mut self.strs, raw)
+        };
         let idx = self.nodes.len() as u32;
         let t = self.text.len() as u32;
         self.nodes.push(Node {
             name,
-            attrs: (a0, self.attrs.len() as u32),
+            raw_attrs,
+            attrs: (0, 0),
             text: (t, t),
             first_child: NONE,
             last_child: NONE,
@@ -138,6 +145,45 @@ impl Tree {
             }
         }
         Ok(idx)
+    }
+
+    /// Parses the attributes of every element (local names, normalized values; `xmlns`
+    /// declarations left out), refusing a malformed or repeated one by name. Needed before
+    /// [`Elem::attribute`]; a second call does nothing.
+    pub fn resolve(&mut self) -> Result<()> {
+        if self.resolved {
+            return Ok(());
+        }
+        self.attrs.clear();
+        self.astrs.clear();
+        for i in 0..self.nodes.len() {
+            let n = self.nodes[i];
+            let a0 = self.attrs.len() as u32;
+            if n.raw_attrs.0 != n.raw_attrs.1 {
+                let raw = &self.strs[n.raw_attrs.0 as usize..n.raw_attrs.1 as usize];
+                let elem = || &self.strs[n.name.0 as usize..n.name.1 as usize];
+                for a in Attributes::new(raw, 0) {
+                    let a =
+                        a.map_err(|e| Error::Xml(format!("attributes of <{}>: {e}", elem())))?;
+                    if a.key.as_ref().starts_with("xmlns") {
+                        continue;
+                    }
+                    let k = Self::put(&mut self.astrs, a.key.local_name().into_inner());
+                    let v = a.normalized_value(XmlVersion::Implicit1_0).map_err(|e| {
+                        Error::Xml(format!(
+                            "attribute {} of <{}>: {e}",
+                            a.key.local_name().into_inner(),
+                            elem()
+                        ))
+                    })?;
+                    let v = Self::put(&mut self.astrs, &v);
+                    self.attrs.push((k, v));
+                }
+            }
+            self.nodes[i].attrs = (a0, self.attrs.len() as u32);
+        }
+        self.resolved = true;
+        Ok(())
     }
 
     fn str_at(&self, r: (u32, u32)) -> &str {
@@ -220,13 +266,15 @@ impl<'a> Elem<'a> {
     pub fn children(&self, name: &'a str) -> impl Iterator<Item = Elem<'a>> + 'a {
         self.all_children().filter(move |c| c.name() == name)
     }
-    /// An attribute by local name.
+    /// An attribute by local name (the tree must be [`Tree::resolve`]d).
     pub fn attribute(&self, name: &str) -> Option<&'a str> {
+        debug_assert!(self.tree.resolved, "Elem::attribute before Tree::resolve");
         let (a, b) = self.node().attrs;
+        let at = |r: (u32, u32)| &self.tree.astrs[r.0 as usize..r.1 as usize];
         self.tree.attrs[a as usize..b as usize]
             .iter()
-            .find(|(k, _)| self.tree.str_at(*k) == name)
-            .map(|(_, v)| self.tree.str_at(*v))
+            .find(|(k, _)| at(*k) == name)
+            .map(|(_, v)| at(*v))
     }
     /// The trimmed text, `None` when empty.
     pub fn text(&self) -> Option<&'a str> {
