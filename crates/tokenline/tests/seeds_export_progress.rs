@@ -218,6 +218,25 @@ fn partial_then_new_only_exports_each_token_exactly_once() {
     lock_token(&mut w, 5);
     drop(w);
 
+    let status = |what: &str| -> serde_json::Value {
+        let out = run(
+            &args(&["line", "status", "--journal", &p(&journal), "--json"]),
+            LIMIT,
+        );
+        assert_eq!(out.code, Some(0), "{what}: {}", out.stderr);
+        serde_json::from_str(out.stdout.trim()).unwrap()
+    };
+    let v = status("after the partial export");
+    assert_eq!(
+        (
+            v["exports"].as_u64(),
+            v["exported"].as_u64(),
+            v["not_exported"].as_u64()
+        ),
+        (Some(1), Some(2), Some(3)),
+        "{v}"
+    );
+
     // The rest, with --new-only; its import needs no --skip-known.
     let second = dir.join("P1-part2.tlseed");
     let e = export(&journal, &psk, &second, &["--new-only"]);
@@ -231,6 +250,17 @@ fn partial_then_new_only_exports_each_token_exactly_once() {
         serde_json::from_str::<serde_json::Value>(imported.trim()).unwrap()["imported"],
         3,
         "{imported}"
+    );
+
+    let v = status("after the second export");
+    assert_eq!(
+        (
+            v["exports"].as_u64(),
+            v["exported"].as_u64(),
+            v["not_exported"].as_u64()
+        ),
+        (Some(2), Some(5), Some(0)),
+        "{v}"
     );
 
     // Every token in stock, once.

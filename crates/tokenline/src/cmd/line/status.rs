@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use otp_core::Mode;
+use provision::journal::exports::ExportsLog;
 use provision::journal::{BatchSummary, TokenStatus};
 use provision::Journal;
 use serde::Serialize;
@@ -22,17 +23,22 @@ pub struct Cmd {
 ///
 /// `{"batch":"B1","serials":"10000001-10000200","expiry":"2031-01-31","issued":12,"locked":10,
 /// "failed":1,"void":1,"scrapped":0,"in_flight":0,"skipped_locked":0,"remaining":188,
-/// "mean_seconds_per_token":0.4,"torn_bytes_ignored":0,
+/// "mean_seconds_per_token":0.4,"torn_bytes_ignored":0,"exports":1,"exported":8,"not_exported":2,
 /// "attention":[{"serial":"10000004","hardware_id":"…","status":"failed","reason":"…"}]}`
 ///
 /// `failed` counts failed serials plus failures of tokens that had no serial yet; `in_flight`
 /// are serials issued but neither locked, failed nor void (settled by `line run --resume`
-/// when their token comes back).
+/// when their token comes back). `exports` is the number of seed files `seeds export` wrote
+/// (the journal's `exports.log`), `exported` the locked tokens they hold, `not_exported` the
+/// locked tokens none holds yet (`seeds export --new-only` writes those).
 #[derive(Serialize)]
 struct StatusJson<'a> {
     #[serde(flatten)]
     summary: &'a BatchSummary,
     torn_bytes_ignored: u64,
+    exports: usize,
+    exported: u64,
+    not_exported: u64,
     attention: Vec<Attention>,
 }
 
@@ -50,6 +56,13 @@ impl Cmd {
     pub fn run(self) -> anyhow::Result<()> {
         let journal = Journal::open(&self.journal)?;
         let summary = journal.summary();
+        let exports = ExportsLog::read(&self.journal)?;
+        let done = exports.exported_serials();
+        let exported = journal
+            .records()
+            .filter(|r| r.status == TokenStatus::Locked && done.contains(r.serial.as_str()))
+            .count() as u64;
+        let files = exports.exports().iter().filter(|e| e.counts()).count();
         let attention: Vec<Attention> = journal
             .records()
             .filter(|r| r.status != TokenStatus::Locked)
@@ -77,6 +90,9 @@ impl Cmd {
             let out = StatusJson {
                 summary: &summary,
                 torn_bytes_ignored: journal.torn_bytes(),
+                exports: files,
+                exported,
+                not_exported: summary.locked - exported,
                 attention,
             };
             println!("{}", serde_json::to_string(&out)?);
@@ -115,6 +131,15 @@ impl Cmd {
             "skipped    {} (already locked when they arrived)",
             summary.skipped_locked
         );
+        println!(
+            "exported   {exported} of {} locked, in {files} seed file(s){}",
+            summary.locked,
+            if summary.locked > exported && files > 0 {
+                " (the rest: `seeds export --new-only`)"
+            } else {
+                ""
+            }
+        );
         if let Some(t) = summary.mean_seconds_per_token {
             println!("mean time  {t:.2} s per locked token");
         }
@@ -129,6 +154,9 @@ impl Cmd {
         }
         for f in journal.unserialed_failures() {
             println!("  failed before a serial (token {}): {}", f.hwid, f.reason);
+        }
+        if let Some(torn) = exports.torn() {
+            println!("note: {torn}");
         }
         if journal.torn_bytes() > 0 {
             println!(
