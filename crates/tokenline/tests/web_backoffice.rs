@@ -9,27 +9,13 @@
 
 mod web_support;
 
-#[path = "bank_support/mod.rs"]
-mod bank_support;
-
 use chrono::{DateTime, TimeZone, Utc};
 use fantoccini::Locator;
+use web_support::bank_support;
 use web_support::*;
 
 fn seed_of(serial: &str) -> Vec<u8> {
     serial.bytes().cycle().take(20).collect()
-}
-
-fn code(serial: &str, t: DateTime<Utc>) -> String {
-    format!(
-        "{:06}",
-        otp_core::code(
-            &otp_core::Params::DEFAULT_TOTP,
-            &seed_of(serial),
-            t.timestamp() as u64
-        )
-        .unwrap()
-    )
 }
 
 /// 2023-04-12 10:00 in Tokyo: the CLI sets up at T0, the server runs two minutes later.
@@ -41,68 +27,25 @@ fn clock(t: DateTime<Utc>) -> String {
     format!("fixed:{}", t.to_rfc3339())
 }
 
-/// The bank: customer C1 with taro (master, 23456789) and jiro (general, 45678909, locked
-/// out by five wrong codes); operators suzuki (operator), sato and tanaka (supervisors) with
-/// their own tokens; dual control on. Returns the bank and the key of a second seed file to
-/// upload (the server opens uploads with it).
-fn setup() -> (BankDb, std::path::PathBuf, std::path::PathBuf) {
+/// The bank: customer C1 with taro (master, 23456789) and jiro (general, 23456790, locked
+/// out by five wrong codes); operators suzuki (operator, 23456791), sato and tanaka
+/// (supervisors, 23456792 and 23456793) with their own tokens, all simulated tokens whose
+/// codes are read from their displays; dual control on. Returns the bank, its tokens and a
+/// second seed file to upload with its key (the server opens uploads with it).
+fn setup() -> (BankDb, SimTokens, std::path::PathBuf, std::path::PathBuf) {
     let bank = BankDb::with_policy("bank-000.toml", "\n[backoffice]\ndual_control = true\n");
-    let stock = bank.dir.path().join("stock");
-    std::fs::create_dir_all(&stock).unwrap();
-    let (file, key) = bank_support::tlseed_file(
-        &stock,
-        &["23456789", "45678909", "15151515", "16161616", "17171717"],
-        (2030, 1, 31),
-        seed_of,
-    );
-    let c0 = clock(t0());
-    bank.ok(&[
-        "import",
-        file.to_str().unwrap(),
-        "--key",
-        key.to_str().unwrap(),
-    ]);
-    bank.ok(&[
-        "customer",
-        "add",
-        "C1",
-        "--name",
-        "データ商事",
-        "--secret-env",
-        "TOKENLINE_BANK_SECRET",
-    ]);
-    for (login, name, class) in [
-        ("taro", "データ太郎", "master"),
-        ("jiro", "データ二郎", "general"),
-    ] {
-        bank.ok(&[
-            "user",
-            "add",
-            "C1",
-            login,
-            "--name",
-            name,
-            "--class",
-            class,
-            "--secret-env",
-            "TOKENLINE_BANK_SECRET",
-        ]);
-    }
-    for (login, serial) in [("taro", "23456789"), ("jiro", "45678909")] {
-        bank.ok(&[
-            "register",
-            login,
-            serial,
-            "--code",
-            &code(serial, t0()),
-            "--clock",
-            &c0,
-        ]);
-    }
+    let tokens = SimTokens::make(bank.dir.path(), 23456789, 5);
+    bank.import(&tokens);
+    let at = t0().to_rfc3339();
+    bank.customer("C1", "データ商事", "individual");
+    bank.user("C1", "taro", "データ太郎", "master");
+    bank.user("C1", "jiro", "データ二郎", "general");
+    bank.register("taro", "23456789", &tokens, &at);
+    bank.register("jiro", "23456790", &tokens, &at);
     for (name, role, serial) in [
-        ("suzuki", "operator", "15151515"),
-        ("sato", "supervisor", "16161616"),
-        ("tanaka", "supervisor", "17171717"),
+        ("suzuki", "operator", "23456791"),
+        ("sato", "supervisor", "23456792"),
+        ("tanaka", "supervisor", "23456793"),
     ] {
         bank.ok(&[
             "operator",
@@ -113,33 +56,47 @@ fn setup() -> (BankDb, std::path::PathBuf, std::path::PathBuf) {
             "--serial",
             serial,
             "--code",
-            &code(serial, t0()),
+            &tokens.code(serial, &at),
             "--clock",
-            &c0,
+            &clock(t0()),
         ]);
     }
     for _ in 0..5 {
-        bank.run(&["validate", "jiro", "--code", "000000", "--clock", &c0]);
+        bank.run(&[
+            "validate",
+            "jiro",
+            "--code",
+            "000000",
+            "--clock",
+            &clock(t0()),
+        ]);
     }
     let upload = bank.dir.path().join("upload");
     std::fs::create_dir_all(&upload).unwrap();
     let (file, key) =
         bank_support::tlseed_file(&upload, &["30000001", "30000002"], (2031, 3, 31), seed_of);
-    (bank, file, key)
+    (bank, tokens, file, key)
 }
 
 async fn path(b: &Browser) -> String {
     b.client.current_url().await.unwrap().path().to_owned()
 }
 
-async fn log_in(b: &mut Browser, url: &str, name: &str, serial: &str, at: DateTime<Utc>) -> String {
+async fn log_in(
+    b: &mut Browser,
+    tokens: &SimTokens,
+    url: &str,
+    name: &str,
+    serial: &str,
+    at: DateTime<Utc>,
+) -> String {
     b.visit(&format!("{url}/backoffice/login"), &format!("login-{name}"))
         .await;
     b.fill_and_click(
         &[
             ("name", name),
             ("password", SECRET),
-            ("code", &code(serial, at)),
+            ("code", &tokens.code(serial, &at.to_rfc3339())),
         ],
         "#login-submit",
     )
@@ -162,7 +119,7 @@ async fn an_operator_revokes_a_lost_token_a_second_supervisor_approves_and_the_a
     if !browser_available() {
         return;
     }
-    let (bank, upload_file, upload_key) = setup();
+    let (bank, tokens, upload_file, upload_key) = setup();
     let t1 = t0() + chrono::Duration::minutes(2);
     let server = bank.serve_with(&clock(t1), &["--import-key", upload_key.to_str().unwrap()]);
     let url = server.url.clone();
@@ -185,7 +142,7 @@ async fn an_operator_revokes_a_lost_token_a_second_supervisor_approves_and_the_a
 
     // Supervisor sato: lookups, then a lost token's revocation and an unlock, both filed as
     // requests under dual control.
-    let t = log_in(&mut b, &url, "sato", "16161616", t1).await;
+    let t = log_in(&mut b, &tokens, &url, "sato", "23456792", t1).await;
     assert!(
         t.contains("sato (監督者)") && t.contains("トークン照会"),
         "{t}"
@@ -217,7 +174,7 @@ async fn an_operator_revokes_a_lost_token_a_second_supervisor_approves_and_the_a
             "token-lookup",
         )
         .await;
-    for s in ["データ商事", "taro", "データ太郎", "利用中", "01/31/30"] {
+    for s in ["データ商事", "taro", "データ太郎", "利用中", "04/30/99"] {
         assert!(t.contains(s), "{s} missing: {t}");
     }
     let t = b
@@ -285,7 +242,7 @@ async fn an_operator_revokes_a_lost_token_a_second_supervisor_approves_and_the_a
 
     // A second supervisor, tanaka, approves both: the token is revoked with the time from
     // which registration opens; jiro is unlocked.
-    log_in(&mut b, &url, "tanaka", "17171717", t1).await;
+    log_in(&mut b, &tokens, &url, "tanaka", "23456793", t1).await;
     b.visit(&format!("{url}/backoffice/requests"), "requests")
         .await;
     b.client

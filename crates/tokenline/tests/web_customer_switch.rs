@@ -4,8 +4,8 @@
 //! register their new tokens; one skips and is asked again at the next login. A general user
 //! cannot open the revoke page. Screenshots: target/screens/web_customer_switch/.
 //!
-//! The tokens' codes are computed from their known seeds (RFC 6238) at the server's staging
-//! time: tokens with known seeds are imported as a .tlseed file.
+//! The tokens are simulated tokens provisioned on the factory line; their codes are read from
+//! their displays (`tokenline token display`) at the server's staging time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod web_support;
@@ -15,101 +15,39 @@ use web_support::*;
 
 const C: &str = "C0004";
 
-fn setup() -> BankDb {
+/// Old tokens: 23456781 (taro), 23456782 (hanako and jiro, shared), 23456783 (ichiro);
+/// new ones: 23456784 (hanako), 23456785 (jiro), 23456786 (ichiro).
+fn setup() -> (BankDb, SimTokens) {
     let bank = BankDb::new("bank-004.toml");
-    let dir = bank.dir.path().to_path_buf();
-    // Old tokens: 23456789 (taro), 33456789 (hanako and jiro, shared), 43456789 (ichiro);
-    // new ones: 53456789 (hanako), 63456789 (jiro), 73456789 (ichiro).
-    let (f, k) = tokens_file(
-        &dir,
-        &[
-            "23456789", "33456789", "43456789", "53456789", "63456789", "73456789",
-        ],
-    );
-    bank.ok(&["import", f.to_str().unwrap(), "--key", k.to_str().unwrap()]);
-    bank.ok(&[
-        "customer",
-        "add",
-        C,
-        "--name",
-        "データ商事",
-        "--mode",
-        "individual",
-        "--secret-env",
-        "TOKENLINE_BANK_SECRET",
-    ]);
+    let tokens = SimTokens::make(bank.dir.path(), 23456781, 6);
+    bank.import(&tokens);
+    bank.customer(C, "データ商事", "individual");
     for (login, name, class) in [
         ("taro", "データ太郎", "master"),
         ("hanako", "データ花子", "admin"),
         ("jiro", "データ二郎", "general"),
         ("ichiro", "データ一郎", "general"),
     ] {
-        bank.ok(&[
-            "user",
-            "add",
-            C,
-            login,
-            "--name",
-            name,
-            "--class",
-            class,
-            "--secret-env",
-            "TOKENLINE_BANK_SECRET",
-        ]);
+        bank.user(C, login, name, class);
     }
     // One minute apart: the shared token's code is accepted once.
     for (i, (login, serial)) in [
-        ("taro", "23456789"),
-        ("hanako", "33456789"),
-        ("jiro", "33456789"),
-        ("ichiro", "43456789"),
+        ("taro", "23456781"),
+        ("hanako", "23456782"),
+        ("jiro", "23456782"),
+        ("ichiro", "23456783"),
     ]
     .into_iter()
     .enumerate()
     {
-        let at = format!("2023-04-01T10:0{i}:00+09:00");
-        let c = code(serial, &at);
-        bank.ok(&[
-            "register",
+        bank.register(
             login,
             serial,
-            "--code",
-            &c,
-            "--clock",
-            &format!("fixed:{at}"),
-        ]);
+            &tokens,
+            &format!("2023-04-01T10:0{i}:00+09:00"),
+        );
     }
-    bank
-}
-
-async fn login(b: &mut Browser, url: &str, user: &str, code: &str, shot: &str) -> String {
-    b.client.goto(&format!("{url}/login")).await.unwrap();
-    b.fill_and_click(
-        &[("customer", C), ("login", user), ("code", code)],
-        "form[action='/login'] button",
-    )
-    .await;
-    b.client
-        .wait()
-        .for_element(Locator::Css("h1"))
-        .await
-        .unwrap();
-    b.seen(shot).await
-}
-
-async fn logout(b: &Browser) {
-    if let Ok(btn) = b
-        .client
-        .find(Locator::Css("form[action='/logout'] button"))
-        .await
-    {
-        btn.click().await.unwrap();
-        b.client
-            .wait()
-            .for_element(Locator::Css("#code"))
-            .await
-            .unwrap();
-    }
+    (bank, tokens)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,19 +55,20 @@ async fn revoked_at_2059_registers_from_0810_next_morning_in_the_browser() {
     if !browser_available() {
         return;
     }
-    let bank = setup();
+    let (bank, tokens) = setup();
     let mut b = Browser::start("web_customer_switch").await;
 
     // 20:59: the master logs in, sees the list, revokes hanako (shared with jiro) and ichiro.
     let s = bank.serve("fixed:2023-04-12T20:59:00+09:00");
-    let t = login(
-        &mut b,
-        &s.url,
-        "taro",
-        &code("23456789", "2023-04-12T20:59:00+09:00"),
-        "master-home",
-    )
-    .await;
+    let t = b
+        .login(
+            &s.url,
+            C,
+            "taro",
+            &tokens.code("23456781", "2023-04-12T20:59:00+09:00"),
+            "master-home",
+        )
+        .await;
     assert!(
         t.contains("利用者一覧") && t.contains("トークン失効"),
         "{t}"
@@ -167,7 +106,10 @@ async fn revoked_at_2059_registers_from_0810_next_morning_in_the_browser() {
     // The next time step's code (the window accepts one step ahead): the login used this one.
     b.fill_and_click(
         &[
-            ("code", &code("23456789", "2023-04-12T20:59:30+09:00")),
+            (
+                "code",
+                &tokens.code("23456781", "2023-04-12T20:59:30+09:00"),
+            ),
             ("secret", SECRET),
         ],
         "#revoke",
@@ -198,24 +140,22 @@ async fn revoked_at_2059_registers_from_0810_next_morning_in_the_browser() {
         .visit(&format!("{}/users", s.url), "users-after-revoke")
         .await;
     assert!(t.contains("失効中"), "{t}");
-    logout(&b).await;
+    b.logout().await;
     drop(s);
 
     // 08:09: too early, and the page says until when.
     let s = bank.serve("fixed:2023-04-13T08:09:00+09:00");
-    let t = login(
-        &mut b,
-        &s.url,
-        "hanako",
-        "000000",
-        "hanako-registration-0809",
-    )
-    .await;
+    let t = b
+        .login(&s.url, C, "hanako", "000000", "hanako-registration-0809")
+        .await;
     assert!(t.contains("ワンタイムパスワード利用開始登録"), "{t}");
     b.fill_and_click(
         &[
-            ("serial", "53456789"),
-            ("code", &code("53456789", "2023-04-13T08:09:00+09:00")),
+            ("serial", "23456784"),
+            (
+                "code",
+                &tokens.code("23456784", "2023-04-13T08:09:00+09:00"),
+            ),
         ],
         "#register",
     )
@@ -235,17 +175,17 @@ async fn revoked_at_2059_registers_from_0810_next_morning_in_the_browser() {
     // 08:10: hanako and ichiro register their new tokens; jiro skips.
     let s = bank.serve("fixed:2023-04-13T08:10:00+09:00");
     let at = "2023-04-13T08:10:00+09:00";
-    for (user, serial) in [("hanako", "53456789"), ("ichiro", "73456789")] {
-        login(
-            &mut b,
+    for (user, serial) in [("hanako", "23456784"), ("ichiro", "23456786")] {
+        b.login(
             &s.url,
+            C,
             user,
             "000000",
             &format!("{user}-registration-0810"),
         )
         .await;
         b.fill_and_click(
-            &[("serial", serial), ("code", &code(serial, at))],
+            &[("serial", serial), ("code", &tokens.code(serial, at))],
             "#register",
         )
         .await;
@@ -259,9 +199,10 @@ async fn revoked_at_2059_registers_from_0810_next_morning_in_the_browser() {
             t.contains("利用開始登録が完了しました") && t.contains(serial),
             "{t}"
         );
-        logout(&b).await;
+        b.logout().await;
     }
-    login(&mut b, &s.url, "jiro", "000000", "jiro-registration").await;
+    b.login(&s.url, C, "jiro", "000000", "jiro-registration")
+        .await;
     b.client
         .find(Locator::Id("skip"))
         .await
@@ -282,21 +223,24 @@ async fn revoked_at_2059_registers_from_0810_next_morning_in_the_browser() {
         .visit(&format!("{}/revoke", s.url), "jiro-revoke-refused")
         .await;
     assert!(t.contains("この操作を行う権限がありません"), "{t}");
-    logout(&b).await;
+    b.logout().await;
     // Asked again at the next login.
-    let t = login(&mut b, &s.url, "jiro", "000000", "jiro-asked-again").await;
+    let t = b
+        .login(&s.url, C, "jiro", "000000", "jiro-asked-again")
+        .await;
     assert!(t.contains("ワンタイムパスワード利用開始登録"), "{t}");
-    logout(&b).await;
+    b.logout().await;
 
     // hanako now logs in with her new token.
-    let t = login(
-        &mut b,
-        &s.url,
-        "hanako",
-        &code("53456789", "2023-04-13T08:10:30+09:00"),
-        "hanako-logged-in",
-    )
-    .await;
+    let t = b
+        .login(
+            &s.url,
+            C,
+            "hanako",
+            &tokens.code("23456784", "2023-04-13T08:10:30+09:00"),
+            "hanako-logged-in",
+        )
+        .await;
     assert!(t.contains("トップページ"), "{t}");
     b.close().await;
 }

@@ -1,8 +1,13 @@
 //! The customers' screens (`/`), one module per screen.
 
+pub mod admin;
 pub mod login;
+pub mod mode;
+pub mod permissions;
 pub mod register;
+pub mod register_for;
 pub mod revoke;
+pub mod unregister;
 pub mod users;
 
 use crate::page::{Chrome, MenuItem};
@@ -14,65 +19,170 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
-use lifecycle::{Store, UserClass};
+use lifecycle::auth::{user_may, CustomerAction};
+use lifecycle::Store;
 use std::sync::Arc;
 
 /// The customer routes.
 pub fn routes<S: Store + Send + Sync + 'static>() -> Router<Arc<Web<S>>> {
     Router::new()
-        .route("/", get(home))
+        .route("/", get(home::<S>))
         .route("/login", get(login::form).post(login::submit::<S>))
         .route("/logout", post(login::logout::<S>))
         .route("/register", get(register::form).post(register::submit::<S>))
         .route("/register/skip", post(register::skip::<S>))
         .route("/users", get(users::list::<S>))
         .route("/revoke", get(revoke::form::<S>).post(revoke::submit::<S>))
+        .route("/mode", get(mode::form::<S>).post(mode::submit::<S>))
+        .route(
+            "/register-for",
+            get(register_for::form::<S>).post(register_for::submit::<S>),
+        )
+        .route(
+            "/unregister",
+            get(unregister::form::<S>).post(unregister::submit::<S>),
+        )
+        .route(
+            "/permissions",
+            get(permissions::form::<S>).post(permissions::submit::<S>),
+        )
 }
 
 /// A customer user who completed the login (password and one-time password, or the
-/// registration step), with the page chrome (menu, name). Without one, the page redirects to
-/// `/login`: a handler that takes a `Customer` cannot run for an anonymous visitor.
+/// registration step), with the page chrome (menu, name) and what the domain lets them do.
+/// Without one, the page redirects to `/login`: a handler that takes a `Customer` cannot run
+/// for an anonymous visitor.
+///
+/// The user's record is read from the bank on every request ([`lifecycle::Bank::acting_user`]),
+/// so a 利用権限 the master withdraws takes effect at the user's next click.
 #[derive(Debug, Clone)]
 pub struct Customer {
     /// The session's user.
     pub login: CustomerLogin,
+    /// The admin actions [`user_may`] allows this user (class by policy, then 利用権限).
+    pub may: Vec<CustomerAction>,
     /// The chrome, with the user's menu.
     pub c: Chrome,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Customer {
+/// Every admin action of the customer menu (管理機能, `001`, `002`), in menu order.
+pub const ADMIN_ACTIONS: [CustomerAction; 5] = [
+    CustomerAction::Revoke,
+    CustomerAction::ChangeMode,
+    CustomerAction::RegisterForOthers,
+    CustomerAction::Unregister,
+    CustomerAction::GrantPermission,
+];
+
+impl<S: Store + Send + Sync + 'static> FromRequestParts<Arc<Web<S>>> for Customer {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Ok(mut c) = Chrome::from_request_parts(parts, state).await;
-        match c.customer().cloned() {
-            Some(login) if login.stage == Stage::In => {
-                c.who = Some(format!("{} / {}", login.customer, login.login));
-                c.menu = menu(login.class);
-                Ok(Customer { login, c })
+    async fn from_request_parts(
+        parts: &mut Parts,
+        web: &Arc<Web<S>>,
+    ) -> Result<Self, Self::Rejection> {
+        let Ok(mut c) = Chrome::from_request_parts(parts, web).await;
+        let login = match c.customer().cloned() {
+            Some(login) if login.stage == Stage::In => login,
+            _ => return Err(Redirect::to("/login").into_response()),
+        };
+        let (cu, lo) = (login.customer.clone(), login.login.clone());
+        let user = web
+            .call(move |bank, now| bank.acting_user(&crate::customer_caller(), &cu, &lo, now))
+            .await;
+        let user = match user {
+            Ok(u) => u,
+            Err(e @ lifecycle::Error::Store(_)) => {
+                let text = crate::page::refusal_text(&c, &e);
+                return Err(crate::page::error_page(
+                    c,
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    &text,
+                ));
             }
-            _ => Err(Redirect::to("/login").into_response()),
-        }
+            Err(_) => {
+                // The user was removed meanwhile: the session ends.
+                web.sessions.end(c.session_id());
+                return Err(Redirect::to("/login").into_response());
+            }
+        };
+        let roles = &web.policy().roles;
+        let may: Vec<CustomerAction> = ADMIN_ACTIONS
+            .into_iter()
+            .filter(|a| user_may(&user, *a, roles).is_ok())
+            .collect();
+        c.who = Some(format!("{} / {}", login.customer, login.login));
+        c.menu = menu(&may);
+        Ok(Customer { login, may, c })
     }
 }
 
-/// The customer menu: the user list and revocation only for the classes that manage users
-/// (`000`: master and admin users); whether the user may actually revoke is the domain's
-/// decision (policy `roles.revoke`), checked again on every request.
-pub fn menu(class: UserClass) -> Vec<MenuItem> {
+impl Customer {
+    /// Whether [`user_may`] let this user do `action` (the menu shows it).
+    pub fn may(&self, action: CustomerAction) -> bool {
+        self.may.contains(&action)
+    }
+
+    /// The 403 page for a screen of `action` that this user may not open (a direct URL to a
+    /// menu item they do not see); `None` when they may. A POST still goes to the use case,
+    /// which refuses it (and audits the refusal) after the actor's proof.
+    pub fn refused(&self, action: CustomerAction) -> Option<Response> {
+        if self.may(action) {
+            return None;
+        }
+        let m = crate::page::refusal_text(
+            &self.c,
+            &lifecycle::Error::Forbidden {
+                needs: String::new(),
+            },
+        );
+        Some(crate::page::error_page(
+            self.c.clone(),
+            axum::http::StatusCode::FORBIDDEN,
+            &m,
+        ))
+    }
+}
+
+/// The customer menu, chosen by [`user_may`] (never by user class here): the user list for
+/// anyone who may do an admin action, and one entry per admin action allowed (`002`:
+/// 「利用権限がないユーザの場合、サブメニュー上は表示されません」).
+pub fn menu(may: &[CustomerAction]) -> Vec<MenuItem> {
     let mut m = vec![MenuItem {
         href: "/",
         key: "menu.home",
     }];
-    if matches!(class, UserClass::Master | UserClass::Admin) {
+    if !may.is_empty() {
         m.push(MenuItem {
             href: "/users",
             key: "menu.users",
         });
-        m.push(MenuItem {
-            href: "/revoke",
-            key: "menu.revoke",
-        });
+    }
+    for a in ADMIN_ACTIONS {
+        if may.contains(&a) {
+            m.push(match a {
+                CustomerAction::Revoke => MenuItem {
+                    href: "/revoke",
+                    key: "menu.revoke",
+                },
+                CustomerAction::ChangeMode => MenuItem {
+                    href: "/mode",
+                    key: "menu.mode",
+                },
+                CustomerAction::RegisterForOthers => MenuItem {
+                    href: "/register-for",
+                    key: "menu.register_for",
+                },
+                CustomerAction::Unregister => MenuItem {
+                    href: "/unregister",
+                    key: "menu.unregister",
+                },
+                CustomerAction::GrantPermission => MenuItem {
+                    href: "/permissions",
+                    key: "menu.permissions",
+                },
+            });
+        }
     }
     m
 }
@@ -84,7 +194,10 @@ pub fn screen_time(tz: chrono_tz::Tz, t: DateTime<Utc>) -> String {
         .to_string()
 }
 
-async fn home(who: Result<Customer, Response>) -> Response {
+async fn home<S: Store + Send + Sync + 'static>(
+    _web: axum::extract::State<Arc<Web<S>>>,
+    who: Result<Customer, Response>,
+) -> Response {
     match who {
         Ok(c) => login::home_page(c),
         Err(_) => Redirect::to("/login").into_response(),

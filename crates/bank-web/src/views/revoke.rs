@@ -4,6 +4,7 @@
 //! the policy says so (`003`: contact the branch). The result page shows, for each revoked
 //! user, the exact time registration opens: 「2023年4月13日 08時10分以降に登録できます」.
 
+use super::admin::{self, PageQuery};
 use super::users::page_of;
 use super::Customer;
 use crate::csrf::CsrfForm;
@@ -13,7 +14,7 @@ use crate::{customer_caller, Web};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use lifecycle::{ConfirmationSecret, Error, LoginId, Proof, Store, UserRowView};
+use lifecycle::{Error, LoginId, Store, UserRowView};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -33,13 +34,6 @@ pub struct RevokePage {
     pub error: Option<String>,
     /// Done: (login, serial, "… 以降に登録できます").
     pub done: Vec<(String, String, String)>,
-}
-
-/// `?page=`.
-#[derive(Deserialize)]
-pub struct PageQuery {
-    #[serde(default)]
-    page: Option<usize>,
 }
 
 async fn show<S: Store + Send + Sync + 'static>(
@@ -77,16 +71,8 @@ pub async fn form<S: Store + Send + Sync + 'static>(
     who: Customer,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    if who.login.class == lifecycle::UserClass::General {
-        // No bank lets a general user revoke (`000`: the master or an admin does it for
-        // them); the domain refuses the POST in any case.
-        let m = refusal_text(
-            &who.c,
-            &Error::Forbidden {
-                needs: String::new(),
-            },
-        );
-        return crate::page::error_page(who.c, axum::http::StatusCode::FORBIDDEN, &m);
+    if let Some(r) = who.refused(lifecycle::auth::CustomerAction::Revoke) {
+        return r;
     }
     show(&web, who, q.page.unwrap_or(1), None).await
 }
@@ -117,11 +103,7 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
         }
     }
     // The actor is the session's user, never a form field.
-    let proof = Proof {
-        actor: who.login.login.clone(),
-        secret: ConfirmationSecret::new(f.secret),
-        code: f.code.trim().to_owned(),
-    };
+    let proof = admin::proof(&who, f.secret, &f.code);
     let res = web
         .call(move |bank, now| bank.revoke(&customer_caller(), &proof, &targets, now))
         .await;
@@ -150,15 +132,11 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
             })
         }
         Err(e) => {
-            let msg = match &e {
-                Error::ExpiredNeedsBackoffice(_) => expired_text(&who.c, web.policy()),
-                _ => refusal_text(&who.c, &e),
-            };
-            show(&web, who, 1, Some((refusal_status(&e), msg))).await
+            let r = admin::refusal(&web, &who.c, &e);
+            show(&web, who, 1, Some(r)).await
         }
     }
 }
-
 /// What the policy says to do with an expired token (`003`: online revocation is no longer
 /// possible; the branch does it).
 pub fn expired_text(c: &Chrome, p: &lifecycle::Policy) -> String {

@@ -28,6 +28,8 @@ pub struct UsersPage {
     pub pages: usize,
     /// Users matching.
     pub total: usize,
+    /// Whether the 利用権限 column is shown (to the master, who changes it).
+    pub show_permissions: bool,
 }
 
 /// `?filter=&page=`.
@@ -70,6 +72,7 @@ pub async fn list<S: Store + Send + Sync + 'static>(
             pages: p.pages,
             total: p.total,
             filter: q.filter,
+            show_permissions: who.may(lifecycle::auth::CustomerAction::GrantPermission),
             c: who.c,
         }),
         Err(e) => {

@@ -6,7 +6,7 @@ use super::Bank;
 use crate::auth::{Action, Caller};
 use crate::error::Error;
 use crate::ids::{CustomerId, SerialNumber};
-use crate::model::{TokenInfo, UsageMode};
+use crate::model::UsageMode;
 use crate::store::{Store, TokenFilter};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -132,14 +132,7 @@ impl<S: Store> Bank<S> {
                     Some(s) => tx.token(s)?,
                     None => None,
                 };
-                users.push(UserRow {
-                    state: u.otp_state(token.as_ref(), now),
-                    expires_at: token.as_ref().map(TokenInfo::expires_at),
-                    serial: u.serial.clone(),
-                    login: u.login,
-                    name: u.name,
-                    class: u.class,
-                });
+                users.push(super::reads::user_row(u, token.as_ref(), now));
             }
             let filter = TokenFilter {
                 status: None,

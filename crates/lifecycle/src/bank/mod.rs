@@ -6,6 +6,7 @@
 //! names the actor, the caller (`via`) and the customer, refusals included, and is chained to
 //! the entry before ([`crate::audit`]).
 
+mod acting;
 mod backoffice;
 mod checks;
 mod clients;

@@ -29,6 +29,9 @@ pub struct UserRow {
     pub state: OtpState,
     /// トークン有効期限: the instant the registered token stops.
     pub expires_at: Option<DateTime<Utc>>,
+    /// 利用権限: whether the user holds the token-management permission (`002`; the master
+    /// always does).
+    pub token_management: bool,
 }
 
 /// A [`UserRow`] as the screens and the JSON outputs show it (labels in Japanese and English,
@@ -36,7 +39,8 @@ pub struct UserRow {
 ///
 /// JSON: `{"login":"hanakodt","name":"データ花子","class":"admin","class_ja":"管理者ユーザ",
 /// "serial":"33456789","state":"in_service","state_ja":"サービス利用中","state_en":"in service",
-/// "expires_at":"2021-06-30T00:00:00Z","expires_at_local":"2021年06月30日 09時00分"}`.
+/// "expires_at":"2021-06-30T00:00:00Z","expires_at_local":"2021年06月30日 09時00分",
+/// "token_management":true}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserRowView {
     /// ログインID.
@@ -59,6 +63,8 @@ pub struct UserRowView {
     pub expires_at: Option<DateTime<Utc>>,
     /// Expiry as the screens show it, bank local time.
     pub expires_at_local: Option<String>,
+    /// 利用権限 (token management, `002`).
+    pub token_management: bool,
 }
 
 impl UserRow {
@@ -77,6 +83,7 @@ impl UserRow {
             expires_at_local: self
                 .expires_at
                 .map(|t| crate::model::screen_datetime(tz, t)),
+            token_management: self.token_management,
         }
     }
 }
@@ -104,6 +111,7 @@ pub(super) fn user_row(u: User, token: Option<&TokenInfo>, now: DateTime<Utc>) -
         state: u.otp_state(token, now),
         expires_at: token.map(TokenInfo::expires_at),
         serial: u.serial.clone(),
+        token_management: u.has_token_management(),
         login: u.login,
         name: u.name,
         class: u.class,

@@ -9,7 +9,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../bank_support/mod.rs"]
-mod bank_support;
+pub mod bank_support;
 
 use chrono::{DateTime, Utc};
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -89,6 +89,69 @@ impl BankDb {
     /// Like [`BankDb::run`], failing the test on an error.
     pub fn ok(&self, a: &[&str]) -> String {
         bank_support::bank_ok(&self.db, a)
+    }
+
+    /// Imports the simulated tokens' seed file into stock (`bank import`).
+    pub fn import(&self, t: &SimTokens) {
+        self.ok(&[
+            "import",
+            t.file.to_str().unwrap(),
+            "--key",
+            t.key.to_str().unwrap(),
+        ]);
+    }
+
+    /// Customer `id` (`name`, usage `mode`: `shared` or `individual`) with the confirmation
+    /// password [`SECRET`].
+    pub fn customer(&self, id: &str, name: &str, mode: &str) {
+        self.ok(&[
+            "customer",
+            "add",
+            id,
+            "--name",
+            name,
+            "--mode",
+            mode,
+            "--secret-env",
+            "TOKENLINE_BANK_SECRET",
+        ]);
+    }
+
+    /// User `login` of `customer` (`class`: master, admin, general) with the confirmation
+    /// password [`SECRET`].
+    pub fn user(&self, customer: &str, login: &str, name: &str, class: &str) {
+        self.ok(&[
+            "user",
+            "add",
+            customer,
+            login,
+            "--name",
+            name,
+            "--class",
+            class,
+            "--secret-env",
+            "TOKENLINE_BANK_SECRET",
+        ]);
+    }
+
+    /// `bank register LOGIN SERIAL` at the staging instant `at`, with the code the token's
+    /// display shows then.
+    pub fn register(&self, login: &str, serial: &str, tokens: &SimTokens, at: &str) {
+        let code = tokens.code(serial, at);
+        self.ok(&[
+            "register",
+            login,
+            serial,
+            "--code",
+            &code,
+            "--clock",
+            &format!("fixed:{at}"),
+        ]);
+    }
+
+    /// The JSON rows of `bank users list CUSTOMER --json`.
+    pub fn users_json(&self, customer: &str) -> String {
+        self.ok(&["users", "list", customer, "--json"])
     }
 
     /// `tokenline bank serve` on 127.0.0.1 with the staging clock `clock`
@@ -302,6 +365,115 @@ impl Browser {
             .unwrap();
     }
 
+    /// Clicks the element `css` (a checkbox, a radio, a button).
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Waits for the element `css` to appear, then [`Browser::seen`] the page as `name`.
+    pub async fn wait_and_see(&mut self, css: &str, name: &str) -> String {
+        if let Err(e) = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+        {
+            panic!("{name}: no {css}: {e}: {}", self.text().await);
+        }
+        self.seen(name).await
+    }
+
+    /// Fills the form of button `submit`, clicks it, waits for `css` and sees the page
+    /// (`name`): the one step every form of the tests takes.
+    pub async fn submit(
+        &mut self,
+        fields: &[(&str, &str)],
+        submit: &str,
+        css: &str,
+        name: &str,
+    ) -> String {
+        self.fill_and_click(fields, submit).await;
+        self.wait_and_see(css, name).await
+    }
+
+    /// Tampers with the form `form` (a CSS selector): adds a hidden field `name` = `value`, as
+    /// a user editing the page in the browser's developer tools would.
+    pub async fn tamper(&self, form: &str, name: &str, value: &str) {
+        self.client
+            .execute(
+                "const i = document.createElement('input');
+                 i.type = 'hidden'; i.name = arguments[1]; i.value = arguments[2];
+                 document.querySelector(arguments[0]).appendChild(i);",
+                vec![form.into(), name.into(), value.into()],
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Builds and posts a form to `action` from the page now shown, with the session's CSRF
+    /// token (read from the page's logout form) and `fields`: a POST the page offers no form
+    /// for (a tampered request from a logged-in browser).
+    pub async fn forge_post(&self, action: &str, fields: &[(&str, &str)]) {
+        let fields: Vec<serde_json::Value> = fields
+            .iter()
+            .map(|(k, v)| serde_json::json!([k, v]))
+            .collect();
+        self.client
+            .execute(
+                "const f = document.createElement('form');
+                 f.method = 'post'; f.action = arguments[0];
+                 const add = (n, v) => { const i = document.createElement('input');
+                   i.type = 'hidden'; i.name = n; i.value = v; f.appendChild(i); };
+                 add('csrf', document.querySelector('input[name=csrf]').value);
+                 for (const [n, v] of arguments[1]) add(n, v);
+                 document.body.appendChild(f); f.submit();",
+                vec![action.into(), serde_json::Value::Array(fields)],
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Logs a customer user in on the login page of `url` with `code`; sees the next page.
+    pub async fn login(
+        &mut self,
+        url: &str,
+        customer: &str,
+        login: &str,
+        code: &str,
+        shot: &str,
+    ) -> String {
+        self.client.goto(&format!("{url}/login")).await.unwrap();
+        self.fill_and_click(
+            &[("customer", customer), ("login", login), ("code", code)],
+            "form[action='/login'] button",
+        )
+        .await;
+        self.wait_and_see("h1", shot).await
+    }
+
+    /// Logs the customer user out (when one is logged in).
+    pub async fn logout(&self) {
+        if let Ok(btn) = self
+            .client
+            .find(Locator::Css("form[action='/logout'] button"))
+            .await
+        {
+            btn.click().await.unwrap();
+            self.client
+                .wait()
+                .for_element(Locator::Css("form[action='/login']"))
+                .await
+                .unwrap();
+        }
+    }
+
     /// Ends the WebDriver session and chromedriver.
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
@@ -326,25 +498,204 @@ fn kill_group(child: &mut std::process::Child) {
     let _ = child.wait();
 }
 
-/// The known seed of test token `serial` (20 bytes).
+/// The known seed of test token `serial` (20 bytes): only for seed files that are uploaded
+/// or imported, never to compute a code (codes are read from simulated tokens' displays,
+/// [`SimTokens::code`]).
 pub fn seed(serial: &str) -> Vec<u8> {
     serial.bytes().cycle().take(20).collect()
 }
 
-/// The code of test token `serial` at `at` (RFC 3339), RFC 6238 with the default parameters.
-pub fn code(serial: &str, at: &str) -> String {
-    let t = DateTime::parse_from_rfc3339(at)
-        .unwrap()
-        .with_timezone(&Utc);
-    format!(
-        "{:06}",
-        otp_core::code(
-            &otp_core::Params::DEFAULT_TOTP,
-            &seed(serial),
-            t.timestamp() as u64
-        )
-        .unwrap()
-    )
+/// Simulated tokens made on the factory line, as a bank receives them: `tokenline sim`
+/// stations provisioned by `tokenline line run` (serials `first`.., expiry 2099-04-30), the
+/// batch exported by `tokenline seeds export` into a .tlseed file for `bank import`. Codes are
+/// read from the tokens' displays with `tokenline token display` ([`SimTokens::code`]).
+pub struct SimTokens {
+    dir: PathBuf,
+    n: usize,
+    /// Serial → the station's stable link (a symlink to its pty).
+    links: std::collections::HashMap<String, PathBuf>,
+    /// The simulator running now, and the clock skew it was started with (seconds).
+    running: std::sync::Mutex<Option<(Child, i64)>>,
+    /// The exported seed file and its pre-shared key.
+    pub file: PathBuf,
+    pub key: PathBuf,
+}
+
+fn tokenline_ok(args: &[&str]) -> String {
+    let o = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "tokenline {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+impl SimTokens {
+    /// `n` tokens with serials `first`, `first + 1`, … provisioned on simulated stations
+    /// under `dir`, and their seed file.
+    pub fn make(dir: &Path, first: u64, n: usize) -> SimTokens {
+        let dir = dir.join("factory");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut t = SimTokens {
+            dir: dir.clone(),
+            n,
+            links: Default::default(),
+            running: std::sync::Mutex::new(None),
+            file: dir.join("batch.tlseed"),
+            key: dir.join("batch.psk"),
+        };
+        let links = t.start_sim(0);
+        let journal = dir.join("journal");
+        let mut run: Vec<String> = [
+            "line",
+            "run",
+            "--batch",
+            "WEB",
+            "--serials",
+            &format!("{first}-{}", first + n as u64 - 1),
+            "--expiry",
+            "2099-04-30",
+            "--count",
+            &n.to_string(),
+            "--idle-timeout",
+            "30",
+            "--journal",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        run.push(journal.display().to_string());
+        for l in &links {
+            run.push("--port".into());
+            run.push(l.display().to_string());
+        }
+        // The serial registry beside the journal, never the user's data directory.
+        let o = Command::new(BIN)
+            .args(&run)
+            .env("TOKENLINE_REGISTRY", dir.join("registry.sqlite"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "line run: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let (key, file) = (t.key.display().to_string(), t.file.display().to_string());
+        tokenline_ok(&["seeds", "keygen", "--psk", "--out", &key]);
+        let j = journal.display().to_string();
+        tokenline_ok(&[
+            "seeds",
+            "export",
+            "--journal",
+            &j,
+            "--psk",
+            &key,
+            "--out",
+            &file,
+        ]);
+        for l in links {
+            let d = display(&l);
+            let serial = d["serial"].as_str().unwrap().to_owned();
+            t.links.insert(serial, l);
+        }
+        assert_eq!(t.links.len(), n, "every station holds a provisioned token");
+        t
+    }
+
+    /// (Re)starts the simulator with every token's clock `skew` seconds off; answers the
+    /// stations' links.
+    fn start_sim(&self, skew: i64) -> Vec<PathBuf> {
+        let mut running = self.running.lock().unwrap();
+        if let Some((mut c, _)) = running.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let ready = self.dir.join("sim.ready");
+        let _ = std::fs::remove_file(&ready);
+        let child = Command::new(BIN)
+            .args(["sim", "--json", "--tokens", &self.n.to_string()])
+            .arg(format!("--clock-skew={skew}"))
+            .arg("--state-dir")
+            .arg(self.dir.join("sim"))
+            .arg("--ready-file")
+            .arg(&ready)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        *running = Some((child, skew));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let lines: Vec<serde_json::Value> = std::fs::read_to_string(&ready)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            if lines.len() == self.n {
+                return lines
+                    .iter()
+                    .map(|v| PathBuf::from(v["link"].as_str().unwrap()))
+                    .collect();
+            }
+            assert!(Instant::now() < deadline, "tokenline sim did not get ready");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The serials, in order.
+    pub fn serials(&self) -> Vec<String> {
+        let mut s: Vec<String> = self.links.keys().cloned().collect();
+        s.sort();
+        s
+    }
+
+    /// The code the display of token `serial` shows at the staging instant `at` (RFC 3339,
+    /// at the start of a 30-second time step, as the tests' clocks are): the simulator runs
+    /// the tokens' clocks shifted to `at` (`--clock-skew`, restarted when the shift changes)
+    /// and `tokenline token display --json` reads the token, as a customer pressing its button.
+    pub fn code(&self, serial: &str, at: &str) -> String {
+        let target = DateTime::parse_from_rfc3339(at).unwrap().timestamp() + 2;
+        let shows_now = |skew: i64| Utc::now().timestamp() + skew;
+        let current = self.running.lock().unwrap().as_ref().map(|(_, k)| *k);
+        if current.is_none_or(|k| (shows_now(k) - target).abs() > 2) {
+            self.start_sim(target - Utc::now().timestamp());
+        }
+        let link = self
+            .links
+            .get(serial)
+            .unwrap_or_else(|| panic!("no simulated token {serial}"));
+        let d = display(link);
+        assert_eq!(d["serial"], serial, "{d}");
+        d["code"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for SimTokens {
+    fn drop(&mut self) {
+        if let Some((mut c, _)) = self.running.lock().unwrap().take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// `tokenline token display --json --port LINK`.
+fn display(link: &Path) -> serde_json::Value {
+    let out = tokenline_ok(&[
+        "token",
+        "display",
+        "--json",
+        "--port",
+        link.to_str().unwrap(),
+    ]);
+    serde_json::from_str(out.trim()).unwrap()
 }
 
 /// Tokens with known seeds (expiring 2099) as a .tlseed file and its key.

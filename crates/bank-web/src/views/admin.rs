@@ -1,0 +1,99 @@
+//! What the admin screens share (管理機能 → ワンタイムパスワード認証情報管理, `001`, `002`:
+//! トークン失効, 利用形態の変更, 管理者による利用登録, 利用登録解除, 利用権限): the acting user's
+//! proof from the form's 確認用パスワード and ワンタイムパスワード (the actor is always the
+//! session's user, never a form field), the page of users to pick from, and the texts of the
+//! domain's refusals.
+
+use super::users::page_of;
+use super::{screen_time, Customer};
+use crate::page::{refusal_status, refusal_text, Chrome};
+use crate::Web;
+use axum::http::StatusCode;
+use lifecycle::{ConfirmationSecret, Error, LoginId, Proof, Store, UsageMode, UserRowView};
+use serde::Deserialize;
+
+/// `?page=` of a screen that lists the users.
+#[derive(Deserialize)]
+pub struct PageQuery {
+    /// The page, from 1.
+    #[serde(default)]
+    pub page: Option<usize>,
+}
+
+/// One page of the session customer's users, as the screens show them.
+pub struct Listing {
+    /// The rows.
+    pub rows: Vec<UserRowView>,
+    /// This page, from 1.
+    pub page: usize,
+    /// Pages.
+    pub pages: usize,
+    /// The customer's usage mode.
+    pub mode: UsageMode,
+}
+
+/// Page `page` of the session customer's users (the same use case as the user list).
+pub async fn listing<S: Store + Send + Sync + 'static>(
+    web: &Web<S>,
+    who: &Customer,
+    page: usize,
+) -> Result<Listing, Error> {
+    let tz = web.policy().time_zone;
+    let p = page_of(web, who, "", page).await?;
+    Ok(Listing {
+        rows: p.rows.iter().map(|r| r.view(tz)).collect(),
+        page: p.page,
+        pages: p.pages,
+        mode: p.mode,
+    })
+}
+
+/// The acting user's proof: the session's user, the confirmation password and the current
+/// code typed in the form's authentication fields (`auth_fields.html`).
+pub fn proof(who: &Customer, secret: String, code: &str) -> Proof {
+    Proof {
+        actor: who.login.login.clone(),
+        secret: ConfirmationSecret::new(secret),
+        code: code.trim().to_owned(),
+    }
+}
+
+/// The login ID picked in the form (`target`); a missing or malformed one answers as an
+/// unknown user.
+pub fn target(c: &Chrome, t: Option<&str>) -> Result<LoginId, (StatusCode, String)> {
+    let Some(t) = t.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Err((StatusCode::BAD_REQUEST, c.t("admin.no_target").to_owned()));
+    };
+    LoginId::parse(t).map_err(|_| {
+        let e = Error::UnknownUser(t.to_owned());
+        (refusal_status(&e), refusal_text(c, &e))
+    })
+}
+
+/// What a screen says about a domain refusal: the exact time a cool-down ends (as the
+/// registration page says it), the branch to contact for an expired token (`003`), else the
+/// catalogue's text for the refusal.
+pub fn refusal<S: Store + Send + Sync + 'static>(
+    web: &Web<S>,
+    c: &Chrome,
+    e: &Error,
+) -> (StatusCode, String) {
+    let text = match e {
+        Error::CoolDown { allowed_from, .. } => c.fmt(
+            "register.not_yet",
+            &[&screen_time(web.policy().time_zone, *allowed_from)],
+        ),
+        Error::ExpiredNeedsBackoffice(_) => super::revoke::expired_text(c, web.policy()),
+        _ => refusal_text(c, e),
+    };
+    (refusal_status(e), text)
+}
+
+/// The label of a usage mode (`001`: 全ての利用者が同じトークンを使用する / 異なるトークン…).
+pub fn mode_label(c: &Chrome, mode: UsageMode) -> String {
+    c.t(match mode {
+        UsageMode::Shared => "mode.shared",
+        UsageMode::Individual => "mode.individual",
+    })
+    .to_owned()
+}
