@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// How long an authenticated key is remembered.
+/// How long an authenticated key is remembered: a key revoked (`tokenline bank client revoke`,
+/// another process, or another node on PostgreSQL) is refused by a running server at most this
+/// long after. The bound is stated in the OpenAPI spec (the `bearer` scheme) and the README.
 pub const KEY_CACHE: Duration = Duration::from_secs(2);
 
 /// Remembered key → client identities.

@@ -24,6 +24,7 @@ pub mod routes;
 
 pub use access::REQUEST_ID_HEADER;
 pub use edge::{serve, serve_with, Limits, Running, ServeConfig, StartError, Tls};
+pub use identity::KEY_CACHE;
 pub use ops::{OpsConfig, PoolState, Probe};
 pub use routes::{handle, Reply, ROUTES};
 
