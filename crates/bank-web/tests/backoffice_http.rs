@@ -3,60 +3,15 @@
 //! crates/tokenline/tests/web_backoffice.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use axum::Router;
-use chrono::{TimeZone, Utc};
-use lifecycle::memory::MemoryStore;
-use lifecycle::{Bank, Policy};
-use std::sync::Arc;
-use tower::ServiceExt;
+use support::*;
 
-fn app() -> Router {
-    let bank = Bank::new(MemoryStore::new(), Policy::default());
-    let now = Utc.with_ymd_and_hms(2023, 4, 12, 11, 59, 0).unwrap();
-    bank_web::router(bank, Arc::new(move || now))
-}
-
-async fn send(app: &Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (status, headers, String::from_utf8(body.to_vec()).unwrap())
-}
-
-/// The session cookie and the CSRF token of the operator login form.
-async fn visit_login(app: &Router) -> (String, String) {
-    let (status, headers, body) = send(
-        app,
-        Request::get("/backoffice/login")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let cookie = headers
-        .get(header::SET_COOKIE)
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let at = body.find("name=\"csrf\" value=\"").unwrap() + 19;
-    (cookie, body[at..at + 64].to_owned())
-}
-
-fn post(path: &str, cookie: &str, body: String) -> Request<Body> {
-    Request::post(path)
-        .header(header::COOKIE, cookie)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .unwrap()
+/// The session cookie and the CSRF token of the login form.
+async fn visit_login(app: &axum::Router) -> (String, String) {
+    visit(app, "/backoffice/login").await
 }
 
 #[tokio::test]
@@ -132,4 +87,92 @@ async fn a_wrong_operator_login_gets_one_answer_and_a_login_without_its_token_is
         answers.push(body[at..at + body[at..].find('<').unwrap()].to_owned());
     }
     assert_eq!(answers[0], answers[1], "one answer for any wrong part");
+}
+
+/// A bank whose operator sato (supervisor) holds token 15151515 (known seed), added at the
+/// clock's start; answers the bank and the code that token shows at `t`.
+fn bank_with_operator(
+    clock: &Clock,
+) -> (
+    lifecycle::Bank<lifecycle::memory::MemoryStore>,
+    impl Fn(chrono::DateTime<chrono::Utc>) -> String,
+) {
+    let mut policy = lifecycle::Policy::default();
+    policy.secrets = lifecycle::policy::SecretPolicy::cheap_for_tests();
+    let bank = lifecycle::Bank::new(lifecycle::memory::MemoryStore::new(), policy);
+    let root = lifecycle::Caller::Local("root".into());
+    let seed: Vec<u8> = b"15151515".iter().copied().cycle().take(20).collect();
+    let code = move |t: chrono::DateTime<chrono::Utc>| {
+        let c = otp_core::code(&otp_core::Params::DEFAULT_TOTP, &seed, t.timestamp() as u64);
+        format!("{:06}", c.unwrap())
+    };
+    let serial = lifecycle::SerialNumber::parse("15151515").unwrap();
+    let token = lifecycle::NewToken {
+        serial: serial.clone(),
+        seed: lifecycle::Seed::new(b"15151515".iter().copied().cycle().take(20).collect()),
+        params: otp_core::Params::DEFAULT_TOTP,
+        expiry: chrono::NaiveDate::from_ymd_opt(2030, 1, 31).unwrap(),
+        batch: "B1".into(),
+        drift: 0,
+    };
+    bank.import_tokens(&root, "d1", "stock", &[token], clock.now())
+        .unwrap();
+    bank.add_operator(
+        &root,
+        lifecycle::NewOperator {
+            name: lifecycle::OperatorId::parse("sato").unwrap(),
+            role: lifecycle::Role::Supervisor,
+            password: lifecycle::ConfirmationSecret::new("sato-pass"),
+            serial,
+            code: code(clock.now()),
+        },
+        clock.now(),
+    )
+    .unwrap();
+    (bank, code)
+}
+
+#[tokio::test]
+async fn a_back_office_session_ends_after_the_idle_time_on_the_staging_clock() {
+    let clock = Clock::new();
+    let (bank, code) = bank_with_operator(&clock);
+    let idle = i64::from(bank.policy().web.session_idle_minutes)
+        .min(i64::from(bank.policy().backoffice.session_idle_minutes));
+    let app = app_with(bank, &clock);
+    clock.advance(chrono::Duration::seconds(60));
+    let (cookie, csrf) = visit_login(&app).await;
+    let (status, headers, _) = send(
+        &app,
+        post(
+            "/backoffice/login",
+            &cookie,
+            format!(
+                "csrf={csrf}&name=sato&password=sato-pass&code={}",
+                code(clock.now())
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers.get(header::LOCATION).unwrap(), "/backoffice");
+    let cookie = set_cookie(&headers).expect("a new session id at login");
+    // Active a minute before the idle time ends: still in.
+    clock.advance(chrono::Duration::minutes(idle - 1));
+    let (status, _, body) = send(&app, get("/backoffice", &cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Idle past it: sent to the login page, which says why.
+    clock.advance(chrono::Duration::minutes(idle) + chrono::Duration::seconds(1));
+    for path in ["/backoffice", "/backoffice/audit"] {
+        let (status, headers, _) = send(&app, get(path, &cookie)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(headers.get(header::LOCATION).unwrap(), "/backoffice/login");
+        let cookie = set_cookie(&headers).unwrap_or_else(|| cookie.clone());
+        let (_, _, body) = send(&app, get("/backoffice/login", &cookie)).await;
+        if path == "/backoffice" {
+            assert!(
+                body.contains("一定時間操作がなかったため、ログアウトしました"),
+                "{body}"
+            );
+        }
+    }
 }

@@ -2,56 +2,15 @@
 //! (the browser tests are in crates/tokenline/tests/web_*.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use axum::Router;
-use chrono::{TimeZone, Utc};
-use lifecycle::memory::MemoryStore;
-use lifecycle::{Bank, Policy};
-use std::sync::Arc;
-use tower::ServiceExt;
+use support::*;
 
-fn app() -> Router {
-    let bank = Bank::new(MemoryStore::new(), Policy::default());
-    let now = Utc.with_ymd_and_hms(2023, 4, 12, 11, 59, 0).unwrap();
-    bank_web::router(bank, Arc::new(move || now))
-}
-
-async fn send(app: &Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (status, headers, String::from_utf8(body.to_vec()).unwrap())
-}
-
-/// The session cookie and the login form's CSRF token.
-async fn visit_login(app: &Router) -> (String, String) {
-    let (status, headers, body) =
-        send(app, Request::get("/login").body(Body::empty()).unwrap()).await;
-    assert_eq!(status, StatusCode::OK);
-    let cookie = headers
-        .get(header::SET_COOKIE)
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let at = body.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = body[at..at + 64].to_owned();
-    (cookie, csrf)
-}
-
-fn post(path: &str, cookie: &str, body: String) -> Request<Body> {
-    Request::post(path)
-        .header(header::COOKIE, cookie)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .unwrap()
+/// The session cookie and the CSRF token of the login form.
+async fn visit_login(app: &axum::Router) -> (String, String) {
+    visit(app, "/login").await
 }
 
 #[tokio::test]

@@ -369,7 +369,8 @@ async fn user_without_permission_sees_no_revoke_menu_and_is_refused_on_post() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn general_user_posting_a_forged_revoke_form_is_refused() {
+async fn general_user_posting_a_forged_revoke_form_is_refused_and_a_customer_cookie_opens_no_back_office_page(
+) {
     if !browser_available() {
         return;
     }
@@ -402,6 +403,27 @@ async fn general_user_posting_a_forged_revoke_form_is_refused() {
         .wait_and_see("p.error", "general-forged-revoke-refused")
         .await;
     assert!(t.contains("この操作を行う権限がありません"), "{t}");
+    assert_eq!(row(&bank, "taro")["state"], "in_service");
+    // A customer's session cookie does not open the back office: every page, and a forged
+    // back-office revocation with the customer's own CSRF token, lead to the operator login.
+    for path in [
+        "/backoffice/",
+        "/backoffice/tokens?serial=23456781",
+        "/backoffice/audit",
+    ] {
+        let name = format!("customer-cookie{}", path.replace(['/', '?', '='], "-"));
+        b.visit(&format!("{}{path}", s.url), &name).await;
+        let at = b.client.current_url().await.unwrap();
+        assert_eq!(at.path(), "/backoffice/login", "{path}");
+    }
+    b.visit(&format!("{}/", s.url), "general-home-again").await;
+    b.forge_post(
+        "/backoffice/revoke",
+        &[("serial", "23456781"), ("reason", "lost"), ("detail", "x")],
+    )
+    .await;
+    b.wait_and_see("#login-submit", "customer-forged-backoffice-revoke")
+        .await;
     assert_eq!(row(&bank, "taro")["state"], "in_service");
     b.close().await;
 }
