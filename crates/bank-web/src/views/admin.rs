@@ -48,6 +48,32 @@ pub async fn listing<S: Store + Send + Sync + 'static>(
     })
 }
 
+/// A screen that lists the users: page `page` of them, given with the chrome and the refusal
+/// text to `make`, rendered with the refusal's status (200 without one); a refusal of the
+/// list itself is the error page.
+pub async fn show_listing<S, T>(
+    web: &Web<S>,
+    who: Customer,
+    page: usize,
+    error: Option<(StatusCode, String)>,
+    make: impl FnOnce(Chrome, Listing, Option<String>) -> T,
+) -> axum::response::Response
+where
+    S: Store + Send + Sync + 'static,
+    T: askama::Template,
+{
+    match listing(web, &who, page).await {
+        Ok(l) => {
+            let status = error.as_ref().map_or(StatusCode::OK, |e| e.0);
+            crate::page::render_status(status, &make(who.c, l, error.map(|e| e.1)))
+        }
+        Err(e) => {
+            let m = refusal_text(&who.c, &e);
+            crate::page::error_page(who.c, refusal_status(&e), &m)
+        }
+    }
+}
+
 /// The acting user's proof: the session's user, the confirmation password and the current
 /// code typed in the form's authentication fields (`auth_fields.html`).
 pub fn proof(who: &Customer, secret: String, code: &str) -> Proof {

@@ -4,10 +4,10 @@
 //! 確認用パスワード and ワンタイムパスワード; through the same use case as `POST /v1/mode`
 //! ([`lifecycle::Bank::change_mode`]), which cancels the registrations and names the users.
 
-use super::admin::{self, listing, mode_label};
+use super::admin::{self, mode_label};
 use super::Customer;
 use crate::csrf::CsrfForm;
-use crate::page::{error_page, refusal_status, refusal_text, render, render_status};
+use crate::page::render;
 use crate::{customer_caller, Web};
 use askama::Template;
 use axum::extract::State;
@@ -51,23 +51,15 @@ async fn show<S: Store + Send + Sync + 'static>(
     who: Customer,
     error: Option<(StatusCode, String)>,
 ) -> Response {
-    match listing(web, &who, 1).await {
-        Ok(l) => render_status(
-            error.as_ref().map_or(StatusCode::OK, |e| e.0),
-            &ModePage {
-                current_label: mode_label(&who.c, l.mode),
-                current_individual: l.mode == UsageMode::Individual,
-                registered: l.rows.iter().filter(|r| r.serial.is_some()).count(),
-                error: error.map(|e| e.1),
-                done: None,
-                c: who.c,
-            },
-        ),
-        Err(e) => {
-            let m = refusal_text(&who.c, &e);
-            error_page(who.c, refusal_status(&e), &m)
-        }
-    }
+    admin::show_listing(web, who, 1, error, |c, l, error| ModePage {
+        current_label: mode_label(&c, l.mode),
+        current_individual: l.mode == UsageMode::Individual,
+        registered: l.rows.iter().filter(|r| r.serial.is_some()).count(),
+        error,
+        done: None,
+        c,
+    })
+    .await
 }
 
 /// `GET /mode`.

@@ -5,10 +5,10 @@
 //! without the permission no longer sees the token-management menu items
 //! ([`super::menu`], chosen by [`lifecycle::auth::user_may`]).
 
-use super::admin::{self, listing, PageQuery};
+use super::admin::{self, PageQuery};
 use super::Customer;
 use crate::csrf::CsrfForm;
-use crate::page::{error_page, refusal_status, refusal_text, render, render_status, Chrome};
+use crate::page::{render, Chrome};
 use crate::{customer_caller, Web};
 use askama::Template;
 use axum::extract::{Query, State};
@@ -43,23 +43,15 @@ async fn show<S: Store + Send + Sync + 'static>(
     page: usize,
     error: Option<(StatusCode, String)>,
 ) -> Response {
-    match listing(web, &who, page).await {
-        Ok(l) => render_status(
-            error.as_ref().map_or(StatusCode::OK, |e| e.0),
-            &PermissionsPage {
-                rows: l.rows,
-                page: l.page,
-                pages: l.pages,
-                error: error.map(|e| e.1),
-                done: None,
-                c: who.c,
-            },
-        ),
-        Err(e) => {
-            let m = refusal_text(&who.c, &e);
-            error_page(who.c, refusal_status(&e), &m)
-        }
-    }
+    admin::show_listing(web, who, page, error, |c, l, error| PermissionsPage {
+        rows: l.rows,
+        page: l.page,
+        pages: l.pages,
+        error,
+        done: None,
+        c,
+    })
+    .await
 }
 
 /// `GET /permissions`.

@@ -4,10 +4,10 @@
 //! `POST /v1/users/{login}/register-for` ([`lifecycle::Bank::register_for`]): never for the
 //! master (`002`), the cool-down and the usage mode as for the user's own registration.
 
-use super::admin::{self, listing, PageQuery};
+use super::admin::{self, PageQuery};
 use super::Customer;
 use crate::csrf::CsrfForm;
-use crate::page::{error_page, refusal_status, refusal_text, render, render_status, Chrome};
+use crate::page::{render, Chrome};
 use crate::{customer_caller, Web};
 use askama::Template;
 use axum::extract::{Query, State};
@@ -45,24 +45,16 @@ async fn show<S: Store + Send + Sync + 'static>(
     serial: String,
     error: Option<(StatusCode, String)>,
 ) -> Response {
-    match listing(web, &who, page).await {
-        Ok(l) => render_status(
-            error.as_ref().map_or(StatusCode::OK, |e| e.0),
-            &RegisterForPage {
-                rows: l.rows,
-                page: l.page,
-                pages: l.pages,
-                serial,
-                error: error.map(|e| e.1),
-                done: None,
-                c: who.c,
-            },
-        ),
-        Err(e) => {
-            let m = refusal_text(&who.c, &e);
-            error_page(who.c, refusal_status(&e), &m)
-        }
-    }
+    admin::show_listing(web, who, page, error, |c, l, error| RegisterForPage {
+        rows: l.rows,
+        page: l.page,
+        pages: l.pages,
+        serial,
+        error,
+        done: None,
+        c,
+    })
+    .await
 }
 
 /// `GET /register-for`.

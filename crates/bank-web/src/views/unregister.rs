@@ -3,10 +3,10 @@
 //! `POST /v1/unregister` ([`lifecycle::Bank::unregister`]): never the master's token (`002`:
 //! 「管理者（MasterＩＤ）に対しては、ワンタイムパスワードの登録解除はできません」).
 
-use super::admin::{self, listing, PageQuery};
+use super::admin::{self, PageQuery};
 use super::Customer;
 use crate::csrf::CsrfForm;
-use crate::page::{error_page, refusal_status, refusal_text, render, render_status, Chrome};
+use crate::page::{render, Chrome};
 use crate::{customer_caller, Web};
 use askama::Template;
 use axum::extract::{Query, State};
@@ -41,23 +41,15 @@ async fn show<S: Store + Send + Sync + 'static>(
     page: usize,
     error: Option<(StatusCode, String)>,
 ) -> Response {
-    match listing(web, &who, page).await {
-        Ok(l) => render_status(
-            error.as_ref().map_or(StatusCode::OK, |e| e.0),
-            &UnregisterPage {
-                rows: l.rows,
-                page: l.page,
-                pages: l.pages,
-                error: error.map(|e| e.1),
-                done: None,
-                c: who.c,
-            },
-        ),
-        Err(e) => {
-            let m = refusal_text(&who.c, &e);
-            error_page(who.c, refusal_status(&e), &m)
-        }
-    }
+    admin::show_listing(web, who, page, error, |c, l, error| UnregisterPage {
+        rows: l.rows,
+        page: l.page,
+        pages: l.pages,
+        error,
+        done: None,
+        c,
+    })
+    .await
 }
 
 /// `GET /unregister`.
