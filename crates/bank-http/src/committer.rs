@@ -7,7 +7,7 @@
 //! answered before its group is durable.
 
 use crate::Clock;
-use lifecycle::{Bank, Caller, Error, LoginId, LoginOutcome, Store};
+use lifecycle::{Bank, Caller, Error, LoginOutcome, Store, UserRef};
 use tokio::sync::{mpsc, oneshot};
 
 /// The most validations committed together.
@@ -17,7 +17,7 @@ type Answer = Result<LoginOutcome, Error>;
 
 struct Job {
     caller: Caller,
-    login: LoginId,
+    user: UserRef,
     code: String,
     reply: oneshot::Sender<Answer>,
 }
@@ -44,12 +44,12 @@ impl Committer {
                             Err(_) => break,
                         }
                     }
-                    let items: Vec<(Caller, LoginId, String)> = group
+                    let items: Vec<(Caller, UserRef, String)> = group
                         .iter_mut()
                         .map(|j| {
                             (
                                 j.caller.clone(),
-                                j.login.clone(),
+                                j.user.clone(),
                                 std::mem::take(&mut j.code),
                             )
                         })
@@ -73,11 +73,11 @@ impl Committer {
     }
 
     /// Queues one validation and waits for its group to be committed.
-    pub async fn validate(&self, caller: Caller, login: LoginId, code: String) -> Answer {
+    pub async fn validate(&self, caller: Caller, user: UserRef, code: String) -> Answer {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             caller,
-            login,
+            user,
             code,
             reply,
         };

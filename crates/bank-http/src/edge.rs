@@ -13,7 +13,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use lifecycle::{Bank, Caller, Error, LoginId, Store};
+use lifecycle::{Bank, Caller, CustomerId, Error, LoginId, Store, UserRef};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -430,6 +430,7 @@ fn sends_body(h: &HeaderMap) -> bool {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ValidateBody {
+    customer: CustomerId,
     login: LoginId,
     code: String,
 }
@@ -563,7 +564,7 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
             }
         }
     };
-    if let Err(r) = routes::gate_route(&caller, route) {
+    if let Err(r) = routes::gate(&caller, &method, &path) {
         return r;
     }
     let limit = if import { MAX_IMPORT } else { MAX_BODY };
@@ -576,7 +577,11 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
             Ok(b) => b,
             Err(e) => return Reply::error(400, "invalid_input", format!("bad JSON body: {e}")),
         };
-        return match app.committer.validate(caller, b.login, b.code).await {
+        return match app
+            .committer
+            .validate(caller, UserRef::new(b.customer, b.login), b.code)
+            .await
+        {
             Ok(o) => Reply {
                 status: 200,
                 body: serde_json::json!(o),

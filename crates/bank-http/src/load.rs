@@ -104,7 +104,8 @@ pub fn populate<S: Store>(bank: &Bank<S>, users: u64, now: DateTime<Utc>) -> Str
             now,
         )
         .expect("user");
-        bank.register(&root, &login, &tok.serial, &code(i as u64, 0), now)
+        let user = lifecycle::UserRef::new(customer.clone(), login);
+        bank.register(&root, &user, &tok.serial, &code(i as u64, 0), now)
             .expect("registration");
     }
     key.expose().to_owned()
@@ -282,7 +283,7 @@ where
         }
         let j = k % mine.len();
         let body = format!(
-            r#"{{"login":"u{}","code":"{}"}}"#,
+            r#"{{"customer":"C","login":"u{}","code":"{}"}}"#,
             mine[j],
             code(mine[j], counters[j])
         );

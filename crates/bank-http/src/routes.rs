@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use lifecycle::{
     AuditQuery, BackofficeTarget, Bank, Caller, ConfirmationSecret, CustomerId, Error, LoginId,
-    NewCustomer, NewUser, Proof, SerialNumber, Store, UsageMode, UserClass,
+    NewCustomer, NewUser, Proof, SerialNumber, Store, UsageMode, UserClass, UserRef,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -55,11 +55,21 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/v1/customers", "provisioning", false),
     r("GET", "/v1/customers", "provisioning", false),
     r("GET", "/v1/customers/{id}", "provisioning", false),
-    r("POST", "/v1/users/{login}/remove", "provisioning", false),
-    r("POST", "/v1/users/{login}/password", "provisioning", false),
     r(
         "POST",
-        "/v1/users/{login}/permissions",
+        "/v1/customers/{id}/users/{login}/remove",
+        "provisioning",
+        false,
+    ),
+    r(
+        "POST",
+        "/v1/customers/{id}/users/{login}/password",
+        "provisioning",
+        false,
+    ),
+    r(
+        "POST",
+        "/v1/customers/{id}/users/{login}/permissions",
         "customer-admin",
         false,
     ),
@@ -127,12 +137,7 @@ pub fn methods_of(path: &str) -> Vec<&'static str> {
 /// Checks the route's scope (and operator session) before the body is even parsed, so a
 /// key without the scope learns nothing from validation errors. The domain checks again.
 pub fn gate(caller: &Caller, method: &str, path: &str) -> Result<(), Reply> {
-    gate_route(caller, route_of(method, path))
-}
-
-/// [`gate`] for a route already looked up (`None`: no route, nothing to check here).
-pub fn gate_route(caller: &Caller, route: Option<&Route>) -> Result<(), Reply> {
-    let Some(r) = route else {
+    let Some(r) = route_of(method, path) else {
         return Ok(());
     };
     let Some(scope) = r.scope else {
@@ -275,33 +280,18 @@ fn yes() -> bool {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ProofFields {
-    actor: LoginId,
-    secret: String,
-    code: String,
-}
-
-impl ProofFields {
-    fn proof(self) -> Proof {
-        Proof {
-            actor: self.actor,
-            secret: ConfirmationSecret::new(self.secret),
-            code: self.code,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RevokeBody {
     #[serde(flatten)]
     proof: ProofFieldsFlat,
     targets: Vec<LoginId>,
 }
 
-/// `ProofFields` without deny_unknown_fields, for flattening.
+/// The acting user's proof, flattened into a body: the actor is the login ID `actor` of
+/// `customer` (login IDs are unique per customer only); the users the body names are looked
+/// up in that customer.
 #[derive(Deserialize)]
 struct ProofFieldsFlat {
+    customer: CustomerId,
     actor: LoginId,
     secret: String,
     code: String,
@@ -309,12 +299,11 @@ struct ProofFieldsFlat {
 
 impl ProofFieldsFlat {
     fn proof(self) -> Proof {
-        ProofFields {
-            actor: self.actor,
-            secret: self.secret,
+        Proof {
+            actor: UserRef::new(self.customer, self.actor),
+            secret: ConfirmationSecret::new(self.secret),
             code: self.code,
         }
-        .proof()
     }
 }
 
@@ -338,6 +327,9 @@ struct BackofficeBody {
     reason: String,
     #[serde(default)]
     serial: Option<SerialNumber>,
+    /// The user's customer (with `user`).
+    #[serde(default)]
+    customer: Option<CustomerId>,
     #[serde(default)]
     user: Option<LoginId>,
 }
@@ -345,6 +337,7 @@ struct BackofficeBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
+    customer: CustomerId,
     login: LoginId,
     serial: SerialNumber,
     code: String,
@@ -389,12 +382,20 @@ fn page_of(q: &[(String, String)]) -> Result<usize, Reply> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LoginBody {
+    customer: CustomerId,
     login: LoginId,
+}
+
+impl LoginBody {
+    fn user(&self) -> UserRef {
+        UserRef::new(self.customer.clone(), self.login.clone())
+    }
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ValidateBody {
+    customer: CustomerId,
     login: LoginId,
     code: String,
 }
@@ -418,7 +419,17 @@ struct IssueBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UnlockBody {
+    customer: CustomerId,
     login: LoginId,
+}
+
+/// The user named by a path's `{id}` and `{login}` segments.
+fn user_at(id: &str, login: &str) -> Result<UserRef, Reply> {
+    let bad = |e: lifecycle::IdError| Reply::error(400, "invalid_input", e.to_string());
+    Ok(UserRef::new(
+        CustomerId::parse(id).map_err(bad)?,
+        LoginId::parse(login).map_err(bad)?,
+    ))
 }
 
 fn query<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
@@ -503,10 +514,12 @@ fn route<S: Store>(
                     Reply::error(400, "invalid_input", "page must be a number from 1")
                 })?,
             };
+            // The acting user is a user of the customer in the path.
             let actor = query(q, "actor")
                 .map(LoginId::parse)
                 .transpose()
-                .map_err(id_err)?;
+                .map_err(id_err)?
+                .map(|l| UserRef::new(id.clone(), l));
             done(
                 bank.list_users(who, actor.as_ref(), &id, query(q, "filter"), page, now),
                 |p| {
@@ -532,38 +545,53 @@ fn route<S: Store>(
                 Reply::ok(v)
             })
         }
-        ("POST", ["v1", "users", login, "remove"]) => {
-            let login = LoginId::parse(login).map_err(id_err)?;
+        ("POST", ["v1", "customers", id, "users", login, "remove"]) => {
+            let user = user_at(id, login)?;
             let _: EmptyBody = parse(body)?;
-            done(bank.remove_user(who, &login, now), |s| {
-                Reply::ok(json!({ "login": login, "released_serial": s }))
+            done(bank.remove_user(who, &user, now), |s| {
+                Reply::ok(
+                    json!({ "customer": user.customer, "login": user.login, "released_serial": s }),
+                )
             })
         }
-        ("POST", ["v1", "users", login, "password"]) => {
-            let login = LoginId::parse(login).map_err(id_err)?;
+        ("POST", ["v1", "customers", id, "users", login, "password"]) => {
+            let user = user_at(id, login)?;
             let b: PasswordBody = parse(body)?;
             let secret = ConfirmationSecret::new(b.secret);
-            done(bank.set_user_password(who, &login, &secret, now), |_| {
-                Reply::ok(json!({ "login": login, "confirmation_password": "set" }))
+            done(bank.set_user_password(who, &user, &secret, now), |_| {
+                Reply::ok(
+                    json!({ "customer": user.customer, "login": user.login, "confirmation_password": "set" }),
+                )
             })
         }
-        ("POST", ["v1", "users", login, "permissions"]) => {
-            let login = LoginId::parse(login).map_err(id_err)?;
+        ("POST", ["v1", "customers", id, "users", login, "permissions"]) => {
+            let user = user_at(id, login)?;
             let b: PermissionBody = parse(body)?;
+            let proof = b.proof.proof();
+            // The master acts inside their own customer: a target of another customer is
+            // unknown to them, whatever its login ID.
+            if proof.actor.customer != user.customer {
+                return Err(refusal(&Error::UnknownUser(user.login.to_string())));
+            }
             done(
-                bank.set_token_management(who, &b.proof.proof(), &login, b.token_management, now),
-                |v| Reply::ok(json!({ "login": login, "token_management": v })),
+                bank.set_token_management(who, &proof, &user.login, b.token_management, now),
+                |v| {
+                    Reply::ok(
+                        json!({ "customer": user.customer, "login": user.login, "token_management": v }),
+                    )
+                },
             )
         }
         ("POST", ["v1", "register-for"]) => {
             let b: RegisterForBody = parse(body)?;
             let proof = b.proof.proof();
-            let actor = proof.actor.clone();
+            let actor = proof.actor.login.clone();
+            let customer = proof.actor.customer.clone();
             done(
                 bank.register_for(who, &proof, &b.target, &b.serial, &b.token_code, now),
                 |t| {
                     Reply::ok(
-                        json!({ "login": b.target, "serial": t.serial, "expires_at": t.expires_at(), "registered_by": actor }),
+                        json!({ "customer": customer, "login": b.target, "serial": t.serial, "expires_at": t.expires_at(), "registered_by": actor }),
                     )
                 },
             )
@@ -621,14 +649,14 @@ fn route<S: Store>(
         }
         ("POST", ["v1", "backoffice", "revoke"]) => {
             let b: BackofficeBody = parse(body)?;
-            let target = match (b.serial, b.user) {
-                (Some(s), None) => BackofficeTarget::Serial(s),
-                (None, Some(u)) => BackofficeTarget::User(u),
+            let target = match (b.serial, b.customer, b.user) {
+                (Some(s), None, None) => BackofficeTarget::Serial(s),
+                (None, Some(c), Some(u)) => BackofficeTarget::User(UserRef::new(c, u)),
                 _ => {
                     return Err(Reply::error(
                         400,
                         "invalid_input",
-                        "give exactly one of serial or user",
+                        "give either serial, or customer and user",
                     ))
                 }
             };
@@ -638,23 +666,25 @@ fn route<S: Store>(
         }
         ("POST", ["v1", "register"]) => {
             let b: RegisterBody = parse(body)?;
-            done(bank.register(who, &b.login, &b.serial, &b.code, now), |t| {
+            let user = UserRef::new(b.customer.clone(), b.login.clone());
+            done(bank.register(who, &user, &b.serial, &b.code, now), |t| {
                 Reply::ok(
-                    json!({ "login": b.login, "serial": t.serial, "expires_at": t.expires_at() }),
+                    json!({ "customer": b.customer, "login": b.login, "serial": t.serial, "expires_at": t.expires_at() }),
                 )
             })
         }
         ("POST", ["v1", "skip"]) => {
             let b: LoginBody = parse(body)?;
-            done(bank.skip_registration(who, &b.login, now), |s| {
+            done(bank.skip_registration(who, &b.user(), now), |s| {
                 Reply::ok(
-                    json!({ "login": b.login, "state": s, "state_ja": s.label_ja(), "asked_again_at_next_login": true }),
+                    json!({ "customer": b.customer, "login": b.login, "state": s, "state_ja": s.label_ja(), "asked_again_at_next_login": true }),
                 )
             })
         }
         ("POST", ["v1", "validate"]) => {
             let b: ValidateBody = parse(body)?;
-            done(bank.validate(who, &b.login, &b.code, now), |o| {
+            let user = UserRef::new(b.customer, b.login);
+            done(bank.validate(who, &user, &b.code, now), |o| {
                 Reply::ok(json!(o))
             })
         }
@@ -673,7 +703,8 @@ fn route<S: Store>(
         }
         ("POST", ["v1", "unlock"]) => {
             let b: UnlockBody = parse(body)?;
-            done(bank.unlock(who, &b.login, now), |r| Reply::ok(json!(r)))
+            let user = UserRef::new(b.customer, b.login);
+            done(bank.unlock(who, &user, now), |r| Reply::ok(json!(r)))
         }
         ("POST", ["v1", "operator", "sessions"]) => {
             let b: SessionBody = parse(body)?;

@@ -124,7 +124,7 @@ fn api(t0: DateTime<Utc>) -> Api {
         let t = t0 + chrono::Duration::seconds(30 * i as i64);
         bank.register(
             &root,
-            &LoginId::parse(l).unwrap(),
+            &lifecycle::UserRef::new(CustomerId::parse("C1").unwrap(), LoginId::parse(l).unwrap()),
             &SerialNumber::parse(s).unwrap(),
             &code(s, t),
             t,
@@ -144,13 +144,13 @@ fn register_for_and_permissions_routes_follow_seed_002() {
     let (st, v) = a.call(
         &admin,
         "POST",
-        "/v1/users/hanako/permissions",
-        json!({ "actor": "taro", "secret": "kakunin", "code": code("23456789", t1), "token_management": false }),
+        "/v1/customers/C1/users/hanako/permissions",
+        json!({ "customer": "C1", "actor": "taro", "secret": "kakunin", "code": code("23456789", t1), "token_management": false }),
         t1,
     );
     assert_eq!((st, &v["token_management"]), (200, &json!(false)), "{v}");
     let t2 = t1 + chrono::Duration::seconds(30);
-    let body = |t| json!({ "actor": "hanako", "secret": "kakunin", "code": code("33456789", t), "target": "shiro", "serial": "11111111", "token_code": code("11111111", t) });
+    let body = |t| json!({ "customer": "C1", "actor": "hanako", "secret": "kakunin", "code": code("33456789", t), "target": "shiro", "serial": "11111111", "token_code": code("11111111", t) });
     let (st, v) = a.call(&admin, "POST", "/v1/register-for", body(t2), t2);
     assert_eq!((st, v["code"].as_str()), (403, Some("not_allowed")), "{v}");
     // Granted again, hanako registers 11111111 for shiro.
@@ -158,8 +158,8 @@ fn register_for_and_permissions_routes_follow_seed_002() {
     let (st, _) = a.call(
         &admin,
         "POST",
-        "/v1/users/hanako/permissions",
-        json!({ "actor": "taro", "secret": "kakunin", "code": code("23456789", t3), "token_management": true }),
+        "/v1/customers/C1/users/hanako/permissions",
+        json!({ "customer": "C1", "actor": "taro", "secret": "kakunin", "code": code("23456789", t3), "token_management": true }),
         t3,
     );
     assert_eq!(st, 200);
@@ -204,7 +204,7 @@ fn bank_it_routes_list_show_set_password_remove_and_list_tokens() {
     let (st, _) = a.call(
         &prov,
         "POST",
-        "/v1/users/shiro/password",
+        "/v1/customers/C1/users/shiro/password",
         json!({ "secret": "shiro-own" }),
         t0,
     );
@@ -212,7 +212,7 @@ fn bank_it_routes_list_show_set_password_remove_and_list_tokens() {
     let (st, v) = a.call(
         &prov,
         "POST",
-        "/v1/users/shiro/password",
+        "/v1/customers/C1/users/shiro/password",
         json!({ "secret": "" }),
         t0,
     );
@@ -221,13 +221,25 @@ fn bank_it_routes_list_show_set_password_remove_and_list_tokens() {
         (400, Some("invalid_input")),
         "{v}"
     );
-    let (st, v) = a.call(&prov, "POST", "/v1/users/taro/remove", json!({}), t0);
+    let (st, v) = a.call(
+        &prov,
+        "POST",
+        "/v1/customers/C1/users/taro/remove",
+        json!({}),
+        t0,
+    );
     assert_eq!(
         (st, v["code"].as_str()),
         (403, Some("master_cannot_be_removed")),
         "{v}"
     );
-    let (st, v) = a.call(&prov, "POST", "/v1/users/hanako/remove", json!({}), t0);
+    let (st, v) = a.call(
+        &prov,
+        "POST",
+        "/v1/customers/C1/users/hanako/remove",
+        json!({}),
+        t0,
+    );
     assert_eq!(
         (st, v["released_serial"].as_str()),
         (200, Some("33456789")),
@@ -266,4 +278,55 @@ fn bank_it_routes_list_show_set_password_remove_and_list_tokens() {
         .find(|e| e.action == "user_remove" && e.outcome == "ok")
         .unwrap();
     assert_eq!(e.via.as_deref(), Some("client:c"));
+}
+
+#[test]
+fn the_api_names_a_user_by_customer_and_login_id() {
+    // Login IDs are unique per customer only (issue #15): C2 also has a hanako.
+    let t0 = Utc.with_ymd_and_hms(2025, 3, 3, 1, 0, 0).unwrap();
+    let a = api(t0);
+    let prov = client(Scope::Provisioning);
+    let (st, v) = a.call(
+        &prov,
+        "POST",
+        "/v1/customers",
+        json!({ "id": "C2", "name": "別商事", "mode": "individual" }),
+        t0,
+    );
+    assert_eq!(st, 201, "{v}");
+    let (st, v) = a.call(
+        &prov,
+        "POST",
+        "/v1/users",
+        json!({ "login": "hanako", "customer": "C2", "name": "別花子", "class": "admin" }),
+        t0,
+    );
+    assert_eq!(st, 201, "{v}");
+    // C1's hanako's code does not log in C2's hanako (who has no token yet).
+    let t1 = t0 + chrono::Duration::minutes(1);
+    let login = client(Scope::Login);
+    let validate = |c: &str, t| {
+        a.call(
+            &login,
+            "POST",
+            "/v1/validate",
+            json!({ "customer": c, "login": "hanako", "code": code("33456789", t) }),
+            t,
+        )
+    };
+    assert_eq!(validate("C2", t1).1["result"], "registration_required");
+    assert_eq!(validate("C1", t1).1["result"], "accepted");
+    // Removing C2's hanako leaves C1's.
+    let (st, v) = a.call(
+        &prov,
+        "POST",
+        "/v1/customers/C2/users/hanako/remove",
+        json!({}),
+        t1,
+    );
+    assert_eq!((st, v["customer"].as_str()), (200, Some("C2")), "{v}");
+    let t2 = t1 + chrono::Duration::seconds(30);
+    assert_eq!(validate("C1", t2).1["result"], "accepted");
+    let (st, v) = validate("C2", t2);
+    assert_eq!((st, v["code"].as_str()), (403, Some("wrong_code")), "{v}");
 }

@@ -255,7 +255,7 @@ fn wrong_customer_case(r: &bank_http::routes::Route) -> WrongCustomer {
             403,
             "wrong_serial_or_code",
         ),
-        ("POST", "/v1/users/{login}/permissions") => Case(
+        ("POST", "/v1/customers/{id}/users/{login}/permissions") => Case(
             "taro of C1 withdraws the 利用権限 of hanako of C2",
             404,
             "unknown_user",
@@ -267,8 +267,8 @@ fn wrong_customer_case(r: &bank_http::routes::Route) -> WrongCustomer {
         ),
         ("GET", "/v1/customers")
         | ("GET", "/v1/customers/{id}")
-        | ("POST", "/v1/users/{login}/remove")
-        | ("POST", "/v1/users/{login}/password") => NotApplicable(
+        | ("POST", "/v1/customers/{id}/users/{login}/remove")
+        | ("POST", "/v1/customers/{id}/users/{login}/password") => NotApplicable(
             "provisioning is the bank's own IT: it administers every customer by design",
         ),
         ("GET", "/v1/tokens") => {
@@ -278,7 +278,7 @@ fn wrong_customer_case(r: &bank_http::routes::Route) -> WrongCustomer {
             "acts on the proven actor's own customer only; no customer or user in the body",
         ),
         ("POST", "/v1/validate") | ("POST", "/v1/skip") => NotApplicable(
-            "the login itself is the subject; an API client is not bound to a customer",
+            "the user (customer and login ID) itself is the subject; an API client is not bound to a customer",
         ),
         ("POST", "/v1/customers") | ("POST", "/v1/users") => NotApplicable(
             "provisioning creates customers and users; it acts for no customer's user",
@@ -328,7 +328,7 @@ fn a_wrong_customers_user_is_refused_on_every_route_that_takes_one() {
     // A fresh proof of taro (C1's master) for each request: the clock moves one TOTP step.
     let proof = || {
         let t = b.advance(chrono::Duration::seconds(30));
-        json!({"actor": "taro", "secret": SECRET, "code": code("11111111", t)})
+        json!({"customer": "C1", "actor": "taro", "secret": SECRET, "code": code("11111111", t)})
     };
     let with = |mut p: serde_json::Value, k: &str, v: serde_json::Value| {
         p[k] = v;
@@ -386,13 +386,13 @@ fn a_wrong_customers_user_is_refused_on_every_route_that_takes_one() {
                     r.path,
                     &key,
                     &[],
-                    &json!({"login": "jiro", "serial": "33333333", "code": code("33333333", t)}),
+                    &json!({"customer": "C1", "login": "jiro", "serial": "33333333", "code": code("33333333", t)}),
                 )
             }
-            "/v1/users/{login}/permissions" => json(
+            "/v1/customers/{id}/users/{login}/permissions" => json(
                 a,
                 "POST",
-                "/v1/users/hanako/permissions",
+                "/v1/customers/C2/users/hanako/permissions",
                 &key,
                 &[],
                 &with(proof(), "token_management", json!(false)),
@@ -431,7 +431,7 @@ fn a_wrong_customers_user_is_refused_on_every_route_that_takes_one() {
         "/v1/validate",
         b.key(Scope::Login),
         &[],
-        &json!({"login": "hanako", "code": code("22222222", t)}),
+        &json!({"customer": "C2", "login": "hanako", "code": code("22222222", t)}),
     );
     assert_eq!((st, v["result"].as_str()), (200, Some("accepted")), "{v}");
     s.stop();

@@ -40,7 +40,7 @@ fn concurrent_clients_posting_the_same_codes_get_each_accepted_exactly_once() {
             .map(|n| {
                 let (key, start) = (key.clone(), start.clone());
                 let user = n % USERS;
-                let body = json!({"login": format!("u{user}"), "code": code(&serials[user], t)});
+                let body = json!({"customer": "C1", "login": format!("u{user}"), "code": code(&serials[user], t)});
                 std::thread::spawn(move || {
                     start.wait();
                     let (st, v) = json(a, "POST", "/v1/validate", &key, &[], &body);

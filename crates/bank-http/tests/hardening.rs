@@ -87,7 +87,10 @@ fn bankd() -> Bankd {
     );
     bank.register(
         &root,
-        &LoginId::parse("taro").unwrap(),
+        &lifecycle::UserRef::new(
+            CustomerId::parse("C1").unwrap(),
+            LoginId::parse("taro").unwrap(),
+        ),
         &SerialNumber::parse("23456789").unwrap(),
         &code,
         now,
@@ -167,7 +170,7 @@ fn every_route_but_health_needs_a_valid_key() {
     let b = bankd();
     let s = start(&b, bank_http::ServeConfig::loopback("127.0.0.1:0")).unwrap();
     let a = s.addr();
-    let body = r#"{"login":"taro","code":"123456"}"#;
+    let body = r#"{"customer":"C1","login":"taro","code":"123456"}"#;
     let (st, v) = post(
         a,
         "127.0.0.1",
@@ -208,7 +211,7 @@ fn every_route_but_health_needs_a_valid_key() {
 fn json_routes_refuse_form_and_text_bodies() {
     let b = bankd();
     let s = start(&b, bank_http::ServeConfig::loopback("127.0.0.1:0")).unwrap();
-    let body = r#"{"login":"taro","code":"123456"}"#;
+    let body = r#"{"customer":"C1","login":"taro","code":"123456"}"#;
     for ctype in [
         "text/plain",
         "application/x-www-form-urlencoded",
@@ -235,7 +238,7 @@ fn json_routes_refuse_form_and_text_bodies() {
 fn a_foreign_host_header_is_refused_against_dns_rebinding() {
     let b = bankd();
     let s = start(&b, bank_http::ServeConfig::loopback("127.0.0.1:0")).unwrap();
-    let body = r#"{"login":"taro","code":"123456"}"#;
+    let body = r#"{"customer":"C1","login":"taro","code":"123456"}"#;
     let (st, v) = post(
         s.addr(),
         "attacker.example",
@@ -262,7 +265,7 @@ fn unknown_login_and_wrong_code_get_the_same_status_and_body() {
         "application/json",
         Some(&b.login_key),
         "/v1/validate",
-        r#"{"login":"taro","code":"000000"}"#,
+        r#"{"customer":"C1","login":"taro","code":"000000"}"#,
     );
     let unknown = post(
         s.addr(),
@@ -270,7 +273,7 @@ fn unknown_login_and_wrong_code_get_the_same_status_and_body() {
         "application/json",
         Some(&b.login_key),
         "/v1/validate",
-        r#"{"login":"nobody","code":"000000"}"#,
+        r#"{"customer":"C1","login":"nobody","code":"000000"}"#,
     );
     assert_eq!(known.0, unknown.0);
     assert_eq!(known.1, unknown.1, "the body tells nothing about the login");
@@ -284,7 +287,7 @@ fn unknown_login_and_wrong_code_get_the_same_status_and_body() {
                 "application/json",
                 Some(&b.login_key),
                 "/v1/validate",
-                &format!(r#"{{"login":"{login}","code":"{code}"}}"#),
+                &format!(r#"{{"customer":"C1","login":"{login}","code":"{code}"}}"#),
             )
         };
         let (known, unknown) = (ask("taro"), ask("nobody"));

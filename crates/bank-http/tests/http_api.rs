@@ -153,7 +153,7 @@ fn http_api_register_validate_revoke_over_loopback() {
             a,
             "POST",
             "/v1/register",
-            Some(json!({"login":"hanako","serial":"33456789","code":code("33456789", t)}))
+            Some(json!({"customer":"C1","login":"hanako","serial":"33456789","code":code("33456789", t)}))
         )
         .0,
         200
@@ -162,7 +162,9 @@ fn http_api_register_validate_revoke_over_loopback() {
         a,
         "POST",
         "/v1/register",
-        Some(json!({"login":"jiro","serial":"23456789","code":code("23456789", t)})),
+        Some(
+            json!({"customer":"C1","login":"jiro","serial":"23456789","code":code("23456789", t)}),
+        ),
     );
     assert_eq!(st, 200, "{b}");
 
@@ -172,14 +174,14 @@ fn http_api_register_validate_revoke_over_loopback() {
         a,
         "POST",
         "/v1/validate",
-        Some(json!({"login":"jiro","code":c})),
+        Some(json!({"customer":"C1","login":"jiro","code":c})),
     );
     assert_eq!((st, b["result"].as_str()), (200, Some("accepted")), "{b}");
     let (st, b) = request(
         a,
         "POST",
         "/v1/validate",
-        Some(json!({"login":"jiro","code":c})),
+        Some(json!({"customer":"C1","login":"jiro","code":c})),
     );
     assert_eq!(
         (st, b["code"].as_str()),
@@ -194,7 +196,7 @@ fn http_api_register_validate_revoke_over_loopback() {
         "POST",
         "/v1/revoke",
         Some(
-            json!({"actor":"jiro","secret":"kakunin","code":code("23456789", now()),"targets":["jiro"]}),
+            json!({"customer":"C1","actor":"jiro","secret":"kakunin","code":code("23456789", now()),"targets":["jiro"]}),
         ),
     );
     assert_eq!((st, b["code"].as_str()), (403, Some("not_allowed")), "{b}");
@@ -203,7 +205,7 @@ fn http_api_register_validate_revoke_over_loopback() {
         "POST",
         "/v1/revoke",
         Some(
-            json!({"actor":"hanako","secret":"kakunin","code":code("33456789", now()),"targets":["jiro"]}),
+            json!({"customer":"C1","actor":"hanako","secret":"kakunin","code":code("33456789", now()),"targets":["jiro"]}),
         ),
     );
     assert_eq!(st, 200, "{b}");
@@ -214,7 +216,9 @@ fn http_api_register_validate_revoke_over_loopback() {
         a,
         "POST",
         "/v1/register",
-        Some(json!({"login":"jiro","serial":"11111111","code":code("11111111", now())})),
+        Some(
+            json!({"customer":"C1","login":"jiro","serial":"11111111","code":code("11111111", now())}),
+        ),
     );
     assert_eq!((st, b["code"].as_str()), (409, Some("cool_down")), "{b}");
     assert_eq!(
@@ -238,7 +242,12 @@ fn http_api_register_validate_revoke_over_loopback() {
     );
     assert!(!b.to_string().contains(&c), "audit leaked a code");
 
-    let (st, b) = request(a, "POST", "/v1/validate", Some(json!({"login":"jiro"})));
+    let (st, b) = request(
+        a,
+        "POST",
+        "/v1/validate",
+        Some(json!({"customer":"C1","login":"jiro"})),
+    );
     assert_eq!((st, b["code"].as_str()), (400, Some("invalid_input")));
     assert_eq!(
         request(a, "GET", "/v1/nothing", None).1["code"].as_str(),

@@ -119,7 +119,7 @@ fn bank(db: &Path, kp: &Path, users: usize) -> String {
             &root,
             NewUser {
                 login: login.clone(),
-                customer: c,
+                customer: c.clone(),
                 name: format!("u{i}"),
                 class: UserClass::Master,
                 needs_otp: true,
@@ -129,8 +129,14 @@ fn bank(db: &Path, kp: &Path, users: usize) -> String {
         )
         .unwrap();
         let s = SerialNumber::parse(&serial(i)).unwrap();
-        bank.register(&root, &login, &s, &code(&serial(i), now()), now())
-            .unwrap();
+        bank.register(
+            &root,
+            &lifecycle::UserRef::new(c, login),
+            &s,
+            &code(&serial(i), now()),
+            now(),
+        )
+        .unwrap();
     }
     let (k, _) = bank
         .add_client(
@@ -263,7 +269,10 @@ fn metrics_count_each_validation_by_result_and_the_lockout_apart_from_the_api() 
             "POST",
             "/v1/validate",
             &key,
-            &format!(r#"{{"login":"{login}","code":"{code}"}}"#),
+            &format!(
+                r#"{{"customer":"K{}","login":"{login}","code":"{code}"}}"#,
+                &login[1..]
+            ),
         );
         (st, json(&body))
     };

@@ -55,6 +55,14 @@ pub struct CustomerLogin {
     pub class: lifecycle::UserClass,
 }
 
+impl CustomerLogin {
+    /// The user's key: the session's customer and login ID (login IDs are unique per
+    /// customer only).
+    pub fn user(&self) -> lifecycle::UserRef {
+        lifecycle::UserRef::new(self.customer.clone(), self.login.clone())
+    }
+}
+
 /// A back-office operator logged in through this session.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OperatorLogin {

@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_access.sql")),
     (3, include_str!("../migrations/0003_admin.sql")),
+    (4, include_str!("../migrations/0004_user_key.sql")),
 ];
 
 /// The newest schema this program knows.

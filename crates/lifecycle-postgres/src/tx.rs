@@ -213,16 +213,19 @@ impl<'a> PgTx<'a> {
         }
     }
 
-    fn users_where(&mut self, clause: &str, key: &str) -> Result<Vec<User>, StoreError> {
+    /// The users matching `clause` (with `keys` as $1, $2…), ordered by customer and login.
+    fn users_where(&mut self, clause: &str, keys: &[&str]) -> Result<Vec<User>, StoreError> {
         self.flush()?;
+        let params: Vec<&(dyn ToSql + Sync)> =
+            keys.iter().map(|k| k as &(dyn ToSql + Sync)).collect();
         let rows = self
             .tx
             .query(
                 &format!(
-                    "SELECT {} FROM users WHERE {clause} ORDER BY login",
+                    "SELECT {} FROM users WHERE {clause} ORDER BY customer, login",
                     user_cols()
                 ),
-                &[&key],
+                &params,
             )
             .map_err(backend)?;
         rows.iter().map(|r| rows::user_at(r, 0)).collect()
@@ -324,48 +327,59 @@ impl Tx for PgTx<'_> {
         if n == 0 {
             return Err(StoreError::Duplicate {
                 what: "user",
-                key: u.login.to_string(),
+                key: format!("{}/{}", u.customer, u.login),
             });
         }
         Ok(())
     }
 
-    fn user(&mut self, login: &LoginId) -> Result<Option<User>, StoreError> {
+    fn user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<Option<User>, StoreError> {
         Ok(self
-            .users_where("login = $1", login.as_str())?
+            .users_where(
+                "customer = $1 AND login = $2",
+                &[customer.as_str(), login.as_str()],
+            )?
             .into_iter()
             .next())
     }
 
+    fn users_by_login(&mut self, login: &LoginId) -> Result<Vec<User>, StoreError> {
+        self.users_where("login = $1", &[login.as_str()])
+    }
+
     fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
         let n = self.write_user(
-            "UPDATE users SET customer = $2, name = $3, class = $4, needs_otp = $5, secret_hash = $6, serial = $7, issued = $8, \
-             last_revoked_at = $9, awaiting_registration = $10, failures = $11, locked_until = $12, token_management = $13 WHERE login = $1",
+            "UPDATE users SET name = $3, class = $4, needs_otp = $5, secret_hash = $6, serial = $7, issued = $8, \
+             last_revoked_at = $9, awaiting_registration = $10, failures = $11, locked_until = $12, token_management = $13 \
+             WHERE customer = $2 AND login = $1",
             u,
         )?;
         if n == 0 {
             return Err(StoreError::Missing {
                 what: "user",
-                key: u.login.to_string(),
+                key: format!("{}/{}", u.customer, u.login),
             });
         }
         Ok(())
     }
 
     fn users_of_customer(&mut self, cid: &CustomerId) -> Result<Vec<User>, StoreError> {
-        self.users_where("customer = $1", cid.as_str())
+        self.users_where("customer = $1", &[cid.as_str()])
     }
 
-    fn delete_user(&mut self, login: &LoginId) -> Result<(), StoreError> {
+    fn delete_user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<(), StoreError> {
         self.flush()?;
         let n = self
             .tx
-            .execute("DELETE FROM users WHERE login = $1", &[&login.as_str()])
+            .execute(
+                "DELETE FROM users WHERE customer = $1 AND login = $2",
+                &[&customer.as_str(), &login.as_str()],
+            )
             .map_err(backend)?;
         if n == 0 {
             return Err(StoreError::Missing {
                 what: "user",
-                key: login.to_string(),
+                key: format!("{customer}/{login}"),
             });
         }
         Ok(())
@@ -432,7 +446,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn users_of_token(&mut self, serial: &SerialNumber) -> Result<Vec<User>, StoreError> {
-        self.users_where("serial = $1", serial.as_str())
+        self.users_where("serial = $1", &[serial.as_str()])
     }
 
     fn record_import(

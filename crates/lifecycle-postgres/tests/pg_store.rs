@@ -87,6 +87,10 @@ fn policy() -> Policy {
 fn lid(s: &str) -> LoginId {
     LoginId::parse(s).unwrap()
 }
+/// The user `s` (`u` + its customer's ID) of its customer.
+fn uref(s: &str) -> UserRef {
+    UserRef::new(CustomerId::parse(&s[1..].to_uppercase()).unwrap(), lid(s))
+}
 fn sn(s: &str) -> SerialNumber {
     SerialNumber::parse(s).unwrap()
 }
@@ -174,7 +178,7 @@ fn two_nodes_register_the_same_serial_at_once_one_binds() {
     let results = race(2, move |i| {
         nodes[i].register(
             &root(),
-            &lid(["ua", "ub"][i]),
+            &uref(["ua", "ub"][i]),
             &sn("55555555"),
             &code("55555555", t),
             t,
@@ -206,7 +210,7 @@ fn two_nodes_validate_the_same_codes_each_accepted_exactly_once() {
     let t = t0() + Duration::minutes(5);
     bank.register(
         &root(),
-        &lid("ua"),
+        &uref("ua"),
         &sn("55555555"),
         &code("55555555", t),
         t,
@@ -229,7 +233,7 @@ fn two_nodes_validate_the_same_codes_each_accepted_exactly_once() {
         steps
             .iter()
             .map(
-                |s| match node.validate(&root(), &lid("ua"), &code("55555555", *s), *s) {
+                |s| match node.validate(&root(), &uref("ua"), &code("55555555", *s), *s) {
                     Ok(_) => 1usize,
                     Err(e) => {
                         assert_eq!(e.code(), "replayed_code", "{e}");
@@ -256,7 +260,7 @@ fn two_nodes_failures_add_up_to_one_lockout() {
     db.bank()
         .register(
             &root(),
-            &lid("ua"),
+            &uref("ua"),
             &sn("55555555"),
             &code("55555555", t),
             t,
@@ -275,7 +279,7 @@ fn two_nodes_failures_add_up_to_one_lockout() {
                 if wrong == right {
                     wrong = format!("{:06}", (th * 1000 + i * 7 + 2) % 1_000_000);
                 }
-                node.validate(&root(), &lid("ua"), &wrong, at)
+                node.validate(&root(), &uref("ua"), &wrong, at)
                     .unwrap_err()
                     .code()
             })
@@ -290,7 +294,7 @@ fn two_nodes_failures_add_up_to_one_lockout() {
         (max, all.len() - max),
         "exactly max_failures wrong codes count across both nodes, then locked: {all:?}"
     );
-    let user = db.bank().user(&root(), &lid("ua")).unwrap();
+    let user = db.bank().user(&root(), &uref("ua")).unwrap();
     assert_eq!(user.failures as usize, max, "one lockout, no lost update");
     assert!(user.locked_until.is_some(), "the user is locked");
 }

@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_access.sql")),
     (3, include_str!("../migrations/0003_admin.sql")),
+    (4, include_str!("../migrations/0004_user_key.sql")),
 ];
 
 const KEY_CHECK: &[u8] = b"tokenline bank master key check";

@@ -119,11 +119,12 @@ impl RawUser {
 }
 
 impl SqlTx<'_> {
-    fn users_where(&self, clause: &str, key: &str) -> Result<Vec<User>, StoreError> {
+    /// The users matching `clause` (with `keys` as ?1, ?2…), ordered by customer and login.
+    fn users_where(&self, clause: &str, keys: &[&str]) -> Result<Vec<User>, StoreError> {
         let mut st = sql(self.tx.prepare_cached(&format!(
-            "SELECT {USER_COLS} FROM users WHERE {clause} ORDER BY login"
+            "SELECT {USER_COLS} FROM users WHERE {clause} ORDER BY customer, login"
         )))?;
-        let rows = sql(st.query_map([key], raw_user))?;
+        let rows = sql(st.query_map(rusqlite::params_from_iter(keys), raw_user))?;
         let mut out = Vec::new();
         for r in rows {
             out.push(sql(r)?.into_user()?);
@@ -249,47 +250,55 @@ impl Tx for SqlTx<'_> {
         match r {
             Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
                 what: "user",
-                key: u.login.to_string(),
+                key: format!("{}/{}", u.customer, u.login),
             }),
             r => sql(r).map(|_| ()),
         }
     }
 
-    fn user(&mut self, login: &LoginId) -> Result<Option<User>, StoreError> {
+    fn user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<Option<User>, StoreError> {
         Ok(self
-            .users_where("login = ?1", login.as_str())?
+            .users_where(
+                "customer = ?1 AND login = ?2",
+                &[customer.as_str(), login.as_str()],
+            )?
             .into_iter()
             .next())
     }
 
+    fn users_by_login(&mut self, login: &LoginId) -> Result<Vec<User>, StoreError> {
+        self.users_where("login = ?1", &[login.as_str()])
+    }
+
     fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
         let n = sql(self.write_user(
-            "UPDATE users SET customer = ?2, name = ?3, class = ?4, needs_otp = ?5, secret_hash = ?6, serial = ?7, issued = ?8, \
-             last_revoked_at = ?9, awaiting_registration = ?10, failures = ?11, locked_until = ?12, token_management = ?13 WHERE login = ?1",
+            "UPDATE users SET name = ?3, class = ?4, needs_otp = ?5, secret_hash = ?6, serial = ?7, issued = ?8, \
+             last_revoked_at = ?9, awaiting_registration = ?10, failures = ?11, locked_until = ?12, token_management = ?13 \
+             WHERE customer = ?2 AND login = ?1",
             u,
         ))?;
         if n == 0 {
             return Err(StoreError::Missing {
                 what: "user",
-                key: u.login.to_string(),
+                key: format!("{}/{}", u.customer, u.login),
             });
         }
         Ok(())
     }
 
     fn users_of_customer(&mut self, cid: &CustomerId) -> Result<Vec<User>, StoreError> {
-        self.users_where("customer = ?1", cid.as_str())
+        self.users_where("customer = ?1", &[cid.as_str()])
     }
 
-    fn delete_user(&mut self, login: &LoginId) -> Result<(), StoreError> {
+    fn delete_user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<(), StoreError> {
         let n = sql(self
             .tx
-            .prepare_cached("DELETE FROM users WHERE login = ?1")
-            .and_then(|mut st| st.execute([login.as_str()])))?;
+            .prepare_cached("DELETE FROM users WHERE customer = ?1 AND login = ?2")
+            .and_then(|mut st| st.execute([customer.as_str(), login.as_str()])))?;
         if n == 0 {
             return Err(StoreError::Missing {
                 what: "user",
-                key: login.to_string(),
+                key: format!("{customer}/{login}"),
             });
         }
         Ok(())
@@ -353,7 +362,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn users_of_token(&mut self, serial: &SerialNumber) -> Result<Vec<User>, StoreError> {
-        self.users_where("serial = ?1", serial.as_str())
+        self.users_where("serial = ?1", &[serial.as_str()])
     }
 
     fn record_import(

@@ -85,6 +85,10 @@ fn code(serial: &str, t: DateTime<Utc>) -> String {
 fn lid(s: &str) -> LoginId {
     LoginId::parse(s).unwrap()
 }
+/// The user `s` (`u` + its customer's ID) of its customer.
+fn uref(s: &str) -> UserRef {
+    UserRef::new(CustomerId::parse(&format!("C{}", &s[1..])).unwrap(), lid(s))
+}
 fn sn(s: &str) -> SerialNumber {
     SerialNumber::parse(s).unwrap()
 }
@@ -189,7 +193,7 @@ fn many_users_racing_for_many_serials_bind_each_serial_once() {
             let s = serial(k);
             attempts += 1;
             if bank
-                .register(&root(), &lid(&format!("u{u}")), &sn(&s), &code(&s, t), t)
+                .register(&root(), &uref(&format!("u{u}")), &sn(&s), &code(&s, t), t)
                 .is_ok()
             {
                 return (Some(s), attempts);
@@ -211,7 +215,7 @@ fn many_users_racing_for_many_serials_bind_each_serial_once() {
     let bank = db.bank();
     for (u, r) in results.iter().enumerate() {
         assert_eq!(
-            bank.user(&root(), &lid(&format!("u{u}")))
+            bank.user(&root(), &uref(&format!("u{u}")))
                 .unwrap()
                 .serial
                 .map(|s| s.to_string()),
@@ -240,7 +244,7 @@ fn concurrent_validations_accept_every_code_exactly_once() {
     for u in 0..users {
         bank.register(
             &root(),
-            &lid(&format!("u{u}")),
+            &uref(&format!("u{u}")),
             &sn(&serial(u)),
             &code(&serial(u), t),
             t,
@@ -259,7 +263,12 @@ fn concurrent_validations_accept_every_code_exactly_once() {
             let now = t + Duration::seconds(30 * r as i64);
             for k in 0..users {
                 let u = (k + th) % users;
-                match bank.validate(&root(), &lid(&format!("u{u}")), &code(&serial(u), now), now) {
+                match bank.validate(
+                    &root(),
+                    &uref(&format!("u{u}")),
+                    &code(&serial(u), now),
+                    now,
+                ) {
                     Ok(LoginOutcome::Accepted { .. }) => accepted.push((u, r)),
                     Ok(other) => panic!("u{u}: {other:?}"),
                     Err(e) => *refusals.entry(e.code().to_string()).or_default() += 1,
@@ -313,7 +322,7 @@ fn concurrent_failures_are_all_counted_no_lost_update() {
     db.bank()
         .register(
             &root(),
-            &lid("u0"),
+            &uref("u0"),
             &sn(&serial(0)),
             &code(&serial(0), t),
             t,
@@ -332,7 +341,7 @@ fn concurrent_failures_are_all_counted_no_lost_update() {
                 wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 1) % 1_000_000);
             }
             let e = bank
-                .validate(&root(), &lid("u0"), &wrong, t + Duration::seconds(60))
+                .validate(&root(), &uref("u0"), &wrong, t + Duration::seconds(60))
                 .unwrap_err();
             assert_eq!(e.code(), "wrong_code", "{e}");
             n += 1;
@@ -340,7 +349,7 @@ fn concurrent_failures_are_all_counted_no_lost_update() {
         n
     });
     let total: usize = refused.iter().sum();
-    let user = db.bank().user(&root(), &lid("u0")).unwrap();
+    let user = db.bank().user(&root(), &uref("u0")).unwrap();
     assert_eq!(
         user.failures as usize, total,
         "every failure counted (no lost update)"
@@ -363,7 +372,7 @@ fn concurrent_revocations_of_one_token_revoke_it_once() {
     db.bank()
         .register(
             &root(),
-            &lid("u0"),
+            &uref("u0"),
             &sn(&serial(0)),
             &code(&serial(0), t),
             t,
@@ -373,7 +382,7 @@ fn concurrent_revocations_of_one_token_revoke_it_once() {
     let results = race(threads, move |th| {
         let now = t + Duration::seconds(30 * (th as i64 + 1));
         let proof = Proof {
-            actor: lid("u0"),
+            actor: uref("u0"),
             secret: ConfirmationSecret::new(SECRET),
             code: code(&serial(0), now),
         };
@@ -394,7 +403,7 @@ fn concurrent_revocations_of_one_token_revoke_it_once() {
     let later = t + Duration::minutes(10);
     let after = db
         .bank()
-        .validate(&root(), &lid("u0"), &code(&serial(0), later), later);
+        .validate(&root(), &uref("u0"), &code(&serial(0), later), later);
     assert!(
         !matches!(after, Ok(LoginOutcome::Accepted { .. })),
         "a revoked token's code is refused: {after:?}"

@@ -83,6 +83,10 @@ fn policy() -> Policy {
 fn lid(s: &str) -> LoginId {
     LoginId::parse(s).unwrap()
 }
+/// The user `s` (`u` + its customer's ID) of its customer.
+fn uref(s: &str) -> UserRef {
+    UserRef::new(CustomerId::parse(&s[1..].to_uppercase()).unwrap(), lid(s))
+}
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, 3, 1, 0, 0).unwrap()
 }
@@ -141,7 +145,7 @@ fn concurrent_registrations_of_the_same_serial_exactly_one_wins() {
                 b.wait();
                 bank.register(
                     &root(),
-                    &lid(login),
+                    &uref(login),
                     &SerialNumber::parse("55555555").unwrap(),
                     &code("55555555", t),
                     t,
@@ -170,7 +174,7 @@ fn concurrent_validations_of_the_same_code_exactly_one_accepted() {
     let t = t0() + chrono::Duration::minutes(5);
     bank.register(
         &root(),
-        &lid("ua"),
+        &uref("ua"),
         &SerialNumber::parse("55555555").unwrap(),
         &code("55555555", t),
         t,
@@ -187,7 +191,7 @@ fn concurrent_validations_of_the_same_code_exactly_one_accepted() {
             let c = c.clone();
             std::thread::spawn(move || {
                 b.wait();
-                bank.validate(&root(), &lid("ua"), &c, t)
+                bank.validate(&root(), &uref("ua"), &c, t)
             })
         })
         .collect();

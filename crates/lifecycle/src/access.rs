@@ -8,7 +8,7 @@
 //! guess), and a presented value is looked up by that hash.
 
 use crate::auth::Scope;
-use crate::ids::{ClientName, LoginId, OperatorId, SerialNumber};
+use crate::ids::{ClientName, CustomerId, LoginId, OperatorId, SerialNumber};
 use crate::secret::SecretHash;
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -148,14 +148,18 @@ pub enum RequestKind {
     },
     /// A back-office revocation of a user's token.
     RevokeUser {
-        /// The user.
+        /// The user's customer.
+        customer: CustomerId,
+        /// The user (a login ID within `customer`).
         login: LoginId,
         /// The reason given.
         reason: String,
     },
     /// Lifting a user's lockout.
     Unlock {
-        /// The user.
+        /// The user's customer.
+        customer: CustomerId,
+        /// The user (a login ID within `customer`).
         login: LoginId,
     },
 }

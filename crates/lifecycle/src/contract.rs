@@ -82,6 +82,69 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     requests_and_throttles_round_trip(&make());
     admin_listing_and_removal(&make());
     import_skip_known_keeps_all_or_nothing(&make());
+    two_customers_may_each_have_login_admin01(&make());
+}
+
+/// Login IDs are unique per customer, not bank-wide (issue #15; the seeds' 契約者 each name
+/// their own users): two customers each have a user `admin01`; each reads, updates and is
+/// deleted on its own; the same login twice in one customer is still `Duplicate`;
+/// [`Tx::users_by_login`] finds both, ordered by customer.
+pub fn two_customers_may_each_have_login_admin01<S: Store>(s: &S) {
+    let mk = |c: &str, name: &str| {
+        User::new(lid("admin01"), cid(c), name.into(), UserClass::Master, true)
+    };
+    s.transaction(|tx| {
+        tx.insert_customer(&customer("C0042"))?;
+        tx.insert_customer(&customer("C0041"))?;
+        tx.insert_user(&mk("C0042", "四二"))?;
+        tx.insert_user(&mk("C0041", "四一"))
+    })
+    .expect("two customers may each have admin01");
+    let dup = s.transaction(|tx| tx.insert_user(&mk("C0041", "again")));
+    assert!(
+        matches!(dup, Err(StoreError::Duplicate { what: "user", .. })),
+        "admin01 twice in one customer must be Duplicate, got {dup:?}"
+    );
+    let name = |c: &str| {
+        s.transaction(|tx| tx.user(&cid(c), &lid("admin01")))
+            .unwrap()
+            .map(|u| u.name)
+    };
+    assert_eq!(name("C0041").as_deref(), Some("四一"));
+    assert_eq!(name("C0042").as_deref(), Some("四二"));
+    let both: Vec<String> = s
+        .transaction(|tx| tx.users_by_login(&lid("admin01")))
+        .unwrap()
+        .into_iter()
+        .map(|u| u.customer.to_string())
+        .collect();
+    assert_eq!(
+        both,
+        ["C0041", "C0042"],
+        "users_by_login: every customer's, by customer"
+    );
+    let mut u = s
+        .transaction(|tx| tx.user(&cid("C0041"), &lid("admin01")))
+        .unwrap()
+        .unwrap();
+    u.failures = 4;
+    s.transaction(|tx| tx.update_user(&u)).unwrap();
+    let other = s
+        .transaction(|tx| tx.user(&cid("C0042"), &lid("admin01")))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        other.failures, 0,
+        "an update touches that customer's user only"
+    );
+    s.transaction(|tx| tx.delete_user(&cid("C0042"), &lid("admin01")))
+        .unwrap();
+    assert_eq!(name("C0042"), None);
+    assert_eq!(
+        name("C0041").as_deref(),
+        Some("四一"),
+        "a delete removes that customer's user only"
+    );
 }
 
 /// `import --skip-known` through the domain on this store (issue #15): a serial the store
@@ -247,13 +310,21 @@ pub fn admin_listing_and_removal<S: Store>(s: &S) {
         .0,
         1
     );
-    let u = s.transaction(|tx| tx.user(&lid("adm"))).unwrap().unwrap();
+    let u = s
+        .transaction(|tx| tx.user(&cid("C001"), &lid("adm")))
+        .unwrap()
+        .unwrap();
     assert!(!u.token_management, "token_management must read back");
-    s.transaction(|tx| tx.delete_user(&lid("adm"))).unwrap();
-    assert_eq!(s.transaction(|tx| tx.user(&lid("adm"))).unwrap(), None);
+    s.transaction(|tx| tx.delete_user(&cid("C001"), &lid("adm")))
+        .unwrap();
+    assert_eq!(
+        s.transaction(|tx| tx.user(&cid("C001"), &lid("adm")))
+            .unwrap(),
+        None
+    );
     assert!(
         matches!(
-            s.transaction(|tx| tx.delete_user(&lid("adm"))),
+            s.transaction(|tx| tx.delete_user(&cid("C001"), &lid("adm"))),
             Err(StoreError::Missing { what: "user", .. })
         ),
         "deleting a missing user is Missing"
@@ -380,6 +451,7 @@ pub fn requests_and_throttles_round_trip<S: Store>(s: &S) {
     let r = BackofficeRequest {
         id: 0,
         kind: RequestKind::RevokeUser {
+            customer: cid("C001"),
             login: lid("taro"),
             reason: "紛失".into(),
         },
@@ -513,7 +585,9 @@ pub fn users_round_trip<S: Store>(s: &S) {
     })
     .unwrap();
     assert_eq!(
-        s.transaction(|tx| tx.user(&lid("bob"))).unwrap().as_ref(),
+        s.transaction(|tx| tx.user(&cid("C001"), &lid("bob")))
+            .unwrap()
+            .as_ref(),
         Some(&b),
         "user must read back field for field"
     );
@@ -553,7 +627,8 @@ pub fn users_round_trip<S: Store>(s: &S) {
     b2.needs_otp = false;
     s.transaction(|tx| tx.update_user(&b2)).unwrap();
     assert_eq!(
-        s.transaction(|tx| tx.user(&lid("bob"))).unwrap(),
+        s.transaction(|tx| tx.user(&cid("C001"), &lid("bob")))
+            .unwrap(),
         Some(b2),
         "update must clear optional fields"
     );

@@ -4,7 +4,8 @@
 //! user already uses (the token must be in the bank's stock, imported from its seed file).
 //!
 //! All or nothing: one transaction; the first refused row names its line and rolls back
-//! everything. Rules (DOMAIN.md §3): a customer ID or login ID already in the bank is refused;
+//! everything. Rules (DOMAIN.md §3): a customer ID already in the bank, or a login ID already
+//! used in the same customer, is refused (login IDs are unique per customer, not bank-wide);
 //! each customer has exactly one master; one name and mode per customer; names are not empty;
 //! a shared-mode customer's users all use the same token (`001` 共通トークン); a user who
 //! needs no OTP has no serial; a serial must be in stock or already in use by the same
@@ -111,8 +112,8 @@ pub fn import_customers<S: Store>(
                 ))?;
                 done.customers += 1;
             }
-            if tx.user(&r.login)?.is_some() {
-                return refuse(at(format!("login ID {} is already in the bank", r.login)), &mut refusal);
+            if tx.user(&r.customer, &r.login)?.is_some() {
+                return refuse(at(format!("login ID {} is already a user of customer {}", r.login, r.customer)), &mut refusal);
             }
             let mut user = User::new(
                 r.login.clone(),
@@ -201,8 +202,11 @@ fn check_file(rows: &[CustomerRow]) -> Result<(), Error> {
         if r.user_name.trim().is_empty() {
             return Err(at(format!("user {} has an empty name", r.login)));
         }
-        if let Some(first) = logins.insert(&r.login, r.line) {
-            return Err(at(format!("login ID {} is also on line {first}", r.login)));
+        if let Some(first) = logins.insert((&r.customer, &r.login), r.line) {
+            return Err(at(format!(
+                "login ID {} of customer {} is also on line {first}",
+                r.login, r.customer
+            )));
         }
         if !r.needs_otp && r.serial.is_some() {
             return Err(at(format!(
@@ -345,7 +349,10 @@ mod tests {
         let u = bank
             .user(
                 &Caller::Local("root".into()),
-                &LoginId::parse("c1a").unwrap(),
+                &crate::ids::UserRef::new(
+                    CustomerId::parse("C1").unwrap(),
+                    LoginId::parse("c1a").unwrap(),
+                ),
             )
             .unwrap();
         assert_eq!(u.serial, Some(SerialNumber::parse("23000001").unwrap()));
@@ -391,7 +398,10 @@ mod tests {
         assert!(
             bank.user(
                 &Caller::Local("root".into()),
-                &LoginId::parse("c1m").unwrap()
+                &crate::ids::UserRef::new(
+                    CustomerId::parse("C1").unwrap(),
+                    LoginId::parse("c1m").unwrap()
+                )
             )
             .is_err(),
             "rolled back"
@@ -478,5 +488,57 @@ mod tests {
         .unwrap_err()
         .to_string()
         .contains("shared mode"));
+    }
+
+    #[test]
+    fn two_customers_in_one_file_may_each_have_login_admin01() {
+        let bank = bank_with_stock();
+        let rows = [
+            row(
+                2,
+                "C0041",
+                UsageMode::Individual,
+                "admin01",
+                UserClass::Master,
+                None,
+            ),
+            row(
+                3,
+                "C0042",
+                UsageMode::Individual,
+                "admin01",
+                UserClass::Master,
+                None,
+            ),
+        ];
+        let root = Caller::Local("root".into());
+        import_customers(&bank, &root, &rows, now(), None).unwrap();
+        for c in ["C0041", "C0042"] {
+            let who = crate::ids::UserRef::new(
+                CustomerId::parse(c).unwrap(),
+                LoginId::parse("admin01").unwrap(),
+            );
+            assert_eq!(bank.user(&root, &who).unwrap().customer.as_str(), c);
+        }
+        let twice = [
+            row(
+                2,
+                "C0043",
+                UsageMode::Individual,
+                "admin01",
+                UserClass::Master,
+                None,
+            ),
+            row(
+                3,
+                "C0043",
+                UsageMode::Individual,
+                "admin01",
+                UserClass::Admin,
+                None,
+            ),
+        ];
+        let e = import_customers(&bank, &root, &twice, now(), None).unwrap_err();
+        assert!(e.to_string().contains("also on line 2"), "{e}");
     }
 }

@@ -1,6 +1,6 @@
 //! Every way a use case can refuse, each with a stable code for the HTTP API and the CLI.
 
-use crate::ids::{IdError, LoginId, OperatorId, SerialNumber};
+use crate::ids::{CustomerId, IdError, LoginId, OperatorId, SerialNumber};
 use crate::store::StoreError;
 use chrono::{DateTime, Utc};
 
@@ -26,9 +26,18 @@ pub enum Error {
     /// The customer exists already.
     #[error("customer {0} already exists")]
     DuplicateCustomer(String),
-    /// The login ID is taken.
+    /// The login ID is taken within its customer.
     #[error("login id {0} is already taken")]
     DuplicateUser(String),
+    /// A login ID named without its customer exists in several customers (the CLI's
+    /// resolution of a bare login ID).
+    #[error("login ID {login} exists in {}: give --customer", customers.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" and "))]
+    AmbiguousLogin {
+        /// The login ID.
+        login: LoginId,
+        /// Every customer that has a user with it.
+        customers: Vec<CustomerId>,
+    },
     /// The customer has a master user already (DOMAIN.md §3: exactly one).
     #[error("customer {0} already has a master user")]
     MasterExists(String),
@@ -218,6 +227,7 @@ impl Error {
             Error::UnknownSerial(_) => "unknown_serial",
             Error::DuplicateCustomer(_) => "duplicate_customer",
             Error::DuplicateUser(_) => "duplicate_user",
+            Error::AmbiguousLogin { .. } => "ambiguous_login",
             Error::MasterExists(_) => "master_exists",
             Error::DuplicateSerial(_) => "duplicate_serial",
             Error::DuplicateImport(_) => "duplicate_import",

@@ -90,7 +90,8 @@ macro_rules! simple_id_type {
 }
 
 simple_id_type!(
-    /// A user's login ID (ログインID / お客様ID), unique within the bank.
+    /// A user's login ID (ログインID / お客様ID), unique within its customer only: two
+    /// customers may each have a user `admin01`. A user is named by [`UserRef`].
     LoginId,
     "login id"
 );
@@ -143,6 +144,30 @@ macro_rules! common_impls {
     )*};
 }
 common_impls!(SerialNumber, LoginId, CustomerId, OperatorId, ClientName);
+
+/// A user's key: the customer (契約者) and the login ID within it. Login IDs are unique per
+/// customer, not bank-wide (issue #15), so every use case, store and caller names a user by
+/// both. Shown as `C0041/admin01`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub struct UserRef {
+    /// The customer the user belongs to.
+    pub customer: CustomerId,
+    /// The login ID within that customer.
+    pub login: LoginId,
+}
+
+impl UserRef {
+    /// The user `login` of `customer`.
+    pub fn new(customer: CustomerId, login: LoginId) -> Self {
+        UserRef { customer, login }
+    }
+}
+
+impl fmt::Display for UserRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.customer, self.login)
+    }
+}
 
 /// A one-time password as typed, normalised: the 6 to 8 ASCII digits left after Unicode NFKC
 /// (full-width `９６６００４` from a Japanese IME becomes `966004`) and after dropping spaces

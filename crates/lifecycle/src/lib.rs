@@ -48,6 +48,7 @@ pub use bank::{
 pub use error::Error;
 pub use ids::{
     ClientName, CustomerId, IdError, LoginId, MalformedCode, OperatorId, OtpCode, SerialNumber,
+    UserRef,
 };
 pub use model::{
     Customer, NewToken, OtpState, Seed, TokenCounters, TokenInfo, TokenStatus, UsageMode, User,

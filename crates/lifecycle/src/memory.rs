@@ -19,7 +19,8 @@ pub struct MemoryStore {
 #[derive(Default, Clone)]
 struct State {
     customers: BTreeMap<CustomerId, Customer>,
-    users: BTreeMap<LoginId, User>,
+    /// Keyed by (customer, login ID): login IDs are unique per customer.
+    users: BTreeMap<(CustomerId, LoginId), User>,
     tokens: BTreeMap<SerialNumber, (TokenInfo, Seed)>,
     imports: BTreeSet<String>,
     audit: Vec<AuditEntry>,
@@ -83,23 +84,32 @@ impl Tx for State {
         Ok(())
     }
     fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
-        if self.users.contains_key(&u.login) {
+        let key = (u.customer.clone(), u.login.clone());
+        if self.users.contains_key(&key) {
             return Err(StoreError::Duplicate {
                 what: "user",
-                key: u.login.to_string(),
+                key: format!("{}/{}", u.customer, u.login),
             });
         }
-        self.users.insert(u.login.clone(), u.clone());
+        self.users.insert(key, u.clone());
         Ok(())
     }
-    fn user(&mut self, login: &LoginId) -> Result<Option<User>, StoreError> {
-        Ok(self.users.get(login).cloned())
+    fn user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<Option<User>, StoreError> {
+        Ok(self.users.get(&(customer.clone(), login.clone())).cloned())
+    }
+    fn users_by_login(&mut self, login: &LoginId) -> Result<Vec<User>, StoreError> {
+        Ok(self
+            .users
+            .values()
+            .filter(|u| &u.login == login)
+            .cloned()
+            .collect())
     }
     fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
         let slot = self
             .users
-            .get_mut(&u.login)
-            .ok_or_else(|| missing("user", u.login.as_str()))?;
+            .get_mut(&(u.customer.clone(), u.login.clone()))
+            .ok_or_else(|| missing("user", &format!("{}/{}", u.customer, u.login)))?;
         *slot = u.clone();
         Ok(())
     }
@@ -111,11 +121,11 @@ impl Tx for State {
             .cloned()
             .collect())
     }
-    fn delete_user(&mut self, login: &LoginId) -> Result<(), StoreError> {
+    fn delete_user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<(), StoreError> {
         self.users
-            .remove(login)
+            .remove(&(customer.clone(), login.clone()))
             .map(|_| ())
-            .ok_or_else(|| missing("user", login.as_str()))
+            .ok_or_else(|| missing("user", &format!("{customer}/{login}")))
     }
     fn customers_page(
         &mut self,

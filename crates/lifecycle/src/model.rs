@@ -157,7 +157,7 @@ pub struct Customer {
 /// A user of a customer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
-    /// Login ID, unique within the bank.
+    /// Login ID, unique within its customer (the user's key is (customer, login), issue #15).
     pub login: LoginId,
     /// The customer the user belongs to.
     pub customer: CustomerId,

@@ -88,16 +88,20 @@ pub trait Tx {
     /// Replaces a customer's name, mode and secret.
     fn update_customer(&mut self, c: &Customer) -> Result<(), StoreError>;
 
-    /// Adds a user; `Duplicate` if the login ID is taken.
+    /// Adds a user; `Duplicate` if its customer has a user with that login ID already
+    /// (login IDs are unique per customer, not bank-wide: the key is (customer, login)).
     fn insert_user(&mut self, u: &User) -> Result<(), StoreError>;
-    /// Reads a user.
-    fn user(&mut self, login: &LoginId) -> Result<Option<User>, StoreError>;
-    /// Replaces every field of a user (by login ID).
+    /// Reads the user `login` of `customer`.
+    fn user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<Option<User>, StoreError>;
+    /// Every user with this login ID, across customers, ordered by customer (to resolve a
+    /// login ID named without its customer, and to name the customers when it is ambiguous).
+    fn users_by_login(&mut self, login: &LoginId) -> Result<Vec<User>, StoreError>;
+    /// Replaces every field of a user (by customer and login ID).
     fn update_user(&mut self, u: &User) -> Result<(), StoreError>;
     /// A customer's users ordered by login ID.
     fn users_of_customer(&mut self, id: &CustomerId) -> Result<Vec<User>, StoreError>;
-    /// Removes a user (by login ID); `Missing` if there is none.
-    fn delete_user(&mut self, login: &LoginId) -> Result<(), StoreError>;
+    /// Removes the user `login` of `customer`; `Missing` if there is none.
+    fn delete_user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<(), StoreError>;
     /// One page of customers ordered by ID: the total count and up to `limit` customers
     /// after skipping `offset`.
     fn customers_page(
@@ -190,7 +194,8 @@ pub trait Tx {
     /// The requests not yet approved, oldest first.
     fn pending_requests(&mut self) -> Result<Vec<BackofficeRequest>, StoreError>;
 
-    /// The throttle of a key (`login:NAME`, `operator:NAME`, `replay:NAME`); zero if none.
+    /// The throttle of a key (`login:CUSTOMER/LOGIN`, `operator:NAME`,
+    /// `replay:CUSTOMER/LOGIN`); zero if none.
     fn throttle(&mut self, key: &str) -> Result<Throttle, StoreError>;
     /// Writes a throttle; a zero throttle may be removed.
     fn set_throttle(&mut self, key: &str, t: &Throttle) -> Result<(), StoreError>;

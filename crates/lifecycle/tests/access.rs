@@ -70,9 +70,14 @@ fn a_login_client_lists_only_the_acting_users_customer() {
     let c = client(&[Scope::Login]);
     assert!(w
         .bank
-        .list_users(&c, Some(&lid("taro")), &cid("C1"), None, 1, t)
+        .list_users(&c, Some(&uref("taro")), &cid("C1"), None, 1, t)
         .is_ok());
-    for acting in [None, Some(lid("nobody"))] {
+    // An unknown user, and a user of another customer with a login ID that C1 also has.
+    for acting in [
+        None,
+        Some(uref("nobody")),
+        Some(UserRef::new(cid("C2"), lid("taro"))),
+    ] {
         let err = w
             .bank
             .list_users(&c, acting.as_ref(), &cid("C1"), None, 1, t)
@@ -90,11 +95,11 @@ fn unknown_login_answers_exactly_like_a_wrong_code_and_locks_alike() {
     for i in 0..max {
         let known = w
             .bank
-            .validate(&c, &lid("jiro"), &wrong_code("45678909", t), t)
+            .validate(&c, &uref("jiro"), &wrong_code("45678909", t), t)
             .unwrap_err();
         let unknown = w
             .bank
-            .validate(&c, &lid("ghost"), &wrong_code("45678909", t), t)
+            .validate(&c, &uref("ghost"), &wrong_code("45678909", t), t)
             .unwrap_err();
         assert_eq!(known.code(), unknown.code(), "attempt {i}");
         assert_eq!(
@@ -103,8 +108,11 @@ fn unknown_login_answers_exactly_like_a_wrong_code_and_locks_alike() {
             "attempt {i}"
         );
     }
-    let known = w.bank.validate(&c, &lid("jiro"), "000000", t).unwrap_err();
-    let unknown = w.bank.validate(&c, &lid("ghost"), "000000", t).unwrap_err();
+    let known = w.bank.validate(&c, &uref("jiro"), "000000", t).unwrap_err();
+    let unknown = w
+        .bank
+        .validate(&c, &uref("ghost"), "000000", t)
+        .unwrap_err();
     assert_eq!((known.code(), unknown.code()), ("locked", "locked"));
 }
 
@@ -118,12 +126,12 @@ fn a_shared_tokens_failures_count_for_the_token_too() {
     for i in 0..5 {
         let who = if i % 2 == 0 { "sachiko" } else { "saburo" };
         w.bank
-            .validate(&c, &lid(who), &wrong_code("78160641", t), t)
+            .validate(&c, &uref(who), &wrong_code("78160641", t), t)
             .unwrap_err();
     }
     let err = w
         .bank
-        .validate(&c, &lid("sachiko"), &code("78160641", t), t)
+        .validate(&c, &uref("sachiko"), &code("78160641", t), t)
         .unwrap_err();
     assert_eq!(err.code(), "token_locked", "{err}");
 }
@@ -134,25 +142,25 @@ fn a_replayed_code_is_not_a_failure_but_is_throttled() {
     let t = jst("2025-03-04 10:00");
     let c = client(&[Scope::Login]);
     let right = code("45678909", t);
-    w.bank.validate(&c, &lid("jiro"), &right, t).unwrap();
+    w.bank.validate(&c, &uref("jiro"), &right, t).unwrap();
     let max_failures = w.bank.policy().validation.max_failures;
     for _ in 0..max_failures + 2 {
-        let err = w.bank.validate(&c, &lid("jiro"), &right, t).unwrap_err();
+        let err = w.bank.validate(&c, &uref("jiro"), &right, t).unwrap_err();
         assert_eq!(err.code(), "replayed_code");
     }
-    let u = w.bank.user(&root(), &lid("jiro")).unwrap();
+    let u = w.bank.user(&root(), &uref("jiro")).unwrap();
     assert_eq!(u.failures, 0, "replays are not failures");
     let max_replays = w.bank.policy().validation.max_replays;
     let mut last = None;
     for _ in (max_failures + 2)..max_replays {
-        last = Some(w.bank.validate(&c, &lid("jiro"), &right, t).unwrap_err());
+        last = Some(w.bank.validate(&c, &uref("jiro"), &right, t).unwrap_err());
     }
     assert_eq!(last.unwrap().code(), "replayed_code");
     let err = w
         .bank
         .validate(
             &c,
-            &lid("jiro"),
+            &uref("jiro"),
             &code("45678909", t + Duration::seconds(30)),
             t + Duration::seconds(30),
         )
@@ -170,20 +178,23 @@ fn unlock_is_for_an_operator_and_only_for_a_locked_user() {
     let t = jst("2025-03-04 10:00");
     let err = w
         .bank
-        .unlock(&client(&[Scope::Backoffice]), &lid("jiro"), t)
+        .unlock(&client(&[Scope::Backoffice]), &uref("jiro"), t)
         .unwrap_err();
     assert_eq!(err.code(), "operator_session_required");
     let err = w
         .bank
-        .unlock(&operator("suzuki"), &lid("jiro"), t)
+        .unlock(&operator("suzuki"), &uref("jiro"), t)
         .unwrap_err();
     assert_eq!(err.code(), "not_locked");
     for _ in 0..5 {
         let _ = w
             .bank
-            .validate(&root(), &lid("jiro"), &wrong_code("45678909", t), t);
+            .validate(&root(), &uref("jiro"), &wrong_code("45678909", t), t);
     }
-    let done = w.bank.unlock(&operator("suzuki"), &lid("jiro"), t).unwrap();
+    let done = w
+        .bank
+        .unlock(&operator("suzuki"), &uref("jiro"), t)
+        .unwrap();
     assert!(
         matches!(done, BackofficeOutcome::Unlocked { .. }),
         "{done:?}"
@@ -211,7 +222,7 @@ fn dual_control_needs_a_second_different_supervisor() {
         .backoffice_revoke(
             &sup("sato"),
             "lost on the train",
-            &BackofficeTarget::User(lid("jiro")),
+            &BackofficeTarget::User(uref("jiro")),
             t,
         )
         .unwrap();
@@ -261,7 +272,7 @@ fn control_characters_in_a_reason_or_a_name_are_refused() {
         .backoffice_revoke(
             &operator("suzuki"),
             forged,
-            &BackofficeTarget::User(lid("jiro")),
+            &BackofficeTarget::User(uref("jiro")),
             t,
         )
         .unwrap_err();
@@ -291,7 +302,7 @@ fn every_audit_entry_is_chained_and_names_the_caller() {
     let t = jst("2025-03-04 10:00");
     let c = client(&[Scope::Login]);
     w.bank
-        .validate(&c, &lid("jiro"), &code("45678909", t), t)
+        .validate(&c, &uref("jiro"), &code("45678909", t), t)
         .unwrap();
     let log = w.bank.audit(&root(), &AuditQuery::default(), t).unwrap();
     assert_eq!(w.bank.verify_audit(&root(), t).unwrap(), Ok(log.len()));
@@ -445,7 +456,7 @@ fn operator_sessions_need_password_and_code_and_end_when_idle() {
         .bank
         .register(
             &root(),
-            &lid("shiro"),
+            &uref("shiro"),
             &sn("15151515"),
             &code("15151515", t1),
             t1,
@@ -463,11 +474,11 @@ fn group_validation_accepts_each_code_once() {
     let c = client(&[Scope::Login]);
     let right = code("45678909", t);
     let items = vec![
-        (c.clone(), lid("jiro"), right.clone()),
-        (c.clone(), lid("taro"), code("23456789", t)),
-        (c.clone(), lid("jiro"), right.clone()),
-        (c.clone(), lid("ghost"), right.clone()),
-        (client(&[Scope::Audit]), lid("taro"), code("23456789", t)),
+        (c.clone(), uref("jiro"), right.clone()),
+        (c.clone(), uref("taro"), code("23456789", t)),
+        (c.clone(), uref("jiro"), right.clone()),
+        (c.clone(), uref("ghost"), right.clone()),
+        (client(&[Scope::Audit]), uref("taro"), code("23456789", t)),
     ];
     let out = w.bank.validate_many(&items, t).unwrap();
     let codes: Vec<&str> = out

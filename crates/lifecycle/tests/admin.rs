@@ -346,20 +346,20 @@ fn token_list_filters_by_status_and_pages_by_ten() {
 fn removing_a_user_releases_their_token_and_is_audited_with_the_actor() {
     let w = world("000");
     // jiro alone uses 45678909: it goes back to issued (still the customer's).
-    let s = w.bank.remove_user(&root(), &lid("jiro"), t()).unwrap();
+    let s = w.bank.remove_user(&root(), &uref("jiro"), t()).unwrap();
     assert_eq!(s, Some(sn("45678909")));
     assert!(matches!(
         w.bank.token(&root(), &sn("45678909"), t()).unwrap().status,
         TokenStatus::Issued { .. }
     ));
     // sachiko shares 78160641 with saburo: it stays active.
-    w.bank.remove_user(&root(), &lid("sachiko"), t()).unwrap();
+    w.bank.remove_user(&root(), &uref("sachiko"), t()).unwrap();
     assert!(matches!(
         w.bank.token(&root(), &sn("78160641"), t()).unwrap().status,
         TokenStatus::Active { .. }
     ));
     assert_eq!(
-        w.bank.user(&root(), &lid("jiro")).unwrap_err().code(),
+        w.bank.user(&root(), &uref("jiro")).unwrap_err().code(),
         "unknown_user"
     );
     let log = w.bank.audit(&root(), &AuditQuery::default(), t()).unwrap();
@@ -371,9 +371,9 @@ fn removing_a_user_releases_their_token_and_is_audited_with_the_actor() {
 #[test]
 fn the_master_user_cannot_be_removed() {
     let w = world("000");
-    let e = w.bank.remove_user(&root(), &lid("taro"), t()).unwrap_err();
+    let e = w.bank.remove_user(&root(), &uref("taro"), t()).unwrap_err();
     assert_eq!(e.code(), "master_cannot_be_removed");
-    assert!(w.bank.user(&root(), &lid("taro")).is_ok());
+    assert!(w.bank.user(&root(), &uref("taro")).is_ok());
 }
 
 #[test]
@@ -382,7 +382,7 @@ fn set_password_gives_a_user_their_own_confirmation_password() {
     w.bank
         .set_user_password(
             &root(),
-            &lid("hanako"),
+            &uref("hanako"),
             &ConfirmationSecret::new("hanako-own"),
             t(),
         )
@@ -402,7 +402,7 @@ fn set_password_gives_a_user_their_own_confirmation_password() {
     assert!(!e.detail.contains("hanako-own"));
     assert_eq!(
         w.bank
-            .set_user_password(&root(), &lid("hanako"), &ConfirmationSecret::new(""), t1)
+            .set_user_password(&root(), &uref("hanako"), &ConfirmationSecret::new(""), t1)
             .unwrap_err()
             .code(),
         "invalid_input"

@@ -24,7 +24,7 @@ fn a_customer_is_found_by_its_id_or_a_users_login_with_the_screens_columns_and_l
     for _ in 0..5 {
         let _ = w
             .bank
-            .validate(&root(), &lid("jiro"), &wrong_code("45678909", t), t);
+            .validate(&root(), &uref("jiro"), &wrong_code("45678909", t), t);
     }
     let by_id = w
         .bank
@@ -211,7 +211,7 @@ fn the_audit_log_finds_a_backoffice_revocation_by_serial_operator_action_and_day
         .backoffice_revoke(
             &operator("suzuki"),
             "紛失",
-            &BackofficeTarget::User(lid("jiro")),
+            &BackofficeTarget::User(uref("jiro")),
             t,
         )
         .unwrap();

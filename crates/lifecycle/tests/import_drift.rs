@@ -38,8 +38,13 @@ fn import(w: &World, digest: &str, tokens: Vec<NewToken>) -> Result<usize, Error
 fn register_with_code_steps_away(w: &World, serial: &str, steps: i64) -> Result<TokenInfo, Error> {
     let t = jst("2025-03-05 10:00:10");
     let shown = t + Duration::seconds(30 * steps);
-    w.bank
-        .register(&root(), &lid("shiro"), &sn(serial), &code(serial, shown), t)
+    w.bank.register(
+        &root(),
+        &uref("shiro"),
+        &sn(serial),
+        &code(serial, shown),
+        t,
+    )
 }
 
 #[test]

@@ -29,7 +29,7 @@ fn an_unknown_name_costs_the_argon2_work_of_a_known_one() {
     };
     // Customer side: the actor's confirmation password (revoke).
     let proof = |actor: &str, t| Proof {
-        actor: lid(actor),
+        actor: uref(actor),
         secret: ConfirmationSecret::new("not-the-password"),
         code: code("23456789", t),
     };

@@ -30,7 +30,7 @@ fn revoked_at_0800_registers_from_0830() {
         .bank
         .register(
             &root(),
-            &lid("jiro"),
+            &uref("jiro"),
             &sn("11111111"),
             &code("11111111", early),
             early,
@@ -41,7 +41,7 @@ fn revoked_at_0800_registers_from_0830() {
     w.bank
         .register(
             &root(),
-            &lid("jiro"),
+            &uref("jiro"),
             &sn("11111111"),
             &code("11111111", on_time),
             on_time,
@@ -67,7 +67,7 @@ fn registration_inside_cooldown_says_from_when_in_bank_time() {
         .bank
         .register(
             &root(),
-            &lid("jiro"),
+            &uref("jiro"),
             &sn("11111111"),
             &code("11111111", early),
             early,
@@ -199,7 +199,7 @@ fn night_window_registration_at_the_edges_through_the_service() {
         w.bank
             .register(
                 &root(),
-                &lid("jiro"),
+                &uref("jiro"),
                 &sn("11111111"),
                 &code("11111111", before),
                 before
@@ -212,7 +212,7 @@ fn night_window_registration_at_the_edges_through_the_service() {
     w.bank
         .register(
             &root(),
-            &lid("jiro"),
+            &uref("jiro"),
             &sn("11111111"),
             &code("11111111", at),
             at,
@@ -261,7 +261,7 @@ fn each_user_of_a_shared_token_registers_for_themselves() {
     w.bank
         .register(
             &root(),
-            &lid("sachiko"),
+            &uref("sachiko"),
             &sn("12121212"),
             &code("12121212", t1),
             t1,
@@ -276,7 +276,7 @@ fn each_user_of_a_shared_token_registers_for_themselves() {
     w.bank
         .register(
             &root(),
-            &lid("saburo"),
+            &uref("saburo"),
             &sn("12121212"),
             &code("12121212", t2),
             t2,
@@ -303,7 +303,7 @@ fn revoked_token_code_is_refused_forever() {
             .bank
             .register(
                 &root(),
-                &lid("jiro"),
+                &uref("jiro"),
                 &sn("45678909"),
                 &code("45678909", later),
                 later,
@@ -314,7 +314,7 @@ fn revoked_token_code_is_refused_forever() {
             .bank
             .register(
                 &root(),
-                &lid("shiro"),
+                &uref("shiro"),
                 &sn("45678909"),
                 &code("45678909", later),
                 later,
@@ -329,7 +329,7 @@ fn revoked_token_code_is_refused_forever() {
     let t = jst("2025-03-04 11:00");
     let login = w
         .bank
-        .validate(&root(), &lid("jiro"), &code("45678909", t), t)
+        .validate(&root(), &uref("jiro"), &code("45678909", t), t)
         .unwrap();
     assert_eq!(
         login,
@@ -453,7 +453,7 @@ fn expired_token_cannot_be_revoked_online_where_the_policy_says_so() {
     w.bank
         .register(
             &root(),
-            &lid("taro"),
+            &uref("taro"),
             &sn("13131313"),
             &code("13131313", t),
             t,
@@ -477,7 +477,7 @@ fn expired_token_cannot_be_revoked_online_where_the_policy_says_so() {
         .backoffice_revoke(
             &operator("op-0042"),
             "expired token, written request",
-            &BackofficeTarget::User(lid("jiro")),
+            &BackofficeTarget::User(uref("jiro")),
             after_expiry,
         )
         .unwrap();
@@ -510,7 +510,7 @@ fn expired_token_can_be_revoked_online_under_000() {
     w.bank
         .register(
             &root(),
-            &lid("taro"),
+            &uref("taro"),
             &sn("13131313"),
             &code("13131313", t),
             t,
@@ -564,7 +564,7 @@ fn master_token_can_be_replaced_but_not_unregistered() {
     w.bank
         .register(
             &root(),
-            &lid("taro"),
+            &uref("taro"),
             &sn("11111111"),
             &code("11111111", t3),
             t3,
@@ -609,7 +609,7 @@ fn registration_checks_serial_customer_and_expiry() {
         .bank
         .register(
             &root(),
-            &lid("other"),
+            &uref("other"),
             &sn("33456789"),
             &code("33456789", t),
             t,
@@ -619,7 +619,7 @@ fn registration_checks_serial_customer_and_expiry() {
     assert_eq!(err.code(), "wrong_serial_or_code");
     let err = w
         .bank
-        .register(&root(), &lid("other"), &sn("99999999"), "123456", t)
+        .register(&root(), &uref("other"), &sn("99999999"), "123456", t)
         .unwrap_err();
     assert_eq!(err.code(), "wrong_serial_or_code");
     w.bank
@@ -630,7 +630,7 @@ fn registration_checks_serial_customer_and_expiry() {
         w.bank
             .register(
                 &root(),
-                &lid("other"),
+                &uref("other"),
                 &sn("14141414"),
                 &code("14141414", t),
                 t
@@ -642,7 +642,7 @@ fn registration_checks_serial_customer_and_expiry() {
     w.bank
         .register(
             &root(),
-            &lid("shiro"),
+            &uref("shiro"),
             &sn("14141414"),
             &code("14141414", t),
             t,
@@ -653,7 +653,7 @@ fn registration_checks_serial_customer_and_expiry() {
         .bank
         .register(
             &root(),
-            &lid("other"),
+            &uref("other"),
             &sn("15151515"),
             &wrong_code("15151515", t),
             t,
@@ -668,20 +668,22 @@ fn skipped_registration_is_asked_again_at_next_login() {
     let w = world("000");
     let t = jst("2025-03-04 10:00");
     assert_eq!(
-        w.bank.skip_registration(&root(), &lid("shiro"), t).unwrap(),
+        w.bank
+            .skip_registration(&root(), &uref("shiro"), t)
+            .unwrap(),
         OtpState::Unregistered
     );
     let next = jst("2025-03-05 09:00");
     assert_eq!(
         w.bank
-            .validate(&root(), &lid("shiro"), "000000", next)
+            .validate(&root(), &uref("shiro"), "000000", next)
             .unwrap(),
         LoginOutcome::RegistrationRequired {
             state: OtpState::Unregistered
         }
     );
     assert_eq!(
-        w.bank.validate(&root(), &lid("goro"), "", next).unwrap(),
+        w.bank.validate(&root(), &uref("goro"), "", next).unwrap(),
         LoginOutcome::NotRequired
     );
 }
@@ -694,13 +696,13 @@ fn replayed_code_is_refused() {
     let t = jst("2025-03-04 10:00:05");
     let c = code("45678909", t);
     assert!(matches!(
-        w.bank.validate(&root(), &lid("jiro"), &c, t).unwrap(),
+        w.bank.validate(&root(), &uref("jiro"), &c, t).unwrap(),
         LoginOutcome::Accepted { .. }
     ));
     let again = t + Duration::seconds(10);
     assert_eq!(
         w.bank
-            .validate(&root(), &lid("jiro"), &c, again)
+            .validate(&root(), &uref("jiro"), &c, again)
             .unwrap_err()
             .code(),
         "replayed_code"
@@ -708,7 +710,7 @@ fn replayed_code_is_refused() {
     let next = t + Duration::seconds(30);
     assert!(matches!(
         w.bank
-            .validate(&root(), &lid("jiro"), &code("45678909", next), next)
+            .validate(&root(), &uref("jiro"), &code("45678909", next), next)
             .unwrap(),
         LoginOutcome::Accepted { .. }
     ));
@@ -720,11 +722,11 @@ fn code_of_an_older_step_is_refused_after_a_newer_one() {
     let t = jst("2025-03-04 10:00:05");
     let older = code("45678909", t - Duration::seconds(30));
     w.bank
-        .validate(&root(), &lid("jiro"), &code("45678909", t), t)
+        .validate(&root(), &uref("jiro"), &code("45678909", t), t)
         .unwrap();
     assert_eq!(
         w.bank
-            .validate(&root(), &lid("jiro"), &older, t)
+            .validate(&root(), &uref("jiro"), &older, t)
             .unwrap_err()
             .code(),
         "replayed_code"
@@ -738,14 +740,14 @@ fn lockout_after_max_failures_until_it_expires() {
     for left in (0..5).rev() {
         let err = w
             .bank
-            .validate(&root(), &lid("jiro"), &wrong_code("45678909", t), t)
+            .validate(&root(), &uref("jiro"), &wrong_code("45678909", t), t)
             .unwrap_err();
         assert_eq!(err, Error::WrongCode { remaining: left });
     }
     let right = code("45678909", t);
     let err = w
         .bank
-        .validate(&root(), &lid("jiro"), &right, t)
+        .validate(&root(), &uref("jiro"), &right, t)
         .unwrap_err();
     assert_eq!(
         err.code(),
@@ -755,7 +757,7 @@ fn lockout_after_max_failures_until_it_expires() {
     let later = t + Duration::minutes(30);
     assert!(matches!(
         w.bank
-            .validate(&root(), &lid("jiro"), &code("45678909", later), later)
+            .validate(&root(), &uref("jiro"), &code("45678909", later), later)
             .unwrap(),
         LoginOutcome::Accepted { .. }
     ));
@@ -780,12 +782,12 @@ fn back_office_unlock_lifts_a_lockout() {
     for _ in 0..5 {
         let _ = w
             .bank
-            .validate(&root(), &lid("jiro"), &wrong_code("45678909", t), t);
+            .validate(&root(), &uref("jiro"), &wrong_code("45678909", t), t);
     }
-    w.bank.unlock(&root(), &lid("jiro"), t).unwrap();
+    w.bank.unlock(&root(), &uref("jiro"), t).unwrap();
     assert!(matches!(
         w.bank
-            .validate(&root(), &lid("jiro"), &code("45678909", t), t)
+            .validate(&root(), &uref("jiro"), &code("45678909", t), t)
             .unwrap(),
         LoginOutcome::Accepted { .. }
     ));
@@ -798,14 +800,14 @@ fn expired_token_cannot_log_in() {
     let t = jst("2025-04-30 08:59:59");
     assert!(matches!(
         w.bank
-            .validate(&root(), &lid("jiro"), &code("45678909", t), t)
+            .validate(&root(), &uref("jiro"), &code("45678909", t), t)
             .unwrap(),
         LoginOutcome::Accepted { .. }
     ));
     let t = jst("2025-04-30 09:00");
     assert_eq!(
         w.bank
-            .validate(&root(), &lid("jiro"), &code("45678909", t), t)
+            .validate(&root(), &uref("jiro"), &code("45678909", t), t)
             .unwrap_err()
             .code(),
         "token_expired"
@@ -847,7 +849,7 @@ fn mode_change_needs_a_current_code_and_cancels_registrations() {
     w.bank
         .register(
             &root(),
-            &lid("taro"),
+            &uref("taro"),
             &sn("23456789"),
             &code("23456789", t1),
             t1,
@@ -858,7 +860,7 @@ fn mode_change_needs_a_current_code_and_cancels_registrations() {
         w.bank
             .register(
                 &root(),
-                &lid("hanako"),
+                &uref("hanako"),
                 &sn("33456789"),
                 &code("33456789", t2),
                 t2
@@ -870,7 +872,7 @@ fn mode_change_needs_a_current_code_and_cancels_registrations() {
     w.bank
         .register(
             &root(),
-            &lid("hanako"),
+            &uref("hanako"),
             &sn("23456789"),
             &code("23456789", t2),
             t2,
@@ -989,8 +991,8 @@ fn audit_never_holds_a_code_or_a_secret() {
     let w = world("000");
     let t = jst("2025-03-04 10:00");
     let c = code("45678909", t);
-    w.bank.validate(&root(), &lid("jiro"), &c, t).unwrap();
-    let _ = w.bank.validate(&root(), &lid("jiro"), &c, t);
+    w.bank.validate(&root(), &uref("jiro"), &c, t).unwrap();
+    let _ = w.bank.validate(&root(), &uref("jiro"), &c, t);
     let p = w.proof("hanako", "33456789", t);
     let pc = p.code.clone();
     w.bank.revoke(&root(), &p, &[lid("jiro")], t).unwrap();

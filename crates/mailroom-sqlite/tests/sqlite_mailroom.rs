@@ -6,7 +6,7 @@ use crate::backend::{Environment, MailSqlite, MasterKey, SqliteStore};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use lifecycle::{
     Bank, ConfirmationSecret, CustomerId, LoginId, NewCustomer, NewToken, NewUser, Policy, Proof,
-    Seed, SerialNumber, Tx, UsageMode, UserClass,
+    Seed, SerialNumber, Tx, UsageMode, UserClass, UserRef,
 };
 use mailroom::{Address, CampaignId, EnvelopeId, Error, MailStore, Mailroom, PlanRequest};
 
@@ -31,6 +31,10 @@ fn d(s: &str) -> NaiveDate {
 }
 fn sn(s: &str) -> SerialNumber {
     SerialNumber::parse(s).unwrap()
+}
+/// The user `s` of its customer (the first letter of the login ID, upper case).
+fn uref(s: &str) -> UserRef {
+    UserRef::new(cid(&s[..1].to_uppercase()), lid(s))
 }
 fn lid(s: &str) -> LoginId {
     LoginId::parse(s).unwrap()
@@ -163,7 +167,7 @@ impl World {
                 .unwrap();
             let t = w.tick();
             w.bank
-                .register(&root(), &lid(login), &sn(serial), &code(serial, t), t)
+                .register(&root(), &uref(login), &sn(serial), &code(serial, t), t)
                 .unwrap();
         }
         w
@@ -336,7 +340,7 @@ fn pack_checks_every_scan_and_ship_needs_a_full_envelope_with_an_address() {
     w.addresses(&m, &["A", "B"]);
     let err = m.ship(&w.bank, &root(), c, e2, w.tick()).unwrap_err();
     assert_eq!(err.code(), "not_fully_packed", "{err}");
-    assert!(w.bank.user(&root(), &lid("b1")).unwrap().issued.is_none());
+    assert!(w.bank.user(&root(), &uref("b1")).unwrap().issued.is_none());
     let second = env2.new_tokens[1].serial.to_string();
     let s = m.scan(c, e2, &format!("{second}\r"), w.tick()).unwrap();
     assert!(s.complete);
@@ -344,7 +348,7 @@ fn pack_checks_every_scan_and_ship_needs_a_full_envelope_with_an_address() {
     assert_eq!(shipped.issued.len(), 2);
     assert_eq!(
         w.bank
-            .user(&root(), &lid("b1"))
+            .user(&root(), &uref("b1"))
             .unwrap()
             .issued
             .as_ref()
@@ -353,7 +357,7 @@ fn pack_checks_every_scan_and_ship_needs_a_full_envelope_with_an_address() {
     );
     assert_eq!(
         w.bank
-            .user(&root(), &lid("b2"))
+            .user(&root(), &uref("b2"))
             .unwrap()
             .issued
             .as_ref()
@@ -361,7 +365,7 @@ fn pack_checks_every_scan_and_ship_needs_a_full_envelope_with_an_address() {
         Some(second.as_str())
     );
     assert!(
-        w.bank.user(&root(), &lid("b3")).unwrap().issued.is_none(),
+        w.bank.user(&root(), &uref("b3")).unwrap().issued.is_none(),
         "b3's token expires later: not in this campaign"
     );
     assert_eq!(refused(&first, e2), "envelope_shipped");
@@ -431,7 +435,7 @@ fn a_shipment_interrupted_after_the_bank_was_partly_told_completes_when_run_agai
     assert!(s.resumed);
     for u in ["a1", "a2", "a3"] {
         assert_eq!(
-            w.bank.user(&root(), &lid(u)).unwrap().issued.as_ref(),
+            w.bank.user(&root(), &uref(u)).unwrap().issued.as_ref(),
             Some(&new),
             "{u}"
         );
@@ -470,7 +474,7 @@ fn after_the_deadline_customers_who_did_not_switch_are_overdue() {
         .clone();
     let t = w.tick();
     let proof = Proof {
-        actor: lid("a1"),
+        actor: uref("a1"),
         secret: ConfirmationSecret::new("kakunin"),
         code: code("10000001", t),
     };
@@ -479,7 +483,7 @@ fn after_the_deadline_customers_who_did_not_switch_are_overdue() {
     for u in ["a1", "a2", "a3"] {
         t += Duration::seconds(30);
         w.bank
-            .register(&root(), &lid(u), &new_a, &code(new_a.as_str(), t), t)
+            .register(&root(), &uref(u), &new_a, &code(new_a.as_str(), t), t)
             .unwrap();
     }
     // Customer B does nothing.

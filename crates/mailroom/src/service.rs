@@ -546,7 +546,10 @@ impl<M: MailStore> Mailroom<M> {
                 continue;
             }
             for login in users {
-                let done = match bank.user(caller, login) {
+                // The envelope's users are users of its customer (login IDs are unique per
+                // customer only).
+                let who = lifecycle::UserRef::new(e.customer.clone(), login.clone());
+                let done = match bank.user(caller, &who) {
                     Ok(u) => {
                         u.issued.as_ref() == Some(&t.serial) || u.serial.as_ref() == Some(&t.serial)
                     }

@@ -435,7 +435,10 @@ fn bank_cli_serve_answers_over_loopback() {
             serde_json::from_str(out.split_once("\r\n\r\n").unwrap().1).unwrap(),
         )
     };
-    let body = format!(r#"{{"login":"jiro","code":"{}"}}"#, code("45678909", t));
+    let body = format!(
+        r#"{{"customer":"C1","login":"jiro","code":"{}"}}"#,
+        code("45678909", t)
+    );
     let (st, v) = post(body.clone());
     assert_eq!((st, v["result"].as_str()), (200, Some("accepted")), "{v}");
     let (st, v) = post(body);
@@ -841,4 +844,83 @@ fn import_skip_known_skips_serials_with_the_same_seed_and_names_one_with_another
         out.contains("50000003") && !out.contains("50000004"),
         "{out}"
     );
+}
+
+#[test]
+fn cli_names_the_customers_when_a_login_id_is_ambiguous() {
+    // Login IDs are unique per customer only (issue #15): C2 also has a taro.
+    let b = bank_004();
+    b.ok(&["customer", "add", "C2", "--name", "別商事"], None);
+    b.ok(
+        &[
+            "user",
+            "add",
+            "C2",
+            "taro",
+            "--name",
+            "別太郎",
+            "--class",
+            "master",
+        ],
+        None,
+    );
+    let t = jst(2025, 3, 1, 10, 0);
+    let err = b.refused(
+        &["validate", "taro", "--code", &code("23456789", t)],
+        Some(t),
+    );
+    assert!(
+        err.contains("login ID taro exists in C1 and C2: give --customer"),
+        "{err}"
+    );
+    // With --customer each customer's taro is its own: C1's logs in with his token, C2's has
+    // none yet.
+    let v: Value = serde_json::from_str(
+        b.ok(
+            &[
+                "validate",
+                "--customer",
+                "C1",
+                "taro",
+                "--code",
+                &code("23456789", t),
+                "--json",
+            ],
+            Some(t),
+        )
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(v["result"], "accepted", "{v}");
+    let v: Value = serde_json::from_str(
+        b.ok(
+            &[
+                "validate",
+                "--customer",
+                "C2",
+                "taro",
+                "--code",
+                "123456",
+                "--json",
+            ],
+            Some(t),
+        )
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(v["result"], "registration_required", "{v}");
+    // A login ID that one customer only has needs no --customer.
+    let t = t + chrono::Duration::seconds(30);
+    let v: Value = serde_json::from_str(
+        b.ok(
+            &["validate", "jiro", "--code", &code("45678909", t), "--json"],
+            Some(t),
+        )
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(v["result"], "accepted", "{v}");
+    // An unknown customer's user is unknown, not another customer's namesake.
+    let err = b.refused(&["user", "remove", "--customer", "C3", "taro"], None);
+    assert!(err.contains("unknown user"), "{err}");
 }

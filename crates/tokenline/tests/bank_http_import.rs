@@ -137,7 +137,7 @@ fn a_posted_seed_file_is_opened_with_the_servers_key_and_imported_all_or_nothing
     // The seeds were opened right: taro registers 50000001 with the code on its display.
     let reg = |who: &str, serial: &str| {
         let b = format!(
-            r#"{{"login":"{who}","serial":"{serial}","code":"{}"}}"#,
+            r#"{{"customer":"C1","login":"{who}","serial":"{serial}","code":"{}"}}"#,
             code(serial, at)
         );
         post(a, "/v1/register", &login, "application/json", b.as_bytes())
@@ -216,7 +216,7 @@ fn a_posted_seed_file_is_opened_with_the_servers_key_and_imported_all_or_nothing
     );
     let t = at + chrono::Duration::seconds(60);
     let b = format!(
-        r#"{{"login":"saburo","serial":"50000003","code":"{}"}}"#,
+        r#"{{"customer":"C1","login":"saburo","serial":"50000003","code":"{}"}}"#,
         code("50000003", t)
     );
     let (st, v) = post(
@@ -233,7 +233,7 @@ fn a_posted_seed_file_is_opened_with_the_servers_key_and_imported_all_or_nothing
     );
     // And the first file's other token is still whole: saburo registers 50000002.
     let b = format!(
-        r#"{{"login":"saburo","serial":"50000002","code":"{}"}}"#,
+        r#"{{"customer":"C1","login":"saburo","serial":"50000002","code":"{}"}}"#,
         code("50000002", t)
     );
     let (st, v) = post(

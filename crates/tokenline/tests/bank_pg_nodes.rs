@@ -8,7 +8,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use lifecycle::{
     Bank, ClientName, CustomerId, LoginId, NewCustomer, NewToken, NewUser, Policy, Scope, Seed,
-    SerialNumber, UsageMode, UserClass,
+    SerialNumber, UsageMode, UserClass, UserRef,
 };
 use lifecycle_postgres::testing::TestSchema;
 use lifecycle_postgres::{MasterKey, PgStore};
@@ -271,8 +271,14 @@ fn setup(users: usize) -> Option<Setup> {
         let login = format!("u{i}");
         add(&login, &format!("K{i}"));
         let s = user_serial(i);
-        bank.register(&root(), &lid(&login), &sn(&s), &code(&s, t0()), t0())
-            .unwrap();
+        bank.register(
+            &root(),
+            &UserRef::new(CustomerId::parse(&format!("K{i}")).unwrap(), lid(&login)),
+            &sn(&s),
+            &code(&s, t0()),
+            t0(),
+        )
+        .unwrap();
     }
     Some(Setup {
         schema,
@@ -333,7 +339,7 @@ fn two_nodes_one_database_accept_each_code_once_bind_once_and_lock_out_once() {
             .filter(|i| i % 2 == (th / 2) % 2)
             .map(|i| {
                 let body = format!(
-                    r#"{{"login":"u{i}","code":"{}"}}"#,
+                    r#"{{"customer":"K{i}","login":"u{i}","code":"{}"}}"#,
                     code(&user_serial(i), now)
                 );
                 (i, outcome(&post(addr, "/v1/validate", &body)))
@@ -355,9 +361,9 @@ fn two_nodes_one_database_accept_each_code_once_bind_once_and_lock_out_once() {
 
     // One serial, registered on both nodes at once by users of two customers.
     let reg = race(2, move |n| {
-        let login = ["ra", "rb"][n];
+        let (customer, login) = [("A", "ra"), ("B", "rb")][n];
         let body = format!(
-            r#"{{"login":"{login}","serial":"55555555","code":"{}"}}"#,
+            r#"{{"customer":"{customer}","login":"{login}","serial":"55555555","code":"{}"}}"#,
             code("55555555", now)
         );
         outcome(&post(addrs[n], "/v1/register", &body))
@@ -385,7 +391,10 @@ fn two_nodes_one_database_accept_each_code_once_bind_once_and_lock_out_once() {
     let wrong = race(6, move |th| {
         (0..3)
             .map(|k| {
-                let body = format!(r#"{{"login":"u0","code":"{:06}"}}"#, 100_000 + th * 10 + k);
+                let body = format!(
+                    r#"{{"customer":"K0","login":"u0","code":"{:06}"}}"#,
+                    100_000 + th * 10 + k
+                );
                 outcome(&post(addrs[th % 2], "/v1/validate", &body))
             })
             .collect::<Vec<_>>()
@@ -431,7 +440,7 @@ fn a_node_killed_mid_load_loses_nothing_and_the_other_keeps_serving() {
             (0..USERS)
                 .map(|i| {
                     let body = format!(
-                        r#"{{"login":"u{i}","code":"{}"}}"#,
+                        r#"{{"customer":"K{i}","login":"u{i}","code":"{}"}}"#,
                         code(&user_serial(i), now)
                     );
                     let o = outcome(&post(addrs[th % 2], "/v1/validate", &body));
@@ -478,7 +487,7 @@ fn a_node_killed_mid_load_loses_nothing_and_the_other_keeps_serving() {
     // The other node keeps serving: every user's code is now accepted or already used there.
     for (i, seen) in accepted.iter().enumerate() {
         let body = format!(
-            r#"{{"login":"u{i}","code":"{}"}}"#,
+            r#"{{"customer":"K{i}","login":"u{i}","code":"{}"}}"#,
             code(&user_serial(i), now)
         );
         let o = outcome(&post(addrs[0], "/v1/validate", &body));
@@ -558,7 +567,7 @@ fn metrics_scraped_from_both_nodes_under_load_add_up_to_the_validations_sent() {
                     .collect::<Vec<_>>()
             })
             .map(|(i, node, c)| {
-                let body = format!(r#"{{"login":"u{i}","code":"{c}"}}"#);
+                let body = format!(r#"{{"customer":"K{i}","login":"u{i}","code":"{c}"}}"#);
                 (node, outcome(&post(addrs[node], "/v1/validate", &body)))
             })
             .collect::<Vec<_>>()
@@ -566,7 +575,10 @@ fn metrics_scraped_from_both_nodes_under_load_add_up_to_the_validations_sent() {
     let mut sent: Vec<(usize, String)> = results.into_iter().flatten().collect();
     let max = Policy::default().validation.max_failures as usize;
     for k in 0..max + 1 {
-        let body = format!(r#"{{"login":"u1","code":"{:06}"}}"#, 111_111 + k);
+        let body = format!(
+            r#"{{"customer":"K1","login":"u1","code":"{:06}"}}"#,
+            111_111 + k
+        );
         sent.push((k % 2, outcome(&post(addrs[k % 2], "/v1/validate", &body))));
     }
     done.store(true, std::sync::atomic::Ordering::SeqCst);

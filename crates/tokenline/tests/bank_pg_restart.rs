@@ -121,7 +121,10 @@ fn validate(addr: SocketAddr, key: &str, login: &str, code: &str) -> Option<(u16
         std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5)).ok()?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
         .unwrap();
-    let body = format!(r#"{{"login":"{login}","code":"{code}"}}"#);
+    let body = format!(
+        r#"{{"customer":"K{}","login":"{login}","code":"{code}"}}"#,
+        &login[1..]
+    );
     write!(
         s,
         "POST /v1/validate HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -219,7 +222,7 @@ fn postgres_restarted_under_a_node_errors_meanwhile_then_recovers_losing_nothing
                 &root,
                 NewUser {
                     login: login.clone(),
-                    customer: c,
+                    customer: c.clone(),
                     name: "u".into(),
                     class: UserClass::Master,
                     needs_otp: true,
@@ -229,8 +232,14 @@ fn postgres_restarted_under_a_node_errors_meanwhile_then_recovers_losing_nothing
             )
             .unwrap();
             let s = SerialNumber::parse(&serial(i)).unwrap();
-            bank.register(&root, &login, &s, &code(&serial(i), t0), t0)
-                .unwrap();
+            bank.register(
+                &root,
+                &lifecycle::UserRef::new(c, login),
+                &s,
+                &code(&serial(i), t0),
+                t0,
+            )
+            .unwrap();
         }
         api_key.expose().to_owned()
     };

@@ -144,7 +144,7 @@ fn json_logs_carry_request_route_status_latency_and_no_code_password_key_or_seed
         let taro = LoginId::parse("taro").unwrap();
         bank.register(
             &root,
-            &taro,
+            &lifecycle::UserRef::new(CustomerId::parse("C1").unwrap(), taro),
             &SerialNumber::parse("61000001").unwrap(),
             &code(&seed_a, t0()),
             t0(),
@@ -213,7 +213,7 @@ fn json_logs_carry_request_route_status_latency_and_no_code_password_key_or_seed
         "POST",
         "/v1/validate",
         &api_key,
-        format!(r#"{{"login":"taro","code":"{code_a}"}}"#),
+        format!(r#"{{"customer":"C1","login":"taro","code":"{code_a}"}}"#),
         "/v1/validate",
     );
     assert_eq!(v["result"], "accepted", "{v}");
@@ -221,7 +221,7 @@ fn json_logs_carry_request_route_status_latency_and_no_code_password_key_or_seed
         "POST",
         "/v1/validate",
         &api_key,
-        format!(r#"{{"login":"taro","code":"{wrong}"}}"#),
+        format!(r#"{{"customer":"C1","login":"taro","code":"{wrong}"}}"#),
         "/v1/validate",
     );
     assert_eq!(v["code"], "wrong_code", "{v}");
@@ -231,7 +231,7 @@ fn json_logs_carry_request_route_status_latency_and_no_code_password_key_or_seed
         "POST",
         "/v1/register",
         &api_key,
-        format!(r#"{{"login":"jiro","serial":"61000002","code":"{code_b}"}}"#),
+        format!(r#"{{"customer":"C1","login":"jiro","serial":"61000002","code":"{code_b}"}}"#),
         "/v1/register",
     );
     send(
@@ -263,7 +263,7 @@ fn json_logs_carry_request_route_status_latency_and_no_code_password_key_or_seed
         "POST",
         "/v1/validate",
         "not-the-key-Zq81",
-        format!(r#"{{"login":"taro","code":"{code_b}"}}"#),
+        format!(r#"{{"customer":"C1","login":"taro","code":"{code_b}"}}"#),
         "/v1/validate",
     );
     send("GET", "/v1/ready", "", String::new(), "/v1/ready");

@@ -11,7 +11,7 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use lifecycle::{
     Bank, ConfirmationSecret, CustomerId, LoginId, NewCustomer, NewToken, NewUser, Policy, Proof,
-    Seed, SerialNumber, TokenStatus, UsageMode, UserClass,
+    Seed, SerialNumber, TokenStatus, UsageMode, UserClass, UserRef,
 };
 use lifecycle_sqlite::{MasterKey, SqliteStore};
 use serde_json::Value;
@@ -39,6 +39,9 @@ fn d(s: &str) -> NaiveDate {
 }
 fn sn(s: &str) -> SerialNumber {
     SerialNumber::parse(s).unwrap()
+}
+fn cid(s: &str) -> CustomerId {
+    CustomerId::parse(s).unwrap()
 }
 fn lid(s: &str) -> LoginId {
     LoginId::parse(s).unwrap()
@@ -249,7 +252,7 @@ fn setup() -> (World, Vec<Row>) {
             w.bank
                 .register(
                     &root(),
-                    &lid(&r.login),
+                    &UserRef::new(CustomerId::parse(&r.customer).unwrap(), lid(&r.login)),
                     &sn(&r.serial),
                     &code(&r.serial, t),
                     t,
@@ -670,7 +673,10 @@ fn spring_replacement_for_300_customers_from_plan_to_overdue_report() {
             for u in old["users"].as_array().unwrap() {
                 assert_eq!(
                     w.bank
-                        .user(&root(), &lid(u.as_str().unwrap()))
+                        .user(
+                            &root(),
+                            &UserRef::new(customer.clone(), lid(u.as_str().unwrap()))
+                        )
                         .unwrap()
                         .issued
                         .as_ref(),
@@ -697,7 +703,7 @@ fn spring_replacement_for_300_customers_from_plan_to_overdue_report() {
             .unwrap();
         let master_serial = w
             .bank
-            .user(&root(), &lid(&master.login))
+            .user(&root(), &UserRef::new(cid(customer), lid(&master.login)))
             .unwrap()
             .serial
             .unwrap();
@@ -709,7 +715,7 @@ fn spring_replacement_for_300_customers_from_plan_to_overdue_report() {
             .collect();
         let t = w.tick();
         let proof = Proof {
-            actor: lid(&master.login),
+            actor: UserRef::new(cid(customer), lid(&master.login)),
             secret: ConfirmationSecret::new(SECRET),
             code: code(master_serial.as_str(), t),
         };
@@ -731,7 +737,7 @@ fn spring_replacement_for_300_customers_from_plan_to_overdue_report() {
                 w.bank
                     .register(
                         &root(),
-                        &lid(u.as_str().unwrap()),
+                        &UserRef::new(cid(customer), lid(u.as_str().unwrap())),
                         &sn(new),
                         &code(new, t),
                         t,

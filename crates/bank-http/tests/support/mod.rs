@@ -169,7 +169,7 @@ impl TestBank {
             let t = self.advance(Duration::seconds(30));
             b.register(
                 &root(),
-                &lid(login),
+                &lifecycle::UserRef::new(CustomerId::parse(customer).unwrap(), lid(login)),
                 &SerialNumber::parse(s).unwrap(),
                 &code(s, t),
                 t,

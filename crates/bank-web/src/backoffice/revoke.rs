@@ -14,7 +14,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use lifecycle::access::RequestKind;
-use lifecycle::{BackofficeOutcome, BackofficeTarget, LoginId, Role, SerialNumber, Store};
+use lifecycle::{
+    BackofficeOutcome, BackofficeTarget, CustomerId, LoginId, Role, SerialNumber, Store, UserRef,
+};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -30,6 +32,8 @@ pub struct RevokePage {
     pub c: Chrome,
     /// The serial typed.
     pub serial: String,
+    /// The customer ID typed (with the login ID: login IDs are unique per customer).
+    pub customer: String,
     /// The login typed.
     pub login: String,
     /// The reason chosen.
@@ -49,6 +53,8 @@ pub struct RevokePage {
 pub struct RevokeForm {
     #[serde(default)]
     serial: String,
+    #[serde(default)]
+    customer: String,
     #[serde(default)]
     login: String,
     #[serde(default)]
@@ -74,6 +80,7 @@ fn revoke_page<S: Store + Send + Sync + 'static>(
             dual: web.policy().backoffice.dual_control,
             c,
             serial: f.serial,
+            customer: f.customer,
             login: f.login,
             reason: f.reason,
             detail: f.detail,
@@ -83,7 +90,7 @@ fn revoke_page<S: Store + Send + Sync + 'static>(
     )
 }
 
-/// `GET /backoffice/revoke?serial=|login=`.
+/// `GET /backoffice/revoke?serial=|customer=&login=`.
 pub async fn form<S: Store + Send + Sync + 'static>(
     State(web): State<Arc<Web<S>>>,
     staff: Staff,
@@ -110,7 +117,7 @@ fn reason_text(c: &Chrome, f: &RevokeForm) -> Result<String, String> {
     })
 }
 
-/// `POST /backoffice/revoke`: exactly one of serial or login, and a reason.
+/// `POST /backoffice/revoke`: either a serial, or a customer ID and a login ID; and a reason.
 pub async fn submit<S: Store + Send + Sync + 'static>(
     State(web): State<Arc<Web<S>>>,
     staff: Staff,
@@ -118,15 +125,17 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
 ) -> Response {
     let c = staff.c;
     let bad = |c, f, msg: String| revoke_page(&web, c, f, Some(msg), StatusCode::BAD_REQUEST);
-    let target = match (f.serial.trim(), f.login.trim()) {
-        (s, "") if !s.is_empty() => match SerialNumber::parse(s) {
+    let target = match (f.serial.trim(), f.customer.trim(), f.login.trim()) {
+        (s, "", "") if !s.is_empty() => match SerialNumber::parse(s) {
             Ok(s) => BackofficeTarget::Serial(s),
             Err(e) => return bad(c, f, e.to_string()),
         },
-        ("", l) if !l.is_empty() => match LoginId::parse(l) {
-            Ok(l) => BackofficeTarget::User(l),
-            Err(e) => return bad(c, f, e.to_string()),
-        },
+        ("", cu, l) if !cu.is_empty() && !l.is_empty() => {
+            match (CustomerId::parse(cu), LoginId::parse(l)) {
+                (Ok(cu), Ok(l)) => BackofficeTarget::User(UserRef::new(cu, l)),
+                (Err(e), _) | (_, Err(e)) => return bad(c, f, e.to_string()),
+            }
+        }
         _ => {
             let msg = c.t("bo.revoke.one_target").to_owned();
             return bad(c, f, msg);
@@ -176,8 +185,8 @@ fn done<S: Store + Send + Sync + 'static>(
             v.push(c.fmt("bo.revoke.register_from", &[&local(tz, r.register_from)]));
             v
         }
-        BackofficeOutcome::Unlocked { login } => {
-            vec![c.fmt("bo.unlock.done", &[login.as_str()])]
+        BackofficeOutcome::Unlocked { customer, login } => {
+            vec![c.fmt("bo.unlock.done", &[&format!("{login} ({customer})")])]
         }
         BackofficeOutcome::Pending { request } => vec![
             c.fmt(
@@ -200,10 +209,17 @@ pub fn describe(c: &Chrome, kind: &RequestKind) -> String {
         RequestKind::RevokeSerial { serial, reason } => {
             c.fmt("bo.requests.revoke_serial", &[serial.as_str(), reason])
         }
-        RequestKind::RevokeUser { login, reason } => {
-            c.fmt("bo.requests.revoke_user", &[login.as_str(), reason])
+        RequestKind::RevokeUser {
+            customer,
+            login,
+            reason,
+        } => c.fmt(
+            "bo.requests.revoke_user",
+            &[&format!("{login} ({customer})"), reason],
+        ),
+        RequestKind::Unlock { customer, login } => {
+            c.fmt("bo.requests.unlock", &[&format!("{login} ({customer})")])
         }
-        RequestKind::Unlock { login } => c.fmt("bo.requests.unlock", &[login.as_str()]),
     }
 }
 
@@ -301,6 +317,8 @@ pub async fn approve<S: Store + Send + Sync + 'static>(
 pub struct UnlockPage {
     /// Chrome.
     pub c: Chrome,
+    /// The customer ID typed.
+    pub customer: String,
     /// The login typed.
     pub login: String,
     /// Whether dual control is on.
@@ -309,14 +327,16 @@ pub struct UnlockPage {
     pub error: Option<String>,
 }
 
-/// `?login=` / the unlock form.
+/// `?customer=&login=` / the unlock form.
 #[derive(Deserialize, Default)]
 pub struct UnlockForm {
+    #[serde(default)]
+    customer: String,
     #[serde(default)]
     login: String,
 }
 
-/// `GET /backoffice/unlock?login=`.
+/// `GET /backoffice/unlock?customer=&login=`.
 pub async fn unlock_form<S: Store + Send + Sync + 'static>(
     State(web): State<Arc<Web<S>>>,
     staff: Staff,
@@ -324,6 +344,7 @@ pub async fn unlock_form<S: Store + Send + Sync + 'static>(
 ) -> Response {
     render(&UnlockPage {
         c: staff.c,
+        customer: f.customer,
         login: f.login,
         dual: web.policy().backoffice.dual_control,
         error: None,
@@ -338,30 +359,31 @@ pub async fn unlock<S: Store + Send + Sync + 'static>(
 ) -> Response {
     let c = staff.c;
     let dual = web.policy().backoffice.dual_control;
-    let page = |c, login: String, error: String, status| {
+    let page = |c, f: UnlockForm, error: String, status| {
         render_status(
             status,
             &UnlockPage {
                 c,
-                login,
+                customer: f.customer,
+                login: f.login,
                 dual,
                 error: Some(error),
             },
         )
     };
-    let login = match LoginId::parse(&f.login) {
-        Ok(l) => l,
-        Err(e) => return page(c, f.login, e.to_string(), StatusCode::BAD_REQUEST),
+    let user = match (CustomerId::parse(&f.customer), LoginId::parse(&f.login)) {
+        (Ok(cu), Ok(l)) => UserRef::new(cu, l),
+        (Err(e), _) | (_, Err(e)) => return page(c, f, e.to_string(), StatusCode::BAD_REQUEST),
     };
     let caller = staff.caller;
     match web
-        .call(move |bank, now| bank.unlock(&caller, &login, now))
+        .call(move |bank, now| bank.unlock(&caller, &user, now))
         .await
     {
         Ok(o) => done(&web, c, o, "bo.unlock.title"),
         Err(e) => {
             let text = page::refusal_text(&c, &e);
-            page(c, f.login, text, page::refusal_status(&e))
+            page(c, f, text, page::refusal_status(&e))
         }
     }
 }

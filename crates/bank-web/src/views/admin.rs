@@ -78,7 +78,7 @@ where
 /// code typed in the form's authentication fields (`auth_fields.html`).
 pub fn proof(who: &Customer, secret: String, code: &str) -> Proof {
     Proof {
-        actor: who.login.login.clone(),
+        actor: who.login.user(),
         secret: ConfirmationSecret::new(secret),
         code: code.trim().to_owned(),
     }

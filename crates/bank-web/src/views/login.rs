@@ -87,10 +87,10 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
     let res = web
         .call(move |bank, now| {
             let caller = customer_caller();
-            let outcome = bank.validate(&caller, &l, &code, now)?;
-            // The user must belong to the customer typed: the list of one's own customer is
-            // the check (another customer answers as unknown).
-            let page = bank.list_users(&caller, Some(&l), &cu, Some(l.as_str()), 1, now)?;
+            // The user is looked up in the customer typed (login IDs are unique per customer).
+            let user = lifecycle::UserRef::new(cu.clone(), l.clone());
+            let outcome = bank.validate(&caller, &user, &code, now)?;
+            let page = bank.list_users(&caller, Some(&user), &cu, Some(l.as_str()), 1, now)?;
             let class = page
                 .rows
                 .iter()

@@ -74,11 +74,11 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
             },
         );
     };
-    let login = who.login.clone();
+    let user = who.user();
     let code = f.code.trim().to_owned();
     let s2 = serial.clone();
     let res = web
-        .call(move |bank, now| bank.register(&customer_caller(), &login, &s2, &code, now))
+        .call(move |bank, now| bank.register(&customer_caller(), &user, &s2, &code, now))
         .await;
     let tz = web.policy().time_zone;
     match res {
@@ -124,9 +124,9 @@ pub async fn skip<S: Store + Send + Sync + 'static>(
     let Some(who) = c.customer().cloned().filter(|_| registering(&c)) else {
         return Redirect::to("/login").into_response();
     };
-    let login = who.login.clone();
+    let user = who.user();
     match web
-        .call(move |bank, now| bank.skip_registration(&customer_caller(), &login, now))
+        .call(move |bank, now| bank.skip_registration(&customer_caller(), &user, now))
         .await
     {
         Ok(_) => {

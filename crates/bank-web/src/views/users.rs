@@ -48,12 +48,12 @@ pub async fn page_of<S: Store + Send + Sync + 'static>(
     filter: &str,
     page: usize,
 ) -> Result<UserPage, lifecycle::Error> {
-    let login = who.login.login.clone();
+    let user = who.login.user();
     let customer = who.login.customer.clone();
     let filter = filter.trim().to_owned();
     web.call(move |bank, now| {
         let f = Some(filter.as_str()).filter(|f| !f.is_empty());
-        bank.list_users(&customer_caller(), Some(&login), &customer, f, page, now)
+        bank.list_users(&customer_caller(), Some(&user), &customer, f, page, now)
     })
     .await
 }

@@ -13,7 +13,7 @@ impl<S: Store> Bank<S> {
     /// The user `login` of `customer`, as the internet-banking front end that authenticated
     /// them reads it to decide their menu with [`crate::auth::user_may`] (class by policy,
     /// then the master-granted 利用権限). A login ID of another customer answers as
-    /// [`Error::UnknownUser`]. Nothing is changed and nothing is audited: the menu only hides
+    /// [`Error::UnknownUser`] (login IDs are unique per customer only). Nothing is changed and nothing is audited: the menu only hides
     /// what each use case refuses again after the actor's proof.
     pub fn acting_user(
         &self,
@@ -25,8 +25,7 @@ impl<S: Store> Bank<S> {
         self.authorize(caller, Action::ListUsers, "user_read", now)?;
         self.run(|tx| {
             Ok(tx
-                .user(login)?
-                .filter(|u| &u.customer == customer)
+                .user(customer, login)?
                 .ok_or_else(|| Error::UnknownUser(login.to_string())))
         })
     }

@@ -10,7 +10,7 @@ use crate::audit::refuse_control;
 use crate::auth::{Action, Caller};
 use crate::cooldown::{local_text, registration_allowed_from};
 use crate::error::Error;
-use crate::ids::{CustomerId, LoginId, OperatorId, SerialNumber};
+use crate::ids::{CustomerId, LoginId, OperatorId, SerialNumber, UserRef};
 use crate::model::TokenStatus;
 use crate::store::{Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
@@ -22,7 +22,7 @@ pub enum BackofficeTarget {
     /// A token by serial.
     Serial(SerialNumber),
     /// The token registered to a user.
-    User(LoginId),
+    User(UserRef),
 }
 
 /// What a back-office call did.
@@ -33,6 +33,8 @@ pub enum BackofficeOutcome {
     Revoked(Revocation),
     /// The user was unlocked.
     Unlocked {
+        /// The user's customer.
+        customer: CustomerId,
         /// The user.
         login: LoginId,
     },
@@ -79,8 +81,9 @@ impl<S: Store> Bank<S> {
                 serial: s.clone(),
                 reason: reason.trim().to_owned(),
             },
-            BackofficeTarget::User(l) => RequestKind::RevokeUser {
-                login: l.clone(),
+            BackofficeTarget::User(u) => RequestKind::RevokeUser {
+                customer: u.customer.clone(),
+                login: u.login.clone(),
                 reason: reason.trim().to_owned(),
             },
         };
@@ -92,14 +95,15 @@ impl<S: Store> Bank<S> {
     pub fn unlock(
         &self,
         caller: &Caller,
-        login: &LoginId,
+        user: &UserRef,
         now: DateTime<Utc>,
     ) -> Result<BackofficeOutcome, Error> {
         self.authorize(caller, Action::Unlock, "unlock", now)?;
         self.file_or_do(
             caller,
             RequestKind::Unlock {
-                login: login.clone(),
+                customer: user.customer.clone(),
+                login: user.login.clone(),
             },
             now,
         )
@@ -187,28 +191,35 @@ impl<S: Store> Bank<S> {
             .map(|r| format!("; requested by {r}"))
             .unwrap_or_default();
         let res: Done = match kind {
-            RequestKind::Unlock { login } => {
+            RequestKind::Unlock { customer, login } => {
                 e.subject = Some(login.to_string());
-                self.unlock_in(tx, login, now)?
+                e.customer = Some(customer.to_string());
+                self.unlock_in(tx, &UserRef::new(customer.clone(), login.clone()), now)?
             }
             RequestKind::RevokeSerial { serial, reason } => {
                 e.subject = Some(serial.to_string());
                 self.bo_revoke_in(tx, &BackofficeTarget::Serial(serial.clone()), reason, now)?
             }
-            RequestKind::RevokeUser { login, reason } => {
+            RequestKind::RevokeUser {
+                customer,
+                login,
+                reason,
+            } => {
                 e.subject = Some(login.to_string());
-                self.bo_revoke_in(tx, &BackofficeTarget::User(login.clone()), reason, now)?
+                e.customer = Some(customer.to_string());
+                let who = UserRef::new(customer.clone(), login.clone());
+                self.bo_revoke_in(tx, &BackofficeTarget::User(who), reason, now)?
             }
         };
         match res {
             Ok((customer, outcome, detail)) => {
-                e.customer = customer.map(|c| c.to_string());
+                e.customer = customer.map(|c| c.to_string()).or(e.customer.take());
                 e.detail = format!("{detail}{requested}");
                 self.record(tx, e)?;
                 Ok(Ok(outcome))
             }
             Err((customer, err)) => {
-                e.customer = customer.map(|c| c.to_string());
+                e.customer = customer.map(|c| c.to_string()).or(e.customer.take());
                 e.detail = format!("{}; {err}{requested}", describe(kind));
                 self.audit_refusal(tx, e, &err)?;
                 Ok(Err(err))
@@ -219,10 +230,11 @@ impl<S: Store> Bank<S> {
     fn unlock_in(
         &self,
         tx: &mut dyn Tx,
-        login: &LoginId,
+        who: &UserRef,
         now: DateTime<Utc>,
     ) -> Result<Done, StoreError> {
-        let Some(mut u) = tx.user(login)? else {
+        let login = &who.login;
+        let Some(mut u) = tx.user(&who.customer, login)? else {
             return Ok(Err((None, Error::UnknownUser(login.to_string()))));
         };
         let cid = Some(u.customer.clone());
@@ -240,8 +252,8 @@ impl<S: Store> Bank<S> {
         u.failures = 0;
         u.locked_until = None;
         tx.update_user(&u)?;
-        tx.set_throttle(&login_key(login), &Throttle::default())?;
-        tx.set_throttle(&replay_key(login), &Throttle::default())?;
+        tx.set_throttle(&login_key(&who.customer, login), &Throttle::default())?;
+        tx.set_throttle(&replay_key(&who.customer, login), &Throttle::default())?;
         if let Some(t) = token.as_mut() {
             t.counters.failures = 0;
             t.counters.locked_until = None;
@@ -250,6 +262,7 @@ impl<S: Store> Bank<S> {
         Ok(Ok((
             cid,
             BackofficeOutcome::Unlocked {
+                customer: who.customer.clone(),
                 login: login.clone(),
             },
             format!(
@@ -272,8 +285,8 @@ impl<S: Store> Bank<S> {
     ) -> Result<Done, StoreError> {
         let serial = match target {
             BackofficeTarget::Serial(s) => s.clone(),
-            BackofficeTarget::User(login) => match tx.user(login)? {
-                None => return Ok(Err((None, Error::UnknownUser(login.to_string())))),
+            BackofficeTarget::User(who) => match tx.user(&who.customer, &who.login)? {
+                None => return Ok(Err((None, Error::UnknownUser(who.login.to_string())))),
                 Some(u) => match u.serial {
                     Some(s) => s,
                     None => return Ok(Err((Some(u.customer), Error::NoToken(u.login)))),
@@ -314,12 +327,16 @@ impl<S: Store> Bank<S> {
 
 fn describe(kind: &RequestKind) -> String {
     match kind {
-        RequestKind::Unlock { login } => format!("unlock {login}"),
+        RequestKind::Unlock { customer, login } => format!("unlock {login} of {customer}"),
         RequestKind::RevokeSerial { serial, reason } => {
             format!("revoke {serial}, reason: {reason}")
         }
-        RequestKind::RevokeUser { login, reason } => {
-            format!("revoke the token of {login}, reason: {reason}")
+        RequestKind::RevokeUser {
+            customer,
+            login,
+            reason,
+        } => {
+            format!("revoke the token of {login} of {customer}, reason: {reason}")
         }
     }
 }

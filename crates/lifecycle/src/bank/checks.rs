@@ -6,20 +6,21 @@ use crate::access::Throttle;
 use crate::auth::{user_may, CustomerAction};
 use crate::cooldown::local_text;
 use crate::error::Error;
-use crate::ids::LoginId;
+use crate::ids::{CustomerId, LoginId};
 use crate::model::{locked_forever, Customer, TokenInfo, TokenStatus, User};
 use crate::store::{Store, StoreError, Tx};
 use crate::verify::{check_code, CodeCheck};
 use chrono::{DateTime, Duration, Utc};
 
-/// The throttle key of a login name (used when no user row holds the count).
-pub(super) fn login_key(login: &LoginId) -> String {
-    format!("login:{login}")
+/// The throttle key of a login name of a customer (used when no user row holds the count):
+/// `login:CUSTOMER/LOGIN`.
+pub(super) fn login_key(customer: &CustomerId, login: &LoginId) -> String {
+    format!("login:{customer}/{login}")
 }
 
-/// The throttle key of a login's replayed codes.
-pub(super) fn replay_key(login: &LoginId) -> String {
-    format!("replay:{login}")
+/// The throttle key of a user's replayed codes: `replay:CUSTOMER/LOGIN`.
+pub(super) fn replay_key(customer: &CustomerId, login: &LoginId) -> String {
+    format!("replay:{customer}/{login}")
 }
 
 impl<S: Store> Bank<S> {
@@ -173,7 +174,7 @@ impl<S: Store> Bank<S> {
                     ..c
                 };
                 user.failures = 0;
-                let rk = replay_key(&user.login);
+                let rk = replay_key(&user.customer, &user.login);
                 if tx.throttle(&rk)? != Throttle::default() {
                     tx.set_throttle(&rk, &Throttle::default())?;
                 }
@@ -193,7 +194,8 @@ impl<S: Store> Bank<S> {
             CodeCheck::Malformed => Err(Error::InvalidInput(crate::ids::MalformedCode.to_string())),
             CodeCheck::Replayed => {
                 let max = self.policy.validation.max_replays;
-                let remaining = self.fail_throttle(tx, &replay_key(&user.login), max, now)?;
+                let remaining =
+                    self.fail_throttle(tx, &replay_key(&user.customer, &user.login), max, now)?;
                 if remaining == 0 {
                     user.locked_until = Some(self.lock_end(now));
                 }
@@ -227,9 +229,9 @@ impl<S: Store> Bank<S> {
                 crate::ids::MalformedCode.to_string(),
             )));
         }
-        let Some(mut actor) = tx.user(&proof.actor)? else {
-            let key = login_key(&proof.actor);
-            if let Err(e) = self.check_throttle(tx, &key, &proof.actor, now)? {
+        let Some(mut actor) = tx.user(&proof.actor.customer, &proof.actor.login)? else {
+            let key = login_key(&proof.actor.customer, &proof.actor.login);
+            if let Err(e) = self.check_throttle(tx, &key, &proof.actor.login, now)? {
                 return Ok(Err(e));
             }
             // The Argon2 work a known actor's password costs (no timing oracle).

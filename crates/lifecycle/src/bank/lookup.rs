@@ -21,7 +21,8 @@ use serde::Serialize;
 pub enum CustomerKey {
     /// ご契約先 ID.
     Customer(CustomerId),
-    /// ログインID of one of its users.
+    /// ログインID of one of its users; refused as ambiguous when several customers have a
+    /// user with it (login IDs are unique per customer only).
     Login(LoginId),
 }
 
@@ -90,10 +91,9 @@ impl<S: Store> Bank<S> {
                 CustomerKey::Customer(c) => c.clone(),
                 CustomerKey::Login(l) => {
                     e.subject = Some(l.to_string());
-                    match tx.user(l)? {
-                        Some(u) => u.customer,
-                        None => {
-                            let err = Error::UnknownUser(l.to_string());
+                    match super::reads::resolve_login(tx, l)? {
+                        Ok(u) => u.customer,
+                        Err(err) => {
                             self.audit_refusal(tx, e, &err)?;
                             return Ok(Err(err));
                         }

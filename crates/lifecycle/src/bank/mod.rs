@@ -42,7 +42,7 @@ pub use validate::LoginOutcome;
 use crate::audit::{Actor, AuditEntry};
 use crate::auth::{Action, Caller};
 use crate::error::Error;
-use crate::ids::LoginId;
+use crate::ids::UserRef;
 use crate::policy::Policy;
 use crate::secret::{ConfirmationSecret, SecretHash};
 use crate::store::{Store, StoreError, Tx};
@@ -63,8 +63,9 @@ pub struct Bank<S> {
 /// `Debug` shows the actor only.
 #[derive(Clone)]
 pub struct Proof {
-    /// The acting user.
-    pub actor: LoginId,
+    /// The acting user: its customer and login ID. The users it names are looked up in
+    /// that customer only, so an actor cannot reach another customer's user.
+    pub actor: UserRef,
     /// Their confirmation secret.
     pub secret: ConfirmationSecret,
     /// A current code from their token (not logged, not stored).
@@ -133,6 +134,20 @@ impl<S: Store> Bank<S> {
             prev: String::new(),
             digest: String::new(),
         }
+    }
+
+    /// A fresh audit entry for a user acting (`who`): the actor is the login ID, the entry's
+    /// customer is the user's customer (a login ID alone does not name a user).
+    fn user_entry(
+        &self,
+        now: DateTime<Utc>,
+        caller: &Caller,
+        who: &UserRef,
+        action: &str,
+    ) -> AuditEntry {
+        let mut e = self.entry(now, caller, Actor::User(who.login.to_string()), action);
+        e.customer = Some(who.customer.to_string());
+        e
     }
 
     /// Chains `e` after the last entry and appends it.

@@ -2,7 +2,6 @@
 //! `customer-admin`, plus the acting administrator's proof, checked first).
 
 use super::{Bank, Proof};
-use crate::audit::Actor;
 use crate::auth::{Action, Caller, CustomerAction};
 use crate::error::Error;
 use crate::ids::{CustomerId, LoginId, SerialNumber};
@@ -23,12 +22,7 @@ impl<S: Store> Bank<S> {
     ) -> Result<Vec<LoginId>, Error> {
         self.authorize(caller, Action::ChangeMode, "mode_change", now)?;
         self.run(|tx| {
-            let mut entry = self.entry(
-                now,
-                caller,
-                Actor::User(proof.actor.to_string()),
-                "mode_change",
-            );
+            let mut entry = self.user_entry(now, caller, &proof.actor, "mode_change");
             entry.detail = format!("to {}", mode.as_str());
             let res: Result<(CustomerId, Vec<LoginId>), (Option<CustomerId>, Error)> = (|| {
                 let (_actor, mut customer) =
@@ -78,7 +72,7 @@ impl<S: Store> Bank<S> {
                     Ok(Ok(cancelled))
                 }
                 Err((customer, err)) => {
-                    entry.customer = customer.map(|c| c.to_string());
+                    entry.customer = customer.map(|c| c.to_string()).or(entry.customer.take());
                     self.audit_refusal(tx, entry, &err)?;
                     Ok(Err(err))
                 }
@@ -98,12 +92,7 @@ impl<S: Store> Bank<S> {
     ) -> Result<SerialNumber, Error> {
         self.authorize(caller, Action::Unregister, "unregister", now)?;
         self.run(|tx| {
-            let mut entry = self.entry(
-                now,
-                caller,
-                Actor::User(proof.actor.to_string()),
-                "unregister",
-            );
+            let mut entry = self.user_entry(now, caller, &proof.actor, "unregister");
             entry.subject = Some(target.to_string());
             let res: Result<(CustomerId, SerialNumber), (Option<CustomerId>, Error)> = (|| {
                 let (_a, customer) =
@@ -112,7 +101,7 @@ impl<S: Store> Bank<S> {
                         Err(e) => return Ok(Err((None, e))),
                     };
                 let cid = Some(customer.id.clone());
-                let Some(mut u) = tx.user(target)?.filter(|u| u.customer == customer.id) else {
+                let Some(mut u) = tx.user(&customer.id, target)? else {
                     return Ok(Err((cid, Error::UnknownUser(target.to_string()))));
                 };
                 if u.class == UserClass::Master {
@@ -141,7 +130,7 @@ impl<S: Store> Bank<S> {
                     Ok(Ok(serial))
                 }
                 Err((customer, err)) => {
-                    entry.customer = customer.map(|c| c.to_string());
+                    entry.customer = customer.map(|c| c.to_string()).or(entry.customer.take());
                     self.audit_refusal(tx, entry, &err)?;
                     Ok(Err(err))
                 }

@@ -2,7 +2,6 @@
 //! 第３章 １９．（３）利用権限変更; scope `customer-admin`).
 
 use super::{Bank, Proof};
-use crate::audit::Actor;
 use crate::auth::{Action, Caller, CustomerAction};
 use crate::error::Error;
 use crate::ids::LoginId;
@@ -25,12 +24,7 @@ impl<S: Store> Bank<S> {
     ) -> Result<bool, Error> {
         self.authorize(caller, Action::GrantPermission, "permission_change", now)?;
         self.run(|tx| {
-            let mut entry = self.entry(
-                now,
-                caller,
-                Actor::User(proof.actor.to_string()),
-                "permission_change",
-            );
+            let mut entry = self.user_entry(now, caller, &proof.actor, "permission_change");
             entry.subject = Some(target.to_string());
             entry.detail = format!(
                 "token management {}",
@@ -45,7 +39,7 @@ impl<S: Store> Bank<S> {
                     }
                 };
             entry.customer = Some(customer.id.to_string());
-            let Some(mut u) = tx.user(target)?.filter(|u| u.customer == customer.id) else {
+            let Some(mut u) = tx.user(&customer.id, target)? else {
                 let err = Error::UnknownUser(target.to_string());
                 self.audit_refusal(tx, entry, &err)?;
                 return Ok(Err(err));

@@ -5,9 +5,9 @@ use super::Bank;
 use crate::audit::{verify_chain, AuditEntry, AuditQuery, BrokenLink};
 use crate::auth::{Action, Caller};
 use crate::error::Error;
-use crate::ids::{CustomerId, LoginId, SerialNumber};
+use crate::ids::{CustomerId, LoginId, SerialNumber, UserRef};
 use crate::model::{OtpState, TokenInfo, UsageMode, User, UserClass};
-use crate::store::Store;
+use crate::store::{Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -127,7 +127,7 @@ impl<S: Store> Bank<S> {
     pub fn list_users(
         &self,
         caller: &Caller,
-        acting: Option<&LoginId>,
+        acting: Option<&UserRef>,
         customer: &CustomerId,
         filter: Option<&str>,
         page: usize,
@@ -139,7 +139,9 @@ impl<S: Store> Bank<S> {
         self.run(|tx| {
             if !caller.may_list_any_customer() {
                 let own = match acting {
-                    Some(l) => tx.user(l)?.is_some_and(|u| &u.customer == customer),
+                    Some(a) => {
+                        &a.customer == customer && tx.user(&a.customer, &a.login)?.is_some()
+                    }
                     None => false,
                 };
                 if !own {
@@ -209,7 +211,7 @@ impl<S: Store> Bank<S> {
     }
 
     /// A user (the CLI and `provisioning` clients).
-    pub fn user(&self, caller: &Caller, login: &LoginId) -> Result<User, Error> {
+    pub fn user(&self, caller: &Caller, who: &UserRef) -> Result<User, Error> {
         if !caller.may_list_any_customer() {
             return Err(Error::Forbidden {
                 needs: "an API key with the scope provisioning".into(),
@@ -217,9 +219,22 @@ impl<S: Store> Bank<S> {
         }
         self.run(|tx| {
             Ok(tx
-                .user(login)?
-                .ok_or_else(|| Error::UnknownUser(login.to_string())))
+                .user(&who.customer, &who.login)?
+                .ok_or_else(|| Error::UnknownUser(who.to_string())))
         })
+    }
+
+    /// Resolves a login ID named without its customer (the CLI without `--customer`; the CLI
+    /// and `provisioning` clients only): the one user with it in the whole bank, else
+    /// [`Error::UnknownUser`], or [`Error::AmbiguousLogin`] naming every customer that has
+    /// it (login IDs are unique per customer only, issue #15).
+    pub fn find_user(&self, caller: &Caller, login: &LoginId) -> Result<UserRef, Error> {
+        if !caller.may_list_any_customer() {
+            return Err(Error::Forbidden {
+                needs: "an API key with the scope provisioning".into(),
+            });
+        }
+        self.run(|tx| resolve_login(tx, login))
     }
 
     /// The audit log (scope `audit`).
@@ -244,4 +259,24 @@ impl<S: Store> Bank<S> {
         let all = self.run(|tx| Ok(Ok(tx.audit(&AuditQuery::default())?)))?;
         Ok(verify_chain(&all))
     }
+}
+
+/// The one user with `login` in the bank, else [`Error::UnknownUser`] or
+/// [`Error::AmbiguousLogin`] naming the customers that have it.
+pub(super) fn resolve_login(
+    tx: &mut dyn Tx,
+    login: &LoginId,
+) -> Result<Result<UserRef, Error>, StoreError> {
+    let mut users = tx.users_by_login(login)?;
+    Ok(match users.len() {
+        0 => Err(Error::UnknownUser(login.to_string())),
+        1 => {
+            let u = users.remove(0);
+            Ok(UserRef::new(u.customer, u.login))
+        }
+        _ => Err(Error::AmbiguousLogin {
+            login: login.clone(),
+            customers: users.into_iter().map(|u| u.customer).collect(),
+        }),
+    })
 }

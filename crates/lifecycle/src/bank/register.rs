@@ -6,7 +6,7 @@ use crate::audit::Actor;
 use crate::auth::{Action, Caller};
 use crate::cooldown::{local_text, registration_allowed_from};
 use crate::error::Error;
-use crate::ids::{CustomerId, LoginId, SerialNumber};
+use crate::ids::{CustomerId, SerialNumber, UserRef};
 use crate::model::{OtpState, TokenInfo, TokenStatus, UsageMode};
 use crate::store::{Store, StoreError, Tx};
 use crate::verify::{check_code, CodeCheck};
@@ -24,24 +24,25 @@ impl<S: Store> Bank<S> {
     pub fn register(
         &self,
         caller: &Caller,
-        login: &LoginId,
+        user: &UserRef,
         serial: &SerialNumber,
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<TokenInfo, Error> {
         self.authorize(caller, Action::Register, "register", now)?;
         self.run(|tx| {
-            let mut entry = self.entry(now, caller, Actor::User(login.to_string()), "register");
+            let mut entry =
+                self.entry(now, caller, Actor::User(user.login.to_string()), "register");
             entry.subject = Some(serial.to_string());
-            let res = self.register_in(tx, login, serial, code, now)?;
+            let res = self.register_in(tx, user, serial, code, now)?;
             match res {
                 Ok((customer, t)) => {
                     entry.customer = Some(customer.to_string());
                     self.record(tx, entry)?;
                     Ok(Ok(t))
                 }
-                Err((customer, err)) => {
-                    entry.customer = customer.map(|c| c.to_string());
+                Err((_, err)) => {
+                    entry.customer = Some(user.customer.to_string());
                     self.audit_refusal(tx, entry, &err)?;
                     Ok(Err(err))
                 }
@@ -53,11 +54,12 @@ impl<S: Store> Bank<S> {
     pub(super) fn register_in(
         &self,
         tx: &mut dyn Tx,
-        login: &LoginId,
+        who: &UserRef,
         serial: &SerialNumber,
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<Result<(CustomerId, TokenInfo), (Option<CustomerId>, Error)>, StoreError> {
+        let login = &who.login;
         let max = self.policy.validation.max_failures;
         // The code's form first: a typing slip answers alike for any login (no oracle).
         if crate::ids::OtpCode::parse(code).is_err() {
@@ -66,8 +68,8 @@ impl<S: Store> Bank<S> {
                 Error::InvalidInput(crate::ids::MalformedCode.to_string()),
             )));
         }
-        let Some(mut user) = tx.user(login)? else {
-            let key = login_key(login);
+        let Some(mut user) = tx.user(&who.customer, login)? else {
+            let key = login_key(&who.customer, login);
             if let Err(e) = self.check_throttle(tx, &key, login, now)? {
                 return Ok(Err((None, e)));
             }
@@ -164,9 +166,10 @@ impl<S: Store> Bank<S> {
     pub fn skip_registration(
         &self,
         caller: &Caller,
-        login: &LoginId,
+        who: &UserRef,
         now: DateTime<Utc>,
     ) -> Result<OtpState, Error> {
+        let login = &who.login;
         self.authorize(caller, Action::Skip, "skip_registration", now)?;
         self.run(|tx| {
             let mut e = self.entry(
@@ -176,7 +179,8 @@ impl<S: Store> Bank<S> {
                 "skip_registration",
             );
             e.subject = Some(login.to_string());
-            let Some(user) = tx.user(login)? else {
+            e.customer = Some(who.customer.to_string());
+            let Some(user) = tx.user(&who.customer, login)? else {
                 let err = Error::UnknownUser(login.to_string());
                 self.audit_refusal(tx, e, &err)?;
                 return Ok(Err(err));

@@ -2,10 +2,9 @@
 //! パスワードの登録, `001` §(1)③, `002` 第３章 ２４．（３）; scope `customer-admin`).
 
 use super::{Bank, Proof};
-use crate::audit::Actor;
 use crate::auth::{Action, Caller, CustomerAction};
 use crate::error::Error;
-use crate::ids::{LoginId, SerialNumber};
+use crate::ids::{LoginId, SerialNumber, UserRef};
 use crate::model::{TokenInfo, UserClass};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
@@ -33,12 +32,7 @@ impl<S: Store> Bank<S> {
     ) -> Result<TokenInfo, Error> {
         self.authorize(caller, Action::RegisterForOthers, "register_for", now)?;
         self.run(|tx| {
-            let mut entry = self.entry(
-                now,
-                caller,
-                Actor::User(proof.actor.to_string()),
-                "register_for",
-            );
+            let mut entry = self.user_entry(now, caller, &proof.actor, "register_for");
             entry.subject = Some(serial.to_string());
             entry.detail = format!("for {target}");
             let (_admin, customer) =
@@ -50,7 +44,8 @@ impl<S: Store> Bank<S> {
                     }
                 };
             entry.customer = Some(customer.id.to_string());
-            let refused = match tx.user(target)?.filter(|u| u.customer == customer.id) {
+            // The target is looked up in the actor's customer only (issue #15).
+            let refused = match tx.user(&customer.id, target)? {
                 None => Some(Error::UnknownUser(target.to_string())),
                 Some(u) if u.class == UserClass::Master => Some(Error::MasterRegistersOwnToken),
                 Some(_) => None,
@@ -59,7 +54,8 @@ impl<S: Store> Bank<S> {
                 self.audit_refusal(tx, entry, &err)?;
                 return Ok(Err(err));
             }
-            match self.register_in(tx, target, serial, code, now)? {
+            let who = UserRef::new(customer.id.clone(), target.clone());
+            match self.register_in(tx, &who, serial, code, now)? {
                 Ok((_, t)) => {
                     entry.detail = format!("for {target}: token {serial} registered");
                     self.record(tx, entry)?;

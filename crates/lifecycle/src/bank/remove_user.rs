@@ -3,7 +3,7 @@
 use super::Bank;
 use crate::auth::{Action, Caller};
 use crate::error::Error;
-use crate::ids::{LoginId, SerialNumber};
+use crate::ids::{SerialNumber, UserRef};
 use crate::model::{TokenStatus, UserClass};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
@@ -16,25 +16,26 @@ impl<S: Store> Bank<S> {
     pub fn remove_user(
         &self,
         caller: &Caller,
-        login: &LoginId,
+        who: &UserRef,
         now: DateTime<Utc>,
     ) -> Result<Option<SerialNumber>, Error> {
         self.authorize(caller, Action::RemoveUser, "user_remove", now)?;
         self.run(|tx| {
             let mut e = self.entry(now, caller, caller.actor(), "user_remove");
+            let login = &who.login;
             e.subject = Some(login.to_string());
-            let Some(u) = tx.user(login)? else {
+            e.customer = Some(who.customer.to_string());
+            let Some(u) = tx.user(&who.customer, login)? else {
                 let err = Error::UnknownUser(login.to_string());
                 self.audit_refusal(tx, e, &err)?;
                 return Ok(Err(err));
             };
-            e.customer = Some(u.customer.to_string());
             if u.class == UserClass::Master {
                 let err = Error::MasterCannotBeRemoved(u.login);
                 self.audit_refusal(tx, e, &err)?;
                 return Ok(Err(err));
             }
-            tx.delete_user(login)?;
+            tx.delete_user(&who.customer, login)?;
             if let Some(serial) = &u.serial {
                 if tx.users_of_token(serial)?.is_empty() {
                     if let Some(mut t) = tx.token(serial)? {

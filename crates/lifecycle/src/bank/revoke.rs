@@ -1,7 +1,6 @@
 //! Revocation by the customer's administrators (失効, DOMAIN.md §4; scope `customer-admin`).
 
 use super::{Bank, Proof};
-use crate::audit::Actor;
 use crate::auth::{Action, Caller, CustomerAction};
 use crate::cooldown::{local_text, registration_allowed_from};
 use crate::error::Error;
@@ -46,7 +45,7 @@ impl<S: Store> Bank<S> {
     ) -> Result<Revocation, Error> {
         self.authorize(caller, Action::Revoke, "revoke", now)?;
         self.run(|tx| {
-            let mut entry = self.entry(now, caller, Actor::User(proof.actor.to_string()), "revoke");
+            let mut entry = self.user_entry(now, caller, &proof.actor, "revoke");
             entry.subject = Some(
                 targets
                     .iter()
@@ -75,7 +74,9 @@ impl<S: Store> Bank<S> {
                     Ok(Ok(r))
                 }
                 Err((customer, err)) => {
-                    entry.customer = customer.map(|c| c.to_string());
+                    if let Some(c) = customer {
+                        entry.customer = Some(c.to_string());
+                    }
                     self.audit_refusal(tx, entry, &err)?;
                     Ok(Err(err))
                 }
@@ -104,7 +105,8 @@ impl<S: Store> Bank<S> {
         let refuse = |e: Error| Ok(Err((Some(actor.customer.clone()), e)));
         let mut tokens: Vec<TokenInfo> = Vec::new();
         for login in targets {
-            let Some(u) = tx.user(login)?.filter(|u| u.customer == actor.customer) else {
+            // Targets are looked up in the actor's customer only (issue #15).
+            let Some(u) = tx.user(&actor.customer, login)? else {
                 return refuse(Error::UnknownUser(login.to_string()));
             };
             let Some(serial) = u.serial else {

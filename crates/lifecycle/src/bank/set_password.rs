@@ -4,7 +4,7 @@
 use super::Bank;
 use crate::auth::{Action, Caller};
 use crate::error::Error;
-use crate::ids::LoginId;
+use crate::ids::UserRef;
 use crate::secret::ConfirmationSecret;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
@@ -16,7 +16,7 @@ impl<S: Store> Bank<S> {
     pub fn set_user_password(
         &self,
         caller: &Caller,
-        login: &LoginId,
+        who: &UserRef,
         secret: &ConfirmationSecret,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
@@ -24,13 +24,14 @@ impl<S: Store> Bank<S> {
         let hash = self.hash(secret)?;
         self.run(|tx| {
             let mut e = self.entry(now, caller, caller.actor(), "user_set_password");
+            let login = &who.login;
             e.subject = Some(login.to_string());
-            let Some(mut u) = tx.user(login)? else {
+            e.customer = Some(who.customer.to_string());
+            let Some(mut u) = tx.user(&who.customer, login)? else {
                 let err = Error::UnknownUser(login.to_string());
                 self.audit_refusal(tx, e, &err)?;
                 return Ok(Err(err));
             };
-            e.customer = Some(u.customer.to_string());
             e.detail = if u.secret.is_some() {
                 "confirmation password replaced".into()
             } else {

@@ -112,9 +112,10 @@ impl<S: Store> Bank<S> {
                     return Ok(Err(Error::MasterExists(u.customer.to_string())));
                 }
                 match tx.insert_user(&user) {
-                    Err(StoreError::Duplicate { .. }) => {
-                        Ok(Err(Error::DuplicateUser(u.login.to_string())))
-                    }
+                    Err(StoreError::Duplicate { .. }) => Ok(Err(Error::DuplicateUser(format!(
+                        "{} of {}",
+                        u.login, u.customer
+                    )))),
                     r => r.map(Ok),
                 }
             })()?;
@@ -208,7 +209,7 @@ impl<S: Store> Bank<S> {
                     _ => return Ok(Err(Error::NotInStock(serial.clone()))),
                 }
                 if let Some(login) = user {
-                    let Some(mut u) = tx.user(login)?.filter(|u| &u.customer == customer) else {
+                    let Some(mut u) = tx.user(customer, login)? else {
                         return Ok(Err(Error::UnknownUser(login.to_string())));
                     };
                     u.issued = Some(serial.clone());

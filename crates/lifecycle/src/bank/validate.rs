@@ -7,7 +7,7 @@ use super::Bank;
 use crate::audit::Actor;
 use crate::auth::{Action, Caller};
 use crate::error::Error;
-use crate::ids::{LoginId, SerialNumber};
+use crate::ids::{SerialNumber, UserRef};
 use crate::model::{OtpState, TokenStatus};
 use crate::store::{Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
@@ -39,33 +39,33 @@ impl<S: Store> Bank<S> {
     pub fn validate(
         &self,
         caller: &Caller,
-        login: &LoginId,
+        user: &UserRef,
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<LoginOutcome, Error> {
         self.authorize(caller, Action::Validate, "login", now)?;
-        self.run(|tx| self.validate_in(tx, caller, login, code, now))
+        self.run(|tx| self.validate_in(tx, caller, user, code, now))
     }
 
     /// Checks many login codes in one transaction, in order (group commit): one commit (one
-    /// fsync) for the whole group. Each item is `(caller, login, code)`; each result is what
+    /// fsync) for the whole group. Each item is `(caller, user, code)`; each result is what
     /// [`Bank::validate`] would have answered had the calls run one after the other. A storage
     /// failure fails the whole group and accepts nothing.
     pub fn validate_many(
         &self,
-        items: &[(Caller, LoginId, String)],
+        items: &[(Caller, UserRef, String)],
         now: DateTime<Utc>,
     ) -> Result<Vec<Result<LoginOutcome, Error>>, Error> {
         Ok(self.store.transaction(|tx| {
             let mut out = Vec::with_capacity(items.len());
-            for (caller, login, code) in items {
+            for (caller, user, code) in items {
                 if let Err(err) = caller.authorize(Action::Validate) {
                     let e = self.entry(now, caller, caller.actor(), "login");
                     self.audit_refusal(tx, e, &err)?;
                     out.push(Err(err));
                     continue;
                 }
-                out.push(self.validate_in(tx, caller, login, code, now)?);
+                out.push(self.validate_in(tx, caller, user, code, now)?);
             }
             Ok(out)
         })?)
@@ -75,12 +75,14 @@ impl<S: Store> Bank<S> {
         &self,
         tx: &mut dyn Tx,
         caller: &Caller,
-        login: &LoginId,
+        who: &UserRef,
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<Result<LoginOutcome, Error>, StoreError> {
+        let login = &who.login;
         let mut entry = self.entry(now, caller, Actor::User(login.to_string()), "login");
         entry.subject = Some(login.to_string());
+        entry.customer = Some(who.customer.to_string());
         // The form of the code first, before the login is looked up: a typing slip costs no
         // attempt and answers the same whether the login exists or not (no oracle). An empty
         // code is the front end asking for a user who needs none (`not_required`).
@@ -90,13 +92,13 @@ impl<S: Store> Bank<S> {
             self.audit_refusal(tx, entry, &slip())?;
             return Ok(Err(slip()));
         }
-        let Some(stored) = tx.user(login)? else {
+        let Some(stored) = tx.user(&who.customer, login)? else {
             if malformed {
                 // No code for an unknown login: what a user with a token gets for no code.
                 self.audit_refusal(tx, entry, &slip())?;
                 return Ok(Err(slip()));
             }
-            let key = login_key(login);
+            let key = login_key(&who.customer, login);
             let err = match self.check_throttle(tx, &key, login, now)? {
                 Err(e) => e,
                 Ok(()) => Error::WrongCode {
@@ -112,7 +114,6 @@ impl<S: Store> Bank<S> {
             return Ok(Err(err));
         };
         let mut user = stored.clone();
-        entry.customer = Some(user.customer.to_string());
         let Some(serial) = user.serial.clone() else {
             let state = user.otp_state(None, now);
             let outcome = if user.needs_otp {

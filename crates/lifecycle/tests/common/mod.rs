@@ -54,6 +54,10 @@ pub fn lid(s: &str) -> LoginId {
 pub fn cid(s: &str) -> CustomerId {
     CustomerId::parse(s).unwrap()
 }
+/// The user `s` of customer C1 (the world's customer).
+pub fn uref(s: &str) -> UserRef {
+    UserRef::new(cid("C1"), lid(s))
+}
 
 /// The seed of a test token: its serial's digits repeated to 20 bytes.
 pub fn seed_of(serial: &str) -> Vec<u8> {
@@ -169,7 +173,7 @@ pub fn world_with(p: Policy) -> World {
         ("sachiko", "78160641"),
         ("saburo", "78160641"),
     ] {
-        bank.register(&root(), &lid(login), &sn(serial), &code(serial, t), t)
+        bank.register(&root(), &uref(login), &sn(serial), &code(serial, t), t)
             .unwrap();
         t += chrono::Duration::seconds(30);
     }
@@ -180,7 +184,7 @@ impl World {
     /// `actor` proves with the right secret and the current code of `serial` at `t`.
     pub fn proof(&self, actor: &str, serial: &str, t: DateTime<Utc>) -> Proof {
         Proof {
-            actor: lid(actor),
+            actor: uref(actor),
             secret: ConfirmationSecret::new(SECRET),
             code: code(serial, t),
         }

@@ -1,6 +1,6 @@
-//! `bank backoffice-revoke --reason TEXT (--serial S | --user LOGIN)`.
+//! `bank backoffice-revoke --reason TEXT (--serial S | --user LOGIN [--customer C])`.
 
-use super::common::{json_line, say, DbArgs};
+use super::common::{json_line, say, CustomerArg, DbArgs};
 use anyhow::bail;
 use lifecycle::{BackofficeOutcome, BackofficeTarget, LoginId, SerialNumber};
 
@@ -19,20 +19,22 @@ pub struct Cmd {
     /// The token's serial.
     #[arg(long, conflicts_with = "user")]
     serial: Option<SerialNumber>,
-    /// The user whose registered token to revoke.
+    /// The user whose registered token to revoke (of `--customer`).
     #[arg(long)]
     user: Option<LoginId>,
+    #[command(flatten)]
+    customer: CustomerArg,
 }
 
 impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
-        let target = match (self.serial, self.user) {
+        let o = self.db.open()?;
+        let target = match (self.serial, &self.user) {
             (Some(s), None) => BackofficeTarget::Serial(s),
-            (None, Some(u)) => BackofficeTarget::User(u),
+            (None, Some(u)) => BackofficeTarget::User(self.customer.user(&o, u)?),
             _ => bail!("name the token with --serial SERIAL or --user LOGIN"),
         };
-        let o = self.db.open()?;
         let r = match o
             .bank
             .backoffice_revoke(&o.caller, &self.reason, &target, o.now())?

@@ -82,6 +82,30 @@ impl DbArgs {
     }
 }
 
+/// `--customer C`: the customer of the user a command names by login ID.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CustomerArg {
+    /// The customer (ご契約先) of the user named: login IDs are unique per customer, not
+    /// bank-wide. Without it, a login ID that one customer only has names that customer's
+    /// user; one that several customers have is refused, naming them.
+    #[arg(long)]
+    pub customer: Option<lifecycle::CustomerId>,
+}
+
+impl CustomerArg {
+    /// The user `login` of `--customer`, else of the one customer that has it.
+    pub fn user(
+        &self,
+        o: &Opened,
+        login: &lifecycle::LoginId,
+    ) -> anyhow::Result<lifecycle::UserRef> {
+        Ok(match &self.customer {
+            Some(c) => lifecycle::UserRef::new(c.clone(), login.clone()),
+            None => o.bank.find_user(&o.caller, login)?,
+        })
+    }
+}
+
 /// Where a confirmation password comes from.
 #[derive(clap::Args, Debug, Clone)]
 pub struct SecretArgs {

@@ -1,6 +1,6 @@
 //! `bank mode --actor LOGIN --code CODE shared|individual`.
 
-use super::common::{json_line, say, DbArgs, SecretArgs};
+use super::common::{json_line, say, CustomerArg, DbArgs, SecretArgs};
 use lifecycle::{LoginId, Proof, UsageMode};
 
 /// Change the customer's token usage mode (`001`, `002`). Needs the actor's confirmation
@@ -11,6 +11,8 @@ use lifecycle::{LoginId, Proof, UsageMode};
 pub struct Cmd {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    customer: CustomerArg,
     #[command(flatten)]
     secret: SecretArgs,
     /// The acting administrator.
@@ -30,7 +32,7 @@ impl Cmd {
         let o = self.db.open()?;
         let mode = UsageMode::parse(&self.mode).unwrap_or(UsageMode::Individual);
         let proof = Proof {
-            actor: self.actor,
+            actor: self.customer.user(&o, &self.actor)?,
             secret: self.secret.read()?,
             code: self.code,
         };

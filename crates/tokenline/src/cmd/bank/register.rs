@@ -1,6 +1,6 @@
 //! `bank register LOGIN SERIAL --code CODE [--actor ADMIN --actor-code C]`.
 
-use super::common::{json_line, say, DbArgs, SecretArgs};
+use super::common::{json_line, say, CustomerArg, DbArgs, SecretArgs};
 use anyhow::Context;
 use lifecycle::{LoginId, Proof, SerialNumber};
 
@@ -14,11 +14,16 @@ use lifecycle::{LoginId, Proof, SerialNumber};
 /// their own token (`--actor-code`); never for the master (`002`). Needs the
 /// token-management permission (利用権限) the master grants.
 ///
-/// `--json`: `{"login","serial","expires_at"}` (and `"registered_by"` with --actor).
+/// The user (and the actor) are users of `--customer`, which may be left out when the login
+/// ID is unique in the bank.
+///
+/// `--json`: `{"customer","login","serial","expires_at"}` (and `"registered_by"` with --actor).
 #[derive(clap::Args, Debug)]
 pub struct Cmd {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    customer: CustomerArg,
     /// The user registering.
     login: LoginId,
     /// The serial number printed on the token's back.
@@ -40,36 +45,44 @@ impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
-        let t = match &self.actor {
-            None => o
-                .bank
-                .register(&o.caller, &self.login, &self.serial, &self.code, o.now())?,
+        let (customer, t) = match &self.actor {
+            None => {
+                let user = self.customer.user(&o, &self.login)?;
+                let t = o
+                    .bank
+                    .register(&o.caller, &user, &self.serial, &self.code, o.now())?;
+                (user.customer, t)
+            }
             Some(actor) => {
+                // The administrator acts in their own customer; the user is looked up there.
+                let actor = self.customer.user(&o, actor)?;
+                let customer = actor.customer.clone();
                 let proof = Proof {
-                    actor: actor.clone(),
+                    actor,
                     secret: self.secret.read()?,
                     code: self.actor_code.clone().context("--actor-code")?,
                 };
-                o.bank.register_for(
+                let t = o.bank.register_for(
                     &o.caller,
                     &proof,
                     &self.login,
                     &self.serial,
                     &self.code,
                     o.now(),
-                )?
+                )?;
+                (customer, t)
             }
         };
         if self.db.json {
             json_line(
-                &serde_json::json!({ "login": self.login, "serial": t.serial, "expires_at": t.expires_at(), "registered_by": self.actor }),
+                &serde_json::json!({ "customer": customer, "login": self.login, "serial": t.serial, "expires_at": t.expires_at(), "registered_by": self.actor }),
             )?;
         }
         let tz = o.bank.policy().time_zone;
         say(
             self.db.json,
             &format!(
-                "token {} registered for {}{} (サービス利用中), valid until {}",
+                "token {} registered for {} of {customer}{} (サービス利用中), valid until {}",
                 t.serial,
                 self.login,
                 self.actor

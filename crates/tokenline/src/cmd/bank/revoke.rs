@@ -1,6 +1,6 @@
 //! `bank revoke --actor LOGIN --code CODE USER…`.
 
-use super::common::{json_line, say, DbArgs, SecretArgs};
+use super::common::{json_line, say, CustomerArg, DbArgs, SecretArgs};
 use lifecycle::{LoginId, Proof};
 
 /// Revoke the tokens of the selected users (失効, DOMAIN.md §4). The actor (master or admin,
@@ -12,6 +12,8 @@ use lifecycle::{LoginId, Proof};
 pub struct Cmd {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    customer: CustomerArg,
     #[command(flatten)]
     secret: SecretArgs,
     /// The acting user.
@@ -30,7 +32,7 @@ impl Cmd {
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
         let proof = Proof {
-            actor: self.actor,
+            actor: self.customer.user(&o, &self.actor)?,
             secret: self.secret.read()?,
             code: self.code,
         };

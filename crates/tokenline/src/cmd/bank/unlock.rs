@@ -1,6 +1,6 @@
 //! `bank unlock LOGIN`.
 
-use super::common::{say, DbArgs};
+use super::common::{say, CustomerArg, DbArgs};
 use lifecycle::LoginId;
 
 /// Lift a locked user's lockout (and their token's) after too many failed attempts (back
@@ -10,6 +10,8 @@ use lifecycle::LoginId;
 pub struct Cmd {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    customer: CustomerArg,
     /// The locked user.
     login: LoginId,
 }
@@ -18,10 +20,11 @@ impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
-        o.bank.unlock(&o.caller, &self.login, o.now())?;
+        let user = self.customer.user(&o, &self.login)?;
+        o.bank.unlock(&o.caller, &user, o.now())?;
         say(
             self.db.json,
-            &format!("{} unlocked by {}", self.login, o.caller.actor().text()),
+            &format!("{user} unlocked by {}", o.caller.actor().text()),
         );
         Ok(())
     }

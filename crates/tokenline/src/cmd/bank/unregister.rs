@@ -1,6 +1,6 @@
 //! `bank unregister --actor LOGIN --code CODE USER`.
 
-use super::common::{say, DbArgs, SecretArgs};
+use super::common::{say, CustomerArg, DbArgs, SecretArgs};
 use lifecycle::{LoginId, Proof};
 
 /// Remove a user's token registration (利用登録解除, `001`, `002`); the master's token can only
@@ -9,6 +9,8 @@ use lifecycle::{LoginId, Proof};
 pub struct Cmd {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    customer: CustomerArg,
     #[command(flatten)]
     secret: SecretArgs,
     /// The acting administrator.
@@ -26,7 +28,7 @@ impl Cmd {
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
         let proof = Proof {
-            actor: self.actor,
+            actor: self.customer.user(&o, &self.actor)?,
             secret: self.secret.read()?,
             code: self.code,
         };

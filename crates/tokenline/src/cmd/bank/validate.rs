@@ -1,6 +1,6 @@
 //! `bank validate LOGIN --code CODE`.
 
-use super::common::{json_line, say, DbArgs};
+use super::common::{json_line, say, CustomerArg, DbArgs};
 use lifecycle::{LoginId, LoginOutcome};
 
 /// Check a login code: window and drift, replay (a code is accepted once), lockout, revoked
@@ -12,6 +12,8 @@ use lifecycle::{LoginId, LoginOutcome};
 pub struct Cmd {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    customer: CustomerArg,
     /// The user logging in.
     login: LoginId,
     /// The code on the token's display.
@@ -23,9 +25,8 @@ impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
-        let r = o
-            .bank
-            .validate(&o.caller, &self.login, &self.code, o.now())?;
+        let user = self.customer.user(&o, &self.login)?;
+        let r = o.bank.validate(&o.caller, &user, &self.code, o.now())?;
         if self.db.json {
             json_line(&r)?;
         }

@@ -1,6 +1,6 @@
 //! `bank user permission --actor MASTER --code C USER --token-management on|off`.
 
-use crate::cmd::bank::common::{json_line, say, DbArgs, SecretArgs};
+use crate::cmd::bank::common::{json_line, say, CustomerArg, DbArgs, SecretArgs};
 use lifecycle::{LoginId, Proof};
 
 /// The master grants or withdraws a user's token-management permission (利用権限 for
@@ -13,6 +13,8 @@ use lifecycle::{LoginId, Proof};
 pub struct Permission {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    customer: CustomerArg,
     #[command(flatten)]
     secret: SecretArgs,
     /// The master user.
@@ -33,7 +35,7 @@ impl Permission {
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
         let proof = Proof {
-            actor: self.actor,
+            actor: self.customer.user(&o, &self.actor)?,
             secret: self.secret.read()?,
             code: self.code,
         };

@@ -1,6 +1,6 @@
 //! `bank user remove LOGIN`.
 
-use crate::cmd::bank::common::{json_line, say, DbArgs};
+use crate::cmd::bank::common::{json_line, say, CustomerArg, DbArgs};
 use lifecycle::LoginId;
 
 /// Remove a user. The master cannot be removed (a customer keeps exactly one). A token
@@ -12,6 +12,8 @@ use lifecycle::LoginId;
 pub struct Remove {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    customer: CustomerArg,
     /// Login ID.
     login: LoginId,
 }
@@ -20,7 +22,9 @@ impl Remove {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
-        let serial = o.bank.remove_user(&o.caller, &self.login, o.now())?;
+        let serial =
+            o.bank
+                .remove_user(&o.caller, &self.customer.user(&o, &self.login)?, o.now())?;
         if self.db.json {
             json_line(&serde_json::json!({ "login": self.login, "released_serial": serial }))?;
         }

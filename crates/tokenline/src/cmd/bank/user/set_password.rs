@@ -1,6 +1,6 @@
 //! `bank user set-password LOGIN`.
 
-use crate::cmd::bank::common::{say, DbArgs, NewSecretArgs};
+use crate::cmd::bank::common::{say, CustomerArg, DbArgs, NewSecretArgs};
 use lifecycle::LoginId;
 
 /// Set or replace a user's own confirmation password (確認用パスワード), from
@@ -10,6 +10,8 @@ use lifecycle::LoginId;
 pub struct SetPassword {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    customer: CustomerArg,
     #[command(flatten)]
     secret: NewSecretArgs,
     /// Login ID.
@@ -21,8 +23,12 @@ impl SetPassword {
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
         let secret = self.secret.required()?;
-        o.bank
-            .set_user_password(&o.caller, &self.login, &secret, o.now())?;
+        o.bank.set_user_password(
+            &o.caller,
+            &self.customer.user(&o, &self.login)?,
+            &secret,
+            o.now(),
+        )?;
         say(
             self.db.json,
             &format!("confirmation password of {} set", self.login),
