@@ -11,7 +11,9 @@ bin="$CARGO_TARGET_DIR/release/examples"
 "$bin/import_bench" 100000
 "$bin/import_bench" 1000000
 
-# users clients runtime-threads max-requests max-seconds: HTTPS (rustls), group commit, fsynced
+# users clients runtime-threads max-requests max-seconds: HTTPS (rustls), group commit, fsynced.
+# The load is hyper keep-alive connections on one client thread in the same process (the note
+# gives the CPU time per validation, client and server together: a figure a busy machine keeps).
 timeout 300 "$bin/http_bench" 2000 32 2 60000 30
 # PostgreSQL (issue #16): import of 1,000,000 tokens (binary COPY) into a throwaway durable
 # cluster (fsync on) started here and stopped on exit.

@@ -564,7 +564,7 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
             }
         }
     };
-    if let Err(r) = routes::gate(&caller, &method, &path) {
+    if let Err(r) = routes::gate_route(&caller, route) {
         return r;
     }
     let limit = if import { MAX_IMPORT } else { MAX_BODY };

@@ -137,7 +137,12 @@ pub fn methods_of(path: &str) -> Vec<&'static str> {
 /// Checks the route's scope (and operator session) before the body is even parsed, so a
 /// key without the scope learns nothing from validation errors. The domain checks again.
 pub fn gate(caller: &Caller, method: &str, path: &str) -> Result<(), Reply> {
-    let Some(r) = route_of(method, path) else {
+    gate_route(caller, route_of(method, path))
+}
+
+/// [`gate`] for a route already looked up (`None`: no route, nothing to check here).
+pub fn gate_route(caller: &Caller, route: Option<&Route>) -> Result<(), Reply> {
+    let Some(r) = route else {
         return Ok(());
     };
     let Some(scope) = r.scope else {
