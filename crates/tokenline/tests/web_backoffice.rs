@@ -272,7 +272,7 @@ async fn an_operator_revokes_a_lost_token_a_second_supervisor_approves_and_the_a
         .await
         .unwrap();
     let t = b.seen("approved-unlock").await;
-    assert!(t.contains("jiro のロックを解除しました"), "{t}");
+    assert!(t.contains("jiro (C1) のロックを解除しました"), "{t}");
     let t = b
         .visit(
             &format!("{url}/backoffice/customers?key=C1"),
