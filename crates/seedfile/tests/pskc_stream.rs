@@ -116,6 +116,17 @@ fn every_window_size_reads_the_same_trees() {
 }
 
 #[test]
+fn a_utf8_byte_order_mark_before_the_declaration_is_read_at_every_window_size() {
+    let xml = awkward_document(5);
+    let whole = dump(xml.as_bytes(), usize::MAX);
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(xml.as_bytes());
+    for window in [1, 2, 3, 4, 64, 65536, usize::MAX] {
+        assert_eq!(dump(&bom, window), whole, "window of {window} bytes");
+    }
+}
+
+#[test]
 fn the_awkward_document_decrypts_to_every_record() {
     let xml = awkward_document(300);
     let recs: Vec<SeedRecord> = pskc::records(xml.as_bytes(), &Key::PreShared(psk()))

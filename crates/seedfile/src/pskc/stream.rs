@@ -196,8 +196,14 @@ impl<R: BufRead> Stream<R> {
             id: None,
             done: false,
         };
-        while s.buf.len() < 2 && !s.eof {
+        while s.buf.len() < 3 && !s.eof {
             s.more(None)?;
+        }
+        // A UTF-8 byte order mark is allowed before the XML declaration (XML 1.0 §4.3.3):
+        // drop it, so the parser sees the document from its first `<`.
+        if s.buf.starts_with(b"\xEF\xBB\xBF") {
+            s.buf.drain(..3);
+            s.safe = s.safe.saturating_sub(3);
         }
         if s.buf.starts_with(b"\xFF\xFE") || s.buf.starts_with(b"\xFE\xFF") {
             return Err(Error::Xml(
