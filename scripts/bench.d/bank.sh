@@ -15,6 +15,11 @@ bin="$CARGO_TARGET_DIR/release/examples"
 # The load is hyper keep-alive connections on one client thread in the same process (the note
 # gives the CPU time per validation, client and server together: a figure a busy machine keeps).
 timeout 300 "$bin/http_bench" 2000 32 2 60000 30
+# The same with the access log `tokenline bank serve` writes (one line per request through
+# tracing_subscriber's fmt layer), here into a file: what a production server pays for it.
+alog=$(mktemp)
+HTTP_BENCH_ACCESS_LOG="$alog" timeout 300 "$bin/http_bench" 2000 32 2 60000 30 | sed 's/^| bank validate via HTTPS/| bank validate via HTTPS + access log/'
+rm -f "$alog"
 # PostgreSQL (issue #16): import of 1,000,000 tokens (binary COPY) into a throwaway durable
 # cluster (fsync on) started here and stopped on exit.
 . scripts/lib/pg.sh

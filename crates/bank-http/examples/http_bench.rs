@@ -6,6 +6,11 @@
 //! first.
 //!
 //! `cargo run --release -p bank-http --features load-client --example http_bench -- [users] [clients] [workers] [requests] [seconds]`
+//!
+//! With `HTTP_BENCH_ACCESS_LOG=FILE` the server writes its access log (one line per request,
+//! target `bank_http::access`) to FILE through the same `tracing_subscriber` fmt layer and
+//! default filter as `tokenline bank serve` (which writes it to stderr), so the figure includes
+//! what a production server pays for it.
 //! Prints markdown rows `| bench | figure | unit | note |`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -23,6 +28,17 @@ fn main() {
     let workers = arg(3, 4) as usize;
     let max_requests = arg(4, 20_000);
     let max_secs = arg(5, 20);
+    let access_log = std::env::var_os("HTTP_BENCH_ACCESS_LOG").map(|path| {
+        let file = std::fs::File::create(&path).unwrap();
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "warn,bank_http::access=info",
+            ))
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .init();
+        path
+    });
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bank.db");
     let key_path = dir.path().join("bank.key");
@@ -93,6 +109,6 @@ fn main() {
         &[target],
     );
     server.stop();
-    let note = format!("{} requests over TLS 1.3, {clients} keep-alive connections (hyper client, one thread), {workers} runtime threads, {users} HOTP users, {} refused, {} failed, {} µs CPU (client and server) per validation; SQLite WAL synchronous=FULL, group commit (goal 20,000/s, p99 < 10 ms)", out.latencies.len(), out.refused, out.failed, out.cpu_us_per_request().map_or("?".into(), |c| format!("{c:.0}")));
+    let note = format!("{} requests over TLS 1.3, {clients} keep-alive connections (hyper client, one thread), {workers} runtime threads, {users} HOTP users, {} refused, {} failed, {} µs CPU (client and server) per validation; SQLite WAL synchronous=FULL, group commit; access log {} (goal 20,000/s, p99 < 10 ms)", out.latencies.len(), out.refused, out.failed, out.cpu_us_per_request().map_or("?".into(), |c| format!("{c:.0}")), if access_log.is_some() { "written to a file as `bank serve` writes it to stderr" } else { "off" });
     out.print_rows("bank validate via HTTPS", &note);
 }

@@ -328,3 +328,57 @@ fn json_logs_carry_request_route_status_latency_and_no_code_password_key_or_seed
         assert!(!leaked, "the {name} is in the log:\n{log}");
     }
 }
+
+/// The text log (the default format) carries no terminal colour codes when stderr is not a
+/// terminal: a log redirected to a file or journald must be plain lines a parser and an
+/// operator's `grep` can read (ESC bytes also let a log viewer be driven by the log).
+#[test]
+fn text_logs_to_a_pipe_carry_no_terminal_escape_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bank.db");
+    let kp = dir.path().join("bank.db.key");
+    let master = MasterKey::create(&kp).unwrap();
+    drop(SqliteStore::create(&db, &master, Environment::Staging).unwrap());
+    let mut child = Command::new(BIN)
+        .args(["bank", "serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .env("TOKENLINE_LOG", "info")
+        .env_remove("TOKENLINE_BANK_DB")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(a) = line.strip_prefix("listening on ") {
+                let _ = tx.send(a.to_string());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    let addr: SocketAddr = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("server did not start")
+        .parse()
+        .unwrap();
+    let (status, _, rid) = request(addr, "GET", "/v1/health", "none", "");
+    assert_eq!(status, 200);
+    // The access line is written after the answer: give the server a moment to flush it.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = reader.join().unwrap().join("\n");
+    assert!(
+        log.contains(&rid) && log.contains("bank_http::access"),
+        "no access line for {rid}:\n{log}"
+    );
+    assert!(
+        !log.contains('\u{1b}'),
+        "escape codes in a piped log:\n{log:?}"
+    );
+}
