@@ -28,8 +28,8 @@ fn main() {
     let workers = arg(3, 4) as usize;
     let max_requests = arg(4, 20_000);
     let max_secs = arg(5, 20);
-    let access_log = std::env::var_os("HTTP_BENCH_ACCESS_LOG").map(|path| {
-        let file = std::fs::File::create(&path).unwrap();
+    let access_log = std::env::var_os("HTTP_BENCH_ACCESS_LOG").inspect(|path| {
+        let file = std::fs::File::create(path).unwrap();
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(
                 "warn,bank_http::access=info",
@@ -37,7 +37,6 @@ fn main() {
             .with_ansi(false)
             .with_writer(std::sync::Mutex::new(file))
             .init();
-        path
     });
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bank.db");
