@@ -7,7 +7,8 @@
 //! seedbench write-pskc N OUT PSKHEX  N synthetic keys → PSKC, pre-shared key (AES-CBC + HMAC)
 //! seedbench read-pskc IN PSKHEX      parse + verify every ValueMAC + decrypt
 //! seedbench convert-pskc IN OUT PSKHEX  PSKC → .tlseed for the bank key, streamed as
-//!                                    `seeds convert` does it (a parse-only count pass first)
+//!                                    `seeds convert` does it (a parse-only count pass first,
+//!                                    one duplicate-serial check: the reader's)
 //! ```
 use std::io::Write;
 
@@ -114,15 +115,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let count = pskc::count_keys(open()?)?;
             let recs = pskc::records(open()?, &Key::PreShared(psk(&a[4])))?;
             let f = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&a[3])?);
-            let mut w = tlseed::Writer::new(
+            let w = tlseed::Writer::new(
                 f,
                 &tlseed::Recipient::PublicKey(bank().public_key()),
                 tlseed::WriteOptions::new(recs.batch(), count, 1_700_000_000),
             )?;
-            for r in recs {
-                w.write(&r?)?;
-            }
-            w.finish()?;
+            // One duplicate-serial check, the reader's (issue #14).
+            w.copy_from(recs)?;
             println!("{count}");
         }
         _ => {

@@ -48,6 +48,7 @@ pub mod output;
 pub mod pskc;
 mod record;
 pub mod sealed;
+pub mod serials;
 pub mod tlseed;
 
 use std::io::{BufReader, Read};
@@ -56,6 +57,7 @@ use std::path::Path;
 pub use error::{Error, Result};
 pub use keys::{Key, KeyFile, KeyId, Passphrase, PreSharedKey, PrivateKey, PublicKey};
 pub use record::{SeedRecord, MAX_SEED_LEN, MAX_SERIAL_LEN, MAX_TEXT_LEN};
+pub use serials::{CopyError, SerialSet, UniqueSerials};
 pub use tlseed::open;
 
 /// The two seed file formats.
@@ -92,7 +94,9 @@ pub enum AnyReader {
     Tlseed(Box<tlseed::Reader<BufReader<std::fs::File>>>),
     /// Records streamed out of a PSKC document, decrypted one at a time.
     Pskc(Box<pskc::Records<BufReader<std::fs::File>>>),
-    /// Records of a sealed `.tlseed` ([`sealed`]), every one opened and checked.
+    /// Records of a sealed `.tlseed` ([`sealed`]), every one opened and checked (made only
+    /// by this crate's readers: their serials are unique, [`UniqueSerials`]).
+    #[non_exhaustive]
     Sealed {
         /// The batch id of the header.
         batch: String,

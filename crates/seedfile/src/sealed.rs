@@ -421,7 +421,7 @@ pub fn read<R: Read>(mut r: R) -> Result<(Header, Vec<SealedSeedRecord>)> {
         ));
     }
     let mut records = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = crate::serials::SerialSet::new();
     let mut pos = 0usize;
     while pos < body.len() {
         let index = records.len() as u64;
@@ -439,12 +439,7 @@ pub fn read<R: Read>(mut r: R) -> Result<(Header, Vec<SealedSeedRecord>)> {
                 reason: "the record is longer than the file".into(),
             })?;
         let rec = SealedSeedRecord::decode(rec_body, index)?;
-        if !seen.insert(rec.serial.clone()) {
-            return Err(Error::DuplicateSerial {
-                serial: rec.serial,
-                index,
-            });
-        }
+        seen.check(&rec.serial, index)?;
         records.push(rec);
         pos += 2 + len;
     }

@@ -11,17 +11,17 @@
 //! §4.1 "DHKEM"), `ikm` is the X25519 (RFC 7748) shared secret between a fresh ephemeral key
 //! and the bank's public key, or the pre-shared key.
 
-use std::collections::HashSet;
 use std::io::{Read, Write};
 
 use aes_gcm::aead::{AeadInOut, KeyInit, Nonce};
 use aes_gcm::Aes256Gcm;
 use hkdf::Hkdf;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::keys::{random, Key, KeyId, PreSharedKey, PublicKey};
 use crate::record::SeedRecord;
+use crate::serials::{copy_source, CopyError, SerialSet, UniqueSerials};
 use crate::{Error, Result};
 
 /// The 8 magic bytes every `.tlseed` file starts with: `\x89TLSEED\n`. The high first byte
@@ -472,12 +472,32 @@ impl<W: Write> Writer<W> {
                 found: self.written + 1,
             });
         }
-        if !self.serials.insert(&rec.serial) {
-            return Err(Error::DuplicateSerial {
-                serial: rec.serial.clone(),
-                index: self.written,
-            });
+        self.serials.check(&rec.serial, self.written)?;
+        self.append(rec)
+    }
+
+    /// Writes every record of `source`, then finishes the file ([`Writer::finish`]). The
+    /// source is a reader of this crate, which refuses a repeated serial itself
+    /// ([`UniqueSerials`]): this writer keeps no set of its own for them, so converting a
+    /// million keys holds one set of serials, not two (issue #14). Records written before
+    /// with [`Writer::write`] are still checked against the source's.
+    pub fn copy_from(mut self, source: impl UniqueSerials) -> std::result::Result<W, CopyError> {
+        let mut own = std::mem::take(&mut self.serials);
+        for rec in copy_source(source, &mut own, self.written) {
+            let rec = rec?;
+            if self.written >= self.header.record_count {
+                return Err(CopyError::Read(Error::RecordCount {
+                    header: self.header.record_count,
+                    found: self.written + 1,
+                }));
+            }
+            self.append(&rec).map_err(CopyError::Write)?;
         }
+        self.finish().map_err(CopyError::Write)
+    }
+
+    /// Appends a record whose count and serial were checked.
+    fn append(&mut self, rec: &SeedRecord) -> Result<()> {
         rec.encode_into(&mut self.buf)
             .map_err(|reason| Error::InvalidRecord {
                 index: self.written,
@@ -521,20 +541,6 @@ impl<W: Write> Writer<W> {
             .flush()
             .map_err(|e| Error::io("flushing the seed file", e))?;
         Ok(self.out)
-    }
-}
-
-/// Remembers serials to refuse duplicates, 16 bytes each (a truncated SHA-256), so a million
-/// serials cost ~32 MiB at most.
-#[derive(Default)]
-struct SerialSet(HashSet<[u8; 16]>);
-
-impl SerialSet {
-    fn insert(&mut self, serial: &str) -> bool {
-        let d = Sha256::digest(serial.as_bytes());
-        let mut k = [0u8; 16];
-        k.copy_from_slice(&d[..16]);
-        self.0.insert(k)
     }
 }
 
@@ -731,12 +737,7 @@ impl<R: Read> Reader<R> {
                 found: self.records + 1,
             });
         }
-        if !self.serials.insert(&rec.serial) {
-            return Err(Error::DuplicateSerial {
-                serial: rec.serial,
-                index: self.records,
-            });
-        }
+        self.serials.check(&rec.serial, self.records)?;
         self.records += 1;
         Ok(Some(rec))
     }

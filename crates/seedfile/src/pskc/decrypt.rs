@@ -1,7 +1,6 @@
 //! Decrypting PSKC values (RFC 6030 §6) and mapping each `<Key>` to a [`SeedRecord`]: one
 //! set of checks for [`Container::to_records`] and the streaming [`super::Records`].
 
-use std::collections::HashSet;
 use std::fmt::Display;
 
 use otp_core::{Hash, Mode, Params};
@@ -14,6 +13,7 @@ use super::{
 };
 use crate::keys::Key;
 use crate::record::SeedRecord;
+use crate::serials::SerialSet;
 use crate::{Error, Result};
 
 /// The keys that open a container's encrypted values.
@@ -261,7 +261,7 @@ pub(super) struct Mapper {
     d: Decryptor,
     pub(super) batch: String,
     pub(super) index: u64,
-    seen: HashSet<u128>,
+    seen: SerialSet,
 }
 
 impl Mapper {
@@ -270,7 +270,7 @@ impl Mapper {
             d,
             batch,
             index: 0,
-            seen: HashSet::new(),
+            seen: SerialSet::new(),
         }
     }
 
@@ -426,12 +426,7 @@ impl Mapper {
             };
             pskc_err(format!("key {label}: {r}"))
         })?;
-        if !self.seen.insert(serial_digest(&rec.serial)) {
-            return Err(Error::DuplicateSerial {
-                serial: rec.serial,
-                index: i as u64,
-            });
-        }
+        self.seen.check(&rec.serial, i as u64)?;
         Ok(rec)
     }
 }
@@ -452,13 +447,4 @@ impl Display for Label<'_> {
             _ => write!(f, "#{}", self.index + 1),
         }
     }
-}
-
-/// A 128-bit digest of a serial (SHA-256, truncated): duplicate detection in 16 bytes a key.
-fn serial_digest(serial: &str) -> u128 {
-    use sha2::Digest;
-    let h = sha2::Sha256::digest(serial.as_bytes());
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&h[..16]);
-    u128::from_be_bytes(b)
 }

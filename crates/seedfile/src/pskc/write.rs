@@ -1,6 +1,5 @@
 //! Streaming PSKC writer: one `<KeyPackage>` per token (RFC 6030 §4, §10.1).
 
-use std::collections::HashSet;
 use std::io::Write;
 
 use base64::Engine;
@@ -11,6 +10,7 @@ use super::crypto::{self, MacAlg};
 use super::{ALG_HOTP, ALG_TOTP, NS};
 use crate::keys::{random, Passphrase, PreSharedKey};
 use crate::record::SeedRecord;
+use crate::serials::{copy_source, CopyError, SerialSet, UniqueSerials};
 use crate::{Error, Result};
 
 /// PBKDF2 rounds written by default (python-pskc's default too).
@@ -56,7 +56,7 @@ pub struct Writer<W: Write> {
     cipher: crypto::Cipher,
     mac_key: Zeroizing<Vec<u8>>,
     written: u64,
-    serials: HashSet<String>,
+    serials: SerialSet,
 }
 
 impl<W: Write> std::fmt::Debug for Writer<W> {
@@ -166,12 +166,36 @@ xmlns:pkcs5=\"http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#\" Vers
             cipher,
             mac_key,
             written: 0,
-            serials: HashSet::new(),
+            serials: SerialSet::new(),
         })
     }
 
-    /// Appends one `<KeyPackage>`.
+    /// Appends one `<KeyPackage>`. Refuses invalid records, values outside the PSKC schema
+    /// and duplicate serials.
     pub fn write(&mut self, rec: &SeedRecord) -> Result<()> {
+        self.check(rec)?;
+        self.serials.check(&rec.serial, self.written)?;
+        self.append(rec)
+    }
+
+    /// Writes every record of `source`, then finishes the document ([`Writer::finish`]).
+    /// The source is a reader of this crate, which refuses a repeated serial itself
+    /// ([`UniqueSerials`]): this writer keeps no set of its own for them (one duplicate check
+    /// for a conversion, issue #14). Records written before with [`Writer::write`] are still
+    /// checked against the source's.
+    pub fn copy_from(mut self, source: impl UniqueSerials) -> std::result::Result<W, CopyError> {
+        let mut own = std::mem::take(&mut self.serials);
+        for rec in copy_source(source, &mut own, self.written) {
+            let rec = rec?;
+            self.check(&rec)
+                .and_then(|()| self.append(&rec))
+                .map_err(CopyError::Write)?;
+        }
+        self.finish().map_err(CopyError::Write)
+    }
+
+    /// The record and schema checks of [`Writer::write`] (not the serial).
+    fn check(&self, rec: &SeedRecord) -> Result<()> {
         rec.validate().map_err(|reason| Error::InvalidRecord {
             index: self.written,
             reason,
@@ -183,12 +207,11 @@ xmlns:pkcs5=\"http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#\" Vers
                 rec.serial
             ),
         })?;
-        if !self.serials.insert(rec.serial.clone()) {
-            return Err(Error::DuplicateSerial {
-                serial: rec.serial.clone(),
-                index: self.written,
-            });
-        }
+        Ok(())
+    }
+
+    /// Appends a checked record.
+    fn append(&mut self, rec: &SeedRecord) -> Result<()> {
         let mut x = Zeroizing::new(String::with_capacity(2048));
         x.push_str("  <pskc:KeyPackage>\n    <pskc:DeviceInfo>\n");
         for (tag, v) in [

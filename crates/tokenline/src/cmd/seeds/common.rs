@@ -220,6 +220,44 @@ pub fn write_file(
     Ok(n)
 }
 
+/// Copies every record of `reader` (a seed file opened by [`open_any`], named `input` in
+/// errors) into `out` as `count` records of the `protect` format (temporary name, fsync,
+/// rename: all or nothing). The reader refuses a repeated serial itself, so the writer keeps
+/// no second set of serials (`copy_from`): a million-key conversion stays in flat memory
+/// (issue #14). Returns the number written.
+pub fn copy_file(
+    out: &Path,
+    protect: &Protect,
+    batch: &str,
+    count: u64,
+    reader: seedfile::AnyReader,
+    input: &str,
+) -> anyhow::Result<u64> {
+    use seedfile::CopyError;
+    refuse_existing(out)?;
+    let mut file = AtomicFile::create(out)?;
+    let copied = match protect {
+        Protect::Tlseed(recipient) => {
+            let opts = tlseed::WriteOptions::new(batch, count, unix_now());
+            tlseed::Writer::new(&mut file, recipient, opts)?
+                .copy_from(reader)
+                .map(drop)
+        }
+        Protect::Pskc(p) => pskc::Writer::new(&mut file, p, Some(batch))?
+            .copy_from(reader)
+            .map(drop),
+    };
+    match copied {
+        Ok(()) => {}
+        Err(CopyError::Read(e)) => bail!("{input}: {e}"),
+        Err(CopyError::Write(e)) => {
+            return Err(anyhow::Error::from(e).context(format!("writing {}", out.display())))
+        }
+    }
+    file.commit()?;
+    Ok(count)
+}
+
 /// Writes `count` records to `w` as a whole seed file (header, records, end). Returns the
 /// number written.
 pub fn write_records(
@@ -299,7 +337,7 @@ pub fn open_with_devices(
     let reader = seedfile::read_any_with_devices(path, key, devices)
         .with_context(|| format!("reading {}", path.display()))?;
     let (batch, count) = match &reader {
-        seedfile::AnyReader::Sealed { batch, records } => (batch.clone(), records.len() as u64),
+        seedfile::AnyReader::Sealed { batch, records, .. } => (batch.clone(), records.len() as u64),
         seedfile::AnyReader::Tlseed(r) => (r.header().batch.clone(), r.header().record_count),
         // A streamed PSKC file: the count takes a first pass (parse only, flat memory).
         seedfile::AnyReader::Pskc(it) => {

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::common::{input_key, open_any, write_file, FormatArg, OutputProtection};
+use super::common::{copy_file, input_key, open_any, FormatArg, OutputProtection};
 
 /// The key that opens the input of `convert` / `import-pskc`.
 #[derive(clap::Args, Debug)]
@@ -57,13 +57,8 @@ pub fn convert(
     )?;
     let (reader, batch, count) = open_any(input, &key)?;
     let name = input.display().to_string();
-    write_file(
-        out,
-        &protect,
-        &batch,
-        count,
-        reader.map(|r| r.map_err(|e| anyhow::anyhow!("{name}: {e}"))),
-    )
+    // One duplicate-serial check (the reader's), not one in the reader and one in the writer.
+    copy_file(out, &protect, &batch, count, reader, &name)
 }
 
 impl Cmd {
