@@ -40,7 +40,8 @@ fn record(i: u64) -> SeedRecord {
         params,
         expiry: Some(time::macros::date!(2030 - 01 - 31)),
         batch: "BENCH".into(),
-        manufacturer: "tokenline".into(),
+        // RFC 6030 §4.3.1 (`iana.` + enterprise number; 32473 is for documentation, RFC 5612).
+        manufacturer: "iana.32473".into(),
         model: "SIM-6".into(),
         hardware_id: format!("{i:016x}"),
         provisioned_at_unix: Some(1_700_000_000 + i as i64),

@@ -352,6 +352,35 @@ fn pskc_needs_a_protection_and_plaintext_only_on_request() {
     );
 }
 
+/// RFC 6030 §4.3.1: a `<Manufacturer>` value is an OATH manufacturer prefix (`oath.XX`) or an
+/// IANA Private Enterprise Number (`iana.NNNNN`). Synthetic tokens carry `iana.32473`, the
+/// enterprise number for documentation (RFC 5612), so pskctool finds nothing non-compliant.
+#[test]
+fn synthetic_pskc_names_its_manufacturer_by_rfc_6030_enterprise_number() {
+    let s = setup();
+    ok(
+        &s.dir,
+        &[
+            "seeds",
+            "export",
+            "--synthetic",
+            "3",
+            "--format",
+            "pskc",
+            "--insecure-plaintext",
+            "--out",
+            "m.xml",
+        ],
+    );
+    let xml = std::fs::read_to_string(s.dir.join("m.xml")).unwrap();
+    let values: Vec<&str> = xml
+        .split("<pskc:Manufacturer>")
+        .skip(1)
+        .map(|v| &v[..v.find('<').unwrap()])
+        .collect();
+    assert_eq!(values, ["iana.32473"; 3]);
+}
+
 #[test]
 fn convert_tlseed_to_pskc_and_back_keeps_every_seed() {
     let s = setup();

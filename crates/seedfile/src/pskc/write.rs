@@ -171,7 +171,10 @@ xmlns:pkcs5=\"http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#\" Vers
     }
 
     /// Appends one `<KeyPackage>`. Refuses invalid records, values outside the PSKC schema
-    /// and duplicate serials.
+    /// and duplicate serials. The record's manufacturer is written as given in
+    /// `<Manufacturer>`: RFC 6030 §4.3.1 wants an OATH manufacturer prefix (`oath.XX`) or an
+    /// IANA Private Enterprise Number (`iana.NNNNN`) there, which the factory's records carry
+    /// when `line run --manufacturer` is given one (synthetic tokens: `iana.32473`).
     pub fn write(&mut self, rec: &SeedRecord) -> Result<()> {
         self.check(rec)?;
         self.serials.check(&rec.serial, self.written)?;

@@ -85,6 +85,11 @@ pub fn from_locked(t: LockedToken) -> anyhow::Result<SeedRecord> {
     })
 }
 
+/// The manufacturer of synthetic tokens: IANA Private Enterprise Number 32473, reserved for
+/// documentation (RFC 5612), in the `iana.` form RFC 6030 §4.3.1 requires of a PSKC
+/// `<Manufacturer>`.
+const SYNTHETIC_MANUFACTURER: &str = "iana.32473";
+
 /// Synthetic record `i`: cycles through TOTP/SHA1/6 digits/30 s, HOTP/SHA256/8 digits and
 /// TOTP/SHA512/7 digits/60 s, with RFC 6238 seed lengths (20, 32, 64 bytes).
 fn synthetic(i: u64) -> anyhow::Result<SeedRecord> {
@@ -108,7 +113,9 @@ fn synthetic(i: u64) -> anyhow::Result<SeedRecord> {
         params,
         expiry: Some(time::macros::date!(2030 - 01 - 31)),
         batch: "SYNTHETIC".into(),
-        manufacturer: "tokenline".into(),
+        // RFC 6030 §4.3.1: a PSKC Manufacturer is `oath.XX` or `iana.NNNNN`; 32473 is the
+        // enterprise number for documentation (RFC 5612), right for synthetic tokens.
+        manufacturer: SYNTHETIC_MANUFACTURER.into(),
         model: "SIM-6".into(),
         hardware_id: format!("{i:016x}"),
         provisioned_at_unix: Some(1_700_000_000 + i as i64),
