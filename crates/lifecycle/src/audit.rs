@@ -290,24 +290,46 @@ pub fn verify_chain(entries: &[AuditEntry]) -> Result<usize, BrokenLink> {
     Ok(entries.len())
 }
 
-/// Refuses free text holding a control character (newline, escape, DEL, C1 controls…):
-/// names, reasons and other text that ends up in the audit log.
+/// Whether `c` must never reach a log line, a terminal or a page as is: control characters
+/// (Unicode category Cc: newline, escape, DEL, C1…), format characters of the BMP (Cf: the bidi overrides
+/// U+202A–U+202E and isolates U+2066–U+2069 that reverse the text after them, zero-width
+/// characters, U+FEFF) and the line and paragraph separators (Zl U+2028, Zp U+2029), which
+/// some viewers break lines at. Categories from `unicode-properties` (Unicode's tables). The
+/// OpenAPI schema `Name` lists the same characters (test `the_spec_name_pattern_refuses_what_the_bank_refuses`).
+pub fn is_unsafe_char(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    match c.general_category() {
+        GeneralCategory::Control
+        | GeneralCategory::LineSeparator
+        | GeneralCategory::ParagraphSeparator => true,
+        // The format characters outside the BMP (musical and hieroglyph layout controls,
+        // tag characters of emoji flags) neither reorder text nor break lines.
+        GeneralCategory::Format => u32::from(c) <= 0xFFFF,
+        _ => false,
+    }
+}
+
+/// Refuses free text holding a character of [`is_unsafe_char`] (newline, escape, a bidi
+/// override, U+2028…): names, reasons and other text that ends up in the audit log.
+///
+/// Errors: [`Error::InvalidInput`] naming the field and the character's code point.
 pub fn refuse_control(field: &'static str, text: &str) -> Result<(), Error> {
-    if let Some(c) = text.chars().find(|c| c.is_control()) {
+    if let Some(c) = text.chars().find(|&c| is_unsafe_char(c)) {
         return Err(Error::InvalidInput(format!(
-            "{field} holds the control character U+{:04X}: use printable text on one line",
+            "{field} holds the control character U+{:04X}: use printable text on one line (no control, bidi or line separator characters)",
             u32::from(c)
         )));
     }
     Ok(())
 }
 
-/// Escapes control characters for display (`\n`, `\u{1b}`…): what the audit log shows can
-/// never start a new line or drive a terminal.
+/// Escapes the characters of [`is_unsafe_char`] and the backslash for display (`\n`,
+/// `\u{1b}`, `\u{202e}`…): what the audit log shows can never start a new line, drive a
+/// terminal or reverse the text after it.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() || c == '\\' {
+        if is_unsafe_char(c) || c == '\\' {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -426,5 +448,79 @@ mod tests {
         let shown = escape(forged);
         assert!(!shown.chars().any(char::is_control), "{shown}");
         assert!(shown.contains("\\n"), "{shown}");
+    }
+
+    #[test]
+    fn the_spec_name_pattern_refuses_what_the_bank_refuses() {
+        // The character class of spec/bank-api.openapi.yaml's `Name`, built from the same
+        // tables: a client validating against the spec sends nothing the bank refuses.
+        let mut ranges: Vec<(u32, u32)> = Vec::new();
+        for cp in 0..=0xFFFFu32 {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            if is_unsafe_char(c) {
+                match ranges.last_mut() {
+                    Some(r) if r.1 + 1 == cp => r.1 = cp,
+                    _ => ranges.push((cp, cp)),
+                }
+            }
+        }
+        let one = |cp: u32| {
+            if cp < 0x100 {
+                format!("\\x{cp:02x}")
+            } else {
+                format!("\\u{cp:04x}")
+            }
+        };
+        let class: String = ranges
+            .iter()
+            .map(|&(a, b)| {
+                if a == b {
+                    one(a)
+                } else {
+                    format!("{}-{}", one(a), one(b))
+                }
+            })
+            .collect();
+        let want = format!("pattern: '^[^{class}]*[^\\s{class}][^{class}]*$'");
+        let spec = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../spec/bank-api.openapi.yaml"
+        ))
+        .unwrap();
+        assert!(
+            spec.contains(&want),
+            "the spec's Name pattern should be:\n      {want}"
+        );
+    }
+
+    #[test]
+    fn bidi_overrides_and_line_separators_are_refused_and_escaped() {
+        // U+202E reverses what follows in a viewer; U+2028/2029 break lines in some;
+        // U+200B hides text; U+FEFF is invisible.
+        for bad in [
+            "A\u{2028}B",
+            "A\u{2029}B",
+            "evil\u{202e}txt.exe",
+            "a\u{2066}b",
+            "x\u{200b}y",
+            "\u{feff}C",
+        ] {
+            assert!(refuse_control("customer name", bad).is_err(), "{bad:?}");
+            let shown = escape(bad);
+            assert!(!shown.chars().any(is_unsafe_char), "{shown:?}");
+        }
+        assert_eq!(escape("evil\u{202e}txt"), "evil\\u{202e}txt");
+        // Japanese names, full-width spaces and punctuation stay as they are.
+        for good in [
+            "データ商事 株式会社",
+            "山田　太郎",
+            "（株）ABC・テスト",
+            "O'Brien & Co.",
+        ] {
+            assert!(refuse_control("customer name", good).is_ok(), "{good:?}");
+            assert_eq!(escape(good), good);
+        }
     }
 }
