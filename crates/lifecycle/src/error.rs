@@ -197,6 +197,9 @@ pub enum Error {
     /// No such dual-control request (or it was approved already).
     #[error("no pending back-office request {0}")]
     UnknownRequest(i64),
+    /// Dual control: the same revocation or unlock is already waiting for approval.
+    #[error("back-office request {0} already asks for this and waits for a second supervisor: approve or wait for it")]
+    RequestPending(i64),
     /// Dual control: the approver must be another supervisor than the requester.
     #[error("a back-office request must be approved by a second, different supervisor (requested by {0})")]
     SameOperator(OperatorId),
@@ -263,6 +266,7 @@ impl Error {
             Error::TokenLocked { .. } => "token_locked",
             Error::UnknownRequest(_) => "unknown_request",
             Error::SameOperator(_) => "same_operator",
+            Error::RequestPending(_) => "request_pending",
             Error::DuplicateOperator(_) => "duplicate_operator",
             Error::DuplicateClient(_) => "duplicate_client",
             Error::UnknownClient(_) => "unknown_client",

@@ -493,3 +493,78 @@ fn group_validation_accepts_each_code_once() {
         ["ok", "ok", "replayed_code", "wrong_code", "forbidden"]
     );
 }
+
+/// Under dual control a request is checked when it is filed as the direct path checks it
+/// (issue #10: "unlock only by an operator and only for a locked user"): a request for a user
+/// who is not locked, an unknown user or serial, or a token already revoked is refused at once
+/// (it would otherwise wait in the queue and be approved later, out of its time), and so is a
+/// second request for what already waits.
+#[test]
+fn dual_control_files_only_what_the_direct_path_would_do() {
+    let mut p = policy("000");
+    p.backoffice.dual_control = true;
+    let w = world_with(p);
+    let t = jst("2025-03-04 10:00");
+    let sup = |name: &str| Caller::Operator {
+        client: ClientName::parse("backoffice-ui").unwrap(),
+        scopes: vec![Scope::Backoffice],
+        operator: OperatorId::parse(name).unwrap(),
+        role: Role::Supervisor,
+    };
+    let code = |r: Result<BackofficeOutcome, Error>| r.unwrap_err().code();
+    assert_eq!(
+        code(w.bank.unlock(&sup("sato"), &uref("jiro"), t)),
+        "not_locked"
+    );
+    assert_eq!(
+        code(w.bank.unlock(&sup("sato"), &uref("ghost"), t)),
+        "unknown_user"
+    );
+    let revoke =
+        |target: BackofficeTarget| w.bank.backoffice_revoke(&sup("sato"), "lost", &target, t);
+    assert_eq!(
+        code(revoke(BackofficeTarget::Serial(
+            SerialNumber::parse("99999999").unwrap()
+        ))),
+        "unknown_serial"
+    );
+    assert_eq!(
+        code(revoke(BackofficeTarget::User(uref("ghost")))),
+        "unknown_user"
+    );
+    assert!(
+        w.bank
+            .pending_requests(&sup("tanaka"), t)
+            .unwrap()
+            .is_empty(),
+        "nothing filed"
+    );
+    // A locked user: the unlock is filed once; the same again is refused naming the first.
+    for _ in 0..5 {
+        let _ = w
+            .bank
+            .validate(&root(), &uref("jiro"), &wrong_code("45678909", t), t);
+    }
+    let BackofficeOutcome::Pending { request } =
+        w.bank.unlock(&sup("sato"), &uref("jiro"), t).unwrap()
+    else {
+        panic!("dual control files a request")
+    };
+    let err = w.bank.unlock(&sup("suzuki"), &uref("jiro"), t).unwrap_err();
+    assert_eq!(err.code(), "request_pending");
+    assert!(err.to_string().contains(&request.id.to_string()), "{err}");
+    // Revocations of the same token by user and by its serial are one target each.
+    let BackofficeOutcome::Pending { .. } = revoke(BackofficeTarget::User(uref("jiro"))).unwrap()
+    else {
+        panic!("dual control files a request")
+    };
+    assert_eq!(
+        code(revoke(BackofficeTarget::User(uref("jiro")))),
+        "request_pending"
+    );
+    // Every refusal is audited as a refused backoffice_request by the operator who asked.
+    let log = w.bank.audit(&root(), &AuditQuery::default(), t).unwrap();
+    assert!(log.iter().any(|e| e.action == "backoffice_request"
+        && e.outcome == "not_locked"
+        && e.actor == Actor::Operator("sato".into())));
+}

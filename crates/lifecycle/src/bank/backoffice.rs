@@ -11,7 +11,7 @@ use crate::auth::{Action, Caller};
 use crate::cooldown::{local_text, registration_allowed_from};
 use crate::error::Error;
 use crate::ids::{CustomerId, LoginId, OperatorId, SerialNumber, UserRef};
-use crate::model::TokenStatus;
+use crate::model::{TokenInfo, TokenStatus, User};
 use crate::store::{Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -155,6 +155,24 @@ impl<S: Store> Bank<S> {
             if !dual {
                 return self.carry_out(tx, caller, &kind, None, now);
             }
+            // The checks the direct path makes, made when the request is filed: no request for
+            // an unknown user or serial, a user who is not locked, a revoked token, nor a
+            // second one for what already waits (it would be approved later, out of its time).
+            let mut e = self.entry(now, caller, caller.actor(), "backoffice_request");
+            e.detail = describe(&kind);
+            let refusal = match self.check_request(tx, &kind, now)? {
+                Err(refusal) => Some(refusal),
+                Ok(()) => tx
+                    .pending_requests()?
+                    .into_iter()
+                    .find(|p| same_target(&p.kind, &kind))
+                    .map(|p| (None, Error::RequestPending(p.id))),
+            };
+            if let Some((customer, err)) = refusal {
+                e.customer = customer.map(|c| c.to_string()).or(e.customer.take());
+                self.audit_refusal(tx, e, &err)?;
+                return Ok(Err(err));
+            }
             let mut r = BackofficeRequest {
                 id: 0,
                 kind: kind.clone(),
@@ -164,7 +182,6 @@ impl<S: Store> Bank<S> {
                 approved_at: None,
             };
             r.id = tx.insert_request(&r)?;
-            let mut e = self.entry(now, caller, caller.actor(), "backoffice_request");
             e.subject = Some(format!("request {}", r.id));
             e.detail = format!("waiting for a second supervisor: {}", describe(&kind));
             self.record(tx, e)?;
@@ -234,21 +251,11 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<Done, StoreError> {
         let login = &who.login;
-        let Some(mut u) = tx.user(&who.customer, login)? else {
-            return Ok(Err((None, Error::UnknownUser(login.to_string()))));
+        let (mut u, mut token, token_locked) = match Self::locked_user(tx, who, now)? {
+            Ok(v) => v,
+            Err(refusal) => return Ok(Err(refusal)),
         };
         let cid = Some(u.customer.clone());
-        let user_locked = u.locked_until.is_some_and(|t| t > now);
-        let mut token = match &u.serial {
-            Some(s) => tx.token(s)?,
-            None => None,
-        };
-        let token_locked = token
-            .as_ref()
-            .is_some_and(|t| t.counters.locked_until.is_some_and(|x| x > now));
-        if !user_locked && !token_locked {
-            return Ok(Err((cid, Error::NotLocked(login.clone()))));
-        }
         u.failures = 0;
         u.locked_until = None;
         tx.update_user(&u)?;
@@ -283,23 +290,12 @@ impl<S: Store> Bank<S> {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<Done, StoreError> {
-        let serial = match target {
-            BackofficeTarget::Serial(s) => s.clone(),
-            BackofficeTarget::User(who) => match tx.user(&who.customer, &who.login)? {
-                None => return Ok(Err((None, Error::UnknownUser(who.login.to_string())))),
-                Some(u) => match u.serial {
-                    Some(s) => s,
-                    None => return Ok(Err((Some(u.customer), Error::NoToken(u.login)))),
-                },
-            },
+        let mut t = match Self::revocable_token(tx, target)? {
+            Ok(t) => t,
+            Err(refusal) => return Ok(Err(refusal)),
         };
-        let Some(mut t) = tx.token(&serial)? else {
-            return Ok(Err((None, Error::UnknownSerial(serial))));
-        };
+        let serial = t.serial.clone();
         let customer = t.status.customer().cloned();
-        if matches!(t.status, TokenStatus::Revoked { .. }) {
-            return Ok(Err((customer, Error::AlreadyRevoked(serial))));
-        }
         let users = Self::revoke_token(tx, &mut t, now)?;
         let from = registration_allowed_from(&self.policy, now)
             .map_err(|e| StoreError::Backend(e.to_string()))?; // rolls back: nothing revoked
@@ -322,6 +318,115 @@ impl<S: Store> Bank<S> {
             }),
             detail,
         )))
+    }
+    /// The user an unlock names, their token and whether the token is locked; refused for an
+    /// unknown user or one who is not locked (user and token both free).
+    fn locked_user(
+        tx: &mut dyn Tx,
+        who: &UserRef,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(User, Option<TokenInfo>, bool), (Option<CustomerId>, Error)>, StoreError>
+    {
+        let Some(u) = tx.user(&who.customer, &who.login)? else {
+            return Ok(Err((None, Error::UnknownUser(who.login.to_string()))));
+        };
+        let user_locked = u.locked_until.is_some_and(|t| t > now);
+        let token = match &u.serial {
+            Some(s) => tx.token(s)?,
+            None => None,
+        };
+        let token_locked = token
+            .as_ref()
+            .is_some_and(|t| t.counters.locked_until.is_some_and(|x| x > now));
+        if !user_locked && !token_locked {
+            return Ok(Err((Some(u.customer), Error::NotLocked(who.login.clone()))));
+        }
+        Ok(Ok((u, token, token_locked)))
+    }
+
+    /// The token a back-office revocation names; refused for an unknown user or serial, a
+    /// user without a token and a token already revoked.
+    fn revocable_token(
+        tx: &mut dyn Tx,
+        target: &BackofficeTarget,
+    ) -> Result<Result<TokenInfo, (Option<CustomerId>, Error)>, StoreError> {
+        let serial = match target {
+            BackofficeTarget::Serial(s) => s.clone(),
+            BackofficeTarget::User(who) => match tx.user(&who.customer, &who.login)? {
+                None => return Ok(Err((None, Error::UnknownUser(who.login.to_string())))),
+                Some(u) => match u.serial {
+                    Some(s) => s,
+                    None => return Ok(Err((Some(u.customer), Error::NoToken(u.login)))),
+                },
+            },
+        };
+        let Some(t) = tx.token(&serial)? else {
+            return Ok(Err((None, Error::UnknownSerial(serial))));
+        };
+        if matches!(t.status, TokenStatus::Revoked { .. }) {
+            return Ok(Err((
+                t.status.customer().cloned(),
+                Error::AlreadyRevoked(serial),
+            )));
+        }
+        Ok(Ok(t))
+    }
+
+    /// What carrying out `kind` now would refuse, checked without changing anything.
+    fn check_request(
+        &self,
+        tx: &mut dyn Tx,
+        kind: &RequestKind,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), (Option<CustomerId>, Error)>, StoreError> {
+        Ok(match kind {
+            RequestKind::Unlock { customer, login } => {
+                let who = UserRef::new(customer.clone(), login.clone());
+                Self::locked_user(tx, &who, now)?.map(|_| ())
+            }
+            RequestKind::RevokeSerial { serial, .. } => {
+                Self::revocable_token(tx, &BackofficeTarget::Serial(serial.clone()))?.map(|_| ())
+            }
+            RequestKind::RevokeUser {
+                customer, login, ..
+            } => {
+                let who = UserRef::new(customer.clone(), login.clone());
+                Self::revocable_token(tx, &BackofficeTarget::User(who))?.map(|_| ())
+            }
+        })
+    }
+}
+
+/// Whether two requests act on the same thing (the reasons may differ).
+fn same_target(a: &RequestKind, b: &RequestKind) -> bool {
+    match (a, b) {
+        (
+            RequestKind::RevokeSerial { serial: x, .. },
+            RequestKind::RevokeSerial { serial: y, .. },
+        ) => x == y,
+        (
+            RequestKind::RevokeUser {
+                customer: c,
+                login: l,
+                ..
+            },
+            RequestKind::RevokeUser {
+                customer: d,
+                login: m,
+                ..
+            },
+        )
+        | (
+            RequestKind::Unlock {
+                customer: c,
+                login: l,
+            },
+            RequestKind::Unlock {
+                customer: d,
+                login: m,
+            },
+        ) => c == d && l == m,
+        _ => false,
     }
 }
 
