@@ -47,6 +47,12 @@ pub enum BackofficeOutcome {
 
 /// What carrying out a request gives: the customer, the outcome and the audit detail; or
 /// the customer (if known) and the refusal.
+/// A refusal: the customer (if known) and the error.
+type Refusal = (Option<CustomerId>, Error);
+
+/// A locked user, their token and whether the token is locked.
+type LockedUser = (User, Option<TokenInfo>, bool);
+
 type Done = Result<(Option<CustomerId>, BackofficeOutcome, String), (Option<CustomerId>, Error)>;
 
 fn operator_of(caller: &Caller) -> Result<OperatorId, Error> {
@@ -325,8 +331,7 @@ impl<S: Store> Bank<S> {
         tx: &mut dyn Tx,
         who: &UserRef,
         now: DateTime<Utc>,
-    ) -> Result<Result<(User, Option<TokenInfo>, bool), (Option<CustomerId>, Error)>, StoreError>
-    {
+    ) -> Result<Result<LockedUser, Refusal>, StoreError> {
         let Some(u) = tx.user(&who.customer, &who.login)? else {
             return Ok(Err((None, Error::UnknownUser(who.login.to_string()))));
         };
@@ -349,7 +354,7 @@ impl<S: Store> Bank<S> {
     fn revocable_token(
         tx: &mut dyn Tx,
         target: &BackofficeTarget,
-    ) -> Result<Result<TokenInfo, (Option<CustomerId>, Error)>, StoreError> {
+    ) -> Result<Result<TokenInfo, Refusal>, StoreError> {
         let serial = match target {
             BackofficeTarget::Serial(s) => s.clone(),
             BackofficeTarget::User(who) => match tx.user(&who.customer, &who.login)? {
@@ -378,7 +383,7 @@ impl<S: Store> Bank<S> {
         tx: &mut dyn Tx,
         kind: &RequestKind,
         now: DateTime<Utc>,
-    ) -> Result<Result<(), (Option<CustomerId>, Error)>, StoreError> {
+    ) -> Result<Result<(), Refusal>, StoreError> {
         Ok(match kind {
             RequestKind::Unlock { customer, login } => {
                 let who = UserRef::new(customer.clone(), login.clone());
