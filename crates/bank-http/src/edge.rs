@@ -52,6 +52,11 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// Concurrent connections; more are closed at once.
     pub max_connections: usize,
+    /// Concurrent connections from one peer IP address; more from it are closed at once, so
+    /// that one client holding idle keep-alive connections cannot take every slot from the
+    /// others (the bound must still fit the bank's own front end, which may come from one
+    /// address through a pool). Many addresses together are the network's to stop.
+    pub max_connections_per_peer: usize,
 }
 
 impl Default for Limits {
@@ -60,6 +65,7 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(5),
             body_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            max_connections_per_peer: 128,
         }
     }
 }
@@ -327,8 +333,9 @@ async fn accept_loop<S: Store + Send + Sync + 'static>(
         .layer(RequestBodyDeadlineLayer::new(limits.body_timeout))
         .service(router);
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let peers = Arc::new(PeerCounts::default());
     loop {
-        let (tcp, _peer) = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(c) => c,
                 Err(e) => {
@@ -340,6 +347,10 @@ async fn accept_loop<S: Store + Send + Sync + 'static>(
             _ = stopped.changed() => return,
         };
         // Over the bound: close at once (the client retries), never queue.
+        let Some(peer_slot) = peers.take(peer.ip(), limits.max_connections_per_peer.max(1)) else {
+            drop(tcp);
+            continue;
+        };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             drop(tcp);
             continue;
@@ -349,7 +360,7 @@ async fn accept_loop<S: Store + Send + Sync + 'static>(
         let acceptor = acceptor.clone();
         let header_timeout = limits.header_timeout;
         tokio::spawn(async move {
-            let _slot = slot;
+            let _slot = (slot, peer_slot);
             let svc = hyper_util::service::TowerToHyperService::new(service);
             let mut http = hyper::server::conn::http1::Builder::new();
             http.timer(hyper_util::rt::TokioTimer::new())
@@ -372,6 +383,44 @@ async fn accept_loop<S: Store + Send + Sync + 'static>(
                 tracing::debug!("bank-http: connection ended: {e}");
             }
         });
+    }
+}
+
+/// Open connections per peer IP address (the accept loop's per-peer bound).
+#[derive(Default)]
+struct PeerCounts(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+
+/// One connection of a peer, given back when the connection ends.
+struct PeerSlot {
+    peers: Arc<PeerCounts>,
+    ip: std::net::IpAddr,
+}
+
+impl PeerCounts {
+    /// A slot for one more connection from `ip`, or `None` when it holds `max` already.
+    fn take(self: &Arc<Self>, ip: std::net::IpAddr, max: usize) -> Option<PeerSlot> {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = m.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(PeerSlot {
+            peers: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut m = self.peers.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                m.remove(&self.ip);
+            }
+        }
     }
 }
 

@@ -330,6 +330,7 @@ fn slow_clients_do_not_delay_the_health_check() {
                 header_timeout: Duration::from_secs(2),
                 body_timeout: Duration::from_secs(2),
                 max_connections: 64,
+                ..Default::default()
             },
             ..bank_http::ServeConfig::loopback("127.0.0.1:0")
         },
@@ -455,5 +456,77 @@ fn a_known_path_asked_with_another_method_answers_405_naming_the_allowed_ones() 
         "GET /v1/nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(st, 401, "no key, no route table beyond the spec: {v}");
+    s.stop();
+}
+
+/// A connection from `from` (a loopback address of its own: 127.0.0.2 is another peer).
+fn connect_from(from: &str, to: SocketAddr) -> TcpStream {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let std = rt.block_on(async {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind(format!("{from}:0").parse().unwrap()).unwrap();
+        s.connect(to).await.unwrap().into_std().unwrap()
+    });
+    // tokio's sockets are non-blocking; the test reads with blocking timeouts.
+    std.set_nonblocking(false).unwrap();
+    std
+}
+
+#[test]
+fn one_peer_holding_keep_alive_connections_cannot_take_every_slot() {
+    // A reviewer held 1024 keep-alive connections from one address and the service answered
+    // nobody else. Here the global bound is 16 and one peer may hold 4: the peer's fifth and
+    // later connections are closed at once, and another peer is still served.
+    let b = bankd();
+    let s = start(
+        &b,
+        bank_http::ServeConfig {
+            limits: bank_http::Limits {
+                max_connections: 16,
+                max_connections_per_peer: 4,
+                ..Default::default()
+            },
+            ..bank_http::ServeConfig::loopback("127.0.0.1:0")
+        },
+    )
+    .unwrap();
+    let a = s.addr();
+    let health = b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        let mut c = connect_from("127.0.0.1", a);
+        c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let _ = c.write_all(health);
+        held.push(c);
+    }
+    // Each held connection either was answered and stays open (keep-alive) or was closed.
+    let mut answered = 0;
+    for c in &mut held {
+        let mut buf = [0u8; 512];
+        if matches!(c.read(&mut buf), Ok(n) if n > 0) {
+            answered += 1;
+        }
+    }
+    assert_eq!(answered, 4, "one peer holds at most its bound");
+    // Another peer is answered within a second while those four stay open.
+    let mut h = connect_from("127.0.0.2", a);
+    h.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    h.write_all(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    h.read_to_string(&mut out)
+        .expect("another peer answered while one holds its connections");
+    assert_eq!(parse_answer(&out).0, 200);
+    // The bound is per open connection: closing them frees the peer's slots.
+    drop(held);
+    std::thread::sleep(Duration::from_millis(200));
+    let (st, _) = raw(
+        a,
+        "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(st, 200);
     s.stop();
 }

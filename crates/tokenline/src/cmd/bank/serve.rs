@@ -46,6 +46,10 @@ pub struct Cmd {
     /// Concurrent connections; more are closed at once.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// Concurrent connections from one IP address; more from it are closed at once (one
+    /// client cannot hold every slot). Raise it for a front end that pools more connections.
+    #[arg(long, default_value_t = 128)]
+    max_connections_per_peer: usize,
     /// Threads of the async runtime (connections, TLS, HTTP).
     #[arg(long, default_value_t = 2)]
     workers: usize,
@@ -116,6 +120,7 @@ impl Cmd {
                 header_timeout: std::time::Duration::from_secs(self.header_timeout.max(1)),
                 body_timeout: std::time::Duration::from_secs(self.body_timeout.max(1)),
                 max_connections: self.max_connections,
+                max_connections_per_peer: self.max_connections_per_peer,
             },
             importer,
             workers: self.workers,
