@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_access.sql")),
     (3, include_str!("../migrations/0003_admin.sql")),
     (4, include_str!("../migrations/0004_user_key.sql")),
+    (5, include_str!("../migrations/0005_login_password.sql")),
 ];
 
 /// The newest schema this program knows.

@@ -10,7 +10,7 @@ use lifecycle::{
 use postgres::Row;
 
 /// The user columns, in the order [`user_at`] reads them (prefix with a table alias as needed).
-pub const USER_COLS: [&str; 13] = [
+pub const USER_COLS: [&str; 14] = [
     "login",
     "customer",
     "name",
@@ -24,6 +24,7 @@ pub const USER_COLS: [&str; 13] = [
     "failures",
     "locked_until",
     "token_management",
+    "login_password_hash",
 ];
 
 /// The token columns without the seed, in the order [`token_at`] reads them.
@@ -98,7 +99,7 @@ pub fn get<'r, T: postgres::types::FromSql<'r>>(r: &'r Row, i: usize) -> Result<
     r.try_get(i).map_err(|e| corrupt("column", e))
 }
 
-/// A user from the 13 [`USER_COLS`] starting at column `at`.
+/// A user from the 14 [`USER_COLS`] starting at column `at`.
 pub fn user_at(r: &Row, at: usize) -> Result<User, StoreError> {
     let class: String = get(r, at + 3)?;
     let failures: i64 = get(r, at + 10)?;
@@ -120,6 +121,7 @@ pub fn user_at(r: &Row, at: usize) -> Result<User, StoreError> {
         failures: u32::try_from(failures).map_err(|e| corrupt("failures", e))?,
         locked_until: opt_ts(get(r, at + 11)?)?,
         token_management: get(r, at + 12)?,
+        login_password: get::<Option<String>>(r, at + 13)?.map(SecretHash::from_phc),
     })
 }
 

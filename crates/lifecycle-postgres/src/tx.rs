@@ -233,7 +233,7 @@ impl<'a> PgTx<'a> {
 
     fn write_user(&mut self, sql_text: &str, u: &User) -> Result<u64, StoreError> {
         self.flush()?;
-        let params: [&(dyn ToSql + Sync); 13] = [
+        let params: [&(dyn ToSql + Sync); 14] = [
             &u.login.as_str(),
             &u.customer.as_str(),
             &u.name,
@@ -247,6 +247,7 @@ impl<'a> PgTx<'a> {
             &i64::from(u.failures),
             &u.locked_until.map(ts),
             &u.token_management,
+            &u.login_password.as_ref().map(SecretHash::as_phc),
         ];
         self.tx.execute(sql_text, &params).map_err(backend)
     }
@@ -323,7 +324,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
-        let n = self.write_user(&format!("INSERT INTO users ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING", user_cols()), u)?;
+        let n = self.write_user(&format!("INSERT INTO users ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING", user_cols()), u)?;
         if n == 0 {
             return Err(StoreError::Duplicate {
                 what: "user",
@@ -350,8 +351,8 @@ impl Tx for PgTx<'_> {
     fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
         let n = self.write_user(
             "UPDATE users SET name = $3, class = $4, needs_otp = $5, secret_hash = $6, serial = $7, issued = $8, \
-             last_revoked_at = $9, awaiting_registration = $10, failures = $11, locked_until = $12, token_management = $13 \
-             WHERE customer = $2 AND login = $1",
+             last_revoked_at = $9, awaiting_registration = $10, failures = $11, locked_until = $12, token_management = $13, \
+             login_password_hash = $14 WHERE customer = $2 AND login = $1",
             u,
         )?;
         if n == 0 {

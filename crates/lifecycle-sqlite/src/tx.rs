@@ -55,7 +55,7 @@ fn sql<T>(r: rusqlite::Result<T>) -> Result<T, StoreError> {
     r.map_err(backend)
 }
 
-const USER_COLS: &str = "login, customer, name, class, needs_otp, secret_hash, serial, issued, last_revoked_at, awaiting_registration, failures, locked_until, token_management";
+const USER_COLS: &str = "login, customer, name, class, needs_otp, secret_hash, serial, issued, last_revoked_at, awaiting_registration, failures, locked_until, token_management, login_password_hash";
 
 struct RawUser {
     login: String,
@@ -71,6 +71,7 @@ struct RawUser {
     failures: u32,
     locked_until: Option<String>,
     token_management: bool,
+    login_password: Option<String>,
 }
 
 fn raw_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
@@ -88,6 +89,7 @@ fn raw_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
         failures: r.get(10)?,
         locked_until: r.get(11)?,
         token_management: r.get(12)?,
+        login_password: r.get(13)?,
     })
 }
 
@@ -101,6 +103,7 @@ impl RawUser {
                 .ok_or_else(|| corrupt("user class", &self.class))?,
             needs_otp: self.needs_otp,
             secret: self.secret.map(SecretHash::from_phc),
+            login_password: self.login_password.map(SecretHash::from_phc),
             serial: self
                 .serial
                 .map(|s| id(s, SerialNumber::parse))
@@ -148,6 +151,7 @@ impl SqlTx<'_> {
             u.failures,
             u.locked_until.map(ts),
             u.token_management,
+            u.login_password.as_ref().map(SecretHash::as_phc),
         ])
     }
 }
@@ -246,7 +250,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
-        let r = self.write_user(&format!("INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"), u);
+        let r = self.write_user(&format!("INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"), u);
         match r {
             Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
                 what: "user",
@@ -273,8 +277,8 @@ impl Tx for SqlTx<'_> {
     fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
         let n = sql(self.write_user(
             "UPDATE users SET name = ?3, class = ?4, needs_otp = ?5, secret_hash = ?6, serial = ?7, issued = ?8, \
-             last_revoked_at = ?9, awaiting_registration = ?10, failures = ?11, locked_until = ?12, token_management = ?13 \
-             WHERE customer = ?2 AND login = ?1",
+             last_revoked_at = ?9, awaiting_registration = ?10, failures = ?11, locked_until = ?12, token_management = ?13, \
+             login_password_hash = ?14 WHERE customer = ?2 AND login = ?1",
             u,
         ))?;
         if n == 0 {

@@ -393,3 +393,75 @@ fn a_version_1_database_migrates_keeping_tokens_users_and_a_verifiable_audit_cha
     assert_eq!(rows[0].1, lifecycle::audit::GENESIS);
     assert_eq!(rows[1].1, rows[0].2, "the old entries are chained in order");
 }
+
+#[test]
+fn a_version_4_database_gains_login_passwords_keeping_its_users() {
+    // A bank written before login passwords (schema 4): made by this store, then taken back
+    // to version 4 (its column dropped, its version row removed), as an older tokenline left it.
+    let db = new_db();
+    let c1 = CustomerId::parse("C1").unwrap();
+    {
+        let bank = Bank::new(open(&db), policy());
+        bank.add_customer(
+            &root(),
+            NewCustomer {
+                id: c1.clone(),
+                name: "c".into(),
+                mode: UsageMode::Individual,
+                secret: Some(ConfirmationSecret::new("kakunin")),
+            },
+            t0(),
+        )
+        .unwrap();
+        bank.add_user(
+            &root(),
+            NewUser {
+                login: lid("taro"),
+                customer: c1.clone(),
+                name: "t".into(),
+                class: UserClass::Master,
+                needs_otp: false,
+                secret: Some(ConfirmationSecret::new("kakunin")),
+            },
+            t0(),
+        )
+        .unwrap();
+    }
+    {
+        let conn = rusqlite_conn(&db.path);
+        conn.execute_batch(
+            "ALTER TABLE users DROP COLUMN login_password_hash;
+             DELETE FROM schema_version WHERE version = 5;",
+        )
+        .unwrap();
+    }
+    // Opened by this tokenline: migrated to 5, the user kept, without a login password.
+    let bank = Bank::new(open(&db), policy());
+    let conn = rusqlite_conn(&db.path);
+    let version: i64 = conn
+        .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 5);
+    let taro = bank
+        .store()
+        .transaction(|tx| tx.user(&c1, &lid("taro")))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        taro.login_password, None,
+        "an old user has no login password"
+    );
+    assert!(taro.secret.is_some(), "the confirmation password is kept");
+    let pw = LoginPassword::new("login-pw-1");
+    assert_eq!(
+        bank.login(&root(), &c1, &lid("taro"), &pw, t0())
+            .unwrap_err()
+            .code(),
+        "login_refused",
+        "no login password: no login"
+    );
+    bank.set_login_password(&root(), &c1, &lid("taro"), &pw, t0())
+        .unwrap();
+    let first = bank.login(&root(), &c1, &lid("taro"), &pw, t0()).unwrap();
+    assert_eq!(first.next, NextStep::NotRequired);
+}

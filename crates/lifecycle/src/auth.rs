@@ -8,9 +8,9 @@
 //!
 //! | scope            | actions                                                              |
 //! |------------------|----------------------------------------------------------------------|
-//! | `login`          | validate, register, skip, the acting user's own customer's user list  |
-//! | `customer-admin` | revoke, mode, unregister, register for another user, 利用権限 (plus the actor's password and current code) |
-//! | `provisioning`   | customers (add, list, show), users (add, remove, set password), issue, any customer's user list |
+//! | `login`          | login (first factor), validate, register, skip, the acting user's own customer's user list |
+//! | `customer-admin` | revoke, mode, unregister, register for another user, 利用権限, a user's login password (plus the actor's password and current code) |
+//! | `provisioning`   | customers (add, list, show), users (add, remove, set password, set login password), issue, any customer's user list |
 //! | `import`         | seed file imports                                                     |
 //! | `backoffice`     | operator sessions; with a session: back-office revoke, unlock, token and customer lookup, token list, requests, approvals |
 //!
@@ -155,6 +155,13 @@ pub enum Action {
     SetPassword,
     /// List tokens by status (no seeds).
     ListTokens,
+    /// The first factor of a customer user's login: customer ID, login ID, login password
+    /// (ログイン, issue #11).
+    Login,
+    /// Bank IT sets a user's login password (ログインパスワード).
+    SetLoginPassword,
+    /// The master sets a login password of a user of the customer (with the master's proof).
+    SetLoginPasswordForOthers,
 }
 
 impl Action {
@@ -162,14 +169,16 @@ impl Action {
     pub fn scope(self) -> Option<Scope> {
         use Action::*;
         Some(match self {
-            AddCustomer | AddUser | IssueToken | ReadCustomers | RemoveUser | SetPassword => {
-                Scope::Provisioning
-            }
-            ListUsers | Validate | Register | Skip => Scope::Login,
+            AddCustomer | AddUser | IssueToken | ReadCustomers | RemoveUser | SetPassword
+            | SetLoginPassword => Scope::Provisioning,
+            ListUsers | Validate | Register | Skip | Login => Scope::Login,
             Import => Scope::Import,
-            Revoke | ChangeMode | Unregister | RegisterForOthers | GrantPermission => {
-                Scope::CustomerAdmin
-            }
+            Revoke
+            | ChangeMode
+            | Unregister
+            | RegisterForOthers
+            | GrantPermission
+            | SetLoginPasswordForOthers => Scope::CustomerAdmin,
             OpenOperatorSession | CloseOperatorSession | BackofficeRevoke | Unlock
             | TokenLookup | CustomerLookup | ListRequests | ListTokens | Approve => {
                 Scope::Backoffice
@@ -306,6 +315,9 @@ pub enum CustomerAction {
     RegisterForOthers,
     /// Grant or withdraw another user's 利用権限 (`002` 第３章 １９．（３）利用権限変更).
     GrantPermission,
+    /// Set a user's login password (ログインパスワード, issue #11: "set by the bank or by the
+    /// master"): the master only.
+    SetLoginPassword,
 }
 
 impl CustomerAction {
@@ -317,6 +329,7 @@ impl CustomerAction {
             CustomerAction::Unregister => "unregister tokens",
             CustomerAction::RegisterForOthers => "register tokens for other users",
             CustomerAction::GrantPermission => "change another user's permissions",
+            CustomerAction::SetLoginPassword => "set login passwords",
         }
     }
 }
@@ -336,7 +349,9 @@ pub fn user_may(user: &User, action: CustomerAction, roles: &RolePolicy) -> Resu
         CustomerAction::ChangeMode
         | CustomerAction::Unregister
         | CustomerAction::RegisterForOthers => roles.mode_change,
-        CustomerAction::GrantPermission => AdminRoles::MasterOnly,
+        CustomerAction::GrantPermission | CustomerAction::SetLoginPassword => {
+            AdminRoles::MasterOnly
+        }
     };
     let by_class = match needed {
         AdminRoles::MasterAndAdmin => matches!(user.class, UserClass::Master | UserClass::Admin),

@@ -563,6 +563,10 @@ pub fn users_round_trip<S: Store>(s: &S) {
     b.secret = Some(SecretHash::from_phc(
         "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
     ));
+    // The login password is a hash of its own, never the confirmation secret's.
+    b.login_password = Some(SecretHash::from_phc(
+        "$argon2id$v=19$m=8,t=1,p=1$bG9naW5zYWx0$bG9naW4".into(),
+    ));
     let mut a = User::new(
         lid("alice"),
         cid("C001"),
@@ -625,6 +629,8 @@ pub fn users_round_trip<S: Store>(s: &S) {
     b2.issued = None;
     b2.secret = None;
     b2.needs_otp = false;
+    let mut b3 = b2.clone();
+    b2.login_password = None;
     s.transaction(|tx| tx.update_user(&b2)).unwrap();
     assert_eq!(
         s.transaction(|tx| tx.user(&cid("C001"), &lid("bob")))
@@ -632,6 +638,17 @@ pub fn users_round_trip<S: Store>(s: &S) {
         Some(b2),
         "update must clear optional fields"
     );
+    b3.login_password = Some(SecretHash::from_phc(
+        "$argon2id$v=19$m=8,t=1,p=1$b3RoZXJzYWx0$b3RoZXI".into(),
+    ));
+    s.transaction(|tx| tx.update_user(&b3)).unwrap();
+    assert_eq!(
+        s.transaction(|tx| tx.user(&cid("C001"), &lid("bob"))).unwrap(),
+        Some(b3.clone()),
+        "update must replace the login password"
+    );
+    b3.login_password = None;
+    s.transaction(|tx| tx.update_user(&b3)).unwrap();
     let of_t = s
         .transaction(|tx| tx.users_of_token(&sn("11111111")))
         .unwrap();

@@ -180,6 +180,12 @@ pub enum Error {
         /// Attempts left.
         remaining: u32,
     },
+    /// The first factor of a customer user's login was refused (ログイン, issue #11): an
+    /// unknown customer, an unknown login, another customer's login, a login without a login
+    /// password, a wrong password or a locked login — one answer for all (no oracle: nothing
+    /// here tells whether the login exists); the audit log keeps the true reason.
+    #[error("login refused: the customer ID, the login ID or the login password is wrong, or the login is locked after too many failed attempts (then ask the bank to unlock it)")]
+    LoginRefused,
     /// Operator sign-in refused (unknown name, wrong password or wrong code: one answer).
     #[error("operator sign-in refused: the name, the password or the one-time password is wrong")]
     WrongOperatorLogin,
@@ -262,6 +268,7 @@ impl Error {
             Error::WrongProof { .. } => "wrong_credentials",
             Error::WrongSerialOrCode { .. } => "wrong_serial_or_code",
             Error::WrongOperatorLogin => "wrong_operator_login",
+            Error::LoginRefused => "login_refused",
             Error::NotLocked(_) => "not_locked",
             Error::TokenLocked { .. } => "token_locked",
             Error::UnknownRequest(_) => "unknown_request",

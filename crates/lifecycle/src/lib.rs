@@ -40,10 +40,10 @@ pub use audit::{Actor, AuditEntry, AuditQuery};
 pub use auth::{Action, Caller, Scope};
 pub use bank::StreamImportError;
 pub use bank::{
-    BackofficeOutcome, BackofficeTarget, Bank, CustomerKey, CustomerView, ImportOutcome,
-    LoginOutcome, NewCustomer, NewOperator, NewUser, OpenedSession, Proof, Revocation,
-    RevokedToken, SeedFileOpener, StaffUserRow, TokenView, UserPage, UserRow, UserRowView,
-    PAGE_SIZE,
+    BackofficeOutcome, BackofficeTarget, Bank, CustomerKey, CustomerView, FirstFactor,
+    ImportOutcome, LoginOutcome, NewCustomer, NewOperator, NewUser, NextStep, OpenedSession, Proof,
+    Revocation, RevokedToken, SeedFileOpener, StaffUserRow, TokenView, UserPage, UserRow,
+    UserRowView, PAGE_SIZE,
 };
 pub use error::Error;
 pub use ids::{
@@ -55,7 +55,7 @@ pub use model::{
     UserClass,
 };
 pub use policy::Policy;
-pub use secret::{ConfirmationSecret, SecretHash};
+pub use secret::{ConfirmationSecret, LoginPassword, SecretHash};
 pub use store::{Store, StoreError, TokenFilter, Tx};
 
 #[cfg(test)]

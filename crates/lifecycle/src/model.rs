@@ -169,6 +169,10 @@ pub struct User {
     pub needs_otp: bool,
     /// The user's own confirmation secret (確認用パスワード), if any; else the customer's.
     pub secret: Option<SecretHash>,
+    /// The user's login password (ログインパスワード, issue #11), the first factor of a login
+    /// ([`crate::Bank::login`]); distinct from the confirmation secret. `None`: the user
+    /// cannot log in until the bank or the master sets one.
+    pub login_password: Option<SecretHash>,
     /// The token registered to the user.
     pub serial: Option<SerialNumber>,
     /// A token shipped for the user and not yet registered (トークン発行済み).
@@ -203,6 +207,7 @@ impl User {
             class,
             needs_otp,
             secret: None,
+            login_password: None,
             serial: None,
             issued: None,
             last_revoked_at: None,

@@ -168,6 +168,23 @@ pub struct ValidationPolicy {
     /// typed a right code twice) but is throttled all the same.
     #[serde(default = "twenty")]
     pub max_replays: u32,
+    /// Whether a login check tells an API client that a user has no token yet
+    /// (`registration_required`) or needs none (`not_required`).
+    ///
+    /// Off (the default): such a user is answered exactly like an unknown login — a wrong
+    /// code (counted and locked alike), or 400 for no code — so no answer tells a `login`
+    /// client that a login exists; the front end offers registration (利用開始登録) and
+    /// skipping from its code screen. On: the registration screen comes back at each login
+    /// (`000`, `004`), but the front end must ask only after its own first factor (login ID
+    /// and password), because the answer then tells that the login exists. The bank CLI is
+    /// always told.
+    ///
+    /// A front end that uses the bank's own first factor (`POST /v1/login`, [`crate::Bank::login`]:
+    /// customer ID, login ID, login password) needs neither: the login answers the next step
+    /// (code, registration with the state, or none) once the password is right, and the bank's
+    /// own pages work that way with this setting off.
+    #[serde(default)]
+    pub registration_state_to_clients: bool,
 }
 
 fn twenty() -> u32 {
@@ -230,6 +247,7 @@ impl Default for ValidationPolicy {
             max_failures: 5,
             lockout_minutes: 30,
             max_replays: 20,
+            registration_state_to_clients: false,
         }
     }
 }

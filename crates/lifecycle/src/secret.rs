@@ -1,5 +1,6 @@
-//! Confirmation secrets (確認用パスワード `000`/`003`/`004`, ご契約先確認暗証番号 `001`):
-//! stored only as Argon2id PHC hashes; verification is the hash's own constant-time compare.
+//! Confirmation secrets (確認用パスワード `000`/`003`/`004`, ご契約先確認暗証番号 `001`) and login
+//! passwords (ログインパスワード, issue #11): stored only as Argon2id PHC hashes at the policy's
+//! cost; verification is the hash's own constant-time compare.
 
 use crate::policy::SecretPolicy;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
@@ -31,6 +32,34 @@ impl ConfirmationSecret {
 impl fmt::Debug for ConfirmationSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ConfirmationSecret(<redacted>)")
+    }
+}
+
+/// A login password (ログインパスワード) as typed by a person: the first factor of a customer
+/// user's login ([`crate::Bank::login`]), distinct from the confirmation password
+/// ([`ConfirmationSecret`]) that proves an administrative action. A separate type so that one
+/// is never passed where the other is meant. `Debug` is redacted; zeroized on drop.
+#[derive(Clone)]
+pub struct LoginPassword(ConfirmationSecret);
+
+impl LoginPassword {
+    /// Wraps a password; a trailing newline (from a file or a pipe) is removed.
+    pub fn new(text: impl Into<String>) -> Self {
+        LoginPassword(ConfirmationSecret::new(text))
+    }
+    /// Whether the password is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The password as the secret the hash functions take.
+    pub(crate) fn secret(&self) -> &ConfirmationSecret {
+        &self.0
+    }
+}
+
+impl fmt::Debug for LoginPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LoginPassword(<redacted>)")
     }
 }
 

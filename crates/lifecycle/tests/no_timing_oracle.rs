@@ -1,7 +1,8 @@
 //! No timing oracle (issue #10): a refusal for an unknown actor or operator name runs the
 //! same Argon2 verification as a refusal for a known name with a wrong password, so the time
 //! an answer takes does not tell whether the name exists. The test counts verifications
-//! ([`lifecycle::secret::verifications`]); it asserts no time. One test in this binary, so
+//! ([`lifecycle::secret::verifications`]); it asserts no time. The login password's first
+//! factor ([`Bank::login`]) is checked the same way. One test in this binary, so
 //! that no other test's verifications run between the counts.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -72,4 +73,43 @@ fn an_unknown_name_costs_the_argon2_work_of_a_known_one() {
     assert_eq!(e1.unwrap_err().code(), "wrong_operator_login");
     assert_eq!(e2.unwrap_err().code(), "wrong_operator_login");
     assert_eq!((known, unknown), (1, 1), "one Argon2 verification each");
+
+    // A customer user's login password (the first factor, issue #11): a known login with a
+    // wrong password, a known login without one, an unknown login, an unknown customer,
+    // another customer's login, and a locked login all cost one verification.
+    let ib = Caller::Client {
+        name: ClientName::parse("ib").unwrap(),
+        scopes: vec![Scope::Login],
+    };
+    w.bank
+        .set_login_password(
+            &root(),
+            &cid("C1"),
+            &lid("taro"),
+            &LoginPassword::new("pw"),
+            t3,
+        )
+        .unwrap();
+    let try_login = |c: &str, u: &str| {
+        argon2_runs(|| {
+            w.bank
+                .login(&ib, &cid(c), &lid(u), &LoginPassword::new("wrong"), t3)
+        })
+    };
+    for (c, u) in [
+        ("C1", "taro"),
+        ("C1", "jiro"),
+        ("C1", "nobody"),
+        ("C9", "taro"),
+    ] {
+        let (runs, e) = try_login(c, u);
+        assert_eq!(e.unwrap_err(), Error::LoginRefused, "{c}/{u}");
+        assert_eq!(runs, 1, "{c}/{u}: one Argon2 verification");
+    }
+    for _ in 0..w.bank.policy().validation.max_failures {
+        let _ = try_login("C1", "taro");
+    }
+    let (runs, e) = try_login("C1", "taro");
+    assert_eq!(e.unwrap_err(), Error::LoginRefused, "locked");
+    assert_eq!(runs, 1, "a locked login: one Argon2 verification too");
 }

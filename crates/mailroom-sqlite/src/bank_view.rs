@@ -108,6 +108,8 @@ impl RawUser {
             class: UserClass::parse(&class).ok_or_else(|| corrupt("user class", &class))?,
             needs_otp,
             secret: secret.map(SecretHash::from_phc),
+            // The mailing room never reads nor writes login passwords.
+            login_password: None,
             serial: ser.map(serial).transpose()?,
             issued: issued.map(serial).transpose()?,
             last_revoked_at: opt_ts(revoked)?,

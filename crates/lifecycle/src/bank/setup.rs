@@ -7,7 +7,7 @@ use crate::auth::{Action, Caller};
 use crate::error::Error;
 use crate::ids::{CustomerId, LoginId, SerialNumber};
 use crate::model::{Customer, NewToken, TokenStatus, UsageMode, User, UserClass};
-use crate::secret::ConfirmationSecret;
+use crate::secret::{ConfirmationSecret, LoginPassword};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 
@@ -83,10 +83,26 @@ impl<S: Store> Bank<S> {
 
     /// Adds a user to a customer. A customer has exactly one master (DOMAIN.md §3).
     pub fn add_user(&self, caller: &Caller, u: NewUser, now: DateTime<Utc>) -> Result<(), Error> {
+        self.add_user_with_login_password(caller, u, None, now)
+    }
+
+    /// [`Bank::add_user`] with the user's login password (ログインパスワード, issue #11) set in
+    /// the same transaction (`bank user add --login-password-…`); the audit entry says
+    /// whether one was set.
+    pub fn add_user_with_login_password(
+        &self,
+        caller: &Caller,
+        u: NewUser,
+        login_password: Option<&LoginPassword>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
         self.authorize(caller, Action::AddUser, "user_add", now)?;
         refuse_control("user name", &u.name)?;
         refuse_empty("user name", &u.name)?;
         let secret = u.secret.as_ref().map(|s| self.hash(s)).transpose()?;
+        let login_hash = login_password
+            .map(|p| self.hash_login_password(p))
+            .transpose()?;
         let mut user = User::new(
             u.login.clone(),
             u.customer.clone(),
@@ -95,6 +111,7 @@ impl<S: Store> Bank<S> {
             u.needs_otp,
         );
         user.secret = secret;
+        user.login_password = login_hash;
         self.run(|tx| {
             let mut e = self.entry(now, caller, caller.actor(), "user_add");
             e.customer = Some(u.customer.to_string());
@@ -123,7 +140,16 @@ impl<S: Store> Bank<S> {
                 self.audit_refusal(tx, e, &err)?;
                 return Ok(Err(err));
             }
-            e.detail = format!("class {}, needs otp {}", u.class.as_str(), u.needs_otp);
+            e.detail = format!(
+                "class {}, needs otp {}{}",
+                u.class.as_str(),
+                u.needs_otp,
+                if login_password.is_some() {
+                    ", login password set"
+                } else {
+                    ""
+                }
+            );
             self.record(tx, e)?;
             Ok(Ok(()))
         })

@@ -92,28 +92,48 @@ impl<S: Store> Bank<S> {
             self.audit_refusal(tx, entry, &slip())?;
             return Ok(Err(slip()));
         }
-        let Some(stored) = tx.user(&who.customer, login)? else {
-            if malformed {
-                // No code for an unknown login: what a user with a token gets for no code.
-                self.audit_refusal(tx, entry, &slip())?;
-                return Ok(Err(slip()));
-            }
-            let key = login_key(&who.customer, login);
-            let err = match self.check_throttle(tx, &key, login, now)? {
-                Err(e) => e,
-                Ok(()) => Error::WrongCode {
-                    remaining: self.fail_throttle(
-                        tx,
-                        &key,
-                        self.policy.validation.max_failures,
-                        now,
-                    )?,
-                },
+        // What an unknown login is answered (and a user without a token, unless the policy
+        // tells clients the registration state): a wrong code on the name's own throttle.
+        let as_unknown =
+            |tx: &mut dyn Tx, entry| -> Result<Result<LoginOutcome, Error>, StoreError> {
+                if malformed {
+                    // No code: what a user with a token gets for no code.
+                    self.audit_refusal(tx, entry, &slip())?;
+                    return Ok(Err(slip()));
+                }
+                let key = login_key(&who.customer, login);
+                let err = match self.check_throttle(tx, &key, login, now)? {
+                    Err(e) => e,
+                    Ok(()) => Error::WrongCode {
+                        remaining: self.fail_throttle(
+                            tx,
+                            &key,
+                            self.policy.validation.max_failures,
+                            now,
+                        )?,
+                    },
+                };
+                self.audit_refusal(tx, entry, &err)?;
+                Ok(Err(err))
             };
-            self.audit_refusal(tx, entry, &err)?;
-            return Ok(Err(err));
+        let Some(stored) = tx.user(&who.customer, login)? else {
+            return as_unknown(tx, entry);
         };
         let mut user = stored.clone();
+        let tell_state = self.policy.validation.registration_state_to_clients
+            || matches!(caller, Caller::Local(_));
+        if user.serial.is_none() && !tell_state {
+            let state = user.otp_state(None, now);
+            entry.detail = format!(
+                "{} (not told to API clients: validation.registration_state_to_clients is off)",
+                if user.needs_otp {
+                    format!("registration required ({})", state.label_en())
+                } else {
+                    "no one-time password required".into()
+                }
+            );
+            return as_unknown(tx, entry);
+        }
         let Some(serial) = user.serial.clone() else {
             let state = user.otp_state(None, now);
             let outcome = if user.needs_otp {
