@@ -87,7 +87,7 @@ async fn english_is_chosen_by_accept_language_or_the_lang_parameter() {
         Request::get("/login?lang=en").body(Body::empty()).unwrap(),
     )
     .await;
-    assert!(body.contains("One-time password"));
+    assert!(body.contains("Login password"));
 }
 
 #[tokio::test]

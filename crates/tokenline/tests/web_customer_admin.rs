@@ -70,11 +70,11 @@ async fn mode_change_warns_and_cancels_every_registration_in_the_browser() {
     let s = bank.serve(&format!("fixed:{NOW}"));
     let mut b = Browser::start("web_customer_admin_mode").await;
     let t = b
-        .login(
+        .login_as(
             &s.url,
             C,
             "taro",
-            &tokens.code("23456781", BEFORE),
+            Some(&tokens.code("23456781", BEFORE)),
             "master-home",
         )
         .await;
@@ -132,11 +132,11 @@ async fn admin_cannot_register_for_the_master_in_the_browser() {
     let (bank, tokens) = setup();
     let s = bank.serve(&format!("fixed:{NOW}"));
     let mut b = Browser::start("web_customer_admin_register_for").await;
-    b.login(
+    b.login_as(
         &s.url,
         C,
         "hanako",
-        &tokens.code("23456782", BEFORE),
+        Some(&tokens.code("23456782", BEFORE)),
         "admin-home",
     )
     .await;
@@ -210,11 +210,11 @@ async fn admin_unregisters_a_user_but_never_the_master_in_the_browser() {
     let (bank, tokens) = setup();
     let s = bank.serve(&format!("fixed:{NOW}"));
     let mut b = Browser::start("web_customer_admin_unregister").await;
-    b.login(
+    b.login_as(
         &s.url,
         C,
         "hanako",
-        &tokens.code("23456782", BEFORE),
+        Some(&tokens.code("23456782", BEFORE)),
         "admin-home",
     )
     .await;
@@ -262,11 +262,11 @@ async fn user_without_permission_sees_no_revoke_menu_and_is_refused_on_post() {
     let mut b = Browser::start("web_customer_admin_permissions").await;
     // hanako (admin) holds the permission: she sees the token-management menu.
     let t = b
-        .login(
+        .login_as(
             &s.url,
             C,
             "hanako",
-            &tokens.code("23456782", BEFORE),
+            Some(&tokens.code("23456782", BEFORE)),
             "admin-menu-before",
         )
         .await;
@@ -284,11 +284,11 @@ async fn user_without_permission_sees_no_revoke_menu_and_is_refused_on_post() {
     );
     b.logout().await;
     // The master withdraws it on 利用権限.
-    b.login(
+    b.login_as(
         &s.url,
         C,
         "taro",
-        &tokens.code("23456781", BEFORE),
+        Some(&tokens.code("23456781", BEFORE)),
         "master-home",
     )
     .await;
@@ -314,11 +314,11 @@ async fn user_without_permission_sees_no_revoke_menu_and_is_refused_on_post() {
     b.logout().await;
     // hanako no longer sees any token-management item …
     let t = b
-        .login(
+        .login_as(
             &s.url,
             C,
             "hanako",
-            &tokens.code("23456782", NOW),
+            Some(&tokens.code("23456782", NOW)),
             "admin-menu-after",
         )
         .await;
@@ -378,11 +378,11 @@ async fn general_user_posting_a_forged_revoke_form_is_refused_and_a_customer_coo
     let s = bank.serve(&format!("fixed:{NOW}"));
     let mut b = Browser::start("web_customer_admin_general").await;
     let t = b
-        .login(
+        .login_as(
             &s.url,
             C,
             "jiro",
-            &tokens.code("23456783", BEFORE),
+            Some(&tokens.code("23456783", BEFORE)),
             "general-home",
         )
         .await;

@@ -34,14 +34,16 @@ async fn a_user_of_customer_a_cannot_see_or_revoke_customer_b_users_and_003_revo
     customer(&bank, &tokens, "CB", "saburo", "23456782", at);
     let s = bank.serve("fixed:2023-04-12T12:00:00+09:00");
 
-    // A login naming the other customer is refused like a wrong code.
+    // A login naming the other customer is refused like a wrong password, before any code.
     let code = tokens.code("23456781", "2023-04-12T11:59:30+09:00");
     let t = b
-        .login(&s.url, "CB", "taro", &code, "login-other-customer")
+        .login_as(&s.url, "CB", "taro", Some(&code), "login-other-customer")
         .await;
     assert!(t.contains("ログインできませんでした"), "{t}");
     let code = tokens.code("23456781", "2023-04-12T12:00:00+09:00");
-    let t = b.login(&s.url, "CA", "taro", &code, "login-a").await;
+    let t = b
+        .login_as(&s.url, "CA", "taro", Some(&code), "login-a")
+        .await;
     assert!(t.contains("トップページ"), "{t}");
     // Direct URLs: the list is always the session's own customer.
     for (url, shot) in [
@@ -76,7 +78,8 @@ async fn a_user_of_customer_a_cannot_see_or_revoke_customer_b_users_and_003_revo
     customer(&bank, &tokens, "C3", "ichiro", "43456781", at);
     let s = bank.serve("fixed:2023-04-07T20:45:00+09:00");
     let code = tokens.code("43456781", "2023-04-07T20:45:00+09:00");
-    b.login(&s.url, "C3", "ichiro", &code, "003-login").await;
+    b.login_as(&s.url, "C3", "ichiro", Some(&code), "003-login")
+        .await;
     b.visit(&format!("{}/revoke", s.url), "003-revoke-form")
         .await;
     b.click("#t-ichiro").await;

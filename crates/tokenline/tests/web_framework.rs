@@ -19,8 +19,7 @@ async fn pages_are_japanese_by_default_english_on_request_and_a_form_without_csr
     let mut b = Browser::start("web_framework").await;
 
     let t = b.visit(&format!("{}/login", server.url), "login-ja").await;
-    for label in ["ログイン", "お客様ID", "ログインID", "ワンタイムパスワード"]
-    {
+    for label in ["ログイン", "お客様ID", "ログインID", "ログインパスワード"] {
         assert!(t.contains(label), "{label} missing: {t}");
     }
     let cookies = b.client.get_all_cookies().await.unwrap();
@@ -41,7 +40,7 @@ async fn pages_are_japanese_by_default_english_on_request_and_a_form_without_csr
         .visit(&format!("{}/login?lang=en", server.url), "login-en")
         .await;
     assert!(
-        t.contains("Customer ID") && t.contains("One-time password"),
+        t.contains("Customer ID") && t.contains("Login password"),
         "{t}"
     );
     // The session remembers the language.

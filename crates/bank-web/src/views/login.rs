@@ -1,8 +1,12 @@
-//! ログイン: customer ID, login ID and the one-time password (or, for a user whose state is
-//! 失効中 / トークン発行済み / 未登録, the 利用開始登録 page); ログアウト.
+//! ログイン: customer ID, login ID and login password (ログインパスワード), the first factor
+//! ([`lifecycle::Bank::login`], the same use case as `POST /v1/login`); then the one-time
+//! password (`/login/code`, through the same use case as `POST /v1/validate`), or, for a user
+//! whose state is 失効中 / トークン発行済み / 未登録, the 利用開始登録 page (with 省略); ログアウト.
 //!
-//! The code is checked by the same use case as `POST /v1/validate` (throttling, lockout,
-//! replay, audit); a refusal never says which field was wrong.
+//! The session moves through [`Stage`]: `Password` (first factor passed, code next),
+//! `Registration`, `In`; each step replaces the session id. No page after the login form is
+//! reachable without the password. A refusal never says which field was wrong (one message
+//! for every first-factor refusal, a locked login included: the domain answers them alike).
 
 use super::Customer;
 use crate::csrf::CsrfForm;
@@ -13,7 +17,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use lifecycle::{CustomerId, Error, LoginId, LoginOutcome, Store};
+use lifecycle::{CustomerId, Error, LoginId, LoginOutcome, LoginPassword, NextStep, Store};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -54,10 +58,10 @@ pub async fn form(c: Chrome) -> Response {
 pub struct LoginForm {
     customer: String,
     login: String,
-    code: String,
+    password: String,
 }
 
-/// `POST /login`.
+/// `POST /login`: the first factor.
 pub async fn submit<S: Store + Send + Sync + 'static>(
     State(web): State<Arc<Web<S>>>,
     c: Chrome,
@@ -82,61 +86,127 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
         let m = c.t("login.wrong").to_owned();
         return refuse(c, StatusCode::FORBIDDEN, m, &f);
     };
-    let code = f.code.trim().to_owned();
-    let (l, cu) = (login.clone(), customer.clone());
+    let password = LoginPassword::new(f.password.as_str());
     let res = web
-        .call(move |bank, now| {
-            let caller = customer_caller();
-            // The user is looked up in the customer typed (login IDs are unique per customer).
-            let user = lifecycle::UserRef::new(cu.clone(), l.clone());
-            let outcome = bank.validate(&caller, &user, &code, now)?;
-            let page = bank.list_users(&caller, Some(&user), &cu, Some(l.as_str()), 1, now)?;
-            let class = page
-                .rows
-                .iter()
-                .find(|r| r.login == l)
-                .map(|r| r.class)
-                .ok_or_else(|| Error::UnknownCustomer(cu.to_string()))?;
-            Ok((outcome, class))
-        })
+        .call(move |bank, now| bank.login(&customer_caller(), &customer, &login, &password, now))
         .await;
     match res {
-        Ok((outcome, class)) => {
-            let stage = match outcome {
-                LoginOutcome::RegistrationRequired { .. } => Stage::Registration,
-                LoginOutcome::Accepted { .. } | LoginOutcome::NotRequired => Stage::In,
+        Ok(first) => {
+            let stage = match first.next {
+                NextStep::Code => Stage::Password,
+                NextStep::Registration { .. } => Stage::Registration,
+                NextStep::NotRequired => Stage::In,
             };
             let Some(new) = web.sessions.renew(c.session_id(), |s| {
                 s.customer = Some(CustomerLogin {
-                    customer,
-                    login,
+                    customer: first.customer,
+                    login: first.login,
                     stage,
-                    class,
+                    class: first.class,
                 });
             }) else {
                 return Redirect::to("/login").into_response();
             };
-            let to = if stage == Stage::Registration {
-                "/register"
-            } else {
-                "/"
+            let to = match stage {
+                Stage::Password => "/login/code",
+                Stage::Registration => "/register",
+                Stage::In => "/",
             };
             (new, Redirect::to(to)).into_response()
+        }
+        Err(e) => {
+            let msg = match e {
+                Error::Store(_) => crate::page::refusal_text(&c, &e),
+                _ => c.t("login.wrong").to_owned(),
+            };
+            let status = match refusal_status(&e) {
+                StatusCode::SERVICE_UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::FORBIDDEN,
+            };
+            refuse(c, status, msg, &f)
+        }
+    }
+}
+
+/// The one-time password page, after the login password.
+#[derive(Template)]
+#[template(path = "login_code.html")]
+pub struct CodePage {
+    /// Chrome.
+    pub c: Chrome,
+    /// A refusal.
+    pub error: Option<String>,
+}
+
+fn at_code(c: &Chrome) -> Option<CustomerLogin> {
+    c.customer().filter(|l| l.stage == Stage::Password).cloned()
+}
+
+/// `GET /login/code`: only after the login password.
+pub async fn code_form(c: Chrome) -> Response {
+    if at_code(&c).is_none() {
+        return Redirect::to("/login").into_response();
+    }
+    render(&CodePage { c, error: None })
+}
+
+/// The one-time password form.
+#[derive(Deserialize)]
+pub struct CodeForm {
+    code: String,
+}
+
+/// `POST /login/code`: the second factor.
+pub async fn code_submit<S: Store + Send + Sync + 'static>(
+    State(web): State<Arc<Web<S>>>,
+    c: Chrome,
+    CsrfForm(f): CsrfForm<CodeForm>,
+) -> Response {
+    let Some(who) = at_code(&c) else {
+        return Redirect::to("/login").into_response();
+    };
+    let code = f.code.trim().to_owned();
+    let user = who.user();
+    let res = web
+        .call(move |bank, now| bank.validate(&customer_caller(), &user, &code, now))
+        .await;
+    match res {
+        Ok(LoginOutcome::Accepted { .. }) => {
+            let Some(new) = web.sessions.renew(c.session_id(), |s| {
+                if let Some(l) = s.customer.as_mut() {
+                    l.stage = Stage::In;
+                }
+            }) else {
+                return Redirect::to("/login").into_response();
+            };
+            (new, Redirect::to("/")).into_response()
+        }
+        // The token went away between the two steps (revoked by an administrator): the
+        // password was right, so the login starts again and says what is next.
+        Ok(_) => {
+            web.sessions.update(c.session_id(), |s| s.customer = None);
+            Redirect::to("/login").into_response()
         }
         Err(e) => {
             let status = refusal_status(&e);
             let msg = match e {
                 Error::Locked { .. } | Error::TokenLocked { .. } => c.t("login.locked").to_owned(),
                 Error::TokenExpired(_) => c.t("login.expired").to_owned(),
+                Error::ReplayedCode { .. } => c.t("refusal.replayed_code").to_owned(),
                 Error::Store(_) => crate::page::refusal_text(&c, &e),
-                _ => c.t("login.wrong").to_owned(),
+                _ => c.t("login.code_wrong").to_owned(),
             };
-            let status = if status == StatusCode::NOT_FOUND {
-                StatusCode::FORBIDDEN
-            } else {
-                status
-            };
-            refuse(c, status, msg, &f)
+            if status == StatusCode::LOCKED {
+                // Locked: the login is over; a new one starts from the password.
+                web.sessions.update(c.session_id(), |s| s.customer = None);
+            }
+            render_status(
+                status,
+                &CodePage {
+                    c,
+                    error: Some(msg),
+                },
+            )
         }
     }
 }

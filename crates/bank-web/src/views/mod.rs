@@ -28,6 +28,10 @@ pub fn routes<S: Store + Send + Sync + 'static>() -> Router<Arc<Web<S>>> {
     Router::new()
         .route("/", get(home::<S>))
         .route("/login", get(login::form).post(login::submit::<S>))
+        .route(
+            "/login/code",
+            get(login::code_form).post(login::code_submit::<S>),
+        )
         .route("/logout", post(login::logout::<S>))
         .route("/register", get(register::form).post(register::submit::<S>))
         .route("/register/skip", post(register::skip::<S>))
@@ -181,6 +185,8 @@ pub fn menu(may: &[CustomerAction]) -> Vec<MenuItem> {
                     href: "/permissions",
                     key: "menu.permissions",
                 },
+                // Set through the API (`POST /v1/users/{login}/login-password`); no page yet.
+                CustomerAction::SetLoginPassword => continue,
             });
         }
     }

@@ -26,6 +26,12 @@ pub struct RegisterPage {
     pub error: Option<String>,
     /// Registered: the serial.
     pub done: Option<String>,
+    /// 省略 is offered: the login brought the user here (失効中 / トークン発行済み / 未登録).
+    pub can_skip: bool,
+}
+
+fn at_registration(c: &Chrome) -> bool {
+    c.customer().is_some_and(|l| l.stage == Stage::Registration)
 }
 
 fn registering(c: &Chrome) -> bool {
@@ -39,10 +45,11 @@ pub async fn form(c: Chrome) -> Response {
         return Redirect::to("/login").into_response();
     }
     render(&RegisterPage {
-        c,
         serial: String::new(),
         error: None,
         done: None,
+        can_skip: at_registration(&c),
+        c,
     })
 }
 
@@ -67,6 +74,7 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
         return render_status(
             axum::http::StatusCode::BAD_REQUEST,
             &RegisterPage {
+                can_skip: at_registration(&c),
                 c,
                 serial: f.serial,
                 error: Some(m),
@@ -93,6 +101,7 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
                 serial: String::new(),
                 error: None,
                 done: Some(t.serial.to_string()),
+                can_skip: false,
             })
         }
         Err(e) => {
@@ -105,6 +114,7 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
             render_status(
                 refusal_status(&e),
                 &RegisterPage {
+                    can_skip: at_registration(&c),
                     c,
                     serial: serial.to_string(),
                     error: Some(msg),
@@ -121,7 +131,7 @@ pub async fn skip<S: Store + Send + Sync + 'static>(
     c: Chrome,
     CsrfForm(_): CsrfForm<super::login::Empty>,
 ) -> Response {
-    let Some(who) = c.customer().cloned().filter(|_| registering(&c)) else {
+    let Some(who) = c.customer().cloned().filter(|_| at_registration(&c)) else {
         return Redirect::to("/login").into_response();
     };
     let user = who.user();

@@ -118,20 +118,9 @@ impl BankDb {
     }
 
     /// User `login` of `customer` (`class`: master, admin, general) with the confirmation
-    /// password [`SECRET`].
+    /// password [`SECRET`] and the login password [`login_password`]`(login)`.
     pub fn user(&self, customer: &str, login: &str, name: &str, class: &str) {
-        self.ok(&[
-            "user",
-            "add",
-            customer,
-            login,
-            "--name",
-            name,
-            "--class",
-            class,
-            "--secret-env",
-            "TOKENLINE_BANK_SECRET",
-        ]);
+        self.add_user(customer, login, name, class, &[]);
     }
 
     /// `bank register LOGIN SERIAL` at the staging instant `at`, with the code the token's
@@ -195,6 +184,55 @@ impl BankDb {
             child,
             url: format!("http://{addr}"),
         }
+    }
+}
+
+/// The login password (ログインパスワード) the tests give `login`: `pw-LOGIN`.
+pub fn login_password(login: &str) -> String {
+    format!("pw-{login}")
+}
+
+impl BankDb {
+    /// `bank user add CUSTOMER LOGIN --name NAME --class CLASS` with the confirmation
+    /// password [`SECRET`] and the login password [`login_password`]`(login)` (from a file,
+    /// as a bank's script would give it). `extra`: more options (`--no-otp`).
+    pub fn add_user(&self, customer: &str, login: &str, name: &str, class: &str, extra: &[&str]) {
+        let pw = self.password_file(login);
+        let mut a = vec![
+            "user",
+            "add",
+            customer,
+            login,
+            "--name",
+            name,
+            "--class",
+            class,
+            "--secret-env",
+            "TOKENLINE_BANK_SECRET",
+            "--login-password-file",
+            pw.to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        self.ok(&a);
+    }
+
+    /// `bank user set-login-password CUSTOMER LOGIN` to [`login_password`]`(login)`.
+    pub fn set_login_password(&self, customer: &str, login: &str) {
+        let pw = self.password_file(login);
+        self.ok(&[
+            "user",
+            "set-login-password",
+            customer,
+            login,
+            "--login-password-file",
+            pw.to_str().unwrap(),
+        ]);
+    }
+
+    fn password_file(&self, login: &str) -> PathBuf {
+        let f = self.dir.path().join(format!("login-password-{login}"));
+        std::fs::write(&f, format!("{}\n", login_password(login))).unwrap();
+        f
     }
 }
 
@@ -440,25 +478,69 @@ impl Browser {
             .unwrap();
     }
 
-    /// Logs a customer user in on the login page of `url` with `code`; sees the next page.
+    /// ログイン on the customer pages of `url`: customer ID, login ID and login password, then,
+    /// when the one-time password page comes and `code` is given, the code. Each page reached
+    /// is [`Browser::seen`]: the code page as `SHOT-code`, the last one as `shot`. Answers the
+    /// text of the last page (the home page, 利用開始登録, or the page with the refusal).
     pub async fn login(
         &mut self,
         url: &str,
         customer: &str,
         login: &str,
-        code: &str,
+        password: &str,
+        code: Option<&str>,
         shot: &str,
     ) -> String {
         self.client.goto(&format!("{url}/login")).await.unwrap();
         self.fill_and_click(
-            &[("customer", customer), ("login", login), ("code", code)],
+            &[
+                ("customer", customer),
+                ("login", login),
+                ("password", password),
+            ],
             "form[action='/login'] button",
         )
         .await;
-        self.wait_and_see("h1", shot).await
+        self.client
+            .wait()
+            .for_element(Locator::Css("h1"))
+            .await
+            .unwrap();
+        let at_code = self
+            .client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/login/code");
+        let Some(code) = code.filter(|_| at_code) else {
+            return self.seen(shot).await;
+        };
+        self.seen(&format!("{shot}-code")).await;
+        self.fill_and_click(&[("code", code)], "form[action='/login/code'] button")
+            .await;
+        self.client
+            .wait()
+            .for_element(Locator::Css("h1"))
+            .await
+            .unwrap();
+        self.seen(shot).await
     }
 
-    /// Logs the customer user out (when one is logged in).
+    /// [`Browser::login`] with the user's test password ([`login_password`]).
+    pub async fn login_as(
+        &mut self,
+        url: &str,
+        customer: &str,
+        login: &str,
+        code: Option<&str>,
+        shot: &str,
+    ) -> String {
+        let pw = login_password(login);
+        self.login(url, customer, login, &pw, code, shot).await
+    }
+
+    /// ログアウト, when a logout button is shown; waits for the login page.
     pub async fn logout(&self) {
         if let Ok(btn) = self
             .client

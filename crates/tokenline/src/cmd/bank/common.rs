@@ -3,7 +3,7 @@
 use crate::cmd::bank_db::{self, BankStore};
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
-use lifecycle::{Bank, ConfirmationSecret, Policy};
+use lifecycle::{Bank, ConfirmationSecret, LoginPassword, Policy};
 use lifecycle_sqlite::{Environment, MasterKey};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -179,26 +179,14 @@ impl NewSecretArgs {
     /// The password the flags name, `None` when no flag names one. An empty password is
     /// refused.
     pub fn read(&self) -> anyhow::Result<Option<ConfirmationSecret>> {
-        let s = if let Some(f) = &self.secret_file {
-            let text = zeroize::Zeroizing::new(
-                std::fs::read_to_string(f)
-                    .with_context(|| format!("reading the secret file {}", f.display()))?,
-            );
-            ConfirmationSecret::new(text.lines().next().unwrap_or(""))
-        } else if let Some(var) = &self.secret_env {
-            let v = zeroize::Zeroizing::new(std::env::var(var).with_context(|| {
-                format!("environment variable {var} (named by --secret-env) is not set")
-            })?);
-            ConfirmationSecret::new(v.as_str())
-        } else if self.prompt_secret {
-            prompt_new_secret()?
-        } else {
-            return Ok(None);
-        };
-        if s.is_empty() {
-            bail!("the confirmation password is empty: give a non-empty one");
-        }
-        Ok(Some(s))
+        let text = new_password_from(
+            self.secret_file.as_ref(),
+            self.secret_env.as_deref(),
+            self.prompt_secret,
+            "confirmation password",
+            "--secret-env",
+        )?;
+        Ok(text.map(|t| ConfirmationSecret::new(t.as_str())))
     }
 
     /// The password, required: the flags, else a prompt when standard input is a terminal.
@@ -207,7 +195,9 @@ impl NewSecretArgs {
             return Ok(s);
         }
         if std::io::stdin().is_terminal() {
-            return prompt_new_secret();
+            return Ok(ConfirmationSecret::new(
+                prompt_new("confirmation password")?.as_str(),
+            ));
         }
         bail!("a confirmation password is needed: use --secret-file FILE, --secret-env VAR or --prompt-secret (on a terminal)")
     }
@@ -221,13 +211,44 @@ impl NewSecretArgs {
     }
 }
 
-/// Asks twice on the terminal, without echo, for a new confirmation password.
-fn prompt_new_secret() -> anyhow::Result<ConfirmationSecret> {
+/// A new password from the first line of `file`, the environment variable `env`, or (with
+/// `prompt`) the terminal; `None` when no source is named. An empty one is refused. `what`
+/// names it in messages; `env_flag` is the flag that names the variable.
+fn new_password_from(
+    file: Option<&PathBuf>,
+    env: Option<&str>,
+    prompt: bool,
+    what: &str,
+    env_flag: &str,
+) -> anyhow::Result<Option<zeroize::Zeroizing<String>>> {
+    let text = if let Some(f) = file {
+        let all = zeroize::Zeroizing::new(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("reading the {what} file {}", f.display()))?,
+        );
+        zeroize::Zeroizing::new(all.lines().next().unwrap_or("").to_owned())
+    } else if let Some(var) = env {
+        zeroize::Zeroizing::new(std::env::var(var).with_context(|| {
+            format!("environment variable {var} (named by {env_flag}) is not set")
+        })?)
+    } else if prompt {
+        prompt_new(what)?
+    } else {
+        return Ok(None);
+    };
+    if text.trim_end_matches(['\r', '\n']).is_empty() {
+        bail!("the {what} is empty: give a non-empty one");
+    }
+    Ok(Some(text))
+}
+
+/// Asks twice on the terminal, without echo, for a new password (`what` names it).
+fn prompt_new(what: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
     if !std::io::stdin().is_terminal() {
-        bail!("--prompt-secret needs a terminal: use --secret-file FILE or --secret-env VAR in scripts");
+        bail!("prompting for the {what} needs a terminal: use a file or an environment variable in scripts");
     }
     let a = zeroize::Zeroizing::new(
-        rpassword::prompt_password("new confirmation password: ")
+        rpassword::prompt_password(format!("new {what}: "))
             .context("reading the password from the terminal")?,
     );
     let b = zeroize::Zeroizing::new(
@@ -236,5 +257,48 @@ fn prompt_new_secret() -> anyhow::Result<ConfirmationSecret> {
     if a != b {
         bail!("the two passwords differ: nothing was set");
     }
-    Ok(ConfirmationSecret::new(a.as_str()))
+    Ok(a)
+}
+
+/// Where a *new* login password (ログインパスワード, issue #11) comes from (`user add`,
+/// `user set-login-password`): the same sources as a confirmation password, under their own
+/// flags; nothing is read implicitly.
+#[derive(clap::Args, Debug, Clone)]
+pub struct NewLoginPasswordArgs {
+    /// Set the login password from the first line of this file.
+    #[arg(long, conflicts_with_all = ["login_password_env", "prompt_login_password"])]
+    pub login_password_file: Option<PathBuf>,
+    /// Set the login password from this environment variable (read only when named here).
+    #[arg(long, conflicts_with = "prompt_login_password")]
+    pub login_password_env: Option<String>,
+    /// Ask for the login password on the terminal (typed twice, not echoed).
+    #[arg(long)]
+    pub prompt_login_password: bool,
+}
+
+impl NewLoginPasswordArgs {
+    /// The login password the flags name, `None` when no flag names one. An empty one is
+    /// refused.
+    pub fn read(&self) -> anyhow::Result<Option<LoginPassword>> {
+        let text = new_password_from(
+            self.login_password_file.as_ref(),
+            self.login_password_env.as_deref(),
+            self.prompt_login_password,
+            "login password",
+            "--login-password-env",
+        )?;
+        Ok(text.map(|t| LoginPassword::new(t.as_str())))
+    }
+
+    /// The login password, required: the flags, else a prompt when standard input is a
+    /// terminal.
+    pub fn required(&self) -> anyhow::Result<LoginPassword> {
+        if let Some(p) = self.read()? {
+            return Ok(p);
+        }
+        if std::io::stdin().is_terminal() {
+            return Ok(LoginPassword::new(prompt_new("login password")?.as_str()));
+        }
+        bail!("a login password is needed: use --login-password-file FILE, --login-password-env VAR or --prompt-login-password (on a terminal)")
+    }
 }

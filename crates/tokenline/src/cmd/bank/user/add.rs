@@ -1,19 +1,23 @@
 //! `bank user add`.
 
-use crate::cmd::bank::common::{say, DbArgs, NewSecretArgs};
+use crate::cmd::bank::common::{say, DbArgs, NewLoginPasswordArgs, NewSecretArgs};
 use anyhow::Context;
 use lifecycle::{CustomerId, LoginId, NewUser, UserClass};
 
 /// `bank user add CUSTOMER LOGIN --name NAME --class master|admin|general [--no-otp]
-/// [--secret-file F | --secret-env VAR | --prompt-secret]`: the user's own confirmation
+/// [--secret-file F | --secret-env VAR | --prompt-secret] [--login-password-file F |
+/// --login-password-env VAR | --prompt-login-password]`: the user's own confirmation
 /// password (確認用パスワード) is set only when a flag names it (else the customer's applies);
-/// the output says which.
+/// the login password (ログインパスワード) likewise (else the user cannot log in until one is
+/// set with `bank user set-login-password`); the output says which.
 #[derive(clap::Args, Debug)]
 pub struct Add {
     #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
     secret: NewSecretArgs,
+    #[command(flatten)]
+    login_password: NewLoginPasswordArgs,
     /// Customer ID.
     customer: CustomerId,
     /// Login ID.
@@ -36,7 +40,8 @@ impl Add {
         let class = UserClass::parse(&self.class).context("class")?;
         let secret = self.secret.read()?;
         let set = secret.is_some();
-        o.bank.add_user(
+        let login_password = self.login_password.read()?;
+        o.bank.add_user_with_login_password(
             &o.caller,
             NewUser {
                 login: self.login.clone(),
@@ -46,12 +51,13 @@ impl Add {
                 needs_otp: !self.no_otp,
                 secret,
             },
+            login_password.as_ref(),
             o.now(),
         )?;
         say(
             self.db.json,
             &format!(
-                "user {} added to {} as {}, {}",
+                "user {} added to {} as {}, {}, {}",
                 self.login,
                 self.customer,
                 class.label_ja(),
@@ -59,6 +65,11 @@ impl Add {
                     "with their own confirmation password"
                 } else {
                     "without their own confirmation password (the customer's applies, if any)"
+                },
+                if login_password.is_some() {
+                    "with a login password"
+                } else {
+                    "without a login password (set one with `bank user set-login-password`)"
                 }
             ),
         );

@@ -3,6 +3,7 @@
 mod add;
 mod permission;
 mod remove;
+mod set_login_password;
 mod set_password;
 
 /// `bank user` subcommands.
@@ -15,6 +16,8 @@ pub enum Cmd {
     Remove(remove::Remove),
     /// Set or replace a user's own confirmation password (確認用パスワード).
     SetPassword(set_password::SetPassword),
+    /// Set or replace a user's login password (ログインパスワード), the first factor of a login.
+    SetLoginPassword(set_login_password::SetLoginPassword),
     /// The master grants or withdraws a user's token-management permission (利用権限, `002`).
     Permission(permission::Permission),
 }
@@ -26,6 +29,7 @@ impl Cmd {
             Cmd::Add(a) => a.run(),
             Cmd::Remove(r) => r.run(),
             Cmd::SetPassword(s) => s.run(),
+            Cmd::SetLoginPassword(s) => s.run(),
             Cmd::Permission(p) => p.run(),
         }
     }
