@@ -1,0 +1,133 @@
+//! `registration_required` and the existence of a login (issue #10): by default a `login`
+//! client is told nothing about a user without a token (or one who needs none) that it is
+//! not told about an unknown login — same status, same body, same lockout; a bank whose
+//! front end asks only after its own first factor turns
+//! `validation.registration_state_to_clients` on to get the registration screen back at
+//! each login (`000`, `004`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use lifecycle::*;
+use serde_json::{json, Value};
+use support::*;
+
+fn bank(tell: bool) -> TestBank {
+    let b = TestBank::new(|p| p.validation.registration_state_to_clients = tell);
+    b.tokens(&["23456789"]);
+    b.customer("C1");
+    b.user("taro", "C1", UserClass::Master, Some("23456789"));
+    b.user("jiro", "C1", UserClass::General, None);
+    b.bank()
+        .add_user(
+            &root(),
+            NewUser {
+                login: lid("goro"),
+                customer: CustomerId::parse("C1").unwrap(),
+                name: "goro".into(),
+                class: UserClass::General,
+                needs_otp: false,
+                secret: None,
+            },
+            b.now(),
+        )
+        .unwrap();
+    b
+}
+
+#[test]
+fn a_user_without_a_token_is_answered_like_an_unknown_login_by_default() {
+    let b = bank(false);
+    let s = b.serve(bank_http::ServeConfig::loopback("127.0.0.1:0"));
+    let key = b.key(Scope::Login).to_owned();
+    let ask = |login: &str, code: &str| -> (u16, Value) {
+        json(
+            s.addr(),
+            "POST",
+            "/v1/validate",
+            &key,
+            &[],
+            &json!({"login": login, "code": code}),
+        )
+    };
+    // Every attempt, to the lockout and past it, answers alike for the three.
+    let max = b.policy.validation.max_failures as usize;
+    for n in 0..=max {
+        let nobody = ask("nobody", "000000");
+        assert_eq!(
+            nobody.0,
+            if n < max { 403 } else { 423 },
+            "{n}: {}",
+            nobody.1
+        );
+        for login in ["jiro", "goro"] {
+            let mut got = ask(login, "000000");
+            let mut want = nobody.clone();
+            // A lockout names the login it locks: compare with the name put back.
+            for v in [&mut got.1, &mut want.1] {
+                if let Some(m) = v["message"].as_str() {
+                    v["message"] = json!(m.replace(login, "L").replace("nobody", "L"));
+                }
+            }
+            assert_eq!(
+                got, want,
+                "attempt {n}: {login} answered unlike an unknown login"
+            );
+        }
+    }
+    // No code: 400 for all, like a user with a token.
+    let with_token = ask("taro", "");
+    assert_eq!(with_token.0, 400);
+    for login in ["nobody", "jiro", "goro"] {
+        assert_eq!(ask(login, ""), with_token, "{login}");
+    }
+    s.stop();
+    // The audit log keeps the truth for the bank.
+    let log = b
+        .bank()
+        .audit(&root(), &AuditQuery::default(), b.now())
+        .unwrap();
+    assert!(log.iter().any(|e| e.subject.as_deref() == Some("jiro")
+        && e.detail
+            .starts_with("registration required (unregistered) (not told")));
+    // The bank's CLI is told.
+    let t = b.now();
+    assert_eq!(
+        b.bank().validate(&root(), &lid("goro"), "", t).unwrap(),
+        LoginOutcome::NotRequired
+    );
+}
+
+#[test]
+fn a_bank_that_asks_after_its_first_factor_can_be_told_the_registration_state() {
+    let b = bank(true);
+    let s = b.serve(bank_http::ServeConfig::loopback("127.0.0.1:0"));
+    let key = b.key(Scope::Login).to_owned();
+    let (st, v) = json(
+        s.addr(),
+        "POST",
+        "/v1/validate",
+        &key,
+        &[],
+        &json!({"login": "jiro", "code": "000000"}),
+    );
+    assert_eq!(
+        (st, v["result"].as_str(), v["state"].as_str()),
+        (200, Some("registration_required"), Some("unregistered")),
+        "{v}"
+    );
+    let (st, v) = json(
+        s.addr(),
+        "POST",
+        "/v1/validate",
+        &key,
+        &[],
+        &json!({"login": "goro", "code": ""}),
+    );
+    assert_eq!(
+        (st, v["result"].as_str()),
+        (200, Some("not_required")),
+        "{v}"
+    );
+    s.stop();
+}
