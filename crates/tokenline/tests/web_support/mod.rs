@@ -501,11 +501,18 @@ impl Browser {
             "form[action='/login'] button",
         )
         .await;
-        self.client
-            .wait()
-            .for_element(Locator::Css("h1"))
-            .await
-            .unwrap();
+        // Wait for the answer page (the login page itself has an h1 too): another path, or
+        // the login page with its refusal.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let path = self.client.current_url().await.unwrap().path().to_owned();
+            let refused = self.client.find(Locator::Css("p.error")).await.is_ok();
+            if path != "/login" || refused {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no answer to the login form");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let at_code = self
             .client
             .current_url()
