@@ -47,7 +47,7 @@ fn a_user_without_a_token_is_answered_like_an_unknown_login_by_default() {
             "/v1/validate",
             &key,
             &[],
-            &json!({"login": login, "code": code}),
+            &json!({"customer": "C1", "login": login, "code": code}),
         )
     };
     // Every attempt, to the lockout and past it, answers alike for the three.
@@ -93,7 +93,14 @@ fn a_user_without_a_token_is_answered_like_an_unknown_login_by_default() {
     // The bank's CLI is told.
     let t = b.now();
     assert_eq!(
-        b.bank().validate(&root(), &lid("goro"), "", t).unwrap(),
+        b.bank()
+            .validate(
+                &root(),
+                &UserRef::new(CustomerId::parse("C1").unwrap(), lid("goro")),
+                "",
+                t
+            )
+            .unwrap(),
         LoginOutcome::NotRequired
     );
 }
@@ -109,7 +116,7 @@ fn a_bank_that_asks_after_its_first_factor_can_be_told_the_registration_state() 
         "/v1/validate",
         &key,
         &[],
-        &json!({"login": "jiro", "code": "000000"}),
+        &json!({"customer": "C1", "login": "jiro", "code": "000000"}),
     );
     assert_eq!(
         (st, v["result"].as_str(), v["state"].as_str()),
@@ -122,7 +129,7 @@ fn a_bank_that_asks_after_its_first_factor_can_be_told_the_registration_state() 
         "/v1/validate",
         &key,
         &[],
-        &json!({"login": "goro", "code": ""}),
+        &json!({"customer": "C1", "login": "goro", "code": ""}),
     );
     assert_eq!(
         (st, v["result"].as_str()),

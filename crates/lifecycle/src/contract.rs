@@ -643,7 +643,8 @@ pub fn users_round_trip<S: Store>(s: &S) {
     ));
     s.transaction(|tx| tx.update_user(&b3)).unwrap();
     assert_eq!(
-        s.transaction(|tx| tx.user(&cid("C001"), &lid("bob"))).unwrap(),
+        s.transaction(|tx| tx.user(&cid("C001"), &lid("bob")))
+            .unwrap(),
         Some(b3.clone()),
         "update must replace the login password"
     );
