@@ -179,7 +179,7 @@ pub struct ValidationPolicy {
     /// and password), because the answer then tells that the login exists. The bank CLI is
     /// always told.
     ///
-    /// A front end that uses the bank's own first factor (`POST /v1/login`, [`crate::Bank::login`]:
+    /// A front end that uses the bank's own first factor ([`crate::Bank::login`]:
     /// customer ID, login ID, login password) needs neither: the login answers the next step
     /// (code, registration with the state, or none) once the password is right, and the bank's
     /// own pages work that way with this setting off.

@@ -1,5 +1,5 @@
 //! ログイン: customer ID, login ID and login password (ログインパスワード), the first factor
-//! ([`lifecycle::Bank::login`], the same use case as `POST /v1/login`); then the one-time
+//! ([`lifecycle::Bank::login`]); then the one-time
 //! password (`/login/code`, through the same use case as `POST /v1/validate`), or, for a user
 //! whose state is 失効中 / トークン発行済み / 未登録, the 利用開始登録 page (with 省略); ログアウト.
 //!

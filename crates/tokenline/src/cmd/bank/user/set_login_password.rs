@@ -4,7 +4,7 @@ use crate::cmd::bank::common::{say, DbArgs, NewLoginPasswordArgs};
 use lifecycle::{CustomerId, LoginId};
 
 /// Set or replace a user's login password (ログインパスワード, the first factor of a login on
-/// the pages and `POST /v1/login`), from --login-password-file, --login-password-env VAR, or
+/// the bank's web pages, `Bank::login`), from --login-password-file, --login-password-env VAR, or
 /// a prompt on the terminal (typed twice, not echoed). Audited with the local OS user as
 /// actor; the password is never printed or logged.
 #[derive(clap::Args, Debug)]
