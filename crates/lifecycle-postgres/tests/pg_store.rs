@@ -471,3 +471,42 @@ fn bad_url_refused_connection_and_wrong_password_are_clear_errors() {
     );
     assert!(!m.contains("wrong-password"), "password leaked: {m}");
 }
+
+#[test]
+fn a_schema_4_database_gains_login_passwords_and_its_users_log_in_once_one_is_set() {
+    // A bank written before login passwords (schema 4): made by this store, then taken back
+    // to version 4 (its column dropped, its version row removed), as an older tokenline left it.
+    let Some(db) = Db::new() else { return };
+    setup(&db);
+    db.sql()
+        .batch_execute(
+            "ALTER TABLE users DROP COLUMN login_password_hash;
+             DELETE FROM schema_version WHERE version = 5;",
+        )
+        .unwrap();
+    // Opened by this tokenline: migrated, the user kept, without a login password.
+    let bank = db.bank();
+    let v: i64 = db
+        .sql()
+        .query_one("SELECT MAX(version) FROM schema_version", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(v, SCHEMA_VERSION);
+    let ua = uref("ua");
+    let pw = LoginPassword::new("ua-login-pw");
+    assert_eq!(
+        bank.login(&root(), &ua.customer, &ua.login, &pw, t0())
+            .unwrap_err(),
+        lifecycle::Error::LoginRefused,
+        "no login password: no login"
+    );
+    bank.set_login_password(&root(), &ua.customer, &ua.login, &pw, t0())
+        .unwrap();
+    let first = bank
+        .login(&root(), &ua.customer, &ua.login, &pw, t0())
+        .unwrap();
+    assert!(
+        matches!(first.next, NextStep::Registration { .. }),
+        "{first:?}"
+    );
+}
