@@ -20,10 +20,22 @@ pub struct Route {
     pub method: &'static str,
     /// Path template, `{name}` for a parameter.
     pub path: &'static str,
-    /// The scope a client needs (`None` for the health check).
+    /// The scope a client needs (`None` for the health check): the first of the spec's
+    /// `x-scope` list.
     pub scope: Option<&'static str>,
+    /// Further scopes that open the route as well (`x-scope: [login, provisioning]`): a key
+    /// with any one of [`Route::scopes`] passes the gate.
+    pub also: &'static [&'static str],
     /// An operator session is needed too.
     pub operator: bool,
+}
+
+impl Route {
+    /// Every scope that opens the route, in the spec's `x-scope` order (empty: no
+    /// credential needed).
+    pub fn scopes(&self) -> impl Iterator<Item = &'static str> {
+        self.scope.into_iter().chain(self.also.iter().copied())
+    }
 }
 
 const fn r(method: &'static str, path: &'static str, scope: &'static str, operator: bool) -> Route {
@@ -31,6 +43,7 @@ const fn r(method: &'static str, path: &'static str, scope: &'static str, operat
         method,
         path,
         scope: Some(scope),
+        also: &[],
         operator,
     }
 }
@@ -44,12 +57,14 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/health",
         scope: None,
+        also: &[],
         operator: false,
     },
     Route {
         method: "GET",
         path: "/v1/ready",
         scope: None,
+        also: &[],
         operator: false,
     },
     r("POST", "/v1/customers", "provisioning", false),
@@ -76,7 +91,11 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/v1/register-for", "customer-admin", false),
     r("GET", "/v1/tokens", "backoffice", true),
     r("POST", "/v1/users", "provisioning", false),
-    r("GET", "/v1/customers/{id}/users", "login", false),
+    // Issue #10: `login` lists the acting user's own customer, `provisioning` any customer.
+    Route {
+        also: &["provisioning"],
+        ..r("GET", "/v1/customers/{id}/users", "login", false)
+    },
     r("POST", "/v1/tokens/{serial}/issue", "provisioning", false),
     r("POST", "/v1/imports", "import", false),
     r("POST", "/v1/register", "login", false),
@@ -145,13 +164,19 @@ pub fn gate_route(caller: &Caller, route: Option<&Route>) -> Result<(), Reply> {
     let Some(r) = route else {
         return Ok(());
     };
-    let Some(scope) = r.scope else {
+    if r.scope.is_none() {
         return Ok(());
-    };
-    let scope = lifecycle::Scope::parse(scope).map_err(|e| refusal(&e))?;
-    if !caller.has_scope(scope) {
+    }
+    let mut held = false;
+    for s in r.scopes() {
+        held |= caller.has_scope(lifecycle::Scope::parse(s).map_err(|e| refusal(&e))?);
+    }
+    if !held {
         return Err(refusal(&Error::Forbidden {
-            needs: format!("an API key with the scope {}", scope.as_str()),
+            needs: format!(
+                "an API key with the scope {}",
+                r.scopes().collect::<Vec<_>>().join(" or ")
+            ),
         }));
     }
     if r.operator && !matches!(caller, Caller::Operator { .. } | Caller::Local(_)) {

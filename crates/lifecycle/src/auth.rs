@@ -318,6 +318,10 @@ pub enum CustomerAction {
     /// Set a user's login password (ログインパスワード, issue #11: "set by the bank or by the
     /// master"): the master only.
     SetLoginPassword,
+    /// Open the customer's user list (利用者一覧, issue #11: master or admin user, `000`,
+    /// `002`); a general user sees only their own record (the front end reads it with
+    /// [`crate::Bank::acting_user`]).
+    ListUsers,
 }
 
 impl CustomerAction {
@@ -330,6 +334,7 @@ impl CustomerAction {
             CustomerAction::RegisterForOthers => "register tokens for other users",
             CustomerAction::GrantPermission => "change another user's permissions",
             CustomerAction::SetLoginPassword => "set login passwords",
+            CustomerAction::ListUsers => "list the customer's users",
         }
     }
 }
@@ -352,6 +357,9 @@ pub fn user_may(user: &User, action: CustomerAction, roles: &RolePolicy) -> Resu
         CustomerAction::GrantPermission | CustomerAction::SetLoginPassword => {
             AdminRoles::MasterOnly
         }
+        // 利用者一覧 is the admin menu's screen (issue #11: master/admin), whatever the
+        // bank's policy reserves the changes to.
+        CustomerAction::ListUsers => AdminRoles::MasterAndAdmin,
     };
     let by_class = match needed {
         AdminRoles::MasterAndAdmin => matches!(user.class, UserClass::Master | UserClass::Admin),

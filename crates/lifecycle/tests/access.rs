@@ -86,6 +86,43 @@ fn a_login_client_lists_only_the_acting_users_customer() {
     }
 }
 
+/// 利用者一覧 is for the master and admin users (issue #11): a general user acting through a
+/// `login` key is refused, whatever URL the front end calls; a `provisioning` key lists any
+/// customer.
+#[test]
+fn only_a_master_or_admin_user_lists_the_customers_users() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let c = client(&[Scope::Login]);
+    let err = w
+        .bank
+        .list_users(&c, Some(&uref("jiro")), &cid("C1"), None, 1, t)
+        .unwrap_err();
+    assert_eq!(err.code(), "not_allowed", "{err}");
+    for admin in ["taro", "hanako"] {
+        let p = w
+            .bank
+            .list_users(&c, Some(&uref(admin)), &cid("C1"), None, 1, t)
+            .unwrap();
+        assert!(p.total > 1, "{admin}");
+    }
+    let p = w
+        .bank
+        .list_users(
+            &client(&[Scope::Provisioning]),
+            None,
+            &cid("C1"),
+            None,
+            1,
+            t,
+        )
+        .unwrap();
+    assert!(p.total > 1);
+    // The general user still reads their own record (the front end's menu).
+    let me = w.bank.acting_user(&c, &cid("C1"), &lid("jiro"), t).unwrap();
+    assert_eq!(me.class, UserClass::General);
+}
+
 #[test]
 fn unknown_login_answers_exactly_like_a_wrong_code_and_locks_alike() {
     let w = world("004");

@@ -427,3 +427,32 @@ async fn general_user_posting_a_forged_revoke_form_is_refused_and_a_customer_coo
     assert_eq!(row(&bank, "taro")["state"], "in_service");
     b.close().await;
 }
+
+/// 利用者一覧 is for master and admin users (issue #11): a general user who types `/users`
+/// gets the refusal page, not the customer's users with their serials and states.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_general_user_cannot_open_the_user_list_by_url() {
+    if !browser_available() {
+        return;
+    }
+    let (bank, tokens) = setup();
+    let s = bank.serve(&format!("fixed:{NOW}"));
+    let mut b = Browser::start("web_customer_admin_general_users").await;
+    b.login(
+        &s.url,
+        C,
+        "jiro",
+        &tokens.code("23456783", BEFORE),
+        "general-home",
+    )
+    .await;
+    let t = b
+        .visit(&format!("{}/users", s.url), "general-users-by-url")
+        .await;
+    assert!(t.contains("この操作を行う権限がありません"), "{t}");
+    assert!(
+        !t.contains("データ太郎") && !t.contains("23456781"),
+        "the list leaks: {t}"
+    );
+    b.close().await;
+}

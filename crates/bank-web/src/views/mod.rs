@@ -113,6 +113,7 @@ impl<S: Store + Send + Sync + 'static> FromRequestParts<Arc<Web<S>>> for Custome
         let roles = &web.policy().roles;
         let may: Vec<CustomerAction> = ADMIN_ACTIONS
             .into_iter()
+            .chain([CustomerAction::ListUsers])
             .filter(|a| user_may(&user, *a, roles).is_ok())
             .collect();
         c.who = Some(format!("{} / {}", login.customer, login.login));
@@ -149,14 +150,15 @@ impl Customer {
 }
 
 /// The customer menu, chosen by [`user_may`] (never by user class here): the user list for
-/// anyone who may do an admin action, and one entry per admin action allowed (`002`:
+/// whoever may open it ([`CustomerAction::ListUsers`]: master or admin user), and one entry
+/// per admin action allowed (`002`:
 /// 「利用権限がないユーザの場合、サブメニュー上は表示されません」).
 pub fn menu(may: &[CustomerAction]) -> Vec<MenuItem> {
     let mut m = vec![MenuItem {
         href: "/",
         key: "menu.home",
     }];
-    if !may.is_empty() {
+    if may.contains(&CustomerAction::ListUsers) {
         m.push(MenuItem {
             href: "/users",
             key: "menu.users",
@@ -187,6 +189,7 @@ pub fn menu(may: &[CustomerAction]) -> Vec<MenuItem> {
                 },
                 // Set through the API (`POST /v1/users/{login}/login-password`); no page yet.
                 CustomerAction::SetLoginPassword => continue,
+                CustomerAction::ListUsers => continue,
             });
         }
     }

@@ -64,6 +64,10 @@ pub async fn list<S: Store + Send + Sync + 'static>(
     who: Customer,
     Query(q): Query<ListQuery>,
 ) -> Response {
+    // A general user never sees the list (issue #11); the use case refuses it too.
+    if let Some(r) = who.refused(lifecycle::auth::CustomerAction::ListUsers) {
+        return r;
+    }
     let tz = web.policy().time_zone;
     match page_of(&web, &who, &q.filter, q.page.unwrap_or(1)).await {
         Ok(p) => render(&UsersPage {

@@ -3,7 +3,7 @@
 
 use super::Bank;
 use crate::audit::{verify_chain, AuditEntry, AuditQuery, BrokenLink};
-use crate::auth::{Action, Caller};
+use crate::auth::{user_may, Action, Caller, CustomerAction};
 use crate::error::Error;
 use crate::ids::{CustomerId, LoginId, SerialNumber, UserRef};
 use crate::model::{OtpState, TokenInfo, UsageMode, User, UserClass};
@@ -123,7 +123,8 @@ impl<S: Store> Bank<S> {
     ///
     /// A `provisioning` client (or the CLI) lists any customer; a `login` client lists only
     /// the customer of the user it acts for (`acting`): another customer answers as an
-    /// unknown one.
+    /// unknown one, and only for a master or admin user ([`user_may`] with
+    /// [`CustomerAction::ListUsers`]; [`Error::NotAllowed`] for a general user).
     pub fn list_users(
         &self,
         caller: &Caller,
@@ -138,14 +139,17 @@ impl<S: Store> Bank<S> {
         }
         self.run(|tx| {
             if !caller.may_list_any_customer() {
-                let own = match acting {
-                    Some(a) => {
-                        &a.customer == customer && tx.user(&a.customer, &a.login)?.is_some()
-                    }
-                    None => false,
+                let actor = match acting {
+                    Some(a) if &a.customer == customer => tx.user(&a.customer, &a.login)?,
+                    _ => None,
                 };
-                if !own {
+                let Some(actor) = actor else {
                     return Ok(Err(Error::UnknownCustomer(customer.to_string())));
+                };
+                // Only a master or admin user opens the list (issue #11); a general user
+                // reads their own record through `acting_user`.
+                if let Err(e) = user_may(&actor, CustomerAction::ListUsers, &self.policy.roles) {
+                    return Ok(Err(e));
                 }
             }
             let Some(c) = tx.customer(customer)? else {
