@@ -38,14 +38,10 @@ pub struct List {
     filter: Option<String>,
 }
 
-/// `s` padded to `width` terminal columns (East Asian characters take two).
+/// `s` escaped ([`lifecycle::audit::escape`]: names come from CSV imports) and padded to
+/// `width` terminal columns (East Asian characters take two).
 pub(super) fn cell(s: &str, width: usize) -> String {
-    // East Asian characters take two columns.
-    let w: usize = s
-        .chars()
-        .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
-        .sum();
-    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
+    crate::cmd::mailroom::common::cell(&lifecycle::audit::escape(s), width)
 }
 
 impl List {

@@ -110,6 +110,13 @@ pub fn cell(s: &str, width: usize) -> String {
 /// Lines of a text table: each column as wide as its widest cell plus two spaces, so no
 /// column runs into the next; the last column is not padded.
 pub fn table(rows: &[Vec<String>]) -> Vec<String> {
+    // Names and addresses come from CSV imports: escaped, so a cell never starts a line or
+    // drives the terminal (lifecycle::audit::escape, as `bank audit` shows its entries).
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| lifecycle::audit::escape(c)).collect())
+        .collect();
+    let rows = &rows;
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|i| {

@@ -131,7 +131,10 @@ impl Cmd {
         }
         if !missing.is_empty() && !self.skip_missing_addresses {
             for m in &missing {
-                eprintln!("  NO LETTER (no postal address): {m}");
+                eprintln!(
+                    "  NO LETTER (no postal address): {}",
+                    lifecycle::audit::escape(&m.to_string())
+                );
             }
             bail!("{} customer(s) have no postal address: nothing was written; import their addresses with `mailroom addresses import FILE.csv`, or pass --skip-missing-addresses to write the others now", missing.len());
         }
@@ -164,7 +167,10 @@ impl Cmd {
             ),
         );
         for m in &missing {
-            eprintln!("  NO LETTER (no postal address, skipped): {m}");
+            eprintln!(
+                "  NO LETTER (no postal address, skipped): {}",
+                lifecycle::audit::escape(&m.to_string())
+            );
         }
         Ok(())
     }

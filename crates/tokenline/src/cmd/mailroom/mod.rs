@@ -23,7 +23,7 @@
 mod addresses;
 mod audit;
 mod cancel;
-mod common;
+pub(crate) mod common;
 mod letters;
 mod pack;
 mod plan;

@@ -85,7 +85,12 @@ impl Cmd {
                 p.missing_addresses.len()
             );
             for m in &p.missing_addresses {
-                eprintln!("  {} {} {}", m.envelope, m.customer, m.name);
+                eprintln!(
+                    "  {} {} {}",
+                    m.envelope,
+                    m.customer,
+                    lifecycle::audit::escape(&m.name)
+                );
             }
         }
         say(

@@ -91,9 +91,11 @@ impl Cmd {
             println!("{v}");
         } else if let Some(obj) = v.as_object() {
             for (k, val) in obj {
+                // The header is the file's own text, unauthenticated: escaped so that it
+                // never starts a line or drives the terminal (as `bank audit` shows entries).
                 let s = match val {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
+                    serde_json::Value::String(s) => lifecycle::audit::escape(s),
+                    other => lifecycle::audit::escape(&other.to_string()),
                 };
                 println!("{k:<13} {s}");
             }

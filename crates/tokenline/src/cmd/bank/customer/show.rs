@@ -29,7 +29,7 @@ impl Show {
         let tz = o.bank.policy().time_zone;
         let c = &d.customer;
         println!("お客様ID      {}", c.id);
-        println!("ご契約先名    {}", c.name);
+        println!("ご契約先名    {}", lifecycle::audit::escape(&c.name));
         println!("利用形態      {}", c.mode.as_str());
         println!(
             "確認暗証番号  {}",
