@@ -438,11 +438,11 @@ async fn a_general_user_cannot_open_the_user_list_by_url() {
     let (bank, tokens) = setup();
     let s = bank.serve(&format!("fixed:{NOW}"));
     let mut b = Browser::start("web_customer_admin_general_users").await;
-    b.login(
+    b.login_as(
         &s.url,
         C,
         "jiro",
-        &tokens.code("23456783", BEFORE),
+        Some(&tokens.code("23456783", BEFORE)),
         "general-home",
     )
     .await;
