@@ -57,6 +57,8 @@ fn setup() -> (BankDb, SimTokens, std::path::PathBuf, std::path::PathBuf) {
             serial,
             "--code",
             &tokens.code(serial, &at),
+            "--secret-env",
+            "TOKENLINE_BANK_SECRET",
             "--clock",
             &clock(t0()),
         ]);

@@ -189,6 +189,19 @@ impl NewSecretArgs {
         Ok(text.map(|t| ConfirmationSecret::new(t.as_str())))
     }
 
+    /// Where [`NewSecretArgs::read`] takes the password from, for the command's output
+    /// (never the password): `from the file F`, `from the environment variable V`, `typed
+    /// at the terminal`.
+    pub fn source(&self) -> String {
+        if let Some(f) = &self.secret_file {
+            format!("from the file {}", f.display())
+        } else if let Some(v) = &self.secret_env {
+            format!("from the environment variable {v}")
+        } else {
+            "typed at the terminal".to_owned()
+        }
+    }
+
     /// The password, required: the flags, else a prompt when standard input is a terminal.
     pub fn required(&self) -> anyhow::Result<ConfirmationSecret> {
         if let Some(s) = self.read()? {

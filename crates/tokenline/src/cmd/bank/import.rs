@@ -43,6 +43,34 @@ pub struct Cmd {
     skip_known: bool,
 }
 
+/// Refuses a path that does not exist, cannot be read, or holds no seed file (neither a
+/// `.tlseed` header nor PSKC XML), saying which and what to do.
+fn check_seed_file(path: &std::path::Path) -> anyhow::Result<()> {
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "no such file {}: give the path of the seed file (.tlseed or PSKC) to import",
+            path.display()
+        ),
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("cannot read {}: check its permissions", path.display()))
+        }
+    };
+    let mut first = [0u8; 64];
+    let n = f
+        .read(&mut first)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if seedfile::Format::sniff(&first[..n]).is_none() {
+        bail!(
+            "{} is not a seed file ({}): give the .tlseed file `line run` wrote or the vendor's PSKC XML file",
+            path.display(),
+            seedfile::Error::NotASeedFile
+        );
+    }
+    Ok(())
+}
+
 fn digest(path: &PathBuf) -> anyhow::Result<String> {
     let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut h = sha2::Sha256::new();
@@ -62,6 +90,9 @@ fn digest(path: &PathBuf) -> anyhow::Result<String> {
 impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
+        // The file first: a missing file or one that is no seed file is named as such, before
+        // any question about keys.
+        check_seed_file(&self.file)?;
         let key = match (&self.key, &self.passphrase_env, self.insecure_plaintext) {
             (Some(k), _, _) => match seedfile::KeyFile::read(k)? {
                 seedfile::KeyFile::Private(p) => seedfile::Key::Private(p),

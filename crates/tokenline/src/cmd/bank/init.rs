@@ -61,6 +61,21 @@ impl Cmd {
             })?;
         }
         let key_path = self.db.key_path()?;
+        // The folders first: a missing one is named, not reported as a failed temp file.
+        let is_url = self.db.db.to_str().is_some_and(|d| d.contains("://"));
+        let files = [(!is_url).then_some(&self.db.db), Some(&key_path)];
+        for file in files.into_iter().flatten() {
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                if !dir.is_dir() {
+                    bail!(
+                        "the directory {} (for {}) does not exist: create it first (mkdir -p {}) or give a path in an existing directory",
+                        dir.display(),
+                        file.display(),
+                        dir.display()
+                    );
+                }
+            }
+        }
         let env = if self.production {
             Environment::Production
         } else {

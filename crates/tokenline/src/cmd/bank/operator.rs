@@ -1,14 +1,17 @@
 //! `bank operator add NAME --role operator|supervisor --serial S --code C`.
 
-use super::common::{say, DbArgs, SecretArgs};
+use super::common::{say, DbArgs, NewSecretArgs};
+use anyhow::Context;
 use lifecycle::{NewOperator, OperatorId, Role, SerialNumber};
 
 /// `bank operator` subcommands: bank staff who use the back-office routes.
 #[derive(clap::Subcommand, Debug)]
 pub enum Cmd {
-    /// Add an operator: their password (from --secret-file / --secret-env /
-    /// TOKENLINE_BANK_SECRET / a pipe) is stored as an Argon2id hash, and their own token from
-    /// the bank's stock (proved by its current code) becomes their second factor.
+    /// Add an operator: their password, given explicitly (--secret-file, --secret-env VAR or
+    /// --prompt-secret; a prompt on a terminal without a flag; TOKENLINE_BANK_SECRET, the
+    /// acting user's password, is read only when --secret-env names it), is stored as an
+    /// Argon2id hash, and their own token from the bank's stock (proved by its current code)
+    /// becomes their second factor. The output says where the password came from.
     Add(Add),
 }
 
@@ -26,8 +29,9 @@ impl Cmd {
 pub struct Add {
     #[command(flatten)]
     db: DbArgs,
+    /// The operator's own password (never taken implicitly from the environment).
     #[command(flatten)]
-    secret: SecretArgs,
+    secret: NewSecretArgs,
     /// Staff ID.
     name: OperatorId,
     /// Role: a supervisor may also approve requests under dual control.
@@ -44,7 +48,9 @@ pub struct Add {
 impl Add {
     fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
-        let password = self.secret.read()?;
+        let password = self.secret.required().context(
+            "the operator's password: give it with --secret-file FILE, --secret-env VAR or --prompt-secret",
+        )?;
         let role = Role::parse(&self.role).unwrap_or(Role::Operator);
         o.bank.add_operator(
             &o.caller,
@@ -60,10 +66,11 @@ impl Add {
         say(
             self.db.json,
             &format!(
-                "operator {} added ({}), token {}",
+                "operator {} added ({}), token {}, password {}",
                 self.name,
                 role.as_str(),
-                self.serial
+                self.serial,
+                self.secret.source()
             ),
         );
         Ok(())

@@ -1,0 +1,97 @@
+//! `tokenline bank` command lines that go wrong: each error says what was wrong and what to
+//! do, and nothing is taken implicitly (an operator's password is never the acting user's
+//! `TOKENLINE_BANK_SECRET`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bank_support;
+
+use bank_support::{bank, bank_db, bank_ok, tlseed_file};
+
+fn seed_of(serial: &str) -> Vec<u8> {
+    serial.bytes().cycle().take(20).collect()
+}
+
+#[test]
+fn operator_add_never_takes_the_acting_users_password_from_the_environment() {
+    // The harness exports TOKENLINE_BANK_SECRET (the acting user's password, README).
+    let dir = tempfile::tempdir().unwrap();
+    let db = bank_db(dir.path());
+    let (file, key) = tlseed_file(dir.path(), &["10000001"], (2035, 1, 31), seed_of);
+    bank_ok(
+        &db,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let t = 1_900_000_000u64;
+    let clock = format!(
+        "fixed:{}",
+        chrono::DateTime::from_timestamp(t as i64, 0)
+            .unwrap()
+            .to_rfc3339()
+    );
+    let code = format!(
+        "{:06}",
+        otp_core::code(&otp_core::Params::DEFAULT_TOTP, &seed_of("10000001"), t).unwrap()
+    );
+    let add = |extra: &[&str]| {
+        let mut a = vec![
+            "operator", "add", "suzuki", "--role", "operator", "--serial", "10000001", "--code",
+            &code, "--clock", &clock,
+        ];
+        a.extend_from_slice(extra);
+        bank(&db, &a)
+    };
+    let (ok, _, err) = add(&[]);
+    assert!(!ok, "added with a password nobody gave: {err}");
+    assert!(
+        err.contains("operator's password") && err.contains("--secret-file"),
+        "{err}"
+    );
+    let pw = dir.path().join("pw.txt");
+    std::fs::write(&pw, "operator-own-pass\n").unwrap();
+    let (ok, out, err) = add(&["--secret-file", pw.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&format!("password from the file {}", pw.display())),
+        "the output says where the password came from: {out}"
+    );
+}
+
+#[test]
+fn import_names_a_missing_file_or_a_file_that_is_no_seed_file_before_asking_for_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = bank_db(dir.path());
+    let (ok, _, err) = bank(&db, &["import", "/nonexistent/seeds.tlseed"]);
+    assert!(!ok);
+    assert!(
+        err.contains("no such file /nonexistent/seeds.tlseed") && !err.contains("--key"),
+        "{err}"
+    );
+    let (ok, _, err) = bank(&db, &["import", "/etc/passwd"]);
+    assert!(!ok);
+    assert!(
+        err.contains("/etc/passwd is not a seed file") && !err.contains("give --key"),
+        "{err}"
+    );
+}
+
+#[test]
+fn init_in_a_missing_directory_names_the_directory_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x/y/z.db");
+    let (ok, _, err) = bank(&db, &["init", "--staging"]);
+    assert!(!ok);
+    let missing = dir.path().join("x/y");
+    assert!(
+        err.contains(&format!("the directory {} ", missing.display()))
+            && err.contains("does not exist")
+            && err.contains("mkdir -p")
+            && !err.contains("key-tmp"),
+        "{err}"
+    );
+    assert!(!missing.exists(), "nothing created");
+}
