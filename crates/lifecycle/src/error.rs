@@ -152,7 +152,7 @@ pub enum Error {
     #[error("token {0} is not in stock")]
     NotInStock(SerialNumber),
     /// No confirmation secret is set for the actor or the customer.
-    #[error("no confirmation password is set for {0}: set one with `bank user add --secret-…` or `bank customer add`")]
+    #[error("no confirmation password is set for {0} nor for the customer: set one with `tokenline bank user set-password CUSTOMER {0}`")]
     NoSecretSet(LoginId),
     /// No valid credential: no bearer key, an unknown or revoked one.
     #[error("authentication needed: send `Authorization: Bearer <API key>` with a key from `tokenline bank client add`")]

@@ -605,3 +605,78 @@ fn dual_control_files_only_what_the_direct_path_would_do() {
         && e.outcome == "not_locked"
         && e.actor == Actor::Operator("sato".into())));
 }
+
+/// An actor without a confirmation password (neither their own nor the customer's) is answered
+/// like a wrong password — the same `wrong_credentials`, after the same Argon2 work, counted
+/// on the actor's failures — so an API client cannot learn which logins exist and lack one
+/// (a reviewer got `no_secret_set` naming the login before any proof). The bank's own CLI is
+/// told what to do.
+#[test]
+fn an_actor_without_a_confirmation_password_is_answered_like_a_wrong_password() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    w.bank
+        .add_customer(
+            &root(),
+            NewCustomer {
+                id: cid("C7"),
+                name: "七商事".into(),
+                mode: UsageMode::Individual,
+                secret: None,
+            },
+            t,
+        )
+        .unwrap();
+    w.bank
+        .add_user(
+            &root(),
+            NewUser {
+                login: lid("m1"),
+                customer: cid("C7"),
+                name: "m1".into(),
+                class: UserClass::Master,
+                needs_otp: true,
+                secret: None,
+            },
+            t,
+        )
+        .unwrap();
+    let admin = client(&[Scope::CustomerAdmin]);
+    let proof = |login: &str| Proof {
+        actor: UserRef::new(cid("C7"), lid(login)),
+        secret: ConfirmationSecret::new("guess-1234"),
+        code: "123456".into(),
+    };
+    let no_secret = w
+        .bank
+        .revoke(&admin, &proof("m1"), &[lid("m1")], t)
+        .unwrap_err();
+    let unknown = w
+        .bank
+        .revoke(&admin, &proof("ghost"), &[lid("m1")], t)
+        .unwrap_err();
+    assert_eq!(no_secret.code(), "wrong_credentials", "{no_secret}");
+    assert_eq!(no_secret.code(), unknown.code());
+    assert!(!no_secret.to_string().contains("m1"), "{no_secret}");
+    // Counted: the attempts left go down as for a wrong password.
+    let again = w
+        .bank
+        .revoke(&admin, &proof("m1"), &[lid("m1")], t)
+        .unwrap_err();
+    let left = |e: &Error| match e {
+        Error::WrongProof { remaining } => *remaining,
+        other => panic!("{other}"),
+    };
+    assert_eq!(left(&again) + 1, left(&no_secret));
+    // The CLI (the bank's root access) is told, with the command that fixes it.
+    let told = w
+        .bank
+        .revoke(&root(), &proof("m1"), &[lid("m1")], t)
+        .unwrap_err();
+    assert_eq!(told.code(), "no_secret_set");
+    assert!(
+        told.to_string().contains("bank user set-password C7 m1")
+            || told.to_string().contains("set-password"),
+        "{told}"
+    );
+}

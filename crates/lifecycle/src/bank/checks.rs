@@ -3,7 +3,7 @@
 
 use super::{Bank, Proof};
 use crate::access::Throttle;
-use crate::auth::{user_may, CustomerAction};
+use crate::auth::{user_may, Caller, CustomerAction};
 use crate::cooldown::local_text;
 use crate::error::Error;
 use crate::ids::{CustomerId, LoginId};
@@ -212,12 +212,14 @@ impl<S: Store> Bank<S> {
     }
 
     /// Verifies an actor's proof before anything else: lockout, confirmation secret, a code
-    /// from the actor's own token — one answer ([`Error::WrongProof`]) for an unknown actor, a
-    /// wrong password or a wrong code — and only then whether the actor may do `action`
+    /// from the actor's own token — one answer ([`Error::WrongProof`]) for an unknown actor, an
+    /// actor without a confirmation password (told as [`Error::NoSecretSet`] only to the
+    /// bank's CLI), a wrong password or a wrong code — and only then whether the actor may do `action`
     /// ([`user_may`]: class by policy, then the 利用権限).
     pub(super) fn prove_actor(
         &self,
         tx: &mut dyn Tx,
+        caller: &Caller,
         proof: &Proof,
         action: CustomerAction,
         now: DateTime<Utc>,
@@ -249,7 +251,15 @@ impl<S: Store> Bank<S> {
             )));
         };
         let Some(hash) = actor.secret.clone().or_else(|| customer.secret.clone()) else {
-            return Ok(Err(Error::NoSecretSet(actor.login.clone())));
+            // The bank's own CLI is told; anyone else gets what a wrong password gets, after
+            // the same Argon2 work and counted the same (no oracle on which logins lack one).
+            if matches!(caller, Caller::Local(_)) {
+                return Ok(Err(Error::NoSecretSet(actor.login.clone())));
+            }
+            self.verify_unknown(&proof.secret);
+            let remaining = self.fail(&mut actor, now);
+            tx.update_user(&actor)?;
+            return Ok(Err(Error::WrongProof { remaining }));
         };
         if !hash.verify(&proof.secret) {
             let remaining = self.fail(&mut actor, now);

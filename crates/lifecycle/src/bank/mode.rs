@@ -26,7 +26,7 @@ impl<S: Store> Bank<S> {
             entry.detail = format!("to {}", mode.as_str());
             let res: Result<(CustomerId, Vec<LoginId>), (Option<CustomerId>, Error)> = (|| {
                 let (_actor, mut customer) =
-                    match self.prove_actor(tx, proof, CustomerAction::ChangeMode, now)? {
+                    match self.prove_actor(tx, caller, proof, CustomerAction::ChangeMode, now)? {
                         Ok(v) => v,
                         Err(e) => return Ok(Err((None, e))),
                     };
@@ -96,7 +96,7 @@ impl<S: Store> Bank<S> {
             entry.subject = Some(target.to_string());
             let res: Result<(CustomerId, SerialNumber), (Option<CustomerId>, Error)> = (|| {
                 let (_a, customer) =
-                    match self.prove_actor(tx, proof, CustomerAction::Unregister, now)? {
+                    match self.prove_actor(tx, caller, proof, CustomerAction::Unregister, now)? {
                         Ok(v) => v,
                         Err(e) => return Ok(Err((None, e))),
                     };

@@ -31,7 +31,7 @@ impl<S: Store> Bank<S> {
                 if granted { "granted" } else { "withdrawn" }
             );
             let (_master, customer) =
-                match self.prove_actor(tx, proof, CustomerAction::GrantPermission, now)? {
+                match self.prove_actor(tx, caller, proof, CustomerAction::GrantPermission, now)? {
                     Ok(v) => v,
                     Err(e) => {
                         self.audit_refusal(tx, entry, &e)?;

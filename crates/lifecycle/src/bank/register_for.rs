@@ -35,14 +35,19 @@ impl<S: Store> Bank<S> {
             let mut entry = self.user_entry(now, caller, &proof.actor, "register_for");
             entry.subject = Some(serial.to_string());
             entry.detail = format!("for {target}");
-            let (_admin, customer) =
-                match self.prove_actor(tx, proof, CustomerAction::RegisterForOthers, now)? {
-                    Ok(v) => v,
-                    Err(e) => {
-                        self.audit_refusal(tx, entry, &e)?;
-                        return Ok(Err(e));
-                    }
-                };
+            let (_admin, customer) = match self.prove_actor(
+                tx,
+                caller,
+                proof,
+                CustomerAction::RegisterForOthers,
+                now,
+            )? {
+                Ok(v) => v,
+                Err(e) => {
+                    self.audit_refusal(tx, entry, &e)?;
+                    return Ok(Err(e));
+                }
+            };
             entry.customer = Some(customer.id.to_string());
             // The target is looked up in the actor's customer only (issue #15).
             let refused = match tx.user(&customer.id, target)? {

@@ -53,7 +53,7 @@ impl<S: Store> Bank<S> {
                     .collect::<Vec<_>>()
                     .join(","),
             );
-            let outcome = self.revoke_in(tx, proof, targets, now)?;
+            let outcome = self.revoke_in(tx, caller, proof, targets, now)?;
             match outcome {
                 Ok((customer, r)) => {
                     for t in &r.tokens {
@@ -88,6 +88,7 @@ impl<S: Store> Bank<S> {
     fn revoke_in(
         &self,
         tx: &mut dyn Tx,
+        caller: &Caller,
         proof: &Proof,
         targets: &[LoginId],
         now: DateTime<Utc>,
@@ -98,10 +99,11 @@ impl<S: Store> Bank<S> {
                 Error::InvalidInput("select at least one user to revoke".into()),
             )));
         }
-        let (actor, customer) = match self.prove_actor(tx, proof, CustomerAction::Revoke, now)? {
-            Ok(v) => v,
-            Err(e) => return Ok(Err((None, e))),
-        };
+        let (actor, customer) =
+            match self.prove_actor(tx, caller, proof, CustomerAction::Revoke, now)? {
+                Ok(v) => v,
+                Err(e) => return Ok(Err((None, e))),
+            };
         let refuse = |e: Error| Ok(Err((Some(actor.customer.clone()), e)));
         let mut tokens: Vec<TokenInfo> = Vec::new();
         for login in targets {
