@@ -77,7 +77,7 @@ impl<S: Store> Bank<S> {
             let mut e = self.user_entry(now, caller, &proof.actor, "login_password_set");
             e.subject = Some(target.to_string());
             let (_master, customer) =
-                match self.prove_actor(tx, proof, CustomerAction::SetLoginPassword, now)? {
+                match self.prove_actor(tx, caller, proof, CustomerAction::SetLoginPassword, now)? {
                     Ok(v) => v,
                     Err(err) => {
                         self.audit_refusal(tx, e, &err)?;
