@@ -680,3 +680,36 @@ fn an_actor_without_a_confirmation_password_is_answered_like_a_wrong_password() 
         "{told}"
     );
 }
+
+/// Registration checks the serial and code before it answers anything about the login: a
+/// registered login, a login in its cool-down and an unknown login all get the same
+/// `wrong_serial_or_code` for a wrong code (a reviewer read `already_registered` naming the
+/// user's serial, and the cool-down's end, with a made-up code). The holder of the new token
+/// is then told the cool-down's end, as seed 004 wants.
+#[test]
+fn registration_with_a_wrong_code_tells_nothing_about_the_login() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    w.bank
+        .revoke(&root(), &w.proof("taro", "23456789", t), &[lid("jiro")], t)
+        .unwrap();
+    let login = client(&[Scope::Login]);
+    let new = sn("11111111");
+    let try_as = |who: &str, code: &str| {
+        w.bank
+            .register(&login, &uref(who), &new, code, t)
+            .unwrap_err()
+    };
+    let wrong = wrong_code("11111111", t);
+    for who in ["taro", "jiro", "ghost"] {
+        let err = try_as(who, &wrong);
+        assert_eq!(err.code(), "wrong_serial_or_code", "{who}: {err}");
+        assert!(!err.to_string().contains("23456789"), "{who}: {err}");
+    }
+    // With the token's code: the registered login and the cool-down are told.
+    assert_eq!(
+        try_as("taro", &code("11111111", t)).code(),
+        "already_registered"
+    );
+    assert_eq!(try_as("jiro", &code("11111111", t)).code(), "cool_down");
+}

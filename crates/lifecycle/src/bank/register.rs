@@ -81,6 +81,37 @@ impl<S: Store> Bank<S> {
         if let Err(e) = self.check_lock(&mut user, now) {
             return refuse(e);
         }
+        let token = tx.token(serial)?.filter(|t| match &t.status {
+            TokenStatus::Issued { customer } | TokenStatus::Active { customer } => {
+                customer == &user.customer
+            }
+            TokenStatus::Staff { .. } => false,
+            TokenStatus::Stock | TokenStatus::Revoked { .. } => true,
+        });
+        let Some(mut token) = token else {
+            let remaining = self.fail(&mut user, now);
+            tx.update_user(&user)?;
+            return refuse(Error::WrongSerialOrCode { remaining });
+        };
+        // The code is checked (without using it up) before anything about the user or the
+        // token is answered: a registered login, its cool-down, the state of the token and
+        // the customer's shared token are told only to the holder of the token (issue #10:
+        // no oracle on which logins exist or when they were revoked).
+        let Some(seed) = tx.token_seed(serial)? else {
+            return Err(StoreError::Corrupt(format!("token {serial} has no seed")));
+        };
+        match check_code(&self.policy.validation, &token, &seed, code, now) {
+            CodeCheck::Malformed => {
+                return refuse(Error::InvalidInput(crate::ids::MalformedCode.to_string()))
+            }
+            CodeCheck::Rejected => {
+                let remaining = self.fail(&mut user, now);
+                tx.update_user(&user)?;
+                return refuse(Error::WrongSerialOrCode { remaining });
+            }
+            _ => {}
+        }
+        drop(seed);
         if let Some(s) = &user.serial {
             return refuse(Error::AlreadyRegistered {
                 login: login.clone(),
@@ -97,33 +128,8 @@ impl<S: Store> Bank<S> {
                 });
             }
         }
-        let token = tx.token(serial)?.filter(|t| match &t.status {
-            TokenStatus::Issued { customer } | TokenStatus::Active { customer } => {
-                customer == &user.customer
-            }
-            TokenStatus::Staff { .. } => false,
-            TokenStatus::Stock | TokenStatus::Revoked { .. } => true,
-        });
-        let Some(mut token) = token else {
-            let remaining = self.fail(&mut user, now);
-            tx.update_user(&user)?;
-            return refuse(Error::WrongSerialOrCode { remaining });
-        };
         let revoked = matches!(token.status, TokenStatus::Revoked { .. });
         if revoked || token.is_expired(now) {
-            // Name the state only to the holder of the token: the code must be right.
-            let Some(seed) = tx.token_seed(serial)? else {
-                return Err(StoreError::Corrupt(format!("token {serial} has no seed")));
-            };
-            let check = check_code(&self.policy.validation, &token, &seed, code, now);
-            if let CodeCheck::Malformed = check {
-                return refuse(Error::InvalidInput(crate::ids::MalformedCode.to_string()));
-            }
-            if let CodeCheck::Rejected = check {
-                let remaining = self.fail(&mut user, now);
-                tx.update_user(&user)?;
-                return refuse(Error::WrongSerialOrCode { remaining });
-            }
             return refuse(if revoked {
                 Error::TokenRevoked(serial.clone())
             } else {
