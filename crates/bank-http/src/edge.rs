@@ -315,7 +315,6 @@ async fn accept_loop<S: Store + Send + Sync + 'static>(
     mut stopped: watch::Receiver<bool>,
 ) {
     use tower::ServiceBuilder;
-    use tower_http::limit::RequestBodyLimitLayer;
     use tower_http::timeout::RequestBodyDeadlineLayer;
     let api = Router::new()
         .fallback(dispatch::<S>)
@@ -327,9 +326,14 @@ async fn accept_loop<S: Store + Send + Sync + 'static>(
             .layer(axum::middleware::from_fn_with_state(app, page_host::<S>))
             .fallback_service(api),
         None => api,
-    };
+    }
+    .layer(axum::middleware::from_fn(crate::linger::layer));
+    // No size refusal here: each route bounds what it reads and says what was too large in
+    // its own words (the API: `MAX_BODY`, `MAX_IMPORT` in `dispatch_reply`, as JSON; the
+    // pages: their forms and the seed upload, as pages). The deadline bounds every body in
+    // time, and lingering reads the rest of a body answered early (within that deadline), so
+    // the client gets the answer instead of a reset connection.
     let service = ServiceBuilder::new()
-        .layer(RequestBodyLimitLayer::new(MAX_IMPORT))
         .layer(RequestBodyDeadlineLayer::new(limits.body_timeout))
         .service(router);
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -617,9 +621,17 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
         return r;
     }
     let limit = if import { MAX_IMPORT } else { MAX_BODY };
+    // Announced over the limit: refused before a byte is read (the rest is read and dropped
+    // by the lingering layer, so the client gets this answer).
+    if header_text(&parts.headers, "content-length")
+        .and_then(|l| l.parse::<u64>().ok())
+        .is_some_and(|l| l > limit as u64)
+    {
+        return too_large(limit, import);
+    }
     let bytes = match axum::body::to_bytes(Body::new(body), limit).await {
         Ok(b) => b,
-        Err(e) => return body_error(&e, limit),
+        Err(e) => return body_error(&e, limit, import),
     };
     if method == "POST" && path == "/v1/validate" {
         let b: ValidateBody = match serde_json::from_slice(&bytes) {
@@ -655,15 +667,26 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
     .unwrap_or_else(|_| Reply::error(500, "internal", "the request could not be handled"))
 }
 
-fn body_error(e: &axum::Error, limit: usize) -> Reply {
+/// 413 `body_too_large`: the limit, and for a seed file what to do instead.
+fn too_large(limit: usize, import: bool) -> Reply {
+    let message = if import {
+        format!(
+            "the seed file is larger than POST /v1/imports accepts ({limit} bytes, {} MiB): \
+             nothing was imported. Ask for the batch in files under that size, or import the \
+             file on the bank's server with `tokenline bank import FILE --key KEY`",
+            limit / (1024 * 1024)
+        )
+    } else {
+        format!("request bodies are limited to {limit} bytes here")
+    };
+    Reply::error(413, "body_too_large", message)
+}
+
+fn body_error(e: &axum::Error, limit: usize, import: bool) -> Reply {
     let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = src {
         if s.is::<http_body_util::LengthLimitError>() {
-            return Reply::error(
-                413,
-                "body_too_large",
-                format!("request bodies are limited to {limit} bytes here"),
-            );
+            return too_large(limit, import);
         }
         src = s.source();
     }

@@ -16,6 +16,7 @@ mod access;
 pub mod committer;
 mod edge;
 mod identity;
+mod linger;
 #[cfg(feature = "load-client")]
 pub mod load;
 pub mod metrics;

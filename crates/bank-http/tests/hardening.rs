@@ -530,3 +530,57 @@ fn one_peer_holding_keep_alive_connections_cannot_take_every_slot() {
     assert_eq!(st, 200);
     s.stop();
 }
+
+#[test]
+fn a_seed_file_over_the_import_limit_gets_a_json_413_saying_what_to_do_after_it_was_sent_whole() {
+    let b = bankd();
+    let key = {
+        let key = MasterKey::load(&b.key_path).unwrap();
+        let bank = Bank::new(SqliteStore::open(&b.db, &key).unwrap(), b.policy.clone());
+        let (k, _) = bank
+            .add_client(
+                &Caller::Local("root".into()),
+                &ClientName::parse("factory").unwrap(),
+                &[Scope::Import],
+                Utc::now(),
+            )
+            .unwrap();
+        k.expose().to_owned()
+    };
+    let running = start(&b, bank_http::ServeConfig::loopback("127.0.0.1:0")).unwrap();
+    let addr = running.addr();
+    let over = bank_http::MAX_IMPORT + 1;
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(
+        format!(
+            "POST /v1/imports HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n\
+             Content-Type: application/octet-stream\r\nContent-Length: {over}\r\n\
+             Connection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    // The whole body goes out (the server reads and drops it: no reset), then the answer.
+    let chunk = vec![0u8; 1024 * 1024];
+    let mut left = over;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        s.write_all(&chunk[..n]).unwrap();
+        left -= n;
+    }
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (status, body) = parse_answer(&out);
+    assert_eq!(status, 413, "{out}");
+    assert_eq!(body["code"], "body_too_large", "{out}");
+    let message = body["message"].as_str().unwrap();
+    for part in [
+        "larger than POST /v1/imports accepts (67108864 bytes, 64 MiB)",
+        "nothing was imported",
+        "tokenline bank import FILE --key KEY",
+    ] {
+        assert!(message.contains(part), "{part}: {message}");
+    }
+    running.stop();
+}

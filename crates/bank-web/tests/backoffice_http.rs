@@ -132,17 +132,16 @@ fn bank_with_operator(
     (bank, code)
 }
 
-#[tokio::test]
-async fn a_back_office_session_ends_after_the_idle_time_on_the_staging_clock() {
-    let clock = Clock::new();
-    let (bank, code) = bank_with_operator(&clock);
-    let idle = i64::from(bank.policy().web.session_idle_minutes)
-        .min(i64::from(bank.policy().backoffice.session_idle_minutes));
-    let app = app_with(bank, &clock);
+/// Logs sato in a minute after the clock's start (the next time step): the session cookie.
+async fn log_in_sato(
+    app: &axum::Router,
+    clock: &Clock,
+    code: &impl Fn(chrono::DateTime<chrono::Utc>) -> String,
+) -> String {
     clock.advance(chrono::Duration::seconds(60));
-    let (cookie, csrf) = visit_login(&app).await;
+    let (cookie, csrf) = visit_login(app).await;
     let (status, headers, _) = send(
-        &app,
+        app,
         post(
             "/backoffice/login",
             &cookie,
@@ -155,7 +154,17 @@ async fn a_back_office_session_ends_after_the_idle_time_on_the_staging_clock() {
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers.get(header::LOCATION).unwrap(), "/backoffice");
-    let cookie = set_cookie(&headers).expect("a new session id at login");
+    set_cookie(&headers).expect("a new session id at login")
+}
+
+#[tokio::test]
+async fn a_back_office_session_ends_after_the_idle_time_on_the_staging_clock() {
+    let clock = Clock::new();
+    let (bank, code) = bank_with_operator(&clock);
+    let idle = i64::from(bank.policy().web.session_idle_minutes)
+        .min(i64::from(bank.policy().backoffice.session_idle_minutes));
+    let app = app_with(bank, &clock);
+    let cookie = log_in_sato(&app, &clock, &code).await;
     // Active a minute before the idle time ends: still in.
     clock.advance(chrono::Duration::minutes(idle - 1));
     let (status, _, body) = send(&app, get("/backoffice", &cookie)).await;
@@ -175,4 +184,120 @@ async fn a_back_office_session_ends_after_the_idle_time_on_the_staging_clock() {
             );
         }
     }
+}
+
+/// A multipart body of the CSRF token and a file of `file_len` bytes, sent in 64 KiB chunks
+/// without a `Content-Length` (as a chunked upload): nothing tells its size up front.
+struct Upload {
+    head: Option<axum::body::Bytes>,
+    left: usize,
+    tail: Option<axum::body::Bytes>,
+}
+
+const BOUNDARY: &str = "tokenline-test-boundary";
+
+impl Upload {
+    fn new(csrf: &str, file_len: usize) -> Self {
+        let head = format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+             --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.tlseed\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        );
+        Upload {
+            head: Some(head.into()),
+            left: file_len,
+            tail: Some(format!("\r\n--{BOUNDARY}--\r\n").into()),
+        }
+    }
+}
+
+impl hyper::body::Body for Upload {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let next = if let Some(h) = self.head.take() {
+            Some(h)
+        } else if self.left > 0 {
+            let n = self.left.min(64 * 1024);
+            self.left -= n;
+            Some(vec![0u8; n].into())
+        } else {
+            self.tail.take()
+        };
+        std::task::Poll::Ready(next.map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+}
+
+fn upload(path: &str, cookie: &str, body: Body) -> Request<Body> {
+    Request::post(path)
+        .header(header::COOKIE, cookie)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .unwrap()
+}
+
+/// The error line of a page (`<p class="error" role="alert">…</p>`).
+fn alert(body: &str) -> &str {
+    let at = body.find("role=\"alert\">").expect("an alert on the page") + 13;
+    &body[at..at + body[at..].find('<').unwrap()]
+}
+
+#[tokio::test]
+async fn a_seed_file_over_the_upload_limit_gets_the_upload_page_saying_so_and_what_to_do() {
+    let limit = bank_web::backoffice::upload::MAX_UPLOAD;
+    let clock = Clock::new();
+    let (bank, code) = bank_with_operator(&clock);
+    let app = app_with(bank, &clock);
+    let cookie = log_in_sato(&app, &clock, &code).await;
+    let (_, _, page) = send(&app, get("/backoffice/imports", &cookie)).await;
+    let csrf = csrf_of(&page);
+
+    // Announced too large: answered from the Content-Length, before the body is read (here
+    // there is none to read).
+    let mut req = upload("/backoffice/imports", &cookie, Body::empty());
+    let over = limit + bank_web::backoffice::upload::FORM_OVERHEAD + 1;
+    req.headers_mut()
+        .insert(header::CONTENT_LENGTH, over.to_string().parse().unwrap());
+    let (status, _, body) = send(&app, req).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(body.contains("<h1>シードファイル取込</h1>"), "{body}");
+    assert_eq!(
+        alert(&body),
+        "ファイルが大きすぎます。画面から取り込めるシードファイルは 64 MiB までです。\
+         何も取り込まれていません。64 MiB 以下のファイルに分けて送ってもらうか、\
+         銀行のサーバー上で tokenline bank import ファイル --key 鍵ファイル を実行して取り込んでください。"
+    );
+
+    // No length up front, one byte over the limit in the file: found while reading, the same
+    // page, in English for a session that chose it.
+    let req = upload(
+        "/backoffice/imports?lang=en",
+        &cookie,
+        Body::new(Upload::new(&csrf, limit + 1)),
+    );
+    let (status, _, body) = send(&app, req).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(body.contains("<h1>Seed file upload</h1>"), "{body}");
+    assert_eq!(
+        alert(&body),
+        "The file is too large: seed files uploaded here are limited to 64 MiB. \
+         Nothing was imported. Ask for the batch in files of at most 64 MiB, or import \
+         the file on the bank&#39;s server with tokenline bank import FILE --key KEYFILE."
+    );
+
+    // At the limit it is read (and, the server having no import key here, refused as such).
+    let req = upload(
+        "/backoffice/imports",
+        &cookie,
+        Body::new(Upload::new(&csrf, limit)),
+    );
+    let (status, _, body) = send(&app, req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(alert(&body).contains("--import-key"), "{body}");
 }

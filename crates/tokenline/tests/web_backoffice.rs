@@ -350,3 +350,70 @@ async fn an_operator_revokes_a_lost_token_a_second_supervisor_approves_and_the_a
     let out = bank.ok(&["audit", "verify"]);
     assert!(!out.contains("broken"), "{out}");
 }
+
+/// Uploads `file` on the seed upload page (language `lang` chosen on the way) and sees the
+/// answer as `name`.
+async fn upload(
+    b: &mut Browser,
+    url: &str,
+    lang: &str,
+    file: &std::path::Path,
+    name: &str,
+) -> String {
+    b.visit(
+        &format!("{url}/backoffice/imports{lang}"),
+        &format!("imports-{name}"),
+    )
+    .await;
+    b.client
+        .find(Locator::Css("#file"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    b.click("#import-submit").await;
+    b.wait_and_see("main h1", name).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seed_file_over_the_upload_limit_gets_the_upload_page_saying_so_and_what_to_do() {
+    if !browser_available() {
+        return;
+    }
+    let (bank, tokens, upload_file, upload_key) = setup();
+    let t1 = t0() + chrono::Duration::minutes(2);
+    let server = bank.serve_with(&clock(t1), &["--import-key", upload_key.to_str().unwrap()]);
+    let url = server.url.clone();
+    let mut b = Browser::start("web_backoffice_upload_limit").await;
+    log_in(&mut b, &tokens, &url, "suzuki", "23456791", t1).await;
+    // A file one byte over the limit (sparse: no disk taken).
+    let big = bank.dir.path().join("too-big.tlseed");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(bank_web::backoffice::upload::MAX_UPLOAD as u64 + 1)
+        .unwrap();
+
+    let t = upload(&mut b, &url, "", &big, "too-large").await;
+    assert_eq!(path(&b).await, "/backoffice/imports");
+    for s in [
+        "シードファイル取込",
+        "ファイルが大きすぎます。画面から取り込めるシードファイルは 64 MiB までです。",
+        "何も取り込まれていません。",
+        "tokenline bank import ファイル --key 鍵ファイル",
+    ] {
+        assert!(t.contains(s), "{s} missing: {t}");
+    }
+    // The form is there again, and the same session uploads a good file next.
+    let t = upload(&mut b, &url, "?lang=en", &big, "too-large-en").await;
+    for s in [
+        "Seed file upload",
+        "The file is too large: seed files uploaded here are limited to 64 MiB.",
+        "tokenline bank import FILE --key KEYFILE",
+    ] {
+        assert!(t.contains(s), "{s} missing: {t}");
+    }
+    let t = upload(&mut b, &url, "?lang=ja", &upload_file, "imported-after").await;
+    assert!(t.contains("2 本のトークンを在庫に取り込みました"), "{t}");
+    b.close().await;
+}

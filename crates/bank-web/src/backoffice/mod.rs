@@ -196,7 +196,7 @@ pub fn routes<S: Store + Send + Sync + 'static>() -> Router<Arc<Web<S>>> {
         .route(
             "/imports",
             get(upload::form::<S>).post(upload::submit::<S>).layer(
-                axum::extract::DefaultBodyLimit::max(upload::MAX_UPLOAD + 64 * 1024),
+                axum::extract::DefaultBodyLimit::max(upload::MAX_UPLOAD + upload::FORM_OVERHEAD),
             ),
         )
         .route("/audit", get(audit::page::<S>))

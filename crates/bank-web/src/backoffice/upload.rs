@@ -3,7 +3,11 @@
 //! opened; an unreadable file, a file imported before or any known serial imports nothing).
 //! The form is `multipart/form-data` (a file input needs it, no JavaScript); its CSRF token
 //! is checked here, before the file is looked at, as [`crate::csrf::CsrfForm`] does for
-//! plain forms. Uploads are limited to [`MAX_UPLOAD`] bytes.
+//! plain forms. Uploads are limited to [`MAX_UPLOAD`] bytes: a bigger one — announced by its
+//! `Content-Length`, or found while reading — gets this page again saying the file is too
+//! large, the limit, and what to do (smaller files, or `tokenline bank import` on the
+//! server); nothing more than the limit is held, and the edge reads and drops the rest of the
+//! body before answering (`bank_http`'s lingering close), so the browser shows the page.
 
 use super::{outcome, Staff};
 use crate::csrf;
@@ -19,6 +23,14 @@ use std::sync::Arc;
 
 /// The largest seed file accepted (bytes): the same bound as `POST /v1/imports`.
 pub const MAX_UPLOAD: usize = 64 * 1024 * 1024;
+
+/// What a form around the file may add to it (boundaries, part headers, the CSRF token).
+pub const FORM_OVERHEAD: usize = 64 * 1024;
+
+/// [`MAX_UPLOAD`] as the pages show it (`64 MiB`).
+fn limit_text() -> String {
+    format!("{} MiB", MAX_UPLOAD / (1024 * 1024))
+}
 
 /// シードファイル取込.
 #[derive(Template)]
@@ -40,10 +52,7 @@ fn upload_page<S: Store + Send + Sync + 'static>(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let file_label = c.fmt(
-        "bo.imports.file",
-        &[&format!("{} MiB", MAX_UPLOAD / (1024 * 1024))],
-    );
+    let file_label = c.fmt("bo.imports.file", &[&limit_text()]);
     render_status(
         status,
         &UploadPage {
@@ -84,6 +93,27 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
         let text = c_t(&c, key);
         upload_page(&web, c, Some(text), StatusCode::BAD_REQUEST)
     };
+    let too_large = |c: Chrome| {
+        let text = c.fmt("bo.imports.too_large", &[&limit_text()]);
+        upload_page(&web, c, Some(text), StatusCode::PAYLOAD_TOO_LARGE)
+    };
+    // Announced over the limit: answered before a byte is read.
+    let announced = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > (MAX_UPLOAD + FORM_OVERHEAD) as u64) {
+        return too_large(c);
+    }
+    // A read that fails: over the route's limit (a body without a length), or broken off.
+    let unread = |c: Chrome, status: StatusCode| {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large(c)
+        } else {
+            bad(c, "bo.imports.broken")
+        }
+    };
     let mut form = match Multipart::from_request(req, &()).await {
         Ok(m) => m,
         Err(_) => return bad(c, "bo.imports.not_multipart"),
@@ -94,7 +124,7 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
         let mut field = match form.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(_) => return bad(c, "bo.imports.too_large"),
+            Err(e) => return unread(c, e.status()),
         };
         match field.name() {
             Some("csrf") => match field.text().await {
@@ -107,12 +137,12 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
                     match field.chunk().await {
                         Ok(Some(chunk)) => {
                             if bytes.len() + chunk.len() > MAX_UPLOAD {
-                                return bad(c, "bo.imports.too_large");
+                                return too_large(c);
                             }
                             bytes.extend_from_slice(&chunk);
                         }
                         Ok(None) => break,
-                        Err(_) => return bad(c, "bo.imports.too_large"),
+                        Err(e) => return unread(c, e.status()),
                     }
                 }
                 file = Some(bytes);
