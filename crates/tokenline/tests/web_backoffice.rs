@@ -80,6 +80,24 @@ fn setup() -> (BankDb, SimTokens, std::path::PathBuf, std::path::PathBuf) {
     (bank, tokens, file, key)
 }
 
+/// Two minutes after [`t0`]: the server's clock.
+fn t1() -> DateTime<Utc> {
+    t0() + chrono::Duration::minutes(2)
+}
+
+/// [`setup`], the server on [`t1`] opening uploads with the upload file's key, and a browser
+/// whose screenshots go to target/screens/`screens`/: the bank, its tokens, the file to
+/// upload, the server and the browser.
+async fn start(screens: &str) -> (BankDb, SimTokens, std::path::PathBuf, Server, Browser) {
+    let (bank, tokens, upload_file, upload_key) = setup();
+    let server = bank.serve_with(
+        &clock(t1()),
+        &["--import-key", upload_key.to_str().unwrap()],
+    );
+    let b = Browser::start(screens).await;
+    (bank, tokens, upload_file, server, b)
+}
+
 async fn path(b: &Browser) -> String {
     b.client.current_url().await.unwrap().path().to_owned()
 }
@@ -121,11 +139,8 @@ async fn an_operator_revokes_a_lost_token_a_second_supervisor_approves_and_the_a
     if !browser_available() {
         return;
     }
-    let (bank, tokens, upload_file, upload_key) = setup();
-    let t1 = t0() + chrono::Duration::minutes(2);
-    let server = bank.serve_with(&clock(t1), &["--import-key", upload_key.to_str().unwrap()]);
-    let url = server.url.clone();
-    let mut b = Browser::start("web_backoffice").await;
+    let (bank, tokens, upload_file, server, mut b) = start("web_backoffice").await;
+    let (url, t1) = (server.url.clone(), t1());
 
     // No session: every back-office page sends the visitor to the operator login.
     b.visit(&format!("{url}/backoffice/audit"), "anonymous-redirected")
@@ -285,23 +300,7 @@ async fn an_operator_revokes_a_lost_token_a_second_supervisor_approves_and_the_a
     assert!(b.client.find(Locator::Css("#unlock-jiro")).await.is_err());
 
     // Seed file upload into stock (multipart, no JavaScript).
-    b.visit(&format!("{url}/backoffice/imports"), "imports")
-        .await;
-    b.client
-        .find(Locator::Css("#file"))
-        .await
-        .unwrap()
-        .send_keys(upload_file.to_str().unwrap())
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#import-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let t = b.seen("imported").await;
+    let t = upload(&mut b, &url, "", &upload_file, "imported").await;
     assert!(t.contains("2 本のトークンを在庫に取り込みました"), "{t}");
     let t = b
         .visit(
@@ -381,11 +380,8 @@ async fn a_seed_file_over_the_upload_limit_gets_the_upload_page_saying_so_and_wh
     if !browser_available() {
         return;
     }
-    let (bank, tokens, upload_file, upload_key) = setup();
-    let t1 = t0() + chrono::Duration::minutes(2);
-    let server = bank.serve_with(&clock(t1), &["--import-key", upload_key.to_str().unwrap()]);
-    let url = server.url.clone();
-    let mut b = Browser::start("web_backoffice_upload_limit").await;
+    let (bank, tokens, upload_file, server, mut b) = start("web_backoffice_upload_limit").await;
+    let (url, t1) = (server.url.clone(), t1());
     log_in(&mut b, &tokens, &url, "suzuki", "23456791", t1).await;
     // A file one byte over the limit (sparse: no disk taken).
     let big = bank.dir.path().join("too-big.tlseed");
