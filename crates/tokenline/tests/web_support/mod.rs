@@ -818,3 +818,56 @@ pub fn tokens_file(dir: &Path, serials: &[&str]) -> (PathBuf, PathBuf) {
     std::fs::write(&file, w.finish().unwrap()).unwrap();
     (file, key)
 }
+
+/// The operator of the back-office tests that need only one: `suzuki` (role operator) with
+/// the simulated token 23456791, added at the staging instant `at`.
+pub const OPERATOR: (&str, &str) = ("suzuki", "23456791");
+
+/// A staging bank with `policy_fixture` and the back-office operator [`OPERATOR`], whose
+/// token is a simulated one (imported into stock, then the operator's), added at `at`.
+pub fn bank_with_operator(policy_fixture: &str, at: DateTime<Utc>) -> (BankDb, SimTokens) {
+    let bank = BankDb::new(policy_fixture);
+    let (name, serial) = OPERATOR;
+    let tokens = SimTokens::make(bank.dir.path(), serial.parse().unwrap(), 1);
+    bank.import(&tokens);
+    bank.ok(&[
+        "operator",
+        "add",
+        name,
+        "--role",
+        "operator",
+        "--serial",
+        serial,
+        "--code",
+        &tokens.code(serial, &at.to_rfc3339()),
+        "--clock",
+        &format!("fixed:{}", at.to_rfc3339()),
+    ]);
+    (bank, tokens)
+}
+
+impl Browser {
+    /// Logs [`OPERATOR`] in on the back-office login page of `url` with the code its token
+    /// shows at `at` (the server's time); sees the login page and the first page.
+    pub async fn operator_login(
+        &mut self,
+        url: &str,
+        tokens: &SimTokens,
+        at: DateTime<Utc>,
+    ) -> String {
+        let (name, serial) = OPERATOR;
+        self.visit(&format!("{url}/backoffice/login"), "login")
+            .await;
+        self.submit(
+            &[
+                ("name", name),
+                ("password", SECRET),
+                ("code", &tokens.code(serial, &at.to_rfc3339())),
+            ],
+            "#login-submit",
+            "header form",
+            "home",
+        )
+        .await
+    }
+}
