@@ -4,6 +4,7 @@ pub mod admin;
 pub mod login;
 pub mod mode;
 pub mod permissions;
+pub mod pick;
 pub mod register;
 pub mod register_for;
 pub mod revoke;
@@ -21,7 +22,10 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use lifecycle::auth::{user_may, CustomerAction};
 use lifecycle::Store;
+use permissions::Permissions;
+use register_for::RegisterFor;
 use std::sync::Arc;
+use unregister::Unregister;
 
 /// The customer routes.
 pub fn routes<S: Store + Send + Sync + 'static>() -> Router<Arc<Web<S>>> {
@@ -40,15 +44,15 @@ pub fn routes<S: Store + Send + Sync + 'static>() -> Router<Arc<Web<S>>> {
         .route("/mode", get(mode::form::<S>).post(mode::submit::<S>))
         .route(
             "/register-for",
-            get(register_for::form::<S>).post(register_for::submit::<S>),
+            get(pick::form::<RegisterFor, S>).post(pick::submit::<RegisterFor, S>),
         )
         .route(
             "/unregister",
-            get(unregister::form::<S>).post(unregister::submit::<S>),
+            get(pick::form::<Unregister, S>).post(pick::submit::<Unregister, S>),
         )
         .route(
             "/permissions",
-            get(permissions::form::<S>).post(permissions::submit::<S>),
+            get(pick::form::<Permissions, S>).post(pick::submit::<Permissions, S>),
         )
 }
 

@@ -3,125 +3,77 @@
 //! 確認用パスワード and current ワンタイムパスワード; through the same use case as
 //! `POST /v1/users/{login}/permissions` ([`lifecycle::Bank::set_token_management`]). A user
 //! without the permission no longer sees the token-management menu items
-//! ([`super::menu`], chosen by [`lifecycle::auth::user_may`]).
+//! ([`super::menu`], chosen by [`lifecycle::auth::user_may`]). The page is
+//! [`super::pick`]'s, with the 利用権限 column and the grant / withdraw choice.
 
-use super::admin::{self, PageQuery};
-use super::Customer;
-use crate::csrf::CsrfForm;
-use crate::page::{render, Chrome};
-use crate::{customer_caller, Web};
-use askama::Template;
-use axum::extract::{Query, State};
+use super::pick::{Part, PickUser, Screen};
+use crate::customer_caller;
+use crate::page::Chrome;
 use axum::http::StatusCode;
-use axum::response::Response;
+use chrono::{DateTime, Utc};
 use lifecycle::auth::CustomerAction;
-use lifecycle::{Store, UserRowView};
+use lifecycle::{Bank, Error, LoginId, Proof, Store};
 use serde::Deserialize;
-use std::sync::Arc;
 
-/// The page.
-#[derive(Template)]
-#[template(path = "permissions.html")]
-pub struct PermissionsPage {
-    /// Chrome.
-    pub c: Chrome,
-    /// The users, with their 利用権限.
-    pub rows: Vec<UserRowView>,
-    /// This page.
-    pub page: usize,
-    /// Pages.
-    pub pages: usize,
-    /// A refusal.
-    pub error: Option<String>,
-    /// Done: what changed.
-    pub done: Option<String>,
-}
+/// 利用権限 (`/permissions`).
+pub struct Permissions;
 
-async fn show<S: Store + Send + Sync + 'static>(
-    web: &Web<S>,
-    who: Customer,
-    page: usize,
-    error: Option<(StatusCode, String)>,
-) -> Response {
-    admin::show_listing(web, who, page, error, |c, l, error| PermissionsPage {
-        rows: l.rows,
-        page: l.page,
-        pages: l.pages,
-        error,
-        done: None,
-        c,
-    })
-    .await
-}
-
-/// `GET /permissions`.
-pub async fn form<S: Store + Send + Sync + 'static>(
-    State(web): State<Arc<Web<S>>>,
-    who: Customer,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    if let Some(r) = who.refused(CustomerAction::GrantPermission) {
-        return r;
-    }
-    show(&web, who, q.page.unwrap_or(1), None).await
-}
-
-/// The form: the user picked, `grant` (`yes` / `no`), the master's proof.
+/// The own field: `grant` (`yes` / `no`).
 #[derive(Deserialize)]
-pub struct PermissionForm {
-    #[serde(default)]
-    target: Option<String>,
+pub struct GrantField {
     #[serde(default)]
     grant: String,
-    secret: String,
-    code: String,
 }
 
-/// `POST /permissions`.
-pub async fn submit<S: Store + Send + Sync + 'static>(
-    State(web): State<Arc<Web<S>>>,
-    who: Customer,
-    CsrfForm(f): CsrfForm<PermissionForm>,
-) -> Response {
-    let target = match admin::target(&who.c, f.target.as_deref()) {
-        Ok(t) => t,
-        Err(e) => return show(&web, who, 1, Some(e)).await,
-    };
-    let granted = match f.grant.as_str() {
-        "yes" => true,
-        "no" => false,
-        _ => {
-            let m = who.c.fmt("error.bad_form", &["grant: yes or no"]);
-            return show(&web, who, 1, Some((StatusCode::BAD_REQUEST, m))).await;
+impl PickUser for Permissions {
+    type Fields = GrantField;
+    type Input = bool;
+    type Output = bool;
+    const ACTION: CustomerAction = CustomerAction::GrantPermission;
+
+    fn screen(c: &Chrome) -> Screen {
+        Screen {
+            title: c.t("permissions.title").to_owned(),
+            intro: c.t("permissions.intro").to_owned(),
+            submit: c.t("permissions.submit").to_owned(),
+            action: "/permissions",
+            button: "change-permission",
+            back: ("/permissions", c.t("permissions.title").to_owned()),
+            permission_column: true,
         }
-    };
-    let proof = admin::proof(&who, f.secret, &f.code);
-    let t2 = target.clone();
-    let res = web
-        .call(move |bank, now| {
-            bank.set_token_management(&customer_caller(), &proof, &t2, granted, now)
-        })
-        .await;
-    match res {
-        Ok(now_granted) => {
-            let key = if now_granted {
-                "permissions.done_granted"
-            } else {
-                "permissions.done_withdrawn"
-            };
-            let done = who.c.fmt(key, &[target.as_str()]);
-            render(&PermissionsPage {
-                rows: Vec::new(),
-                page: 1,
-                pages: 1,
-                error: None,
-                done: Some(done),
-                c: who.c,
-            })
+    }
+
+    fn part(_: Option<&GrantField>) -> Part {
+        Part::Grant
+    }
+
+    fn input(c: &Chrome, f: &mut GrantField) -> Result<bool, (StatusCode, String)> {
+        match f.grant.as_str() {
+            "yes" => Ok(true),
+            "no" => Ok(false),
+            _ => Err((
+                StatusCode::BAD_REQUEST,
+                c.fmt("error.bad_form", &["grant: yes or no"]),
+            )),
         }
-        Err(e) => {
-            let r = admin::refusal(&web, &who.c, &e);
-            show(&web, who, 1, Some(r)).await
-        }
+    }
+
+    fn run<S: Store>(
+        bank: &Bank<S>,
+        proof: &Proof,
+        target: &LoginId,
+        granted: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        bank.set_token_management(&customer_caller(), proof, target, granted, now)
+    }
+
+    fn done(c: &Chrome, target: &LoginId, now_granted: bool) -> String {
+        let key = if now_granted {
+            "permissions.done_granted"
+        } else {
+            "permissions.done_withdrawn"
+        };
+        c.fmt(key, &[target.as_str()])
     }
 }

@@ -2,125 +2,78 @@
 //! user, types the new token's シリアル番号 and the ワンタイムパスワード on its display, and their
 //! own 確認用パスワード and current ワンタイムパスワード; through the same use case as
 //! `POST /v1/users/{login}/register-for` ([`lifecycle::Bank::register_for`]): never for the
-//! master (`002`), the cool-down and the usage mode as for the user's own registration.
+//! master (`002`), the cool-down and the usage mode as for the user's own registration. The
+//! page is [`super::pick`]'s, with the new token's fields (the serial kept after a refusal).
 
-use super::admin::{self, PageQuery};
-use super::Customer;
-use crate::csrf::CsrfForm;
-use crate::page::{render, Chrome};
-use crate::{customer_caller, Web};
-use askama::Template;
-use axum::extract::{Query, State};
+use super::pick::{Part, PickUser, Screen};
+use crate::customer_caller;
+use crate::page::Chrome;
 use axum::http::StatusCode;
-use axum::response::Response;
+use chrono::{DateTime, Utc};
 use lifecycle::auth::CustomerAction;
-use lifecycle::{SerialNumber, Store, UserRowView};
+use lifecycle::{Bank, Error, LoginId, Proof, SerialNumber, Store};
 use serde::Deserialize;
-use std::sync::Arc;
 
-/// The page.
-#[derive(Template)]
-#[template(path = "register_for.html")]
-pub struct RegisterForPage {
-    /// Chrome.
-    pub c: Chrome,
-    /// The users to pick from.
-    pub rows: Vec<UserRowView>,
-    /// This page.
-    pub page: usize,
-    /// Pages.
-    pub pages: usize,
-    /// The serial typed.
-    pub serial: String,
-    /// A refusal.
-    pub error: Option<String>,
-    /// Done: what was registered.
-    pub done: Option<String>,
-}
+/// 管理者による利用登録 (`/register-for`).
+pub struct RegisterFor;
 
-async fn show<S: Store + Send + Sync + 'static>(
-    web: &Web<S>,
-    who: Customer,
-    page: usize,
-    serial: String,
-    error: Option<(StatusCode, String)>,
-) -> Response {
-    admin::show_listing(web, who, page, error, |c, l, error| RegisterForPage {
-        rows: l.rows,
-        page: l.page,
-        pages: l.pages,
-        serial,
-        error,
-        done: None,
-        c,
-    })
-    .await
-}
-
-/// `GET /register-for`.
-pub async fn form<S: Store + Send + Sync + 'static>(
-    State(web): State<Arc<Web<S>>>,
-    who: Customer,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    if let Some(r) = who.refused(CustomerAction::RegisterForOthers) {
-        return r;
-    }
-    show(&web, who, q.page.unwrap_or(1), String::new(), None).await
-}
-
-/// The form: the user picked, the new token, the acting user's proof.
+/// The own fields: the new token's serial and the code on its display.
 #[derive(Deserialize)]
-pub struct RegisterForForm {
-    #[serde(default)]
-    target: Option<String>,
+pub struct TokenFields {
     serial: String,
     token_code: String,
-    secret: String,
-    code: String,
 }
 
-/// `POST /register-for`.
-pub async fn submit<S: Store + Send + Sync + 'static>(
-    State(web): State<Arc<Web<S>>>,
-    who: Customer,
-    CsrfForm(f): CsrfForm<RegisterForForm>,
-) -> Response {
-    let target = match admin::target(&who.c, f.target.as_deref()) {
-        Ok(t) => t,
-        Err(e) => return show(&web, who, 1, f.serial, Some(e)).await,
-    };
-    let Ok(serial) = SerialNumber::parse(f.serial.trim()) else {
-        let m = who.c.t("register.bad_serial").to_owned();
-        return show(&web, who, 1, f.serial, Some((StatusCode::BAD_REQUEST, m))).await;
-    };
-    let proof = admin::proof(&who, f.secret, &f.code);
-    let token_code = f.token_code.trim().to_owned();
-    let (t2, s2) = (target.clone(), serial.clone());
-    let res = web
-        .call(move |bank, now| {
-            bank.register_for(&customer_caller(), &proof, &t2, &s2, &token_code, now)
-        })
-        .await;
-    match res {
-        Ok(t) => {
-            let done = who.c.fmt(
-                "register_for.done",
-                &[target.as_str(), &t.serial.to_string()],
-            );
-            render(&RegisterForPage {
-                rows: Vec::new(),
-                page: 1,
-                pages: 1,
-                serial: String::new(),
-                error: None,
-                done: Some(done),
-                c: who.c,
-            })
+impl PickUser for RegisterFor {
+    type Fields = TokenFields;
+    type Input = (SerialNumber, String);
+    type Output = SerialNumber;
+    const ACTION: CustomerAction = CustomerAction::RegisterForOthers;
+
+    fn screen(c: &Chrome) -> Screen {
+        Screen {
+            title: c.t("register_for.title").to_owned(),
+            intro: c.t("register_for.intro").to_owned(),
+            submit: c.t("register_for.submit").to_owned(),
+            action: "/register-for",
+            button: "register-for",
+            back: ("/users", c.t("menu.users").to_owned()),
+            permission_column: false,
         }
-        Err(e) => {
-            let r = admin::refusal(&web, &who.c, &e);
-            show(&web, who, 1, serial.to_string(), Some(r)).await
+    }
+
+    fn part(f: Option<&TokenFields>) -> Part {
+        Part::Token {
+            serial: f.map(|f| f.serial.clone()).unwrap_or_default(),
         }
+    }
+
+    fn input(
+        c: &Chrome,
+        f: &mut TokenFields,
+    ) -> Result<(SerialNumber, String), (StatusCode, String)> {
+        let Ok(serial) = SerialNumber::parse(f.serial.trim()) else {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                c.t("register.bad_serial").to_owned(),
+            ));
+        };
+        f.serial = serial.to_string();
+        Ok((serial, f.token_code.trim().to_owned()))
+    }
+
+    fn run<S: Store>(
+        bank: &Bank<S>,
+        proof: &Proof,
+        target: &LoginId,
+        (serial, token_code): (SerialNumber, String),
+        now: DateTime<Utc>,
+    ) -> Result<SerialNumber, Error> {
+        bank.register_for(&customer_caller(), proof, target, &serial, &token_code, now)
+            .map(|t| t.serial)
+    }
+
+    fn done(c: &Chrome, target: &LoginId, serial: SerialNumber) -> String {
+        c.fmt("register_for.done", &[target.as_str(), &serial.to_string()])
     }
 }

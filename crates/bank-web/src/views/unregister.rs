@@ -1,110 +1,62 @@
 //! 利用登録解除 (`001` ②, `002` 第３章 ２４．（４）): the administrator picks a user and gives
 //! their own 確認用パスワード and current ワンタイムパスワード; through the same use case as
 //! `POST /v1/unregister` ([`lifecycle::Bank::unregister`]): never the master's token (`002`:
-//! 「管理者（MasterＩＤ）に対しては、ワンタイムパスワードの登録解除はできません」).
+//! 「管理者（MasterＩＤ）に対しては、ワンタイムパスワードの登録解除はできません」). The page is
+//! [`super::pick`]'s, with no field of its own.
 
-use super::admin::{self, PageQuery};
-use super::Customer;
-use crate::csrf::CsrfForm;
-use crate::page::{render, Chrome};
-use crate::{customer_caller, Web};
-use askama::Template;
-use axum::extract::{Query, State};
+use super::pick::{Part, PickUser, Screen};
+use crate::customer_caller;
+use crate::page::Chrome;
 use axum::http::StatusCode;
-use axum::response::Response;
+use chrono::{DateTime, Utc};
 use lifecycle::auth::CustomerAction;
-use lifecycle::{Store, UserRowView};
+use lifecycle::{Bank, Error, LoginId, Proof, SerialNumber, Store};
 use serde::Deserialize;
-use std::sync::Arc;
 
-/// The page.
-#[derive(Template)]
-#[template(path = "unregister.html")]
-pub struct UnregisterPage {
-    /// Chrome.
-    pub c: Chrome,
-    /// The users to pick from.
-    pub rows: Vec<UserRowView>,
-    /// This page.
-    pub page: usize,
-    /// Pages.
-    pub pages: usize,
-    /// A refusal.
-    pub error: Option<String>,
-    /// Done: what was unregistered.
-    pub done: Option<String>,
-}
+/// 利用登録解除 (`/unregister`).
+pub struct Unregister;
 
-async fn show<S: Store + Send + Sync + 'static>(
-    web: &Web<S>,
-    who: Customer,
-    page: usize,
-    error: Option<(StatusCode, String)>,
-) -> Response {
-    admin::show_listing(web, who, page, error, |c, l, error| UnregisterPage {
-        rows: l.rows,
-        page: l.page,
-        pages: l.pages,
-        error,
-        done: None,
-        c,
-    })
-    .await
-}
-
-/// `GET /unregister`.
-pub async fn form<S: Store + Send + Sync + 'static>(
-    State(web): State<Arc<Web<S>>>,
-    who: Customer,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    if let Some(r) = who.refused(CustomerAction::Unregister) {
-        return r;
-    }
-    show(&web, who, q.page.unwrap_or(1), None).await
-}
-
-/// The form: the user picked and the acting user's proof.
+/// No field of its own.
 #[derive(Deserialize)]
-pub struct UnregisterForm {
-    #[serde(default)]
-    target: Option<String>,
-    secret: String,
-    code: String,
-}
+pub struct NoFields {}
 
-/// `POST /unregister`.
-pub async fn submit<S: Store + Send + Sync + 'static>(
-    State(web): State<Arc<Web<S>>>,
-    who: Customer,
-    CsrfForm(f): CsrfForm<UnregisterForm>,
-) -> Response {
-    let target = match admin::target(&who.c, f.target.as_deref()) {
-        Ok(t) => t,
-        Err(e) => return show(&web, who, 1, Some(e)).await,
-    };
-    let proof = admin::proof(&who, f.secret, &f.code);
-    let t2 = target.clone();
-    let res = web
-        .call(move |bank, now| bank.unregister(&customer_caller(), &proof, &t2, now))
-        .await;
-    match res {
-        Ok(serial) => {
-            let done = who
-                .c
-                .fmt("unregister.done", &[target.as_str(), &serial.to_string()]);
-            render(&UnregisterPage {
-                rows: Vec::new(),
-                page: 1,
-                pages: 1,
-                error: None,
-                done: Some(done),
-                c: who.c,
-            })
+impl PickUser for Unregister {
+    type Fields = NoFields;
+    type Input = ();
+    type Output = SerialNumber;
+    const ACTION: CustomerAction = CustomerAction::Unregister;
+
+    fn screen(c: &Chrome) -> Screen {
+        Screen {
+            title: c.t("unregister.title").to_owned(),
+            intro: c.t("unregister.intro").to_owned(),
+            submit: c.t("unregister.submit").to_owned(),
+            action: "/unregister",
+            button: "unregister",
+            back: ("/users", c.t("menu.users").to_owned()),
+            permission_column: false,
         }
-        Err(e) => {
-            let r = admin::refusal(&web, &who.c, &e);
-            show(&web, who, 1, Some(r)).await
-        }
+    }
+
+    fn part(_: Option<&NoFields>) -> Part {
+        Part::None
+    }
+
+    fn input(_: &Chrome, _: &mut NoFields) -> Result<(), (StatusCode, String)> {
+        Ok(())
+    }
+
+    fn run<S: Store>(
+        bank: &Bank<S>,
+        proof: &Proof,
+        target: &LoginId,
+        (): (),
+        now: DateTime<Utc>,
+    ) -> Result<SerialNumber, Error> {
+        bank.unregister(&customer_caller(), proof, target, now)
+    }
+
+    fn done(c: &Chrome, target: &LoginId, serial: SerialNumber) -> String {
+        c.fmt("unregister.done", &[target.as_str(), &serial.to_string()])
     }
 }
