@@ -547,11 +547,14 @@ fn a_seed_file_over_the_import_limit_gets_a_json_413_saying_what_to_do_after_it_
             .unwrap();
         k.expose().to_owned()
     };
-    let running = start(&b, bank_http::ServeConfig::loopback("127.0.0.1:0")).unwrap();
+    // A body deadline long enough for 64 MiB on a loaded test machine.
+    let mut cfg = bank_http::ServeConfig::loopback("127.0.0.1:0");
+    cfg.limits.body_timeout = Duration::from_secs(120);
+    let running = start(&b, cfg).unwrap();
     let addr = running.addr();
     let over = bank_http::MAX_IMPORT + 1;
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     s.write_all(
         format!(
             "POST /v1/imports HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n\
