@@ -842,6 +842,8 @@ pub fn bank_with_operator(policy_fixture: &str, at: DateTime<Utc>) -> (BankDb, S
         &tokens.code(serial, &at.to_rfc3339()),
         "--clock",
         &format!("fixed:{}", at.to_rfc3339()),
+        "--secret-env",
+        "TOKENLINE_BANK_SECRET",
     ]);
     (bank, tokens)
 }
