@@ -706,9 +706,12 @@ fn route<S: Store>(
         ("POST", ["v1", "skip"]) => {
             let b: LoginBody = parse(body)?;
             done(bank.skip_registration(who, &b.user(), now), |s| {
-                Reply::ok(
-                    json!({ "customer": b.customer, "login": b.login, "state": s, "state_ja": s.label_ja(), "asked_again_at_next_login": true }),
-                )
+                let mut body = json!({ "customer": b.customer, "login": b.login, "asked_again_at_next_login": true });
+                if let Some(s) = s {
+                    body["state"] = json!(s);
+                    body["state_ja"] = json!(s.label_ja());
+                }
+                Reply::ok(body)
             })
         }
         ("POST", ["v1", "validate"]) => {

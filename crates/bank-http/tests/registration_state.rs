@@ -138,3 +138,45 @@ fn a_bank_that_asks_after_its_first_factor_can_be_told_the_registration_state() 
     );
     s.stop();
 }
+
+/// `POST /v1/skip` answers every login alike by default: the same 200 without a state for a
+/// registered user, a user without a token and an unknown login (a reviewer told them apart
+/// by `state` and 404 unknown_user). A bank that tells clients the registration state gets
+/// the state, and 404 for an unknown login.
+#[test]
+fn skip_answers_every_login_alike_unless_the_bank_tells_the_registration_state() {
+    for tell in [false, true] {
+        let b = bank(tell);
+        let s = b.serve(bank_http::ServeConfig::loopback("127.0.0.1:0"));
+        let key = b.key(Scope::Login).to_owned();
+        let skip = |login: &str| -> (u16, Value) {
+            let (st, mut v) = json(
+                s.addr(),
+                "POST",
+                "/v1/skip",
+                &key,
+                &[],
+                &json!({"customer": "C1", "login": login}),
+            );
+            v["login"] = json!("L");
+            (st, v)
+        };
+        let nobody = skip("nobody");
+        if tell {
+            assert_eq!(nobody.0, 404, "{}", nobody.1);
+            assert_eq!(skip("jiro").1["state"], "unregistered");
+            assert_eq!(skip("taro").1["state"], "in_service");
+        } else {
+            assert_eq!(nobody.0, 200, "{}", nobody.1);
+            assert!(nobody.1.get("state").is_none(), "{}", nobody.1);
+            for login in ["taro", "jiro", "goro"] {
+                assert_eq!(
+                    skip(login),
+                    nobody,
+                    "{login} answered unlike an unknown login"
+                );
+            }
+        }
+        s.stop();
+    }
+}

@@ -169,14 +169,25 @@ impl<S: Store> Bank<S> {
 
     /// The user skips registration for now; the screen comes back at the next login
     /// (「次回ログイン時に改めて利用開始登録が可能です」 `000`, `004`). Audited.
+    ///
+    /// Returns the user's state to the bank's CLI and, when the policy's
+    /// `validation.registration_state_to_clients` is on, to clients; otherwise `None` for every
+    /// login, known or not (an unknown one is audited as such).
+    ///
+    /// Errors: [`Error::UnknownUser`] only where the state is told.
     pub fn skip_registration(
         &self,
         caller: &Caller,
         who: &UserRef,
         now: DateTime<Utc>,
-    ) -> Result<OtpState, Error> {
+    ) -> Result<Option<OtpState>, Error> {
         let login = &who.login;
         self.authorize(caller, Action::Skip, "skip_registration", now)?;
+        // Told to the bank's CLI, and to clients only when the policy tells them the
+        // registration state (they then call after their own first factor); otherwise every
+        // login gets the same answer and the audit keeps the truth (issue #10: no oracle).
+        let tell = matches!(caller, Caller::Local(_))
+            || self.policy.validation.registration_state_to_clients;
         self.run(|tx| {
             let mut e = self.entry(
                 now,
@@ -189,7 +200,7 @@ impl<S: Store> Bank<S> {
             let Some(user) = tx.user(&who.customer, login)? else {
                 let err = Error::UnknownUser(login.to_string());
                 self.audit_refusal(tx, e, &err)?;
-                return Ok(Err(err));
+                return Ok(if tell { Err(err) } else { Ok(None) });
             };
             let token = match &user.serial {
                 Some(s) => tx.token(s)?,
@@ -199,7 +210,7 @@ impl<S: Store> Bank<S> {
             e.customer = Some(user.customer.to_string());
             e.detail = format!("state {}; asked again at next login", state.label_en());
             self.record(tx, e)?;
-            Ok(Ok(state))
+            Ok(Ok(tell.then_some(state)))
         })
     }
 }
