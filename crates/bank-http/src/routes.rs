@@ -6,7 +6,8 @@
 use chrono::{DateTime, Utc};
 use lifecycle::{
     AuditQuery, BackofficeTarget, Bank, Caller, ConfirmationSecret, CustomerId, Error, LoginId,
-    NewCustomer, NewUser, Proof, SerialNumber, Store, UsageMode, UserClass, UserRef,
+    LoginPassword, NewCustomer, NewUser, NextStep, Proof, SerialNumber, Store, UsageMode,
+    UserClass, UserRef,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -121,6 +122,16 @@ pub const ROUTES: &[Route] = &[
         true,
     ),
     r("GET", "/v1/audit", "audit", false),
+    // Issues #10/#11: the login password (ログインパスワード) over the API — the first factor
+    // of a customer user's login, set by bank IT or by the customer's master with proof.
+    r("POST", "/v1/login", "login", false),
+    r(
+        "POST",
+        "/v1/customers/{id}/users/{login}/login-password",
+        "provisioning",
+        false,
+    ),
+    r("POST", "/v1/login-password", "customer-admin", false),
 ];
 
 /// Whether `path` fits the template `t` (`{name}` matches one segment), segment by segment
@@ -217,7 +228,11 @@ fn status_of(e: &Error) -> u16 {
         "unauthenticated" | "operator_session_required" => 401,
         "unknown_request" => 404,
         "token_locked" => 423,
-        "forbidden" | "wrong_credentials" | "wrong_serial_or_code" | "wrong_operator_login" => 403,
+        "forbidden"
+        | "wrong_credentials"
+        | "wrong_serial_or_code"
+        | "wrong_operator_login"
+        | "login_refused" => 403,
         "unknown_customer" | "unknown_user" | "unknown_serial" => 404,
         "not_allowed"
         | "wrong_secret"
@@ -398,6 +413,31 @@ struct PasswordBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EmptyBody {}
+
+/// `POST /v1/login`: the first factor (ログイン).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FirstFactorBody {
+    customer: CustomerId,
+    login: LoginId,
+    password: String,
+}
+
+/// `POST /v1/customers/{id}/users/{login}/login-password`: bank IT sets a login password.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginPasswordBody {
+    login_password: String,
+}
+
+/// `POST /v1/login-password`: the master sets a user's login password with the master's proof.
+#[derive(Deserialize)]
+struct MasterLoginPasswordBody {
+    #[serde(flatten)]
+    proof: ProofFieldsFlat,
+    target: LoginId,
+    login_password: String,
+}
 
 /// `page` from the query (default 1).
 fn page_of(q: &[(String, String)]) -> Result<usize, Reply> {
@@ -821,6 +861,52 @@ fn route<S: Store>(
             done(bank.audit(who, &aq, now), |v| {
                 Reply::ok(json!({ "entries": v }))
             })
+        }
+        ("POST", ["v1", "login"]) => {
+            let b: FirstFactorBody = parse(body)?;
+            let password = LoginPassword::new(b.password);
+            done(
+                bank.login(who, &b.customer, &b.login, &password, now),
+                |f| {
+                    // `{"next": "code" | "registration" (with `state`) | "not_required"}`.
+                    let mut body = json!(f.next);
+                    body["customer"] = json!(f.customer);
+                    body["login"] = json!(f.login);
+                    body["class"] = json!(f.class);
+                    if let NextStep::Registration { state } = f.next {
+                        body["state_ja"] = json!(state.label_ja());
+                    }
+                    Reply::ok(body)
+                },
+            )
+        }
+        ("POST", ["v1", "customers", id, "users", login, "login-password"]) => {
+            let user = user_at(id, login)?;
+            let b: LoginPasswordBody = parse(body)?;
+            let password = LoginPassword::new(b.login_password);
+            done(
+                bank.set_login_password(who, &user.customer, &user.login, &password, now),
+                |()| {
+                    Reply::ok(
+                        json!({ "customer": user.customer, "login": user.login, "login_password": "set" }),
+                    )
+                },
+            )
+        }
+        ("POST", ["v1", "login-password"]) => {
+            let b: MasterLoginPasswordBody = parse(body)?;
+            let proof = b.proof.proof();
+            let customer = proof.actor.customer.clone();
+            let actor = proof.actor.login.clone();
+            let password = LoginPassword::new(b.login_password);
+            done(
+                bank.set_login_password_as_master(who, &proof, &b.target, &password, now),
+                |()| {
+                    Reply::ok(
+                        json!({ "customer": customer, "login": b.target, "login_password": "set", "set_by": actor }),
+                    )
+                },
+            )
         }
         (_, ["v1", ..]) => Reply::error(
             404,

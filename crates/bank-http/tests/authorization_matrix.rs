@@ -346,7 +346,15 @@ fn wrong_customer_case(r: &bank_http::routes::Route) -> WrongCustomer {
         ("POST", "/v1/mode") => NotApplicable(
             "acts on the proven actor's own customer only; no customer or user in the body",
         ),
-        ("POST", "/v1/validate") | ("POST", "/v1/skip") => NotApplicable(
+        ("POST", "/v1/login-password") => Case(
+            "taro of C1 sets the login password of hanako of C2",
+            404,
+            "unknown_user",
+        ),
+        ("POST", "/v1/customers/{id}/users/{login}/login-password") => NotApplicable(
+            "provisioning is the bank's own IT: it sets any customer's login passwords by design",
+        ),
+        ("POST", "/v1/validate") | ("POST", "/v1/skip") | ("POST", "/v1/login") => NotApplicable(
             "the user (customer and login ID) itself is the subject; an API client is not bound to a customer",
         ),
         ("POST", "/v1/customers") | ("POST", "/v1/users") => NotApplicable(
@@ -480,6 +488,18 @@ fn a_wrong_customers_user_is_refused_on_every_route_that_takes_one() {
                 );
                 json(a, "POST", r.path, &key, &[], &body)
             }
+            "/v1/login-password" => json(
+                a,
+                "POST",
+                r.path,
+                &key,
+                &[],
+                &with(
+                    with(proof(), "target", json!("hanako")),
+                    "login_password",
+                    json!("new-login-pass"),
+                ),
+            ),
             p => panic!("{p}: no request written for its wrong-customer case"),
         };
         assert_eq!(
@@ -491,7 +511,7 @@ fn a_wrong_customers_user_is_refused_on_every_route_that_takes_one() {
         );
         tried += 1;
     }
-    assert_eq!(tried, 7);
+    assert_eq!(tried, 8);
     // Nothing of C2 changed: hanako still logs in with her token; the issued token stays C2's.
     let t = b.advance(chrono::Duration::seconds(30));
     let (st, v) = json(
