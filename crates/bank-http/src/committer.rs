@@ -4,7 +4,8 @@
 //! The queue is first come, first served; a group is at most [`MAX_GROUP`] validations, and a
 //! lone validation is committed at once (no waiting to fill a group). Exactly-once acceptance
 //! holds because the group is checked in order inside one writer transaction, and nothing is
-//! answered before its group is durable.
+//! answered before its group is durable. A group that panics is answered as a storage
+//! failure and the thread goes on.
 
 use crate::Clock;
 use lifecycle::{Bank, Caller, Error, LoginOutcome, Store, UserRef};
@@ -54,7 +55,18 @@ impl Committer {
                             )
                         })
                         .collect();
-                    match bank.validate_many(&items, clock()) {
+                    // A panic in a group (a bug) must not end the thread, or every later
+                    // validation would fail until a restart: the group is answered as a
+                    // storage failure (nothing of it was committed) and the next one runs.
+                    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        bank.validate_many(&items, clock())
+                    }))
+                    .unwrap_or_else(|_| {
+                        Err(Error::Store(lifecycle::StoreError::Backend(
+                            "the request could not be handled".into(),
+                        )))
+                    });
+                    match checked {
                         Ok(answers) => {
                             for (j, a) in group.drain(..).zip(answers) {
                                 let _ = j.reply.send(a);

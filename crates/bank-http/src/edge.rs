@@ -333,7 +333,9 @@ async fn accept_loop<S: Store + Send + Sync + 'static>(
     // pages: their forms and the seed upload, as pages). The deadline bounds every body in
     // time, and lingering reads the rest of a body answered early (within that deadline), so
     // the client gets the answer instead of a reset connection.
+    // A handler that panics answers 500 and nothing else stops (crate::panics).
     let service = ServiceBuilder::new()
+        .layer(crate::panics::layer())
         .layer(RequestBodyDeadlineLayer::new(limits.body_timeout))
         .service(router);
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -513,7 +515,16 @@ async fn dispatch<S: Store + Send + Sync + 'static>(
     let method = req.method().as_str().to_owned();
     let path = routes::percent_decode(req.uri().path());
     let route = routes::route_of(&method, &path);
-    let reply = dispatch_reply(app.clone(), req, &method, path.clone(), route).await;
+    let mut authorized = None;
+    let reply = dispatch_reply(
+        app.clone(),
+        req,
+        &method,
+        path.clone(),
+        route,
+        &mut authorized,
+    )
+    .await;
     let route = route.map_or("other", |r| r.path);
     let elapsed = started.elapsed();
     app.metrics.observe(route, &method, &reply, elapsed);
@@ -522,6 +533,10 @@ async fn dispatch<S: Store + Send + Sync + 'static>(
         .flatten();
     crate::access::log(&request_id, &method, route, reply.status, reason, elapsed);
     let mut resp = json_reply(reply);
+    // Tells the lingering layer the caller was authenticated and authorized (crate::linger).
+    if let Some(caller) = authorized {
+        resp.extensions_mut().insert(caller);
+    }
     if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
         if let Ok(v) = HeaderValue::from_str(&routes::methods_of(&path).join(", ")) {
             resp.headers_mut().insert(header::ALLOW, v);
@@ -535,13 +550,15 @@ async fn dispatch<S: Store + Send + Sync + 'static>(
 }
 
 /// The reply to `req`, whose method is `method`, decoded path `path` and route `route`
-/// (`None`: no route has this method and path).
+/// (`None`: no route has this method and path). `authorized` gets the caller once it is
+/// authenticated and holds the route's scope.
 async fn dispatch_reply<S: Store + Send + Sync + 'static>(
     app: Arc<App<S>>,
     req: Request,
     method: &str,
     path: String,
     route: Option<&'static routes::Route>,
+    authorized: &mut Option<Caller>,
 ) -> Reply {
     let (parts, body) = req.into_parts();
     if !app.host_allowed(&parts.headers) {
@@ -620,6 +637,7 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
     if let Err(r) = routes::gate_route(&caller, route) {
         return r;
     }
+    *authorized = Some(caller.clone());
     let limit = if import { MAX_IMPORT } else { MAX_BODY };
     // Announced over the limit: refused before a byte is read (the rest is read and dropped
     // by the lingering layer, so the client gets this answer).

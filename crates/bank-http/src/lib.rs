@@ -21,6 +21,7 @@ mod linger;
 pub mod load;
 pub mod metrics;
 pub mod ops;
+mod panics;
 pub mod routes;
 
 pub use access::REQUEST_ID_HEADER;

@@ -14,7 +14,7 @@ pub use key::{Cipher, MasterKey, Sealed};
 use lifecycle::{Store, StoreError, Tx};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The migrations, in order: (version, SQL).
@@ -225,10 +225,7 @@ impl SqliteStore {
 
     /// Reads a setting from the `meta` table (e.g. `policy`, the bank's policy TOML).
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let conn = self
-            .conn
-            .lock()
-            .map_err(|_| StoreError::Backend("connection mutex poisoned".into()))?;
+        let conn = self.connection()?;
         conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
             .map_err(tx::backend)
@@ -241,10 +238,7 @@ impl SqliteStore {
                 "meta {key} is fixed when the database is created"
             )));
         }
-        let conn = self
-            .conn
-            .lock()
-            .map_err(|_| StoreError::Backend("connection mutex poisoned".into()))?;
+        let conn = self.connection()?;
         conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])
             .map(|_| ())
             .map_err(tx::backend)
@@ -254,6 +248,29 @@ impl SqliteStore {
     pub fn environment(&self) -> Environment {
         self.environment
     }
+
+    /// The connection, taken over safely after a panic: a use case that panicked while it
+    /// held the connection (a bug in a request handler) poisons the mutex; its transaction
+    /// was rolled back when rusqlite's `Transaction` dropped during the unwinding, and any
+    /// transaction still open is rolled back here, so the connection serves the next request
+    /// instead of every later request failing until a restart (issue #10).
+    fn connection(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        let conn = match self.conn.lock() {
+            Ok(c) => return Ok(c),
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        recover(&conn)?;
+        self.conn.clear_poison();
+        Ok(conn)
+    }
+}
+
+/// Rolls back a transaction left open on `conn` by a panic (nothing of it is committed).
+pub(crate) fn recover(conn: &Connection) -> Result<(), StoreError> {
+    if !conn.is_autocommit() {
+        conn.execute_batch("ROLLBACK").map_err(tx::backend)?;
+    }
+    Ok(())
 }
 
 /// The readiness query of `bank serve` on the bank file at `path` (issue #16): a read-only
@@ -277,10 +294,7 @@ impl Store for SqliteStore {
     where
         F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
     {
-        let mut conn = self
-            .conn
-            .lock()
-            .map_err(|_| StoreError::Backend("connection mutex poisoned".into()))?;
+        let mut conn = self.connection()?;
         let t = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(tx::backend)?;

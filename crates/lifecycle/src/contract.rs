@@ -74,6 +74,7 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     tokens_round_trip(&make());
     imported_time_drift_is_the_starting_drift(&make());
     failed_transaction_rolls_back(&make());
+    a_panic_inside_a_transaction_writes_nothing_and_the_store_goes_on(&make());
     imports_are_recorded_once(&make());
     audit_is_append_only_and_ordered(&make());
     audit_filters_select_like_the_reference(&make());
@@ -814,6 +815,44 @@ pub fn failed_transaction_rolls_back<S: Store>(s: &S) {
             .unwrap()
             .is_empty(),
         "rolled-back audit must not exist"
+    );
+}
+
+/// A use case that panics inside its transaction (a bug in a request handler) leaves no
+/// trace, and the store serves the next transaction: a panic must not poison the store for
+/// every later request until a restart (issue #10). The panic is caught here as the service
+/// catches it (tokio's blocking pool, tower-http's `CatchPanicLayer`).
+pub fn a_panic_inside_a_transaction_writes_nothing_and_the_store_goes_on<S: Store>(s: &S) {
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _: Result<(), StoreError> = s.transaction(|tx| {
+            tx.insert_customer(&customer("C013"))?;
+            tx.insert_token(&sample_token("13131313"))?;
+            append_chained(tx, audit_entry(Some("C013"), "x"))?;
+            #[allow(clippy::panic)]
+            {
+                panic!("contract: a use case panics inside its transaction");
+            }
+        });
+    }));
+    assert!(panicked.is_err(), "the closure must have panicked");
+    let after = s.transaction(|tx| {
+        let c = tx.customer(&cid("C013"))?;
+        let n = tx.token_count()?;
+        let audit = tx.audit(&AuditQuery::default())?;
+        Ok((c, n, audit.len()))
+    });
+    assert_eq!(
+        after.expect("the transaction after a panic must succeed, not report a poisoned store"),
+        (None, 0, 0),
+        "the panicked transaction's customer, token and audit entry must be absent"
+    );
+    s.transaction(|tx| tx.insert_customer(&customer("C014")))
+        .expect("the store must accept writes after a panic");
+    assert!(
+        s.transaction(|tx| tx.customer(&cid("C014")))
+            .unwrap()
+            .is_some(),
+        "a write after the panic must commit"
     );
 }
 

@@ -43,10 +43,12 @@ impl Store for MemoryStore {
     where
         F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
     {
-        let mut guard = self
-            .state
-            .lock()
-            .map_err(|_| StoreError::Backend("memory store poisoned".into()))?;
+        // A use case works on a copy and only a whole success replaces the state, so a
+        // panic inside `f` leaves the state as it was: a poisoned lock is safe to take over.
+        let mut guard = self.state.lock().unwrap_or_else(|p| {
+            self.state.clear_poison();
+            p.into_inner()
+        });
         let mut work = guard.clone();
         let r = f(&mut work)?;
         *guard = work;

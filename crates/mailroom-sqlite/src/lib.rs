@@ -14,7 +14,7 @@ use lifecycle::StoreError;
 use mailroom::{MailStore, MailTx};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The mailing room's migrations, in order: (version, SQL).
@@ -109,12 +109,25 @@ impl MailSqlite {
         })
     }
 
+    /// The connection, taken over after a panic: a mailing-room use case that panicked while
+    /// holding it poisons the mutex; its transaction was rolled back as rusqlite's
+    /// `Transaction` dropped, and one still open is rolled back here, so the next request is
+    /// served instead of failing until a restart (issue #10).
+    fn connection(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        let conn = match self.conn.lock() {
+            Ok(c) => return Ok(c),
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if !conn.is_autocommit() {
+            conn.execute_batch("ROLLBACK").map_err(bank_view::backend)?;
+        }
+        self.conn.clear_poison();
+        Ok(conn)
+    }
+
     /// Reads a bank setting from the `meta` table (e.g. `policy`, for the bank's time zone).
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let conn = self
-            .conn
-            .lock()
-            .map_err(|_| StoreError::Backend("connection mutex poisoned".into()))?;
+        let conn = self.connection()?;
         conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
             .map_err(bank_view::backend)
@@ -126,10 +139,7 @@ impl MailStore for MailSqlite {
     where
         F: FnOnce(&mut dyn MailTx) -> Result<R, StoreError>,
     {
-        let mut conn = self
-            .conn
-            .lock()
-            .map_err(|_| StoreError::Backend("connection mutex poisoned".into()))?;
+        let mut conn = self.connection()?;
         let t = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(bank_view::backend)?;

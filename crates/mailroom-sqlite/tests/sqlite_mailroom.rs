@@ -652,3 +652,42 @@ fn scan_assigns_any_eligible_token_from_the_box() {
         "{events:?}"
     );
 }
+
+/// A mailing-room use case that panics inside its transaction (a bug in a request handler)
+/// writes nothing, and the store serves the next request instead of failing until a restart
+/// (issue #10: a panic must not poison the store).
+#[test]
+fn a_panic_inside_a_mailroom_transaction_writes_nothing_and_the_store_goes_on() {
+    let w = World::new();
+    let m = w.mail();
+    let address = |postal: &str| Address {
+        customer: cid("A"),
+        postal_code: postal.into(),
+        address: "x".into(),
+        attention: String::new(),
+        phone: String::new(),
+    };
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _: Result<(), lifecycle::StoreError> = m.store().transaction(|tx| {
+            tx.put_address(&address("330-0063"))?;
+            panic!("a use case panics inside its transaction");
+        });
+    }));
+    assert!(panicked.is_err());
+    let after = m.store().transaction(|tx| tx.address(&cid("A")));
+    assert_eq!(
+        after.expect("the next transaction must succeed after a panic"),
+        None,
+        "the panicked transaction's address must be absent"
+    );
+    m.store()
+        .transaction(|tx| tx.put_address(&address("100-0001")))
+        .expect("writes go on after a panic");
+    assert_eq!(
+        m.store()
+            .transaction(|tx| tx.address(&cid("A")))
+            .unwrap()
+            .map(|a| a.postal_code),
+        Some("100-0001".into())
+    );
+}
