@@ -72,9 +72,23 @@ pub async fn form<S: Store + Send + Sync + 'static>(
     upload_page(&web, staff.c, None, StatusCode::OK)
 }
 
-/// `POST /backoffice/imports` (`multipart/form-data`: `csrf`, `file`).
+/// `POST /backoffice/imports` (`multipart/form-data`: `csrf`, `file`). The answer carries
+/// the operator's [`lifecycle::Caller`] in its extensions: the edge's lingering close then
+/// reads the whole rest of a file over the limit, so the operator's browser gets the page
+/// that says so (bank-http's `linger`: callers not signed in get a short linger only).
 pub async fn submit<S: Store + Send + Sync + 'static>(
     State(web): State<Arc<Web<S>>>,
+    staff: Staff,
+    req: Request,
+) -> Response {
+    let caller = staff.caller.clone();
+    let mut resp = submit_as(web, staff, req).await;
+    resp.extensions_mut().insert(caller);
+    resp
+}
+
+async fn submit_as<S: Store + Send + Sync + 'static>(
+    web: Arc<Web<S>>,
     staff: Staff,
     req: Request,
 ) -> Response {
