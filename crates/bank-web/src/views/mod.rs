@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod login;
+pub mod login_password;
 pub mod mode;
 pub mod permissions;
 pub mod pick;
@@ -22,6 +23,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use lifecycle::auth::{user_may, CustomerAction};
 use lifecycle::Store;
+use login_password::SetLoginPassword;
 use permissions::Permissions;
 use register_for::RegisterFor;
 use std::sync::Arc;
@@ -54,6 +56,10 @@ pub fn routes<S: Store + Send + Sync + 'static>() -> Router<Arc<Web<S>>> {
             "/permissions",
             get(pick::form::<Permissions, S>).post(pick::submit::<Permissions, S>),
         )
+        .route(
+            "/login-password",
+            get(pick::form::<SetLoginPassword, S>).post(pick::submit::<SetLoginPassword, S>),
+        )
 }
 
 /// A customer user who completed the login (password and one-time password, or the
@@ -74,12 +80,13 @@ pub struct Customer {
 }
 
 /// Every admin action of the customer menu (管理機能, `001`, `002`), in menu order.
-pub const ADMIN_ACTIONS: [CustomerAction; 5] = [
+pub const ADMIN_ACTIONS: [CustomerAction; 6] = [
     CustomerAction::Revoke,
     CustomerAction::ChangeMode,
     CustomerAction::RegisterForOthers,
     CustomerAction::Unregister,
     CustomerAction::GrantPermission,
+    CustomerAction::SetLoginPassword,
 ];
 
 impl<S: Store + Send + Sync + 'static> FromRequestParts<Arc<Web<S>>> for Customer {
@@ -191,8 +198,10 @@ pub fn menu(may: &[CustomerAction]) -> Vec<MenuItem> {
                     href: "/permissions",
                     key: "menu.permissions",
                 },
-                // Set through the API (`POST /v1/users/{login}/login-password`); no page yet.
-                CustomerAction::SetLoginPassword => continue,
+                CustomerAction::SetLoginPassword => MenuItem {
+                    href: "/login-password",
+                    key: "menu.login_password",
+                },
                 CustomerAction::ListUsers => continue,
             });
         }

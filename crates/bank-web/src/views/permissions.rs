@@ -40,6 +40,7 @@ impl PickUser for Permissions {
             button: "change-permission",
             back: ("/permissions", c.t("permissions.title").to_owned()),
             permission_column: true,
+            master_pickable: false,
         }
     }
 

@@ -1,7 +1,7 @@
 //! The screens where an administrator picks one user of the customer from the user list and
 //! acts on them with their own 確認用パスワード and ワンタイムパスワード (`001`, `002` 第３章 ２４):
-//! 管理者による利用登録 ([`super::register_for`]), 利用登録解除 ([`super::unregister`]) and 利用権限
-//! ([`super::permissions`]). One page (`templates/pick_user.html`: the users, one radio each,
+//! 管理者による利用登録 ([`super::register_for`]), 利用登録解除 ([`super::unregister`]), 利用権限
+//! ([`super::permissions`]) and ログインパスワード設定 ([`super::login_password`]). One page (`templates/pick_user.html`: the users, one radio each,
 //! never the master; the use case's own fields; the authentication fields) and one pair of
 //! handlers; each use case gives its parts through [`PickUser`]: who may open it, its texts,
 //! its own fields and how they are checked, the domain use case it calls, and what it says
@@ -39,6 +39,9 @@ pub struct Screen {
     pub back: (&'static str, String),
     /// Whether the user table shows the 利用権限 column.
     pub permission_column: bool,
+    /// Whether the master's own row may be picked (ログインパスワード設定); otherwise the
+    /// master is never a target (`002`) and the page says so.
+    pub master_pickable: bool,
 }
 
 /// The use case's own part of the form, between the users and the authentication fields.
@@ -52,6 +55,8 @@ pub enum Part {
         /// The serial, kept when the page is shown again after a refusal.
         serial: String,
     },
+    /// The new login password, typed twice (ログインパスワード設定); never filled in again.
+    NewLoginPassword,
 }
 
 /// One use case of the screen.

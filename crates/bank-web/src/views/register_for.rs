@@ -39,6 +39,7 @@ impl PickUser for RegisterFor {
             button: "register-for",
             back: ("/users", c.t("menu.users").to_owned()),
             permission_column: false,
+            master_pickable: false,
         }
     }
 

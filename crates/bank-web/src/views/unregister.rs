@@ -35,6 +35,7 @@ impl PickUser for Unregister {
             button: "unregister",
             back: ("/users", c.t("menu.users").to_owned()),
             permission_column: false,
+            master_pickable: false,
         }
     }
 
