@@ -24,20 +24,7 @@ fn bank() -> TestBank {
     b.user("saburo", "C1", UserClass::General, Some("22222222"));
     b.user("shiro", "C1", UserClass::Admin, Some("33333333"));
     b.user("hanako", "C2", UserClass::Master, Some("44444444"));
-    b.bank()
-        .add_user(
-            &root(),
-            NewUser {
-                login: lid("goro"),
-                customer: CustomerId::parse("C1").unwrap(),
-                name: "goro".into(),
-                class: UserClass::General,
-                needs_otp: false,
-                secret: None,
-            },
-            b.now(),
-        )
-        .unwrap();
+    b.user_without_otp("goro", "C1");
     for (c, l) in [
         ("C1", "taro"),
         ("C1", "jiro"),
@@ -109,18 +96,7 @@ fn api_login_answers_unknown_login_and_wrong_password_alike() {
     let (st, v) = login(a, &key, "C1", "goro", "pw-goro");
     assert_eq!((st, v["next"].as_str()), (200, Some("not_required")), "{v}");
     // The audit log keeps the true reason of each refusal, never a password.
-    let t = b.now();
-    let log = b
-        .bank()
-        .audit(
-            &root(),
-            &AuditQuery {
-                action: Some("login_password".into()),
-                ..AuditQuery::default()
-            },
-            t,
-        )
-        .unwrap();
+    let log = b.audit("login_password", None);
     for why in [
         "unknown customer C9",
         "unknown login nobody",
@@ -240,18 +216,7 @@ fn provisioning_sets_a_login_password_and_the_audit_names_the_client() {
     );
     assert_eq!((st, v["code"].as_str()), (403, Some("forbidden")));
     // The audit names the authenticated client, never the password.
-    let log = b
-        .bank()
-        .audit(
-            &root(),
-            &AuditQuery {
-                action: Some("login_password_set".into()),
-                subject: Some("saburo".into()),
-                ..AuditQuery::default()
-            },
-            b.now(),
-        )
-        .unwrap();
+    let log = b.audit("login_password_set", Some("saburo"));
     let ok: Vec<_> = log.iter().filter(|e| e.outcome == "ok").collect();
     assert_eq!(ok.len(), 2, "{log:?}");
     assert!(ok
@@ -320,17 +285,7 @@ fn master_sets_a_login_password_with_proof_and_a_general_user_cannot() {
     let (st, _) = login(a, b.key(Scope::Login), "C1", "saburo", "pw-from-taro");
     assert_eq!(st, 200);
     // The audit names the master as the actor and the client that carried it.
-    let log = b
-        .bank()
-        .audit(
-            &root(),
-            &AuditQuery {
-                action: Some("login_password_set".into()),
-                ..AuditQuery::default()
-            },
-            b.now(),
-        )
-        .unwrap();
+    let log = b.audit("login_password_set", None);
     let by_taro = log
         .iter()
         .find(|e| e.subject.as_deref() == Some("saburo") && e.outcome == "ok")

@@ -18,20 +18,7 @@ fn bank(tell: bool) -> TestBank {
     b.customer("C1");
     b.user("taro", "C1", UserClass::Master, Some("23456789"));
     b.user("jiro", "C1", UserClass::General, None);
-    b.bank()
-        .add_user(
-            &root(),
-            NewUser {
-                login: lid("goro"),
-                customer: CustomerId::parse("C1").unwrap(),
-                name: "goro".into(),
-                class: UserClass::General,
-                needs_otp: false,
-                secret: None,
-            },
-            b.now(),
-        )
-        .unwrap();
+    b.user_without_otp("goro", "C1");
     b
 }
 

@@ -178,6 +178,39 @@ impl TestBank {
         }
     }
 
+    /// A user of `customer` who needs no one-time password (`needs_otp = false`).
+    pub fn user_without_otp(&self, login: &str, customer: &str) {
+        self.bank()
+            .add_user(
+                &root(),
+                NewUser {
+                    login: lid(login),
+                    customer: CustomerId::parse(customer).unwrap(),
+                    name: login.into(),
+                    class: UserClass::General,
+                    needs_otp: false,
+                    secret: None,
+                },
+                self.now(),
+            )
+            .unwrap();
+    }
+
+    /// The audit entries of `action` (about `subject`, when given), oldest first.
+    pub fn audit(&self, action: &str, subject: Option<&str>) -> Vec<AuditEntry> {
+        self.bank()
+            .audit(
+                &root(),
+                &AuditQuery {
+                    action: Some(action.into()),
+                    subject: subject.map(str::to_owned),
+                    ..AuditQuery::default()
+                },
+                self.now(),
+            )
+            .unwrap()
+    }
+
     /// Adds operator `name` (a supervisor) with token `serial` from stock.
     pub fn operator(&self, name: &str, serial: &str) {
         let t = self.advance(Duration::seconds(30));
