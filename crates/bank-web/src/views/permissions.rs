@@ -1,9 +1,10 @@
 //! 利用権限 (`002` 第３章 １９．（３）利用権限変更): the master grants or withdraws a user's
 //! token-management permission (ワンタイムパスワード認証情報管理), with their own
 //! 確認用パスワード and current ワンタイムパスワード; through the same use case as
-//! `POST /v1/users/{login}/permissions` ([`lifecycle::Bank::set_token_management`]). A user
-//! without the permission no longer sees the token-management menu items
-//! ([`super::menu`], chosen by [`lifecycle::auth::user_may`]). The page is
+//! `POST /v1/customers/{id}/users/{login}/permissions`
+//! ([`lifecycle::Bank::set_token_management`]). A user without the permission no longer sees
+//! the token-management menu items ([`super::menu`], chosen by
+//! [`lifecycle::auth::user_may`]). The page is
 //! [`super::pick`]'s, with the 利用権限 column and the grant / withdraw choice.
 
 use super::pick::{Part, PickUser, Screen};

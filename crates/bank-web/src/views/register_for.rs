@@ -1,7 +1,7 @@
 //! 管理者による利用登録 (`001` §(1)③ / (3)②, `002` 第３章 ２４．（３）): the administrator picks a
 //! user, types the new token's シリアル番号 and the ワンタイムパスワード on its display, and their
 //! own 確認用パスワード and current ワンタイムパスワード; through the same use case as
-//! `POST /v1/users/{login}/register-for` ([`lifecycle::Bank::register_for`]): never for the
+//! `POST /v1/register-for` ([`lifecycle::Bank::register_for`]): never for the
 //! master (`002`), the cool-down and the usage mode as for the user's own registration. The
 //! page is [`super::pick`]'s, with the new token's fields (the serial kept after a refusal).
 

@@ -1,7 +1,9 @@
 //! Setting a user's login password (ログインパスワード, issue #11: "set by the bank or by the
-//! master"): bank IT (`bank user set-login-password`, scope `provisioning`) or the customer's
-//! master with the master's proof (scope `customer-admin`). Stored as an Argon2id hash at the
-//! policy's cost; audited, never with the password.
+//! master"): bank IT (`bank user set-login-password`, `POST
+//! /v1/customers/{id}/users/{login}/login-password`, scope `provisioning`) or the customer's
+//! master with the master's proof (`POST /v1/login-password`, scope `customer-admin`, and the
+//! page ログインパスワード設定). Stored as an Argon2id hash at the policy's cost; audited, never
+//! with the password.
 
 use super::{Bank, Proof};
 use crate::auth::{Action, Caller, CustomerAction};
