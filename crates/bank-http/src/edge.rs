@@ -7,7 +7,7 @@ use crate::identity::Identities;
 use crate::metrics::Metrics;
 use crate::ops::{OpsConfig, ReadyCache};
 use crate::routes::{self, Reply};
-use crate::{Clock, Importer, MAX_BODY, MAX_IMPORT};
+use crate::{Clock, Importer, MAX_BODY, MAX_CUSTOMER_FILE, MAX_IMPORT};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -583,6 +583,8 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
         return app.ready.reply(move || a.ping()).await;
     }
     let import = path == "/v1/imports";
+    // The bank's customer file (issue #15) is CSV, not JSON.
+    let customer_file = method == "POST" && path == "/v1/customer-imports";
     // The media type is asked of every request that carries a body (a form or text body is
     // never read as JSON: no cross-site form post); a request without one (a DELETE, an
     // approval) has nothing to mislabel.
@@ -591,6 +593,8 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
     if has_body {
         let want = if import {
             "application/octet-stream"
+        } else if customer_file {
+            "text/csv"
         } else {
             "application/json"
         };
@@ -638,7 +642,13 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
         return r;
     }
     *authorized = Some(caller.clone());
-    let limit = if import { MAX_IMPORT } else { MAX_BODY };
+    let limit = if import {
+        MAX_IMPORT
+    } else if customer_file {
+        MAX_CUSTOMER_FILE
+    } else {
+        MAX_BODY
+    };
     // Announced over the limit: refused before a byte is read (the rest is read and dropped
     // by the lingering layer, so the client gets this answer).
     if header_text(&parts.headers, "content-length")

@@ -39,6 +39,10 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// The largest seed file accepted by `POST /v1/imports` (bytes).
 pub const MAX_IMPORT: usize = 64 * 1024 * 1024;
 
+/// The largest customer file accepted by `POST /v1/customer-imports` (bytes): the library's
+/// bound, the same as `tokenline bank customers import`'s.
+pub const MAX_CUSTOMER_FILE: usize = lifecycle::customer_import::file::MAX_FILE_BYTES;
+
 /// Reads the current time (the real clock, or a staging clock).
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 

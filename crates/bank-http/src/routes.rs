@@ -69,6 +69,8 @@ pub const ROUTES: &[Route] = &[
         operator: false,
     },
     r("POST", "/v1/customers", "provisioning", false),
+    // The bank's customer file, all or nothing (issue #15: `bank customers import` as a route).
+    r("POST", "/v1/customer-imports", "provisioning", false),
     r("GET", "/v1/customers", "provisioning", false),
     r("GET", "/v1/customers/{id}", "provisioning", false),
     r(
@@ -224,7 +226,7 @@ impl Reply {
 /// The HTTP status of a domain refusal.
 fn status_of(e: &Error) -> u16 {
     match e.code() {
-        "invalid_input" | "invalid_seed_file" => 400,
+        "invalid_input" | "invalid_seed_file" | "invalid_customer_file" => 400,
         "unauthenticated" | "operator_session_required" => 401,
         "unknown_request" => 404,
         "token_locked" => 423,
@@ -276,6 +278,10 @@ pub fn refusal(e: &Error) -> Reply {
             r.body["allowed_from_local"] = json!(allowed_from_local);
         }
         Error::Locked { until, .. } => r.body["locked_until"] = json!(until),
+        Error::InvalidCustomerFile { line, field, .. } => {
+            r.body["line"] = json!(line);
+            r.body["field"] = json!(field);
+        }
         Error::WrongCode { remaining }
         | Error::WrongSecret { remaining }
         | Error::ReplayedCode { remaining } => r.body["attempts_remaining"] = json!(remaining),
@@ -562,6 +568,10 @@ fn route<S: Store>(
                 Reply::created(json!({ "id": b.id }))
             })
         }
+        ("POST", ["v1", "customer-imports"]) => done(
+            lifecycle::customer_import::import_customer_file(bank, who, body, now, None),
+            |d| Reply::created(json!(d)),
+        ),
         ("POST", ["v1", "users"]) => {
             let b: UserBody = parse(body)?;
             let u = NewUser {

@@ -178,6 +178,8 @@ fn request(
         .unwrap_or_default();
     let (ctype, body) = if import {
         ("application/octet-stream", "x")
+    } else if path == "/v1/customer-imports" {
+        ("text/csv", "x")
     } else {
         ("application/json", "{}")
     };
@@ -361,6 +363,9 @@ fn wrong_customer_case(r: &bank_http::routes::Route) -> WrongCustomer {
             "provisioning creates customers and users; it acts for no customer's user",
         ),
         ("POST", "/v1/imports") => NotApplicable("tokens into stock, no customer"),
+        ("POST", "/v1/customer-imports") => NotApplicable(
+            "the bank's customer file creates customers and users; it acts for no customer's user",
+        ),
         ("GET", "/v1/health") | ("GET", "/v1/ready") => NotApplicable("no credential, no data"),
         ("GET", "/v1/audit") => {
             NotApplicable("the audit scope reads every customer's entries by design")

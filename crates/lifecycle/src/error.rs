@@ -14,6 +14,18 @@ pub enum Error {
     /// Other malformed input.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// A customer file (`customers import`, issue #15) was refused at one line: nothing was
+    /// imported. `field` is the column at fault (a header name of the file; `header` for the
+    /// header row, `file` for the file as a whole).
+    #[error("line {line}, column {field}: {message}: nothing was imported")]
+    InvalidCustomerFile {
+        /// The file's line number (1 is the header).
+        line: usize,
+        /// The column at fault.
+        field: &'static str,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// No such customer.
     #[error("unknown customer {0}: add it first with `bank customer add`")]
     UnknownCustomer(String),
@@ -231,6 +243,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::InvalidId(_) | Error::InvalidInput(_) => "invalid_input",
+            Error::InvalidCustomerFile { .. } => "invalid_customer_file",
             Error::UnknownCustomer(_) => "unknown_customer",
             Error::UnknownUser(_) => "unknown_user",
             Error::UnknownSerial(_) => "unknown_serial",

@@ -6,16 +6,11 @@
 
 mod bank_support;
 
+use bank_support::http::{client, post, Server};
 use bank_support::{bank_db, bank_ok, tlseed_file};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-const BIN: &str = env!("CARGO_BIN_EXE_tokenline");
 
 fn seed_of(serial: &str) -> Vec<u8> {
     serial.bytes().rev().cycle().take(20).collect()
@@ -33,64 +28,8 @@ fn code(serial: &str, t: DateTime<Utc>) -> String {
     )
 }
 
-struct Server(std::process::Child, SocketAddr);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn serve(db: &Path, at: DateTime<Utc>, import_key: &Path) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["bank", "serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .arg("--clock")
-        .arg(format!("fixed:{}", at.to_rfc3339()))
-        .arg("--import-key")
-        .arg(import_key)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(a) = line.strip_prefix("listening on ") {
-                let _ = tx.send(a.to_string());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("server did not start")
-        .parse()
-        .unwrap();
-    Server(child, addr)
-}
-
-fn post(addr: SocketAddr, path: &str, key: &str, ctype: &str, body: &[u8]) -> (u16, Value) {
-    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(s, "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
-    s.write_all(body).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out.split(' ').nth(1).unwrap().parse().unwrap();
-    (
-        status,
-        serde_json::from_str(out.split_once("\r\n\r\n").unwrap().1).unwrap(),
-    )
-}
-
-fn client(db: &Path, name: &str, scope: &str) -> String {
-    let v: Value = serde_json::from_str(
-        bank_ok(db, &["client", "add", name, "--scope", scope, "--json"]).trim(),
-    )
-    .unwrap();
-    v["key"].as_str().unwrap().to_owned()
+    bank_support::http::serve(db, at, Some(import_key))
 }
 
 #[test]

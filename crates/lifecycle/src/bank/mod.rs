@@ -102,6 +102,11 @@ impl<S: Store> Bank<S> {
         self
     }
 
+    /// The staging clock recorded in audit entries, if any ([`Bank::with_clock_note`]).
+    pub(crate) fn clock_note(&self) -> Option<String> {
+        self.clock_note.clone()
+    }
+
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy

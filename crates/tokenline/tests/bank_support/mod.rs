@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+pub mod http;
+
 const BIN: &str = env!("CARGO_BIN_EXE_tokenline");
 const SECRET: &str = "kakunin-pass";
 

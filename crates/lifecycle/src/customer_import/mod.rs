@@ -1,5 +1,6 @@
 //! Importing a bank's customers and users from its customer file (`bank customers import
-//! FILE.csv`, issue #15): customers (ご契約先) with their usage mode, their users with class and
+//! FILE.csv` and `POST /v1/customer-imports`, issue #15: one use case for the CLI and the
+//! API, [`import_customer_file`]; the file format is [`file`]'s): customers (ご契約先) with their usage mode, their users with class and
 //! whether they need an OTP, and — for a bank moving from another system — the serial each
 //! user already uses (the token must be in the bank's stock, imported from its seed file).
 //!
@@ -9,12 +10,17 @@
 //! each customer has exactly one master; one name and mode per customer; names are not empty;
 //! a shared-mode customer's users all use the same token (`001` 共通トークン); a user who
 //! needs no OTP has no serial; a serial must be in stock or already in use by the same
-//! customer (never revoked, never another customer's). No confirmation password is set here:
-//! each is set on purpose per customer or user.
+//! customer (never revoked, never another customer's), with the expiry the file gives, if it
+//! gives one. Names are printable text on one line (they reach the audit log). No confirmation
+//! password is set here: each is set on purpose per customer or user.
+//!
+//! A refused row is [`Error::InvalidCustomerFile`] naming its line and column.
+
+pub mod file;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::audit::AuditEntry;
 use crate::auth::{Action, Caller};
@@ -45,6 +51,35 @@ pub struct CustomerRow {
     pub needs_otp: bool,
     /// The token the user already uses, if any.
     pub serial: Option<SerialNumber>,
+    /// The expiry printed on that token's back, when the file gives it: it must be the
+    /// bank's (a mismatch means the wrong token or the wrong file).
+    pub expiry: Option<NaiveDate>,
+}
+
+/// A refusal of line `line` in column `field`.
+fn at(line: usize, field: &'static str, message: String) -> Error {
+    Error::InvalidCustomerFile {
+        line,
+        field,
+        message,
+    }
+}
+
+/// Imports the customer file `bytes` (the CSV format of [`file`]) into `bank` for `caller`
+/// (scope `provisioning`), all or nothing: what `bank customers import FILE.csv` and
+/// `POST /v1/customer-imports` both run. The caller is authorized before the file is read;
+/// the first malformed or refused row is [`Error::InvalidCustomerFile`] with its line and
+/// column, and nothing is written. `clock` is the staging clock's note for the audit log.
+pub fn import_customer_file<S: Store>(
+    bank: &Bank<S>,
+    caller: &Caller,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+    clock: Option<String>,
+) -> Result<CustomersImported, Error> {
+    caller.authorize(Action::AddCustomer)?;
+    let rows = file::parse(bytes)?;
+    import_customers(bank, caller, &rows, now, clock)
 }
 
 /// What an import added.
@@ -59,7 +94,8 @@ pub struct CustomersImported {
 }
 
 /// Imports `rows` into `bank` for `caller` (scope `provisioning`), all or nothing (module
-/// docs). `clock` is the staging clock's note for the audit log, if any.
+/// docs). `clock` is the staging clock's note for the audit log (`None`: the bank's own,
+/// [`Bank::with_clock_note`]).
 pub fn import_customers<S: Store>(
     bank: &Bank<S>,
     caller: &Caller,
@@ -69,6 +105,7 @@ pub fn import_customers<S: Store>(
 ) -> Result<CustomersImported, Error> {
     caller.authorize(Action::AddCustomer)?;
     check_file(rows)?;
+    let clock = clock.or_else(|| bank.clock_note());
     let mut refusal: Option<Error> = None;
     let result = bank.store().transaction(|tx| {
         let refuse = |e: Error, refusal: &mut Option<Error>| {
@@ -93,10 +130,10 @@ pub fn import_customers<S: Store>(
         let mut tokens = BTreeSet::new();
         let mut seen_customers = BTreeSet::new();
         for r in rows {
-            let at = |e: String| Error::InvalidInput(format!("line {}: {e}", r.line));
+            let at = |field: &'static str, e: String| at(r.line, field, e);
             if seen_customers.insert(r.customer.clone()) {
                 if tx.customer(&r.customer)?.is_some() {
-                    return refuse(at(format!("customer {} is already in the bank", r.customer)), &mut refusal);
+                    return refuse(at("customer", format!("customer {} is already in the bank", r.customer)), &mut refusal);
                 }
                 tx.insert_customer(&Customer {
                     id: r.customer.clone(),
@@ -113,7 +150,7 @@ pub fn import_customers<S: Store>(
                 done.customers += 1;
             }
             if tx.user(&r.customer, &r.login)?.is_some() {
-                return refuse(at(format!("login ID {} is already a user of customer {}", r.login, r.customer)), &mut refusal);
+                return refuse(at("login", format!("login ID {} is already a user of customer {}", r.login, r.customer)), &mut refusal);
             }
             let mut user = User::new(
                 r.login.clone(),
@@ -125,7 +162,7 @@ pub fn import_customers<S: Store>(
             if let Some(serial) = &r.serial {
                 let Some(mut token) = tx.token(serial)? else {
                     return refuse(
-                        at(format!("serial {serial} is not in the bank: import its seed file first (`bank import`)")),
+                        at("serial", format!("serial {serial} is not in the bank: import its seed file first (`bank import`)")),
                         &mut refusal,
                     );
                 };
@@ -134,14 +171,20 @@ pub fn import_customers<S: Store>(
                     TokenStatus::Active { customer } | TokenStatus::Issued { customer }
                         if *customer == r.customer => {}
                     TokenStatus::Revoked { .. } => {
-                        return refuse(at(format!("serial {serial} is revoked")), &mut refusal)
+                        return refuse(at("serial", format!("serial {serial} is revoked")), &mut refusal)
                     }
                     _ => {
                         return refuse(
-                            at(format!("serial {serial} belongs to another customer")),
+                            at("serial", format!("serial {serial} belongs to another customer")),
                             &mut refusal,
                         )
                     }
+                }
+                if let Some(expiry) = r.expiry.filter(|e| *e != token.expiry) {
+                    return refuse(
+                        at("expiry", format!("serial {serial} expires {} in the bank, not {expiry}: check the serial and the file", token.expiry)),
+                        &mut refusal,
+                    );
                 }
                 token.status = TokenStatus::Active {
                     customer: r.customer.clone(),
@@ -191,53 +234,89 @@ fn check_file(rows: &[CustomerRow]) -> Result<(), Error> {
     if rows.is_empty() {
         return Err(Error::InvalidInput("the customer file has no rows".into()));
     }
-    let mut customers: BTreeMap<&CustomerId, (&str, UsageMode, usize, Option<&SerialNumber>)> =
-        BTreeMap::new();
+    // Per customer: name, mode, masters, the shared token, its first line.
+    type Seen<'a> = (&'a str, UsageMode, usize, Option<&'a SerialNumber>, usize);
+    let mut customers: BTreeMap<&CustomerId, Seen> = BTreeMap::new();
     let mut logins = BTreeMap::new();
     for r in rows {
-        let at = |e: String| Error::InvalidInput(format!("line {}: {e}", r.line));
+        let at = |field: &'static str, e: String| at(r.line, field, e);
         if r.customer_name.trim().is_empty() {
-            return Err(at(format!("customer {} has an empty name", r.customer)));
+            return Err(at(
+                "customer_name",
+                format!("customer {} has an empty name", r.customer),
+            ));
         }
         if r.user_name.trim().is_empty() {
-            return Err(at(format!("user {} has an empty name", r.login)));
+            return Err(at(
+                "user_name",
+                format!("user {} has an empty name", r.login),
+            ));
+        }
+        for (field, text) in [
+            ("customer_name", &r.customer_name),
+            ("user_name", &r.user_name),
+        ] {
+            if let Err(Error::InvalidInput(e)) = crate::audit::refuse_control(field, text) {
+                return Err(at(field, e));
+            }
         }
         if let Some(first) = logins.insert((&r.customer, &r.login), r.line) {
-            return Err(at(format!(
-                "login ID {} of customer {} is also on line {first}",
-                r.login, r.customer
-            )));
+            return Err(at(
+                "login",
+                format!(
+                    "login ID {} of customer {} is also on line {first}",
+                    r.login, r.customer
+                ),
+            ));
         }
         if !r.needs_otp && r.serial.is_some() {
-            return Err(at(format!(
-                "user {} needs no OTP but has serial {}",
-                r.login,
-                r.serial
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            )));
+            return Err(at(
+                "serial",
+                format!(
+                    "user {} needs no OTP but has serial {}",
+                    r.login,
+                    r.serial
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                ),
+            ));
         }
-        let c = customers
-            .entry(&r.customer)
-            .or_insert((r.customer_name.as_str(), r.mode, 0, None));
+        let c = customers.entry(&r.customer).or_insert((
+            r.customer_name.as_str(),
+            r.mode,
+            0,
+            None,
+            r.line,
+        ));
         if c.0 != r.customer_name || c.1 != r.mode {
-            return Err(at(format!(
-                "customer {} has another name or mode than on its first line",
-                r.customer
-            )));
+            let field = if c.0 != r.customer_name {
+                "customer_name"
+            } else {
+                "mode"
+            };
+            return Err(at(
+                field,
+                format!(
+                    "customer {} has another name or mode than on its first line",
+                    r.customer
+                ),
+            ));
         }
         if r.class == UserClass::Master {
             c.2 += 1;
             if c.2 > 1 {
-                return Err(at(format!("customer {} has a second master", r.customer)));
+                return Err(at(
+                    "class",
+                    format!("customer {} has a second master", r.customer),
+                ));
             }
         }
         if r.mode == UsageMode::Shared {
             if let Some(s) = &r.serial {
                 match c.3 {
                     Some(first) if first != s => {
-                        return Err(at(format!(
+                        return Err(at("serial", format!(
                             "customer {} is in shared mode: every user uses one token, not {first} and {s}",
                             r.customer
                         )))
@@ -247,10 +326,12 @@ fn check_file(rows: &[CustomerRow]) -> Result<(), Error> {
             }
         }
     }
-    if let Some((id, _)) = customers.iter().find(|(_, c)| c.2 == 0) {
-        return Err(Error::InvalidInput(format!(
-            "customer {id} has no master user: a customer has exactly one"
-        )));
+    if let Some((id, c)) = customers.iter().find(|(_, c)| c.2 == 0) {
+        return Err(at(
+            c.4,
+            "class",
+            format!("customer {id} has no master user: a customer has exactly one"),
+        ));
     }
     Ok(())
 }
@@ -282,6 +363,7 @@ mod tests {
             class,
             needs_otp: serial.is_some(),
             serial: serial.map(|s| SerialNumber::parse(s).unwrap()),
+            expiry: None,
         }
     }
 
@@ -540,5 +622,64 @@ mod tests {
         ];
         let e = import_customers(&bank, &root, &twice, now(), None).unwrap_err();
         assert!(e.to_string().contains("also on line 2"), "{e}");
+    }
+
+    #[test]
+    fn a_file_whose_expiry_is_not_the_banks_imports_nothing_and_names_line_and_column() {
+        let bank = bank_with_stock();
+        let root = Caller::Local("root".into());
+        let head = file::HEADER.join(",");
+        let text = format!(
+            "{head}\nC1,一,individual,c1m,一郎,master,true,23000001,2023-04-30\n\
+             C2,二,individual,c2m,二郎,master,true,23000002,2023-03-31\n"
+        );
+        match import_customer_file(&bank, &root, text.as_bytes(), now(), None).unwrap_err() {
+            Error::InvalidCustomerFile {
+                line,
+                field,
+                message,
+            } => {
+                assert_eq!((line, field), (3, "expiry"), "{message}");
+                assert!(
+                    message.contains("2023-04-30"),
+                    "the bank's expiry: {message}"
+                );
+            }
+            e => panic!("{e}"),
+        }
+        assert!(bank
+            .list_customers(&root, 1, now())
+            .unwrap()
+            .rows
+            .is_empty());
+        let fixed = text.replace("2023-03-31", "2023-04-30");
+        let done = import_customer_file(&bank, &root, fixed.as_bytes(), now(), None).unwrap();
+        assert_eq!((done.customers, done.users, done.tokens_in_use), (2, 2, 2));
+    }
+
+    #[test]
+    fn a_name_with_a_control_character_is_refused_naming_its_column() {
+        let bank = bank_with_stock();
+        let mut r = row(2, "C1", UsageMode::Individual, "a", UserClass::Master, None);
+        r.user_name = "太郎\n2026-01-01 forged audit line".into();
+        match import_customers(&bank, &Caller::Local("root".into()), &[r], now(), None) {
+            Err(Error::InvalidCustomerFile {
+                line: 2,
+                field: "user_name",
+                ..
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_key_without_provisioning_is_refused_before_the_file_is_read() {
+        let bank = bank_with_stock();
+        let login_key = Caller::Client {
+            name: crate::ClientName::parse("front").unwrap(),
+            scopes: vec![crate::Scope::Login],
+        };
+        let e = import_customer_file(&bank, &login_key, b"not even csv", now(), None).unwrap_err();
+        assert_eq!(e.code(), "forbidden", "{e}");
     }
 }

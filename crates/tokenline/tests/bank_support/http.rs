@@ -1,0 +1,100 @@
+//! `tokenline bank serve` for the end-to-end tests: a server on 127.0.0.1 with a staging
+//! clock, API keys made with `bank client add`, and one request per connection.
+
+use super::bank_ok;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// A running `tokenline bank serve` (killed on drop) and its address.
+pub struct Server(pub std::process::Child, pub SocketAddr);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Serves `db` at the fixed time `at`, with `--import-key` when given.
+pub fn serve(db: &Path, at: DateTime<Utc>, import_key: Option<&Path>) -> Server {
+    let mut cmd = Command::new(super::BIN);
+    cmd.args(["bank", "serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .arg("--clock")
+        .arg(format!("fixed:{}", at.to_rfc3339()));
+    if let Some(k) = import_key {
+        cmd.arg("--import-key").arg(k);
+    }
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(a) = line.strip_prefix("listening on ") {
+                let _ = tx.send(a.to_string());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server did not start")
+        .parse()
+        .unwrap();
+    Server(child, addr)
+}
+
+/// One request with the API key `key` (`body`: content type and bytes); the status and the
+/// JSON body (`Null` if none).
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    key: &str,
+    body: Option<(&str, &[u8])>,
+) -> (u16, Value) {
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let (ctype, bytes) = body.unwrap_or(("", b""));
+    let ctype = if body.is_some() {
+        format!(
+            "Content-Type: {ctype}\r\nContent-Length: {}\r\n",
+            bytes.len()
+        )
+    } else {
+        String::new()
+    };
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n{ctype}Connection: close\r\n\r\n").unwrap();
+    s.write_all(bytes).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split(' ').nth(1).unwrap().parse().unwrap();
+    let v = out
+        .split_once("\r\n\r\n")
+        .and_then(|(_, b)| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    (status, v)
+}
+
+/// A POST of `body` as `ctype`.
+pub fn post(addr: SocketAddr, path: &str, key: &str, ctype: &str, body: &[u8]) -> (u16, Value) {
+    request(addr, "POST", path, key, Some((ctype, body)))
+}
+
+/// A new API client `name` with `scope` (`bank client add`): its key.
+pub fn client(db: &Path, name: &str, scope: &str) -> String {
+    let v: Value = serde_json::from_str(
+        bank_ok(db, &["client", "add", name, "--scope", scope, "--json"]).trim(),
+    )
+    .unwrap();
+    v["key"].as_str().unwrap().to_owned()
+}
