@@ -432,3 +432,31 @@ fn users_list_past_the_last_page_is_an_error_not_page_1() {
         );
     }
 }
+
+/// A page number as large as the caller can send (schemathesis sent 7372746905333832704 to
+/// `GET /v1/customers`): refused as past the end on every paged list, never an overflow.
+#[test]
+fn a_page_number_near_usize_max_is_past_the_end_on_every_list() {
+    let w = world("000");
+    let any = TokenFilter {
+        status: None,
+        customer: None,
+    };
+    for page in [7_372_746_905_333_832_704, usize::MAX] {
+        let errors = [
+            w.bank.list_customers(&root(), page, t()).unwrap_err(),
+            w.bank.list_tokens(&root(), &any, page, t()).unwrap_err(),
+            w.bank
+                .list_users(&root(), None, &cid("C1"), None, page, t())
+                .unwrap_err(),
+        ];
+        for e in errors {
+            assert_eq!(e.code(), "invalid_input", "{e}");
+            assert!(
+                e.to_string()
+                    .contains(&format!("page {page} does not exist")),
+                "{e}"
+            );
+        }
+    }
+}

@@ -60,6 +60,14 @@ pub struct CustomerDetail {
     pub tokens: Vec<CustomerToken>,
 }
 
+/// The offset of the first row of `page` (from 1; 0 is read as 1), saturating: a page number
+/// from the caller as large as `usize` allows asks for rows past the end, which
+/// [`check_page`] then refuses, never an arithmetic overflow.
+pub(super) fn page_offset(page: usize) -> u64 {
+    let rows = (page.max(1) - 1).saturating_mul(PAGE_SIZE);
+    u64::try_from(rows).unwrap_or(u64::MAX)
+}
+
 /// Checks a page number against the page count (a page past the end is an error, issue #15).
 pub(super) fn check_page(page: usize, total: usize, what: &str) -> Result<usize, Error> {
     let pages = total.div_ceil(PAGE_SIZE).max(1);
@@ -85,8 +93,7 @@ impl<S: Store> Bank<S> {
     ) -> Result<CustomerPage, Error> {
         self.authorize(caller, Action::ReadCustomers, "customer_list", now)?;
         self.run(|tx| {
-            let offset = (page.max(1) - 1) * PAGE_SIZE;
-            let (total, rows) = tx.customers_page(offset as u64, PAGE_SIZE as u64)?;
+            let (total, rows) = tx.customers_page(page_offset(page), PAGE_SIZE as u64)?;
             let total = count(total);
             let pages = match check_page(page, total, "customer(s)") {
                 Ok(p) => p,

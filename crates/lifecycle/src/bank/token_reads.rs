@@ -1,7 +1,7 @@
 //! Bank IT lists tokens by status (issue #15: `bank token list --status …`; scope
 //! `backoffice` with an operator session). Never a seed.
 
-use super::customer_reads::check_page;
+use super::customer_reads::{check_page, page_offset};
 use super::reads::PAGE_SIZE;
 use super::Bank;
 use crate::auth::{Action, Caller};
@@ -35,8 +35,7 @@ impl<S: Store> Bank<S> {
     ) -> Result<TokenPage, Error> {
         self.authorize(caller, Action::ListTokens, "token_list", now)?;
         self.run(|tx| {
-            let offset = (page.max(1) - 1) * PAGE_SIZE;
-            let (total, rows) = tx.tokens_page(filter, offset as u64, PAGE_SIZE as u64)?;
+            let (total, rows) = tx.tokens_page(filter, page_offset(page), PAGE_SIZE as u64)?;
             let total = usize::try_from(total).unwrap_or(usize::MAX);
             let pages = match check_page(page, total, "token(s)") {
                 Ok(p) => p,
