@@ -2,24 +2,17 @@
 //! version 3 — built with the old migrations' SQL and holding the rows of the golden v3 bank
 //! (`lifecycle-sqlite/tests/golden/bank-v3.db`, written by the previous code; the same
 //! master key seals both stores) — opens with the current code, keeps its users, tokens,
-//! throttles and a valid audit chain, and afterwards two customers may each have `admin01`.
+//! throttles and a valid audit chain, and afterwards two customers may each have `admin01`:
+//! the assertions are `lifecycle::migration_contract`'s, the same as on SQLite.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{TimeZone, Utc};
-use lifecycle::policy::SecretPolicy;
-use lifecycle::*;
+use lifecycle::migration_contract::{
+    golden_v3_bank_migrated_to_the_per_customer_user_key, MigratedTables,
+};
 use lifecycle_postgres::testing::TestSchema;
 use lifecycle_postgres::{MasterKey, PgStore, MIGRATIONS, SCHEMA_VERSION};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-
-fn root() -> Caller {
-    Caller::Local("root".into())
-}
-
-fn uref(c: &str, l: &str) -> UserRef {
-    UserRef::new(CustomerId::parse(c).unwrap(), LoginId::parse(l).unwrap())
-}
 
 /// A value of the SQLite bank as a PostgreSQL literal (`'…'` is coerced to the column's
 /// type: text, bigint, boolean from '0'/'1', bytea from '\x…').
@@ -87,12 +80,6 @@ fn version_3_bank(schema: &TestSchema, golden: &Path) {
     t.commit().unwrap();
 }
 
-/// The seed of token 23000002 in the golden bank's `tokens.pskcxml` (test data only).
-const SEED_23000002: [u8; 20] = [
-    0x05, 0x2a, 0xc7, 0x92, 0x3b, 0x61, 0x5a, 0xa2, 0x5d, 0x25, 0xa5, 0x0e, 0x90, 0xcf, 0x94, 0xbb,
-    0x38, 0x4f, 0xc0, 0x51,
-];
-
 #[test]
 fn a_version_3_bank_migrates_to_the_per_customer_user_key_on_postgres() {
     let Some(schema) = TestSchema::new() else {
@@ -115,91 +102,29 @@ fn a_version_3_bank_migrates_to_the_per_customer_user_key_on_postgres() {
         .unwrap()
         .get(0);
     assert_eq!(v, SCHEMA_VERSION);
-    let pk: Vec<String> = pg
+    let user_key: Vec<String> = pg
         .query(
             "SELECT a.attname::text FROM pg_index i \
              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
-             WHERE i.indrelid = 'users'::regclass AND i.indisprimary ORDER BY a.attname",
+             WHERE i.indrelid = 'users'::regclass AND i.indisprimary \
+             ORDER BY array_position(i.indkey::int2[], a.attnum)",
             &[],
         )
         .unwrap()
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(
-        pk,
-        ["customer", "login"],
-        "the user key is (customer, login)"
-    );
     let throttles: Vec<(String, i64)> = pg
         .query("SELECT key, failures FROM throttles ORDER BY key", &[])
         .unwrap()
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert_eq!(
-        throttles,
-        [("replay:C0041/user02".to_owned(), 1)],
-        "a user's throttle names its customer; an unknown login's count is dropped"
-    );
-
-    let mut p =
-        Policy::from_toml_str(include_str!("../../../fixtures/policy/bank-004.toml")).unwrap();
-    p.secrets = SecretPolicy::cheap_for_tests();
-    let bank = Bank::new(&store, p);
-    let t = Utc.with_ymd_and_hms(2023, 3, 1, 2, 0, 0).unwrap();
-    assert_eq!(
-        bank.verify_audit(&root(), t).unwrap(),
-        Ok(11),
-        "the old chain holds"
-    );
-    let admin = bank.user(&root(), &uref("C0041", "admin01")).unwrap();
-    assert_eq!(
-        (admin.serial.unwrap().as_str(), admin.failures),
-        ("23000001", 1)
-    );
-    let pending = bank.pending_requests(&root(), t).unwrap();
-    assert_eq!(
-        pending.len(),
-        1,
-        "a request for a user who is gone is dropped"
-    );
-    assert_eq!(
-        pending[0].kind,
-        lifecycle::access::RequestKind::Unlock {
-            customer: CustomerId::parse("C0041").unwrap(),
-            login: LoginId::parse("admin01").unwrap(),
-        }
-    );
-    let code = otp_core::code(
-        &otp_core::Params::DEFAULT_TOTP,
-        &SEED_23000002,
-        t.timestamp() as u64,
-    )
-    .unwrap();
-    assert!(matches!(
-        bank.validate(&root(), &uref("C0041", "user02"), &format!("{code:06}"), t)
-            .unwrap(),
-        LoginOutcome::Accepted { .. }
-    ));
-    bank.add_user(
-        &root(),
-        NewUser {
-            login: LoginId::parse("admin01").unwrap(),
-            customer: CustomerId::parse("C0042").unwrap(),
-            name: "四二管理".into(),
-            class: UserClass::Admin,
-            needs_otp: false,
-            secret: None,
+    golden_v3_bank_migrated_to_the_per_customer_user_key(
+        &store,
+        &MigratedTables {
+            user_key,
+            throttles,
         },
-        t,
-    )
-    .expect("C0042 may have its own admin01");
-    assert_eq!(
-        bank.find_user(&root(), &LoginId::parse("admin01").unwrap())
-            .unwrap_err()
-            .to_string(),
-        "login ID admin01 exists in C0041 and C0042: give --customer"
     );
-    assert_eq!(bank.verify_audit(&root(), t).unwrap(), Ok(13));
 }

@@ -28,6 +28,7 @@ pub mod customer_import;
 pub mod error;
 pub mod ids;
 pub mod memory;
+pub mod migration_contract;
 pub mod model;
 pub mod policy;
 pub mod rules_ja;

@@ -53,16 +53,49 @@ fn keygen(out: &Path) {
     );
 }
 
-fn factory(dir: &Path, sim: &Sim, sealed_to: &Path, serials: &str, count: usize) -> Factory {
+/// A line of two simulated tokens in a fresh directory, and the bank's key pair under
+/// `bank/` (the bank hands the line only `bank.pub`).
+struct Line {
+    sim: Sim,
+    bank_key: PathBuf,
+    tmp: tempfile::TempDir,
+}
+
+impl Line {
+    fn new() -> Line {
+        let tmp = tempfile::tempdir().unwrap();
+        let sim = Sim::start(tmp.path(), 2, &[]);
+        std::fs::create_dir_all(tmp.path().join("bank")).unwrap();
+        let bank_key = tmp.path().join("bank").join("bank");
+        keygen(&bank_key);
+        Line { sim, bank_key, tmp }
+    }
+
+    fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// The bank's public key, which the line seals to.
+    fn bank_pub(&self) -> PathBuf {
+        self.bank_key.with_extension("pub")
+    }
+
+    /// The bank's secret key, which opens the sealed records.
+    fn bank_secret(&self) -> PathBuf {
+        self.bank_key.with_extension("key")
+    }
+}
+
+/// `line enroll` of every token on the line into `host/devices.tldev`, signed by a new
+/// enroller key under `enroll/`, through `step` (what it ran, the arguments; its stdout).
+/// Returns the device list and the enroller's public key.
+fn enroll(
+    dir: &Path,
+    sim: &Sim,
+    step: &mut dyn FnMut(&str, Vec<String>) -> String,
+) -> (PathBuf, PathBuf) {
     let host = dir.join("host");
     std::fs::create_dir_all(&host).unwrap();
-    let mut printed = Vec::new();
-    let mut step = |what: &str, a: Vec<String>| {
-        let out = run(&a, LIMIT);
-        printed.push((format!("stdout of {what}"), out.stdout.clone()));
-        printed.push((format!("stderr of {what}"), out.stderr.clone()));
-        ok(&out, what)
-    };
     let devices = host.join("devices.tldev");
     let enroll_key = dir.join("enroll").join("enroll.key");
     std::fs::create_dir_all(enroll_key.parent().unwrap()).unwrap();
@@ -76,6 +109,53 @@ fn factory(dir: &Path, sim: &Sim, sealed_to: &Path, serials: &str, count: usize)
     ]);
     a.extend(sim.port_args());
     step("line enroll", a);
+    (devices, enroll_key.with_extension("pub"))
+}
+
+/// `bank import FILE --key KEY --devices D --enroller E --json` (every check of a sealed
+/// file): whether it succeeded, stdout, stderr.
+fn import_sealed(
+    db: &Path,
+    file: &Path,
+    key: &Path,
+    devices: &Path,
+    enroller: &Path,
+) -> (bool, String, String) {
+    bank(
+        db,
+        &[
+            "import",
+            &p(file),
+            "--key",
+            &p(key),
+            "--devices",
+            &p(devices),
+            "--enroller",
+            &p(enroller),
+            "--json",
+        ],
+    )
+}
+
+/// [`import_sealed`] that must succeed: how many tokens it imported.
+fn imported(db: &Path, file: &Path, key: &Path, devices: &Path, enroller: &Path) -> u64 {
+    let (ok, out, err) = import_sealed(db, file, key, devices, enroller);
+    assert!(ok, "bank import {}: {err}", file.display());
+    serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["imported"]
+        .as_u64()
+        .unwrap()
+}
+
+fn factory(dir: &Path, sim: &Sim, sealed_to: &Path, serials: &str, count: usize) -> Factory {
+    let host = dir.join("host");
+    let mut printed = Vec::new();
+    let mut step = |what: &str, a: Vec<String>| {
+        let out = run(&a, LIMIT);
+        printed.push((format!("stdout of {what}"), out.stdout.clone()));
+        printed.push((format!("stderr of {what}"), out.stderr.clone()));
+        ok(&out, what)
+    };
+    let (devices, enroller) = enroll(dir, sim, &mut step);
     let journal = host.join("batch-S1");
     let count = count.to_string();
     let a = run_args(
@@ -108,7 +188,7 @@ fn factory(dir: &Path, sim: &Sim, sealed_to: &Path, serials: &str, count: usize)
         journal,
         export,
         devices,
-        enroller: enroll_key.with_extension("pub"),
+        enroller,
     }
 }
 
@@ -122,19 +202,9 @@ fn display(port: &str) -> serde_json::Value {
 
 #[test]
 fn sealed_batch_goes_from_line_to_login_and_no_seed_is_on_the_line_host() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let sim = Sim::start(dir, 2, &[]);
-    std::fs::create_dir_all(dir.join("bank")).unwrap();
-    let bank_key = dir.join("bank").join("bank");
-    keygen(&bank_key);
-    let f = factory(
-        dir,
-        &sim,
-        &bank_key.with_extension("pub"),
-        "40000001-40000100",
-        2,
-    );
+    let line = Line::new();
+    let (dir, sim) = (line.dir(), &line.sim);
+    let f = factory(dir, sim, &line.bank_pub(), "40000001-40000100", 2);
 
     // The journal holds no batch key; the seed file needs none; PSKC is refused with why.
     assert!(!f.journal.join("batch.key").exists());
@@ -163,7 +233,7 @@ fn sealed_batch_goes_from_line_to_login_and_no_seed_is_on_the_line_host() {
     assert!(!dir.join("host").join("S1.pskc").exists());
 
     // The bank: verify, import (all checks), then the seeds as the bank sees them.
-    let key = bank_key.with_extension("key");
+    let key = line.bank_secret();
     let dev = ["--devices", &p(&f.devices), "--enroller", &p(&f.enroller)];
     let mut verify = args(&[
         "seeds",
@@ -178,19 +248,7 @@ fn sealed_batch_goes_from_line_to_login_and_no_seed_is_on_the_line_host() {
         serde_json::from_str(ok(&run(&verify, LIMIT), "verify").trim()).unwrap();
     assert_eq!(v["records"], 2);
     let db = bank_db(&dir.join("bank"));
-    let mut import = vec![
-        "import",
-        f.export.to_str().unwrap(),
-        "--key",
-        key.to_str().unwrap(),
-        "--json",
-    ];
-    import.extend(dev.iter().copied());
-    let imported = bank_ok(&db, &import);
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(imported.trim()).unwrap()["imported"],
-        2
-    );
+    assert_eq!(imported(&db, &f.export, &key, &f.devices, &f.enroller), 2);
     let csv = dir.join("bank").join("seeds.csv");
     let mut decrypt = args(&[
         "seeds",
@@ -313,37 +371,21 @@ fn rewrite(path: &Path, to: &seedfile::PublicKey, records: &[seedfile::sealed::S
 }
 
 fn import_fails(db: &Path, file: &Path, key: &Path, f: &Factory) -> String {
-    let (ok, _, err) = bank(
-        db,
-        &[
-            "import",
-            &p(file),
-            "--key",
-            &p(key),
-            "--devices",
-            &p(&f.devices),
-            "--enroller",
-            &p(&f.enroller),
-        ],
-    );
+    let (ok, _, err) = import_sealed(db, file, key, &f.devices, &f.enroller);
     assert!(!ok, "the import was accepted");
     err
 }
 
 #[test]
 fn host_passing_its_own_public_key_is_caught_at_import() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let sim = Sim::start(dir, 2, &[]);
-    std::fs::create_dir_all(dir.join("bank")).unwrap();
-    let bank_key = dir.join("bank").join("bank");
-    keygen(&bank_key);
+    let line = Line::new();
+    let (dir, sim) = (line.dir(), &line.sim);
     let evil = dir.join("evil");
     keygen(&evil);
     // The compromised host runs the line sealed to its own key…
     let f = factory(
         dir,
-        &sim,
+        sim,
         &evil.with_extension("pub"),
         "40000001-40000100",
         2,
@@ -356,7 +398,7 @@ fn host_passing_its_own_public_key_is_caught_at_import() {
     assert_eq!(header.key_id, host_key.key_id());
     // …opens every seed, and re-seals it to the bank: (a) keeping the token's signature,
     // (b) signing with a device key of its own.
-    let bank_pk = bank_public(&bank_key.with_extension("pub"));
+    let bank_pk = bank_public(&line.bank_pub());
     let forger = sealed_seed::DeviceKey::from_secret(&[7; 32]);
     let mut keep_sig = Vec::new();
     let mut own_sig = Vec::new();
@@ -386,7 +428,7 @@ fn host_passing_its_own_public_key_is_caught_at_import() {
         own_sig.push(b);
     }
     let db = bank_db(&dir.join("bank"));
-    let key = bank_key.with_extension("key");
+    let key = line.bank_secret();
     // As exported, the file is for another key.
     let err = import_fails(&db, &f.export, &key, &f);
     assert!(err.contains("key id"), "{err}");
@@ -405,21 +447,11 @@ fn host_passing_its_own_public_key_is_caught_at_import() {
 
 #[test]
 fn record_moved_to_another_serial_is_refused_at_import() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let sim = Sim::start(dir, 2, &[]);
-    std::fs::create_dir_all(dir.join("bank")).unwrap();
-    let bank_key = dir.join("bank").join("bank");
-    keygen(&bank_key);
-    let f = factory(
-        dir,
-        &sim,
-        &bank_key.with_extension("pub"),
-        "40000001-40000100",
-        2,
-    );
+    let line = Line::new();
+    let (dir, sim) = (line.dir(), &line.sim);
+    let f = factory(dir, sim, &line.bank_pub(), "40000001-40000100", 2);
     let (_, records) = seedfile::sealed::read(std::fs::File::open(&f.export).unwrap()).unwrap();
-    let bank_pk = bank_public(&bank_key.with_extension("pub"));
+    let bank_pk = bank_public(&line.bank_pub());
     // The two records swap serials (labels swapped on the line), readings and all.
     let mut moved = records.clone();
     moved[0].serial = records[1].serial.clone();
@@ -427,7 +459,7 @@ fn record_moved_to_another_serial_is_refused_at_import() {
     let file = dir.join("moved.tlseed");
     rewrite(&file, &bank_pk, &moved);
     let db = bank_db(&dir.join("bank"));
-    let key = bank_key.with_extension("key");
+    let key = line.bank_secret();
     let err = import_fails(&db, &file, &key, &f);
     assert!(err.contains("nothing was imported"), "{err}");
     for r in &records {
@@ -453,24 +485,7 @@ fn record_moved_to_another_serial_is_refused_at_import() {
         "{err}"
     );
     // All or nothing: the genuine file still imports both tokens afterwards.
-    let imported = bank_ok(
-        &db,
-        &[
-            "import",
-            &p(&f.export),
-            "--key",
-            &p(&key),
-            "--devices",
-            &p(&f.devices),
-            "--enroller",
-            &p(&f.enroller),
-            "--json",
-        ],
-    );
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(imported.trim()).unwrap()["imported"],
-        2
-    );
+    assert_eq!(imported(&db, &f.export, &key, &f.devices, &f.enroller), 2);
 }
 
 /// A sealed batch exported in two parts (issue #15): the first station's token, then with
@@ -478,27 +493,10 @@ fn record_moved_to_another_serial_is_refused_at_import() {
 /// bank once, and both files import without `--skip-known`.
 #[test]
 fn sealed_batch_exported_in_two_parts_puts_each_token_in_stock_once() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let sim = Sim::start(dir, 2, &[]);
-    std::fs::create_dir_all(dir.join("bank")).unwrap();
-    let bank_key = dir.join("bank").join("bank");
-    keygen(&bank_key);
+    let line = Line::new();
+    let (dir, sim) = (line.dir(), &line.sim);
+    let (devices, enroller) = enroll(dir, sim, &mut |what, a| ok(&run(&a, LIMIT), what));
     let host = dir.join("host");
-    std::fs::create_dir_all(&host).unwrap();
-    let devices = host.join("devices.tldev");
-    let enroll_key = dir.join("enroll").join("enroll.key");
-    std::fs::create_dir_all(enroll_key.parent().unwrap()).unwrap();
-    let mut a = args(&[
-        "line",
-        "enroll",
-        "--key",
-        &p(&enroll_key),
-        "--out",
-        &p(&devices),
-    ]);
-    a.extend(sim.port_args());
-    ok(&run(&a, LIMIT), "line enroll");
 
     // One station first: one token locked.
     let journal = host.join("batch-S2");
@@ -516,7 +514,7 @@ fn sealed_batch_exported_in_two_parts_puts_each_token_in_stock_once() {
         "--count",
         "1",
         "--sealed-to",
-        &p(&bank_key.with_extension("pub")),
+        &p(&line.bank_pub()),
         "--port",
         &sim.ports[0],
     ]);
@@ -557,27 +555,13 @@ fn sealed_batch_exported_in_two_parts_puts_each_token_in_stock_once() {
     assert!(o.stderr.contains("nothing new to export"), "{}", o.stderr);
 
     let db = bank_db(&dir.join("bank"));
-    let key = bank_key.with_extension("key");
-    let enroller = enroll_key.with_extension("pub");
+    let key = line.bank_secret();
     for file in [&first, &rest] {
-        let imported = bank_ok(
-            &db,
-            &[
-                "import",
-                file.to_str().unwrap(),
-                "--key",
-                key.to_str().unwrap(),
-                "--devices",
-                devices.to_str().unwrap(),
-                "--enroller",
-                enroller.to_str().unwrap(),
-                "--json",
-            ],
-        );
         assert_eq!(
-            serde_json::from_str::<serde_json::Value>(imported.trim()).unwrap()["imported"],
+            imported(&db, file, &key, &devices, &enroller),
             1,
-            "{imported}"
+            "{}",
+            file.display()
         );
     }
     let listed = bank_ok(&db, &["token", "list", "--status", "stock", "--json"]);
