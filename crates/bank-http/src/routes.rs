@@ -302,6 +302,24 @@ fn done<T>(r: Result<T, Error>, f: impl FnOnce(T) -> Reply) -> Reply {
     }
 }
 
+/// A password field of a body (the spec's `Secret`: it needs a character other than a line
+/// end, since trailing line ends are dropped). An empty or line-ends-only password is a
+/// malformed request, answered 400 `invalid_input` before any state is read, so a request
+/// that cannot be a proof is never answered with what the named login's state is (locked).
+struct SecretText(String);
+
+impl<'de> Deserialize<'de> for SecretText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.chars().all(|c| c == '\r' || c == '\n') {
+            return Err(serde::de::Error::custom(
+                "a password is empty (or only line ends): give its characters",
+            ));
+        }
+        Ok(SecretText(s))
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CustomerBody {
@@ -309,7 +327,7 @@ struct CustomerBody {
     name: String,
     mode: UsageMode,
     #[serde(default)]
-    secret: Option<String>,
+    secret: Option<SecretText>,
 }
 
 #[derive(Deserialize)]
@@ -322,7 +340,7 @@ struct UserBody {
     #[serde(default = "yes")]
     needs_otp: bool,
     #[serde(default)]
-    secret: Option<String>,
+    secret: Option<SecretText>,
 }
 
 fn yes() -> bool {
@@ -344,7 +362,7 @@ struct RevokeBody {
 struct ProofFieldsFlat {
     customer: CustomerId,
     actor: LoginId,
-    secret: String,
+    secret: SecretText,
     code: String,
 }
 
@@ -352,7 +370,7 @@ impl ProofFieldsFlat {
     fn proof(self) -> Proof {
         Proof {
             actor: UserRef::new(self.customer, self.actor),
-            secret: ConfirmationSecret::new(self.secret),
+            secret: ConfirmationSecret::new(self.secret.0),
             code: self.code,
         }
     }
@@ -413,7 +431,7 @@ struct PermissionBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PasswordBody {
-    secret: String,
+    secret: SecretText,
 }
 
 #[derive(Deserialize)]
@@ -426,14 +444,14 @@ struct EmptyBody {}
 struct FirstFactorBody {
     customer: CustomerId,
     login: LoginId,
-    password: String,
+    password: SecretText,
 }
 
 /// `POST /v1/customers/{id}/users/{login}/login-password`: bank IT sets a login password.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LoginPasswordBody {
-    login_password: String,
+    login_password: SecretText,
 }
 
 /// `POST /v1/login-password`: the master sets a user's login password with the master's proof.
@@ -442,7 +460,7 @@ struct MasterLoginPasswordBody {
     #[serde(flatten)]
     proof: ProofFieldsFlat,
     target: LoginId,
-    login_password: String,
+    login_password: SecretText,
 }
 
 /// `page` from the query (default 1).
@@ -480,7 +498,7 @@ struct ValidateBody {
 #[serde(deny_unknown_fields)]
 struct SessionBody {
     name: lifecycle::OperatorId,
-    password: String,
+    password: SecretText,
     code: String,
 }
 
@@ -562,7 +580,7 @@ fn route<S: Store>(
                 id: b.id.clone(),
                 name: b.name,
                 mode: b.mode,
-                secret: b.secret.map(ConfirmationSecret::new),
+                secret: b.secret.map(|s| ConfirmationSecret::new(s.0)),
             };
             done(bank.add_customer(who, c, now), |_| {
                 Reply::created(json!({ "id": b.id }))
@@ -580,7 +598,7 @@ fn route<S: Store>(
                 name: b.name,
                 class: b.class,
                 needs_otp: b.needs_otp,
-                secret: b.secret.map(ConfirmationSecret::new),
+                secret: b.secret.map(|s| ConfirmationSecret::new(s.0)),
             };
             done(bank.add_user(who, u, now), |_| {
                 Reply::created(json!({ "login": b.login }))
@@ -637,7 +655,7 @@ fn route<S: Store>(
         ("POST", ["v1", "customers", id, "users", login, "password"]) => {
             let user = user_at(id, login)?;
             let b: PasswordBody = parse(body)?;
-            let secret = ConfirmationSecret::new(b.secret);
+            let secret = ConfirmationSecret::new(b.secret.0);
             done(bank.set_user_password(who, &user, &secret, now), |_| {
                 Reply::ok(
                     json!({ "customer": user.customer, "login": user.login, "confirmation_password": "set" }),
@@ -791,7 +809,7 @@ fn route<S: Store>(
         }
         ("POST", ["v1", "operator", "sessions"]) => {
             let b: SessionBody = parse(body)?;
-            let pw = ConfirmationSecret::new(b.password);
+            let pw = ConfirmationSecret::new(b.password.0);
             done(
                 bank.open_operator_session(who, &b.name, &pw, &b.code, now),
                 |s| {
@@ -874,7 +892,7 @@ fn route<S: Store>(
         }
         ("POST", ["v1", "login"]) => {
             let b: FirstFactorBody = parse(body)?;
-            let password = LoginPassword::new(b.password);
+            let password = LoginPassword::new(b.password.0);
             done(
                 bank.login(who, &b.customer, &b.login, &password, now),
                 |f| {
@@ -893,7 +911,7 @@ fn route<S: Store>(
         ("POST", ["v1", "customers", id, "users", login, "login-password"]) => {
             let user = user_at(id, login)?;
             let b: LoginPasswordBody = parse(body)?;
-            let password = LoginPassword::new(b.login_password);
+            let password = LoginPassword::new(b.login_password.0);
             done(
                 bank.set_login_password(who, &user.customer, &user.login, &password, now),
                 |()| {
@@ -908,7 +926,7 @@ fn route<S: Store>(
             let proof = b.proof.proof();
             let customer = proof.actor.customer.clone();
             let actor = proof.actor.login.clone();
-            let password = LoginPassword::new(b.login_password);
+            let password = LoginPassword::new(b.login_password.0);
             done(
                 bank.set_login_password_as_master(who, &proof, &b.target, &password, now),
                 |()| {
