@@ -321,3 +321,39 @@ fn time_drift_roundtrips_through_pskc() {
     assert_eq!(back[0].time_drift, -2);
     assert_eq!(back[1].time_drift, 0);
 }
+
+/// RFC 6030 §4.3.1: what tokenline writes in `<Manufacturer>` is `oath.` + the two-character
+/// OATH manufacturer prefix or `iana.` + an IANA Private Enterprise Number.
+#[test]
+fn manufacturer_is_an_oath_prefix_or_an_iana_enterprise_number() {
+    use seedfile::pskc::check_manufacturer;
+    for good in [
+        "oath.TL",
+        "oath.u2",
+        "iana.32473",
+        "iana.1",
+        "iana.4294967295",
+    ] {
+        assert_eq!(check_manufacturer(good), Ok(()), "{good}");
+    }
+    for bad in [
+        "Tokenline",
+        "",
+        "oath.",
+        "oath.T",
+        "oath.TLX",
+        "oath.T-",
+        "iana.",
+        "iana.-1",
+        "iana.0",
+        "iana.12345678901",
+        "IANA.32473",
+        "iana.32473 ",
+    ] {
+        let e = check_manufacturer(bad).expect_err(bad);
+        assert!(
+            e.contains("RFC 6030 §4.3.1") && e.contains(&format!("{bad:?}")),
+            "{e}"
+        );
+    }
+}

@@ -175,6 +175,30 @@ fn expiry_in_the_past_is_refused() {
     );
 }
 
+/// RFC 6030 §4.3.1: PSKC's `<Manufacturer>` is `oath.` + an OATH manufacturer prefix or
+/// `iana.` + an IANA Private Enterprise Number; free text is refused before anything is written.
+#[test]
+fn a_manufacturer_that_is_not_an_rfc_6030_value_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let j = root.path().join("j");
+    for bad in [
+        "Tokenline",
+        "oath.",
+        "oath.TOOLONG",
+        "iana.",
+        "iana.12x",
+        "iana.0123",
+    ] {
+        let mut a = base(&j, "10000001-10000010", "2031-01-31", "/dev/null");
+        a.extend(args(&["--manufacturer", bad]));
+        let err = misused(root.path(), a, "RFC 6030 §4.3.1");
+        assert!(
+            err.contains(&format!("{bad:?}")) && err.contains("iana."),
+            "{err}"
+        );
+    }
+}
+
 #[test]
 fn journal_directory_that_cannot_be_written_is_refused() {
     let root = tempfile::tempdir().unwrap();

@@ -123,6 +123,12 @@ fn no_seed_in_any_output_log_journal_seed_file_or_bank_database() {
         "--out",
         &s(&px),
     ]);
+    // `line run`'s default manufacturer is in the form RFC 6030 §4.3.1 requires.
+    let xml = std::fs::read_to_string(&px).unwrap();
+    assert!(
+        xml.contains("<pskc:Manufacturer>iana.32473</pskc:Manufacturer>"),
+        "PSKC Manufacturer of a default line run"
+    );
     printed.ok(&["seeds", "inspect", &s(&tl)]);
     printed.ok(&["seeds", "inspect", &s(&px)]);
     printed.ok(&["seeds", "verify", &s(&tl), "--key", &s(&psk)]);

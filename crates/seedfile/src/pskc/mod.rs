@@ -278,6 +278,32 @@ pub fn fits_schema(mode: &Mode) -> std::result::Result<(), String> {
     }
 }
 
+/// Checks a `<Manufacturer>` value against RFC 6030 §4.3.1: "the value MUST be taken from
+/// either [OATHMAN] prefixes (i.e., the 'token type, manufacturer prefix' portion of the OATH
+/// token identifier) or from IANA Private Enterprise Numbers [IANAPENS]", written `oath.` +
+/// the two-character prefix (`oath.TL`) or `iana.` + the decimal number (`iana.32473`).
+/// Readers still take free text, as vendors write it (`Feitian Technology Co.,Ltd`); this
+/// check is for what tokenline writes. Errors: the message names the value and both forms.
+pub fn check_manufacturer(value: &str) -> std::result::Result<(), String> {
+    let oath = value
+        .strip_prefix("oath.")
+        .is_some_and(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let iana = value.strip_prefix("iana.").is_some_and(|n| {
+        !n.is_empty()
+            && n.len() <= 10
+            && n.bytes().all(|b| b.is_ascii_digit())
+            && !n.starts_with('0')
+    });
+    if oath || iana {
+        return Ok(());
+    }
+    Err(format!(
+        "manufacturer {value:?} is not an RFC 6030 §4.3.1 value: give `oath.` and your two-character \
+         OATH manufacturer prefix (e.g. oath.TL) or `iana.` and your IANA Private Enterprise Number \
+         (e.g. iana.32473, the number reserved for documentation)"
+    ))
+}
+
 fn pskc_err(msg: impl Into<String>) -> Error {
     Error::Pskc(msg.into())
 }

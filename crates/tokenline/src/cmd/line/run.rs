@@ -90,8 +90,11 @@ pub struct Cmd {
     /// Also check this directory's batch journals for overlapping serial ranges.
     #[arg(long)]
     journals_root: Option<PathBuf>,
-    /// Manufacturer recorded for the seed file.
-    #[arg(long, default_value = "Tokenline")]
+    /// Manufacturer recorded for the seed file, as RFC 6030 §4.3.1 wants it in PSKC's
+    /// `<Manufacturer>`: `oath.` + your OATH manufacturer prefix (`oath.TL`) or `iana.` + your
+    /// IANA Private Enterprise Number. The default is the number reserved for documentation
+    /// (RFC 5612), right for simulated tokens: give your own for real ones.
+    #[arg(long, default_value = "iana.32473")]
     manufacturer: String,
     /// Model recorded for the seed file.
     #[arg(long, default_value = "TL-1")]
@@ -242,6 +245,8 @@ impl Cmd {
             .map_err(|e| Usage(format!("--serials: {e}")))?;
         let expiry = Expiry::parse(&need(&self.expiry, "--expiry")?)
             .map_err(|e| Usage(format!("--expiry: {e}")))?;
+        seedfile::pskc::check_manufacturer(&self.manufacturer)
+            .map_err(|e| Usage(format!("--manufacturer: {e}")))?;
         if expiry.is_not_after_day_of(unix_now()) {
             crate::usage!("--expiry {expiry} is not after today (UTC): the tokens would be expired on delivery; give a future date");
         }
