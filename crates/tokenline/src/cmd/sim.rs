@@ -57,7 +57,8 @@ pub struct Cmd {
     /// Exit once every fed token is locked (for scripts and tests).
     #[arg(long)]
     exit_when_done: bool,
-    /// Write the station lines (JSON Lines) to this file once every pty is up.
+    /// Write the station lines (JSON Lines) to this file once every pty is up. A file left
+    /// by an earlier run is removed at start, so a script can wait for it to appear.
     #[arg(long)]
     ready_file: Option<PathBuf>,
     /// Run firmware-image tokens under QEMU instead of the built-in simulator. The
@@ -72,6 +73,16 @@ pub struct Cmd {
 impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
+        if let Some(path) = &self.ready_file {
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| {
+                        format!("cannot remove the old ready file {}", path.display())
+                    });
+                }
+                _ => {}
+            }
+        }
         if self.qemu {
             return super::sim_qemu::run(super::sim_qemu::QemuOptions {
                 tokens: self.tokens,
