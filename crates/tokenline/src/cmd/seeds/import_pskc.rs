@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 
 use super::common::{FormatArg, OutputProtection};
 use super::convert::{convert, InKey};
@@ -27,7 +27,9 @@ impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
         let mut head = [0u8; 64];
-        let n = std::io::Read::read(&mut std::fs::File::open(&self.input)?, &mut head)?;
+        let n = std::fs::File::open(&self.input)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+            .with_context(|| format!("reading {}", self.input.display()))?;
         if seedfile::Format::sniff(&head[..n]) != Some(seedfile::Format::Pskc) {
             bail!(
                 "{} is not a PSKC (XML) file; use `seeds convert` for .tlseed input",
