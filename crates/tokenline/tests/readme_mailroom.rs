@@ -4,62 +4,15 @@
 //! `pack` is the serials the plan put in that envelope; `[--csv]` runs both ways.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
+mod readme_support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tokenline");
+use std::path::Path;
+
+use readme_support::bash;
 
 /// The commands of the ```sh block under "## The mailing room", continuation lines joined.
 fn readme_block() -> Vec<String> {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
-            .unwrap();
-    let section = &readme[readme
-        .find("## The mailing room")
-        .expect("README has the mailing-room section")..];
-    let start = section.find("```sh\n").unwrap() + 6;
-    let block = &section[start..start + section[start..].find("```").unwrap()];
-    let mut cmds = Vec::new();
-    let mut cur = String::new();
-    for line in block.lines() {
-        let line = line.trim_end();
-        if let Some(head) = line.strip_suffix('\\') {
-            cur.push_str(head);
-            continue;
-        }
-        cur.push_str(line);
-        if !cur.trim().is_empty() {
-            cmds.push(std::mem::take(&mut cur));
-        }
-    }
-    cmds
-}
-
-fn bash(dir: &Path, script: &str, stdin: &str) -> (bool, String, String) {
-    let mut child = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", script])
-        .current_dir(dir)
-        .env("T", BIN)
-        .env_remove("TOKENLINE_BANK_DB")
-        .env_remove("TOKENLINE_CLOCK")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    (
-        o.status.success(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    readme_support::readme_block("## The mailing room", 0)
 }
 
 #[test]
@@ -88,7 +41,7 @@ fn readme_mailing_room_block_runs_as_written_on_the_fixtures() {
     };
 
     // Everything before `pack`.
-    let (ok, out, err) = bash(tmp.path(), &with_exports(&cmds[..pack_at]), "");
+    let (ok, out, err) = bash(tmp.path(), &with_exports(&cmds[..pack_at]), "", &[]);
     assert!(ok, "README block failed before pack:\n{out}\n{err}");
     assert!(
         err.contains("imported 300 customers") || out.contains("imported 300 customers"),
@@ -115,6 +68,7 @@ fn readme_mailing_room_block_runs_as_written_on_the_fixtures() {
         tmp.path(),
         &with_exports(&[format!("$T mailroom show C1 --envelope {envelope} --json")]),
         "",
+        &[],
     );
     assert!(ok, "{err}");
     let view: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
@@ -136,7 +90,7 @@ fn readme_mailing_room_block_runs_as_written_on_the_fixtures() {
             .filter(|c| c.contains("[--csv]"))
             .map(|c| c.replace("[--csv]", "--csv")),
     );
-    let (ok, out, err) = bash(tmp.path(), &with_exports(&rest), &scans);
+    let (ok, out, err) = bash(tmp.path(), &with_exports(&rest), &scans, &[]);
     assert!(ok, "README block failed from pack on:\n{out}\n{err}");
     assert!(
         err.contains(&format!("envelope {envelope} shipped"))
