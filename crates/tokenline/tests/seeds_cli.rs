@@ -604,3 +604,25 @@ fn journal_batch_exports_locked_tokens_to_both_formats() {
         }
     }
 }
+
+#[test]
+fn import_pskc_of_a_missing_file_names_the_file() {
+    let s = setup();
+    let before = listing(&s.dir);
+    fails(
+        &s.dir,
+        &[
+            "seeds",
+            "import-pskc",
+            "vendor.pskcxml",
+            "--in-key",
+            "shared.psk",
+            "--psk",
+            "shared.psk",
+            "--out",
+            "x.tlseed",
+        ],
+        "reading vendor.pskcxml: No such file",
+    );
+    assert_eq!(listing(&s.dir), before);
+}

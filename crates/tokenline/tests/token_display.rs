@@ -212,3 +212,28 @@ fn sim_with_feed_and_exit_when_done_swaps_tokens_and_exits_after_the_batch() {
 fn hex_of(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// A script waits for `--ready-file` to appear (the README's factory block): a file left by
+/// an earlier run must not say the stations are up before this run's are.
+#[test]
+fn a_ready_file_left_by_an_earlier_run_is_removed_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("line.ready");
+    std::fs::write(&ready, "{\"station\":\"station-01\",\"link\":\"/gone\"}\n").unwrap();
+    // A state directory that cannot be made: the simulator never gets its stations up.
+    let not_a_dir = dir.path().join("not-a-dir");
+    std::fs::write(&not_a_dir, "").unwrap();
+    let out = Command::new(BIN)
+        .args(["sim", "--tokens", "1", "--state-dir"])
+        .arg(&not_a_dir)
+        .arg("--ready-file")
+        .arg(&ready)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        !ready.exists(),
+        "the stale ready file is still there: a script would take the stations as up"
+    );
+}
