@@ -37,12 +37,31 @@ fn main() -> std::process::ExitCode {
     match cli.command.run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", error_message(&err));
             // Exit 2 for bad usage found after parsing, as for clap's own usage errors.
             let usage = err.chain().any(|e| e.is::<cmd::common::Usage>());
             std::process::ExitCode::from(if usage { 2 } else { 1 })
         }
     }
+}
+
+/// The error and its causes, outermost first, joined by ": ". A cause whose text the message
+/// already ends with is left out: the libraries' errors often print their source in their
+/// own text and also return it as the source (thiserror's `{source}`), which `{:#}` would
+/// print twice ("Not a directory (os error 20): Not a directory (os error 20)").
+fn error_message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// The format of log lines on stderr.

@@ -237,3 +237,21 @@ fn a_ready_file_left_by_an_earlier_run_is_removed_at_start() {
         "the stale ready file is still there: a script would take the stations as up"
     );
 }
+
+/// An error whose library text already holds its cause prints that cause once.
+#[test]
+fn an_os_error_is_printed_once_after_what_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_dir = dir.path().join("not-a-dir");
+    std::fs::write(&not_a_dir, "").unwrap();
+    let out = Command::new(BIN)
+        .args(["sim", "--tokens", "1", "--state-dir"])
+        .arg(&not_a_dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not-a-dir"), "names the path: {err}");
+    assert_eq!(err.matches("Not a directory").count(), 1, "{err}");
+}
