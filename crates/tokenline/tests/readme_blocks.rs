@@ -7,6 +7,9 @@
 //! - absolute `/tmp/...` paths are rewritten into the test's temporary directory, and `HOME` /
 //!   `XDG_DATA_HOME` point into it (the line's serial registry lives in the data directory);
 //! - the simulator started with `&` is stopped when the block's shell exits;
+//! - the partial export is for a batch still running: between its two lines the test runs
+//!   the line on (`line run --resume`, two more simulated tokens), so that `--new-only` has
+//!   the tokens no export wrote yet;
 //! - optional parts `[--opt x]` run with the brackets removed, except `[--page 2]`: the test
 //!   bank has one page, and a page past the end is an error by design;
 //! - the bank runs on a staging database (`bank init --staging` for `--production`) so that
@@ -167,8 +170,8 @@ fn readme_bank_blocks_run_as_written_on_the_factory_batch() {
     let seeds = seeds(&std::fs::read_to_string(dir.join("seeds.csv")).unwrap());
     assert_eq!(seeds.len(), 20);
 
-    // The partial export is for a batch still running; on the finished batch `--partial`
-    // takes every token and `--new-only` has nothing left, which it says.
+    // The partial export, then the run goes on (two more tokens on one more simulated
+    // station, `line run --resume`), then `--new-only` exports just those two.
     let partial = readme_block("## Seed files for the bank", 1);
     assert_eq!(partial.len(), 2, "{partial:?}");
     let (ok, out, err) = run(dir, &partial[0].replace("/tmp/", &tmp_prefix));
@@ -177,8 +180,19 @@ fn readme_bank_blocks_run_as_written_on_the_factory_batch() {
         err.contains("wrote 20 records to B2026-11-a.tlseed"),
         "{err}"
     );
-    let (ok, _, err) = run(dir, &partial[1].replace("/tmp/", &tmp_prefix));
-    assert!(!ok && err.contains("nothing new to export"), "{err}");
+    let more = "trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT
+        $T sim --tokens 1 --state-dir line2 --feed 2 --ready-file line2.ready >/dev/null 2>&1 &
+        until [ -s line2.ready ]; do sleep 0.1; done
+        $T line run --batch B2026-11 --serials 10000001-10000200 --expiry 2031-01-31 \
+            --journal batch-B2026-11 --count 2 --port line2/station-01 --resume";
+    let (ok, out, err) = run(dir, more);
+    assert!(ok, "two more tokens: {out}\n{err}");
+    let (ok, out, err) = run(dir, &partial[1].replace("/tmp/", &tmp_prefix));
+    assert!(ok, "{out}\n{err}");
+    assert!(
+        err.contains("wrote 2 records to B2026-11-b.tlseed"),
+        "{err}"
+    );
 
     // "The bank".
     std::fs::write(dir.join("pw.txt"), "hanako's own password\n").unwrap();
