@@ -27,16 +27,7 @@ fn a_user_without_a_token_is_answered_like_an_unknown_login_by_default() {
     let b = bank(false);
     let s = b.serve(bank_http::ServeConfig::loopback("127.0.0.1:0"));
     let key = b.key(Scope::Login).to_owned();
-    let ask = |login: &str, code: &str| -> (u16, Value) {
-        json(
-            s.addr(),
-            "POST",
-            "/v1/validate",
-            &key,
-            &[],
-            &json!({"customer": "C1", "login": login, "code": code}),
-        )
-    };
+    let ask = |login: &str, code: &str| validate_c1(s.addr(), &key, login, code);
     // Every attempt, to the lockout and past it, answers alike for the three.
     let max = b.policy.validation.max_failures as usize;
     for n in 0..=max {

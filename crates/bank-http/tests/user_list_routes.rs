@@ -8,7 +8,8 @@ use lifecycle::*;
 use support::*;
 
 /// A `login` key acting for a general user is refused (issue #11: the list is for master and
-/// admin users); acting for the master it lists.
+/// admin users) as for an unknown actor (issue #10: no oracle on logins); acting for the
+/// master it lists.
 #[test]
 fn a_general_user_cannot_list_the_customers_users_through_a_login_key() {
     let b = TestBank::new(|_| {});
@@ -25,8 +26,25 @@ fn a_general_user_cannot_list_the_customers_users_through_a_login_key() {
         &[],
         None,
     );
-    assert_eq!((st, v["code"].as_str()), (403, Some("not_allowed")), "{v}");
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (404, Some("unknown_customer")),
+        "{v}"
+    );
     assert!(v.get("users").is_none(), "{v}");
+    let unknown = call(
+        s.addr(),
+        "GET",
+        "/v1/customers/C2/users?actor=nobody",
+        Some(&key),
+        &[],
+        None,
+    );
+    assert_eq!(
+        (st, v),
+        unknown,
+        "a general actor answers as an unknown one"
+    );
     let (st, v) = call(
         s.addr(),
         "GET",

@@ -49,6 +49,15 @@ pub fn check_code(
     }
 }
 
+static CODE_CHECKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many well-formed codes this process has checked against a key ([`check_otp`]): each
+/// costs the HMAC work of a search over the window. For tests that a refusal costs the same
+/// work whether a login has a token or not (issue #10: no timing oracle); never a timing.
+pub fn code_checks() -> u64 {
+    CODE_CHECKS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Checks a normalised code for `token` at `now`.
 pub fn check_otp(
     policy: &ValidationPolicy,
@@ -57,6 +66,7 @@ pub fn check_otp(
     code: &OtpCode,
     now: DateTime<Utc>,
 ) -> CodeCheck {
+    CODE_CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let p = token.params;
     if code.digits() != p.digits {
         return CodeCheck::Rejected;

@@ -87,14 +87,26 @@ fn a_login_client_lists_only_the_acting_users_customer() {
 }
 
 /// 利用者一覧 is for the master and admin users (issue #11): a general user acting through a
-/// `login` key is refused, whatever URL the front end calls; a `provisioning` key lists any
-/// customer.
+/// `login` key is refused, whatever URL the front end calls — answered as an unknown actor
+/// (issue #10: no oracle on which logins exist and their class) unless the policy tells
+/// clients the registration state; a `provisioning` key lists any customer.
 #[test]
 fn only_a_master_or_admin_user_lists_the_customers_users() {
     let w = world("000");
     let t = jst("2025-03-04 10:00");
     let c = client(&[Scope::Login]);
     let err = w
+        .bank
+        .list_users(&c, Some(&uref("jiro")), &cid("C1"), None, 1, t)
+        .unwrap_err();
+    let unknown = w
+        .bank
+        .list_users(&c, Some(&uref("nobody")), &cid("C1"), None, 1, t)
+        .unwrap_err();
+    assert_eq!(err, unknown, "a general actor answers as an unknown one");
+    let mut told = policy("000");
+    told.validation.registration_state_to_clients = true;
+    let err = world_with(told)
         .bank
         .list_users(&c, Some(&uref("jiro")), &cid("C1"), None, 1, t)
         .unwrap_err();

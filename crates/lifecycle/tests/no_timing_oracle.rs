@@ -112,4 +112,30 @@ fn an_unknown_name_costs_the_argon2_work_of_a_known_one() {
     let (runs, e) = try_login("C1", "taro");
     assert_eq!(e.unwrap_err(), Error::LoginRefused, "locked");
     assert_eq!(runs, 1, "a locked login: one Argon2 verification too");
+
+    // A login code (issue #10): a wrong code of a user's token, an unknown login, a user
+    // without a token and one who needs none each run one code check (HMAC over the window),
+    // as do a registration naming an unknown login or an unknown serial.
+    let t4 = t3 + Duration::seconds(30);
+    let checks = |f: &dyn Fn() -> Result<(), Error>| {
+        let before = lifecycle::verify::code_checks();
+        let e = f().unwrap_err();
+        (lifecycle::verify::code_checks() - before, e.code())
+    };
+    for login in ["jiro", "nobody", "shiro", "goro"] {
+        let (runs, e) = checks(&|| w.bank.validate(&ib, &uref(login), "000000", t4).map(|_| ()));
+        assert_eq!((runs, e), (1, "wrong_code"), "validate {login}");
+    }
+    for (login, serial) in [("nobody", "15151515"), ("shiro", "99999999")] {
+        let (runs, e) = checks(&|| {
+            w.bank
+                .register(&ib, &uref(login), &sn(serial), "000000", t4)
+                .map(|_| ())
+        });
+        assert_eq!(
+            (runs, e),
+            (1, "wrong_serial_or_code"),
+            "register {login} {serial}"
+        );
+    }
 }

@@ -339,3 +339,15 @@ pub fn json(
         Some(("application/json", b.as_bytes())),
     )
 }
+
+/// `POST /v1/validate` of `login` of customer C1 with `code`, as the `login` client `key`.
+pub fn validate_c1(addr: SocketAddr, key: &str, login: &str, code: &str) -> (u16, Value) {
+    json(
+        addr,
+        "POST",
+        "/v1/validate",
+        key,
+        &[],
+        &serde_json::json!({"customer": "C1", "login": login, "code": code}),
+    )
+}

@@ -124,7 +124,8 @@ impl<S: Store> Bank<S> {
     /// A `provisioning` client (or the CLI) lists any customer; a `login` client lists only
     /// the customer of the user it acts for (`acting`): another customer answers as an
     /// unknown one, and only for a master or admin user ([`user_may`] with
-    /// [`CustomerAction::ListUsers`]; [`Error::NotAllowed`] for a general user).
+    /// [`CustomerAction::ListUsers`]); a general user answers as an unknown actor, or
+    /// [`Error::NotAllowed`] where the policy tells clients the registration state.
     pub fn list_users(
         &self,
         caller: &Caller,
@@ -147,9 +148,16 @@ impl<S: Store> Bank<S> {
                     return Ok(Err(Error::UnknownCustomer(customer.to_string())));
                 };
                 // Only a master or admin user opens the list (issue #11); a general user
-                // reads their own record through `acting_user`.
+                // reads their own record through `acting_user`. A general user is named as
+                // such only where the policy tells clients about logins
+                // (`validation.registration_state_to_clients`); otherwise the answer is the
+                // unknown actor's (issue #10: no oracle on which logins exist, or their class).
                 if let Err(e) = user_may(&actor, CustomerAction::ListUsers, &self.policy.roles) {
-                    return Ok(Err(e));
+                    return Ok(Err(if self.policy.validation.registration_state_to_clients {
+                        e
+                    } else {
+                        Error::UnknownCustomer(customer.to_string())
+                    }));
                 }
             }
             let Some(c) = tx.customer(customer)? else {

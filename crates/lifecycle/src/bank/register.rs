@@ -69,6 +69,8 @@ impl<S: Store> Bank<S> {
             )));
         }
         let Some(mut user) = tx.user(&who.customer, login)? else {
+            // The HMAC work a known login's code costs (no timing oracle).
+            self.code_work_unknown(code, now);
             let key = login_key(&who.customer, login);
             if let Err(e) = self.check_throttle(tx, &key, login, now)? {
                 return Ok(Err((None, e)));
@@ -89,6 +91,7 @@ impl<S: Store> Bank<S> {
             TokenStatus::Stock | TokenStatus::Revoked { .. } => true,
         });
         let Some(mut token) = token else {
+            self.code_work_unknown(code, now);
             let remaining = self.fail(&mut user, now);
             tx.update_user(&user)?;
             return refuse(Error::WrongSerialOrCode { remaining });

@@ -8,8 +8,9 @@ use crate::audit::Actor;
 use crate::auth::{Action, Caller};
 use crate::error::Error;
 use crate::ids::{SerialNumber, UserRef};
-use crate::model::{OtpState, TokenStatus};
+use crate::model::{OtpState, TokenInfo, TokenStatus, User};
 use crate::store::{Store, StoreError, Tx};
+use crate::verify::{check_code, CodeCheck};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -35,7 +36,12 @@ impl<S: Store> Bank<S> {
     /// Checks a login code (DOMAIN.md §8): lockout (per login and per token), revoked and
     /// expired tokens, window, drift, replay. Every attempt is audited (without the code),
     /// successful logins included. An unknown login answers exactly like a wrong code, with
-    /// the same lockout.
+    /// the same lockout and the same HMAC work.
+    ///
+    /// No oracle on a login's token state: unless the policy tells clients the registration
+    /// state (`validation.registration_state_to_clients`; the bank's CLI is always told), a
+    /// revoked, expired or locked token is named only when the code is right (a holder of the
+    /// token); a wrong code is answered and counted as any wrong code, the truth in the audit.
     pub fn validate(
         &self,
         caller: &Caller,
@@ -101,6 +107,7 @@ impl<S: Store> Bank<S> {
                     self.audit_refusal(tx, entry, &slip())?;
                     return Ok(Err(slip()));
                 }
+                self.code_work_unknown(code, now);
                 let key = login_key(&who.customer, login);
                 let err = match self.check_throttle(tx, &key, login, now)? {
                     Err(e) => e,
@@ -149,6 +156,7 @@ impl<S: Store> Bank<S> {
             return Ok(Ok(outcome));
         };
         entry.detail = format!("token {serial}");
+        let mut hidden = None;
         let res = match self.check_lock(&mut user, now) {
             Err(e) => Err(e),
             Ok(()) => match tx.token(&serial)? {
@@ -157,12 +165,36 @@ impl<S: Store> Bank<S> {
                         "registered token {serial} is missing"
                     )))
                 }
-                Some(t) if matches!(t.status, TokenStatus::Revoked { .. }) => {
-                    Err(Error::TokenRevoked(serial.clone()))
-                }
-                Some(t) if t.is_expired(now) => Err(Error::TokenExpired(serial.clone())),
                 Some(mut t) => {
-                    self.prove_code_of(tx, &mut user, Some(&stored), &mut t, code, now)?
+                    let state = if matches!(t.status, TokenStatus::Revoked { .. }) {
+                        Some(Error::TokenRevoked(serial.clone()))
+                    } else if t.is_expired(now) {
+                        Some(Error::TokenExpired(serial.clone()))
+                    } else if t.counters.locked_until.is_some_and(|u| u > now) && !tell_state {
+                        self.check_token_lock(&mut t, now).err()
+                    } else {
+                        None
+                    };
+                    match state {
+                        None => {
+                            self.prove_code_of(tx, &mut user, Some(&stored), &mut t, code, now)?
+                        }
+                        Some(state) if tell_state => Err(state),
+                        Some(state) => {
+                            let told = self.prove_before_naming(
+                                tx,
+                                &mut user,
+                                &t,
+                                code,
+                                state.clone(),
+                                now,
+                            )?;
+                            if told != Err(state.clone()) {
+                                hidden = Some(state);
+                            }
+                            told
+                        }
+                    }
                 }
             },
         };
@@ -172,10 +204,52 @@ impl<S: Store> Bank<S> {
                 Ok(Ok(LoginOutcome::Accepted { serial }))
             }
             Err(err) => {
-                entry.detail = format!("token {serial}: {err}");
+                entry.detail = match hidden {
+                    // The truth for the audit; the caller got what a wrong code gets.
+                    Some(state) => format!(
+                        "token {serial}: {state} (answered as {}: the code was not proved)",
+                        err.code()
+                    ),
+                    None => format!("token {serial}: {err}"),
+                };
                 self.audit_refusal(tx, entry, &err)?;
                 Ok(Err(err))
             }
         }
+    }
+
+    /// A token the user cannot log in with (revoked, expired, locked) is named only to the
+    /// holder of a code of it (issue #10: no oracle on a login's token state for a `login`
+    /// client without the code): a right code — fresh or already used — answers `state`
+    /// (nothing is used up or stored); a wrong one is a wrong code, counted on the user like
+    /// any other; no code, the slip every login gets.
+    fn prove_before_naming(
+        &self,
+        tx: &mut dyn Tx,
+        user: &mut User,
+        token: &TokenInfo,
+        code: &str,
+        state: Error,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Error>, StoreError> {
+        let Some(seed) = tx.token_seed(&token.serial)? else {
+            return Err(StoreError::Corrupt(format!(
+                "token {} has no seed",
+                token.serial
+            )));
+        };
+        Ok(
+            match check_code(&self.policy.validation, token, &seed, code, now) {
+                CodeCheck::Accepted(_) | CodeCheck::Replayed => Err(state),
+                CodeCheck::Malformed => {
+                    Err(Error::InvalidInput(crate::ids::MalformedCode.to_string()))
+                }
+                CodeCheck::Rejected => {
+                    let remaining = self.fail(user, now);
+                    tx.update_user(user)?;
+                    Err(Error::WrongCode { remaining })
+                }
+            },
+        )
     }
 }
