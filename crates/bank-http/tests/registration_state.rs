@@ -67,7 +67,7 @@ fn a_user_without_a_token_is_answered_like_an_unknown_login_by_default() {
         .unwrap();
     assert!(log.iter().any(|e| e.subject.as_deref() == Some("jiro")
         && e.detail
-            .starts_with("registration required (unregistered) (not told")));
+            .starts_with("claimed user: jiro; registration required (unregistered) (not told")));
     // The bank's CLI is told.
     let t = b.now();
     assert_eq!(

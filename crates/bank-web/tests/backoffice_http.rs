@@ -89,6 +89,55 @@ async fn a_wrong_operator_login_gets_one_answer_and_a_login_without_its_token_is
     assert_eq!(answers[0], answers[1], "one answer for any wrong part");
 }
 
+/// A failed back-office sign-in is the web's attempt, not the operator's (issue #10: the audit
+/// actor is the authenticated one): the audit log names the back office's own client as the
+/// actor and keeps the typed name as data; the signed-in operator who then reads it is the
+/// actor of their own sign-in.
+#[tokio::test]
+async fn a_failed_back_office_sign_in_is_audited_under_the_web_client_not_the_typed_name() {
+    let clock = Clock::new();
+    let (bank, code) = bank_with_operator(&clock);
+    let app = app_with(bank, &clock);
+    let (cookie, csrf) = visit_login(&app).await;
+    for name in ["sato", "nobody"] {
+        let (status, _, _) = send(
+            &app,
+            post(
+                "/backoffice/login",
+                &cookie,
+                format!("csrf={csrf}&name={name}&password=x&code=123456"),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name}");
+    }
+    let cookie = log_in_sato(&app, &clock, &code).await;
+    let (status, _, body) = send(
+        &app,
+        get("/backoffice/audit?action=operator_session", &cookie),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for name in ["sato", "nobody"] {
+        assert!(
+            body.contains(&format!("claimed operator: {name}; ")),
+            "{name}: {body}"
+        );
+    }
+    // Columns: id, time, actor, via, …
+    assert_eq!(
+        body.matches("<td>client:web-backoffice</td><td>client:web-backoffice</td>")
+            .count(),
+        2,
+        "the two refusals are the web's: {body}"
+    );
+    assert_eq!(
+        body.matches("<td>operator:sato</td>").count(),
+        1,
+        "only the sign-in is sato's: {body}"
+    );
+}
+
 /// A bank whose operator sato (supervisor) holds token 15151515 (known seed), added at the
 /// clock's start; answers the bank and the code that token shows at `t`.
 fn bank_with_operator(

@@ -130,7 +130,7 @@ impl<S: Store> Bank<S> {
                 }
             }
             e.detail = why;
-            self.audit_refusal(tx, e, &Error::LoginRefused)?;
+            self.audit_unproved(tx, caller, e, &Error::LoginRefused)?;
             return Ok(Err(Error::LoginRefused));
         };
         if let Err(locked) = self.check_lock(&mut user, now) {
@@ -138,7 +138,7 @@ impl<S: Store> Bank<S> {
             // the same work spent.
             self.verify_unknown(password.secret());
             e.detail = locked.to_string();
-            self.audit_refusal(tx, e, &Error::LoginRefused)?;
+            self.audit_unproved(tx, caller, e, &Error::LoginRefused)?;
             return Ok(Err(Error::LoginRefused));
         }
         let why = match &user.login_password {
@@ -153,7 +153,7 @@ impl<S: Store> Bank<S> {
             let left = self.fail(&mut user, now);
             tx.update_user(&user)?;
             e.detail = format!("{why} ({left} attempts left before lockout)");
-            self.audit_refusal(tx, e, &Error::LoginRefused)?;
+            self.audit_unproved(tx, caller, e, &Error::LoginRefused)?;
             return Ok(Err(Error::LoginRefused));
         }
         let next = NextStep::of(&user, now);

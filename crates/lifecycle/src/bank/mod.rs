@@ -51,6 +51,26 @@ use crate::secret::{ConfirmationSecret, SecretHash};
 use crate::store::{Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 
+/// `e` with the authenticated `caller` as its actor, and the user or operator it named only
+/// as a claim, kept as data first in its detail (`claimed user: NAME; …`, escaped): see
+/// [`Bank::audit_unproved`].
+fn claimed(caller: &Caller, mut e: AuditEntry) -> AuditEntry {
+    let claim = match &e.actor {
+        Actor::User(name) => Some(format!("claimed user: {}", name.escape_debug())),
+        Actor::Operator(name) => Some(format!("claimed operator: {}", name.escape_debug())),
+        _ => None,
+    };
+    if let Some(claim) = claim {
+        e.detail = if e.detail.is_empty() {
+            claim
+        } else {
+            format!("{claim}; {}", e.detail)
+        };
+    }
+    e.actor = caller.actor();
+    e
+}
+
 /// The bank's lifecycle service over a store.
 pub struct Bank<S> {
     store: S,
@@ -175,6 +195,42 @@ impl<S: Store> Bank<S> {
             e.detail = err.to_string();
         }
         self.record(tx, e)
+    }
+
+    /// Records a refusal that came before the actor `e` names proved who they are (a wrong
+    /// code, an unknown login, a wrong operator password): the entry's actor becomes the
+    /// authenticated caller (the API client whose key made the call, the operator of a
+    /// session, the bank's CLI) and the name that was only claimed is kept as data, first in
+    /// the detail (`claimed user: NAME`, `claimed operator: NAME`, escaped). Issue #10: the
+    /// audit actor is the authenticated actor, never a name the caller typed.
+    fn audit_unproved(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &Caller,
+        mut e: AuditEntry,
+        err: &Error,
+    ) -> Result<(), StoreError> {
+        if e.detail.is_empty() {
+            e.detail = err.to_string();
+        }
+        self.audit_refusal(tx, claimed(caller, e), err)
+    }
+
+    /// Records a refusal of [`Bank::prove_actor`]: under the acting user when their proof was
+    /// whole and only their class or 利用権限 does not allow the action
+    /// ([`Error::NotAllowed`]), else as [`Bank::audit_unproved`].
+    fn audit_proof_refusal(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &Caller,
+        e: AuditEntry,
+        err: &Error,
+    ) -> Result<(), StoreError> {
+        if matches!(err, Error::NotAllowed { .. }) {
+            self.audit_refusal(tx, e, err)
+        } else {
+            self.audit_unproved(tx, caller, e, err)
+        }
     }
 
     /// Authorizes `caller` for `action`; a refusal is audited (in its own transaction) and

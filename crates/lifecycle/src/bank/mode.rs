@@ -71,8 +71,13 @@ impl<S: Store> Bank<S> {
                     self.record(tx, entry)?;
                     Ok(Ok(cancelled))
                 }
-                Err((customer, err)) => {
-                    entry.customer = customer.map(|c| c.to_string()).or(entry.customer.take());
+                Err((None, err)) => {
+                    // Refused by the actor's proof: under the caller unless it was whole.
+                    self.audit_proof_refusal(tx, caller, entry, &err)?;
+                    Ok(Err(err))
+                }
+                Err((Some(customer), err)) => {
+                    entry.customer = Some(customer.to_string());
                     self.audit_refusal(tx, entry, &err)?;
                     Ok(Err(err))
                 }
@@ -129,8 +134,13 @@ impl<S: Store> Bank<S> {
                     self.record(tx, entry)?;
                     Ok(Ok(serial))
                 }
-                Err((customer, err)) => {
-                    entry.customer = customer.map(|c| c.to_string()).or(entry.customer.take());
+                Err((None, err)) => {
+                    // Refused by the actor's proof: under the caller unless it was whole.
+                    self.audit_proof_refusal(tx, caller, entry, &err)?;
+                    Ok(Err(err))
+                }
+                Err((Some(customer), err)) => {
+                    entry.customer = Some(customer.to_string());
                     self.audit_refusal(tx, entry, &err)?;
                     Ok(Err(err))
                 }

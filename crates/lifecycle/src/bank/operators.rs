@@ -129,9 +129,11 @@ impl<S: Store> Bank<S> {
                 crate::audit::Actor::Operator(name.to_string()),
                 "operator_session",
             );
+            e.subject = Some(name.to_string());
+            // A refusal is the client's (or the web's) attempt: the name is only claimed.
             let refused = |tx: &mut dyn crate::store::Tx, e| {
                 let err = Error::WrongOperatorLogin;
-                self.audit_refusal(tx, e, &err)?;
+                self.audit_unproved(tx, caller, e, &err)?;
                 Ok::<_, StoreError>(Err(err))
             };
             let key = format!("operator:{name}");

@@ -34,7 +34,7 @@ impl<S: Store> Bank<S> {
                 match self.prove_actor(tx, caller, proof, CustomerAction::GrantPermission, now)? {
                     Ok(v) => v,
                     Err(e) => {
-                        self.audit_refusal(tx, entry, &e)?;
+                        self.audit_proof_refusal(tx, caller, entry, &e)?;
                         return Ok(Err(e));
                     }
                 };

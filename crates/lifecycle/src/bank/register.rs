@@ -43,7 +43,8 @@ impl<S: Store> Bank<S> {
                 }
                 Err((_, err)) => {
                     entry.customer = Some(user.customer.to_string());
-                    self.audit_refusal(tx, entry, &err)?;
+                    // No registration: the login was only named (issue #10).
+                    self.audit_unproved(tx, caller, entry, &err)?;
                     Ok(Err(err))
                 }
             }
@@ -202,7 +203,7 @@ impl<S: Store> Bank<S> {
             e.customer = Some(who.customer.to_string());
             let Some(user) = tx.user(&who.customer, login)? else {
                 let err = Error::UnknownUser(login.to_string());
-                self.audit_refusal(tx, e, &err)?;
+                self.audit_unproved(tx, caller, e, &err)?;
                 return Ok(if tell { Err(err) } else { Ok(None) });
             };
             let token = match &user.serial {
@@ -212,7 +213,8 @@ impl<S: Store> Bank<S> {
             let state = user.otp_state(token.as_ref(), now);
             e.customer = Some(user.customer.to_string());
             e.detail = format!("state {}; asked again at next login", state.label_en());
-            self.record(tx, e)?;
+            // Nothing proves who asks to skip: the caller acts, the login is a claim.
+            self.record(tx, super::claimed(caller, e))?;
             Ok(Ok(tell.then_some(state)))
         })
     }

@@ -44,7 +44,7 @@ impl<S: Store> Bank<S> {
             )? {
                 Ok(v) => v,
                 Err(e) => {
-                    self.audit_refusal(tx, entry, &e)?;
+                    self.audit_proof_refusal(tx, caller, entry, &e)?;
                     return Ok(Err(e));
                 }
             };

@@ -73,10 +73,14 @@ impl<S: Store> Bank<S> {
                     }
                     Ok(Ok(r))
                 }
-                Err((customer, err)) => {
-                    if let Some(c) = customer {
-                        entry.customer = Some(c.to_string());
-                    }
+                Err((None, err)) => {
+                    // Refused before or by the actor's proof: under the caller unless the
+                    // proof was whole.
+                    self.audit_proof_refusal(tx, caller, entry, &err)?;
+                    Ok(Err(err))
+                }
+                Err((Some(c), err)) => {
+                    entry.customer = Some(c.to_string());
                     self.audit_refusal(tx, entry, &err)?;
                     Ok(Err(err))
                 }

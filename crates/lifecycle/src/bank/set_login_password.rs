@@ -82,7 +82,7 @@ impl<S: Store> Bank<S> {
                 match self.prove_actor(tx, caller, proof, CustomerAction::SetLoginPassword, now)? {
                     Ok(v) => v,
                     Err(err) => {
-                        self.audit_refusal(tx, e, &err)?;
+                        self.audit_proof_refusal(tx, caller, e, &err)?;
                         return Ok(Err(err));
                     }
                 };

@@ -95,7 +95,7 @@ impl<S: Store> Bank<S> {
         let malformed = crate::ids::OtpCode::parse(code).is_err();
         let slip = || Error::InvalidInput(crate::ids::MalformedCode.to_string());
         if malformed && !code.trim().is_empty() {
-            self.audit_refusal(tx, entry, &slip())?;
+            self.audit_unproved(tx, caller, entry, &slip())?;
             return Ok(Err(slip()));
         }
         // What an unknown login is answered (and a user without a token, unless the policy
@@ -104,7 +104,7 @@ impl<S: Store> Bank<S> {
             |tx: &mut dyn Tx, entry| -> Result<Result<LoginOutcome, Error>, StoreError> {
                 if malformed {
                     // No code: what a user with a token gets for no code.
-                    self.audit_refusal(tx, entry, &slip())?;
+                    self.audit_unproved(tx, caller, entry, &slip())?;
                     return Ok(Err(slip()));
                 }
                 self.code_work_unknown(code, now);
@@ -120,7 +120,7 @@ impl<S: Store> Bank<S> {
                         )?,
                     },
                 };
-                self.audit_refusal(tx, entry, &err)?;
+                self.audit_unproved(tx, caller, entry, &err)?;
                 Ok(Err(err))
             };
         let Some(stored) = tx.user(&who.customer, login)? else {
@@ -212,7 +212,7 @@ impl<S: Store> Bank<S> {
                     ),
                     None => format!("token {serial}: {err}"),
                 };
-                self.audit_refusal(tx, entry, &err)?;
+                self.audit_unproved(tx, caller, entry, &err)?;
                 Ok(Err(err))
             }
         }
