@@ -11,6 +11,10 @@
 //!
 //! Sessions live in this server's memory: a restart logs everyone out, and several bank nodes
 //! behind a balancer need sticky sessions.
+//!
+//! Anonymous sessions (anyone gets one by fetching a page) and signed-in ones are bounded
+//! apart ([`MAX_ANONYMOUS`], [`MAX_SIGNED_IN`]): a flood of anonymous visits evicts only the
+//! least recently used anonymous sessions, never a signed-in customer or operator (issue #10).
 
 use crate::i18n::Lang;
 use crate::Web;
@@ -28,8 +32,15 @@ use std::sync::{Arc, Mutex};
 /// The session cookie's name.
 pub const COOKIE: &str = "__Host-tokenline";
 
-/// Sessions kept at most; past it, anonymous sessions (no one logged in) are dropped first.
-pub const MAX_SESSIONS: usize = 100_000;
+/// Anonymous sessions (no one logged in: every visitor of the login page gets one) kept at
+/// most; past it, the idle ones, then the least recently used anonymous ones are dropped.
+/// Anyone can open them, so they never make room by dropping a signed-in session.
+pub const MAX_ANONYMOUS: usize = 100_000;
+
+/// Signed-in sessions (a customer user past the password, or an operator) kept at most; past
+/// it, the idle ones, then the least recently used signed-in ones make room for a new login.
+/// Only a login fills this map, so only logins compete for it.
+pub const MAX_SIGNED_IN: usize = 100_000;
 
 /// Where a customer user's login stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,69 +155,154 @@ impl Session {
 /// The sessions of one server.
 pub struct Sessions {
     idle: Duration,
-    map: Mutex<HashMap<String, Session>>,
+    /// The most anonymous and signed-in sessions kept.
+    limits: (usize, usize),
+    maps: Mutex<Maps>,
 }
 
-impl Sessions {
-    /// Sessions that end after `idle` without a request.
-    pub fn new(idle: Duration) -> Self {
-        Sessions {
-            idle,
-            map: Mutex::new(HashMap::new()),
+/// The sessions by the SHA-256 of their id, anonymous and signed-in apart.
+#[derive(Default)]
+struct Maps {
+    anonymous: HashMap<String, Session>,
+    signed_in: HashMap<String, Session>,
+}
+
+impl Maps {
+    fn get_mut(&mut self, key: &str) -> Option<&mut Session> {
+        match self.signed_in.get_mut(key) {
+            Some(s) => Some(s),
+            None => self.anonymous.get_mut(key),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    fn remove(&mut self, key: &str) -> Option<Session> {
+        self.signed_in
+            .remove(key)
+            .or_else(|| self.anonymous.remove(key))
+    }
+
+    /// Files `s` under `key` in its map, first making room there: idle sessions go, then
+    /// the least recently used of that map only — an eighth of the anonymous ones at a time
+    /// (a flood costs one selection per many sessions), one signed-in session at a time (a
+    /// login is rare and costs an Argon2 verification anyway).
+    fn insert(
+        &mut self,
+        key: String,
+        s: Session,
+        limits: (usize, usize),
+        idle: Duration,
+        now: DateTime<Utc>,
+    ) {
+        let anonymous = s.anonymous();
+        let (map, max) = if anonymous {
+            (&mut self.anonymous, limits.0)
+        } else {
+            (&mut self.signed_in, limits.1)
+        };
+        if map.len() >= max.max(1) {
+            map.retain(|_, s| now - s.last_seen <= idle);
+        }
+        if map.len() >= max.max(1) {
+            let mut seen: Vec<DateTime<Utc>> = map.values().map(|s| s.last_seen).collect();
+            let batch = if anonymous { map.len() / 8 } else { 1 };
+            let drop = batch.max(1).min(seen.len());
+            let (_, cut, _) = seen.select_nth_unstable(drop - 1);
+            let cut = *cut;
+            // Every session older than the cut goes, then as many of those at the cut as
+            // make up the batch.
+            let older = map.values().filter(|s| s.last_seen < cut).count();
+            let mut ties = drop.saturating_sub(older);
+            map.retain(|_, s| {
+                if s.last_seen < cut {
+                    false
+                } else if s.last_seen == cut && ties > 0 {
+                    ties -= 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        map.insert(key, s);
+    }
+
+    fn len(&self) -> usize {
+        self.anonymous.len() + self.signed_in.len()
+    }
+}
+
+impl Sessions {
+    /// Sessions that end after `idle` without a request, at most [`MAX_ANONYMOUS`] anonymous
+    /// and [`MAX_SIGNED_IN`] signed-in ones.
+    pub fn new(idle: Duration) -> Self {
+        Self::with_limits(idle, MAX_ANONYMOUS, MAX_SIGNED_IN)
+    }
+
+    /// [`Sessions::new`] with other bounds (anonymous, signed-in).
+    pub fn with_limits(idle: Duration, anonymous: usize, signed_in: usize) -> Self {
+        Sessions {
+            idle,
+            limits: (anonymous, signed_in),
+            maps: Mutex::new(Maps::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Maps> {
+        self.maps.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The live session of cookie value `id` (its idle time restarted), or a new one (marked
     /// `timed_out` when `id` named a session that had timed out).
     fn open(&self, id: Option<&str>, now: DateTime<Utc>) -> (Session, bool) {
-        let mut map = self.lock();
+        let mut maps = self.lock();
         let mut timed_out = false;
         if let Some(id) = id {
             let key = hash_bearer(id);
-            if let Some(s) = map.get_mut(&key) {
+            if let Some(s) = maps.get_mut(&key) {
                 if now - s.last_seen <= self.idle && now >= s.last_seen - self.idle {
                     s.last_seen = now;
                     return (s.clone(), false);
                 }
                 timed_out = !s.anonymous();
-                map.remove(&key);
-            }
-        }
-        if map.len() >= MAX_SESSIONS {
-            let idle = self.idle;
-            map.retain(|_, s| now - s.last_seen <= idle);
-            if map.len() >= MAX_SESSIONS {
-                map.retain(|_, s| !s.anonymous());
+                maps.remove(&key);
             }
         }
         let mut s = Session::fresh(now);
         s.timed_out = timed_out;
-        map.insert(hash_bearer(&s.id), s.clone());
+        maps.insert(hash_bearer(&s.id), s.clone(), self.limits, self.idle, now);
         (s, true)
     }
 
-    /// Changes the session `id` (no-op when it ended meanwhile).
+    /// Changes the session `id` (no-op when it ended meanwhile); a session that signs out
+    /// this way moves to the anonymous ones.
     pub fn update(&self, id: &str, f: impl FnOnce(&mut Session)) {
-        if let Some(s) = self.lock().get_mut(&hash_bearer(id)) {
-            f(s);
+        let mut maps = self.lock();
+        let key = hash_bearer(id);
+        let Some(s) = maps.get_mut(&key) else {
+            return;
+        };
+        let was = s.anonymous();
+        f(s);
+        if s.anonymous() != was {
+            if let Some(s) = maps.remove(&key) {
+                let now = s.last_seen;
+                maps.insert(key, s, self.limits, self.idle, now);
+            }
         }
     }
 
     /// Moves the session `id` to a new id and a new CSRF token, changed by `f` (a login or a
     /// step of it): the caller answers with [`NewSession`]. `None` when `id` ended meanwhile.
     pub fn renew(&self, id: &str, f: impl FnOnce(&mut Session)) -> Option<NewSession> {
-        let mut map = self.lock();
-        let mut s = map.remove(&hash_bearer(id))?;
+        let mut maps = self.lock();
+        let mut s = maps.remove(&hash_bearer(id))?;
         s.id = random_id();
         s.csrf = random_id();
         s.timed_out = false;
         f(&mut s);
         let new = NewSession(s.id.clone());
-        map.insert(hash_bearer(&s.id), s);
+        let now = s.last_seen;
+        maps.insert(hash_bearer(&s.id), s, self.limits, self.idle, now);
         Some(new)
     }
 
@@ -358,5 +454,64 @@ mod tests {
         ] {
             assert!(c.contains(part), "{c}");
         }
+    }
+
+    fn sign_in(s: &Sessions, id: &str) -> String {
+        s.renew(id, |x| {
+            x.customer = Some(CustomerLogin {
+                customer: CustomerId::parse("C1").unwrap(),
+                login: LoginId::parse("taro").unwrap(),
+                stage: Stage::In,
+                class: lifecycle::UserClass::Master,
+            })
+        })
+        .unwrap()
+        .0
+    }
+
+    #[test]
+    fn a_flood_of_anonymous_sessions_never_evicts_a_signed_in_one() {
+        let s = Sessions::with_limits(Duration::minutes(10), 16, 16);
+        let (a, _) = s.open(None, t(0));
+        let signed_in = sign_in(&s, &a.id);
+        // Anyone fetching the login page, over and over, within the idle time.
+        for _ in 0..1000 {
+            s.open(None, t(1));
+        }
+        assert!(
+            s.len() <= 16 + 1,
+            "anonymous sessions are bounded: {}",
+            s.len()
+        );
+        let (b, new) = s.open(Some(&signed_in), t(2));
+        assert!(!new, "the signed-in session must survive the flood");
+        assert!(b.customer.is_some());
+    }
+
+    #[test]
+    fn a_full_anonymous_map_drops_its_least_recently_used_first() {
+        let s = Sessions::with_limits(Duration::minutes(10), 16, 16);
+        let (old, _) = s.open(None, t(0));
+        let (recent, _) = s.open(None, t(1));
+        for _ in 0..14 {
+            s.open(None, t(2));
+        }
+        // Full: the next visitor makes room.
+        s.open(Some(&recent.id), t(3));
+        s.open(None, t(3));
+        let (_, new) = s.open(Some(&old.id), t(3));
+        assert!(new, "the least recently used anonymous session went first");
+        let (_, new) = s.open(Some(&recent.id), t(3));
+        assert!(!new, "a recently used one stayed");
+    }
+
+    #[test]
+    fn an_operator_signing_out_moves_to_the_anonymous_sessions() {
+        let s = Sessions::with_limits(Duration::minutes(10), 16, 16);
+        let (a, _) = s.open(None, t(0));
+        let id = sign_in(&s, &a.id);
+        s.update(&id, |x| x.customer = None);
+        let maps = s.lock();
+        assert_eq!((maps.anonymous.len(), maps.signed_in.len()), (1, 0));
     }
 }
