@@ -50,6 +50,7 @@
 
 pub mod backoffice;
 pub mod csrf;
+pub mod gate;
 pub mod headers;
 pub mod i18n;
 pub mod page;
@@ -75,7 +76,26 @@ pub struct Web<S> {
     pub sessions: session::Sessions,
     /// What the back office needs beyond the bank (seed file opener, campaigns).
     pub office: backoffice::Office,
+    /// Every page use case: at most [`PAGE_WORK`] at once on the blocking pool the JSON API
+    /// shares, so the pages never take all of it.
+    work: gate::Gate,
+    /// Sign-ins (a customer's login password, an operator's password): anyone may ask for
+    /// one, so at most [`SIGN_INS`] hash at once ([`gate`]).
+    sign_ins: gate::Gate,
 }
+
+/// How many page use cases run at once (of the blocking pool's 8 threads).
+pub const PAGE_WORK: usize = 3;
+/// How many password checks of sign-ins run at once (one core of Argon2id at most).
+pub const SIGN_INS: usize = 1;
+/// How many sign-ins may wait for their turn; more are answered "busy" at once.
+pub const SIGN_INS_WAITING: usize = 32;
+/// How many page use cases may wait; more are answered "busy" at once.
+pub const PAGE_WORK_WAITING: usize = 256;
+
+/// The storage detail of a refusal for a full [`gate`]: the pages show "the system is busy,
+/// nothing was changed" (503), as for an unavailable database.
+pub const BUSY: &str = "the pages are busy: too many requests wait";
 
 impl<S: Store + Send + Sync + 'static> Web<S> {
     /// The pages over `bank`, with `clock`.
@@ -86,6 +106,8 @@ impl<S: Store + Send + Sync + 'static> Web<S> {
             clock,
             sessions: session::Sessions::new(chrono::Duration::minutes(i64::from(idle))),
             office: backoffice::Office::default(),
+            work: gate::Gate::new(PAGE_WORK, PAGE_WORK_WAITING),
+            sign_ins: gate::Gate::new(SIGN_INS, SIGN_INS_WAITING),
         }
     }
 
@@ -99,9 +121,38 @@ impl<S: Store + Send + Sync + 'static> Web<S> {
         self.bank.policy()
     }
 
-    /// Runs a domain use case on the blocking pool (the store may block) with the time now.
-    /// A panicked or cancelled task answers as a storage failure.
+    /// Runs a domain use case on the blocking pool (the store may block) with the time now,
+    /// through the pages' [`gate`]. A panicked or cancelled task answers as a storage
+    /// failure; a full gate as [`BUSY`].
     pub async fn call<R, F>(&self, f: F) -> Result<R, Error>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Bank<S>, DateTime<Utc>) -> Result<R, Error> + Send + 'static,
+    {
+        let Some(_permit) = self.work.enter().await else {
+            return Err(busy());
+        };
+        self.run(f).await
+    }
+
+    /// [`Web::call`] for a sign-in's password check, which anyone may ask for: first through
+    /// the sign-ins' own gate ([`SIGN_INS`] at once, [`SIGN_INS_WAITING`] waiting).
+    pub async fn call_sign_in<R, F>(&self, f: F) -> Result<R, Error>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Bank<S>, DateTime<Utc>) -> Result<R, Error> + Send + 'static,
+    {
+        let Some(_turn) = self.sign_ins.enter().await else {
+            tracing::warn!(
+                "bank-web: sign-ins busy: {} waiting",
+                self.sign_ins.waiting()
+            );
+            return Err(busy());
+        };
+        self.call(f).await
+    }
+
+    async fn run<R, F>(&self, f: F) -> Result<R, Error>
     where
         R: Send + 'static,
         F: FnOnce(&Bank<S>, DateTime<Utc>) -> Result<R, Error> + Send + 'static,
@@ -116,6 +167,10 @@ impl<S: Store + Send + Sync + 'static> Web<S> {
                 )))
             })
     }
+}
+
+fn busy() -> Error {
+    Error::Store(lifecycle::StoreError::Backend(BUSY.into()))
 }
 
 /// The caller the customer pages act as: the internet-banking front end, with the scopes

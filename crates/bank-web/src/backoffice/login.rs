@@ -69,8 +69,10 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
         Ok(name) => {
             let pw = ConfirmationSecret::new(f.password);
             let code = f.code;
-            web.call(move |bank, now| bank.open_operator_session(&client(), &name, &pw, &code, now))
-                .await
+            web.call_sign_in(move |bank, now| {
+                bank.open_operator_session(&client(), &name, &pw, &code, now)
+            })
+            .await
         }
         Err(_) => Err(Error::WrongOperatorLogin),
     };

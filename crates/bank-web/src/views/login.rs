@@ -88,7 +88,9 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
     };
     let password = LoginPassword::new(f.password.as_str());
     let res = web
-        .call(move |bank, now| bank.login(&customer_caller(), &customer, &login, &password, now))
+        .call_sign_in(move |bank, now| {
+            bank.login(&customer_caller(), &customer, &login, &password, now)
+        })
         .await;
     match res {
         Ok(first) => {
