@@ -725,3 +725,43 @@ fn registration_with_a_wrong_code_tells_nothing_about_the_login() {
     );
     assert_eq!(try_as("jiro", &code("11111111", t)).code(), "cool_down");
 }
+
+/// A code the actor used a moment ago fails a proof like a wrong one, and counts like one: a
+/// reviewer told a right confirmation password from a wrong one by `replayed_code` (with its
+/// larger budget) holding a code seen in use a moment before.
+#[test]
+fn a_replayed_code_in_a_proof_is_answered_and_counted_like_a_wrong_password() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let admin = client(&[Scope::CustomerAdmin]);
+    let used = w.proof("hanako", "33456789", t).code;
+    w.bank
+        .validate(&client(&[Scope::Login]), &uref("hanako"), &used, t)
+        .unwrap();
+    let proof = |secret: &str| Proof {
+        actor: uref("hanako"),
+        secret: ConfirmationSecret::new(secret),
+        code: used.clone(),
+    };
+    let left = |e: &Error| match e {
+        Error::WrongProof { remaining } => *remaining,
+        other => panic!("expected wrong_credentials, got {other}"),
+    };
+    let wrong_password = w
+        .bank
+        .revoke(&admin, &proof("not-the-password"), &[lid("jiro")], t)
+        .unwrap_err();
+    let right_password = w
+        .bank
+        .revoke(&admin, &proof(common::SECRET), &[lid("jiro")], t)
+        .unwrap_err();
+    assert_eq!(left(&right_password) + 1, left(&wrong_password));
+    assert_eq!(
+        wrong_password
+            .to_string()
+            .replace(&left(&wrong_password).to_string(), "N"),
+        right_password
+            .to_string()
+            .replace(&left(&right_password).to_string(), "N")
+    );
+}

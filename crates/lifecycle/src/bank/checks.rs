@@ -240,7 +240,7 @@ impl<S: Store> Bank<S> {
     /// Verifies an actor's proof before anything else: lockout, confirmation secret, a code
     /// from the actor's own token — one answer ([`Error::WrongProof`]) for an unknown actor, an
     /// actor without a confirmation password (told as [`Error::NoSecretSet`] only to the
-    /// bank's CLI), a wrong password or a wrong code — and only then whether the actor may do `action`
+    /// bank's CLI), a wrong password, a wrong code or an already-used code — and only then whether the actor may do `action`
     /// ([`user_may`]: class by policy, then the 利用権限).
     pub(super) fn prove_actor(
         &self,
@@ -306,6 +306,15 @@ impl<S: Store> Bank<S> {
         match self.prove_code(tx, &mut actor, &mut token, &proof.code, now)? {
             Ok(()) => {}
             Err(Error::WrongCode { remaining }) => return Ok(Err(Error::WrongProof { remaining })),
+            // An already-used code fails a proof like a wrong one, and counts like one: told
+            // apart (`replayed_code`, its own larger budget), it would confirm a guessed
+            // confirmation password to anyone holding a code the actor used a moment ago.
+            // (Validation keeps "already used, wait for the next code": no password there.)
+            Err(Error::ReplayedCode { .. }) => {
+                let remaining = self.fail(&mut actor, now);
+                tx.update_user(&actor)?;
+                return Ok(Err(Error::WrongProof { remaining }));
+            }
             Err(e) => return Ok(Err(e)),
         }
         if let Err(e) = user_may(&actor, action, &self.policy.roles) {
