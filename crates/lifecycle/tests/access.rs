@@ -327,6 +327,24 @@ fn control_characters_in_a_reason_or_a_name_are_refused() {
         .unwrap_err();
     assert_eq!(err.code(), "invalid_input");
     assert!(err.to_string().contains("control character"), "{err}");
+    // The refusal is audited under the operator, the forged text kept only as data.
+    let log = w
+        .bank
+        .audit(
+            &root(),
+            &AuditQuery {
+                action: Some("backoffice_revoke".into()),
+                ..AuditQuery::default()
+            },
+            t,
+        )
+        .unwrap();
+    assert!(
+        log.iter().any(|e| e.outcome == "invalid_input"
+            && e.actor.text() == "operator:suzuki"
+            && e.subject.as_deref() == Some("jiro")),
+        "{log:?}"
+    );
     let err = w
         .bank
         .add_user(

@@ -76,11 +76,26 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<BackofficeOutcome, Error> {
         self.authorize(caller, Action::BackofficeRevoke, "backoffice_revoke", now)?;
-        refuse_control("reason", reason)?;
-        if reason.trim().is_empty() {
-            return Err(Error::InvalidInput(
-                "give the reason for the back-office revocation (e.g. lost token, expired)".into(),
-            ));
+        let checked = refuse_control("reason", reason).and_then(|()| {
+            if reason.trim().is_empty() {
+                return Err(Error::InvalidInput(
+                    "give the reason for the back-office revocation (e.g. lost token, expired)"
+                        .into(),
+                ));
+            }
+            Ok(())
+        });
+        if let Err(err) = checked {
+            // Refused before anything is filed, and audited like every refusal (a reviewer's
+            // reasons with escape and separator characters had left no entry).
+            let mut e = self.entry(now, caller, caller.actor(), "backoffice_revoke");
+            e.subject = Some(match target {
+                BackofficeTarget::Serial(s) => s.to_string(),
+                BackofficeTarget::User(u) => u.login.to_string(),
+            });
+            self.store
+                .transaction(|tx| self.audit_refusal(tx, e, &err))?;
+            return Err(err);
         }
         let kind = match target {
             BackofficeTarget::Serial(s) => RequestKind::RevokeSerial {
