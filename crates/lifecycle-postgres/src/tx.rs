@@ -747,27 +747,14 @@ impl Tx for PgTx<'_> {
     }
 
     fn operator(&mut self, name: &OperatorId) -> Result<Option<Operator>, StoreError> {
-        self.flush()?;
-        let row = self
-            .tx
-            .query_opt(
-                "SELECT name, role, password_hash, serial, failures, locked_until, created_at FROM operators WHERE name = $1",
-                &[&name.as_str()],
-            )
-            .map_err(backend)?;
-        row.map(|r| {
-            let role: String = get(&r, 1)?;
-            Ok(Operator {
-                name: id(get(&r, 0)?, OperatorId::parse)?,
-                role: Role::parse(&role).ok_or_else(|| corrupt("operator role", &role))?,
-                password: SecretHash::from_phc(get(&r, 2)?),
-                serial: id(get(&r, 3)?, SerialNumber::parse)?,
-                failures: u32::try_from(get::<i64>(&r, 4)?).map_err(|e| corrupt("failures", e))?,
-                locked_until: opt_ts(get(&r, 5)?)?,
-                created_at: parse_ts(&get::<String>(&r, 6)?)?,
-            })
-        })
-        .transpose()
+        Ok(self
+            .operators_where("name = $1", name.as_str())?
+            .into_iter()
+            .next())
+    }
+
+    fn operators(&mut self) -> Result<Vec<Operator>, StoreError> {
+        self.operators_where("$1::text IS NOT NULL", "")
     }
 
     fn update_operator(&mut self, o: &Operator) -> Result<(), StoreError> {
@@ -808,24 +795,14 @@ impl Tx for PgTx<'_> {
     }
 
     fn session(&mut self, token_hash: &str) -> Result<Option<OperatorSession>, StoreError> {
-        self.flush()?;
-        let row = self
-            .tx
-            .query_opt(
-                "SELECT operator, client, created_at, last_seen FROM operator_sessions WHERE token_hash = $1",
-                &[&token_hash],
-            )
-            .map_err(backend)?;
-        row.map(|r| {
-            Ok(OperatorSession {
-                token_hash: token_hash.to_owned(),
-                operator: id(get(&r, 0)?, OperatorId::parse)?,
-                client: id(get(&r, 1)?, ClientName::parse)?,
-                created_at: parse_ts(&get::<String>(&r, 2)?)?,
-                last_seen: parse_ts(&get::<String>(&r, 3)?)?,
-            })
-        })
-        .transpose()
+        Ok(self
+            .sessions_where("token_hash = $1", token_hash)?
+            .into_iter()
+            .next())
+    }
+
+    fn sessions_of(&mut self, operator: &OperatorId) -> Result<Vec<OperatorSession>, StoreError> {
+        self.sessions_where("operator = $1", operator.as_str())
     }
 
     fn update_session(&mut self, s: &OperatorSession) -> Result<(), StoreError> {
@@ -969,6 +946,60 @@ impl Tx for PgTx<'_> {
 }
 
 impl PgTx<'_> {
+    /// The operators matching `clause` (one parameter `$1` = `key`), by name.
+    fn operators_where(&mut self, clause: &str, key: &str) -> Result<Vec<Operator>, StoreError> {
+        self.flush()?;
+        let rows = self
+            .tx
+            .query(
+                &format!("SELECT name, role, password_hash, serial, failures, locked_until, created_at FROM operators WHERE {clause} ORDER BY name"),
+                &[&key],
+            )
+            .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let role: String = get(r, 1)?;
+                Ok(Operator {
+                    name: id(get(r, 0)?, OperatorId::parse)?,
+                    role: Role::parse(&role).ok_or_else(|| corrupt("operator role", &role))?,
+                    password: SecretHash::from_phc(get(r, 2)?),
+                    serial: id(get(r, 3)?, SerialNumber::parse)?,
+                    failures: u32::try_from(get::<i64>(r, 4)?)
+                        .map_err(|e| corrupt("failures", e))?,
+                    locked_until: opt_ts(get(r, 5)?)?,
+                    created_at: parse_ts(&get::<String>(r, 6)?)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The operator sessions matching `clause` (one parameter `$1` = `key`).
+    fn sessions_where(
+        &mut self,
+        clause: &str,
+        key: &str,
+    ) -> Result<Vec<OperatorSession>, StoreError> {
+        self.flush()?;
+        let rows = self
+            .tx
+            .query(
+                &format!("SELECT token_hash, operator, client, created_at, last_seen FROM operator_sessions WHERE {clause} ORDER BY created_at"),
+                &[&key],
+            )
+            .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(OperatorSession {
+                    token_hash: get(r, 0)?,
+                    operator: id(get(r, 1)?, OperatorId::parse)?,
+                    client: id(get(r, 2)?, ClientName::parse)?,
+                    created_at: parse_ts(&get::<String>(r, 3)?)?,
+                    last_seen: parse_ts(&get::<String>(r, 4)?)?,
+                })
+            })
+            .collect()
+    }
+
     fn clients_where(&mut self, clause: &str, key: &str) -> Result<Vec<ApiClient>, StoreError> {
         self.flush()?;
         let rows = self

@@ -740,35 +740,14 @@ impl Tx for SqlTx<'_> {
     }
 
     fn operator(&mut self, name: &OperatorId) -> Result<Option<Operator>, StoreError> {
-        type Raw = (String, String, String, String, u32, Option<String>, String);
-        let mut st = sql(self.tx.prepare_cached(
-            "SELECT name, role, password_hash, serial, failures, locked_until, created_at FROM operators WHERE name = ?1",
-        ))?;
-        let raw: Option<Raw> = sql(st
-            .query_row([name.as_str()], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            })
-            .optional())?;
-        raw.map(|(n, role, pw, serial, failures, locked, created)| {
-            Ok(Operator {
-                name: id(n, OperatorId::parse)?,
-                role: Role::parse(&role).ok_or_else(|| corrupt("operator role", &role))?,
-                password: SecretHash::from_phc(pw),
-                serial: id(serial, SerialNumber::parse)?,
-                failures,
-                locked_until: opt_ts(locked)?,
-                created_at: parse_ts(&created)?,
-            })
-        })
-        .transpose()
+        Ok(self
+            .operators_where("name = ?1", name.as_str())?
+            .into_iter()
+            .next())
+    }
+
+    fn operators(&mut self) -> Result<Vec<Operator>, StoreError> {
+        self.operators_where("?1 IS NOT NULL", "")
     }
 
     fn update_operator(&mut self, o: &Operator) -> Result<(), StoreError> {
@@ -815,24 +794,14 @@ impl Tx for SqlTx<'_> {
     }
 
     fn session(&mut self, token_hash: &str) -> Result<Option<OperatorSession>, StoreError> {
-        let mut st = sql(self.tx.prepare_cached(
-            "SELECT operator, client, created_at, last_seen FROM operator_sessions WHERE token_hash = ?1",
-        ))?;
-        let raw: Option<(String, String, String, String)> = sql(st
-            .query_row([token_hash], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .optional())?;
-        raw.map(|(op, client, created, seen)| {
-            Ok(OperatorSession {
-                token_hash: token_hash.to_owned(),
-                operator: id(op, OperatorId::parse)?,
-                client: id(client, ClientName::parse)?,
-                created_at: parse_ts(&created)?,
-                last_seen: parse_ts(&seen)?,
-            })
-        })
-        .transpose()
+        Ok(self
+            .sessions_where("token_hash = ?1", token_hash)?
+            .into_iter()
+            .next())
+    }
+
+    fn sessions_of(&mut self, operator: &OperatorId) -> Result<Vec<OperatorSession>, StoreError> {
+        self.sessions_where("operator = ?1", operator.as_str())
     }
 
     fn update_session(&mut self, s: &OperatorSession) -> Result<(), StoreError> {
@@ -1030,6 +999,67 @@ impl RawAudit {
 }
 
 impl SqlTx<'_> {
+    /// The operators matching `clause` (one parameter `?1` = `key`), by name.
+    fn operators_where(&self, clause: &str, key: &str) -> Result<Vec<Operator>, StoreError> {
+        type Raw = (String, String, String, String, u32, Option<String>, String);
+        let mut st = sql(self.tx.prepare_cached(&format!(
+            "SELECT name, role, password_hash, serial, failures, locked_until, created_at FROM operators WHERE {clause} ORDER BY name"
+        )))?;
+        let rows = sql(st.query_map([key], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        }))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (n, role, pw, serial, failures, locked, created): Raw = sql(r)?;
+            out.push(Operator {
+                name: id(n, OperatorId::parse)?,
+                role: Role::parse(&role).ok_or_else(|| corrupt("operator role", &role))?,
+                password: SecretHash::from_phc(pw),
+                serial: id(serial, SerialNumber::parse)?,
+                failures,
+                locked_until: opt_ts(locked)?,
+                created_at: parse_ts(&created)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The operator sessions matching `clause` (one parameter `?1` = `key`).
+    fn sessions_where(&self, clause: &str, key: &str) -> Result<Vec<OperatorSession>, StoreError> {
+        let mut st = sql(self.tx.prepare_cached(&format!(
+            "SELECT token_hash, operator, client, created_at, last_seen FROM operator_sessions WHERE {clause} ORDER BY created_at"
+        )))?;
+        let rows = sql(st.query_map([key], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        }))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (hash, op, client, created, seen) = sql(r)?;
+            out.push(OperatorSession {
+                token_hash: hash,
+                operator: id(op, OperatorId::parse)?,
+                client: id(client, ClientName::parse)?,
+                created_at: parse_ts(&created)?,
+                last_seen: parse_ts(&seen)?,
+            });
+        }
+        Ok(out)
+    }
+
     fn clients_where(&self, clause: &str, key: &str) -> Result<Vec<ApiClient>, StoreError> {
         let mut st = sql(self.tx.prepare_cached(&format!(
             "SELECT name, scopes, key_hash, created_at, revoked_at FROM api_clients WHERE {clause} ORDER BY name"

@@ -432,8 +432,16 @@ pub fn operators_and_sessions_round_trip<S: Store>(s: &S) {
     s.transaction(|tx| tx.update_session(&sess)).unwrap();
     assert_eq!(
         s.transaction(|tx| tx.session(&"ef".repeat(32))).unwrap(),
-        Some(sess)
+        Some(sess.clone())
     );
+    // Every operator, by name, and one operator's sessions (`bank operator list|remove`).
+    assert_eq!(s.transaction(|tx| tx.operators()).unwrap(), vec![o.clone()]);
+    assert_eq!(
+        s.transaction(|tx| tx.sessions_of(&name)).unwrap(),
+        vec![sess]
+    );
+    let other = crate::ids::OperatorId::parse("nobody").unwrap();
+    assert_eq!(s.transaction(|tx| tx.sessions_of(&other)).unwrap(), vec![]);
     s.transaction(|tx| tx.delete_session(&"ef".repeat(32)))
         .unwrap();
     assert_eq!(

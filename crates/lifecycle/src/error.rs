@@ -221,9 +221,19 @@ pub enum Error {
     /// Dual control: the approver must be another supervisor than the requester.
     #[error("a back-office request must be approved by a second, different supervisor (requested by {0})")]
     SameOperator(OperatorId),
-    /// The operator name is taken.
-    #[error("operator {0} already exists")]
+    /// The operator name is taken, by a current operator or a removed one (a name is never
+    /// reused, so every audit entry under it stays one person's).
+    #[error("operator {0} already exists or existed and was removed: an operator's name is never reused, so choose another name (see `tokenline bank operator list`)")]
     DuplicateOperator(OperatorId),
+    /// No such operator.
+    #[error("no operator {0}: see `tokenline bank operator list`")]
+    UnknownOperator(OperatorId),
+    /// Unlock asked for an operator who is not locked.
+    #[error("operator {0} is not locked: nothing to unlock")]
+    OperatorNotLocked(OperatorId),
+    /// The operator was removed (`bank operator remove`): they sign in no more, for good.
+    #[error("operator {0} was removed: a removed operator is not unlocked or removed again; enrol the person under a new name with `tokenline bank operator add`")]
+    OperatorRemoved(OperatorId),
     /// The client name is taken.
     #[error("API client {0} already exists")]
     DuplicateClient(String),
@@ -288,6 +298,9 @@ impl Error {
             Error::SameOperator(_) => "same_operator",
             Error::RequestPending(_) => "request_pending",
             Error::DuplicateOperator(_) => "duplicate_operator",
+            Error::UnknownOperator(_) => "unknown_operator",
+            Error::OperatorNotLocked(_) => "operator_not_locked",
+            Error::OperatorRemoved(_) => "operator_removed",
             Error::DuplicateClient(_) => "duplicate_client",
             Error::UnknownClient(_) => "unknown_client",
             Error::Store(_) => "storage",

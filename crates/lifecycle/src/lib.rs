@@ -39,6 +39,7 @@ pub mod verify;
 pub use access::{ApiClient, BackofficeRequest, BearerSecret, Operator, OperatorSession, Role};
 pub use audit::{Actor, AuditEntry, AuditQuery};
 pub use auth::{Action, Caller, Scope};
+pub use bank::OperatorRow;
 pub use bank::StreamImportError;
 pub use bank::{
     BackofficeOutcome, BackofficeTarget, Bank, CustomerKey, CustomerView, FirstFactor,

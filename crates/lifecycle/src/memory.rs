@@ -289,6 +289,9 @@ impl Tx for State {
     fn operator(&mut self, name: &OperatorId) -> Result<Option<Operator>, StoreError> {
         Ok(self.operators.get(name).cloned())
     }
+    fn operators(&mut self) -> Result<Vec<Operator>, StoreError> {
+        Ok(self.operators.values().cloned().collect())
+    }
     fn update_operator(&mut self, o: &Operator) -> Result<(), StoreError> {
         let slot = self
             .operators
@@ -309,6 +312,14 @@ impl Tx for State {
     }
     fn session(&mut self, token_hash: &str) -> Result<Option<OperatorSession>, StoreError> {
         Ok(self.sessions.get(token_hash).cloned())
+    }
+    fn sessions_of(&mut self, operator: &OperatorId) -> Result<Vec<OperatorSession>, StoreError> {
+        Ok(self
+            .sessions
+            .values()
+            .filter(|s| &s.operator == operator)
+            .cloned()
+            .collect())
     }
     fn update_session(&mut self, s: &OperatorSession) -> Result<(), StoreError> {
         let slot = self

@@ -173,6 +173,8 @@ pub trait Tx {
     fn insert_operator(&mut self, o: &Operator) -> Result<(), StoreError>;
     /// Reads an operator.
     fn operator(&mut self, name: &OperatorId) -> Result<Option<Operator>, StoreError>;
+    /// Every operator (removed ones included), by name.
+    fn operators(&mut self) -> Result<Vec<Operator>, StoreError>;
     /// Replaces every field of an operator (by name).
     fn update_operator(&mut self, o: &Operator) -> Result<(), StoreError>;
 
@@ -180,6 +182,8 @@ pub trait Tx {
     fn insert_session(&mut self, s: &OperatorSession) -> Result<(), StoreError>;
     /// The session whose token hashes to `token_hash`.
     fn session(&mut self, token_hash: &str) -> Result<Option<OperatorSession>, StoreError>;
+    /// The sessions an operator has open (expired ones included until they are deleted).
+    fn sessions_of(&mut self, operator: &OperatorId) -> Result<Vec<OperatorSession>, StoreError>;
     /// Updates a session's `last_seen`.
     fn update_session(&mut self, s: &OperatorSession) -> Result<(), StoreError>;
     /// Ends a session (no error if it is gone already).

@@ -83,7 +83,7 @@ pub enum Cmd {
     /// API clients (the bank's systems calling the HTTP API): add, list, revoke.
     #[command(subcommand)]
     Client(client::Cmd),
-    /// Back-office operators (bank staff): add.
+    /// Back-office operators (bank staff): add, list, unlock, remove.
     #[command(subcommand)]
     Operator(operator::Cmd),
     /// Serve the JSON API (spec/bank-api.openapi.yaml).

@@ -1,28 +1,8 @@
 //! `bank operator add NAME --role operator|supervisor --serial S --code C`.
 
-use super::common::{say, DbArgs, NewSecretArgs};
+use crate::cmd::bank::common::{say, DbArgs, NewSecretArgs};
 use anyhow::Context;
 use lifecycle::{NewOperator, OperatorId, Role, SerialNumber};
-
-/// `bank operator` subcommands: bank staff who use the back-office routes.
-#[derive(clap::Subcommand, Debug)]
-pub enum Cmd {
-    /// Add an operator: their password, given explicitly (--secret-file, --secret-env VAR or
-    /// --prompt-secret; a prompt on a terminal without a flag; TOKENLINE_BANK_SECRET, the
-    /// acting user's password, is read only when --secret-env names it), is stored as an
-    /// Argon2id hash, and their own token from the bank's stock (proved by its current code)
-    /// becomes their second factor. The output says where the password came from.
-    Add(Add),
-}
-
-impl Cmd {
-    /// Runs the command.
-    pub fn run(self) -> anyhow::Result<()> {
-        match self {
-            Cmd::Add(c) => c.run(),
-        }
-    }
-}
 
 /// `bank operator add`.
 #[derive(clap::Args, Debug)]
@@ -46,7 +26,7 @@ pub struct Add {
 }
 
 impl Add {
-    fn run(self) -> anyhow::Result<()> {
+    pub(super) fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
         let password = self.secret.required().context(
             "the operator's password: give it with --secret-file FILE, --secret-env VAR or --prompt-secret",

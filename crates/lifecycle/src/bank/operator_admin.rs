@@ -1,0 +1,204 @@
+//! Operators managed by root at the console (issue #10): list them, lift a lockout, remove
+//! one who left. Like `add_operator`, these are [`Action::ManageAccess`]: only the CLI's root
+//! caller may, never an API key (the operators' sessions gate the back-office routes).
+//!
+//! Removing an operator, in one transaction:
+//! - revokes their staff token (`staff` → `revoked`): a revoked token's codes are refused
+//!   forever (DOMAIN.md §4) and it never goes back to stock (it left with the person, or
+//!   cannot be told apart from one that did);
+//! - ends every session they have open (the HTTP API and the web back office check the
+//!   session on every request, so the next request is refused);
+//! - keeps their row, so the name is never reused: `operator add` with that name is refused
+//!   ([`Error::DuplicateOperator`]) and every audit entry under a name stays one person's.
+//!
+//! An operator whose staff token is no longer theirs (revoked) is "removed": sign-in needs a
+//! current code of that token, so they can no longer open a session.
+
+use super::Bank;
+use crate::access::{Operator, OperatorSession, Role};
+use crate::auth::{Action, Caller};
+use crate::error::Error;
+use crate::ids::{OperatorId, SerialNumber};
+use crate::model::{TokenInfo, TokenStatus};
+use crate::store::{Store, StoreError, Tx};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+/// One operator as `bank operator list` shows it (no password hash, no session token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OperatorRow {
+    /// Staff ID.
+    pub name: OperatorId,
+    /// Role.
+    pub role: Role,
+    /// Their own token's serial.
+    pub serial: SerialNumber,
+    /// `active`, `locked` (too many failed sign-ins, until `locked_until`) or `removed`.
+    pub status: &'static str,
+    /// Locked out of sign-in until then (only while the lockout is in force).
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Consecutive failed sign-ins.
+    pub failures: u32,
+    /// Sessions open now (neither idle past the policy's `backoffice.session_idle_minutes`
+    /// nor older than `backoffice.session_max_minutes`).
+    pub active_sessions: usize,
+    /// When removed (their token's revocation), if removed.
+    pub removed_at: Option<DateTime<Utc>>,
+    /// When added.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Whether the operator is removed, and since when: their staff token is no longer
+/// `staff` for them (revoked by `operator remove`, or missing).
+fn removal(op: &Operator, token: Option<&TokenInfo>) -> Option<Option<DateTime<Utc>>> {
+    match token.map(|t| &t.status) {
+        Some(TokenStatus::Staff { operator }) if operator == &op.name => None,
+        Some(TokenStatus::Revoked { at }) => Some(Some(*at)),
+        _ => Some(None),
+    }
+}
+
+impl<S: Store> Bank<S> {
+    /// Whether a session is still alive at `now` under the policy (idle time and max age).
+    fn session_alive(&self, s: &OperatorSession, now: DateTime<Utc>) -> bool {
+        let b = &self.policy.backoffice;
+        now < s.last_seen + Duration::minutes(i64::from(b.session_idle_minutes))
+            && now < s.created_at + Duration::minutes(i64::from(b.session_max_minutes))
+    }
+
+    /// Every operator, by name, with role, token, lockout and open sessions (root only).
+    pub fn list_operators(
+        &self,
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OperatorRow>, Error> {
+        self.authorize(caller, Action::ManageAccess, "operator_list", now)?;
+        self.run(|tx| {
+            let mut rows = Vec::new();
+            for op in tx.operators()? {
+                let token = tx.token(&op.serial)?;
+                let removed = removal(&op, token.as_ref());
+                let locked_until = op.locked_until.filter(|u| *u > now && removed.is_none());
+                let active_sessions = tx
+                    .sessions_of(&op.name)?
+                    .iter()
+                    .filter(|s| self.session_alive(s, now))
+                    .count();
+                rows.push(OperatorRow {
+                    status: match (removed, locked_until) {
+                        (Some(_), _) => "removed",
+                        (None, Some(_)) => "locked",
+                        (None, None) => "active",
+                    },
+                    name: op.name,
+                    role: op.role,
+                    serial: op.serial,
+                    locked_until,
+                    failures: op.failures,
+                    active_sessions,
+                    removed_at: removed.flatten(),
+                    created_at: op.created_at,
+                });
+            }
+            Ok(Ok(rows))
+        })
+    }
+
+    /// Reads operator `name` for a root command, refusing (audited) an unknown or removed one.
+    fn operator_to_manage(
+        &self,
+        tx: &mut dyn Tx,
+        name: &OperatorId,
+    ) -> Result<Result<(Operator, Option<TokenInfo>), Error>, StoreError> {
+        let Some(op) = tx.operator(name)? else {
+            return Ok(Err(Error::UnknownOperator(name.clone())));
+        };
+        let token = tx.token(&op.serial)?;
+        if removal(&op, token.as_ref()).is_some() {
+            return Ok(Err(Error::OperatorRemoved(name.clone())));
+        }
+        Ok(Ok((op, token)))
+    }
+
+    /// Lifts operator `name`'s sign-in lockout and clears their failure count, so they can
+    /// sign in again at once. [`Error::OperatorNotLocked`] when there is nothing to clear
+    /// (no lockout in force and no failures); [`Error::UnknownOperator`],
+    /// [`Error::OperatorRemoved`]. Audited as `operator_unlock` with root's actor.
+    pub fn unlock_operator(
+        &self,
+        caller: &Caller,
+        name: &OperatorId,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        self.authorize(caller, Action::ManageAccess, "operator_unlock", now)?;
+        self.run(|tx| {
+            let mut e = self.entry(now, caller, caller.actor(), "operator_unlock");
+            e.subject = Some(name.to_string());
+            let res = match self.operator_to_manage(tx, name)? {
+                Ok((op, _)) if op.failures == 0 && op.locked_until.is_none_or(|u| u <= now) => {
+                    Err(Error::OperatorNotLocked(name.clone()))
+                }
+                r => r,
+            };
+            let (mut op, _) = match res {
+                Ok(v) => v,
+                Err(err) => {
+                    self.audit_refusal(tx, e, &err)?;
+                    return Ok(Err(err));
+                }
+            };
+            e.detail = match op.locked_until.filter(|u| *u > now) {
+                Some(u) => format!("locked until {u} after {} failures", op.failures),
+                None => format!("{} failures, not locked", op.failures),
+            };
+            op.failures = 0;
+            op.locked_until = None;
+            tx.update_operator(&op)?;
+            self.record(tx, e)?;
+            Ok(Ok(()))
+        })
+    }
+
+    /// Removes operator `name` (staff who left): their token is revoked, their open sessions
+    /// end, and the name stays taken (see the module doc). Returns how many sessions ended.
+    /// [`Error::UnknownOperator`], [`Error::OperatorRemoved`] (already). Audited as
+    /// `operator_remove` with root's actor.
+    pub fn remove_operator(
+        &self,
+        caller: &Caller,
+        name: &OperatorId,
+        now: DateTime<Utc>,
+    ) -> Result<usize, Error> {
+        self.authorize(caller, Action::ManageAccess, "operator_remove", now)?;
+        self.run(|tx| {
+            let mut e = self.entry(now, caller, caller.actor(), "operator_remove");
+            e.subject = Some(name.to_string());
+            let (op, token) = match self.operator_to_manage(tx, name)? {
+                Ok(v) => v,
+                Err(err) => {
+                    self.audit_refusal(tx, e, &err)?;
+                    return Ok(Err(err));
+                }
+            };
+            let Some(mut token) = token else {
+                return Err(StoreError::Corrupt(format!(
+                    "operator {name}'s token {} is missing",
+                    op.serial
+                )));
+            };
+            token.status = TokenStatus::Revoked { at: now };
+            tx.update_token(&token)?;
+            let sessions = tx.sessions_of(name)?;
+            for s in &sessions {
+                tx.delete_session(&s.token_hash)?;
+            }
+            e.detail = format!(
+                "token {} revoked, {} session(s) ended",
+                op.serial,
+                sessions.len()
+            );
+            self.record(tx, e)?;
+            Ok(Ok(sessions.len()))
+        })
+    }
+}
