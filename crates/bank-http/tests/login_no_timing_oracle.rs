@@ -25,7 +25,7 @@ fn api_login_costs_one_argon2_verification_whoever_is_named() {
             &root(),
             &CustomerId::parse("C1").unwrap(),
             &lid("taro"),
-            &LoginPassword::new("pw-taro"),
+            &LoginPassword::new("login-pw-taro"),
             b.now(),
         )
         .unwrap();

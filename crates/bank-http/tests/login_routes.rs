@@ -36,7 +36,7 @@ fn bank() -> TestBank {
                 &root(),
                 &CustomerId::parse(c).unwrap(),
                 &lid(l),
-                &LoginPassword::new(format!("pw-{l}")),
+                &LoginPassword::new(format!("login-pw-{l}")),
                 b.now(),
             )
             .unwrap();
@@ -65,21 +65,21 @@ fn api_login_answers_unknown_login_and_wrong_password_alike() {
     assert_eq!(wrong.0, 403, "{}", wrong.1);
     assert_eq!(wrong.1["code"], "login_refused");
     for (c, l, pw, what) in [
-        ("C9", "taro", "pw-taro", "an unknown customer"),
-        ("C1", "nobody", "pw-taro", "an unknown login"),
-        ("C2", "taro", "pw-taro", "another customer's login"),
+        ("C9", "taro", "login-pw-taro", "an unknown customer"),
+        ("C1", "nobody", "login-pw-taro", "an unknown login"),
+        ("C2", "taro", "login-pw-taro", "another customer's login"),
         (
             "C1",
             "saburo",
-            "pw-saburo",
+            "login-pw-saburo",
             "a user without a login password",
         ),
-        ("C1", "jiro", "pw-taro", "another user's password"),
+        ("C1", "jiro", "login-pw-taro", "another user's password"),
     ] {
         assert_eq!(login(a, &key, c, l, pw), wrong, "{what}");
     }
     // A right password says what comes next: the code, 利用開始登録 (未登録), or nothing.
-    let (st, v) = login(a, &key, "C1", "taro", "pw-taro");
+    let (st, v) = login(a, &key, "C1", "taro", "login-pw-taro");
     assert_eq!(
         (st, &v),
         (
@@ -87,13 +87,13 @@ fn api_login_answers_unknown_login_and_wrong_password_alike() {
             &json!({"next": "code", "customer": "C1", "login": "taro", "class": "master"})
         )
     );
-    let (st, v) = login(a, &key, "C1", "jiro", "pw-jiro");
+    let (st, v) = login(a, &key, "C1", "jiro", "login-pw-jiro");
     assert_eq!((st, v["next"].as_str()), (200, Some("registration")), "{v}");
     assert_eq!(
         (v["state"].as_str(), v["state_ja"].as_str()),
         (Some("unregistered"), Some("未登録"))
     );
-    let (st, v) = login(a, &key, "C1", "goro", "pw-goro");
+    let (st, v) = login(a, &key, "C1", "goro", "login-pw-goro");
     assert_eq!((st, v["next"].as_str()), (200, Some("not_required")), "{v}");
     // The audit log keeps the true reason of each refusal, never a password.
     let log = b.audit("login_password", None);
@@ -109,12 +109,18 @@ fn api_login_answers_unknown_login_and_wrong_password_alike() {
         );
     }
     let text = serde_json::to_string(&log).unwrap();
-    assert!(!text.contains("pw-") && !text.contains("not-the-password"));
+    assert!(!text.contains("login-pw-") && !text.contains("not-the-password"));
     assert!(log
         .iter()
         .all(|e| e.via.as_deref() == Some("client:c-login")));
     // Without the `login` scope, nothing is checked.
-    let (st, v) = login(a, b.key(Scope::CustomerAdmin), "C1", "taro", "pw-taro");
+    let (st, v) = login(
+        a,
+        b.key(Scope::CustomerAdmin),
+        "C1",
+        "taro",
+        "login-pw-taro",
+    );
     assert_eq!((st, v["code"].as_str()), (403, Some("forbidden")));
     s.stop();
 }
@@ -132,7 +138,7 @@ fn api_login_failures_lock_the_login_and_its_codes() {
     }
     // Locked: the right password gets the same answer as a wrong one (nothing shows through
     // the lockout), and the codes are locked too: one throttle per login (RFC 4226 §7.3).
-    assert_eq!(login(a, &key, "C1", "taro", "pw-taro"), refused);
+    assert_eq!(login(a, &key, "C1", "taro", "login-pw-taro"), refused);
     let t = b.advance(Duration::seconds(30));
     let (st, v) = json(
         a,
@@ -151,7 +157,7 @@ fn api_login_failures_lock_the_login_and_its_codes() {
     b.advance(Duration::minutes(
         i64::from(b.policy.validation.lockout_minutes) + 1,
     ));
-    let (st, v) = login(a, &key, "C1", "taro", "pw-taro");
+    let (st, v) = login(a, &key, "C1", "taro", "login-pw-taro");
     assert_eq!((st, v["next"].as_str()), (200, Some("code")), "{v}");
     s.stop();
 }
@@ -165,7 +171,7 @@ fn provisioning_sets_a_login_password_and_the_audit_names_the_client() {
     let set = |path: &str, body: Value| json(a, "POST", path, &prov, &[], &body);
     let (st, v) = set(
         "/v1/customers/C1/users/saburo/login-password",
-        json!({"login_password": "pw-new-saburo"}),
+        json!({"login_password": "login-pw-new-saburo"}),
     );
     assert_eq!(
         (st, &v),
@@ -174,20 +180,32 @@ fn provisioning_sets_a_login_password_and_the_audit_names_the_client() {
             &json!({"customer": "C1", "login": "saburo", "login_password": "set"})
         )
     );
-    let (st, v) = login(a, b.key(Scope::Login), "C1", "saburo", "pw-new-saburo");
+    let (st, v) = login(
+        a,
+        b.key(Scope::Login),
+        "C1",
+        "saburo",
+        "login-pw-new-saburo",
+    );
     assert_eq!((st, v["next"].as_str()), (200, Some("code")), "{v}");
     // Replaced: the old one no longer opens.
     let (st, _) = set(
         "/v1/customers/C1/users/saburo/login-password",
-        json!({"login_password": "pw-newer"}),
+        json!({"login_password": "login-pw-newer"}),
     );
     assert_eq!(st, 200);
-    let (st, _) = login(a, b.key(Scope::Login), "C1", "saburo", "pw-new-saburo");
+    let (st, _) = login(
+        a,
+        b.key(Scope::Login),
+        "C1",
+        "saburo",
+        "login-pw-new-saburo",
+    );
     assert_eq!(st, 403);
     // An unknown user, an empty password, an unknown field: refused, saying what was wrong.
     let (st, v) = set(
         "/v1/customers/C1/users/nobody/login-password",
-        json!({"login_password": "x-pass"}),
+        json!({"login_password": "x-password"}),
     );
     assert_eq!((st, v["code"].as_str()), (404, Some("unknown_user")), "{v}");
     let (st, v) = set(
@@ -202,7 +220,7 @@ fn provisioning_sets_a_login_password_and_the_audit_names_the_client() {
     assert!(v["message"].as_str().unwrap().contains("empty"), "{v}");
     let (st, _) = set(
         "/v1/customers/C1/users/saburo/login-password",
-        json!({"login_password": "p", "secret": "q"}),
+        json!({"login_password": "p-long-enough", "secret": "q"}),
     );
     assert_eq!(st, 400);
     // Only `provisioning`: a customer-admin key may not.
@@ -212,7 +230,7 @@ fn provisioning_sets_a_login_password_and_the_audit_names_the_client() {
         "/v1/customers/C1/users/saburo/login-password",
         b.key(Scope::CustomerAdmin),
         &[],
-        &json!({"login_password": "pw-evil"}),
+        &json!({"login_password": "login-pw-evil"}),
     );
     assert_eq!((st, v["code"].as_str()), (403, Some("forbidden")));
     // The audit names the authenticated client, never the password.
@@ -227,7 +245,10 @@ fn provisioning_sets_a_login_password_and_the_audit_names_the_client() {
     assert_eq!(ok[0].detail, "login password set");
     assert_eq!(ok[1].detail, "login password replaced");
     let text = serde_json::to_string(&log).unwrap();
-    assert!(!text.contains("pw-new"), "no password in the audit log");
+    assert!(
+        !text.contains("login-pw-new"),
+        "no password in the audit log"
+    );
     s.stop();
 }
 
@@ -250,7 +271,7 @@ fn master_sets_a_login_password_with_proof_and_a_general_user_cannot() {
                     "target": target, "login_password": pw}),
         )
     };
-    let (st, v) = ask("taro", "11111111", SECRET, "saburo", "pw-from-taro");
+    let (st, v) = ask("taro", "11111111", SECRET, "saburo", "login-pw-from-taro");
     assert_eq!(
         (st, &v),
         (
@@ -258,31 +279,31 @@ fn master_sets_a_login_password_with_proof_and_a_general_user_cannot() {
             &json!({"customer": "C1", "login": "saburo", "login_password": "set", "set_by": "taro"})
         )
     );
-    let (st, _) = login(a, b.key(Scope::Login), "C1", "saburo", "pw-from-taro");
+    let (st, _) = login(a, b.key(Scope::Login), "C1", "saburo", "login-pw-from-taro");
     assert_eq!(st, 200);
     // The master's own too.
-    let (st, _) = ask("taro", "11111111", SECRET, "taro", "pw-taro-2");
+    let (st, _) = ask("taro", "11111111", SECRET, "taro", "login-pw-taro-2");
     assert_eq!(st, 200);
     // The proof first: a wrong confirmation password changes nothing.
-    let (st, v) = ask("taro", "11111111", "wrong", "saburo", "pw-evil");
+    let (st, v) = ask("taro", "11111111", "wrong", "saburo", "login-pw-evil");
     assert_eq!(
         (st, v["code"].as_str()),
         (403, Some("wrong_credentials")),
         "{v}"
     );
     // A general user and an admin user, with their right proofs: only the master may.
-    let (st, v) = ask("saburo", "22222222", SECRET, "jiro", "pw-evil");
+    let (st, v) = ask("saburo", "22222222", SECRET, "jiro", "login-pw-evil");
     assert_eq!((st, v["code"].as_str()), (403, Some("not_allowed")), "{v}");
-    let (st, v) = ask("shiro", "33333333", SECRET, "jiro", "pw-evil");
+    let (st, v) = ask("shiro", "33333333", SECRET, "jiro", "login-pw-evil");
     assert_eq!((st, v["code"].as_str()), (403, Some("not_allowed")), "{v}");
     // A login of another customer is unknown to the master.
-    let (st, v) = ask("taro", "11111111", SECRET, "hanako", "pw-evil");
+    let (st, v) = ask("taro", "11111111", SECRET, "hanako", "login-pw-evil");
     assert_eq!((st, v["code"].as_str()), (404, Some("unknown_user")), "{v}");
     for (c, l) in [("C1", "jiro"), ("C1", "saburo"), ("C2", "hanako")] {
-        let (st, _) = login(a, b.key(Scope::Login), c, l, "pw-evil");
+        let (st, _) = login(a, b.key(Scope::Login), c, l, "login-pw-evil");
         assert_eq!(st, 403, "{c}/{l}: not changed");
     }
-    let (st, _) = login(a, b.key(Scope::Login), "C1", "saburo", "pw-from-taro");
+    let (st, _) = login(a, b.key(Scope::Login), "C1", "saburo", "login-pw-from-taro");
     assert_eq!(st, 200);
     // The audit names the master as the actor and the client that carried it.
     let log = b.audit("login_password_set", None);
@@ -296,4 +317,56 @@ fn master_sets_a_login_password_with_proof_and_a_general_user_cannot() {
         .iter()
         .any(|e| e.actor == audit::Actor::User("saburo".into()) && e.outcome == "not_allowed"));
     s.stop();
+}
+
+/// Both routes that set a login password refuse one below the policy's minimum (8) or with a
+/// control character (issue #10: `"x"`, `"a\u0000b"`, the master's `"1"`): 400
+/// `invalid_input` naming the rule, and the user's password is unchanged.
+#[test]
+fn a_login_password_below_the_minimum_or_with_control_characters_is_refused_over_the_api() {
+    let b = bank();
+    let s = b.serve(bank_http::ServeConfig::loopback("127.0.0.1:0"));
+    let a = s.addr();
+    let prov = b.key(Scope::Provisioning).to_owned();
+    let admin = b.key(Scope::CustomerAdmin).to_owned();
+    for (pw, says) in [
+        ("x", "at least 8 characters"),
+        ("a\u{0}b", "at least 8 characters"),
+        ("a\u{0}b-long-enough", "control character"),
+        ("line\nbreak-long", "control character"),
+    ] {
+        let (st, v) = json(
+            a,
+            "POST",
+            "/v1/customers/C1/users/taro/login-password",
+            &prov,
+            &[],
+            &json!({ "login_password": pw }),
+        );
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (400, Some("invalid_input")),
+            "{pw:?}: {v}"
+        );
+        assert!(v["message"].as_str().unwrap().contains(says), "{pw:?}: {v}");
+    }
+    for pw in ["1", "esc\u{1b}[2J-long"] {
+        let t = b.advance(Duration::seconds(30));
+        let (st, v) = json(
+            a,
+            "POST",
+            "/v1/login-password",
+            &admin,
+            &[],
+            &json!({"customer": "C1", "actor": "taro", "secret": SECRET, "code": code("11111111", t),
+                    "target": "saburo", "login_password": pw}),
+        );
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (400, Some("invalid_input")),
+            "{pw:?}: {v}"
+        );
+    }
+    let (st, _) = login(a, b.key(Scope::Login), "C1", "taro", "login-pw-taro");
+    assert_eq!(st, 200, "taro's password is unchanged");
 }

@@ -55,7 +55,7 @@ async fn api_login_locks_after_max_failures_like_the_web_login() {
             needs_otp: true,
             secret: None,
         },
-        Some(&LoginPassword::new("pw-shiro")),
+        Some(&LoginPassword::new("login-pw-shiro")),
         clock.now(),
     )
     .unwrap();
@@ -104,8 +104,8 @@ async fn api_login_locks_after_max_failures_like_the_web_login() {
         }
     }
     // `max` failures in all: locked for both, the right password answered like a wrong one.
-    assert_eq!(api_login("pw-shiro"), refused_api);
-    let (st, _, page) = send(&web, web_login("pw-shiro")).await;
+    assert_eq!(api_login("login-pw-shiro"), refused_api);
+    let (st, _, page) = send(&web, web_login("login-pw-shiro")).await;
     assert_eq!(
         (st, alert(&page)),
         (StatusCode::FORBIDDEN, refused_web.clone())
@@ -135,7 +135,7 @@ async fn api_login_locks_after_max_failures_like_the_web_login() {
     clock.advance(Duration::minutes(
         i64::from(api.policy().validation.lockout_minutes) + 1,
     ));
-    let (st, v) = api_login("pw-shiro");
+    let (st, v) = api_login("login-pw-shiro");
     assert_eq!((st, v["next"].as_str()), (200, Some("registration")), "{v}");
     // (a new visit: the old session idled out meanwhile)
     let (cookie, csrf) = visit(&web, "/login").await;
@@ -144,7 +144,7 @@ async fn api_login_locks_after_max_failures_like_the_web_login() {
         post(
             "/login",
             &cookie,
-            format!("csrf={csrf}&customer=C1&login=shiro&password=pw-shiro"),
+            format!("csrf={csrf}&customer=C1&login=shiro&password=login-pw-shiro"),
         ),
     )
     .await;

@@ -34,8 +34,8 @@ fn app() -> Router {
     )
     .unwrap();
     for (login, needs_otp, pw) in [
-        ("shiro", true, Some("pw-shiro")),
-        ("goro", false, Some("pw-goro")),
+        ("shiro", true, Some("login-pw-shiro")),
+        ("goro", false, Some("login-pw-goro")),
         ("rokuro", true, None),
     ] {
         bank.add_user_with_login_password(
@@ -148,7 +148,7 @@ async fn registration_and_skip_are_unreachable_without_the_login_password() {
         post(
             "/login",
             &cookie,
-            format!("csrf={csrf}&customer=C1&login=shiro&password=pw-shiro"),
+            format!("csrf={csrf}&customer=C1&login=shiro&password=login-pw-shiro"),
         ),
     )
     .await;
@@ -175,8 +175,8 @@ async fn unknown_login_wrong_password_and_no_password_get_the_same_page() {
     let mut answers = Vec::new();
     for (customer, login, pw) in [
         ("C1", "shiro", "wrong"),
-        ("C1", "nobody", "pw-shiro"),
-        ("C9", "shiro", "pw-shiro"),
+        ("C1", "nobody", "login-pw-shiro"),
+        ("C9", "shiro", "login-pw-shiro"),
         ("C1", "rokuro", "anything"),
     ] {
         let (status, _, body) = send(
@@ -206,7 +206,7 @@ async fn a_user_who_needs_no_code_is_logged_in_by_the_password() {
         post(
             "/login",
             &cookie,
-            format!("csrf={csrf}&customer=C1&login=goro&password=pw-goro"),
+            format!("csrf={csrf}&customer=C1&login=goro&password=login-pw-goro"),
         ),
     )
     .await;

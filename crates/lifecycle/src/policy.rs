@@ -33,6 +33,8 @@
 //! session_max_minutes = 480         # … and after this long in any case
 //! [web]
 //! session_idle_minutes = 10         # a customer's page session ends after this idle time
+//! [login]
+//! min_password_length = 8           # login passwords (ログインパスワード): at least 8 characters
 //! [secrets]
 //! argon2_m_kib = 19456
 //! argon2_t = 2
@@ -357,6 +359,26 @@ pub struct Policy {
     /// Customer web pages (`[web]`, issue #11).
     #[serde(default)]
     pub web: WebPolicy,
+    /// Login passwords (`[login]`).
+    #[serde(default)]
+    pub login: LoginPolicy,
+}
+
+/// Customer users' login passwords (ログインパスワード, `[login]`, issue #10).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginPolicy {
+    /// The fewest characters (Unicode scalar values) a login password may have (default 8;
+    /// production floor [`PRODUCTION_MIN_PASSWORD_LENGTH`]).
+    pub min_password_length: u32,
+}
+
+impl Default for LoginPolicy {
+    fn default() -> Self {
+        LoginPolicy {
+            min_password_length: PRODUCTION_MIN_PASSWORD_LENGTH,
+        }
+    }
 }
 
 /// The customer web pages' sessions (`[web]`, issue #11).
@@ -392,6 +414,7 @@ impl Default for Policy {
             bank: BankIdentity::default(),
             backoffice: BackofficePolicy::default(),
             web: WebPolicy::default(),
+            login: LoginPolicy::default(),
         }
     }
 }
@@ -421,6 +444,11 @@ impl Policy {
         if p.validation.max_replays == 0 {
             return Err(PolicyError(
                 "validation.max_replays must be at least 1".into(),
+            ));
+        }
+        if p.login.min_password_length == 0 {
+            return Err(PolicyError(
+                "login.min_password_length must be at least 1".into(),
             ));
         }
         if p.web.session_idle_minutes == 0 {
@@ -462,6 +490,12 @@ impl Policy {
                 v.max_failures
             )));
         }
+        if self.login.min_password_length < PRODUCTION_MIN_PASSWORD_LENGTH {
+            return Err(PolicyError(format!(
+                "login.min_password_length = {} is below the production floor of {PRODUCTION_MIN_PASSWORD_LENGTH} characters: raise it",
+                self.login.min_password_length
+            )));
+        }
         if v.max_replays > 100 {
             return Err(PolicyError(format!(
                 "validation.max_replays = {} is above the production ceiling of 100: lower it",
@@ -476,6 +510,8 @@ impl Policy {
 pub const PRODUCTION_ARGON2_M_KIB: u32 = 19456;
 /// Production floor of `secrets.argon2_t`.
 pub const PRODUCTION_ARGON2_T: u32 = 2;
+/// Production floor (and default) of `login.min_password_length`.
+pub const PRODUCTION_MIN_PASSWORD_LENGTH: u32 = 8;
 /// Production ceiling of `validation.max_failures`.
 pub const PRODUCTION_MAX_FAILURES: u32 = 10;
 

@@ -51,6 +51,14 @@ impl LoginPassword {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+    /// Its length in characters (Unicode scalar values).
+    pub(crate) fn char_count(&self) -> usize {
+        self.0 .0.chars().count()
+    }
+    /// Whether it holds a control character (general category Cc: NUL, tab, newline, ESC…).
+    pub(crate) fn has_control(&self) -> bool {
+        self.0 .0.chars().any(char::is_control)
+    }
     /// The password as the secret the hash functions take.
     pub(crate) fn secret(&self) -> &ConfirmationSecret {
         &self.0

@@ -240,7 +240,7 @@ fn the_master_sets_a_login_password_with_the_proof_and_no_one_else_does() {
             &front_end(),
             &w.proof("hanako", "33456789", t2),
             &lid("jiro"),
-            &pw("x"),
+            &pw("x-long-pw"),
             t2,
         )
         .unwrap_err();
@@ -251,7 +251,7 @@ fn the_master_sets_a_login_password_with_the_proof_and_no_one_else_does() {
     bad.secret = ConfirmationSecret::new("wrong");
     let e = w
         .bank
-        .set_login_password_as_master(&front_end(), &bad, &lid("jiro"), &pw("x"), t3)
+        .set_login_password_as_master(&front_end(), &bad, &lid("jiro"), &pw("x-long-pw"), t3)
         .unwrap_err();
     assert_eq!(e.code(), "wrong_credentials");
     // A `login` key alone cannot set a password at all.
@@ -261,7 +261,7 @@ fn the_master_sets_a_login_password_with_the_proof_and_no_one_else_does() {
     };
     let e = w
         .bank
-        .set_login_password(&login_only, &cid("C1"), &lid("jiro"), &pw("x"), t3)
+        .set_login_password(&login_only, &cid("C1"), &lid("jiro"), &pw("x-long-pw"), t3)
         .unwrap_err();
     assert_eq!(e.code(), "forbidden");
     // Bank IT: an empty password is refused; a user of another customer is unknown.
@@ -272,7 +272,7 @@ fn the_master_sets_a_login_password_with_the_proof_and_no_one_else_does() {
     assert_eq!(e.code(), "invalid_input");
     let e = w
         .bank
-        .set_login_password(&root(), &cid("C9"), &lid("jiro"), &pw("x"), t3)
+        .set_login_password(&root(), &cid("C9"), &lid("jiro"), &pw("x-long-pw"), t3)
         .unwrap_err();
     assert_eq!(e.code(), "unknown_user");
     // Every change is audited, never with the password.
@@ -285,4 +285,69 @@ fn the_master_sets_a_login_password_with_the_proof_and_no_one_else_does() {
         .iter()
         .any(|e| e.outcome == "ok" && e.detail.contains("set by the master")));
     assert!(!log.iter().any(|e| e.detail.contains("shiro-pw")));
+}
+
+/// A login password has a floor (issue #10): at least the policy's
+/// `login.min_password_length` characters (default 8) and no control character (Cc), for
+/// bank IT and the master alike; the message names the rule and what to do, and nothing is
+/// stored.
+#[test]
+fn a_login_password_below_the_policys_minimum_or_with_control_characters_is_refused() {
+    let w = world("004");
+    let t = jst("2025-03-02 09:00");
+    assert_eq!(w.bank.policy().login.min_password_length, 8, "the default");
+    for (bad, says) in [
+        ("x", "at least 8 characters"),
+        ("", "at least 8 characters"),
+        ("1234567", "at least 8 characters"),
+        ("a\u{0}b-long-enough", "control character"),
+        ("tab\there-long", "control character"),
+        ("esc\u{1b}[31m-long", "control character"),
+    ] {
+        for err in [
+            w.bank
+                .set_login_password(&root(), &cid("C1"), &lid("jiro"), &pw(bad), t)
+                .unwrap_err(),
+            w.bank
+                .set_login_password_as_master(
+                    &front_end(),
+                    &w.proof("taro", "23456789", t),
+                    &lid("jiro"),
+                    &pw(bad),
+                    t,
+                )
+                .unwrap_err(),
+        ] {
+            assert_eq!(err.code(), "invalid_input", "{bad:?}: {err}");
+            let msg = err.to_string();
+            assert!(msg.contains(says), "{bad:?}: {msg}");
+            if says.starts_with("at least") {
+                assert!(msg.contains("login.min_password_length"), "{msg}");
+            }
+        }
+    }
+    // Counted in characters, not bytes: eight Japanese characters are enough.
+    w.bank
+        .set_login_password(
+            &root(),
+            &cid("C1"),
+            &lid("taro"),
+            &pw("ログインパスワード"),
+            t,
+        )
+        .unwrap();
+    // Nothing was stored for jiro: his login is refused like one without a password.
+    assert_eq!(
+        login(&w, "C1", "jiro", "1234567", t).unwrap_err().code(),
+        "login_refused"
+    );
+    // A policy may ask for more; production never for less than 8.
+    let p = Policy::from_toml_str("[login]\nmin_password_length = 12\n").unwrap();
+    assert_eq!(p.login.min_password_length, 12);
+    let weak = Policy::from_toml_str("[login]\nmin_password_length = 4\n").unwrap();
+    let err = weak.check_production_floor();
+    assert!(
+        err.is_err_and(|e| e.to_string().contains("login.min_password_length")),
+        "production floor"
+    );
 }

@@ -86,7 +86,7 @@ fn an_unknown_name_costs_the_argon2_work_of_a_known_one() {
             &root(),
             &cid("C1"),
             &lid("taro"),
-            &LoginPassword::new("pw"),
+            &LoginPassword::new("pw-of-the-user"),
             t3,
         )
         .unwrap();

@@ -17,7 +17,7 @@ const NOW: &str = "2023-04-12T10:00:00+09:00";
 const BEFORE: &str = "2023-04-12T09:59:30+09:00";
 
 /// Policy 004, customer C0001: taro (master, 23456781), hanako (admin holding 利用権限,
-/// 23456782), jiro (general, 23456783); each with the login password `pw-LOGIN`.
+/// 23456782), jiro (general, 23456783); each with the login password `login-pw-LOGIN`.
 fn setup() -> (BankDb, SimTokens) {
     let bank = BankDb::new("bank-004.toml");
     let tokens = SimTokens::make(bank.dir.path(), 23456781, 3);

@@ -14,10 +14,21 @@ use crate::store::Store;
 use chrono::{DateTime, Utc};
 
 impl<S: Store> Bank<S> {
-    /// Hashes a login password at the policy's cost; an empty one is refused.
+    /// Hashes a login password at the policy's cost. Refused ([`Error::InvalidInput`], 400
+    /// over the API) when shorter than the policy's `login.min_password_length` characters or
+    /// holding a control character (Cc: NUL, tab, newline, escape…), which a person cannot
+    /// type on the login page. The one place a login password is accepted, for every route.
     pub(super) fn hash_login_password(&self, p: &LoginPassword) -> Result<SecretHash, Error> {
-        if p.is_empty() {
-            return Err(Error::InvalidInput("the login password is empty".into()));
+        let min = self.policy.login.min_password_length as usize;
+        if p.char_count() < min {
+            return Err(Error::InvalidInput(format!(
+                "the login password is too short: the bank's policy (login.min_password_length) asks for at least {min} characters; choose a longer one"
+            )));
+        }
+        if p.has_control() {
+            return Err(Error::InvalidInput(
+                "the login password holds a control character (such as NUL, a tab, a newline or an escape): use letters, digits, spaces and symbols only".into(),
+            ));
         }
         self.hash(p.secret())
     }

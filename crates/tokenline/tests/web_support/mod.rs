@@ -187,9 +187,9 @@ impl BankDb {
     }
 }
 
-/// The login password (ログインパスワード) the tests give `login`: `pw-LOGIN`.
+/// The login password (ログインパスワード) the tests give `login`: `login-pw-LOGIN`.
 pub fn login_password(login: &str) -> String {
-    format!("pw-{login}")
+    format!("login-pw-{login}")
 }
 
 impl BankDb {
