@@ -196,8 +196,8 @@ async fn a_non_master_neither_sees_nor_posts_the_login_password_page() {
         "/login-password",
         &[
             ("target", "jiro"),
-            ("login_password", "evil-pw"),
-            ("login_password_again", "evil-pw"),
+            ("login_password", "evil-pw-123"),
+            ("login_password_again", "evil-pw-123"),
             ("code", &tokens.code("23456782", NOW)),
             ("secret", SECRET),
         ],
@@ -238,8 +238,8 @@ async fn a_non_master_neither_sees_nor_posts_the_login_password_page() {
         "/login-password",
         &[
             ("target", "taro"),
-            ("login_password", "evil-pw"),
-            ("login_password_again", "evil-pw"),
+            ("login_password", "evil-pw-123"),
+            ("login_password_again", "evil-pw-123"),
             ("code", &tokens.code("23456783", NOW)),
             ("secret", SECRET),
         ],
@@ -252,7 +252,14 @@ async fn a_non_master_neither_sees_nor_posts_the_login_password_page() {
     b.logout().await;
     // Nothing changed: jiro's and taro's own passwords still open, the forged one does not.
     let t = b
-        .login(&s.url, C, "taro", "evil-pw", None, "taro-forged-password")
+        .login(
+            &s.url,
+            C,
+            "taro",
+            "evil-pw-123",
+            None,
+            "taro-forged-password",
+        )
         .await;
     assert!(t.contains("ログインできませんでした"), "{t}");
     let t = b
