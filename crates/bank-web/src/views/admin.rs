@@ -49,8 +49,10 @@ pub async fn listing<S: Store + Send + Sync + 'static>(
 }
 
 /// A screen that lists the users: page `page` of them, given with the chrome and the refusal
-/// text to `make`, rendered with the refusal's status (200 without one); a refusal of the
-/// list itself is the error page.
+/// text to `make`, rendered with the refusal's status (200 without one); when the list
+/// itself is refused, the error page says the form's refusal if there is one (a general
+/// user's forged post is told it is not allowed, not that the list — never theirs — is
+/// unavailable), else the list's.
 pub async fn show_listing<S, T>(
     web: &Web<S>,
     who: Customer,
@@ -68,8 +70,9 @@ where
             crate::page::render_status(status, &make(who.c, l, error.map(|e| e.1)))
         }
         Err(e) => {
-            let m = refusal_text(&who.c, &e);
-            crate::page::error_page(who.c, refusal_status(&e), &m)
+            let (status, m) =
+                error.unwrap_or_else(|| (refusal_status(&e), refusal_text(&who.c, &e)));
+            crate::page::error_page(who.c, status, &m)
         }
     }
 }

@@ -59,8 +59,10 @@ async fn show<S: Store + Send + Sync + 'static>(
             )
         }
         Err(e) => {
-            let m = refusal_text(&who.c, &e);
-            crate::page::error_page(who.c, refusal_status(&e), &m)
+            // The form's refusal first (see `admin::show_listing`).
+            let (status, m) =
+                error.unwrap_or_else(|| (refusal_status(&e), refusal_text(&who.c, &e)));
+            crate::page::error_page(who.c, status, &m)
         }
     }
 }
