@@ -30,8 +30,9 @@ pub struct CsrfForm<T>(pub T);
 pub enum FormRefusal {
     /// No token, a wrong one, or a foreign `Origin`.
     Csrf(Chrome),
-    /// Not a form, too large, or fields that do not parse (the message says which).
-    Bad(Chrome, String),
+    /// Not a form, too large, or fields that do not parse: the catalogue key of what the
+    /// page says (in its language; the parser's own detail goes to the log).
+    Bad(Chrome, &'static str),
 }
 
 impl IntoResponse for FormRefusal {
@@ -41,8 +42,8 @@ impl IntoResponse for FormRefusal {
                 let text = c.t("error.csrf").to_owned();
                 page::error_page(c, StatusCode::FORBIDDEN, &text)
             }
-            FormRefusal::Bad(c, msg) => {
-                let text = c.fmt("error.bad_form", &[&msg]);
+            FormRefusal::Bad(c, key) => {
+                let text = c.t(key).to_owned();
                 page::error_page(c, StatusCode::BAD_REQUEST, &text)
             }
         }
@@ -93,10 +94,7 @@ where
                     .to_ascii_lowercase()
             });
         if form_type.as_deref() != Some("application/x-www-form-urlencoded") {
-            return Err(FormRefusal::Bad(
-                chrome,
-                "send the form as application/x-www-form-urlencoded".into(),
-            ));
+            return Err(FormRefusal::Bad(chrome, "error.bad_form_type"));
         }
         if !same_origin(&req) {
             return Err(FormRefusal::Csrf(chrome));
@@ -106,14 +104,9 @@ where
         };
         let body = axum::body::to_bytes(req.into_body(), MAX_FORM)
             .await
-            .map_err(|_| {
-                FormRefusal::Bad(
-                    chrome.clone(),
-                    format!("forms are limited to {MAX_FORM} bytes"),
-                )
-            })?;
-        let pairs: Vec<(String, String)> = serde_html_form::from_bytes(&body)
-            .map_err(|e| FormRefusal::Bad(chrome.clone(), e.to_string()))?;
+            .map_err(|_| FormRefusal::Bad(chrome.clone(), "error.form_too_large"))?;
+        let pairs: Vec<(String, String)> =
+            serde_html_form::from_bytes(&body).map_err(|e| bad_form(&chrome, &e))?;
         let given = pairs
             .iter()
             .find(|(k, _)| k == FIELD)
@@ -123,6 +116,13 @@ where
         }
         serde_html_form::from_bytes(&body)
             .map(CsrfForm)
-            .map_err(|e| FormRefusal::Bad(chrome, e.to_string()))
+            .map_err(|e| bad_form(&chrome, &e))
     }
+}
+
+/// Fields that do not parse (a form the pages never send: a missing or malformed field):
+/// the page says so in its language, the parser's detail goes to the log.
+fn bad_form(chrome: &Chrome, e: &impl std::fmt::Display) -> FormRefusal {
+    tracing::debug!("bank-web: a form that does not parse: {e}");
+    FormRefusal::Bad(chrome.clone(), "error.bad_form")
 }

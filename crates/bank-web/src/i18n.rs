@@ -100,6 +100,15 @@ fn load(lang: Lang, files: &[&str]) -> Catalogue {
     Catalogue { lang, texts }
 }
 
+/// `text` with `{0}`, `{1}` … replaced by `args`.
+pub fn fill(text: &str, args: &[&str]) -> String {
+    let mut s = text.to_owned();
+    for (i, a) in args.iter().enumerate() {
+        s = s.replace(&format!("{{{i}}}"), a);
+    }
+    s
+}
+
 /// The catalogue of `lang` (parsed once).
 pub fn catalogue(lang: Lang) -> &'static Catalogue {
     static JA_C: OnceLock<Catalogue> = OnceLock::new();
@@ -127,13 +136,15 @@ impl Catalogue {
         }
     }
 
+    /// The text of `key`, `None` when the catalogue has none (for a caller with its own
+    /// fallback).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.texts.get(key).map(String::as_str)
+    }
+
     /// The text of `key` with `{0}`, `{1}` … replaced by `args`.
     pub fn fmt(&self, key: &str, args: &[&str]) -> String {
-        let mut s = self.t(key).to_owned();
-        for (i, a) in args.iter().enumerate() {
-            s = s.replace(&format!("{{{i}}}"), a);
-        }
-        s
+        fill(self.t(key), args)
     }
 
     /// Every key (for the catalogue tests).

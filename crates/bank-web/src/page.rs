@@ -181,21 +181,85 @@ pub fn error_page(c: Chrome, status: StatusCode, message: &str) -> Response {
     )
 }
 
-/// What a page says about a domain refusal, in the page's language: the catalogue's text for
-/// the refusal's code (`refusal.<code>`), else the domain's own message (English). A storage
-/// failure never shows its detail (it goes to the log).
+/// What a page says about a domain refusal, always in the page's language: the catalogue's
+/// text for the refusal's code (`refusal.<code>`, filled with what the refusal names: see
+/// [`refusal_args`]); a malformed identifier says, in the page's language, what to type
+/// ([`id_error_text`]). The domain's own message (English, written for the API and the CLI)
+/// is never shown: a code the catalogue lacks gets `refusal.other` with the code, and the
+/// message goes to the log. A storage failure never shows its detail either (it goes to
+/// the log).
 pub fn refusal_text(c: &Chrome, e: &Error) -> String {
-    if let Error::Store(detail) = e {
-        tracing::error!("bank-web: storage: {detail}");
-        return c.t("refusal.database_unavailable").to_owned();
+    match e {
+        Error::Store(detail) => {
+            tracing::error!("bank-web: storage: {detail}");
+            c.t("refusal.database_unavailable").to_owned()
+        }
+        Error::InvalidId(id) => id_error_text(c, id),
+        _ => {
+            let args = refusal_args(e);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            match c.msgs.get(&format!("refusal.{}", e.code())) {
+                Some(text) => crate::i18n::fill(text, &args),
+                None => {
+                    tracing::warn!("bank-web: no text for refusal {}: {e}", e.code());
+                    c.fmt("refusal.other", &[e.code()])
+                }
+            }
+        }
     }
-    let key = format!("refusal.{}", e.code());
-    let text = c.msgs.t(&key);
-    if text == key {
-        e.to_string()
-    } else {
-        text.to_owned()
+}
+
+/// What a refusal names, as `{0}`, `{1}` … of its catalogue text: the serial, login,
+/// operator, request or customer it is about (identifiers the actor typed or may see, never
+/// a secret). A text that does not name them ignores them.
+pub fn refusal_args(e: &Error) -> Vec<String> {
+    use Error as E;
+    match e {
+        E::UnknownSerial(s)
+        | E::TokenRevoked(s)
+        | E::TokenExpired(s)
+        | E::TokenOfAnotherCustomer(s)
+        | E::ExpiredNeedsBackoffice(s)
+        | E::KnownSerialOtherSeed(s)
+        | E::SharedModeOneToken(s)
+        | E::AlreadyRevoked(s)
+        | E::NotInStock(s)
+        | E::TokenLocked { serial: s, .. } => vec![s.to_string()],
+        E::NoToken(l) | E::MasterCannotBeRemoved(l) | E::NoSecretSet(l) | E::NotLocked(l) => {
+            vec![l.to_string()]
+        }
+        E::AlreadyRegistered { login, serial } => vec![login.to_string(), serial.to_string()],
+        E::Locked { login, .. } | E::AmbiguousLogin { login, .. } => vec![login.to_string()],
+        E::SameOperator(o)
+        | E::DuplicateOperator(o)
+        | E::UnknownOperator(o)
+        | E::OperatorNotLocked(o)
+        | E::OperatorRemoved(o) => vec![o.to_string()],
+        E::UnknownRequest(n) | E::RequestPending(n) => vec![n.to_string()],
+        E::UnknownCustomer(s)
+        | E::UnknownUser(s)
+        | E::DuplicateCustomer(s)
+        | E::DuplicateUser(s)
+        | E::MasterExists(s)
+        | E::DuplicateSerial(s)
+        | E::DuplicateClient(s)
+        | E::UnknownClient(s)
+        | E::InvalidSeedFile(s) => vec![s.clone()],
+        E::InvalidCustomerFile { line, field, .. } => vec![line.to_string(), (*field).to_owned()],
+        E::CoolDown {
+            allowed_from_local, ..
+        } => vec![allowed_from_local.clone()],
+        _ => Vec::new(),
     }
+}
+
+/// A malformed identifier (a serial, a login ID, a customer ID, a staff ID typed into a
+/// form), in the page's language: `invalid_id.<kind>` with the text typed, saying what to
+/// type (the rule of [`lifecycle::ids`]).
+pub fn id_error_text(c: &Chrome, e: &lifecycle::IdError) -> String {
+    let key = format!("invalid_id.{}", e.what.replace(' ', "_"));
+    let text = c.msgs.get(&key).unwrap_or_else(|| c.t("invalid_id.other"));
+    crate::i18n::fill(text, &[&e.value])
 }
 
 /// The HTTP status of a page answering a refusal.
@@ -220,4 +284,100 @@ pub async fn stylesheet() -> Response {
         include_str!("../static/style.css"),
     )
         .into_response()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use lifecycle::{LoginId, OperatorId, SerialNumber};
+
+    fn chrome(lang: Lang) -> Chrome {
+        Chrome {
+            lang,
+            msgs: catalogue(lang),
+            csrf: String::new(),
+            session: None,
+            path: "/".into(),
+            menu: Vec::new(),
+            who: None,
+        }
+    }
+
+    /// The codes of `lifecycle::Error::code`, read from its source (a new refusal of the
+    /// domain fails this test until the pages can say it in both languages).
+    fn domain_codes() -> Vec<String> {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../lifecycle/src/error.rs");
+        let src = std::fs::read_to_string(path).unwrap();
+        let body = &src[src.find("pub fn code(&self)").unwrap()..];
+        let body = &body[..body.find("\n    }\n").unwrap()];
+        body.lines()
+            .filter_map(|l| l.split("=> \"").nth(1))
+            .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn every_refusal_code_of_the_domain_has_a_text_in_both_languages() {
+        let codes = domain_codes();
+        assert!(codes.len() > 40, "the codes were not read: {codes:?}");
+        for lang in [Lang::Ja, Lang::En] {
+            let missing: Vec<_> = codes
+                .iter()
+                .filter(|code| catalogue(lang).get(&format!("refusal.{code}")).is_none())
+                .collect();
+            assert!(
+                missing.is_empty(),
+                "{lang:?}: no refusal text for {missing:?}"
+            );
+        }
+    }
+
+    /// The operator sign-in's refusal (the reviewer's finding, issue #10) and the refusals the
+    /// back office shows, each in Japanese on a Japanese page: never the domain's English.
+    #[test]
+    fn a_refusal_on_a_japanese_page_is_japanese_never_the_domains_english() {
+        let serial = SerialNumber::parse("23456789").unwrap();
+        let errors = [
+            Error::WrongOperatorLogin,
+            Error::LoginRefused,
+            Error::OperatorSessionRequired,
+            Error::AlreadyRevoked(serial.clone()),
+            Error::NotInStock(serial.clone()),
+            Error::UnknownSerial(serial.clone()),
+            Error::TokenLocked {
+                serial: serial.clone(),
+                until_local: "2023-04-12 21:29".into(),
+            },
+            Error::NotLocked(LoginId::parse("jiro").unwrap()),
+            Error::SameOperator(OperatorId::parse("sato").unwrap()),
+            Error::RequestPending(7),
+            Error::InvalidSeedFile("wrong key".into()),
+            Error::InvalidId(SerialNumber::parse("12").unwrap_err()),
+            Error::InvalidId(LoginId::parse("bad name").unwrap_err()),
+            Error::InvalidId(OperatorId::parse("").unwrap_err()),
+        ];
+        let (ja, en) = (chrome(Lang::Ja), chrome(Lang::En));
+        for e in &errors {
+            let (j, n) = (refusal_text(&ja, e), refusal_text(&en, e));
+            assert!(
+                j.chars().any(|ch| ('\u{3040}'..='\u{9fff}').contains(&ch)),
+                "{e:?}: not Japanese: {j}"
+            );
+            assert!(!j.contains(&e.to_string()), "{e:?}: the domain's text: {j}");
+            assert!(!n.is_empty() && n != j, "{e:?}: {n}");
+        }
+        assert_eq!(
+            refusal_text(&ja, &Error::WrongOperatorLogin),
+            "ログインできませんでした。職員ID、パスワードまたはワンタイムパスワードが正しくありません。"
+        );
+        // What a refusal names is said in the page's sentence.
+        assert!(refusal_text(&ja, &Error::AlreadyRevoked(serial)).contains("23456789"));
+        assert!(refusal_text(
+            &ja,
+            &Error::InvalidId(SerialNumber::parse("12").unwrap_err())
+        )
+        .starts_with("シリアル番号「12」"));
+    }
 }

@@ -89,6 +89,48 @@ async fn a_wrong_operator_login_gets_one_answer_and_a_login_without_its_token_is
     assert_eq!(answers[0], answers[1], "one answer for any wrong part");
 }
 
+/// オペレーターログイン refused (issue #10 review: the refusal was the domain's English on the
+/// Japanese page): the page says it in its own language, Japanese by default, English when the
+/// browser prefers it, and never the domain's message.
+#[tokio::test]
+async fn a_refused_operator_sign_in_is_told_in_the_language_of_its_page() {
+    let clock = Clock::new();
+    let (bank, _code) = bank_with_operator(&clock);
+    let app = app_with(bank, &clock);
+    let (cookie, csrf) = visit_login(&app).await;
+    let (status, _, body) = send(
+        &app,
+        post(
+            "/backoffice/login",
+            &cookie,
+            format!("csrf={csrf}&name=sato&password=sato-pass&code=000000"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("<html lang=\"ja\">"), "{body}");
+    assert_eq!(
+        alert(&body),
+        "ログインできませんでした。職員ID、パスワードまたはワンタイムパスワードが正しくありません。"
+    );
+    assert!(!body.contains("sign-in refused"), "{body}");
+    // The same refusal on the English page.
+    let mut req = post(
+        "/backoffice/login",
+        &cookie,
+        format!("csrf={csrf}&name=sato&password=sato-pass&code=000000"),
+    );
+    req.headers_mut()
+        .insert(header::ACCEPT_LANGUAGE, "en-US,en;q=0.9".parse().unwrap());
+    let (status, _, body) = send(&app, req).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("<html lang=\"en\">"), "{body}");
+    assert_eq!(
+        alert(&body),
+        "You could not be signed in: the staff ID, the password or the one-time password is wrong."
+    );
+}
+
 /// A failed back-office sign-in is the web's attempt, not the operator's (issue #10: the audit
 /// actor is the authenticated one): the audit log names the back office's own client as the
 /// actor and keeps the typed name as data; the signed-in operator who then reads it is the

@@ -156,6 +156,12 @@ async fn an_operator_revokes_a_lost_token_a_second_supervisor_approves_and_the_a
     let t = b.seen("login-refused").await;
     assert_eq!(path(&b).await, "/backoffice/login");
     assert!(t.contains("オペレーターログイン"), "{t}");
+    // … said in the page's language (issue #10 review: it was the domain's English).
+    assert!(
+        t.contains("職員ID、パスワードまたはワンタイムパスワードが正しくありません")
+            && !t.contains("sign-in refused"),
+        "{t}"
+    );
 
     // Supervisor sato: lookups, then a lost token's revocation and an unlock, both filed as
     // requests under dual control.

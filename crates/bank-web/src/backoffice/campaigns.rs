@@ -81,14 +81,28 @@ fn line(c: &Campaign) -> CampaignLine {
     }
 }
 
-/// Runs a mailing-room read on the blocking pool.
+/// Runs a mailing-room read on the blocking pool; a failure is said in the page's language
+/// (an unknown campaign as such, anything else as the busy system's text, its detail logged:
+/// the mailing room's own messages are English, for its CLI).
 async fn read<R: Send + 'static>(
+    c: &Chrome,
     campaigns: Arc<dyn Campaigns>,
     f: impl FnOnce(&dyn Campaigns) -> Result<R, mailroom::Error> + Send + 'static,
 ) -> Result<R, String> {
-    tokio::task::spawn_blocking(move || f(campaigns.as_ref()).map_err(|e| e.to_string()))
+    let res = tokio::task::spawn_blocking(move || f(campaigns.as_ref()))
         .await
-        .unwrap_or_else(|_| Err("the request could not be handled".into()))
+        .unwrap_or_else(|_| {
+            Err(mailroom::Error::InvalidInput(
+                "the request could not be handled".into(),
+            ))
+        });
+    res.map_err(|e| match e {
+        mailroom::Error::UnknownCampaign(_) => c.t("bo.campaigns.unknown").to_owned(),
+        e => {
+            tracing::error!("bank-web: mailing room: {e}");
+            c.t("refusal.database_unavailable").to_owned()
+        }
+    })
 }
 
 /// `GET /backoffice/campaigns`.
@@ -105,7 +119,7 @@ pub async fn list<S: Store + Send + Sync + 'static>(
             error,
         });
     };
-    match read(m, |m| m.list()).await {
+    match read(&c, m, |m| m.list()).await {
         Ok(v) => render(&ListPage {
             c,
             campaigns: v.iter().map(line).collect(),
@@ -172,7 +186,10 @@ pub async fn show<S: Store + Send + Sync + 'static>(
     let c = staff.c;
     let id = match CampaignId::parse(&id) {
         Ok(id) => id,
-        Err(e) => return page::error_page(c, StatusCode::NOT_FOUND, &e.to_string()),
+        Err(_) => {
+            let text = c.t("bo.campaigns.unknown").to_owned();
+            return page::error_page(c, StatusCode::NOT_FOUND, &text);
+        }
     };
     let Some(m) = web.office.campaigns.clone() else {
         let text = c.t("bo.campaigns.not_configured").to_owned();
@@ -180,7 +197,7 @@ pub async fn show<S: Store + Send + Sync + 'static>(
     };
     let tz = web.policy().time_zone;
     let now = web.now();
-    match read(m, move |m| m.view(id, tz, now)).await {
+    match read(&c, m, move |m| m.view(id, tz, now)).await {
         Ok((camp, sum, rows)) => {
             let rows = rows
                 .iter()

@@ -136,7 +136,10 @@ pub async fn tokens<S: Store + Send + Sync + 'static>(
     }
     let serial = match SerialNumber::parse(&typed) {
         Ok(s) => s,
-        Err(e) => return page(c, Some(e.to_string()), None),
+        Err(e) => {
+            let text = crate::page::id_error_text(&c, &e);
+            return page(c, Some(text), None);
+        }
     };
     let caller = staff.caller;
     let tz = web.policy().time_zone;
@@ -261,7 +264,10 @@ pub async fn customers<S: Store + Send + Sync + 'static>(
     };
     let key = match key {
         Ok(k) => k,
-        Err(e) => return page(c, Some(e.to_string()), None),
+        Err(e) => {
+            let text = crate::page::id_error_text(&c, &e);
+            return page(c, Some(text), None);
+        }
     };
     let caller = staff.caller;
     let tz = web.policy().time_zone;

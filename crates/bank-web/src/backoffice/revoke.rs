@@ -128,12 +128,18 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
     let target = match (f.serial.trim(), f.customer.trim(), f.login.trim()) {
         (s, "", "") if !s.is_empty() => match SerialNumber::parse(s) {
             Ok(s) => BackofficeTarget::Serial(s),
-            Err(e) => return bad(c, f, e.to_string()),
+            Err(e) => {
+                let text = crate::page::id_error_text(&c, &e);
+                return bad(c, f, text);
+            }
         },
         ("", cu, l) if !cu.is_empty() && !l.is_empty() => {
             match (CustomerId::parse(cu), LoginId::parse(l)) {
                 (Ok(cu), Ok(l)) => BackofficeTarget::User(UserRef::new(cu, l)),
-                (Err(e), _) | (_, Err(e)) => return bad(c, f, e.to_string()),
+                (Err(e), _) | (_, Err(e)) => {
+                    let text = crate::page::id_error_text(&c, &e);
+                    return bad(c, f, text);
+                }
             }
         }
         _ => {
@@ -373,7 +379,10 @@ pub async fn unlock<S: Store + Send + Sync + 'static>(
     };
     let user = match (CustomerId::parse(&f.customer), LoginId::parse(&f.login)) {
         (Ok(cu), Ok(l)) => UserRef::new(cu, l),
-        (Err(e), _) | (_, Err(e)) => return page(c, f, e.to_string(), StatusCode::BAD_REQUEST),
+        (Err(e), _) | (_, Err(e)) => {
+            let text = crate::page::id_error_text(&c, &e);
+            return page(c, f, text, StatusCode::BAD_REQUEST);
+        }
     };
     let caller = staff.caller;
     match web

@@ -55,7 +55,7 @@ impl PickUser for Permissions {
             "no" => Ok(false),
             _ => Err((
                 StatusCode::BAD_REQUEST,
-                c.fmt("error.bad_form", &["grant: yes or no"]),
+                c.t("permissions.choose_one").to_owned(),
             )),
         }
     }
