@@ -7,8 +7,10 @@
 use super::users::page_of;
 use super::{screen_time, Customer};
 use crate::page::{refusal_status, refusal_text, Chrome};
-use crate::Web;
+use crate::{customer_caller, Web};
 use axum::http::StatusCode;
+use axum::response::Response;
+use lifecycle::auth::CustomerAction;
 use lifecycle::{ConfirmationSecret, Error, LoginId, Proof, Store, UsageMode, UserRowView};
 use serde::Deserialize;
 
@@ -48,22 +50,30 @@ pub async fn listing<S: Store + Send + Sync + 'static>(
     })
 }
 
-/// A screen that lists the users: page `page` of them, given with the chrome and the refusal
-/// text to `make`, rendered with the refusal's status (200 without one); when the list
-/// itself is refused, the error page says the form's refusal if there is one (a general
-/// user's forged post is told it is not allowed, not that the list — never theirs — is
-/// unavailable), else the list's.
+/// A screen of `action` that lists the users: page `page` of them, given with the chrome and
+/// the refusal text to `make`, rendered with the refusal's status (200 without one). The form
+/// is only ever shown to a user who may open the screen: anyone else gets the refusal page
+/// (the form's refusal if there is one, else "not allowed"), by GET as by POST. When the list
+/// itself is refused, the error page says the form's refusal if there is one, else the
+/// list's.
 pub async fn show_listing<S, T>(
     web: &Web<S>,
     who: Customer,
+    action: CustomerAction,
     page: usize,
     error: Option<(StatusCode, String)>,
     make: impl FnOnce(Chrome, Listing, Option<String>) -> T,
-) -> axum::response::Response
+) -> Response
 where
     S: Store + Send + Sync + 'static,
     T: askama::Template,
 {
+    if !who.may(action) {
+        return match error {
+            Some((status, m)) => crate::page::error_page(who.c, status, &m),
+            None => who.refused(action).unwrap_or_else(|| forbidden(who.c)),
+        };
+    }
     match listing(web, &who, page).await {
         Ok(l) => {
             let status = error.as_ref().map_or(StatusCode::OK, |e| e.0);
@@ -75,6 +85,36 @@ where
             crate::page::error_page(who.c, status, &m)
         }
     }
+}
+
+fn forbidden(c: Chrome) -> Response {
+    let m = c.t("refusal.forbidden").to_owned();
+    crate::page::error_page(c, StatusCode::FORBIDDEN, &m)
+}
+
+/// A POST of the screen of `action` from a user who may not open it (a forged form: they see
+/// neither the menu item nor the form), before any of its fields is read: the domain checks
+/// the user's proof and audits the refusal under the use case's own action
+/// ([`lifecycle::Bank::refuse_unallowed`]), and the answer is the refusal page, never the
+/// form. `None` when the user may open the screen (the POST goes on); also when their
+/// 利用権限 was granted meanwhile, after which the use case refuses the spent code.
+pub async fn refuse_forged<S: Store + Send + Sync + 'static>(
+    web: &Web<S>,
+    who: &Customer,
+    action: CustomerAction,
+    secret: String,
+    code: &str,
+) -> Option<Response> {
+    if who.may(action) {
+        return None;
+    }
+    let proof = self::proof(who, secret, code);
+    let res = web
+        .call(move |bank, now| bank.refuse_unallowed(&customer_caller(), &proof, action, now))
+        .await;
+    let e = res.err()?;
+    let (status, m) = refusal(web, &who.c, &e);
+    Some(crate::page::error_page(who.c.clone(), status, &m))
 }
 
 /// The acting user's proof: the session's user, the confirmation password and the current

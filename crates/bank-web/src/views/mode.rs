@@ -51,45 +51,63 @@ async fn show<S: Store + Send + Sync + 'static>(
     who: Customer,
     error: Option<(StatusCode, String)>,
 ) -> Response {
-    admin::show_listing(web, who, 1, error, |c, l, error| ModePage {
-        current_label: mode_label(&c, l.mode),
-        current_individual: l.mode == UsageMode::Individual,
-        registered: l.rows.iter().filter(|r| r.serial.is_some()).count(),
+    admin::show_listing(
+        web,
+        who,
+        CustomerAction::ChangeMode,
+        1,
         error,
-        done: None,
-        c,
-    })
+        |c, l, error| ModePage {
+            current_label: mode_label(&c, l.mode),
+            current_individual: l.mode == UsageMode::Individual,
+            registered: l.rows.iter().filter(|r| r.serial.is_some()).count(),
+            error,
+            done: None,
+            c,
+        },
+    )
     .await
 }
 
-/// `GET /mode`.
+/// `GET /mode`; the refusal page for a user who may not open it.
 pub async fn form<S: Store + Send + Sync + 'static>(
     State(web): State<Arc<Web<S>>>,
     who: Customer,
 ) -> Response {
-    if let Some(r) = who.refused(CustomerAction::ChangeMode) {
-        return r;
-    }
     show(&web, who, None).await
 }
 
-/// The mode form.
+/// The mode form (missing fields are empty: refused, and audited by the use case).
 #[derive(Deserialize)]
 pub struct ModeForm {
     #[serde(default)]
     mode: String,
+    #[serde(default)]
     secret: String,
+    #[serde(default)]
     code: String,
 }
 
-/// `POST /mode`.
+/// `POST /mode`. From a user who may not open the screen, refused before any field is read
+/// and audited ([`admin::refuse_forged`]).
 pub async fn submit<S: Store + Send + Sync + 'static>(
     State(web): State<Arc<Web<S>>>,
     who: Customer,
     CsrfForm(f): CsrfForm<ModeForm>,
 ) -> Response {
+    if let Some(r) = admin::refuse_forged(
+        &web,
+        &who,
+        CustomerAction::ChangeMode,
+        f.secret.clone(),
+        &f.code,
+    )
+    .await
+    {
+        return r;
+    }
     let Some(mode) = UsageMode::parse(&f.mode) else {
-        let m = who.c.fmt("error.bad_form", &["mode: shared or individual"]);
+        let m = who.c.t("mode.choose_one").to_owned();
         return show(&web, who, Some((StatusCode::BAD_REQUEST, m))).await;
     };
     let proof = admin::proof(&who, f.secret, &f.code);

@@ -117,7 +117,7 @@ async fn show<P: PickUser, S: Store + Send + Sync + 'static>(
     part: Part,
     error: Option<(StatusCode, String)>,
 ) -> Response {
-    admin::show_listing(web, who, page, error, |c, l, error| PickPage {
+    admin::show_listing(web, who, P::ACTION, page, error, |c, l, error| PickPage {
         s: P::screen(&c),
         part,
         rows: l.rows,
@@ -130,35 +130,39 @@ async fn show<P: PickUser, S: Store + Send + Sync + 'static>(
     .await
 }
 
-/// `GET` of the screen (`?page=`).
+/// `GET` of the screen (`?page=`); the refusal page for a user who may not open it.
 pub async fn form<P: PickUser, S: Store + Send + Sync + 'static>(
     State(web): State<Arc<Web<S>>>,
     who: Customer,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    if let Some(r) = who.refused(P::ACTION) {
-        return r;
-    }
     show::<P, S>(&web, who, q.page.unwrap_or(1), P::part(None), None).await
 }
 
-/// The form: the user picked, the use case's own fields, the acting user's proof.
+/// The form: the user picked, the use case's own fields, the acting user's proof (missing
+/// ones are empty: the use case refuses them, and audits the refusal).
 #[derive(Deserialize)]
 pub struct PickForm<F> {
     #[serde(default)]
     target: Option<String>,
     #[serde(flatten)]
     fields: F,
+    #[serde(default)]
     secret: String,
+    #[serde(default)]
     code: String,
 }
 
-/// `POST` of the screen.
+/// `POST` of the screen. From a user who may not open it, refused before any field is read
+/// and audited ([`admin::refuse_forged`]).
 pub async fn submit<P: PickUser, S: Store + Send + Sync + 'static>(
     State(web): State<Arc<Web<S>>>,
     who: Customer,
     CsrfForm(f): CsrfForm<PickForm<P::Fields>>,
 ) -> Response {
+    if let Some(r) = admin::refuse_forged(&web, &who, P::ACTION, f.secret.clone(), &f.code).await {
+        return r;
+    }
     let mut fields = f.fields;
     let target = match admin::target(&who.c, f.target.as_deref()) {
         Ok(t) => t,

@@ -17,10 +17,13 @@ use serde::Deserialize;
 /// 管理者による利用登録 (`/register-for`).
 pub struct RegisterFor;
 
-/// The own fields: the new token's serial and the code on its display.
+/// The own fields: the new token's serial and the code on its display (missing ones are
+/// empty, and refused).
 #[derive(Deserialize)]
 pub struct TokenFields {
+    #[serde(default)]
     serial: String,
+    #[serde(default)]
     token_code: String,
 }
 

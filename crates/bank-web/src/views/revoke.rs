@@ -5,15 +5,16 @@
 //! user, the exact time registration opens: 「2023年4月13日 08時10分以降に登録できます」.
 
 use super::admin::{self, PageQuery};
-use super::users::page_of;
 use super::Customer;
 use crate::csrf::CsrfForm;
-use crate::page::{refusal_status, refusal_text, render, render_status, Chrome};
+use crate::page::{refusal_text, render, Chrome};
 use crate::views::screen_time;
 use crate::{customer_caller, Web};
 use askama::Template;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
+use lifecycle::auth::CustomerAction;
 use lifecycle::{Error, LoginId, Store, UserRowView};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -40,67 +41,72 @@ async fn show<S: Store + Send + Sync + 'static>(
     web: &Web<S>,
     who: Customer,
     page: usize,
-    error: Option<(axum::http::StatusCode, String)>,
+    error: Option<(StatusCode, String)>,
 ) -> Response {
-    let tz = web.policy().time_zone;
-    match page_of(web, &who, "", page).await {
-        Ok(p) => {
-            let status = error.as_ref().map_or(axum::http::StatusCode::OK, |e| e.0);
-            render_status(
-                status,
-                &RevokePage {
-                    rows: p.rows.iter().map(|r| r.view(tz)).collect(),
-                    page: p.page,
-                    pages: p.pages,
-                    error: error.map(|e| e.1),
-                    done: Vec::new(),
-                    c: who.c,
-                },
-            )
-        }
-        Err(e) => {
-            // The form's refusal first (see `admin::show_listing`).
-            let (status, m) =
-                error.unwrap_or_else(|| (refusal_status(&e), refusal_text(&who.c, &e)));
-            crate::page::error_page(who.c, status, &m)
-        }
-    }
+    admin::show_listing(
+        web,
+        who,
+        CustomerAction::Revoke,
+        page,
+        error,
+        |c, l, error| RevokePage {
+            rows: l.rows,
+            page: l.page,
+            pages: l.pages,
+            error,
+            done: Vec::new(),
+            c,
+        },
+    )
+    .await
 }
 
-/// `GET /revoke`.
+/// `GET /revoke`; the refusal page for a user who may not open it.
 pub async fn form<S: Store + Send + Sync + 'static>(
     State(web): State<Arc<Web<S>>>,
     who: Customer,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    if let Some(r) = who.refused(lifecycle::auth::CustomerAction::Revoke) {
-        return r;
-    }
     show(&web, who, q.page.unwrap_or(1), None).await
 }
 
-/// The revoke form: the checked users, the confirmation password, the code.
+/// The revoke form: the checked users, the confirmation password, the code (missing fields
+/// are empty: refused, and audited by the use case).
 #[derive(Deserialize)]
 pub struct RevokeForm {
     #[serde(default)]
     target: Vec<String>,
+    #[serde(default)]
     secret: String,
+    #[serde(default)]
     code: String,
 }
 
-/// `POST /revoke`.
+/// `POST /revoke`. From a user who may not open the screen, refused before any field is
+/// read and audited ([`admin::refuse_forged`]).
 pub async fn submit<S: Store + Send + Sync + 'static>(
     State(web): State<Arc<Web<S>>>,
     who: Customer,
     CsrfForm(f): CsrfForm<RevokeForm>,
 ) -> Response {
+    if let Some(r) = admin::refuse_forged(
+        &web,
+        &who,
+        CustomerAction::Revoke,
+        f.secret.clone(),
+        &f.code,
+    )
+    .await
+    {
+        return r;
+    }
     let mut targets = Vec::new();
     for t in &f.target {
         match LoginId::parse(t) {
             Ok(l) => targets.push(l),
             Err(_) => {
                 let m = refusal_text(&who.c, &Error::UnknownUser(t.clone()));
-                return show(&web, who, 1, Some((axum::http::StatusCode::NOT_FOUND, m))).await;
+                return show(&web, who, 1, Some((StatusCode::NOT_FOUND, m))).await;
             }
         }
     }

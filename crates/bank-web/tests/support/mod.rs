@@ -1,6 +1,8 @@
 //! What the router tests share: the pages' router over an in-memory bank with a staging clock
 //! the test moves, a request sender, a visit that keeps the session cookie and the form's
-//! CSRF token, and a form POST.
+//! CSRF token, a form POST, the refusal line of a page; and the banks they run on: customer
+//! C1 with users holding login passwords, tokens whose seeds the test knows (so it computes
+//! their codes), a customer user logged in through both factors.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use axum::body::Body;
@@ -8,7 +10,8 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use lifecycle::memory::MemoryStore;
-use lifecycle::{Bank, Policy};
+use lifecycle::policy::SecretPolicy;
+use lifecycle::*;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -39,7 +42,7 @@ impl Clock {
 }
 
 /// The router over `bank`, on `clock`.
-pub fn app_with(bank: Bank<MemoryStore>, clock: &Clock) -> Router {
+pub fn app_with<S: Store + Send + Sync + 'static>(bank: Bank<S>, clock: &Clock) -> Router {
     bank_web::router(bank, clock.as_web_clock())
 }
 
@@ -97,4 +100,207 @@ pub fn post(path: &str, cookie: &str, body: String) -> Request<Body> {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(body))
         .unwrap()
+}
+
+/// The refusal line of a page (`<p class="error" role="alert">…</p>`; empty without one).
+pub fn alert(body: &str) -> String {
+    let Some(at) = body.find("role=\"alert\">").map(|i| i + 13) else {
+        return String::new();
+    };
+    let end = body[at..].find('<').map_or(at, |e| at + e);
+    body[at..end].to_owned()
+}
+
+/// The default policy with cheap Argon2 (tests only).
+pub fn cheap_policy() -> Policy {
+    Policy {
+        secrets: SecretPolicy::cheap_for_tests(),
+        ..Policy::default()
+    }
+}
+
+/// The bank's own console (root access), the caller of every setup step.
+pub fn root() -> Caller {
+    Caller::Local("root".into())
+}
+
+/// The customer of the tests: `C1`.
+pub fn c1() -> CustomerId {
+    CustomerId::parse("C1").unwrap()
+}
+
+/// The confirmation password (確認用パスワード) of customer C1 in [`add_c1`].
+pub const SECRET: &str = "kakunin-pass";
+
+/// Adds customer C1 (データ商事, individual mode) with the confirmation password [`SECRET`].
+pub fn add_c1<S: Store>(bank: &Bank<S>, now: DateTime<Utc>) {
+    bank.add_customer(
+        &root(),
+        NewCustomer {
+            id: c1(),
+            name: "データ商事".into(),
+            mode: UsageMode::Individual,
+            secret: Some(ConfirmationSecret::new(SECRET)),
+        },
+        now,
+    )
+    .unwrap();
+}
+
+/// Adds `login` (named as its login ID) to C1 with `class`, needing a one-time password or
+/// not, with the login password `password` if any.
+pub fn add_user<S: Store>(
+    bank: &Bank<S>,
+    login: &str,
+    class: UserClass,
+    needs_otp: bool,
+    password: Option<&str>,
+    now: DateTime<Utc>,
+) {
+    bank.add_user_with_login_password(
+        &root(),
+        NewUser {
+            login: LoginId::parse(login).unwrap(),
+            customer: c1(),
+            name: login.into(),
+            class,
+            needs_otp,
+            secret: None,
+        },
+        password.map(LoginPassword::new).as_ref(),
+        now,
+    )
+    .unwrap();
+}
+
+/// The seed of the test token `serial`: its digits, repeated to 20 bytes.
+pub fn seed_of(serial: &str) -> Vec<u8> {
+    serial.bytes().cycle().take(20).collect()
+}
+
+/// The token `serial` (TOTP, default parameters, seed [`seed_of`]), expiring in 2030.
+pub fn token(serial: &str) -> NewToken {
+    NewToken {
+        serial: SerialNumber::parse(serial).unwrap(),
+        seed: Seed::new(seed_of(serial)),
+        params: otp_core::Params::DEFAULT_TOTP,
+        expiry: chrono::NaiveDate::from_ymd_opt(2030, 1, 31).unwrap(),
+        batch: "B1".into(),
+        drift: 0,
+    }
+}
+
+/// The code token `serial` shows at `t`.
+pub fn code_of(serial: &str, t: DateTime<Utc>) -> String {
+    let c = otp_core::code(
+        &otp_core::Params::DEFAULT_TOTP,
+        &seed_of(serial),
+        t.timestamp() as u64,
+    );
+    format!("{:06}", c.unwrap())
+}
+
+/// The login password of `login` in [`admin_bank`].
+pub fn login_password(login: &str) -> String {
+    format!("login-pw-{login}")
+}
+
+/// The serial of `login`'s token in [`admin_bank`].
+pub fn serial_of(login: &str) -> &'static str {
+    match login {
+        "taro" => "31313131",
+        "hanako" => "32323232",
+        "jiro" => "33333333",
+        _ => panic!("no token for {login}"),
+    }
+}
+
+/// Customer C1 with taro (master), hanako (admin) and jiro (general), each with the login
+/// password [`login_password`] and a registered token ([`serial_of`]), on a store the test
+/// keeps (for reading the audit log beside the pages). Answers the pages' router and a bank
+/// over the same store.
+pub fn admin_bank(clock: &Clock) -> (Router, Bank<&'static MemoryStore>) {
+    let store: &'static MemoryStore = Box::leak(Box::new(MemoryStore::new()));
+    let bank = Bank::new(store, cheap_policy());
+    let now = clock.now();
+    add_c1(&bank, now);
+    let users = [
+        ("taro", UserClass::Master),
+        ("hanako", UserClass::Admin),
+        ("jiro", UserClass::General),
+    ];
+    let tokens: Vec<_> = users.iter().map(|(l, _)| token(serial_of(l))).collect();
+    bank.import_tokens(&root(), "d1", "stock", &tokens, now)
+        .unwrap();
+    for (login, class) in users {
+        add_user(&bank, login, class, true, Some(&login_password(login)), now);
+        let serial = SerialNumber::parse(serial_of(login)).unwrap();
+        let user = UserRef::new(c1(), LoginId::parse(login).unwrap());
+        bank.register(
+            &root(),
+            &user,
+            &serial,
+            &code_of(serial_of(login), now),
+            now,
+        )
+        .unwrap();
+    }
+    let web = app_with(Bank::new(store, cheap_policy()), clock);
+    (web, bank)
+}
+
+/// Logs `login` of [`admin_bank`] in (login password, then the code of the next time step):
+/// the session cookie and the CSRF token of the home page.
+pub async fn log_in(app: &Router, clock: &Clock, login: &str) -> (String, String) {
+    let (cookie, csrf) = visit(app, "/login").await;
+    let (status, headers, body) = send(
+        app,
+        post(
+            "/login",
+            &cookie,
+            format!(
+                "csrf={csrf}&customer=C1&login={login}&password={}",
+                login_password(login)
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{login}: {body}");
+    let cookie = set_cookie(&headers).unwrap();
+    let (_, _, body) = send(app, get("/login/code", &cookie)).await;
+    clock.advance(Duration::seconds(30));
+    let code = code_of(serial_of(login), clock.now());
+    let (status, headers, body) = send(
+        app,
+        post(
+            "/login/code",
+            &cookie,
+            format!("csrf={}&code={code}", csrf_of(&body)),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{login}: {body}");
+    let cookie = set_cookie(&headers).unwrap();
+    let (status, _, body) = send(app, get("/", &cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{login}: {body}");
+    (cookie, csrf_of(&body))
+}
+
+/// The current code of `login`'s token in [`admin_bank`], a time step after the last one.
+pub fn next_code(clock: &Clock, login: &str) -> String {
+    clock.advance(Duration::seconds(30));
+    code_of(serial_of(login), clock.now())
+}
+
+/// The audit entries of `action`, oldest first.
+pub fn audit_of<S: Store>(bank: &Bank<S>, action: &str, now: DateTime<Utc>) -> Vec<AuditEntry> {
+    bank.audit(
+        &root(),
+        &AuditQuery {
+            action: Some(action.into()),
+            ..AuditQuery::default()
+        },
+        now,
+    )
+    .unwrap()
 }

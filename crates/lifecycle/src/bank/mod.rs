@@ -28,6 +28,7 @@ mod set_login_password;
 mod set_password;
 mod setup;
 mod token_reads;
+mod unallowed;
 mod validate;
 
 pub use backoffice::{BackofficeOutcome, BackofficeTarget};

@@ -1,0 +1,147 @@
+//! The customer's admin screens through the router (issue #10 review): a user who may not
+//! open a screen — a general user, or an admin on the master's own screens — is answered its
+//! POST as its GET (the refusal page, never the form), and every such forged POST reaches the
+//! domain, which audits the refusal under that user and the screen's own action, whatever the
+//! form's fields hold.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::http::StatusCode;
+use lifecycle::Actor;
+use support::*;
+
+/// Every admin screen: its path and the audit action of its use case.
+const SCREENS: [(&str, &str); 6] = [
+    ("/revoke", "revoke"),
+    ("/mode", "mode_change"),
+    ("/register-for", "register_for"),
+    ("/unregister", "unregister"),
+    ("/permissions", "permission_change"),
+    ("/login-password", "login_password_set"),
+];
+
+/// A whole form of `path` (what the page would send), with `code` and the right password.
+fn whole_form(path: &str, code: &str) -> String {
+    let own = match path {
+        "/revoke" => "target=taro",
+        "/mode" => "mode=shared",
+        "/register-for" => "target=taro&serial=31313131&token_code=123456",
+        "/unregister" => "target=taro",
+        "/permissions" => "target=hanako&grant=yes",
+        "/login-password" => {
+            "target=taro&login_password=evil-pw-123&login_password_again=evil-pw-123"
+        }
+        _ => unreachable!(),
+    };
+    format!("{own}&secret={SECRET}&code={code}")
+}
+
+#[tokio::test]
+async fn a_refused_post_to_a_screen_the_user_may_not_open_shows_the_refusal_without_the_form() {
+    let clock = Clock::new();
+    let (app, _bank) = admin_bank(&clock);
+    // hanako, an admin: the master's screens (ログインパスワード設定, 利用権限) are not hers.
+    let (cookie, csrf) = log_in(&app, &clock, "hanako").await;
+    for path in ["/login-password", "/permissions"] {
+        let form = whole_form(path, &next_code(&clock, "hanako"));
+        let (by_url, _, get_body) = send(&app, get(path, &cookie)).await;
+        let (status, _, body) =
+            send(&app, post(path, &cookie, format!("csrf={csrf}&{form}"))).await;
+        assert_eq!(
+            (by_url, status),
+            (StatusCode::FORBIDDEN, StatusCode::FORBIDDEN),
+            "{path}"
+        );
+        assert_eq!(alert(&body), alert(&get_body), "{path}: as by URL");
+        assert_eq!(alert(&body), "この操作を行う権限がありません。", "{path}");
+        assert!(
+            !body.contains(&format!("action=\"{path}\"")),
+            "{path}: the form: {body}"
+        );
+        assert!(!body.contains("login_password_again"), "{path}: {body}");
+    }
+    // jiro, a general user: none of the admin screens.
+    let (cookie, csrf) = log_in(&app, &clock, "jiro").await;
+    for (path, _) in SCREENS {
+        let form = whole_form(path, &next_code(&clock, "jiro"));
+        let (status, _, body) =
+            send(&app, post(path, &cookie, format!("csrf={csrf}&{form}"))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        assert_eq!(alert(&body), "この操作を行う権限がありません。", "{path}");
+        assert!(
+            !body.contains(&format!("action=\"{path}\"")),
+            "{path}: the form: {body}"
+        );
+    }
+    // The master still gets her form back with a refusal of her own (a field left out).
+    let (cookie, csrf) = log_in(&app, &clock, "taro").await;
+    let (status, _, body) = send(
+        &app,
+        post(
+            "/permissions",
+            &cookie,
+            format!(
+                "csrf={csrf}&target=hanako&secret={SECRET}&code={}",
+                next_code(&clock, "taro")
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("action=\"/permissions\""), "{body}");
+}
+
+#[tokio::test]
+async fn every_forged_post_to_a_screen_the_user_may_not_open_is_audited_under_the_user() {
+    let clock = Clock::new();
+    let (app, bank) = admin_bank(&clock);
+    let (cookie, csrf) = log_in(&app, &clock, "jiro").await;
+    // Each screen twice: the whole form, and the form with its own fields left out (the
+    // reviewer's forged 利用権限 post, without `grant`, stopped at the page and was never
+    // audited).
+    for (path, action) in SCREENS {
+        for form in [
+            whole_form(path, &next_code(&clock, "jiro")),
+            format!("secret={SECRET}&code={}", next_code(&clock, "jiro")),
+        ] {
+            let (status, _, body) =
+                send(&app, post(path, &cookie, format!("csrf={csrf}&{form}"))).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path} {form}: {body}");
+        }
+        let e = audit_of(&bank, action, clock.now());
+        let refused: Vec<_> = e.iter().filter(|e| e.outcome != "ok").collect();
+        assert_eq!(refused.len(), 2, "{path}: {e:?}");
+        for e in refused {
+            assert_eq!(
+                (&e.actor, e.outcome.as_str(), e.via.as_deref()),
+                (
+                    &Actor::User("jiro".into()),
+                    "not_allowed",
+                    Some("client:web-pages")
+                ),
+                "{path}: {e:?}"
+            );
+            assert_eq!(e.customer.as_deref(), Some("C1"));
+        }
+    }
+    // A forged post without its proof is audited too: under the pages' client, naming the
+    // claimed user.
+    let (status, _, _) = send(&app, post("/permissions", &cookie, format!("csrf={csrf}"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let e = audit_of(&bank, "permission_change", clock.now());
+    let last = e.iter().max_by_key(|e| e.id).unwrap();
+    assert_eq!(last.actor, Actor::Client("web-pages".into()), "{last:?}");
+    assert!(last.detail.starts_with("claimed user: jiro"), "{last:?}");
+    // Nothing was changed: every user keeps their token, taro his login password.
+    for login in ["taro", "hanako", "jiro"] {
+        let who = lifecycle::UserRef::new(c1(), lifecycle::LoginId::parse(login).unwrap());
+        let u = bank.user(&root(), &who).unwrap();
+        assert_eq!(
+            u.serial.as_ref().map(|s| s.as_str()),
+            Some(serial_of(login)),
+            "{login}"
+        );
+    }
+    log_in(&app, &clock, "taro").await;
+}
