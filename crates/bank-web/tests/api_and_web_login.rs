@@ -9,56 +9,28 @@ mod support;
 use axum::http::StatusCode;
 use chrono::Duration;
 use lifecycle::memory::MemoryStore;
-use lifecycle::policy::SecretPolicy;
 use lifecycle::*;
 use serde_json::json;
 use support::*;
-
-/// The refusal text of a page (`role="alert"`).
-fn alert(body: &str) -> String {
-    let at = body.find("role=\"alert\">").map(|i| i + 13).unwrap_or(0);
-    let end = body[at..].find('<').map(|e| at + e).unwrap_or(at);
-    body[at..end].to_owned()
-}
 
 #[tokio::test]
 async fn api_login_locks_after_max_failures_like_the_web_login() {
     // One store behind both: the pages' bank and the API's bank.
     let store: &'static MemoryStore = Box::leak(Box::new(MemoryStore::new()));
-    let policy = Policy {
-        secrets: SecretPolicy::cheap_for_tests(),
-        ..Policy::default()
-    };
+    let policy = cheap_policy();
     let max = policy.validation.max_failures;
     let api = Bank::new(store, policy.clone());
     let clock = Clock::new();
-    let root = Caller::Local("root".into());
-    let c1 = CustomerId::parse("C1").unwrap();
-    api.add_customer(
-        &root,
-        NewCustomer {
-            id: c1.clone(),
-            name: "データ商事".into(),
-            mode: UsageMode::Individual,
-            secret: None,
-        },
+    let root = root();
+    add_c1(&api, clock.now());
+    add_user(
+        &api,
+        "shiro",
+        UserClass::General,
+        true,
+        Some("login-pw-shiro"),
         clock.now(),
-    )
-    .unwrap();
-    api.add_user_with_login_password(
-        &root,
-        NewUser {
-            login: LoginId::parse("shiro").unwrap(),
-            customer: c1.clone(),
-            name: "shiro".into(),
-            class: UserClass::General,
-            needs_otp: true,
-            secret: None,
-        },
-        Some(&LoginPassword::new("login-pw-shiro")),
-        clock.now(),
-    )
-    .unwrap();
+    );
     let web = bank_web::router(Bank::new(store, policy), clock.as_web_clock());
     let client = Caller::Client {
         name: ClientName::parse("ib").unwrap(),

@@ -3,108 +3,32 @@
 //! refusal is the same page.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
-use axum::Router;
-use chrono::{TimeZone, Utc};
-use lifecycle::memory::MemoryStore;
-use lifecycle::policy::SecretPolicy;
-use lifecycle::*;
-use std::sync::Arc;
-use tower::ServiceExt;
+mod support;
 
+use axum::http::{header, StatusCode};
+use axum::Router;
+use lifecycle::*;
+use support::*;
+
+/// Customer C1's general users: shiro (one-time password, login password), goro (no
+/// one-time password, login password), rokuro (one-time password, no login password).
 fn app() -> Router {
-    let p = Policy {
-        secrets: SecretPolicy::cheap_for_tests(),
-        ..Policy::default()
-    };
-    let bank = Bank::new(MemoryStore::new(), p);
-    let now = Utc.with_ymd_and_hms(2023, 4, 12, 11, 59, 0).unwrap();
-    let root = Caller::Local("root".into());
-    let c1 = CustomerId::parse("C1").unwrap();
-    bank.add_customer(
-        &root,
-        NewCustomer {
-            id: c1.clone(),
-            name: "データ商事".into(),
-            mode: UsageMode::Individual,
-            secret: None,
-        },
-        now,
-    )
-    .unwrap();
+    let clock = Clock::new();
+    let bank = Bank::new(lifecycle::memory::MemoryStore::new(), cheap_policy());
+    add_c1(&bank, clock.now());
     for (login, needs_otp, pw) in [
         ("shiro", true, Some("login-pw-shiro")),
         ("goro", false, Some("login-pw-goro")),
         ("rokuro", true, None),
     ] {
-        bank.add_user_with_login_password(
-            &root,
-            NewUser {
-                login: LoginId::parse(login).unwrap(),
-                customer: c1.clone(),
-                name: login.into(),
-                class: UserClass::General,
-                needs_otp,
-                secret: None,
-            },
-            pw.map(LoginPassword::new).as_ref(),
-            now,
-        )
-        .unwrap();
+        add_user(&bank, login, UserClass::General, needs_otp, pw, clock.now());
     }
-    bank_web::router(bank, Arc::new(move || now))
-}
-
-async fn send(app: &Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (status, headers, String::from_utf8(body.to_vec()).unwrap())
-}
-
-fn cookie_of(headers: &axum::http::HeaderMap) -> Option<String> {
-    headers
-        .get(header::SET_COOKIE)
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-}
-
-fn csrf_of(body: &str) -> String {
-    let at = body.find("name=\"csrf\" value=\"").unwrap() + 19;
-    body[at..at + 64].to_owned()
+    app_with(bank, &clock)
 }
 
 /// A fresh session: its cookie and CSRF token.
 async fn visit_login(app: &Router) -> (String, String) {
-    let (status, headers, body) =
-        send(app, Request::get("/login").body(Body::empty()).unwrap()).await;
-    assert_eq!(status, StatusCode::OK);
-    (cookie_of(&headers).unwrap(), csrf_of(&body))
-}
-
-fn post(path: &str, cookie: &str, body: String) -> Request<Body> {
-    Request::post(path)
-        .header(header::COOKIE, cookie)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .unwrap()
-}
-
-fn get(path: &str, cookie: &str) -> Request<Body> {
-    Request::get(path)
-        .header(header::COOKIE, cookie)
-        .body(Body::empty())
-        .unwrap()
-}
-
-/// The refusal text of a page (`role="alert"`).
-fn alert(body: &str) -> &str {
-    let at = body.find("role=\"alert\">").map(|i| i + 13).unwrap_or(0);
-    let end = body[at..].find('<').map(|e| at + e).unwrap_or(at);
-    &body[at..end]
+    visit(app, "/login").await
 }
 
 #[tokio::test]
@@ -154,7 +78,7 @@ async fn registration_and_skip_are_unreachable_without_the_login_password() {
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers.get(header::LOCATION).unwrap(), "/register");
-    let new = cookie_of(&headers).expect("a login replaces the session id");
+    let new = set_cookie(&headers).expect("a login replaces the session id");
     assert_ne!(new, cookie);
     let (status, _, body) = send(&app, get("/register", &new)).await;
     assert_eq!(status, StatusCode::OK);
@@ -188,7 +112,7 @@ async fn unknown_login_wrong_password_and_no_password_get_the_same_page() {
             ),
         )
         .await;
-        answers.push((status, alert(&body).to_owned()));
+        answers.push((status, alert(&body)));
     }
     assert_eq!(answers[0].0, StatusCode::FORBIDDEN);
     assert!(!answers[0].1.is_empty());
@@ -212,7 +136,7 @@ async fn a_user_who_needs_no_code_is_logged_in_by_the_password() {
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers.get(header::LOCATION).unwrap(), "/");
-    let new = cookie_of(&headers).unwrap();
+    let new = set_cookie(&headers).unwrap();
     let (status, _, _) = send(&app, get("/", &new)).await;
     assert_eq!(status, StatusCode::OK);
 }
