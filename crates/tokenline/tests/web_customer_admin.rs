@@ -7,39 +7,16 @@
 
 mod web_support;
 
+use web_support::data_shoji::*;
 use web_support::*;
 
-const C: &str = "C0001";
-/// The server's staging clock; codes are read at, and one step around, this instant, in
-/// this order for each token (the bank follows a token's drift: after a code of the step
-/// before, the step after is two steps away).
-const NOW: &str = "2023-04-12T10:00:00+09:00";
-const BEFORE: &str = "2023-04-12T09:59:30+09:00";
-const AFTER: &str = "2023-04-12T10:00:30+09:00";
-
-/// Policy 004 (revoke and admin screens: master and admin users), customer C0001 in
-/// individual mode: taro (master, 23456781), hanako (admin, 23456782), jiro (general,
-/// 23456783), ichiro (general, no token yet); 23456784..86 in stock.
+/// Policy 004 (revoke and admin screens: master and admin users): web_support's
+/// [`data_shoji`] — C0001 in individual mode with taro (master, 23456781), hanako (admin,
+/// 23456782) and jiro (general, 23456783) — and ichiro (general, no token yet); 23456784..86
+/// in stock.
 fn setup() -> (BankDb, SimTokens) {
-    let bank = BankDb::new("bank-004.toml");
-    let tokens = SimTokens::make(bank.dir.path(), 23456781, 6);
-    bank.import(&tokens);
-    bank.customer(C, "データ商事", "individual");
-    for (login, name, class) in [
-        ("taro", "データ太郎", "master"),
-        ("hanako", "データ花子", "admin"),
-        ("jiro", "データ二郎", "general"),
-        ("ichiro", "データ一郎", "general"),
-    ] {
-        bank.user(C, login, name, class);
-    }
-    for (login, serial) in [
-        ("taro", "23456781"),
-        ("hanako", "23456782"),
-        ("jiro", "23456783"),
-    ] {
-        bank.register(login, serial, &tokens, "2023-04-01T10:00:00+09:00");
-    }
+    let (bank, tokens) = data_shoji(6);
+    bank.user(C, "ichiro", "データ一郎", "general");
     (bank, tokens)
 }
 
@@ -52,31 +29,14 @@ fn row(bank: &BankDb, login: &str) -> serde_json::Value {
         .unwrap_or_else(|| panic!("{login} not in {out}"))
 }
 
-/// The audit entries of `bank audit --json` whose action is `action`.
-fn audit(bank: &BankDb, action: &str) -> Vec<serde_json::Value> {
-    bank.ok(&["audit", "--json"])
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|e| e["action"] == action)
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mode_change_warns_and_cancels_every_registration_in_the_browser() {
     if !browser_available() {
         return;
     }
     let (bank, tokens) = setup();
-    let s = bank.serve(&format!("fixed:{NOW}"));
-    let mut b = Browser::start("web_customer_admin_mode").await;
-    let t = b
-        .login_as(
-            &s.url,
-            C,
-            "taro",
-            Some(&tokens.code("23456781", BEFORE)),
-            "master-home",
-        )
+    let (s, mut b, t) = bank
+        .open_as(&tokens, "web_customer_admin_mode", "taro", "master-home")
         .await;
     assert!(t.contains("利用形態の変更"), "{t}");
     let t = b.visit(&format!("{}/mode", s.url), "mode-form").await;
@@ -91,8 +51,9 @@ async fn mode_change_warns_and_cancels_every_registration_in_the_browser() {
     // Shared: every registration is cancelled, and the page names the users.
     b.click("#mode-shared").await;
     let t = b
-        .submit(
-            &[("code", &tokens.code("23456781", NOW)), ("secret", SECRET)],
+        .submit_with_proof(
+            &[],
+            &tokens.code("23456781", NOW),
             "#change-mode",
             "p.notice",
             "mode-changed",
@@ -113,7 +74,7 @@ async fn mode_change_warns_and_cancels_every_registration_in_the_browser() {
     for u in ["taro", "hanako", "jiro"] {
         assert!(row(&bank, u)["serial"].is_null(), "{u} still registered");
     }
-    let e = audit(&bank, "mode_change");
+    let e = bank.audit("mode_change");
     let done: Vec<_> = e.iter().filter(|e| e["outcome"] == "ok").collect();
     assert_eq!(done.len(), 1, "{e:?}");
     assert_eq!(
@@ -130,16 +91,14 @@ async fn admin_cannot_register_for_the_master_in_the_browser() {
         return;
     }
     let (bank, tokens) = setup();
-    let s = bank.serve(&format!("fixed:{NOW}"));
-    let mut b = Browser::start("web_customer_admin_register_for").await;
-    b.login_as(
-        &s.url,
-        C,
-        "hanako",
-        Some(&tokens.code("23456782", BEFORE)),
-        "admin-home",
-    )
-    .await;
+    let (s, mut b, _) = bank
+        .open_as(
+            &tokens,
+            "web_customer_admin_register_for",
+            "hanako",
+            "admin-home",
+        )
+        .await;
     let t = b
         .visit(&format!("{}/register-for", s.url), "register-for-form")
         .await;
@@ -156,13 +115,12 @@ async fn admin_cannot_register_for_the_master_in_the_browser() {
     b.tamper("form[action='/register-for']", "target", "taro")
         .await;
     let t = b
-        .submit(
+        .submit_with_proof(
             &[
                 ("serial", "23456785"),
                 ("token_code", &tokens.code("23456785", NOW)),
-                ("code", &tokens.code("23456782", NOW)),
-                ("secret", SECRET),
             ],
+            &tokens.code("23456782", NOW),
             "#register-for",
             "p.error",
             "register-for-master-refused",
@@ -176,13 +134,12 @@ async fn admin_cannot_register_for_the_master_in_the_browser() {
     // ichiro (未登録) gets 23456784 with the code on its display.
     b.click("#t-ichiro").await;
     let t = b
-        .submit(
+        .submit_with_proof(
             &[
                 ("serial", "23456784"),
                 ("token_code", &tokens.code("23456784", NOW)),
-                ("code", &tokens.code("23456782", AFTER)),
-                ("secret", SECRET),
             ],
+            &tokens.code("23456782", AFTER),
             "#register-for",
             "p.notice",
             "register-for-done",
@@ -192,7 +149,7 @@ async fn admin_cannot_register_for_the_master_in_the_browser() {
     let r = row(&bank, "ichiro");
     assert_eq!(r["serial"], "23456784");
     assert_eq!(r["state"], "in_service");
-    let e = audit(&bank, "register_for");
+    let e = bank.audit("register_for");
     assert!(
         e.iter()
             .all(|e| e["actor"]["id"] == "hanako" && e["via"] == "client:web-pages"),
@@ -208,23 +165,22 @@ async fn admin_unregisters_a_user_but_never_the_master_in_the_browser() {
         return;
     }
     let (bank, tokens) = setup();
-    let s = bank.serve(&format!("fixed:{NOW}"));
-    let mut b = Browser::start("web_customer_admin_unregister").await;
-    b.login_as(
-        &s.url,
-        C,
-        "hanako",
-        Some(&tokens.code("23456782", BEFORE)),
-        "admin-home",
-    )
-    .await;
+    let (s, mut b, _) = bank
+        .open_as(
+            &tokens,
+            "web_customer_admin_unregister",
+            "hanako",
+            "admin-home",
+        )
+        .await;
     b.visit(&format!("{}/unregister", s.url), "unregister-form")
         .await;
     b.tamper("form[action='/unregister']", "target", "taro")
         .await;
     let t = b
-        .submit(
-            &[("code", &tokens.code("23456782", NOW)), ("secret", SECRET)],
+        .submit_with_proof(
+            &[],
+            &tokens.code("23456782", NOW),
             "#unregister",
             "p.error",
             "unregister-master-refused",
@@ -237,11 +193,9 @@ async fn admin_unregisters_a_user_but_never_the_master_in_the_browser() {
     assert_eq!(row(&bank, "taro")["serial"], "23456781");
     b.click("#t-jiro").await;
     let t = b
-        .submit(
-            &[
-                ("code", &tokens.code("23456782", AFTER)),
-                ("secret", SECRET),
-            ],
+        .submit_with_proof(
+            &[],
+            &tokens.code("23456782", AFTER),
             "#unregister",
             "p.notice",
             "unregister-done",
@@ -262,13 +216,7 @@ async fn user_without_permission_sees_no_revoke_menu_and_is_refused_on_post() {
     let mut b = Browser::start("web_customer_admin_permissions").await;
     // hanako (admin) holds the permission: she sees the token-management menu.
     let t = b
-        .login_as(
-            &s.url,
-            C,
-            "hanako",
-            Some(&tokens.code("23456782", BEFORE)),
-            "admin-menu-before",
-        )
+        .log_in_to_shoji(&s.url, &tokens, "hanako", BEFORE, "admin-menu-before")
         .await;
     for item in [
         "トークン失効",
@@ -284,14 +232,8 @@ async fn user_without_permission_sees_no_revoke_menu_and_is_refused_on_post() {
     );
     b.logout().await;
     // The master withdraws it on 利用権限.
-    b.login_as(
-        &s.url,
-        C,
-        "taro",
-        Some(&tokens.code("23456781", BEFORE)),
-        "master-home",
-    )
-    .await;
+    b.log_in_to_shoji(&s.url, &tokens, "taro", BEFORE, "master-home")
+        .await;
     let t = b
         .visit(&format!("{}/permissions", s.url), "permissions-form")
         .await;
@@ -299,8 +241,9 @@ async fn user_without_permission_sees_no_revoke_menu_and_is_refused_on_post() {
     b.click("#t-hanako").await;
     b.click("#grant-no").await;
     let t = b
-        .submit(
-            &[("code", &tokens.code("23456781", NOW)), ("secret", SECRET)],
+        .submit_with_proof(
+            &[],
+            &tokens.code("23456781", NOW),
             "#change-permission",
             "p.notice",
             "permission-withdrawn",
@@ -314,13 +257,7 @@ async fn user_without_permission_sees_no_revoke_menu_and_is_refused_on_post() {
     b.logout().await;
     // hanako no longer sees any token-management item …
     let t = b
-        .login_as(
-            &s.url,
-            C,
-            "hanako",
-            Some(&tokens.code("23456782", NOW)),
-            "admin-menu-after",
-        )
+        .log_in_to_shoji(&s.url, &tokens, "hanako", NOW, "admin-menu-after")
         .await;
     for item in [
         "トークン失効",
@@ -343,23 +280,19 @@ async fn user_without_permission_sees_no_revoke_menu_and_is_refused_on_post() {
         assert!(t.contains("この操作を行う権限がありません"), "{path}: {t}");
     }
     // … and a forged revoke POST with her right password and code is refused by the use case.
-    b.visit(&format!("{}/", s.url), "admin-home-before-forged-post")
-        .await;
-    b.forge_post(
-        "/revoke",
-        &[
-            ("target", "jiro"),
-            ("code", &tokens.code("23456782", AFTER)),
-            ("secret", SECRET),
-        ],
-    )
-    .await;
     let t = b
-        .wait_and_see("p.error", "admin-forged-revoke-refused")
+        .forge_post_with_proof(
+            &s.url,
+            "/revoke",
+            &[("target", "jiro")],
+            &tokens.code("23456782", AFTER),
+            "admin-forged-revoke-refused",
+        )
         .await;
     assert!(t.contains("この操作を行う権限がありません"), "{t}");
     assert_eq!(row(&bank, "jiro")["state"], "in_service");
-    let refused: Vec<_> = audit(&bank, "revoke")
+    let refused: Vec<_> = bank
+        .audit("revoke")
         .into_iter()
         .filter(|e| e["outcome"] != "ok")
         .collect();
@@ -375,14 +308,11 @@ async fn general_user_posting_a_forged_revoke_form_is_refused_and_a_customer_coo
         return;
     }
     let (bank, tokens) = setup();
-    let s = bank.serve(&format!("fixed:{NOW}"));
-    let mut b = Browser::start("web_customer_admin_general").await;
-    let t = b
-        .login_as(
-            &s.url,
-            C,
+    let (s, mut b, t) = bank
+        .open_as(
+            &tokens,
+            "web_customer_admin_general",
             "jiro",
-            Some(&tokens.code("23456783", BEFORE)),
             "general-home",
         )
         .await;
@@ -390,20 +320,38 @@ async fn general_user_posting_a_forged_revoke_form_is_refused_and_a_customer_coo
         !t.contains("トークン失効") && !t.contains("利用者一覧"),
         "{t}"
     );
-    b.forge_post(
-        "/revoke",
-        &[
-            ("target", "taro"),
-            ("code", &tokens.code("23456783", NOW)),
-            ("secret", SECRET),
-        ],
-    )
-    .await;
     let t = b
-        .wait_and_see("p.error", "general-forged-revoke-refused")
+        .forge_post_with_proof(
+            &s.url,
+            "/revoke",
+            &[("target", "taro")],
+            &tokens.code("23456783", NOW),
+            "general-forged-revoke-refused",
+        )
         .await;
     assert!(t.contains("この操作を行う権限がありません"), "{t}");
     assert_eq!(row(&bank, "taro")["state"], "in_service");
+    // A forged 利用権限 post, even without its own field (`grant`), is refused as by URL and
+    // audited under jiro like the forged revoke (issue #10 review: it stopped at the page).
+    let t = b
+        .forge_post_with_proof(
+            &s.url,
+            "/permissions",
+            &[("target", "hanako")],
+            &tokens.code("23456783", AFTER),
+            "general-forged-permissions-refused",
+        )
+        .await;
+    assert!(t.contains("この操作を行う権限がありません"), "{t}");
+    for action in ["revoke", "permission_change"] {
+        let e = bank.audit(action);
+        assert_eq!(e.len(), 1, "{action}: {e:?}");
+        assert_eq!(
+            (e[0]["actor"]["id"].as_str(), e[0]["outcome"].as_str()),
+            (Some("jiro"), Some("not_allowed")),
+            "{action}: {e:?}"
+        );
+    }
     // A customer's session cookie does not open the back office: every page, and a forged
     // back-office revocation with the customer's own CSRF token, lead to the operator login.
     for path in [
@@ -436,16 +384,14 @@ async fn a_general_user_cannot_open_the_user_list_by_url() {
         return;
     }
     let (bank, tokens) = setup();
-    let s = bank.serve(&format!("fixed:{NOW}"));
-    let mut b = Browser::start("web_customer_admin_general_users").await;
-    b.login_as(
-        &s.url,
-        C,
-        "jiro",
-        Some(&tokens.code("23456783", BEFORE)),
-        "general-home",
-    )
-    .await;
+    let (s, mut b, _) = bank
+        .open_as(
+            &tokens,
+            "web_customer_admin_general_users",
+            "jiro",
+            "general-home",
+        )
+        .await;
     let t = b
         .visit(&format!("{}/users", s.url), "general-users-by-url")
         .await;

@@ -3,44 +3,36 @@
 //! password twice and gives their own 確認用パスワード and ワンタイムパスワード; the user then logs
 //! in with it. Nobody else sees the menu item, opens the page by URL or gets a forged POST
 //! through. Every code is read from a simulated token's display (`tokenline token display`).
-//! Screenshots: target/screens/web_customer_login_password_*/.
+//! The customer is web_support's [`data_shoji`] (C0001, policy 004: taro master, hanako admin
+//! holding 利用権限, jiro general). Screenshots: target/screens/web_customer_login_password_*/.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod web_support;
 
+use web_support::data_shoji::*;
 use web_support::*;
 
-const C: &str = "C0001";
-/// The server's staging clock; codes are read one step before (the login) and at this
-/// instant (the proof), in this order for each token.
-const NOW: &str = "2023-04-12T10:00:00+09:00";
-const BEFORE: &str = "2023-04-12T09:59:30+09:00";
-
-/// Policy 004, customer C0001: taro (master, 23456781), hanako (admin holding 利用権限,
-/// 23456782), jiro (general, 23456783); each with the login password `login-pw-LOGIN`.
-fn setup() -> (BankDb, SimTokens) {
-    let bank = BankDb::new("bank-004.toml");
-    let tokens = SimTokens::make(bank.dir.path(), 23456781, 3);
-    bank.import(&tokens);
-    bank.customer(C, "データ商事", "individual");
-    for (login, name, class, serial) in [
-        ("taro", "データ太郎", "master", "23456781"),
-        ("hanako", "データ花子", "admin", "23456782"),
-        ("jiro", "データ二郎", "general", "23456783"),
-    ] {
-        bank.user(C, login, name, class);
-        bank.register(login, serial, &tokens, "2023-04-01T10:00:00+09:00");
-    }
-    (bank, tokens)
-}
-
-/// The audit entries of `bank audit --json` whose action is `action`.
-fn audit(bank: &BankDb, action: &str) -> Vec<serde_json::Value> {
-    bank.ok(&["audit", "--json"])
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|e| e["action"] == action)
-        .collect()
+/// On ログインパスワード設定, taro picks jiro and types `new-pw-jiro`, then `again`, with his
+/// proof at [`NOW`]; waits for `css` and sees the page as `shot`.
+async fn set_jiros_password(
+    b: &mut Browser,
+    tokens: &SimTokens,
+    again: &str,
+    css: &str,
+    shot: &str,
+) -> String {
+    b.click("#t-jiro").await;
+    b.submit_with_proof(
+        &[
+            ("login_password", "new-pw-jiro"),
+            ("login_password_again", again),
+        ],
+        &tokens.code("23456781", NOW),
+        "#set-login-password",
+        css,
+        shot,
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,15 +40,12 @@ async fn master_sets_a_login_password_in_the_browser_and_the_user_logs_in_with_i
     if !browser_available() {
         return;
     }
-    let (bank, tokens) = setup();
-    let s = bank.serve(&format!("fixed:{NOW}"));
-    let mut b = Browser::start("web_customer_login_password_master").await;
-    let t = b
-        .login_as(
-            &s.url,
-            C,
+    let (bank, tokens) = data_shoji(3);
+    let (s, mut b, t) = bank
+        .open_as(
+            &tokens,
+            "web_customer_login_password_master",
             "taro",
-            Some(&tokens.code("23456781", BEFORE)),
             "master-home",
         )
         .await;
@@ -82,41 +71,29 @@ async fn master_sets_a_login_password_in_the_browser_and_the_user_logs_in_with_i
         );
     }
     // Typed twice, differently: refused before the use case, saying what to do.
-    b.click("#t-jiro").await;
-    let t = b
-        .submit(
-            &[
-                ("login_password", "new-pw-jiro"),
-                ("login_password_again", "new-pw-jir0"),
-                ("code", &tokens.code("23456781", NOW)),
-                ("secret", SECRET),
-            ],
-            "#set-login-password",
-            "p.error",
-            "login-password-mismatch",
-        )
-        .await;
+    let t = set_jiros_password(
+        &mut b,
+        &tokens,
+        "new-pw-jir0",
+        "p.error",
+        "login-password-mismatch",
+    )
+    .await;
     assert!(t.contains("一致しません"), "{t}");
     assert!(
-        audit(&bank, "login_password_set").is_empty(),
+        bank.audit("login_password_set").is_empty(),
         "nothing reached the use case"
     );
-    b.click("#t-jiro").await;
-    let t = b
-        .submit(
-            &[
-                ("login_password", "new-pw-jiro"),
-                ("login_password_again", "new-pw-jiro"),
-                ("code", &tokens.code("23456781", NOW)),
-                ("secret", SECRET),
-            ],
-            "#set-login-password",
-            "p.notice",
-            "login-password-set",
-        )
-        .await;
+    let t = set_jiros_password(
+        &mut b,
+        &tokens,
+        "new-pw-jiro",
+        "p.notice",
+        "login-password-set",
+    )
+    .await;
     assert!(t.contains("jiro のログインパスワードを設定しました"), "{t}");
-    let e = audit(&bank, "login_password_set");
+    let e = bank.audit("login_password_set");
     assert_eq!(e.len(), 1, "{e:?}");
     assert_eq!(e[0]["outcome"], "ok");
     assert_eq!(e[0]["actor"]["id"], "taro", "audited as the session's user");
@@ -166,16 +143,13 @@ async fn a_non_master_neither_sees_nor_posts_the_login_password_page() {
     if !browser_available() {
         return;
     }
-    let (bank, tokens) = setup();
-    let s = bank.serve(&format!("fixed:{NOW}"));
-    let mut b = Browser::start("web_customer_login_password_others").await;
+    let (bank, tokens) = data_shoji(3);
     // hanako, an admin holding 利用権限: the token-management menu, not this one.
-    let t = b
-        .login_as(
-            &s.url,
-            C,
+    let (s, mut b, t) = bank
+        .open_as(
+            &tokens,
+            "web_customer_login_password_others",
             "hanako",
-            Some(&tokens.code("23456782", BEFORE)),
             "admin-home",
         )
         .await;
@@ -189,25 +163,27 @@ async fn a_non_master_neither_sees_nor_posts_the_login_password_page() {
         .await;
     assert!(t.contains("この操作を行う権限がありません"), "{t}");
     assert!(!t.contains("新しいログインパスワード"), "{t}");
-    // A forged POST with her right password and code: refused by the use case, audited.
-    b.visit(&format!("{}/", s.url), "admin-home-before-forged-post")
-        .await;
-    b.forge_post(
-        "/login-password",
-        &[
-            ("target", "jiro"),
-            ("login_password", "evil-pw-123"),
-            ("login_password_again", "evil-pw-123"),
-            ("code", &tokens.code("23456782", NOW)),
-            ("secret", SECRET),
-        ],
-    )
-    .await;
+    // A forged POST with her right password and code: refused as by URL (the refusal page,
+    // not the form), audited.
+    let forged = [
+        ("login_password", "evil-pw-123"),
+        ("login_password_again", "evil-pw-123"),
+    ];
     let t = b
-        .wait_and_see("p.error", "admin-forged-login-password-refused")
+        .forge_post_with_proof(
+            &s.url,
+            "/login-password",
+            &[&[("target", "jiro")], &forged[..]].concat(),
+            &tokens.code("23456782", NOW),
+            "admin-forged-login-password-refused",
+        )
         .await;
     assert!(t.contains("この操作を行う権限がありません"), "{t}");
-    let e = audit(&bank, "login_password_set");
+    assert!(
+        !t.contains("新しいログインパスワード"),
+        "the form is shown: {t}"
+    );
+    let e = bank.audit("login_password_set");
     assert_eq!(e.len(), 1, "{e:?}");
     assert_eq!(
         (e[0]["actor"]["id"].as_str(), e[0]["outcome"].as_str()),
@@ -216,13 +192,7 @@ async fn a_non_master_neither_sees_nor_posts_the_login_password_page() {
     b.logout().await;
     // jiro, a general user: no menu item, refused by URL and by a forged POST.
     let t = b
-        .login_as(
-            &s.url,
-            C,
-            "jiro",
-            Some(&tokens.code("23456783", BEFORE)),
-            "general-home",
-        )
+        .log_in_to_shoji(&s.url, &tokens, "jiro", BEFORE, "general-home")
         .await;
     assert!(!t.contains("ログインパスワード設定"), "{t}");
     let t = b
@@ -232,21 +202,14 @@ async fn a_non_master_neither_sees_nor_posts_the_login_password_page() {
         )
         .await;
     assert!(t.contains("この操作を行う権限がありません"), "{t}");
-    b.visit(&format!("{}/", s.url), "general-home-before-forged-post")
-        .await;
-    b.forge_post(
-        "/login-password",
-        &[
-            ("target", "taro"),
-            ("login_password", "evil-pw-123"),
-            ("login_password_again", "evil-pw-123"),
-            ("code", &tokens.code("23456783", NOW)),
-            ("secret", SECRET),
-        ],
-    )
-    .await;
     let t = b
-        .wait_and_see("p.error", "general-forged-login-password-refused")
+        .forge_post_with_proof(
+            &s.url,
+            "/login-password",
+            &[&[("target", "taro")], &forged[..]].concat(),
+            &tokens.code("23456783", NOW),
+            "general-forged-login-password-refused",
+        )
         .await;
     assert!(t.contains("この操作を行う権限がありません"), "{t}");
     b.logout().await;

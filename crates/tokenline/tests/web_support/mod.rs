@@ -10,6 +10,7 @@
 
 #[path = "../bank_support/mod.rs"]
 pub mod bank_support;
+pub mod data_shoji;
 
 use chrono::{DateTime, Utc};
 use fantoccini::{Client, ClientBuilder, Locator};
