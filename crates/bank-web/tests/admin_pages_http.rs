@@ -145,3 +145,34 @@ async fn every_forged_post_to_a_screen_the_user_may_not_open_is_audited_under_th
     }
     log_in(&app, &clock, "taro").await;
 }
+
+/// ログインパスワード設定 says what is wrong with a new login password in the page's language
+/// (the domain's refusal is English, for the API): too short for the bank's policy, or
+/// holding a control character; the form stays, and nothing is set.
+#[tokio::test]
+async fn a_login_password_below_the_floor_or_with_a_control_character_is_told_in_the_pages_language(
+) {
+    let clock = Clock::new();
+    let (app, bank) = admin_bank(&clock);
+    let min = bank.policy().login.min_password_length;
+    let (cookie, csrf) = log_in(&app, &clock, "taro").await;
+    for (pw, refusal) in [
+        ("short", format!("新しいログインパスワードは{min}文字以上で入力してください。")),
+        (
+            "tab%09in-the-middle",
+            "新しいログインパスワードに使用できない文字(タブ・改行などの制御文字)が含まれています。英字・数字・記号・空白で入力してください。".to_owned(),
+        ),
+    ] {
+        let form = format!(
+            "csrf={csrf}&target=jiro&login_password={pw}&login_password_again={pw}&secret={SECRET}&code={}",
+            next_code(&clock, "taro")
+        );
+        let (status, _, body) = send(&app, post("/login-password", &cookie, form)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{pw}: {body}");
+        assert_eq!(alert(&body), refusal, "{pw}");
+        assert!(body.contains("action=\"/login-password\""), "{pw}: the form");
+    }
+    assert!(audit_of(&bank, "login_password_set", clock.now()).is_empty());
+    // jiro's own login password still opens.
+    log_in(&app, &clock, "jiro").await;
+}

@@ -13,7 +13,7 @@ use crate::page::Chrome;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use lifecycle::auth::CustomerAction;
-use lifecycle::{Bank, Error, LoginId, LoginPassword, Proof, Store};
+use lifecycle::{Bank, Error, LoginId, LoginPassword, Policy, Proof, Store};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
@@ -53,22 +53,31 @@ impl PickUser for SetLoginPassword {
         Part::NewLoginPassword
     }
 
-    fn input(c: &Chrome, f: &mut NewPasswordFields) -> Result<LoginPassword, (StatusCode, String)> {
+    /// Empty, typed twice differently, shorter than the policy's `login.min_password_length`
+    /// or holding a control character: the page says which, in its language, before the use
+    /// case (which refuses the last two itself: the rule is its, the words are the page's).
+    fn input(
+        c: &Chrome,
+        policy: &Policy,
+        f: &mut NewPasswordFields,
+    ) -> Result<LoginPassword, (StatusCode, String)> {
         let (a, b) = (
             std::mem::take(&mut f.login_password),
             std::mem::take(&mut f.login_password_again),
         );
+        let refuse = |text: String| Err((StatusCode::BAD_REQUEST, text));
         if a.is_empty() {
-            return Err((
-                StatusCode::BAD_REQUEST,
-                c.t("login_password.empty").to_owned(),
-            ));
+            return refuse(c.t("login_password.empty").to_owned());
         }
         if !bool::from(a.as_bytes().ct_eq(b.as_bytes())) {
-            return Err((
-                StatusCode::BAD_REQUEST,
-                c.t("login_password.mismatch").to_owned(),
-            ));
+            return refuse(c.t("login_password.mismatch").to_owned());
+        }
+        let min = policy.login.min_password_length;
+        if a.chars().count() < min as usize {
+            return refuse(c.fmt("login_password.too_short", &[&min.to_string()]));
+        }
+        if a.chars().any(char::is_control) {
+            return refuse(c.t("login_password.control").to_owned());
         }
         Ok(LoginPassword::new(a))
     }

@@ -13,7 +13,7 @@ use crate::page::Chrome;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use lifecycle::auth::CustomerAction;
-use lifecycle::{Bank, Error, LoginId, Proof, Store};
+use lifecycle::{Bank, Error, LoginId, Policy, Proof, Store};
 use serde::Deserialize;
 
 /// 利用権限 (`/permissions`).
@@ -49,7 +49,7 @@ impl PickUser for Permissions {
         Part::Grant
     }
 
-    fn input(c: &Chrome, f: &mut GrantField) -> Result<bool, (StatusCode, String)> {
+    fn input(c: &Chrome, _: &Policy, f: &mut GrantField) -> Result<bool, (StatusCode, String)> {
         match f.grant.as_str() {
             "yes" => Ok(true),
             "no" => Ok(false),

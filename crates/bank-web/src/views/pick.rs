@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use lifecycle::auth::CustomerAction;
-use lifecycle::{Bank, Error, LoginId, Proof, Store, UserRowView};
+use lifecycle::{Bank, Error, LoginId, Policy, Proof, Store, UserRowView};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -73,9 +73,14 @@ pub trait PickUser: Send + Sync + 'static {
     fn screen(c: &Chrome) -> Screen;
     /// The own part of the form, as filled from `fields` (`None`: an empty form).
     fn part(fields: Option<&Self::Fields>) -> Part;
-    /// Checks the own fields (and may normalize them for showing the form again); a refusal
-    /// is shown on the page with its status.
-    fn input(c: &Chrome, fields: &mut Self::Fields) -> Result<Self::Input, (StatusCode, String)>;
+    /// Checks the own fields (and may normalize them for showing the form again) so the page
+    /// can say what to fix in its own language; a refusal is shown on the page with its
+    /// status. The use case checks them again: `policy` is the bank's, for the page's words.
+    fn input(
+        c: &Chrome,
+        policy: &Policy,
+        fields: &mut Self::Fields,
+    ) -> Result<Self::Input, (StatusCode, String)>;
     /// The domain use case, for `target` with the acting user's `proof`.
     fn run<S: Store>(
         bank: &Bank<S>,
@@ -168,7 +173,7 @@ pub async fn submit<P: PickUser, S: Store + Send + Sync + 'static>(
         Ok(t) => t,
         Err(e) => return show::<P, S>(&web, who, 1, P::part(Some(&fields)), Some(e)).await,
     };
-    let input = match P::input(&who.c, &mut fields) {
+    let input = match P::input(&who.c, web.policy(), &mut fields) {
         Ok(i) => i,
         Err(e) => return show::<P, S>(&web, who, 1, P::part(Some(&fields)), Some(e)).await,
     };

@@ -11,7 +11,7 @@ use crate::page::Chrome;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use lifecycle::auth::CustomerAction;
-use lifecycle::{Bank, Error, LoginId, Proof, SerialNumber, Store};
+use lifecycle::{Bank, Error, LoginId, Policy, Proof, SerialNumber, Store};
 use serde::Deserialize;
 
 /// 管理者による利用登録 (`/register-for`).
@@ -54,6 +54,7 @@ impl PickUser for RegisterFor {
 
     fn input(
         c: &Chrome,
+        _: &Policy,
         f: &mut TokenFields,
     ) -> Result<(SerialNumber, String), (StatusCode, String)> {
         let Ok(serial) = SerialNumber::parse(f.serial.trim()) else {

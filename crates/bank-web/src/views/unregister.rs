@@ -10,7 +10,7 @@ use crate::page::Chrome;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use lifecycle::auth::CustomerAction;
-use lifecycle::{Bank, Error, LoginId, Proof, SerialNumber, Store};
+use lifecycle::{Bank, Error, LoginId, Policy, Proof, SerialNumber, Store};
 use serde::Deserialize;
 
 /// 利用登録解除 (`/unregister`).
@@ -43,7 +43,7 @@ impl PickUser for Unregister {
         Part::None
     }
 
-    fn input(_: &Chrome, _: &mut NoFields) -> Result<(), (StatusCode, String)> {
+    fn input(_: &Chrome, _: &Policy, _: &mut NoFields) -> Result<(), (StatusCode, String)> {
         Ok(())
     }
 
