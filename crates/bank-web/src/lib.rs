@@ -39,10 +39,14 @@
 //!    Japanese text is the seeds' own label (DOMAIN.md §3).
 //! 4. **Domain calls**: `web.call(move |bank, now| bank.use_case(&caller, …, now)).await`
 //!    ([`Web::call`]) runs the use case on the blocking pool with the server's clock; map a
-//!    refusal with [`page::refusal_text`] (the domain's message, never which field was wrong
-//!    when that would leak).
+//!    refusal with [`page::refusal_text`]: the catalogue's `refusal.<code>` in the page's
+//!    language, never the domain's own (English) message, never which field was wrong when
+//!    that would leak. A new refusal code of the domain needs its text in both catalogues
+//!    (a test reads lifecycle's codes). An admin screen's POST first calls
+//!    [`views::admin::refuse_forged`], so a user who may not open the screen is refused and
+//!    audited before the page reads a field.
 //! 5. **Browser test**: in `crates/tokenline/tests/web_*.rs` with the harness
-//!    `crates/tokenline/tests/web_support/` ([`Browser::visit`] saves a PNG screenshot of
+//!    `crates/tokenline/tests/web_support/` (`Browser::visit` saves a PNG screenshot of
 //!    every page under `target/screens/` and runs axe-core, failing on serious or critical
 //!    violations). Share one browser per test file.
 #![forbid(unsafe_code)]
