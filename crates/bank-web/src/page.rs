@@ -195,6 +195,10 @@ pub fn refusal_text(c: &Chrome, e: &Error) -> String {
             c.t("refusal.database_unavailable").to_owned()
         }
         Error::InvalidId(id) => id_error_text(c, id),
+        // A typing slip in a code: what to type, not the generic invalid_input.
+        Error::InvalidInput(m) if *m == lifecycle::MalformedCode.to_string() => {
+            c.t("refusal.malformed_code").to_owned()
+        }
         _ => {
             let args = refusal_args(e);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -362,6 +366,7 @@ mod tests {
             Error::InvalidId(SerialNumber::parse("12").unwrap_err()),
             Error::InvalidId(LoginId::parse("bad name").unwrap_err()),
             Error::InvalidId(OperatorId::parse("").unwrap_err()),
+            Error::InvalidInput(lifecycle::MalformedCode.to_string()),
         ];
         let (ja, en) = (chrome(Lang::Ja), chrome(Lang::En));
         for e in &errors {
@@ -381,6 +386,11 @@ mod tests {
             refusal_text(&ja, &Error::WrongOperatorLogin),
             "ログインできませんでした。職員ID、パスワードまたはワンタイムパスワードが正しくありません。"
         );
+        assert!(refusal_text(
+            &ja,
+            &Error::InvalidInput(lifecycle::MalformedCode.to_string())
+        )
+        .contains("6~8桁の数字"));
         // What a refusal names is said in the page's sentence.
         assert!(refusal_text(&ja, &Error::AlreadyRevoked(serial)).contains("23456789"));
         assert!(refusal_text(

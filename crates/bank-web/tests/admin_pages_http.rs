@@ -176,3 +176,30 @@ async fn a_login_password_below_the_floor_or_with_a_control_character_is_told_in
     // jiro's own login password still opens.
     log_in(&app, &clock, "jiro").await;
 }
+
+/// A slip on an admin screen is told as what to do, in the page's language, not as the
+/// generic 入力内容に誤りがあります: no user ticked on トークン失効, a code that is not 6 to 8
+/// digits; the form stays.
+#[tokio::test]
+async fn a_slip_on_an_admin_screen_says_what_to_do_in_the_pages_language() {
+    let clock = Clock::new();
+    let (app, _bank) = admin_bank(&clock);
+    let (cookie, csrf) = log_in(&app, &clock, "taro").await;
+    for (path, form, refusal) in [
+        (
+            "/revoke",
+            format!("secret={SECRET}&code={}", next_code(&clock, "taro")),
+            "対象の利用者を選択してください。",
+        ),
+        (
+            "/mode",
+            format!("mode=shared&secret={SECRET}&code=12345"),
+            "ワンタイムパスワードは、トークンに表示された6~8桁の数字を入力してください(空白やハイフンは無視されます)。",
+        ),
+    ] {
+        let (status, _, body) = send(&app, post(path, &cookie, format!("csrf={csrf}&{form}"))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(alert(&body), refusal, "{path}");
+        assert!(body.contains(&format!("action=\"{path}\"")), "{path}: the form");
+    }
+}

@@ -100,6 +100,10 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
     {
         return r;
     }
+    if f.target.is_empty() {
+        let m = who.c.t("admin.no_target").to_owned();
+        return show(&web, who, 1, Some((StatusCode::BAD_REQUEST, m))).await;
+    }
     let mut targets = Vec::new();
     for t in &f.target {
         match LoginId::parse(t) {
