@@ -48,10 +48,13 @@ fn http_api_register_validate_revoke_over_loopback() {
     let db = dir.path().join("bank.db");
     let key_path = dir.path().join("bank.key");
     let key = MasterKey::create(&key_path).unwrap();
-    let policy = Policy {
+    let mut policy = Policy {
         secrets: SecretPolicy::cheap_for_tests(),
         ..Policy::default()
     };
+    // This front end registers only after its own first factor: it is told the cool-down's
+    // end (004: revoked at 08:00 → registration from 08:30).
+    policy.validation.registration_state_to_clients = true;
     {
         let store = SqliteStore::create(&db, &key, Environment::Staging).unwrap();
         let bank = Bank::new(store, policy.clone());

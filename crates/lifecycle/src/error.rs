@@ -192,6 +192,12 @@ pub enum Error {
         /// Attempts left.
         remaining: u32,
     },
+    /// Registration refused after a right code of the token, for a reason about the login
+    /// that a `login` client is not told (issue #10: no oracle on which logins exist): an
+    /// unknown login, a login that already uses a token, one inside its cool-down after a
+    /// revocation, a shared-mode customer whose token is another. The audit log keeps which.
+    #[error("registration refused: this token cannot be registered for this login now (the login ID may be wrong, the user may already use a token, the cool-down after a revocation may not be over, or the customer may share another token): sign in to internet banking and register there to see why, or ask the bank")]
+    RegistrationRefused,
     /// The first factor of a customer user's login was refused (ログイン, issue #11): an
     /// unknown customer, an unknown login, another customer's login, a login without a login
     /// password, a wrong password or a locked login — one answer for all (no oracle: nothing
@@ -290,6 +296,7 @@ impl Error {
             Error::OperatorSessionRequired => "operator_session_required",
             Error::WrongProof { .. } => "wrong_credentials",
             Error::WrongSerialOrCode { .. } => "wrong_serial_or_code",
+            Error::RegistrationRefused => "registration_refused",
             Error::WrongOperatorLogin => "wrong_operator_login",
             Error::LoginRefused => "login_refused",
             Error::NotLocked(_) => "not_locked",

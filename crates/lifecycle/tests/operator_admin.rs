@@ -227,3 +227,51 @@ fn operator_list_shows_role_serial_and_lock() {
     let err = w.bank.list_operators(&backoffice_client(), t2).unwrap_err();
     assert_eq!(err.code(), "forbidden");
 }
+
+/// A locked operator's sign-in is answered exactly like a wrong password (no oracle on who
+/// is locked), but the audit keeps the truth: `operator_locked`, not `wrong_operator_login`
+/// (a reviewer read a locked operator's attempts as wrong passwords).
+#[test]
+fn a_locked_operators_sign_in_is_answered_as_a_wrong_one_and_audited_as_locked() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    add(&w, "suzuki", Role::Operator, "15151515", t).unwrap();
+    add(&w, "sato", Role::Operator, "14141414", t).unwrap();
+    let t1 = t + Duration::minutes(1);
+    lock(&w, "suzuki", "15151515", t1);
+    let t2 = t1 + Duration::minutes(1);
+    // suzuki, locked, with the right password and code; sato, not locked, a wrong password.
+    let locked = sign_in(&w.bank, "suzuki", "staff-pass", &code("15151515", t2), t2).unwrap_err();
+    let wrong = sign_in(&w.bank, "sato", "wrong", &code("14141414", t2), t2).unwrap_err();
+    let nobody = sign_in(&w.bank, "nobody", "wrong", &code("14141414", t2), t2).unwrap_err();
+    assert_eq!(locked, wrong);
+    assert_eq!(locked, nobody);
+    assert_eq!(locked.to_string(), wrong.to_string());
+    let log = w.bank.audit(&root(), &AuditQuery::default(), t2).unwrap();
+    let at_t2: Vec<_> = log
+        .iter()
+        .filter(|e| e.action == "operator_session" && e.at == t2)
+        .collect();
+    let outcomes: Vec<&str> = at_t2.iter().map(|e| e.outcome.as_str()).collect();
+    assert_eq!(
+        outcomes,
+        [
+            "operator_locked",
+            "wrong_operator_login",
+            "unknown_operator"
+        ]
+    );
+    assert!(
+        at_t2[0].detail.contains("claimed operator: suzuki"),
+        "{:?}",
+        at_t2[0]
+    );
+    assert!(at_t2[0].detail.contains("locked"), "{:?}", at_t2[0]);
+    assert!(at_t2[1].detail.contains("wrong password"), "{:?}", at_t2[1]);
+    for e in &at_t2 {
+        assert!(
+            e.detail.contains("answered as wrong_operator_login"),
+            "{e:?}"
+        );
+    }
+}

@@ -86,7 +86,7 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
     let code = f.code.trim().to_owned();
     let s2 = serial.clone();
     let res = web
-        .call(move |bank, now| bank.register(&customer_caller(), &user, &s2, &code, now))
+        .call(move |bank, now| bank.register_signed_in(&customer_caller(), &user, &s2, &code, now))
         .await;
     let tz = web.policy().time_zone;
     match res {

@@ -219,6 +219,21 @@ impl<S: Store> Bank<S> {
         self.audit_refusal(tx, claimed(caller, e), err)
     }
 
+    /// Records a refusal answered `told` whose true reason `truth` the caller is not told
+    /// (issue #10: no oracle): as [`Bank::audit_unproved`], but the outcome is the truth's
+    /// code and the detail says what the caller was answered.
+    fn audit_hidden(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &Caller,
+        mut e: AuditEntry,
+        told: &Error,
+        truth: &Error,
+    ) -> Result<(), StoreError> {
+        e.detail = format!("{truth} (answered as {})", told.code());
+        self.audit_unproved(tx, caller, e, truth)
+    }
+
     /// Records a refusal of [`Bank::prove_actor`]: under the acting user when their proof was
     /// whole and only their class or 利用権限 does not allow the action
     /// ([`Error::NotAllowed`]), else as [`Bank::audit_unproved`].

@@ -130,49 +130,77 @@ impl<S: Store> Bank<S> {
                 "operator_session",
             );
             e.subject = Some(name.to_string());
-            // A refusal is the client's (or the web's) attempt: the name is only claimed.
-            let refused = |tx: &mut dyn crate::store::Tx, e| {
+            // A refusal is the client's (or the web's) attempt: the name is only claimed. The
+            // caller gets one answer; the audit keeps the truth (`outcome`: `unknown_operator`,
+            // `operator_locked`, `wrong_operator_login` for a wrong password or code).
+            let refused = |tx: &mut dyn crate::store::Tx,
+                           mut e: crate::audit::AuditEntry,
+                           outcome: &str,
+                           truth: String| {
                 let err = Error::WrongOperatorLogin;
-                self.audit_unproved(tx, caller, e, &err)?;
+                e.detail = format!("{truth} (answered as {})", err.code());
+                let mut e = super::claimed(caller, e);
+                e.outcome = outcome.to_owned();
+                self.record(tx, e)?;
                 Ok::<_, StoreError>(Err(err))
             };
             let key = format!("operator:{name}");
             let Some(mut op) = tx.operator(name)? else {
                 let t = tx.throttle(&key)?;
-                if t.locked_until.is_none_or(|u| u <= now) {
+                let throttled = t.locked_until.filter(|u| *u > now);
+                if throttled.is_none() {
                     // The Argon2 work a known operator's password costs (no timing oracle);
                     // a locked name, known or not, is refused without it.
                     self.verify_unknown(password);
                     self.fail_throttle(tx, &key, max, now)?;
                 }
-                return refused(tx, e);
+                let truth = match throttled {
+                    Some(u) => format!(
+                        "no such operator; the name is throttled until {}",
+                        crate::cooldown::local_text(self.policy.time_zone, u)
+                    ),
+                    None => "no such operator".into(),
+                };
+                return refused(tx, e, "unknown_operator", truth);
             };
-            if op.locked_until.is_some_and(|u| u > now) {
-                return refused(tx, e);
+            if let Some(until) = op.locked_until.filter(|u| *u > now) {
+                let truth = format!(
+                    "operator locked after too many failed sign-ins until {}",
+                    crate::cooldown::local_text(self.policy.time_zone, until)
+                );
+                return refused(tx, e, "operator_locked", truth);
             }
-            let mut ok = op.password.verify(password);
+            let password_ok = op.password.verify(password);
+            // (audit outcome, detail) of a refusal; `None`: signed in.
+            let mut why = (!password_ok).then_some(("wrong_operator_login", "wrong password"));
             let mut t = tx.token(&op.serial)?;
-            if let (true, Some(tok)) = (ok, t.as_mut()) {
+            if let (true, Some(tok)) = (password_ok, t.as_mut()) {
                 let staff =
                     matches!(&tok.status, TokenStatus::Staff { operator } if operator == name);
                 let seed = tx.token_seed(&op.serial)?;
-                ok = match (staff, seed) {
+                why = match (staff, seed) {
                     (true, Some(seed)) => {
                         match check_code(&self.policy.validation, tok, &seed, code, now) {
                             CodeCheck::Accepted(c) => {
                                 tok.counters = c;
                                 tx.update_token(tok)?;
-                                true
+                                None
                             }
-                            _ => false,
+                            CodeCheck::Replayed => {
+                                Some(("wrong_operator_login", "one-time password already used"))
+                            }
+                            _ => Some(("wrong_operator_login", "wrong one-time password")),
                         }
                     }
-                    _ => false,
+                    _ => Some((
+                        "operator_removed",
+                        "the operator's staff token is no longer theirs (removed)",
+                    )),
                 };
-            } else {
-                ok = false;
+            } else if password_ok {
+                why = Some(("wrong_operator_login", "the operator's token is missing"));
             }
-            if !ok {
+            if let Some((outcome, truth)) = why {
                 op.failures = op.failures.saturating_add(1);
                 if op.failures >= max {
                     op.locked_until = Some(
@@ -182,7 +210,7 @@ impl<S: Store> Bank<S> {
                     );
                 }
                 tx.update_operator(&op)?;
-                return refused(tx, e);
+                return refused(tx, e, outcome, truth.to_owned());
             }
             op.failures = 0;
             op.locked_until = None;

@@ -60,15 +60,16 @@ impl<S: Store> Bank<S> {
                 return Ok(Err(err));
             }
             let who = UserRef::new(customer.id.clone(), target.clone());
-            match self.register_in(tx, &who, serial, code, now)? {
+            // The administrator proved who they are and reads their customer's users: told.
+            match self.register_in(tx, &who, serial, code, true, now)? {
                 Ok((_, t)) => {
                     entry.detail = format!("for {target}: token {serial} registered");
                     self.record(tx, entry)?;
                     Ok(Ok(t))
                 }
-                Err((_, err)) => {
-                    self.audit_refusal(tx, entry, &err)?;
-                    Ok(Err(err))
+                Err(refused) => {
+                    self.audit_refusal(tx, entry, &refused.told)?;
+                    Ok(Err(refused.told))
                 }
             }
         })
