@@ -291,22 +291,24 @@ pub fn verify_chain(entries: &[AuditEntry]) -> Result<usize, BrokenLink> {
 }
 
 /// Whether `c` must never reach a log line, a terminal or a page as is: control characters
-/// (Unicode category Cc: newline, escape, DEL, C1…), format characters of the BMP (Cf: the bidi overrides
-/// U+202A–U+202E and isolates U+2066–U+2069 that reverse the text after them, zero-width
-/// characters, U+FEFF) and the line and paragraph separators (Zl U+2028, Zp U+2029), which
-/// some viewers break lines at. Categories from `unicode-properties` (Unicode's tables). The
-/// OpenAPI schema `Name` lists the same characters (test `the_spec_name_pattern_refuses_what_the_bank_refuses`).
+/// (Unicode category Cc: newline, escape, DEL, C1…), every format character (Cf: the bidi
+/// marks, embeddings, overrides and isolates U+200E–U+200F, U+202A–U+202E, U+2066–U+2069 that
+/// reorder the text around them, zero-width characters U+200B–U+200D, U+FEFF, and beyond the
+/// BMP the invisible tag characters U+E0001, U+E0020–U+E007F that can smuggle a hidden text
+/// into a name or a reason) and the line and paragraph separators (Zl U+2028, Zp U+2029),
+/// which some viewers break lines at. Japanese text stays: the full-width space U+3000 is Zs,
+/// the ideographic variation selectors U+E0100… of names' 異体字 are Mn. Categories from
+/// `unicode-properties` (Unicode's tables). The OpenAPI schema `Name` lists the same characters
+/// of the BMP (test `the_spec_name_pattern_refuses_what_the_bank_refuses`).
 pub fn is_unsafe_char(c: char) -> bool {
     use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
-    match c.general_category() {
+    matches!(
+        c.general_category(),
         GeneralCategory::Control
-        | GeneralCategory::LineSeparator
-        | GeneralCategory::ParagraphSeparator => true,
-        // The format characters outside the BMP (musical and hieroglyph layout controls,
-        // tag characters of emoji flags) neither reorder text nor break lines.
-        GeneralCategory::Format => u32::from(c) <= 0xFFFF,
-        _ => false,
-    }
+            | GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+    )
 }
 
 /// Refuses free text holding a character of [`is_unsafe_char`] (newline, escape, a bidi
@@ -493,6 +495,53 @@ mod tests {
             spec.contains(&want),
             "the spec's Name pattern should be:\n      {want}"
         );
+    }
+
+    /// Issue #10: a reviewer put the tag character U+E0041 (invisible) in a back-office
+    /// reason and a name; every format character (Cf), beyond the BMP too, is refused now,
+    /// and escaped on output; Japanese text is kept.
+    #[test]
+    fn format_characters_beyond_the_bmp_and_bidi_controls_are_refused_and_japanese_kept() {
+        use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+        let every_cf = (0..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| c.general_category() == GeneralCategory::Format);
+        let mut n = 0;
+        for c in every_cf {
+            n += 1;
+            let text = format!("紛失{c}reason");
+            let err = refuse_control("reason", &text).unwrap_err();
+            assert!(
+                err.to_string().contains(&format!("U+{:04X}", u32::from(c))),
+                "{err}"
+            );
+            assert!(!escape(&text).contains(c), "U+{:04X}", u32::from(c));
+        }
+        assert!(n > 150, "{n} format characters");
+        for bad in [
+            "lost\u{e0041}\u{e0042}",
+            "\u{e0001}tag",
+            "a\u{200b}b",
+            "a\u{200e}b",
+            "a\u{200f}b",
+            "a\u{202a}b\u{202c}",
+            "a\u{202d}b",
+            "a\u{2067}b\u{2069}",
+            "a\u{2068}b",
+        ] {
+            assert!(refuse_control("customer name", bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(escape("lost\u{e0041}"), "lost\\u{e0041}");
+        for good in [
+            "山田　太郎",
+            "データ商事株式会社　大阪支店",
+            "紛失のため（電車内）",
+            "葛\u{e0100}飾区",
+            "ｶﾌﾞｼｷｶﾞｲｼｬ",
+        ] {
+            assert!(refuse_control("reason", good).is_ok(), "{good:?}");
+            assert_eq!(escape(good), good);
+        }
     }
 
     #[test]

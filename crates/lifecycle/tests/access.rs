@@ -363,6 +363,70 @@ fn control_characters_in_a_reason_or_a_name_are_refused() {
     assert_eq!(err.code(), "invalid_input");
 }
 
+/// Issue #10: a reviewer hid text in a back-office reason and in a name with the invisible tag
+/// characters beyond the BMP (U+E0041…); zero-width and bidi characters likewise. Refused;
+/// Japanese text with its full-width space goes through.
+#[test]
+fn format_characters_in_a_reason_or_a_name_are_refused_and_japanese_text_is_kept() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    for hidden in [
+        "紛失\u{e0041}\u{e0042}",
+        "紛失\u{200b}",
+        "紛失\u{2067}x\u{2069}",
+        "\u{202d}紛失",
+    ] {
+        let err = w
+            .bank
+            .backoffice_revoke(
+                &operator("suzuki"),
+                hidden,
+                &BackofficeTarget::User(uref("jiro")),
+                t,
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_input", "{hidden:?}");
+        let err = w
+            .bank
+            .add_user(
+                &root(),
+                NewUser {
+                    login: lid("evil"),
+                    customer: cid("C1"),
+                    name: format!("データ{hidden}"),
+                    class: UserClass::General,
+                    needs_otp: true,
+                    secret: None,
+                },
+                t,
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_input", "{hidden:?}");
+    }
+    w.bank
+        .add_user(
+            &root(),
+            NewUser {
+                login: lid("yamada"),
+                customer: cid("C1"),
+                name: "山田　太郎".into(),
+                class: UserClass::General,
+                needs_otp: true,
+                secret: None,
+            },
+            t,
+        )
+        .unwrap();
+    w.bank
+        .backoffice_revoke(
+            &operator("suzuki"),
+            "紛失届（支店窓口）　電車内で紛失",
+            &BackofficeTarget::User(uref("jiro")),
+            t,
+        )
+        .unwrap();
+}
+
 #[test]
 fn every_audit_entry_is_chained_and_names_the_caller() {
     let w = world("000");
