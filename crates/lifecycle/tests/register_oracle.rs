@@ -76,26 +76,28 @@ const NAMED: [(&str, &str); 5] = [
     ("C2", "yui"),
 ];
 
+/// What a `login` client holding 11111111 and its code `right` is answered for each of
+/// [`NAMED`].
+fn try_each(w: &World, right: &str, t: chrono::DateTime<chrono::Utc>) -> Vec<Error> {
+    NAMED
+        .iter()
+        .map(|(c, l)| {
+            let who = UserRef::new(cid(c), lid(l));
+            let got = w
+                .bank
+                .register(&login_client(), &who, &sn("11111111"), right, t);
+            got.unwrap_err()
+        })
+        .collect()
+}
+
 #[test]
 fn register_tells_no_login_state_to_a_stock_token_holder() {
     let t = jst("2025-03-04 10:00");
     let w = world_at(false, t);
     let t1 = t + chrono::Duration::minutes(5);
     let right = code("11111111", t1);
-    let answers: Vec<Error> = NAMED
-        .iter()
-        .map(|(c, l)| {
-            w.bank
-                .register(
-                    &login_client(),
-                    &UserRef::new(cid(c), lid(l)),
-                    &sn("11111111"),
-                    &right,
-                    t1,
-                )
-                .unwrap_err()
-        })
-        .collect();
+    let answers = try_each(&w, &right, t1);
     for (who, err) in NAMED.iter().zip(&answers) {
         // One error, hence one status and one body (bank-http maps the error alone).
         assert_eq!(err, &Error::RegistrationRefused, "{who:?}: {err}");
@@ -111,16 +113,9 @@ fn register_tells_no_login_state_to_a_stock_token_holder() {
     // out by whoever holds a stock token, and the lockout would tell a login apart).
     let max = w.bank.policy().validation.max_failures;
     for _ in 0..max {
-        for (c, l) in NAMED {
-            let again = w.bank.register(
-                &login_client(),
-                &UserRef::new(cid(c), lid(l)),
-                &sn("11111111"),
-                &right,
-                t1,
-            );
-            assert_eq!(again.unwrap_err(), Error::RegistrationRefused, "{c}/{l}");
-        }
+        assert!(try_each(&w, &right, t1)
+            .iter()
+            .all(|e| e == &Error::RegistrationRefused));
     }
     let t2 = t1 + chrono::Duration::seconds(30);
     let taro = w
@@ -172,20 +167,7 @@ fn register_tells_the_login_state_when_the_policy_says_so() {
     let w = world_at(true, t);
     let t1 = t + chrono::Duration::minutes(5);
     let right = code("11111111", t1);
-    let got: Vec<Error> = NAMED
-        .iter()
-        .map(|(c, l)| {
-            w.bank
-                .register(
-                    &login_client(),
-                    &UserRef::new(cid(c), lid(l)),
-                    &sn("11111111"),
-                    &right,
-                    t1,
-                )
-                .unwrap_err()
-        })
-        .collect();
+    let got = try_each(&w, &right, t1);
     let codes: Vec<&str> = got.iter().map(Error::code).collect();
     assert_eq!(
         codes,
