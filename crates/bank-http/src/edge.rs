@@ -451,10 +451,23 @@ fn header_text<'h>(h: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 impl<S> App<S> {
-    fn host_allowed(&self, h: &HeaderMap) -> bool {
+    /// Whether the request names a host this server is for: its `Host` header and, when the
+    /// request target is in absolute form (`GET http://host:port/v1/health`, which a server
+    /// must accept, RFC 9112 §3.2.2, and whose authority then stands for the host), that
+    /// authority too, each checked against `--allowed-host` the same way (DNS rebinding:
+    /// issue #10). An authority with a user part (`user@host`) names no allowed host.
+    fn host_allowed(&self, h: &HeaderMap, uri: &axum::http::Uri) -> bool {
         let Some(host) = header_text(h, "host") else {
             return false;
         };
+        self.names_allowed_host(host)
+            && uri
+                .authority()
+                .is_none_or(|a| self.names_allowed_host(a.as_str()))
+    }
+
+    /// `host` (`name` or `name:port`, IPv6 in brackets) is one of the allowed hosts.
+    fn names_allowed_host(&self, host: &str) -> bool {
         let name = match host.rsplit_once(':') {
             Some((n, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !n.ends_with(':') => n,
             _ => host,
@@ -496,7 +509,7 @@ async fn page_host<S: Store + Send + Sync + 'static>(
     req: Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if !app.host_allowed(req.headers()) {
+    if !app.host_allowed(req.headers(), req.uri()) {
         return (
             StatusCode::BAD_REQUEST,
             "this Host is not served here: use the bank's name (server option --allowed-host)",
@@ -561,7 +574,7 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
     authorized: &mut Option<Caller>,
 ) -> Reply {
     let (parts, body) = req.into_parts();
-    if !app.host_allowed(&parts.headers) {
+    if !app.host_allowed(&parts.headers, &parts.uri) {
         return Reply::error(
             400,
             "host_not_allowed",

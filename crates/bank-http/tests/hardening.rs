@@ -255,6 +255,47 @@ fn a_foreign_host_header_is_refused_against_dns_rebinding() {
     s.stop();
 }
 
+/// `GET http://host:port/path HTTP/1.1` (absolute form, RFC 9112 §3.2.2) over a raw
+/// connection with `Host: 127.0.0.1`: the status and the body.
+fn absolute_form_get(addr: SocketAddr, target: &str) -> (u16, String) {
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        c,
+        "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    let status = out.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned());
+    (status, body.unwrap_or_default())
+}
+
+/// A request target in absolute form is accepted (a server must, RFC 9112 §3.2.2) and its
+/// authority, which then stands for the host, is checked against `--allowed-host` like the
+/// `Host` header: one naming another host (DNS rebinding through a proxy-style request, a
+/// reviewer's `GET http://attacker.example/...` with an allowed `Host`) is refused the same.
+#[test]
+fn an_absolute_form_target_naming_another_host_is_refused_like_a_foreign_host_header() {
+    let b = bankd();
+    let s = start(&b, bank_http::ServeConfig::loopback("127.0.0.1:0")).unwrap();
+    let port = s.addr().port();
+    let (st, body) = absolute_form_get(s.addr(), &format!("http://127.0.0.1:{port}/v1/health"));
+    assert_eq!(st, 200, "{body}");
+    for foreign in [
+        "http://attacker.example/v1/health".to_owned(),
+        format!("http://attacker.example:{port}/v1/health"),
+        format!("http://user@127.0.0.1:{port}/v1/health"),
+        format!("https://10.0.0.1:{port}/v1/health"),
+    ] {
+        let (st, body) = absolute_form_get(s.addr(), &foreign);
+        assert_eq!(st, 400, "{foreign}: {body}");
+        assert!(body.contains("host_not_allowed"), "{foreign}: {body}");
+    }
+    s.stop();
+}
+
 #[test]
 fn unknown_login_and_wrong_code_get_the_same_status_and_body() {
     let b = bankd();
