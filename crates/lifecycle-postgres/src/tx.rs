@@ -288,6 +288,34 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    fn customer_ids_ignoring_case(
+        &mut self,
+        ids: &[CustomerId],
+    ) -> Result<Vec<CustomerId>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.flush()?;
+        // IDs are ASCII (ids.rs), which lower() folds whatever the database's locale.
+        let lowered: Vec<String> = ids
+            .iter()
+            .map(|i| i.as_str().to_ascii_lowercase())
+            .collect();
+        let rows = self
+            .tx
+            .query(
+                "SELECT id FROM customers WHERE lower(id) = ANY($1) ORDER BY id",
+                &[&lowered],
+            )
+            .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.get(0);
+                CustomerId::parse(&id).map_err(|e| StoreError::Corrupt(format!("customer id: {e}")))
+            })
+            .collect()
+    }
+
     fn customer(&mut self, cid: &CustomerId) -> Result<Option<Customer>, StoreError> {
         self.flush()?;
         let row = self

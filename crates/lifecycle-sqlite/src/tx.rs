@@ -201,6 +201,35 @@ impl Tx for SqlTx<'_> {
         }
     }
 
+    fn customer_ids_ignoring_case(
+        &mut self,
+        ids: &[CustomerId],
+    ) -> Result<Vec<CustomerId>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for any number of IDs: the lowered IDs as a JSON array (SQLite's
+        // json_each); `lower()` of SQLite folds ASCII only, which is what IDs are.
+        let lowered: Vec<String> = ids
+            .iter()
+            .map(|i| i.as_str().to_ascii_lowercase())
+            .collect();
+        let list = serde_json::to_string(&lowered)
+            .map_err(|e| StoreError::Backend(format!("customer IDs: {e}")))?;
+        let mut st = sql(self.tx.prepare_cached(
+            "SELECT id FROM customers WHERE lower(id) IN (SELECT value FROM json_each(?1)) ORDER BY id",
+        ))?;
+        let found = sql(st
+            .query_map([list], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>()))?;
+        found
+            .iter()
+            .map(|id| {
+                CustomerId::parse(id).map_err(|e| StoreError::Corrupt(format!("customer id: {e}")))
+            })
+            .collect()
+    }
+
     fn customer(&mut self, cid: &CustomerId) -> Result<Option<Customer>, StoreError> {
         let mut st = sql(self
             .tx

@@ -84,6 +84,40 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     admin_listing_and_removal(&make());
     import_skip_known_keeps_all_or_nothing(&make());
     two_customers_may_each_have_login_admin01(&make());
+    customer_ids_are_found_ignoring_case(&make());
+}
+
+/// [`Tx::customer_ids_ignoring_case`] (issue #10: `C0001` beside `c0001`): every stored ID
+/// equal to one asked ignoring ASCII case, exact ones included, ordered by ID, as stored;
+/// nothing for IDs that differ in more than case, nor for an empty list.
+pub fn customer_ids_are_found_ignoring_case<S: Store>(s: &S) {
+    for id in ["c0001", "AbC-x.y@z", "C0002", "c0003"] {
+        s.transaction(|tx| tx.insert_customer(&customer(id)))
+            .unwrap();
+    }
+    let found = |ask: &[&str]| {
+        let ids: Vec<CustomerId> = ask.iter().map(|a| cid(a)).collect();
+        let got = s
+            .transaction(|tx| tx.customer_ids_ignoring_case(&ids))
+            .unwrap();
+        got.iter()
+            .map(|c| c.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        found(&["C0001"]),
+        ["c0001"],
+        "another case finds the stored ID"
+    );
+    assert_eq!(found(&["c0001"]), ["c0001"], "the exact ID is found too");
+    assert_eq!(found(&["aBc-X.Y@Z"]), ["AbC-x.y@z"]);
+    assert_eq!(
+        found(&["c0002", "C0003", "c0004", "C0001"]),
+        ["C0002", "c0001", "c0003"],
+        "several at once, ordered by ID as stored"
+    );
+    assert!(found(&["c00010", "c000", "c0004"]).is_empty());
+    assert!(found(&[]).is_empty());
 }
 
 /// Login IDs are unique per customer, not bank-wide (issue #15; the seeds' 契約者 each name

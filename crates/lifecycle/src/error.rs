@@ -38,6 +38,16 @@ pub enum Error {
     /// The customer exists already.
     #[error("customer {0} already exists")]
     DuplicateCustomer(String),
+    /// A new customer ID equals an existing one but for letter case (`C0001` beside
+    /// `c0001`): two customers staff would take for one (issue #10). IDs are compared
+    /// ignoring ASCII case when a customer is created; stored IDs are kept as they are.
+    #[error("customer ID {id} differs only in letter case from the existing customer {existing}: staff would take them for one customer; use {existing}, or choose an ID that differs in more than case")]
+    CustomerIdCaseClash {
+        /// The ID asked for.
+        id: CustomerId,
+        /// The customer that exists.
+        existing: CustomerId,
+    },
     /// The login ID is taken within its customer.
     #[error("login id {0} is already taken")]
     DuplicateUser(String),
@@ -263,7 +273,7 @@ impl Error {
             Error::UnknownCustomer(_) => "unknown_customer",
             Error::UnknownUser(_) => "unknown_user",
             Error::UnknownSerial(_) => "unknown_serial",
-            Error::DuplicateCustomer(_) => "duplicate_customer",
+            Error::DuplicateCustomer(_) | Error::CustomerIdCaseClash { .. } => "duplicate_customer",
             Error::DuplicateUser(_) => "duplicate_user",
             Error::AmbiguousLogin { .. } => "ambiguous_login",
             Error::MasterExists(_) => "master_exists",

@@ -77,6 +77,20 @@ impl Tx for State {
     fn customer(&mut self, id: &CustomerId) -> Result<Option<Customer>, StoreError> {
         Ok(self.customers.get(id).cloned())
     }
+    fn customer_ids_ignoring_case(
+        &mut self,
+        ids: &[CustomerId],
+    ) -> Result<Vec<CustomerId>, StoreError> {
+        Ok(self
+            .customers
+            .keys()
+            .filter(|c| {
+                ids.iter()
+                    .any(|i| i.as_str().eq_ignore_ascii_case(c.as_str()))
+            })
+            .cloned()
+            .collect())
+    }
     fn update_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
         let slot = self
             .customers

@@ -85,6 +85,14 @@ pub trait Tx {
     fn insert_customer(&mut self, c: &Customer) -> Result<(), StoreError>;
     /// Reads a customer.
     fn customer(&mut self, id: &CustomerId) -> Result<Option<Customer>, StoreError>;
+    /// The IDs of the customers whose ID equals one of `ids` ignoring ASCII case (exact
+    /// matches included), ordered by ID: `c0001` and `C0001` would be two customers that
+    /// staff cannot tell apart, so a new ID is refused when it meets one (issue #10). IDs are
+    /// stored as given; this only compares.
+    fn customer_ids_ignoring_case(
+        &mut self,
+        ids: &[CustomerId],
+    ) -> Result<Vec<CustomerId>, StoreError>;
     /// Replaces a customer's name, mode and secret.
     fn update_customer(&mut self, c: &Customer) -> Result<(), StoreError>;
 

@@ -67,6 +67,17 @@ impl<S: Store> Bank<S> {
         self.run(|tx| {
             let mut e = self.entry(now, caller, caller.actor(), "customer_add");
             e.customer = Some(c.id.to_string());
+            // `C0001` beside `c0001` would be two customers staff take for one (issue #10).
+            // (The same ID exactly is the plain duplicate the insert answers.)
+            let alike = tx.customer_ids_ignoring_case(std::slice::from_ref(&c.id))?;
+            if let Some(existing) = alike.first().filter(|_| !alike.contains(&c.id)).cloned() {
+                let err = Error::CustomerIdCaseClash {
+                    id: c.id.clone(),
+                    existing,
+                };
+                self.audit_refusal(tx, e, &err)?;
+                return Ok(Err(err));
+            }
             match tx.insert_customer(&customer) {
                 Err(StoreError::Duplicate { .. }) => {
                     let err = Error::DuplicateCustomer(c.id.to_string());

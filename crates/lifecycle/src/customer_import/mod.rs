@@ -178,11 +178,18 @@ fn import_rows<S: Store>(
         let mut done = CustomersImported::default();
         let mut tokens = BTreeSet::new();
         let mut seen_customers = BTreeSet::new();
+        // The bank's customers whose ID is one of the file's, ignoring case (issue #10).
+        let ids: Vec<CustomerId> = rows.iter().map(|r| r.customer.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let taken = tx.customer_ids_ignoring_case(&ids)?;
         for r in rows {
             let at = |field: &'static str, e: String| at(r.line, field, e);
             if seen_customers.insert(r.customer.clone()) {
-                if tx.customer(&r.customer)?.is_some() {
-                    return refuse(at("customer", format!("customer {} is already in the bank", r.customer)), &mut refusal);
+                if let Some(existing) = taken.iter().find(|t| t.as_str().eq_ignore_ascii_case(r.customer.as_str())) {
+                    return refuse(at("customer", if existing == &r.customer {
+                        format!("customer {} is already in the bank", r.customer)
+                    } else {
+                        Error::CustomerIdCaseClash { id: r.customer.clone(), existing: existing.clone() }.to_string()
+                    }), &mut refusal);
                 }
                 tx.insert_customer(&Customer {
                     id: r.customer.clone(),
@@ -287,6 +294,7 @@ fn check_file(rows: &[CustomerRow]) -> Result<(), Error> {
     type Seen<'a> = (&'a str, UsageMode, usize, Option<&'a SerialNumber>, usize);
     let mut customers: BTreeMap<&CustomerId, Seen> = BTreeMap::new();
     let mut logins = BTreeMap::new();
+    let mut folded_ids: BTreeMap<String, (&CustomerId, usize)> = BTreeMap::new();
     for r in rows {
         let at = |field: &'static str, e: String| at(r.line, field, e);
         if r.customer_name.trim().is_empty() {
@@ -307,6 +315,23 @@ fn check_file(rows: &[CustomerRow]) -> Result<(), Error> {
         ] {
             if let Err(Error::InvalidInput(e)) = crate::audit::refuse_control(field, text) {
                 return Err(at(field, e));
+            }
+        }
+        // Two customer IDs of the file that differ only in case (issue #10).
+        let folded = r.customer.as_str().to_ascii_lowercase();
+        match folded_ids.get(&folded) {
+            Some((other, line)) if *other != &r.customer => {
+                return Err(at(
+                    "customer",
+                    format!(
+                        "customer ID {} differs only in letter case from {other} on line {line}: staff would take them for one customer; write one ID the same way on every line, or choose IDs that differ in more than case",
+                        r.customer
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                folded_ids.insert(folded, (&r.customer, r.line));
             }
         }
         if let Some(first) = logins.insert((&r.customer, &r.login), r.line) {
