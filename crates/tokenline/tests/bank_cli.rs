@@ -924,3 +924,28 @@ fn cli_names_the_customers_when_a_login_id_is_ambiguous() {
     let err = b.refused(&["user", "remove", "--customer", "C3", "taro"], None);
     assert!(err.contains("unknown user"), "{err}");
 }
+
+/// Issue #10: `c1` beside `C1` would be two customers staff take for one. `bank customer add`
+/// and `bank customers import` refuse an ID that differs from an existing one only in letter
+/// case, naming the existing ID.
+#[test]
+fn cli_refuses_a_customer_id_differing_only_in_case_naming_the_existing_one() {
+    let b = bank_004();
+    let err = b.refused(&["customer", "add", "c1", "--name", "偽商事"], None);
+    assert!(
+        err.contains("customer ID c1 differs only in letter case from the existing customer C1"),
+        "{err}"
+    );
+    let file = b.dir.path().join("customers.csv");
+    std::fs::write(
+        &file,
+        "customer,customer_name,mode,login,user_name,class,needs_otp,serial,expiry\n\
+         c1,偽商事,individual,m1,山田,master,false,,\n",
+    )
+    .unwrap();
+    let err = b.refused(&["customers", "import", file.to_str().unwrap()], None);
+    assert!(err.contains("line 2, column customer"), "{err}");
+    assert!(err.contains("existing customer C1"), "{err}");
+    let out = b.ok(&["customer", "list"], None);
+    assert!(!out.contains("c1 ") && !out.contains("偽商事"), "{out}");
+}
