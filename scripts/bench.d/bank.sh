@@ -20,6 +20,12 @@ timeout 300 "$bin/http_bench" 2000 32 2 60000 30
 alog=$(mktemp)
 HTTP_BENCH_ACCESS_LOG="$alog" timeout 300 "$bin/http_bench" 2000 32 2 60000 30 | sed 's/^| bank validate via HTTPS/| bank validate via HTTPS + access log/'
 rm -f "$alog"
+# A largest import over the network (issue #10: 10,000 users or 25,000 tokens, one
+# transaction on SQLite's only writer) one second into the same load: how long it held the
+# writer and the slowest validation meanwhile.
+for spec in customers:10000 tokens:25000; do
+  HTTP_BENCH_IMPORT=$spec timeout 300 "$bin/http_bench" 2000 32 2 60000 10 | grep -E 'import during|max, import' || true
+done
 # PostgreSQL (issue #16): import of 1,000,000 tokens (binary COPY) into a throwaway durable
 # cluster (fsync on) started here and stopped on exit.
 . scripts/lib/pg.sh

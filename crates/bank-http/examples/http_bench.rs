@@ -11,6 +11,11 @@
 //! target `bank_http::access`) to FILE through the same `tracing_subscriber` fmt layer and
 //! default filter as `tokenline bank serve` (which writes it to stderr), so the figure includes
 //! what a production server pays for it.
+//! With `HTTP_BENCH_IMPORT=customers:N` (or `tokens:N`) a thread imports, one second into
+//! the load, a customer file of N users (or a seed batch of N tokens) through its own
+//! connection, the use case `POST /v1/customer-imports` (`POST /v1/imports`) runs: the rows
+//! then say how long the import took and the slowest validation meanwhile (issue #10: a
+//! large import holds SQLite's only writer).
 //! Prints markdown rows `| bench | figure | unit | note |`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -93,6 +98,17 @@ fn main() {
         Arc::new(Utc::now),
     )
     .unwrap();
+    let import = std::env::var("HTTP_BENCH_IMPORT").ok().map(|spec| {
+        let (db, kp, pol) = (db.clone(), key_path.clone(), policy.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(1));
+            let bank = Bank::new(
+                SqliteStore::open(&db, &MasterKey::load(&kp).unwrap()).unwrap(),
+                pol,
+            );
+            bank_http::load::timed_import(&bank, &spec)
+        })
+    });
     let target = Target {
         addr: server.addr(),
         tls: Some((client_cfg, "localhost".try_into().unwrap())),
@@ -108,6 +124,11 @@ fn main() {
         &[target],
     );
     server.stop();
+    if let Some(t) = import {
+        let (what, took) = t.join().unwrap();
+        println!("| bank import during the load: {what} | {:.0} | ms | one transaction, SQLite's only writer held meanwhile |", took.as_secs_f64() * 1000.0);
+        println!("| bank validate via HTTPS max, import running | {:.2} | ms | the slowest validation of the load |", out.percentile_ms(1.0));
+    }
     let note = format!("{} requests over TLS 1.3, {clients} keep-alive connections (hyper client, one thread), {workers} runtime threads, {users} HOTP users, {} refused, {} failed, {} µs CPU (client and server) per validation; SQLite WAL synchronous=FULL, group commit; access log {} (goal 20,000/s, p99 < 10 ms)", out.latencies.len(), out.refused, out.failed, out.cpu_us_per_request().map_or("?".into(), |c| format!("{c:.0}")), if access_log.is_some() { "written to a file as `bank serve` writes it to stderr" } else { "off" });
     out.print_rows("bank validate via HTTPS", &note);
 }

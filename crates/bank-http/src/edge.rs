@@ -151,6 +151,7 @@ struct App<S> {
     probe: Option<Arc<dyn crate::ops::Probe>>,
     ready: ReadyCache,
     metrics: Arc<Metrics>,
+    imports: crate::import_lane::ImportLane,
 }
 
 impl<S: Store + Send + Sync + 'static> App<S> {
@@ -227,6 +228,7 @@ where
         probe: ops.probe.clone(),
         ready: ReadyCache::default(),
         metrics: Arc::new(Metrics::new()),
+        imports: crate::import_lane::ImportLane::default(),
     });
     let scrape: Arc<dyn Fn() -> String + Send + Sync> = {
         let a = app.clone();
@@ -691,8 +693,22 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
             Err(e) => routes::refusal(&e),
         };
     }
+    // Imports over the network one at a time, with a rest after each (`import_lane.rs`).
+    let entered =
+        match (import || customer_file) && method == "POST" {
+            true => match app.imports.enter().await {
+                Some(e) => Some(e),
+                None => return Reply::error(
+                    503,
+                    "import_busy",
+                    "other imports are running or waiting, and the database rests after each so \
+                     that logins go first: nothing was imported; retry in a few seconds",
+                ),
+            },
+            false => None,
+        };
     let a = app.clone();
-    tokio::task::spawn_blocking(move || {
+    let reply = tokio::task::spawn_blocking(move || {
         if import && method == "POST" {
             let skip_known = query.iter().any(|(k, v)| k == "skip_known" && v == "true");
             return import_file(&a, &caller, &bytes, skip_known, now);
@@ -705,7 +721,11 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
         routes::handle(&a.bank, Some(&caller), &method, &path, &query, &bytes, now)
     })
     .await
-    .unwrap_or_else(|_| Reply::error(500, "internal", "the request could not be handled"))
+    .unwrap_or_else(|_| Reply::error(500, "internal", "the request could not be handled"));
+    if let Some(e) = entered {
+        e.done();
+    }
+    reply
 }
 
 /// 413 `body_too_large`: the limit, and for a seed file what to do instead.

@@ -16,6 +16,7 @@ mod access;
 pub mod committer;
 mod edge;
 mod identity;
+mod import_lane;
 mod linger;
 #[cfg(feature = "load-client")]
 pub mod load;

@@ -111,6 +111,68 @@ pub fn populate<S: Store>(bank: &Bank<S>, users: u64, now: DateTime<Utc>) -> Str
     key.expose().to_owned()
 }
 
+/// Runs the import `spec` on `bank` and times it (the stall probe of `http_bench`):
+/// `customers:N` imports a customer file of N users (customers of 5 users, OTP needed, no
+/// token yet) through [`lifecycle::customer_import::import_customer_file`], `tokens:N` a seed
+/// batch of N HOTP tokens into stock through [`Bank::import_tokens`], both as the CLI.
+/// Returns what was imported and how long it took. Panics on a bad spec or a refusal (a
+/// benchmark's setup).
+pub fn timed_import<S: Store>(bank: &Bank<S>, spec: &str) -> (String, std::time::Duration) {
+    let root = Caller::Local("bench".into());
+    let (kind, n) = spec
+        .split_once(':')
+        .expect("HTTP_BENCH_IMPORT=customers:N or tokens:N");
+    let n: u64 = n.parse().expect("a number of rows");
+    let now = Utc::now();
+    let start;
+    match kind {
+        "customers" => {
+            let mut csv = String::from(
+                "customer,customer_name,mode,login,user_name,class,needs_otp,serial,expiry\n",
+            );
+            for i in 0..n {
+                let (c, class) = (i / 5, if i % 5 == 0 { "master" } else { "general" });
+                csv.push_str(&format!(
+                    "IMP{c:07},株式会社インポート{c},individual,imp{i}u,利用者{i},{class},true,,\n"
+                ));
+            }
+            start = Instant::now();
+            lifecycle::customer_import::import_customer_file(
+                bank,
+                &root,
+                csv.as_bytes(),
+                now,
+                None,
+            )
+            .expect("customer import");
+        }
+        "tokens" => {
+            let exp = NaiveDate::from_ymd_opt(2031, 1, 31).expect("a date");
+            let toks: Vec<NewToken> = (0..n)
+                .map(|i| NewToken {
+                    serial: SerialNumber::parse(&format!("{:010}", 3_000_000_000 + i))
+                        .expect("serial"),
+                    seed: Seed::new(seed(i)),
+                    params: hotp_params(),
+                    expiry: exp,
+                    batch: "I".into(),
+                    drift: 0,
+                })
+                .collect();
+            start = Instant::now();
+            bank.import_tokens(&root, "sha256:stall-probe", "stall probe", &toks, now)
+                .expect("token import");
+        }
+        other => panic!("HTTP_BENCH_IMPORT: {other} is neither customers nor tokens"),
+    }
+    let what = if kind == "customers" {
+        "users of a customer file"
+    } else {
+        "tokens of a seed file"
+    };
+    (format!("{n} {what}"), start.elapsed())
+}
+
 /// Where the load goes: an address, with TLS (a client configuration trusting the server's
 /// certificate, and the name to ask for) or plain HTTP.
 #[derive(Clone)]

@@ -230,6 +230,7 @@ fn status_of(e: &Error) -> u16 {
         "unauthenticated" | "operator_session_required" => 401,
         "unknown_request" => 404,
         "token_locked" => 423,
+        "import_too_large" => 413,
         "forbidden"
         | "wrong_credentials"
         | "wrong_serial_or_code"

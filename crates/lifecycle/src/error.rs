@@ -26,6 +26,23 @@ pub enum Error {
         /// What is wrong and what to do.
         message: String,
     },
+    /// An import over the network (an API client, a page) holds more records than one such
+    /// import may write (issue #10: one import is one transaction, and SQLite has one writer:
+    /// a larger one would make every login wait for it). Nothing was imported. The CLI on
+    /// the bank's server takes any size.
+    #[error("the {what} holds {records} {unit}; an import over the network takes at most {max} (a larger one would hold the database for long and make logins wait): split it into files of at most {max} {unit}, each imported all or nothing, or import it on the bank's server with `{cli}`: nothing was imported")]
+    ImportTooLarge {
+        /// `customer file` or `seed file`.
+        what: &'static str,
+        /// `users` or `tokens`.
+        unit: &'static str,
+        /// How many the file holds.
+        records: usize,
+        /// The most one import over the network takes.
+        max: usize,
+        /// The console command that takes the whole file.
+        cli: &'static str,
+    },
     /// No such customer.
     #[error("unknown customer {0}: add it first with `bank customer add`")]
     UnknownCustomer(String),
@@ -270,6 +287,7 @@ impl Error {
         match self {
             Error::InvalidId(_) | Error::InvalidInput(_) => "invalid_input",
             Error::InvalidCustomerFile { .. } => "invalid_customer_file",
+            Error::ImportTooLarge { .. } => "import_too_large",
             Error::UnknownCustomer(_) => "unknown_customer",
             Error::UnknownUser(_) => "unknown_user",
             Error::UnknownSerial(_) => "unknown_serial",

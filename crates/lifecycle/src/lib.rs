@@ -40,13 +40,13 @@ pub use access::{ApiClient, BackofficeRequest, BearerSecret, Operator, OperatorS
 pub use audit::{Actor, AuditEntry, AuditQuery};
 pub use auth::{Action, Caller, Scope};
 pub use bank::OperatorRow;
-pub use bank::StreamImportError;
 pub use bank::{
     BackofficeOutcome, BackofficeTarget, Bank, CustomerKey, CustomerView, FirstFactor,
     ImportOutcome, LoginOutcome, NewCustomer, NewOperator, NewUser, NextStep, OpenedSession, Proof,
     Revocation, RevokedToken, SeedFileOpener, StaffUserRow, TokenView, UserPage, UserRow,
     UserRowView, PAGE_SIZE,
 };
+pub use bank::{StreamImportError, NETWORK_MAX_TOKENS};
 pub use error::Error;
 pub use ids::{
     ClientName, CustomerId, IdError, LoginId, MalformedCode, OperatorId, OtpCode, SerialNumber,

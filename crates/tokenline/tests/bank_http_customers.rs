@@ -195,3 +195,41 @@ fn a_key_without_provisioning_gets_403_and_a_json_body_415() {
     );
     assert!(listed(&db).is_empty());
 }
+
+/// Issue #10: one import is one transaction on SQLite's only writer, so a file over the
+/// network bound (10,000 users) is refused whole with what to do, and audited; the file
+/// sent right after it waits its turn behind the lane's rest instead of being refused.
+#[test]
+fn a_customer_file_over_10000_users_is_refused_413_and_the_next_file_waits_its_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, [prov, _, _]) = bank(dir.path());
+    let srv = serve(&db, "2026-01-05T01:00:00Z".parse().unwrap(), None);
+    let mut big = HEAD.to_owned();
+    for i in 0..=lifecycle::customer_import::NETWORK_MAX_USERS {
+        let (c, class) = (i / 5, if i % 5 == 0 { "master" } else { "general" });
+        big.push_str(&format!(
+            "B{c:06},株式会社{c},individual,b{i},利用者{i},{class},false,,\n"
+        ));
+    }
+    let (st, v) = post(srv.1, "/v1/customer-imports", &prov, CSV, big.as_bytes());
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (413, Some("import_too_large")),
+        "{v}"
+    );
+    let message = v["message"].as_str().unwrap();
+    assert!(
+        message.contains("10001 users") && message.contains("tokenline bank customers import"),
+        "{message}"
+    );
+    assert!(
+        listed(&db).is_empty(),
+        "nothing of the refused file was kept"
+    );
+    let small = format!("{HEAD}C1,一,individual,c1m,一郎,master,false,,\n");
+    let (st, v) = post(srv.1, "/v1/customer-imports", &prov, CSV, small.as_bytes());
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(listed(&db), ["C1"]);
+    let audit = bank_ok(&db, &["audit"]);
+    assert!(audit.contains("import_too_large"), "{audit}");
+}

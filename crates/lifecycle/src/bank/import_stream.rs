@@ -23,6 +23,14 @@ use subtle::ConstantTimeEq;
 /// lookup) still writes whole batches, and memory stays bounded.
 const SKIP_LOOKAHEAD: usize = 1024;
 
+/// The most tokens one seed file imported over the network (`POST /v1/imports`, the back
+/// office's upload page) may hold (issue #10): the import is one transaction, and on SQLite
+/// the database's only writer is held meanwhile, so every login waits for it. 25,000 tokens
+/// hold it for about 0.2 s on a 2-core machine (`HTTP_BENCH_IMPORT=tokens:25000`,
+/// `scripts/bench bank`); a larger batch comes in several files, or is imported with
+/// `bank import` on the bank's server (no bound: root's deliberate act).
+pub const NETWORK_MAX_TOKENS: usize = 25_000;
+
 /// Why a streamed import imported nothing: the bank refused it, or the source of the tokens
 /// (the seed file: a bad record, a damaged chunk) failed part-way.
 #[derive(Debug)]
@@ -122,6 +130,16 @@ impl<S: Store> Bank<S> {
         self.authorize(caller, Action::Import, "import", now)
             .map_err(StreamImportError::Bank)?;
         refuse_control("import label", label).map_err(StreamImportError::Bank)?;
+        if !matches!(caller, Caller::Local(_)) && count > NETWORK_MAX_TOKENS {
+            let err = Error::ImportTooLarge {
+                what: "seed file",
+                unit: "tokens",
+                records: count,
+                max: NETWORK_MAX_TOKENS,
+                cli: "tokenline bank import FILE --key KEY",
+            };
+            return Err(self.audit_import_refusal(caller, digest, err, now));
+        }
         let mut stopped: Option<StreamImportError<E>> = None;
         let ahead = if skip_known { SKIP_LOOKAHEAD } else { 1 };
         let result = self.store.transaction(|tx| {

@@ -34,7 +34,7 @@ mod validate;
 pub use backoffice::{BackofficeOutcome, BackofficeTarget};
 pub use customer_reads::{CustomerDetail, CustomerPage, CustomerRow, CustomerToken};
 pub use import::ImportOutcome;
-pub use import_stream::StreamImportError;
+pub use import_stream::{StreamImportError, NETWORK_MAX_TOKENS};
 pub use login::{FirstFactor, NextStep};
 pub use lookup::{CustomerKey, CustomerView, StaffUserRow, TokenView};
 pub use operator_admin::OperatorRow;
