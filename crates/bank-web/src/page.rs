@@ -253,6 +253,7 @@ pub fn refusal_args(e: &Error) -> Vec<String> {
         | E::UnknownClient(s)
         | E::InvalidSeedFile(s) => vec![s.clone()],
         E::InvalidCustomerFile { line, field, .. } => vec![line.to_string(), (*field).to_owned()],
+        E::ImportTooLarge { records, max, .. } => vec![records.to_string(), max.to_string()],
         E::CoolDown {
             allowed_from_local, ..
         } => vec![allowed_from_local.clone()],

@@ -198,6 +198,7 @@ async fn submit_as<S: Store + Send + Sync + 'static>(
             let text = page::refusal_text(&c, &e);
             let status = match e.code() {
                 "invalid_seed_file" => StatusCode::BAD_REQUEST,
+                "import_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
                 "duplicate_import" | "duplicate_serial" => StatusCode::CONFLICT,
                 _ => page::refusal_status(&e),
             };
