@@ -38,6 +38,14 @@ enum InHand {
 }
 
 impl<S: Store> Bank<S> {
+    /// Whether `caller` may learn a login's registration state (that it exists, its token,
+    /// its cool-down): the bank's CLI always, clients when the policy's
+    /// `validation.registration_state_to_clients` says they call after their own first factor
+    /// (issue #10: no oracle otherwise). Register, skip and validate ask it.
+    pub(super) fn tells_state(&self, caller: &Caller) -> bool {
+        matches!(caller, Caller::Local(_)) || self.policy.validation.registration_state_to_clients
+    }
+
     /// A user registers a token by its serial and a code from its display (利用開始登録,
     /// DOMAIN.md §6): the token must be in stock or this customer's, not revoked, not expired,
     /// and the cool-down after the user's last revocation must be over (§5). Each user of a
@@ -61,8 +69,7 @@ impl<S: Store> Bank<S> {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<TokenInfo, Error> {
-        let tell = matches!(caller, Caller::Local(_))
-            || self.policy.validation.registration_state_to_clients;
+        let tell = self.tells_state(caller);
         self.register_told(caller, user, serial, code, tell, now)
     }
 
@@ -281,8 +288,7 @@ impl<S: Store> Bank<S> {
         // Told to the bank's CLI, and to clients only when the policy tells them the
         // registration state (they then call after their own first factor); otherwise every
         // login gets the same answer and the audit keeps the truth (issue #10: no oracle).
-        let tell = matches!(caller, Caller::Local(_))
-            || self.policy.validation.registration_state_to_clients;
+        let tell = self.tells_state(caller);
         self.run(|tx| {
             let mut e = self.entry(
                 now,
