@@ -125,13 +125,7 @@ async fn log_in(
 }
 
 async fn log_out(b: &Browser) {
-    b.client
-        .find(Locator::Css("header form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click_to_next_page("header form button").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -243,13 +237,7 @@ async fn an_operator_revokes_a_lost_token_a_second_supervisor_approves_and_the_a
         "customer-before-unlock",
     )
     .await;
-    b.client
-        .find(Locator::Css("#unlock-jiro"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click_to_next_page("#unlock-jiro").await;
     let t = b.seen("unlock-filed").await;
     assert!(t.contains("申請番号 2 を受け付けました"), "{t}");
     let t = b
@@ -268,13 +256,7 @@ async fn an_operator_revokes_a_lost_token_a_second_supervisor_approves_and_the_a
     log_in(&mut b, &tokens, &url, "tanaka", "23456793", t1).await;
     b.visit(&format!("{url}/backoffice/requests"), "requests")
         .await;
-    b.client
-        .find(Locator::Css("#approve-1"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click_to_next_page("#approve-1").await;
     let t = b.seen("approved-revocation").await;
     assert!(
         t.contains("トークン 23456789 を失効しました(利用者: taro)"),
@@ -287,13 +269,7 @@ async fn an_operator_revokes_a_lost_token_a_second_supervisor_approves_and_the_a
     );
     b.visit(&format!("{url}/backoffice/requests"), "requests-one-left")
         .await;
-    b.client
-        .find(Locator::Css("#approve-2"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click_to_next_page("#approve-2").await;
     let t = b.seen("approved-unlock").await;
     assert!(t.contains("jiro (C1) のロックを解除しました"), "{t}");
     let t = b
@@ -377,7 +353,7 @@ async fn upload(
         .send_keys(file.to_str().unwrap())
         .await
         .unwrap();
-    b.click("#import-submit").await;
+    b.click_to_next_page("#import-submit").await;
     b.wait_and_see("main h1", name).await
 }
 

@@ -124,7 +124,7 @@ async fn an_idle_back_office_session_ends_the_next_click_lands_on_the_login_and_
     let cookie = format!("{}={}", cookie.name(), cookie.value());
     // Working a minute before the idle time ends keeps the session.
     clock.advance(Duration::minutes(shorter - 1));
-    b.click("a[href='/backoffice/audit']").await;
+    b.click_to_next_page("a[href='/backoffice/audit']").await;
     let t = b.wait_and_see("main h1", "audit-still-in").await;
     assert!(t.contains("監査ログ"), "{t}");
     assert_eq!(
@@ -134,7 +134,7 @@ async fn an_idle_back_office_session_ends_the_next_click_lands_on_the_login_and_
 
     // Idle past the policy's time: the next click lands on the operator login, which says why.
     clock.advance(Duration::minutes(bo) + Duration::seconds(1));
-    b.click("a[href='/backoffice/tokens']").await;
+    b.click_to_next_page("a[href='/backoffice/tokens']").await;
     let t = b
         .wait_and_see("form[action='/backoffice/login']", "timed-out")
         .await;

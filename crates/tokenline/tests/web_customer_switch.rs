@@ -205,13 +205,7 @@ async fn revoked_at_2059_registers_from_0810_next_morning_in_the_browser() {
     }
     b.login_as(&s.url, C, "jiro", None, "jiro-registration")
         .await;
-    b.client
-        .find(Locator::Id("skip"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click_to_next_page("#skip").await;
     b.client
         .wait()
         .for_element(Locator::Css("h1"))

@@ -384,7 +384,7 @@ impl Browser {
     }
 
     /// Fills the fields (`name`, `value`) of the form holding `submit` (a CSS selector of its
-    /// button) and clicks the button.
+    /// button), clicks the button and waits for the answer page ([`Browser::click_to_next_page`]).
     pub async fn fill_and_click(&self, fields: &[(&str, &str)], submit: &str) {
         for (name, value) in fields {
             let e = self
@@ -395,13 +395,39 @@ impl Browser {
             e.clear().await.unwrap();
             e.send_keys(value).await.unwrap();
         }
+        self.click_to_next_page(submit).await;
+    }
+
+    /// Clicks `css`, a link or a form's button, and waits until the browser shows the next
+    /// page, loaded. A click answers before the browser has left the page it was on (seen at
+    /// issue #10's CI: a log-out's page read as the page before it), so the old page is
+    /// marked first and the wait ends when the mark is gone. Panics after 20 s.
+    pub async fn click_to_next_page(&self, css: &str) {
         self.client
-            .find(Locator::Css(submit))
-            .await
-            .unwrap_or_else(|e| panic!("no button {submit}: {e}"))
-            .click()
+            .execute("window.__tokenline_page_before = true;", vec![])
             .await
             .unwrap();
+        self.click(css).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            // While the browser navigates, a script may fail: that is "not yet".
+            let done = self
+                .client
+                .execute(
+                    "return window.__tokenline_page_before === undefined
+                         && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            if done {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{css}: no next page after 20 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Clicks the element `css` (a checkbox, a radio, a button).
@@ -555,7 +581,9 @@ impl Browser {
             .find(Locator::Css("form[action='/logout'] button"))
             .await
         {
-            btn.click().await.unwrap();
+            drop(btn);
+            self.click_to_next_page("form[action='/logout'] button")
+                .await;
             self.client
                 .wait()
                 .for_element(Locator::Css("form[action='/login']"))
