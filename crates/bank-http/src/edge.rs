@@ -588,10 +588,20 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
     let now = (app.clock)();
     // A known path asked with another method: 405 (the route table is the public spec's).
     if route.is_none() && !routes::methods_of(&path).is_empty() {
-        return routes::handle(&app.bank, None, &method, &path, &query, &[], now);
+        return routes::handle(
+            &app.bank,
+            None,
+            &routes::Request::bare(&method, &path, &query),
+            now,
+        );
     }
     if method == "GET" && path == "/v1/health" {
-        return routes::handle(&app.bank, None, "GET", &path, &query, &[], now);
+        return routes::handle(
+            &app.bank,
+            None,
+            &routes::Request::bare("GET", &path, &query),
+            now,
+        );
     }
     if method == "GET" && path == "/v1/ready" {
         let a = app.clone();
@@ -626,6 +636,7 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
         .and_then(|a| a.strip_prefix("Bearer "))
         .map(|k| k.trim().to_owned());
     let session = header_text(&parts.headers, "x-operator-session").map(str::to_owned);
+    let customer_session = header_text(&parts.headers, "x-customer-session").map(str::to_owned);
     // A key authenticated moments ago and no operator session: no database read, so no
     // blocking thread (the login front end's every request).
     let remembered = match (&key, &session) {
@@ -681,15 +692,13 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
             Ok(b) => b,
             Err(e) => return Reply::error(400, "invalid_input", format!("bad JSON body: {e}")),
         };
+        let user = UserRef::new(b.customer, b.login);
         return match app
             .committer
-            .validate(caller, UserRef::new(b.customer, b.login), b.code)
+            .validate(caller.clone(), user.clone(), b.code)
             .await
         {
-            Ok(o) => Reply {
-                status: 200,
-                body: serde_json::json!(o),
-            },
+            Ok(o) => Reply::ok(routes::validate_answer(&app.bank, &caller, &user, &o, now)),
             Err(e) => routes::refusal(&e),
         };
     }
@@ -718,7 +727,14 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
         {
             return routes::close_session(&a.bank, &caller, s, now);
         }
-        routes::handle(&a.bank, Some(&caller), &method, &path, &query, &bytes, now)
+        let request = routes::Request {
+            method: &method,
+            path: &path,
+            query: &query,
+            body: &bytes,
+            customer_session: customer_session.as_deref(),
+        };
+        routes::handle(&a.bank, Some(&caller), &request, now)
     })
     .await
     .unwrap_or_else(|_| Reply::error(500, "internal", "the request could not be handled"));

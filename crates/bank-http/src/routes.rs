@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 use lifecycle::{
     AuditQuery, BackofficeTarget, Bank, Caller, ConfirmationSecret, CustomerId, Error, LoginId,
-    LoginPassword, NewCustomer, NewUser, NextStep, Proof, SerialNumber, Store, UsageMode,
-    UserClass, UserRef,
+    LoginOutcome, LoginPassword, NewCustomer, NewUser, NextStep, Proof, SerialNumber, Store,
+    UsageMode, UserClass, UserRef,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -208,7 +208,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn ok(body: Value) -> Self {
+    pub(crate) fn ok(body: Value) -> Self {
         Reply { status: 200, body }
     }
     fn created(body: Value) -> Self {
@@ -227,7 +227,7 @@ impl Reply {
 fn status_of(e: &Error) -> u16 {
     match e.code() {
         "invalid_input" | "invalid_seed_file" | "invalid_customer_file" => 400,
-        "unauthenticated" | "operator_session_required" => 401,
+        "unauthenticated" | "operator_session_required" | "customer_session_required" => 401,
         "unknown_request" => 404,
         "token_locked" => 423,
         "import_too_large" => 413,
@@ -531,30 +531,81 @@ fn query<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
     q.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str())
 }
 
+/// One request as the routes see it, after the edge has checked its headers.
+pub struct Request<'a> {
+    /// `GET`, `POST`, …
+    pub method: &'a str,
+    /// The path, without the query.
+    pub path: &'a str,
+    /// The query's pairs, percent-decoded ([`query_pairs`]).
+    pub query: &'a [(String, String)],
+    /// The body (JSON, or a file for imports).
+    pub body: &'a [u8],
+    /// `X-Customer-Session`: the signed-in customer user a `login` client acts for
+    /// ([`lifecycle::Bank::customer_session`]).
+    pub customer_session: Option<&'a str>,
+}
+
+impl<'a> Request<'a> {
+    /// A request without body or customer session.
+    pub fn bare(method: &'a str, path: &'a str, query: &'a [(String, String)]) -> Self {
+        Request {
+            method,
+            path,
+            query,
+            body: &[],
+            customer_session: None,
+        }
+    }
+}
+
 /// Handles one request from `caller` (`None`: no valid credential: only `/v1/health`).
 pub fn handle<S: Store>(
     bank: &Bank<S>,
     caller: Option<&Caller>,
-    method: &str,
-    path: &str,
-    q: &[(String, String)],
-    body: &[u8],
+    request: &Request<'_>,
     now: DateTime<Utc>,
 ) -> Reply {
-    match route(bank, caller, method, path, q, body, now) {
+    match route(bank, caller, request, now) {
         Ok(r) | Err(r) => r,
     }
+}
+
+/// The answer of `POST /v1/validate`: `outcome` as JSON, with the customer `session` to send
+/// as `X-Customer-Session` when the user is signed in (an accepted code, or no one-time
+/// password needed) and the caller is an API client.
+pub fn validate_answer<S: Store>(
+    bank: &Bank<S>,
+    caller: &Caller,
+    user: &UserRef,
+    outcome: &LoginOutcome,
+    now: DateTime<Utc>,
+) -> Value {
+    let mut body = json!(outcome);
+    if matches!(
+        outcome,
+        LoginOutcome::Accepted { .. } | LoginOutcome::NotRequired
+    ) {
+        if let Some(s) = bank.open_customer_session(caller, user, now) {
+            body["session"] = json!(s);
+        }
+    }
+    body
 }
 
 fn route<S: Store>(
     bank: &Bank<S>,
     caller: Option<&Caller>,
-    method: &str,
-    path: &str,
-    q: &[(String, String)],
-    body: &[u8],
+    request: &Request<'_>,
     now: DateTime<Utc>,
 ) -> Result<Reply, Reply> {
+    let Request {
+        method,
+        path,
+        query: q,
+        body,
+        customer_session,
+    } = *request;
     let tz = bank.policy().time_zone;
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let id_err = |e: lifecycle::IdError| Reply::error(400, "invalid_input", e.to_string());
@@ -613,12 +664,22 @@ fn route<S: Store>(
                     Reply::error(400, "invalid_input", "page must be a number from 1")
                 })?,
             };
-            // The acting user is a user of the customer in the path.
-            let actor = query(q, "actor")
-                .map(LoginId::parse)
-                .transpose()
-                .map_err(id_err)?
-                .map(|l| UserRef::new(id.clone(), l));
+            if query(q, "actor").is_some() {
+                return Err(Reply::error(
+                    400,
+                    "invalid_input",
+                    "actor is not taken: the signed-in user is the one of X-Customer-Session",
+                ));
+            }
+            // A `login` client lists for the signed-in user of its session only (issue #10:
+            // it named any actor before); `provisioning` lists any customer.
+            let actor = match (who.may_list_any_customer(), customer_session) {
+                (true, _) => None,
+                (false, s) => Some(
+                    bank.customer_session(who, s.unwrap_or(""), now)
+                        .map_err(|e| refusal(&e))?,
+                ),
+            };
             done(
                 bank.list_users(who, actor.as_ref(), &id, query(q, "filter"), page, now),
                 |p| {
@@ -787,7 +848,7 @@ fn route<S: Store>(
             let b: ValidateBody = parse(body)?;
             let user = UserRef::new(b.customer, b.login);
             done(bank.validate(who, &user, &b.code, now), |o| {
-                Reply::ok(json!(o))
+                Reply::ok(validate_answer(bank, who, &user, &o, now))
             })
         }
         ("POST", ["v1", "mode"]) => {
@@ -897,8 +958,15 @@ fn route<S: Store>(
             done(
                 bank.login(who, &b.customer, &b.login, &password, now),
                 |f| {
-                    // `{"next": "code" | "registration" (with `state`) | "not_required"}`.
+                    // `{"next": "code" | "registration" (with `state`) | "not_required"}`;
+                    // a user without one-time password is signed in: with the session.
                     let mut body = json!(f.next);
+                    if f.next == NextStep::NotRequired {
+                        let user = UserRef::new(f.customer.clone(), f.login.clone());
+                        if let Some(s) = bank.open_customer_session(who, &user, now) {
+                            body["session"] = json!(s);
+                        }
+                    }
                     body["customer"] = json!(f.customer);
                     body["login"] = json!(f.login);
                     body["class"] = json!(f.class);

@@ -40,15 +40,13 @@ impl Api {
         t: DateTime<Utc>,
     ) -> (u16, Value) {
         let (p, q) = path.split_once('?').unwrap_or((path, ""));
-        let r = bank_http::handle(
-            &self.bank,
-            Some(who),
-            method,
-            p,
-            &bank_http::routes::query_pairs(q),
-            body.to_string().as_bytes(),
-            t,
-        );
+        let query = bank_http::routes::query_pairs(q);
+        let body = body.to_string();
+        let request = bank_http::routes::Request {
+            body: body.as_bytes(),
+            ..bank_http::routes::Request::bare(method, p, &query)
+        };
+        let r = bank_http::handle(&self.bank, Some(who), &request, t);
         (r.status, r.body)
     }
 }

@@ -312,7 +312,7 @@ fn wrong_customer_case(r: &bank_http::routes::Route) -> WrongCustomer {
     use WrongCustomer::*;
     match (r.method, r.path) {
         ("GET", "/v1/customers/{id}/users") => {
-            Case("list C1 acting for hanako of C2", 404, "unknown_customer")
+            Case("hanako of C2, signed in, lists C1", 404, "unknown_customer")
         }
         ("POST", "/v1/revoke") => Case("taro of C1 revokes hanako of C2", 404, "unknown_user"),
         ("POST", "/v1/unregister") => {
@@ -428,14 +428,17 @@ fn a_wrong_customers_user_is_refused_on_every_route_that_takes_one() {
         let scope = Scope::parse(r.scope.unwrap()).unwrap();
         let key = b.key(scope).to_owned();
         let (st, v) = match r.path {
-            "/v1/customers/{id}/users" => support::call(
-                a,
-                "GET",
-                "/v1/customers/C1/users?actor=hanako",
-                Some(&key),
-                &[],
-                None,
-            ),
+            "/v1/customers/{id}/users" => {
+                let hanako = b.sign_in(a, &key, "C2", "hanako", "22222222");
+                support::call(
+                    a,
+                    "GET",
+                    "/v1/customers/C1/users",
+                    Some(&key),
+                    &[("X-Customer-Session", &hanako)],
+                    None,
+                )
+            }
             "/v1/revoke" => json(
                 a,
                 "POST",

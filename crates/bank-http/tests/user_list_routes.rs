@@ -7,44 +7,38 @@ mod support;
 use lifecycle::*;
 use support::*;
 
-/// A `login` key acting for a general user is refused (issue #11: the list is for master and
-/// admin users) as for an unknown actor (issue #10: no oracle on logins); acting for the
-/// master it lists.
+/// Issue #10 (the reviewer's finding): a `login` key lists for the user signed in through it
+/// — the session of an accepted `POST /v1/validate`, sent as `X-Customer-Session` — never for
+/// a user it merely names. No session, a forged or altered one, another client's, an expired
+/// one, a locked user's: one answer, 401 `customer_session_required`, the same body.
 #[test]
-fn a_general_user_cannot_list_the_customers_users_through_a_login_key() {
+fn a_login_key_lists_only_for_the_user_signed_in_through_it() {
     let b = TestBank::new(|_| {});
+    b.tokens(&["21111111", "21111112"]);
     b.customer("C2");
-    b.user("master2", "C2", UserClass::Master, None);
-    b.user("newbie", "C2", UserClass::General, None);
+    b.user("master2", "C2", UserClass::Master, Some("21111111"));
+    b.user("newbie", "C2", UserClass::General, Some("21111112"));
     let s = b.serve(bank_http::ServeConfig::loopback("127.0.0.1:0"));
     let key = b.key(Scope::Login).to_owned();
-    let (st, v) = call(
-        s.addr(),
-        "GET",
-        "/v1/customers/C2/users?actor=newbie",
-        Some(&key),
-        &[],
-        None,
-    );
-    assert_eq!(
-        (st, v["code"].as_str()),
-        (404, Some("unknown_customer")),
-        "{v}"
-    );
-    assert!(v.get("users").is_none(), "{v}");
-    let unknown = call(
-        s.addr(),
-        "GET",
-        "/v1/customers/C2/users?actor=nobody",
-        Some(&key),
-        &[],
-        None,
-    );
-    assert_eq!(
-        (st, v),
-        unknown,
-        "a general actor answers as an unknown one"
-    );
+    let list = |key: &str, session: Option<&str>| {
+        let h: Vec<(&str, &str)> = session
+            .map(|s| ("X-Customer-Session", s))
+            .into_iter()
+            .collect();
+        call(
+            s.addr(),
+            "GET",
+            "/v1/customers/C2/users",
+            Some(key),
+            &h,
+            None,
+        )
+    };
+    let master = b.sign_in(s.addr(), &key, "C2", "master2", "21111111");
+    let (st, v) = list(&key, Some(&master));
+    assert_eq!((st, v["total"].as_u64()), (200, Some(2)), "{v}");
+
+    // The actor a client names is not taken any more.
     let (st, v) = call(
         s.addr(),
         "GET",
@@ -53,7 +47,76 @@ fn a_general_user_cannot_list_the_customers_users_through_a_login_key() {
         &[],
         None,
     );
-    assert_eq!((st, v["total"].as_u64()), (200, Some(2)), "{v}");
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (400, Some("invalid_input")),
+        "{v}"
+    );
+
+    let refused = list(&key, None);
+    assert_eq!(
+        (refused.0, refused.1["code"].as_str()),
+        (401, Some("customer_session_required")),
+        "{refused:?}"
+    );
+    let mut altered = master.clone().into_bytes();
+    let last = altered.len() - 1;
+    altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+    let altered = String::from_utf8(altered).unwrap();
+    let other_client = b.other_key("other-frontend", Scope::Login);
+    assert_eq!(list(&key, Some(&altered)), refused, "an altered token");
+    assert_eq!(
+        list(&key, Some("tlcs1.e30.e30")),
+        refused,
+        "a made-up token"
+    );
+    assert_eq!(
+        list(&other_client, Some(&master)),
+        refused,
+        "another client's"
+    );
+
+    // A general user signed in is told the list is not theirs (no oracle: they know their
+    // own class).
+    let newbie = b.sign_in(s.addr(), &key, "C2", "newbie", "21111112");
+    let (st, v) = list(&key, Some(&newbie));
+    assert_eq!((st, v["code"].as_str()), (403, Some("not_allowed")), "{v}");
+
+    // The session ends with the policy's page idle time …
+    b.advance(chrono::Duration::minutes(
+        i64::from(b.bank().policy().web.session_idle_minutes) + 1,
+    ));
+    assert_eq!(list(&key, Some(&master)), refused, "expired");
+    // … and a locked user's live session dies with the lockout.
+    let master = b.sign_in(s.addr(), &key, "C2", "master2", "21111111");
+    for _ in 0..b.bank().policy().validation.max_failures {
+        let _ = call(
+            s.addr(),
+            "POST",
+            "/v1/validate",
+            Some(&key),
+            &[],
+            Some((
+                "application/json",
+                br#"{"customer":"C2","login":"master2","code":"000000"}"#,
+            )),
+        );
+    }
+    assert_eq!(list(&key, Some(&master)), refused, "locked");
+    // The audit keeps each true reason.
+    let why: Vec<String> = b
+        .audit("customer_session", None)
+        .into_iter()
+        .map(|e| e.detail)
+        .collect();
+    for reason in [
+        "the token is not one this bank signed",
+        "issued to another API client",
+        "expired",
+        "the user is locked",
+    ] {
+        assert!(why.iter().any(|w| w == reason), "{reason}: {why:?}");
+    }
     s.stop();
 }
 

@@ -38,15 +38,11 @@ async fn api_login_locks_after_max_failures_like_the_web_login() {
     };
     let api_login = |pw: &str| {
         let body = json!({"customer": "C1", "login": "shiro", "password": pw}).to_string();
-        let r = bank_http::handle(
-            &api,
-            Some(&client),
-            "POST",
-            "/v1/login",
-            &[],
-            body.as_bytes(),
-            clock.now(),
-        );
+        let request = bank_http::routes::Request {
+            body: body.as_bytes(),
+            ..bank_http::routes::Request::bare("POST", "/v1/login", &[])
+        };
+        let r = bank_http::handle(&api, Some(&client), &request, clock.now());
         (r.status, r.body)
     };
     let (cookie, csrf) = visit(&web, "/login").await;

@@ -83,6 +83,22 @@ impl MasterKey {
         Ok(MasterKey(k))
     }
 
+    /// A 256-bit key for one purpose, derived from the master key with HKDF-SHA-256
+    /// (RFC 5869; no salt, `info` names the purpose, e.g. `tokenline customer session v1`):
+    /// a MAC key never reuses the seeds' encryption key itself, and every node holding the
+    /// master key derives the same one.
+    pub fn derive(&self, info: &str) -> Zeroizing<[u8; 32]> {
+        let mut out = Zeroizing::new([0u8; 32]);
+        // 32 bytes is far below HKDF-SHA-256's limit (255 × 32): this cannot fail.
+        if hkdf::Hkdf::<sha2::Sha256>::new(None, self.0.as_ref())
+            .expand(info.as_bytes(), out.as_mut())
+            .is_err()
+        {
+            unreachable!("32 bytes of HKDF-SHA-256 output");
+        }
+        out
+    }
+
     /// The AES-256-GCM cipher under this key (shared with the PostgreSQL store, which keeps
     /// seeds encrypted the same way).
     pub fn cipher(&self) -> Result<Cipher, Error> {

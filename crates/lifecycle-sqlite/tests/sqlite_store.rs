@@ -465,3 +465,65 @@ fn a_version_4_database_gains_login_passwords_keeping_its_users() {
     let first = bank.login(&root(), &c1, &lid("taro"), &pw, t0()).unwrap();
     assert_eq!(first.next, NextStep::NotRequired);
 }
+
+/// Issue #10: customer API sessions are signed with a key derived from the master key
+/// (HKDF-SHA-256, [`lifecycle::SESSION_KEY_INFO`]), so two nodes on one bank take each
+/// other's sessions; a key for another purpose, or the raw master key, is another key.
+#[test]
+fn two_nodes_with_the_master_key_take_each_others_customer_sessions() {
+    let db = new_db();
+    let key = MasterKey::load(&db.key_path).unwrap();
+    let session_key = key.derive(SESSION_KEY_INFO);
+    assert_eq!(
+        *session_key,
+        *MasterKey::load(&db.key_path)
+            .unwrap()
+            .derive(SESSION_KEY_INFO),
+        "deterministic"
+    );
+    assert_ne!(*session_key, *key.derive("tokenline audit chain v1"));
+    let t = Utc.with_ymd_and_hms(2025, 3, 4, 1, 0, 0).unwrap();
+    let bank = Bank::new(open(&db), Policy::default());
+    bank.add_customer(
+        &root(),
+        NewCustomer {
+            id: CustomerId::parse("C1").unwrap(),
+            name: "データ商事".into(),
+            mode: UsageMode::Individual,
+            secret: None,
+        },
+        t,
+    )
+    .unwrap();
+    let node = |k: &MasterKey| {
+        Bank::new(open(&db), Policy::default())
+            .with_session_key(SessionKey::new(k.derive(SESSION_KEY_INFO)))
+    };
+    let client = Caller::Client {
+        name: ClientName::parse("ib").unwrap(),
+        scopes: vec![Scope::Login],
+    };
+    let user = UserRef::new(
+        CustomerId::parse("C1").unwrap(),
+        LoginId::parse("taro").unwrap(),
+    );
+    bank.add_user(
+        &root(),
+        NewUser {
+            customer: user.customer.clone(),
+            login: user.login.clone(),
+            name: "データ太郎".into(),
+            class: UserClass::Master,
+            needs_otp: true,
+            secret: None,
+        },
+        t,
+    )
+    .unwrap();
+    let token = node(&key).open_customer_session(&client, &user, t).unwrap();
+    let other = node(&MasterKey::load(&db.key_path).unwrap());
+    assert_eq!(other.customer_session(&client, &token, t).unwrap(), user);
+    let unrelated = Bank::new(open(&db), Policy::default())
+        .with_session_key(SessionKey::new(key.derive("another purpose")));
+    assert!(unrelated.customer_session(&client, &token, t).is_err());
+}

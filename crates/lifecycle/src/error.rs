@@ -205,6 +205,11 @@ pub enum Error {
     /// A back-office action without a (live) operator session.
     #[error("an operator session is needed: open one with POST /v1/operator/sessions (name, password, current code) and send it as X-Operator-Session; sessions end after the idle time of the policy")]
     OperatorSessionRequired,
+    /// What only a signed-in customer user may see, asked without a live session of theirs
+    /// (`X-Customer-Session`, issue #10): missing, forged, expired, another client's, or a
+    /// user since removed or locked — one answer for all.
+    #[error("a signed-in user's session is needed: send the session from the answer of POST /v1/validate (or POST /v1/login) as X-Customer-Session; it lasts web.session_idle_minutes")]
+    CustomerSessionRequired,
     /// The actor's proof failed: unknown actor, wrong confirmation password or wrong code
     /// (one answer for all, so it tells nothing about which part was wrong).
     #[error("the confirmation password or the one-time password is wrong ({remaining} attempts left before lockout)")]
@@ -322,6 +327,7 @@ impl Error {
             Error::Unauthenticated => "unauthenticated",
             Error::Forbidden { .. } => "forbidden",
             Error::OperatorSessionRequired => "operator_session_required",
+            Error::CustomerSessionRequired => "customer_session_required",
             Error::WrongProof { .. } => "wrong_credentials",
             Error::WrongSerialOrCode { .. } => "wrong_serial_or_code",
             Error::RegistrationRefused => "registration_refused",

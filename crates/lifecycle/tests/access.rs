@@ -87,26 +87,15 @@ fn a_login_client_lists_only_the_acting_users_customer() {
 }
 
 /// 利用者一覧 is for the master and admin users (issue #11): a general user acting through a
-/// `login` key is refused, whatever URL the front end calls — answered as an unknown actor
-/// (issue #10: no oracle on which logins exist and their class) unless the policy tells
-/// clients the registration state; a `provisioning` key lists any customer.
+/// `login` key is refused, whatever URL the front end calls; being signed in (issue #10:
+/// the acting user is the session's, never one the client names), they learn nothing by it;
+/// a `provisioning` key lists any customer.
 #[test]
 fn only_a_master_or_admin_user_lists_the_customers_users() {
     let w = world("000");
     let t = jst("2025-03-04 10:00");
     let c = client(&[Scope::Login]);
     let err = w
-        .bank
-        .list_users(&c, Some(&uref("jiro")), &cid("C1"), None, 1, t)
-        .unwrap_err();
-    let unknown = w
-        .bank
-        .list_users(&c, Some(&uref("nobody")), &cid("C1"), None, 1, t)
-        .unwrap_err();
-    assert_eq!(err, unknown, "a general actor answers as an unknown one");
-    let mut told = policy("000");
-    told.validation.registration_state_to_clients = true;
-    let err = world_with(told)
         .bank
         .list_users(&c, Some(&uref("jiro")), &cid("C1"), None, 1, t)
         .unwrap_err();
@@ -133,6 +122,72 @@ fn only_a_master_or_admin_user_lists_the_customers_users() {
     // The general user still reads their own record (the front end's menu).
     let me = w.bank.acting_user(&c, &cid("C1"), &lid("jiro"), t).unwrap();
     assert_eq!(me.class, UserClass::General);
+}
+
+/// Issue #10: the user list a `login` client shows is bound to the signed-in user's session
+/// (`X-Customer-Session`), issued to an API client once the login is accepted. A forged or
+/// altered token, another client's, one past `web.session_idle_minutes`, a removed or a
+/// locked user: one refusal, audited with the true reason.
+#[test]
+fn a_customer_session_names_its_signed_in_user_for_its_client_only_and_not_for_long() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let c = client(&[Scope::Login]);
+    let s = w.bank.open_customer_session(&c, &uref("jiro"), t).unwrap();
+    assert_eq!(w.bank.customer_session(&c, &s, t).unwrap(), uref("jiro"));
+    let nine = t + Duration::minutes(9);
+    assert_eq!(w.bank.customer_session(&c, &s, nine).unwrap(), uref("jiro"));
+    assert!(
+        w.bank
+            .open_customer_session(&root(), &uref("jiro"), t)
+            .is_none(),
+        "the CLI and the pages keep no API session"
+    );
+    let other = Caller::Client {
+        name: ClientName::parse("other-frontend").unwrap(),
+        scopes: vec![Scope::Login],
+    };
+    let mut altered = s.clone();
+    altered.insert(8, 'x');
+    let ten = t + Duration::minutes(10);
+    for (who, token, at, why) in [
+        (&c, "", t, "the token is not one this bank signed"),
+        (
+            &c,
+            altered.as_str(),
+            t,
+            "the token is not one this bank signed",
+        ),
+        (&other, s.as_str(), t, "issued to another API client"),
+        (&c, s.as_str(), ten, "expired"),
+    ] {
+        let err = w.bank.customer_session(who, token, at).unwrap_err();
+        assert_eq!(err, Error::CustomerSessionRequired, "{why}");
+        let log = w.bank.audit(&root(), &AuditQuery::default(), at).unwrap();
+        let last = log.last().unwrap();
+        assert_eq!(
+            (
+                last.action.as_str(),
+                last.outcome.as_str(),
+                last.detail.as_str()
+            ),
+            ("customer_session", "customer_session_required", why)
+        );
+    }
+    // A key of its own: another bank's signature opens nothing here.
+    let elsewhere = world("000").bank.with_session_key(SessionKey::new([1; 32]));
+    let foreign = elsewhere
+        .open_customer_session(&c, &uref("jiro"), t)
+        .unwrap();
+    assert!(w.bank.customer_session(&c, &foreign, t).is_err());
+    // Locked by wrong codes: the live session dies with the lockout.
+    for _ in 0..w.bank.policy().validation.max_failures {
+        let _ = w.bank.validate(&c, &uref("jiro"), "000000", t);
+    }
+    let err = w.bank.customer_session(&c, &s, t).unwrap_err();
+    assert_eq!(err, Error::CustomerSessionRequired);
+    let log = w.bank.audit(&root(), &AuditQuery::default(), t).unwrap();
+    assert_eq!(log.last().unwrap().detail, "the user is locked");
 }
 
 #[test]

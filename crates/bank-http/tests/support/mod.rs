@@ -231,12 +231,17 @@ impl TestBank {
 
     /// A second client with the `backoffice` scope (`bo-2`): its key.
     pub fn other_backoffice_key(&self) -> String {
+        self.other_key("bo-2", Scope::Backoffice)
+    }
+
+    /// Another client `name` with `scope`: its key.
+    pub fn other_key(&self, name: &str, scope: Scope) -> String {
         let (k, _) = self
             .bank()
             .add_client(
                 &root(),
-                &ClientName::parse("bo-2").unwrap(),
-                &[Scope::Backoffice],
+                &ClientName::parse(name).unwrap(),
+                &[scope],
                 self.now(),
             )
             .unwrap();
@@ -256,6 +261,29 @@ impl TestBank {
             &serde_json::json!({"name": "suzuki", "password": OP_PASSWORD, "code": code("10000001", t)}),
         );
         assert_eq!(st, 201, "{v}");
+        v["session"].as_str().unwrap().to_owned()
+    }
+
+    /// Signs `login` of `customer` in with a fresh code of its token `serial` (`POST
+    /// /v1/validate` through the `login` client `key`): the customer session of the answer.
+    pub fn sign_in(
+        &self,
+        addr: SocketAddr,
+        key: &str,
+        customer: &str,
+        login: &str,
+        serial: &str,
+    ) -> String {
+        let t = self.advance(Duration::seconds(30));
+        let (st, v) = json(
+            addr,
+            "POST",
+            "/v1/validate",
+            key,
+            &[],
+            &serde_json::json!({"customer": customer, "login": login, "code": code(serial, t)}),
+        );
+        assert_eq!((st, v["result"].as_str()), (200, Some("accepted")), "{v}");
         v["session"].as_str().unwrap().to_owned()
     }
 

@@ -11,6 +11,7 @@ mod backoffice;
 mod checks;
 mod clients;
 mod customer_reads;
+mod customer_session;
 mod import;
 mod import_stream;
 mod login;
@@ -33,6 +34,7 @@ mod validate;
 
 pub use backoffice::{BackofficeOutcome, BackofficeTarget};
 pub use customer_reads::{CustomerDetail, CustomerPage, CustomerRow, CustomerToken};
+pub use customer_session::{SessionKey, SESSION_KEY_INFO};
 pub use import::ImportOutcome;
 pub use import_stream::{StreamImportError, NETWORK_MAX_TOKENS};
 pub use login::{FirstFactor, NextStep};
@@ -82,6 +84,8 @@ pub struct Bank<S> {
     /// A hash of a random secret at the policy's cost, verified against when a name is
     /// unknown so that the refusal costs the Argon2 work of a known one.
     dummy: std::sync::OnceLock<Option<SecretHash>>,
+    /// The key of customer API sessions ([`Bank::with_session_key`]; random if unset).
+    session_key: std::sync::OnceLock<customer_session::SessionKey>,
 }
 
 /// What the actor proves: the confirmation secret and a current code of the actor's token
@@ -116,6 +120,7 @@ impl<S: Store> Bank<S> {
             policy,
             clock_note: None,
             dummy: std::sync::OnceLock::new(),
+            session_key: std::sync::OnceLock::new(),
         }
     }
 

@@ -122,10 +122,10 @@ impl<S: Store> Bank<S> {
     /// One page (from 1) of a customer's users, filtered by login ID or name (`002`).
     ///
     /// A `provisioning` client (or the CLI) lists any customer; a `login` client lists only
-    /// the customer of the user it acts for (`acting`): another customer answers as an
-    /// unknown one, and only for a master or admin user ([`user_may`] with
-    /// [`CustomerAction::ListUsers`]); a general user answers as an unknown actor, or
-    /// [`Error::NotAllowed`] where the policy tells clients the registration state.
+    /// the customer of the signed-in user it acts for (`acting`: the page's session user, or
+    /// the API's [`Bank::customer_session`]): another customer answers as an unknown one,
+    /// and only for a master or admin user ([`user_may`] with [`CustomerAction::ListUsers`]);
+    /// a general user gets [`Error::NotAllowed`].
     pub fn list_users(
         &self,
         caller: &Caller,
@@ -148,16 +148,11 @@ impl<S: Store> Bank<S> {
                     return Ok(Err(Error::UnknownCustomer(customer.to_string())));
                 };
                 // Only a master or admin user opens the list (issue #11); a general user
-                // reads their own record through `acting_user`. A general user is named as
-                // such only where the policy tells clients about logins
-                // (`validation.registration_state_to_clients`); otherwise the answer is the
-                // unknown actor's (issue #10: no oracle on which logins exist, or their class).
+                // reads their own record through `acting_user`. The acting user is signed in
+                // (the page's session, or the API's `X-Customer-Session`, issue #10), so
+                // telling them their own class is no oracle.
                 if let Err(e) = user_may(&actor, CustomerAction::ListUsers, &self.policy.roles) {
-                    return Ok(Err(if self.policy.validation.registration_state_to_clients {
-                        e
-                    } else {
-                        Error::UnknownCustomer(customer.to_string())
-                    }));
+                    return Ok(Err(e));
                 }
             }
             let Some(c) = tx.customer(customer)? else {

@@ -84,6 +84,10 @@ impl Cmd {
             Arc::new(move || clock_spec.map_or_else(chrono::Utc::now, |c| c.now()));
         let db = self.db.clone();
         let note = clock_spec.map(|c| c.note());
+        // Customer API sessions are signed with a key derived from the master key, so every
+        // node of the bank takes the sessions of the others.
+        let session_key =
+            lifecycle_sqlite::MasterKey::load(&db.key_path()?)?.derive(lifecycle::SESSION_KEY_INFO);
         let importer = match &self.import_key {
             Some(k) => Some(super::import::http_importer(k)?),
             None => None,
@@ -138,7 +142,9 @@ impl Cmd {
             move || {
                 let store = db.store().map_err(|e| format!("{e:#}"))?;
                 probe.track(&store, &db.db);
-                Ok(Bank::new(store, policy.clone()).with_clock_note(note.clone()))
+                Ok(Bank::new(store, policy.clone())
+                    .with_clock_note(note.clone())
+                    .with_session_key(lifecycle::SessionKey::new(session_key.clone())))
             },
             clock,
         )?;
