@@ -4,18 +4,23 @@
 //! seeing a token as free), seeds encrypted at rest with AES-256-GCM under a [`MasterKey`].
 //!
 //! One [`SqliteStore`] holds one connection; open one per thread to share a database file.
+//! The stores of one process on one file take their write transactions in turn, first come
+//! first served ([`WriteQueue`]), not by SQLite's polling busy handler; reads that need no
+//! writer ([`Store::read`]) take no turn.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod key;
 mod tx;
+mod writers;
 
 pub use key::{Cipher, MasterKey, Sealed};
 use lifecycle::{Store, StoreError, Tx};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+pub use writers::{WriteQueue, WriteTurn};
 
 /// The migrations, in order: (version, SQL).
 pub const MIGRATIONS: &[(i64, &str)] = &[
@@ -27,6 +32,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
 ];
 
 const KEY_CHECK: &[u8] = b"tokenline bank master key check";
+
+/// The longest a write transaction waits for its turn ([`WriteQueue`]) and then for SQLite's
+/// lock (another process): beyond it the use case fails with a storage error, nothing written.
+pub const WRITE_WAIT: Duration = Duration::from_secs(30);
 
 /// How a database was initialised: a staging clock is refused on production (issue #5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +77,7 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     cipher: Cipher,
     environment: Environment,
+    writers: Arc<WriteQueue>,
 }
 
 fn db_err(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -79,8 +89,7 @@ fn db_err(path: &Path, e: impl std::fmt::Display) -> Error {
 
 fn connect(path: &Path) -> Result<Connection, Error> {
     let conn = Connection::open(path).map_err(|e| db_err(path, e))?;
-    conn.busy_timeout(Duration::from_secs(30))
-        .map_err(|e| db_err(path, e))?;
+    conn.busy_timeout(WRITE_WAIT).map_err(|e| db_err(path, e))?;
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(|e| db_err(path, e))?;
     conn.pragma_update(None, "synchronous", "FULL")
@@ -171,6 +180,7 @@ impl SqliteStore {
             conn: Mutex::new(conn),
             cipher,
             environment,
+            writers: WriteQueue::for_file(path).map_err(|e| db_err(path, e))?,
         })
     }
 
@@ -220,6 +230,7 @@ impl SqliteStore {
             conn: Mutex::new(conn),
             cipher,
             environment,
+            writers: WriteQueue::for_file(path).map_err(|e| db_err(path, e))?,
         })
     }
 
@@ -239,6 +250,7 @@ impl SqliteStore {
             )));
         }
         let conn = self.connection()?;
+        let _turn = self.turn()?;
         conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])
             .map(|_| ())
             .map_err(tx::backend)
@@ -247,6 +259,21 @@ impl SqliteStore {
     /// How the database was initialised.
     pub fn environment(&self) -> Environment {
         self.environment
+    }
+
+    /// The writers' queue of this store's file, shared by every store of this process on it.
+    pub fn write_queue(&self) -> &Arc<WriteQueue> {
+        &self.writers
+    }
+
+    /// This store's turn to write ([`WriteQueue`]), within [`WRITE_WAIT`].
+    fn turn(&self) -> Result<WriteTurn<'_>, StoreError> {
+        self.writers.enter(WRITE_WAIT).ok_or_else(|| {
+            StoreError::Backend(format!(
+                "the database is busy: no turn to write within {} s; nothing was written, retry",
+                WRITE_WAIT.as_secs()
+            ))
+        })
     }
 
     /// The connection, taken over safely after a panic: a use case that panicked while it
@@ -295,6 +322,10 @@ impl Store for SqliteStore {
         F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
     {
         let mut conn = self.connection()?;
+        // The turn is taken after the connection (a store's own use cases queue on its
+        // mutex, one of them in the writers' queue at a time) and given back after the
+        // commit or the rollback (`t`, declared after it, is dropped first).
+        let _turn = self.turn()?;
         let t = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(tx::backend)?;
@@ -305,5 +336,22 @@ impl Store for SqliteStore {
         let r = f(&mut stx)?;
         t.commit().map_err(tx::backend)?;
         Ok(r)
+    }
+
+    /// A deferred transaction: in WAL mode a snapshot that waits for no writer and takes no
+    /// turn in the [`WriteQueue`]; rolled back at the end (`f` must only read).
+    fn read<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    {
+        let mut conn = self.connection()?;
+        let t = conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(tx::backend)?;
+        let mut stx = tx::SqlTx {
+            tx: &t,
+            cipher: &self.cipher,
+        };
+        f(&mut stx)
     }
 }

@@ -2,12 +2,13 @@
 //! file. The properties: no token is bound to two customers, no code is accepted twice, no
 //! update is lost (a failure counter counts every failure), a token is revoked once. Extends
 //! the two-thread and four-thread races of tests/sqlite_store.rs to many threads, many serials
-//! and many rounds. Sizes grow with `BANK_LOAD_SCALE` (default 1; scripts/bench.d/reliability.sh
+//! and many rounds; and (issue #10) that the writers of one process take turns fairly. Sizes grow with `BANK_LOAD_SCALE` (default 1; scripts/bench.d/reliability.sh
 //! uses more). Prints the operations held per second as a figure, never asserts a timing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
@@ -412,4 +413,155 @@ fn concurrent_revocations_of_one_token_revoke_it_once() {
         "bank-load revoke: {threads} concurrent revocations, 1 applied, {} refused",
         threads - ok
     ));
+}
+
+// Fair writers (issue #10): the stores of one process on one SQLite file write in turn, first
+// come first served (`lifecycle_sqlite::WriteQueue`), so a flood of refused sign-ins cannot
+// keep the group committer of validations from the writer; and a refused sign-in with a
+// made-up name writes one audit entry and no throttle row. Orders and counts are asserted,
+// never a time.
+
+/// The audit actions in the order they were written, and the throttle rows of the names the
+/// sign-ins made up (a validation of an unknown login keeps its own: its answer shows a
+/// lockout like a real login's).
+fn written(db: &Db) -> (Vec<String>, i64) {
+    let conn = rusqlite::Connection::open(&db.path).unwrap();
+    let mut st = conn
+        .prepare("SELECT action FROM audit ORDER BY id")
+        .unwrap();
+    let actions = st
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<Vec<String>, _>>()
+        .unwrap();
+    let throttles = conn
+        .query_row(
+            "SELECT COUNT(*) FROM throttles WHERE key LIKE 'login:C1/madeup%' OR key LIKE 'operator:%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    (actions, throttles)
+}
+
+fn client(scope: Scope) -> Caller {
+    Caller::Client {
+        name: ClientName::parse("front").unwrap(),
+        scopes: vec![scope],
+    }
+}
+
+/// One refused sign-in with a made-up name: the customer login form (even threads) or the
+/// operator login (odd threads).
+fn refused_sign_in(bank: &Bank<SqliteStore>, thread: usize, n: usize) {
+    let err = if thread.is_multiple_of(2) {
+        bank.login(
+            &client(Scope::Login),
+            &CustomerId::parse("C1").unwrap(),
+            &LoginId::parse(&format!("madeup{thread}x{n}")).unwrap(),
+            &LoginPassword::new("guess"),
+            t0(),
+        )
+        .unwrap_err()
+    } else {
+        bank.open_operator_session(
+            &client(Scope::Backoffice),
+            &OperatorId::parse(&format!("nobody{thread}x{n}")).unwrap(),
+            &ConfirmationSecret::new("guess"),
+            "123456",
+            t0(),
+        )
+        .unwrap_err()
+    };
+    assert!(matches!(
+        err,
+        Error::LoginRefused | Error::WrongOperatorLogin
+    ));
+}
+
+fn wait_until(f: impl Fn() -> bool) {
+    while !f() {
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn a_flood_of_refused_sign_ins_does_not_hold_validations_behind_it() {
+    const FLOOD: usize = 4;
+    let db = Db::new();
+    let holder = db.bank();
+    let queue = holder.store().write_queue().clone();
+    // Hold the writer while the flood and then the committer line up.
+    let turn = queue.enter(std::time::Duration::from_secs(60)).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut flood = Vec::new();
+    for i in 0..FLOOD {
+        let (bank, stop) = (db.bank(), stop.clone());
+        flood.push(std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(Ordering::SeqCst) {
+                refused_sign_in(&bank, i, n);
+                n += 1;
+            }
+            n
+        }));
+        wait_until(|| queue.waiting() == i + 1);
+    }
+    let committer = db.bank();
+    let validation = std::thread::spawn(move || {
+        let user = UserRef::new(
+            CustomerId::parse("C1").unwrap(),
+            LoginId::parse("someone").unwrap(),
+        );
+        committer.validate_many(&[(client(Scope::Login), user, "123456".into())], t0())
+    });
+    wait_until(|| queue.waiting() == FLOOD + 1);
+    drop(turn);
+    let answers = validation.join().unwrap().unwrap();
+    assert_eq!(answers.len(), 1);
+    // Let the flood go on a little after the validation, then stop it.
+    wait_until(|| queue.waiting() > 0);
+    stop.store(true, Ordering::SeqCst);
+    let attempts: usize = flood.into_iter().map(|t| t.join().unwrap()).sum();
+
+    let (actions, throttles) = written(&db);
+    let sign_in = |a: &String| a == "login_password" || a == "operator_session";
+    let validation_at = actions
+        .iter()
+        .position(|a| a == "login")
+        .expect("the validation is audited");
+    let ahead = actions[..validation_at]
+        .iter()
+        .filter(|a| sign_in(a))
+        .count();
+    assert_eq!(
+        ahead, FLOOD,
+        "the validation was written right after the {FLOOD} sign-ins queued before it, \
+         not after the sign-ins that came later"
+    );
+    assert!(attempts > FLOOD, "the flood went on after the validation");
+    assert_eq!(
+        actions.iter().filter(|a| sign_in(a)).count(),
+        attempts,
+        "one audit entry per refused sign-in"
+    );
+    assert_eq!(throttles, 0, "no throttle row for a made-up name");
+}
+
+#[test]
+fn a_read_takes_no_turn_while_a_writer_holds_the_file() {
+    let db = Db::new();
+    let bank = db.bank();
+    let turn = bank
+        .store()
+        .write_queue()
+        .enter(std::time::Duration::from_secs(60))
+        .unwrap();
+    let reader = db.bank();
+    let found = reader
+        .store()
+        .read(|tx| tx.customer(&CustomerId::parse("C1").unwrap()))
+        .unwrap();
+    assert_eq!(found, None, "read while the writer's turn is held");
+    drop(turn);
 }

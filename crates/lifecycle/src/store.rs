@@ -67,6 +67,20 @@ pub trait Store {
     fn transaction<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>;
+
+    /// Runs `f`, which must only read, in a transaction that does not queue behind or hold
+    /// up the writers where the backend allows it (SQLite: a deferred transaction, a snapshot
+    /// in WAL mode, outside the writers' queue, rolled back at the end). The default is
+    /// [`Store::transaction`]. A use case that must spend slow work on what it reads (a
+    /// sign-in's Argon2 verification) reads with this, works outside any transaction, then
+    /// writes in a short [`Store::transaction`] that checks that what it read has not changed
+    /// (issue #10: the database's writers must never wait for a password hash).
+    fn read<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    {
+        self.transaction(f)
+    }
 }
 
 /// A shared reference to a store is a store (a [`crate::Bank`] over a borrowed store).
@@ -76,6 +90,13 @@ impl<S: Store> Store for &S {
         F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
     {
         (**self).transaction(f)
+    }
+
+    fn read<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    {
+        (**self).read(f)
     }
 }
 

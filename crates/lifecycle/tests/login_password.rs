@@ -139,7 +139,8 @@ fn password_failures_lock_the_login() {
         .validate(&root(), &uref("jiro"), &code("45678909", t), t)
         .unwrap_err();
     assert_eq!(err.code(), "locked");
-    // An unknown login locks alike on its own throttle: the same answers throughout.
+    // An unknown login: the same answer throughout (it has no password to guess and keeps
+    // no count, issue #10).
     for _ in 0..=max {
         assert_eq!(
             login(&w, "C1", "nobody", "wrong", t).unwrap_err(),
@@ -150,9 +151,6 @@ fn password_failures_lock_the_login() {
     assert!(log
         .iter()
         .any(|e| e.subject.as_deref() == Some("jiro") && e.detail.contains("is locked")));
-    assert!(log
-        .iter()
-        .any(|e| e.subject.as_deref() == Some("nobody") && e.detail.contains("is locked")));
     // After the lockout (30 minutes in 004's policy), the right password passes.
     let later = t + Duration::hours(2);
     assert_eq!(
@@ -350,4 +348,52 @@ fn a_login_password_below_the_policys_minimum_or_with_control_characters_is_refu
         err.is_err_and(|e| e.to_string().contains("login.min_password_length")),
         "production floor"
     );
+}
+
+/// Issue #10: a flood of sign-ins with made-up logins must not grow the database or cost a
+/// throttle write per guess; each refusal is one audit entry (written in the same single
+/// transaction as any count), and the answer stays the one a real login gets.
+#[test]
+fn a_refused_sign_in_with_a_made_up_login_writes_one_audit_entry_and_no_throttle_row() {
+    let w = world_with_passwords(&["taro"]);
+    let t = jst("2025-03-04 10:00");
+    let entries = |w: &World| {
+        w.bank
+            .audit(&root(), &AuditQuery::default(), t)
+            .unwrap()
+            .len()
+    };
+    let before = entries(&w);
+    let max = w.bank.policy().validation.max_failures;
+    for i in 0..2 * max {
+        for (customer, user) in [("C1", format!("made-up{i}")), ("C9", "taro".to_owned())] {
+            assert_eq!(
+                login(&w, customer, &user, "guess", t).unwrap_err(),
+                Error::LoginRefused
+            );
+        }
+    }
+    assert_eq!(
+        entries(&w) - before,
+        4 * max as usize,
+        "one audit entry per refusal"
+    );
+    let rows = w
+        .bank
+        .store()
+        .transaction(|tx| {
+            let mut n = 0;
+            for i in 0..2 * max {
+                for key in [format!("login:C1/made-up{i}"), "login:C9/taro".to_owned()] {
+                    if tx.throttle(&key)? != lifecycle::access::Throttle::default() {
+                        n += 1;
+                    }
+                }
+            }
+            Ok(n)
+        })
+        .unwrap();
+    assert_eq!(rows, 0, "no throttle row for a pair that names no user");
+    // The real login is untouched and answers as before.
+    assert_eq!(login(&w, "C1", "taro", PW, t).unwrap().next, NextStep::Code);
 }

@@ -6,11 +6,19 @@
 //! No oracle: an unknown customer, an unknown login, another customer's login, a login
 //! without a login password, a wrong password and a locked login all answer
 //! [`Error::LoginRefused`] after the same Argon2 work (one verification: the user's hash, or
-//! the dummy hash of [`Bank`]); the failure counts on the login's throttle — the user's row,
-//! shared with wrong codes (one lockout, RFC 4226 §7.3), or the pair's key for a pair that
-//! names no user (`login:CUSTOMER/LOGIN`) — and the audit entry keeps the true reason.
+//! the dummy hash of [`Bank`]); a failure counts on the user's row, shared with wrong codes
+//! (one lockout, RFC 4226 §7.3), and the audit entry keeps the true reason.
+//!
+//! A pair that names no user keeps no count (issue #10): it has no password to guess, and
+//! its answer is the same locked or not, so a throttle row per made-up login would only grow
+//! the database and cost a write per guess. Its refusal writes one audit entry, nothing else.
+//!
+//! The writers never wait for the password hash (issue #10): the user is read without a
+//! writer's turn ([`Store::read`]), the Argon2 verification runs outside any transaction, and
+//! the outcome (failure count, audit entry) is written in one short transaction, which first
+//! checks that the login's password is still the one verified (if it changed meanwhile, the
+//! attempt is refused and not counted).
 
-use super::checks::login_key;
 use super::Bank;
 use crate::audit::Actor;
 use crate::auth::{Action, Caller};
@@ -18,6 +26,7 @@ use crate::error::Error;
 use crate::ids::{CustomerId, LoginId};
 use crate::model::{OtpState, User, UserClass};
 use crate::secret::LoginPassword;
+use crate::secret::SecretHash;
 use crate::store::{Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -93,16 +102,31 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<FirstFactor, Error> {
         self.authorize(caller, Action::Login, "login_password", now)?;
-        self.run(|tx| self.login_in(tx, caller, customer, login, password, now))
+        // 1. What the password is checked against, read without a writer's turn.
+        let seen = self
+            .store
+            .read(|tx| Ok(tx.user(customer, login)?.map(|u| u.login_password)))?;
+        // 2. One Argon2 verification, whatever the case, outside any transaction.
+        let verdict = match &seen {
+            Some(Some(hash)) => Verdict::of(hash.verify(password.secret())),
+            _ => {
+                self.verify_unknown(password.secret());
+                Verdict::NoHash
+            }
+        };
+        // 3. The outcome, in one short transaction.
+        self.run(|tx| self.login_in(tx, caller, customer, login, &seen, verdict, now))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn login_in(
         &self,
         tx: &mut dyn Tx,
         caller: &Caller,
         customer: &CustomerId,
         login: &LoginId,
-        password: &LoginPassword,
+        seen: &Option<Option<SecretHash>>,
+        verdict: Verdict,
         now: DateTime<Utc>,
     ) -> Result<Result<FirstFactor, Error>, StoreError> {
         let mut e = self.entry(
@@ -113,41 +137,36 @@ impl<S: Store> Bank<S> {
         );
         e.subject = Some(login.to_string());
         e.customer = Some(customer.to_string());
-        let Some(mut user) = tx.user(customer, login)? else {
-            // No user of this customer by that login: the pair's own throttle.
-            let mut why = if tx.customer(customer)?.is_none() {
+        let user = tx.user(customer, login)?;
+        if user.as_ref().map(|u| &u.login_password) != seen.as_ref() {
+            // Added, removed or given another password between the read and now: the
+            // verification was of something else. Refused, not counted; a retry is checked
+            // against what is stored then.
+            e.detail = "the login changed during the sign-in (not counted)".into();
+            self.audit_unproved(tx, caller, e, &Error::LoginRefused)?;
+            return Ok(Err(Error::LoginRefused));
+        }
+        let Some(mut user) = user else {
+            // No user of this customer by that login: no count (see the module doc).
+            e.detail = if tx.customer(customer)?.is_none() {
                 format!("unknown customer {customer}")
             } else {
                 format!("unknown login {login}")
             };
-            let key = login_key(customer, login);
-            self.verify_unknown(password.secret());
-            match self.check_throttle(tx, &key, login, now)? {
-                Err(locked) => why = format!("{why}; {locked}"),
-                Ok(()) => {
-                    let max = self.policy.validation.max_failures;
-                    self.fail_throttle(tx, &key, max, now)?;
-                }
-            }
-            e.detail = why;
             self.audit_unproved(tx, caller, e, &Error::LoginRefused)?;
             return Ok(Err(Error::LoginRefused));
         };
         if let Err(locked) = self.check_lock(&mut user, now) {
-            // Locked: not verified (a right password must not show through the lockout), but
-            // the same work spent.
-            self.verify_unknown(password.secret());
+            // Locked: the verification's answer is not used (a right password must not show
+            // through the lockout); its work was spent like any other's.
             e.detail = locked.to_string();
             self.audit_unproved(tx, caller, e, &Error::LoginRefused)?;
             return Ok(Err(Error::LoginRefused));
         }
-        let why = match &user.login_password {
-            None => {
-                self.verify_unknown(password.secret());
-                Some("no login password is set")
-            }
-            Some(h) if !h.verify(password.secret()) => Some("wrong login password"),
-            Some(_) => None,
+        let why = match verdict {
+            Verdict::NoHash => Some("no login password is set"),
+            Verdict::Wrong => Some("wrong login password"),
+            Verdict::Right => None,
         };
         if let Some(why) = why {
             let left = self.fail(&mut user, now);
@@ -169,5 +188,27 @@ impl<S: Store> Bank<S> {
             class: user.class,
             next,
         }))
+    }
+}
+
+/// What the Argon2 verification of a sign-in found, before the transaction that acts on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// No hash to check against (no such user, or no login password): the dummy hash's
+    /// work was spent.
+    NoHash,
+    /// The password matches the hash read.
+    Right,
+    /// It does not.
+    Wrong,
+}
+
+impl Verdict {
+    fn of(matches: bool) -> Self {
+        if matches {
+            Verdict::Right
+        } else {
+            Verdict::Wrong
+        }
     }
 }

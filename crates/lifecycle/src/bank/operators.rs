@@ -2,6 +2,14 @@
 //! token from the bank's stock; they open short-lived sessions with name, password and a
 //! current code, through an API client with the `backoffice` scope. Sessions end after the
 //! policy's idle time (`backoffice.session_idle_minutes`) and maximum age.
+//!
+//! Opening a session spends one Argon2 verification whatever the name (a known operator's
+//! hash, locked or not, or the dummy hash of [`Bank`] for a name that is no operator), and
+//! spends it outside any transaction (issue #10): the operator is read without a writer's
+//! turn ([`Store::read`]), and the outcome is written in one short transaction that first
+//! checks that the operator's password is still the one verified. A name that is no operator
+//! keeps no throttle row: its answer is the same whatever its count and the work is the same,
+//! so the count would only cost a write per guess; its refusal writes one audit entry.
 
 use super::Bank;
 use crate::access::{BearerSecret, Operator, OperatorSession, Role};
@@ -105,7 +113,8 @@ impl<S: Store> Bank<S> {
 
     /// Opens an operator session: name, password and a current code of the operator's token.
     /// One answer ([`Error::WrongOperatorLogin`]) for an unknown name, a wrong password, a
-    /// wrong code or a locked operator; failures lock like a user's.
+    /// wrong code or a locked operator, after the same Argon2 work; failures lock like a
+    /// user's. See the module documentation for the transactions.
     pub fn open_operator_session(
         &self,
         caller: &Caller,
@@ -122,6 +131,18 @@ impl<S: Store> Bank<S> {
         };
         let token = BearerSecret::generate(SESSION_PREFIX)?;
         let max = self.policy.validation.max_failures;
+        // The hash the password is checked against, read without a writer's turn, and the
+        // verification outside any transaction.
+        let seen = self
+            .store
+            .read(|tx| Ok(tx.operator(name)?.map(|o| o.password)))?;
+        let password_ok = match &seen {
+            Some(hash) => hash.verify(password),
+            None => {
+                self.verify_unknown(password);
+                false
+            }
+        };
         self.run(|tx| {
             let mut e = self.entry(
                 now,
@@ -144,24 +165,15 @@ impl<S: Store> Bank<S> {
                 self.record(tx, e)?;
                 Ok::<_, StoreError>(Err(err))
             };
-            let key = format!("operator:{name}");
-            let Some(mut op) = tx.operator(name)? else {
-                let t = tx.throttle(&key)?;
-                let throttled = t.locked_until.filter(|u| *u > now);
-                if throttled.is_none() {
-                    // The Argon2 work a known operator's password costs (no timing oracle);
-                    // a locked name, known or not, is refused without it.
-                    self.verify_unknown(password);
-                    self.fail_throttle(tx, &key, max, now)?;
-                }
-                let truth = match throttled {
-                    Some(u) => format!(
-                        "no such operator; the name is throttled until {}",
-                        crate::cooldown::local_text(self.policy.time_zone, u)
-                    ),
-                    None => "no such operator".into(),
-                };
-                return refused(tx, e, "unknown_operator", truth);
+            let op = tx.operator(name)?;
+            if op.as_ref().map(|o| &o.password) != seen.as_ref() {
+                // Added, removed or given another password since the read: the verification
+                // was of something else. Refused, not counted.
+                let truth = "the operator changed during the sign-in (not counted)".into();
+                return refused(tx, e, "wrong_operator_login", truth);
+            }
+            let Some(mut op) = op else {
+                return refused(tx, e, "unknown_operator", "no such operator".into());
             };
             if let Some(until) = op.locked_until.filter(|u| *u > now) {
                 let truth = format!(
@@ -170,7 +182,6 @@ impl<S: Store> Bank<S> {
                 );
                 return refused(tx, e, "operator_locked", truth);
             }
-            let password_ok = op.password.verify(password);
             // (audit outcome, detail) of a refusal; `None`: signed in.
             let mut why = (!password_ok).then_some(("wrong_operator_login", "wrong password"));
             let mut t = tx.token(&op.serial)?;

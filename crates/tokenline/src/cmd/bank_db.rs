@@ -125,6 +125,16 @@ impl Store for BankStore {
             BankStore::Postgres(p) => p.transaction(f),
         }
     }
+
+    fn read<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    {
+        match self {
+            BankStore::Sqlite(s) => s.read(f),
+            BankStore::Postgres(p) => p.read(f),
+        }
+    }
 }
 
 /// The mailing room's campaign tables, in the bank's SQLite file or PostgreSQL database.
