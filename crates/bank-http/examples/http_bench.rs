@@ -16,10 +16,17 @@
 //! connection, the use case `POST /v1/customer-imports` (`POST /v1/imports`) runs: the rows
 //! then say how long the import took and the slowest validation meanwhile (issue #10: a
 //! large import holds SQLite's only writer).
+//! With `HTTP_BENCH_SIGNIN_FLOOD=N` the server serves the web pages too, and N keep-alive
+//! connections on a client thread of their own send refused sign-ins with made-up names
+//! back to back for the whole load, in turn `POST /v1/login` (API, the `login` key),
+//! `POST /login` (customer page) and `POST /backoffice/login` (operator page)
+//! ([`bank_http::load::sign_in_flood`]): the rows then give the validations' p50, p99 and
+//! maximum beside the sign-ins answered (issue #10: each refused sign-in writes an audit
+//! entry, and the validations' group committer must not wait behind them).
 //! Prints markdown rows `| bench | figure | unit | note |`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use bank_http::load::{arg, populate, run, Load, Target};
+use bank_http::load::{arg, populate, run, sign_in_flood, Load, Target};
 use chrono::Utc;
 use lifecycle::policy::SecretPolicy;
 use lifecycle::*;
@@ -79,6 +86,18 @@ fn main() {
     let kp = key_path.clone();
     let dbp = db.clone();
     let pol = policy.clone();
+    let flood: Option<u64> = std::env::var("HTTP_BENCH_SIGNIN_FLOOD")
+        .ok()
+        .map(|n| n.parse().expect("HTTP_BENCH_SIGNIN_FLOOD=N connections"));
+    let pages = flood.map(|_| {
+        bank_web::router(
+            Bank::new(
+                SqliteStore::open(&db, &MasterKey::load(&key_path).unwrap()).unwrap(),
+                policy.clone(),
+            ),
+            Arc::new(Utc::now),
+        )
+    });
     let server = bank_http::serve(
         bank_http::ServeConfig {
             workers,
@@ -86,6 +105,7 @@ fn main() {
                 cert: cert_path.clone(),
                 key: key_pem_path.clone(),
             }),
+            pages,
             ..bank_http::ServeConfig::loopback("127.0.0.1:0")
         },
         move || {
@@ -113,6 +133,8 @@ fn main() {
         addr: server.addr(),
         tls: Some((client_cfg, "localhost".try_into().unwrap())),
     };
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flooding = flood.map(|n| sign_in_flood(target.clone(), api_key.clone(), n, stop.clone()));
     let out = run(
         &Load {
             users,
@@ -123,7 +145,21 @@ fn main() {
         },
         &[target],
     );
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let flooded = flooding.map(|t| t.join().unwrap());
     server.stop();
+    if let (Some(n), Some(f)) = (flood, flooded) {
+        let what = format!("bank validate via HTTPS, {n} connections flooding sign-ins");
+        let secs = out.elapsed.as_secs_f64().max(1e-9);
+        println!("| {what} | {:.0} | validations/s | {} validations; meanwhile {} refused sign-ins ({:.0}/s; {} answered busy) with made-up names, in turn POST /v1/login, /login, /backoffice/login |", out.per_second(), out.latencies.len(), f.refused, f.answered as f64 / secs, f.busy);
+        println!("| {what} p50 | {:.2} | ms | |", out.percentile_ms(0.50));
+        println!("| {what} p99 | {:.2} | ms | |", out.percentile_ms(0.99));
+        println!(
+            "| {what} max | {:.2} | ms | the slowest validation |",
+            out.percentile_ms(1.0)
+        );
+        return;
+    }
     if let Some(t) = import {
         let (what, took) = t.join().unwrap();
         println!("| bank import during the load: {what} | {:.0} | ms | one transaction, SQLite's only writer held meanwhile |", took.as_secs_f64() * 1000.0);

@@ -13,6 +13,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use import_lane::ImportLane;
 use lifecycle::{Bank, Caller, CustomerId, Error, LoginId, Store, UserRef};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -92,6 +93,9 @@ pub struct ServeConfig {
     /// The web pages (`bank_web::router`, issue #11), served beside the API behind the same
     /// TLS, `Host` check, limits and timeouts; every path outside them goes to the API.
     pub pages: Option<Router>,
+    /// The server's one import lane ([`ImportLane`]): give the pages' back office a clone of
+    /// the same, so that an upload there and an import here wait for each other.
+    pub imports: ImportLane,
 }
 
 impl ServeConfig {
@@ -106,6 +110,7 @@ impl ServeConfig {
             importer: None,
             workers: 2,
             pages: None,
+            imports: ImportLane::default(),
         }
     }
 }
@@ -151,7 +156,7 @@ struct App<S> {
     probe: Option<Arc<dyn crate::ops::Probe>>,
     ready: ReadyCache,
     metrics: Arc<Metrics>,
-    imports: crate::import_lane::ImportLane,
+    imports: ImportLane,
 }
 
 impl<S: Store + Send + Sync + 'static> App<S> {
@@ -228,7 +233,7 @@ where
         probe: ops.probe.clone(),
         ready: ReadyCache::default(),
         metrics: Arc::new(Metrics::new()),
-        imports: crate::import_lane::ImportLane::default(),
+        imports: cfg.imports.clone(),
     });
     let scrape: Arc<dyn Fn() -> String + Send + Sync> = {
         let a = app.clone();
@@ -702,7 +707,8 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
             Err(e) => routes::refusal(&e),
         };
     }
-    // Imports over the network one at a time, with a rest after each (`import_lane.rs`).
+    // Imports over the network one at a time, with a rest after each (the `import-lane`
+    // crate; the back office's upload page takes its turn in the same lane).
     let entered =
         match (import || customer_file) && method == "POST" {
             true => match app.imports.enter().await {

@@ -16,7 +16,6 @@ mod access;
 pub mod committer;
 mod edge;
 mod identity;
-mod import_lane;
 mod linger;
 #[cfg(feature = "load-client")]
 pub mod load;
@@ -28,6 +27,7 @@ pub mod routes;
 pub use access::REQUEST_ID_HEADER;
 pub use edge::{serve, serve_with, Limits, Running, ServeConfig, StartError, Tls};
 pub use identity::KEY_CACHE;
+pub use import_lane::ImportLane;
 pub use ops::{OpsConfig, PoolState, Probe};
 pub use routes::{handle, Reply, ROUTES};
 

@@ -381,3 +381,194 @@ where
     }
     (lat, refused, failed)
 }
+
+/// What a sign-in flood sent ([`sign_in_flood`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Flood {
+    /// Sign-ins answered.
+    pub answered: u64,
+    /// Of them, refused as a wrong sign-in (401/403, the answer expected).
+    pub refused: u64,
+    /// Of them, answered "busy" (503: a gate or the import lane full).
+    pub busy: u64,
+}
+
+/// Where a flooding connection signs in (by connection number, in turn).
+#[derive(Clone, Copy)]
+enum SignIn {
+    /// `POST /v1/login` (JSON, the `login` key).
+    Api,
+    /// `POST /login`, the customer login page (form, session cookie, CSRF token).
+    Page,
+    /// `POST /backoffice/login`, the operator login page.
+    Office,
+}
+
+/// The sign-in flood probe of `http_bench` (issue #10): `connections` keep-alive connections
+/// on a thread of their own (one current-thread runtime), each sending sign-ins with made-up
+/// names and passwords back to back until `stop`, in turn by connection: the API's
+/// `POST /v1/login` with `key`, the customer login page `POST /login` and the operator login
+/// page `POST /backoffice/login` (those two with the session cookie and CSRF token of a first
+/// `GET`, as a browser would). Every answer is a refusal. Panics if a connection cannot be
+/// opened.
+pub fn sign_in_flood(
+    target: Target,
+    key: String,
+    connections: u64,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Flood> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        rt.block_on(async move {
+            let mut tasks = Vec::new();
+            for c in 0..connections {
+                let kind = [SignIn::Api, SignIn::Page, SignIn::Office][c as usize % 3];
+                let (target, key, stop) = (target.clone(), key.clone(), stop.clone());
+                tasks.push(tokio::spawn(async move {
+                    flood_connection(&target, kind, &key, c, &stop).await
+                }));
+            }
+            let mut total = Flood::default();
+            for t in tasks {
+                let f = t.await.expect("a flood connection");
+                total.answered += f.answered;
+                total.refused += f.refused;
+                total.busy += f.busy;
+            }
+            total
+        })
+    })
+}
+
+/// An HTTP/1.1 connection to `target` (TLS when it has it).
+async fn open(target: &Target) -> hyper::client::conn::http1::SendRequest<Full<Bytes>> {
+    let tcp = tokio::net::TcpStream::connect(target.addr)
+        .await
+        .expect("connect to the server");
+    tcp.set_nodelay(true).expect("TCP_NODELAY");
+    match &target.tls {
+        Some((cfg, name)) => {
+            let tls = tokio_rustls::TlsConnector::from(cfg.clone())
+                .connect(name.clone(), tcp)
+                .await
+                .expect("TLS handshake");
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+                .await
+                .expect("HTTP/1.1 handshake");
+            tokio::spawn(conn);
+            sender
+        }
+        None => {
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+                .await
+                .expect("HTTP/1.1 handshake");
+            tokio::spawn(conn);
+            sender
+        }
+    }
+}
+
+/// `value` for an `application/x-www-form-urlencoded` body.
+fn form_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// One flooding connection: (answered, refused, busy).
+async fn flood_connection(
+    target: &Target,
+    kind: SignIn,
+    key: &str,
+    c: u64,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Flood {
+    use std::sync::atomic::Ordering;
+    let mut sender = open(target).await;
+    let path = match kind {
+        SignIn::Api => "/v1/login",
+        SignIn::Page => "/login",
+        SignIn::Office => "/backoffice/login",
+    };
+    let (mut cookie, mut csrf) = (String::new(), String::new());
+    let mut out = Flood::default();
+    let mut n = 0u64;
+    while !stop.load(Ordering::SeqCst) {
+        let get = !matches!(kind, SignIn::Api) && csrf.is_empty();
+        let (content_type, body) = match kind {
+            _ if get => ("", String::new()),
+            SignIn::Api => (
+                "application/json",
+                format!(r#"{{"customer":"C","login":"madeup{c}x{n}","password":"guess-{n}"}}"#),
+            ),
+            SignIn::Page => (
+                "application/x-www-form-urlencoded",
+                format!(
+                    "csrf={}&customer=C&login=madeup{c}x{n}&password=guess-{n}",
+                    form_value(&csrf)
+                ),
+            ),
+            SignIn::Office => (
+                "application/x-www-form-urlencoded",
+                format!(
+                    "csrf={}&name=nobody{c}x{n}&password=guess-{n}&code=123456",
+                    form_value(&csrf)
+                ),
+            ),
+        };
+        let mut req = hyper::Request::builder()
+            .method(if get { "GET" } else { "POST" })
+            .uri(path)
+            .header("host", "127.0.0.1");
+        if matches!(kind, SignIn::Api) {
+            req = req.header("authorization", format!("Bearer {key}"));
+        }
+        if !content_type.is_empty() {
+            req = req.header("content-type", content_type);
+        }
+        if !cookie.is_empty() {
+            req = req.header("cookie", cookie.as_str());
+        }
+        let req = req.body(Full::new(Bytes::from(body))).expect("a request");
+        if sender.ready().await.is_err() {
+            break;
+        }
+        let Ok(resp) = sender.send_request(req).await else {
+            break;
+        };
+        let status = resp.status().as_u16();
+        if let Some(set) = resp
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+        {
+            cookie = set.split(';').next().unwrap_or_default().to_owned();
+        }
+        let Ok(body) = resp.into_body().collect().await else {
+            break;
+        };
+        let html = String::from_utf8_lossy(&body.to_bytes()).into_owned();
+        if let Some(at) = html.find(r#"name="csrf" value=""#) {
+            let rest = &html[at + r#"name="csrf" value=""#.len()..];
+            csrf = rest.split('"').next().unwrap_or_default().to_owned();
+        }
+        if get {
+            continue;
+        }
+        n += 1;
+        out.answered += 1;
+        match status {
+            401 | 403 => out.refused += 1,
+            503 => out.busy += 1,
+            _ => {}
+        }
+    }
+    out
+}

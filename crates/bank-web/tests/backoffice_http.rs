@@ -366,3 +366,79 @@ async fn a_seed_file_over_the_upload_limit_gets_the_upload_page_saying_so_and_wh
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(alert(&body).contains("--import-key"), "{body}");
 }
+
+/// Issue #10: the upload page takes its turn in the server's one import lane, the lane of the
+/// JSON API's imports: while an API import runs and the lane's waiting places are taken, an
+/// upload is answered at once with the upload page saying so (503, in the page's language),
+/// its file not opened; once the lane is free, an upload goes through.
+#[tokio::test]
+async fn an_upload_takes_its_turn_in_the_import_lane_the_api_imports_use() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let clock = Clock::new();
+    let (bank, code) = bank_with_operator(&clock);
+    let opened = Arc::new(AtomicUsize::new(0));
+    let counted = opened.clone();
+    let lane = import_lane::ImportLane::default();
+    let office = bank_web::backoffice::Office {
+        importer: Some(Arc::new(move |_: &[u8]| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Err("not a seed file".to_owned())
+        })),
+        campaigns: None,
+        imports: lane.clone(),
+    };
+    let app = bank_web::router_with(bank, clock.as_web_clock(), office);
+    let cookie = log_in_sato(&app, &clock, &code).await;
+    let (_, _, page) = send(&app, get("/backoffice/imports", &cookie)).await;
+    let csrf = csrf_of(&page);
+
+    // An API import holds the lane, and as many more wait as the lane lets wait.
+    let running = lane.enter().await.expect("the lane is free");
+    let mut waiters = Vec::new();
+    for _ in 0..import_lane::MAX_WAITING {
+        let l = lane.clone();
+        waiters.push(tokio::spawn(
+            async move { l.enter().await.map(|e| e.done()) },
+        ));
+    }
+    while lane.waiting() < import_lane::MAX_WAITING {
+        tokio::task::yield_now().await;
+    }
+    for (path, text) in [
+        (
+            "/backoffice/imports",
+            "ほかの取込が実行中または待機中です。取込のたびに、お客様のログインを優先して処理しています。\
+             何も取り込まれていません。数秒後にもう一度送信してください。",
+        ),
+        (
+            "/backoffice/imports?lang=en",
+            "Other imports are running or waiting, and after each the bank gives customers&#39; \
+             logins the database first. Nothing was imported: send the file again in a few seconds.",
+        ),
+    ] {
+        let req = upload(path, &cookie, Body::new(Upload::new(&csrf, 10)));
+        let (status, _, body) = send(&app, req).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(alert(&body), text);
+    }
+    assert_eq!(opened.load(Ordering::SeqCst), 0, "no file was opened");
+
+    // The lane free again (the waiters gone, the running import over without a rest): the
+    // upload runs, and its file is opened.
+    for w in waiters {
+        w.abort();
+    }
+    drop(running);
+    while lane.waiting() > 0 {
+        tokio::task::yield_now().await;
+    }
+    let req = upload(
+        "/backoffice/imports",
+        &cookie,
+        Body::new(Upload::new(&csrf, 10)),
+    );
+    let (status, _, body) = send(&app, req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(opened.load(Ordering::SeqCst), 1, "the file was opened");
+}

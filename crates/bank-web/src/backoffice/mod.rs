@@ -48,6 +48,9 @@ pub struct Office {
     pub importer: Option<Arc<SeedFileOpener<'static>>>,
     /// The campaigns of the mailing room; without it the campaign view says so.
     pub campaigns: Option<Arc<dyn Campaigns>>,
+    /// The server's one import lane, shared with the JSON API's imports
+    /// (`bank_http::ServeConfig::imports`): an upload takes its turn there (`import-lane`).
+    pub imports: import_lane::ImportLane,
 }
 
 /// The caller the back-office pages act as: the client [`CLIENT_NAME`] with the scopes

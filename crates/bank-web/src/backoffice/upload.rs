@@ -8,6 +8,12 @@
 //! large, the limit, and what to do (smaller files, or `tokenline bank import` on the
 //! server); nothing more than the limit is held, and the edge reads and drops the rest of the
 //! body before answering (`bank_http`'s lingering close), so the browser shows the page.
+//!
+//! An upload takes its turn in the server's one import lane ([`super::Office::imports`], the
+//! lane of the JSON API's imports too, issue #10), after the file is read and the CSRF token
+//! checked: one import at a time, a rest after each so that logins get the database first,
+//! and when the lane is full this page again saying so (503, `bo.imports.busy`), nothing
+//! imported.
 
 use super::{outcome, Staff};
 use crate::csrf;
@@ -175,9 +181,14 @@ async fn submit_as<S: Store + Send + Sync + 'static>(
         return bad(c, "bo.imports.not_configured");
     };
     let caller = staff.caller;
+    let Some(turn) = web.office.imports.enter().await else {
+        let text = c_t(&c, "bo.imports.busy");
+        return upload_page(&web, c, Some(text), StatusCode::SERVICE_UNAVAILABLE);
+    };
     let res = web
         .call(move |bank, now| bank.import_file(&caller, &bytes, &*opener, now))
         .await;
+    turn.done();
     match res {
         Ok((n, digest, label)) => {
             let title = c.t("bo.imports.title").to_owned();

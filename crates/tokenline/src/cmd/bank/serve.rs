@@ -92,6 +92,8 @@ impl Cmd {
             Some(k) => Some(super::import::http_importer(k)?),
             None => None,
         };
+        // One import lane for the API's imports and the back office's uploads (issue #10).
+        let imports = bank_http::ImportLane::default();
         let pages = if self.no_pages {
             None
         } else {
@@ -105,6 +107,7 @@ impl Cmd {
                 campaigns: Some(Arc::new(mailroom::Mailroom::new(
                     crate::cmd::bank_db::MailDb::open(&db.db)?,
                 ))),
+                imports: imports.clone(),
             };
             Some(bank_web::router_with(
                 bank,
@@ -129,6 +132,7 @@ impl Cmd {
             importer,
             workers: self.workers,
             pages,
+            imports,
         };
         let probe = Arc::new(super::serve_probe::NodeProbe::default());
         let ops = bank_http::OpsConfig {

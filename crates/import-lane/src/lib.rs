@@ -1,20 +1,27 @@
-//! The import lane (issue #10): imports over the network (`POST /v1/imports`,
-//! `POST /v1/customer-imports`) run one at a time, and after each the lane stays closed for
-//! as long as the import took (at most [`MAX_REST`]), so that the logins queued behind it get
-//! the database first.
+//! The import lane (issue #10): imports over the network — `POST /v1/imports` and
+//! `POST /v1/customer-imports` of the JSON API (`bank-http`) and the back office's upload page
+//! (`bank-web`) — run one at a time through ONE lane per server, and after each the lane stays
+//! closed for as long as the import took (at most [`MAX_REST`]), so that the logins queued
+//! behind it get the database first. The server makes one [`ImportLane`] and hands a clone to
+//! the API and to the pages: an operator's upload and an API client's import wait for each
+//! other.
 //!
 //! Why: an import is one transaction (all or nothing), and SQLite has a single writer. While
 //! an import writes, every validation waits for it; the size of one import is bounded in the
 //! domain (`lifecycle::customer_import::NETWORK_MAX_USERS`, `lifecycle::NETWORK_MAX_TOKENS`),
-//! and this lane bounds how often: without it, a client sending imports back to back could
-//! take the writer again before SQLite's busy handler wakes the waiting logins (it polls, it
-//! does not queue), and logins would starve. With it, imports hold the writer at most half
-//! of the time.
+//! and this lane bounds how often: without it, imports back to back (from a client, or an
+//! operator's upload loop on the page that once bypassed the lane) would hold the writer
+//! nearly all the time. With it, imports hold the writer at most half of the time.
 //!
 //! An import that finds the lane taken waits its turn, at most [`MAX_WAIT`], with at most
 //! [`MAX_WAITING`] others (each holds its body in memory); beyond either it is answered at
-//! once (503 `import_busy`, nothing imported). A waiter whose client hangs up gives its
-//! place back.
+//! once (`import_busy`: 503 on the API, a page saying so in Japanese or English, nothing
+//! imported). A waiter whose client hangs up gives its place back.
+//!
+//! Its own crate because both `bank-http` and `bank-web` use it and neither depends on the
+//! other; it is async (tokio's fair semaphore), which the domain crate is not.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -82,6 +89,13 @@ impl ImportLane {
             Ok(Ok(p)) => Some(entered(p)),
             _ => None,
         }
+    }
+}
+
+impl ImportLane {
+    /// How many imports wait for their turn now (the running one not counted).
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
     }
 }
 
