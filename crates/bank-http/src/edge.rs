@@ -462,8 +462,15 @@ impl<S> App<S> {
     /// request target is in absolute form (`GET http://host:port/v1/health`, which a server
     /// must accept, RFC 9112 §3.2.2, and whose authority then stands for the host), that
     /// authority too, each checked against `--allowed-host` the same way (DNS rebinding:
-    /// issue #10). An authority with a user part (`user@host`) names no allowed host.
+    /// issue #10). An authority with a user part (`user@host`) names no allowed host. A
+    /// request with more than one `Host` field is refused whatever they say (RFC 9112 §3.2:
+    /// "a server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1 request
+    /// message that lacks a Host header field and to any request message that contains more
+    /// than one Host header field"): a proxy and this server could each read another one.
     fn host_allowed(&self, h: &HeaderMap, uri: &axum::http::Uri) -> bool {
+        if h.get_all(header::HOST).iter().nth(1).is_some() {
+            return false;
+        }
         let Some(host) = header_text(h, "host") else {
             return false;
         };

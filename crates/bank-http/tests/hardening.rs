@@ -296,6 +296,46 @@ fn an_absolute_form_target_naming_another_host_is_refused_like_a_foreign_host_he
     s.stop();
 }
 
+/// RFC 9112 §3.2: a request with more than one `Host` field is answered 400, even when each
+/// names an allowed host (a proxy in front and this server could each read another one),
+/// by the API and by the pages served beside it; one allowed `Host` still passes. Raw
+/// requests over a real loopback socket.
+#[test]
+fn a_request_with_two_host_fields_is_answered_400_by_the_api_and_the_pages() {
+    let b = bankd();
+    let mut cfg = bank_http::ServeConfig::loopback("127.0.0.1:0");
+    cfg.pages = Some(axum::Router::new().route("/", axum::routing::get(|| async { "page" })));
+    let s = start(&b, cfg).unwrap();
+    let get = |path: &str, hosts: &[&str]| {
+        let fields: String = hosts.iter().map(|h| format!("Host: {h}\r\n")).collect();
+        let mut c = TcpStream::connect_timeout(&s.addr(), Duration::from_secs(5)).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            c,
+            "GET {path} HTTP/1.1\r\n{fields}Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        c.read_to_string(&mut out).unwrap();
+        let status: u16 = out.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
+        (status, out)
+    };
+    for path in ["/v1/health", "/"] {
+        assert_eq!(get(path, &["127.0.0.1"]).0, 200, "{path}: one allowed Host");
+        for hosts in [
+            ["127.0.0.1", "127.0.0.1"],
+            ["127.0.0.1", "localhost"],
+            ["127.0.0.1", "attacker.example"],
+            ["attacker.example", "127.0.0.1"],
+        ] {
+            let (st, out) = get(path, &hosts);
+            assert_eq!(st, 400, "{path} {hosts:?}: {out}");
+            assert!(!out.contains("page"), "{path} {hosts:?}: {out}");
+        }
+    }
+    s.stop();
+}
+
 #[test]
 fn unknown_login_and_wrong_code_get_the_same_status_and_body() {
     let b = bankd();

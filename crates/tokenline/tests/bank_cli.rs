@@ -50,6 +50,7 @@ impl Bank {
             .arg("--db")
             .arg(self.db())
             .env("TOKENLINE_BANK_SECRET", SECRET)
+            .env_remove("TOKENLINE_CLOCK")
             .stdin(Stdio::null());
         if let Some(t) = clock {
             c.arg("--clock").arg(format!("fixed:{}", t.to_rfc3339()));
@@ -948,4 +949,98 @@ fn cli_refuses_a_customer_id_differing_only_in_case_naming_the_existing_one() {
     assert!(err.contains("existing customer C1"), "{err}");
     let out = b.ok(&["customer", "list"], None);
     assert!(!out.contains("c1 ") && !out.contains("偽商事"), "{out}");
+}
+
+/// Issue #10: `TOKENLINE_CLOCK`, which the README exports for the demo, is honoured by every
+/// `bank` command that takes `--clock` (as by the mailroom's), and `--clock` wins over it; a
+/// production database refuses it, naming it; `bank init` ignores it.
+#[test]
+fn tokenline_clock_is_honoured_by_bank_commands_and_the_clock_flag_wins() {
+    let b = bank_004();
+    let with_env = |args: &[&str], env: DateTime<Utc>, flag: Option<DateTime<Utc>>| {
+        let mut c = Command::new(BIN);
+        c.arg("bank")
+            .args(args)
+            .arg("--db")
+            .arg(b.db())
+            .env("TOKENLINE_CLOCK", format!("fixed:{}", env.to_rfc3339()))
+            .stdin(Stdio::null());
+        if let Some(t) = flag {
+            c.arg("--clock").arg(format!("fixed:{}", t.to_rfc3339()));
+        }
+        c.output().unwrap()
+    };
+    let t = jst(2025, 3, 5, 10, 0);
+    let o = with_env(
+        &["validate", "jiro", "--code", &code("45678909", t), "--json"],
+        t,
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let later = t + chrono::Duration::days(3);
+    let o = with_env(
+        &[
+            "validate",
+            "jiro",
+            "--code",
+            &code("45678909", later),
+            "--json",
+        ],
+        t,
+        Some(later),
+    );
+    assert!(
+        o.status.success(),
+        "the flag wins: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = with_env(&["audit", "--json", "--limit", "8"], t, None);
+    let clocks: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["action"] == "login")
+        .map(|v| v["clock"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        clocks,
+        [
+            format!("fixed:{}", t.to_rfc3339()),
+            format!("fixed:{}", later.to_rfc3339())
+        ],
+        "each login's audit entry names the clock in force"
+    );
+    let prod = Bank {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/policy/bank-004.toml");
+    let init = Command::new(BIN)
+        .args([
+            "bank",
+            "init",
+            "--production",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--db",
+        ])
+        .arg(prod.db())
+        .env("TOKENLINE_CLOCK", "offset:1h")
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "init ignores the variable: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let o = Command::new(BIN)
+        .args(["bank", "audit", "--db"])
+        .arg(prod.db())
+        .env("TOKENLINE_CLOCK", "offset:1h")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("TOKENLINE_CLOCK") && err.contains("production"),
+        "{err}"
+    );
 }

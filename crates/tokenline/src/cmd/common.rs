@@ -31,6 +31,40 @@ impl std::str::FromStr for ClockSpec {
     }
 }
 
+/// The environment variable that sets the staging clock of every `bank` and `mailroom`
+/// command when `--clock` is not given (the README exports it for the demo).
+pub const CLOCK_ENV: &str = "TOKENLINE_CLOCK";
+
+/// The staging clock in force for a `bank` or `mailroom` command: `--clock` when given (the
+/// flag wins), else [`CLOCK_ENV`] when it is set and not empty, else none (the real clock).
+/// A database initialised as production refuses either, naming both and the database
+/// (`db`, as messages show it).
+///
+/// Errors: the variable does not parse as a clock; a clock on a production database.
+pub fn clock_in_force(
+    flag: Option<ClockSpec>,
+    production: bool,
+    db: &str,
+) -> anyhow::Result<Option<ClockSpec>> {
+    let clock = match flag {
+        Some(c) => Some(c),
+        None => match std::env::var(CLOCK_ENV) {
+            Ok(v) if !v.trim().is_empty() => Some(
+                v.trim()
+                    .parse::<ClockSpec>()
+                    .map_err(|e| anyhow::anyhow!("environment variable {CLOCK_ENV}: {e}"))?,
+            ),
+            _ => None,
+        },
+    };
+    if clock.is_some() && production {
+        anyhow::bail!(
+            "--clock (or {CLOCK_ENV}) is refused: {db} was initialised as production (staging clocks are for test databases: `bank init --staging`; unset {CLOCK_ENV} if it is exported)"
+        );
+    }
+    Ok(clock)
+}
+
 /// `[+-]` then one or more `<n><unit>` with units `d`, `h`, `m`, `s`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let bad = || format!("duration {s:?}: use e.g. 90s, 30m, -2h30m, 1d");

@@ -23,8 +23,9 @@ pub struct DbArgs {
     /// The master key file [default: the database path + ".key"; required with a URL].
     #[arg(long, env = "TOKENLINE_BANK_KEY")]
     pub key_file: Option<PathBuf>,
-    /// Staging clock: `fixed:2025-03-04T08:00:00+09:00` or `offset:-2h30m` (units d h m s).
-    /// Refused on a database initialised with --production; written to the audit log.
+    /// Staging clock: `fixed:2025-03-04T08:00:00+09:00` or `offset:-2h30m` (units d h m s)
+    /// [default: env TOKENLINE_CLOCK when set]. Refused on a database initialised with
+    /// --production; written to the audit log.
     #[arg(long)]
     pub clock: Option<ClockSpec>,
     /// JSON Lines on stdout (human text goes to stderr).
@@ -64,19 +65,21 @@ impl DbArgs {
     /// Opens the bank with its stored policy; refuses a staging clock on production.
     pub fn open(&self) -> anyhow::Result<Opened> {
         let store = self.store()?;
-        if self.clock.is_some() && store.environment() == Environment::Production {
-            bail!("--clock is refused: {} was initialised as production (staging clocks are for test databases: `bank init --staging`)", bank_db::shown(&self.db));
-        }
+        let clock = crate::cmd::common::clock_in_force(
+            self.clock,
+            store.environment() == Environment::Production,
+            &bank_db::shown(&self.db),
+        )?;
         let policy = match store.meta("policy")? {
             Some(text) => {
                 Policy::from_toml_str(&text).context("the policy stored in the database")?
             }
             None => Policy::default(),
         };
-        let note = self.clock.map(|c| c.note());
+        let note = clock.map(|c| c.note());
         Ok(Opened {
             bank: Bank::new(store, policy).with_clock_note(note),
-            clock: self.clock,
+            clock,
             caller: crate::cmd::common::local_caller(),
         })
     }

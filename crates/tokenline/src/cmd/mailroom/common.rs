@@ -4,7 +4,7 @@
 //! campaign tables live in the bank's database file.
 
 use crate::cmd::bank_db::{self, BankStore, MailDb};
-use anyhow::{bail, Context};
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use lifecycle::{Bank, Policy};
 use lifecycle_sqlite::{Environment, MasterKey};
@@ -24,8 +24,9 @@ pub struct Args {
     #[arg(long, env = "TOKENLINE_BANK_KEY")]
     pub key_file: Option<PathBuf>,
     /// Staging clock: `fixed:2023-03-01T09:00:00+09:00` or `offset:-2h30m` (units d h m s).
-    /// Refused on a production database; noted in the bank's audit log when shipping.
-    #[arg(long, env = "TOKENLINE_CLOCK")]
+    /// Refused on a production database; noted in the bank's audit log when shipping
+    /// [default: env TOKENLINE_CLOCK when set].
+    #[arg(long)]
     pub clock: Option<Clock>,
     /// JSON Lines on stdout (human text goes to stderr).
     #[arg(long)]
@@ -60,9 +61,11 @@ impl Args {
     pub fn open(&self) -> anyhow::Result<Opened> {
         let store = MailDb::open(&self.db)?;
         let env = store.meta("environment")?.unwrap_or_default();
-        if self.clock.is_some() && env == Environment::Production.as_str() {
-            bail!("--clock is refused: {} was initialised as production (staging clocks are for test databases: `bank init --staging`)", bank_db::shown(&self.db));
-        }
+        let clock = crate::cmd::common::clock_in_force(
+            self.clock,
+            env == Environment::Production.as_str(),
+            &bank_db::shown(&self.db),
+        )?;
         let policy = match store.meta("policy")? {
             Some(text) => {
                 Policy::from_toml_str(&text).context("the policy stored in the database")?
@@ -72,16 +75,17 @@ impl Args {
         Ok(Opened {
             mail: Mailroom::new(store).with_actor(self.operator.clone()),
             policy,
-            clock: self.clock,
+            clock,
         })
     }
 
     /// Opens the bank itself (with the master key), to tell it what shipped.
-    pub fn bank(&self, policy: &Policy) -> anyhow::Result<Bank<BankStore>> {
+    /// `o` is this command's opened mailing room (its policy and the clock in force).
+    pub fn bank(&self, o: &Opened) -> anyhow::Result<Bank<BankStore>> {
         let key = MasterKey::load(&self.key_path()?)?;
         let store = BankStore::open(&self.db, &key)?;
-        let note = self.clock.map(|c| c.note());
-        Ok(Bank::new(store, policy.clone()).with_clock_note(note))
+        let note = o.clock.map(|c| c.note());
+        Ok(Bank::new(store, o.policy.clone()).with_clock_note(note))
     }
 }
 

@@ -32,7 +32,7 @@ impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.args.open()?;
-        let bank = self.args.bank(&o.policy)?;
+        let bank = self.args.bank(&o)?;
         let json = self.args.json;
         if let Some(e) = self.envelope {
             let s = o.mail.ship(
