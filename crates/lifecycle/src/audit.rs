@@ -296,19 +296,38 @@ pub fn verify_chain(entries: &[AuditEntry]) -> Result<usize, BrokenLink> {
 /// reorder the text around them, zero-width characters U+200B–U+200D, U+FEFF, and beyond the
 /// BMP the invisible tag characters U+E0001, U+E0020–U+E007F that can smuggle a hidden text
 /// into a name or a reason) and the line and paragraph separators (Zl U+2028, Zp U+2029),
-/// which some viewers break lines at. Japanese text stays: the full-width space U+3000 is Zs,
-/// the ideographic variation selectors U+E0100… of names' 異体字 are Mn. Categories from
-/// `unicode-properties` (Unicode's tables). The OpenAPI schema `Name` lists the same characters
-/// of the BMP (test `the_spec_name_pattern_refuses_what_the_bank_refuses`).
+/// which some viewers break lines at.
+///
+/// Also every character that shows nothing although it is not Cf (issue #10): Unicode's
+/// `Default_Ignorable_Code_Point` (UAX #44: the Hangul fillers U+115F, U+1160, U+3164, U+FFA0,
+/// the combining grapheme joiner U+034F, the variation selectors U+180B–U+180F and
+/// U+FE00–U+FE0F, the reserved U+2065, U+FFF0–U+FFF8, U+E0000–U+E0FFF…), the braille
+/// blank U+2800 (a visible-width blank that is a symbol, not a space), the noncharacters
+/// (`Noncharacter_Code_Point`: U+FDD0–U+FDEF and the last two of every plane, U+FFFE…) and
+/// private use (Co: U+E000–U+F8FF and planes 15–16), whose glyph is whatever a font says.
+///
+/// Japanese text stays: the full-width space U+3000 is Zs, kana, kanji, full-width and
+/// half-width forms are letters and symbols, and the ideographic variation selectors
+/// U+E0100–U+E01EF of names' 異体字 (IVS, registered in the Ideographic Variation Database)
+/// are kept although default-ignorable: they select a glyph of the kanji before them.
+/// Categories from `unicode-properties`, the binary properties from ICU4X's
+/// `icu_properties` (Unicode's tables, compiled in). The OpenAPI schema `Name` lists the same
+/// characters of the BMP (test `the_spec_name_pattern_refuses_what_the_bank_refuses`).
 pub fn is_unsafe_char(c: char) -> bool {
+    use icu_properties::props::{BinaryProperty, DefaultIgnorableCodePoint, NoncharacterCodePoint};
     use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    const BRAILLE_BLANK: char = '\u{2800}';
+    let ivs = ('\u{E0100}'..='\u{E01EF}').contains(&c);
     matches!(
         c.general_category(),
         GeneralCategory::Control
             | GeneralCategory::Format
             | GeneralCategory::LineSeparator
             | GeneralCategory::ParagraphSeparator
-    )
+            | GeneralCategory::PrivateUse
+    ) || (DefaultIgnorableCodePoint::for_char(c) && !ivs)
+        || NoncharacterCodePoint::for_char(c)
+        || c == BRAILLE_BLANK
 }
 
 /// Refuses free text holding a character of [`is_unsafe_char`] (newline, escape, a bidi
@@ -318,7 +337,7 @@ pub fn is_unsafe_char(c: char) -> bool {
 pub fn refuse_control(field: &'static str, text: &str) -> Result<(), Error> {
     if let Some(c) = text.chars().find(|&c| is_unsafe_char(c)) {
         return Err(Error::InvalidInput(format!(
-            "{field} holds the control character U+{:04X}: use printable text on one line (no control, bidi or line separator characters)",
+            "{field} holds the invisible or control character U+{:04X}: use printable text on one line (no control, bidi, line separator or invisible characters)",
             u32::from(c)
         )));
     }
@@ -540,6 +559,45 @@ mod tests {
             "ｶﾌﾞｼｷｶﾞｲｼｬ",
         ] {
             assert!(refuse_control("reason", good).is_ok(), "{good:?}");
+            assert_eq!(escape(good), good);
+        }
+    }
+
+    /// Issue #10: characters that show nothing but are not Cf (a reviewer's Hangul filler
+    /// U+3164 and braille blank U+2800 in a name, a noncharacter U+FFFF, private use) are
+    /// refused by the same rule, and escaped; every default-ignorable code point but the
+    /// ideographic variation selectors, every noncharacter and every private-use character
+    /// is; Japanese names, the ideographic space, full-width and half-width forms stay.
+    #[test]
+    fn invisible_characters_that_are_not_cf_are_refused_and_japanese_kept() {
+        use icu_properties::props::{BinaryProperty, DefaultIgnorableCodePoint};
+        for cp in [
+            0x3164u32, 0x115F, 0x1160, 0x2800, 0x034F, 0xFFFE, 0xFFFF, 0xFDD0, 0xFDEF, 0x1FFFE,
+            0x10FFFF, 0xE000, 0xF8FF, 0xF0000, 0x100000, 0x10FFFD, 0xFFA0, 0x180B, 0x180C, 0x180D,
+            0x180E, 0x180F, 0xFE00, 0xFE0F, 0x17B4, 0x2065, 0xFFF0, 0xE0080,
+        ] {
+            let c = char::from_u32(cp).unwrap();
+            let text = format!("山田{c}太郎");
+            let err = refuse_control("user name", &text).unwrap_err();
+            assert!(err.to_string().contains(&format!("U+{cp:04X}")), "{err}");
+            assert!(!escape(&text).contains(c), "U+{cp:04X} escaped");
+        }
+        let ivs = 0xE0100..=0xE01EFu32;
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            if DefaultIgnorableCodePoint::for_char(c) && !ivs.contains(&u32::from(c)) {
+                assert!(is_unsafe_char(c), "U+{:04X}", u32::from(c));
+            }
+        }
+        for good in [
+            "山田　太郎",
+            "葛\u{e0100}飾区",
+            "ｶﾌﾞｼｷｶﾞｲｼｬ ﾃﾞｰﾀ",
+            "ＡＢＣ商事（株）　１２３",
+            "ハングル 한글",
+            "点字の会",
+            "紛失のため（電車内）〜再発行",
+        ] {
+            assert!(refuse_control("customer name", good).is_ok(), "{good:?}");
             assert_eq!(escape(good), good);
         }
     }
