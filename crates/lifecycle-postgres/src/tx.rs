@@ -316,6 +316,41 @@ impl Tx for PgTx<'_> {
             .collect()
     }
 
+    fn logins_ignoring_case(
+        &mut self,
+        users: &[(CustomerId, LoginId)],
+    ) -> Result<Vec<(CustomerId, LoginId)>, StoreError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.flush()?;
+        // IDs are ASCII (ids.rs), which lower() folds whatever the database's locale.
+        let customers: Vec<&str> = users.iter().map(|(c, _)| c.as_str()).collect();
+        let lowered: Vec<String> = users
+            .iter()
+            .map(|(_, l)| l.as_str().to_ascii_lowercase())
+            .collect();
+        let rows = self
+            .tx
+            .query(
+                "SELECT customer, login FROM users WHERE (customer, lower(login)) IN \
+                 (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY customer, login",
+                &[&customers, &lowered],
+            )
+            .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let c: String = r.get(0);
+                let l: String = r.get(1);
+                let c = CustomerId::parse(&c)
+                    .map_err(|e| StoreError::Corrupt(format!("customer id: {e}")))?;
+                let l = LoginId::parse(&l)
+                    .map_err(|e| StoreError::Corrupt(format!("login id: {e}")))?;
+                Ok((c, l))
+            })
+            .collect()
+    }
+
     fn customer(&mut self, cid: &CustomerId) -> Result<Option<Customer>, StoreError> {
         self.flush()?;
         let row = self

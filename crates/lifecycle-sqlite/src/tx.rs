@@ -230,6 +230,43 @@ impl Tx for SqlTx<'_> {
             .collect()
     }
 
+    fn logins_ignoring_case(
+        &mut self,
+        users: &[(CustomerId, LoginId)],
+    ) -> Result<Vec<(CustomerId, LoginId)>, StoreError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for any number of users: [customer, lowered login] pairs as a JSON
+        // array (json_each); `lower()` of SQLite folds ASCII only, which is what IDs are.
+        let pairs: Vec<[String; 2]> = users
+            .iter()
+            .map(|(c, l)| [c.as_str().to_owned(), l.as_str().to_ascii_lowercase()])
+            .collect();
+        let list = serde_json::to_string(&pairs)
+            .map_err(|e| StoreError::Backend(format!("login IDs: {e}")))?;
+        let mut st = sql(self.tx.prepare_cached(
+            "SELECT customer, login FROM users WHERE (customer, lower(login)) IN \
+             (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1)) \
+             ORDER BY customer, login",
+        ))?;
+        let found = sql(st
+            .query_map([list], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>()))?;
+        found
+            .iter()
+            .map(|(c, l)| {
+                let c = CustomerId::parse(c)
+                    .map_err(|e| StoreError::Corrupt(format!("customer id: {e}")))?;
+                let l =
+                    LoginId::parse(l).map_err(|e| StoreError::Corrupt(format!("login id: {e}")))?;
+                Ok((c, l))
+            })
+            .collect()
+    }
+
     fn customer(&mut self, cid: &CustomerId) -> Result<Option<Customer>, StoreError> {
         let mut st = sql(self
             .tx

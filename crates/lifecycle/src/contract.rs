@@ -85,6 +85,71 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     import_skip_known_keeps_all_or_nothing(&make());
     two_customers_may_each_have_login_admin01(&make());
     customer_ids_are_found_ignoring_case(&make());
+    logins_are_found_ignoring_case_within_their_customer(&make());
+}
+
+/// [`Tx::logins_ignoring_case`] (issue #10: `RMASTER` beside `rmaster`): every stored user of
+/// the customer asked whose login ID equals the one asked ignoring ASCII case, exact ones
+/// included, ordered by customer then login ID, as stored; never another customer's user;
+/// nothing for login IDs that differ in more than case, nor for an empty list.
+pub fn logins_are_found_ignoring_case_within_their_customer<S: Store>(s: &S) {
+    s.transaction(|tx| {
+        for c in ["C1", "C2"] {
+            tx.insert_customer(&customer(c))?;
+        }
+        for (c, l) in [
+            ("C1", "rmaster"),
+            ("C1", "Hanako.K@x"),
+            ("C1", "jiro"),
+            ("C2", "RMASTER"),
+        ] {
+            tx.insert_user(&User::new(
+                lid(l),
+                cid(c),
+                l.into(),
+                UserClass::General,
+                true,
+            ))?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    let found = |ask: &[(&str, &str)]| {
+        let users: Vec<(CustomerId, LoginId)> = ask.iter().map(|(c, l)| (cid(c), lid(l))).collect();
+        s.transaction(|tx| tx.logins_ignoring_case(&users))
+            .unwrap()
+            .iter()
+            .map(|(c, l)| format!("{c}/{l}"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        found(&[("C1", "RMASTER")]),
+        ["C1/rmaster"],
+        "another case, same customer"
+    );
+    assert_eq!(
+        found(&[("C1", "rmaster")]),
+        ["C1/rmaster"],
+        "the exact login ID too"
+    );
+    assert_eq!(
+        found(&[("C2", "rMaster")]),
+        ["C2/RMASTER"],
+        "each customer its own"
+    );
+    assert_eq!(found(&[("C1", "hanako.k@X")]), ["C1/Hanako.K@x"]);
+    assert_eq!(
+        found(&[
+            ("C2", "JIRO"),
+            ("C1", "JIRO"),
+            ("C1", "RMaster"),
+            ("C2", "rmaster")
+        ]),
+        ["C1/jiro", "C1/rmaster", "C2/RMASTER"],
+        "several at once, ordered by customer then login ID"
+    );
+    assert!(found(&[("C2", "jiro"), ("C1", "rmaster2"), ("C3", "rmaster")]).is_empty());
+    assert!(found(&[]).is_empty());
 }
 
 /// [`Tx::customer_ids_ignoring_case`] (issue #10: `C0001` beside `c0001`): every stored ID

@@ -68,6 +68,19 @@ pub enum Error {
     /// The login ID is taken within its customer.
     #[error("login id {0} is already taken")]
     DuplicateUser(String),
+    /// A new login ID equals one of a user of the same customer but for letter case
+    /// (`RMASTER` beside `rmaster`): two users the customer and staff would take for one
+    /// (issue #10). Login IDs are compared ignoring ASCII case when a user is created; stored
+    /// ones are kept as they are.
+    #[error("login ID {login} differs only in letter case from {existing}, a user of customer {customer}: the customer and staff would take them for one user; use {existing}, or choose a login ID that differs in more than case")]
+    LoginIdCaseClash {
+        /// The customer.
+        customer: CustomerId,
+        /// The login ID asked for.
+        login: LoginId,
+        /// The user's login ID that exists.
+        existing: LoginId,
+    },
     /// A login ID named without its customer exists in several customers (the CLI's
     /// resolution of a bare login ID).
     #[error("login ID {login} exists in {}: give --customer", customers.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" and "))]
@@ -297,7 +310,7 @@ impl Error {
             Error::UnknownUser(_) => "unknown_user",
             Error::UnknownSerial(_) => "unknown_serial",
             Error::DuplicateCustomer(_) | Error::CustomerIdCaseClash { .. } => "duplicate_customer",
-            Error::DuplicateUser(_) => "duplicate_user",
+            Error::DuplicateUser(_) | Error::LoginIdCaseClash { .. } => "duplicate_user",
             Error::AmbiguousLogin { .. } => "ambiguous_login",
             Error::MasterExists(_) => "master_exists",
             Error::DuplicateSerial(_) => "duplicate_serial",

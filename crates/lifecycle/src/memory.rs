@@ -91,6 +91,21 @@ impl Tx for State {
             .cloned()
             .collect())
     }
+    fn logins_ignoring_case(
+        &mut self,
+        users: &[(CustomerId, LoginId)],
+    ) -> Result<Vec<(CustomerId, LoginId)>, StoreError> {
+        Ok(self
+            .users
+            .keys()
+            .filter(|(c, l)| {
+                users
+                    .iter()
+                    .any(|(uc, ul)| uc == c && ul.as_str().eq_ignore_ascii_case(l.as_str()))
+            })
+            .cloned()
+            .collect())
+    }
     fn update_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
         let slot = self
             .customers

@@ -120,6 +120,15 @@ pub trait Tx {
     /// Adds a user; `Duplicate` if its customer has a user with that login ID already
     /// (login IDs are unique per customer, not bank-wide: the key is (customer, login)).
     fn insert_user(&mut self, u: &User) -> Result<(), StoreError>;
+    /// The stored users `(customer, login)` whose customer is one of `users`' exactly and
+    /// whose login ID equals that one's ignoring ASCII case (exact matches included), ordered
+    /// by customer then login ID, as stored: `RMASTER` beside `rmaster` in one customer would
+    /// be two users that staff and the customer take for one, so a new login ID is refused
+    /// when it meets one (issue #10). Login IDs are stored as given; this only compares.
+    fn logins_ignoring_case(
+        &mut self,
+        users: &[(CustomerId, LoginId)],
+    ) -> Result<Vec<(CustomerId, LoginId)>, StoreError>;
     /// Reads the user `login` of `customer`.
     fn user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<Option<User>, StoreError>;
     /// Every user with this login ID, across customers, ordered by customer (to resolve a

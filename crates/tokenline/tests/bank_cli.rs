@@ -1044,3 +1044,42 @@ fn tokenline_clock_is_honoured_by_bank_commands_and_the_clock_flag_wins() {
         "{err}"
     );
 }
+
+/// Issue #10: `TARO` beside `taro` in customer C1 would be two users taken for one. `bank user
+/// add` and `bank customers import` refuse a login ID differing from one of the same
+/// customer's only in letter case, naming it and what to do.
+#[test]
+fn cli_refuses_a_login_id_differing_only_in_case_within_a_customer_naming_the_existing_one() {
+    let b = bank_004();
+    let err = b.refused(
+        &[
+            "user",
+            "add",
+            "C1",
+            "TARO",
+            "--name",
+            "偽太郎",
+            "--class",
+            "general",
+        ],
+        None,
+    );
+    assert!(
+        err.contains("login ID TARO differs only in letter case from taro, a user of customer C1")
+            && err.contains("use taro, or choose a login ID"),
+        "{err}"
+    );
+    let file = b.dir.path().join("customers.csv");
+    std::fs::write(
+        &file,
+        "customer,customer_name,mode,login,user_name,class,needs_otp,serial,expiry\n\
+         C9,九号商事,individual,rmaster,山田,master,false,,\n\
+         C9,九号商事,individual,RMASTER,田中,general,false,,\n",
+    )
+    .unwrap();
+    let err = b.refused(&["customers", "import", file.to_str().unwrap()], None);
+    assert!(err.contains("line 3, column login"), "{err}");
+    assert!(err.contains("from rmaster on line 2"), "{err}");
+    let out = b.ok(&["customer", "show", "C1"], None);
+    assert!(out.contains("taro") && !out.contains("TARO"), "{out}");
+}

@@ -131,6 +131,18 @@ impl<S: Store> Bank<S> {
                 if tx.customer(&u.customer)?.is_none() {
                     return Ok(Err(Error::UnknownCustomer(u.customer.to_string())));
                 }
+                // `RMASTER` beside `rmaster` would be two users taken for one (issue #10).
+                // (The same login ID exactly is the plain duplicate the insert answers.)
+                let alike = tx.logins_ignoring_case(&[(u.customer.clone(), u.login.clone())])?;
+                if let Some((_, existing)) = alike.iter().find(|(_, l)| *l != u.login) {
+                    if !alike.iter().any(|(_, l)| *l == u.login) {
+                        return Ok(Err(Error::LoginIdCaseClash {
+                            customer: u.customer.clone(),
+                            login: u.login.clone(),
+                            existing: existing.clone(),
+                        }));
+                    }
+                }
                 if u.class == UserClass::Master
                     && tx
                         .users_of_customer(&u.customer)?

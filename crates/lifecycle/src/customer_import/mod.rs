@@ -318,6 +318,7 @@ fn check_file(rows: &[CustomerRow]) -> Result<(), Error> {
     let mut customers: BTreeMap<&CustomerId, Seen> = BTreeMap::new();
     let mut logins = BTreeMap::new();
     let mut folded_ids: BTreeMap<String, (&CustomerId, usize)> = BTreeMap::new();
+    let mut folded_logins: BTreeMap<(&CustomerId, String), (&LoginId, usize)> = BTreeMap::new();
     for r in rows {
         let at = |field: &'static str, e: String| at(r.line, field, e);
         if r.customer_name.trim().is_empty() {
@@ -355,6 +356,25 @@ fn check_file(rows: &[CustomerRow]) -> Result<(), Error> {
             Some(_) => {}
             None => {
                 folded_ids.insert(folded, (&r.customer, r.line));
+            }
+        }
+        // Two login IDs of one customer in the file that differ only in case (issue #10).
+        // (Against the bank's users there is nothing to compare: a customer of the file must
+        // be new, so it has no user yet.)
+        let folded = (&r.customer, r.login.as_str().to_ascii_lowercase());
+        match folded_logins.get(&folded) {
+            Some((other, line)) if *other != &r.login => {
+                return Err(at(
+                    "login",
+                    format!(
+                        "login ID {} of customer {} differs only in letter case from {other} on line {line}: the customer and staff would take them for one user; write one login ID the same way, or choose login IDs that differ in more than case",
+                        r.login, r.customer
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                folded_logins.insert(folded, (&r.login, r.line));
             }
         }
         if let Some(first) = logins.insert((&r.customer, &r.login), r.line) {
