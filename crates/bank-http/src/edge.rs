@@ -326,12 +326,15 @@ async fn accept_loop<S: Store + Send + Sync + 'static>(
     let api = Router::new()
         .fallback(dispatch::<S>)
         .with_state(app.clone());
-    // Pages first (their own routes), the API for every other path; the pages get the same
-    // Host check as the API (DNS rebinding).
+    // The API under /v1/, the pages everything else (a path neither serves answers the
+    // pages' 404 page, in the visitor's language); the pages get the same Host check as the
+    // API (DNS rebinding).
     let router = match pages {
-        Some(p) => p
-            .layer(axum::middleware::from_fn_with_state(app, page_host::<S>))
-            .fallback_service(api),
+        Some(p) => Router::new()
+            .route("/v1", axum::routing::any(dispatch::<S>))
+            .route("/v1/{*rest}", axum::routing::any(dispatch::<S>))
+            .with_state(app.clone())
+            .merge(p.layer(axum::middleware::from_fn_with_state(app, page_host::<S>))),
         None => api,
     }
     .layer(axum::middleware::from_fn(crate::linger::layer));

@@ -7,10 +7,13 @@
 
 use crate::page::{self, Chrome};
 use crate::session::Session;
+use crate::Web;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use lifecycle::{Actor, Store};
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 /// The largest form body accepted (bytes).
@@ -73,15 +76,51 @@ pub fn token_ok(session: &Session, given: &str) -> bool {
     !given.is_empty() && bool::from(session.csrf.as_bytes().ct_eq(given.as_bytes()))
 }
 
-impl<S, T> FromRequest<S> for CsrfForm<T>
+/// The refusal of a form whose token or origin is wrong; in a signed-in session it is also
+/// recorded in the audit log under the signed-in user or operator
+/// ([`lifecycle::Bank::record_refused_form`]): a forged cross-site request leaves a trace.
+async fn forged<S: Store + Send + Sync + 'static>(
+    web: &Web<S>,
+    session: Option<&Session>,
+    path: &str,
+    chrome: Chrome,
+) -> FormRefusal {
+    let who = session.and_then(|s| match (&s.customer, &s.operator) {
+        (Some(c), _) => Some((Actor::User(c.login.to_string()), Some(c.customer.clone()))),
+        (None, Some(o)) => Some((Actor::Operator(o.operator.to_string()), None)),
+        (None, None) => None,
+    });
+    if let Some((actor, customer)) = who {
+        let path = path.to_owned();
+        let recorded = web
+            .call(move |bank, now| {
+                bank.record_refused_form(
+                    &crate::customer_caller(),
+                    actor,
+                    customer.as_ref(),
+                    &path,
+                    now,
+                )
+            })
+            .await;
+        if let Err(e) = recorded {
+            tracing::error!("bank-web: a refused form could not be audited: {e}");
+        }
+    }
+    FormRefusal::Csrf(chrome)
+}
+
+impl<S, T> FromRequest<Arc<Web<S>>> for CsrfForm<T>
 where
-    S: Send + Sync,
+    S: Store + Send + Sync + 'static,
     T: DeserializeOwned,
 {
     type Rejection = FormRefusal;
 
-    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, web: &Arc<Web<S>>) -> Result<Self, Self::Rejection> {
         let chrome = Chrome::of(&req);
+        let session = req.extensions().get::<Session>().cloned();
+        let path = req.uri().path().to_owned();
         let form_type = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -97,9 +136,9 @@ where
             return Err(FormRefusal::Bad(chrome, "error.bad_form_type"));
         }
         if !same_origin(&req) {
-            return Err(FormRefusal::Csrf(chrome));
+            return Err(forged(web, session.as_ref(), &path, chrome).await);
         }
-        let Some(session) = req.extensions().get::<Session>().cloned() else {
+        let Some(session) = session else {
             return Err(FormRefusal::Csrf(chrome));
         };
         let body = axum::body::to_bytes(req.into_body(), MAX_FORM)
@@ -112,7 +151,7 @@ where
             .find(|(k, _)| k == FIELD)
             .map_or("", |(_, v)| v.as_str());
         if !token_ok(&session, given) {
-            return Err(FormRefusal::Csrf(chrome));
+            return Err(forged(web, Some(&session), &path, chrome).await);
         }
         serde_html_form::from_bytes(&body)
             .map(CsrfForm)

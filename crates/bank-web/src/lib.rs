@@ -218,6 +218,7 @@ pub fn router_with<S: Store + Send + Sync + 'static>(
             axum::routing::get(|| async { axum::response::Redirect::to("/backoffice") }),
         )
         .route("/static/style.css", axum::routing::get(page::stylesheet))
+        .fallback(page::not_found)
         .layer(axum::middleware::from_fn_with_state(
             web.clone(),
             session::layer::<S>,

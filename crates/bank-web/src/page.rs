@@ -170,6 +170,14 @@ pub struct ErrorPage {
     pub message: String,
 }
 
+/// A path the pages do not serve: 404, the page in the visitor's language (issue #10 review:
+/// it answered the JSON API's English 401).
+pub async fn not_found(req: Request) -> Response {
+    let c = Chrome::of(&req);
+    let m = c.t("error.not_found").to_owned();
+    error_page(c, StatusCode::NOT_FOUND, &m)
+}
+
 /// An error page with `status` and `message`.
 pub fn error_page(c: Chrome, status: StatusCode, message: &str) -> Response {
     render_status(

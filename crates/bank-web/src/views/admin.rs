@@ -93,24 +93,25 @@ fn forbidden(c: Chrome) -> Response {
 }
 
 /// A POST of the screen of `action` from a user who may not open it (a forged form: they see
-/// neither the menu item nor the form), before any of its fields is read: the domain checks
-/// the user's proof and audits the refusal under the use case's own action
-/// ([`lifecycle::Bank::refuse_unallowed`]), and the answer is the refusal page, never the
-/// form. `None` when the user may open the screen (the POST goes on); also when their
-/// 利用権限 was granted meanwhile, after which the use case refuses the spent code.
+/// neither the menu item nor the form), before any of its fields is read: refused as not
+/// allowed and audited under the signed-in user and the use case's own action
+/// ([`lifecycle::Bank::refuse_unallowed_signed_in`]: the session proved the user, so the
+/// form's proof fields are not read), and the answer is the refusal page, never the form.
+/// `None` when the user may open the screen (the POST goes on), also when their 利用権限
+/// was granted meanwhile.
 pub async fn refuse_forged<S: Store + Send + Sync + 'static>(
     web: &Web<S>,
     who: &Customer,
     action: CustomerAction,
-    secret: String,
-    code: &str,
 ) -> Option<Response> {
     if who.may(action) {
         return None;
     }
-    let proof = self::proof(who, secret, code);
+    let user = who.login.user();
     let res = web
-        .call(move |bank, now| bank.refuse_unallowed(&customer_caller(), &proof, action, now))
+        .call(move |bank, now| {
+            bank.refuse_unallowed_signed_in(&customer_caller(), &user, action, now)
+        })
         .await;
     let e = res.err()?;
     let (status, m) = refusal(web, &who.c, &e);

@@ -95,15 +95,7 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
     who: Customer,
     CsrfForm(f): CsrfForm<ModeForm>,
 ) -> Response {
-    if let Some(r) = admin::refuse_forged(
-        &web,
-        &who,
-        CustomerAction::ChangeMode,
-        f.secret.clone(),
-        &f.code,
-    )
-    .await
-    {
+    if let Some(r) = admin::refuse_forged(&web, &who, CustomerAction::ChangeMode).await {
         return r;
     }
     let Some(mode) = UsageMode::parse(&f.mode) else {

@@ -165,7 +165,7 @@ pub async fn submit<P: PickUser, S: Store + Send + Sync + 'static>(
     who: Customer,
     CsrfForm(f): CsrfForm<PickForm<P::Fields>>,
 ) -> Response {
-    if let Some(r) = admin::refuse_forged(&web, &who, P::ACTION, f.secret.clone(), &f.code).await {
+    if let Some(r) = admin::refuse_forged(&web, &who, P::ACTION).await {
         return r;
     }
     let mut fields = f.fields;

@@ -89,15 +89,7 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
     who: Customer,
     CsrfForm(f): CsrfForm<RevokeForm>,
 ) -> Response {
-    if let Some(r) = admin::refuse_forged(
-        &web,
-        &who,
-        CustomerAction::Revoke,
-        f.secret.clone(),
-        &f.code,
-    )
-    .await
-    {
+    if let Some(r) = admin::refuse_forged(&web, &who, CustomerAction::Revoke).await {
         return r;
     }
     if f.target.is_empty() {
