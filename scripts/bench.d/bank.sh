@@ -26,6 +26,10 @@ rm -f "$alog"
 for spec in customers:10000 tokens:25000; do
   HTTP_BENCH_IMPORT=$spec timeout 300 "$bin/http_bench" 2000 32 2 60000 10 | grep -E 'import during|max, import' || true
 done
+# A flood of refused sign-ins through the whole load (issue #10): 6 keep-alive connections
+# posting made-up names back to back, 2 each to POST /v1/login, the customer login page and
+# the operator login page; the validations' p50/p99/max beside them.
+HTTP_BENCH_SIGNIN_FLOOD=6 timeout 300 "$bin/http_bench" 2000 32 2 60000 10 | grep -E 'flooding' || true
 # PostgreSQL (issue #16): import of 1,000,000 tokens (binary COPY) into a throwaway durable
 # cluster (fsync on) started here and stopped on exit.
 . scripts/lib/pg.sh
