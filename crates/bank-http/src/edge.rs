@@ -527,9 +527,14 @@ async fn page_host<S: Store + Send + Sync + 'static>(
     next: axum::middleware::Next,
 ) -> Response {
     if !app.host_allowed(req.headers(), req.uri()) {
+        // Bilingual: the pages are Japanese first, and a page of a foreign name gets no
+        // session or page chrome.
         return (
             StatusCode::BAD_REQUEST,
-            "this Host is not served here: use the bank's name (server option --allowed-host)",
+            [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "このアドレス(ホスト名)では提供していません。銀行の案内するアドレスから開いてください。\n\
+             This Host is not served here: open it at the bank's own address \
+             (server option --allowed-host).\n",
         )
             .into_response();
     }

@@ -13,12 +13,22 @@ use support::*;
 /// `GET path` over TCP with `Accept-Language: lang`: the status line, the content type and
 /// the body.
 fn get(addr: std::net::SocketAddr, path: &str, lang: &str) -> (String, String, String) {
+    get_at(addr, &addr.to_string(), path, lang)
+}
+
+/// [`get`] with the `Host` header `host`.
+fn get_at(
+    addr: std::net::SocketAddr,
+    host: &str,
+    path: &str,
+    lang: &str,
+) -> (String, String, String) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
         .unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept-Language: {lang}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept-Language: {lang}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut out = String::new();
@@ -73,5 +83,14 @@ fn an_unknown_page_is_the_pages_404_in_the_visitors_language_and_the_api_stays_u
     assert!(body.contains("unauthenticated"), "{body}");
     let (status, _, body) = get(addr, "/v1/health", "ja");
     assert!(status.contains(" 200 "), "{status}: {body}");
+    // A page asked under a foreign name (DNS rebinding): refused in Japanese and English.
+    let (status, ctype, body) = get_at(addr, "evil.example", "/login", "ja");
+    assert!(status.contains(" 400 "), "{status}");
+    assert!(ctype.contains("charset=utf-8"), "{ctype}");
+    assert!(
+        body.contains("このアドレス(ホスト名)では提供していません")
+            && body.contains("This Host is not served here"),
+        "{body}"
+    );
     running.stop();
 }
