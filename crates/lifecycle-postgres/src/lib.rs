@@ -231,4 +231,8 @@ impl Store for PgStore {
         open.commit()?;
         Ok(r)
     }
+
+    fn audit_key(&self) -> &lifecycle::audit::AuditKey {
+        self.cipher.audit_key()
+    }
 }

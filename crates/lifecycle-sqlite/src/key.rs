@@ -100,23 +100,38 @@ impl MasterKey {
     }
 
     /// The AES-256-GCM cipher under this key (shared with the PostgreSQL store, which keeps
-    /// seeds encrypted the same way).
+    /// seeds encrypted the same way), with the audit chain's key derived from it.
     pub fn cipher(&self) -> Result<Cipher, Error> {
         let aead = Aes256Gcm::new_from_slice(self.0.as_ref())
             .map_err(|_| Error::Key("bad key length".into()))?;
-        Ok(Cipher { aead })
+        Ok(Cipher {
+            aead,
+            audit: self.audit_key(),
+        })
+    }
+
+    /// The key of the audit chain's links: HKDF-SHA-256 of this key with the audit chain's
+    /// own `info` ([`lifecycle::audit::AUDIT_KEY_INFO`]), never this key itself.
+    pub fn audit_key(&self) -> lifecycle::audit::AuditKey {
+        lifecycle::audit::AuditKey::from_bytes(self.derive(lifecycle::audit::AUDIT_KEY_INFO))
     }
 }
 
 /// A sealed message: its nonce and the ciphertext with the tag.
 pub type Sealed = ([u8; 12], Vec<u8>);
 
-/// AES-256-GCM under the master key.
+/// AES-256-GCM under the master key, and the audit key derived from it.
 pub struct Cipher {
     aead: Aes256Gcm,
+    audit: lifecycle::audit::AuditKey,
 }
 
 impl Cipher {
+    /// The audit chain's key ([`MasterKey::audit_key`]).
+    pub fn audit_key(&self) -> &lifecycle::audit::AuditKey {
+        &self.audit
+    }
+
     /// Encrypts `msg` with a fresh random nonce; `aad` binds it to its row.
     pub fn seal(&self, msg: &[u8], aad: &[u8]) -> Result<([u8; 12], Vec<u8>), String> {
         let mut n = [0u8; 12];

@@ -354,4 +354,8 @@ impl Store for SqliteStore {
         };
         f(&mut stx)
     }
+
+    fn audit_key(&self) -> &lifecycle::audit::AuditKey {
+        self.cipher.audit_key()
+    }
 }

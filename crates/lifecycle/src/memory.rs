@@ -2,7 +2,7 @@
 //! works on a copy that replaces the state only on commit.
 
 use crate::access::{ApiClient, BackofficeRequest, Operator, OperatorSession, Throttle};
-use crate::audit::{AuditEntry, AuditQuery};
+use crate::audit::{AuditEntry, AuditKey, AuditQuery};
 use crate::ids::{ClientName, CustomerId, LoginId, OperatorId, SerialNumber};
 use crate::model::{Customer, NewToken, Seed, TokenInfo, User};
 use crate::store::{Store, StoreError, TokenFilter, Tx};
@@ -11,9 +11,22 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 /// The in-memory store.
-#[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    audit_key: AuditKey,
+}
+
+impl Default for MemoryStore {
+    /// An empty store whose audit key is derived from a fixed test master key: it holds
+    /// nothing beyond the process (a real bank's comes from its master key file).
+    fn default() -> Self {
+        MemoryStore {
+            state: Mutex::default(),
+            audit_key: AuditKey::from_bytes(zeroize::Zeroizing::new(
+                *b"tokenline in-memory store: test!",
+            )),
+        }
+    }
 }
 
 #[derive(Default, Clone)]
@@ -53,6 +66,10 @@ impl Store for MemoryStore {
         let r = f(&mut work)?;
         *guard = work;
         Ok(r)
+    }
+
+    fn audit_key(&self) -> &AuditKey {
+        &self.audit_key
     }
 }
 

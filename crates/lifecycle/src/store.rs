@@ -68,6 +68,11 @@ pub trait Store {
     where
         F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>;
 
+    /// The key of the audit chain's links ([`crate::audit::AuditKey`]), derived from the
+    /// bank's master key when the store was opened: every entry written is linked under it,
+    /// and `verify_audit` checks the links with it (issue #10).
+    fn audit_key(&self) -> &crate::audit::AuditKey;
+
     /// Runs `f`, which must only read, in a transaction that does not queue behind or hold
     /// up the writers where the backend allows it (SQLite: a deferred transaction, a snapshot
     /// in WAL mode, outside the writers' queue, rolled back at the end). The default is
@@ -97,6 +102,10 @@ impl<S: Store> Store for &S {
         F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
     {
         (**self).read(f)
+    }
+
+    fn audit_key(&self) -> &crate::audit::AuditKey {
+        (**self).audit_key()
     }
 }
 

@@ -75,6 +75,13 @@ mod backend {
                 SqliteStore::Sqlite(s) => s.transaction(f),
             }
         }
+
+        fn audit_key(&self) -> &lifecycle::audit::AuditKey {
+            match self {
+                SqliteStore::Pg(s, _) => s.audit_key(),
+                SqliteStore::Sqlite(s) => s.audit_key(),
+            }
+        }
     }
 
     /// The campaign store the suite calls `MailSqlite`: [`MailPg`] on the same schema.

@@ -75,10 +75,10 @@ enum LogFormat {
 }
 
 /// Warnings and errors by default, plus `bank serve`'s access log (`bank_http::access`, one
-/// line per request); `-v`… or `TOKENLINE_LOG` (an EnvFilter directive) for more.
+/// line per request) and its audit head (`tokenline::audit_head`, issue #10); `-v`… or `TOKENLINE_LOG` (an EnvFilter directive) for more.
 fn init_logging(verbose: u8, format: LogFormat) {
     let default = match verbose {
-        0 => "warn,bank_http::access=info",
+        0 => "warn,bank_http::access=info,tokenline::audit_head=info",
         1 => "info",
         2 => "debug",
         _ => "trace",

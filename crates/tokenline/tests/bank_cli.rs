@@ -1083,3 +1083,64 @@ fn cli_refuses_a_login_id_differing_only_in_case_within_a_customer_naming_the_ex
     let out = b.ok(&["customer", "show", "C1"], None);
     assert!(out.contains("taro") && !out.contains("TARO"), "{out}");
 }
+
+/// Issue #10: whoever can write the database file could delete the last audit entries, and
+/// the chain that is left still holds. `bank audit head` prints `COUNT:LINK` (a keyed link) to
+/// keep outside the database; `bank audit verify --expect-head` then reports the cut tail,
+/// while entries added since are fine. An entry edited in the file, its link recomputed
+/// without the audit key, is the first broken link.
+#[test]
+fn a_cut_audit_tail_is_reported_against_the_head_kept_outside_the_database() {
+    let b = bank_004();
+    let head = b.ok(&["audit", "head"], None).trim().to_owned();
+    let (count, link) = head.split_once(':').unwrap();
+    let count: i64 = count.parse().unwrap();
+    assert!(link.starts_with("hmac-sha256:") && count > 5, "{head}");
+    let out = b.ok(&["audit", "verify", "--expect-head", &head], None);
+    assert!(
+        out.contains(&format!("audit chain intact: {count} entries")) && out.contains(&head),
+        "{out}"
+    );
+    // Entries added since the head was kept are fine.
+    b.ok(&["customer", "add", "C2", "--name", "二号商事"], None);
+    b.ok(&["audit", "verify", "--expect-head", &head], None);
+    // Cut the tail as someone with write access to the file would.
+    let db = rusqlite::Connection::open(b.db()).unwrap();
+    db.execute("DELETE FROM audit WHERE id > ?1", [count - 2])
+        .unwrap();
+    let out = b.ok(&["audit", "verify"], None);
+    assert!(
+        out.contains("audit chain intact"),
+        "the chain alone holds: {out}"
+    );
+    let err = b.refused(&["audit", "verify", "--expect-head", &head], None);
+    assert!(
+        err.contains(&format!(
+            "audit chain broken at entry {}: the log ends at entry {} but the head kept outside the database names entry {count}: entries {} to {count} were cut",
+            count - 1,
+            count - 2,
+            count - 1
+        )),
+        "{err}"
+    );
+    // An edited entry whose link is recomputed without the key (plain SHA-256).
+    let (prev, detail): (String, String) = db
+        .query_row("SELECT prev, detail FROM audit WHERE id = 3", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert!(
+        !detail.is_empty() && prev.starts_with("hmac-sha256:"),
+        "{prev}"
+    );
+    db.execute(
+        "UPDATE audit SET detail = 'nothing happened' WHERE id = 3",
+        [],
+    )
+    .unwrap();
+    let err = b.refused(&["audit", "verify"], None);
+    assert!(
+        err.contains("audit chain broken at entry 3: its content was changed or its link forged"),
+        "{err}"
+    );
+}

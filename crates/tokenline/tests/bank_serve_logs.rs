@@ -382,3 +382,106 @@ fn text_logs_to_a_pipe_carry_no_terminal_escape_codes() {
         "escape codes in a piped log:\n{log:?}"
     );
 }
+
+/// Issue #10: `bank serve` logs the audit log's head (`COUNT:LINK`, what `bank audit head`
+/// prints) at start and when stopped by SIGTERM (then exits 0), so the bank's log collector
+/// keeps it outside the database for `bank audit verify --expect-head`.
+#[test]
+fn serve_logs_the_audit_head_at_start_and_at_sigterm_as_bank_audit_head_prints_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bank.db");
+    let kp = dir.path().join("bank.db.key");
+    let master = MasterKey::create(&kp).unwrap();
+    let bank = Bank::new(
+        SqliteStore::create(&db, &master, Environment::Staging).unwrap(),
+        Policy::default(),
+    );
+    bank.add_customer(
+        &Caller::Local("root".into()),
+        NewCustomer {
+            id: CustomerId::parse("C1").unwrap(),
+            name: "データ商事".into(),
+            mode: UsageMode::Individual,
+            secret: None,
+        },
+        t0(),
+    )
+    .unwrap();
+    drop(bank);
+    let cli = Command::new(BIN)
+        .args(["bank", "audit", "head", "--db"])
+        .arg(&db)
+        .env_remove("TOKENLINE_CLOCK")
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    let head = String::from_utf8(cli.stdout).unwrap().trim().to_owned();
+    assert!(head.starts_with("1:hmac-sha256:"), "{head}");
+    let mut child = Command::new(BIN)
+        .args([
+            "--log-format",
+            "json",
+            "bank",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+        ])
+        .arg(&db)
+        .env_remove("TOKENLINE_LOG")
+        .env_remove("TOKENLINE_BANK_DB")
+        .env_remove("TOKENLINE_CLOCK")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.starts_with("listening on ") {
+                let _ = tx.send(());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(30))
+        .expect("server did not start");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let lines = reader.join().unwrap();
+    assert!(
+        status.success(),
+        "a stop by SIGTERM exits 0: {status:?}\n{lines:#?}"
+    );
+    let heads: Vec<(String, String)> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["target"] == "tokenline::audit_head")
+        .map(|e| {
+            (
+                e["when"].as_str().unwrap_or("").to_owned(),
+                e["head"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        heads,
+        [
+            ("start".to_owned(), head.clone()),
+            ("stop".to_owned(), head)
+        ],
+        "{lines:#?}"
+    );
+}

@@ -131,7 +131,13 @@ pub async fn page<S: Store + Send + Sync + 'static>(
         .call(move |bank, now| bank.verify_audit(&caller, now))
         .await
     {
-        Ok(Ok(n)) => Ok(c.fmt("bo.audit.chain_ok", &[&n.to_string()])),
+        // The server holds the audit key (derived from the master key it opened the bank
+        // with), so every keyed link is checked: "intact" means no entry was changed, added
+        // or removed without the key. A check that could not use the key is not intact.
+        Ok(Ok(check)) if check.unchecked == 0 => {
+            Ok(c.fmt("bo.audit.chain_ok", &[&check.entries.to_string()]))
+        }
+        Ok(Ok(check)) => Err(escape(&check.summary())),
         Ok(Err(link)) => Err(c.fmt(
             "bo.audit.chain_broken",
             &[&link.id.to_string(), &escape(&link.what)],

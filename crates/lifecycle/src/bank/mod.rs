@@ -188,7 +188,7 @@ impl<S: Store> Bank<S> {
 
     /// Chains `e` after the last entry and appends it.
     fn record(&self, tx: &mut dyn Tx, e: AuditEntry) -> Result<(), StoreError> {
-        crate::audit::append(tx, e).map(|_| ())
+        crate::audit::append(tx, e, self.store.audit_key()).map(|_| ())
     }
 
     /// Records a refusal: outcome = the error's code, detail = its message if none was set.

@@ -2,7 +2,9 @@
 //! chain.
 
 use super::Bank;
-use crate::audit::{verify_chain, AuditEntry, AuditQuery, BrokenLink};
+use crate::audit::{
+    check_head, verify_chain, AuditEntry, AuditHead, AuditQuery, BrokenLink, ChainCheck,
+};
 use crate::auth::{user_may, Action, Caller, CustomerAction};
 use crate::error::Error;
 use crate::ids::{CustomerId, LoginId, SerialNumber, UserRef};
@@ -255,16 +257,46 @@ impl<S: Store> Bank<S> {
         self.run(|tx| Ok(Ok(tx.audit(q)?)))
     }
 
-    /// Checks the whole audit chain: `Ok(Ok(n))` with the number of entries when it holds,
-    /// `Ok(Err(link))` naming the first broken link.
+    /// Checks the whole audit chain under the store's audit key (scope `audit`):
+    /// `Ok(Ok(check))` when it holds, `Ok(Err(link))` naming the first broken link.
     pub fn verify_audit(
         &self,
         caller: &Caller,
         now: DateTime<Utc>,
-    ) -> Result<Result<usize, BrokenLink>, Error> {
+    ) -> Result<Result<ChainCheck, BrokenLink>, Error> {
+        self.verify_audit_against(caller, None, now)
+    }
+
+    /// [`Bank::verify_audit`], and when `expect` is given, that the log still reaches the
+    /// head kept outside the database ([`check_head`]: a cut tail, a rewritten log).
+    pub fn verify_audit_against(
+        &self,
+        caller: &Caller,
+        expect: Option<&AuditHead>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<ChainCheck, BrokenLink>, Error> {
         self.authorize(caller, Action::ReadAudit, "audit_verify", now)?;
         let all = self.run(|tx| Ok(Ok(tx.audit(&AuditQuery::default())?)))?;
-        Ok(verify_chain(&all))
+        let key = self.store.audit_key();
+        Ok(verify_chain(&all, Some(key)).and_then(|check| {
+            expect
+                .map_or(Ok(()), |h| check_head(&all, h))
+                .map(|()| check)
+        }))
+    }
+
+    /// The head of the audit log (scope `audit`): its entry count and last link, to keep
+    /// outside the database (`bank audit head`; `bank serve` logs it).
+    pub fn audit_head(&self, caller: &Caller, now: DateTime<Utc>) -> Result<AuditHead, Error> {
+        self.authorize(caller, Action::ReadAudit, "audit_head", now)?;
+        let tail = self.run(|tx| Ok(Ok(tx.audit_tail()?)))?;
+        Ok(tail.map_or_else(
+            || AuditHead {
+                count: 0,
+                link: crate::audit::GENESIS.to_owned(),
+            },
+            |(count, link)| AuditHead { count, link },
+        ))
     }
 }
 

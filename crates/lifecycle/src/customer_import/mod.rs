@@ -122,8 +122,9 @@ fn audit_refusal<S: Store>(
         prev: String::new(),
         digest: String::new(),
     };
-    bank.store()
-        .transaction(|tx| crate::audit::append(tx, e.clone()).map(|_| ()))?;
+    bank.store().transaction(|tx| {
+        crate::audit::append(tx, e.clone(), bank.store().audit_key()).map(|_| ())
+    })?;
     r
 }
 
@@ -165,6 +166,7 @@ fn import_rows<S: Store>(
     check_size(caller, rows.len())?;
     check_file(rows)?;
     let mut refusal: Option<Error> = None;
+    let key = bank.store().audit_key();
     let result = bank.store().transaction(|tx| {
         let refuse = |e: Error, refusal: &mut Option<Error>| {
             *refusal = Some(e);
@@ -211,7 +213,7 @@ fn import_rows<S: Store>(
                     Some(r.customer.to_string()),
                     None,
                     format!("mode {} (customers import)", r.mode.as_str()),
-                ))?;
+                ), key)?;
                 done.customers += 1;
             }
             if tx.user(&r.customer, &r.login)?.is_some() {
@@ -269,7 +271,7 @@ fn import_rows<S: Store>(
                     r.needs_otp,
                     r.serial.as_ref().map(|s| format!(", uses {s}")).unwrap_or_default()
                 ),
-            ))?;
+            ), key)?;
             done.users += 1;
         }
         done.tokens_in_use = tokens.len();
@@ -281,7 +283,7 @@ fn import_rows<S: Store>(
                 "{} customers, {} users, {} tokens in use",
                 done.customers, done.users, done.tokens_in_use
             ),
-        ))?;
+        ), key)?;
         Ok(done)
     });
     match result {

@@ -135,6 +135,13 @@ impl Store for BankStore {
             BankStore::Postgres(p) => p.read(f),
         }
     }
+
+    fn audit_key(&self) -> &lifecycle::audit::AuditKey {
+        match self {
+            BankStore::Sqlite(s) => s.audit_key(),
+            BankStore::Postgres(p) => p.audit_key(),
+        }
+    }
 }
 
 /// The mailing room's campaign tables, in the bank's SQLite file or PostgreSQL database.

@@ -1,8 +1,9 @@
-//! `bank audit [--customer C] [--limit N]` and `bank audit verify`.
+//! `bank audit [--customer C] [--limit N]`, `bank audit verify [--expect-head COUNT:LINK]`
+//! and `bank audit head`.
 
 use super::common::{json_line, say, DbArgs};
 use anyhow::bail;
-use lifecycle::audit::escape;
+use lifecycle::audit::{escape, AuditHead};
 use lifecycle::AuditQuery;
 
 /// Show the audit log: every administrative action, every login and every refusal (never a
@@ -12,13 +13,16 @@ use lifecycle::AuditQuery;
 /// `--json`: one line per entry, `{"id","at","actor":{"kind","id"},"via","action","customer",
 /// "subject","outcome","detail","clock","prev","digest"}`.
 ///
-/// `bank audit verify` checks the hash chain (each entry holds the digest of the one before)
-/// and names the first broken link (exit code 1).
+/// `bank audit verify` checks the keyed hash chain (each entry holds the link of the one
+/// before, an HMAC-SHA-256 under a key derived from the master key) and names the first
+/// broken link (exit code 1). A chain cut at its end still holds together: keep the head that
+/// `bank audit head` prints (or `bank serve` logs) outside the database, and check against it
+/// with `bank audit verify --expect-head COUNT:LINK`.
 #[derive(clap::Args, Debug)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cmd {
     #[command(subcommand)]
-    verify: Option<Verify>,
+    verify: Option<Sub>,
     #[command(flatten)]
     db: DbArgs,
     /// Only entries about this customer.
@@ -29,11 +33,22 @@ pub struct Cmd {
     limit: Option<usize>,
 }
 
-/// `bank audit verify`.
+/// `bank audit verify`, `bank audit head`.
 #[derive(clap::Subcommand, Debug)]
-enum Verify {
-    /// Check the hash chain of the whole log; name the first broken link.
+enum Sub {
+    /// Check the keyed hash chain of the whole log; name the first broken link. With
+    /// --expect-head, also that the log still reaches a head kept outside the database.
     Verify {
+        #[command(flatten)]
+        db: DbArgs,
+        /// A head printed earlier by `bank audit head` (or logged by `bank serve`): the log
+        /// must still hold that entry with that link (a cut tail or a rewrite is reported).
+        #[arg(long, value_name = "COUNT:LINK")]
+        expect_head: Option<AuditHead>,
+    },
+    /// Print the head of the log, `COUNT:LINK` (entries, last link), to keep outside the
+    /// database (`--json`: `{"count","link"}`).
+    Head {
         #[command(flatten)]
         db: DbArgs,
     },
@@ -42,25 +57,19 @@ enum Verify {
 impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
-        if let Some(Verify::Verify { db }) = self.verify {
-            let o = db.open()?;
-            return match o.bank.verify_audit(&o.caller, o.now())? {
-                Ok(n) => {
-                    if db.json {
-                        json_line(&serde_json::json!({"ok": true, "entries": n}))?;
-                    }
-                    say(db.json, &format!("audit chain intact: {n} entries"));
-                    Ok(())
+        match self.verify {
+            Some(Sub::Verify { db, expect_head }) => return verify(&db, expect_head.as_ref()),
+            Some(Sub::Head { db }) => {
+                let o = db.open()?;
+                let head = o.bank.audit_head(&o.caller, o.now())?;
+                if db.json {
+                    json_line(&head)?;
+                } else {
+                    println!("{head}");
                 }
-                Err(link) => {
-                    if db.json {
-                        json_line(
-                            &serde_json::json!({"ok": false, "broken_at": link.id, "what": link.what}),
-                        )?;
-                    }
-                    bail!("{link}: the log was altered at or before this entry")
-                }
-            };
+                return Ok(());
+            }
+            None => {}
         }
         let o = self.db.open()?;
         let entries = o.bank.audit(
@@ -97,5 +106,44 @@ impl Cmd {
             }
         }
         Ok(())
+    }
+}
+
+/// `bank audit verify`: exit 0 when the chain holds (and reaches the expected head), 1 when
+/// it breaks, naming where.
+fn verify(db: &DbArgs, expect: Option<&AuditHead>) -> anyhow::Result<()> {
+    let o = db.open()?;
+    match o.bank.verify_audit_against(&o.caller, expect, o.now())? {
+        Ok(check) => {
+            if db.json {
+                json_line(&serde_json::json!({
+                    "ok": check.unchecked == 0,
+                    "entries": check.entries,
+                    "unkeyed": check.unkeyed,
+                    "unchecked": check.unchecked,
+                    "head": check.head.to_string(),
+                    "expected_head": expect.map(ToString::to_string),
+                }))?;
+            }
+            if check.unchecked > 0 {
+                bail!("{}", check.summary());
+            }
+            let against = expect.map_or_else(String::new, |h| {
+                format!("; it reaches the expected head {h}")
+            });
+            say(
+                db.json,
+                &format!("{}{against}; head {}", check.summary(), check.head),
+            );
+            Ok(())
+        }
+        Err(link) => {
+            if db.json {
+                json_line(
+                    &serde_json::json!({"ok": false, "broken_at": link.id, "what": link.what}),
+                )?;
+            }
+            bail!("{link}: the log was altered at or before this entry")
+        }
     }
 }

@@ -28,6 +28,7 @@ mod operator;
 mod register;
 mod revoke;
 mod serve;
+mod serve_audit_head;
 mod serve_probe;
 mod skip;
 mod token;

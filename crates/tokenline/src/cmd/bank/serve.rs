@@ -70,6 +70,11 @@ pub struct Cmd {
     /// /backoffice/).
     #[arg(long)]
     no_pages: bool,
+    /// Seconds between checks of the audit log's head (entry count and last link), logged
+    /// (target `tokenline::audit_head`) at start, when it moved, and at Ctrl-C / SIGTERM: keep
+    /// those lines outside the database to check with `bank audit verify --expect-head`.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    audit_head_every: u64,
 }
 
 impl Cmd {
@@ -155,6 +160,10 @@ impl Cmd {
         if let Some(m) = running.metrics_addr() {
             eprintln!("metrics on {m}");
         }
+        super::serve_audit_head::start(
+            &self.db,
+            std::time::Duration::from_secs(self.audit_head_every.max(1)),
+        )?;
         eprintln!("listening on {}", running.addr());
         running.wait();
         Ok(())
