@@ -79,6 +79,42 @@ fn request(
     )
 }
 
+/// Starts `cmd` (a `bank serve` on port 0) with its standard error piped: the child, the
+/// address it listens on (from its `listening on` line) and a thread that returns every line
+/// of its standard error once it exits.
+fn spawn_serve(
+    mut cmd: Command,
+) -> (
+    std::process::Child,
+    SocketAddr,
+    std::thread::JoinHandle<Vec<String>>,
+) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(a) = line.strip_prefix("listening on ") {
+                let _ = tx.send(a.to_string());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    let addr: SocketAddr = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("server did not start")
+        .parse()
+        .unwrap();
+    (child, addr, reader)
+}
+
 #[test]
 fn json_logs_carry_request_route_status_latency_and_no_code_password_key_or_seed() {
     let dir = tempfile::tempdir().unwrap();
@@ -157,43 +193,22 @@ fn json_logs_carry_request_route_status_latency_and_no_code_password_key_or_seed
     };
 
     let now = t0() + Duration::seconds(90);
-    let mut child = Command::new(BIN)
-        .args([
-            "--log-format",
-            "json",
-            "bank",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-        ])
-        .arg(&db)
-        .arg("--clock")
-        .arg(format!("fixed:{}", now.to_rfc3339()))
-        .env("TOKENLINE_LOG", "info")
-        .env_remove("TOKENLINE_BANK_DB")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(a) = line.strip_prefix("listening on ") {
-                let _ = tx.send(a.to_string());
-            }
-            lines.push(line);
-        }
-        lines
-    });
-    let addr: SocketAddr = rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("server did not start")
-        .parse()
-        .unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "--log-format",
+        "json",
+        "bank",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+    ])
+    .arg(&db)
+    .arg("--clock")
+    .arg(format!("fixed:{}", now.to_rfc3339()))
+    .env("TOKENLINE_LOG", "info")
+    .env_remove("TOKENLINE_BANK_DB");
+    let (mut child, addr, reader) = spawn_serve(cmd);
 
     let code_a = code(&seed_a, now);
     let code_b = code(&seed_b, now);
@@ -339,33 +354,12 @@ fn text_logs_to_a_pipe_carry_no_terminal_escape_codes() {
     let kp = dir.path().join("bank.db.key");
     let master = MasterKey::create(&kp).unwrap();
     drop(SqliteStore::create(&db, &master, Environment::Staging).unwrap());
-    let mut child = Command::new(BIN)
-        .args(["bank", "serve", "--listen", "127.0.0.1:0", "--db"])
+    let mut cmd = Command::new(BIN);
+    cmd.args(["bank", "serve", "--listen", "127.0.0.1:0", "--db"])
         .arg(&db)
         .env("TOKENLINE_LOG", "info")
-        .env_remove("TOKENLINE_BANK_DB")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(a) = line.strip_prefix("listening on ") {
-                let _ = tx.send(a.to_string());
-            }
-            lines.push(line);
-        }
-        lines
-    });
-    let addr: SocketAddr = rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("server did not start")
-        .parse()
-        .unwrap();
+        .env_remove("TOKENLINE_BANK_DB");
+    let (mut child, addr, reader) = spawn_serve(cmd);
     let (status, _, rid) = request(addr, "GET", "/v1/health", "none", "");
     assert_eq!(status, 200);
     // The access line is written after the answer: give the server a moment to flush it.
@@ -421,39 +415,21 @@ fn serve_logs_the_audit_head_at_start_and_at_sigterm_as_bank_audit_head_prints_i
     );
     let head = String::from_utf8(cli.stdout).unwrap().trim().to_owned();
     assert!(head.starts_with("1:hmac-sha256:"), "{head}");
-    let mut child = Command::new(BIN)
-        .args([
-            "--log-format",
-            "json",
-            "bank",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-        ])
-        .arg(&db)
-        .env_remove("TOKENLINE_LOG")
-        .env_remove("TOKENLINE_BANK_DB")
-        .env_remove("TOKENLINE_CLOCK")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.starts_with("listening on ") {
-                let _ = tx.send(());
-            }
-            lines.push(line);
-        }
-        lines
-    });
-    rx.recv_timeout(std::time::Duration::from_secs(30))
-        .expect("server did not start");
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "--log-format",
+        "json",
+        "bank",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+    ])
+    .arg(&db)
+    .env_remove("TOKENLINE_LOG")
+    .env_remove("TOKENLINE_BANK_DB")
+    .env_remove("TOKENLINE_CLOCK");
+    let (mut child, _, reader) = spawn_serve(cmd);
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
