@@ -312,8 +312,32 @@ pub struct ChainCheck {
 }
 
 impl ChainCheck {
+    /// Whether the whole log is vouched for: every keyed link checked under the key, and the
+    /// log sealed by a keyed entry. A log of unkeyed entries only is not: that is what a
+    /// database writer without the key makes of a keyed log (rewriting every entry as
+    /// written before links were keyed — an unkeyed entry after a keyed one is a break, so
+    /// all of them), as well as an old log no audited action has sealed yet (the next one
+    /// does: its keyed link covers every entry before it).
+    pub fn fully_checked(&self) -> bool {
+        self.unchecked == 0 && !self.unsealed()
+    }
+
+    /// A log of unkeyed entries only ([`ChainCheck::fully_checked`]).
+    fn unsealed(&self) -> bool {
+        self.entries > 0 && self.unkeyed == self.entries
+    }
+
     /// One line for people: what holds and what could not be checked.
     pub fn summary(&self) -> String {
+        if self.unsealed() {
+            return format!(
+                "audit chain NOT vouched for: all {} entries are unkeyed — written before links \
+                 were keyed, or the log was rewritten without the audit key; the next audited \
+                 action seals them under the key (then verify again, against a head kept \
+                 elsewhere if you have one)",
+                self.entries
+            );
+        }
         let mut s = format!("audit chain intact: {} entries", self.entries);
         if self.unkeyed > 0 {
             s.push_str(&format!(
@@ -647,6 +671,32 @@ mod tests {
 
     fn entries(r: Result<ChainCheck, BrokenLink>) -> Result<usize, BrokenLink> {
         r.map(|c| c.entries)
+    }
+
+    /// The downgrade: a database writer without the key rewrites a keyed log as entries
+    /// "written before links were keyed" (each SHA-256 recomputed). The links hold, but the
+    /// log is not vouched for, and says why; one keyed entry after old ones seals them.
+    #[test]
+    fn a_log_rewritten_as_unkeyed_entries_is_not_vouched_for() {
+        let mut forged = chain(4);
+        forged[2].detail = "nothing happened here".into();
+        let mut prev = GENESIS.to_owned();
+        for e in &mut forged {
+            e.prev = prev;
+            e.digest = e.compute_digest();
+            prev = e.digest.clone();
+        }
+        let check = verify_chain(&forged, Some(&key())).unwrap();
+        assert!(!check.fully_checked(), "{check:?}");
+        assert!(
+            check.summary().contains("NOT vouched for"),
+            "{}",
+            check.summary()
+        );
+        let sealed = extend(unkeyed(3), 1, &key());
+        let check = verify_chain(&sealed, Some(&key())).unwrap();
+        assert!(check.fully_checked(), "{}", check.summary());
+        assert!(verify_chain(&[], Some(&key())).unwrap().fully_checked());
     }
 
     #[test]

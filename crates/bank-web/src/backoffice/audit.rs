@@ -134,7 +134,7 @@ pub async fn page<S: Store + Send + Sync + 'static>(
         // The server holds the audit key (derived from the master key it opened the bank
         // with), so every keyed link is checked: "intact" means no entry was changed, added
         // or removed without the key. A check that could not use the key is not intact.
-        Ok(Ok(check)) if check.unchecked == 0 => {
+        Ok(Ok(check)) if check.fully_checked() => {
             Ok(c.fmt("bo.audit.chain_ok", &[&check.entries.to_string()]))
         }
         Ok(Ok(check)) => Err(escape(&check.summary())),

@@ -117,7 +117,7 @@ fn verify(db: &DbArgs, expect: Option<&AuditHead>) -> anyhow::Result<()> {
         Ok(check) => {
             if db.json {
                 json_line(&serde_json::json!({
-                    "ok": check.unchecked == 0,
+                    "ok": check.fully_checked(),
                     "entries": check.entries,
                     "unkeyed": check.unkeyed,
                     "unchecked": check.unchecked,
@@ -125,7 +125,7 @@ fn verify(db: &DbArgs, expect: Option<&AuditHead>) -> anyhow::Result<()> {
                     "expected_head": expect.map(ToString::to_string),
                 }))?;
             }
-            if check.unchecked > 0 {
+            if !check.fully_checked() {
                 bail!("{}", check.summary());
             }
             let against = expect.map_or_else(String::new, |h| {
