@@ -565,3 +565,64 @@ fn a_read_takes_no_turn_while_a_writer_holds_the_file() {
     assert_eq!(found, None, "read while the writer's turn is held");
     drop(turn);
 }
+
+/// Issue #10 (the lane helper's note): a proof's confirmation password is verified before the
+/// use case takes its write turn (`Bank::precheck_secret`), so a flood of wrong passwords
+/// does not hold the only writer for its Argon2 work. The verdict is reused only for the
+/// hash it was reached on: a password changed while the revocation waited for its turn
+/// decides, and the old one no longer proves anything.
+#[test]
+fn a_proofs_password_is_checked_before_the_write_turn_and_a_change_meanwhile_decides() {
+    let db = Db::new();
+    setup(&db, 1, 1);
+    let t = t0() + Duration::minutes(5);
+    db.bank()
+        .register(
+            &root(),
+            &uref("u0"),
+            &sn(&serial(0)),
+            &code(&serial(0), t),
+            t,
+        )
+        .unwrap();
+    let holder = db.bank();
+    let queue = holder.store().write_queue().clone();
+    let turn = queue.enter(std::time::Duration::from_secs(60)).unwrap();
+    let now = t + Duration::seconds(30);
+    let bank = db.bank();
+    let revocation = std::thread::spawn(move || {
+        let proof = Proof {
+            actor: uref("u0"),
+            secret: ConfirmationSecret::new(SECRET),
+            code: code(&serial(0), now),
+        };
+        bank.revoke(&client(Scope::CustomerAdmin), &proof, &[lid("u0")], now)
+    });
+    // The revocation verified the password (a read, no turn) and now waits for the writer.
+    wait_until(|| queue.waiting() == 1);
+    // Meanwhile the customer's confirmation password is changed (another process: the file
+    // itself, not this process's queue).
+    let changed = SecretHash::hash(
+        &policy().secrets,
+        &ConfirmationSecret::new("changed-secret"),
+    )
+    .unwrap();
+    rusqlite::Connection::open(&db.path)
+        .unwrap()
+        .execute(
+            "UPDATE customers SET secret_hash = ?1 WHERE id = 'C0'",
+            [changed.as_phc()],
+        )
+        .unwrap();
+    drop(turn);
+    let refused = revocation.join().unwrap().unwrap_err();
+    assert!(
+        matches!(refused, Error::WrongProof { .. }),
+        "the old password proves nothing once changed: {refused:?}"
+    );
+    let info = db.bank().token(&root(), &sn(&serial(0)), now).unwrap();
+    assert!(
+        !matches!(info.status, TokenStatus::Revoked { .. }),
+        "{info:?}"
+    );
+}

@@ -8,6 +8,7 @@ use crate::cooldown::local_text;
 use crate::error::Error;
 use crate::ids::{CustomerId, LoginId};
 use crate::model::{locked_forever, Customer, TokenInfo, TokenStatus, User};
+use crate::secret::SecretHash;
 use crate::store::{Store, StoreError, Tx};
 use crate::verify::{check_code, CodeCheck};
 use chrono::{DateTime, Duration, Utc};
@@ -242,11 +243,17 @@ impl<S: Store> Bank<S> {
     /// actor without a confirmation password (told as [`Error::NoSecretSet`] only to the
     /// bank's CLI), a wrong password, a wrong code or an already-used code — and only then whether the actor may do `action`
     /// ([`user_may`]: class by policy, then the 利用権限).
+    ///
+    /// `verdict` is [`Bank::precheck_secret`] of the same proof, reached before the write
+    /// transaction: the Argon2 work is not done while holding the database's only writer
+    /// (issue #10: a flood of wrong confirmation passwords held validations behind it). If
+    /// the stored hash changed in between, the password is verified here against the new one.
     pub(super) fn prove_actor(
         &self,
         tx: &mut dyn Tx,
         caller: &Caller,
         proof: &Proof,
+        verdict: &SecretVerdict,
         action: CustomerAction,
         now: DateTime<Utc>,
     ) -> Result<Result<(User, Customer), Error>, StoreError> {
@@ -262,8 +269,11 @@ impl<S: Store> Bank<S> {
             if let Err(e) = self.check_throttle(tx, &key, &proof.actor.login, now)? {
                 return Ok(Err(e));
             }
-            // The Argon2 work a known actor's password costs (no timing oracle).
-            self.verify_unknown(&proof.secret);
+            // The Argon2 work a known actor's password costs (no timing oracle) was done by
+            // the precheck, outside the transaction (or here, if the actor was there then).
+            if verdict.hash.is_some() {
+                self.verify_unknown(&proof.secret);
+            }
             let remaining = self.fail_throttle(tx, &key, max, now)?;
             return Ok(Err(Error::WrongProof { remaining }));
         };
@@ -282,12 +292,18 @@ impl<S: Store> Bank<S> {
             if matches!(caller, Caller::Local(_)) {
                 return Ok(Err(Error::NoSecretSet(actor.login.clone())));
             }
-            self.verify_unknown(&proof.secret);
+            if verdict.hash.is_some() {
+                self.verify_unknown(&proof.secret);
+            }
             let remaining = self.fail(&mut actor, now);
             tx.update_user(&actor)?;
             return Ok(Err(Error::WrongProof { remaining }));
         };
-        if !hash.verify(&proof.secret) {
+        let right = match &verdict.hash {
+            Some(h) if *h == hash => verdict.right,
+            _ => hash.verify(&proof.secret),
+        };
+        if !right {
             let remaining = self.fail(&mut actor, now);
             tx.update_user(&actor)?;
             return Ok(Err(Error::WrongProof { remaining }));
@@ -323,6 +339,43 @@ impl<S: Store> Bank<S> {
         Ok(Ok((actor, customer)))
     }
 
+    /// Verifies a proof's confirmation secret against the hash stored for its actor (the
+    /// user's own, else the customer's), read without taking a write turn
+    /// ([`crate::Store::read`]), before the use case's write transaction: see
+    /// [`Bank::prove_actor`]. An unknown actor, or one without a confirmation password, costs
+    /// the same Argon2 work; a malformed code costs none (the proof fails on it first). A
+    /// store failure leaves the check to [`Bank::prove_actor`].
+    pub(super) fn precheck_secret(&self, proof: &Proof) -> SecretVerdict {
+        let none = SecretVerdict {
+            hash: None,
+            right: false,
+        };
+        if crate::ids::OtpCode::parse(&proof.code).is_err() {
+            return none;
+        }
+        let hash = self
+            .store
+            .read(|tx| {
+                let Some(actor) = tx.user(&proof.actor.customer, &proof.actor.login)? else {
+                    return Ok(None);
+                };
+                Ok(actor
+                    .secret
+                    .or_else(|| tx.customer(&actor.customer).ok().flatten()?.secret))
+            })
+            .unwrap_or(None);
+        match hash {
+            Some(h) => SecretVerdict {
+                right: h.verify(&proof.secret),
+                hash: Some(h),
+            },
+            None => {
+                self.verify_unknown(&proof.secret);
+                none
+            }
+        }
+    }
+
     /// Marks `serial` revoked and releases it from every user (DOMAIN.md §4).
     pub(super) fn revoke_token(
         tx: &mut dyn Tx,
@@ -345,4 +398,11 @@ impl<S: Store> Bank<S> {
         tx.update_token(token)?;
         Ok(logins)
     }
+}
+
+/// [`Bank::precheck_secret`]'s verdict: the hash it verified against (`None`: no actor or no
+/// confirmation password then, the dummy's work done) and whether the secret was right.
+pub(super) struct SecretVerdict {
+    hash: Option<SecretHash>,
+    right: bool,
 }

@@ -31,6 +31,7 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<TokenInfo, Error> {
         self.authorize(caller, Action::RegisterForOthers, "register_for", now)?;
+        let verdict = self.precheck_secret(proof);
         self.run(|tx| {
             let mut entry = self.user_entry(now, caller, &proof.actor, "register_for");
             entry.subject = Some(serial.to_string());
@@ -39,6 +40,7 @@ impl<S: Store> Bank<S> {
                 tx,
                 caller,
                 proof,
+                &verdict,
                 CustomerAction::RegisterForOthers,
                 now,
             )? {

@@ -1,5 +1,6 @@
 //! Revocation by the customer's administrators (失効, DOMAIN.md §4; scope `customer-admin`).
 
+use super::checks::SecretVerdict;
 use super::{Bank, Proof};
 use crate::auth::{Action, Caller, CustomerAction};
 use crate::cooldown::{local_text, registration_allowed_from};
@@ -44,6 +45,7 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<Revocation, Error> {
         self.authorize(caller, Action::Revoke, "revoke", now)?;
+        let verdict = self.precheck_secret(proof);
         self.run(|tx| {
             let mut entry = self.user_entry(now, caller, &proof.actor, "revoke");
             entry.subject = Some(
@@ -53,7 +55,7 @@ impl<S: Store> Bank<S> {
                     .collect::<Vec<_>>()
                     .join(","),
             );
-            let outcome = self.revoke_in(tx, caller, proof, targets, now)?;
+            let outcome = self.revoke_in(tx, caller, proof, &verdict, targets, now)?;
             match outcome {
                 Ok((customer, r)) => {
                     for t in &r.tokens {
@@ -94,6 +96,7 @@ impl<S: Store> Bank<S> {
         tx: &mut dyn Tx,
         caller: &Caller,
         proof: &Proof,
+        verdict: &SecretVerdict,
         targets: &[LoginId],
         now: DateTime<Utc>,
     ) -> Result<Result<(CustomerId, Revocation), (Option<CustomerId>, Error)>, StoreError> {
@@ -104,7 +107,7 @@ impl<S: Store> Bank<S> {
             )));
         }
         let (actor, customer) =
-            match self.prove_actor(tx, caller, proof, CustomerAction::Revoke, now)? {
+            match self.prove_actor(tx, caller, proof, verdict, CustomerAction::Revoke, now)? {
                 Ok(v) => v,
                 Err(e) => return Ok(Err((None, e))),
             };
