@@ -260,6 +260,9 @@ pub fn refusal_args(e: &Error) -> Vec<String> {
         | E::DuplicateClient(s)
         | E::UnknownClient(s)
         | E::InvalidSeedFile(s) => vec![s.clone()],
+        // Taken but for letter case: the page names the one that exists.
+        E::CustomerIdCaseClash { existing, .. } => vec![existing.to_string()],
+        E::LoginIdCaseClash { existing, .. } => vec![existing.to_string()],
         E::InvalidCustomerFile { line, field, .. } => vec![line.to_string(), (*field).to_owned()],
         E::ImportTooLarge { records, max, .. } => vec![records.to_string(), max.to_string()],
         E::CoolDown {
@@ -376,6 +379,15 @@ mod tests {
             Error::InvalidId(LoginId::parse("bad name").unwrap_err()),
             Error::InvalidId(OperatorId::parse("").unwrap_err()),
             Error::InvalidInput(lifecycle::MalformedCode.to_string()),
+            Error::LoginIdCaseClash {
+                customer: lifecycle::CustomerId::parse("C1").unwrap(),
+                login: LoginId::parse("RMASTER").unwrap(),
+                existing: LoginId::parse("rmaster").unwrap(),
+            },
+            Error::CustomerIdCaseClash {
+                id: lifecycle::CustomerId::parse("c1").unwrap(),
+                existing: lifecycle::CustomerId::parse("C1").unwrap(),
+            },
         ];
         let (ja, en) = (chrome(Lang::Ja), chrome(Lang::En));
         for e in &errors {
