@@ -418,7 +418,7 @@ fn concurrent_revocations_of_one_token_revoke_it_once() {
 // Fair writers (issue #10): the stores of one process on one SQLite file write in turn, first
 // come first served (`lifecycle_sqlite::WriteQueue`), so a flood of refused sign-ins cannot
 // keep the group committer of validations from the writer; and a refused sign-in with a
-// made-up name writes one audit entry and no throttle row. Orders and counts are asserted,
+// made-up name writes one audit entry (and its count) in one write. Orders and counts are asserted,
 // never a time.
 
 /// The audit actions in the order they were written, and the throttle rows of the names the
@@ -545,7 +545,9 @@ fn a_flood_of_refused_sign_ins_does_not_hold_validations_behind_it() {
         attempts,
         "one audit entry per refused sign-in"
     );
-    assert_eq!(throttles, 0, "no throttle row for a made-up name");
+    // A made-up customer login counts on its own throttle (the one its wrong codes count
+    // on: no oracle in `attempts_remaining`), a made-up operator name on none.
+    assert!(throttles > 0, "made-up logins are counted like real ones");
 }
 
 #[test]

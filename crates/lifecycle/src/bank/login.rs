@@ -9,9 +9,11 @@
 //! the dummy hash of [`Bank`]); a failure counts on the user's row, shared with wrong codes
 //! (one lockout, RFC 4226 §7.3), and the audit entry keeps the true reason.
 //!
-//! A pair that names no user keeps no count (issue #10): it has no password to guess, and
-//! its answer is the same locked or not, so a throttle row per made-up login would only grow
-//! the database and cost a write per guess. Its refusal writes one audit entry, nothing else.
+//! A pair that names no user counts on its own throttle (the login's key), as a wrong code
+//! for it does in [`Bank::validate`]: the `attempts_remaining` a following code check answers
+//! is then the same for a made-up login as for a real one (issue #10 review: without the
+//! count, two wrong passwords left a real login 2 attempts and a made-up one 3). The count
+//! and the audit entry are one short write; a flood of made-up names costs a row each.
 //!
 //! The writers never wait for the password hash (issue #10): the user is read without a
 //! writer's turn ([`Store::read`]), the Argon2 verification runs outside any transaction, and
@@ -19,6 +21,7 @@
 //! checks that the login's password is still the one verified (if it changed meanwhile, the
 //! attempt is refused and not counted).
 
+use super::checks::login_key;
 use super::Bank;
 use crate::audit::Actor;
 use crate::auth::{Action, Caller};
@@ -147,12 +150,22 @@ impl<S: Store> Bank<S> {
             return Ok(Err(Error::LoginRefused));
         }
         let Some(mut user) = user else {
-            // No user of this customer by that login: no count (see the module doc).
-            e.detail = if tx.customer(customer)?.is_none() {
+            // No user of this customer by that login: the pair's own throttle, the one a
+            // wrong code for it counts on (see the module doc).
+            let mut why = if tx.customer(customer)?.is_none() {
                 format!("unknown customer {customer}")
             } else {
                 format!("unknown login {login}")
             };
+            let key = login_key(customer, login);
+            match self.check_throttle(tx, &key, login, now)? {
+                Err(locked) => why = format!("{why}; {locked}"),
+                Ok(()) => {
+                    let max = self.policy.validation.max_failures;
+                    self.fail_throttle(tx, &key, max, now)?;
+                }
+            }
+            e.detail = why;
             self.audit_unproved(tx, caller, e, &Error::LoginRefused)?;
             return Ok(Err(Error::LoginRefused));
         };

@@ -138,7 +138,26 @@ impl<S: Store> Bank<S> {
                     "no one-time password required".into()
                 }
             );
-            return as_unknown(tx, entry);
+            if malformed {
+                return as_unknown(tx, entry);
+            }
+            // Answered as an unknown login, but counted on the user's own row, where the
+            // user's wrong login passwords and registrations count too: the attempts left
+            // are then what a made-up login's would be after the same failures (issue #10
+            // review: counted on the name's throttle, they told a real user without a token
+            // apart). The same HMAC work as any code check.
+            self.code_work_unknown(code, now);
+            let err = match self.check_lock(&mut user, now) {
+                Err(e) => e,
+                Ok(()) => Error::WrongCode {
+                    remaining: self.fail(&mut user, now),
+                },
+            };
+            if user != stored {
+                tx.update_user(&user)?;
+            }
+            self.audit_unproved(tx, caller, entry, &err)?;
+            return Ok(Err(err));
         }
         let Some(serial) = user.serial.clone() else {
             let state = user.otp_state(None, now);
