@@ -628,3 +628,28 @@ fn a_proofs_password_is_checked_before_the_write_turn_and_a_change_meanwhile_dec
         "{info:?}"
     );
 }
+
+/// Issue #10 review (M7): reading the whole audit log (`GET /v1/audit`, `bank audit verify`,
+/// the head) held a write transaction for as long as it took; it is a read now, answered
+/// while a writer holds its turn.
+#[test]
+fn reading_and_verifying_the_audit_log_takes_no_write_turn() {
+    let db = Db::new();
+    setup(&db, 1, 1);
+    let holder = db.bank();
+    let turn = holder
+        .store()
+        .write_queue()
+        .enter(std::time::Duration::from_secs(60))
+        .unwrap();
+    let reader = db.bank();
+    let log = reader.audit(&root(), &AuditQuery::default(), t0()).unwrap();
+    assert!(!log.is_empty());
+    let check = reader.verify_audit(&root(), t0()).unwrap().unwrap();
+    assert_eq!(check.entries, log.len());
+    assert_eq!(
+        reader.audit_head(&root(), t0()).unwrap().count,
+        log.len() as i64
+    );
+    drop(turn);
+}
