@@ -157,7 +157,35 @@ struct App<S> {
     ready: ReadyCache,
     metrics: Arc<Metrics>,
     imports: ImportLane,
+    /// The password checks (Argon2) the API runs: [`PASSWORD_CHECKS`] at once.
+    password_checks: import_lane::Gate,
 }
+
+/// The routes whose use case checks a password with Argon2 (a login password, an operator's
+/// password, an acting user's confirmation password) or hashes a new one: anyone with a key
+/// of their scope may ask for many, each tens of milliseconds of a core.
+const HASHING_ROUTES: &[&str] = &[
+    "/v1/customers",
+    "/v1/users",
+    "/v1/login",
+    "/v1/operator/sessions",
+    "/v1/revoke",
+    "/v1/mode",
+    "/v1/unregister",
+    "/v1/register-for",
+    "/v1/login-password",
+    "/v1/customers/{id}/users/{login}/permissions",
+    "/v1/customers/{id}/users/{login}/password",
+    "/v1/customers/{id}/users/{login}/login-password",
+];
+
+/// How many password checks of the API run at once (issue #10 review: a flood of
+/// `POST /v1/login` with made-up names, unbounded, took the blocking pool and both cores from
+/// every other route: validations fell 96 %). The pages have their own gate of one.
+pub const PASSWORD_CHECKS: usize = 1;
+
+/// How many more may wait for their turn; beyond, 503 `busy` at once (nothing done).
+pub const PASSWORD_CHECKS_WAITING: usize = 64;
 
 impl<S: Store + Send + Sync + 'static> App<S> {
     /// The readiness query: the probe's, or an empty transaction.
@@ -234,6 +262,7 @@ where
         ready: ReadyCache::default(),
         metrics: Arc::new(Metrics::new()),
         imports: cfg.imports.clone(),
+        password_checks: import_lane::Gate::new(PASSWORD_CHECKS, PASSWORD_CHECKS_WAITING),
     });
     let scrape: Arc<dyn Fn() -> String + Send + Sync> = {
         let a = app.clone();
@@ -722,6 +751,23 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
             Err(e) => routes::refusal(&e),
         };
     }
+    // Password checks through their gate: a flood of them waits for its own turn, or is
+    // answered busy, and never takes the pool and the cores from the other routes.
+    let hashing = method == "POST" && route.is_some_and(|r| HASHING_ROUTES.contains(&r.path));
+    let _password_turn = match hashing {
+        true => match app.password_checks.enter().await {
+            Some(turn) => Some(turn),
+            None => {
+                return Reply::error(
+                    503,
+                    "busy",
+                    "too many sign-ins and confirmations are being checked at once: nothing \
+                     was done; retry in a few seconds",
+                )
+            }
+        },
+        false => None,
+    };
     // Imports over the network one at a time, with a rest after each (the `import-lane`
     // crate; the back office's upload page takes its turn in the same lane).
     let entered =
@@ -822,5 +868,55 @@ fn import_file<S: Store>(
             body: serde_json::json!({ "imported": o.imported, "skipped": o.skipped, "digest": digest, "label": label }),
         },
         Err(e) => routes::refusal(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every route that checks a password passes the password gate: the list names routes
+    /// that exist (a renamed route would slip past the gate), and every route whose body
+    /// carries a password or a confirmation secret (by the spec) is in it.
+    #[test]
+    fn the_password_gate_names_real_routes_and_every_one_that_takes_a_secret() {
+        for p in super::HASHING_ROUTES {
+            assert!(
+                crate::ROUTES
+                    .iter()
+                    .any(|r| r.method == "POST" && r.path == *p),
+                "{p}: no such POST route"
+            );
+        }
+        let spec = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../spec/bank-api.openapi.yaml"
+        ))
+        .unwrap_or_default();
+        // The request body of `path`'s POST: the spec's lines from `requestBody:` to
+        // `responses:` within the path's block.
+        let body_of = |path: &str| -> String {
+            let head = format!("\n  {path}:\n");
+            let Some(start) = spec.find(&head) else {
+                return String::new();
+            };
+            let block = &spec[start + head.len()..];
+            let block = &block[..block.find("\n  /").unwrap_or(block.len())];
+            let from = block.find("requestBody:").unwrap_or(block.len());
+            let rest = &block[from..];
+            rest[..rest.find("responses:").unwrap_or(rest.len())].to_owned()
+        };
+        assert!(
+            body_of("/v1/login").contains("password"),
+            "the spec is read"
+        );
+        for r in crate::ROUTES.iter().filter(|r| r.method == "POST") {
+            let body = body_of(r.path).to_lowercase();
+            if body.contains("password") || body.contains("secret") {
+                assert!(
+                    super::HASHING_ROUTES.contains(&r.path),
+                    "{}: takes a secret but passes no password gate",
+                    r.path
+                );
+            }
+        }
     }
 }

@@ -54,7 +54,7 @@
 
 pub mod backoffice;
 pub mod csrf;
-pub mod gate;
+pub use import_lane::gate;
 pub mod headers;
 pub mod i18n;
 pub mod page;

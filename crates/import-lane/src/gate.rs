@@ -1,5 +1,6 @@
-//! Bounds on the pages' share of the blocking pool (issue #10: "no timing, size or
-//! slow-client trick takes the service down").
+//! Bounds on the work anyone may ask for (issue #10: "no timing, size or slow-client trick
+//! takes the service down"): the pages' share of the blocking pool, and the password checks
+//! (Argon2) of the pages and of the JSON API, each kind through its own [`Gate`].
 //!
 //! The pages and the JSON API run their use cases on one blocking pool (8 threads, on the
 //! machine's cores). A sign-in checks a password with Argon2id at the policy's cost (tens of
