@@ -119,7 +119,20 @@ fuzz_target!(|data: &[u8]| {
                 (k.to_string(), v.to_string())
             })
             .collect();
-        let reply = handle(&bank, Some(&caller), method, path, &q, body, now);
+        // A customer session from the input too (`X-Customer-Session`): forged ones must be
+        // refused like any other, never answered 5xx.
+        let session = q
+            .iter()
+            .find(|(k, _)| k == "session")
+            .map(|(_, v)| v.as_str());
+        let request = bank_http::routes::Request {
+            method,
+            path,
+            query: &q,
+            body,
+            customer_session: session,
+        };
+        let reply = handle(&bank, Some(&caller), &request, now);
         assert!(
             reply.status < 500,
             "{method} {path}: {} {}",
