@@ -747,7 +747,14 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
             .validate(caller.clone(), user.clone(), b.code)
             .await
         {
-            Ok(o) => Reply::ok(routes::validate_answer(&app.bank, &caller, &user, &o, now)),
+            Ok(o) => Reply::ok(routes::validate_answer(
+                &app.bank,
+                &caller,
+                customer_session.as_deref(),
+                &user,
+                &o,
+                now,
+            )),
             Err(e) => routes::refusal(&e),
         };
     }

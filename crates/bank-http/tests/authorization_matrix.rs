@@ -322,7 +322,7 @@ fn wrong_customer_case(r: &bank_http::routes::Route) -> WrongCustomer {
             Case("issue to C1 for hanako of C2", 404, "unknown_user")
         }
         ("POST", "/v1/register") => Case(
-            "jiro of C1 registers the token issued to C2",
+            "jiro of C1, in his first-factor session, registers the token issued to C2",
             403,
             "wrong_serial_or_code",
         ),
@@ -464,13 +464,14 @@ fn a_wrong_customers_user_is_refused_on_every_route_that_takes_one() {
                 &json!({"customer": "C1", "user": "hanako"}),
             ),
             "/v1/register" => {
+                let jiro = b.first_factor(a, &key, "C1", "jiro");
                 let t = b.advance(chrono::Duration::seconds(30));
                 json(
                     a,
                     "POST",
                     r.path,
                     &key,
-                    &[],
+                    &[("X-Customer-Session", &jiro)],
                     &json!({"customer": "C1", "login": "jiro", "serial": "33333333", "code": code("33333333", t)}),
                 )
             }

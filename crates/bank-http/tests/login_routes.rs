@@ -79,7 +79,13 @@ fn api_login_answers_unknown_login_and_wrong_password_alike() {
         assert_eq!(login(a, &key, c, l, pw), wrong, "{what}");
     }
     // A right password says what comes next: the code, 利用開始登録 (未登録), or nothing.
-    let (st, v) = login(a, &key, "C1", "taro", "login-pw-taro");
+    let (st, mut v) = login(a, &key, "C1", "taro", "login-pw-taro");
+    // With the first-factor session that POST /v1/validate takes to sign taro in.
+    let session = v.as_object_mut().unwrap().remove("session");
+    assert!(
+        session.is_some_and(|s| s.as_str().is_some_and(|s| s.starts_with("tlcs2."))),
+        "{v}"
+    );
     assert_eq!(
         (st, &v),
         (

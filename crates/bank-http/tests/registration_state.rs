@@ -117,12 +117,14 @@ fn a_bank_that_asks_after_its_first_factor_can_be_told_the_registration_state() 
     s.stop();
 }
 
-/// `POST /v1/skip` answers every login alike by default: the same 200 without a state for a
-/// registered user, a user without a token and an unknown login (a reviewer told them apart
-/// by `state` and 404 unknown_user). A bank that tells clients the registration state gets
-/// the state, and 404 for an unknown login.
+/// `POST /v1/skip` acts for the user, so by default it needs the user's session: without one
+/// every login — registered, without a token, unknown — gets the same 401 (a reviewer told
+/// them apart by `state` and 404 unknown_user; then anyone could skip for anyone). Inside the
+/// user's first-factor session the user's own state comes back with a signed-in session. A
+/// bank whose front end checks the first factor itself (the policy tells clients the
+/// registration state) gets the state, and 404 for an unknown login, without a session.
 #[test]
-fn skip_answers_every_login_alike_unless_the_bank_tells_the_registration_state() {
+fn skip_needs_the_users_session_unless_the_bank_trusts_the_front_ends_first_factor() {
     for tell in [false, true] {
         let b = bank(tell);
         let s = b.serve(bank_http::ServeConfig::loopback("127.0.0.1:0"));
@@ -145,8 +147,12 @@ fn skip_answers_every_login_alike_unless_the_bank_tells_the_registration_state()
             assert_eq!(skip("jiro").1["state"], "unregistered");
             assert_eq!(skip("taro").1["state"], "in_service");
         } else {
-            assert_eq!(nobody.0, 200, "{}", nobody.1);
-            assert!(nobody.1.get("state").is_none(), "{}", nobody.1);
+            assert_eq!(
+                (nobody.0, nobody.1["code"].as_str()),
+                (401, Some("customer_session_required")),
+                "{}",
+                nobody.1
+            );
             for login in ["taro", "jiro", "goro"] {
                 assert_eq!(
                     skip(login),
@@ -154,6 +160,41 @@ fn skip_answers_every_login_alike_unless_the_bank_tells_the_registration_state()
                     "{login} answered unlike an unknown login"
                 );
             }
+            let jiro = b.first_factor(s.addr(), &key, "C1", "jiro");
+            let in_session = |login: &str| {
+                json(
+                    s.addr(),
+                    "POST",
+                    "/v1/skip",
+                    &key,
+                    &[("X-Customer-Session", &jiro)],
+                    &json!({"customer": "C1", "login": login}),
+                )
+            };
+            let (st, v) = in_session("taro");
+            assert_eq!(
+                (st, v["code"].as_str()),
+                (401, Some("customer_session_required")),
+                "jiro's session skips for no one else: {v}"
+            );
+            let (st, v) = in_session("jiro");
+            assert_eq!(
+                (st, v["state"].as_str()),
+                (200, Some("unregistered")),
+                "{v}"
+            );
+            // Skipping signs jiro in: the session lists the customer's users (jiro is a
+            // general user: told the list is not his, not asked to sign in).
+            let signed = v["session"].as_str().unwrap();
+            let (st, v) = call(
+                s.addr(),
+                "GET",
+                "/v1/customers/C1/users",
+                Some(&key),
+                &[("X-Customer-Session", signed)],
+                None,
+            );
+            assert_eq!((st, v["code"].as_str()), (403, Some("not_allowed")), "{v}");
         }
         s.stop();
     }

@@ -250,7 +250,9 @@ pub fn refusal_args(e: &Error) -> Vec<String> {
         | E::UnknownOperator(o)
         | E::OperatorNotLocked(o)
         | E::OperatorRemoved(o) => vec![o.to_string()],
-        E::UnknownRequest(n) | E::RequestPending(n) => vec![n.to_string()],
+        E::UnknownRequest(n) | E::RequestPending(n) | E::RequestLapsed { id: n, .. } => {
+            vec![n.to_string()]
+        }
         E::UnknownCustomer(s)
         | E::UnknownUser(s)
         | E::DuplicateCustomer(s)
@@ -374,6 +376,10 @@ mod tests {
             Error::NotLocked(LoginId::parse("jiro").unwrap()),
             Error::SameOperator(OperatorId::parse("sato").unwrap()),
             Error::RequestPending(7),
+            Error::RequestLapsed {
+                id: 7,
+                why: "its requester sato was removed since".into(),
+            },
             Error::InvalidSeedFile("wrong key".into()),
             Error::InvalidId(SerialNumber::parse("12").unwrap_err()),
             Error::InvalidId(LoginId::parse("bad name").unwrap_err()),

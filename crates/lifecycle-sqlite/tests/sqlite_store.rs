@@ -520,7 +520,9 @@ fn two_nodes_with_the_master_key_take_each_others_customer_sessions() {
         t,
     )
     .unwrap();
-    let token = node(&key).open_customer_session(&client, &user, t).unwrap();
+    let token = node(&key)
+        .open_customer_session(&client, &user, lifecycle::SessionStage::SignedIn, t)
+        .unwrap();
     let other = node(&MasterKey::load(&db.key_path).unwrap());
     assert_eq!(other.customer_session(&client, &token, t).unwrap(), user);
     let unrelated = Bank::new(open(&db), Policy::default())

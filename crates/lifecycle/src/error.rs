@@ -218,10 +218,11 @@ pub enum Error {
     /// A back-office action without a (live) operator session.
     #[error("an operator session is needed: open one with POST /v1/operator/sessions (name, password, current code) and send it as X-Operator-Session; sessions end after the idle time of the policy")]
     OperatorSessionRequired,
-    /// What only a signed-in customer user may see, asked without a live session of theirs
-    /// (`X-Customer-Session`, issue #10): missing, forged, expired, another client's, or a
-    /// user since removed or locked — one answer for all.
-    #[error("a signed-in user's session is needed: send the session from the answer of POST /v1/validate (or POST /v1/login) as X-Customer-Session; it lasts web.session_idle_minutes")]
+    /// What an API client does for a customer user, asked without a live session of that
+    /// user's (`X-Customer-Session`, issue #10): missing, forged, expired, another client's,
+    /// another user's, of the first factor only where a signed-in one is needed, or a user
+    /// since removed, re-created, given a new login password or locked — one answer for all.
+    #[error("the user's session is needed: sign the user in (POST /v1/login, then POST /v1/validate) and send the `session` of the answer as X-Customer-Session; registering and skipping take the session POST /v1/login answers; a session lasts web.session_idle_minutes from the login")]
     CustomerSessionRequired,
     /// The actor's proof failed: unknown actor, wrong confirmation password or wrong code
     /// (one answer for all, so it tells nothing about which part was wrong).
@@ -237,12 +238,6 @@ pub enum Error {
         /// Attempts left.
         remaining: u32,
     },
-    /// Registration refused after a right code of the token, for a reason about the login
-    /// that a `login` client is not told (issue #10: no oracle on which logins exist): an
-    /// unknown login, a login that already uses a token, one inside its cool-down after a
-    /// revocation, a shared-mode customer whose token is another. The audit log keeps which.
-    #[error("registration refused: this token cannot be registered for this login now (the login ID may be wrong, the user may already use a token, the cool-down after a revocation may not be over, or the customer may share another token): sign in to internet banking and register there to see why, or ask the bank")]
-    RegistrationRefused,
     /// The first factor of a customer user's login was refused (ログイン, issue #11): an
     /// unknown customer, an unknown login, another customer's login, a login without a login
     /// password, a wrong password or a locked login — one answer for all (no oracle: nothing
@@ -269,6 +264,14 @@ pub enum Error {
     /// Dual control: the same revocation or unlock is already waiting for approval.
     #[error("back-office request {0} already asks for this and waits for a second supervisor: approve or wait for it")]
     RequestPending(i64),
+    /// Dual control: the request lapsed and can no longer be approved (issue #10).
+    #[error("back-office request {id} has lapsed: {why}; if it is still needed, file it again")]
+    RequestLapsed {
+        /// The request.
+        id: i64,
+        /// Why: its requester was removed, or it waited too long.
+        why: String,
+    },
     /// Dual control: the approver must be another supervisor than the requester.
     #[error("a back-office request must be approved by a second, different supervisor (requested by {0})")]
     SameOperator(OperatorId),
@@ -343,13 +346,13 @@ impl Error {
             Error::CustomerSessionRequired => "customer_session_required",
             Error::WrongProof { .. } => "wrong_credentials",
             Error::WrongSerialOrCode { .. } => "wrong_serial_or_code",
-            Error::RegistrationRefused => "registration_refused",
             Error::WrongOperatorLogin => "wrong_operator_login",
             Error::LoginRefused => "login_refused",
             Error::NotLocked(_) => "not_locked",
             Error::TokenLocked { .. } => "token_locked",
             Error::UnknownRequest(_) => "unknown_request",
             Error::SameOperator(_) => "same_operator",
+            Error::RequestLapsed { .. } => "request_lapsed",
             Error::RequestPending(_) => "request_pending",
             Error::DuplicateOperator(_) => "duplicate_operator",
             Error::UnknownOperator(_) => "unknown_operator",

@@ -46,7 +46,9 @@ pub use bank::{
     Revocation, RevokedToken, SeedFileOpener, StaffUserRow, TokenView, UserPage, UserRow,
     UserRowView, PAGE_SIZE,
 };
-pub use bank::{SessionKey, StreamImportError, NETWORK_MAX_TOKENS, SESSION_KEY_INFO};
+pub use bank::{
+    InSession, SessionKey, SessionStage, StreamImportError, NETWORK_MAX_TOKENS, SESSION_KEY_INFO,
+};
 pub use error::Error;
 pub use ids::{
     ClientName, CustomerId, IdError, LoginId, MalformedCode, OperatorId, OtpCode, SerialNumber,

@@ -31,6 +31,7 @@
 //! dual_control = false              # a revoke/unlock waits for a second supervisor
 //! session_idle_minutes = 15         # operator sessions end after this idle time
 //! session_max_minutes = 480         # … and after this long in any case
+//! request_valid_minutes = 480       # a dual-control request lapses unapproved after this
 //! [web]
 //! session_idle_minutes = 10         # a customer's page session ends after this idle time
 //! [login]
@@ -207,6 +208,10 @@ pub struct BackofficePolicy {
     /// An operator session ends this many minutes after it was opened.
     #[serde(default = "eight_hours")]
     pub session_max_minutes: u32,
+    /// Under dual control, a request not approved within this many minutes lapses (file it
+    /// again): a request is approved while the reason for it holds.
+    #[serde(default = "eight_hours")]
+    pub request_valid_minutes: u32,
 }
 
 fn fifteen() -> u32 {
@@ -222,6 +227,7 @@ impl Default for BackofficePolicy {
             dual_control: false,
             session_idle_minutes: 15,
             session_max_minutes: 480,
+            request_valid_minutes: 480,
         }
     }
 }

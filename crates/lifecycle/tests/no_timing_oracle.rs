@@ -115,7 +115,8 @@ fn an_unknown_name_costs_the_argon2_work_of_a_known_one() {
 
     // A login code (issue #10): a wrong code of a user's token, an unknown login, a user
     // without a token and one who needs none each run one code check (HMAC over the window),
-    // as do a registration naming an unknown login or an unknown serial.
+    // as do a registration naming an unknown login or an unknown serial (by a caller that
+    // vouches for the user; a `login` client outside the user's session looks nothing up).
     let t4 = t3 + Duration::seconds(30);
     let checks = |f: &dyn Fn() -> Result<(), Error>| {
         let before = lifecycle::verify::code_checks();
@@ -129,7 +130,7 @@ fn an_unknown_name_costs_the_argon2_work_of_a_known_one() {
     for (login, serial) in [("nobody", "15151515"), ("shiro", "99999999")] {
         let (runs, e) = checks(&|| {
             w.bank
-                .register(&ib, &uref(login), &sn(serial), "000000", t4)
+                .register(&root(), &uref(login), &sn(serial), "000000", t4)
                 .map(|_| ())
         });
         assert_eq!(

@@ -1,12 +1,12 @@
-//! 利用開始登録 and the existence of a login (issue #10): a right code of a stock token tells a
-//! `login` client nothing about the login it names. A reviewer holding one token read
-//! `already_registered` naming a user's current serial, `cool_down` naming the end of a
+//! 利用開始登録 and the existence of a login (issue #10). A reviewer holding one stock token
+//! read `already_registered` naming a user's current serial, `cool_down` naming the end of a
 //! revocation's wait and `shared_mode_one_token` naming another serial, while an unknown login
-//! got `wrong_serial_or_code`: one token in hand enumerated logins and their serials. By
-//! default all of these are one answer now, the audit keeping the truth; a bank whose front
-//! end registers only after its own first factor turns
-//! `validation.registration_state_to_clients` on and gets the details back (the screens of
-//! `000`, `003`, `004` say when registration opens).
+//! got `wrong_serial_or_code`: one token in hand enumerated logins and their serials. Then
+//! (review M3) a stock token's holder bound it to any named user without a token. Now a
+//! `login` client registers only inside the user's session (the first factor, `POST
+//! /v1/login`): outside one it gets one answer for any login, and nothing is looked up. A bank
+//! whose front end checks the first factor itself turns
+//! `validation.registration_state_to_clients` on and is trusted with the login it names.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -76,8 +76,8 @@ const NAMED: [(&str, &str); 5] = [
     ("C2", "yui"),
 ];
 
-/// What a `login` client holding 11111111 and its code `right` is answered for each of
-/// [`NAMED`].
+/// What a `login` client holding 11111111 and its code `right`, outside any session, is
+/// answered for each of [`NAMED`].
 fn try_each(w: &World, right: &str, t: chrono::DateTime<chrono::Utc>) -> Vec<Error> {
     NAMED
         .iter()
@@ -92,73 +92,137 @@ fn try_each(w: &World, right: &str, t: chrono::DateTime<chrono::Utc>) -> Vec<Err
 }
 
 #[test]
-fn register_tells_no_login_state_to_a_stock_token_holder() {
+fn a_login_client_outside_the_users_session_registers_for_no_one_and_learns_nothing() {
     let t = jst("2025-03-04 10:00");
     let w = world_at(false, t);
     let t1 = t + chrono::Duration::minutes(5);
     let right = code("11111111", t1);
-    let answers = try_each(&w, &right, t1);
-    for (who, err) in NAMED.iter().zip(&answers) {
-        // One error, hence one status and one body (bank-http maps the error alone).
-        assert_eq!(err, &Error::RegistrationRefused, "{who:?}: {err}");
-        let text = err.to_string();
-        for leak in [
-            "23456789", "12121212", "45678909", "10:30", "JST", "taro", "jiro",
-        ] {
-            assert!(!text.contains(leak), "{who:?} told {leak}: {text}");
+    let wrong = wrong_code("11111111", t1);
+    for code in [&right, &wrong] {
+        for (who, err) in NAMED.iter().zip(try_each(&w, code, t1)) {
+            // One error, hence one status and one body (bank-http maps the error alone).
+            assert_eq!(err, Error::CustomerSessionRequired, "{who:?}: {err}");
+            let text = err.to_string();
+            for leak in ["23456789", "12121212", "10:30", "JST", "taro", "jiro"] {
+                assert!(!text.contains(leak), "{who:?} told {leak}: {text}");
+            }
         }
     }
-    assert_eq!(answers[0].code(), "registration_refused");
-    // A right code is no guess: not counted, for anyone (a user could otherwise be locked
-    // out by whoever holds a stock token, and the lockout would tell a login apart).
+    // Nothing was looked up, so nothing counts: not even wrong codes (a user could otherwise
+    // be locked out by whoever holds a key, and the lockout would tell a login apart).
     let max = w.bank.policy().validation.max_failures;
     for _ in 0..max {
-        assert!(try_each(&w, &right, t1)
-            .iter()
-            .all(|e| e == &Error::RegistrationRefused));
+        try_each(&w, &wrong, t1);
     }
     let t2 = t1 + chrono::Duration::seconds(30);
     let taro = w
         .bank
         .validate(&login_client(), &uref("taro"), &code("23456789", t2), t2);
     assert!(taro.is_ok(), "{taro:?}");
-    // The audit keeps the truth, under the client, the login only claimed.
+    // Each refusal is audited under the client, naming who it was for.
     let log = w.bank.audit(&root(), &AuditQuery::default(), t1).unwrap();
     let refused: Vec<_> = log
         .iter()
         .filter(|e| e.action == "register" && e.at == t1)
         .take(NAMED.len())
         .collect();
-    let outcomes: Vec<&str> = refused.iter().map(|e| e.outcome.as_str()).collect();
-    assert_eq!(
-        outcomes,
-        [
-            "unknown_user",
-            "unknown_user",
-            "already_registered",
-            "cool_down",
-            "shared_mode_one_token"
-        ]
-    );
-    for e in &refused {
+    assert_eq!(refused.len(), NAMED.len());
+    for (e, (c, l)) in refused.iter().zip(NAMED) {
+        assert_eq!(e.outcome, "customer_session_required", "{e:?}");
         assert_eq!(e.actor, Actor::Client("ib-frontend".into()), "{e:?}");
-        assert!(
-            e.detail.contains("answered as registration_refused"),
-            "{e:?}"
+        assert_eq!(
+            (e.customer.as_deref(), e.subject.as_deref()),
+            (Some(c), Some(l))
         );
     }
-    assert!(refused[2].detail.contains("23456789"), "{:?}", refused[2]);
-    // The token is still in stock: jiro registers it once the cool-down is over.
-    let t3 = t + chrono::Duration::minutes(31);
+    // The token is still in stock.
+    assert_eq!(
+        w.bank.token(&root(), &sn("11111111"), t1).unwrap().status,
+        TokenStatus::Stock
+    );
+}
+
+/// Inside the user's own session (the first factor of `POST /v1/login`) the user is told
+/// their state and registers; another user's session registers no one.
+#[test]
+fn a_login_client_registers_inside_the_users_first_factor_session() {
+    let t = jst("2025-03-04 10:00");
+    let w = world_at(false, t);
+    let client = login_client();
+    let password = LoginPassword::new("jiro-login-pass");
     w.bank
-        .register(
-            &login_client(),
+        .set_login_password(&root(), &cid("C1"), &lid("jiro"), &password, t)
+        .unwrap();
+    let t1 = t + chrono::Duration::minutes(5);
+    let first = w
+        .bank
+        .login(&client, &cid("C1"), &lid("jiro"), &password, t1)
+        .unwrap();
+    assert!(
+        matches!(first.next, NextStep::Registration { .. }),
+        "{first:?}"
+    );
+    let session = w
+        .bank
+        .open_customer_session(&client, &uref("jiro"), SessionStage::FirstFactor, t1)
+        .unwrap();
+    let right = code("11111111", t1);
+    let err = w
+        .bank
+        .register_in_session(
+            &client,
+            &session,
+            &uref("jiro"),
+            &sn("11111111"),
+            &right,
+            t1,
+        )
+        .unwrap_err();
+    // 000: revoked at 10:00, registration from 10:30: told to jiro himself.
+    assert_eq!(err.code(), "cool_down");
+    assert!(err.to_string().contains("10:30"), "{err}");
+    let err = w
+        .bank
+        .register_in_session(
+            &client,
+            &session,
+            &uref("shiro"),
+            &sn("11111111"),
+            &right,
+            t1,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::CustomerSessionRequired,
+        "another user's session"
+    );
+    // A first-factor session is not a signed-in one: it lists nothing.
+    let err = w.bank.customer_session(&client, &session, t1).unwrap_err();
+    assert_eq!(err, Error::CustomerSessionRequired);
+    let t3 = t + chrono::Duration::minutes(31);
+    let fresh = w
+        .bank
+        .open_customer_session(&client, &uref("jiro"), SessionStage::FirstFactor, t3)
+        .unwrap();
+    let done = w
+        .bank
+        .register_in_session(
+            &client,
+            &fresh,
             &uref("jiro"),
             &sn("11111111"),
             &code("11111111", t3),
             t3,
         )
         .unwrap();
+    assert_eq!(done.answer.serial, sn("11111111"));
+    // Registering signs jiro in: the answer's session is a signed-in one.
+    let signed = done.session.unwrap();
+    assert_eq!(
+        w.bank.customer_session(&client, &signed, t3).unwrap(),
+        uref("jiro")
+    );
 }
 
 #[test]
@@ -212,27 +276,4 @@ fn register_tells_the_cli_and_a_signed_in_user_their_state() {
         .register_signed_in(&login_client(), &uref("taro"), &sn("11111111"), &right, t1)
         .unwrap_err();
     assert_eq!(err.code(), "already_registered");
-}
-
-/// What the token in hand is (revoked, expired) is about the token, not the login: named to
-/// whoever types a right code of it, unknown login or not — so it tells no login apart.
-#[test]
-fn a_revoked_token_is_named_to_its_holder_whatever_the_login() {
-    let t = jst("2025-03-04 10:00");
-    let w = world_at(false, t);
-    let t1 = t + chrono::Duration::minutes(40);
-    let right = code("45678909", t1);
-    for (c, l) in NAMED.iter().chain(&[("C1", "shiro")]) {
-        let err = w
-            .bank
-            .register(
-                &login_client(),
-                &UserRef::new(cid(c), lid(l)),
-                &sn("45678909"),
-                &right,
-                t1,
-            )
-            .unwrap_err();
-        assert_eq!(err, Error::TokenRevoked(sn("45678909")), "{c}/{l}");
-    }
 }

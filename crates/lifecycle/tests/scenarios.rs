@@ -671,7 +671,7 @@ fn skipped_registration_is_asked_again_at_next_login() {
         w.bank
             .skip_registration(&root(), &uref("shiro"), t)
             .unwrap(),
-        Some(OtpState::Unregistered)
+        OtpState::Unregistered
     );
     let next = jst("2025-03-05 09:00");
     assert_eq!(

@@ -6,7 +6,7 @@
 
 mod bank_support;
 
-use bank_support::http::{client, post, Server};
+use bank_support::http::{client, post, register_in_session, Server};
 use bank_support::{bank_db, bank_ok, tlseed_file};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -74,14 +74,14 @@ fn a_posted_seed_file_is_opened_with_the_servers_key_and_imported_all_or_nothing
     assert!(v["digest"].as_str().unwrap().starts_with("sha256:"), "{v}");
 
     // The seeds were opened right: taro registers 50000001 with the code on its display.
-    let reg = |who: &str, serial: &str| {
-        let b = format!(
-            r#"{{"customer":"C1","login":"{who}","serial":"{serial}","code":"{}"}}"#,
-            code(serial, at)
-        );
-        post(a, "/v1/register", &login, "application/json", b.as_bytes())
-    };
-    let (st, v) = reg("taro", "50000001");
+    let (st, v) = register_in_session(
+        &db,
+        a,
+        &login,
+        ("C1", "taro"),
+        "50000001",
+        &code("50000001", at),
+    );
     assert_eq!((st, v["serial"].as_str()), (200, Some("50000001")), "{v}");
 
     // The same file again: refused by its digest, nothing imported.
@@ -112,7 +112,8 @@ fn a_posted_seed_file_is_opened_with_the_servers_key_and_imported_all_or_nothing
             .contains("nothing was imported"),
         "{v}"
     );
-    let (st, v) = reg("jiro", "50000009");
+    let jiro = ("C1", "jiro");
+    let (st, v) = register_in_session(&db, a, &login, jiro, "50000009", &code("50000009", at));
     assert_eq!(
         (st, v["code"].as_str()),
         (403, Some("wrong_serial_or_code")),
@@ -154,34 +155,15 @@ fn a_posted_seed_file_is_opened_with_the_servers_key_and_imported_all_or_nothing
         "{v}"
     );
     let t = at + chrono::Duration::seconds(60);
-    let b = format!(
-        r#"{{"customer":"C1","login":"saburo","serial":"50000003","code":"{}"}}"#,
-        code("50000003", t)
-    );
-    let (st, v) = post(
-        srv.1,
-        "/v1/register",
-        &login,
-        "application/json",
-        b.as_bytes(),
-    );
+    let saburo = ("C1", "saburo");
+    let (st, v) = register_in_session(&db, srv.1, &login, saburo, "50000003", &code("50000003", t));
     assert_eq!(
         (st, v["code"].as_str()),
         (403, Some("wrong_serial_or_code")),
         "50000003 was not imported: {v}"
     );
     // And the first file's other token is still whole: saburo registers 50000002.
-    let b = format!(
-        r#"{{"customer":"C1","login":"saburo","serial":"50000002","code":"{}"}}"#,
-        code("50000002", t)
-    );
-    let (st, v) = post(
-        srv.1,
-        "/v1/register",
-        &login,
-        "application/json",
-        b.as_bytes(),
-    );
+    let (st, v) = register_in_session(&db, srv.1, &login, saburo, "50000002", &code("50000002", t));
     assert_eq!(st, 200, "{v}");
 }
 

@@ -7,8 +7,8 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use lifecycle::{
-    Bank, ClientName, CustomerId, LoginId, NewCustomer, NewToken, NewUser, Policy, Scope, Seed,
-    SerialNumber, UsageMode, UserClass, UserRef,
+    Bank, ClientName, CustomerId, LoginId, LoginPassword, NewCustomer, NewToken, NewUser, Policy,
+    Scope, Seed, SerialNumber, UsageMode, UserClass, UserRef,
 };
 use lifecycle_postgres::testing::TestSchema;
 use lifecycle_postgres::{MasterKey, PgStore};
@@ -166,15 +166,32 @@ fn series(text: &str, name: &str) -> u64 {
 }
 
 /// POST a JSON body; `None` when the node is gone (connection refused or cut).
+/// The login password of ra and rb.
+const LOGIN_PASSWORD: &str = "race-login-pass";
+
 fn post(addr: SocketAddr, path: &str, body: &str) -> Option<(u16, Value)> {
+    post_with(addr, path, body, &[])
+}
+
+/// [`post`] with extra header lines (`("X-Customer-Session", "…")`).
+fn post_with(
+    addr: SocketAddr,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> Option<(u16, Value)> {
     let mut s =
         std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5)).ok()?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
         .unwrap();
     let key = api_key(&addr.to_string());
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     write!(
         s,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .ok()?;
@@ -267,6 +284,18 @@ fn setup(users: usize) -> Option<Setup> {
     };
     add("ra", "A");
     add("rb", "B");
+    // ra and rb register through the API inside their own sessions (issue #10): they sign in
+    // with a login password first.
+    for (login, customer) in [("ra", "A"), ("rb", "B")] {
+        bank.set_login_password(
+            &root(),
+            &CustomerId::parse(customer).unwrap(),
+            &lid(login),
+            &LoginPassword::new(LOGIN_PASSWORD),
+            t0(),
+        )
+        .unwrap();
+    }
     for i in 0..users {
         let login = format!("u{i}");
         add(&login, &format!("K{i}"));
@@ -359,14 +388,27 @@ fn two_nodes_one_database_accept_each_code_once_bind_once_and_lock_out_once() {
         "each code accepted exactly once across two nodes: {accepted:?}"
     );
 
-    // One serial, registered on both nodes at once by users of two customers.
+    // One serial, registered on both nodes at once by users of two customers, each inside the
+    // session the other node's sign-in answered (both nodes derive one session key).
+    let sessions: Vec<String> = (0..2)
+        .map(|n| {
+            let (customer, login) = [("A", "ra"), ("B", "rb")][n];
+            let body = format!(
+                r#"{{"customer":"{customer}","login":"{login}","password":"{LOGIN_PASSWORD}"}}"#
+            );
+            let (st, v) = post(addrs[1 - n], "/v1/login", &body).unwrap();
+            assert_eq!((st, v["next"].as_str()), (200, Some("registration")), "{v}");
+            v["session"].as_str().unwrap().to_owned()
+        })
+        .collect();
     let reg = race(2, move |n| {
         let (customer, login) = [("A", "ra"), ("B", "rb")][n];
         let body = format!(
             r#"{{"customer":"{customer}","login":"{login}","serial":"55555555","code":"{}"}}"#,
             code("55555555", now)
         );
-        outcome(&post(addrs[n], "/v1/register", &body))
+        let session = [("X-Customer-Session", sessions[n].as_str())];
+        outcome(&post_with(addrs[n], "/v1/register", &body, &session))
     });
     assert_eq!(
         reg.iter().filter(|o| *o == "ok").count(),

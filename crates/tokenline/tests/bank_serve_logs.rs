@@ -240,8 +240,8 @@ fn json_logs_carry_request_route_status_latency_and_no_code_password_key_or_seed
         "/v1/validate",
     );
     assert_eq!(v["code"], "wrong_code", "{v}");
-    // Registration with the code of the other token, a user added with a password, a
-    // revocation proven with the confirmation password and a code.
+    // A registration outside the user's session (refused 401: logged all the same), a user
+    // added with a password, a revocation proven with the confirmation password and a code.
     send(
         "POST",
         "/v1/register",

@@ -36,6 +36,9 @@ pub fn code(serial: &str, t: DateTime<Utc>) -> String {
     )
 }
 
+/// The login password [`TestBank::first_factor`] gives.
+pub const LOGIN_PASSWORD: &str = "login-pass-1234";
+
 /// A bank database and what the tests need to reach it.
 pub struct TestBank {
     _dir: tempfile::TempDir,
@@ -264,8 +267,10 @@ impl TestBank {
         v["session"].as_str().unwrap().to_owned()
     }
 
-    /// Signs `login` of `customer` in with a fresh code of its token `serial` (`POST
-    /// /v1/validate` through the `login` client `key`): the customer session of the answer.
+    /// Signs `login` of `customer` in with both factors through the `login` client `key`: a
+    /// login password (given here), `POST /v1/login` (`next: code`), then a fresh code of its
+    /// token `serial` to `POST /v1/validate` inside the first-factor session: the signed-in
+    /// customer session of the answer.
     pub fn sign_in(
         &self,
         addr: SocketAddr,
@@ -274,16 +279,51 @@ impl TestBank {
         login: &str,
         serial: &str,
     ) -> String {
+        let first = self.login_password_session(addr, key, customer, login, "code");
         let t = self.advance(Duration::seconds(30));
         let (st, v) = json(
             addr,
             "POST",
             "/v1/validate",
             key,
-            &[],
+            &[("X-Customer-Session", &first)],
             &serde_json::json!({"customer": customer, "login": login, "code": code(serial, t)}),
         );
         assert_eq!((st, v["result"].as_str()), (200, Some("accepted")), "{v}");
+        v["session"].as_str().unwrap().to_owned()
+    }
+
+    /// Gives `login` of `customer` (who has no token yet) a login password and signs it in
+    /// with it (`POST /v1/login` through the `login` client `key`): the first-factor customer
+    /// session of the answer (`next: registration`), which registering and skipping take.
+    pub fn first_factor(&self, addr: SocketAddr, key: &str, customer: &str, login: &str) -> String {
+        self.login_password_session(addr, key, customer, login, "registration")
+    }
+
+    /// Gives `login` of `customer` a login password and signs in with it (`POST /v1/login`),
+    /// whose answer must say `next`: the first-factor session of the answer.
+    fn login_password_session(
+        &self,
+        addr: SocketAddr,
+        key: &str,
+        customer: &str,
+        login: &str,
+        next: &str,
+    ) -> String {
+        let c = CustomerId::parse(customer).unwrap();
+        let password = LoginPassword::new(LOGIN_PASSWORD);
+        self.bank()
+            .set_login_password(&root(), &c, &lid(login), &password, self.now())
+            .unwrap();
+        let (st, v) = json(
+            addr,
+            "POST",
+            "/v1/login",
+            key,
+            &[],
+            &serde_json::json!({"customer": customer, "login": login, "password": LOGIN_PASSWORD}),
+        );
+        assert_eq!((st, v["next"].as_str()), (200, Some(next)), "{v}");
         v["session"].as_str().unwrap().to_owned()
     }
 

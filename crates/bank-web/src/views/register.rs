@@ -136,7 +136,7 @@ pub async fn skip<S: Store + Send + Sync + 'static>(
     };
     let user = who.user();
     match web
-        .call(move |bank, now| bank.skip_registration(&customer_caller(), &user, now))
+        .call(move |bank, now| bank.skip_registration_signed_in(&customer_caller(), &user, now))
         .await
     {
         Ok(_) => {

@@ -55,7 +55,7 @@ type LockedUser = (User, Option<TokenInfo>, bool);
 
 type Done = Result<(Option<CustomerId>, BackofficeOutcome, String), (Option<CustomerId>, Error)>;
 
-fn operator_of(caller: &Caller) -> Result<OperatorId, Error> {
+pub(super) fn operator_of(caller: &Caller) -> Result<OperatorId, Error> {
     match caller {
         Caller::Operator { operator, .. } => Ok(operator.clone()),
         // The CLI on the database file is the bank's root access.
@@ -130,89 +130,9 @@ impl<S: Store> Bank<S> {
         )
     }
 
-    /// A second, different supervisor approves a pending request: it is carried out now.
-    pub fn approve(
-        &self,
-        caller: &Caller,
-        request: i64,
-        now: DateTime<Utc>,
-    ) -> Result<BackofficeOutcome, Error> {
-        self.authorize(caller, Action::Approve, "backoffice_approve", now)?;
-        let approver = operator_of(caller)?;
-        self.run(|tx| {
-            let mut e = self.entry(now, caller, caller.actor(), "backoffice_approve");
-            e.subject = Some(format!("request {request}"));
-            let Some(mut r) = tx.request(request)?.filter(|r| r.approved_by.is_none()) else {
-                let err = Error::UnknownRequest(request);
-                self.audit_refusal(tx, e, &err)?;
-                return Ok(Err(err));
-            };
-            if r.requested_by == approver {
-                let err = Error::SameOperator(r.requested_by.clone());
-                self.audit_refusal(tx, e, &err)?;
-                return Ok(Err(err));
-            }
-            let res = self.carry_out(tx, caller, &r.kind, Some(&r.requested_by), now)?;
-            if res.is_ok() {
-                r.approved_by = Some(approver.clone());
-                r.approved_at = Some(now);
-                tx.update_request(&r)?;
-                e.detail = format!("approved request {request} of {}", r.requested_by);
-                self.record(tx, e)?;
-            }
-            Ok(res)
-        })
-    }
-
-    fn file_or_do(
-        &self,
-        caller: &Caller,
-        kind: RequestKind,
-        now: DateTime<Utc>,
-    ) -> Result<BackofficeOutcome, Error> {
-        let operator = operator_of(caller)?;
-        let dual = self.policy.backoffice.dual_control && !matches!(caller, Caller::Local(_));
-        self.run(|tx| {
-            if !dual {
-                return self.carry_out(tx, caller, &kind, None, now);
-            }
-            // The checks the direct path makes, made when the request is filed: no request for
-            // an unknown user or serial, a user who is not locked, a revoked token, nor a
-            // second one for what already waits (it would be approved later, out of its time).
-            let mut e = self.entry(now, caller, caller.actor(), "backoffice_request");
-            e.detail = describe(&kind);
-            let refusal = match self.check_request(tx, &kind, now)? {
-                Err(refusal) => Some(refusal),
-                Ok(()) => tx
-                    .pending_requests()?
-                    .into_iter()
-                    .find(|p| same_target(&p.kind, &kind))
-                    .map(|p| (None, Error::RequestPending(p.id))),
-            };
-            if let Some((customer, err)) = refusal {
-                e.customer = customer.map(|c| c.to_string()).or(e.customer.take());
-                self.audit_refusal(tx, e, &err)?;
-                return Ok(Err(err));
-            }
-            let mut r = BackofficeRequest {
-                id: 0,
-                kind: kind.clone(),
-                requested_by: operator.clone(),
-                requested_at: now,
-                approved_by: None,
-                approved_at: None,
-            };
-            r.id = tx.insert_request(&r)?;
-            e.subject = Some(format!("request {}", r.id));
-            e.detail = format!("waiting for a second supervisor: {}", describe(&kind));
-            self.record(tx, e)?;
-            Ok(Ok(BackofficeOutcome::Pending { request: r }))
-        })
-    }
-
     /// Does what a request asks, audited as `caller` (with the requester named under dual
     /// control).
-    fn carry_out(
+    pub(super) fn carry_out(
         &self,
         tx: &mut dyn Tx,
         caller: &Caller,
@@ -393,7 +313,7 @@ impl<S: Store> Bank<S> {
     }
 
     /// What carrying out `kind` now would refuse, checked without changing anything.
-    fn check_request(
+    pub(super) fn check_request(
         &self,
         tx: &mut dyn Tx,
         kind: &RequestKind,
@@ -417,40 +337,7 @@ impl<S: Store> Bank<S> {
     }
 }
 
-/// Whether two requests act on the same thing (the reasons may differ).
-fn same_target(a: &RequestKind, b: &RequestKind) -> bool {
-    match (a, b) {
-        (
-            RequestKind::RevokeSerial { serial: x, .. },
-            RequestKind::RevokeSerial { serial: y, .. },
-        ) => x == y,
-        (
-            RequestKind::RevokeUser {
-                customer: c,
-                login: l,
-                ..
-            },
-            RequestKind::RevokeUser {
-                customer: d,
-                login: m,
-                ..
-            },
-        )
-        | (
-            RequestKind::Unlock {
-                customer: c,
-                login: l,
-            },
-            RequestKind::Unlock {
-                customer: d,
-                login: m,
-            },
-        ) => c == d && l == m,
-        _ => false,
-    }
-}
-
-fn describe(kind: &RequestKind) -> String {
+pub(super) fn describe(kind: &RequestKind) -> String {
     match kind {
         RequestKind::Unlock { customer, login } => format!("unlock {login} of {customer}"),
         RequestKind::RevokeSerial { serial, reason } => {

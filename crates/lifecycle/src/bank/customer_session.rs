@@ -1,15 +1,26 @@
 //! A customer user's API session (issue #10): what an API client of scope `login` (the bank's
-//! internet-banking front end) shows for a signed-in user — the customer's own user list —
-//! is bound to that user's login, never to a user the client merely names.
+//! internet-banking front end) does for a user — list the customer's users, register a token
+//! (利用開始登録), skip registration — is bound to that user's own login, never to a user the
+//! client merely names.
 //!
-//! `POST /v1/validate` (an accepted code) and `POST /v1/login` (a user who needs no one-time
-//! password) answer a session token; the client sends it back as `X-Customer-Session`. The
-//! token is stateless, so a login writes nothing more and any node of the bank accepts it:
-//! `tlcs1.` + base64url(`client \n customer \n login \n issued-unix-seconds`) + `.` +
-//! base64url(HMAC-SHA-256 under the server's [`SessionKey`]). It is valid
-//! `web.session_idle_minutes` from the login, only with the API key of the client it was
-//! issued to, and only while the user exists and is not locked (checked at each use).
-//! A forged, altered, expired or foreign token, a removed or locked user: one answer,
+//! Two stages ([`SessionStage`]): `POST /v1/login` with the right login password answers a
+//! **first-factor** session when a code or registration comes next (DOMAIN.md §6); an
+//! accepted `POST /v1/validate` inside that session, a login that needs no one-time password,
+//! a registration and a skip answer a **signed-in** session. The client sends it back as
+//! `X-Customer-Session`. Registering and skipping take either stage; the users list takes
+//! only a signed-in one. A front end that checks the first factor itself (the policy's
+//! `validation.registration_state_to_clients`) gets a signed-in session from an accepted
+//! code alone ([`Bank::signed_in_session`]).
+//!
+//! The token is stateless, so a login writes nothing more and any node of the bank accepts
+//! it: `tlcs2.` + base64url(`client \n customer \n login \n issued-unix-seconds \n stage \n
+//! binding`) + `.` + base64url(HMAC-SHA-256 under the server's [`SessionKey`]). The binding
+//! is a keyed digest of the user's login-password hash, so a session ends when the user's
+//! login password changes or the user is removed and created again under the same login ID.
+//! It is valid `web.session_idle_minutes` from the login (an absolute lifetime: the token is
+//! not renewed by use), only with the API key of the client it was issued to, and only while
+//! the user exists and is not locked (checked at each use). A forged, altered, expired or
+//! foreign token, a removed, re-created or locked user: one answer,
 //! [`Error::CustomerSessionRequired`], audited with the true reason.
 
 use super::Bank;
@@ -26,8 +37,36 @@ use sha2::Sha256;
 /// The HKDF `info` of the session key derived from the master key.
 pub const SESSION_KEY_INFO: &str = "tokenline customer session v1";
 
-/// The token's prefix (version 1).
-const PREFIX: &str = "tlcs1.";
+/// The token's prefix (version 2: with the stage and the binding).
+const PREFIX: &str = "tlcs2.";
+
+/// How far a customer session's user has signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStage {
+    /// The login password was right and registration comes next (`POST /v1/login` answered
+    /// `next: registration`): the session registers a token or skips, nothing else.
+    FirstFactor,
+    /// Signed in: an accepted one-time password, a registration, a skip, or a login that
+    /// needs no one-time password.
+    SignedIn,
+}
+
+impl SessionStage {
+    fn tag(self) -> &'static str {
+        match self {
+            SessionStage::FirstFactor => "first_factor",
+            SessionStage::SignedIn => "signed_in",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "first_factor" => Some(SessionStage::FirstFactor),
+            "signed_in" => Some(SessionStage::SignedIn),
+            _ => None,
+        }
+    }
+}
 
 /// The 256-bit HMAC key that signs customer sessions. Every node of a bank must hold the
 /// same key (derive it from the master key: `tokenline bank serve` does); a random key
@@ -51,6 +90,14 @@ impl SessionKey {
         Ok(SessionKey(k))
     }
 
+    /// The binding of a session to the user's current login-password hash (PHC string; empty
+    /// for a user without one): 16 bytes of HMAC-SHA-256 under this key, base64url.
+    fn binding(&self, login_password: Option<&crate::secret::SecretHash>) -> String {
+        let mut m = self.mac(b"binding\n");
+        m.update(login_password.map_or("", |h| h.as_phc()).as_bytes());
+        B64.encode(&m.finalize().into_bytes()[..16])
+    }
+
     fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
         // HMAC takes a key of any length: this cannot fail.
         let mut m = match <Hmac<Sha256> as KeyInit>::new_from_slice(self.0.as_ref()) {
@@ -69,18 +116,24 @@ impl std::fmt::Debug for SessionKey {
 }
 
 /// What a well-signed token says.
+#[derive(Debug, PartialEq)]
 struct Claims {
     client: String,
     user: UserRef,
     issued: DateTime<Utc>,
+    stage: SessionStage,
+    binding: String,
 }
 
-fn seal(key: &SessionKey, client: &str, user: &UserRef, issued: DateTime<Utc>) -> String {
+fn seal(key: &SessionKey, c: &Claims) -> String {
     let payload = format!(
-        "{client}\n{}\n{}\n{}",
-        user.customer,
-        user.login,
-        issued.timestamp()
+        "{}\n{}\n{}\n{}\n{}\n{}",
+        c.client,
+        c.user.customer,
+        c.user.login,
+        c.issued.timestamp(),
+        c.stage.tag(),
+        c.binding
     );
     let tag = key.mac(payload.as_bytes()).finalize().into_bytes();
     format!("{PREFIX}{}.{}", B64.encode(payload), B64.encode(tag))
@@ -94,9 +147,10 @@ fn open(key: &SessionKey, token: &str) -> Option<Claims> {
     key.mac(&payload).verify_slice(&tag).ok()?;
     let text = String::from_utf8(payload).ok()?;
     let mut parts = text.split('\n');
-    let (client, customer, login, issued) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
+    let mut next = || parts.next();
+    let (client, customer, login, issued, stage, binding) =
+        (next()?, next()?, next()?, next()?, next()?, next()?);
+    if next().is_some() {
         return None;
     }
     Some(Claims {
@@ -106,6 +160,8 @@ fn open(key: &SessionKey, token: &str) -> Option<Claims> {
             LoginId::parse(login).ok()?,
         ),
         issued: DateTime::from_timestamp(issued.parse().ok()?, 0)?,
+        stage: SessionStage::parse(stage)?,
+        binding: binding.to_owned(),
     })
 }
 
@@ -125,49 +181,133 @@ impl<S: Store> Bank<S> {
         Ok(self.session_key.get_or_init(|| k))
     }
 
-    /// The session token for `user`, whose login the domain has just accepted for `caller`
-    /// (an accepted code, or a right login password for a user without one-time password):
-    /// `None` for a caller that is not an API client (the CLI, the pages keep their own).
+    /// The session token of stage `stage` for `user`, whose login the domain has just accepted
+    /// for `caller` (see the module doc for which stage each step gives): `None` for a caller
+    /// that is not an API client (the CLI, the pages keep their own) or a user gone since.
     pub fn open_customer_session(
         &self,
         caller: &Caller,
         user: &UserRef,
+        stage: SessionStage,
         now: DateTime<Utc>,
     ) -> Option<String> {
-        match caller {
-            Caller::Client { name, .. } => {
-                Some(seal(self.session_key().ok()?, name.as_str(), user, now))
-            }
-            _ => None,
-        }
+        let Caller::Client { name, .. } = caller else {
+            return None;
+        };
+        let key = self.session_key().ok()?;
+        let row = self
+            .store
+            .read(|tx| tx.user(&user.customer, &user.login))
+            .ok()??;
+        let claims = Claims {
+            client: name.to_string(),
+            user: user.clone(),
+            issued: now,
+            stage,
+            binding: key.binding(row.login_password.as_ref()),
+        };
+        Some(seal(key, &claims))
     }
 
-    /// The signed-in user a session `token` stands for, presented by `caller`.
+    /// The signed-in session for `user`, whose one-time password the domain has just accepted
+    /// for `caller` (`POST /v1/validate`), when both factors are proved: the caller vouches
+    /// for the first factor (the policy's `validation.registration_state_to_clients`: a front
+    /// end that checks it itself), or presents `first_factor`, a live session of `user`
+    /// (the one `POST /v1/login` answered). Otherwise `None`: a code alone signs no one in
+    /// (issue #10: a client guessing codes for a named user got the user's session). A
+    /// presented session that is not valid, or is another user's, is audited as refused.
+    pub fn signed_in_session(
+        &self,
+        caller: &Caller,
+        first_factor: Option<&str>,
+        user: &UserRef,
+        now: DateTime<Utc>,
+    ) -> Option<String> {
+        let proved = self.tells_state(caller)
+            || first_factor.is_some_and(|t| {
+                match self.session_user(caller, t, SessionStage::FirstFactor, now) {
+                    Ok(u) if u == *user => true,
+                    Ok(_) => self
+                        .session_refused::<()>(caller, "the session is another user's", now)
+                        .is_ok(),
+                    Err(_) => false,
+                }
+            });
+        if !proved {
+            return None;
+        }
+        self.open_customer_session(caller, user, SessionStage::SignedIn, now)
+    }
+
+    /// The signed-in user a session `token` stands for, presented by `caller` (the users
+    /// list: a [`SessionStage::SignedIn`] session only).
     ///
     /// # Errors
     /// [`Error::CustomerSessionRequired`] for a token that is forged, altered, issued to
-    /// another client, older than `web.session_idle_minutes`, or whose user is gone or
-    /// locked; the refusal is audited with the reason. A store failure as such.
+    /// another client, older than `web.session_idle_minutes`, of the first-factor stage, or
+    /// whose user is gone, re-created, has a new login password or is locked; the refusal is
+    /// audited with the reason. A store failure as such.
     pub fn customer_session(
         &self,
         caller: &Caller,
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<UserRef, Error> {
+        self.session_user(caller, token, SessionStage::SignedIn, now)
+    }
+
+    /// The user a session `token` of at least stage `least` stands for, presented by
+    /// `caller`: registering and skipping take [`SessionStage::FirstFactor`].
+    ///
+    /// # Errors
+    /// As [`Bank::customer_session`].
+    pub(super) fn session_user(
+        &self,
+        caller: &Caller,
+        token: &str,
+        least: SessionStage,
+        now: DateTime<Utc>,
+    ) -> Result<UserRef, Error> {
         let Caller::Client { name, .. } = caller else {
             return Err(Error::CustomerSessionRequired);
         };
         let life = Duration::minutes(i64::from(self.policy.web.session_idle_minutes));
-        let why = match open(self.session_key()?, token) {
+        let key = self.session_key()?;
+        let why = match open(key, token) {
             None => "the token is not one this bank signed",
             Some(c) if c.client != name.as_str() => "issued to another API client",
             Some(c) if now >= c.issued + life || c.issued > now + Duration::minutes(1) => "expired",
-            Some(c) => match self.run(|tx| Ok(Ok(tx.user(&c.user.customer, &c.user.login)?)))? {
+            Some(c) if least == SessionStage::SignedIn && c.stage != least => {
+                "a first-factor session: the user has not signed in with the one-time password"
+            }
+            Some(c) => match self
+                .store
+                .read(|tx| tx.user(&c.user.customer, &c.user.login))?
+            {
                 None => "the user was removed",
+                Some(u)
+                    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+                        key.binding(u.login_password.as_ref()).as_bytes(),
+                        c.binding.as_bytes(),
+                    )) =>
+                {
+                    "the user's login password changed, or the user was removed and created again"
+                }
                 Some(u) if u.locked_until.is_some_and(|t| t > now) => "the user is locked",
                 Some(_) => return Ok(c.user),
             },
         };
+        self.session_refused(caller, why, now)
+    }
+
+    /// Audits a refused customer session (action `customer_session`, the true reason `why`)
+    /// and answers [`Error::CustomerSessionRequired`].
+    pub(super) fn session_refused<T>(
+        &self,
+        caller: &Caller,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<T, Error> {
         let mut e = self.entry(now, caller, caller.actor(), "customer_session");
         e.detail = why.to_owned();
         self.run(|tx| {
@@ -194,9 +334,15 @@ mod tests {
     fn a_sealed_session_opens_with_its_key_only_and_not_once_altered() {
         let key = SessionKey::new([7; 32]);
         let at = DateTime::from_timestamp(1_681_261_200, 0).unwrap();
-        let t = seal(&key, "front", &user(), at);
-        let c = open(&key, &t).unwrap();
-        assert_eq!((c.client.as_str(), c.user, c.issued), ("front", user(), at));
+        let claims = Claims {
+            client: "front".into(),
+            user: user(),
+            issued: at,
+            stage: SessionStage::FirstFactor,
+            binding: key.binding(None),
+        };
+        let t = seal(&key, &claims);
+        assert_eq!(open(&key, &t).unwrap(), claims);
         assert!(open(&SessionKey::new([8; 32]), &t).is_none(), "another key");
         // Any changed character of the payload or the tag breaks it.
         for i in PREFIX.len()..t.len() {
@@ -205,7 +351,7 @@ mod tests {
             let altered = String::from_utf8(b).unwrap();
             assert!(altered == t || open(&key, &altered).is_none(), "byte {i}");
         }
-        assert!(open(&key, "").is_none() && open(&key, "tlcs1.").is_none());
+        assert!(open(&key, "").is_none() && open(&key, "tlcs2.").is_none());
         assert!(format!("{key:?}").contains("redacted"));
     }
 }

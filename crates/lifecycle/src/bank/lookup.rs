@@ -177,14 +177,15 @@ impl<S: Store> Bank<S> {
     }
 
     /// The dual-control requests waiting for a second supervisor, oldest first (back
-    /// office: an operator session).
+    /// office: an operator session); lapsed ones are left out (a removed requester's, one
+    /// older than `backoffice.request_valid_minutes`).
     pub fn pending_requests(
         &self,
         caller: &Caller,
         now: DateTime<Utc>,
     ) -> Result<Vec<BackofficeRequest>, Error> {
         self.authorize(caller, Action::ListRequests, "request_list", now)?;
-        self.run(|tx| Ok(Ok(tx.pending_requests()?)))
+        Ok(self.store.read(|tx| self.live_requests(tx, now))?)
     }
 }
 

@@ -12,8 +12,10 @@ mod checks;
 mod clients;
 mod customer_reads;
 mod customer_session;
+mod dual_control;
 mod import;
 mod import_stream;
+mod in_session;
 mod login;
 mod lookup;
 mod mode;
@@ -34,9 +36,10 @@ mod validate;
 
 pub use backoffice::{BackofficeOutcome, BackofficeTarget};
 pub use customer_reads::{CustomerDetail, CustomerPage, CustomerRow, CustomerToken};
-pub use customer_session::{SessionKey, SESSION_KEY_INFO};
+pub use customer_session::{SessionKey, SessionStage, SESSION_KEY_INFO};
 pub use import::ImportOutcome;
 pub use import_stream::{StreamImportError, NETWORK_MAX_TOKENS};
+pub use in_session::InSession;
 pub use login::{FirstFactor, NextStep};
 pub use lookup::{CustomerKey, CustomerView, StaffUserRow, TokenView};
 pub use operator_admin::OperatorRow;
@@ -222,21 +225,6 @@ impl<S: Store> Bank<S> {
             e.detail = err.to_string();
         }
         self.audit_refusal(tx, claimed(caller, e), err)
-    }
-
-    /// Records a refusal answered `told` whose true reason `truth` the caller is not told
-    /// (issue #10: no oracle): as [`Bank::audit_unproved`], but the outcome is the truth's
-    /// code and the detail says what the caller was answered.
-    fn audit_hidden(
-        &self,
-        tx: &mut dyn Tx,
-        caller: &Caller,
-        mut e: AuditEntry,
-        told: &Error,
-        truth: &Error,
-    ) -> Result<(), StoreError> {
-        e.detail = format!("{truth} (answered as {})", told.code());
-        self.audit_unproved(tx, caller, e, truth)
     }
 
     /// Records a refusal of [`Bank::prove_actor`]: under the acting user when their proof was

@@ -160,7 +160,7 @@ impl<S: Store> Bank<S> {
     }
 
     /// Removes operator `name` (staff who left): their token is revoked, their open sessions
-    /// end, and the name stays taken (see the module doc). Returns how many sessions ended.
+    /// end, their dual-control requests lapse, and the name stays taken (see the module doc). Returns how many sessions ended.
     /// [`Error::UnknownOperator`], [`Error::OperatorRemoved`] (already). Audited as
     /// `operator_remove` with root's actor.
     pub fn remove_operator(
@@ -186,6 +186,13 @@ impl<S: Store> Bank<S> {
                     op.serial
                 )));
             };
+            // Their dual-control requests lapse with them (dual_control.rs).
+            let lapsing = self
+                .live_requests(tx, now)?
+                .iter()
+                .filter(|r| r.requested_by == *name)
+                .map(|r| r.id.to_string())
+                .collect::<Vec<_>>();
             token.status = TokenStatus::Revoked { at: now };
             tx.update_token(&token)?;
             let sessions = tx.sessions_of(name)?;
@@ -197,6 +204,9 @@ impl<S: Store> Bank<S> {
                 op.serial,
                 sessions.len()
             );
+            if !lapsing.is_empty() {
+                e.detail += &format!(", pending request(s) {} lapsed", lapsing.join(", "));
+            }
             self.record(tx, e)?;
             Ok(Ok(sessions.len()))
         })

@@ -12,21 +12,6 @@ use crate::store::{Store, StoreError, Tx};
 use crate::verify::{check_code, CodeCheck};
 use chrono::{DateTime, Utc};
 
-/// A registration refused inside [`Bank::register_in`]: what the caller is answered, and
-/// the true reason when the answer hides it (the audit log keeps it).
-pub(super) struct Refused {
-    /// The answer.
-    pub(super) told: Error,
-    /// The true reason, when `told` is [`Error::RegistrationRefused`] standing for it.
-    pub(super) truth: Option<Error>,
-}
-
-impl From<Error> for Refused {
-    fn from(told: Error) -> Self {
-        Refused { told, truth: None }
-    }
-}
-
 /// What the serial and the code in the caller's hand are (one code check, the same HMAC work
 /// whether the token exists or not).
 enum InHand {
@@ -51,16 +36,20 @@ impl<S: Store> Bank<S> {
     /// and the cool-down after the user's last revocation must be over (§5). Each user of a
     /// shared token registers for themselves (`003`, `004`).
     ///
-    /// No oracle: an unknown serial, another customer's token and a wrong code all answer
-    /// [`Error::WrongSerialOrCode`] and count as a failure; a revoked or expired token is
-    /// named only when the code on its display is right. Nor does a right code of a stock
-    /// token tell anything about the login (issue #10): unless the policy tells clients the
-    /// registration state (`validation.registration_state_to_clients`: they then call after
-    /// their own first factor) or the caller is the bank's CLI, an unknown login, a login that
-    /// already uses a token, one inside its cool-down and a user of a shared-mode customer whose
-    /// token is another all get [`Error::RegistrationRefused`] (no serial, no time), not
-    /// counted as a failure; the audit entry keeps the true reason. A client that proved the
-    /// user's first factor itself is told with [`Bank::register_signed_in`].
+    /// Registering acts for the user, so only a caller that vouches for the user's first
+    /// factor registers here: the bank's CLI, and an API client when the policy's
+    /// `validation.registration_state_to_clients` says it checks the first factor itself.
+    /// Any other client gets [`Error::CustomerSessionRequired`] before anything is looked up
+    /// (issue #10, review M3: a stock token's holder bound it to any named user without a
+    /// token, and a right code told registered logins and cool-downs apart) and registers
+    /// inside the user's session ([`Bank::register_in_session`]).
+    ///
+    /// The caller is told the user's state: [`Error::AlreadyRegistered`], [`Error::CoolDown`]
+    /// with the time registration opens, [`Error::SharedModeOneToken`]; but only after a right
+    /// code of the token: an unknown serial, another customer's token and a wrong code all
+    /// answer [`Error::WrongSerialOrCode`] and count as a failure (an unknown login's on its
+    /// name's throttle); a revoked or expired token is named to whoever types a right code
+    /// of it.
     pub fn register(
         &self,
         caller: &Caller,
@@ -69,16 +58,14 @@ impl<S: Store> Bank<S> {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<TokenInfo, Error> {
-        let tell = self.tells_state(caller);
-        self.register_told(caller, user, serial, code, tell, now)
+        self.authorize(caller, Action::Register, "register", now)?;
+        self.first_factor_guard(caller, user, "register", now)?;
+        self.register_vouched(caller, user, serial, code, now)
     }
 
-    /// [`Bank::register`] for a client that has just proved the user's first factor itself
-    /// (the bank's own pages, after [`Bank::login`] with the user's login password): the
-    /// refusals are the detailed ones whatever the policy ([`Error::AlreadyRegistered`],
-    /// [`Error::CoolDown`] with the time registration opens, [`Error::SharedModeOneToken`]),
-    /// since the signed-in user may know their own state. Never call it for a login the
-    /// caller has not authenticated.
+    /// [`Bank::register`] for a caller that has just proved the user's first factor itself
+    /// (the bank's own pages, after [`Bank::login`] with the user's login password). Never
+    /// call it for a login the caller has not authenticated.
     pub fn register_signed_in(
         &self,
         caller: &Caller,
@@ -87,16 +74,16 @@ impl<S: Store> Bank<S> {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<TokenInfo, Error> {
-        self.register_told(caller, user, serial, code, true, now)
+        self.register_vouched(caller, user, serial, code, now)
     }
 
-    fn register_told(
+    /// The registration of `user`, whose first factor the caller vouches for: audited.
+    pub(super) fn register_vouched(
         &self,
         caller: &Caller,
         user: &UserRef,
         serial: &SerialNumber,
         code: &str,
-        tell: bool,
         now: DateTime<Utc>,
     ) -> Result<TokenInfo, Error> {
         self.authorize(caller, Action::Register, "register", now)?;
@@ -104,19 +91,16 @@ impl<S: Store> Bank<S> {
             let mut entry =
                 self.entry(now, caller, Actor::User(user.login.to_string()), "register");
             entry.subject = Some(serial.to_string());
-            match self.register_in(tx, user, serial, code, tell, now)? {
+            match self.register_in(tx, user, serial, code, now)? {
                 Ok((customer, t)) => {
                     entry.customer = Some(customer.to_string());
                     self.record(tx, entry)?;
                     Ok(Ok(t))
                 }
-                Err(Refused { told, truth }) => {
+                Err(told) => {
                     entry.customer = Some(user.customer.to_string());
-                    // No registration: the login was only named (issue #10).
-                    match truth {
-                        Some(truth) => self.audit_hidden(tx, caller, entry, &told, &truth)?,
-                        None => self.audit_unproved(tx, caller, entry, &told)?,
-                    }
+                    // No registration: the code did not prove the login (issue #10).
+                    self.audit_unproved(tx, caller, entry, &told)?;
                     Ok(Err(told))
                 }
             }
@@ -156,58 +140,36 @@ impl<S: Store> Bank<S> {
         )
     }
 
-    /// The registration itself, for [`Bank::register`] and [`Bank::register_for`]. `tell`:
-    /// whether the caller may learn the login's state (its token, its cool-down, its
-    /// customer's shared token) and that it exists; else those refusals, and an unknown login
-    /// with a right code, are all [`Error::RegistrationRefused`], the truth in
-    /// [`Refused::truth`].
+    /// The registration itself, for [`Bank::register`] and [`Bank::register_for`], whose
+    /// callers vouch for the user (they are told the user's state after a right code).
     pub(super) fn register_in(
         &self,
         tx: &mut dyn Tx,
         who: &UserRef,
         serial: &SerialNumber,
         code: &str,
-        tell: bool,
         now: DateTime<Utc>,
-    ) -> Result<Result<(CustomerId, TokenInfo), Refused>, StoreError> {
+    ) -> Result<Result<(CustomerId, TokenInfo), Error>, StoreError> {
         let login = &who.login;
         let max = self.policy.validation.max_failures;
         // The code's form first: a typing slip answers alike for any login (no oracle).
         if crate::ids::OtpCode::parse(code).is_err() {
             return Ok(Err(Error::InvalidInput(
                 crate::ids::MalformedCode.to_string(),
-            )
-            .into()));
+            )));
         }
-        // What a login the caller may not learn about is answered after a right code.
-        let hidden = |truth: Error| {
-            Ok(Err(if tell {
-                truth.into()
-            } else {
-                Refused {
-                    told: Error::RegistrationRefused,
-                    truth: Some(truth),
-                }
-            }))
-        };
         let Some(mut user) = tx.user(&who.customer, login)? else {
             let key = login_key(&who.customer, login);
             if let Err(e) = self.check_throttle(tx, &key, login, now)? {
-                return Ok(Err(e.into()));
+                return Ok(Err(e));
             }
             // The code is checked as a known login's would be (the same HMAC work).
-            let hand = self.in_hand(tx, &who.customer, serial, code, now)?;
-            if let (InHand::Right(token), false) = (hand, tell) {
-                if let Some(e) = token_unusable(&token, now) {
-                    return Ok(Err(e.into()));
-                }
-                return hidden(Error::UnknownUser(login.to_string()));
-            }
+            let _ = self.in_hand(tx, &who.customer, serial, code, now)?;
             let remaining = self.fail_throttle(tx, &key, max, now)?;
-            return Ok(Err(Error::WrongSerialOrCode { remaining }.into()));
+            return Ok(Err(Error::WrongSerialOrCode { remaining }));
         };
         if let Err(e) = self.check_lock(&mut user, now) {
-            return Ok(Err(e.into()));
+            return Ok(Err(e));
         }
         // The code is checked (without using it up) before anything about the user or the
         // token is answered: a registered login, its cool-down, the state of the token and
@@ -216,26 +178,26 @@ impl<S: Store> Bank<S> {
         let InHand::Right(mut token) = self.in_hand(tx, &user.customer, serial, code, now)? else {
             let remaining = self.fail(&mut user, now);
             tx.update_user(&user)?;
-            return Ok(Err(Error::WrongSerialOrCode { remaining }.into()));
+            return Ok(Err(Error::WrongSerialOrCode { remaining }));
         };
         // The token's own state first: it is told to its holder, whoever the login is.
         if let Some(e) = token_unusable(&token, now) {
-            return Ok(Err(e.into()));
+            return Ok(Err(e));
         }
         if let Some(s) = &user.serial {
-            return hidden(Error::AlreadyRegistered {
+            return Ok(Err(Error::AlreadyRegistered {
                 login: login.clone(),
                 serial: s.clone(),
-            });
+            }));
         }
         if let Some(revoked) = user.last_revoked_at {
             let from = registration_allowed_from(&self.policy, revoked)
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
             if now < from {
-                return hidden(Error::CoolDown {
+                return Ok(Err(Error::CoolDown {
                     allowed_from: from,
                     allowed_from_local: local_text(self.policy.time_zone, from),
-                });
+                }));
             }
         }
         let Some(customer) = tx.customer(&user.customer)? else {
@@ -248,15 +210,15 @@ impl<S: Store> Bank<S> {
                 .filter_map(|u| u.serial.as_ref())
                 .find(|s| *s != serial)
             {
-                return hidden(Error::SharedModeOneToken(other.clone()));
+                return Ok(Err(Error::SharedModeOneToken(other.clone())));
             }
         }
         match self.prove_code(tx, &mut user, &mut token, code, now)? {
             Ok(()) => {}
             Err(Error::WrongCode { remaining }) => {
-                return Ok(Err(Error::WrongSerialOrCode { remaining }.into()))
+                return Ok(Err(Error::WrongSerialOrCode { remaining }))
             }
-            Err(e) => return Ok(Err(e.into())),
+            Err(e) => return Ok(Err(e)),
         }
         user.serial = Some(serial.clone());
         user.awaiting_registration = false;
@@ -270,25 +232,48 @@ impl<S: Store> Bank<S> {
     }
 
     /// The user skips registration for now; the screen comes back at the next login
-    /// (「次回ログイン時に改めて利用開始登録が可能です」 `000`, `004`). Audited.
+    /// (「次回ログイン時に改めて利用開始登録が可能です」 `000`, `004`). Audited; answers the
+    /// user's state.
     ///
-    /// Returns the user's state to the bank's CLI and, when the policy's
-    /// `validation.registration_state_to_clients` is on, to clients; otherwise `None` for every
-    /// login, known or not (an unknown one is audited as such).
+    /// Skipping acts for the user: as for [`Bank::register`], only the bank's CLI and a client
+    /// the policy trusts with the first factor skip here; any other client gets
+    /// [`Error::CustomerSessionRequired`] and skips inside the user's session
+    /// ([`Bank::skip_in_session`]) (issue #10).
     ///
-    /// Errors: [`Error::UnknownUser`] only where the state is told.
+    /// # Errors
+    /// [`Error::UnknownUser`].
     pub fn skip_registration(
         &self,
         caller: &Caller,
         who: &UserRef,
         now: DateTime<Utc>,
-    ) -> Result<Option<OtpState>, Error> {
-        let login = &who.login;
+    ) -> Result<OtpState, Error> {
         self.authorize(caller, Action::Skip, "skip_registration", now)?;
-        // Told to the bank's CLI, and to clients only when the policy tells them the
-        // registration state (they then call after their own first factor); otherwise every
-        // login gets the same answer and the audit keeps the truth (issue #10: no oracle).
-        let tell = self.tells_state(caller);
+        self.first_factor_guard(caller, who, "skip_registration", now)?;
+        self.skip_vouched(caller, who, now)
+    }
+
+    /// [`Bank::skip_registration`] for a caller that has just proved the user's first factor
+    /// itself (the bank's own pages, after [`Bank::login`]). Never call it for a login the
+    /// caller has not authenticated.
+    pub fn skip_registration_signed_in(
+        &self,
+        caller: &Caller,
+        who: &UserRef,
+        now: DateTime<Utc>,
+    ) -> Result<OtpState, Error> {
+        self.authorize(caller, Action::Skip, "skip_registration", now)?;
+        self.skip_vouched(caller, who, now)
+    }
+
+    /// The skip of `who`, whose first factor the caller vouches for: audited.
+    pub(super) fn skip_vouched(
+        &self,
+        caller: &Caller,
+        who: &UserRef,
+        now: DateTime<Utc>,
+    ) -> Result<OtpState, Error> {
+        let login = &who.login;
         self.run(|tx| {
             let mut e = self.entry(
                 now,
@@ -301,7 +286,7 @@ impl<S: Store> Bank<S> {
             let Some(user) = tx.user(&who.customer, login)? else {
                 let err = Error::UnknownUser(login.to_string());
                 self.audit_unproved(tx, caller, e, &err)?;
-                return Ok(if tell { Err(err) } else { Ok(None) });
+                return Ok(Err(err));
             };
             let token = match &user.serial {
                 Some(s) => tx.token(s)?,
@@ -310,13 +295,12 @@ impl<S: Store> Bank<S> {
             let state = user.otp_state(token.as_ref(), now);
             e.customer = Some(user.customer.to_string());
             e.detail = format!("state {}; asked again at next login", state.label_en());
-            // Nothing proves who asks to skip: the caller acts, the login is a claim.
+            // Nothing in the call proves who asks to skip: the caller vouches for the user.
             self.record(tx, super::claimed(caller, e))?;
-            Ok(Ok(tell.then_some(state)))
+            Ok(Ok(state))
         })
     }
 }
-
 /// A token no one can register, told to the holder of a right code of it: revoked (its codes
 /// are refused forever, `004`) or past its expiry.
 fn token_unusable(token: &TokenInfo, now: DateTime<Utc>) -> Option<Error> {

@@ -63,15 +63,15 @@ impl<S: Store> Bank<S> {
             }
             let who = UserRef::new(customer.id.clone(), target.clone());
             // The administrator proved who they are and reads their customer's users: told.
-            match self.register_in(tx, &who, serial, code, true, now)? {
+            match self.register_in(tx, &who, serial, code, now)? {
                 Ok((_, t)) => {
                     entry.detail = format!("for {target}: token {serial} registered");
                     self.record(tx, entry)?;
                     Ok(Ok(t))
                 }
                 Err(refused) => {
-                    self.audit_refusal(tx, entry, &refused.told)?;
-                    Ok(Err(refused.told))
+                    self.audit_refusal(tx, entry, &refused)?;
+                    Ok(Err(refused))
                 }
             }
         })

@@ -62,6 +62,18 @@ pub fn request(
     key: &str,
     body: Option<(&str, &[u8])>,
 ) -> (u16, Value) {
+    request_with(addr, method, path, key, &[], body)
+}
+
+/// [`request`] with extra header lines (`("X-Customer-Session", "…")`).
+pub fn request_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    key: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &[u8])>,
+) -> (u16, Value) {
     let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let (ctype, bytes) = body.unwrap_or(("", b""));
@@ -73,7 +85,11 @@ pub fn request(
     } else {
         String::new()
     };
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n{ctype}Connection: close\r\n\r\n").unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n{extra}{ctype}Connection: close\r\n\r\n").unwrap();
     s.write_all(bytes).unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
@@ -97,4 +113,47 @@ pub fn client(db: &Path, name: &str, scope: &str) -> String {
     )
     .unwrap();
     v["key"].as_str().unwrap().to_owned()
+}
+
+/// Registers `serial` with its `code` for `login` of `customer` as an internet-banking front
+/// end does (issue #10: registering needs the user's first factor): gives the user a login
+/// password (`bank user set-login-password`), signs in with it through the `login` client
+/// `key` (`POST /v1/login`, `next: registration`) and registers inside the session it
+/// answers. The status and body of `POST /v1/register`.
+pub fn register_in_session(
+    db: &Path,
+    addr: SocketAddr,
+    key: &str,
+    (customer, login): (&str, &str),
+    serial: &str,
+    code: &str,
+) -> (u16, Value) {
+    let env = "TOKENLINE_BANK_SECRET";
+    bank_ok(
+        db,
+        &[
+            "user",
+            "set-login-password",
+            customer,
+            login,
+            "--login-password-env",
+            env,
+        ],
+    );
+    let password = super::SECRET;
+    let body = format!(r#"{{"customer":"{customer}","login":"{login}","password":"{password}"}}"#);
+    let (st, v) = post(addr, "/v1/login", key, "application/json", body.as_bytes());
+    assert_eq!((st, v["next"].as_str()), (200, Some("registration")), "{v}");
+    let session = v["session"].as_str().unwrap();
+    let body = format!(
+        r#"{{"customer":"{customer}","login":"{login}","serial":"{serial}","code":"{code}"}}"#
+    );
+    request_with(
+        addr,
+        "POST",
+        "/v1/register",
+        key,
+        &[("X-Customer-Session", session)],
+        Some(("application/json", body.as_bytes())),
+    )
 }

@@ -1,0 +1,144 @@
+//! A customer API session is bound to the user as they were at the login (issue #10, review
+//! low finding): it ends when the user's login password changes, and when the user is removed
+//! and created again under the same login ID — a stateless token naming only the login ID
+//! outlived both.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use lifecycle::*;
+
+fn login_client() -> Caller {
+    Caller::Client {
+        name: ClientName::parse("ib-frontend").unwrap(),
+        scopes: vec![Scope::Login],
+    }
+}
+
+fn last_detail(w: &World, t: chrono::DateTime<chrono::Utc>) -> String {
+    let log = w.bank.audit(&root(), &AuditQuery::default(), t).unwrap();
+    log.last().unwrap().detail.clone()
+}
+
+#[test]
+fn a_customer_session_ends_when_the_users_login_password_changes() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let c = login_client();
+    let set = |pw: &str| {
+        w.bank
+            .set_login_password(
+                &root(),
+                &cid("C1"),
+                &lid("jiro"),
+                &LoginPassword::new(pw),
+                t,
+            )
+            .unwrap()
+    };
+    set("first-login-pass");
+    let s = w
+        .bank
+        .open_customer_session(&c, &uref("jiro"), SessionStage::SignedIn, t)
+        .unwrap();
+    assert_eq!(w.bank.customer_session(&c, &s, t).unwrap(), uref("jiro"));
+    set("second-login-pass");
+    let err = w.bank.customer_session(&c, &s, t).unwrap_err();
+    assert_eq!(err, Error::CustomerSessionRequired);
+    assert_eq!(
+        last_detail(&w, t),
+        "the user's login password changed, or the user was removed and created again"
+    );
+}
+
+#[test]
+fn a_customer_session_ends_when_the_user_is_removed_and_created_again() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let c = login_client();
+    let pw = LoginPassword::new("goro-login-pass");
+    let create = || {
+        w.bank
+            .add_user(
+                &root(),
+                NewUser {
+                    login: lid("rokuro"),
+                    customer: cid("C1"),
+                    name: "六郎".into(),
+                    class: UserClass::General,
+                    needs_otp: false,
+                    secret: None,
+                },
+                t,
+            )
+            .unwrap();
+        w.bank
+            .set_login_password(&root(), &cid("C1"), &lid("rokuro"), &pw, t)
+            .unwrap();
+    };
+    create();
+    let s = w
+        .bank
+        .open_customer_session(&c, &uref("rokuro"), SessionStage::SignedIn, t)
+        .unwrap();
+    assert_eq!(w.bank.customer_session(&c, &s, t).unwrap(), uref("rokuro"));
+    w.bank.remove_user(&root(), &uref("rokuro"), t).unwrap();
+    assert_eq!(
+        w.bank.customer_session(&c, &s, t).unwrap_err(),
+        Error::CustomerSessionRequired
+    );
+    assert_eq!(last_detail(&w, t), "the user was removed");
+    // The same login ID, the same password even: another person's account now.
+    create();
+    assert_eq!(
+        w.bank.customer_session(&c, &s, t).unwrap_err(),
+        Error::CustomerSessionRequired
+    );
+    assert_eq!(
+        last_detail(&w, t),
+        "the user's login password changed, or the user was removed and created again"
+    );
+}
+
+/// Issue #10: a signed-in session means both factors. An accepted code alone (a client
+/// guessing codes for a named user) signs no one in; inside the first-factor session of the
+/// same user it does; another user's session does not, and is audited.
+#[test]
+fn a_code_alone_signs_no_one_in_without_the_users_first_factor() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let c = login_client();
+    assert_eq!(w.bank.signed_in_session(&c, None, &uref("jiro"), t), None);
+    let first = w
+        .bank
+        .open_customer_session(&c, &uref("jiro"), SessionStage::FirstFactor, t)
+        .unwrap();
+    let signed = w
+        .bank
+        .signed_in_session(&c, Some(&first), &uref("jiro"), t)
+        .unwrap();
+    assert_eq!(
+        w.bank.customer_session(&c, &signed, t).unwrap(),
+        uref("jiro")
+    );
+    assert_eq!(
+        w.bank.signed_in_session(&c, Some(&first), &uref("taro"), t),
+        None,
+        "jiro's first factor signs taro in"
+    );
+    assert_eq!(last_detail(&w, t), "the session is another user's");
+    assert_eq!(
+        w.bank
+            .signed_in_session(&c, Some("tlcs2.forged.x"), &uref("jiro"), t),
+        None
+    );
+    // A front end that checks the first factor itself is trusted with it.
+    let mut p = policy("000");
+    p.validation.registration_state_to_clients = true;
+    let trusting = world_with(p);
+    assert!(trusting
+        .bank
+        .signed_in_session(&c, None, &uref("jiro"), t)
+        .is_some());
+}
