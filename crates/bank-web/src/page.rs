@@ -239,10 +239,13 @@ pub fn refusal_args(e: &Error) -> Vec<String> {
         | E::SharedModeOneToken(s)
         | E::AlreadyRevoked(s)
         | E::NotInStock(s)
+        | E::StaffToken(s)
         | E::TokenLocked { serial: s, .. } => vec![s.to_string()],
-        E::NoToken(l) | E::MasterCannotBeRemoved(l) | E::NoSecretSet(l) | E::NotLocked(l) => {
-            vec![l.to_string()]
-        }
+        E::NoToken(l)
+        | E::MasterCannotBeRemoved(l)
+        | E::NoSecretSet(l)
+        | E::NotLocked(l)
+        | E::NotAtRegistration(l) => vec![l.to_string()],
         E::AlreadyRegistered { login, serial } => vec![login.to_string(), serial.to_string()],
         E::Locked { login, .. } | E::AmbiguousLogin { login, .. } => vec![login.to_string()],
         E::SameOperator(o)

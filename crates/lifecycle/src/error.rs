@@ -264,6 +264,15 @@ pub enum Error {
     /// Dual control: the same revocation or unlock is already waiting for approval.
     #[error("back-office request {0} already asks for this and waits for a second supervisor: approve or wait for it")]
     RequestPending(i64),
+    /// Skipping registration for a user who is not at registration (they use a token, or
+    /// need no one-time password): there is nothing to skip, and a skip would sign them in
+    /// without their code (issue #10 review).
+    #[error("user {0} has no registration to skip: they sign in with the one-time password of their token (or need none)")]
+    NotAtRegistration(LoginId),
+    /// The back office was asked to revoke a bank operator's own token (issue #10): that is
+    /// removing the operator, which bank IT does on the CLI (sessions end, requests lapse).
+    #[error("token {0} is a bank operator's own token: the back office does not revoke it; bank IT removes the operator with `tokenline bank operator remove NAME` (see `tokenline bank operator list`)")]
+    StaffToken(SerialNumber),
     /// Dual control: the request lapsed and can no longer be approved (issue #10).
     #[error("back-office request {id} has lapsed: {why}; if it is still needed, file it again")]
     RequestLapsed {
@@ -353,6 +362,8 @@ impl Error {
             Error::UnknownRequest(_) => "unknown_request",
             Error::SameOperator(_) => "same_operator",
             Error::RequestLapsed { .. } => "request_lapsed",
+            Error::StaffToken(_) => "staff_token",
+            Error::NotAtRegistration(_) => "not_at_registration",
             Error::RequestPending(_) => "request_pending",
             Error::DuplicateOperator(_) => "duplicate_operator",
             Error::UnknownOperator(_) => "unknown_operator",

@@ -142,3 +142,73 @@ fn a_code_alone_signs_no_one_in_without_the_users_first_factor() {
         .signed_in_session(&c, None, &uref("jiro"), t)
         .is_some());
 }
+
+/// Review of issue #10 (H1): a user who signs in with a code cannot skip to a signed-in
+/// session with the login password alone; only a user at registration skips.
+#[test]
+fn only_a_user_at_registration_skips_and_never_past_the_code() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let c = login_client();
+    for (login, at_registration) in [("taro", false), ("goro", false), ("shiro", true)] {
+        let first = w
+            .bank
+            .open_customer_session(&c, &uref(login), SessionStage::FirstFactor, t)
+            .unwrap();
+        let got = w.bank.skip_in_session(&c, &first, &uref(login), t);
+        if at_registration {
+            let done = got.unwrap();
+            assert_eq!(done.answer, OtpState::Unregistered);
+            assert!(done.session.is_some());
+        } else {
+            let err = got.unwrap_err();
+            assert_eq!(err.code(), "not_at_registration", "{login}: {err}");
+            let log = w.bank.audit(&root(), &AuditQuery::default(), t).unwrap();
+            let last = log.last().unwrap();
+            assert_eq!(
+                (last.action.as_str(), last.outcome.as_str()),
+                ("skip_registration", "not_at_registration")
+            );
+            // The session proved the user: the entry is theirs, not a claim.
+            assert_eq!(last.actor, Actor::User(login.into()), "{last:?}");
+        }
+    }
+}
+
+/// Review of issue #10 (M1): a step inside a session continues the login's lifetime: a skip
+/// nine minutes in gives a signed-in session that dies with the login, ten minutes after it.
+#[test]
+fn a_step_inside_a_session_keeps_the_logins_lifetime() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let c = login_client();
+    let life = i64::from(w.bank.policy().web.session_idle_minutes);
+    let first = w
+        .bank
+        .open_customer_session(&c, &uref("shiro"), SessionStage::FirstFactor, t)
+        .unwrap();
+    let nine = t + chrono::Duration::minutes(life - 1);
+    let signed = w
+        .bank
+        .skip_in_session(&c, &first, &uref("shiro"), nine)
+        .unwrap()
+        .session
+        .unwrap();
+    assert_eq!(
+        w.bank.customer_session(&c, &signed, nine).unwrap(),
+        uref("shiro")
+    );
+    let end = t + chrono::Duration::minutes(life);
+    assert_eq!(
+        w.bank.customer_session(&c, &signed, end).unwrap_err(),
+        Error::CustomerSessionRequired
+    );
+    assert_eq!(last_detail(&w, end), "expired");
+    // The refusal names the user the session was for.
+    let log = w.bank.audit(&root(), &AuditQuery::default(), end).unwrap();
+    let last = log.last().unwrap();
+    assert_eq!(
+        (last.customer.as_deref(), last.subject.as_deref()),
+        (Some("C1"), Some("shiro"))
+    );
+}

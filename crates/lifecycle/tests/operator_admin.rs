@@ -275,3 +275,43 @@ fn a_locked_operators_sign_in_is_answered_as_a_wrong_one_and_audited_as_locked()
         );
     }
 }
+
+/// Review of issue #10 (H2): the back office revoked a colleague's own token by serial —
+/// removing them and voiding their requests — and the colleague's session lived on. A staff
+/// token is refused by the back office; a session whose operator's token is revoked, however
+/// that happened, opens nothing.
+#[test]
+fn the_back_office_revokes_no_operators_token_and_a_revoked_operators_session_ends() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    add(&w, "suzuki", Role::Supervisor, "15151515", t).unwrap();
+    let t1 = t + Duration::minutes(1);
+    let err = w
+        .bank
+        .backoffice_revoke(
+            &operator("sato"),
+            "lost",
+            &BackofficeTarget::Serial(sn("15151515")),
+            t1,
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "staff_token", "{err}");
+    assert!(err.to_string().contains("bank operator remove"), "{err}");
+    let s = sign_in(&w.bank, "suzuki", "staff-pass", &code("15151515", t1), t1).unwrap();
+    let session = s.token.expose().to_owned();
+    let bo = backoffice_client();
+    assert!(w.bank.operator_session(&bo, &session, t1).is_ok());
+    // The token revoked beneath the back office (another path, a repair by hand).
+    w.bank
+        .store()
+        .transaction(|tx| {
+            let mut token = tx.token(&sn("15151515"))?.unwrap();
+            token.status = TokenStatus::Revoked { at: t1 };
+            tx.update_token(&token)
+        })
+        .unwrap();
+    assert_eq!(
+        w.bank.operator_session(&bo, &session, t1).unwrap_err(),
+        Error::OperatorSessionRequired
+    );
+}

@@ -309,6 +309,11 @@ impl<S: Store> Bank<S> {
                 Error::AlreadyRevoked(serial),
             )));
         }
+        // An operator's own token: revoking it removes a colleague (and voids their requests);
+        // only bank IT does that, on the CLI (review of issue #10).
+        if matches!(t.status, TokenStatus::Staff { .. }) {
+            return Ok(Err((None, Error::StaffToken(serial))));
+        }
         Ok(Ok(t))
     }
 

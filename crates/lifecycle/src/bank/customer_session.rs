@@ -115,6 +115,14 @@ impl std::fmt::Debug for SessionKey {
     }
 }
 
+/// The user a live session stands for, and when they logged in.
+pub(super) struct Signed {
+    /// The user.
+    pub(super) user: UserRef,
+    /// The login the session counts its lifetime from.
+    pub(super) issued: DateTime<Utc>,
+}
+
 /// What a well-signed token says.
 #[derive(Debug, PartialEq)]
 struct Claims {
@@ -191,6 +199,19 @@ impl<S: Store> Bank<S> {
         stage: SessionStage,
         now: DateTime<Utc>,
     ) -> Option<String> {
+        self.session_from(caller, user, stage, now)
+    }
+
+    /// The session token of stage `stage` for `user`, counted from the login at `issued`: a
+    /// step inside a session (validating, registering, skipping) continues the login's
+    /// lifetime, never renews it.
+    pub(super) fn session_from(
+        &self,
+        caller: &Caller,
+        user: &UserRef,
+        stage: SessionStage,
+        issued: DateTime<Utc>,
+    ) -> Option<String> {
         let Caller::Client { name, .. } = caller else {
             return None;
         };
@@ -202,7 +223,7 @@ impl<S: Store> Bank<S> {
         let claims = Claims {
             client: name.to_string(),
             user: user.clone(),
-            issued: now,
+            issued,
             stage,
             binding: key.binding(row.login_password.as_ref()),
         };
@@ -223,20 +244,19 @@ impl<S: Store> Bank<S> {
         user: &UserRef,
         now: DateTime<Utc>,
     ) -> Option<String> {
-        let proved = self.tells_state(caller)
-            || first_factor.is_some_and(|t| {
-                match self.session_user(caller, t, SessionStage::FirstFactor, now) {
-                    Ok(u) if u == *user => true,
-                    Ok(_) => self
-                        .session_refused::<()>(caller, "the session is another user's", now)
-                        .is_ok(),
-                    Err(_) => false,
-                }
-            });
-        if !proved {
-            return None;
-        }
-        self.open_customer_session(caller, user, SessionStage::SignedIn, now)
+        let issued = if self.tells_state(caller) {
+            now
+        } else {
+            let signed = self
+                .session_user(caller, first_factor?, SessionStage::FirstFactor, now)
+                .ok()?;
+            if signed.user != *user {
+                let why = "the session is another user's";
+                return self.session_refused(caller, why, Some(user), now).ok();
+            }
+            signed.issued
+        };
+        self.session_from(caller, user, SessionStage::SignedIn, issued)
     }
 
     /// The signed-in user a session `token` stands for, presented by `caller` (the users
@@ -253,7 +273,9 @@ impl<S: Store> Bank<S> {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<UserRef, Error> {
-        self.session_user(caller, token, SessionStage::SignedIn, now)
+        Ok(self
+            .session_user(caller, token, SessionStage::SignedIn, now)?
+            .user)
     }
 
     /// The user a session `token` of at least stage `least` stands for, presented by
@@ -267,13 +289,15 @@ impl<S: Store> Bank<S> {
         token: &str,
         least: SessionStage,
         now: DateTime<Utc>,
-    ) -> Result<UserRef, Error> {
+    ) -> Result<Signed, Error> {
         let Caller::Client { name, .. } = caller else {
             return Err(Error::CustomerSessionRequired);
         };
         let life = Duration::minutes(i64::from(self.policy.web.session_idle_minutes));
         let key = self.session_key()?;
-        let why = match open(key, token) {
+        let claims = open(key, token);
+        let about = claims.as_ref().map(|c| c.user.clone());
+        let why = match claims {
             None => "the token is not one this bank signed",
             Some(c) if c.client != name.as_str() => "issued to another API client",
             Some(c) if now >= c.issued + life || c.issued > now + Duration::minutes(1) => "expired",
@@ -294,22 +318,31 @@ impl<S: Store> Bank<S> {
                     "the user's login password changed, or the user was removed and created again"
                 }
                 Some(u) if u.locked_until.is_some_and(|t| t > now) => "the user is locked",
-                Some(_) => return Ok(c.user),
+                Some(_) => {
+                    return Ok(Signed {
+                        user: c.user,
+                        issued: c.issued,
+                    })
+                }
             },
         };
-        self.session_refused(caller, why, now)
+        self.session_refused(caller, why, about.as_ref(), now)
     }
 
-    /// Audits a refused customer session (action `customer_session`, the true reason `why`)
-    /// and answers [`Error::CustomerSessionRequired`].
+    /// Audits a refused customer session (action `customer_session`, the true reason `why`,
+    /// the user it named or was used for when known) and answers
+    /// [`Error::CustomerSessionRequired`].
     pub(super) fn session_refused<T>(
         &self,
         caller: &Caller,
         why: &str,
+        about: Option<&UserRef>,
         now: DateTime<Utc>,
     ) -> Result<T, Error> {
         let mut e = self.entry(now, caller, caller.actor(), "customer_session");
         e.detail = why.to_owned();
+        e.customer = about.map(|u| u.customer.to_string());
+        e.subject = about.map(|u| u.login.to_string());
         self.run(|tx| {
             self.audit_refusal(tx, e, &Error::CustomerSessionRequired)?;
             Ok(Ok(()))

@@ -59,25 +59,27 @@ impl<S: Store> Bank<S> {
         Err(err)
     }
 
-    /// The user of session `token` when it is `user` (registering and skipping take a
-    /// first-factor session or a signed-in one).
+    /// The login time of session `token` when it is `user`'s (registering and skipping take
+    /// a first-factor session or a signed-in one).
     fn session_is(
         &self,
         caller: &Caller,
         token: &str,
         user: &UserRef,
         now: DateTime<Utc>,
-    ) -> Result<(), Error> {
+    ) -> Result<DateTime<Utc>, Error> {
         let signed = self.session_user(caller, token, SessionStage::FirstFactor, now)?;
-        if signed != *user {
-            return self.session_refused(caller, "the session is another user's", now);
+        if signed.user != *user {
+            let why = "the session is another user's";
+            return self.session_refused(caller, why, Some(user), now);
         }
-        Ok(())
+        Ok(signed.issued)
     }
 
     /// [`Bank::register`] inside the customer session `token` of `user` (利用開始登録 after the
     /// login password, DOMAIN.md §6): the refusals are the detailed ones (the user knows their
-    /// own state), and a registration signs the user in.
+    /// own state), and a registration signs the user in (the signed-in session keeps the
+    /// login's lifetime).
     ///
     /// # Errors
     /// [`Error::CustomerSessionRequired`] for a session that is not `user`'s or not valid
@@ -92,9 +94,9 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<InSession<TokenInfo>, Error> {
         self.authorize(caller, Action::Register, "register", now)?;
-        self.session_is(caller, token, user, now)?;
+        let login = self.session_is(caller, token, user, now)?;
         let answer = self.register_vouched(caller, user, serial, code, now)?;
-        let session = self.open_customer_session(caller, user, SessionStage::SignedIn, now);
+        let session = self.session_from(caller, user, SessionStage::SignedIn, login);
         Ok(InSession { answer, session })
     }
 
@@ -112,9 +114,9 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<InSession<OtpState>, Error> {
         self.authorize(caller, Action::Skip, "skip_registration", now)?;
-        self.session_is(caller, token, user, now)?;
-        let answer = self.skip_vouched(caller, user, now)?;
-        let session = self.open_customer_session(caller, user, SessionStage::SignedIn, now);
+        let login = self.session_is(caller, token, user, now)?;
+        let answer = self.skip_vouched(caller, user, true, now)?;
+        let session = self.session_from(caller, user, SessionStage::SignedIn, login);
         Ok(InSession { answer, session })
     }
 }

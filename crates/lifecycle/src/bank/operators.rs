@@ -279,6 +279,14 @@ impl<S: Store> Bank<S> {
                 tx.delete_session(&hash)?;
                 return Ok(Err(Error::OperatorSessionRequired));
             };
+            // A removed operator (their token revoked, however it was) has no session left.
+            let removed = tx
+                .token(&op.serial)?
+                .is_none_or(|t| matches!(t.status, TokenStatus::Revoked { .. }));
+            if removed {
+                tx.delete_session(&hash)?;
+                return Ok(Err(Error::OperatorSessionRequired));
+            }
             s.last_seen = now;
             tx.update_session(&s)?;
             Ok(Ok(Caller::Operator {

@@ -241,7 +241,8 @@ impl<S: Store> Bank<S> {
     /// ([`Bank::skip_in_session`]) (issue #10).
     ///
     /// # Errors
-    /// [`Error::UnknownUser`].
+    /// [`Error::UnknownUser`]; [`Error::NotAtRegistration`] for a user who uses a token or
+    /// needs no one-time password.
     pub fn skip_registration(
         &self,
         caller: &Caller,
@@ -250,7 +251,7 @@ impl<S: Store> Bank<S> {
     ) -> Result<OtpState, Error> {
         self.authorize(caller, Action::Skip, "skip_registration", now)?;
         self.first_factor_guard(caller, who, "skip_registration", now)?;
-        self.skip_vouched(caller, who, now)
+        self.skip_vouched(caller, who, false, now)
     }
 
     /// [`Bank::skip_registration`] for a caller that has just proved the user's first factor
@@ -263,14 +264,17 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<OtpState, Error> {
         self.authorize(caller, Action::Skip, "skip_registration", now)?;
-        self.skip_vouched(caller, who, now)
+        self.skip_vouched(caller, who, true, now)
     }
 
-    /// The skip of `who`, whose first factor the caller vouches for: audited.
+    /// The skip of `who`, whose first factor the caller vouches for: audited, under the user
+    /// when `proved` (a session or the pages' sign-in proved them), else under the caller with
+    /// the user named as a claim.
     pub(super) fn skip_vouched(
         &self,
         caller: &Caller,
         who: &UserRef,
+        proved: bool,
         now: DateTime<Utc>,
     ) -> Result<OtpState, Error> {
         let login = &who.login;
@@ -288,15 +292,19 @@ impl<S: Store> Bank<S> {
                 self.audit_unproved(tx, caller, e, &err)?;
                 return Ok(Err(err));
             };
-            let token = match &user.serial {
-                Some(s) => tx.token(s)?,
-                None => None,
-            };
-            let state = user.otp_state(token.as_ref(), now);
             e.customer = Some(user.customer.to_string());
+            // Only a user at the registration screen skips it: for anyone else a skip would be
+            // a login without the code (review of issue #10).
+            if user.serial.is_some() || !user.needs_otp {
+                let err = Error::NotAtRegistration(login.clone());
+                let e = if proved { e } else { super::claimed(caller, e) };
+                self.audit_refusal(tx, e, &err)?;
+                return Ok(Err(err));
+            }
+            let state = user.otp_state(None, now);
             e.detail = format!("state {}; asked again at next login", state.label_en());
-            // Nothing in the call proves who asks to skip: the caller vouches for the user.
-            self.record(tx, super::claimed(caller, e))?;
+            // The user's session proved who skips; from the CLI the user is only named.
+            self.record(tx, if proved { e } else { super::claimed(caller, e) })?;
             Ok(Ok(state))
         })
     }
