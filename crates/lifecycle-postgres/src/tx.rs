@@ -691,6 +691,15 @@ impl Tx for PgTx<'_> {
         row.map(|r| Ok((get(&r, 0)?, get(&r, 1)?))).transpose()
     }
 
+    fn audit_link(&mut self, id: i64) -> Result<Option<String>, StoreError> {
+        self.flush()?;
+        let row = self
+            .tx
+            .query_opt("SELECT digest FROM audit WHERE id = $1", &[&id])
+            .map_err(backend)?;
+        row.map(|r| get(&r, 0)).transpose()
+    }
+
     fn append_audit(&mut self, e: &AuditEntry) -> Result<i64, StoreError> {
         self.flush()?;
         let (kind, actor) = e.actor.columns();

@@ -664,6 +664,13 @@ impl Tx for SqlTx<'_> {
         sql(st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
     }
 
+    fn audit_link(&mut self, id: i64) -> Result<Option<String>, StoreError> {
+        let mut st = sql(self
+            .tx
+            .prepare_cached("SELECT digest FROM audit WHERE id = ?1"))?;
+        sql(st.query_row([id], |r| r.get(0)).optional())
+    }
+
     fn append_audit(&mut self, e: &AuditEntry) -> Result<i64, StoreError> {
         let (kind, actor) = e.actor.columns();
         let r = self

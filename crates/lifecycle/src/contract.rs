@@ -1019,6 +1019,12 @@ pub fn audit_is_append_only_and_ordered<S: Store>(s: &S) {
         Some((3, all[2].digest.clone())),
         "audit_tail is the last id and digest"
     );
+    assert_eq!(
+        s.read(|tx| Ok((tx.audit_link(2)?, tx.audit_link(4)?)))
+            .unwrap(),
+        (Some(all[1].digest.clone()), None),
+        "audit_link is the digest of the entry with that id, None past the end"
+    );
     let mut clash = audit_entry(None, "clash");
     clash.id = 2;
     let dup = s.transaction(|tx| tx.append_audit(&clash));

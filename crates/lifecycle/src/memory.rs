@@ -273,6 +273,13 @@ impl Tx for State {
     fn audit_tail(&mut self) -> Result<Option<(i64, String)>, StoreError> {
         Ok(self.audit.last().map(|e| (e.id, e.digest.clone())))
     }
+    fn audit_link(&mut self, id: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .audit
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| e.digest.clone()))
+    }
     fn append_audit(&mut self, e: &AuditEntry) -> Result<i64, StoreError> {
         if self.audit.iter().any(|x| x.id == e.id) {
             return Err(StoreError::Duplicate {

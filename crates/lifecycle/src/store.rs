@@ -201,6 +201,9 @@ pub trait Tx {
 
     /// The last audit entry's sequence number and digest (`None` when the log is empty).
     fn audit_tail(&mut self) -> Result<Option<(i64, String)>, StoreError>;
+    /// The link (digest) of audit entry `id` (`None` when the log holds no such entry):
+    /// `bank serve` checks that a head it logged is still there (issue #10 review M6).
+    fn audit_link(&mut self, id: i64) -> Result<Option<String>, StoreError>;
     /// Appends an audit entry already chained by the domain (its `id`, `prev` and `digest`
     /// are stored as given); `Duplicate` if the id is taken. Returns the id.
     fn append_audit(&mut self, e: &AuditEntry) -> Result<i64, StoreError>;

@@ -377,31 +377,69 @@ fn text_logs_to_a_pipe_carry_no_terminal_escape_codes() {
     );
 }
 
+/// A SQLite bank in `dir` with the customers `ids` (one audit entry each); its file.
+fn bank_with_customers(dir: &std::path::Path, ids: &[&str]) -> std::path::PathBuf {
+    let db = dir.join("bank.db");
+    let master = MasterKey::create(&dir.join("bank.db.key")).unwrap();
+    let bank = Bank::new(
+        SqliteStore::create(&db, &master, Environment::Staging).unwrap(),
+        Policy::default(),
+    );
+    for id in ids {
+        bank.add_customer(
+            &Caller::Local("root".into()),
+            NewCustomer {
+                id: CustomerId::parse(id).unwrap(),
+                name: "データ商事".into(),
+                mode: UsageMode::Individual,
+                secret: None,
+            },
+            t0(),
+        )
+        .unwrap();
+    }
+    db
+}
+
+/// `bank serve` on `db` with JSON logs, started; its log lines when it ends.
+fn serve_json_logs(
+    db: &std::path::Path,
+) -> (std::process::Child, std::thread::JoinHandle<Vec<String>>) {
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "--log-format",
+        "json",
+        "bank",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+    ])
+    .arg(db)
+    .env_remove("TOKENLINE_LOG")
+    .env_remove("TOKENLINE_BANK_DB")
+    .env_remove("TOKENLINE_CLOCK");
+    let (child, _, reader) = spawn_serve(cmd);
+    (child, reader)
+}
+
+/// Stops `child` with SIGTERM; its exit status.
+fn sigterm(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    child.wait().unwrap()
+}
+
 /// Issue #10: `bank serve` logs the audit log's head (`COUNT:LINK`, what `bank audit head`
 /// prints) at start and when stopped by SIGTERM (then exits 0), so the bank's log collector
 /// keeps it outside the database for `bank audit verify --expect-head`.
 #[test]
 fn serve_logs_the_audit_head_at_start_and_at_sigterm_as_bank_audit_head_prints_it() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bank.db");
-    let kp = dir.path().join("bank.db.key");
-    let master = MasterKey::create(&kp).unwrap();
-    let bank = Bank::new(
-        SqliteStore::create(&db, &master, Environment::Staging).unwrap(),
-        Policy::default(),
-    );
-    bank.add_customer(
-        &Caller::Local("root".into()),
-        NewCustomer {
-            id: CustomerId::parse("C1").unwrap(),
-            name: "データ商事".into(),
-            mode: UsageMode::Individual,
-            secret: None,
-        },
-        t0(),
-    )
-    .unwrap();
-    drop(bank);
+    let db = bank_with_customers(dir.path(), &["C1"]);
     let cli = Command::new(BIN)
         .args(["bank", "audit", "head", "--db"])
         .arg(&db)
@@ -415,27 +453,8 @@ fn serve_logs_the_audit_head_at_start_and_at_sigterm_as_bank_audit_head_prints_i
     );
     let head = String::from_utf8(cli.stdout).unwrap().trim().to_owned();
     assert!(head.starts_with("1:hmac-sha256:"), "{head}");
-    let mut cmd = Command::new(BIN);
-    cmd.args([
-        "--log-format",
-        "json",
-        "bank",
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--db",
-    ])
-    .arg(&db)
-    .env_remove("TOKENLINE_LOG")
-    .env_remove("TOKENLINE_BANK_DB")
-    .env_remove("TOKENLINE_CLOCK");
-    let (mut child, _, reader) = spawn_serve(cmd);
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
+    let (mut child, reader) = serve_json_logs(&db);
+    let status = sigterm(&mut child);
     let lines = reader.join().unwrap();
     assert!(
         status.success(),
@@ -459,5 +478,50 @@ fn serve_logs_the_audit_head_at_start_and_at_sigterm_as_bank_audit_head_prints_i
             ("stop".to_owned(), head)
         ],
         "{lines:#?}"
+    );
+}
+
+/// Issue #10 review M6: the tail of the audit log cut while the server runs (by whoever can
+/// write the database file) is an ERROR line naming what happened, not a quiet new head: the
+/// count went back from the head logged before, with the command that checks the log
+/// against a head recorded earlier.
+#[test]
+fn a_tail_cut_while_the_server_runs_is_logged_as_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = bank_with_customers(dir.path(), &["C1", "C2", "C3"]);
+    let bank = Bank::new(
+        SqliteStore::open(
+            &db,
+            &MasterKey::load(&dir.path().join("bank.db.key")).unwrap(),
+        )
+        .unwrap(),
+        Policy::default(),
+    );
+    let logged = bank
+        .audit_head(&Caller::Local("root".into()), t0())
+        .unwrap();
+    assert_eq!(logged.count, 3);
+    drop(bank);
+    let (mut child, reader) = serve_json_logs(&db);
+    // The head was logged at start (before `listening on`); now the tail is cut.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("DELETE FROM audit WHERE id > 1", [])
+        .unwrap();
+    assert!(sigterm(&mut child).success());
+    let lines = reader.join().unwrap();
+    let errors: Vec<Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["target"] == "tokenline::audit_head" && e["level"] == "ERROR")
+        .collect();
+    assert_eq!(errors.len(), 1, "{lines:#?}");
+    let text = errors[0].to_string();
+    assert!(
+        text.contains("the audit log lost entries: 3 → 1")
+            && text.contains(&format!(
+                "compare with a head you recorded: tokenline bank audit verify --expect-head {logged}"
+            )),
+        "{text}"
     );
 }

@@ -186,6 +186,22 @@ impl std::str::FromStr for AuditHead {
     }
 }
 
+/// What happened to an audit log that no longer reaches a head seen before
+/// (`Bank::audit_still_reaches`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadLost {
+    /// The log ends before the head's entry: entries were deleted. `now`: its count now.
+    Cut {
+        /// Entries in the log now.
+        now: i64,
+    },
+    /// The head's entry holds another link: the log was rewritten at or before it.
+    Rewritten {
+        /// Entries in the log now.
+        now: i64,
+    },
+}
+
 /// What [`verify_chain`] checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainCheck {
@@ -229,7 +245,12 @@ impl ChainCheck {
                 self.entries
             );
         }
-        let mut s = format!("audit chain intact: {} entries", self.entries);
+        let noun = if self.entries == 1 {
+            "entry"
+        } else {
+            "entries"
+        };
+        let mut s = format!("audit chain intact: {} {noun}", self.entries);
         if self.unkeyed > 0 {
             s.push_str(&format!(
                 " (the first {} written before links were keyed: checked by SHA-256 only)",
@@ -256,14 +277,34 @@ pub struct BrokenLink {
     pub what: String,
 }
 
+/// What [`BrokenLink::what`] says of a log that holds no entry at all.
+const EMPTY_LOG: &str = "the log is empty, which a bank's log never is after `tokenline bank init` (it writes the first entry, bank_init): every entry was deleted; compare with a head you recorded: tokenline bank audit verify --expect-head COUNT:LINK";
+
+impl BrokenLink {
+    /// The log holds no entry at all ([`verify_chain`]: not intact).
+    pub fn is_empty_log(&self) -> bool {
+        self.what == EMPTY_LOG
+    }
+}
+
 /// Checks a whole log, in order from the first entry: ids 1, 2, …; each `prev` is the link
 /// before; each keyed link is the HMAC under `key` (constant-time compare); an entry from
 /// before links were keyed recomputes its SHA-256 and may not follow a keyed one. Without a
 /// key the keyed links are counted as unchecked ([`ChainCheck::unchecked`]), never passed.
+///
+/// An empty log is broken at entry 1 ([`BrokenLink::is_empty_log`]): `bank init` writes the
+/// first entry, so a bank's log is never empty, and one emptied by a writer of the database
+/// would otherwise be "intact" (issue #10 review M6).
 pub fn verify_chain(
     entries: &[AuditEntry],
     key: Option<&AuditKey>,
 ) -> Result<ChainCheck, BrokenLink> {
+    if entries.is_empty() {
+        return Err(BrokenLink {
+            id: 1,
+            what: EMPTY_LOG.into(),
+        });
+    }
     let mut prev = GENESIS.to_owned();
     let (mut unkeyed, mut unchecked, mut keyed_seen) = (0, 0, false);
     for (i, e) in entries.iter().enumerate() {
@@ -413,7 +454,23 @@ mod tests {
         let sealed = extend(unkeyed(3), 1, &key());
         let check = verify_chain(&sealed, Some(&key())).unwrap();
         assert!(check.fully_checked(), "{}", check.summary());
-        assert!(verify_chain(&[], Some(&key())).unwrap().fully_checked());
+    }
+
+    /// Issue #10 review M6: `bank init` writes the first entry, so an empty log is one whose
+    /// every entry was deleted: never "intact", with or without the key.
+    #[test]
+    fn an_emptied_log_is_not_intact() {
+        for key in [Some(key()), None] {
+            let err = verify_chain(&[], key.as_ref()).unwrap_err();
+            assert_eq!(err.id, 1, "{err}");
+            assert!(err.is_empty_log(), "{err}");
+            assert!(
+                err.to_string().contains("the log is empty")
+                    && err.to_string().contains("--expect-head"),
+                "{err}"
+            );
+        }
+        assert!(verify_chain(&chain(1), Some(&key())).is_ok());
     }
 
     #[test]

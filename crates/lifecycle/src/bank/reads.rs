@@ -3,7 +3,7 @@
 
 use super::Bank;
 use crate::audit::{
-    check_head, verify_chain, AuditEntry, AuditHead, AuditQuery, BrokenLink, ChainCheck,
+    check_head, verify_chain, AuditEntry, AuditHead, AuditQuery, BrokenLink, ChainCheck, HeadLost,
 };
 use crate::auth::{user_may, Action, Caller, CustomerAction};
 use crate::error::Error;
@@ -299,6 +299,31 @@ impl<S: Store> Bank<S> {
             },
             |(count, link)| AuditHead { count, link },
         ))
+    }
+
+    /// Whether the audit log still reaches `head` (scope `audit`; a read, no write turn):
+    /// `Ok(None)` when entry `head.count` is there with `head.link`, else what happened to
+    /// the log since — entries lost (it is shorter now) or rewritten (another link there).
+    /// `bank serve` asks this of the head it logged before (issue #10 review M6).
+    pub fn audit_still_reaches(
+        &self,
+        caller: &Caller,
+        head: &AuditHead,
+        now: DateTime<Utc>,
+    ) -> Result<Option<HeadLost>, Error> {
+        self.authorize(caller, Action::ReadAudit, "audit_head", now)?;
+        if head.count == 0 {
+            return Ok(None);
+        }
+        let (link, tail) = self
+            .store
+            .read(|tx| Ok((tx.audit_link(head.count)?, tx.audit_tail()?)))?;
+        let now_count = tail.map_or(0, |(count, _)| count);
+        Ok(match link {
+            Some(l) if l == head.link => None,
+            Some(_) => Some(HeadLost::Rewritten { now: now_count }),
+            None => Some(HeadLost::Cut { now: now_count }),
+        })
     }
 }
 

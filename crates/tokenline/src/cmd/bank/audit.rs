@@ -15,9 +15,11 @@ use lifecycle::AuditQuery;
 ///
 /// `bank audit verify` checks the keyed hash chain (each entry holds the link of the one
 /// before, an HMAC-SHA-256 under a key derived from the master key) and names the first
-/// broken link (exit code 1). A chain cut at its end still holds together: keep the head that
-/// `bank audit head` prints (or `bank serve` logs) outside the database, and check against it
-/// with `bank audit verify --expect-head COUNT:LINK`.
+/// broken link (exit code 1). An empty log is not intact (exit code 1): `bank init` writes the
+/// first entry. A chain cut at its end still holds together: keep the head that `bank audit
+/// head` prints (or `bank serve` logs) outside the database, and check against it with `bank
+/// audit verify --expect-head COUNT:LINK` (without it, the output says a cut tail cannot be
+/// detected).
 #[derive(clap::Args, Debug)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cmd {
@@ -109,6 +111,9 @@ impl Cmd {
     }
 }
 
+/// What `bank audit verify` says when no head kept outside the database was given.
+const NO_HEAD_NOTE: &str = "a cut tail cannot be detected without --expect-head (a log whose last entries were deleted still holds together): check against a head kept outside the database with `tokenline bank audit verify --expect-head COUNT:LINK`";
+
 /// `bank audit verify`: exit 0 when the chain holds (and reaches the expected head), 1 when
 /// it breaks, naming where.
 fn verify(db: &DbArgs, expect: Option<&AuditHead>) -> anyhow::Result<()> {
@@ -123,17 +128,20 @@ fn verify(db: &DbArgs, expect: Option<&AuditHead>) -> anyhow::Result<()> {
                     "unchecked": check.unchecked,
                     "head": check.head.to_string(),
                     "expected_head": expect.map(ToString::to_string),
+                    // Without a head kept elsewhere a cut tail cannot be seen.
+                    "tail_checked": expect.is_some(),
                 }))?;
             }
             if !check.fully_checked() {
                 bail!("{}", check.summary());
             }
-            let against = expect.map_or_else(String::new, |h| {
-                format!("; it reaches the expected head {h}")
-            });
+            let against = expect.map_or_else(
+                || format!("; {}", NO_HEAD_NOTE),
+                |h| format!("; it reaches the expected head {h}"),
+            );
             say(
                 db.json,
-                &format!("{}{against}; head {}", check.summary(), check.head),
+                &format!("{}; head {}{against}", check.summary(), check.head),
             );
             Ok(())
         }
@@ -142,6 +150,9 @@ fn verify(db: &DbArgs, expect: Option<&AuditHead>) -> anyhow::Result<()> {
                 json_line(
                     &serde_json::json!({"ok": false, "broken_at": link.id, "what": link.what}),
                 )?;
+            }
+            if link.is_empty_log() {
+                bail!("audit log NOT intact: {}", link.what)
             }
             bail!("{link}: the log was altered at or before this entry")
         }

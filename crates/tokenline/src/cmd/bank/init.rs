@@ -90,6 +90,13 @@ impl Cmd {
         } else {
             policy.name.as_str()
         };
+        // The log's first entry: a bank's log is never empty, so `bank audit verify`
+        // reports one emptied by a writer of the database (issue #10 review M6).
+        lifecycle::Bank::new(store, policy.clone()).record_init(
+            &crate::cmd::common::local_caller(),
+            &format!("{} bank, policy {name}", env.as_str()),
+            chrono::Utc::now(),
+        )?;
         eprintln!(
             "created {} ({}, policy {name}, time zone {}) and master key {} (mode 0600: keep it safe, the seeds cannot be read without it)",
             bank_db::shown(&self.db.db),

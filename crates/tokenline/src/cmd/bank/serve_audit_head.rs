@@ -3,10 +3,12 @@
 //! later with `bank audit verify --expect-head COUNT:LINK` — a chain whose last entries were
 //! deleted still holds together, only a head kept elsewhere shows the cut. Logged at start,
 //! then every `--audit-head-every` seconds when it moved, and when the server is stopped by
-//! Ctrl-C or SIGTERM.
+//! Ctrl-C or SIGTERM. When the log no longer reaches the head logged last (its count went
+//! back, or that entry's link changed: entries deleted from the end, a rewrite), the line is
+//! an ERROR saying so, with the command that checks against a head recorded earlier.
 
 use super::common::{DbArgs, Opened};
-use lifecycle::audit::AuditHead;
+use lifecycle::audit::{AuditHead, HeadLost};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,9 +19,35 @@ struct HeadLog {
 }
 
 impl HeadLog {
-    /// Logs the head if it moved since the last line (`always`: even if it did not).
+    /// Logs the head if it moved since the last line (`always`: even if it did not), and at
+    /// ERROR when the log no longer reaches the head logged last: entries lost, or the
+    /// entry it named rewritten (issue #10 review M6: the chain that is left holds).
     fn log(&mut self, when: &str, always: bool) {
         let o = &self.opened;
+        if let Some(last) = &self.last {
+            match o.bank.audit_still_reaches(&o.caller, last, o.now()) {
+                Ok(None) => {}
+                Ok(Some(HeadLost::Cut { now })) => tracing::error!(
+                    target: "tokenline::audit_head",
+                    lost = last.count - now,
+                    was = %last,
+                    when,
+                    "the audit log lost entries: {} → {now}; compare with a head you recorded: tokenline bank audit verify --expect-head {last}",
+                    last.count
+                ),
+                Ok(Some(HeadLost::Rewritten { now })) => tracing::error!(
+                    target: "tokenline::audit_head",
+                    was = %last,
+                    when,
+                    "the audit log was rewritten: entry {} no longer holds the link logged before ({} entries now); compare with a head you recorded: tokenline bank audit verify --expect-head {last}",
+                    last.count,
+                    now
+                ),
+                Err(e) => {
+                    tracing::warn!(target: "tokenline::audit_head", "cannot read the audit log: {e}")
+                }
+            }
+        }
         match o.bank.audit_head(&o.caller, o.now()) {
             Ok(h) if always || self.last.as_ref() != Some(&h) => {
                 tracing::info!(

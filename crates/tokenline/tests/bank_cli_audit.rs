@@ -1,0 +1,68 @@
+//! `tokenline bank audit verify` on a SQLite bank whose log a writer of the database file cut
+//! (issue #10 review M6): what `bank init` writes, an emptied log, and what verify says of a
+//! cut tail without a head kept outside the database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bank_support;
+
+use bank_support::{bank, bank_db, bank_ok};
+use serde_json::Value;
+
+/// `bank init` writes the log's first entry (`bank_init`, by the OS user), so a bank's log is
+/// never empty; a log emptied by whoever can write the database file is not "intact": verify
+/// exits 1 saying the log is empty and how to check against a recorded head. Without
+/// `--expect-head`, an intact verify says a cut tail cannot be detected.
+#[test]
+fn an_emptied_audit_log_is_not_reported_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = bank_db(dir.path());
+    let log: Vec<Value> = bank_ok(&db, &["audit", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(log.len(), 1, "{log:#?}");
+    assert_eq!(log[0]["action"], "bank_init", "{log:#?}");
+    assert_eq!(log[0]["actor"]["kind"], "local", "{log:#?}");
+    assert!(
+        log[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("staging bank, policy"),
+        "{log:#?}"
+    );
+    let said = bank_ok(&db, &["audit", "verify"]);
+    assert!(
+        said.contains("audit chain intact: 1 entry;")
+            && said.contains("a cut tail cannot be detected without --expect-head"),
+        "{said}"
+    );
+    let head = bank_ok(&db, &["audit", "head"]).trim().to_owned();
+    let said = bank_ok(&db, &["audit", "verify", "--expect-head", &head]);
+    assert!(
+        !said.contains("cannot be detected") && said.contains("reaches the expected head"),
+        "{said}"
+    );
+
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("DELETE FROM audit", [])
+        .unwrap();
+    let (ok, out, said) = bank(&db, &["audit", "verify"]);
+    assert!(!ok, "an emptied log is refused: {out}{said}");
+    assert!(
+        said.contains("audit log NOT intact: the log is empty")
+            && said.contains("never is after `tokenline bank init`")
+            && said.contains("tokenline bank audit verify --expect-head"),
+        "{said}"
+    );
+    assert!(!said.contains("audit chain intact"), "{said}");
+    let (ok, out, _) = bank(&db, &["audit", "verify", "--json"]);
+    assert!(!ok);
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (v["ok"].as_bool(), v["broken_at"].as_i64()),
+        (Some(false), Some(1))
+    );
+    let (ok, _, said) = bank(&db, &["audit", "verify", "--expect-head", &head]);
+    assert!(!ok, "{said}");
+}
