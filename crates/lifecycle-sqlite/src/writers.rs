@@ -113,6 +113,12 @@ impl WriteQueue {
     pub fn waiting(&self) -> usize {
         self.lock().queue.len()
     }
+
+    /// How many turns were asked for since the queue was made, granted or not: the tests
+    /// count the write turns a use case takes (a refused import: one, for its audit entry).
+    pub fn asked(&self) -> u64 {
+        self.lock().next
+    }
 }
 
 #[cfg(test)]

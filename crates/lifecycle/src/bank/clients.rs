@@ -72,7 +72,7 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<Vec<ApiClient>, Error> {
         self.authorize(caller, Action::ManageAccess, "client_list", now)?;
-        self.run(|tx| Ok(Ok(tx.clients()?)))
+        Ok(self.store.read(|tx| tx.clients())?)
     }
 
     /// Revokes an API client's key: it authenticates nothing from now on.
@@ -104,16 +104,18 @@ impl<S: Store> Bank<S> {
 
     /// The caller a bearer key authenticates: [`Error::Unauthenticated`] for an unknown or
     /// revoked key (one answer). The key is looked up by its SHA-256, never compared as text.
+    ///
+    /// A read ([`Store::read`]): it writes nothing, so it takes no write turn — a flood of
+    /// made-up keys never queues before the writer of validations (issue #10 review).
     pub fn authenticate(&self, key: &str) -> Result<Caller, Error> {
         let hash = hash_bearer(key);
-        self.run(|tx| {
-            Ok(match tx.client_by_key(&hash)? {
-                Some(c) if c.revoked_at.is_none() => Ok(Caller::Client {
-                    name: c.name,
-                    scopes: c.scopes,
-                }),
-                _ => Err(Error::Unauthenticated),
-            })
-        })
+        let client = self.store.read(|tx| tx.client_by_key(&hash))?;
+        match client {
+            Some(c) if c.revoked_at.is_none() => Ok(Caller::Client {
+                name: c.name,
+                scopes: c.scopes,
+            }),
+            _ => Err(Error::Unauthenticated),
+        }
     }
 }
