@@ -513,6 +513,15 @@ impl Tx for PgTx<'_> {
         self.users_where("serial = $1", &[serial.as_str()])
     }
 
+    fn import_recorded(&mut self, digest: &str) -> Result<bool, StoreError> {
+        self.flush()?;
+        let row = self
+            .tx
+            .query_opt("SELECT 1 FROM imports WHERE digest = $1", &[&digest])
+            .map_err(backend)?;
+        Ok(row.is_some())
+    }
+
     fn record_import(
         &mut self,
         digest: &str,

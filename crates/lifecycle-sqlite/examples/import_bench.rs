@@ -5,15 +5,11 @@
 //! `cargo run --release -p lifecycle-sqlite --example import_bench -- 100000`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{NaiveDate, Utc};
-use lifecycle::{Bank, NewToken, Policy, Seed, SerialNumber};
-use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
-use std::time::Instant;
+mod common;
 
-/// The CLI on the database file (root access).
-fn root() -> lifecycle::Caller {
-    lifecycle::Caller::Local("root".into())
-}
+use chrono::Utc;
+use common::{bank, root, tokens};
+use std::time::Instant;
 
 fn main() {
     let n: u64 = std::env::args()
@@ -21,25 +17,8 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
     let dir = tempfile::tempdir().unwrap();
-    let key = MasterKey::create(&dir.path().join("bank.key")).unwrap();
-    let store =
-        SqliteStore::create(&dir.path().join("bank.db"), &key, Environment::Staging).unwrap();
-    let bank = Bank::new(store, Policy::default());
-    let expiry = NaiveDate::from_ymd_opt(2031, 1, 31).unwrap();
-    let tokens: Vec<NewToken> = (0..n)
-        .map(|i| {
-            let mut seed = vec![0u8; 20];
-            getrandom::fill(&mut seed).unwrap();
-            NewToken {
-                serial: SerialNumber::parse(&format!("{:010}", 1_000_000_000 + i)).unwrap(),
-                seed: Seed::new(seed),
-                params: otp_core::Params::DEFAULT_TOTP,
-                expiry,
-                batch: "BENCH".into(),
-                drift: 0,
-            }
-        })
-        .collect();
+    let bank = bank(dir.path());
+    let tokens = tokens(0, n);
     let start = Instant::now();
     let imported = bank
         .import_tokens(&root(), "sha256:bench", "bench", &tokens, Utc::now())

@@ -435,6 +435,13 @@ impl Tx for SqlTx<'_> {
         self.users_where("serial = ?1", &[serial.as_str()])
     }
 
+    fn import_recorded(&mut self, digest: &str) -> Result<bool, StoreError> {
+        let mut st = sql(self
+            .tx
+            .prepare_cached("SELECT 1 FROM imports WHERE digest = ?1"))?;
+        sql(st.exists([digest]))
+    }
+
     fn record_import(
         &mut self,
         digest: &str,

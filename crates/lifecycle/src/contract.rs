@@ -982,6 +982,15 @@ pub fn imports_are_recorded_once<S: Store>(s: &S) {
     );
     s.transaction(|tx| tx.record_import("sha256:cd", "other", 1, at(1, 0)))
         .unwrap();
+    assert_eq!(
+        s.read(|tx| Ok((
+            tx.import_recorded("sha256:ab")?,
+            tx.import_recorded("sha256:ef")?
+        )))
+        .unwrap(),
+        (true, false),
+        "import_recorded tells whether a digest was recorded"
+    );
 }
 
 /// Audit entries get increasing ids, read back in order, filter by customer, limit to the last.

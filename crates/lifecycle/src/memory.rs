@@ -218,6 +218,9 @@ impl Tx for State {
             .cloned()
             .collect())
     }
+    fn import_recorded(&mut self, digest: &str) -> Result<bool, StoreError> {
+        Ok(self.imports.contains(digest))
+    }
     fn record_import(
         &mut self,
         digest: &str,

@@ -167,6 +167,8 @@ pub trait Tx {
     /// The users a token is registered to, ordered by login ID.
     fn users_of_token(&mut self, serial: &SerialNumber) -> Result<Vec<User>, StoreError>;
 
+    /// Whether a file with this digest was imported ([`Tx::record_import`]).
+    fn import_recorded(&mut self, digest: &str) -> Result<bool, StoreError>;
     /// Records an imported file by its digest; `Duplicate` if it was imported before.
     fn record_import(
         &mut self,

@@ -3,14 +3,15 @@
 //! seed (issue #15: `seeds export --partial`, then `--new-only` or a full export). The
 //! tokens held in memory go through the streaming import (`import_stream.rs`): one path.
 
+use std::collections::HashSet;
 use std::convert::Infallible;
 
-use super::import_stream::StreamImportError;
+use super::import_stream::{same_seed, StreamImportError};
 use super::Bank;
 use crate::auth::Caller;
 use crate::error::Error;
 use crate::model::NewToken;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -70,12 +71,55 @@ impl<S: Store> Bank<S> {
             label,
             tokens.len(),
             skip_known,
+            Some(tokens),
             records,
             now,
         )
         .map_err(|e| match e {
             StreamImportError::Bank(e) => e,
             StreamImportError::Source(never) => match never {},
+        })
+    }
+
+    /// The refusal a file held in memory will meet, found without the write turn: a drift
+    /// beyond the policy, a serial twice in the file, and — with a read of the store — the
+    /// file imported before ([`Error::DuplicateImport`]) or a serial the bank already holds ([`Error::DuplicateSerial`]; with `skip_known`, one it
+    /// holds with another seed, [`Error::KnownSerialOtherSeed`], compared in constant time).
+    /// `None`: nothing known refuses it now; the write transaction checks again.
+    pub(super) fn import_refusal_by_read(
+        &self,
+        digest: &str,
+        tokens: &[NewToken],
+        skip_known: bool,
+    ) -> Result<Option<Error>, StoreError> {
+        let mut seen = HashSet::with_capacity(if skip_known { 0 } else { tokens.len() });
+        for t in tokens {
+            if let Err(e) = self.check_import_drift(t) {
+                return Ok(Some(e));
+            }
+            // With `skip_known` a repeated record of the same seed is skipped, as the stream
+            // does: only the store decides.
+            if !skip_known && !seen.insert(t.serial.as_str()) {
+                return Ok(Some(Error::DuplicateSerial(t.serial.to_string())));
+            }
+        }
+        self.store.read(|tx| {
+            // A file imported before is refused as such, as the write transaction would.
+            if tx.import_recorded(digest)? {
+                return Ok(Some(Error::DuplicateImport(digest.to_owned())));
+            }
+            for t in tokens {
+                if !skip_known {
+                    if tx.token(&t.serial)?.is_some() {
+                        return Ok(Some(Error::DuplicateSerial(t.serial.to_string())));
+                    }
+                } else if let Some(seed) = tx.token_seed(&t.serial)? {
+                    if !same_seed(&seed, t) {
+                        return Ok(Some(Error::KnownSerialOtherSeed(t.serial.clone())));
+                    }
+                }
+            }
+            Ok(None)
         })
     }
 }
