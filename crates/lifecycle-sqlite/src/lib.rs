@@ -268,12 +268,7 @@ impl SqliteStore {
 
     /// This store's turn to write ([`WriteQueue`]), within [`WRITE_WAIT`].
     fn turn(&self) -> Result<WriteTurn<'_>, StoreError> {
-        self.writers.enter(WRITE_WAIT).ok_or_else(|| {
-            StoreError::Backend(format!(
-                "the database is busy: no turn to write within {} s; nothing was written, retry",
-                WRITE_WAIT.as_secs()
-            ))
-        })
+        self.writers.turn()
     }
 
     /// The connection, taken over safely after a panic: a use case that panicked while it

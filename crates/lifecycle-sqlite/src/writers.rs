@@ -109,6 +109,18 @@ impl WriteQueue {
         }
     }
 
+    /// A writer's turn within [`crate::WRITE_WAIT`], else a storage error saying the database
+    /// is busy and nothing was written: the bank's stores and the mailing room's take their
+    /// turns on the file through this.
+    pub fn turn(&self) -> Result<WriteTurn<'_>, lifecycle::StoreError> {
+        self.enter(crate::WRITE_WAIT).ok_or_else(|| {
+            lifecycle::StoreError::Backend(format!(
+                "the database is busy: no turn to write within {} s; nothing was written, retry",
+                crate::WRITE_WAIT.as_secs()
+            ))
+        })
+    }
+
     /// How many writers wait for their turn (the one holding it not counted).
     pub fn waiting(&self) -> usize {
         self.lock().queue.len()

@@ -4,6 +4,12 @@
 //!
 //! The bank's tables are only read (see `bank_view`); the bank's state changes through
 //! [`lifecycle::Bank`] alone. Seeds are never read, so no master key is needed here.
+//!
+//! Every write (a transaction, a migration) takes its turn in the file's
+//! [`lifecycle_sqlite::WriteQueue`] first, as the bank's writers of this process do (issue #10
+//! review): a mailing-room write in `bank serve` (the back office's campaign pages) waits
+//! behind the writers queued before it instead of racing them in SQLite's busy handler, and
+//! never jumps ahead of the committer of validations.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -11,11 +17,11 @@ mod bank_view;
 mod tx;
 
 use lifecycle::StoreError;
+use lifecycle_sqlite::{WriteQueue, WRITE_WAIT};
 use mailroom::{MailStore, MailTx};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The mailing room's migrations, in order: (version, SQL).
 pub const MIGRATIONS: &[(i64, &str)] = &[
@@ -37,6 +43,7 @@ pub struct OpenError {
 /// The mailing room's store on one bank database file.
 pub struct MailSqlite {
     conn: Mutex<Connection>,
+    writers: Arc<WriteQueue>,
 }
 
 fn open_err(path: &Path, e: impl std::fmt::Display) -> OpenError {
@@ -77,7 +84,7 @@ impl MailSqlite {
             ));
         }
         let mut conn = Connection::open(path).map_err(|e| open_err(path, e))?;
-        conn.busy_timeout(Duration::from_secs(30))
+        conn.busy_timeout(WRITE_WAIT)
             .map_err(|e| open_err(path, e))?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| open_err(path, e))?;
@@ -102,11 +109,22 @@ impl MailSqlite {
         if !is_bank {
             return Err(open_err(path, "is not a tokenline bank database: pass the file `tokenline bank init` created (--db)"));
         }
-        migrate(&mut conn)
-            .map_err(|e| open_err(path, format!("mailroom migration failed: {e}")))?;
+        let writers = WriteQueue::for_file(path).map_err(|e| open_err(path, e))?;
+        {
+            let _turn = writers.turn().map_err(|e| open_err(path, e))?;
+            migrate(&mut conn)
+                .map_err(|e| open_err(path, format!("mailroom migration failed: {e}")))?;
+        }
         Ok(MailSqlite {
             conn: Mutex::new(conn),
+            writers,
         })
+    }
+
+    /// The writers' queue of the file this store writes ([`WriteQueue::for_file`]: shared with
+    /// every bank store of this process on the same file).
+    pub fn write_queue(&self) -> &Arc<WriteQueue> {
+        &self.writers
     }
 
     /// The connection, taken over after a panic: a mailing-room use case that panicked while
@@ -140,6 +158,9 @@ impl MailStore for MailSqlite {
         F: FnOnce(&mut dyn MailTx) -> Result<R, StoreError>,
     {
         let mut conn = self.connection()?;
+        // After the connection, as the bank's stores do; given back after the commit or the
+        // rollback (`t`, declared after it, is dropped first).
+        let _turn = self.writers.turn()?;
         let t = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(bank_view::backend)?;
