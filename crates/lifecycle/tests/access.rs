@@ -421,6 +421,51 @@ fn control_characters_in_a_reason_or_a_name_are_refused() {
     assert_eq!(err.code(), "invalid_input");
 }
 
+/// Issue #10 review: a user or customer name made only of combining marks (or beginning with
+/// one) has no base character to show them on: refused, naming the rule.
+#[test]
+fn a_name_made_only_of_combining_marks_is_refused() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let user = |name: &str| NewUser {
+        login: lid("marks"),
+        customer: cid("C1"),
+        name: name.into(),
+        class: UserClass::General,
+        needs_otp: true,
+        secret: None,
+    };
+    let err = w
+        .bank
+        .add_user(&root(), user("\u{301}\u{302}"), t)
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_input");
+    assert!(
+        err.to_string()
+            .contains("user name begins with the combining mark U+0301"),
+        "{err}"
+    );
+    let err = w
+        .bank
+        .add_customer(
+            &root(),
+            NewCustomer {
+                id: cid("C9"),
+                name: "\u{3099}商事".into(),
+                mode: UsageMode::Individual,
+                secret: None,
+            },
+            t,
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("customer name begins with the combining mark U+3099"),
+        "{err}"
+    );
+    w.bank.add_user(&root(), user("Jose\u{301}"), t).unwrap();
+}
+
 /// Issue #10: a reviewer hid text in a back-office reason and in a name with the invisible tag
 /// characters beyond the BMP (U+E0041…); zero-width and bidi characters likewise. Refused;
 /// Japanese text with its full-width space goes through.

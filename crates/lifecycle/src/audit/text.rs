@@ -57,6 +57,31 @@ pub fn refuse_control(field: &'static str, text: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Whether `c` is a combining mark: Unicode General_Category M (Mn nonspacing, Mc spacing,
+/// Me enclosing: U+0301 the acute accent, U+0E31, U+3099 the kana voicing mark, U+20DD…),
+/// which is drawn on the character before it.
+pub fn is_combining_mark(c: char) -> bool {
+    use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+    c.general_category_group() == GeneralCategoryGroup::Mark
+}
+
+/// Refuses a name (a customer's, a user's) that does not begin with a base character: its
+/// first character after leading blanks is a combining mark ([`is_combining_mark`]), so the
+/// name is made of marks only or its marks sit on nothing (issue #10 review: such a name
+/// shows as stray accents, or on the blank or the text before it on a screen or a letter).
+/// Marks after a base character (`é` as `e` + U+0301, `が` as `か` + U+3099) are kept.
+///
+/// Errors: [`Error::InvalidInput`] naming the field, the rule and the mark's code point.
+pub fn refuse_unbased_name(field: &'static str, text: &str) -> Result<(), Error> {
+    match text.trim_start().chars().next() {
+        Some(c) if is_combining_mark(c) => Err(Error::InvalidInput(format!(
+            "{field} begins with the combining mark U+{:04X}: a name must begin with a base character (a letter, digit or symbol) for its marks to sit on, and cannot be made of combining marks only",
+            u32::from(c)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Escapes the characters of [`is_unsafe_char`] and the backslash for display (`\n`,
 /// `\u{1b}`, `\u{202e}`…): what the audit log shows can never start a new line, drive a
 /// terminal or reverse the text after it.
@@ -89,20 +114,9 @@ mod tests {
 
     #[test]
     fn the_spec_name_pattern_refuses_what_the_bank_refuses() {
-        // The character class of spec/bank-api.openapi.yaml's `Name`, built from the same
-        // tables: a client validating against the spec sends nothing the bank refuses.
-        let mut ranges: Vec<(u32, u32)> = Vec::new();
-        for cp in 0..=0xFFFFu32 {
-            let Some(c) = char::from_u32(cp) else {
-                continue;
-            };
-            if is_unsafe_char(c) {
-                match ranges.last_mut() {
-                    Some(r) if r.1 + 1 == cp => r.1 = cp,
-                    _ => ranges.push((cp, cp)),
-                }
-            }
-        }
+        // The character classes of spec/bank-api.openapi.yaml's `Text` (a reason) and `Name`
+        // (a customer's or user's name), built from the same tables: a client validating
+        // against the spec sends nothing the bank refuses.
         let one = |cp: u32| {
             if cp < 0x100 {
                 format!("\\x{cp:02x}")
@@ -110,25 +124,46 @@ mod tests {
                 format!("\\u{cp:04x}")
             }
         };
-        let class: String = ranges
-            .iter()
-            .map(|&(a, b)| {
-                if a == b {
-                    one(a)
-                } else {
-                    format!("{}-{}", one(a), one(b))
+        let class_of = |pred: fn(char) -> bool| -> String {
+            let mut ranges: Vec<(u32, u32)> = Vec::new();
+            for c in (0..=0xFFFFu32)
+                .filter_map(char::from_u32)
+                .filter(|&c| pred(c))
+            {
+                let cp = u32::from(c);
+                match ranges.last_mut() {
+                    Some(r) if r.1 + 1 == cp => r.1 = cp,
+                    _ => ranges.push((cp, cp)),
                 }
-            })
-            .collect();
-        let want = format!("pattern: '^[^{class}]*[^\\s{class}][^{class}]*$'");
+            }
+            ranges
+                .iter()
+                .map(|&(a, b)| {
+                    if a == b {
+                        one(a)
+                    } else {
+                        format!("{}-{}", one(a), one(b))
+                    }
+                })
+                .collect()
+        };
+        let class = class_of(is_unsafe_char);
+        let marks = class_of(|c| is_combining_mark(c) && !is_unsafe_char(c));
         let spec = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../spec/bank-api.openapi.yaml"
         ))
         .unwrap();
+        let text = format!("pattern: '^[^{class}]*[^\\s{class}][^{class}]*$'");
         assert!(
-            spec.contains(&want),
-            "the spec's Name pattern should be:\n      {want}"
+            spec.contains(&text),
+            "the spec's Text pattern should be:\n      {text}"
+        );
+        // A name: blanks, then a base character (no combining mark: `refuse_unbased_name`).
+        let name = format!("pattern: '^[^\\S{class}]*[^\\s{class}{marks}][^{class}]*$'");
+        assert!(
+            spec.contains(&name),
+            "the spec's Name pattern should be:\n      {name}"
         );
     }
 
@@ -215,6 +250,42 @@ mod tests {
         ] {
             assert!(refuse_control("customer name", good).is_ok(), "{good:?}");
             assert_eq!(escape(good), good);
+        }
+    }
+
+    /// Issue #10 review: a name made only of combining marks (General_Category M), or one
+    /// whose first character is a mark, has no base character: refused, naming the rule;
+    /// marks after a base character, Japanese voicing marks included, are kept.
+    #[test]
+    fn a_name_of_combining_marks_only_or_beginning_with_one_is_refused() {
+        for bad in [
+            "\u{301}",
+            "\u{301}\u{302}\u{303}",
+            "\u{20dd}",
+            "\u{3099}\u{309a}",
+            "\u{903}abc",
+            "  \u{301}Tanaka",
+            "\u{3000}\u{3099}",
+            "\u{e31}",
+        ] {
+            let err = refuse_unbased_name("user name", bad).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("user name begins with the combining mark U+")
+                    && text.contains("must begin with a base character"),
+                "{bad:?}: {text}"
+            );
+        }
+        for good in [
+            "Jose\u{301}",
+            "e\u{301}cole",
+            "か\u{3099}き",
+            "山田　太郎",
+            "กัน",
+            "1\u{20e3}",
+            " Tanaka",
+        ] {
+            assert!(refuse_unbased_name("user name", good).is_ok(), "{good:?}");
         }
     }
 

@@ -2,7 +2,7 @@
 //! file imports are in `import.rs`).
 
 use super::{Bank, ImportOutcome};
-use crate::audit::refuse_control;
+use crate::audit::{refuse_control, refuse_unbased_name};
 use crate::auth::{Action, Caller};
 use crate::error::Error;
 use crate::ids::{CustomerId, LoginId, SerialNumber};
@@ -77,6 +77,7 @@ impl<S: Store> Bank<S> {
         self.authorize(caller, Action::AddCustomer, "customer_add", now)?;
         refuse_control("customer name", &c.name)?;
         refuse_empty("customer name", &c.name)?;
+        refuse_unbased_name("customer name", &c.name)?;
         let secret = c.secret.as_ref().map(|s| self.hash(s)).transpose()?;
         let customer = Customer {
             id: c.id.clone(),
@@ -130,6 +131,7 @@ impl<S: Store> Bank<S> {
         self.authorize(caller, Action::AddUser, "user_add", now)?;
         refuse_control("user name", &u.name)?;
         refuse_empty("user name", &u.name)?;
+        refuse_unbased_name("user name", &u.name)?;
         let secret = u.secret.as_ref().map(|s| self.hash(s)).transpose()?;
         let login_hash = login_password
             .map(|p| self.hash_login_password(p))

@@ -339,7 +339,9 @@ fn check_file(rows: &[CustomerRow]) -> Result<(), Error> {
             ("customer_name", &r.customer_name),
             ("user_name", &r.user_name),
         ] {
-            if let Err(Error::InvalidInput(e)) = crate::audit::refuse_control(field, text) {
+            let checked = crate::audit::refuse_control(field, text)
+                .and_then(|()| crate::audit::refuse_unbased_name(field, text));
+            if let Err(Error::InvalidInput(e)) = checked {
                 return Err(at(field, e));
             }
         }
