@@ -100,12 +100,36 @@ fn load(lang: Lang, files: &[&str]) -> Catalogue {
     Catalogue { lang, texts }
 }
 
-/// `text` with `{0}`, `{1}` … replaced by `args`.
+/// `text` with `{0}`, `{1}` … replaced by `args`, and each `{N|ONE|OTHER}` by `ONE` when
+/// argument N is `1`, else `OTHER` (issue #10 review: "1 entries"): the English texts choose
+/// the noun that fits a count, `{0} {0|entry|entries}`; Japanese has no plural forms (CLDR:
+/// `other` only) and never uses it. English's rule (one for 1, other for the rest) is the
+/// whole of what the catalogue needs, so a selector in the text, not a message-format
+/// library (Fluent would replace the TOML catalogues and their tests for this one rule).
 pub fn fill(text: &str, args: &[&str]) -> String {
-    let mut s = text.to_owned();
-    for (i, a) in args.iter().enumerate() {
-        s = s.replace(&format!("{{{i}}}"), a);
+    let mut s = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        s.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            rest = &rest[open..];
+            break;
+        };
+        let inner = &after[..close];
+        let (index, forms) = inner.split_once('|').unwrap_or((inner, ""));
+        match (index.parse::<usize>().ok().and_then(|i| args.get(i)), forms) {
+            (Some(a), "") => s.push_str(a),
+            (Some(a), forms) => {
+                let (one, other) = forms.split_once('|').unwrap_or((forms, forms));
+                s.push_str(if *a == "1" { one } else { other });
+            }
+            // Not a placeholder of these arguments: kept as written.
+            (None, _) => s.push_str(&rest[open..open + close + 2]),
+        }
+        rest = &after[close + 1..];
     }
+    s.push_str(rest);
     s
 }
 
@@ -231,5 +255,35 @@ mod tests {
             texts: HashMap::from([("a.b".to_string(), "from {0} to {1}".to_string())]),
         };
         assert_eq!(c.fmt("a.b", &["x", "y"]), "from x to y");
+        assert_eq!(fill("{0} and {3} and {x}", &["a"]), "a and {3} and {x}");
+    }
+
+    /// Issue #10 review ("1 entries"): `{N|ONE|OTHER}` picks the form that fits argument N,
+    /// and every English text that shows a count of things uses it.
+    #[test]
+    fn a_count_takes_the_plural_that_fits() {
+        let t = "{0} {0|entry|entries}, {1} {1|user|users}";
+        assert_eq!(fill(t, &["1", "2"]), "1 entry, 2 users");
+        assert_eq!(fill(t, &["0", "1"]), "0 entries, 1 user");
+        let en = catalogue(Lang::En);
+        for (key, args, want) in [
+            ("bo.audit.chain_ok", &["1"][..], "all 1 entry checked"),
+            ("bo.audit.chain_ok", &["3"][..], "all 3 entries checked"),
+            ("bo.home.pending", &["1"][..], "1 request waits"),
+            ("bo.home.pending", &["2"][..], "2 requests wait"),
+            ("bo.imports.done", &["1", "f"][..], "1 token from f was put"),
+            (
+                "bo.campaigns.targets_value",
+                &["1", "2", "1"][..],
+                "1 customer, 2 tokens, 1 user",
+            ),
+        ] {
+            let text = en.fmt(key, args);
+            assert!(text.contains(want), "{key}: {text}");
+        }
+        for key in en.keys() {
+            let text = en.t(key);
+            assert!(!text.contains("(s)"), "{key}: a count with (s): {text}");
+        }
     }
 }

@@ -116,19 +116,19 @@ pub enum Error {
         who: &'static str,
     },
     /// Wrong confirmation secret.
-    #[error("wrong confirmation password ({remaining} attempts left before lockout)")]
+    #[error("wrong confirmation password ({} left before lockout)", attempts(.remaining))]
     WrongSecret {
         /// Attempts left.
         remaining: u32,
     },
     /// Wrong one-time code.
-    #[error("wrong one-time password ({remaining} attempts left before lockout)")]
+    #[error("wrong one-time password ({} left before lockout)", attempts(.remaining))]
     WrongCode {
         /// Attempts left.
         remaining: u32,
     },
     /// A code that was already accepted (DOMAIN.md §8: a code is accepted once).
-    #[error("this one-time password was already used: wait for the next one ({remaining} attempts left before lockout)")]
+    #[error("this one-time password was already used: wait for the next one ({} left before lockout)", attempts(.remaining))]
     ReplayedCode {
         /// Attempts left.
         remaining: u32,
@@ -222,18 +222,19 @@ pub enum Error {
     /// user's (`X-Customer-Session`, issue #10): missing, forged, expired, another client's,
     /// another user's, of the first factor only where a signed-in one is needed, or a user
     /// since removed, re-created, given a new login password or locked — one answer for all.
-    #[error("the user's session is needed: sign the user in (POST /v1/login, then POST /v1/validate) and send the `session` of the answer as X-Customer-Session; registering and skipping take the session POST /v1/login answers; a session lasts web.session_idle_minutes from the login")]
+    /// Told to the API client: what it sends, not the bank's settings (issue #10 review).
+    #[error("the user's session is needed: sign the user in (POST /v1/login, then POST /v1/validate) and send the `session` from the answer back as the X-Customer-Session header; registering and skipping take the session POST /v1/login answers; a session ends after the bank's idle time, then sign the user in again")]
     CustomerSessionRequired,
     /// The actor's proof failed: unknown actor, wrong confirmation password or wrong code
     /// (one answer for all, so it tells nothing about which part was wrong).
-    #[error("the confirmation password or the one-time password is wrong ({remaining} attempts left before lockout)")]
+    #[error("the confirmation password or the one-time password is wrong ({} left before lockout)", attempts(.remaining))]
     WrongProof {
         /// Attempts left.
         remaining: u32,
     },
     /// Registration refused: the serial or the code is wrong (one answer for an unknown
     /// serial, another customer's token and a wrong code).
-    #[error("the serial number or the one-time password is wrong: check the number on the back of the token and type the code shown now ({remaining} attempts left before lockout)")]
+    #[error("the serial number or the one-time password is wrong: check the number on the back of the token and type the code shown now ({} left before lockout)", attempts(.remaining))]
     WrongSerialOrCode {
         /// Attempts left.
         remaining: u32,
@@ -311,6 +312,15 @@ pub enum Error {
     Secret(String),
 }
 
+/// `1 attempt`, `2 attempts`, `0 attempts`: the count of attempts left, in the plural that
+/// fits it (issue #10 review: "1 attempts left").
+pub fn attempts(remaining: &u32) -> String {
+    match remaining {
+        1 => "1 attempt".to_owned(),
+        n => format!("{n} attempts"),
+    }
+}
+
 impl Error {
     /// The stable machine-readable code (HTTP `code` field, audit `outcome`).
     pub fn code(&self) -> &'static str {
@@ -379,5 +389,54 @@ impl Error {
     /// Whether the caller did something wrong (as opposed to the service failing).
     pub fn is_client_error(&self) -> bool {
         !matches!(self, Error::Store(_) | Error::Secret(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue #10 review: "1 attempts left" — the count of attempts left takes the plural
+    /// that fits it, in every message that shows it.
+    #[test]
+    fn the_attempts_left_are_counted_in_the_plural_that_fits() {
+        let all = |n: u32| {
+            [
+                Error::WrongSecret { remaining: n },
+                Error::WrongCode { remaining: n },
+                Error::ReplayedCode { remaining: n },
+                Error::WrongProof { remaining: n },
+                Error::WrongSerialOrCode { remaining: n },
+            ]
+        };
+        for e in all(1) {
+            let text = e.to_string();
+            assert!(text.contains("(1 attempt left before lockout)"), "{text}");
+        }
+        for n in [0, 2, 9] {
+            for e in all(n) {
+                let text = e.to_string();
+                assert!(
+                    text.contains(&format!("({n} attempts left before lockout)")),
+                    "{text}"
+                );
+            }
+        }
+    }
+
+    /// Issue #10 review: a `login` client asking for what needs a signed-in user is told
+    /// what it can do itself (sign the user in, send the session back), not the bank's
+    /// setting names.
+    #[test]
+    fn the_customer_session_refusal_tells_the_api_client_what_to_send() {
+        let text = Error::CustomerSessionRequired.to_string();
+        assert!(
+            text.contains("sign the user in (POST /v1/login, then POST /v1/validate)")
+                && text.contains(
+                    "send the `session` from the answer back as the X-Customer-Session header"
+                )
+                && !text.contains("web.session_idle_minutes"),
+            "{text}"
+        );
     }
 }

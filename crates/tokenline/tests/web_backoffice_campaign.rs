@@ -245,8 +245,8 @@ async fn the_campaign_page_shows_targets_shipped_switched_and_who_is_overdue_aft
         )
         .await;
     for s in [
-        "Switched 3 of 4 user(s)",
-        "Not switched after the deadline 1 user(s) (1 customer(s))",
+        "Switched 3 of 4 users",
+        "Not switched after the deadline 1 user (1 customer)",
     ] {
         assert!(t.contains(s), "{s} missing: {t}");
     }
