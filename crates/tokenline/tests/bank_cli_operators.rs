@@ -82,6 +82,11 @@ fn operator_list_unlock_and_remove_from_the_console() {
         human.contains("suzuki") && human.contains("supervisor") && human.contains("10000001"),
         "{human}"
     );
+    // The columns line up under their headings (a table sized to its cells).
+    let lines: Vec<&str> = human.lines().collect();
+    let role = lines[0].find("ROLE").unwrap();
+    assert_eq!(lines[1].find("supervisor"), Some(role), "{human}");
+    assert_eq!(lines[2].find("operator"), Some(role), "{human}");
     let rows = json_lines(&bank_ok(&db, &["operator", "list", "--json"]));
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(rows[1]["name"], "tanaka");
@@ -153,4 +158,31 @@ fn nix_user() -> String {
         .output()
         .unwrap();
     String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+/// Issue #10 review: `bank client list` sized its columns for names of up to 24 characters;
+/// a client name may have 64. The columns line up under their headings whatever the names.
+#[test]
+fn client_list_columns_line_up_with_long_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = bank_db(dir.path());
+    let long = "internet-banking-front-end-of-the-kansai-region-data-centre-0001";
+    assert_eq!(long.len(), 64);
+    for (name, scope) in [("ib", "login,customer-admin"), (long, "audit")] {
+        bank_ok(&db, &["client", "add", name, "--scope", scope]);
+    }
+    bank_ok(&db, &["client", "revoke", "ib"]);
+    let human = bank_ok(&db, &["client", "list"]);
+    let lines: Vec<&str> = human.lines().collect();
+    assert_eq!(lines.len(), 3, "{human}");
+    let scopes = lines[0].find("SCOPES").unwrap();
+    let status = lines[0].find("STATUS").unwrap();
+    assert!(scopes > long.len(), "{human}");
+    for (l, (s, st)) in lines[1..]
+        .iter()
+        .zip([("login,customer-admin", "revoked"), ("audit", "active")])
+    {
+        assert_eq!(l.find(s), Some(scopes), "{human}");
+        assert_eq!(l.find(st), Some(status), "{human}");
+    }
 }

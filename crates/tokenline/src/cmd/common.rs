@@ -155,6 +155,29 @@ pub fn say(json: bool, text: &str) {
     }
 }
 
+/// Columns for people: `header`, then `rows`, each column as wide as its widest cell in
+/// terminal cells, two spaces apart, no borders, nothing cut or wrapped, no trailing blanks.
+/// comfy-table measures a cell with unicode-width (UAX #11: an East Asian wide character, a
+/// kanji or a full-width form, takes two cells) and sizes each column to its longest cell,
+/// which fixed `{:<20}` widths did not (issue #10 review: long and wide names broke the
+/// columns of `bank client list` and `bank operator list`).
+pub fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    for r in rows {
+        t.add_row(r);
+    }
+    for c in t.column_iter_mut() {
+        c.set_padding((0, 2));
+    }
+    t.lines()
+        .map(|l| l.trim_end().to_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The local OS user running the CLI, as the bank's audit actor (`local:NAME`): the CLI on
 /// the database file is the bank's root access, and its entries name who used it.
 pub fn local_caller() -> lifecycle::Caller {
@@ -171,6 +194,52 @@ pub fn local_caller() -> lifecycle::Caller {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// Issue #10 review: the columns of a table line up whatever the names' length and
+    /// width: a wide (Japanese) name takes two cells a character, measured as a terminal
+    /// shows it.
+    #[test]
+    fn table_columns_line_up_with_long_and_wide_names() {
+        // Terminal cells of the text here: kanji and kana take two (UAX #11 class W).
+        let cells = |s: &str| -> usize {
+            s.chars()
+                .map(|c| {
+                    if ('\u{3000}'..='\u{9fff}').contains(&c) {
+                        2
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        };
+        let long = "a-very-long-client-name-of-the-internet-banking-front-end-0001";
+        let text = table(
+            &["NAME", "ROLE", "STATUS"],
+            [
+                vec!["suzuki".into(), "supervisor".into(), "active".into()],
+                vec![long.into(), "operator".into(), "locked".into()],
+                vec!["山田太郎".into(), "operator".into(), "active".into()],
+            ],
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        // Where ROLE starts, in terminal cells, on every line.
+        let column = |l: &str, at: &str| cells(&l[..l.find(at).unwrap()]);
+        let role = column(lines[0], "ROLE");
+        assert_eq!(role, long.len() + 2, "{text}");
+        for (l, r) in lines[1..]
+            .iter()
+            .zip(["supervisor", "operator", "operator"])
+        {
+            assert_eq!(column(l, r), role, "{text}");
+        }
+        let status = column(lines[0], "STATUS");
+        for (l, s) in lines[1..].iter().zip(["active", "locked", "active"]) {
+            assert_eq!(column(l, s), status, "{text}");
+        }
+        assert!(lines.iter().all(|l| !l.ends_with(' ')), "{text:?}");
+        assert!(lines[0].starts_with("NAME"), "{text}");
+    }
 
     #[test]
     fn a_bad_date_names_the_expected_format() {

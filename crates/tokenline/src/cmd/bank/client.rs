@@ -1,6 +1,7 @@
 //! `bank client add NAME --scope S[,S]`, `bank client list`, `bank client revoke NAME`.
 
 use super::common::{json_line, say, DbArgs};
+use crate::cmd::common::table;
 use lifecycle::{ClientName, Scope};
 
 /// `bank client` subcommands: the bank's own systems that call the HTTP API, each with a
@@ -80,24 +81,27 @@ pub struct List {
 impl List {
     fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
-        for c in o.bank.list_clients(&o.caller, o.now())? {
-            if self.db.json {
-                json_line(&c)?;
-            } else {
-                println!(
-                    "{:<24} {:<50} {}",
-                    c.name,
-                    c.scopes
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    c.revoked_at
-                        .map(|t| format!("revoked {}", t.to_rfc3339()))
-                        .unwrap_or_else(|| "active".into())
-                );
+        let clients = o.bank.list_clients(&o.caller, o.now())?;
+        if self.db.json {
+            for c in &clients {
+                json_line(c)?;
             }
+            return Ok(());
         }
+        let rows = clients.into_iter().map(|c| {
+            vec![
+                c.name.to_string(),
+                c.scopes
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                c.revoked_at
+                    .map(|t| format!("revoked {}", t.to_rfc3339()))
+                    .unwrap_or_else(|| "active".into()),
+            ]
+        });
+        println!("{}", table(&["NAME", "SCOPES", "STATUS"], rows));
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! `bank operator list [--json]`.
 
 use crate::cmd::bank::common::{json_line, DbArgs};
+use crate::cmd::common::table;
 
 /// `bank operator list`: every operator, removed ones included (their names stay taken).
 #[derive(clap::Args, Debug)]
@@ -13,29 +14,38 @@ impl List {
     pub(super) fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
         let rows = o.bank.list_operators(&o.caller, o.now())?;
-        if !self.db.json {
-            println!(
-                "{:<20} {:<10} {:<16} {:<8} {:<26} SESSIONS",
-                "NAME", "ROLE", "SERIAL", "STATUS", "LOCKED UNTIL"
-            );
-        }
-        for r in rows {
-            if self.db.json {
-                json_line(&r)?;
-            } else {
-                println!(
-                    "{:<20} {:<10} {:<16} {:<8} {:<26} {}",
-                    r.name,
-                    r.role.as_str(),
-                    r.serial,
-                    r.status,
-                    r.locked_until
-                        .map(|t| t.to_rfc3339())
-                        .unwrap_or_else(|| "-".into()),
-                    r.active_sessions
-                );
+        if self.db.json {
+            for r in &rows {
+                json_line(r)?;
             }
+            return Ok(());
         }
+        let lines = rows.into_iter().map(|r| {
+            vec![
+                r.name.to_string(),
+                r.role.as_str().to_owned(),
+                r.serial.to_string(),
+                r.status.to_string(),
+                r.locked_until
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_else(|| "-".into()),
+                r.active_sessions.to_string(),
+            ]
+        });
+        println!(
+            "{}",
+            table(
+                &[
+                    "NAME",
+                    "ROLE",
+                    "SERIAL",
+                    "STATUS",
+                    "LOCKED UNTIL",
+                    "SESSIONS"
+                ],
+                lines
+            )
+        );
         Ok(())
     }
 }
