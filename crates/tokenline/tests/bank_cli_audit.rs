@@ -66,3 +66,29 @@ fn an_emptied_audit_log_is_not_reported_intact() {
     let (ok, _, said) = bank(&db, &["audit", "verify", "--expect-head", &head]);
     assert!(!ok, "{said}");
 }
+
+/// Issue #10 review: on SQLite the master key (from which the audit key is derived) goes
+/// beside the database by default; whoever can write that directory could read it. `bank
+/// init` says so and how to keep it elsewhere; a key file in another directory is not warned
+/// about.
+#[test]
+fn bank_init_warns_when_the_master_key_sits_beside_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, said) = bank(&dir.path().join("bank.db"), &["init", "--staging"]);
+    assert!(ok, "{said}");
+    assert!(
+        said.contains("warning: the master key")
+            && said.contains("bank.db.key is in the database's own directory")
+            && said.contains("--key-file /etc/tokenline/master.key"),
+        "{said}"
+    );
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("master.key");
+    let (ok, _, said) = bank(
+        &dir.path().join("other.db"),
+        &["init", "--staging", "--key-file", key.to_str().unwrap()],
+    );
+    assert!(ok, "{said}");
+    assert!(!said.contains("warning"), "{said}");
+    assert!(key.exists());
+}

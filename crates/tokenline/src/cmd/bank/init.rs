@@ -5,7 +5,7 @@ use crate::cmd::bank_db::{self, BankStore};
 use anyhow::{bail, Context};
 use lifecycle::Policy;
 use lifecycle_sqlite::Environment;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Create the bank database (never overwrites) and a new master key file with mode 0600.
 #[derive(clap::Args, Debug)]
@@ -104,6 +104,28 @@ impl Cmd {
             policy.time_zone,
             key_path.display()
         );
+        if !is_url && beside(&self.db.db, &key_path) {
+            eprintln!("{}", key_beside_db_warning(&key_path));
+        }
         Ok(())
     }
+}
+
+/// Whether the key file sits in the database file's own directory.
+fn beside(db: &Path, key: &Path) -> bool {
+    let dir = |p: &Path| {
+        let d = p.parent().filter(|d| !d.as_os_str().is_empty());
+        std::fs::canonicalize(d.unwrap_or(Path::new(".")))
+    };
+    matches!((dir(db), dir(key)), (Ok(a), Ok(b)) if a == b)
+}
+
+/// The warning `bank init` prints when the master key sits beside the database (issue #10
+/// review: the audit key is derived from it, so whoever can write that directory to alter the
+/// database can also read the key that vouches for the audit log, and unseal the seeds).
+fn key_beside_db_warning(key: &Path) -> String {
+    format!(
+        "warning: the master key {} is in the database's own directory: whoever can write there (and so alter the database) can also read the key that vouches for the audit log and unseals the seeds. For a real bank, keep it in another directory that only the service's user can read: `tokenline bank init --key-file /etc/tokenline/master.key …`, then give `--key-file` (or TOKENLINE_BANK_KEY) to every command (README: \"Keep the master key away from the database\")",
+        key.display()
+    )
 }
