@@ -16,9 +16,11 @@
 //! output ([`escape`]), so a value cannot forge a line of `bank audit`.
 
 mod chain;
+mod head;
 mod text;
 
 pub use chain::*;
+pub use head::*;
 pub use text::*;
 
 use chrono::{DateTime, Utc};
