@@ -55,6 +55,7 @@
 pub mod backoffice;
 pub mod csrf;
 pub use import_lane::gate;
+pub use ipnet::IpNet;
 pub mod headers;
 pub mod i18n;
 pub mod page;
@@ -219,6 +220,12 @@ pub fn router_with<S: Store + Send + Sync + 'static>(
         )
         .route("/static/style.css", axum::routing::get(page::stylesheet))
         .fallback(page::not_found)
+        // Inside the session layer: a refused back-office request gets the very 404 page
+        // (and session cookie) of a path the pages do not serve.
+        .layer(axum::middleware::from_fn_with_state(
+            web.clone(),
+            backoffice::reach::layer::<S>,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             web.clone(),
             session::layer::<S>,

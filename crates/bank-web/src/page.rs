@@ -139,7 +139,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Chrome {
 
 /// The path the browser asked for: inside a nested router (the back office under
 /// `/backoffice`) axum strips the prefix from the URI, the original keeps it.
-fn full_path(ext: &axum::http::Extensions, uri: &axum::http::Uri) -> String {
+/// The request's path as the browser sent it (before a nested router took its prefix).
+pub(crate) fn full_path(ext: &axum::http::Extensions, uri: &axum::http::Uri) -> String {
     ext.get::<axum::extract::OriginalUri>()
         .map_or_else(|| uri.path().to_owned(), |o| o.0.path().to_owned())
 }

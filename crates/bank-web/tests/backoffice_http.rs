@@ -387,8 +387,9 @@ async fn an_upload_takes_its_turn_in_the_import_lane_the_api_imports_use() {
         })),
         campaigns: None,
         imports: lane.clone(),
+        staff: Default::default(),
     };
-    let app = bank_web::router_with(bank, clock.as_web_clock(), office);
+    let app = on_loopback(bank_web::router_with(bank, clock.as_web_clock(), office));
     let cookie = log_in_sato(&app, &clock, &code).await;
     let (_, _, page) = send(&app, get("/backoffice/imports", &cookie)).await;
     let csrf = csrf_of(&page);

@@ -69,7 +69,13 @@ pub(super) async fn accept_loop<S: Store + Send + Sync + 'static>(
             continue;
         };
         let _ = tcp.set_nodelay(true);
-        let service = service.clone();
+        // The peer's address on every request of the connection, as axum's `ConnectInfo`
+        // (axum's own extension layer): the pages' back-office allowlist and the access log
+        // read it.
+        let service = tower::Layer::layer(
+            &axum::Extension(axum::extract::ConnectInfo(peer)),
+            service.clone(),
+        );
         let acceptor = acceptor.clone();
         let header_timeout = limits.header_timeout;
         tokio::spawn(async move {

@@ -16,10 +16,12 @@ pub mod audit;
 pub mod campaigns;
 pub mod login;
 pub mod lookup;
+pub mod reach;
 pub mod revoke;
 pub mod upload;
 
 pub use campaigns::Campaigns;
+pub use reach::StaffNetworks;
 
 use crate::page::{self, render, Chrome, MenuItem};
 use crate::Web;
@@ -51,6 +53,8 @@ pub struct Office {
     /// The server's one import lane, shared with the JSON API's imports
     /// (`bank_http::ServeConfig::imports`): an upload takes its turn there (`import-lane`).
     pub imports: import_lane::ImportLane,
+    /// The networks the back office answers ([`reach`]): loopback by default.
+    pub staff: StaffNetworks,
 }
 
 /// The caller the back-office pages act as: the client [`CLIENT_NAME`] with the scopes

@@ -41,9 +41,17 @@ impl Clock {
     }
 }
 
-/// The router over `bank`, on `clock`.
+/// The router over `bank`, on `clock`, as a client on loopback reaches it.
 pub fn app_with<S: Store + Send + Sync + 'static>(bank: Bank<S>, clock: &Clock) -> Router {
-    bank_web::router(bank, clock.as_web_clock())
+    on_loopback(bank_web::router(bank, clock.as_web_clock()))
+}
+
+/// `pages` as a client on loopback reaches them: the server gives every request its peer's
+/// address (`ConnectInfo`), and the back office answers loopback only by default.
+pub fn on_loopback(pages: Router) -> Router {
+    pages.layer(axum::extract::connect_info::MockConnectInfo(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 50_000)),
+    ))
 }
 
 /// The router over an empty in-memory bank with the default policy.

@@ -1,4 +1,5 @@
-//! `bank serve --listen ADDR:PORT [--tls-cert F --tls-key F] [--allowed-host H]`.
+//! `bank serve --listen ADDR:PORT [--tls-cert F --tls-key F] [--allowed-host H]
+//! [--backoffice-from CIDR]`.
 
 use super::common::DbArgs;
 use lifecycle::Bank;
@@ -66,6 +67,14 @@ pub struct Cmd {
     /// bank's traffic).
     #[arg(long, requires = "metrics_listen")]
     metrics_public: bool,
+    /// Networks whose clients reach the back office pages (/backoffice/…), as CIDR blocks
+    /// (10.20.0.0/16, fd00:1::/64) or single addresses; repeat or comma-separate. A request
+    /// from elsewhere gets the pages' 404 page and counts no failed sign-in [default: loopback
+    /// only, 127.0.0.0/8 and ::1]. Behind a reverse proxy every client has the proxy's
+    /// address: name the staff's proxy only. The API's /v1/operator/… routes are not
+    /// concerned (API keys guard them).
+    #[arg(long, value_delimiter = ',', value_name = "CIDR", value_parser = bank_web::backoffice::reach::parse_net)]
+    backoffice_from: Vec<bank_web::IpNet>,
     /// Serve only the JSON API, without the web pages (customers at /, back office at
     /// /backoffice/).
     #[arg(long)]
@@ -113,6 +122,7 @@ impl Cmd {
                     crate::cmd::bank_db::MailDb::open(&db.db)?,
                 ))),
                 imports: imports.clone(),
+                staff: bank_web::backoffice::StaffNetworks::new(self.backoffice_from.clone()),
             };
             Some(bank_web::router_with(
                 bank,
