@@ -3,6 +3,7 @@
 
 use super::checks::page_host;
 use super::dispatch::dispatch;
+use super::peers::PeerCounts;
 use super::{App, Limits};
 use axum::Router;
 use lifecycle::Store;
@@ -59,7 +60,8 @@ pub(super) async fn accept_loop<S: Store + Send + Sync + 'static>(
             },
             _ = stopped.changed() => return,
         };
-        // Over the bound: close at once (the client retries), never queue.
+        // Over the bound (of the peer's prefix: `peers`): close at once (the client retries),
+        // never queue.
         let Some(peer_slot) = peers.take(peer.ip(), limits.max_connections_per_peer.max(1)) else {
             drop(tcp);
             continue;
@@ -102,43 +104,5 @@ pub(super) async fn accept_loop<S: Store + Send + Sync + 'static>(
                 tracing::debug!("bank-http: connection ended: {e}");
             }
         });
-    }
-}
-
-/// Open connections per peer IP address (the accept loop's per-peer bound).
-#[derive(Default)]
-struct PeerCounts(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
-
-/// One connection of a peer, given back when the connection ends.
-struct PeerSlot {
-    peers: Arc<PeerCounts>,
-    ip: std::net::IpAddr,
-}
-
-impl PeerCounts {
-    /// A slot for one more connection from `ip`, or `None` when it holds `max` already.
-    fn take(self: &Arc<Self>, ip: std::net::IpAddr, max: usize) -> Option<PeerSlot> {
-        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let n = m.entry(ip).or_insert(0);
-        if *n >= max {
-            return None;
-        }
-        *n += 1;
-        Some(PeerSlot {
-            peers: self.clone(),
-            ip,
-        })
-    }
-}
-
-impl Drop for PeerSlot {
-    fn drop(&mut self) {
-        let mut m = self.peers.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = m.get_mut(&self.ip) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                m.remove(&self.ip);
-            }
-        }
     }
 }

@@ -3,13 +3,14 @@
 //! dispatch of a request to [`crate::routes::handle`] (or the group committer for logins).
 //!
 //! The parts: this module (configuration, start, TLS), [`accept`] (the accept loop and the
-//! connection bounds), [`checks`] (`Host`, media type), [`dispatch`] (an API request to its
-//! reply), [`import`] (`POST /v1/imports`).
+//! connection bounds), [`peers`] (the per-peer bound), [`checks`] (`Host`, media type),
+//! [`dispatch`] (an API request to its reply), [`import`] (`POST /v1/imports`).
 
 mod accept;
 mod checks;
 mod dispatch;
 mod import;
+mod peers;
 
 use crate::committer::Committer;
 use crate::identity::Identities;
@@ -56,10 +57,12 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// Concurrent connections; more are closed at once.
     pub max_connections: usize,
-    /// Concurrent connections from one peer IP address; more from it are closed at once, so
-    /// that one client holding idle keep-alive connections cannot take every slot from the
-    /// others (the bound must still fit the bank's own front end, which may come from one
-    /// address through a pool). Many addresses together are the network's to stop.
+    /// Concurrent connections from one peer — an IPv4 address, or an IPv6 /64 (one host's
+    /// usual allocation: its many addresses are one client; issue #10 review M4); more from
+    /// it are closed at once, so that one client holding idle keep-alive connections cannot
+    /// take every slot from the others (the bound must still fit the bank's own front end,
+    /// which may come from one address through a pool). Many networks together are the
+    /// network's to stop.
     pub max_connections_per_peer: usize,
 }
 

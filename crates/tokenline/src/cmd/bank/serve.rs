@@ -47,8 +47,9 @@ pub struct Cmd {
     /// Concurrent connections; more are closed at once.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
-    /// Concurrent connections from one IP address; more from it are closed at once (one
-    /// client cannot hold every slot). Raise it for a front end that pools more connections.
+    /// Concurrent connections from one IPv4 address or one IPv6 /64 (a host's many IPv6
+    /// addresses count as one); more from it are closed at once (one client cannot hold every
+    /// slot). Raise it for a front end that pools more connections.
     #[arg(long, default_value_t = 128)]
     max_connections_per_peer: usize,
     /// Threads of the async runtime (connections, TLS, HTTP).
