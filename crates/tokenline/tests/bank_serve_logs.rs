@@ -6,14 +6,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod secret_scan;
+mod serve_support;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use lifecycle::*;
 use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use serve_support::{json_serve, spawn_serve};
+use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tokenline");
 
@@ -77,42 +79,6 @@ fn request(
         serde_json::from_str(body).unwrap_or(Value::Null),
         rid,
     )
-}
-
-/// Starts `cmd` (a `bank serve` on port 0) with its standard error piped: the child, the
-/// address it listens on (from its `listening on` line) and a thread that returns every line
-/// of its standard error once it exits.
-fn spawn_serve(
-    mut cmd: Command,
-) -> (
-    std::process::Child,
-    SocketAddr,
-    std::thread::JoinHandle<Vec<String>>,
-) {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(a) = line.strip_prefix("listening on ") {
-                let _ = tx.send(a.to_string());
-            }
-            lines.push(line);
-        }
-        lines
-    });
-    let addr: SocketAddr = rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("server did not start")
-        .parse()
-        .unwrap();
-    (child, addr, reader)
 }
 
 #[test]
@@ -193,22 +159,7 @@ fn json_logs_carry_request_route_status_latency_and_no_code_password_key_or_seed
     };
 
     let now = t0() + Duration::seconds(90);
-    let mut cmd = Command::new(BIN);
-    cmd.args([
-        "--log-format",
-        "json",
-        "bank",
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--db",
-    ])
-    .arg(&db)
-    .arg("--clock")
-    .arg(format!("fixed:{}", now.to_rfc3339()))
-    .env("TOKENLINE_LOG", "info")
-    .env_remove("TOKENLINE_BANK_DB");
-    let (mut child, addr, reader) = spawn_serve(cmd);
+    let (mut child, addr, reader) = spawn_serve(json_serve(&db, now));
 
     let code_a = code(&seed_a, now);
     let code_b = code(&seed_b, now);

@@ -32,7 +32,11 @@ pub(super) async fn accept_loop<S: Store + Send + Sync + 'static>(
             .route("/v1", axum::routing::any(dispatch::<S>))
             .route("/v1/{*rest}", axum::routing::any(dispatch::<S>))
             .with_state(app.clone())
-            .merge(p.layer(axum::middleware::from_fn_with_state(app, page_host::<S>))),
+            .merge(
+                p.layer(axum::middleware::from_fn_with_state(app, page_host::<S>))
+                    // Outside the Host check: a refused page is logged too.
+                    .layer(axum::middleware::from_fn(crate::access::pages)),
+            ),
         None => api,
     }
     .layer(axum::middleware::from_fn(crate::linger::layer));

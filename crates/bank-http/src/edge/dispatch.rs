@@ -64,6 +64,7 @@ pub(super) async fn dispatch<S: Store + Send + Sync + 'static>(
     let started = std::time::Instant::now();
     let request_id = crate::access::next_request_id();
     let method = req.method().as_str().to_owned();
+    let client = crate::access::client_of(req.extensions());
     let path = routes::percent_decode(req.uri().path());
     let route = routes::route_of(&method, &path);
     let mut authorized = None;
@@ -82,7 +83,15 @@ pub(super) async fn dispatch<S: Store + Send + Sync + 'static>(
     let reason = (reply.status >= 400)
         .then(|| reply.body["code"].as_str())
         .flatten();
-    crate::access::log(&request_id, &method, route, reply.status, reason, elapsed);
+    crate::access::log(
+        &request_id,
+        &client,
+        &method,
+        route,
+        reply.status,
+        reason,
+        elapsed,
+    );
     let mut resp = json_reply(reply);
     // Tells the lingering layer the caller was authenticated and authorized (crate::linger).
     if let Some(caller) = authorized {

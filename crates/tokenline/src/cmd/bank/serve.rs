@@ -12,9 +12,10 @@ use std::sync::Arc;
 /// Prints `listening on ADDR` on stderr once ready.
 ///
 /// Every route but /v1/health (liveness) and /v1/ready (readiness: the database answers)
-/// needs `Authorization: Bearer <key>` (`bank client add`). One access-log line per request
-/// (request id, route, status, latency; `--log-format json` for JSON lines), never a code,
-/// password, key or seed. `--metrics-listen` serves Prometheus metrics on another address.
+/// needs `Authorization: Bearer <key>` (`bank client add`). One access-log line per request,
+/// API or page (request id, client address, method, route, status, latency; `--log-format
+/// json` for JSON lines), never a code, password, key, session, query or seed.
+/// `--metrics-listen` serves Prometheus metrics on another address.
 /// TLS with --tls-cert/--tls-key; plain HTTP is refused on a non-loopback address unless
 /// --insecure-http (only behind a TLS-terminating proxy).
 #[derive(clap::Args, Debug)]
