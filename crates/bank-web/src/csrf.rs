@@ -2,8 +2,8 @@
 //! ([`crate::session::Session::csrf`]); every form carries it in the hidden field `csrf`
 //! (the layout's forms put it there); [`CsrfForm`], the only form extractor of the pages,
 //! compares it in constant time before the handler runs. A POST without it, with another
-//! session's, or from another origin (`Origin` not this `Host`) is refused with 403 and
-//! nothing is done. With `SameSite=Strict` cookies this is defence in depth.
+//! session's, or from another origin (`Origin` not this `Host`, checked first, whatever the
+//! content type) is refused with 403 and nothing is done. With `SameSite=Strict` cookies this is defence in depth.
 
 use crate::page::{self, Chrome};
 use crate::session::Session;
@@ -79,7 +79,8 @@ pub fn token_ok(session: &Session, given: &str) -> bool {
 /// The refusal of a form whose token or origin is wrong; in a signed-in session it is also
 /// recorded in the audit log under the signed-in user or operator
 /// ([`lifecycle::Bank::record_refused_form`]): a forged cross-site request leaves a trace.
-async fn forged<S: Store + Send + Sync + 'static>(
+/// `path` is the form's path as the browser sent it.
+pub async fn forged<S: Store + Send + Sync + 'static>(
     web: &Web<S>,
     session: Option<&Session>,
     path: &str,
@@ -120,7 +121,17 @@ where
     async fn from_request(req: Request, web: &Arc<Web<S>>) -> Result<Self, Self::Rejection> {
         let chrome = Chrome::of(&req);
         let session = req.extensions().get::<Session>().cloned();
-        let path = req.uri().path().to_owned();
+        let path = page::full_path(req.extensions(), req.uri());
+        // The origin first, whatever the body: a cross-origin POST of any content type (a
+        // `text/plain` form, which a foreign page sends without a preflight, too) is refused
+        // and audited like every other forged form, before the body or its type is looked at
+        // (issue #10 review).
+        if !same_origin(&req) {
+            return Err(forged(web, session.as_ref(), &path, chrome).await);
+        }
+        let Some(session) = session else {
+            return Err(FormRefusal::Csrf(chrome));
+        };
         let form_type = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -135,12 +146,6 @@ where
         if form_type.as_deref() != Some("application/x-www-form-urlencoded") {
             return Err(FormRefusal::Bad(chrome, "error.bad_form_type"));
         }
-        if !same_origin(&req) {
-            return Err(forged(web, session.as_ref(), &path, chrome).await);
-        }
-        let Some(session) = session else {
-            return Err(FormRefusal::Csrf(chrome));
-        };
         let body = axum::body::to_bytes(req.into_body(), MAX_FORM)
             .await
             .map_err(|_| FormRefusal::Bad(chrome.clone(), "error.form_too_large"))?;

@@ -23,7 +23,7 @@ use crate::Web;
 use askama::Template;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use lifecycle::Store;
 use std::sync::Arc;
 
@@ -103,10 +103,15 @@ async fn submit_as<S: Store + Send + Sync + 'static>(
         let text = c.t("error.csrf").to_owned();
         page::error_page(c, StatusCode::FORBIDDEN, &text)
     };
+    let session = req.extensions().get::<Session>().cloned();
+    let path = page::full_path(req.extensions(), req.uri());
+    // A forged upload is refused and audited as every forged form is (crate::csrf).
     if !csrf::same_origin(&req) {
-        return csrf_refused(c);
+        return csrf::forged(&web, session.as_ref(), &path, c)
+            .await
+            .into_response();
     }
-    let Some(session) = req.extensions().get::<Session>().cloned() else {
+    let Some(session) = session else {
         return csrf_refused(c);
     };
     let bad = |c, key: &str| {
@@ -172,7 +177,9 @@ async fn submit_as<S: Store + Send + Sync + 'static>(
     }
     // The token first: nothing of the file is opened for a forged form.
     if !csrf::token_ok(&session, &token) {
-        return csrf_refused(c);
+        return csrf::forged(&web, Some(&session), &path, c)
+            .await
+            .into_response();
     }
     let Some(bytes) = file.filter(|b| !b.is_empty()) else {
         return bad(c, "bo.imports.no_file");

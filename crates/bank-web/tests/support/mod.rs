@@ -312,3 +312,99 @@ pub fn audit_of<S: Store>(bank: &Bank<S>, action: &str, now: DateTime<Utc>) -> V
     )
     .unwrap()
 }
+
+/// The pages of `web` (over `store`, on `clock`) beside the API on a real server on
+/// 127.0.0.1 (`bank_http::serve`, as `tokenline bank serve` runs them).
+pub fn serve_pages(
+    web: Router,
+    store: &'static lifecycle::memory::MemoryStore,
+    clock: &Clock,
+) -> bank_http::Running {
+    let now = clock.as_web_clock();
+    bank_http::serve(
+        bank_http::ServeConfig {
+            pages: Some(web),
+            ..bank_http::ServeConfig::loopback("127.0.0.1:0")
+        },
+        move || Ok(Bank::new(store, cheap_policy())),
+        Arc::new(move || now()),
+    )
+    .unwrap()
+}
+
+/// One request over its own TCP connection to a real server at `addr` (`Host` its address),
+/// with the header lines `headers` and `body`: status, the session cookie it sets, body.
+pub fn tcp(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: &str,
+) -> (u16, Option<String>, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for h in headers {
+        req.push_str(&format!("{h}\r\n"));
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let out = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let cookie = head.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.eq_ignore_ascii_case("set-cookie")
+            .then(|| v.trim().split(';').next().unwrap_or("").to_owned())
+    });
+    (status, cookie, body.to_owned())
+}
+
+/// Logs `login` of [`admin_bank`] in over TCP (login password, then the next time step's
+/// code): the session cookie and the CSRF token of the home page.
+pub fn log_in_tcp(addr: std::net::SocketAddr, clock: &Clock, login: &str) -> (String, String) {
+    let form = "Content-Type: application/x-www-form-urlencoded";
+    let (_, cookie, body) = tcp(addr, "GET", "/login", &[], "");
+    let cookie = cookie.unwrap();
+    let (status, cookie, body) = tcp(
+        addr,
+        "POST",
+        "/login",
+        &[&format!("Cookie: {cookie}"), form],
+        &format!(
+            "csrf={}&customer=C1&login={login}&password={}",
+            csrf_of(&body),
+            login_password(login)
+        ),
+    );
+    assert_eq!(status, 303, "{login}: {body}");
+    let cookie = cookie.unwrap();
+    let (_, _, body) = tcp(
+        addr,
+        "GET",
+        "/login/code",
+        &[&format!("Cookie: {cookie}")],
+        "",
+    );
+    let code = next_code(clock, login);
+    let (status, cookie, body) = tcp(
+        addr,
+        "POST",
+        "/login/code",
+        &[&format!("Cookie: {cookie}"), form],
+        &format!("csrf={}&code={code}", csrf_of(&body)),
+    );
+    assert_eq!(status, 303, "{login}: {body}");
+    let cookie = cookie.unwrap();
+    let (status, _, body) = tcp(addr, "GET", "/", &[&format!("Cookie: {cookie}")], "");
+    assert_eq!(status, 200, "{login}: {body}");
+    (cookie, csrf_of(&body))
+}
