@@ -107,6 +107,9 @@ pub struct Session {
     pub operator: Option<OperatorLogin>,
     /// The previous session of this browser ended by the idle timeout (shown on the login page).
     pub timed_out: bool,
+    /// The sign-in ended because the user or operator was locked or removed meanwhile (the
+    /// login page says so; issue #10 review: a page session outlived a lockout).
+    pub locked_out: bool,
     last_seen: DateTime<Utc>,
 }
 
@@ -143,6 +146,7 @@ impl Session {
             customer: None,
             operator: None,
             timed_out: false,
+            locked_out: false,
             last_seen: now,
         }
     }
@@ -299,6 +303,7 @@ impl Sessions {
         s.id = random_id();
         s.csrf = random_id();
         s.timed_out = false;
+        s.locked_out = false;
         f(&mut s);
         let new = NewSession(s.id.clone());
         let now = s.last_seen;

@@ -257,6 +257,36 @@ async fn a_back_office_session_ends_after_the_idle_time_on_the_staging_clock() {
     }
 }
 
+/// A back-office page session ends when its operator is locked meanwhile (issue #10 review:
+/// it stayed usable): wrong sign-ins from another browser lock sato; sato's next click goes to
+/// the login page, which says why, and the session stays signed out.
+#[tokio::test]
+async fn an_operators_page_session_ends_when_the_operator_is_locked_from_elsewhere() {
+    let clock = Clock::new();
+    let (bank, code) = bank_with_operator(&clock);
+    let max = bank.policy().validation.max_failures;
+    let app = app_with(bank, &clock);
+    let cookie = log_in_sato(&app, &clock, &code).await;
+    let (status, _, body) = send(&app, get("/backoffice", &cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (other, csrf) = visit_login(&app).await;
+    for _ in 0..max {
+        let form = format!("csrf={csrf}&name=sato&password=not-sato-pass&code=000000");
+        let (status, _, _) = send(&app, post("/backoffice/login", &other, form)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    for _ in 0..2 {
+        let (status, headers, _) = send(&app, get("/backoffice", &cookie)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers.get(header::LOCATION).unwrap(), "/backoffice/login");
+    }
+    let (_, _, body) = send(&app, get("/backoffice/login", &cookie)).await;
+    assert!(
+        body.contains("職員IDがロックされたため、ログアウトしました"),
+        "{body}"
+    );
+}
+
 /// A multipart body of the CSRF token and a file of `file_len` bytes, sent in 64 KiB chunks
 /// without a `Content-Length` (as a chunked upload): nothing tells its size up front.
 struct Upload {

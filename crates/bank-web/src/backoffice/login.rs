@@ -34,8 +34,12 @@ pub async fn form(c: Chrome) -> Response {
     let notice = c
         .session
         .as_ref()
-        .filter(|s| s.timed_out)
-        .map(|_| c.t("bo.login.timed_out").to_owned());
+        .and_then(|s| match (s.locked_out, s.timed_out) {
+            (true, _) => Some("bo.login.locked_out"),
+            (false, true) => Some("bo.login.timed_out"),
+            (false, false) => None,
+        })
+        .map(|key| c.t(key).to_owned());
     render_status(
         StatusCode::OK,
         &LoginPage {

@@ -68,7 +68,8 @@ pub fn client() -> Caller {
 }
 
 /// A logged-in operator, checked against the bank on every request (the bank's operator
-/// session must be alive: `backoffice.session_idle_minutes`, `session_max_minutes`), with
+/// session must be alive: `backoffice.session_idle_minutes`, `session_max_minutes`, and the
+/// operator neither locked nor removed), with
 /// the page chrome (menu, name). Without one — no login, a customer's session, a session
 /// that timed out — the page redirects to [`LOGIN`]: a handler that takes a `Staff` cannot
 /// run for anyone else.
@@ -117,6 +118,15 @@ impl<S: Store + Send + Sync + 'static> FromRequestParts<Arc<Web<S>>> for Staff {
             Err(e @ Error::Store(_)) => {
                 let text = page::refusal_text(&c, &e);
                 Err(page::error_page(c, StatusCode::SERVICE_UNAVAILABLE, &text))
+            }
+            Err(Error::WrongOperatorLogin) => {
+                // Locked out meanwhile (wrong sign-ins): the bank ended the operator's session;
+                // the page session forgets it and the login page says why.
+                web.sessions.update(c.session_id(), |s| {
+                    s.operator = None;
+                    s.locked_out = true;
+                });
+                Err(Redirect::to(LOGIN).into_response())
             }
             _ => {
                 // The bank ended the operator's session (idle or too old): the page session

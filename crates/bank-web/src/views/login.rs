@@ -42,8 +42,12 @@ pub async fn form(c: Chrome) -> Response {
     let notice = c
         .session
         .as_ref()
-        .filter(|s| s.timed_out)
-        .map(|_| c.t("login.timed_out").to_owned());
+        .and_then(|s| match (s.locked_out, s.timed_out) {
+            (true, _) => Some("login.locked_out"),
+            (false, true) => Some("login.timed_out"),
+            (false, false) => None,
+        })
+        .map(|key| c.t(key).to_owned());
     render(&LoginPage {
         c,
         customer: String::new(),

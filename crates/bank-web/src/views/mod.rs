@@ -68,7 +68,8 @@ pub fn routes<S: Store + Send + Sync + 'static>() -> Router<Arc<Web<S>>> {
 /// for an anonymous visitor.
 ///
 /// The user's record is read from the bank on every request ([`lifecycle::Bank::acting_user`]),
-/// so a 利用権限 the master withdraws takes effect at the user's next click.
+/// so a 利用権限 the master withdraws takes effect at the user's next click, and a user locked
+/// or removed meanwhile is signed out (to `/login`, which says why).
 #[derive(Debug, Clone)]
 pub struct Customer {
     /// The session's user.
@@ -103,10 +104,23 @@ impl<S: Store + Send + Sync + 'static> FromRequestParts<Arc<Web<S>>> for Custome
         };
         let (cu, lo) = (login.customer.clone(), login.login.clone());
         let user = web
-            .call(move |bank, now| bank.acting_user(&crate::customer_caller(), &cu, &lo, now))
+            .call(move |bank, now| {
+                let u = bank.acting_user(&crate::customer_caller(), &cu, &lo, now)?;
+                let locked = u.locked_until.is_some_and(|t| t > now);
+                Ok((u, locked))
+            })
             .await;
         let user = match user {
-            Ok(u) => u,
+            Ok((_, true)) => {
+                // Locked meanwhile (wrong codes or passwords from elsewhere): the sign-in ends
+                // with the lockout, and the login page says why (issue #10 review).
+                web.sessions.update(c.session_id(), |s| {
+                    s.customer = None;
+                    s.locked_out = true;
+                });
+                return Err(Redirect::to("/login").into_response());
+            }
+            Ok((u, false)) => u,
             Err(e @ lifecycle::Error::Store(_)) => {
                 let text = crate::page::refusal_text(&c, &e);
                 return Err(crate::page::error_page(
@@ -116,8 +130,11 @@ impl<S: Store + Send + Sync + 'static> FromRequestParts<Arc<Web<S>>> for Custome
                 ));
             }
             Err(_) => {
-                // The user was removed meanwhile: the session ends.
-                web.sessions.end(c.session_id());
+                // The user was removed meanwhile: the sign-in ends, and the login page says so.
+                web.sessions.update(c.session_id(), |s| {
+                    s.customer = None;
+                    s.locked_out = true;
+                });
                 return Err(Redirect::to("/login").into_response());
             }
         };

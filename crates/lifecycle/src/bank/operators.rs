@@ -247,7 +247,9 @@ impl<S: Store> Bank<S> {
 
     /// The operator caller a session token stands for, on top of the client `caller` that
     /// presents it: [`Error::OperatorSessionRequired`] when the session is unknown, belongs to
-    /// another client, was idle too long or is too old. Using a session keeps it alive.
+    /// another client, was idle too long or is too old; [`Error::WrongOperatorLogin`] (the
+    /// sign-in's refusal) when the operator is locked out of sign-in now, and the session
+    /// ends. Using a session keeps it alive.
     pub fn operator_session(
         &self,
         caller: &Caller,
@@ -286,6 +288,12 @@ impl<S: Store> Bank<S> {
             if removed {
                 tx.delete_session(&hash)?;
                 return Ok(Err(Error::OperatorSessionRequired));
+            }
+            // Locked out of sign-in meanwhile (wrong sign-ins from elsewhere): the session
+            // ends with the lockout (issue #10 review: it outlived it).
+            if op.locked_until.is_some_and(|u| u > now) {
+                tx.delete_session(&hash)?;
+                return Ok(Err(Error::WrongOperatorLogin));
             }
             s.last_seen = now;
             tx.update_session(&s)?;

@@ -1,0 +1,46 @@
+//! A signed-in customer's page session ends when the user is locked or removed meanwhile
+//! (issue #10 review: it stayed usable after a lockout by wrong codes from elsewhere): the
+//! next click goes to the login page, which says why.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::http::{header, StatusCode};
+use lifecycle::*;
+use support::*;
+
+#[tokio::test]
+async fn a_customers_page_session_ends_when_the_user_is_locked_from_elsewhere() {
+    let clock = Clock::new();
+    let (app, bank) = admin_bank(&clock);
+    let (cookie, _) = log_in(&app, &clock, "jiro").await;
+    let (status, _, _) = send(&app, get("/", &cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    // Wrong codes through the API's front end lock jiro.
+    let front_end = Caller::Client {
+        name: ClientName::parse("ib").unwrap(),
+        scopes: vec![Scope::Login],
+    };
+    let jiro = UserRef::new(c1(), LoginId::parse("jiro").unwrap());
+    let right = code_of(serial_of("jiro"), clock.now());
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    for _ in 0..bank.policy().validation.max_failures {
+        assert!(bank
+            .validate(&front_end, &jiro, wrong, clock.now())
+            .is_err());
+    }
+    for path in ["/", "/users"] {
+        let (status, headers, _) = send(&app, get(path, &cookie)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(headers.get(header::LOCATION).unwrap(), "/login", "{path}");
+    }
+    let (_, _, body) = send(&app, get("/login", &cookie)).await;
+    assert!(
+        body.contains("ご利用のログインIDがロックされたか、利用できなくなったため"),
+        "{body}"
+    );
+}
