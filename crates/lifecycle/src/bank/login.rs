@@ -184,7 +184,10 @@ impl<S: Store> Bank<S> {
         if let Some(why) = why {
             let left = self.fail(&mut user, now);
             tx.update_user(&user)?;
-            e.detail = format!("{why} ({left} attempts left before lockout)");
+            e.detail = format!(
+                "{why} ({} left before lockout)",
+                crate::error::attempts(&left)
+            );
             self.audit_unproved(tx, caller, e, &Error::LoginRefused)?;
             return Ok(Err(Error::LoginRefused));
         }
