@@ -4,4 +4,4 @@
 # (scripts/test.d/fuzz.sh prints the input and keeps it under fuzz/artifacts/).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-FUZZ_SECONDS=${FUZZ_BENCH_SECONDS:-60} FUZZ_MARKDOWN=1 bash scripts/test.d/fuzz.sh
+FUZZ_OPT_LEVEL=${FUZZ_OPT_LEVEL:-3} FUZZ_SECONDS=${FUZZ_BENCH_SECONDS:-60} FUZZ_MARKDOWN=1 bash scripts/test.d/fuzz.sh

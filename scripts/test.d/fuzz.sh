@@ -17,11 +17,12 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
   echo "fuzz: cargo-fuzz is missing: run ./scripts/setup (cargo install cargo-fuzz --locked)" >&2
   exit 1
 fi
-TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}/fuzz
+. scripts/lib/fuzz.sh
+TARGET_DIR=$(fuzz_target_dir)
 HOST=$(rustc -vV | sed -n 's/^host: //p')
 t0=$(date +%s)
-if ! (cd fuzz && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$TARGET_DIR" cargo fuzz build -O >&2); then
-  echo "fuzz: cannot build the fuzz targets (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz build -O)" >&2
+if ! fuzz_build >&2; then
+  echo "fuzz: cannot build the fuzz targets (cd fuzz && RUSTC_BOOTSTRAP=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=${FUZZ_OPT_LEVEL:-1} cargo fuzz build -O --codegen-units 16)" >&2
   exit 1
 fi
 build_s=$(( $(date +%s) - t0 ))
