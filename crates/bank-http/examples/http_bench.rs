@@ -35,6 +35,10 @@ use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The allocator `tokenline bank serve` runs with (the tokenline binary sets the same).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let users = arg(1, 2000);
     let clients = arg(2, 4);

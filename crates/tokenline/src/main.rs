@@ -9,6 +9,11 @@ mod cmd;
 
 use clap::Parser;
 
+/// mimalloc rather than glibc's malloc (issue #10, speed: about 7 % less CPU per validation
+/// under `bank serve`'s load; see the workspace Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// tokenline: hardware OTP tokens from the factory line to the bank.
 #[derive(Parser, Debug)]
 #[command(name = "tokenline", version, about, propagate_version = true)]
