@@ -312,7 +312,7 @@ fn wrong_customer_case(r: &bank_http::routes::Route) -> WrongCustomer {
     use WrongCustomer::*;
     match (r.method, r.path) {
         ("GET", "/v1/customers/{id}/users") => {
-            Case("hanako of C2, signed in, lists C1", 404, "unknown_customer")
+            Case("hanako of C2, signed in, lists C1", 403, "not_own_customer")
         }
         ("POST", "/v1/revoke") => Case("taro of C1 revokes hanako of C2", 404, "unknown_user"),
         ("POST", "/v1/unregister") => {
@@ -376,7 +376,9 @@ fn wrong_customer_case(r: &bank_http::routes::Route) -> WrongCustomer {
         ("GET", "/v1/tokens/{serial}")
         | ("POST", "/v1/backoffice/revoke")
         | ("POST", "/v1/unlock")
-        | ("POST", "/v1/backoffice/requests/{id}/approve") => NotApplicable(
+        | ("POST", "/v1/backoffice/requests/{id}/approve")
+        | ("POST", "/v1/backoffice/requests/{id}/withdraw")
+        | ("POST", "/v1/backoffice/requests/{id}/reject") => NotApplicable(
             "an operator acts for the bank across customers (the branch's written procedure)",
         ),
         (m, p) => panic!(

@@ -157,3 +157,105 @@ fn a_provisioning_key_lists_any_customers_users() {
     );
     s.stop();
 }
+
+/// Review L3 of issue #10: a signed-in user's session asking for another customer's users
+/// got 404 `unknown_customer` naming the customer asked for, with advice for the CLI (`bank
+/// customer add`). An existing other customer and a made-up one now get one answer, byte for
+/// byte, naming only the session's own customer and a route the client can call.
+#[test]
+fn another_customer_existing_or_made_up_gets_one_answer_an_api_client_can_act_on() {
+    let b = TestBank::new(|_| {});
+    b.tokens(&["21111111"]);
+    b.customer("C1");
+    b.customer("C2");
+    b.user("taro", "C1", UserClass::Master, Some("21111111"));
+    b.user("master2", "C2", UserClass::Master, None);
+    let s = b.serve(bank_http::ServeConfig::loopback("127.0.0.1:0"));
+    let key = b.key(Scope::Login).to_owned();
+    let taro = b.sign_in(s.addr(), &key, "C1", "taro", "21111111");
+    let list = |customer: &str| {
+        call(
+            s.addr(),
+            "GET",
+            &format!("/v1/customers/{customer}/users"),
+            Some(&key),
+            &[("X-Customer-Session", &taro)],
+            None,
+        )
+    };
+    let existing = list("C2");
+    let made_up = list("C404");
+    assert_eq!(
+        serde_json::to_string(&existing).unwrap(),
+        serde_json::to_string(&made_up).unwrap(),
+        "an existing customer and a made-up one are told apart"
+    );
+    let (st, v) = existing;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (403, Some("not_own_customer")),
+        "{v}"
+    );
+    let m = v["message"].as_str().unwrap();
+    assert!(
+        m.contains("GET /v1/customers/C1/users") && !m.contains("bank ") && !m.contains("C2"),
+        "{m}"
+    );
+    // The user's own list still answers.
+    assert_eq!(list("C1").0, 200);
+    s.stop();
+}
+
+/// Issue #10 review: a customer session ended while its user was locked, but the back office's
+/// unlock revived it. A session from before the lock stays refused after the unlock; the
+/// user signs in again and the new session lists.
+#[test]
+fn a_session_from_before_a_lock_stays_refused_after_the_unlock_and_a_new_sign_in_works() {
+    let b = TestBank::new(|_| {});
+    b.tokens(&["21111111"]);
+    b.customer("C2");
+    b.user("master2", "C2", UserClass::Master, Some("21111111"));
+    let s = b.serve(bank_http::ServeConfig::loopback("127.0.0.1:0"));
+    let key = b.key(Scope::Login).to_owned();
+    let list = |session: &str| {
+        call(
+            s.addr(),
+            "GET",
+            "/v1/customers/C2/users",
+            Some(&key),
+            &[("X-Customer-Session", session)],
+            None,
+        )
+    };
+    let old = b.sign_in(s.addr(), &key, "C2", "master2", "21111111");
+    assert_eq!(list(&old).0, 200);
+    b.advance(chrono::Duration::seconds(30));
+    for _ in 0..b.bank().policy().validation.max_failures {
+        let _ = json(
+            s.addr(),
+            "POST",
+            "/v1/validate",
+            &key,
+            &[],
+            &serde_json::json!({"customer": "C2", "login": "master2", "code": "000000"}),
+        );
+    }
+    assert_eq!(list(&old).0, 401, "locked");
+    let t = b.advance(chrono::Duration::seconds(30));
+    b.bank()
+        .unlock(
+            &root(),
+            &UserRef::new(CustomerId::parse("C2").unwrap(), lid("master2")),
+            t,
+        )
+        .unwrap();
+    let (st, v) = list(&old);
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (401, Some("customer_session_required")),
+        "the unlock revived the session: {v}"
+    );
+    let new = b.sign_in(s.addr(), &key, "C2", "master2", "21111111");
+    assert_eq!(list(&new).0, 200, "a new sign-in after the unlock");
+    s.stop();
+}

@@ -254,9 +254,13 @@ pub fn refusal_args(e: &Error) -> Vec<String> {
         | E::UnknownOperator(o)
         | E::OperatorNotLocked(o)
         | E::OperatorRemoved(o) => vec![o.to_string()],
-        E::UnknownRequest(n) | E::RequestPending(n) | E::RequestLapsed { id: n, .. } => {
-            vec![n.to_string()]
-        }
+        E::UnknownRequest(n)
+        | E::RequestPending(n)
+        | E::RequestLapsed { id: n, .. }
+        | E::RequestEnded { id: n, .. }
+        | E::RejectsOwnRequest(n) => vec![n.to_string()],
+        E::NotRequester { id, requested_by } => vec![id.to_string(), requested_by.to_string()],
+        E::NotOwnCustomer(c) => vec![c.to_string()],
         E::UnknownCustomer(s)
         | E::UnknownUser(s)
         | E::DuplicateCustomer(s)
@@ -380,6 +384,15 @@ mod tests {
             Error::NotLocked(LoginId::parse("jiro").unwrap()),
             Error::SameOperator(OperatorId::parse("sato").unwrap()),
             Error::RequestPending(7),
+            Error::RequestEnded {
+                id: 7,
+                how: "was withdrawn by its requester sato at 2025-03-04 10:00 JST".into(),
+            },
+            Error::NotRequester {
+                id: 7,
+                requested_by: OperatorId::parse("sato").unwrap(),
+            },
+            Error::RejectsOwnRequest(7),
             Error::RequestLapsed {
                 id: 7,
                 why: "its requester sato was removed since".into(),

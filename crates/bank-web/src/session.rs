@@ -64,6 +64,9 @@ pub struct CustomerLogin {
     pub stage: Stage,
     /// The user's class (利用者区分), for the menu; the domain decides what they may do.
     pub class: lifecycle::UserClass,
+    /// When the login password was accepted: a lock of the user since then ends this login
+    /// for good, even once unlocked ([`CustomerLogin::outlived_by_lock`]).
+    pub since: DateTime<Utc>,
 }
 
 impl CustomerLogin {
@@ -71,6 +74,13 @@ impl CustomerLogin {
     /// customer only).
     pub fn user(&self) -> lifecycle::UserRef {
         lifecycle::UserRef::new(self.customer.clone(), self.login.clone())
+    }
+
+    /// Whether `user` (this login's user, as stored now) was locked since this login began:
+    /// the login is then over, even if the lockout was lifted since (issue #10 review: an
+    /// unlock revived the sessions that the lock had ended).
+    pub fn outlived_by_lock(&self, user: &lifecycle::User) -> bool {
+        user.last_locked_at.is_some_and(|l| self.since <= l)
     }
 }
 
@@ -428,6 +438,7 @@ mod tests {
                     login: LoginId::parse("taro").unwrap(),
                     stage: Stage::In,
                     class: lifecycle::UserClass::Master,
+                    since: t(0),
                 })
             })
             .unwrap();
@@ -468,6 +479,7 @@ mod tests {
                 login: LoginId::parse("taro").unwrap(),
                 stage: Stage::In,
                 class: lifecycle::UserClass::Master,
+                since: t(0),
             })
         })
         .unwrap()

@@ -10,7 +10,7 @@ use lifecycle::{
 use postgres::Row;
 
 /// The user columns, in the order [`user_at`] reads them (prefix with a table alias as needed).
-pub const USER_COLS: [&str; 14] = [
+pub const USER_COLS: [&str; 15] = [
     "login",
     "customer",
     "name",
@@ -25,6 +25,7 @@ pub const USER_COLS: [&str; 14] = [
     "locked_until",
     "token_management",
     "login_password_hash",
+    "last_locked_at",
 ];
 
 /// The token columns without the seed, in the order [`token_at`] reads them.
@@ -99,7 +100,7 @@ pub fn get<'r, T: postgres::types::FromSql<'r>>(r: &'r Row, i: usize) -> Result<
     r.try_get(i).map_err(|e| corrupt("column", e))
 }
 
-/// A user from the 14 [`USER_COLS`] starting at column `at`.
+/// A user from the 15 [`USER_COLS`] starting at column `at`.
 pub fn user_at(r: &Row, at: usize) -> Result<User, StoreError> {
     let class: String = get(r, at + 3)?;
     let failures: i64 = get(r, at + 10)?;
@@ -122,6 +123,7 @@ pub fn user_at(r: &Row, at: usize) -> Result<User, StoreError> {
         locked_until: opt_ts(get(r, at + 11)?)?,
         token_management: get(r, at + 12)?,
         login_password: get::<Option<String>>(r, at + 13)?.map(SecretHash::from_phc),
+        last_locked_at: opt_ts(get(r, at + 14)?)?,
     })
 }
 

@@ -5,7 +5,7 @@
 
 use crate::rows::{self, corrupt, get, id, opt_ts, parse_ts, ts};
 use chrono::{DateTime, NaiveDate, Utc};
-use lifecycle::access::{RequestKind, Throttle};
+use lifecycle::access::{RequestEnd, RequestKind, Throttle};
 use lifecycle::audit::{Actor, AuditEntry, AuditQuery};
 use lifecycle::{
     ApiClient, BackofficeRequest, ClientName, Customer, CustomerId, LoginId, NewToken, Operator,
@@ -233,7 +233,7 @@ impl<'a> PgTx<'a> {
 
     fn write_user(&mut self, sql_text: &str, u: &User) -> Result<u64, StoreError> {
         self.flush()?;
-        let params: [&(dyn ToSql + Sync); 14] = [
+        let params: [&(dyn ToSql + Sync); 15] = [
             &u.login.as_str(),
             &u.customer.as_str(),
             &u.name,
@@ -248,6 +248,7 @@ impl<'a> PgTx<'a> {
             &u.locked_until.map(ts),
             &u.token_management,
             &u.login_password.as_ref().map(SecretHash::as_phc),
+            &u.last_locked_at.map(ts),
         ];
         self.tx.execute(sql_text, &params).map_err(backend)
     }
@@ -387,7 +388,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
-        let n = self.write_user(&format!("INSERT INTO users ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING", user_cols()), u)?;
+        let n = self.write_user(&format!("INSERT INTO users ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING", user_cols()), u)?;
         if n == 0 {
             return Err(StoreError::Duplicate {
                 what: "user",
@@ -415,7 +416,7 @@ impl Tx for PgTx<'_> {
         let n = self.write_user(
             "UPDATE users SET name = $3, class = $4, needs_otp = $5, secret_hash = $6, serial = $7, issued = $8, \
              last_revoked_at = $9, awaiting_registration = $10, failures = $11, locked_until = $12, token_management = $13, \
-             login_password_hash = $14 WHERE customer = $2 AND login = $1",
+             login_password_hash = $14, last_locked_at = $15 WHERE customer = $2 AND login = $1",
             u,
         )?;
         if n == 0 {
@@ -913,15 +914,17 @@ impl Tx for PgTx<'_> {
         self.flush()?;
         let kind =
             serde_json::to_string(&r.kind).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let ended = RequestEnd::stored(r.ended.as_ref())?;
         self.tx
             .query_one(
-                "INSERT INTO backoffice_requests (kind, requested_by, requested_at, approved_by, approved_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                "INSERT INTO backoffice_requests (kind, requested_by, requested_at, approved_by, approved_at, ended) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                 &[
                     &kind,
                     &r.requested_by.as_str(),
                     &ts(r.requested_at),
                     &r.approved_by.as_ref().map(OperatorId::as_str),
                     &r.approved_at.map(ts),
+                    &ended,
                 ],
             )
             .map_err(backend)
@@ -933,7 +936,7 @@ impl Tx for PgTx<'_> {
         let row = self
             .tx
             .query_opt(
-                "SELECT kind, requested_by, requested_at, approved_by, approved_at FROM backoffice_requests WHERE id = $1",
+                "SELECT kind, requested_by, requested_at, approved_by, approved_at, ended FROM backoffice_requests WHERE id = $1",
                 &[&rid],
             )
             .map_err(backend)?;
@@ -948,6 +951,7 @@ impl Tx for PgTx<'_> {
                     .map(|a| id(a, OperatorId::parse))
                     .transpose()?,
                 approved_at: opt_ts(get(&r, 4)?)?,
+                ended: RequestEnd::from_stored(get(&r, 5)?)?,
             })
         })
         .transpose()
@@ -958,7 +962,7 @@ impl Tx for PgTx<'_> {
         let ids: Vec<i64> = self
             .tx
             .query(
-                "SELECT id FROM backoffice_requests WHERE approved_by IS NULL ORDER BY id",
+                "SELECT id FROM backoffice_requests WHERE approved_by IS NULL AND ended IS NULL ORDER BY id",
                 &[],
             )
             .map_err(backend)?
@@ -974,14 +978,16 @@ impl Tx for PgTx<'_> {
 
     fn update_request(&mut self, r: &BackofficeRequest) -> Result<(), StoreError> {
         self.flush()?;
+        let ended = RequestEnd::stored(r.ended.as_ref())?;
         let n = self
             .tx
             .execute(
-                "UPDATE backoffice_requests SET approved_by = $2, approved_at = $3 WHERE id = $1",
+                "UPDATE backoffice_requests SET approved_by = $2, approved_at = $3, ended = $4 WHERE id = $1",
                 &[
                     &r.id,
                     &r.approved_by.as_ref().map(OperatorId::as_str),
                     &r.approved_at.map(ts),
+                    &ended,
                 ],
             )
             .map_err(backend)?;

@@ -481,7 +481,9 @@ fn a_schema_4_database_gains_login_passwords_and_its_users_log_in_once_one_is_se
     db.sql()
         .batch_execute(
             "ALTER TABLE users DROP COLUMN login_password_hash;
-             DELETE FROM schema_version WHERE version = 5;",
+             ALTER TABLE users DROP COLUMN last_locked_at;
+             ALTER TABLE backoffice_requests DROP COLUMN ended;
+             DELETE FROM schema_version WHERE version >= 5;",
         )
         .unwrap();
     // Opened by this tokenline: migrated, the user kept, without a login password.

@@ -29,6 +29,8 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_admin.sql")),
     (4, include_str!("../migrations/0004_user_key.sql")),
     (5, include_str!("../migrations/0005_login_password.sql")),
+    (6, include_str!("../migrations/0006_last_locked.sql")),
+    (7, include_str!("../migrations/0007_request_end.sql")),
 ];
 
 const KEY_CHECK: &[u8] = b"tokenline bank master key check";

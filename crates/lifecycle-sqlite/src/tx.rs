@@ -2,7 +2,7 @@
 
 use crate::key::Cipher;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use lifecycle::access::{RequestKind, Throttle};
+use lifecycle::access::{RequestEnd, RequestKind, Throttle};
 use lifecycle::audit::{Actor, AuditEntry, AuditQuery};
 use lifecycle::{
     ApiClient, BackofficeRequest, ClientName, Customer, CustomerId, LoginId, NewToken, Operator,
@@ -55,7 +55,7 @@ fn sql<T>(r: rusqlite::Result<T>) -> Result<T, StoreError> {
     r.map_err(backend)
 }
 
-const USER_COLS: &str = "login, customer, name, class, needs_otp, secret_hash, serial, issued, last_revoked_at, awaiting_registration, failures, locked_until, token_management, login_password_hash";
+const USER_COLS: &str = "login, customer, name, class, needs_otp, secret_hash, serial, issued, last_revoked_at, awaiting_registration, failures, locked_until, token_management, login_password_hash, last_locked_at";
 
 struct RawUser {
     login: String,
@@ -72,6 +72,7 @@ struct RawUser {
     locked_until: Option<String>,
     token_management: bool,
     login_password: Option<String>,
+    last_locked_at: Option<String>,
 }
 
 fn raw_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
@@ -90,6 +91,7 @@ fn raw_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
         locked_until: r.get(11)?,
         token_management: r.get(12)?,
         login_password: r.get(13)?,
+        last_locked_at: r.get(14)?,
     })
 }
 
@@ -116,6 +118,7 @@ impl RawUser {
             awaiting_registration: self.awaiting,
             failures: self.failures,
             locked_until: opt_ts(self.locked_until)?,
+            last_locked_at: opt_ts(self.last_locked_at)?,
             token_management: self.token_management,
         })
     }
@@ -152,6 +155,7 @@ impl SqlTx<'_> {
             u.locked_until.map(ts),
             u.token_management,
             u.login_password.as_ref().map(SecretHash::as_phc),
+            u.last_locked_at.map(ts),
         ])
     }
 }
@@ -316,7 +320,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
-        let r = self.write_user(&format!("INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"), u);
+        let r = self.write_user(&format!("INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"), u);
         match r {
             Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
                 what: "user",
@@ -344,7 +348,7 @@ impl Tx for SqlTx<'_> {
         let n = sql(self.write_user(
             "UPDATE users SET name = ?3, class = ?4, needs_otp = ?5, secret_hash = ?6, serial = ?7, issued = ?8, \
              last_revoked_at = ?9, awaiting_registration = ?10, failures = ?11, locked_until = ?12, token_management = ?13, \
-             login_password_hash = ?14 WHERE customer = ?2 AND login = ?1",
+             login_password_hash = ?14, last_locked_at = ?15 WHERE customer = ?2 AND login = ?1",
             u,
         ))?;
         if n == 0 {
@@ -903,10 +907,11 @@ impl Tx for SqlTx<'_> {
     fn insert_request(&mut self, r: &BackofficeRequest) -> Result<i64, StoreError> {
         let kind =
             serde_json::to_string(&r.kind).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let ended = RequestEnd::stored(r.ended.as_ref())?;
         sql(self
             .tx
             .prepare_cached(
-                "INSERT INTO backoffice_requests (kind, requested_by, requested_at, approved_by, approved_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO backoffice_requests (kind, requested_by, requested_at, approved_by, approved_at, ended) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
             .and_then(|mut st| {
                 st.execute(params![
@@ -914,23 +919,38 @@ impl Tx for SqlTx<'_> {
                     r.requested_by.as_str(),
                     ts(r.requested_at),
                     r.approved_by.as_ref().map(OperatorId::as_str),
-                    r.approved_at.map(ts)
+                    r.approved_at.map(ts),
+                    ended
                 ])
             }))?;
         Ok(self.tx.last_insert_rowid())
     }
 
     fn request(&mut self, rid: i64) -> Result<Option<BackofficeRequest>, StoreError> {
-        type Raw = (String, String, String, Option<String>, Option<String>);
+        type Raw = (
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
         let mut st = sql(self.tx.prepare_cached(
-            "SELECT kind, requested_by, requested_at, approved_by, approved_at FROM backoffice_requests WHERE id = ?1",
+            "SELECT kind, requested_by, requested_at, approved_by, approved_at, ended FROM backoffice_requests WHERE id = ?1",
         ))?;
         let raw: Option<Raw> = sql(st
             .query_row([rid], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })
             .optional())?;
-        raw.map(|(kind, by, at, appr, appr_at)| {
+        raw.map(|(kind, by, at, appr, appr_at, ended)| {
             Ok(BackofficeRequest {
                 id: rid,
                 kind: serde_json::from_str::<RequestKind>(&kind)
@@ -939,6 +959,7 @@ impl Tx for SqlTx<'_> {
                 requested_at: parse_ts(&at)?,
                 approved_by: appr.map(|a| id(a, OperatorId::parse)).transpose()?,
                 approved_at: opt_ts(appr_at)?,
+                ended: RequestEnd::from_stored(ended)?,
             })
         })
         .transpose()
@@ -947,7 +968,7 @@ impl Tx for SqlTx<'_> {
     fn pending_requests(&mut self) -> Result<Vec<BackofficeRequest>, StoreError> {
         let ids: Vec<i64> = {
             let mut st = sql(self.tx.prepare_cached(
-                "SELECT id FROM backoffice_requests WHERE approved_by IS NULL ORDER BY id",
+                "SELECT id FROM backoffice_requests WHERE approved_by IS NULL AND ended IS NULL ORDER BY id",
             ))?;
             let rows = sql(st.query_map([], |r| r.get(0)))?;
             sql(rows.collect::<rusqlite::Result<_>>())?
@@ -960,16 +981,18 @@ impl Tx for SqlTx<'_> {
     }
 
     fn update_request(&mut self, r: &BackofficeRequest) -> Result<(), StoreError> {
+        let ended = RequestEnd::stored(r.ended.as_ref())?;
         let n = sql(self
             .tx
             .prepare_cached(
-                "UPDATE backoffice_requests SET approved_by = ?2, approved_at = ?3 WHERE id = ?1",
+                "UPDATE backoffice_requests SET approved_by = ?2, approved_at = ?3, ended = ?4 WHERE id = ?1",
             )
             .and_then(|mut st| {
                 st.execute(params![
                     r.id,
                     r.approved_by.as_ref().map(OperatorId::as_str),
-                    r.approved_at.map(ts)
+                    r.approved_at.map(ts),
+                    ended
                 ])
             }))?;
         missing_if_zero(n, "request", &r.id.to_string())

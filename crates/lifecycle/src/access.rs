@@ -179,6 +179,58 @@ pub struct BackofficeRequest {
     pub approved_by: Option<OperatorId>,
     /// When approved.
     pub approved_at: Option<DateTime<Utc>>,
+    /// How it ended without being carried out, if it did (withdrawn or rejected): it is no
+    /// longer pending, can never be approved, and no longer blocks a new request for the
+    /// same target (issue #10 review L1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended: Option<RequestEnd>,
+}
+
+/// How a dual-control request ended without being carried out (issue #10 review L1: a bogus
+/// or mistaken request blocked the right one until it lapsed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "how", rename_all = "snake_case")]
+pub enum RequestEnd {
+    /// Its requester withdrew it.
+    Withdrawn {
+        /// The requester.
+        by: OperatorId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A supervisor other than the requester rejected it.
+    Rejected {
+        /// The supervisor.
+        by: OperatorId,
+        /// When.
+        at: DateTime<Utc>,
+        /// Why (printable text).
+        reason: String,
+    },
+}
+
+impl RequestEnd {
+    /// The stored form of a request's end (JSON, `None` while the request is open), as both
+    /// stores keep it.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Backend`] if it cannot be encoded.
+    pub fn stored(end: Option<&RequestEnd>) -> Result<Option<String>, crate::StoreError> {
+        end.map(|e| serde_json::to_string(e).map_err(|e| crate::StoreError::Backend(e.to_string())))
+            .transpose()
+    }
+
+    /// A request's end from its stored form ([`RequestEnd::stored`]).
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Corrupt`] for text that is not one.
+    pub fn from_stored(text: Option<String>) -> Result<Option<RequestEnd>, crate::StoreError> {
+        text.map(|t| {
+            serde_json::from_str(&t)
+                .map_err(|e| crate::StoreError::Corrupt(format!("request end: {e}")))
+        })
+        .transpose()
+    }
 }
 
 /// Failure counting for a name that has no user row to hold it (an unknown login, an

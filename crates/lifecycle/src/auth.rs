@@ -139,6 +139,10 @@ pub enum Action {
     ListRequests,
     /// Approve a dual-control request (a supervisor).
     Approve,
+    /// Withdraw one's own dual-control request (its requester, issue #10 review L1).
+    WithdrawRequest,
+    /// Reject a dual-control request, with a reason (a supervisor other than the requester).
+    RejectRequest,
     /// Read the audit log.
     ReadAudit,
     /// Add, list, revoke API clients; add operators (CLI only).
@@ -180,9 +184,8 @@ impl Action {
             | GrantPermission
             | SetLoginPasswordForOthers => Scope::CustomerAdmin,
             OpenOperatorSession | CloseOperatorSession | BackofficeRevoke | Unlock
-            | TokenLookup | CustomerLookup | ListRequests | ListTokens | Approve => {
-                Scope::Backoffice
-            }
+            | TokenLookup | CustomerLookup | ListRequests | ListTokens | Approve
+            | WithdrawRequest | RejectRequest => Scope::Backoffice,
             ReadAudit => Scope::Audit,
             ManageAccess => return None,
         })
@@ -199,6 +202,8 @@ impl Action {
                 | Action::ListRequests
                 | Action::ListTokens
                 | Action::Approve
+                | Action::WithdrawRequest
+                | Action::RejectRequest
                 | Action::CloseOperatorSession
         )
     }
@@ -280,7 +285,8 @@ impl Caller {
         if action.needs_operator() {
             match self {
                 Caller::Operator { role, .. } => {
-                    if action == Action::Approve && *role != Role::Supervisor {
+                    let supervisors = matches!(action, Action::Approve | Action::RejectRequest);
+                    if supervisors && *role != Role::Supervisor {
                         return Err(Error::Forbidden {
                             needs: "a supervisor's operator session".into(),
                         });

@@ -575,9 +575,35 @@ pub fn requests_and_throttles_round_trip<S: Store>(s: &S) {
         requested_at: at(1_700_000_000, 3),
         approved_by: None,
         approved_at: None,
+        ended: None,
     };
     let id1 = s.transaction(|tx| tx.insert_request(&r)).unwrap();
     let id2 = s.transaction(|tx| tx.insert_request(&r)).unwrap();
+    // Withdrawn and rejected requests keep how they ended, and are no longer pending.
+    let id3 = s.transaction(|tx| tx.insert_request(&r)).unwrap();
+    let id4 = s.transaction(|tx| tx.insert_request(&r)).unwrap();
+    for (id, end) in [
+        (
+            id3,
+            crate::access::RequestEnd::Withdrawn {
+                by: op.clone(),
+                at: at(1_700_000_050, 7),
+            },
+        ),
+        (
+            id4,
+            crate::access::RequestEnd::Rejected {
+                by: crate::ids::OperatorId::parse("suzuki").unwrap(),
+                at: at(1_700_000_060, 0),
+                reason: "誤った申請".into(),
+            },
+        ),
+    ] {
+        let mut e = s.transaction(|tx| tx.request(id)).unwrap().unwrap();
+        e.ended = Some(end);
+        s.transaction(|tx| tx.update_request(&e)).unwrap();
+        assert_eq!(s.transaction(|tx| tx.request(id)).unwrap(), Some(e));
+    }
     assert!(id2 > id1, "request ids must increase");
     let mut got = s
         .transaction(|tx| tx.request(id1))
@@ -676,6 +702,7 @@ pub fn users_round_trip<S: Store>(s: &S) {
     b.awaiting_registration = true;
     b.failures = 3;
     b.locked_until = Some(at(1_700_000_600, 5));
+    b.last_locked_at = Some(at(1_700_000_000, 123_456_789));
     b.secret = Some(SecretHash::from_phc(
         "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
     ));
@@ -741,6 +768,7 @@ pub fn users_round_trip<S: Store>(s: &S) {
     let mut b2 = b.clone();
     b2.serial = None;
     b2.locked_until = None;
+    b2.last_locked_at = Some(at(1_700_000_700, 1));
     b2.last_revoked_at = None;
     b2.issued = None;
     b2.secret = None;

@@ -44,8 +44,14 @@ pub enum Error {
         cli: &'static str,
     },
     /// No such customer.
-    #[error("unknown customer {0}: add it first with `bank customer add`")]
+    #[error("{}", self.worded(Reader::Cli))]
     UnknownCustomer(String),
+    /// A `login` client asked, inside the customer session of a signed-in user, for the users
+    /// of another customer than the user's own (issue #10 review L3): one answer whether that
+    /// customer exists or not (it named the customer asked for, as unknown, with advice for
+    /// the CLI), naming only the session's own customer.
+    #[error("a customer session lists the users of the signed-in user's own customer only: ask for GET /v1/customers/{0}/users")]
+    NotOwnCustomer(CustomerId),
     /// No such user (or not a user of the actor's customer).
     #[error("unknown user {0} for this customer")]
     UnknownUser(String),
@@ -176,7 +182,7 @@ pub enum Error {
     ExpiredNeedsBackoffice(SerialNumber),
     /// A serial is registered for the master by the master only (`002`: the admin menu
     /// registers for PublicIDs; the MasterID's token is changed by the master).
-    #[error("the master user's token is registered by the master alone: log in as the master and register it (`bank register MASTER SERIAL --code C`)")]
+    #[error("{}", self.worded(Reader::Cli))]
     MasterRegistersOwnToken,
     /// The master user cannot be removed (a customer has exactly one, DOMAIN.md §3).
     #[error("the master user {0} cannot be removed: a customer keeps exactly one master")]
@@ -204,7 +210,7 @@ pub enum Error {
     #[error("token {0} is not in stock")]
     NotInStock(SerialNumber),
     /// No confirmation secret is set for the actor or the customer.
-    #[error("no confirmation password is set for {0} nor for the customer: set one with `tokenline bank user set-password CUSTOMER {0}`")]
+    #[error("{}", self.worded(Reader::Cli))]
     NoSecretSet(LoginId),
     /// No valid credential: no bearer key, an unknown or revoked one.
     #[error("authentication needed: send `Authorization: Bearer <API key>` with a key from `tokenline bank client add`")]
@@ -282,6 +288,27 @@ pub enum Error {
         /// Why: its requester was removed, or it waited too long.
         why: String,
     },
+    /// Dual control: the request was withdrawn by its requester or rejected by another
+    /// supervisor (issue #10 review L1): it can never be approved.
+    #[error("back-office request {id} {how}: it can no longer be approved; if the action is still needed, file a new request")]
+    RequestEnded {
+        /// The request.
+        id: i64,
+        /// What happened: `was withdrawn by its requester sato at …` or `was rejected by
+        /// suzuki at …: reason`.
+        how: String,
+    },
+    /// Dual control: only the requester withdraws a request (issue #10 review L1).
+    #[error("back-office request {id} was filed by {requested_by}: only its requester withdraws it; a supervisor other than the requester may reject it, with a reason")]
+    NotRequester {
+        /// The request.
+        id: i64,
+        /// Who filed it.
+        requested_by: OperatorId,
+    },
+    /// Dual control: a requester does not reject their own request (issue #10 review L1).
+    #[error("back-office request {0} is your own: a requester does not reject their own request; withdraw it instead")]
+    RejectsOwnRequest(i64),
     /// Dual control: the approver must be another supervisor than the requester.
     #[error("a back-office request must be approved by a second, different supervisor (requested by {0})")]
     SameOperator(OperatorId),
@@ -321,7 +348,59 @@ pub fn attempts(remaining: &u32) -> String {
     }
 }
 
+/// Who reads an error's message, for the few errors whose remedy is done differently on each
+/// channel (issue #10 review L3: an API client was told to run `bank customer add`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// The bank's CLI on the database file (and the audit log): `Display`.
+    Cli,
+    /// An API client: the remedy names the route to call.
+    Api,
+}
+
+impl Reader {
+    fn pick<'a>(self, cli: &'a str, api: &'a str) -> &'a str {
+        match self {
+            Reader::Cli => cli,
+            Reader::Api => api,
+        }
+    }
+}
+
 impl Error {
+    /// The message for `reader`: `Display` (the CLI's wording) but for the remedy of the
+    /// errors a CLI user and an API client mend differently (one catalogue: each such message
+    /// is written once, with its two remedies side by side).
+    pub fn worded(&self, reader: Reader) -> String {
+        match self {
+            Error::UnknownCustomer(c) => format!(
+                "unknown customer {c}: add it first {}",
+                reader.pick(
+                    "with `bank customer add`",
+                    "(POST /v1/customers, scope provisioning), or check the customer ID"
+                )
+            ),
+            Error::NoSecretSet(login) => format!(
+                "no confirmation password is set for {login} nor for the customer: {}",
+                match reader {
+                    Reader::Cli =>
+                        format!("set one with `tokenline bank user set-password CUSTOMER {login}`"),
+                    Reader::Api => format!(
+                        "the bank sets one (POST /v1/customers/{{id}}/users/{login}/password, scope provisioning)"
+                    ),
+                }
+            ),
+            Error::MasterRegistersOwnToken => format!(
+                "the master user's token is registered by the master alone: log in as the master and register it ({})",
+                reader.pick(
+                    "`bank register MASTER SERIAL --code C`",
+                    "POST /v1/login, then POST /v1/register in the master's session"
+                )
+            ),
+            other => other.to_string(),
+        }
+    }
+
     /// The stable machine-readable code (HTTP `code` field, audit `outcome`).
     pub fn code(&self) -> &'static str {
         match self {
@@ -329,6 +408,7 @@ impl Error {
             Error::InvalidCustomerFile { .. } => "invalid_customer_file",
             Error::ImportTooLarge { .. } => "import_too_large",
             Error::UnknownCustomer(_) => "unknown_customer",
+            Error::NotOwnCustomer(_) => "not_own_customer",
             Error::UnknownUser(_) => "unknown_user",
             Error::UnknownSerial(_) => "unknown_serial",
             Error::DuplicateCustomer(_) | Error::CustomerIdCaseClash { .. } => "duplicate_customer",
@@ -371,6 +451,9 @@ impl Error {
             Error::TokenLocked { .. } => "token_locked",
             Error::UnknownRequest(_) => "unknown_request",
             Error::SameOperator(_) => "same_operator",
+            Error::RejectsOwnRequest(_) => "own_request",
+            Error::RequestEnded { .. } => "request_ended",
+            Error::NotRequester { .. } => "not_requester",
             Error::RequestLapsed { .. } => "request_lapsed",
             Error::StaffToken(_) => "staff_token",
             Error::NotAtRegistration(_) => "not_at_registration",
@@ -422,6 +505,43 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Issue #10 review L3: an API client was told to run `bank customer add`. The errors an
+    /// API client gets name a route it can call; the CLI keeps its command.
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn an_api_client_is_told_a_remedy_it_can_carry_out_not_a_cli_command() {
+        let login = LoginId::parse("jiro").unwrap();
+        let cases = [
+            (
+                Error::UnknownCustomer("C9".into()),
+                "`bank customer add`",
+                "POST /v1/customers",
+            ),
+            (
+                Error::NoSecretSet(login),
+                "`tokenline bank user set-password CUSTOMER jiro`",
+                "POST /v1/customers/{id}/users/jiro/password",
+            ),
+            (
+                Error::MasterRegistersOwnToken,
+                "`bank register MASTER SERIAL --code C`",
+                "POST /v1/register in the master's session",
+            ),
+        ];
+        for (e, cli, api) in cases {
+            assert_eq!(e.to_string(), e.worded(Reader::Cli));
+            assert!(e.to_string().contains(cli), "{e}");
+            let text = e.worded(Reader::Api);
+            assert!(
+                text.contains(api) && !text.contains('`') && !text.contains("tokenline"),
+                "{text}"
+            );
+        }
+        // Every other error reads the same on both.
+        let other = Error::RequestPending(3);
+        assert_eq!(other.worded(Reader::Api), other.to_string());
     }
 
     /// Issue #10 review: a `login` client asking for what needs a signed-in user is told

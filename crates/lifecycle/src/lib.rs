@@ -49,7 +49,7 @@ pub use bank::{
 pub use bank::{
     InSession, SessionKey, SessionStage, StreamImportError, NETWORK_MAX_TOKENS, SESSION_KEY_INFO,
 };
-pub use error::Error;
+pub use error::{Error, Reader};
 pub use ids::{
     ClientName, CustomerId, IdError, LoginId, MalformedCode, OperatorId, OtpCode, SerialNumber,
     UserRef,

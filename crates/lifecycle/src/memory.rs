@@ -403,7 +403,7 @@ impl Tx for State {
         Ok(self
             .requests
             .values()
-            .filter(|r| r.approved_by.is_none())
+            .filter(|r| r.approved_by.is_none() && r.ended.is_none())
             .cloned()
             .collect())
     }

@@ -139,3 +139,69 @@ pub fn golden_v3_bank_migrated_to_the_per_customer_user_key<S: Store>(
         "{check:?}"
     );
 }
+
+/// SQL (for SQLite and PostgreSQL alike) that takes a bank of the current schema back to
+/// version 5, as an older tokenline left it, with user `jiro` locked out: migration 6 (issue
+/// #10 review: the last lock of each user) is then run by the next open.
+pub const BACK_TO_VERSION_5_WITH_A_LOCK: &str = "ALTER TABLE users DROP COLUMN last_locked_at;
+     ALTER TABLE backoffice_requests DROP COLUMN ended;
+     DELETE FROM schema_version WHERE version >= 6;
+     UPDATE users SET failures = 5, locked_until = '2025-03-03T01:30:00Z' WHERE login = 'jiro';";
+
+/// Fills a new bank for [`a_version_5_bank_gained_the_last_lock_of_its_users`]: customer C1
+/// with `taro` (master) and `jiro` (general), neither locked.
+pub fn bank_before_migration_6<S: Store>(bank: &Bank<S>) {
+    let t0 = Utc.with_ymd_and_hms(2025, 3, 3, 1, 0, 0).unwrap();
+    let c1 = CustomerId::parse("C1").unwrap();
+    bank.add_customer(
+        &root(),
+        crate::bank::NewCustomer {
+            id: c1.clone(),
+            name: "c".into(),
+            mode: crate::model::UsageMode::Individual,
+            secret: None,
+        },
+        t0,
+    )
+    .unwrap();
+    for (login, class) in [("taro", UserClass::Master), ("jiro", UserClass::General)] {
+        let u = NewUser {
+            login: LoginId::parse(login).unwrap(),
+            customer: c1.clone(),
+            name: login.into(),
+            class,
+            needs_otp: false,
+            secret: None,
+        };
+        bank.add_user(&root(), u, t0).unwrap();
+    }
+}
+
+/// After [`BACK_TO_VERSION_5_WITH_A_LOCK`] and an open by the current code (started at
+/// `before`, less the store clock's precision): the users are kept; `jiro`, locked before the
+/// migration, counts as locked at it (the time of that lock was not kept), so no customer
+/// session issued before it outlives it; `taro` has no lock on record.
+pub fn a_version_5_bank_gained_the_last_lock_of_its_users<S: Store>(
+    bank: &Bank<S>,
+    before: chrono::DateTime<Utc>,
+) {
+    let user = |login: &str| {
+        bank.store()
+            .transaction(|tx| {
+                tx.user(
+                    &CustomerId::parse("C1").unwrap(),
+                    &LoginId::parse(login).unwrap(),
+                )
+            })
+            .unwrap()
+            .unwrap()
+    };
+    let (taro, jiro) = (user("taro"), user("jiro"));
+    assert_eq!(taro.last_locked_at, None, "never locked: no lock on record");
+    assert!(
+        jiro.last_locked_at.is_some_and(|t| t >= before),
+        "a user locked before the migration counts as locked at it: {:?}",
+        jiro.last_locked_at
+    );
+    assert_eq!(jiro.failures, 5, "the lockout itself is kept");
+}

@@ -185,6 +185,11 @@ pub struct User {
     pub failures: u32,
     /// Locked out until then ([`locked_forever`] = until a back-office unlock).
     pub locked_until: Option<DateTime<Utc>>,
+    /// When the user was last locked (too many failures or replays), kept after the lockout
+    /// ends: every customer session of the user issued until then is dead for good, so an
+    /// unlock does not revive it (issue #10 review). `None`: never locked since the field
+    /// exists (schema 6).
+    pub last_locked_at: Option<DateTime<Utc>>,
     /// The token-management permission (利用権限 for ワンタイムパスワード認証情報管理, `002`):
     /// granted or withdrawn by the master; the master always holds it
     /// ([`User::has_token_management`]). New admin users start with it, general users without.
@@ -214,6 +219,7 @@ impl User {
             awaiting_registration: false,
             failures: 0,
             locked_until: None,
+            last_locked_at: None,
             token_management: class != UserClass::General,
         }
     }

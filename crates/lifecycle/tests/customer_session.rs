@@ -212,3 +212,63 @@ fn a_step_inside_a_session_keeps_the_logins_lifetime() {
         (Some("C1"), Some("shiro"))
     );
 }
+
+/// Issue #10 review: a session ended while its user was locked, but an unlock revived it
+/// (nothing on the user row recorded the lock). A session issued before the user's last
+/// lock is dead for good; a new login after the unlock works.
+#[test]
+fn a_session_issued_before_a_lock_stays_dead_after_the_back_office_unlock() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let c = login_client();
+    let old = w
+        .bank
+        .open_customer_session(&c, &uref("jiro"), SessionStage::SignedIn, t)
+        .unwrap();
+    let first_factor = w
+        .bank
+        .open_customer_session(&c, &uref("jiro"), SessionStage::FirstFactor, t)
+        .unwrap();
+    // Locked by wrong codes (typed elsewhere) a minute later.
+    let t1 = t + chrono::Duration::minutes(1);
+    for _ in 0..w.bank.policy().validation.max_failures {
+        let _ = w
+            .bank
+            .validate(&root(), &uref("jiro"), &wrong_code("45678909", t1), t1);
+    }
+    assert_eq!(
+        w.bank.customer_session(&c, &old, t1).unwrap_err(),
+        Error::CustomerSessionRequired
+    );
+    assert_eq!(last_detail(&w, t1), "the user is locked");
+    // The back office lifts the lockout: the old sessions stay refused.
+    let t2 = t + chrono::Duration::minutes(2);
+    w.bank.unlock(&operator("sato"), &uref("jiro"), t2).unwrap();
+    assert_eq!(
+        w.bank.customer_session(&c, &old, t2).unwrap_err(),
+        Error::CustomerSessionRequired,
+        "an unlock revived a session issued before the lock"
+    );
+    assert!(
+        last_detail(&w, t2).starts_with("the user was locked after this session began"),
+        "{}",
+        last_detail(&w, t2)
+    );
+    let code = code("45678909", t2);
+    w.bank
+        .validate(&c, &uref("jiro"), &code, t2)
+        .expect("the unlocked user's code is accepted");
+    assert_eq!(
+        w.bank
+            .signed_in_session(&c, Some(&first_factor), &uref("jiro"), t2),
+        None,
+        "the first factor given before the lock signs the user in after the unlock"
+    );
+    // A new login after the unlock works.
+    let t3 = t + chrono::Duration::minutes(3);
+    let new = w
+        .bank
+        .open_customer_session(&c, &uref("jiro"), SessionStage::SignedIn, t3)
+        .unwrap();
+    assert_eq!(w.bank.customer_session(&c, &new, t3).unwrap(), uref("jiro"));
+}

@@ -1,6 +1,8 @@
 //! Dual control's requests lapse (issue #10, review M5): a request whose requester was
 //! removed, or that waited longer than `backoffice.request_valid_minutes`, can no longer be
 //! approved, is no longer listed, and no longer blocks a new request for the same thing.
+//! The same holds for a request its requester withdrew or another supervisor rejected (review
+//! L1), audited with the authenticated operator as actor and the target's customer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -149,4 +151,171 @@ fn a_request_lapses_after_request_valid_minutes() {
         )
         .unwrap();
     assert!(matches!(done, BackofficeOutcome::Revoked(_)), "{done:?}");
+}
+
+/// The last audit entry of `action`.
+fn last_entry(w: &World, action: &str, t: DateTime<Utc>) -> audit::AuditEntry {
+    let log = w.bank.audit(&root(), &AuditQuery::default(), t).unwrap();
+    log.into_iter().rev().find(|e| e.action == action).unwrap()
+}
+
+#[test]
+fn a_requester_withdraws_their_request_and_a_new_one_can_be_filed() {
+    let t = jst("2025-03-04 10:00");
+    let w = dual_world(t);
+    let request = file(&w, t);
+    let withdrawn = w.bank.withdraw(&supervisor("sato"), request.id, t).unwrap();
+    assert!(
+        matches!(withdrawn.ended, Some(access::RequestEnd::Withdrawn { ref by, .. }) if by.as_str() == "sato"),
+        "{withdrawn:?}"
+    );
+    assert!(w
+        .bank
+        .pending_requests(&supervisor("tanaka"), t)
+        .unwrap()
+        .is_empty());
+    let e = last_entry(&w, "backoffice_withdraw", t);
+    assert_eq!(
+        (&e.actor, e.customer.as_deref(), e.outcome.as_str()),
+        (&audit::Actor::Operator("sato".into()), Some("C1"), "ok")
+    );
+    let err = w
+        .bank
+        .approve(&supervisor("tanaka"), request.id, t)
+        .unwrap_err();
+    assert_eq!(err.code(), "request_ended", "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("was withdrawn by its requester sato") && text.contains("file a new request"),
+        "{text}"
+    );
+    assert_eq!(w.state("jiro", t), OtpState::InService, "nothing revoked");
+    let again = file(&w, t);
+    assert_ne!(again.id, request.id);
+}
+
+#[test]
+fn a_supervisor_rejects_a_request_and_it_cannot_be_approved() {
+    let t = jst("2025-03-04 10:00");
+    let w = dual_world(t);
+    let request = file(&w, t);
+    w.bank
+        .reject(
+            &supervisor("tanaka"),
+            request.id,
+            " the customer found it ",
+            t,
+        )
+        .unwrap();
+    assert!(w
+        .bank
+        .pending_requests(&supervisor("suzuki"), t)
+        .unwrap()
+        .is_empty());
+    let e = last_entry(&w, "backoffice_reject", t);
+    assert_eq!(
+        (&e.actor, e.customer.as_deref()),
+        (&audit::Actor::Operator("tanaka".into()), Some("C1"))
+    );
+    assert!(
+        e.detail.contains("of sato") && e.detail.ends_with("reason: the customer found it"),
+        "{}",
+        e.detail
+    );
+    let err = w
+        .bank
+        .approve(&supervisor("suzuki"), request.id, t)
+        .unwrap_err();
+    assert_eq!(err.code(), "request_ended");
+    assert!(
+        err.to_string().contains(
+            "was rejected by tanaka at 2025-03-04 10:00 JST (reason: the customer found it)"
+        ),
+        "{err}"
+    );
+    // Nor is it withdrawn or rejected again; a new request is filed.
+    for again in [
+        w.bank.withdraw(&supervisor("sato"), request.id, t),
+        w.bank.reject(&supervisor("suzuki"), request.id, "twice", t),
+    ] {
+        assert_eq!(again.unwrap_err().code(), "request_ended");
+    }
+    assert_eq!(w.state("jiro", t), OtpState::InService, "nothing revoked");
+    file(&w, t);
+}
+
+#[test]
+fn the_requester_cannot_reject_their_own_request() {
+    let t = jst("2025-03-04 10:00");
+    let w = dual_world(t);
+    let request = file(&w, t);
+    let err = w
+        .bank
+        .reject(&supervisor("sato"), request.id, "changed my mind", t)
+        .unwrap_err();
+    assert_eq!(err, Error::RejectsOwnRequest(request.id));
+    assert!(err.to_string().contains("withdraw it instead"), "{err}");
+    assert_eq!(
+        last_entry(&w, "backoffice_reject", t).outcome,
+        "own_request"
+    );
+    assert_eq!(
+        w.bank.pending_requests(&supervisor("sato"), t).unwrap(),
+        [request]
+    );
+}
+
+#[test]
+fn only_the_requester_withdraws_a_request_and_only_a_supervisor_rejects_one() {
+    let t = jst("2025-03-04 10:00");
+    let w = dual_world(t);
+    let request = file(&w, t);
+    let err = w
+        .bank
+        .withdraw(&supervisor("tanaka"), request.id, t)
+        .unwrap_err();
+    assert_eq!(err.code(), "not_requester", "{err}");
+    assert!(err.to_string().contains("filed by sato"), "{err}");
+    let err = w
+        .bank
+        .reject(&operator("kato"), request.id, "not needed", t)
+        .unwrap_err();
+    assert_eq!(err.code(), "forbidden", "{err}");
+    assert_eq!(
+        w.bank
+            .pending_requests(&supervisor("sato"), t)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        w.bank.withdraw(&supervisor("sato"), 999, t).unwrap_err(),
+        Error::UnknownRequest(999)
+    );
+}
+
+/// A rejection's reason is printed in the audit log: control characters are refused, as in
+/// every reason (issue #10: a reason with a newline and ANSI escapes forged an audit line).
+#[test]
+fn a_rejection_needs_a_printable_reason() {
+    let t = jst("2025-03-04 10:00");
+    let w = dual_world(t);
+    let request = file(&w, t);
+    for bad in ["ok\n2025-03-04 sato approved", "\u{1b}[31mred", "  "] {
+        let err = w
+            .bank
+            .reject(&supervisor("tanaka"), request.id, bad, t)
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_input", "{bad:?}: {err}");
+        let e = last_entry(&w, "backoffice_reject", t);
+        assert_eq!(e.outcome, "invalid_input");
+        assert!(!e.detail.contains('\u{1b}') && !e.detail.contains('\n'));
+    }
+    assert_eq!(
+        w.bank
+            .pending_requests(&supervisor("sato"), t)
+            .unwrap()
+            .len(),
+        1
+    );
 }

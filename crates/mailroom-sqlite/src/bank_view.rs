@@ -116,6 +116,8 @@ impl RawUser {
             awaiting_registration: awaiting,
             failures,
             locked_until: opt_ts(locked)?,
+            // Nor does it check customer sessions.
+            last_locked_at: None,
             token_management,
         })
     }

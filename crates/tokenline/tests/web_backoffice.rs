@@ -1,7 +1,7 @@
 //! The back office (`/backoffice/`, issue #11) in a real browser: operator login with password
 //! and the operator's own one-time password, token and customer lookup, the back-office
 //! revocation of a lost token with a reason approved by a second supervisor under dual control,
-//! unlock, seed file upload into stock, the audit log filtered with its hash chain intact, the
+//! a request withdrawn by its requester and one rejected by another supervisor, unlock, seed file upload into stock, the audit log filtered with its hash chain intact, the
 //! campaign view; an anonymous visitor is sent to the login page and a form posted without its
 //! CSRF token is refused. Every page: a screenshot under target/screens/web_backoffice/ and
 //! axe-core without serious or critical violations.
@@ -393,5 +393,83 @@ async fn a_seed_file_over_the_upload_limit_gets_the_upload_page_saying_so_and_wh
     }
     let t = upload(&mut b, &url, "?lang=ja", &upload_file, "imported-after").await;
     assert!(t.contains("2 本のトークンを在庫に取り込みました"), "{t}");
+    b.close().await;
+}
+
+/// Review L1 of issue #10: a mistaken request blocked the right one until it lapsed. Its
+/// requester withdraws it, another supervisor rejects one with a reason; either way it leaves
+/// the list, the same request can be filed again, and the audit log names who did it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_requester_withdraws_a_request_and_another_supervisor_rejects_one() {
+    if !browser_available() {
+        return;
+    }
+    let (_bank, tokens, _upload, server, mut b) = start("web_backoffice_requests").await;
+    let (url, t1) = (server.url.clone(), t1());
+    let jiro = format!("{url}/backoffice/customers?by=login&key=jiro");
+    let requests = format!("{url}/backoffice/requests");
+
+    // sato files the unlock of jiro (locked out by wrong codes), then withdraws it.
+    log_in(&mut b, &tokens, &url, "sato", "23456792", t1).await;
+    b.visit(&jiro, "customer").await;
+    b.click_to_next_page("#unlock-jiro").await;
+    let t = b.seen("unlock-filed").await;
+    assert!(t.contains("申請番号 1 を受け付けました"), "{t}");
+    b.visit(&requests, "requests-own").await;
+    assert!(
+        b.client.find(Locator::Css("#reject-1")).await.is_err(),
+        "the requester is offered to reject their own request"
+    );
+    b.click_to_next_page("#withdraw-1").await;
+    let t = b.seen("withdrawn").await;
+    assert!(t.contains("申請番号 1 を取り下げました"), "{t}");
+    let t = b.visit(&requests, "requests-none").await;
+    assert!(t.contains("承認待ちの申請はありません"), "{t}");
+    // The same unlock is filed again: the withdrawn request no longer blocks it.
+    b.visit(&jiro, "customer-again").await;
+    b.click_to_next_page("#unlock-jiro").await;
+    let t = b.seen("unlock-filed-again").await;
+    assert!(t.contains("申請番号 2 を受け付けました"), "{t}");
+    log_out(&b).await;
+
+    // tanaka, another supervisor, rejects it with a reason (in English this time).
+    log_in(&mut b, &tokens, &url, "tanaka", "23456793", t1).await;
+    let t = b
+        .visit(&format!("{requests}?lang=en"), "requests-for-tanaka")
+        .await;
+    assert!(t.contains("Reason for rejecting"), "{t}");
+    assert!(b.client.find(Locator::Css("#withdraw-2")).await.is_err());
+    b.fill_and_click(&[("reason", "本人確認が取れていない")], "#reject-2")
+        .await;
+    let t = b.seen("rejected").await;
+    assert!(t.contains("Request 2 was rejected"), "{t}");
+    let t = b
+        .visit(
+            &format!("{requests}?lang=ja"),
+            "requests-none-after-rejection",
+        )
+        .await;
+    assert!(t.contains("承認待ちの申請はありません"), "{t}");
+    let t = b.visit(&jiro, "customer-still-locked").await;
+    assert!(t.contains("ロック解除"), "jiro is still locked: {t}");
+
+    // The audit log names the operator of each, never a form field.
+    let t = b
+        .visit(
+            &format!("{url}/backoffice/audit?action=backoffice_withdraw"),
+            "audit-withdraw",
+        )
+        .await;
+    assert!(t.contains("sato") && t.contains("C1"), "{t}");
+    let t = b
+        .visit(
+            &format!("{url}/backoffice/audit?action=backoffice_reject"),
+            "audit-reject",
+        )
+        .await;
+    assert!(
+        t.contains("tanaka") && t.contains("reason: 本人確認が取れていない"),
+        "{t}"
+    );
     b.close().await;
 }

@@ -1,7 +1,8 @@
 //! The back office (scope `backoffice`, DOMAIN.md §8): operator sessions, a lost or expired
-//! token's revocation, unlocking a user, and dual-control approval.
+//! token's revocation, unlocking a user, and dual-control approval, withdrawal (by the
+//! requester) and rejection (by another supervisor, with a reason).
 
-use super::bodies::{BackofficeBody, SessionBody, UnlockBody};
+use super::bodies::{BackofficeBody, RejectBody, SessionBody, UnlockBody};
 use super::reply::{done, parse, refusal, Reply};
 use super::Ctx;
 use lifecycle::{BackofficeTarget, ConfirmationSecret, Error, Store, UserRef};
@@ -61,11 +62,28 @@ pub(super) fn route<S: Store>(c: &Ctx<'_, S>, segs: &[&str]) -> Result<Option<Re
             refusal(&Error::OperatorSessionRequired)
         }
         ("POST", ["v1", "backoffice", "requests", id, "approve"]) => {
-            let id: i64 = id
-                .parse()
-                .map_err(|_| Reply::error(400, "invalid_input", "the request id is a number"))?;
-            done(bank.approve(who, id, now), |r| Reply::ok(json!(r)))
+            done(bank.approve(who, request_id(id)?, now), |r| {
+                Reply::ok(json!(r))
+            })
+        }
+        ("POST", ["v1", "backoffice", "requests", id, "withdraw"]) => {
+            done(bank.withdraw(who, request_id(id)?, now), |r| {
+                Reply::ok(json!({ "result": "withdrawn", "request": r }))
+            })
+        }
+        ("POST", ["v1", "backoffice", "requests", id, "reject"]) => {
+            let id = request_id(id)?;
+            let b: RejectBody = parse(body)?;
+            done(bank.reject(who, id, &b.reason, now), |r| {
+                Reply::ok(json!({ "result": "rejected", "request": r }))
+            })
         }
         _ => return Ok(None),
     }))
+}
+
+/// The `{id}` of a request's path.
+fn request_id(id: &str) -> Result<i64, Reply> {
+    id.parse()
+        .map_err(|_| Reply::error(400, "invalid_input", "the request id is a number"))
 }

@@ -107,6 +107,13 @@ pub(super) struct BackofficeBody {
     pub(super) user: Option<LoginId>,
 }
 
+/// A supervisor's rejection of a dual-control request (issue #10 review L1).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RejectBody {
+    pub(super) reason: String,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RegisterBody {

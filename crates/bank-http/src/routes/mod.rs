@@ -137,6 +137,19 @@ pub const ROUTES: &[Route] = &[
         "backoffice",
         true,
     ),
+    // Review L1 of issue #10: the requester withdraws, another supervisor rejects.
+    r(
+        "POST",
+        "/v1/backoffice/requests/{id}/withdraw",
+        "backoffice",
+        true,
+    ),
+    r(
+        "POST",
+        "/v1/backoffice/requests/{id}/reject",
+        "backoffice",
+        true,
+    ),
     r("GET", "/v1/audit", "audit", false),
     // Issues #10/#11: the login password (ログインパスワード) over the API — the first factor
     // of a customer user's login, set by bank IT or by the customer's master with proof.

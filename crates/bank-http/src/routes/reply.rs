@@ -55,6 +55,8 @@ pub(crate) fn status_of(e: &Error) -> u16 {
         | "master_cannot_be_unregistered"
         | "master_registers_own_token"
         | "master_cannot_be_removed"
+        | "not_own_customer"
+        | "not_requester"
         | "no_secret_set" => 403,
         "locked" => 423,
         "secret_hashing" => 500,
@@ -76,7 +78,8 @@ pub fn refusal(e: &Error) -> Reply {
             "the bank's database is unavailable: nothing was changed; try again in a moment",
         );
     }
-    let mut r = Reply::error(status_of(e), e.code(), e.to_string());
+    // The API client's wording: a remedy it can carry out, not the CLI's (review L3).
+    let mut r = Reply::error(status_of(e), e.code(), e.worded(lifecycle::Reader::Api));
     match e {
         Error::CoolDown {
             allowed_from,

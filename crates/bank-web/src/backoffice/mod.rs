@@ -1,22 +1,24 @@
 //! The back office (`/backoffice/`, issue #11): the bank staff's screens — operator login
 //! (password and the operator's own one-time password), token and customer lookup, the
-//! back-office revocation of a lost or expired token with a reason (and the second
-//! supervisor's approval under dual control), unlock, seed file upload into stock, the audit
-//! log with filters and its hash-chain status, and the mailing room's campaign view.
+//! back-office revocation of a lost or expired token with a reason (and, under dual control,
+//! the second supervisor's approval or rejection, and the requester's withdrawal), unlock,
+//! seed file upload into stock, the audit log with filters and its hash-chain status, and the
+//! mailing room's campaign view.
 //!
 //! Every screen calls the same domain use case as the JSON route that does the same thing
-//! (`Bank::open_operator_session`, `backoffice_revoke`, `approve`, `unlock`, `import_file`,
-//! `token_view`, `customer_lookup`, `audit`, `verify_audit`; `Mailroom::campaign_view`): the
-//! rules, the throttling and the audit trail live once, in the domain. The pages act as the
-//! API client [`CLIENT_NAME`] (scopes `backoffice`, `audit`, `import`); the actor of every
-//! entry is the logged-in operator, taken from the session, never from a form field.
-//! Routes are relative to `/backoffice`.
+//! (`Bank::open_operator_session`, `backoffice_revoke`, `approve`, `withdraw`, `reject`,
+//! `unlock`, `import_file`, `token_view`, `customer_lookup`, `audit`, `verify_audit`;
+//! `Mailroom::campaign_view`): the rules, the throttling and the audit trail live once, in the
+//! domain. The pages act as the API client [`CLIENT_NAME`] (scopes `backoffice`, `audit`,
+//! `import`); the actor of every entry is the logged-in operator, taken from the session,
+//! never from a form field. Routes are relative to `/backoffice`.
 
 pub mod audit;
 pub mod campaigns;
 pub mod login;
 pub mod lookup;
 pub mod reach;
+pub mod requests;
 pub mod revoke;
 pub mod upload;
 
@@ -204,8 +206,10 @@ pub fn routes<S: Store + Send + Sync + 'static>() -> Router<Arc<Web<S>>> {
         .route("/tokens", get(lookup::tokens::<S>))
         .route("/customers", get(lookup::customers::<S>))
         .route("/revoke", get(revoke::form::<S>).post(revoke::submit::<S>))
-        .route("/requests", get(revoke::requests::<S>))
-        .route("/requests/{id}/approve", post(revoke::approve::<S>))
+        .route("/requests", get(requests::requests::<S>))
+        .route("/requests/{id}/approve", post(requests::approve::<S>))
+        .route("/requests/{id}/withdraw", post(requests::withdraw::<S>))
+        .route("/requests/{id}/reject", post(requests::reject::<S>))
         .route(
             "/unlock",
             get(revoke::unlock_form::<S>).post(revoke::unlock::<S>),

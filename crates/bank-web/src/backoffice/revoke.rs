@@ -1,21 +1,19 @@
 //! 紛失・期限切れトークンの失効 (`000`: the paper procedure at the branch, now a screen) with a
-//! reason, 承認待ち一覧 and 承認 (dual control: a second, different supervisor), and
-//! ロック解除 — `Bank::backoffice_revoke`, `Bank::approve`, `Bank::unlock`, the use cases of
-//! `POST /v1/backoffice/revoke`, `/v1/backoffice/requests/{id}/approve` and `/v1/unlock`.
-//! Under `backoffice.dual_control` the first two file a request instead of acting; the page
-//! says so and gives its number.
+//! reason, and ロック解除 — `Bank::backoffice_revoke`, `Bank::unlock`, the use cases of
+//! `POST /v1/backoffice/revoke` and `/v1/unlock`. Under `backoffice.dual_control` both file a
+//! request instead of acting (see [`super::requests`]); the page says so and gives its number.
 
-use super::{local, outcome, refused, Staff};
+use super::{local, outcome, Staff};
 use crate::csrf::CsrfForm;
 use crate::page::{self, render, render_status, Chrome};
 use crate::Web;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use lifecycle::access::RequestKind;
 use lifecycle::{
-    BackofficeOutcome, BackofficeTarget, CustomerId, LoginId, Role, SerialNumber, Store, UserRef,
+    BackofficeOutcome, BackofficeTarget, CustomerId, LoginId, SerialNumber, Store, UserRef,
 };
 use serde::Deserialize;
 use std::sync::Arc;
@@ -165,7 +163,7 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
 }
 
 /// The outcome page of a back-office action.
-fn done<S: Store + Send + Sync + 'static>(
+pub(super) fn done<S: Store + Send + Sync + 'static>(
     web: &Web<S>,
     c: Chrome,
     o: BackofficeOutcome,
@@ -226,94 +224,6 @@ pub fn describe(c: &Chrome, kind: &RequestKind) -> String {
         RequestKind::Unlock { customer, login } => {
             c.fmt("bo.requests.unlock", &[&format!("{login} ({customer})")])
         }
-    }
-}
-
-/// One pending request as shown.
-#[derive(Debug, Clone)]
-pub struct RequestShow {
-    /// 申請番号.
-    pub id: i64,
-    /// What it asks.
-    pub what: String,
-    /// 申請者.
-    pub by: String,
-    /// 申請日時.
-    pub at: String,
-}
-
-/// 承認待ち一覧.
-#[derive(Template)]
-#[template(path = "backoffice/requests.html")]
-pub struct RequestsPage {
-    /// Chrome.
-    pub c: Chrome,
-    /// The requests.
-    pub requests: Vec<RequestShow>,
-    /// Whether the operator may approve (a supervisor; never their own request).
-    pub supervisor: bool,
-    /// The operator (their own requests show no approve button).
-    pub me: String,
-}
-
-/// `GET /backoffice/requests`.
-pub async fn requests<S: Store + Send + Sync + 'static>(
-    State(web): State<Arc<Web<S>>>,
-    staff: Staff,
-) -> Response {
-    let caller = staff.caller.clone();
-    let tz = web.policy().time_zone;
-    let c = staff.c;
-    match web
-        .call(move |bank, now| bank.pending_requests(&caller, now))
-        .await
-    {
-        Ok(v) => {
-            let requests = v
-                .iter()
-                .map(|r| RequestShow {
-                    id: r.id,
-                    what: describe(&c, &r.kind),
-                    by: r.requested_by.to_string(),
-                    at: local(tz, r.requested_at),
-                })
-                .collect();
-            render(&RequestsPage {
-                c,
-                requests,
-                supervisor: staff.role == Role::Supervisor,
-                me: staff.operator.to_string(),
-            })
-        }
-        Err(e) => refused(c, &e, "bo.requests.title", ("/backoffice", "bo.menu.home")),
-    }
-}
-
-/// The approve form has no field but its CSRF token.
-#[derive(Deserialize)]
-pub struct Empty {}
-
-/// `POST /backoffice/requests/{id}/approve`: a second, different supervisor carries the
-/// request out (the domain refuses the requester and plain operators).
-pub async fn approve<S: Store + Send + Sync + 'static>(
-    State(web): State<Arc<Web<S>>>,
-    staff: Staff,
-    Path(id): Path<i64>,
-    CsrfForm(_): CsrfForm<Empty>,
-) -> Response {
-    let caller = staff.caller;
-    let c = staff.c;
-    match web
-        .call(move |bank, now| bank.approve(&caller, id, now))
-        .await
-    {
-        Ok(o) => done(&web, c, o, "bo.requests.approved"),
-        Err(e) => refused(
-            c,
-            &e,
-            "bo.requests.title",
-            ("/backoffice/requests", "bo.menu.requests"),
-        ),
     }
 }
 

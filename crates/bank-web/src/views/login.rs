@@ -94,10 +94,11 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
     let res = web
         .call_sign_in(move |bank, now| {
             bank.login(&customer_caller(), &customer, &login, &password, now)
+                .map(|first| (first, now))
         })
         .await;
     match res {
-        Ok(first) => {
+        Ok((first, since)) => {
             let stage = match first.next {
                 NextStep::Code => Stage::Password,
                 NextStep::Registration { .. } => Stage::Registration,
@@ -109,6 +110,7 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
                     login: first.login,
                     stage,
                     class: first.class,
+                    since,
                 });
             }) else {
                 return Redirect::to("/login").into_response();
@@ -174,10 +176,26 @@ pub async fn code_submit<S: Store + Send + Sync + 'static>(
     let code = f.code.trim().to_owned();
     let user = who.user();
     let res = web
-        .call(move |bank, now| bank.validate(&customer_caller(), &user, &code, now))
+        .call(move |bank, now| {
+            // Locked since the password was accepted (and maybe unlocked since): this login
+            // is over, its password step does not count (issue #10 review).
+            let u = bank.acting_user(&customer_caller(), &user.customer, &user.login, now)?;
+            if who.outlived_by_lock(&u) {
+                return Ok(None);
+            }
+            bank.validate(&customer_caller(), &user, &code, now)
+                .map(Some)
+        })
         .await;
     match res {
-        Ok(LoginOutcome::Accepted { .. }) => {
+        Ok(None) => {
+            web.sessions.update(c.session_id(), |s| {
+                s.customer = None;
+                s.locked_out = true;
+            });
+            Redirect::to("/login").into_response()
+        }
+        Ok(Some(LoginOutcome::Accepted { .. })) => {
             let Some(new) = web.sessions.renew(c.session_id(), |s| {
                 if let Some(l) = s.customer.as_mut() {
                     l.stage = Stage::In;
@@ -189,7 +207,7 @@ pub async fn code_submit<S: Store + Send + Sync + 'static>(
         }
         // The token went away between the two steps (revoked by an administrator): the
         // password was right, so the login starts again and says what is next.
-        Ok(_) => {
+        Ok(Some(_)) => {
             web.sessions.update(c.session_id(), |s| s.customer = None);
             Redirect::to("/login").into_response()
         }

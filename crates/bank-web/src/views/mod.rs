@@ -103,10 +103,11 @@ impl<S: Store + Send + Sync + 'static> FromRequestParts<Arc<Web<S>>> for Custome
             _ => return Err(Redirect::to("/login").into_response()),
         };
         let (cu, lo) = (login.customer.clone(), login.login.clone());
+        let this = login.clone();
         let user = web
             .call(move |bank, now| {
                 let u = bank.acting_user(&crate::customer_caller(), &cu, &lo, now)?;
-                let locked = u.locked_until.is_some_and(|t| t > now);
+                let locked = u.locked_until.is_some_and(|t| t > now) || this.outlived_by_lock(&u);
                 Ok((u, locked))
             })
             .await;

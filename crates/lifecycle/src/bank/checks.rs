@@ -64,9 +64,16 @@ impl<S: Store> Bank<S> {
         let max = self.policy.validation.max_failures;
         u.failures = u.failures.saturating_add(1);
         if u.failures >= max {
-            u.locked_until = Some(self.lock_end(now));
+            self.lock(u, now);
         }
         max.saturating_sub(u.failures)
+    }
+
+    /// Locks `u` out from `now` (for the policy's lockout time) and records when: the user's
+    /// customer sessions issued until then stay dead after an unlock (issue #10 review).
+    pub(super) fn lock(&self, u: &mut User, now: DateTime<Utc>) {
+        u.locked_until = Some(self.lock_end(now));
+        u.last_locked_at = Some(now);
     }
 
     /// The lockout of a name without a user row: the same answer a user gets.
@@ -224,7 +231,7 @@ impl<S: Store> Bank<S> {
                 let remaining =
                     self.fail_throttle(tx, &replay_key(&user.customer, &user.login), max, now)?;
                 if remaining == 0 {
-                    user.locked_until = Some(self.lock_end(now));
+                    self.lock(user, now);
                 }
                 Err(Error::ReplayedCode { remaining })
             }

@@ -19,8 +19,10 @@
 //! login password changes or the user is removed and created again under the same login ID.
 //! It is valid `web.session_idle_minutes` from the login (an absolute lifetime: the token is
 //! not renewed by use), only with the API key of the client it was issued to, and only while
-//! the user exists and is not locked (checked at each use). A forged, altered, expired or
-//! foreign token, a removed, re-created or locked user: one answer,
+//! the user exists and is not locked (checked at each use); a lock ends it for good — the
+//! user row keeps when it was last locked (`User::last_locked_at`), and a session issued
+//! until then stays refused after an unlock. A forged, altered, expired or foreign token, a
+//! removed, re-created, locked or since-locked user: one answer,
 //! [`Error::CustomerSessionRequired`], audited with the true reason.
 
 use super::Bank;
@@ -265,7 +267,8 @@ impl<S: Store> Bank<S> {
     /// # Errors
     /// [`Error::CustomerSessionRequired`] for a token that is forged, altered, issued to
     /// another client, older than `web.session_idle_minutes`, of the first-factor stage, or
-    /// whose user is gone, re-created, has a new login password or is locked; the refusal is
+    /// whose user is gone, re-created, has a new login password, is locked or was locked
+    /// after the session began (even if unlocked since); the refusal is
     /// audited with the reason. A store failure as such.
     pub fn customer_session(
         &self,
@@ -318,6 +321,12 @@ impl<S: Store> Bank<S> {
                     "the user's login password changed, or the user was removed and created again"
                 }
                 Some(u) if u.locked_until.is_some_and(|t| t > now) => "the user is locked",
+                // Issued (whole seconds) no later than the user's last lock: dead for good, so
+                // an unlock does not revive it (issue #10 review).
+                Some(u) if u.last_locked_at.is_some_and(|l| c.issued <= l) => {
+                    "the user was locked after this session began: a session does not outlive \
+                     a lockout, even once unlocked; the user signs in again"
+                }
                 Some(_) => {
                     return Ok(Signed {
                         user: c.user,

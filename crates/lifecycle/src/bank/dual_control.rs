@@ -3,10 +3,15 @@
 //! be approved and no longer blocks a new one — when its requester is removed (their token
 //! revoked) or when it has waited longer than `backoffice.request_valid_minutes` (issue #10,
 //! review M5: a removed operator's request stayed approvable, and requests never expired).
+//! A request also ends for good when its requester withdraws it or a supervisor other than
+//! the requester rejects it with a reason (review L1: a bogus or mistaken request blocked the
+//! right one until it lapsed): it is no longer listed, approving it answers
+//! [`Error::RequestEnded`], and a new request for the same target can be filed.
 
 use super::backoffice::{describe, operator_of, BackofficeOutcome};
 use super::Bank;
-use crate::access::{BackofficeRequest, RequestKind};
+use crate::access::{BackofficeRequest, RequestEnd, RequestKind};
+use crate::audit::refuse_control;
 use crate::auth::{Action, Caller};
 use crate::error::Error;
 use crate::model::TokenStatus;
@@ -31,6 +36,12 @@ impl<S: Store> Bank<S> {
                 self.audit_refusal(tx, e, &err)?;
                 return Ok(Err(err));
             };
+            if let Some(end) = &r.ended {
+                let err = self.ended(request, end);
+                e.customer = self.customer_of(tx, &r.kind)?;
+                self.audit_refusal(tx, e, &err)?;
+                return Ok(Err(err));
+            }
             if let Some(why) = self.lapse_of(tx, &r, now)? {
                 let err = Error::RequestLapsed { id: request, why };
                 self.audit_refusal(tx, e, &err)?;
@@ -90,12 +101,158 @@ impl<S: Store> Bank<S> {
                 requested_at: now,
                 approved_by: None,
                 approved_at: None,
+                ended: None,
             };
             r.id = tx.insert_request(&r)?;
             e.subject = Some(format!("request {}", r.id));
             e.detail = format!("waiting for a second supervisor: {}", describe(&kind));
             self.record(tx, e)?;
             Ok(Ok(BackofficeOutcome::Pending { request: r }))
+        })
+    }
+
+    /// The requester withdraws their own pending request (issue #10 review L1): it ends for
+    /// good, audited with the requester as actor and the target's customer.
+    ///
+    /// # Errors
+    /// [`Error::UnknownRequest`] (none, or approved), [`Error::RequestEnded`],
+    /// [`Error::RequestLapsed`], [`Error::NotRequester`] for another operator's request; all
+    /// audited.
+    pub fn withdraw(
+        &self,
+        caller: &Caller,
+        request: i64,
+        now: DateTime<Utc>,
+    ) -> Result<BackofficeRequest, Error> {
+        self.authorize(caller, Action::WithdrawRequest, "backoffice_withdraw", now)?;
+        let me = operator_of(caller)?;
+        self.end_request(caller, request, "backoffice_withdraw", now, |r| {
+            if r.requested_by != me {
+                return Err(Error::NotRequester {
+                    id: r.id,
+                    requested_by: r.requested_by.clone(),
+                });
+            }
+            Ok(RequestEnd::Withdrawn { by: me, at: now })
+        })
+    }
+
+    /// A supervisor other than the requester rejects a pending request with a reason
+    /// (printable text, control characters refused as in every reason; issue #10 review L1):
+    /// it ends for good, audited with the supervisor as actor and the target's customer.
+    ///
+    /// # Errors
+    /// As [`Bank::withdraw`] but [`Error::NotRequester`]; [`Error::RejectsOwnRequest`] for the
+    /// requester; [`Error::InvalidInput`] for an empty reason or one with control characters.
+    pub fn reject(
+        &self,
+        caller: &Caller,
+        request: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<BackofficeRequest, Error> {
+        self.authorize(caller, Action::RejectRequest, "backoffice_reject", now)?;
+        let me = operator_of(caller)?;
+        let reason = reason.trim();
+        let checked = refuse_control("reason", reason).and_then(|()| {
+            if reason.is_empty() {
+                return Err(Error::InvalidInput(
+                    "give the reason for rejecting the request (e.g. wrong user, not asked for)"
+                        .into(),
+                ));
+            }
+            Ok(())
+        });
+        self.end_request(caller, request, "backoffice_reject", now, |r| {
+            checked?;
+            if r.requested_by == me {
+                return Err(Error::RejectsOwnRequest(r.id));
+            }
+            Ok(RequestEnd::Rejected {
+                by: me,
+                at: now,
+                reason: reason.to_owned(),
+            })
+        })
+    }
+
+    /// Ends request `request` as `decide` says (or refuses it as `decide` does), when it is
+    /// still pending and live; every refusal audited under `action`.
+    fn end_request(
+        &self,
+        caller: &Caller,
+        request: i64,
+        action: &str,
+        now: DateTime<Utc>,
+        decide: impl FnOnce(&BackofficeRequest) -> Result<RequestEnd, Error>,
+    ) -> Result<BackofficeRequest, Error> {
+        self.run(|tx| {
+            let mut e = self.entry(now, caller, caller.actor(), action);
+            e.subject = Some(format!("request {request}"));
+            let Some(mut r) = tx.request(request)?.filter(|r| r.approved_by.is_none()) else {
+                let err = Error::UnknownRequest(request);
+                self.audit_refusal(tx, e, &err)?;
+                return Ok(Err(err));
+            };
+            e.customer = self.customer_of(tx, &r.kind)?;
+            let decided = match (&r.ended, self.lapse_of(tx, &r, now)?) {
+                (Some(end), _) => Err(self.ended(request, end)),
+                (None, Some(why)) => Err(Error::RequestLapsed { id: request, why }),
+                (None, None) => decide(&r),
+            };
+            let end = match decided {
+                Ok(end) => end,
+                Err(err) => {
+                    e.detail = describe(&r.kind);
+                    self.audit_refusal(tx, e, &err)?;
+                    return Ok(Err(err));
+                }
+            };
+            e.detail = match &end {
+                RequestEnd::Withdrawn { .. } => {
+                    format!("withdrew request {request}: {}", describe(&r.kind))
+                }
+                RequestEnd::Rejected { reason, .. } => format!(
+                    "rejected request {request} of {}: {}; reason: {reason}",
+                    r.requested_by,
+                    describe(&r.kind)
+                ),
+            };
+            r.ended = Some(end);
+            tx.update_request(&r)?;
+            self.record(tx, e)?;
+            Ok(Ok(r))
+        })
+    }
+
+    /// [`Error::RequestEnded`] for request `id`, saying who ended it, when and why.
+    fn ended(&self, id: i64, end: &RequestEnd) -> Error {
+        let when = |at| crate::cooldown::local_text(self.policy.time_zone, at);
+        let how = match end {
+            RequestEnd::Withdrawn { by, at } => {
+                format!("was withdrawn by its requester {by} at {}", when(*at))
+            }
+            RequestEnd::Rejected { by, at, reason } => {
+                format!("was rejected by {by} at {} (reason: {reason})", when(*at))
+            }
+        };
+        Error::RequestEnded { id, how }
+    }
+
+    /// The customer a request acts on, for its audit entries: the user's, or the customer a
+    /// token is issued to or active at (none for a token in stock or unknown).
+    fn customer_of(
+        &self,
+        tx: &mut dyn Tx,
+        kind: &RequestKind,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(match kind {
+            RequestKind::Unlock { customer, .. } | RequestKind::RevokeUser { customer, .. } => {
+                Some(customer.to_string())
+            }
+            RequestKind::RevokeSerial { serial, .. } => tx
+                .token(serial)?
+                .and_then(|t| t.status.customer().map(ToString::to_string)),
         })
     }
 

@@ -125,8 +125,9 @@ impl<S: Store> Bank<S> {
     ///
     /// A `provisioning` client (or the CLI) lists any customer; a `login` client lists only
     /// the customer of the signed-in user it acts for (`acting`: the page's session user, or
-    /// the API's [`Bank::customer_session`]): another customer answers as an unknown one,
-    /// and only for a master or admin user ([`user_may`] with [`CustomerAction::ListUsers`]);
+    /// the API's [`Bank::customer_session`]): another customer, existing or not, answers
+    /// [`Error::NotOwnCustomer`] (no acting user: [`Error::CustomerSessionRequired`]), and
+    /// only for a master or admin user ([`user_may`] with [`CustomerAction::ListUsers`]);
     /// a general user gets [`Error::NotAllowed`].
     pub fn list_users(
         &self,
@@ -142,12 +143,17 @@ impl<S: Store> Bank<S> {
         }
         self.run(|tx| {
             if !caller.may_list_any_customer() {
+                // Another customer than the signed-in user's, existing or not: one answer,
+                // naming only the user's own customer (issue #10 review L3).
                 let actor = match acting {
-                    Some(a) if &a.customer == customer => tx.user(&a.customer, &a.login)?,
-                    _ => None,
+                    Some(a) if &a.customer != customer => {
+                        return Ok(Err(Error::NotOwnCustomer(a.customer.clone())));
+                    }
+                    Some(a) => tx.user(&a.customer, &a.login)?,
+                    None => None,
                 };
                 let Some(actor) = actor else {
-                    return Ok(Err(Error::UnknownCustomer(customer.to_string())));
+                    return Ok(Err(Error::CustomerSessionRequired));
                 };
                 // Only a master or admin user opens the list (issue #11); a general user
                 // reads their own record through `acting_user`. The acting user is signed in
