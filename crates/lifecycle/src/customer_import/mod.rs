@@ -229,7 +229,7 @@ fn import_rows<S: Store>(
             if let Some(serial) = &r.serial {
                 let Some(mut token) = tx.token(serial)? else {
                     return refuse(
-                        at("serial", format!("serial {serial} is not in the bank: import its seed file first (`bank import`)")),
+                        at("serial", format!("serial {serial} is not in the bank: import its seed file first (`tokenline bank import` on the bank's server, or POST /v1/imports)")),
                         &mut refusal,
                     );
                 };
