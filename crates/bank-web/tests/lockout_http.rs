@@ -77,3 +77,35 @@ async fn a_customers_page_session_from_before_a_lock_stays_ended_after_the_unloc
     let (cookie, _) = log_in(&app, &clock, "jiro").await;
     assert_eq!(send(&app, get("/", &cookie)).await.0, StatusCode::OK);
 }
+
+/// Issue #10 review: the login password was accepted, then the user was locked from elsewhere
+/// and unlocked; the code step of that login does not complete it: the login starts again.
+#[tokio::test]
+async fn a_password_step_from_before_a_lock_does_not_complete_after_the_unlock() {
+    let clock = Clock::new();
+    let (app, bank) = admin_bank(&clock);
+    let (cookie, csrf) = visit(&app, "/login").await;
+    let form = format!(
+        "csrf={csrf}&customer=C1&login=jiro&password={}",
+        login_password("jiro")
+    );
+    let (status, headers, _) = send(&app, post("/login", &cookie, form)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let cookie = set_cookie(&headers).unwrap();
+    let (_, _, body) = send(&app, get("/login/code", &cookie)).await;
+    clock.advance(chrono::Duration::seconds(30));
+    let jiro = lock_jiro(&bank, &clock);
+    clock.advance(chrono::Duration::seconds(30));
+    bank.unlock(&root(), &jiro, clock.now()).unwrap();
+    let code = next_code(&clock, "jiro");
+    let form = format!("csrf={}&code={code}", csrf_of(&body));
+    let (status, headers, _) = send(&app, post("/login/code", &cookie, form)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers.get(header::LOCATION).unwrap(),
+        "/login",
+        "the code completed a login begun before the lock"
+    );
+    let (_, headers, _) = send(&app, get("/", &cookie)).await;
+    assert_eq!(headers.get(header::LOCATION).unwrap(), "/login");
+}

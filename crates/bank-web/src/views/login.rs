@@ -177,10 +177,7 @@ pub async fn code_submit<S: Store + Send + Sync + 'static>(
     let user = who.user();
     let res = web
         .call(move |bank, now| {
-            // Locked since the password was accepted (and maybe unlocked since): this login
-            // is over, its password step does not count (issue #10 review).
-            let u = bank.acting_user(&customer_caller(), &user.customer, &user.login, now)?;
-            if who.outlived_by_lock(&u) {
+            if super::outlived(bank, &who, now)? {
                 return Ok(None);
             }
             bank.validate(&customer_caller(), &user, &code, now)
@@ -188,13 +185,7 @@ pub async fn code_submit<S: Store + Send + Sync + 'static>(
         })
         .await;
     match res {
-        Ok(None) => {
-            web.sessions.update(c.session_id(), |s| {
-                s.customer = None;
-                s.locked_out = true;
-            });
-            Redirect::to("/login").into_response()
-        }
+        Ok(None) => super::signed_out_by_lock(&web, &c),
         Ok(Some(LoginOutcome::Accepted { .. })) => {
             let Some(new) = web.sessions.renew(c.session_id(), |s| {
                 if let Some(l) = s.customer.as_mut() {

@@ -80,6 +80,32 @@ pub struct Customer {
     pub c: Chrome,
 }
 
+/// Whether `who`'s user, read now, was locked since that login began (and maybe unlocked
+/// since): the login is over, its password step no longer counts (issue #10 review: an unlock
+/// revived the sign-ins a lock had ended). Called inside a use case's closure before a step
+/// that completes a login (the code, a registration, a skip).
+pub(crate) fn outlived<S: lifecycle::Store>(
+    bank: &lifecycle::Bank<S>,
+    who: &CustomerLogin,
+    now: DateTime<Utc>,
+) -> Result<bool, lifecycle::Error> {
+    let u = bank.acting_user(&crate::customer_caller(), &who.customer, &who.login, now)?;
+    Ok(who.outlived_by_lock(&u))
+}
+
+/// Ends the session's sign-in after a lock ([`outlived`]) and sends the browser to the login
+/// page, which says why.
+pub(crate) fn signed_out_by_lock<S: lifecycle::Store + Send + Sync + 'static>(
+    web: &Web<S>,
+    c: &Chrome,
+) -> Response {
+    web.sessions.update(c.session_id(), |s| {
+        s.customer = None;
+        s.locked_out = true;
+    });
+    Redirect::to("/login").into_response()
+}
+
 /// Every admin action of the customer menu (管理機能, `001`, `002`), in menu order.
 pub const ADMIN_ACTIONS: [CustomerAction; 6] = [
     CustomerAction::Revoke,

@@ -86,11 +86,18 @@ pub async fn submit<S: Store + Send + Sync + 'static>(
     let code = f.code.trim().to_owned();
     let s2 = serial.clone();
     let res = web
-        .call(move |bank, now| bank.register_signed_in(&customer_caller(), &user, &s2, &code, now))
+        .call(move |bank, now| {
+            if super::outlived(bank, &who, now)? {
+                return Ok(None);
+            }
+            bank.register_signed_in(&customer_caller(), &user, &s2, &code, now)
+                .map(Some)
+        })
         .await;
     let tz = web.policy().time_zone;
     match res {
-        Ok(t) => {
+        Ok(None) => super::signed_out_by_lock(&web, &c),
+        Ok(Some(t)) => {
             web.sessions.update(c.session_id(), |s| {
                 if let Some(l) = s.customer.as_mut() {
                     l.stage = Stage::In;
@@ -136,10 +143,17 @@ pub async fn skip<S: Store + Send + Sync + 'static>(
     };
     let user = who.user();
     match web
-        .call(move |bank, now| bank.skip_registration_signed_in(&customer_caller(), &user, now))
+        .call(move |bank, now| {
+            if super::outlived(bank, &who, now)? {
+                return Ok(None);
+            }
+            bank.skip_registration_signed_in(&customer_caller(), &user, now)
+                .map(Some)
+        })
         .await
     {
-        Ok(_) => {
+        Ok(None) => super::signed_out_by_lock(&web, &c),
+        Ok(Some(_)) => {
             web.sessions.update(c.session_id(), |s| {
                 if let Some(l) = s.customer.as_mut() {
                     l.stage = Stage::In;
