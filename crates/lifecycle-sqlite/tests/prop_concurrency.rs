@@ -144,6 +144,23 @@ fn setup(db: &Db, customers: usize, tokens: usize) {
     }
 }
 
+/// One customer C0 whose user u0 registered the first stock token at `t0()` + 5 min, the
+/// time it returns (the start of the tests about one user's token).
+fn registered(db: &Db) -> DateTime<Utc> {
+    setup(db, 1, 1);
+    let t = t0() + Duration::minutes(5);
+    db.bank()
+        .register(
+            &root(),
+            &uref("u0"),
+            &sn(&serial(0)),
+            &code(&serial(0), t),
+            t,
+        )
+        .unwrap();
+    t
+}
+
 /// Runs `f(thread)` on `n` threads released together; returns their results in order.
 fn race<T: Send + 'static>(n: usize, f: impl Fn(usize) -> T + Send + Sync + 'static) -> Vec<T> {
     let f = Arc::new(f);
@@ -318,17 +335,7 @@ fn concurrent_failures_are_all_counted_no_lost_update() {
     let threads = 8;
     let each = 25 * scale();
     let db = Arc::new(Db::new());
-    setup(&db, 1, 1);
-    let t = t0() + Duration::minutes(5);
-    db.bank()
-        .register(
-            &root(),
-            &uref("u0"),
-            &sn(&serial(0)),
-            &code(&serial(0), t),
-            t,
-        )
-        .unwrap();
+    let t = registered(&db);
     let right = code(&serial(0), t + Duration::seconds(60));
     let dbc = db.clone();
     let start = Instant::now();
@@ -368,17 +375,7 @@ fn concurrent_failures_are_all_counted_no_lost_update() {
 fn concurrent_revocations_of_one_token_revoke_it_once() {
     let threads = 6;
     let db = Arc::new(Db::new());
-    setup(&db, 1, 1);
-    let t = t0() + Duration::minutes(5);
-    db.bank()
-        .register(
-            &root(),
-            &uref("u0"),
-            &sn(&serial(0)),
-            &code(&serial(0), t),
-            t,
-        )
-        .unwrap();
+    let t = registered(&db);
     let dbc = db.clone();
     let results = race(threads, move |th| {
         let now = t + Duration::seconds(30 * (th as i64 + 1));
@@ -576,17 +573,7 @@ fn a_read_takes_no_turn_while_a_writer_holds_the_file() {
 #[test]
 fn a_proofs_password_is_checked_before_the_write_turn_and_a_change_meanwhile_decides() {
     let db = Db::new();
-    setup(&db, 1, 1);
-    let t = t0() + Duration::minutes(5);
-    db.bank()
-        .register(
-            &root(),
-            &uref("u0"),
-            &sn(&serial(0)),
-            &code(&serial(0), t),
-            t,
-        )
-        .unwrap();
+    let t = registered(&db);
     let holder = db.bank();
     let queue = holder.store().write_queue().clone();
     let turn = queue.enter(std::time::Duration::from_secs(60)).unwrap();
