@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -390,40 +390,22 @@ fn bank_cli_serve_answers_over_loopback() {
     )
     .unwrap();
     let key = added["key"].as_str().unwrap().to_owned();
-    let mut child = Child(
-        Command::new(BIN)
-            .args([
-                "bank",
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--workers",
-                "2",
-                "--db",
-            ])
-            .arg(b.db())
-            .arg("--clock")
-            .arg(format!("fixed:{}", t.to_rfc3339()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let stderr = child.0.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(a) = line.strip_prefix("listening on ") {
-                let _ = tx.send(a.to_string());
-            }
-        }
-    });
-    let addr: std::net::SocketAddr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("server did not start")
-        .parse()
-        .unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "bank",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--workers",
+        "2",
+        "--db",
+    ])
+    .arg(b.db())
+    .arg("--clock")
+    .arg(format!("fixed:{}", t.to_rfc3339()));
+    let started = bank_support::serve_support::spawn_serve(cmd);
+    let _child = Child(started.child);
+    let addr = started.addr;
     let post = |body: String| -> (u16, Value) {
         let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();

@@ -13,13 +13,15 @@ use lifecycle::{
 use lifecycle_postgres::testing::TestSchema;
 use lifecycle_postgres::{MasterKey, PgStore};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tokenline");
+
+mod serve_support;
 
 /// The bearer key of each bank (by database URL) and of each node (by address): every route
 /// but /v1/health needs one (issue #10).
@@ -91,51 +93,37 @@ fn start_node(url: &str, key: &Path, clock: DateTime<Utc>) -> Node {
 }
 
 fn start_node_with(url: &str, key: &Path, clock: DateTime<Utc>, extra: &[&str]) -> Node {
-    let mut child = Command::new(BIN)
-        .args([
-            "bank",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--workers",
-            "4",
-            "--db",
-            url,
-        ])
-        .arg("--key-file")
-        .arg(key)
-        .arg("--clock")
-        .arg(format!("fixed:{}", clock.to_rfc3339()))
-        .args(extra)
-        .env_remove("TOKENLINE_BANK_DB")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        // `metrics on ADDR` comes before `listening on ADDR`.
-        let mut metrics = None;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(a) = line.strip_prefix("metrics on ") {
-                metrics = a.parse::<SocketAddr>().ok();
-            }
-            if let Some(a) = line.strip_prefix("listening on ") {
-                let _ = tx.send((a.to_string(), metrics));
-            }
-        }
-    });
-    let (addr, metrics) = rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("node did not start");
-    let addr: SocketAddr = addr.parse().unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "bank",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--workers",
+        "4",
+        "--db",
+        url,
+    ])
+    .arg("--key-file")
+    .arg(key)
+    .arg("--clock")
+    .arg(format!("fixed:{}", clock.to_rfc3339()))
+    .args(extra)
+    .env_remove("TOKENLINE_BANK_DB");
+    let started = serve_support::spawn_serve(cmd);
+    // `metrics on ADDR` comes before `listening on ADDR`.
+    let metrics = started
+        .head
+        .iter()
+        .find_map(|l| l.strip_prefix("metrics on ")?.parse::<SocketAddr>().ok());
     let key = api_key(url);
-    API_KEYS.lock().unwrap().push((addr.to_string(), key));
+    API_KEYS
+        .lock()
+        .unwrap()
+        .push((started.addr.to_string(), key));
     Node {
-        child,
-        addr,
+        child: started.child,
+        addr: started.addr,
         metrics,
     }
 }

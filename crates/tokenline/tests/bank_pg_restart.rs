@@ -13,12 +13,14 @@ use lifecycle::{
 };
 use lifecycle_postgres::{MasterKey, PgStore};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tokenline");
+
+mod serve_support;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -243,37 +245,25 @@ fn postgres_restarted_under_a_node_errors_meanwhile_then_recovers_losing_nothing
         }
         api_key.expose().to_owned()
     };
-    let mut child = Command::new(BIN)
-        .args([
-            "bank",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--workers",
-            "2",
-            "--db",
-            &pg.url,
-        ])
-        .arg("--key-file")
-        .arg(&key)
-        .arg("--clock")
-        .arg(format!("fixed:{}", now.to_rfc3339()))
-        .env_remove("TOKENLINE_BANK_DB")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let addr: SocketAddr = loop {
-        let mut line = String::new();
-        assert!(err.read_line(&mut line).unwrap() > 0, "node did not start");
-        if let Some(a) = line.trim().strip_prefix("listening on ") {
-            break a.parse().unwrap();
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    let _node = Node(child);
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "bank",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--workers",
+        "2",
+        "--db",
+        &pg.url,
+    ])
+    .arg("--key-file")
+    .arg(&key)
+    .arg("--clock")
+    .arg(format!("fixed:{}", now.to_rfc3339()))
+    .env_remove("TOKENLINE_BANK_DB");
+    let started = serve_support::spawn_serve(cmd);
+    let addr = started.addr;
+    let _node = Node(started.child);
     let check = |i: usize| validate(addr, &api_key, &format!("u{i}"), &code(&serial(i), now));
 
     // Before: half of the users log in.

@@ -32,7 +32,12 @@ fn every_request_page_or_api_is_one_access_line_with_client_method_route_status_
             .unwrap();
         k.expose().to_owned()
     };
-    let (mut child, addr, reader) = spawn_serve(json_serve(&db, t0));
+    let Serving {
+        mut child,
+        addr,
+        log: reader,
+        ..
+    } = spawn_serve(json_serve(&db, t0));
 
     // (request id, method, route logged, status)
     let mut sent: Vec<(String, &str, &str, u16)> = Vec::new();

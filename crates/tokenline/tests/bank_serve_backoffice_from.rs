@@ -88,7 +88,7 @@ fn serve(db: &Path, extra: &[&str]) -> (std::process::Child, std::net::SocketAdd
         ))
         .args(extra)
         .env_remove("TOKENLINE_BANK_DB");
-    let (child, addr, _log) = spawn_serve(cmd);
+    let Serving { child, addr, .. } = spawn_serve(cmd);
     (child, addr)
 }
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use lifecycle::*;
 use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
 use serde_json::Value;
-use serve_support::{json_serve, spawn_serve};
+use serve_support::{json_serve, spawn_serve, Serving};
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::process::Command;
@@ -159,7 +159,12 @@ fn json_logs_carry_request_route_status_latency_and_no_code_password_key_or_seed
     };
 
     let now = t0() + Duration::seconds(90);
-    let (mut child, addr, reader) = spawn_serve(json_serve(&db, now));
+    let Serving {
+        mut child,
+        addr,
+        log: reader,
+        ..
+    } = spawn_serve(json_serve(&db, now));
 
     let code_a = code(&seed_a, now);
     let code_b = code(&seed_b, now);
@@ -310,7 +315,12 @@ fn text_logs_to_a_pipe_carry_no_terminal_escape_codes() {
         .arg(&db)
         .env("TOKENLINE_LOG", "info")
         .env_remove("TOKENLINE_BANK_DB");
-    let (mut child, addr, reader) = spawn_serve(cmd);
+    let Serving {
+        mut child,
+        addr,
+        log: reader,
+        ..
+    } = spawn_serve(cmd);
     let (status, _, rid) = request(addr, "GET", "/v1/health", "none", "");
     assert_eq!(status, 200);
     // The access line is written after the answer: give the server a moment to flush it.
@@ -370,7 +380,9 @@ fn serve_json_logs(
     .env_remove("TOKENLINE_LOG")
     .env_remove("TOKENLINE_BANK_DB")
     .env_remove("TOKENLINE_CLOCK");
-    let (child, _, reader) = spawn_serve(cmd);
+    let Serving {
+        child, log: reader, ..
+    } = spawn_serve(cmd);
     (child, reader)
 }
 

@@ -4,10 +4,10 @@
 use super::bank_ok;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 /// A running `tokenline bank serve` (killed on drop) and its address.
@@ -30,27 +30,8 @@ pub fn serve(db: &Path, at: DateTime<Utc>, import_key: Option<&Path>) -> Server 
     if let Some(k) = import_key {
         cmd.arg("--import-key").arg(k);
     }
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(a) = line.strip_prefix("listening on ") {
-                let _ = tx.send(a.to_string());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("server did not start")
-        .parse()
-        .unwrap();
-    Server(child, addr)
+    let started = super::serve_support::spawn_serve(cmd);
+    Server(started.child, started.addr)
 }
 
 /// One request with the API key `key` (`body`: content type and bytes); the status and the

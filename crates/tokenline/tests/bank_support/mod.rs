@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 pub mod http;
+#[path = "../serve_support/mod.rs"]
+pub mod serve_support;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tokenline");
 const SECRET: &str = "kakunin-pass";

@@ -22,16 +22,21 @@ pub fn json_serve(db: &std::path::Path, at: chrono::DateTime<chrono::Utc>) -> Co
     cmd
 }
 
-/// Starts `cmd` (a `bank serve` on port 0) with its standard error piped: the child, the
-/// address it listens on (from its `listening on` line) and a thread that returns every line
-/// of its standard error once it exits.
-pub fn spawn_serve(
-    mut cmd: Command,
-) -> (
-    std::process::Child,
-    SocketAddr,
-    std::thread::JoinHandle<Vec<String>>,
-) {
+/// A started `bank serve`: the child (not killed on drop: the caller decides), the address
+/// it listens on, the lines of its standard error before its `listening on` line (e.g.
+/// `metrics on ADDR`), and a thread that returns every line of its standard error once it
+/// exits.
+pub struct Serving {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+    pub head: Vec<String>,
+    pub log: std::thread::JoinHandle<Vec<String>>,
+}
+
+/// Starts `cmd` (a `bank serve` on port 0) with its standard error piped and waits (30 s at
+/// most) for its `listening on ADDR` line. Panics with what it wrote when it exits first.
+/// The one way the tests start a server and learn its address (issue #10 review D7/D9/D10).
+pub fn spawn_serve(mut cmd: Command) -> Serving {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -40,22 +45,35 @@ pub fn spawn_serve(
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
+    let log = std::thread::spawn(move || {
         let mut lines = Vec::new();
+        let mut started = Some(tx);
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(a) = line.strip_prefix("listening on ") {
-                let _ = tx.send(a.to_string());
+                if let Some(tx) = started.take() {
+                    let _ = tx.send(Ok((a.trim().to_owned(), lines.clone())));
+                }
             }
             lines.push(line);
         }
+        if let Some(tx) = started {
+            let _ = tx.send(Err(lines.clone()));
+        }
         lines
     });
-    let addr: SocketAddr = rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("server did not start")
-        .parse()
-        .unwrap();
-    (child, addr, reader)
+    match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        Ok(Ok((addr, head))) => Serving {
+            child,
+            addr: addr.parse().unwrap(),
+            head,
+            log,
+        },
+        Ok(Err(lines)) => panic!("bank serve exited before listening: {}", lines.join("\n")),
+        Err(_) => {
+            let _ = child.kill();
+            panic!("bank serve did not say `listening on` within 30 s")
+        }
+    }
 }
 
 /// An answer: status, header lines (lower-case names), body.
