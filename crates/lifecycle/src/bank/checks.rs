@@ -251,19 +251,23 @@ impl<S: Store> Bank<S> {
     /// bank's CLI), a wrong password, a wrong code or an already-used code — and only then whether the actor may do `action`
     /// ([`user_may`]: class by policy, then the 利用権限).
     ///
-    /// `verdict` is [`Bank::precheck_secret`] of the same proof, reached before the write
-    /// transaction: the Argon2 work is not done while holding the database's only writer
-    /// (issue #10: a flood of wrong confirmation passwords held validations behind it). If
-    /// the stored hash changed in between, the password is verified here against the new one.
+    /// `proving` is [`Bank::precheck_secret`]'s answer for the caller's proof: its password
+    /// verdict was reached before the write transaction, so the Argon2 work is not done while
+    /// holding the database's only writer (issue #10: a flood of wrong confirmation passwords
+    /// held validations behind it). If the stored hash changed in between, the password is
+    /// verified here against the new one.
     pub(super) fn prove_actor(
         &self,
         tx: &mut dyn Tx,
-        caller: &Caller,
-        proof: &Proof,
-        verdict: &SecretVerdict,
+        proving: &Proving<'_>,
         action: CustomerAction,
         now: DateTime<Utc>,
     ) -> Result<Result<(User, Customer), Error>, StoreError> {
+        let Proving {
+            caller,
+            proof,
+            verdict,
+        } = proving;
         let max = self.policy.validation.max_failures;
         // The code's form first: a typing slip answers alike for any actor (no oracle).
         if crate::ids::OtpCode::parse(&proof.code).is_err() {
@@ -351,8 +355,18 @@ impl<S: Store> Bank<S> {
     /// ([`crate::Store::read`]), before the use case's write transaction: see
     /// [`Bank::prove_actor`]. An unknown actor, or one without a confirmation password, costs
     /// the same Argon2 work; a malformed code costs none (the proof fails on it first). A
-    /// store failure leaves the check to [`Bank::prove_actor`].
-    pub(super) fn precheck_secret(&self, proof: &Proof) -> SecretVerdict {
+    /// store failure leaves the check to [`Bank::prove_actor`]. Answers the proof, its caller
+    /// and the verdict together, what [`Bank::prove_actor`] takes.
+    pub(super) fn precheck_secret<'a>(&self, caller: &'a Caller, proof: &'a Proof) -> Proving<'a> {
+        Proving {
+            caller,
+            proof,
+            verdict: self.secret_verdict(proof),
+        }
+    }
+
+    /// [`Bank::precheck_secret`]'s verdict on `proof`'s confirmation secret.
+    fn secret_verdict(&self, proof: &Proof) -> SecretVerdict {
         let none = SecretVerdict {
             hash: None,
             right: false,
@@ -405,6 +419,14 @@ impl<S: Store> Bank<S> {
         tx.update_token(token)?;
         Ok(logins)
     }
+}
+
+/// A caller's proof with [`Bank::precheck_secret`]'s verdict on its confirmation secret, for
+/// [`Bank::prove_actor`] inside the use case's write transaction.
+pub(super) struct Proving<'a> {
+    caller: &'a Caller,
+    proof: &'a Proof,
+    verdict: SecretVerdict,
 }
 
 /// [`Bank::precheck_secret`]'s verdict: the hash it verified against (`None`: no actor or no

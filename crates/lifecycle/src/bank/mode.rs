@@ -21,22 +21,16 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<Vec<LoginId>, Error> {
         self.authorize(caller, Action::ChangeMode, "mode_change", now)?;
-        let verdict = self.precheck_secret(proof);
+        let proving = self.precheck_secret(caller, proof);
         self.run(|tx| {
             let mut entry = self.user_entry(now, caller, &proof.actor, "mode_change");
             entry.detail = format!("to {}", mode.as_str());
             let res: Result<(CustomerId, Vec<LoginId>), (Option<CustomerId>, Error)> = (|| {
-                let (_actor, mut customer) = match self.prove_actor(
-                    tx,
-                    caller,
-                    proof,
-                    &verdict,
-                    CustomerAction::ChangeMode,
-                    now,
-                )? {
-                    Ok(v) => v,
-                    Err(e) => return Ok(Err((None, e))),
-                };
+                let (_actor, mut customer) =
+                    match self.prove_actor(tx, &proving, CustomerAction::ChangeMode, now)? {
+                        Ok(v) => v,
+                        Err(e) => return Ok(Err((None, e))),
+                    };
                 if customer.mode == mode {
                     return Ok(Err((
                         Some(customer.id),
@@ -103,22 +97,16 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<SerialNumber, Error> {
         self.authorize(caller, Action::Unregister, "unregister", now)?;
-        let verdict = self.precheck_secret(proof);
+        let proving = self.precheck_secret(caller, proof);
         self.run(|tx| {
             let mut entry = self.user_entry(now, caller, &proof.actor, "unregister");
             entry.subject = Some(target.to_string());
             let res: Result<(CustomerId, SerialNumber), (Option<CustomerId>, Error)> = (|| {
-                let (_a, customer) = match self.prove_actor(
-                    tx,
-                    caller,
-                    proof,
-                    &verdict,
-                    CustomerAction::Unregister,
-                    now,
-                )? {
-                    Ok(v) => v,
-                    Err(e) => return Ok(Err((None, e))),
-                };
+                let (_a, customer) =
+                    match self.prove_actor(tx, &proving, CustomerAction::Unregister, now)? {
+                        Ok(v) => v,
+                        Err(e) => return Ok(Err((None, e))),
+                    };
                 let cid = Some(customer.id.clone());
                 let Some(mut u) = tx.user(&customer.id, target)? else {
                     return Ok(Err((cid, Error::UnknownUser(target.to_string()))));

@@ -23,7 +23,7 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<bool, Error> {
         self.authorize(caller, Action::GrantPermission, "permission_change", now)?;
-        let verdict = self.precheck_secret(proof);
+        let proving = self.precheck_secret(caller, proof);
         self.run(|tx| {
             let mut entry = self.user_entry(now, caller, &proof.actor, "permission_change");
             entry.subject = Some(target.to_string());
@@ -31,20 +31,14 @@ impl<S: Store> Bank<S> {
                 "token management {}",
                 if granted { "granted" } else { "withdrawn" }
             );
-            let (_master, customer) = match self.prove_actor(
-                tx,
-                caller,
-                proof,
-                &verdict,
-                CustomerAction::GrantPermission,
-                now,
-            )? {
-                Ok(v) => v,
-                Err(e) => {
-                    self.audit_proof_refusal(tx, caller, entry, &e)?;
-                    return Ok(Err(e));
-                }
-            };
+            let (_master, customer) =
+                match self.prove_actor(tx, &proving, CustomerAction::GrantPermission, now)? {
+                    Ok(v) => v,
+                    Err(e) => {
+                        self.audit_proof_refusal(tx, caller, entry, &e)?;
+                        return Ok(Err(e));
+                    }
+                };
             entry.customer = Some(customer.id.to_string());
             let Some(mut u) = tx.user(&customer.id, target)? else {
                 let err = Error::UnknownUser(target.to_string());

@@ -31,25 +31,19 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<TokenInfo, Error> {
         self.authorize(caller, Action::RegisterForOthers, "register_for", now)?;
-        let verdict = self.precheck_secret(proof);
+        let proving = self.precheck_secret(caller, proof);
         self.run(|tx| {
             let mut entry = self.user_entry(now, caller, &proof.actor, "register_for");
             entry.subject = Some(serial.to_string());
             entry.detail = format!("for {target}");
-            let (_admin, customer) = match self.prove_actor(
-                tx,
-                caller,
-                proof,
-                &verdict,
-                CustomerAction::RegisterForOthers,
-                now,
-            )? {
-                Ok(v) => v,
-                Err(e) => {
-                    self.audit_proof_refusal(tx, caller, entry, &e)?;
-                    return Ok(Err(e));
-                }
-            };
+            let (_admin, customer) =
+                match self.prove_actor(tx, &proving, CustomerAction::RegisterForOthers, now)? {
+                    Ok(v) => v,
+                    Err(e) => {
+                        self.audit_proof_refusal(tx, caller, entry, &e)?;
+                        return Ok(Err(e));
+                    }
+                };
             entry.customer = Some(customer.id.to_string());
             // The target is looked up in the actor's customer only (issue #15).
             let refused = match tx.user(&customer.id, target)? {

@@ -1,6 +1,6 @@
 //! Revocation by the customer's administrators (失効, DOMAIN.md §4; scope `customer-admin`).
 
-use super::checks::SecretVerdict;
+use super::checks::Proving;
 use super::{Bank, Proof};
 use crate::auth::{Action, Caller, CustomerAction};
 use crate::cooldown::{local_text, registration_allowed_from};
@@ -45,7 +45,7 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<Revocation, Error> {
         self.authorize(caller, Action::Revoke, "revoke", now)?;
-        let verdict = self.precheck_secret(proof);
+        let proving = self.precheck_secret(caller, proof);
         self.run(|tx| {
             let mut entry = self.user_entry(now, caller, &proof.actor, "revoke");
             entry.subject = Some(
@@ -55,7 +55,7 @@ impl<S: Store> Bank<S> {
                     .collect::<Vec<_>>()
                     .join(","),
             );
-            let outcome = self.revoke_in(tx, caller, proof, &verdict, targets, now)?;
+            let outcome = self.revoke_in(tx, &proving, targets, now)?;
             match outcome {
                 Ok((customer, r)) => {
                     for t in &r.tokens {
@@ -94,9 +94,7 @@ impl<S: Store> Bank<S> {
     fn revoke_in(
         &self,
         tx: &mut dyn Tx,
-        caller: &Caller,
-        proof: &Proof,
-        verdict: &SecretVerdict,
+        proving: &Proving<'_>,
         targets: &[LoginId],
         now: DateTime<Utc>,
     ) -> Result<Result<(CustomerId, Revocation), (Option<CustomerId>, Error)>, StoreError> {
@@ -106,11 +104,10 @@ impl<S: Store> Bank<S> {
                 Error::InvalidInput("select at least one user to revoke".into()),
             )));
         }
-        let (actor, customer) =
-            match self.prove_actor(tx, caller, proof, verdict, CustomerAction::Revoke, now)? {
-                Ok(v) => v,
-                Err(e) => return Ok(Err((None, e))),
-            };
+        let (actor, customer) = match self.prove_actor(tx, proving, CustomerAction::Revoke, now)? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err((None, e))),
+        };
         let refuse = |e: Error| Ok(Err((Some(actor.customer.clone()), e)));
         let mut tokens: Vec<TokenInfo> = Vec::new();
         for login in targets {

@@ -86,24 +86,18 @@ impl<S: Store> Bank<S> {
             now,
         )?;
         let hash = self.hash_login_password(password)?;
-        let verdict = self.precheck_secret(proof);
+        let proving = self.precheck_secret(caller, proof);
         self.run(|tx| {
             let mut e = self.user_entry(now, caller, &proof.actor, "login_password_set");
             e.subject = Some(target.to_string());
-            let (_master, customer) = match self.prove_actor(
-                tx,
-                caller,
-                proof,
-                &verdict,
-                CustomerAction::SetLoginPassword,
-                now,
-            )? {
-                Ok(v) => v,
-                Err(err) => {
-                    self.audit_proof_refusal(tx, caller, e, &err)?;
-                    return Ok(Err(err));
-                }
-            };
+            let (_master, customer) =
+                match self.prove_actor(tx, &proving, CustomerAction::SetLoginPassword, now)? {
+                    Ok(v) => v,
+                    Err(err) => {
+                        self.audit_proof_refusal(tx, caller, e, &err)?;
+                        return Ok(Err(err));
+                    }
+                };
             e.customer = Some(customer.id.to_string());
             let Some(mut u) = tx.user(&customer.id, target)? else {
                 let err = Error::UnknownUser(target.to_string());
