@@ -249,9 +249,7 @@ impl<S: Store> Bank<S> {
         who: &UserRef,
         now: DateTime<Utc>,
     ) -> Result<OtpState, Error> {
-        self.authorize(caller, Action::Skip, "skip_registration", now)?;
-        self.first_factor_guard(caller, who, "skip_registration", now)?;
-        self.skip_vouched(caller, who, false, now)
+        self.skip(caller, who, false, now)
     }
 
     /// [`Bank::skip_registration`] for a caller that has just proved the user's first factor
@@ -263,8 +261,24 @@ impl<S: Store> Bank<S> {
         who: &UserRef,
         now: DateTime<Utc>,
     ) -> Result<OtpState, Error> {
+        self.skip(caller, who, true, now)
+    }
+
+    /// [`Bank::skip_registration`] (`signed_in` false: the caller must vouch for the first
+    /// factor by policy, [`Bank::first_factor_guard`]) and
+    /// [`Bank::skip_registration_signed_in`] (true: the caller has just proved it).
+    fn skip(
+        &self,
+        caller: &Caller,
+        who: &UserRef,
+        signed_in: bool,
+        now: DateTime<Utc>,
+    ) -> Result<OtpState, Error> {
         self.authorize(caller, Action::Skip, "skip_registration", now)?;
-        self.skip_vouched(caller, who, true, now)
+        if !signed_in {
+            self.first_factor_guard(caller, who, "skip_registration", now)?;
+        }
+        self.skip_vouched(caller, who, signed_in, now)
     }
 
     /// The skip of `who`, whose first factor the caller vouches for: audited, under the user
