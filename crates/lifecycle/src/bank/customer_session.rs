@@ -246,7 +246,7 @@ impl<S: Store> Bank<S> {
         user: &UserRef,
         now: DateTime<Utc>,
     ) -> Option<String> {
-        let issued = if self.tells_state(caller) {
+        let issued = if self.vouches_for_first_factor(caller) {
             now
         } else {
             let signed = self

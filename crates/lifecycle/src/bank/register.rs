@@ -23,11 +23,13 @@ enum InHand {
 }
 
 impl<S: Store> Bank<S> {
-    /// Whether `caller` may learn a login's registration state (that it exists, its token,
-    /// its cool-down): the bank's CLI always, clients when the policy's
-    /// `validation.registration_state_to_clients` says they call after their own first factor
-    /// (issue #10: no oracle otherwise). Register, skip and validate ask it.
-    pub(super) fn tells_state(&self, caller: &Caller) -> bool {
+    /// Whether the bank trusts `caller` to have proved the user's first factor (login
+    /// password) itself: the bank's CLI always; an API client (the internet-banking front
+    /// end) when the policy's `validation.registration_state_to_clients` is set. Such a caller
+    /// registers and skips for a named user, and may learn a login's registration state (that
+    /// it exists, its token, its cool-down); anyone else must not (issue #10: no oracle) and
+    /// acts inside the user's session. Register, skip and validate ask it.
+    pub(super) fn vouches_for_first_factor(&self, caller: &Caller) -> bool {
         matches!(caller, Caller::Local(_)) || self.policy.validation.registration_state_to_clients
     }
 

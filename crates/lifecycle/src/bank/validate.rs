@@ -127,7 +127,7 @@ impl<S: Store> Bank<S> {
             return as_unknown(tx, entry);
         };
         let mut user = stored.clone();
-        let tell_state = self.tells_state(caller);
+        let tell_state = self.vouches_for_first_factor(caller);
         if user.serial.is_none() && !tell_state {
             let state = user.otp_state(None, now);
             entry.detail = format!(
