@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use tower::ServiceExt;
 
+pub mod http1;
+
 /// A staging clock the test moves (seconds since the epoch); starts at 2023-04-12 20:59 JST.
 #[derive(Clone)]
 pub struct Clock(Arc<AtomicI64>);
@@ -332,7 +334,7 @@ pub fn serve_pages(
     .unwrap()
 }
 
-/// One request over its own TCP connection to a real server at `addr` (`Host` its address),
+/// One request over its own TCP connection to a real server at `addr` ([`http1::send`]),
 /// with the header lines `headers` and `body`: status, the session cookie it sets, body.
 pub fn tcp(
     addr: std::net::SocketAddr,
@@ -341,31 +343,8 @@ pub fn tcp(
     headers: &[&str],
     body: &str,
 ) -> (u16, Option<String>, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for h in headers {
-        req.push_str(&format!("{h}\r\n"));
-    }
-    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-    s.write_all(req.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let out = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let cookie = head.lines().find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.eq_ignore_ascii_case("set-cookie")
-            .then(|| v.trim().split(';').next().unwrap_or("").to_owned())
-    });
-    (status, cookie, body.to_owned())
+    let a = http1::send(addr, method, path, headers, body);
+    (a.status, a.cookie(), a.body)
 }
 
 /// Logs `login` of [`admin_bank`] in over TCP (login password, then the next time step's
