@@ -390,19 +390,8 @@ fn bank_cli_serve_answers_over_loopback() {
     )
     .unwrap();
     let key = added["key"].as_str().unwrap().to_owned();
-    let mut cmd = Command::new(BIN);
-    cmd.args([
-        "bank",
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--workers",
-        "2",
-        "--db",
-    ])
-    .arg(b.db())
-    .arg("--clock")
-    .arg(format!("fixed:{}", t.to_rfc3339()));
+    let mut cmd = bank_support::serve_support::serve_cmd(b.db(), t);
+    cmd.args(["--workers", "2"]);
     let started = bank_support::serve_support::spawn_serve(cmd);
     let _child = Child(started.child);
     let addr = started.addr;

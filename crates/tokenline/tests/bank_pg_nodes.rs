@@ -93,23 +93,10 @@ fn start_node(url: &str, key: &Path, clock: DateTime<Utc>) -> Node {
 }
 
 fn start_node_with(url: &str, key: &Path, clock: DateTime<Utc>, extra: &[&str]) -> Node {
-    let mut cmd = Command::new(BIN);
-    cmd.args([
-        "bank",
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--workers",
-        "4",
-        "--db",
-        url,
-    ])
-    .arg("--key-file")
-    .arg(key)
-    .arg("--clock")
-    .arg(format!("fixed:{}", clock.to_rfc3339()))
-    .args(extra)
-    .env_remove("TOKENLINE_BANK_DB");
+    let mut cmd = serve_support::serve_cmd(url, clock);
+    cmd.args(["--workers", "4", "--key-file"])
+        .arg(key)
+        .args(extra);
     let started = serve_support::spawn_serve(cmd);
     // `metrics on ADDR` comes before `listening on ADDR`.
     let metrics = started

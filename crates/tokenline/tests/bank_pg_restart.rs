@@ -245,22 +245,8 @@ fn postgres_restarted_under_a_node_errors_meanwhile_then_recovers_losing_nothing
         }
         api_key.expose().to_owned()
     };
-    let mut cmd = Command::new(BIN);
-    cmd.args([
-        "bank",
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--workers",
-        "2",
-        "--db",
-        &pg.url,
-    ])
-    .arg("--key-file")
-    .arg(&key)
-    .arg("--clock")
-    .arg(format!("fixed:{}", now.to_rfc3339()))
-    .env_remove("TOKENLINE_BANK_DB");
+    let mut cmd = serve_support::serve_cmd(&pg.url, now);
+    cmd.args(["--workers", "2", "--key-file"]).arg(&key);
     let started = serve_support::spawn_serve(cmd);
     let addr = started.addr;
     let _node = Node(started.child);

@@ -7,7 +7,6 @@ use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 /// A running `tokenline bank serve` (killed on drop) and its address.
@@ -22,11 +21,7 @@ impl Drop for Server {
 
 /// Serves `db` at the fixed time `at`, with `--import-key` when given.
 pub fn serve(db: &Path, at: DateTime<Utc>, import_key: Option<&Path>) -> Server {
-    let mut cmd = Command::new(super::BIN);
-    cmd.args(["bank", "serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .arg("--clock")
-        .arg(format!("fixed:{}", at.to_rfc3339()));
+    let mut cmd = super::serve_support::serve_cmd(db, at);
     if let Some(k) = import_key {
         cmd.arg("--import-key").arg(k);
     }

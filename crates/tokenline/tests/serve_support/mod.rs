@@ -12,18 +12,30 @@ pub use http1::{send, Answer};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tokenline");
 
+/// `tokenline bank serve` of `db` (a file or a PostgreSQL URL) on 127.0.0.1, port 0, at the
+/// fixed time `at`, not reading `TOKENLINE_BANK_DB`.
+pub fn serve_cmd(db: impl AsRef<std::ffi::OsStr>, at: chrono::DateTime<chrono::Utc>) -> Command {
+    let mut cmd = Command::new(BIN);
+    serve_args(&mut cmd, db.as_ref(), at);
+    cmd
+}
+
 /// `tokenline --log-format json bank serve` of `db` on 127.0.0.1, port 0, at the fixed time
 /// `at`, logging at INFO (the access lines).
 pub fn json_serve(db: &std::path::Path, at: chrono::DateTime<chrono::Utc>) -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.args(["--log-format", "json", "bank", "serve"])
-        .args(["--listen", "127.0.0.1:0", "--db"])
+    cmd.args(["--log-format", "json"])
+        .env("TOKENLINE_LOG", "info");
+    serve_args(&mut cmd, db.as_ref(), at);
+    cmd
+}
+
+fn serve_args(cmd: &mut Command, db: &std::ffi::OsStr, at: chrono::DateTime<chrono::Utc>) {
+    cmd.args(["bank", "serve", "--listen", "127.0.0.1:0", "--db"])
         .arg(db)
         .arg("--clock")
         .arg(format!("fixed:{}", at.to_rfc3339()))
-        .env("TOKENLINE_LOG", "info")
         .env_remove("TOKENLINE_BANK_DB");
-    cmd
 }
 
 /// A started `bank serve`: the child (not killed on drop: the caller decides), the address
