@@ -8,6 +8,22 @@ mod bank_support;
 use bank_support::{bank, bank_db, bank_ok};
 use serde_json::Value;
 
+/// `bank audit verify` of `db`, which must refuse the log at entry 1 (exit 1, and `--json`
+/// says `"ok":false,"broken_at":1`): what it said, never "intact".
+fn refused_verify(db: &std::path::Path) -> String {
+    let (ok, out, said) = bank(db, &["audit", "verify"]);
+    assert!(!ok, "refused: {out}{said}");
+    assert!(!said.contains("audit chain intact"), "{said}");
+    let (ok, out, _) = bank(db, &["audit", "verify", "--json"]);
+    assert!(!ok);
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (v["ok"].as_bool(), v["broken_at"].as_i64()),
+        (Some(false), Some(1))
+    );
+    said
+}
+
 /// `bank init` writes the log's first entry (`bank_init`, by the OS user), so a bank's log is
 /// never empty; a log emptied by whoever can write the database file is not "intact": verify
 /// exits 1 saying the log is empty and how to check against a recorded head. Without
@@ -47,24 +63,83 @@ fn an_emptied_audit_log_is_not_reported_intact() {
         .unwrap()
         .execute("DELETE FROM audit", [])
         .unwrap();
-    let (ok, out, said) = bank(&db, &["audit", "verify"]);
-    assert!(!ok, "an emptied log is refused: {out}{said}");
+    let said = refused_verify(&db);
     assert!(
         said.contains("audit log NOT intact: the log is empty")
             && said.contains("never is after `tokenline bank init`")
             && said.contains("tokenline bank audit verify --expect-head"),
         "{said}"
     );
-    assert!(!said.contains("audit chain intact"), "{said}");
-    let (ok, out, _) = bank(&db, &["audit", "verify", "--json"]);
-    assert!(!ok);
-    let v: Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(
-        (v["ok"].as_bool(), v["broken_at"].as_i64()),
-        (Some(false), Some(1))
-    );
     let (ok, _, said) = bank(&db, &["audit", "verify", "--expect-head", &head]);
     assert!(!ok, "{said}");
+}
+
+/// Issue #10 review: `bank init` writes entry 1, `bank_init`; a log whose start was cut —
+/// every entry deleted by a writer of the database file, then new ones appended by the bank
+/// from the genesis link — holds together, so verify also requires entry 1 to be `bank_init`:
+/// exit 1 naming the entry's sequence number and action and what to do. A bank whose log
+/// began before `bank init` recorded it verifies with `--log-began-before-bank-init`, and
+/// is told that the start was not checked.
+#[test]
+fn a_log_not_beginning_with_bank_init_is_reported_unless_it_began_before_bank_init() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = bank_db(dir.path());
+    bank_ok(&db, &["customer", "add", "C1", "--name", "データ商事"]);
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("DELETE FROM audit", [])
+        .unwrap();
+    bank_ok(&db, &["customer", "add", "C2", "--name", "別会社"]);
+    let log = bank_ok(&db, &["audit", "--json"]);
+    let first: Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (first["id"].as_i64(), first["action"].as_str()),
+        (Some(1), Some("customer_add"))
+    );
+
+    let said = refused_verify(&db);
+    assert!(
+        said.contains(
+            "audit log NOT intact: the log begins with entry 1, `customer_add`, not `bank_init`"
+        ) && said.contains("tokenline bank audit verify --expect-head COUNT:LINK")
+            && said.contains("--log-began-before-bank-init"),
+        "{said}"
+    );
+
+    let said = bank_ok(&db, &["audit", "verify", "--log-began-before-bank-init"]);
+    assert!(
+        said.contains("audit chain intact: 1 entry;")
+            && said.contains("its start was not checked (--log-began-before-bank-init"),
+        "{said}"
+    );
+    let out = bank_ok(
+        &db,
+        &["audit", "verify", "--log-began-before-bank-init", "--json"],
+    );
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (v["ok"].as_bool(), v["start_checked"].as_bool()),
+        (Some(true), Some(false))
+    );
+}
+
+/// A bank's own log (entry 1 `bank_init`) verifies without the flag and says its start was
+/// checked in `--json`.
+#[test]
+fn a_log_beginning_with_bank_init_verifies_with_its_start_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = bank_db(dir.path());
+    bank_ok(&db, &["customer", "add", "C1", "--name", "データ商事"]);
+    let out = bank_ok(&db, &["audit", "verify", "--json"]);
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (
+            v["ok"].as_bool(),
+            v["entries"].as_u64(),
+            v["start_checked"].as_bool()
+        ),
+        (Some(true), Some(2), Some(true))
+    );
 }
 
 /// Issue #10 review: on SQLite the master key (from which the audit key is derived) goes

@@ -17,10 +17,12 @@
 
 mod chain;
 mod head;
+mod start;
 mod text;
 
 pub use chain::*;
 pub use head::*;
+pub use start::*;
 pub use text::*;
 
 use chrono::{DateTime, Utc};

@@ -3,7 +3,8 @@
 
 use super::Bank;
 use crate::audit::{
-    check_head, verify_chain, AuditEntry, AuditHead, AuditQuery, BrokenLink, ChainCheck, HeadLost,
+    check_head, check_start, verify_chain, AuditEntry, AuditHead, AuditQuery, BrokenLink,
+    ChainCheck, HeadLost, LogStart,
 };
 use crate::auth::{user_may, Action, Caller, CustomerAction};
 use crate::error::Error;
@@ -266,27 +267,33 @@ impl<S: Store> Bank<S> {
     }
 
     /// Checks the whole audit chain under the store's audit key (scope `audit`):
-    /// `Ok(Ok(check))` when it holds, `Ok(Err(link))` naming the first broken link.
+    /// `Ok(Ok(check))` when it holds, `Ok(Err(link))` naming the first broken link. How the
+    /// log began is not checked ([`LogStart::BeforeBankInit`]; `bank audit verify` checks it
+    /// with [`Bank::verify_audit_against`]).
     pub fn verify_audit(
         &self,
         caller: &Caller,
         now: DateTime<Utc>,
     ) -> Result<Result<ChainCheck, BrokenLink>, Error> {
-        self.verify_audit_against(caller, None, now)
+        self.verify_audit_against(caller, None, LogStart::BeforeBankInit, now)
     }
 
-    /// [`Bank::verify_audit`], and when `expect` is given, that the log still reaches the
-    /// head kept outside the database ([`check_head`]: a cut tail, a rewritten log).
+    /// [`Bank::verify_audit`]; then, under [`LogStart::BankInit`], that entry 1 is the
+    /// `bank_init` that `bank init` writes ([`check_start`]: a cut start); and when `expect`
+    /// is given, that the log still reaches the head kept outside the database
+    /// ([`check_head`]: a cut tail, a rewritten log). The first failure is answered.
     pub fn verify_audit_against(
         &self,
         caller: &Caller,
         expect: Option<&AuditHead>,
+        start: LogStart,
         now: DateTime<Utc>,
     ) -> Result<Result<ChainCheck, BrokenLink>, Error> {
         self.authorize(caller, Action::ReadAudit, "audit_verify", now)?;
         let all = self.store.read(|tx| tx.audit(&AuditQuery::default()))?;
         let key = self.store.audit_key();
         Ok(verify_chain(&all, Some(key)).and_then(|check| {
+            check_start(&all, start)?;
             expect
                 .map_or(Ok(()), |h| check_head(&all, h))
                 .map(|()| check)

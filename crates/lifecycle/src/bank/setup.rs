@@ -57,10 +57,10 @@ impl<S: Store> Bank<S> {
         detail: &str,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
-        self.authorize(caller, Action::ManageAccess, "bank_init", now)?;
+        self.authorize(caller, Action::ManageAccess, crate::audit::BANK_INIT, now)?;
         refuse_control("init detail", detail)?;
         self.run(|tx| {
-            let mut e = self.entry(now, caller, caller.actor(), "bank_init");
+            let mut e = self.entry(now, caller, caller.actor(), crate::audit::BANK_INIT);
             e.detail = detail.to_owned();
             self.record(tx, e)?;
             Ok(Ok(()))

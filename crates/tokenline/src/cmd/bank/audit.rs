@@ -1,9 +1,9 @@
-//! `bank audit [--customer C] [--limit N]`, `bank audit verify [--expect-head COUNT:LINK]`
-//! and `bank audit head`.
+//! `bank audit [--customer C] [--limit N]`, `bank audit verify [--expect-head COUNT:LINK]
+//! [--log-began-before-bank-init]` and `bank audit head`.
 
 use super::common::{json_line, say, DbArgs};
 use anyhow::bail;
-use lifecycle::audit::{escape, AuditHead};
+use lifecycle::audit::{escape, AuditHead, LogStart};
 use lifecycle::AuditQuery;
 
 /// Show the audit log: every administrative action, every login and every refusal (never a
@@ -15,8 +15,10 @@ use lifecycle::AuditQuery;
 ///
 /// `bank audit verify` checks the keyed hash chain (each entry holds the link of the one
 /// before, an HMAC-SHA-256 under a key derived from the master key) and names the first
-/// broken link (exit code 1). An empty log is not intact (exit code 1): `bank init` writes the
-/// first entry. A chain cut at its end still holds together: keep the head that `bank audit
+/// broken link (exit code 1). An empty log is not intact (exit code 1), nor one whose entry 1
+/// is not `bank_init`, the first entry `bank init` writes (its start was cut); a bank whose
+/// log began before `bank init` recorded it verifies with `--log-began-before-bank-init`. A
+/// chain cut at its end still holds together: keep the head that `bank audit
 /// head` prints (or `bank serve` logs) outside the database, and check against it with `bank
 /// audit verify --expect-head COUNT:LINK` (without it, the output says a cut tail cannot be
 /// detected).
@@ -47,6 +49,11 @@ enum Sub {
         /// must still hold that entry with that link (a cut tail or a rewrite is reported).
         #[arg(long, value_name = "COUNT:LINK")]
         expect_head: Option<AuditHead>,
+        /// This bank's log began before `bank init` recorded its first entry (`bank_init`):
+        /// do not require entry 1 to be `bank_init`. Without it, a log that begins with any
+        /// other entry is reported (its start was cut).
+        #[arg(long)]
+        log_began_before_bank_init: bool,
     },
     /// Print the head of the log, `COUNT:LINK` (entries, last link), to keep outside the
     /// database (`--json`: `{"count","link"}`).
@@ -60,7 +67,18 @@ impl Cmd {
     /// Runs the command.
     pub fn run(self) -> anyhow::Result<()> {
         match self.verify {
-            Some(Sub::Verify { db, expect_head }) => return verify(&db, expect_head.as_ref()),
+            Some(Sub::Verify {
+                db,
+                expect_head,
+                log_began_before_bank_init,
+            }) => {
+                let start = if log_began_before_bank_init {
+                    LogStart::BeforeBankInit
+                } else {
+                    LogStart::BankInit
+                };
+                return verify(&db, expect_head.as_ref(), start);
+            }
             Some(Sub::Head { db }) => {
                 let o = db.open()?;
                 let head = o.bank.audit_head(&o.caller, o.now())?;
@@ -116,9 +134,12 @@ const NO_HEAD_NOTE: &str = "a cut tail cannot be detected without --expect-head 
 
 /// `bank audit verify`: exit 0 when the chain holds (and reaches the expected head), 1 when
 /// it breaks, naming where.
-fn verify(db: &DbArgs, expect: Option<&AuditHead>) -> anyhow::Result<()> {
+fn verify(db: &DbArgs, expect: Option<&AuditHead>, start: LogStart) -> anyhow::Result<()> {
     let o = db.open()?;
-    match o.bank.verify_audit_against(&o.caller, expect, o.now())? {
+    match o
+        .bank
+        .verify_audit_against(&o.caller, expect, start, o.now())?
+    {
         Ok(check) => {
             if db.json {
                 json_line(&serde_json::json!({
@@ -130,6 +151,9 @@ fn verify(db: &DbArgs, expect: Option<&AuditHead>) -> anyhow::Result<()> {
                     "expected_head": expect.map(ToString::to_string),
                     // Without a head kept elsewhere a cut tail cannot be seen.
                     "tail_checked": expect.is_some(),
+                    // Whether entry 1 had to be bank_init (not under
+                    // --log-began-before-bank-init).
+                    "start_checked": start == LogStart::BankInit,
                 }))?;
             }
             if !check.fully_checked() {
@@ -139,9 +163,15 @@ fn verify(db: &DbArgs, expect: Option<&AuditHead>) -> anyhow::Result<()> {
                 || format!("; {}", NO_HEAD_NOTE),
                 |h| format!("; it reaches the expected head {h}"),
             );
+            let start = match start {
+                LogStart::BankInit => "",
+                LogStart::BeforeBankInit => {
+                    "; its start was not checked (--log-began-before-bank-init: entry 1 need not be bank_init)"
+                }
+            };
             say(
                 db.json,
-                &format!("{}; head {}{against}", check.summary(), check.head),
+                &format!("{}; head {}{against}{start}", check.summary(), check.head),
             );
             Ok(())
         }
@@ -151,7 +181,7 @@ fn verify(db: &DbArgs, expect: Option<&AuditHead>) -> anyhow::Result<()> {
                     &serde_json::json!({"ok": false, "broken_at": link.id, "what": link.what}),
                 )?;
             }
-            if link.is_empty_log() {
+            if link.is_empty_log() || link.is_cut_start() {
                 bail!("audit log NOT intact: {}", link.what)
             }
             bail!("{link}: the log was altered at or before this entry")
