@@ -342,10 +342,7 @@ pub enum Error {
 /// `1 attempt`, `2 attempts`, `0 attempts`: the count of attempts left, in the plural that
 /// fits it (issue #10 review: "1 attempts left").
 pub fn attempts(remaining: &u32) -> String {
-    match remaining {
-        1 => "1 attempt".to_owned(),
-        n => format!("{n} attempts"),
-    }
+    crate::plural::count(*remaining as usize, "attempt")
 }
 
 /// Who reads an error's message, for the few errors whose remedy is done differently on each

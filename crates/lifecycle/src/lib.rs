@@ -30,6 +30,7 @@ pub mod ids;
 pub mod memory;
 pub mod migration_contract;
 pub mod model;
+pub mod plural;
 pub mod policy;
 pub mod rules_ja;
 pub mod secret;

@@ -425,9 +425,8 @@ fn users_list_past_the_last_page_is_an_error_not_page_1() {
             .unwrap_err();
         assert_eq!(e.code(), "invalid_input");
         assert!(
-            e.to_string().contains(&format!(
-                "page {page} does not exist: 7 user(s) make 1 page(s)"
-            )),
+            e.to_string()
+                .contains(&format!("page {page} does not exist: 7 users make 1 page")),
             "{e}"
         );
     }

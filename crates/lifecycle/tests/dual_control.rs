@@ -85,7 +85,7 @@ fn a_removed_operators_request_lapses_and_cannot_be_approved() {
     assert!(
         removal
             .detail
-            .contains(&format!("pending request(s) {} lapsed", request.id)),
+            .contains(&format!("pending 1 request lapsed: {}", request.id)),
         "{}",
         removal.detail
     );

@@ -46,8 +46,8 @@ impl<M: MailStore> Mailroom<M> {
                 .collect();
             if !shipped.is_empty() {
                 let err = Error::InvalidInput(format!(
-                    "campaign {id} cannot be cancelled: {} envelope(s) already shipped ({}); their tokens are with the customers",
-                    shipped.len(),
+                    "campaign {id} cannot be cancelled: {} already shipped ({}); their tokens are with the customers",
+                    lifecycle::plural::count(shipped.len(), "envelope"),
                     shipped.join(", ")
                 ));
                 Self::refused(tx, ev, &err)?;

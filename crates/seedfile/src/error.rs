@@ -173,7 +173,7 @@ pub enum Error {
     /// Sealed records (seeds born on the token, `spec/seedfile.md` §9) that failed the bank's
     /// checks — device list, device signature, opening, the two recorded codes. Each entry
     /// names a serial and the check it failed; nothing was imported.
-    #[error("{} sealed record(s) failed the checks, nothing was imported: {}", .0.len(), .0.iter().map(|(s, r)| format!("serial {s}: {r}")).collect::<Vec<_>>().join("; "))]
+    #[error("{} of the sealed records failed the checks, nothing was imported: {}", .0.len(), .0.iter().map(|(s, r)| format!("serial {s}: {r}")).collect::<Vec<_>>().join("; "))]
     SealedChecks(Vec<(String, String)>),
 
     /// The signed device list (`line enroll`) is unusable.

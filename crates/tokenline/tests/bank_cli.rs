@@ -684,7 +684,7 @@ fn bank_it_lists_and_shows_customers_and_tokens_sets_passwords_and_removes_users
     let b = bank_004();
     let out = b.ok(&["customer", "list"], None);
     assert!(out.contains("C1") && out.contains("データ商事"), "{out}");
-    assert!(out.contains("page 1/1, 1 customer(s)"), "{out}");
+    assert!(out.contains("page 1/1, 1 customer"), "{out}");
     let err = b.refused(&["customer", "list", "--page", "9"], None);
     assert!(err.contains("page 9 does not exist"), "{err}");
     let v: Value =

@@ -100,7 +100,7 @@ fn scrapped_serial_is_void_and_counted_by_status_and_labels() {
     assert!(
         labels
             .stderr
-            .contains("1 scrapped serial(s) get no label: 10000004"),
+            .contains("no label for 1 scrapped serial: 10000004"),
         "{}",
         labels.stderr
     );

@@ -318,7 +318,7 @@ fn readme_bank_blocks_run_as_written_on_the_factory_batch() {
             "user permission",
         ),
         (
-            "customer C0001 (individual mode): page 1/1, 2 user(s)",
+            "customer C0001 (individual mode): page 1/1, 2 users",
             "users list",
         ),
         ("token 10000010 revoked (失効) for hanako", "revoke"),
@@ -327,7 +327,7 @@ fn readme_bank_blocks_run_as_written_on_the_factory_batch() {
             "revoke: when registration opens",
         ),
         ("accepted: taro logged in with token 10000009", "validate"),
-        ("page 1/1, 1 customer(s)", "customer list"),
+        ("page 1/1, 1 customer", "customer list"),
         ("confirmation password of hanako set", "user set-password"),
         ("user hanako removed", "user remove"),
         (

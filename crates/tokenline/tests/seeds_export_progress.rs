@@ -127,8 +127,8 @@ fn export_of_a_batch_in_progress_is_refused_without_partial() {
     assert_eq!(e.code, Some(1), "{}", e.stderr);
     for part in [
         "batch P1 is still in progress",
-        "1 token(s) are in flight",
-        "3 token(s) locked so far",
+        "1 token in flight",
+        "3 tokens locked so far",
         "--partial",
         "line run --journal",
         "--resume",
@@ -158,7 +158,7 @@ fn export_while_a_line_run_writes_the_journal_is_refused_without_partial() {
     assert!(
         e.stderr.contains("batch P1 is still in progress")
             && e.stderr.contains("is writing its journal")
-            && e.stderr.contains("2 token(s) locked so far")
+            && e.stderr.contains("2 tokens locked so far")
             && e.stderr.contains("wait for the run to finish")
             && e.stderr.contains("--partial"),
         "{}",

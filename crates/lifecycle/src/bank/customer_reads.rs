@@ -68,12 +68,15 @@ pub(super) fn page_offset(page: usize) -> u64 {
     u64::try_from(rows).unwrap_or(u64::MAX)
 }
 
-/// Checks a page number against the page count (a page past the end is an error, issue #15).
+/// Checks a page number against the page count (a page past the end is an error, issue #15);
+/// `what`: the singular noun of the rows (`"customer"`).
 pub(super) fn check_page(page: usize, total: usize, what: &str) -> Result<usize, Error> {
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     if page == 0 || page > pages {
         return Err(Error::InvalidInput(format!(
-            "page {page} does not exist: {total} {what} make {pages} page(s) of {PAGE_SIZE}; ask for a page from 1 to {pages}"
+            "page {page} does not exist: {} make {} of {PAGE_SIZE}; ask for a page from 1 to {pages}",
+            crate::plural::count(total, what),
+            crate::plural::count(pages, "page")
         )));
     }
     Ok(pages)
@@ -95,7 +98,7 @@ impl<S: Store> Bank<S> {
         self.run(|tx| {
             let (total, rows) = tx.customers_page(page_offset(page), PAGE_SIZE as u64)?;
             let total = count(total);
-            let pages = match check_page(page, total, "customer(s)") {
+            let pages = match check_page(page, total, "customer") {
                 Ok(p) => p,
                 Err(e) => return Ok(Err(e)),
             };

@@ -126,7 +126,7 @@ impl<S: Store> Bank<S> {
                     row: user_row(u, token.as_ref(), now),
                 });
             }
-            e.detail = format!("{} user(s)", users.len());
+            e.detail = crate::plural::count(users.len(), "user");
             self.record(tx, e)?;
             Ok(Ok(CustomerView {
                 id: c.id,

@@ -200,12 +200,16 @@ impl<S: Store> Bank<S> {
                 tx.delete_session(&s.token_hash)?;
             }
             e.detail = format!(
-                "token {} revoked, {} session(s) ended",
+                "token {} revoked, {} ended",
                 op.serial,
-                sessions.len()
+                crate::plural::count(sessions.len(), "session")
             );
             if !lapsing.is_empty() {
-                e.detail += &format!(", pending request(s) {} lapsed", lapsing.join(", "));
+                e.detail += &format!(
+                    ", pending {} lapsed: {}",
+                    crate::plural::count(lapsing.len(), "request"),
+                    lapsing.join(", ")
+                );
             }
             self.record(tx, e)?;
             Ok(Ok(sessions.len()))

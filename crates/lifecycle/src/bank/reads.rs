@@ -180,14 +180,10 @@ impl<S: Store> Bank<S> {
                 })
                 .collect();
             let total = users.len();
-            let pages = total.div_ceil(PAGE_SIZE).max(1);
-            // A page past the end is an error, not page 1 (issue #15): the caller asked for
-            // rows that do not exist.
-            if page == 0 || page > pages {
-                return Ok(Err(Error::InvalidInput(format!(
-                    "page {page} does not exist: {total} user(s) make {pages} page(s) of {PAGE_SIZE}; ask for a page from 1 to {pages}"
-                ))));
-            }
+            let pages = match super::customer_reads::check_page(page, total, "user") {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(e)),
+            };
             let mut rows = Vec::new();
             for u in users
                 .into_iter()

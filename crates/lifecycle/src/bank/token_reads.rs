@@ -37,7 +37,7 @@ impl<S: Store> Bank<S> {
         self.run(|tx| {
             let (total, rows) = tx.tokens_page(filter, page_offset(page), PAGE_SIZE as u64)?;
             let total = usize::try_from(total).unwrap_or(usize::MAX);
-            let pages = match check_page(page, total, "token(s)") {
+            let pages = match check_page(page, total, "token") {
                 Ok(p) => p,
                 Err(e) => return Ok(Err(e)),
             };

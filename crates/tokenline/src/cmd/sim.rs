@@ -7,6 +7,7 @@
 //! swaps, unplugs) go to stderr. Runs until SIGINT/SIGTERM, or with `--exit-when-done` until
 //! every fed token is locked. Exit codes: 0 stopped normally; 1 could not start.
 
+use lifecycle::plural::count;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -137,8 +138,8 @@ impl Cmd {
                 .with_context(|| format!("cannot write the ready file {}", path.display()))?;
         }
         eprintln!(
-            "{} simulated token(s) ready in {}; Ctrl-C to stop",
-            stations.len(),
+            "{} ready in {}; Ctrl-C to stop",
+            count(stations.len(), "simulated token"),
             state_dir.display()
         );
 

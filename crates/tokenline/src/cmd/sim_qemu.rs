@@ -19,6 +19,7 @@
 //! is stopped and the links removed. A QEMU token keeps its state in RAM: stopping it is
 //! pulling the battery, and every start gives blank tokens with new hardware ids.
 
+use lifecycle::plural::count;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -49,8 +50,8 @@ pub fn run(opts: QemuOptions) -> anyhow::Result<()> {
     let state_dir = opts.state_dir.unwrap_or_else(default_state_dir);
     let image = token_qemu::find_or_build_image(|msg| eprintln!("{msg}"))?;
     eprintln!(
-        "starting {} QEMU token(s) from {}",
-        opts.tokens,
+        "starting {} from {}",
+        count(opts.tokens, "QEMU token"),
         image.display()
     );
     let mut line = QemuLine::start(&image, opts.tokens, &state_dir)?;
@@ -79,8 +80,8 @@ pub fn run(opts: QemuOptions) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write the ready file {}", path.display()))?;
     }
     eprintln!(
-        "{} QEMU token(s) running; Ctrl-C stops them",
-        line.stations().len()
+        "{} running; Ctrl-C stops them",
+        count(line.stations().len(), "QEMU token")
     );
     line.hold()?;
     drop(line);

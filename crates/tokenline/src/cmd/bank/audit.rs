@@ -2,6 +2,7 @@
 //! [--log-began-before-bank-init]` and `bank audit head`.
 
 use super::common::{json_line, say, DbArgs};
+use crate::cmd::common::table;
 use anyhow::bail;
 use lifecycle::audit::{escape, AuditHead, LogStart};
 use lifecycle::AuditQuery;
@@ -103,28 +104,44 @@ impl Cmd {
         )?;
         let tz = o.bank.policy().time_zone;
         let opt = |s: &Option<String>| escape(s.as_deref().unwrap_or("-"));
-        for e in &entries {
-            if self.db.json {
+        if self.db.json {
+            for e in &entries {
                 json_line(e)?;
-            } else {
-                println!(
-                    "{:>6} {} {:<20} {:<22} {:<18} {:<10} {:<12} {:<24} {}{}",
-                    e.id,
-                    e.at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z"),
-                    escape(&e.actor.text()),
-                    opt(&e.via),
-                    escape(&e.action),
-                    opt(&e.customer),
-                    opt(&e.subject),
-                    escape(&e.outcome),
+            }
+            return Ok(());
+        }
+        let rows = entries.iter().map(|e| {
+            vec![
+                e.id.to_string(),
+                e.at.with_timezone(&tz)
+                    .format("%Y-%m-%d %H:%M:%S %Z")
+                    .to_string(),
+                escape(&e.actor.text()),
+                opt(&e.via),
+                escape(&e.action),
+                opt(&e.customer),
+                opt(&e.subject),
+                escape(&e.outcome),
+                format!(
+                    "{}{}",
                     escape(&e.detail),
                     e.clock
                         .as_ref()
                         .map(|c| format!(" [clock {}]", escape(c)))
                         .unwrap_or_default()
-                );
-            }
-        }
+                ),
+            ]
+        });
+        println!(
+            "{}",
+            table(
+                &[
+                    "ID", "AT", "ACTOR", "VIA", "ACTION", "CUSTOMER", "SUBJECT", "OUTCOME",
+                    "DETAIL",
+                ],
+                rows,
+            )
+        );
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! `bank mode --actor LOGIN --code CODE shared|individual`.
 
 use super::common::{json_line, say, CustomerArg, DbArgs, SecretArgs};
+use lifecycle::plural::count;
 use lifecycle::{LoginId, Proof, UsageMode};
 
 /// Change the customer's token usage mode (`001`, `002`). Needs the actor's confirmation
@@ -43,9 +44,9 @@ impl Cmd {
         say(
             self.db.json,
             &format!(
-                "usage mode is now {}; {} registration(s) cancelled: every user registers again",
+                "usage mode is now {}; {} cancelled: every user registers again",
                 mode.as_str(),
-                cancelled.len()
+                count(cancelled.len(), "registration")
             ),
         );
         Ok(())

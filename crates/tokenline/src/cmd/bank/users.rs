@@ -1,6 +1,7 @@
 //! `bank users list CUSTOMER [--page N] [--filter TEXT]`.
 
 use super::common::{json_line, DbArgs};
+use lifecycle::plural::count;
 use lifecycle::CustomerId;
 
 /// `bank users` subcommands.
@@ -38,10 +39,41 @@ pub struct List {
     filter: Option<String>,
 }
 
-/// `s` escaped ([`lifecycle::audit::escape`]: names come from CSV imports) and padded to
-/// `width` terminal columns (East Asian characters take two).
-pub(super) fn cell(s: &str, width: usize) -> String {
-    crate::cmd::mailroom::common::cell(&lifecycle::audit::escape(s), width)
+/// The columns of a customer's users (`users list`, `customer show`), as the `002` screens
+/// name them.
+pub(super) const USER_COLUMNS: [&str; 6] = [
+    "ログインID",
+    "利用者名",
+    "利用者区分",
+    "シリアル番号",
+    "ワンタイムパスワード状態",
+    "トークン有効期限",
+];
+
+/// The cells of a user under [`USER_COLUMNS`].
+pub(super) fn user_row(r: lifecycle::UserRowView) -> Vec<String> {
+    vec![
+        r.login,
+        r.name,
+        r.class_ja.to_owned(),
+        r.serial.unwrap_or_else(|| "-".into()),
+        format!("{} ({})", r.state_ja, r.state_en),
+        r.expires_at_local.unwrap_or_else(|| "-".into()),
+    ]
+}
+
+/// [`crate::cmd::common::table`] of `rows` with every cell escaped
+/// ([`lifecycle::audit::escape`]: names come from CSV imports, so a cell never starts a line
+/// or drives the terminal).
+pub(super) fn escaped_table(
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> String {
+    crate::cmd::common::table(
+        header,
+        rows.into_iter()
+            .map(|r| r.iter().map(|c| lifecycle::audit::escape(c)).collect()),
+    )
 }
 
 impl List {
@@ -57,12 +89,12 @@ impl List {
             o.now(),
         )?;
         let footer = format!(
-            "customer {} ({} mode): page {}/{}, {} user(s){}",
+            "customer {} ({} mode): page {}/{}, {}{}",
             page.customer,
             page.mode.as_str(),
             page.page,
             page.pages,
-            page.total,
+            count(page.total, "user"),
             self.filter
                 .as_ref()
                 .map(|f| format!(" matching {f:?}"))
@@ -75,25 +107,8 @@ impl List {
             eprintln!("{footer}");
             return Ok(());
         }
-        println!(
-            "{}{}{}{}{}トークン有効期限",
-            cell("ログインID", 14),
-            cell("利用者名", 16),
-            cell("利用者区分", 16),
-            cell("シリアル番号", 14),
-            cell("ワンタイムパスワード状態", 40),
-        );
-        for r in page.rows.iter().map(|r| r.view(tz)) {
-            println!(
-                "{}{}{}{}{}{}",
-                cell(&r.login, 14),
-                cell(&r.name, 16),
-                cell(r.class_ja, 16),
-                cell(r.serial.as_deref().unwrap_or("-"), 14),
-                cell(&format!("{} ({})", r.state_ja, r.state_en), 40),
-                r.expires_at_local.as_deref().unwrap_or("-")
-            );
-        }
+        let rows = page.rows.iter().map(|r| user_row(r.view(tz)));
+        println!("{}", escaped_table(&USER_COLUMNS, rows));
         println!("{footer}");
         Ok(())
     }

@@ -12,6 +12,7 @@
 //! file is created (0600) with its `.pub` beside it. Prints one line per token on stderr and
 //! the count on stdout.
 
+use lifecycle::plural::count;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -121,8 +122,8 @@ impl Cmd {
         std::fs::rename(&tmp, &self.out)
             .with_context(|| format!("writing {}", self.out.display()))?;
         println!(
-            "{} token(s) in {} ({} new)",
-            list.len(),
+            "{} in {} ({} new)",
+            count(list.len(), "token"),
             self.out.display(),
             list.len() - before
         );

@@ -18,6 +18,7 @@
 mod pdf;
 mod zpl;
 
+use lifecycle::plural::count;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -120,8 +121,8 @@ impl Cmd {
         }
         if !scrapped.is_empty() {
             eprintln!(
-                "{} scrapped serial(s) get no label: {}",
-                scrapped.len(),
+                "no label for {}: {}",
+                count(scrapped.len(), "scrapped serial"),
                 scrapped.join(" ")
             );
         }

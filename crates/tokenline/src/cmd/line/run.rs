@@ -6,6 +6,7 @@
 //! on that type); otherwise the summary on stdout. Progress bars and per-token lines go to
 //! stderr (bars only when stderr is a terminal). Exit codes: see `tokenline line`.
 
+use lifecycle::plural::count;
 use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -150,12 +151,12 @@ impl Cmd {
         if !self.json {
             let m = writer.journal().manifest();
             eprintln!(
-                "batch {} serials {} ({} left) expiry {} on {} station(s); journal {}",
+                "batch {} serials {} ({} left) expiry {} on {}; journal {}",
                 m.batch,
                 m.serials,
                 writer.journal().remaining(),
                 m.expiry,
-                links.len(),
+                count(links.len(), "station"),
                 self.journal.display()
             );
         }

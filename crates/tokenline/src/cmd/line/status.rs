@@ -1,5 +1,6 @@
 //! `tokenline line status`: what a batch journal says.
 
+use lifecycle::plural::count;
 use std::path::PathBuf;
 
 use otp_core::Mode;
@@ -132,8 +133,9 @@ impl Cmd {
             summary.skipped_locked
         );
         println!(
-            "exported   {exported} of {} locked, in {files} seed file(s){}",
+            "exported   {exported} of {} locked, in {}{}",
             summary.locked,
+            count(files, "seed file"),
             if summary.locked > exported && files > 0 {
                 " (the rest: `seeds export --new-only`)"
             } else {

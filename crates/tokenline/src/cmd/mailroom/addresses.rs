@@ -2,6 +2,7 @@
 
 use super::common::{say, Args};
 use anyhow::{bail, Context};
+use lifecycle::plural::count;
 use lifecycle::CustomerId;
 use mailroom::Address;
 use std::path::PathBuf;
@@ -72,7 +73,7 @@ impl List {
         for l in super::common::table(&rows) {
             println!("{}", l.trim_end());
         }
-        eprintln!("{} address(es)", list.len());
+        eprintln!("{}", count(list.len(), "address"));
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! `mailroom audit [C1] [--limit N]`.
 
 use super::common::{campaign, json_line, Args};
+use crate::cmd::common::table;
 use mailroom::CampaignId;
 
 /// The mailing room's audit log: every plan, address import, scan (accepted or refused) and
@@ -26,24 +27,38 @@ impl Cmd {
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.args.open()?;
         let tz = o.policy.time_zone;
-        for e in o.mail.events(self.campaign, self.limit)? {
-            if self.args.json {
-                json_line(&e)?;
-            } else {
-                println!(
-                    "{:>6} {} {:<10} {:<16} {:<4} {:<5} {:<14} {:<16} {}",
-                    e.id,
-                    e.at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z"),
-                    e.actor,
-                    e.action,
-                    e.campaign.map(|c| c.to_string()).unwrap_or_default(),
-                    e.envelope.map(|c| c.to_string()).unwrap_or_default(),
-                    e.subject.unwrap_or_default(),
-                    e.outcome,
-                    e.detail
-                );
+        let events = o.mail.events(self.campaign, self.limit)?;
+        if self.args.json {
+            for e in &events {
+                json_line(e)?;
             }
+            return Ok(());
         }
+        let rows = events.into_iter().map(|e| {
+            vec![
+                e.id.to_string(),
+                e.at.with_timezone(&tz)
+                    .format("%Y-%m-%d %H:%M:%S %Z")
+                    .to_string(),
+                e.actor.to_string(),
+                e.action.to_string(),
+                e.campaign.map(|c| c.to_string()).unwrap_or_default(),
+                e.envelope.map(|c| c.to_string()).unwrap_or_default(),
+                e.subject.unwrap_or_default(),
+                e.outcome.to_string(),
+                e.detail,
+            ]
+        });
+        println!(
+            "{}",
+            table(
+                &[
+                    "ID", "AT", "ACTOR", "ACTION", "CAMPAIGN", "ENVELOPE", "SUBJECT", "OUTCOME",
+                    "DETAIL",
+                ],
+                rows,
+            )
+        );
         Ok(())
     }
 }

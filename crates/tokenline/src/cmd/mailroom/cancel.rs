@@ -1,6 +1,7 @@
 //! `mailroom cancel C1`.
 
 use super::common::{campaign, json_line, say, Args};
+use lifecycle::plural::count;
 use mailroom::CampaignId;
 
 /// Cancel a wrong plan before anything ships: its envelopes are dropped, the new tokens they
@@ -29,8 +30,10 @@ impl Cmd {
         say(
             json,
             &format!(
-                "campaign {} cancelled: {} envelope(s) dropped, {} token(s) returned to stock",
-                done.campaign, done.envelopes, done.tokens_returned
+                "campaign {} cancelled: {} dropped, {} returned to stock",
+                done.campaign,
+                count(done.envelopes, "envelope"),
+                count(done.tokens_returned, "token")
             ),
         );
         if !done.packed_envelopes.is_empty() {

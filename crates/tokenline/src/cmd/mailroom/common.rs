@@ -99,52 +99,23 @@ pub fn envelope(s: &str) -> Result<EnvelopeId, String> {
     EnvelopeId::parse(s).map_err(|e| e.to_string())
 }
 
-/// Terminal columns of `s` (East Asian characters take two).
-pub fn width(s: &str) -> usize {
-    s.chars()
-        .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
-        .sum()
-}
-
-/// Text padded to `width` terminal columns (East Asian characters take two).
-pub fn cell(s: &str, width: usize) -> String {
-    format!("{s}{}", " ".repeat(width.saturating_sub(self::width(s))))
-}
-
-/// Lines of a text table: each column as wide as its widest cell plus two spaces, so no
-/// column runs into the next; the last column is not padded.
+/// Lines of a text table, `rows[0]` its header: [`crate::cmd::common::table`] (comfy-table,
+/// each column as wide as its widest cell in terminal cells plus two spaces; the last column
+/// not padded) of the cells escaped.
 pub fn table(rows: &[Vec<String>]) -> Vec<String> {
     // Names and addresses come from CSV imports: escaped, so a cell never starts a line or
     // drives the terminal (lifecycle::audit::escape, as `bank audit` shows its entries).
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| r.iter().map(|c| lifecycle::audit::escape(c)).collect())
-        .collect();
-    let rows = &rows;
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols)
-        .map(|i| {
-            rows.iter()
-                .filter_map(|r| r.get(i))
-                .map(|c| width(c))
-                .max()
-                .unwrap_or(0)
-                + 2
-        })
-        .collect();
-    rows.iter()
-        .map(|r| {
-            r.iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    if i + 1 == r.len() {
-                        c.clone()
-                    } else {
-                        cell(c, widths[i])
-                    }
-                })
-                .collect::<String>()
-        })
+    let esc = |r: &Vec<String>| -> Vec<String> {
+        r.iter().map(|c| lifecycle::audit::escape(c)).collect()
+    };
+    let Some((head, body)) = rows.split_first() else {
+        return Vec::new();
+    };
+    let head = esc(head);
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    crate::cmd::common::table(&head, body.iter().map(esc))
+        .lines()
+        .map(str::to_owned)
         .collect()
 }
 
@@ -165,6 +136,12 @@ mod tests {
             vec!["E9".into(), "株式会社データ物産12".into(), "x".into()],
         ];
         let lines = table(&rows);
+        // Terminal columns (the East Asian characters here take two).
+        let width = |s: &str| -> usize {
+            s.chars()
+                .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
+                .sum()
+        };
         let at = |l: &str, col: &str| width(&l[..l.find(col).unwrap()]);
         // Every row's third column starts at the same terminal column, after a gap.
         assert_eq!(at(&lines[0], "ADDRESS"), at(&lines[1], "〒"));

@@ -2,6 +2,7 @@
 
 use super::common::{campaign, envelope, json_line, say, Args};
 use anyhow::{bail, Context};
+use lifecycle::plural::count;
 use lifecycle::LoginId;
 use mailroom::letter::{build, html, TEMPLATE_JA};
 use mailroom::{CampaignId, EnvelopeId, MailStore};
@@ -136,7 +137,7 @@ impl Cmd {
                     lifecycle::audit::escape(&m.to_string())
                 );
             }
-            bail!("{} customer(s) have no postal address: nothing was written; import their addresses with `mailroom addresses import FILE.csv`, or pass --skip-missing-addresses to write the others now", missing.len());
+            bail!("no postal address for {}: nothing was written; import their addresses with `mailroom addresses import FILE.csv`, or pass --skip-missing-addresses to write the others now", count(missing.len(), "customer"));
         }
         let mut combined = None;
         if self.combined {
@@ -161,8 +162,8 @@ impl Cmd {
         say(
             json,
             &format!(
-                "{} letter(s) written to {}",
-                letters.len(),
+                "{} written to {}",
+                count(letters.len(), "letter"),
                 self.out.display()
             ),
         );

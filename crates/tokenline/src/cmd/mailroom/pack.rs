@@ -1,6 +1,7 @@
 //! `mailroom pack C1 [--envelope E17]`: scanned serials from standard input.
 
 use super::common::{campaign, envelope, json_line, Args};
+use lifecycle::plural::count;
 use mailroom::{CampaignId, EnvelopeId, Error};
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
@@ -71,7 +72,8 @@ impl Cmd {
                             " — complete".to_string()
                         } else {
                             format!(
-                                "; scan {missing} more token(s) expiring {} or later",
+                                "; scan {} more expiring {} or later",
+                                count(missing, "token"),
                                 mailroom::pack::printed_expiry(c.min_new_expiry)
                             )
                         }
@@ -152,13 +154,15 @@ impl Cmd {
             .map(|(e, (p, t))| format!("{e} ({p}/{t})"))
             .collect();
         eprintln!(
-            "end of input: {} envelope(s) scanned, {} complete, {refused} scan(s) refused",
-            touched.len(),
-            touched.len() - incomplete.len()
+            "end of input: {} scanned, {} complete, {} refused",
+            count(touched.len(), "envelope"),
+            touched.len() - incomplete.len(),
+            count(refused, "scan")
         );
         if !incomplete.is_empty() {
             anyhow::bail!(
-                "envelope(s) not complete: {} — run `mailroom pack {}` again to continue",
+                "{} not complete: {} — run `mailroom pack {}` again to continue",
+                count(incomplete.len(), "envelope"),
                 incomplete.join(", "),
                 c.id
             );

@@ -1,6 +1,7 @@
 //! `mailroom report C1 [--csv] [--overdue]`.
 
 use super::common::{campaign, json_line, say, table, Args};
+use lifecycle::plural::count;
 use mailroom::report::deadline_end;
 use mailroom::{CampaignId, ReportRow};
 
@@ -50,12 +51,13 @@ impl Cmd {
         say(
             data,
             &format!(
-                "campaign {} {:?}: {shipped}/{} envelopes shipped, {switched}/{users} users switched; deadline {} {}; {overdue} customer(s) overdue",
+                "campaign {} {:?}: {shipped}/{} envelopes shipped, {switched}/{users} users switched; deadline {} {}; {} overdue",
                 c.id,
                 c.name,
                 rows.len(),
                 mailroom::letter::date_ja(c.deadline),
                 if now >= end { "has passed" } else { "not reached yet" },
+                count(overdue, "customer"),
             ),
         );
         let rows: Vec<ReportRow> = rows

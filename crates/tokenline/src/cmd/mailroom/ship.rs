@@ -1,6 +1,7 @@
 //! `mailroom ship C1 --envelope E17 | --all`.
 
 use super::common::{campaign, envelope, json_line, say, Args};
+use lifecycle::plural::count;
 use mailroom::{CampaignId, EnvelopeId, EnvelopeState};
 
 /// Mark completely packed envelopes shipped: the users each serves become トークン発行済み
@@ -54,14 +55,14 @@ impl Cmd {
                 say(
                     json,
                     &format!(
-                        "envelope {e} shipped to {}{}: {} user(s) now トークン発行済み",
+                        "envelope {e} shipped to {}{}: {} now トークン発行済み",
                         s.customer,
                         if s.resumed {
                             " (interrupted shipment completed)"
                         } else {
                             ""
                         },
-                        s.issued.iter().filter(|i| i.user.is_some()).count()
+                        count(s.issued.iter().filter(|i| i.user.is_some()).count(), "user")
                     ),
                 );
             }
@@ -106,8 +107,9 @@ impl Cmd {
         say(
             json,
             &format!(
-                "campaign {}: {shipped} envelope(s) shipped now, {before} before, {} refused",
+                "campaign {}: {} shipped now, {before} before, {} refused",
                 self.campaign,
+                count(shipped as usize, "envelope"),
                 refused.len()
             ),
         );
@@ -116,8 +118,8 @@ impl Cmd {
             say(
                 json,
                 &format!(
-                    "{} envelope(s) not completely packed yet, left for later ({}{}): `mailroom pack {} --envelope E…`, then ship again",
-                    unpacked.len(),
+                    "{} not completely packed yet, left for later ({}{}): `mailroom pack {} --envelope E…`, then ship again",
+                    count(unpacked.len(), "envelope"),
                     shown.join(", "),
                     if unpacked.len() > shown.len() { ", …" } else { "" },
                     self.campaign
@@ -126,8 +128,8 @@ impl Cmd {
         }
         if !refused.is_empty() {
             anyhow::bail!(
-                "{} envelope(s) not shipped: {}",
-                refused.len(),
+                "{} not shipped: {}",
+                count(refused.len(), "envelope"),
                 refused.join(", ")
             );
         }

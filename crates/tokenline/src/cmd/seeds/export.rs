@@ -14,6 +14,7 @@
 //! no --to / --psk (the records are already sealed to the bank), no PSKC (see
 //! `export_sealed::NO_PSKC`).
 
+use lifecycle::plural::count;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -209,8 +210,8 @@ impl Cmd {
                 format!("a `line run` (or `line scrap`) is writing its journal {dir} now")
             } else {
                 format!(
-                    "{} token(s) are in flight (issued, not yet locked, failed or scrapped)",
-                    s.in_flight
+                    "{} in flight (issued, not yet locked, failed or scrapped)",
+                    count(s.in_flight as usize, "token")
                 )
             };
             let wait = if live {
@@ -219,11 +220,11 @@ impl Cmd {
                 format!("finish them with `tokenline line run --journal {dir} --resume` (or `tokenline line scrap` a broken one) and export then")
             };
             bail!(
-                "batch {} is still in progress: {why}; {} token(s) locked so far. Either {wait}, \
-                 or pass --partial to export the {} locked token(s) now and the rest later with --new-only",
+                "batch {} is still in progress: {why}; {} locked so far. Either {wait}, \
+                 or pass --partial to export the {} locked now and the rest later with --new-only",
                 s.batch,
-                s.locked,
-                s.locked
+                count(s.locked as usize, "token"),
+                count(s.locked as usize, "token")
             );
         }
         Ok(in_progress)

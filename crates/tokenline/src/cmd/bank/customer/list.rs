@@ -1,7 +1,8 @@
 //! `bank customer list [--page N]`.
 
 use crate::cmd::bank::common::{json_line, DbArgs};
-use crate::cmd::bank::users::cell;
+use crate::cmd::bank::users::escaped_table;
+use lifecycle::plural::count;
 
 /// List the bank's customers by ID, 10 per page; a page past the end is an error naming the
 /// pages there are.
@@ -22,7 +23,12 @@ impl List {
     pub fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
         let p = o.bank.list_customers(&o.caller, self.page, o.now())?;
-        let footer = format!("page {}/{}, {} customer(s)", p.page, p.pages, p.total);
+        let footer = format!(
+            "page {}/{}, {}",
+            p.page,
+            p.pages,
+            count(p.total, "customer")
+        );
         if self.db.json {
             for r in &p.rows {
                 json_line(r)?;
@@ -30,25 +36,26 @@ impl List {
             eprintln!("{footer}");
             return Ok(());
         }
-        println!(
-            "{}{}{}確認暗証番号",
-            cell("お客様ID", 14),
-            cell("ご契約先名", 32),
-            cell("利用形態", 12)
-        );
-        for r in &p.rows {
-            println!(
-                "{}{}{}{}",
-                cell(r.id.as_str(), 14),
-                cell(&r.name, 32),
-                cell(r.mode.as_str(), 12),
+        let rows = p.rows.iter().map(|r| {
+            vec![
+                r.id.to_string(),
+                r.name.clone(),
+                r.mode.as_str().to_owned(),
                 if r.has_confirmation_password {
                     "set"
                 } else {
                     "-"
                 }
-            );
-        }
+                .to_owned(),
+            ]
+        });
+        println!(
+            "{}",
+            escaped_table(
+                &["お客様ID", "ご契約先名", "利用形態", "確認暗証番号"],
+                rows
+            )
+        );
         println!("{footer}");
         Ok(())
     }

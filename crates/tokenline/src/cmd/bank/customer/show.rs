@@ -1,7 +1,8 @@
 //! `bank customer show ID`.
 
 use crate::cmd::bank::common::{json_line, DbArgs};
-use crate::cmd::bank::users::cell;
+use crate::cmd::bank::users::{escaped_table, user_row, USER_COLUMNS};
+use lifecycle::plural::count;
 use lifecycle::CustomerId;
 
 /// Show a customer: name, usage mode, whether a confirmation password is set, every user
@@ -40,29 +41,18 @@ impl Show {
             }
         );
         println!();
-        println!(
-            "{}{}{}{}ワンタイムパスワード状態",
-            cell("ログインID", 14),
-            cell("利用者名", 16),
-            cell("利用者区分", 16),
-            cell("シリアル番号", 14)
-        );
-        for r in d.users.iter().map(|r| r.view(tz)) {
-            println!(
-                "{}{}{}{}{} ({})",
-                cell(&r.login, 14),
-                cell(&r.name, 16),
-                cell(r.class_ja, 16),
-                cell(r.serial.as_deref().unwrap_or("-"), 14),
-                r.state_ja,
-                r.state_en
-            );
-        }
+        let users = d.users.iter().map(|r| user_row(r.view(tz)));
+        println!("{}", escaped_table(&USER_COLUMNS, users));
         println!();
-        println!("{} token(s) issued or active:", d.tokens.len());
-        for t in &d.tokens {
-            println!("  {}  {:<8} expires {}", t.serial, t.status, t.expiry);
-        }
+        println!("{} issued or active:", count(d.tokens.len(), "token"));
+        let tokens = d.tokens.iter().map(|t| {
+            vec![
+                t.serial.to_string(),
+                t.status.to_string(),
+                t.expiry.to_string(),
+            ]
+        });
+        println!("{}", escaped_table(&["SERIAL", "STATUS", "EXPIRY"], tokens));
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! `bank operator remove NAME`.
 
 use crate::cmd::bank::common::{say, DbArgs};
+use lifecycle::plural::count;
 use lifecycle::OperatorId;
 
 /// `bank operator remove NAME`: the operator signs in no more, their sessions end, their
@@ -20,8 +21,9 @@ impl Remove {
         say(
             self.db.json,
             &format!(
-                "operator {} removed: {ended} session(s) ended, their token revoked; the name is not reused",
-                self.name
+                "operator {} removed: {} ended, their token revoked; the name is not reused",
+                self.name,
+                count(ended, "session")
             ),
         );
         Ok(())

@@ -1,6 +1,8 @@
 //! `bank token list [--status S] [--customer ID] [--page N]`.
 
 use crate::cmd::bank::common::{json_line, DbArgs};
+use crate::cmd::common::table;
+use lifecycle::plural::count;
 use lifecycle::{CustomerId, TokenFilter, TokenStatus};
 
 /// List tokens by serial, 10 per page, filtered by status and/or customer; a page past the
@@ -33,10 +35,10 @@ impl List {
         };
         let p = o.bank.list_tokens(&o.caller, &filter, self.page, o.now())?;
         let footer = format!(
-            "page {}/{}, {} token(s){}{}",
+            "page {}/{}, {}{}{}",
             p.page,
             p.pages,
-            p.total,
+            count(p.total, "token"),
             self.status
                 .as_ref()
                 .map(|s| format!(" with status {s}"))
@@ -53,20 +55,19 @@ impl List {
             eprintln!("{footer}");
             return Ok(());
         }
-        println!(
-            "{:<14}{:<10}{:<12}{:<10}batch",
-            "serial", "status", "customer", "expiry"
-        );
-        for t in &p.rows {
-            println!(
-                "{:<14}{:<10}{:<12}{:<10}{}",
-                t.serial.as_str(),
-                t.status.kind(),
-                t.status.customer().map_or("-", |c| c.as_str()),
+        let rows = p.rows.iter().map(|t| {
+            vec![
+                t.serial.to_string(),
+                t.status.kind().to_string(),
+                t.status.customer().map_or("-", |c| c.as_str()).to_owned(),
                 t.expiry.format("%m/%d/%y").to_string(),
-                t.batch
-            );
-        }
+                t.batch.clone(),
+            ]
+        });
+        println!(
+            "{}",
+            table(&["SERIAL", "STATUS", "CUSTOMER", "EXPIRY", "BATCH"], rows)
+        );
         println!("{footer}");
         Ok(())
     }
