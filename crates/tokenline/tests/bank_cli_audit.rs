@@ -167,3 +167,49 @@ fn bank_init_warns_when_the_master_key_sits_beside_the_database() {
     assert!(!said.contains("warning"), "{said}");
     assert!(key.exists());
 }
+
+/// Issue #10 review (high): a writer of the database without the audit key replaced the log
+/// with an unkeyed `bank_init` (a plain SHA-256 link, as entries were written before links
+/// were keyed); the bank's next action chained a keyed entry after it, and verify said
+/// "intact". Now verify refuses the log at entry 1 unless told the log began before
+/// `bank_init` was written.
+#[test]
+fn a_log_rewritten_from_an_unkeyed_bank_init_is_refused_even_once_the_bank_sealed_it() {
+    use chrono::TimeZone;
+    use lifecycle::audit::{Actor, AuditEntry, GENESIS};
+    let dir = tempfile::tempdir().unwrap();
+    let db = bank_db(dir.path());
+    bank_ok(&db, &["customer", "add", "C1", "--name", "データ商事"]);
+    let mut forged = AuditEntry {
+        id: 1,
+        at: chrono::Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap(),
+        actor: Actor::System,
+        via: None,
+        action: "bank_init".into(),
+        customer: None,
+        subject: None,
+        outcome: "ok".into(),
+        detail: "forged".into(),
+        clock: None,
+        prev: GENESIS.into(),
+        digest: String::new(),
+    };
+    forged.digest = forged.compute_digest();
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute("DELETE FROM audit", []).unwrap();
+    c.execute(
+        "INSERT INTO audit (id, at, actor_kind, actor_id, action, customer, subject, outcome, detail, clock, via, prev, digest) \
+         VALUES (1, '2026-01-05T09:00:00Z', 'system', NULL, 'bank_init', NULL, NULL, 'ok', 'forged', NULL, NULL, ?1, ?2)",
+        [forged.prev.as_str(), forged.digest.as_str()],
+    )
+    .unwrap();
+    drop(c);
+    // The bank's next action seals the forged start with a keyed link.
+    bank_ok(&db, &["customer", "add", "C2", "--name", "別会社"]);
+    let said = refused_verify(&db);
+    assert!(
+        said.contains("the log begins with entry 1, `bank_init`, without a keyed link")
+            && said.contains("--expect-head COUNT:LINK"),
+        "{said}"
+    );
+}

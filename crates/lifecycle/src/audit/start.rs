@@ -19,11 +19,29 @@ pub enum LogStart {
 }
 
 /// Checks that a log (the whole log, in order) begins as a bank's log begins: under
-/// [`LogStart::BankInit`], entry 1 is [`BANK_INIT`]; an empty log is left to
+/// [`LogStart::BankInit`], entry 1 is [`BANK_INIT`] with a keyed link (`bank init` has keyed
+/// every entry since it began writing [`BANK_INIT`], and [`super::verify_chain`] refuses an
+/// unkeyed entry after a keyed one, so the whole log is keyed); an empty log is left to
 /// [`super::verify_chain`]. The error names the first entry's sequence number and action,
 /// and what to do.
+///
+/// Issue #10 review: a writer of the database without the audit key replaced the log with an
+/// unkeyed `bank_init` and one more entry, the bank's next action sealed them with a keyed
+/// link, and the log verified.
 pub fn check_start(entries: &[AuditEntry], start: LogStart) -> Result<(), BrokenLink> {
     match entries.first() {
+        Some(e) if start == LogStart::BankInit && e.action == BANK_INIT && !e.is_keyed() => {
+            Err(BrokenLink {
+                id: e.id,
+                what: format!(
+                    "{CUT_START}1, `{BANK_INIT}`, without a keyed link: `tokenline bank init` \
+                     keys the links of every entry it writes, so this log was rewritten by \
+                     someone without the audit key (compare with a head you recorded: \
+                     tokenline bank audit verify --expect-head COUNT:LINK, and restore the \
+                     database from a backup)"
+                ),
+            })
+        }
         Some(e) if start == LogStart::BankInit && e.action != BANK_INIT => Err(BrokenLink {
             id: e.id,
             what: format!(
@@ -55,16 +73,35 @@ impl BrokenLink {
 mod tests {
     use super::*;
 
+    /// Entries with `actions`, chained under a key as a bank writes them.
     fn log(actions: &[&str]) -> Vec<AuditEntry> {
-        actions
-            .iter()
-            .enumerate()
-            .map(|(i, a)| AuditEntry {
-                id: i as i64 + 1,
+        let key = super::super::AuditKey::from_bytes(zeroize::Zeroizing::new([0x42; 32]));
+        let mut v: Vec<AuditEntry> = Vec::new();
+        for a in actions {
+            let mut e = AuditEntry {
                 action: (*a).into(),
                 ..super::super::test_entry("")
-            })
-            .collect()
+            };
+            e.chain_after(v.last().map(|l| (l.id, l.digest.clone())), &key);
+            v.push(e);
+        }
+        v
+    }
+
+    #[test]
+    fn an_unkeyed_bank_init_is_a_rewritten_start_even_when_sealed_by_a_keyed_entry() {
+        let mut forged = log(&["bank_init", "customer_add"]);
+        let first = &mut forged[0];
+        first.prev = super::super::chain::GENESIS.to_owned();
+        first.digest = first.compute_digest();
+        assert!(!first.is_keyed());
+        let err = check_start(&forged, LogStart::BankInit).unwrap_err();
+        assert_eq!(err.id, 1);
+        assert!(
+            err.is_cut_start() && err.what.contains("without a keyed link"),
+            "{err}"
+        );
+        assert_eq!(check_start(&forged, LogStart::BeforeBankInit), Ok(()));
     }
 
     #[test]
