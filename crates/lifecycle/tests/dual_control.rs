@@ -218,7 +218,7 @@ fn a_supervisor_rejects_a_request_and_it_cannot_be_approved() {
         (&audit::Actor::Operator("tanaka".into()), Some("C1"))
     );
     assert!(
-        e.detail.contains("of sato") && e.detail.ends_with("reason: the customer found it"),
+        e.detail.contains("of sato") && e.detail.ends_with("reason: \"the customer found it\""),
         "{}",
         e.detail
     );
@@ -229,7 +229,7 @@ fn a_supervisor_rejects_a_request_and_it_cannot_be_approved() {
     assert_eq!(err.code(), "request_ended");
     assert!(
         err.to_string().contains(
-            "was rejected by tanaka at 2025-03-04 10:00 JST (reason: the customer found it)"
+            "was rejected by tanaka at 2025-03-04 10:00 JST (reason: \"the customer found it\")"
         ),
         "{err}"
     );
@@ -314,6 +314,56 @@ fn a_rejection_needs_a_printable_reason() {
     assert_eq!(
         w.bank
             .pending_requests(&supervisor("sato"), t)
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// Issue #10 (every audit entry names the customer) and its review: the filing of a request
+/// and its approval are recorded under the target's customer, as its withdrawal and rejection
+/// are, so `bank audit --customer` shows the whole story of a request.
+#[test]
+fn filing_and_approving_a_request_are_audited_under_the_targets_customer() {
+    let t = jst("2025-03-04 10:00");
+    let w = dual_world(t);
+    let request = file(&w, t);
+    let filed = last_entry(&w, "backoffice_request", t);
+    assert_eq!(
+        (&filed.actor, filed.customer.as_deref()),
+        (&audit::Actor::Operator("sato".into()), Some("C1"))
+    );
+    w.bank
+        .approve(&supervisor("tanaka"), request.id, t)
+        .unwrap();
+    let approved = last_entry(&w, "backoffice_approve", t);
+    assert_eq!(
+        (
+            &approved.actor,
+            approved.customer.as_deref(),
+            approved.outcome.as_str()
+        ),
+        (&audit::Actor::Operator("tanaka".into()), Some("C1"), "ok")
+    );
+}
+
+/// Issue #10 review: the API took a 60,000-character rejection reason, repeated in every
+/// later answer about the request; a reason is at most 200 characters, as on the pages, and
+/// the request stays pending.
+#[test]
+fn a_rejection_reason_over_200_characters_is_refused_and_the_request_stays_pending() {
+    let t = jst("2025-03-04 10:00");
+    let w = dual_world(t);
+    let request = file(&w, t);
+    let err = w
+        .bank
+        .reject(&supervisor("tanaka"), request.id, &"x".repeat(201), t)
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_input", "{err}");
+    assert!(err.to_string().contains("at most 200"), "{err}");
+    assert_eq!(
+        w.bank
+            .pending_requests(&supervisor("tanaka"), t)
             .unwrap()
             .len(),
         1

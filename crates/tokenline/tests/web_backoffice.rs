@@ -468,7 +468,7 @@ async fn a_requester_withdraws_a_request_and_another_supervisor_rejects_one() {
         )
         .await;
     assert!(
-        t.contains("tanaka") && t.contains("reason: 本人確認が取れていない"),
+        t.contains("tanaka") && t.contains("reason: \"本人確認が取れていない\""),
         "{t}"
     );
     b.close().await;

@@ -57,6 +57,30 @@ pub fn refuse_control(field: &'static str, text: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The longest reason (characters) a back-office revocation or a rejection takes: what the
+/// back-office pages' fields allow (`maxlength="200"`).
+pub const MAX_REASON_CHARS: usize = 200;
+
+/// Checks a reason an operator gives (a back-office revocation, a rejected request): printable
+/// text on one line ([`refuse_control`]), not blank, at most [`MAX_REASON_CHARS`] characters
+/// (issue #10 review: the API took a 60,000-character reason, repeated in every later answer
+/// and audit entry about the request). `example` shows what a reason says.
+///
+/// Errors: [`Error::InvalidInput`] naming what is wrong and what to give.
+pub fn check_reason(reason: &str, example: &str) -> Result<(), Error> {
+    refuse_control("reason", reason)?;
+    if reason.trim().is_empty() {
+        return Err(Error::InvalidInput(format!("give the reason ({example})")));
+    }
+    let n = reason.chars().count();
+    if n > MAX_REASON_CHARS {
+        return Err(Error::InvalidInput(format!(
+            "the reason is {n} characters long: give at most {MAX_REASON_CHARS} ({example})"
+        )));
+    }
+    Ok(())
+}
+
 /// Whether `c` is a combining mark: Unicode General_Category M (Mn nonspacing, Mc spacing,
 /// Me enclosing: U+0301 the acute accent, U+0E31, U+3099 the kana voicing mark, U+20DD…),
 /// which is drawn on the character before it.
@@ -316,5 +340,22 @@ mod tests {
             assert!(refuse_control("customer name", good).is_ok(), "{good:?}");
             assert_eq!(escape(good), good);
         }
+    }
+
+    #[test]
+    fn a_reason_is_printable_not_blank_and_at_most_200_characters() {
+        let ex = "e.g. lost token";
+        assert!(check_reason("紛失 (lost on the train)", ex).is_ok());
+        assert!(check_reason(&"失".repeat(200), ex).is_ok());
+        let long = check_reason(&"失".repeat(201), ex).unwrap_err().to_string();
+        assert!(
+            long.contains("201 characters") && long.contains("at most 200"),
+            "{long}"
+        );
+        assert!(check_reason("  ", ex)
+            .unwrap_err()
+            .to_string()
+            .contains("give the reason (e.g. lost token)"));
+        assert!(check_reason("a\nb", ex).is_err());
     }
 }

@@ -6,7 +6,7 @@
 use super::checks::{login_key, replay_key};
 use super::{Bank, Revocation, RevokedToken};
 use crate::access::{BackofficeRequest, RequestKind, Throttle};
-use crate::audit::refuse_control;
+use crate::audit::check_reason;
 use crate::auth::{Action, Caller};
 use crate::cooldown::{local_text, registration_allowed_from};
 use crate::error::Error;
@@ -76,15 +76,10 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<BackofficeOutcome, Error> {
         self.authorize(caller, Action::BackofficeRevoke, "backoffice_revoke", now)?;
-        let checked = refuse_control("reason", reason).and_then(|()| {
-            if reason.trim().is_empty() {
-                return Err(Error::InvalidInput(
-                    "give the reason for the back-office revocation (e.g. lost token, expired)"
-                        .into(),
-                ));
-            }
-            Ok(())
-        });
+        let checked = check_reason(
+            reason,
+            "why the token is revoked in the back office, e.g. lost token, expired",
+        );
         if let Err(err) = checked {
             // Refused before anything is filed, and audited like every refusal (a reviewer's
             // reasons with escape and separator characters had left no entry).

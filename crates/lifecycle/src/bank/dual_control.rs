@@ -11,7 +11,7 @@
 use super::backoffice::{describe, operator_of, BackofficeOutcome};
 use super::Bank;
 use crate::access::{BackofficeRequest, RequestEnd, RequestKind};
-use crate::audit::refuse_control;
+use crate::audit::check_reason;
 use crate::auth::{Action, Caller};
 use crate::error::Error;
 use crate::model::TokenStatus;
@@ -36,9 +36,10 @@ impl<S: Store> Bank<S> {
                 self.audit_refusal(tx, e, &err)?;
                 return Ok(Err(err));
             };
+            // Every entry about the request names its customer (issue #10 review).
+            e.customer = self.customer_of(tx, &r.kind)?;
             if let Some(end) = &r.ended {
                 let err = self.ended(request, end);
-                e.customer = self.customer_of(tx, &r.kind)?;
                 self.audit_refusal(tx, e, &err)?;
                 return Ok(Err(err));
             }
@@ -94,6 +95,7 @@ impl<S: Store> Bank<S> {
                 self.audit_refusal(tx, e, &err)?;
                 return Ok(Err(err));
             }
+            e.customer = self.customer_of(tx, &kind)?;
             let mut r = BackofficeRequest {
                 id: 0,
                 kind: kind.clone(),
@@ -154,15 +156,10 @@ impl<S: Store> Bank<S> {
         self.authorize(caller, Action::RejectRequest, "backoffice_reject", now)?;
         let me = operator_of(caller)?;
         let reason = reason.trim();
-        let checked = refuse_control("reason", reason).and_then(|()| {
-            if reason.is_empty() {
-                return Err(Error::InvalidInput(
-                    "give the reason for rejecting the request (e.g. wrong user, not asked for)"
-                        .into(),
-                ));
-            }
-            Ok(())
-        });
+        let checked = check_reason(
+            reason,
+            "why the request is rejected, e.g. wrong user, not asked for",
+        );
         self.end_request(caller, request, "backoffice_reject", now, |r| {
             checked?;
             if r.requested_by == me {
@@ -213,7 +210,7 @@ impl<S: Store> Bank<S> {
                     format!("withdrew request {request}: {}", describe(&r.kind))
                 }
                 RequestEnd::Rejected { reason, .. } => format!(
-                    "rejected request {request} of {}: {}; reason: {reason}",
+                    "rejected request {request} of {}: {}; reason: {reason:?}",
                     r.requested_by,
                     describe(&r.kind)
                 ),
@@ -233,7 +230,7 @@ impl<S: Store> Bank<S> {
                 format!("was withdrawn by its requester {by} at {}", when(*at))
             }
             RequestEnd::Rejected { by, at, reason } => {
-                format!("was rejected by {by} at {} (reason: {reason})", when(*at))
+                format!("was rejected by {by} at {} (reason: {reason:?})", when(*at))
             }
         };
         Error::RequestEnded { id, how }
