@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 mod key;
+pub mod rows;
 mod tx;
 mod writers;
 
@@ -77,6 +78,9 @@ pub enum Error {
 /// A store on one SQLite file.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// The rows the connection's write transactions read, kept between them ([`rows`]);
+    /// taken by a write transaction and put back by its commit, so locked after `conn`.
+    rows: Mutex<Option<rows::RowCache>>,
     cipher: Cipher,
     environment: Environment,
     writers: Arc<WriteQueue>,
@@ -180,6 +184,7 @@ impl SqliteStore {
         .map_err(|e| db_err(path, e))?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            rows: Mutex::default(),
             cipher,
             environment,
             writers: WriteQueue::for_file(path).map_err(|e| db_err(path, e))?,
@@ -230,6 +235,7 @@ impl SqliteStore {
         }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            rows: Mutex::default(),
             cipher,
             environment,
             writers: WriteQueue::for_file(path).map_err(|e| db_err(path, e))?,
@@ -326,12 +332,23 @@ impl Store for SqliteStore {
         let t = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(tx::backend)?;
+        // The cache goes with the transaction and comes back only with its commit: what a
+        // transaction that fails (or panics) put in it is dropped with it.
+        let mut rows = self
+            .rows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_default();
+        rows.sync(&t).map_err(tx::backend)?;
         let mut stx = tx::SqlTx {
             tx: &t,
             cipher: &self.cipher,
+            rows: Some(&mut rows),
         };
         let r = f(&mut stx)?;
         t.commit().map_err(tx::backend)?;
+        *self.rows.lock().unwrap_or_else(|p| p.into_inner()) = Some(rows);
         Ok(r)
     }
 
@@ -348,6 +365,7 @@ impl Store for SqliteStore {
         let mut stx = tx::SqlTx {
             tx: &t,
             cipher: &self.cipher,
+            rows: None,
         };
         f(&mut stx)
     }

@@ -1,6 +1,7 @@
 //! [`Tx`] on a rusqlite transaction.
 
 use crate::key::Cipher;
+use crate::rows::{RowCache, TokenRow};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use lifecycle::access::{RequestEnd, RequestKind, Throttle};
 use lifecycle::audit::{Actor, AuditEntry, AuditQuery};
@@ -14,6 +15,9 @@ use rusqlite::{params, OptionalExtension, Row};
 pub(crate) struct SqlTx<'a> {
     pub(crate) tx: &'a rusqlite::Transaction<'a>,
     pub(crate) cipher: &'a Cipher,
+    /// The connection's cached rows, in a write transaction ([`crate::rows`]); `None` in a
+    /// read-only snapshot, which reads the database.
+    pub(crate) rows: Option<&'a mut RowCache>,
 }
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
@@ -56,6 +60,10 @@ fn sql<T>(r: rusqlite::Result<T>) -> Result<T, StoreError> {
 }
 
 const USER_COLS: &str = "login, customer, name, class, needs_otp, secret_hash, serial, issued, last_revoked_at, awaiting_registration, failures, locked_until, token_management, login_password_hash, last_locked_at";
+
+/// One user by its key (`USER_COLS`, spelt out: a constant string, so the statement cache
+/// finds it without a `format!` per login check).
+const USER_BY_KEY: &str = "SELECT login, customer, name, class, needs_otp, secret_hash, serial, issued, last_revoked_at, awaiting_registration, failures, locked_until, token_management, login_password_hash, last_locked_at FROM users WHERE customer = ?1 AND login = ?2";
 
 struct RawUser {
     login: String,
@@ -125,6 +133,19 @@ impl RawUser {
 }
 
 impl SqlTx<'_> {
+    /// A token's row with its sealed seed, from the connection's cache or the database (and
+    /// then kept in the cache).
+    fn token_row(&mut self, serial: &SerialNumber) -> Result<Option<TokenRow>, StoreError> {
+        if let Some(row) = self.rows.as_mut().and_then(|c| c.token(serial).cloned()) {
+            return Ok(Some(row));
+        }
+        let row = read_token_row(self.tx, serial)?;
+        if let (Some(r), Some(c)) = (&row, self.rows.as_mut()) {
+            c.put_token(r.clone());
+        }
+        Ok(row)
+    }
+
     /// The users matching `clause` (with `keys` as ?1, ?2…), ordered by customer and login.
     fn users_where(&self, clause: &str, keys: &[&str]) -> Result<Vec<User>, StoreError> {
         let mut st = sql(self.tx.prepare_cached(&format!(
@@ -158,6 +179,102 @@ impl SqlTx<'_> {
             u.last_locked_at.map(ts),
         ])
     }
+}
+
+/// A token's row with its sealed seed, from the database.
+fn read_token_row(
+    tx: &rusqlite::Transaction<'_>,
+    serial: &SerialNumber,
+) -> Result<Option<TokenRow>, StoreError> {
+    struct Raw {
+        params: String,
+        expiry: String,
+        batch: String,
+        status: String,
+        customer: Option<String>,
+        revoked: Option<String>,
+        drift: i64,
+        last_step: Option<i64>,
+        next_counter: i64,
+        failures: u32,
+        locked_until: Option<String>,
+        seed_nonce: Vec<u8>,
+        seed_ct: Vec<u8>,
+    }
+    let mut st = sql(tx.prepare_cached(
+        "SELECT params, expiry, batch, status, status_customer, revoked_at, drift, last_step, next_counter, failures, locked_until, seed_nonce, seed_ct FROM tokens WHERE serial = ?1",
+    ))?;
+    let raw = sql(st
+        .query_row([serial.as_str()], |r| {
+            Ok(Raw {
+                params: r.get(0)?,
+                expiry: r.get(1)?,
+                batch: r.get(2)?,
+                status: r.get(3)?,
+                customer: r.get(4)?,
+                revoked: r.get(5)?,
+                drift: r.get(6)?,
+                last_step: r.get(7)?,
+                next_counter: r.get(8)?,
+                failures: r.get(9)?,
+                locked_until: r.get(10)?,
+                seed_nonce: r.get(11)?,
+                seed_ct: r.get(12)?,
+            })
+        })
+        .optional())?;
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let customer = || -> Result<CustomerId, StoreError> {
+        id(
+            raw.customer
+                .clone()
+                .ok_or_else(|| corrupt("token status", "no customer"))?,
+            CustomerId::parse,
+        )
+    };
+    let status = match raw.status.as_str() {
+        "stock" => TokenStatus::Stock,
+        "issued" => TokenStatus::Issued {
+            customer: customer()?,
+        },
+        "active" => TokenStatus::Active {
+            customer: customer()?,
+        },
+        "revoked" => TokenStatus::Revoked {
+            at: parse_ts(raw.revoked.as_deref().unwrap_or(""))?,
+        },
+        "staff" => TokenStatus::Staff {
+            operator: id(
+                raw.customer
+                    .clone()
+                    .ok_or_else(|| corrupt("token status", "staff without operator"))?,
+                OperatorId::parse,
+            )?,
+        },
+        other => return Err(corrupt("token status", other)),
+    };
+    let info = TokenInfo {
+        serial: serial.clone(),
+        params: serde_json::from_str(&raw.params).map_err(|e| corrupt("token params", e))?,
+        expiry: NaiveDate::parse_from_str(&raw.expiry, "%Y-%m-%d")
+            .map_err(|e| corrupt("token expiry", e))?,
+        batch: raw.batch,
+        status,
+        counters: TokenCounters {
+            drift: raw.drift,
+            last_step: raw.last_step.map(|s| s as u64),
+            next_counter: raw.next_counter as u64,
+            failures: raw.failures,
+            locked_until: opt_ts(raw.locked_until)?,
+        },
+    };
+    Ok(Some(TokenRow {
+        info,
+        seed_nonce: raw.seed_nonce,
+        seed_ct: raw.seed_ct,
+    }))
 }
 
 fn status_cols(s: &TokenStatus) -> (&'static str, Option<String>, Option<String>) {
@@ -320,6 +437,9 @@ impl Tx for SqlTx<'_> {
     }
 
     fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
+        if let Some(c) = self.rows.as_mut() {
+            c.forget_user(&u.customer, &u.login);
+        }
         let r = self.write_user(&format!("INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"), u);
         match r {
             Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
@@ -331,13 +451,18 @@ impl Tx for SqlTx<'_> {
     }
 
     fn user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<Option<User>, StoreError> {
-        Ok(self
-            .users_where(
-                "customer = ?1 AND login = ?2",
-                &[customer.as_str(), login.as_str()],
-            )?
-            .into_iter()
-            .next())
+        if let Some(u) = self.rows.as_mut().and_then(|c| c.user(customer, login)) {
+            return Ok(Some(u));
+        }
+        let mut st = sql(self.tx.prepare_cached(USER_BY_KEY))?;
+        let raw = sql(st
+            .query_row([customer.as_str(), login.as_str()], raw_user)
+            .optional())?;
+        let user = raw.map(RawUser::into_user).transpose()?;
+        if let (Some(u), Some(c)) = (&user, self.rows.as_mut()) {
+            c.put_user(u);
+        }
+        Ok(user)
     }
 
     fn users_by_login(&mut self, login: &LoginId) -> Result<Vec<User>, StoreError> {
@@ -357,6 +482,9 @@ impl Tx for SqlTx<'_> {
                 key: format!("{}/{}", u.customer, u.login),
             });
         }
+        if let Some(c) = self.rows.as_mut() {
+            c.put_user(u);
+        }
         Ok(())
     }
 
@@ -365,6 +493,9 @@ impl Tx for SqlTx<'_> {
     }
 
     fn delete_user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<(), StoreError> {
+        if let Some(c) = self.rows.as_mut() {
+            c.forget_user(customer, login);
+        }
         let n = sql(self
             .tx
             .prepare_cached("DELETE FROM users WHERE customer = ?1 AND login = ?2")
@@ -509,114 +640,18 @@ impl Tx for SqlTx<'_> {
     }
 
     fn token(&mut self, serial: &SerialNumber) -> Result<Option<TokenInfo>, StoreError> {
-        type Raw = (
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            i64,
-            Option<i64>,
-            i64,
-            u32,
-            Option<String>,
-        );
-        let mut st = sql(self.tx.prepare_cached(
-            "SELECT params, expiry, batch, status, status_customer, revoked_at, drift, last_step, next_counter, failures, locked_until FROM tokens WHERE serial = ?1",
-        ))?;
-        let raw: Option<Raw> = sql(st
-            .query_row([serial.as_str()], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                ))
-            })
-            .optional())?;
-        let Some((
-            params_json,
-            expiry,
-            batch,
-            status,
-            cust,
-            revoked,
-            drift,
-            last_step,
-            next_counter,
-            failures,
-            locked_until,
-        )) = raw
-        else {
-            return Ok(None);
-        };
-        let customer = || -> Result<CustomerId, StoreError> {
-            id(
-                cust.clone()
-                    .ok_or_else(|| corrupt("token status", "no customer"))?,
-                CustomerId::parse,
-            )
-        };
-        let status = match status.as_str() {
-            "stock" => TokenStatus::Stock,
-            "issued" => TokenStatus::Issued {
-                customer: customer()?,
-            },
-            "active" => TokenStatus::Active {
-                customer: customer()?,
-            },
-            "revoked" => TokenStatus::Revoked {
-                at: parse_ts(revoked.as_deref().unwrap_or(""))?,
-            },
-            "staff" => TokenStatus::Staff {
-                operator: id(
-                    cust.clone()
-                        .ok_or_else(|| corrupt("token status", "staff without operator"))?,
-                    OperatorId::parse,
-                )?,
-            },
-            other => return Err(corrupt("token status", other)),
-        };
-        Ok(Some(TokenInfo {
-            serial: serial.clone(),
-            params: serde_json::from_str(&params_json).map_err(|e| corrupt("token params", e))?,
-            expiry: NaiveDate::parse_from_str(&expiry, "%Y-%m-%d")
-                .map_err(|e| corrupt("token expiry", e))?,
-            batch,
-            status,
-            counters: TokenCounters {
-                drift,
-                last_step: last_step.map(|s| s as u64),
-                next_counter: next_counter as u64,
-                failures,
-                locked_until: opt_ts(locked_until)?,
-            },
-        }))
+        Ok(self.token_row(serial)?.map(|r| r.info))
     }
 
     fn token_seed(&mut self, serial: &SerialNumber) -> Result<Option<Seed>, StoreError> {
-        let mut st = sql(self
-            .tx
-            .prepare_cached("SELECT seed_nonce, seed_ct FROM tokens WHERE serial = ?1"))?;
-        let raw: Option<(Vec<u8>, Vec<u8>)> = sql(st
-            .query_row([serial.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional())?;
-        raw.map(|(n, c)| {
-            let plain = self
-                .cipher
-                .open(&n, &c, serial.as_str().as_bytes())
-                .map_err(StoreError::Corrupt)?;
-            Ok(Seed::new(plain.to_vec()))
-        })
-        .transpose()
+        let Some(row) = self.token_row(serial)? else {
+            return Ok(None);
+        };
+        let plain = self
+            .cipher
+            .open(&row.seed_nonce, &row.seed_ct, serial.as_str().as_bytes())
+            .map_err(StoreError::Corrupt)?;
+        Ok(Some(Seed::new(plain.to_vec())))
     }
 
     fn update_token(&mut self, t: &TokenInfo) -> Result<(), StoreError> {
@@ -639,6 +674,9 @@ impl Tx for SqlTx<'_> {
                     t.counters.locked_until.map(ts)
                 ])
             }))?;
+        if let Some(c) = self.rows.as_mut() {
+            c.forget_token(&t.serial);
+        }
         token_written(n, &t.serial)
     }
 
@@ -658,6 +696,9 @@ impl Tx for SqlTx<'_> {
                     t.counters.locked_until.map(ts)
                 ])
             }))?;
+        if let Some(c) = self.rows.as_mut() {
+            c.set_counters(t);
+        }
         token_written(n, &t.serial)
     }
 
@@ -669,10 +710,17 @@ impl Tx for SqlTx<'_> {
     }
 
     fn audit_tail(&mut self) -> Result<Option<(i64, String)>, StoreError> {
+        if let Some(tail) = self.rows.as_ref().and_then(|c| c.audit_tail()) {
+            return Ok(tail);
+        }
         let mut st = sql(self
             .tx
             .prepare_cached("SELECT id, digest FROM audit ORDER BY id DESC LIMIT 1"))?;
-        sql(st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        let tail = sql(st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())?;
+        if let Some(c) = self.rows.as_mut() {
+            c.put_audit_tail(tail.clone());
+        }
+        Ok(tail)
     }
 
     fn audit_link(&mut self, id: i64) -> Result<Option<String>, StoreError> {
@@ -701,7 +749,13 @@ impl Tx for SqlTx<'_> {
                 what: "audit entry",
                 key: e.id.to_string(),
             }),
-            r => sql(r).map(|_| e.id),
+            r => {
+                sql(r)?;
+                if let Some(c) = self.rows.as_mut() {
+                    c.put_audit_tail(Some((e.id, e.digest.clone())));
+                }
+                Ok(e.id)
+            }
         }
     }
 
@@ -999,37 +1053,47 @@ impl Tx for SqlTx<'_> {
     }
 
     fn throttle(&mut self, key: &str) -> Result<Throttle, StoreError> {
+        if let Some(t) = self.rows.as_mut().and_then(|c| c.throttle(key)) {
+            return Ok(t);
+        }
         let mut st = sql(self
             .tx
             .prepare_cached("SELECT failures, locked_until FROM throttles WHERE key = ?1"))?;
         let raw: Option<(u32, Option<String>)> = sql(st
             .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional())?;
-        Ok(match raw {
+        let t = match raw {
             None => Throttle::default(),
             Some((failures, locked)) => Throttle {
                 failures,
                 locked_until: opt_ts(locked)?,
             },
-        })
+        };
+        if let Some(c) = self.rows.as_mut() {
+            c.put_throttle(key, t);
+        }
+        Ok(t)
     }
 
     fn set_throttle(&mut self, key: &str, t: &Throttle) -> Result<(), StoreError> {
         if *t == Throttle::default() {
-            return sql(self
+            sql(self
                 .tx
                 .prepare_cached("DELETE FROM throttles WHERE key = ?1")
-                .and_then(|mut st| st.execute([key])))
-            .map(|_| ());
+                .and_then(|mut st| st.execute([key])))?;
+        } else {
+            sql(self
+                .tx
+                .prepare_cached(
+                    "INSERT INTO throttles (key, failures, locked_until) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
+                )
+                .and_then(|mut st| st.execute(params![key, t.failures, t.locked_until.map(ts)])))?;
         }
-        sql(self
-            .tx
-            .prepare_cached(
-                "INSERT INTO throttles (key, failures, locked_until) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
-            )
-            .and_then(|mut st| st.execute(params![key, t.failures, t.locked_until.map(ts)])))
-        .map(|_| ())
+        if let Some(c) = self.rows.as_mut() {
+            c.put_throttle(key, *t);
+        }
+        Ok(())
     }
 }
 

@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
@@ -15,38 +14,19 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use lifecycle::policy::SecretPolicy;
 use lifecycle::*;
-use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
+use lifecycle_sqlite::SqliteStore;
+
+mod support;
+use support::Db;
 
 /// The CLI on the database file (root access).
 fn root() -> lifecycle::Caller {
     lifecycle::Caller::Local("root".into())
 }
 
-struct Db {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    key_path: PathBuf,
-}
-
-impl Db {
-    fn new() -> Db {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("bank.db");
-        let key_path = dir.path().join("bank.key");
-        let key = MasterKey::create(&key_path).unwrap();
-        SqliteStore::create(&path, &key, Environment::Staging).unwrap();
-        Db {
-            _dir: dir,
-            path,
-            key_path,
-        }
-    }
-    /// A new connection (one per thread, as separate processes or server workers would have).
-    fn bank(&self) -> Bank<SqliteStore> {
-        let store =
-            SqliteStore::open(&self.path, &MasterKey::load(&self.key_path).unwrap()).unwrap();
-        Bank::new(store, policy())
-    }
+/// A new connection (one per thread, as separate processes or server workers would have).
+fn connect(db: &Db) -> Bank<SqliteStore> {
+    Bank::new(db.open(), policy())
 }
 
 fn scale() -> usize {
@@ -103,7 +83,7 @@ fn serial(i: usize) -> String {
 /// `customers` customers C<i>, each with one master user u<i> (customer secret SECRET), and
 /// `tokens` tokens in stock.
 fn setup(db: &Db, customers: usize, tokens: usize) {
-    let bank = db.bank();
+    let bank = connect(db);
     let stock: Vec<NewToken> = (0..tokens)
         .map(|i| NewToken {
             serial: sn(&serial(i)),
@@ -149,7 +129,7 @@ fn setup(db: &Db, customers: usize, tokens: usize) {
 fn registered(db: &Db) -> DateTime<Utc> {
     setup(db, 1, 1);
     let t = t0() + Duration::minutes(5);
-    db.bank()
+    connect(db)
         .register(
             &root(),
             &uref("u0"),
@@ -205,7 +185,7 @@ fn many_users_racing_for_many_serials_bind_each_serial_once() {
     let start = Instant::now();
     let dbc = db.clone();
     let results = race(n, move |u| {
-        let bank = dbc.bank();
+        let bank = connect(&dbc);
         let mut attempts = 0;
         for k in 0..n {
             let s = serial(k);
@@ -230,7 +210,7 @@ fn many_users_racing_for_many_serials_bind_each_serial_once() {
         "a serial was bound twice: {owners:?}"
     );
     assert_eq!(won.len(), n, "every user got a serial: {results:?}");
-    let bank = db.bank();
+    let bank = connect(&db);
     for (u, r) in results.iter().enumerate() {
         assert_eq!(
             bank.user(&root(), &uref(&format!("u{u}")))
@@ -257,7 +237,7 @@ fn concurrent_validations_accept_every_code_exactly_once() {
     let rounds = 15 * scale();
     let db = Arc::new(Db::new());
     setup(&db, users, users);
-    let bank = db.bank();
+    let bank = connect(&db);
     let t = t0() + Duration::minutes(5);
     for u in 0..users {
         bank.register(
@@ -273,7 +253,7 @@ fn concurrent_validations_accept_every_code_exactly_once() {
     let start = Instant::now();
     let dbc = db.clone();
     let results = race(threads, move |th| {
-        let bank = dbc.bank();
+        let bank = connect(&dbc);
         let mut accepted = Vec::new();
         let mut refusals = HashMap::<String, usize>::new();
         for r in 1..=rounds {
@@ -340,7 +320,7 @@ fn concurrent_failures_are_all_counted_no_lost_update() {
     let dbc = db.clone();
     let start = Instant::now();
     let refused = race(threads, move |th| {
-        let bank = dbc.bank();
+        let bank = connect(&dbc);
         let mut n = 0;
         for i in 0..each {
             // A six-digit code that is not the right one.
@@ -357,7 +337,7 @@ fn concurrent_failures_are_all_counted_no_lost_update() {
         n
     });
     let total: usize = refused.iter().sum();
-    let user = db.bank().user(&root(), &uref("u0")).unwrap();
+    let user = connect(&db).user(&root(), &uref("u0")).unwrap();
     assert_eq!(
         user.failures as usize, total,
         "every failure counted (no lost update)"
@@ -384,14 +364,13 @@ fn concurrent_revocations_of_one_token_revoke_it_once() {
             secret: ConfirmationSecret::new(SECRET),
             code: code(&serial(0), now),
         };
-        dbc.bank()
+        connect(&dbc)
             .revoke(&root(), &proof, &[lid("u0")], now)
             .map(|_| ())
     });
     let ok = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(ok, 1, "{results:?}");
-    let info = db
-        .bank()
+    let info = connect(&db)
         .token(&root(), &sn(&serial(0)), Utc::now())
         .unwrap();
     assert!(
@@ -399,9 +378,7 @@ fn concurrent_revocations_of_one_token_revoke_it_once() {
         "{info:?}"
     );
     let later = t + Duration::minutes(10);
-    let after = db
-        .bank()
-        .validate(&root(), &uref("u0"), &code(&serial(0), later), later);
+    let after = connect(&db).validate(&root(), &uref("u0"), &code(&serial(0), later), later);
     assert!(
         !matches!(after, Ok(LoginOutcome::Accepted { .. })),
         "a revoked token's code is refused: {after:?}"
@@ -486,14 +463,14 @@ fn wait_until(f: impl Fn() -> bool) {
 fn a_flood_of_refused_sign_ins_does_not_hold_validations_behind_it() {
     const FLOOD: usize = 4;
     let db = Db::new();
-    let holder = db.bank();
+    let holder = connect(&db);
     let queue = holder.store().write_queue().clone();
     // Hold the writer while the flood and then the committer line up.
     let turn = queue.enter(std::time::Duration::from_secs(60)).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let mut flood = Vec::new();
     for i in 0..FLOOD {
-        let (bank, stop) = (db.bank(), stop.clone());
+        let (bank, stop) = (connect(&db), stop.clone());
         flood.push(std::thread::spawn(move || {
             let mut n = 0;
             while !stop.load(Ordering::SeqCst) {
@@ -504,7 +481,7 @@ fn a_flood_of_refused_sign_ins_does_not_hold_validations_behind_it() {
         }));
         wait_until(|| queue.waiting() == i + 1);
     }
-    let committer = db.bank();
+    let committer = connect(&db);
     let validation = std::thread::spawn(move || {
         let user = UserRef::new(
             CustomerId::parse("C1").unwrap(),
@@ -550,13 +527,13 @@ fn a_flood_of_refused_sign_ins_does_not_hold_validations_behind_it() {
 #[test]
 fn a_read_takes_no_turn_while_a_writer_holds_the_file() {
     let db = Db::new();
-    let bank = db.bank();
+    let bank = connect(&db);
     let turn = bank
         .store()
         .write_queue()
         .enter(std::time::Duration::from_secs(60))
         .unwrap();
-    let reader = db.bank();
+    let reader = connect(&db);
     let found = reader
         .store()
         .read(|tx| tx.customer(&CustomerId::parse("C1").unwrap()))
@@ -574,11 +551,11 @@ fn a_read_takes_no_turn_while_a_writer_holds_the_file() {
 fn a_proofs_password_is_checked_before_the_write_turn_and_a_change_meanwhile_decides() {
     let db = Db::new();
     let t = registered(&db);
-    let holder = db.bank();
+    let holder = connect(&db);
     let queue = holder.store().write_queue().clone();
     let turn = queue.enter(std::time::Duration::from_secs(60)).unwrap();
     let now = t + Duration::seconds(30);
-    let bank = db.bank();
+    let bank = connect(&db);
     let revocation = std::thread::spawn(move || {
         let proof = Proof {
             actor: uref("u0"),
@@ -609,7 +586,7 @@ fn a_proofs_password_is_checked_before_the_write_turn_and_a_change_meanwhile_dec
         matches!(refused, Error::WrongProof { .. }),
         "the old password proves nothing once changed: {refused:?}"
     );
-    let info = db.bank().token(&root(), &sn(&serial(0)), now).unwrap();
+    let info = connect(&db).token(&root(), &sn(&serial(0)), now).unwrap();
     assert!(
         !matches!(info.status, TokenStatus::Revoked { .. }),
         "{info:?}"
@@ -623,13 +600,13 @@ fn a_proofs_password_is_checked_before_the_write_turn_and_a_change_meanwhile_dec
 fn reading_and_verifying_the_audit_log_takes_no_write_turn() {
     let db = Db::new();
     setup(&db, 1, 1);
-    let holder = db.bank();
+    let holder = connect(&db);
     let turn = holder
         .store()
         .write_queue()
         .enter(std::time::Duration::from_secs(60))
         .unwrap();
-    let reader = db.bank();
+    let reader = connect(&db);
     let log = reader.audit(&root(), &AuditQuery::default(), t0()).unwrap();
     assert!(!log.is_empty());
     let check = reader.verify_audit(&root(), t0()).unwrap().unwrap();

@@ -8,7 +8,7 @@ use lifecycle::*;
 use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
 use rusqlite::OptionalExtension;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Barrier};
 
 /// The CLI on the database file (root access).
@@ -16,27 +16,15 @@ fn root() -> lifecycle::Caller {
     lifecycle::Caller::Local("root".into())
 }
 
-struct Db {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    key_path: PathBuf,
-}
+mod support;
+use support::Db;
 
 fn new_db() -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bank.db");
-    let key_path = dir.path().join("bank.key");
-    let key = MasterKey::create(&key_path).unwrap();
-    SqliteStore::create(&path, &key, Environment::Staging).unwrap();
-    Db {
-        _dir: dir,
-        path,
-        key_path,
-    }
+    Db::new()
 }
 
 fn open(db: &Db) -> SqliteStore {
-    SqliteStore::open(&db.path, &MasterKey::load(&db.key_path).unwrap()).unwrap()
+    db.open()
 }
 
 #[test]

@@ -82,6 +82,7 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     tokens_round_trip(&make());
     imported_time_drift_is_the_starting_drift(&make());
     failed_transaction_rolls_back(&make());
+    rows_written_by_a_failed_transaction_read_as_before(&make());
     a_panic_inside_a_transaction_writes_nothing_and_the_store_goes_on(&make());
     imports_are_recorded_once(&make());
     audit_is_append_only_and_ordered(&make());
@@ -959,6 +960,69 @@ pub fn failed_transaction_rolls_back<S: Store>(s: &S) {
             .is_empty(),
         "rolled-back audit must not exist"
     );
+}
+
+/// A transaction that fails after rewriting rows it read (a user, a token's counters, a
+/// throttle, the audit tail) leaves every later read as before it, in the same store: a store
+/// that keeps rows between transactions (the SQLite store's row cache) must drop what the
+/// failed one wrote.
+pub fn rows_written_by_a_failed_transaction_read_as_before<S: Store>(s: &S) {
+    let user = User::new(
+        lid("carol"),
+        cid("C020"),
+        "キャロル".into(),
+        UserClass::Master,
+        true,
+    );
+    s.transaction(|tx| {
+        tx.insert_customer(&customer("C020"))?;
+        tx.insert_token(&sample_token("20202020"))?;
+        tx.insert_user(&user)?;
+        append_chained(tx, audit_entry(Some("C020"), "before"))
+    })
+    .unwrap();
+    let read = |s: &S| s.transaction(|tx| read_in(tx)).unwrap();
+    let before = read(s);
+    let r: Result<(), StoreError> = s.transaction(|tx| {
+        let mut u = tx.user(&cid("C020"), &lid("carol"))?.expect("user stored");
+        u.failures = 4;
+        tx.update_user(&u)?;
+        let mut t = tx.token(&sn("20202020"))?.expect("token stored");
+        t.counters.last_step = Some(99);
+        tx.update_counters(&t)?;
+        tx.set_throttle(
+            "login:C020/carol",
+            &crate::access::Throttle {
+                failures: 2,
+                locked_until: None,
+            },
+        )?;
+        append_chained(tx, audit_entry(Some("C020"), "rolled back"))?;
+        assert_ne!(read_in(tx)?, before, "the transaction sees its own writes");
+        Err(StoreError::Backend("contract: the use case fails".into()))
+    });
+    assert!(r.is_err());
+    assert_eq!(
+        read(s),
+        before,
+        "a failed transaction's writes must not be read afterwards"
+    );
+}
+
+type Rows = (
+    Option<User>,
+    Option<crate::model::TokenInfo>,
+    crate::access::Throttle,
+    Option<(i64, String)>,
+);
+
+fn read_in(tx: &mut dyn crate::store::Tx) -> Result<Rows, StoreError> {
+    Ok((
+        tx.user(&cid("C020"), &lid("carol"))?,
+        tx.token(&sn("20202020"))?,
+        tx.throttle("login:C020/carol")?,
+        tx.audit_tail()?,
+    ))
 }
 
 /// A use case that panics inside its transaction (a bug in a request handler) leaves no
