@@ -250,11 +250,62 @@ fn a_shared_tokens_failures_count_for_the_token_too() {
             .validate(&c, &uref(who), &wrong_code("78160641", t), t)
             .unwrap_err();
     }
+    // The bank's CLI is told the state: the token is locked.
     let err = w
         .bank
-        .validate(&c, &uref("sachiko"), &code("78160641", t), t)
+        .validate(&root(), &uref("sachiko"), &code("78160641", t), t)
         .unwrap_err();
     assert_eq!(err.code(), "token_locked", "{err}");
+}
+
+/// Issue #10 review: through a shared token's lock a `login` client's right code was told
+/// `token_locked` and a wrong one `wrong_code`, so every user of the token could guess on
+/// through the lock and learn a right code (an HOTP code stays good once the lock ends). No
+/// code is checked while the lock holds: a right code and a wrong one get the same answer,
+/// counted the same, and the audit says why.
+#[test]
+fn a_locked_shared_token_checks_no_code_so_guessing_through_the_lock_learns_nothing() {
+    let t = jst("2025-03-04 10:00");
+    let c = client(&[Scope::Login]);
+    let locked = || {
+        let w = world("000");
+        for i in 0..5 {
+            let who = if i % 2 == 0 { "sachiko" } else { "saburo" };
+            w.bank
+                .validate(&c, &uref(who), &wrong_code("78160641", t), t)
+                .unwrap_err();
+        }
+        w
+    };
+    let (right, wrong) = (locked(), locked());
+    let answered = |w: &World, code: String| {
+        w.bank
+            .validate(&c, &uref("saburo"), &code, t)
+            .unwrap_err()
+            .to_string()
+    };
+    let to_right = answered(&right, code("78160641", t));
+    assert_eq!(to_right, answered(&wrong, wrong_code("78160641", t)));
+    assert!(to_right.contains("wrong"), "{to_right}");
+    let last = right
+        .bank
+        .audit(&root(), &AuditQuery::default(), t)
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert!(
+        last.detail.contains("locked") && last.detail.contains("not proved"),
+        "{}",
+        last.detail
+    );
+    // Once the lock ends the token checks codes again.
+    let lockout = right.bank.policy().validation.lockout_minutes;
+    assert!(lockout > 0, "the policy ends lockouts");
+    let after = t + Duration::minutes(i64::from(lockout) + 1);
+    right
+        .bank
+        .validate(&c, &uref("sachiko"), &code("78160641", after), after)
+        .unwrap();
 }
 
 #[test]

@@ -238,21 +238,45 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
             Err(e) => return Reply::error(400, "invalid_input", format!("bad JSON body: {e}")),
         };
         let user = UserRef::new(b.customer, b.login);
-        return match app
+        // A first-factor session presented with the code is checked before the code is
+        // spent: a stale one is refused (401) and the code stays good (issue #10 review).
+        if let Some(s) = customer_session.clone() {
+            let (a, c, u) = (app.clone(), caller.clone(), user.clone());
+            match tokio::task::spawn_blocking(move || a.bank.first_factor_of(&c, &s, &u, now)).await
+            {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return routes::refusal(&e),
+                Err(_) => return Reply::error(500, "internal", "the request could not be handled"),
+            }
+        }
+        let outcome = match app
             .committer
             .validate(caller.clone(), user.clone(), b.code)
             .await
         {
-            Ok(o) => Reply::ok(routes::validate_answer(
-                &app.bank,
+            Ok(o) => o,
+            Err(e) => return routes::refusal(&e),
+        };
+        // The signed-in session reads the store (the user's row): on a blocking thread, and
+        // only when there is one to give.
+        if customer_session.is_none() && !app.bank.vouches_for_first_factor(&caller) {
+            return Reply::ok(routes::validate_answer(
+                &app.bank, &caller, None, &user, &outcome, now,
+            ));
+        }
+        let a = app.clone();
+        return tokio::task::spawn_blocking(move || {
+            Reply::ok(routes::validate_answer(
+                &a.bank,
                 &caller,
                 customer_session.as_deref(),
                 &user,
-                &o,
+                &outcome,
                 now,
-            )),
-            Err(e) => routes::refusal(&e),
-        };
+            ))
+        })
+        .await
+        .unwrap_or_else(|_| Reply::error(500, "internal", "the request could not be handled"));
     }
     // Password checks through their gate: a flood of them waits for its own turn, or is
     // answered busy, and never takes the pool and the cores from the other routes.

@@ -67,6 +67,10 @@ pub(super) fn route<S: Store>(c: &Ctx<'_, S>, segs: &[&str]) -> Result<Option<Re
         ("POST", ["v1", "validate"]) => {
             let b: ValidateBody = parse(body)?;
             let user = UserRef::new(b.customer, b.login);
+            if let Some(Err(e)) = customer_session.map(|t| bank.first_factor_of(who, t, &user, now))
+            {
+                return Err(super::reply::refusal(&e));
+            }
             done(bank.validate(who, &user, &b.code, now), |o| {
                 Reply::ok(validate_answer(bank, who, customer_session, &user, &o, now))
             })

@@ -279,7 +279,7 @@ impl TestBank {
         login: &str,
         serial: &str,
     ) -> String {
-        let first = self.login_password_session(addr, key, customer, login, "code");
+        let first = self.first_factor_for_code(addr, key, customer, login);
         let t = self.advance(Duration::seconds(30));
         let (st, v) = json(
             addr,
@@ -298,6 +298,18 @@ impl TestBank {
     /// session of the answer (`next: registration`), which registering and skipping take.
     pub fn first_factor(&self, addr: SocketAddr, key: &str, customer: &str, login: &str) -> String {
         self.login_password_session(addr, key, customer, login, "registration")
+    }
+
+    /// Gives `login` of `customer` (who has a token) a login password and signs in with it
+    /// (`POST /v1/login`): the first-factor session with which the code is validated.
+    pub fn first_factor_for_code(
+        &self,
+        addr: SocketAddr,
+        key: &str,
+        customer: &str,
+        login: &str,
+    ) -> String {
+        self.login_password_session(addr, key, customer, login, "code")
     }
 
     /// Gives `login` of `customer` a login password and signs in with it (`POST /v1/login`),

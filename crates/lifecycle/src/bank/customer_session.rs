@@ -261,6 +261,29 @@ impl<S: Store> Bank<S> {
         self.session_from(caller, user, SessionStage::SignedIn, issued)
     }
 
+    /// Checks a first-factor session `token` that `caller` presents with a one-time password
+    /// of `user` (`POST /v1/validate` with `X-Customer-Session`), before the code is checked:
+    /// a stale session must not spend the code and answer `accepted` without signing anyone
+    /// in (issue #10 review).
+    ///
+    /// # Errors
+    /// [`Error::CustomerSessionRequired`] for a token that is not a live session of `user`
+    /// (every reason [`Bank::customer_session`] gives, or another user's), audited with the
+    /// reason. A store failure as such.
+    pub fn first_factor_of(
+        &self,
+        caller: &Caller,
+        token: &str,
+        user: &UserRef,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let signed = self.session_user(caller, token, SessionStage::FirstFactor, now)?;
+        if signed.user != *user {
+            return self.session_refused(caller, "the session is another user's", Some(user), now);
+        }
+        Ok(())
+    }
+
     /// The signed-in user a session `token` stands for, presented by `caller` (the users
     /// list: a [`SessionStage::SignedIn`] session only).
     ///

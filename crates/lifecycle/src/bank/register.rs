@@ -29,7 +29,7 @@ impl<S: Store> Bank<S> {
     /// registers and skips for a named user, and may learn a login's registration state (that
     /// it exists, its token, its cool-down); anyone else must not (issue #10: no oracle) and
     /// acts inside the user's session. Register, skip and validate ask it.
-    pub(super) fn vouches_for_first_factor(&self, caller: &Caller) -> bool {
+    pub fn vouches_for_first_factor(&self, caller: &Caller) -> bool {
         matches!(caller, Caller::Local(_)) || self.policy.validation.registration_state_to_clients
     }
 

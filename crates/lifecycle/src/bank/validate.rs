@@ -40,8 +40,10 @@ impl<S: Store> Bank<S> {
     ///
     /// No oracle on a login's token state: unless the policy tells clients the registration
     /// state (`validation.registration_state_to_clients`; the bank's CLI is always told), a
-    /// revoked, expired or locked token is named only when the code is right (a holder of the
-    /// token); a wrong code is answered and counted as any wrong code, the truth in the audit.
+    /// revoked or expired token is named only when the code is right (a holder of the token);
+    /// a wrong code is answered and counted as any wrong code, the truth in the audit. While a
+    /// token's lock is in force no code of it is checked: every code is answered and counted as
+    /// a wrong one (no guess learns anything through the lock).
     pub fn validate(
         &self,
         caller: &Caller,
@@ -198,6 +200,10 @@ impl<S: Store> Bank<S> {
                             self.prove_code_of(tx, &mut user, Some(&stored), &mut t, code, now)?
                         }
                         Some(state) if tell_state => Err(state),
+                        Some(state @ Error::TokenLocked { .. }) => {
+                            hidden = Some(state);
+                            self.guess_while_locked(tx, &mut user, code, now)?
+                        }
                         Some(state) => {
                             let told = self.prove_before_naming(
                                 tx,
@@ -236,7 +242,32 @@ impl<S: Store> Bank<S> {
         }
     }
 
-    /// A token the user cannot log in with (revoked, expired, locked) is named only to the
+    /// A code for a token whose lock is in force (its users' failures together reached
+    /// `validation.max_failures`), asked by a client not told token states: no code is
+    /// checked, so a guess learns nothing (issue #10 review: a right code was answered
+    /// `token_locked` and a wrong one `wrong_code`, so each sharer of the token could go on
+    /// guessing through the lock and learn a right HOTP code, still good once the lock ended).
+    /// Answered and counted as a wrong code on the user, after the same HMAC work as any
+    /// check; no code, the slip every login gets. The audit says the token was locked.
+    fn guess_while_locked(
+        &self,
+        tx: &mut dyn Tx,
+        user: &mut User,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Error>, StoreError> {
+        if crate::ids::OtpCode::parse(code).is_err() {
+            return Ok(Err(Error::InvalidInput(
+                crate::ids::MalformedCode.to_string(),
+            )));
+        }
+        self.code_work_unknown(code, now);
+        let remaining = self.fail(user, now);
+        tx.update_user(user)?;
+        Ok(Err(Error::WrongCode { remaining }))
+    }
+
+    /// A token the user cannot log in with (revoked, expired) is named only to the
     /// holder of a code of it (issue #10: no oracle on a login's token state for a `login`
     /// client without the code): a right code — fresh or already used — answers `state`
     /// (nothing is used up or stored); a wrong one is a wrong code, counted on the user like
