@@ -269,6 +269,7 @@ pub fn refusal_args(e: &Error) -> Vec<String> {
         | E::DuplicateSerial(s)
         | E::DuplicateClient(s)
         | E::UnknownClient(s)
+        | E::ClientRevoked(s)
         | E::InvalidSeedFile(s) => vec![s.clone()],
         // Taken but for letter case: the page names the one that exists.
         E::CustomerIdCaseClash { existing, .. } => vec![existing.to_string()],

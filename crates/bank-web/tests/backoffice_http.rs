@@ -125,6 +125,29 @@ async fn a_refused_operator_sign_in_is_told_in_the_language_of_its_page() {
     }
 }
 
+/// Issue #10 review: the back office's audit page checked the chain but not its start, so a
+/// log whose first entries were deleted showed as intact there (`bank audit verify` already
+/// caught it). A log that begins with `bank_init` is intact; one that does not is reported,
+/// with what to do.
+#[tokio::test]
+async fn the_audit_page_checks_that_the_log_begins_with_bank_init() {
+    for init in [true, false] {
+        let clock = Clock::new();
+        let (bank, code) = bank_begun_with(&clock, init);
+        let app = app_with(bank, &clock);
+        let cookie = log_in_sato(&app, &clock, &code).await;
+        let (status, _, body) = send(&app, get("/backoffice/audit", &cookie)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let cut = body.contains("the log begins with entry 1");
+        assert_eq!(cut, !init, "init {init}: {body}");
+        assert_eq!(
+            body.contains("--log-began-before-bank-init"),
+            !init,
+            "the advice for an old log: {body}"
+        );
+    }
+}
+
 /// A failed back-office sign-in is the web's attempt, not the operator's (issue #10: the audit
 /// actor is the authenticated one): the audit log names the back office's own client as the
 /// actor and keeps the typed name as data; the signed-in operator who then reads it is the
@@ -182,7 +205,22 @@ fn bank_with_operator(
     lifecycle::Bank<lifecycle::memory::MemoryStore>,
     impl Fn(chrono::DateTime<chrono::Utc>) -> String,
 ) {
+    bank_begun_with(clock, false)
+}
+
+/// [`bank_with_operator`], whose log begins with `bank_init` when `init` (as `tokenline bank
+/// init` begins it).
+fn bank_begun_with(
+    clock: &Clock,
+    init: bool,
+) -> (
+    lifecycle::Bank<lifecycle::memory::MemoryStore>,
+    impl Fn(chrono::DateTime<chrono::Utc>) -> String,
+) {
     let bank = lifecycle::Bank::new(lifecycle::memory::MemoryStore::new(), cheap_policy());
+    if init {
+        bank.record_init(&root(), "staging", clock.now()).unwrap();
+    }
     let code = |t: chrono::DateTime<chrono::Utc>| code_of("15151515", t);
     let token = token("15151515");
     let serial = token.serial.clone();

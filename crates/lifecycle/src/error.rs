@@ -331,6 +331,9 @@ pub enum Error {
     /// No such API client.
     #[error("no API client {0}: see `tokenline bank client list`")]
     UnknownClient(String),
+    /// The API client's key was revoked already: nothing to revoke.
+    #[error("API client {0} was revoked already: its key authenticates nothing; nothing was done (a new key: `tokenline bank client add` under a new name)")]
+    ClientRevoked(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -461,6 +464,7 @@ impl Error {
             Error::OperatorRemoved(_) => "operator_removed",
             Error::DuplicateClient(_) => "duplicate_client",
             Error::UnknownClient(_) => "unknown_client",
+            Error::ClientRevoked(_) => "client_revoked",
             Error::Store(_) => "storage",
             Error::Secret(_) => "secret_hashing",
         }

@@ -315,3 +315,18 @@ fn the_back_office_revokes_no_operators_token_and_a_revoked_operators_session_en
         Error::OperatorSessionRequired
     );
 }
+
+/// Issue #10 review: the list counted the live-looking sessions of an operator locked out
+/// meanwhile, which sign no one in (the next request ends them). A locked operator has none.
+#[test]
+fn a_locked_operators_sessions_are_not_counted_as_open() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    add(&w, "suzuki", Role::Supervisor, "15151515", t).unwrap();
+    let t1 = t + Duration::minutes(1);
+    sign_in(&w.bank, "suzuki", "staff-pass", &code("15151515", t1), t1).unwrap();
+    let open = |at| w.bank.list_operators(&root(), at).unwrap()[0].active_sessions;
+    assert_eq!(open(t1), 1);
+    lock(&w, "suzuki", "15151515", t1);
+    assert_eq!(open(t1), 0, "locked");
+}

@@ -186,3 +186,23 @@ fn client_list_columns_line_up_with_long_names() {
         assert_eq!(l.find(st), Some(status), "{human}");
     }
 }
+
+/// Issue #10 review: revoking a client revoked already said "no API client", as if the name
+/// were unknown. It says the client was revoked already and that nothing was done; an
+/// unknown name still says there is no such client.
+#[test]
+fn revoking_a_revoked_client_says_it_was_revoked_already() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = bank_db(dir.path());
+    bank_ok(&db, &["client", "add", "ib", "--scope", "login"]);
+    bank_ok(&db, &["client", "revoke", "ib"]);
+    let (ok, _, err) = bank(&db, &["client", "revoke", "ib"]);
+    assert!(!ok);
+    assert!(
+        err.contains("API client ib was revoked already") && err.contains("nothing was done"),
+        "{err}"
+    );
+    let (ok, _, err) = bank(&db, &["client", "revoke", "nobody"]);
+    assert!(!ok);
+    assert!(err.contains("no API client nobody"), "{err}");
+}

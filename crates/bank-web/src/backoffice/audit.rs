@@ -127,8 +127,13 @@ pub async fn page<S: Store + Send + Sync + 'static>(
     let c = staff.c;
     let tz = web.policy().time_zone;
     let caller = staff.caller.clone();
+    // The start too: a bank made by `tokenline bank init` begins its log with `bank_init`,
+    // so a log that does not was cut at its start (or began before `bank init` wrote that
+    // entry, which the answer says, with the CLI's check for such a log).
     let chain = match web
-        .call(move |bank, now| bank.verify_audit(&caller, now))
+        .call(move |bank, now| {
+            bank.verify_audit_against(&caller, None, lifecycle::audit::LogStart::BankInit, now)
+        })
         .await
     {
         // The server holds the audit key (derived from the master key it opened the bank

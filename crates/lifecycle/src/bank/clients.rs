@@ -86,12 +86,13 @@ impl<S: Store> Bank<S> {
         self.run(|tx| {
             let mut e = self.entry(now, caller, caller.actor(), "client_revoke");
             e.subject = Some(name.to_string());
-            let Some(mut c) = tx
-                .clients()?
-                .into_iter()
-                .find(|c| &c.name == name && c.revoked_at.is_none())
-            else {
-                let err = Error::UnknownClient(name.to_string());
+            let clients = tx.clients()?;
+            let named = || clients.iter().filter(|c| &c.name == name);
+            let Some(mut c) = named().find(|c| c.revoked_at.is_none()).cloned() else {
+                let err = match named().next() {
+                    Some(_) => Error::ClientRevoked(name.to_string()),
+                    None => Error::UnknownClient(name.to_string()),
+                };
                 self.audit_refusal(tx, e, &err)?;
                 return Ok(Err(err));
             };

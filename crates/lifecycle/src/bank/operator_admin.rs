@@ -40,7 +40,8 @@ pub struct OperatorRow {
     /// Consecutive failed sign-ins.
     pub failures: u32,
     /// Sessions open now (neither idle past the policy's `backoffice.session_idle_minutes`
-    /// nor older than `backoffice.session_max_minutes`).
+    /// nor older than `backoffice.session_max_minutes`); none while the operator is locked
+    /// or once removed, as such sessions sign no one in.
     pub active_sessions: usize,
     /// When removed (their token's revocation), if removed.
     pub removed_at: Option<DateTime<Utc>>,
@@ -79,11 +80,16 @@ impl<S: Store> Bank<S> {
                 let token = tx.token(&op.serial)?;
                 let removed = removal(&op, token.as_ref());
                 let locked_until = op.locked_until.filter(|u| *u > now && removed.is_none());
-                let active_sessions = tx
-                    .sessions_of(&op.name)?
-                    .iter()
-                    .filter(|s| self.session_alive(s, now))
-                    .count();
+                // What `operator_session` would accept: none for a removed or locked operator
+                // (issue #10 review: the list counted sessions that sign no one in).
+                let active_sessions = match removed.is_some() || locked_until.is_some() {
+                    true => 0,
+                    false => tx
+                        .sessions_of(&op.name)?
+                        .iter()
+                        .filter(|s| self.session_alive(s, now))
+                        .count(),
+                };
                 rows.push(OperatorRow {
                     status: match (removed, locked_until) {
                         (Some(_), _) => "removed",

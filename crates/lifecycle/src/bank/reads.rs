@@ -264,8 +264,8 @@ impl<S: Store> Bank<S> {
 
     /// Checks the whole audit chain under the store's audit key (scope `audit`):
     /// `Ok(Ok(check))` when it holds, `Ok(Err(link))` naming the first broken link. How the
-    /// log began is not checked ([`LogStart::BeforeBankInit`]; `bank audit verify` checks it
-    /// with [`Bank::verify_audit_against`]).
+    /// log began is not checked ([`LogStart::BeforeBankInit`]; `bank audit verify` and the
+    /// back office's audit page check it with [`Bank::verify_audit_against`]).
     pub fn verify_audit(
         &self,
         caller: &Caller,
