@@ -389,3 +389,27 @@ fn letters_name_the_bank_customer_and_users_state_its_own_cooldown_and_fit_one_p
         );
     }
 }
+
+/// Issue #10 review: `mailroom show` printed campaigns in fixed-width columns, which a
+/// Japanese campaign name (two columns a character) pushed out of line. It is a table now:
+/// every column starts where its heading does, whatever the names.
+#[test]
+fn campaign_list_columns_line_up_with_japanese_names() {
+    let b = fixture_bank();
+    let mut plan = PLAN;
+    plan[9] = "春の交換キャンペーン二〇二三年度第一回";
+    b.ok(&plan);
+    b.ok(&["mailroom", "cancel", "C1"]);
+    b.ok(&PLAN);
+    let out = b.ok(&["mailroom", "show"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    let width = |s: &str| unicode_width::UnicodeWidthStr::width(s);
+    let column = |l: &str, text: &str| l.find(text).map(|i| width(&l[..i]));
+    let status = column(lines[0], "STATUS").unwrap();
+    assert_eq!(column(lines[1], "CANCELLED"), Some(status), "{out}");
+    assert_eq!(column(lines[2], "open"), Some(status), "{out}");
+    let deadline = column(lines[0], "DEADLINE").unwrap();
+    assert_eq!(column(lines[1], "2023-04-14"), Some(deadline), "{out}");
+    assert_eq!(column(lines[2], "2023-04-14"), Some(deadline), "{out}");
+}

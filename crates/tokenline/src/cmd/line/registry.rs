@@ -77,27 +77,22 @@ impl ListCmd {
             eprintln!("no reservations yet");
             return Ok(());
         }
-        let bw = list.iter().map(|r| r.batch.len()).max().unwrap_or(5).max(5);
-        let sw = list
-            .iter()
-            .map(|r| r.serials.to_string().len())
-            .max()
-            .unwrap_or(7)
-            .max(7);
-        println!(
-            "{:<bw$}  {:<sw$}  {:<20}  {:<12}  journal",
-            "batch", "serials", "reserved (UTC)", "host"
-        );
-        for r in &list {
-            println!(
-                "{:<bw$}  {:<sw$}  {:<20}  {:<12}  {}",
-                r.batch,
+        let rows = list.iter().map(|r| {
+            vec![
+                r.batch.to_string(),
                 r.serials.to_string(),
                 utc(r.reserved_at_ms),
-                r.host,
-                r.journal
-            );
-        }
+                r.host.to_string(),
+                r.journal.to_string(),
+            ]
+        });
+        println!(
+            "{}",
+            crate::cmd::common::table(
+                &["batch", "serials", "reserved (UTC)", "host", "journal"],
+                rows
+            )
+        );
         Ok(())
     }
 }

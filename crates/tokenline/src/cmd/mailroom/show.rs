@@ -34,29 +34,47 @@ impl Cmd {
                     "no campaign yet: plan one with `tokenline mailroom plan`",
                 );
             }
-            for c in list {
-                if json {
-                    json_line(&c)?;
-                } else {
-                    println!(
-                        "{}  {:<30} target {}{}  new ≥ {}  deadline {}{}",
-                        c.id,
-                        c.name,
-                        c.target_expiry,
-                        if c.include_earlier {
-                            " and earlier"
-                        } else {
-                            ""
-                        },
-                        c.min_new_expiry,
-                        c.deadline,
-                        if c.cancelled_at.is_some() {
-                            "  CANCELLED"
-                        } else {
-                            ""
-                        }
-                    );
+            if json {
+                for c in &list {
+                    json_line(c)?;
                 }
+            } else if !list.is_empty() {
+                let rows = list.into_iter().map(|c| {
+                    vec![
+                        c.id.to_string(),
+                        c.name.clone(),
+                        format!(
+                            "{}{}",
+                            c.target_expiry,
+                            if c.include_earlier {
+                                " and earlier"
+                            } else {
+                                ""
+                            }
+                        ),
+                        format!("≥ {}", c.min_new_expiry),
+                        c.deadline.to_string(),
+                        if c.cancelled_at.is_some() {
+                            "CANCELLED".into()
+                        } else {
+                            "open".into()
+                        },
+                    ]
+                });
+                println!(
+                    "{}",
+                    crate::cmd::common::table(
+                        &[
+                            "CAMPAIGN",
+                            "NAME",
+                            "TARGET EXPIRY",
+                            "NEW EXPIRY",
+                            "DEADLINE",
+                            "STATUS"
+                        ],
+                        rows
+                    )
+                );
             }
             return Ok(());
         };
