@@ -44,9 +44,11 @@
 //! `idle_in_transaction_session_timeout` (a stalled node cannot hold the lock for ever).
 //!
 //! # Import
-//! [`Tx::insert_token`] buffers rows and writes them with one binary `COPY` per 8,192 tokens
+//! [`Tx::insert_token`] buffers rows and writes them with one binary `COPY` per 65,536 tokens
 //! (and before any other statement of the transaction, and at commit), so `bank import` of a
 //! million tokens is a few COPY batches in one transaction: all or nothing.
+//!
+//! [`Tx::insert_token`]: lifecycle::store::TokenRows::insert_token
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

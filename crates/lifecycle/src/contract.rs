@@ -101,6 +101,8 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
 /// the customer asked whose login ID equals the one asked ignoring ASCII case, exact ones
 /// included, ordered by customer then login ID, as stored; never another customer's user;
 /// nothing for login IDs that differ in more than case, nor for an empty list.
+///
+/// [`Tx::logins_ignoring_case`]: crate::store::UserRows::logins_ignoring_case
 pub fn logins_are_found_ignoring_case_within_their_customer<S: Store>(s: &S) {
     s.transaction(|tx| {
         for c in ["C1", "C2"] {
@@ -164,6 +166,8 @@ pub fn logins_are_found_ignoring_case_within_their_customer<S: Store>(s: &S) {
 /// [`Tx::customer_ids_ignoring_case`] (issue #10: `C0001` beside `c0001`): every stored ID
 /// equal to one asked ignoring ASCII case, exact ones included, ordered by ID, as stored;
 /// nothing for IDs that differ in more than case, nor for an empty list.
+///
+/// [`Tx::customer_ids_ignoring_case`]: crate::store::CustomerRows::customer_ids_ignoring_case
 pub fn customer_ids_are_found_ignoring_case<S: Store>(s: &S) {
     for id in ["c0001", "AbC-x.y@z", "C0002", "c0003"] {
         s.transaction(|tx| tx.insert_customer(&customer(id)))
@@ -198,6 +202,8 @@ pub fn customer_ids_are_found_ignoring_case<S: Store>(s: &S) {
 /// their own users): two customers each have a user `admin01`; each reads, updates and is
 /// deleted on its own; the same login twice in one customer is still `Duplicate`;
 /// [`Tx::users_by_login`] finds both, ordered by customer.
+///
+/// [`Tx::users_by_login`]: crate::store::UserRows::users_by_login
 pub fn two_customers_may_each_have_login_admin01<S: Store>(s: &S) {
     let mk = |c: &str, name: &str| {
         User::new(lid("admin01"), cid(c), name.into(), UserClass::Master, true)

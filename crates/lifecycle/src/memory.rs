@@ -5,7 +5,9 @@ use crate::access::{ApiClient, BackofficeRequest, Operator, OperatorSession, Thr
 use crate::audit::{AuditEntry, AuditKey, AuditQuery};
 use crate::ids::{ClientName, CustomerId, LoginId, OperatorId, SerialNumber};
 use crate::model::{Customer, NewToken, Seed, TokenInfo, User};
-use crate::store::{Store, StoreError, TokenFilter, Tx};
+use crate::store::{
+    AccessRows, AuditRows, CustomerRows, Store, StoreError, TokenFilter, TokenRows, Tx, UserRows,
+};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -80,7 +82,7 @@ fn missing(what: &'static str, key: &str) -> StoreError {
     }
 }
 
-impl Tx for State {
+impl CustomerRows for State {
     fn insert_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
         if self.customers.contains_key(&c.id) {
             return Err(StoreError::Duplicate {
@@ -108,6 +110,32 @@ impl Tx for State {
             .cloned()
             .collect())
     }
+    fn update_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
+        let slot = self
+            .customers
+            .get_mut(&c.id)
+            .ok_or_else(|| missing("customer", c.id.as_str()))?;
+        *slot = c.clone();
+        Ok(())
+    }
+    fn customers_page(
+        &mut self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<Customer>), StoreError> {
+        let total = self.customers.len() as u64;
+        let rows = self
+            .customers
+            .values()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .cloned()
+            .collect();
+        Ok((total, rows))
+    }
+}
+
+impl UserRows for State {
     fn logins_ignoring_case(
         &mut self,
         users: &[(CustomerId, LoginId)],
@@ -122,14 +150,6 @@ impl Tx for State {
             })
             .cloned()
             .collect())
-    }
-    fn update_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
-        let slot = self
-            .customers
-            .get_mut(&c.id)
-            .ok_or_else(|| missing("customer", c.id.as_str()))?;
-        *slot = c.clone();
-        Ok(())
     }
     fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
         let key = (u.customer.clone(), u.login.clone());
@@ -175,21 +195,17 @@ impl Tx for State {
             .map(|_| ())
             .ok_or_else(|| missing("user", &format!("{customer}/{login}")))
     }
-    fn customers_page(
-        &mut self,
-        offset: u64,
-        limit: u64,
-    ) -> Result<(u64, Vec<Customer>), StoreError> {
-        let total = self.customers.len() as u64;
-        let rows = self
-            .customers
+    fn users_of_token(&mut self, serial: &SerialNumber) -> Result<Vec<User>, StoreError> {
+        Ok(self
+            .users
             .values()
-            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .filter(|u| u.serial.as_ref() == Some(serial))
             .cloned()
-            .collect();
-        Ok((total, rows))
+            .collect())
     }
+}
+
+impl TokenRows for State {
     fn tokens_page(
         &mut self,
         filter: &TokenFilter,
@@ -209,14 +225,6 @@ impl Tx for State {
             .map(|t| (*t).clone())
             .collect();
         Ok((all.len() as u64, rows))
-    }
-    fn users_of_token(&mut self, serial: &SerialNumber) -> Result<Vec<User>, StoreError> {
-        Ok(self
-            .users
-            .values()
-            .filter(|u| u.serial.as_ref() == Some(serial))
-            .cloned()
-            .collect())
     }
     fn import_recorded(&mut self, digest: &str) -> Result<bool, StoreError> {
         Ok(self.imports.contains(digest))
@@ -273,6 +281,9 @@ impl Tx for State {
     fn token_count(&mut self) -> Result<u64, StoreError> {
         Ok(self.tokens.len() as u64)
     }
+}
+
+impl AuditRows for State {
     fn audit_tail(&mut self) -> Result<Option<(i64, String)>, StoreError> {
         Ok(self.audit.last().map(|e| (e.id, e.digest.clone())))
     }
@@ -303,7 +314,9 @@ impl Tx for State {
         let skip = q.limit.map(|l| v.len().saturating_sub(l)).unwrap_or(0);
         Ok(v.into_iter().skip(skip).collect())
     }
+}
 
+impl AccessRows for State {
     fn insert_client(&mut self, c: &ApiClient) -> Result<(), StoreError> {
         if self.clients.contains_key(&c.name) {
             return Err(StoreError::Duplicate {

@@ -41,7 +41,7 @@ pub enum StoreError {
     Backend(String),
 }
 
-/// Which tokens a [`Tx::tokens_page`] lists.
+/// Which tokens a [`TokenRows::tokens_page`] lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenFilter {
     /// Only this status (`stock`, `issued`, `active`, `revoked`, `staff`: [`TokenStatus::kind`]).
@@ -109,8 +109,17 @@ impl<S: Store> Store for &S {
     }
 }
 
-/// The operations available inside a transaction.
-pub trait Tx {
+/// The operations available inside a transaction: every row kind the bank stores, one
+/// sub-trait a seam of the domain ([`CustomerRows`], [`UserRows`], [`TokenRows`],
+/// [`AuditRows`], [`AccessRows`]). A store implements the five; this trait is theirs together
+/// (a blanket implementation), so `&mut dyn Tx` reaches every operation without importing
+/// the sub-traits.
+pub trait Tx: CustomerRows + UserRows + TokenRows + AuditRows + AccessRows {}
+
+impl<T: CustomerRows + UserRows + TokenRows + AuditRows + AccessRows + ?Sized> Tx for T {}
+
+/// Customers: their rows, IDs compared ignoring case, and pages of them.
+pub trait CustomerRows {
     /// Adds a customer; `Duplicate` if the ID is taken.
     fn insert_customer(&mut self, c: &Customer) -> Result<(), StoreError>;
     /// Reads a customer.
@@ -126,6 +135,17 @@ pub trait Tx {
     /// Replaces a customer's name, mode and secret.
     fn update_customer(&mut self, c: &Customer) -> Result<(), StoreError>;
 
+    /// One page of customers ordered by ID: the total count and up to `limit` customers
+    /// after skipping `offset`.
+    fn customers_page(
+        &mut self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<Customer>), StoreError>;
+}
+
+/// A customer's users (keyed by customer and login ID) and the users of a token.
+pub trait UserRows {
     /// Adds a user; `Duplicate` if its customer has a user with that login ID already
     /// (login IDs are unique per customer, not bank-wide: the key is (customer, login)).
     fn insert_user(&mut self, u: &User) -> Result<(), StoreError>;
@@ -149,25 +169,13 @@ pub trait Tx {
     fn users_of_customer(&mut self, id: &CustomerId) -> Result<Vec<User>, StoreError>;
     /// Removes the user `login` of `customer`; `Missing` if there is none.
     fn delete_user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<(), StoreError>;
-    /// One page of customers ordered by ID: the total count and up to `limit` customers
-    /// after skipping `offset`.
-    fn customers_page(
-        &mut self,
-        offset: u64,
-        limit: u64,
-    ) -> Result<(u64, Vec<Customer>), StoreError>;
-    /// One page of tokens ordered by serial, filtered by [`TokenFilter`]: the total count
-    /// matching and up to `limit` tokens after skipping `offset`.
-    fn tokens_page(
-        &mut self,
-        filter: &TokenFilter,
-        offset: u64,
-        limit: u64,
-    ) -> Result<(u64, Vec<TokenInfo>), StoreError>;
     /// The users a token is registered to, ordered by login ID.
     fn users_of_token(&mut self, serial: &SerialNumber) -> Result<Vec<User>, StoreError>;
+}
 
-    /// Whether a file with this digest was imported ([`Tx::record_import`]).
+/// Tokens with their seeds and counters, and the seed files imported (by digest).
+pub trait TokenRows {
+    /// Whether a file with this digest was imported ([`TokenRows::record_import`]).
     fn import_recorded(&mut self, digest: &str) -> Result<bool, StoreError>;
     /// Records an imported file by its digest; `Duplicate` if it was imported before.
     fn record_import(
@@ -187,8 +195,8 @@ pub trait Tx {
     /// Replaces a token's status and counters (never its seed, parameters or expiry).
     fn update_token(&mut self, t: &TokenInfo) -> Result<(), StoreError>;
     /// Replaces a token's counters only, whatever `t.status` says (a code check, which never
-    /// changes the status). By default a read and [`Tx::update_token`]; a store writes just
-    /// the counter columns (no status index rewritten on every login).
+    /// changes the status). By default a read and [`TokenRows::update_token`]; a store
+    /// writes just the counter columns (no status index rewritten on every login).
     /// [`StoreError::Missing`] for an unknown serial.
     fn update_counters(&mut self, t: &TokenInfo) -> Result<(), StoreError> {
         let mut stored = self.token(&t.serial)?.ok_or_else(|| StoreError::Missing {
@@ -201,6 +209,18 @@ pub trait Tx {
     /// How many tokens are stored.
     fn token_count(&mut self) -> Result<u64, StoreError>;
 
+    /// One page of tokens ordered by serial, filtered by [`TokenFilter`]: the total count
+    /// matching and up to `limit` tokens after skipping `offset`.
+    fn tokens_page(
+        &mut self,
+        filter: &TokenFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<TokenInfo>), StoreError>;
+}
+
+/// The audit log: entries chained by the domain, appended and read in sequence order.
+pub trait AuditRows {
     /// The last audit entry's sequence number and digest (`None` when the log is empty).
     fn audit_tail(&mut self) -> Result<Option<(i64, String)>, StoreError>;
     /// The link (digest) of audit entry `id` (`None` when the log holds no such entry):
@@ -211,7 +231,11 @@ pub trait Tx {
     fn append_audit(&mut self, e: &AuditEntry) -> Result<i64, StoreError>;
     /// Reads audit entries in sequence order.
     fn audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
+}
 
+/// Who may act on the bank and how often: API clients, operators and their sessions,
+/// dual-control (back-office) requests, and the throttles of failed attempts.
+pub trait AccessRows {
     /// Adds an API client; `Duplicate` if the name is taken.
     fn insert_client(&mut self, c: &ApiClient) -> Result<(), StoreError>;
     /// The client whose key hashes to `key_hash` (revoked ones included).

@@ -1,0 +1,317 @@
+//! Tokens' rows (seeds sealed, rows kept in the connection's row cache) and imports.
+
+use super::{clamp, corrupt, id, is_unique_violation, opt_ts, parse_ts, sql, ts, SqlTx};
+use crate::rows::TokenRow;
+use chrono::{DateTime, NaiveDate, Utc};
+use lifecycle::store::TokenRows;
+use lifecycle::{
+    CustomerId, NewToken, OperatorId, Seed, SerialNumber, StoreError, TokenCounters, TokenFilter,
+    TokenInfo, TokenStatus,
+};
+use rusqlite::{params, OptionalExtension};
+
+impl SqlTx<'_> {
+    /// A token's row with its sealed seed, from the connection's cache or the database (and
+    /// then kept in the cache).
+    fn token_row(&mut self, serial: &SerialNumber) -> Result<Option<TokenRow>, StoreError> {
+        if let Some(row) = self.rows.as_mut().and_then(|c| c.token(serial).cloned()) {
+            return Ok(Some(row));
+        }
+        let row = read_token_row(self.tx, serial)?;
+        if let (Some(r), Some(c)) = (&row, self.rows.as_mut()) {
+            c.put_token(r.clone());
+        }
+        Ok(row)
+    }
+}
+
+/// A token's row with its sealed seed, from the database.
+fn read_token_row(
+    tx: &rusqlite::Transaction<'_>,
+    serial: &SerialNumber,
+) -> Result<Option<TokenRow>, StoreError> {
+    struct Raw {
+        params: String,
+        expiry: String,
+        batch: String,
+        status: String,
+        customer: Option<String>,
+        revoked: Option<String>,
+        drift: i64,
+        last_step: Option<i64>,
+        next_counter: i64,
+        failures: u32,
+        locked_until: Option<String>,
+        seed_nonce: Vec<u8>,
+        seed_ct: Vec<u8>,
+    }
+    let mut st = sql(tx.prepare_cached(
+        "SELECT params, expiry, batch, status, status_customer, revoked_at, drift, last_step, next_counter, failures, locked_until, seed_nonce, seed_ct FROM tokens WHERE serial = ?1",
+    ))?;
+    let raw = sql(st
+        .query_row([serial.as_str()], |r| {
+            Ok(Raw {
+                params: r.get(0)?,
+                expiry: r.get(1)?,
+                batch: r.get(2)?,
+                status: r.get(3)?,
+                customer: r.get(4)?,
+                revoked: r.get(5)?,
+                drift: r.get(6)?,
+                last_step: r.get(7)?,
+                next_counter: r.get(8)?,
+                failures: r.get(9)?,
+                locked_until: r.get(10)?,
+                seed_nonce: r.get(11)?,
+                seed_ct: r.get(12)?,
+            })
+        })
+        .optional())?;
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let customer = || -> Result<CustomerId, StoreError> {
+        id(
+            raw.customer
+                .clone()
+                .ok_or_else(|| corrupt("token status", "no customer"))?,
+            CustomerId::parse,
+        )
+    };
+    let status = match raw.status.as_str() {
+        "stock" => TokenStatus::Stock,
+        "issued" => TokenStatus::Issued {
+            customer: customer()?,
+        },
+        "active" => TokenStatus::Active {
+            customer: customer()?,
+        },
+        "revoked" => TokenStatus::Revoked {
+            at: parse_ts(raw.revoked.as_deref().unwrap_or(""))?,
+        },
+        "staff" => TokenStatus::Staff {
+            operator: id(
+                raw.customer
+                    .clone()
+                    .ok_or_else(|| corrupt("token status", "staff without operator"))?,
+                OperatorId::parse,
+            )?,
+        },
+        other => return Err(corrupt("token status", other)),
+    };
+    let info = TokenInfo {
+        serial: serial.clone(),
+        params: serde_json::from_str(&raw.params).map_err(|e| corrupt("token params", e))?,
+        expiry: NaiveDate::parse_from_str(&raw.expiry, "%Y-%m-%d")
+            .map_err(|e| corrupt("token expiry", e))?,
+        batch: raw.batch,
+        status,
+        counters: TokenCounters {
+            drift: raw.drift,
+            last_step: raw.last_step.map(|s| s as u64),
+            next_counter: raw.next_counter as u64,
+            failures: raw.failures,
+            locked_until: opt_ts(raw.locked_until)?,
+        },
+    };
+    Ok(Some(TokenRow {
+        info,
+        seed_nonce: raw.seed_nonce,
+        seed_ct: raw.seed_ct,
+    }))
+}
+
+fn status_cols(s: &TokenStatus) -> (&'static str, Option<String>, Option<String>) {
+    match s {
+        TokenStatus::Stock => ("stock", None, None),
+        TokenStatus::Issued { customer } => ("issued", Some(customer.to_string()), None),
+        TokenStatus::Active { customer } => ("active", Some(customer.to_string()), None),
+        TokenStatus::Revoked { at } => ("revoked", None, Some(ts(*at))),
+        TokenStatus::Staff { operator } => ("staff", Some(operator.to_string()), None),
+    }
+}
+
+/// `Ok` if an UPDATE of the token `serial` changed a row, else [`StoreError::Missing`].
+fn token_written(rows: usize, serial: &SerialNumber) -> Result<(), StoreError> {
+    if rows == 0 {
+        return Err(StoreError::Missing {
+            what: "token",
+            key: serial.to_string(),
+        });
+    }
+    Ok(())
+}
+
+impl TokenRows for SqlTx<'_> {
+    fn tokens_page(
+        &mut self,
+        filter: &TokenFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<TokenInfo>), StoreError> {
+        const WHERE: &str = "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR (status IN ('issued', 'active') AND status_customer = ?2))";
+        let status = filter.status;
+        let customer = filter.customer.as_ref().map(CustomerId::as_str);
+        let total: i64 = sql(self.tx.query_row(
+            &format!("SELECT COUNT(*) FROM tokens WHERE {WHERE}"),
+            params![status, customer],
+            |r| r.get(0),
+        ))?;
+        let serials: Vec<String> = {
+            let mut st = sql(self.tx.prepare_cached(&format!(
+                "SELECT serial FROM tokens WHERE {WHERE} ORDER BY serial LIMIT ?3 OFFSET ?4"
+            )))?;
+            let rows = sql(st.query_map(
+                params![status, customer, clamp(limit), clamp(offset)],
+                |r| r.get(0),
+            ))?;
+            sql(rows.collect())?
+        };
+        let mut out = Vec::with_capacity(serials.len());
+        for s in serials {
+            if let Some(t) = self.token(&id(s, SerialNumber::parse)?)? {
+                out.push(t);
+            }
+        }
+        Ok((total as u64, out))
+    }
+
+    fn import_recorded(&mut self, digest: &str) -> Result<bool, StoreError> {
+        let mut st = sql(self
+            .tx
+            .prepare_cached("SELECT 1 FROM imports WHERE digest = ?1"))?;
+        sql(st.exists([digest]))
+    }
+
+    fn record_import(
+        &mut self,
+        digest: &str,
+        label: &str,
+        count: usize,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let r = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO imports (digest, label, count, at) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut st| st.execute(params![digest, label, count as i64, ts(at)]));
+        match r {
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
+                what: "import",
+                key: digest.to_owned(),
+            }),
+            r => sql(r).map(|_| ()),
+        }
+    }
+
+    fn insert_token(&mut self, t: &NewToken) -> Result<(), StoreError> {
+        let info = t.info();
+        let (nonce, ct) = self
+            .cipher
+            .seal(t.seed.expose(), t.serial.as_str().as_bytes())
+            .map_err(StoreError::Backend)?;
+        let params_json =
+            serde_json::to_string(&t.params).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let (status, cust, revoked) = status_cols(&info.status);
+        let r = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO tokens (serial, seed_nonce, seed_ct, params, expiry, batch, status, status_customer, revoked_at, drift, last_step, next_counter) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    t.serial.as_str(),
+                    &nonce[..],
+                    ct,
+                    params_json,
+                    t.expiry.format("%Y-%m-%d").to_string(),
+                    t.batch,
+                    status,
+                    cust,
+                    revoked,
+                    info.counters.drift,
+                    info.counters.last_step.map(|s| s as i64),
+                    info.counters.next_counter as i64,
+                ])
+            });
+        match r {
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
+                what: "token",
+                key: t.serial.to_string(),
+            }),
+            r => sql(r).map(|_| ()),
+        }
+    }
+
+    fn token(&mut self, serial: &SerialNumber) -> Result<Option<TokenInfo>, StoreError> {
+        Ok(self.token_row(serial)?.map(|r| r.info))
+    }
+
+    fn token_seed(&mut self, serial: &SerialNumber) -> Result<Option<Seed>, StoreError> {
+        let Some(row) = self.token_row(serial)? else {
+            return Ok(None);
+        };
+        let plain = self
+            .cipher
+            .open(&row.seed_nonce, &row.seed_ct, serial.as_str().as_bytes())
+            .map_err(StoreError::Corrupt)?;
+        Ok(Some(Seed::new(plain.to_vec())))
+    }
+
+    fn update_token(&mut self, t: &TokenInfo) -> Result<(), StoreError> {
+        let (status, cust, revoked) = status_cols(&t.status);
+        let n = sql(self
+            .tx
+            .prepare_cached(
+                "UPDATE tokens SET status = ?2, status_customer = ?3, revoked_at = ?4, drift = ?5, last_step = ?6, next_counter = ?7, failures = ?8, locked_until = ?9 WHERE serial = ?1",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    t.serial.as_str(),
+                    status,
+                    cust,
+                    revoked,
+                    t.counters.drift,
+                    t.counters.last_step.map(|s| s as i64),
+                    t.counters.next_counter as i64,
+                    t.counters.failures,
+                    t.counters.locked_until.map(ts)
+                ])
+            }))?;
+        if let Some(c) = self.rows.as_mut() {
+            c.forget_token(&t.serial);
+        }
+        token_written(n, &t.serial)
+    }
+
+    fn update_counters(&mut self, t: &TokenInfo) -> Result<(), StoreError> {
+        let n = sql(self
+            .tx
+            .prepare_cached(
+                "UPDATE tokens SET drift = ?2, last_step = ?3, next_counter = ?4, failures = ?5, locked_until = ?6 WHERE serial = ?1",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    t.serial.as_str(),
+                    t.counters.drift,
+                    t.counters.last_step.map(|s| s as i64),
+                    t.counters.next_counter as i64,
+                    t.counters.failures,
+                    t.counters.locked_until.map(ts)
+                ])
+            }))?;
+        if let Some(c) = self.rows.as_mut() {
+            c.set_counters(t);
+        }
+        token_written(n, &t.serial)
+    }
+
+    fn token_count(&mut self) -> Result<u64, StoreError> {
+        let n: i64 = sql(self
+            .tx
+            .query_row("SELECT COUNT(*) FROM tokens", [], |r| r.get(0)))?;
+        Ok(n as u64)
+    }
+}
