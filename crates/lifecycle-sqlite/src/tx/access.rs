@@ -1,13 +1,13 @@
 //! API clients, operators, operator sessions, back-office requests and throttles.
 
-use super::{corrupt, id, is_unique_violation, opt_ts, parse_ts, sql, ts, SqlTx};
+use super::{corrupt, get, id, is_unique_violation, opt_ts, parse_ts, sql, ts, SqlTx};
 use lifecycle::access::{RequestEnd, RequestKind, Throttle};
 use lifecycle::store::AccessRows;
 use lifecycle::{
     ApiClient, BackofficeRequest, ClientName, Operator, OperatorId, OperatorSession, Role,
     SecretHash, SerialNumber, StoreError,
 };
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, OptionalExtension, Row};
 
 impl AccessRows for SqlTx<'_> {
     fn insert_client(&mut self, c: &ApiClient) -> Result<(), StoreError> {
@@ -192,42 +192,11 @@ impl AccessRows for SqlTx<'_> {
     }
 
     fn request(&mut self, rid: i64) -> Result<Option<BackofficeRequest>, StoreError> {
-        type Raw = (
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
         let mut st = sql(self.tx.prepare_cached(
             "SELECT kind, requested_by, requested_at, approved_by, approved_at, ended FROM backoffice_requests WHERE id = ?1",
         ))?;
-        let raw: Option<Raw> = sql(st
-            .query_row([rid], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })
-            .optional())?;
-        raw.map(|(kind, by, at, appr, appr_at, ended)| {
-            Ok(BackofficeRequest {
-                id: rid,
-                kind: serde_json::from_str::<RequestKind>(&kind)
-                    .map_err(|e| corrupt("request kind", e))?,
-                requested_by: id(by, OperatorId::parse)?,
-                requested_at: parse_ts(&at)?,
-                approved_by: appr.map(|a| id(a, OperatorId::parse)).transpose()?,
-                approved_at: opt_ts(appr_at)?,
-                ended: RequestEnd::from_stored(ended)?,
-            })
-        })
-        .transpose()
+        let row = sql(st.query_row([rid], |r| Ok(request_at(r, rid))).optional())?;
+        row.transpose()
     }
 
     fn pending_requests(&mut self) -> Result<Vec<BackofficeRequest>, StoreError> {
@@ -321,35 +290,11 @@ fn missing_if_zero(n: usize, what: &'static str, key: &str) -> Result<(), StoreE
 impl SqlTx<'_> {
     /// The operators matching `clause` (one parameter `?1` = `key`), by name.
     fn operators_where(&self, clause: &str, key: &str) -> Result<Vec<Operator>, StoreError> {
-        type Raw = (String, String, String, String, u32, Option<String>, String);
         let mut st = sql(self.tx.prepare_cached(&format!(
             "SELECT name, role, password_hash, serial, failures, locked_until, created_at FROM operators WHERE {clause} ORDER BY name"
         )))?;
-        let rows = sql(st.query_map([key], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        }))?;
-        let mut out = Vec::new();
-        for r in rows {
-            let (n, role, pw, serial, failures, locked, created): Raw = sql(r)?;
-            out.push(Operator {
-                name: id(n, OperatorId::parse)?,
-                role: Role::parse(&role).ok_or_else(|| corrupt("operator role", &role))?,
-                password: SecretHash::from_phc(pw),
-                serial: id(serial, SerialNumber::parse)?,
-                failures,
-                locked_until: opt_ts(locked)?,
-                created_at: parse_ts(&created)?,
-            });
-        }
-        Ok(out)
+        let rows = sql(st.query_map([key], |r| Ok(operator_at(r))))?;
+        rows.map(|r| sql(r)?).collect()
     }
 
     /// The operator sessions matching `clause` (one parameter `?1` = `key`).
@@ -357,55 +302,70 @@ impl SqlTx<'_> {
         let mut st = sql(self.tx.prepare_cached(&format!(
             "SELECT token_hash, operator, client, created_at, last_seen FROM operator_sessions WHERE {clause} ORDER BY created_at"
         )))?;
-        let rows = sql(st.query_map([key], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        }))?;
-        let mut out = Vec::new();
-        for r in rows {
-            let (hash, op, client, created, seen) = sql(r)?;
-            out.push(OperatorSession {
-                token_hash: hash,
-                operator: id(op, OperatorId::parse)?,
-                client: id(client, ClientName::parse)?,
-                created_at: parse_ts(&created)?,
-                last_seen: parse_ts(&seen)?,
-            });
-        }
-        Ok(out)
+        let rows = sql(st.query_map([key], |r| Ok(session_at(r))))?;
+        rows.map(|r| sql(r)?).collect()
     }
 
     fn clients_where(&self, clause: &str, key: &str) -> Result<Vec<ApiClient>, StoreError> {
         let mut st = sql(self.tx.prepare_cached(&format!(
             "SELECT name, scopes, key_hash, created_at, revoked_at FROM api_clients WHERE {clause} ORDER BY name"
         )))?;
-        let rows = sql(st.query_map([key], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-            ))
-        }))?;
-        let mut out = Vec::new();
-        for r in rows {
-            let (name, scopes, key_hash, created, revoked) = sql(r)?;
-            let scopes =
-                lifecycle::auth::parse_scopes(&scopes).map_err(|e| corrupt("client scope", e))?;
-            out.push(ApiClient {
-                name: id(name, ClientName::parse)?,
-                scopes,
-                key_hash,
-                created_at: parse_ts(&created)?,
-                revoked_at: opt_ts(revoked)?,
-            });
-        }
-        Ok(out)
+        let rows = sql(st.query_map([key], |r| Ok(client_at(r))))?;
+        rows.map(|r| sql(r)?).collect()
     }
+}
+
+/// A request from a row of `kind, requested_by, requested_at, approved_by, approved_at,
+/// ended`; `rid` is its id.
+fn request_at(r: &Row<'_>, rid: i64) -> Result<BackofficeRequest, StoreError> {
+    Ok(BackofficeRequest {
+        id: rid,
+        kind: serde_json::from_str::<RequestKind>(&get::<String>(r, 0)?)
+            .map_err(|e| corrupt("request kind", e))?,
+        requested_by: id(get(r, 1)?, OperatorId::parse)?,
+        requested_at: parse_ts(&get::<String>(r, 2)?)?,
+        approved_by: get::<Option<String>>(r, 3)?
+            .map(|a| id(a, OperatorId::parse))
+            .transpose()?,
+        approved_at: opt_ts(get(r, 4)?)?,
+        ended: RequestEnd::from_stored(get(r, 5)?)?,
+    })
+}
+
+/// An operator from a row of `name, role, password_hash, serial, failures, locked_until,
+/// created_at`.
+fn operator_at(r: &Row<'_>) -> Result<Operator, StoreError> {
+    let role: String = get(r, 1)?;
+    Ok(Operator {
+        name: id(get(r, 0)?, OperatorId::parse)?,
+        role: Role::parse(&role).ok_or_else(|| corrupt("operator role", &role))?,
+        password: SecretHash::from_phc(get(r, 2)?),
+        serial: id(get(r, 3)?, SerialNumber::parse)?,
+        failures: get(r, 4)?,
+        locked_until: opt_ts(get(r, 5)?)?,
+        created_at: parse_ts(&get::<String>(r, 6)?)?,
+    })
+}
+
+/// A session from a row of `token_hash, operator, client, created_at, last_seen`.
+fn session_at(r: &Row<'_>) -> Result<OperatorSession, StoreError> {
+    Ok(OperatorSession {
+        token_hash: get(r, 0)?,
+        operator: id(get(r, 1)?, OperatorId::parse)?,
+        client: id(get(r, 2)?, ClientName::parse)?,
+        created_at: parse_ts(&get::<String>(r, 3)?)?,
+        last_seen: parse_ts(&get::<String>(r, 4)?)?,
+    })
+}
+
+/// A client from a row of `name, scopes, key_hash, created_at, revoked_at`.
+fn client_at(r: &Row<'_>) -> Result<ApiClient, StoreError> {
+    let scopes: String = get(r, 1)?;
+    Ok(ApiClient {
+        name: id(get(r, 0)?, ClientName::parse)?,
+        scopes: lifecycle::auth::parse_scopes(&scopes).map_err(|e| corrupt("client scope", e))?,
+        key_hash: get(r, 2)?,
+        created_at: parse_ts(&get::<String>(r, 3)?)?,
+        revoked_at: opt_ts(get(r, 4)?)?,
+    })
 }

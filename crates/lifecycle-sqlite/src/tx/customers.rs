@@ -1,9 +1,9 @@
 //! Customers' rows.
 
-use super::{clamp, corrupt, id, is_unique_violation, sql, SqlTx};
+use super::{clamp, corrupt, get, id, is_unique_violation, sql, SqlTx};
 use lifecycle::store::CustomerRows;
 use lifecycle::{Customer, CustomerId, SecretHash, StoreError, UsageMode};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, OptionalExtension, Row};
 
 impl CustomerRows for SqlTx<'_> {
     fn insert_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
@@ -62,25 +62,10 @@ impl CustomerRows for SqlTx<'_> {
         let mut st = sql(self
             .tx
             .prepare_cached("SELECT id, name, mode, secret_hash FROM customers WHERE id = ?1"))?;
-        let raw = sql(st
-            .query_row([cid.as_str()], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                ))
-            })
+        let row = sql(st
+            .query_row([cid.as_str()], |r| Ok(customer_at(r)))
             .optional())?;
-        raw.map(|(i, name, mode, secret)| {
-            Ok(Customer {
-                id: id(i, CustomerId::parse)?,
-                name,
-                mode: UsageMode::parse(&mode).ok_or_else(|| corrupt("usage mode", &mode))?,
-                secret: secret.map(SecretHash::from_phc),
-            })
-        })
-        .transpose()
+        row.transpose()
     }
 
     fn update_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
@@ -129,4 +114,15 @@ impl CustomerRows for SqlTx<'_> {
         }
         Ok((total as u64, out))
     }
+}
+
+/// A customer from a row of `id, name, mode, secret_hash`.
+fn customer_at(r: &Row<'_>) -> Result<Customer, StoreError> {
+    let mode: String = get(r, 2)?;
+    Ok(Customer {
+        id: id(get(r, 0)?, CustomerId::parse)?,
+        name: get(r, 1)?,
+        mode: UsageMode::parse(&mode).ok_or_else(|| corrupt("usage mode", &mode))?,
+        secret: get::<Option<String>>(r, 3)?.map(SecretHash::from_phc),
+    })
 }

@@ -60,3 +60,8 @@ fn clamp(n: u64) -> i64 {
 fn sql<T>(r: rusqlite::Result<T>) -> Result<T, StoreError> {
     r.map_err(backend)
 }
+
+/// Column `i` of a row (a conversion failure is a backend error, as `sql` makes it).
+fn get<T: rusqlite::types::FromSql>(r: &rusqlite::Row<'_>, i: usize) -> Result<T, StoreError> {
+    r.get(i).map_err(backend)
+}
