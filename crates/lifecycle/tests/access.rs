@@ -239,10 +239,22 @@ fn unknown_login_answers_exactly_like_a_wrong_code_and_locks_alike() {
 
 #[test]
 fn a_shared_tokens_failures_count_for_the_token_too() {
-    // sachiko and saburo share 78160641: 3 wrong codes each lock the token (5 failures)
+    // sachiko and saburo share 78160641: 3 and 2 wrong codes lock the token (5 failures)
     // although neither user reached 5.
-    let w = world("000");
     let t = jst("2025-03-04 10:00");
+    let w = locked_shared_token(t);
+    // The bank's CLI is told the state: the token is locked.
+    let err = w
+        .bank
+        .validate(&root(), &uref("sachiko"), &code("78160641", t), t)
+        .unwrap_err();
+    assert_eq!(err.code(), "token_locked", "{err}");
+}
+
+/// The world with sachiko's and saburo's shared token 78160641 locked at `t` by their wrong
+/// codes (five together), neither user locked.
+fn locked_shared_token(t: chrono::DateTime<chrono::Utc>) -> World {
+    let w = world("000");
     let c = client(&[Scope::Login]);
     for i in 0..5 {
         let who = if i % 2 == 0 { "sachiko" } else { "saburo" };
@@ -250,12 +262,28 @@ fn a_shared_tokens_failures_count_for_the_token_too() {
             .validate(&c, &uref(who), &wrong_code("78160641", t), t)
             .unwrap_err();
     }
-    // The bank's CLI is told the state: the token is locked.
-    let err = w
-        .bank
-        .validate(&root(), &uref("sachiko"), &code("78160641", t), t)
-        .unwrap_err();
-    assert_eq!(err.code(), "token_locked", "{err}");
+    w
+}
+
+/// The reviewer's second finding: registering a locked shared token told a right code
+/// (`token_locked`) from a wrong one (`wrong_serial_or_code`), the gap closed for logins.
+/// While the lock holds no code is checked on registration either.
+#[test]
+fn registering_a_locked_shared_token_checks_no_code() {
+    let t = jst("2025-03-04 10:00");
+    let (right, wrong) = (locked_shared_token(t), locked_shared_token(t));
+    let answered = |w: &World, code: String| {
+        w.bank
+            .register(&root(), &uref("shiro"), &sn("78160641"), &code, t)
+            .unwrap_err()
+            .to_string()
+    };
+    let to_right = answered(&right, code("78160641", t));
+    assert_eq!(to_right, answered(&wrong, wrong_code("78160641", t)));
+    assert!(
+        to_right.contains("serial number or the one-time password is wrong"),
+        "{to_right}"
+    );
 }
 
 /// Issue #10 review: through a shared token's lock a `login` client's right code was told
@@ -267,17 +295,7 @@ fn a_shared_tokens_failures_count_for_the_token_too() {
 fn a_locked_shared_token_checks_no_code_so_guessing_through_the_lock_learns_nothing() {
     let t = jst("2025-03-04 10:00");
     let c = client(&[Scope::Login]);
-    let locked = || {
-        let w = world("000");
-        for i in 0..5 {
-            let who = if i % 2 == 0 { "sachiko" } else { "saburo" };
-            w.bank
-                .validate(&c, &uref(who), &wrong_code("78160641", t), t)
-                .unwrap_err();
-        }
-        w
-    };
-    let (right, wrong) = (locked(), locked());
+    let (right, wrong) = (locked_shared_token(t), locked_shared_token(t));
     let answered = |w: &World, code: String| {
         w.bank
             .validate(&c, &uref("saburo"), &code, t)

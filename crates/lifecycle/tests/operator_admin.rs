@@ -317,16 +317,25 @@ fn the_back_office_revokes_no_operators_token_and_a_revoked_operators_session_en
 }
 
 /// Issue #10 review: the list counted the live-looking sessions of an operator locked out
-/// meanwhile, which sign no one in (the next request ends them). A locked operator has none.
+/// meanwhile, and a session not used while its operator was locked signed them in again
+/// after the unlock. The lockout ends the sessions for good: none is counted, and none
+/// comes back with the unlock.
 #[test]
-fn a_locked_operators_sessions_are_not_counted_as_open() {
+fn a_lockout_ends_an_operators_sessions_for_good() {
     let w = world("000");
     let t = jst("2025-03-04 10:00");
     add(&w, "suzuki", Role::Supervisor, "15151515", t).unwrap();
     let t1 = t + Duration::minutes(1);
-    sign_in(&w.bank, "suzuki", "staff-pass", &code("15151515", t1), t1).unwrap();
+    let s = sign_in(&w.bank, "suzuki", "staff-pass", &code("15151515", t1), t1).unwrap();
     let open = |at| w.bank.list_operators(&root(), at).unwrap()[0].active_sessions;
     assert_eq!(open(t1), 1);
     lock(&w, "suzuki", "15151515", t1);
     assert_eq!(open(t1), 0, "locked");
+    w.bank.unlock_operator(&root(), &op("suzuki"), t1).unwrap();
+    assert_eq!(open(t1), 0, "the unlock revives no session");
+    let err = w
+        .bank
+        .operator_session(&backoffice_client(), s.token.expose(), t1)
+        .unwrap_err();
+    assert_eq!(err.code(), "operator_session_required", "{err}");
 }

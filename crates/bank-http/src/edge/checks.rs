@@ -12,6 +12,15 @@ pub(super) fn header_text<'h>(h: &'h HeaderMap, name: &str) -> Option<&'h str> {
     h.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
+/// A session header (`X-Customer-Session`, `X-Operator-Session`) as presented: `None` when
+/// the request has none, and an empty text (a session no one has) when its value is not
+/// visible ASCII. Issue #10 review: such a value was taken for no header, so a validation
+/// with it spent the code without signing anyone in.
+pub(super) fn session_header(h: &HeaderMap, name: &str) -> Option<String> {
+    h.get(name)
+        .map(|_| header_text(h, name).unwrap_or_default().to_owned())
+}
+
 impl<S> App<S> {
     /// Whether the request names a host this server is for: its `Host` header and, when the
     /// request target is in absolute form (`GET http://host:port/v1/health`, which a server

@@ -5,7 +5,7 @@
 /// The routes whose use case checks a password with Argon2 (a login password, an operator's
 /// password, an acting user's confirmation password) or hashes a new one: anyone with a key
 /// of their scope may ask for many, each tens of milliseconds of a core.
-use super::checks::{header_text, media_type, sends_body};
+use super::checks::{header_text, media_type, sends_body, session_header};
 use super::import::import_file;
 use super::App;
 use crate::routes::{self, Reply};
@@ -180,8 +180,8 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
     let key = header_text(&parts.headers, "authorization")
         .and_then(|a| a.strip_prefix("Bearer "))
         .map(|k| k.trim().to_owned());
-    let session = header_text(&parts.headers, "x-operator-session").map(str::to_owned);
-    let customer_session = header_text(&parts.headers, "x-customer-session").map(str::to_owned);
+    let session = session_header(&parts.headers, "x-operator-session");
+    let customer_session = session_header(&parts.headers, "x-customer-session");
     // A key authenticated moments ago and no operator session: no database read, so no
     // blocking thread (the login front end's every request).
     let remembered = match (&key, &session) {

@@ -219,6 +219,12 @@ impl<S: Store> Bank<S> {
                             self.policy.validation.lockout_minutes.max(1),
                         )),
                     );
+                    // The lockout ends the operator's sessions for good, so an unlock does
+                    // not revive one (issue #10 review: a session not used while locked
+                    // signed its holder in again after the unlock).
+                    for s in tx.sessions_of(&op.name)? {
+                        tx.delete_session(&s.token_hash)?;
+                    }
                 }
                 tx.update_operator(&op)?;
                 return refused(tx, e, outcome, truth.to_owned());

@@ -110,8 +110,8 @@ impl<S: Store> Bank<S> {
     }
 
     /// The serial and code in the caller's hand, checked without using the code up: a token
-    /// of `customer` or in stock and a right code (fresh or replayed) is [`InHand::Right`];
-    /// anything else [`InHand::Wrong`], after the same HMAC work.
+    /// of `customer` or in stock, not locked, and a right code (fresh or replayed) is
+    /// [`InHand::Right`]; anything else [`InHand::Wrong`], after the same HMAC work.
     fn in_hand(
         &self,
         tx: &mut dyn Tx,
@@ -127,7 +127,10 @@ impl<S: Store> Bank<S> {
             TokenStatus::Staff { .. } => false,
             TokenStatus::Stock | TokenStatus::Revoked { .. } => true,
         });
-        let Some(token) = token else {
+        // No token, or a token whose lock is in force: no code is checked (issue #10 review:
+        // through a shared token's lock a right code was told `token_locked` and a wrong one
+        // `wrong_serial_or_code`, so a guess learned the code), the same HMAC work done.
+        let Some(token) = token.filter(|t| t.counters.locked_until.is_none_or(|u| u <= now)) else {
             self.code_work_unknown(code, now);
             return Ok(InHand::Wrong);
         };

@@ -77,14 +77,19 @@ impl ListCmd {
             eprintln!("no reservations yet");
             return Ok(());
         }
+        // The registry is a file others can write: its text is escaped, so a cell never
+        // starts a line or drives the terminal (as `bank audit` shows its entries).
         let rows = list.iter().map(|r| {
-            vec![
+            [
                 r.batch.to_string(),
                 r.serials.to_string(),
                 utc(r.reserved_at_ms),
                 r.host.to_string(),
                 r.journal.to_string(),
             ]
+            .iter()
+            .map(|c| lifecycle::audit::escape(c))
+            .collect()
         });
         println!(
             "{}",

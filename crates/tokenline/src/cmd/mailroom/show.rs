@@ -39,7 +39,17 @@ impl Cmd {
                     json_line(c)?;
                 }
             } else if !list.is_empty() {
-                let rows = list.into_iter().map(|c| {
+                let mut rows = vec![[
+                    "CAMPAIGN",
+                    "NAME",
+                    "TARGET EXPIRY",
+                    "NEW EXPIRY",
+                    "DEADLINE",
+                    "STATUS",
+                ]
+                .map(String::from)
+                .to_vec()];
+                rows.extend(list.into_iter().map(|c| {
                     vec![
                         c.id.to_string(),
                         c.name.clone(),
@@ -60,21 +70,10 @@ impl Cmd {
                             "open".into()
                         },
                     ]
-                });
-                println!(
-                    "{}",
-                    crate::cmd::common::table(
-                        &[
-                            "CAMPAIGN",
-                            "NAME",
-                            "TARGET EXPIRY",
-                            "NEW EXPIRY",
-                            "DEADLINE",
-                            "STATUS"
-                        ],
-                        rows
-                    )
-                );
+                }));
+                for line in table(&rows) {
+                    println!("{line}");
+                }
             }
             return Ok(());
         };
