@@ -331,11 +331,19 @@ fn a_lockout_ends_an_operators_sessions_for_good() {
     assert_eq!(open(t1), 1);
     lock(&w, "suzuki", "15151515", t1);
     assert_eq!(open(t1), 0, "locked");
-    w.bank.unlock_operator(&root(), &op("suzuki"), t1).unwrap();
-    assert_eq!(open(t1), 0, "the unlock revives no session");
+    let t2 = t1 + Duration::minutes(1);
+    w.bank.unlock_operator(&root(), &op("suzuki"), t2).unwrap();
+    assert_eq!(open(t2), 0, "the unlock revives no session");
     let err = w
         .bank
-        .operator_session(&backoffice_client(), s.token.expose(), t1)
+        .operator_session(&backoffice_client(), s.token.expose(), t2)
         .unwrap_err();
-    assert_eq!(err.code(), "operator_session_required", "{err}");
+    assert_eq!(err.code(), "wrong_operator_login", "{err}");
+    // Signed in anew after the unlock, the operator has a session again.
+    let t3 = t2 + Duration::minutes(1);
+    let again = sign_in(&w.bank, "suzuki", "staff-pass", &code("15151515", t3), t3).unwrap();
+    w.bank
+        .operator_session(&backoffice_client(), again.token.expose(), t3)
+        .unwrap();
+    assert_eq!(open(t3), 1);
 }

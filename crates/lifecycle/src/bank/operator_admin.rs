@@ -88,6 +88,7 @@ impl<S: Store> Bank<S> {
                         .sessions_of(&op.name)?
                         .iter()
                         .filter(|s| self.session_alive(s, now))
+                        .filter(|s| op.locked_until.is_none_or(|u| s.created_at >= u))
                         .count(),
                 };
                 rows.push(OperatorRow {
@@ -158,7 +159,8 @@ impl<S: Store> Bank<S> {
                 None => format!("{} failures, not locked", op.failures),
             };
             op.failures = 0;
-            op.locked_until = None;
+            // The lockout ends now; sessions from before it stay dead (`operator_session`).
+            op.locked_until = op.locked_until.map(|u| u.min(now));
             tx.update_operator(&op)?;
             self.record(tx, e)?;
             Ok(Ok(()))

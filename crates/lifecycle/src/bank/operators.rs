@@ -219,18 +219,13 @@ impl<S: Store> Bank<S> {
                             self.policy.validation.lockout_minutes.max(1),
                         )),
                     );
-                    // The lockout ends the operator's sessions for good, so an unlock does
-                    // not revive one (issue #10 review: a session not used while locked
-                    // signed its holder in again after the unlock).
-                    for s in tx.sessions_of(&op.name)? {
-                        tx.delete_session(&s.token_hash)?;
-                    }
                 }
                 tx.update_operator(&op)?;
                 return refused(tx, e, outcome, truth.to_owned());
             }
             op.failures = 0;
-            op.locked_until = None;
+            // `locked_until` stays: the end of the last lockout, before which no session of
+            // the operator counts any more (`operator_session`).
             tx.update_operator(&op)?;
             tx.insert_session(&OperatorSession {
                 token_hash: token.hash(),
@@ -297,7 +292,11 @@ impl<S: Store> Bank<S> {
             }
             // Locked out of sign-in meanwhile (wrong sign-ins from elsewhere): the session
             // ends with the lockout (issue #10 review: it outlived it).
-            if op.locked_until.is_some_and(|u| u > now) {
+            // A session from before the end of the operator's last lockout is dead for good:
+            // the lockout, or the unlock that ended it early, does not revive it (issue #10
+            // review: a session not used while its operator was locked signed them in again
+            // after the unlock).
+            if op.locked_until.is_some_and(|u| u > now || s.created_at < u) {
                 tx.delete_session(&hash)?;
                 return Ok(Err(Error::WrongOperatorLogin));
             }
