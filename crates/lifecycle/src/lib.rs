@@ -48,7 +48,8 @@ pub use bank::{
     UserRowView, PAGE_SIZE,
 };
 pub use bank::{
-    InSession, SessionKey, SessionStage, StreamImportError, NETWORK_MAX_TOKENS, SESSION_KEY_INFO,
+    InSession, ProvedFirstFactor, SessionKey, SessionStage, StreamImportError, NETWORK_MAX_TOKENS,
+    SESSION_KEY_INFO,
 };
 pub use error::{Error, Reader};
 pub use ids::{

@@ -240,15 +240,21 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
         let user = UserRef::new(b.customer, b.login);
         // A first-factor session presented with the code is checked before the code is
         // spent: a stale one is refused (401) and the code stays good (issue #10 review).
-        if let Some(s) = customer_session.clone() {
-            let (a, c, u) = (app.clone(), caller.clone(), user.clone());
-            match tokio::task::spawn_blocking(move || a.bank.first_factor_of(&c, &s, &u, now)).await
-            {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return routes::refusal(&e),
-                Err(_) => return Reply::error(500, "internal", "the request could not be handled"),
+        let proved = match customer_session {
+            None => None,
+            Some(s) => {
+                let (a, c, u) = (app.clone(), caller.clone(), user.clone());
+                match tokio::task::spawn_blocking(move || a.bank.first_factor_of(&c, &s, &u, now))
+                    .await
+                {
+                    Ok(Ok(p)) => Some(p),
+                    Ok(Err(e)) => return routes::refusal(&e),
+                    Err(_) => {
+                        return Reply::error(500, "internal", "the request could not be handled")
+                    }
+                }
             }
-        }
+        };
         let outcome = match app
             .committer
             .validate(caller.clone(), user.clone(), b.code)
@@ -259,7 +265,7 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
         };
         // The signed-in session reads the store (the user's row): on a blocking thread, and
         // only when there is one to give.
-        if customer_session.is_none() && !app.bank.vouches_for_first_factor(&caller) {
+        if proved.is_none() && !app.bank.vouches_for_first_factor(&caller) {
             return Reply::ok(routes::validate_answer(
                 &app.bank, &caller, None, &user, &outcome, now,
             ));
@@ -269,7 +275,7 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
             Reply::ok(routes::validate_answer(
                 &a.bank,
                 &caller,
-                customer_session.as_deref(),
+                proved.as_ref(),
                 &user,
                 &outcome,
                 now,

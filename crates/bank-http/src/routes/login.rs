@@ -6,7 +6,8 @@ use super::reply::{done, parse, Reply};
 use super::Ctx;
 use chrono::{DateTime, Utc};
 use lifecycle::{
-    Bank, Caller, InSession, LoginOutcome, LoginPassword, NextStep, SessionStage, Store, UserRef,
+    Bank, Caller, InSession, LoginOutcome, LoginPassword, NextStep, ProvedFirstFactor,
+    SessionStage, Store, UserRef,
 };
 use serde_json::{json, Value};
 
@@ -67,12 +68,12 @@ pub(super) fn route<S: Store>(c: &Ctx<'_, S>, segs: &[&str]) -> Result<Option<Re
         ("POST", ["v1", "validate"]) => {
             let b: ValidateBody = parse(body)?;
             let user = UserRef::new(b.customer, b.login);
-            if let Some(Err(e)) = customer_session.map(|t| bank.first_factor_of(who, t, &user, now))
-            {
-                return Err(super::reply::refusal(&e));
-            }
+            let proved = customer_session
+                .map(|t| bank.first_factor_of(who, t, &user, now))
+                .transpose()
+                .map_err(|e| super::reply::refusal(&e))?;
             done(bank.validate(who, &user, &b.code, now), |o| {
-                Reply::ok(validate_answer(bank, who, customer_session, &user, &o, now))
+                Reply::ok(validate_answer(bank, who, proved.as_ref(), &user, &o, now))
             })
         }
         ("POST", ["v1", "login"]) => {
@@ -109,13 +110,14 @@ pub(super) fn route<S: Store>(c: &Ctx<'_, S>, segs: &[&str]) -> Result<Option<Re
 
 /// The answer of `POST /v1/validate`: `outcome` as JSON, with the signed-in customer
 /// `session` to send as `X-Customer-Session` when the user is signed in (an accepted code,
-/// or no one-time password needed) with both factors proved: `first_factor` is the
-/// request's `X-Customer-Session` (the session `POST /v1/login` answered), or the policy
-/// trusts the client's own first factor ([`lifecycle::Bank::signed_in_session`]).
+/// or no one-time password needed) with both factors proved: `first_factor` is the proof of
+/// the request's `X-Customer-Session` (the session `POST /v1/login` answered, checked before
+/// the code: [`lifecycle::Bank::first_factor_of`]), or the policy trusts the client's own
+/// first factor ([`lifecycle::Bank::signed_in_session`]).
 pub fn validate_answer<S: Store>(
     bank: &Bank<S>,
     caller: &Caller,
-    first_factor: Option<&str>,
+    first_factor: Option<&ProvedFirstFactor>,
     user: &UserRef,
     outcome: &LoginOutcome,
     now: DateTime<Utc>,
@@ -125,7 +127,11 @@ pub fn validate_answer<S: Store>(
         outcome,
         LoginOutcome::Accepted { .. } | LoginOutcome::NotRequired
     ) {
-        if let Some(s) = bank.signed_in_session(caller, first_factor, user, now) {
+        let session = match first_factor {
+            Some(proved) => bank.signed_in_after(caller, proved),
+            None => bank.signed_in_session(caller, None, user, now),
+        };
+        if let Some(s) = session {
             body["session"] = json!(s);
         }
     }

@@ -70,6 +70,15 @@ impl SessionStage {
     }
 }
 
+/// A user's first factor, proved by a live first-factor session ([`Bank::first_factor_of`]) or
+/// vouched for by the caller: whom it signs in, and when their login began (a signed-in
+/// session continues that lifetime). Only the domain makes one.
+#[derive(Debug, Clone)]
+pub struct ProvedFirstFactor {
+    user: UserRef,
+    issued: DateTime<Utc>,
+}
+
 /// The 256-bit HMAC key that signs customer sessions. Every node of a bank must hold the
 /// same key (derive it from the master key: `tokenline bank serve` does); a random key
 /// ([`SessionKey::random`]) serves a single process. Zeroized on drop; `Debug` redacts it.
@@ -246,25 +255,31 @@ impl<S: Store> Bank<S> {
         user: &UserRef,
         now: DateTime<Utc>,
     ) -> Option<String> {
-        let issued = if self.vouches_for_first_factor(caller) {
-            now
-        } else {
-            let signed = self
-                .session_user(caller, first_factor?, SessionStage::FirstFactor, now)
-                .ok()?;
-            if signed.user != *user {
-                let why = "the session is another user's";
-                return self.session_refused(caller, why, Some(user), now).ok();
+        let proved = if self.vouches_for_first_factor(caller) {
+            ProvedFirstFactor {
+                user: user.clone(),
+                issued: now,
             }
-            signed.issued
+        } else {
+            self.first_factor_of(caller, first_factor?, user, now)
+                .ok()?
         };
-        self.session_from(caller, user, SessionStage::SignedIn, issued)
+        self.signed_in_after(caller, &proved)
+    }
+
+    /// The signed-in session of the user whose first factor `proved` stands for, once the
+    /// domain has accepted their one-time password: counted from the login, as
+    /// [`Bank::signed_in_session`] counts it. `None` for a caller that is not an API client
+    /// or a user gone meanwhile.
+    pub fn signed_in_after(&self, caller: &Caller, proved: &ProvedFirstFactor) -> Option<String> {
+        self.session_from(caller, &proved.user, SessionStage::SignedIn, proved.issued)
     }
 
     /// Checks a first-factor session `token` that `caller` presents with a one-time password
     /// of `user` (`POST /v1/validate` with `X-Customer-Session`), before the code is checked:
     /// a stale session must not spend the code and answer `accepted` without signing anyone
-    /// in (issue #10 review).
+    /// in (issue #10 review). The proof it answers signs the user in once the code is
+    /// accepted ([`Bank::signed_in_after`]), without checking the session again.
     ///
     /// # Errors
     /// [`Error::CustomerSessionRequired`] for a token that is not a live session of `user`
@@ -276,12 +291,15 @@ impl<S: Store> Bank<S> {
         token: &str,
         user: &UserRef,
         now: DateTime<Utc>,
-    ) -> Result<(), Error> {
+    ) -> Result<ProvedFirstFactor, Error> {
         let signed = self.session_user(caller, token, SessionStage::FirstFactor, now)?;
         if signed.user != *user {
             return self.session_refused(caller, "the session is another user's", Some(user), now);
         }
-        Ok(())
+        Ok(ProvedFirstFactor {
+            user: signed.user,
+            issued: signed.issued,
+        })
     }
 
     /// The signed-in user a session `token` stands for, presented by `caller` (the users

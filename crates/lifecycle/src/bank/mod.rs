@@ -36,7 +36,7 @@ mod validate;
 
 pub use backoffice::{BackofficeOutcome, BackofficeTarget};
 pub use customer_reads::{CustomerDetail, CustomerPage, CustomerRow, CustomerToken};
-pub use customer_session::{SessionKey, SessionStage, SESSION_KEY_INFO};
+pub use customer_session::{ProvedFirstFactor, SessionKey, SessionStage, SESSION_KEY_INFO};
 pub use import::ImportOutcome;
 pub use import_stream::{StreamImportError, NETWORK_MAX_TOKENS};
 pub use in_session::InSession;
