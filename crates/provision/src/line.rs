@@ -50,7 +50,7 @@ use zeroize::Zeroizing;
 
 mod sealed;
 
-use crate::journal::{unix_now, JournalError, JournalWriter, TokenStatus};
+use crate::journal::{unix_millis, JournalError, JournalWriter, TokenStatus};
 use crate::key::random_bytes;
 use crate::serial::SerialNumber;
 
@@ -727,7 +727,7 @@ impl Station<'_, '_> {
                     .is_some_and(|r| r.status == TokenStatus::Verified);
                 if !verified {
                     let seed = self.shared.journal().seed_of(serial)?;
-                    self.verify(id, serial, &seed)?;
+                    self.verify(id, serial, &seed, None)?;
                 }
                 self.lock_confirmed(serial, &hwid)
             }
@@ -854,9 +854,13 @@ impl Station<'_, '_> {
             other => other?,
         }
         self.step(serial, Step::Written);
-        self.link.set_time(id, unix_now())?;
+        let set_from = unix_millis();
+        self.link.set_time(id, set_from / 1000)?;
+        let set = ClockSet {
+            took_ms: unix_millis().saturating_sub(set_from),
+        };
         self.step(serial, Step::ClockSet);
-        self.verify(id, serial, seed)?;
+        self.verify(id, serial, seed, Some(set))?;
         self.shared.journal().record_verified(serial, hwid)?;
         self.step(serial, Step::Verified);
         self.link.lock(id)?;
@@ -870,19 +874,38 @@ impl Station<'_, '_> {
         })
     }
 
-    /// Reads the display and compares with the code computed from `seed`. TOTP: accepts the
-    /// code of the time step at send or at receive (RFC 6238 §5.2: a step boundary may fall
-    /// between the two). HOTP: accepts the next 10 counters (RFC 4226 §7.4 look-ahead).
-    fn verify(&mut self, id: HardwareId, serial: &SerialNumber, seed: &[u8]) -> Result<(), Abort> {
+    /// Reads the display and compares it with the code computed from `seed`.
+    ///
+    /// TOTP: the code must be the one of the time step the token reports (RFC 6238 §4.2), and
+    /// that step must be one the token's clock can be in ([`plausible_steps`]). HOTP: accepts
+    /// the next 10 counters (RFC 4226 §7.4 look-ahead). `set` is how the clock was set in
+    /// this attempt; `None` when it was set in an earlier one (a resumed lock).
+    fn verify(
+        &mut self,
+        id: HardwareId,
+        serial: &SerialNumber,
+        seed: &[u8],
+        set: Option<ClockSet>,
+    ) -> Result<(), Abort> {
         let params: Params = self.shared.journal().journal().manifest().params;
-        let sent = unix_now();
+        let sent_ms = unix_millis();
         let shown = self.link.read_display(id)?;
-        let received = unix_now();
+        let received_ms = unix_millis();
         let ok = match params.mode {
-            Mode::Totp { .. } => [sent, received].iter().any(|&t| {
-                otp_core::code(&params, seed, t)
-                    .is_ok_and(|c| otp_core::codes_equal(c, shown.value()))
-            }),
+            Mode::Totp { period, t0 } => {
+                let steps = plausible_steps(set, sent_ms, received_ms, period, t0);
+                let step = shown.moving_factor;
+                let code = otp_core::hotp(params.hash, seed, step, params.digits);
+                if !steps.contains(&step) {
+                    return Err(Abort::Fail(format!(
+                        "serial {serial}: the token's clock is off (it shows time step {step}, \
+                         the host expects {}..={}); token not locked, send it to rework",
+                        steps.start(),
+                        steps.end()
+                    )));
+                }
+                code.is_ok_and(|c| otp_core::codes_equal(c, shown.value()))
+            }
             Mode::Hotp { counter } => {
                 otp_core::verify_hotp(params.hash, seed, shown.value(), params.digits, counter, 10)
                     .ok()
@@ -905,5 +928,70 @@ impl Station<'_, '_> {
             serial: serial.to_string(),
             step,
         });
+    }
+}
+
+/// How a token's clock was set in this attempt: the SetTime request (retries included) took
+/// `took_ms` from reading the host's clock to the token's acknowledgement.
+#[derive(Clone, Copy, Debug)]
+struct ClockSet {
+    took_ms: u64,
+}
+
+/// The TOTP time steps (RFC 6238 §4.2) a token's clock can be in while it answers a display
+/// read sent at `sent_ms` and answered by `received_ms` (host milliseconds since the epoch).
+///
+/// The token counts whole seconds from the whole second it was sent (`unix_time` carries no
+/// fraction), from the moment it received SetTime: it reads up to 2 s behind the host, plus
+/// however long SetTime took to arrive ([`ClockSet::took_ms`], which includes the link's
+/// retries), and never ahead. A clock set in an earlier attempt (`set` is `None`) is allowed
+/// one step behind, the delay RFC 6238 §5.2 recommends at most.
+fn plausible_steps(
+    set: Option<ClockSet>,
+    sent_ms: u64,
+    received_ms: u64,
+    period: u32,
+    t0: u64,
+) -> std::ops::RangeInclusive<u64> {
+    let behind_ms = match set {
+        Some(s) => s.took_ms.saturating_add(2_000),
+        None => u64::from(period).saturating_mul(1_000),
+    };
+    let step = |ms: u64| otp_core::time_step(ms / 1000, period, t0).unwrap_or(0);
+    step(sent_ms.saturating_sub(behind_ms))..=step(received_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{plausible_steps, ClockSet};
+
+    /// Set at 119.9 s (sent as 119) and received at 120.0 s: at 150.0 s the token has counted
+    /// 30 whole seconds and reads 149, step 4, while the host is in step 5 (the CI failure
+    /// "the code on the display does not match the journaled seed" of two good tokens).
+    #[test]
+    fn a_token_a_second_behind_across_a_step_boundary_is_in_a_plausible_step() {
+        let set = Some(ClockSet { took_ms: 100 });
+        let steps = plausible_steps(set, 150_000, 150_050, 30, 0);
+        assert_eq!(steps, 4..=5);
+    }
+
+    #[test]
+    fn slow_set_time_widens_the_window_by_the_time_it_took() {
+        let set = Some(ClockSet { took_ms: 9_000 });
+        assert_eq!(plausible_steps(set, 160_500, 160_600, 30, 0), 4..=5);
+        let quick = Some(ClockSet { took_ms: 0 });
+        assert_eq!(plausible_steps(quick, 160_500, 160_600, 30, 0), 5..=5);
+    }
+
+    #[test]
+    fn a_clock_set_in_an_earlier_attempt_may_be_one_step_behind() {
+        assert_eq!(plausible_steps(None, 150_000, 150_100, 30, 0), 4..=5);
+        assert_eq!(plausible_steps(None, 179_000, 179_100, 30, 0), 4..=5);
+    }
+
+    #[test]
+    fn a_token_never_reads_ahead_of_the_host() {
+        let set = Some(ClockSet { took_ms: 10 });
+        assert_eq!(*plausible_steps(set, 100_000, 101_000, 30, 0).end(), 3);
     }
 }

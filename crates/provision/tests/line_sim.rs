@@ -41,15 +41,16 @@ fn check_displays_against_journal(sim: &Simulator, journal: &Path) {
         let cred = info.credential.expect("token is provisioned");
         let serial = provision::SerialNumber::parse(cred.serial.as_str()).unwrap();
         let seed = j.seed_of(&key, &serial).unwrap();
-        let before = provision::journal::unix_now();
         let shown = link.read_display(info.hardware_id).unwrap();
-        let after = provision::journal::unix_now();
-        let ok = [before, after].iter().any(|&t| {
-            otp_core::codes_equal(
-                otp_core::code(&Params::DEFAULT_TOTP, &seed, t).unwrap(),
+        let host = provision::journal::unix_now() / 30;
+        // The token's clock reads up to 2 s behind the host's: its step is the host's or the
+        // one before (RFC 6238 §5.2); the code is the one of the step it reports.
+        let step = shown.moving_factor;
+        let ok = (step == host || step + 1 == host)
+            && otp_core::codes_equal(
+                otp_core::hotp(otp_core::Hash::Sha1, &seed, step, 6).unwrap(),
                 shown.value(),
-            )
-        });
+            );
         assert!(
             ok,
             "token {serial} shows a code that the journal's seed does not give"
@@ -267,6 +268,42 @@ fn token_whose_code_does_not_match_is_failed_and_not_locked() {
     let j = Journal::open(&jdir).unwrap();
     assert_eq!(j.records().next().unwrap().status.name(), "failed");
     assert!(j.locked_tokens().unwrap().is_empty());
+}
+
+/// A token counts whole seconds from the whole second SetTime carried, so it reads up to
+/// 2 s behind the host. Here it reads 1 s behind (`--clock-skew -1`) and the batch's time
+/// steps start at the second the line begins (RFC 6238 `T0`): the token shows the step
+/// before the host's. It is a good token and is locked; the line used to fail it with
+/// "the code on the display does not match the journaled seed" (CI, twice).
+#[test]
+fn token_a_second_behind_across_a_time_step_boundary_is_locked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = SimOptions::new(1, tmp.path().join("sim"));
+    opts.clock_skew_s = -1;
+    let sim = Simulator::start(opts).unwrap();
+    let mut batch = new_batch("10000001-10000100");
+    // Start between x.2 s and x.5 s, with a step boundary at x.0 s.
+    let now = loop {
+        let ms = provision::journal::unix_millis();
+        if (200..500).contains(&(ms % 1000)) {
+            break ms / 1000;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    batch.params.mode = otp_core::Mode::Totp {
+        period: 30,
+        t0: now - 300,
+    };
+    let jdir = tmp.path().join("j");
+    let writer = JournalWriter::create(&jdir, &batch, None, 0).unwrap();
+    let cfg = LineConfig {
+        count: Some(1),
+        idle_timeout: Some(Duration::from_secs(5)),
+        ..LineConfig::default()
+    };
+    let s = run_line(writer, links(&sim), &cfg, &AtomicBool::new(false), &|_| {}).unwrap();
+    assert_eq!(s.results[0].outcome, Outcome::Locked, "{:#?}", s.results);
+    assert_eq!(sim.locked_count(), 1);
 }
 
 #[test]
