@@ -14,7 +14,24 @@ bin="$CARGO_TARGET_DIR/release/examples"
 # users clients runtime-threads max-requests max-seconds: HTTPS (rustls), group commit, fsynced.
 # The load is hyper keep-alive connections on one client thread in the same process (the note
 # gives the CPU time per validation, client and server together: a figure a busy machine keeps).
-timeout 300 "$bin/http_bench" 2000 32 2 60000 30
+# Other tenants of this virtual machine's host move a single run's figure by up to a third
+# (steal time, disk latency; the same binary gave 12,000 to 19,900/s within an hour): the row
+# is the median of 3 runs, and its note names all three. The note's CPU time per validation
+# by thread (server runtime, committer, client) moves far less between runs.
+runs=()
+for _ in 1 2 3; do
+  runs+=("$(timeout 300 "$bin/http_bench" 2000 32 2 60000 30)")
+done
+figure() { awk -F'|' 'NR==1 { gsub(/ /, "", $3); print $3 }' <<<"$1"; }
+all=$(for r in "${runs[@]}"; do figure "$r"; done | sort -n)
+median=$(sed -n 2p <<<"$all")
+for r in "${runs[@]}"; do
+  if [ "$(figure "$r")" = "$median" ]; then
+    awk -v all="$(tr '\n' ' ' <<<"$all")" \
+      'NR == 1 { sub(/ \|$/, "; median of 3 runs: " all "validations/s |") } { print }' <<<"$r"
+    break
+  fi
+done
 # The same with the access log `tokenline bank serve` writes (one line per request through
 # tracing_subscriber's fmt layer), here into a file: what a production server pays for it.
 alog=$(mktemp)

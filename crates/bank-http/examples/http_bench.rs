@@ -192,6 +192,6 @@ fn main() {
         println!("| bank import during the load: {what} | {:.0} | ms | one transaction, SQLite's only writer held meanwhile |", took.as_secs_f64() * 1000.0);
         println!("| bank validate via HTTPS max, import running | {:.2} | ms | the slowest validation of the load |", out.percentile_ms(1.0));
     }
-    let note = format!("{} requests over TLS 1.3, {clients} keep-alive connections (hyper client, one thread), {workers} runtime threads, {users} HOTP users, {} refused, {} failed, {} µs CPU (client and server) per validation; SQLite WAL synchronous=FULL, group commit; access log {} (goal 20,000/s, p99 < 10 ms)", out.latencies.len(), out.refused, out.failed, out.cpu_us_per_request().map_or("?".into(), |c| format!("{c:.0}")), if access_log.is_some() { "written to a file as `bank serve` writes it to stderr" } else { "off" });
+    let note = format!("{} requests over TLS 1.3, {clients} keep-alive connections (hyper client, one thread), {workers} runtime threads, {users} HOTP users, {} refused, {} failed, {} µs CPU (client and server) per validation (by thread: {}); SQLite WAL synchronous=FULL, group commit; access log {} (goal 20,000/s, p99 < 10 ms)", out.latencies.len(), out.refused, out.failed, out.cpu_us_per_request().map_or("?".into(), |c| format!("{c:.0}")), out.cpu_us_by_thread(), if access_log.is_some() { "written to a file as `bank serve` writes it to stderr" } else { "off" });
     out.print_rows("bank validate via HTTPS", &note);
 }
