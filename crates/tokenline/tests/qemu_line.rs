@@ -1,7 +1,8 @@
 //! The factory line on real firmware: `tokenline sim --qemu` boots two firmware-image tokens
 //! under QEMU, the unchanged `tokenline line run` provisions and locks them, and
 //! `tokenline token display` shows the codes of the journal's seeds — right away and after the
-//! guest clock has run for a minute. Locked QEMU tokens refuse provision and factory reset.
+//! guest clock has run past the next time step. Locked QEMU tokens refuse provision and
+//! factory reset.
 //!
 //! Seeds born on the token, on the firmware too: `line enroll` and `line run --sealed-to` on
 //! two QEMU tokens, `seeds export`, `bank import --devices`, and a user registers with the code
@@ -204,7 +205,7 @@ fn assert_display_matches_journal(port: &str, journal: &Path) {
 }
 
 #[test]
-fn qemu_tokens_provisioned_by_line_run_show_their_journal_codes_now_and_a_minute_later() {
+fn qemu_tokens_provisioned_by_line_run_show_their_journal_codes_now_and_a_time_step_later() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut sim = QemuSim::start(tmp.path(), 2);
     let journal = tmp.path().join("batch-Q1");
@@ -283,8 +284,9 @@ fn qemu_tokens_provisioned_by_line_run_show_their_journal_codes_now_and_a_minute
     }
     assert_display_matches_journal(&sim.ports[0], &journal);
 
-    // The guest clock runs on its own for a minute: still the journal's codes, same step.
-    let wait = Duration::from_secs(62).saturating_sub(provisioned_at.elapsed());
+    // The guest clock runs on its own past the next time step (30 s): still the journal's
+    // codes, at the host's step.
+    let wait = Duration::from_secs(32).saturating_sub(provisioned_at.elapsed());
     std::thread::sleep(wait);
     for port in &sim.ports {
         assert_display_matches_journal(port, &journal);
