@@ -488,3 +488,77 @@ fn a_tail_cut_while_the_server_runs_is_logged_as_an_error() {
         "{text}"
     );
 }
+
+/// Starts `cmd` (a `bank serve`), stops it once listening, and returns the warnings it logged
+/// (target `tokenline::serve`) before `listening on`.
+fn start_warnings(cmd: Command) -> Vec<String> {
+    let mut s = spawn_serve(cmd);
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    s.head
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["level"] == "WARN" && v["target"] == "tokenline::serve")
+        .map(|v| v["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A bank nobody can use yet says so as `bank serve` starts, naming the command that
+/// settles it: no API client (every /v1 route answers 401), no operator (no back-office
+/// sign-in). With a client added and without the pages, neither is said; plain HTTP on a
+/// non-loopback address is.
+#[test]
+fn serve_warns_at_start_while_no_client_or_operator_can_use_the_bank() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bank.db");
+    let master = MasterKey::create(&dir.path().join("bank.db.key")).unwrap();
+    let bank = Bank::new(
+        SqliteStore::create(&db, &master, Environment::Staging).unwrap(),
+        Policy::default(),
+    );
+    let said = start_warnings(json_serve(&db, t0()));
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(
+        said[0].contains("no API client") && said[0].contains("tokenline bank client add"),
+        "{said:?}"
+    );
+    assert!(
+        said[1].contains("no operator") && said[1].contains("tokenline bank operator add"),
+        "{said:?}"
+    );
+
+    bank.add_client(
+        &Caller::Local("root".into()),
+        &ClientName::parse("front").unwrap(),
+        &[Scope::Login],
+        t0(),
+    )
+    .unwrap();
+    let mut cmd = json_serve(&db, t0());
+    cmd.arg("--no-pages");
+    let said = start_warnings(cmd);
+    assert!(said.is_empty(), "{said:?}");
+
+    // Plain HTTP on every address (allowed with --insecure-http): said too.
+    let mut open = Command::new(BIN);
+    open.args([
+        "--log-format",
+        "json",
+        "bank",
+        "serve",
+        "--no-pages",
+        "--insecure-http",
+    ])
+    .args(["--listen", "0.0.0.0:0", "--db"])
+    .arg(&db)
+    .arg("--clock")
+    .arg(format!("fixed:{}", t0().to_rfc3339()))
+    .env("TOKENLINE_LOG", "info")
+    .env_remove("TOKENLINE_BANK_DB");
+    let said = start_warnings(open);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].contains("plain HTTP on 0.0.0.0:0") && said[0].contains("in clear"),
+        "{said:?}"
+    );
+}

@@ -30,6 +30,7 @@ mod revoke;
 mod serve;
 mod serve_audit_head;
 mod serve_probe;
+mod serve_warnings;
 mod skip;
 mod token;
 mod unlock;

@@ -9,7 +9,9 @@ use std::sync::Arc;
 /// Serve the JSON API (spec/bank-api.openapi.yaml) and the web pages (customers at `/`, the
 /// back office at `/backoffice/`, issue #11) until the process is stopped (Ctrl-C /
 /// SIGTERM end it; every request is one database transaction, so nothing is half-written).
-/// Prints `listening on ADDR` on stderr once ready.
+/// Prints `listening on ADDR` on stderr once ready, after a warning in the log (target
+/// `tokenline::serve`) for each part of the bank nobody can use yet (no API client, no
+/// operator) and for plain HTTP on a non-loopback address.
 ///
 /// Every route but /v1/health (liveness) and /v1/ready (readiness: the database answers)
 /// needs `Authorization: Bearer <key>` (`bank client add`). One access-log line per request,
@@ -93,6 +95,9 @@ impl Cmd {
     pub fn run(self) -> anyhow::Result<()> {
         // Open once up front: a wrong key, a missing database or a refused clock fails here.
         let first = self.db.open()?;
+        let plain = self.tls_cert.is_none();
+        let warnings =
+            super::serve_warnings::warnings(&first, &self.listen, !self.no_pages, plain)?;
         let policy = first.bank.policy().clone();
         let clock_spec = first.clock;
         drop(first);
@@ -176,6 +181,9 @@ impl Cmd {
             &self.db,
             std::time::Duration::from_secs(self.audit_head_every.max(1)),
         )?;
+        for w in warnings {
+            tracing::warn!(target: "tokenline::serve", "{w}");
+        }
         eprintln!("listening on {}", running.addr());
         running.wait();
         Ok(())
