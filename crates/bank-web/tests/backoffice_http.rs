@@ -127,8 +127,8 @@ async fn a_refused_operator_sign_in_is_told_in_the_language_of_its_page() {
 
 /// Issue #10 review: the back office's audit page checked the chain but not its start, so a
 /// log whose first entries were deleted showed as intact there (`bank audit verify` already
-/// caught it). A log that begins with `bank_init` is intact; one that does not is reported,
-/// with what to do.
+/// caught it). A log that begins with `bank_init` is intact; one that does not is reported in
+/// the page's language (Japanese; the English of the CLI before), with what to do.
 #[tokio::test]
 async fn the_audit_page_checks_that_the_log_begins_with_bank_init() {
     for init in [true, false] {
@@ -138,7 +138,12 @@ async fn the_audit_page_checks_that_the_log_begins_with_bank_init() {
         let cookie = log_in_sato(&app, &clock, &code).await;
         let (status, _, body) = send(&app, get("/backoffice/audit", &cookie)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let cut = body.contains("the log begins with entry 1");
+        let cut =
+            body.contains("第1項目で破損を検知しました: ログが bank_init から始まっていません");
+        assert!(
+            !body.contains("the log begins with"),
+            "English on the Japanese page: {body}"
+        );
         assert_eq!(cut, !init, "init {init}: {body}");
         assert_eq!(
             body.contains("--log-began-before-bank-init"),

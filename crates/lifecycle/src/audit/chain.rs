@@ -203,8 +203,34 @@ impl ChainCheck {
 pub struct BrokenLink {
     /// The entry (sequence number) where the chain breaks.
     pub id: i64,
-    /// What does not hold.
+    /// Why, for a screen to say in its language.
+    pub kind: BreakKind,
+    /// What does not hold, and what to do (English).
     pub what: String,
+}
+
+/// Why an audit log does not hold at a [`BrokenLink`] (`snake_case` in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakKind {
+    /// The log holds no entry at all: every entry was deleted ([`verify_chain`]).
+    EmptyLog,
+    /// Sequence numbers skip or repeat: an entry was removed or inserted.
+    Gap,
+    /// The entry does not follow the one before (its `prev` is not that entry's link).
+    Unlinked,
+    /// The keyed link does not match: the content was changed or the link forged.
+    LinkForged,
+    /// An unkeyed entry after keyed ones: the log was rewritten without the audit key.
+    UnkeyedAfterKeyed,
+    /// An unkeyed entry's digest does not match its content: the content was changed.
+    Altered,
+    /// The log does not begin as a bank's does ([`super::check_start`]): its start was cut.
+    CutStart,
+    /// The log ends before the head kept outside the database ([`super::check_head`]).
+    CutTail,
+    /// The head kept outside the database names another link: rewritten at or before it.
+    HeadDiffers,
 }
 
 /// What [`BrokenLink::what`] says of a log that holds no entry at all.
@@ -213,7 +239,7 @@ const EMPTY_LOG: &str = "the log is empty, which a bank's log never is after `to
 impl BrokenLink {
     /// The log holds no entry at all ([`verify_chain`]: not intact).
     pub fn is_empty_log(&self) -> bool {
-        self.what == EMPTY_LOG
+        self.kind == BreakKind::EmptyLog
     }
 }
 
@@ -232,6 +258,7 @@ pub fn verify_chain(
     if entries.is_empty() {
         return Err(BrokenLink {
             id: 1,
+            kind: BreakKind::EmptyLog,
             what: EMPTY_LOG.into(),
         });
     }
@@ -242,6 +269,7 @@ pub fn verify_chain(
         if e.id != expected_id {
             return Err(BrokenLink {
                 id: e.id,
+                kind: BreakKind::Gap,
                 what: format!(
                     "expected entry {expected_id} here: an entry was removed or inserted"
                 ),
@@ -250,6 +278,7 @@ pub fn verify_chain(
         if e.prev != prev {
             return Err(BrokenLink {
                 id: e.id,
+                kind: BreakKind::Unlinked,
                 what: "it does not follow the entry before (prev digest differs)".into(),
             });
         }
@@ -259,6 +288,7 @@ pub fn verify_chain(
                 Some(k) if !e.link_holds(k) => {
                     return Err(BrokenLink {
                         id: e.id,
+                        kind: BreakKind::LinkForged,
                         what: "its content was changed or its link forged (the keyed link does not match)".into(),
                     });
                 }
@@ -268,6 +298,7 @@ pub fn verify_chain(
         } else if keyed_seen {
             return Err(BrokenLink {
                 id: e.id,
+                kind: BreakKind::UnkeyedAfterKeyed,
                 what:
                     "an unkeyed entry after keyed ones: the log was rewritten without the audit key"
                         .into(),
@@ -275,6 +306,7 @@ pub fn verify_chain(
         } else if e.compute_digest() != e.digest {
             return Err(BrokenLink {
                 id: e.id,
+                kind: BreakKind::Altered,
                 what: "its content was changed (digest does not match)".into(),
             });
         } else {

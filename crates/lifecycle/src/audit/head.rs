@@ -1,7 +1,7 @@
 //! The head of the audit log (issue #10): `COUNT:LINK`, kept outside the database, shows a
 //! cut tail, which the chain alone cannot (module docs of [`crate::audit`]).
 
-use super::{AuditEntry, BrokenLink, GENESIS, KEYED_PREFIX};
+use super::{AuditEntry, BreakKind, BrokenLink, GENESIS, KEYED_PREFIX};
 use serde::Serialize;
 
 /// The head of the log: how many entries it holds and the last one's link. Kept outside the
@@ -85,6 +85,7 @@ pub fn check_head(entries: &[AuditEntry], expect: &AuditHead) -> Result<(), Brok
     if have < expect.count {
         return Err(BrokenLink {
             id: have + 1,
+            kind: BreakKind::CutTail,
             what: format!(
                 "the log ends at entry {have} but the head kept outside the database names entry {}: entries {} to {} were cut",
                 expect.count,
@@ -97,6 +98,7 @@ pub fn check_head(entries: &[AuditEntry], expect: &AuditHead) -> Result<(), Brok
     if at.id != expect.count || at.digest != expect.link {
         return Err(BrokenLink {
             id: expect.count,
+            kind: BreakKind::HeadDiffers,
             what: "it differs from the head kept outside the database: the log was rewritten at or before it".into(),
         });
     }

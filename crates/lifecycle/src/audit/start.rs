@@ -2,7 +2,7 @@
 //! a log that begins with anything else lost its start — every entry deleted, then new ones
 //! appended from the genesis link by the bank itself, a chain that holds together otherwise.
 
-use super::{escape, AuditEntry, BrokenLink};
+use super::{escape, AuditEntry, BreakKind, BrokenLink};
 
 /// The action of the entry `tokenline bank init` writes first ([`crate::Bank::record_init`]).
 pub const BANK_INIT: &str = "bank_init";
@@ -33,6 +33,7 @@ pub fn check_start(entries: &[AuditEntry], start: LogStart) -> Result<(), Broken
         Some(e) if start == LogStart::BankInit && e.action == BANK_INIT && !e.is_keyed() => {
             Err(BrokenLink {
                 id: e.id,
+                kind: BreakKind::CutStart,
                 what: format!(
                     "{CUT_START}1, `{BANK_INIT}`, without a keyed link: `tokenline bank init` \
                      keys the links of every entry it writes, so this log was rewritten by \
@@ -44,6 +45,7 @@ pub fn check_start(entries: &[AuditEntry], start: LogStart) -> Result<(), Broken
         }
         Some(e) if start == LogStart::BankInit && e.action != BANK_INIT => Err(BrokenLink {
             id: e.id,
+            kind: BreakKind::CutStart,
             what: format!(
                 "{CUT_START}{}, `{}`, not `{BANK_INIT}`, which `tokenline bank init` writes \
                  first: the entries before it were deleted (compare with a head you recorded: \
@@ -64,7 +66,7 @@ const CUT_START: &str = "the log begins with entry ";
 impl BrokenLink {
     /// The log does not begin with [`BANK_INIT`] ([`check_start`]): its start was cut.
     pub fn is_cut_start(&self) -> bool {
-        self.what.starts_with(CUT_START)
+        self.kind == BreakKind::CutStart
     }
 }
 
