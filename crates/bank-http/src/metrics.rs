@@ -214,7 +214,7 @@ pub(crate) fn bind(listen: &str, public: bool) -> Result<std::net::TcpListener, 
     let addr = l
         .local_addr()
         .map_err(|e| StartError(format!("cannot listen for metrics on {listen}: {e}")))?;
-    if !addr.ip().is_loopback() && !public {
+    if !addr.ip().to_canonical().is_loopback() && !public {
         return Err(StartError(format!(
             "refusing metrics on {addr}: they show the bank's traffic to anyone who reaches them. \
              Listen on 127.0.0.1 (and scrape through a local agent), or give --metrics-public \

@@ -397,6 +397,10 @@ fn plain_http_on_a_public_address_is_refused() {
     )
     .expect("--insecure-http allows it");
     ok.stop();
+    // Loopback through an IPv4-mapped IPv6 address is loopback (issue #10 review).
+    let mapped = start(&b, bank_http::ServeConfig::loopback("[::ffff:127.0.0.1]:0"))
+        .expect("plain HTTP on ::ffff:127.0.0.1 is loopback");
+    mapped.stop();
 }
 
 #[test]

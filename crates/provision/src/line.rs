@@ -876,10 +876,12 @@ impl Station<'_, '_> {
 
     /// Reads the display and compares it with the code computed from `seed`.
     ///
-    /// TOTP: the code must be the one of the time step the token reports (RFC 6238 §4.2), and
-    /// that step must be one the token's clock can be in ([`plausible_steps`]). HOTP: accepts
-    /// the next 10 counters (RFC 4226 §7.4 look-ahead). `set` is how the clock was set in
-    /// this attempt; `None` when it was set in an earlier one (a resumed lock).
+    /// TOTP: the token's clock, which Identify reports to the second, must read a time it can
+    /// read ([`plausible_clock`]: never ahead of the host, behind by no more than the clock's
+    /// setting explains), and the code must be the one of the time step the token reports
+    /// (RFC 6238 §4.2), a step of that time ([`plausible_steps`]). HOTP: accepts the next 10
+    /// counters (RFC 4226 §7.4 look-ahead). `set` is how the clock was set in this attempt;
+    /// `None` when it was set in an earlier one (a resumed lock).
     fn verify(
         &mut self,
         id: HardwareId,
@@ -891,20 +893,46 @@ impl Station<'_, '_> {
         let sent_ms = unix_millis();
         let shown = self.link.read_display(id)?;
         let received_ms = unix_millis();
+        let rework = |why: String| {
+            Abort::Fail(format!(
+                "serial {serial}: {why}; token not locked, send it to rework"
+            ))
+        };
         let ok = match params.mode {
             Mode::Totp { period, t0 } => {
+                // The clock to the second: a step number alone lets a clock up to a step
+                // off pass when the display is read near a step's start or end.
+                let asked_ms = unix_millis();
+                let info = self.link.identify()?;
+                let answered_ms = unix_millis();
+                if info.hardware_id != id {
+                    return Err(Abort::Left(LinkError::WrongToken { addressed: id }));
+                }
+                let window = plausible_clock(set, asked_ms, answered_ms, period);
+                match info.clock {
+                    None => {
+                        return Err(rework("the token's clock is not set after SetTime".into()))
+                    }
+                    Some(t) if !window.contains(&t) => {
+                        return Err(rework(clock_off(t, asked_ms, answered_ms)))
+                    }
+                    Some(_) => {}
+                }
                 let steps = plausible_steps(set, sent_ms, received_ms, period, t0);
                 let step = shown.moving_factor;
-                let code = otp_core::hotp(params.hash, seed, step, params.digits);
                 if !steps.contains(&step) {
-                    return Err(Abort::Fail(format!(
-                        "serial {serial}: the token's clock is off (it shows time step {step}, \
-                         the host expects {}..={}); token not locked, send it to rework",
-                        steps.start(),
-                        steps.end()
+                    let expected = match steps.start() == steps.end() {
+                        true => steps.start().to_string(),
+                        false => format!("{} or {}", steps.start(), steps.end()),
+                    };
+                    return Err(rework(format!(
+                        "the token shows the code of time step {step} though its clock is right, \
+                         the host expects step {expected}: its time-step settings differ from \
+                         the batch's"
                     )));
                 }
-                code.is_ok_and(|c| otp_core::codes_equal(c, shown.value()))
+                otp_core::hotp(params.hash, seed, step, params.digits)
+                    .is_ok_and(|c| otp_core::codes_equal(c, shown.value()))
             }
             Mode::Hotp { counter } => {
                 otp_core::verify_hotp(params.hash, seed, shown.value(), params.digits, counter, 10)
@@ -916,9 +944,9 @@ impl Station<'_, '_> {
         if ok && shown.digits() == params.digits {
             Ok(())
         } else {
-            Err(Abort::Fail(format!(
-                "serial {serial}: the code on the display does not match the journaled seed; token not locked, send it to rework"
-            )))
+            Err(rework(
+                "the code on the display does not match the journaled seed".into(),
+            ))
         }
     }
 
@@ -938,14 +966,28 @@ struct ClockSet {
     took_ms: u64,
 }
 
-/// The TOTP time steps (RFC 6238 §4.2) a token's clock can be in while it answers a display
-/// read sent at `sent_ms` and answered by `received_ms` (host milliseconds since the epoch).
+/// The times (Unix seconds) a token's clock can read while it answers a request sent at
+/// `sent_ms` and answered by `received_ms` (host milliseconds since the epoch).
 ///
 /// The token counts whole seconds from the whole second it was sent (`unix_time` carries no
 /// fraction), from the moment it received SetTime: it reads up to 2 s behind the host, plus
 /// however long SetTime took to arrive ([`ClockSet::took_ms`], which includes the link's
 /// retries), and never ahead. A clock set in an earlier attempt (`set` is `None`) is allowed
-/// one step behind, the delay RFC 6238 §5.2 recommends at most.
+/// one step (`period` seconds) behind, the delay RFC 6238 §5.2 recommends at most.
+fn plausible_clock(
+    set: Option<ClockSet>,
+    sent_ms: u64,
+    received_ms: u64,
+    period: u32,
+) -> std::ops::RangeInclusive<u64> {
+    let behind_ms = match set {
+        Some(s) => s.took_ms.saturating_add(2_000),
+        None => u64::from(period).saturating_mul(1_000),
+    };
+    sent_ms.saturating_sub(behind_ms) / 1000..=received_ms / 1000
+}
+
+/// The TOTP time steps (RFC 6238 §4.2) of the times [`plausible_clock`] allows.
 fn plausible_steps(
     set: Option<ClockSet>,
     sent_ms: u64,
@@ -953,17 +995,29 @@ fn plausible_steps(
     period: u32,
     t0: u64,
 ) -> std::ops::RangeInclusive<u64> {
-    let behind_ms = match set {
-        Some(s) => s.took_ms.saturating_add(2_000),
-        None => u64::from(period).saturating_mul(1_000),
+    let clock = plausible_clock(set, sent_ms, received_ms, period);
+    let step = |t: u64| otp_core::time_step(t, period, t0).unwrap_or(0);
+    step(*clock.start())..=step(*clock.end())
+}
+
+/// What a technician is told of a token whose clock reads `token` (Unix seconds) when the
+/// host asked at `asked_ms` and was answered by `answered_ms`: how many seconds fast or slow.
+fn clock_off(token: u64, asked_ms: u64, answered_ms: u64) -> String {
+    let host = (asked_ms / 2 + answered_ms / 2) / 1000;
+    let (by, way) = match token.cmp(&host) {
+        std::cmp::Ordering::Greater => (token - host, "fast"),
+        _ => (host - token, "slow"),
     };
-    let step = |ms: u64| otp_core::time_step(ms / 1000, period, t0).unwrap_or(0);
-    step(sent_ms.saturating_sub(behind_ms))..=step(received_ms)
+    format!(
+        "the token's clock is {} s {way} though it was just set (the host's clock or the \
+         token's quartz is off)",
+        by.max(1)
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{plausible_steps, ClockSet};
+    use super::{clock_off, plausible_clock, plausible_steps, ClockSet};
 
     /// Set at 119.9 s (sent as 119) and received at 120.0 s: at 150.0 s the token has counted
     /// 30 whole seconds and reads 149, step 4, while the host is in step 5 (the CI failure
@@ -987,6 +1041,20 @@ mod tests {
     fn a_clock_set_in_an_earlier_attempt_may_be_one_step_behind() {
         assert_eq!(plausible_steps(None, 150_000, 150_100, 30, 0), 4..=5);
         assert_eq!(plausible_steps(None, 179_000, 179_100, 30, 0), 4..=5);
+    }
+
+    #[test]
+    fn the_clock_window_is_to_the_second() {
+        let set = Some(ClockSet { took_ms: 300 });
+        assert_eq!(plausible_clock(set, 100_900, 101_000, 30), 98..=101);
+        assert_eq!(plausible_clock(None, 100_900, 101_000, 30), 70..=101);
+    }
+
+    #[test]
+    fn a_clock_off_is_told_in_seconds_fast_or_slow() {
+        assert!(clock_off(125, 100_000, 100_200).contains("25 s fast"));
+        assert!(clock_off(75, 100_000, 100_200).contains("25 s slow"));
+        assert!(clock_off(100, 100_000, 100_200).contains("1 s slow"));
     }
 
     #[test]

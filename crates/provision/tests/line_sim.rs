@@ -270,19 +270,8 @@ fn token_whose_code_does_not_match_is_failed_and_not_locked() {
     assert!(j.locked_tokens().unwrap().is_empty());
 }
 
-/// A token counts whole seconds from the whole second SetTime carried, so it reads up to
-/// 2 s behind the host. Here it reads 1 s behind (`--clock-skew -1`) and the batch's time
-/// steps start at the second the line begins (RFC 6238 `T0`): the token shows the step
-/// before the host's. It is a good token and is locked; the line used to fail it with
-/// "the code on the display does not match the journaled seed" (CI, twice).
-#[test]
-fn token_a_second_behind_across_a_time_step_boundary_is_locked() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut opts = SimOptions::new(1, tmp.path().join("sim"));
-    opts.clock_skew_s = -1;
-    let sim = Simulator::start(opts).unwrap();
-    let mut batch = new_batch("10000001-10000100");
-    // Start between x.2 s and x.5 s, with a step boundary at x.0 s.
+/// A batch whose TOTP time steps (RFC 6238 `T0`) begin at a whole second 0.2 to 0.5 s ago.
+fn batch_with_a_step_begun_just_now() -> NewBatch {
     let now = loop {
         let ms = provision::journal::unix_millis();
         if (200..500).contains(&(ms % 1000)) {
@@ -290,20 +279,56 @@ fn token_a_second_behind_across_a_time_step_boundary_is_locked() {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
+    let mut batch = new_batch("10000001-10000100");
     batch.params.mode = otp_core::Mode::Totp {
         period: 30,
         t0: now - 300,
     };
-    let jdir = tmp.path().join("j");
-    let writer = JournalWriter::create(&jdir, &batch, None, 0).unwrap();
+    batch
+}
+
+/// One token skewed by `skew_s` through the line on `batch` (the directory holds the
+/// simulator's state and the journal).
+fn run_one(
+    batch: &NewBatch,
+    skew_s: i64,
+) -> (tempfile::TempDir, Simulator, provision::line::LineSummary) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = SimOptions::new(1, tmp.path().join("sim"));
+    opts.clock_skew_s = skew_s;
+    let sim = Simulator::start(opts).unwrap();
+    let writer = JournalWriter::create(&tmp.path().join("j"), batch, None, 0).unwrap();
     let cfg = LineConfig {
         count: Some(1),
         idle_timeout: Some(Duration::from_secs(5)),
         ..LineConfig::default()
     };
     let s = run_line(writer, links(&sim), &cfg, &AtomicBool::new(false), &|_| {}).unwrap();
+    (tmp, sim, s)
+}
+
+/// A token counts whole seconds from the whole second SetTime carried, so it reads up to
+/// 2 s behind the host. Here it reads 1 s behind (`--clock-skew -1`) just after a time step
+/// began: it shows the step before the host's. It is a good token and is locked; the line
+/// used to fail it with "the code on the display does not match the journaled seed" (CI,
+/// twice).
+#[test]
+fn token_a_second_behind_across_a_time_step_boundary_is_locked() {
+    let (_dir, sim, s) = run_one(&batch_with_a_step_begun_just_now(), -1);
     assert_eq!(s.results[0].outcome, Outcome::Locked, "{:#?}", s.results);
     assert_eq!(sim.locked_count(), 1);
+}
+
+/// A clock 25 s fast shows the host's own time step when read in the first 5 s of a step:
+/// the step alone passed it (issue #10 review). The clock Identify reports is checked to the
+/// second, and the technician is told how far off it is.
+#[test]
+fn token_25_s_fast_is_refused_even_in_the_hosts_time_step() {
+    let (_dir, sim, s) = run_one(&batch_with_a_step_begun_just_now(), 25);
+    assert_eq!(s.results[0].outcome, Outcome::Failed, "{:#?}", s.results);
+    let why = s.results[0].reason.as_deref().unwrap();
+    assert!(why.contains("s fast") && why.contains("rework"), "{why}");
+    assert_eq!(sim.locked_count(), 0);
 }
 
 #[test]

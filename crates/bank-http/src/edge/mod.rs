@@ -216,7 +216,8 @@ where
     let addr = listener
         .local_addr()
         .map_err(|e| StartError(format!("cannot listen on {}: {e}", cfg.listen)))?;
-    if cfg.tls.is_none() && !addr.ip().is_loopback() && !cfg.insecure_http {
+    // `::ffff:127.0.0.1` (IPv4-mapped) is loopback too.
+    if cfg.tls.is_none() && !addr.ip().to_canonical().is_loopback() && !cfg.insecure_http {
         return Err(StartError(format!(
             "refusing plain HTTP on {addr}: codes and passwords would cross the network in clear. \
              Give --tls-cert FILE --tls-key FILE, or --insecure-http only behind a TLS-terminating proxy"

@@ -96,8 +96,7 @@ impl Cmd {
         // Open once up front: a wrong key, a missing database or a refused clock fails here.
         let first = self.db.open()?;
         let plain = self.tls_cert.is_none();
-        let warnings =
-            super::serve_warnings::warnings(&first, &self.listen, !self.no_pages, plain)?;
+        let mut warnings = super::serve_warnings::unused(&first, !self.no_pages)?;
         let policy = first.bank.policy().clone();
         let clock_spec = first.clock;
         drop(first);
@@ -181,6 +180,7 @@ impl Cmd {
             &self.db,
             std::time::Duration::from_secs(self.audit_head_every.max(1)),
         )?;
+        warnings.extend(super::serve_warnings::plain_http(running.addr(), plain));
         for w in warnings {
             tracing::warn!(target: "tokenline::serve", "{w}");
         }

@@ -6,9 +6,9 @@
 use super::common::Opened;
 use std::net::SocketAddr;
 
-/// The warnings for a server of `o`'s bank listening on `listen`, serving the web pages if
-/// `pages`, in plain HTTP if `plain` (no `--tls-cert`): one sentence each.
-pub fn warnings(o: &Opened, listen: &str, pages: bool, plain: bool) -> anyhow::Result<Vec<String>> {
+/// The warnings for a server of `o`'s bank serving the web pages if `pages`: the parts of
+/// the bank nobody can use yet, one sentence each.
+pub fn unused(o: &Opened, pages: bool) -> anyhow::Result<Vec<String>> {
     let now = o.now();
     let mut out = Vec::new();
     let clients = o.bank.list_clients(&o.caller, now)?;
@@ -29,15 +29,36 @@ pub fn warnings(o: &Opened, listen: &str, pages: bool, plain: bool) -> anyhow::R
             );
         }
     }
-    let public = listen
-        .parse::<SocketAddr>()
-        .is_ok_and(|a| !a.ip().is_loopback());
-    if plain && public {
-        out.push(format!(
-            "plain HTTP on {listen} (--insecure-http): one-time passwords, login passwords and \
+    Ok(out)
+}
+
+/// The warning for a server bound to `addr` (the address it listens on, a host name
+/// resolved and port 0 chosen), in plain HTTP if `plain`: none on a loopback address
+/// (`::ffff:127.0.0.1` included).
+pub fn plain_http(addr: SocketAddr, plain: bool) -> Option<String> {
+    (plain && !addr.ip().to_canonical().is_loopback()).then(|| {
+        format!(
+            "plain HTTP on {addr} (--insecure-http): one-time passwords, login passwords and \
              API keys cross the network in clear; only a TLS-terminating proxy may reach this \
              address"
-        ));
+        )
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::plain_http;
+
+    #[test]
+    fn plain_http_is_said_off_loopback_only() {
+        let said = |a: &str| plain_http(a.parse().unwrap(), true);
+        assert!(said("0.0.0.0:8080").is_some_and(|w| w.contains("0.0.0.0:8080")));
+        assert!(said("[::]:8080").is_some());
+        assert!(said("10.0.0.5:8080").is_some());
+        assert!(said("127.0.0.1:8080").is_none());
+        assert!(said("[::1]:8080").is_none());
+        assert!(said("[::ffff:127.0.0.1]:8080").is_none());
+        assert!(plain_http("0.0.0.0:8080".parse().unwrap(), false).is_none());
     }
-    Ok(out)
 }
