@@ -914,7 +914,7 @@ impl Station<'_, '_> {
                         return Err(rework("the token's clock is not set after SetTime".into()))
                     }
                     Some(t) if !window.contains(&t) => {
-                        return Err(rework(clock_off(t, asked_ms, answered_ms)))
+                        return Err(rework(clock_off(t, asked_ms, answered_ms, set.is_some())))
                     }
                     Some(_) => {}
                 }
@@ -1001,16 +1001,20 @@ fn plausible_steps(
 }
 
 /// What a technician is told of a token whose clock reads `token` (Unix seconds) when the
-/// host asked at `asked_ms` and was answered by `answered_ms`: how many seconds fast or slow.
-fn clock_off(token: u64, asked_ms: u64, answered_ms: u64) -> String {
+/// host asked at `asked_ms` and was answered by `answered_ms`: how many seconds fast or slow,
+/// and since when (`just_set`: in this attempt; else in an earlier one).
+fn clock_off(token: u64, asked_ms: u64, answered_ms: u64, just_set: bool) -> String {
     let host = (asked_ms / 2 + answered_ms / 2) / 1000;
     let (by, way) = match token.cmp(&host) {
         std::cmp::Ordering::Greater => (token - host, "fast"),
         _ => (host - token, "slow"),
     };
+    let since = match just_set {
+        true => "though it was just set",
+        false => "since it was set in an earlier attempt",
+    };
     format!(
-        "the token's clock is {} s {way} though it was just set (the host's clock or the \
-         token's quartz is off)",
+        "the token's clock is {} s {way} {since} (the host's clock or the token's quartz is off)",
         by.max(1)
     )
 }
@@ -1052,9 +1056,9 @@ mod tests {
 
     #[test]
     fn a_clock_off_is_told_in_seconds_fast_or_slow() {
-        assert!(clock_off(125, 100_000, 100_200).contains("25 s fast"));
-        assert!(clock_off(75, 100_000, 100_200).contains("25 s slow"));
-        assert!(clock_off(100, 100_000, 100_200).contains("1 s slow"));
+        assert!(clock_off(125, 100_000, 100_200, true).contains("25 s fast though it was just set"));
+        assert!(clock_off(75, 100_000, 100_200, false).contains("25 s slow since it was set in"));
+        assert!(clock_off(100, 100_000, 100_200, true).contains("1 s slow"));
     }
 
     #[test]
