@@ -373,4 +373,56 @@ impl Store for SqliteStore {
     fn audit_key(&self) -> &lifecycle::audit::AuditKey {
         self.cipher.audit_key()
     }
+
+    /// This store's connection commits at `synchronous = NORMAL` (its commit writes the
+    /// write-ahead log without syncing it; a checkpoint still syncs it first), and the
+    /// returned [`WalSync`] syncs the log file `<db>-wal` from another thread. The log file
+    /// stays the same file while the connection is open (SQLite deletes it only when the
+    /// last connection closes; a checkpoint rewinds it in place), and `fdatasync` of any
+    /// descriptor of it writes every page written so far.
+    fn defer_sync(&self) -> Result<Option<Box<dyn lifecycle::DiskSync>>, StoreError> {
+        let conn = self.connection()?;
+        let db = conn
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .ok_or_else(|| StoreError::Backend("an in-memory database has no log to sync".into()))?;
+        // A read opens (creates) the log file of a WAL database.
+        conn.query_row("SELECT count(*) FROM meta", [], |r| r.get::<_, i64>(0))
+            .map_err(tx::backend)?;
+        let mut wal = db.clone().into_os_string();
+        wal.push("-wal");
+        let wal = PathBuf::from(wal);
+        let file = std::fs::File::open(&wal).map_err(|e| {
+            StoreError::Backend(format!("cannot open the write-ahead log {}: {e}", wal.display()))
+        })?;
+        let mut sync = WalSync { file, path: wal };
+        // The log's own entry in its directory, once (SQLite syncs it only at FULL).
+        if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| StoreError::Backend(format!("cannot sync {}: {e}", dir.display())))?;
+        }
+        lifecycle::DiskSync::sync(&mut sync)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(tx::backend)?;
+        Ok(Some(Box::new(sync)))
+    }
+}
+
+/// Syncs a store's write-ahead log ([`SqliteStore`]'s `defer_sync`).
+struct WalSync {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl lifecycle::DiskSync for WalSync {
+    fn sync(&mut self) -> Result<(), StoreError> {
+        self.file.sync_data().map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot sync the write-ahead log {}: {e}",
+                self.path.display()
+            ))
+        })
+    }
 }

@@ -62,7 +62,7 @@ pub use model::{
 };
 pub use policy::Policy;
 pub use secret::{ConfirmationSecret, LoginPassword, SecretHash};
-pub use store::{Store, StoreError, TokenFilter, Tx};
+pub use store::{DiskSync, Store, StoreError, TokenFilter, Tx};
 
 #[cfg(test)]
 mod tests {

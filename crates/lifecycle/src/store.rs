@@ -86,6 +86,26 @@ pub trait Store {
     {
         self.transaction(f)
     }
+
+    /// Switches this store to commits that do not wait for the disk, and returns the
+    /// [`DiskSync`] that makes every commit made so far durable (group commit with the sync
+    /// off the writer's path, issue #10: the next group's checks run while the last group's
+    /// sync is in flight). After this call a commit of this store is durable only once a
+    /// `DiskSync::sync` begun after it has returned: its caller must answer nothing before.
+    /// Other connections' commits stay durable at commit, and make the deferred ones durable
+    /// too (one log, synced in commit order). `Ok(None)` (the default) is a backend whose
+    /// commit is durable by itself (PostgreSQL): nothing changes.
+    fn defer_sync(&self) -> Result<Option<Box<dyn DiskSync>>, StoreError> {
+        Ok(None)
+    }
+}
+
+/// Makes the commits of a store in [`Store::defer_sync`] mode durable: one call covers every
+/// commit that returned before it began. Runs on its own thread, beside the store's writer.
+pub trait DiskSync: Send {
+    /// Waits until every commit returned so far is on the disk. `Err` names the failure; the
+    /// commits it covers must then be answered as failed (they may be lost at a crash).
+    fn sync(&mut self) -> Result<(), StoreError>;
 }
 
 /// A shared reference to a store is a store (a [`crate::Bank`] over a borrowed store).
@@ -106,6 +126,10 @@ impl<S: Store> Store for &S {
 
     fn audit_key(&self) -> &crate::audit::AuditKey {
         (**self).audit_key()
+    }
+
+    fn defer_sync(&self) -> Result<Option<Box<dyn DiskSync>>, StoreError> {
+        (**self).defer_sync()
     }
 }
 

@@ -64,16 +64,29 @@ impl<S: Store> Bank<S> {
         items: &[(Caller, UserRef, String)],
         now: DateTime<Utc>,
     ) -> Result<Vec<Result<LoginOutcome, Error>>, Error> {
+        let mut items = items.iter().cloned();
+        self.validate_while(|| items.next(), now)
+    }
+
+    /// [`Bank::validate_many`] over items pulled one at a time while the transaction is open:
+    /// `next` gives the next `(caller, user, code)` or `None` to commit. A group committer
+    /// keeps adding what arrives while the previous group's sync is in flight
+    /// ([`Store::defer_sync`]). The answers are in the order of the items.
+    pub fn validate_while(
+        &self,
+        mut next: impl FnMut() -> Option<(Caller, UserRef, String)>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<LoginOutcome, Error>>, Error> {
         Ok(self.store.transaction(|tx| {
-            let mut out = Vec::with_capacity(items.len());
-            for (caller, user, code) in items {
+            let mut out = Vec::new();
+            while let Some((caller, user, code)) = next() {
                 if let Err(err) = caller.authorize(Action::Validate) {
-                    let e = self.entry(now, caller, caller.actor(), "login");
+                    let e = self.entry(now, &caller, caller.actor(), "login");
                     self.audit_refusal(tx, e, &err)?;
                     out.push(Err(err));
                     continue;
                 }
-                out.push(self.validate_in(tx, caller, user, code, now)?);
+                out.push(self.validate_in(tx, &caller, &user, &code, now)?);
             }
             Ok(out)
         })?)

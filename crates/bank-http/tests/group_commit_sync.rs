@@ -1,0 +1,221 @@
+//! The group committer with the log's sync on its own thread (issue #10, `committer.rs`):
+//! nothing is answered before the sync that covers its group has returned; a failed sync
+//! answers its groups as storage failures; while a sync waits for the disk, the committer
+//! checks what arrives in the next transaction, in order, each code still accepted once.
+//! The store is the real SQLite store; only its sync is held by the test (a gate beneath
+//! [`Store::defer_sync`], the real `fdatasync` after it).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use bank_http::committer::Committer;
+use chrono::{DateTime, Duration, Utc};
+use lifecycle::*;
+use lifecycle_sqlite::{MasterKey, SqliteStore};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use support::*;
+
+/// What the gate lets a sync do.
+#[derive(Clone, Copy, PartialEq)]
+enum Gate {
+    Closed,
+    Open,
+    Failing,
+}
+
+struct Gated {
+    state: Mutex<Gate>,
+    changed: Condvar,
+    /// Syncs begun after the committer started.
+    begun: AtomicUsize,
+}
+
+impl Gated {
+    fn set(&self, g: Gate) {
+        *self.state.lock().unwrap() = g;
+        self.changed.notify_all();
+    }
+}
+
+/// The bank's SQLite store, its deferred sync passed through the gate.
+struct GatedStore {
+    inner: SqliteStore,
+    gate: Arc<Gated>,
+}
+
+struct GatedSync {
+    disk: Box<dyn DiskSync>,
+    gate: Arc<Gated>,
+}
+
+impl DiskSync for GatedSync {
+    fn sync(&mut self) -> Result<(), StoreError> {
+        self.gate.begun.fetch_add(1, Ordering::SeqCst);
+        let mut g = self.gate.state.lock().unwrap();
+        while *g == Gate::Closed {
+            g = self.gate.changed.wait(g).unwrap();
+        }
+        if *g == Gate::Failing {
+            return Err(StoreError::Backend("the test's disk failed".into()));
+        }
+        drop(g);
+        self.disk.sync()
+    }
+}
+
+impl Store for GatedStore {
+    fn transaction<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    {
+        self.inner.transaction(f)
+    }
+
+    fn read<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    {
+        self.inner.read(f)
+    }
+
+    fn audit_key(&self) -> &lifecycle::audit::AuditKey {
+        self.inner.audit_key()
+    }
+
+    fn defer_sync(&self) -> Result<Option<Box<dyn DiskSync>>, StoreError> {
+        let disk = self.inner.defer_sync()?.expect("SQLite defers its sync");
+        Ok(Some(Box::new(GatedSync {
+            disk,
+            gate: self.gate.clone(),
+        })))
+    }
+}
+
+struct Setup {
+    b: TestBank,
+    gate: Arc<Gated>,
+    committer: Committer,
+    caller: Caller,
+    t: DateTime<Utc>,
+    rt: tokio::runtime::Runtime,
+}
+
+/// Users u0 and u1 of C1 with tokens, a committer over the gated store, the gate open.
+fn setup() -> Setup {
+    let b = TestBank::new(|_| {});
+    b.tokens(&["40000000", "40000001"]);
+    b.customer("C1");
+    b.user("u0", "C1", UserClass::Master, Some("40000000"));
+    b.user("u1", "C1", UserClass::General, Some("40000001"));
+    let t = b.advance(Duration::seconds(30));
+    let gate = Arc::new(Gated {
+        state: Mutex::new(Gate::Open),
+        changed: Condvar::new(),
+        begun: AtomicUsize::new(0),
+    });
+    let key = MasterKey::load(&b.key_path).unwrap();
+    let store = GatedStore {
+        inner: SqliteStore::open(&b.db, &key).unwrap(),
+        gate: gate.clone(),
+    };
+    let committer = Committer::start(Bank::new(store, b.policy.clone()), Arc::new(move || t)).unwrap();
+    gate.begun.store(0, Ordering::SeqCst);
+    let caller = b.bank().authenticate(b.key(Scope::Login)).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    Setup {
+        b,
+        gate,
+        committer,
+        caller,
+        t,
+        rt,
+    }
+}
+
+impl Setup {
+    /// Queues `login`'s validation of `code`; the handle gives its answer.
+    fn validate(
+        &self,
+        login: &str,
+        code: String,
+    ) -> tokio::task::JoinHandle<Result<LoginOutcome, Error>> {
+        let (c, caller) = (self.committer.clone(), self.caller.clone());
+        let user = UserRef::new(CustomerId::parse("C1").unwrap(), lid(login));
+        self.rt.spawn(async move { c.validate(caller, user, code).await })
+    }
+
+    fn wait_for_syncs(&self, n: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.gate.begun.load(Ordering::SeqCst) < n {
+            assert!(std::time::Instant::now() < deadline, "no sync began");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    fn answer(
+        &self,
+        h: tokio::task::JoinHandle<Result<LoginOutcome, Error>>,
+    ) -> Result<LoginOutcome, Error> {
+        self.rt.block_on(h).unwrap()
+    }
+}
+
+#[test]
+fn a_validation_is_answered_only_after_the_sync_of_its_group_returns() {
+    let s = setup();
+    s.gate.set(Gate::Closed);
+    let h = s.validate("u0", code("40000000", s.t));
+    s.wait_for_syncs(1);
+    // The group is committed (another connection sees the code spent) but not yet durable:
+    // its answer waits for the sync.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!h.is_finished(), "answered before its sync returned");
+    let logins = s.b.audit("login", Some("u0"));
+    assert_eq!(logins.len(), 1, "the group was committed before its sync");
+    s.gate.set(Gate::Open);
+    assert!(matches!(s.answer(h), Ok(LoginOutcome::Accepted { .. })));
+}
+
+#[test]
+fn a_failed_sync_answers_its_group_as_a_storage_failure_never_as_accepted() {
+    let s = setup();
+    s.gate.set(Gate::Closed);
+    let h = s.validate("u0", code("40000000", s.t));
+    s.wait_for_syncs(1);
+    s.gate.set(Gate::Failing);
+    match s.answer(h) {
+        Err(Error::Store(StoreError::Backend(m))) => assert!(m.contains("disk failed"), "{m}"),
+        other => panic!("a group whose sync failed was answered {other:?}"),
+    }
+    // The committer goes on: the next group, synced, is answered.
+    s.gate.set(Gate::Open);
+    let h = s.validate("u1", code("40000001", s.t));
+    assert!(matches!(s.answer(h), Ok(LoginOutcome::Accepted { .. })));
+}
+
+#[test]
+fn while_a_sync_waits_the_next_group_is_checked_in_order_and_each_code_accepted_once() {
+    let s = setup();
+    s.gate.set(Gate::Closed);
+    let c0 = code("40000000", s.t);
+    let first = s.validate("u0", c0.clone());
+    s.wait_for_syncs(1);
+    // These arrive while the first group's sync waits: checked after its commit, so the
+    // copy of u0's code is a replay whatever the grouping.
+    let second = s.validate("u1", code("40000001", s.t));
+    let replay = s.validate("u0", c0);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        !first.is_finished() && !second.is_finished() && !replay.is_finished(),
+        "answered before a sync returned"
+    );
+    s.gate.set(Gate::Open);
+    assert!(matches!(s.answer(first), Ok(LoginOutcome::Accepted { .. })));
+    assert!(matches!(s.answer(second), Ok(LoginOutcome::Accepted { .. })));
+    assert!(matches!(s.answer(replay), Err(Error::ReplayedCode { .. })));
+}
