@@ -39,6 +39,10 @@ fn main() -> std::process::ExitCode {
         sigpipe::reset();
     }
     init_logging(cli.verbose, cli.log_format);
+    cmd::JSON_LOGS.store(
+        cli.log_format == LogFormat::Json,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     match cli.command.run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

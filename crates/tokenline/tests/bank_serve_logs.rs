@@ -244,12 +244,22 @@ fn json_logs_carry_request_route_status_latency_and_no_code_password_key_or_seed
     let lines = reader.join().unwrap();
     let log = lines.join("\n");
 
-    // Every line but the two the CLI prints itself is one JSON object.
+    // Every line is one JSON object, the readiness line too (its `listening` field).
     let events: Vec<Value> = lines
         .iter()
-        .filter(|l| !l.starts_with("listening on "))
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
+    let ready = events
+        .iter()
+        .find(|e| e["listening"].is_string())
+        .unwrap_or_else(|| panic!("no JSON readiness line:\n{log}"));
+    assert_eq!(ready["target"], "tokenline::serve", "{ready}");
+    assert!(
+        ready["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("listening on ")),
+        "{ready}"
+    );
     for (rid, route, status) in &sent {
         let line = events
             .iter()

@@ -10,6 +10,10 @@ pub mod sim;
 pub mod sim_qemu;
 pub mod token;
 
+/// Whether log lines on stderr are JSON (`--log-format json`), set once by `main`: the lines a
+/// command prints on stderr itself (`bank serve`'s `listening on ADDR`) follow the format.
+pub static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Top-level subcommands.
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 
-#[path = "../../../bank-web/tests/support/http1.rs"]
+#[path = "../../../bank-web/tests/it/support/http1.rs"]
 mod http1;
 pub use http1::{send, Answer};
 
@@ -65,9 +65,9 @@ pub fn spawn_serve(mut cmd: Command) -> Serving {
         let mut lines = Vec::new();
         let mut started = Some(tx);
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(a) = line.strip_prefix("listening on ") {
+            if let Some(a) = listening_on(&line) {
                 if let Some(tx) = started.take() {
-                    let _ = tx.send(Ok((a.trim().to_owned(), lines.clone())));
+                    let _ = tx.send(Ok((a, lines.clone())));
                 }
             }
             lines.push(line);
@@ -90,6 +90,16 @@ pub fn spawn_serve(mut cmd: Command) -> Serving {
             panic!("bank serve did not say `listening on` within 30 s")
         }
     }
+}
+
+/// The address of `bank serve`'s readiness line: `listening on ADDR`, or with
+/// `--log-format json` the JSON line's `listening` field.
+pub fn listening_on(line: &str) -> Option<String> {
+    if let Some(a) = line.strip_prefix("listening on ") {
+        return Some(a.trim().to_owned());
+    }
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    Some(v["listening"].as_str()?.to_owned())
 }
 
 /// A form POST of `form` to `path` with the session `cookie`.

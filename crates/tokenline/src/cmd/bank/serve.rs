@@ -9,9 +9,10 @@ use std::sync::Arc;
 /// Serve the JSON API (spec/bank-api.openapi.yaml) and the web pages (customers at `/`, the
 /// back office at `/backoffice/`, issue #11) until the process is stopped (Ctrl-C /
 /// SIGTERM end it; every request is one database transaction, so nothing is half-written).
-/// Prints `listening on ADDR` on stderr once ready, after a warning in the log (target
-/// `tokenline::serve`) for each part of the bank nobody can use yet (no API client, no
-/// operator) and for plain HTTP on a non-loopback address.
+/// Prints `listening on ADDR` on stderr once ready (with `--log-format json`, a JSON line
+/// whose `listening` field is ADDR), after a warning in the log (target `tokenline::serve`)
+/// for each part of the bank nobody can use yet (no API client, no operator) and for plain
+/// HTTP on a non-loopback address.
 ///
 /// Every route but /v1/health (liveness) and /v1/ready (readiness: the database answers)
 /// needs `Authorization: Bearer <key>` (`bank client add`). One access-log line per request,
@@ -174,7 +175,7 @@ impl Cmd {
             clock,
         )?;
         if let Some(m) = running.metrics_addr() {
-            eprintln!("metrics on {m}");
+            announce("metrics", m);
         }
         super::serve_audit_head::start(
             &self.db,
@@ -184,8 +185,29 @@ impl Cmd {
         for w in warnings {
             tracing::warn!(target: "tokenline::serve", "{w}");
         }
-        eprintln!("listening on {}", running.addr());
+        announce("listening", running.addr());
         running.wait();
         Ok(())
+    }
+}
+
+/// Prints that the server is ready on stderr, the line scripts wait for: `listening on ADDR`
+/// (`what` = `listening`) or `metrics on ADDR`. With `--log-format json` the line is one JSON
+/// object like the log's (`timestamp`, `level` INFO, `target` `tokenline::serve`, `message`
+/// the text line) with the address in a field named `what`, so a JSON log stays JSON. Printed
+/// whatever the log filter, as the text line is.
+fn announce(what: &str, addr: std::net::SocketAddr) {
+    let text = format!("{what} on {addr}");
+    if crate::cmd::JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
+        let mut line = serde_json::json!({
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "level": "INFO",
+            "target": "tokenline::serve",
+            "message": text,
+        });
+        line[what] = serde_json::json!(addr.to_string());
+        eprintln!("{line}");
+    } else {
+        eprintln!("{text}");
     }
 }
