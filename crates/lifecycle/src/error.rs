@@ -134,9 +134,11 @@ pub enum Error {
         remaining: u32,
     },
     /// A code that was already accepted (DOMAIN.md §8: a code is accepted once).
-    #[error("this one-time password was already used: wait for the next one ({} left before lockout)", attempts(.remaining))]
+    /// Used codes are throttled apart from wrong ones (`validation.max_replays`): the count
+    /// says so, or it read like the wrong-code attempts left (issue #10 review).
+    #[error("this one-time password was already used: wait for the next one (used codes are counted apart from wrong ones: {remaining} more before lockout)")]
     ReplayedCode {
-        /// Attempts left.
+        /// Used codes still answered before the lockout (`validation.max_replays`).
         remaining: u32,
     },
     /// Too many failures.
@@ -488,7 +490,6 @@ mod tests {
             [
                 Error::WrongSecret { remaining: n },
                 Error::WrongCode { remaining: n },
-                Error::ReplayedCode { remaining: n },
                 Error::WrongProof { remaining: n },
                 Error::WrongSerialOrCode { remaining: n },
             ]
@@ -506,6 +507,18 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Issue #10 review: "already used … (19 attempts left before lockout)" read like the
+    /// wrong codes left; used codes have their own count (`validation.max_replays`).
+    #[test]
+    fn a_replayed_code_counts_used_codes_apart_from_wrong_ones() {
+        let text = Error::ReplayedCode { remaining: 19 }.to_string();
+        assert_eq!(
+            text,
+            "this one-time password was already used: wait for the next one (used codes are \
+             counted apart from wrong ones: 19 more before lockout)"
+        );
     }
 
     /// Issue #10 review L3: an API client was told to run `bank customer add`. The errors an
