@@ -296,8 +296,6 @@ fn every_route_answers_401_403_or_session_required_as_its_scope_says() {
     server.stop();
 }
 
-mod support;
-
 /// What a route does with "a wrong customer's user": the request that tries it, and the
 /// answer it must get; or why the route takes no customer or user of a customer. Every route
 /// of the router must be named here, so a new route is classified before it can pass.
@@ -390,8 +388,8 @@ fn wrong_customer_case(r: &bank_http::routes::Route) -> WrongCustomer {
 #[test]
 fn a_wrong_customers_user_is_refused_on_every_route_that_takes_one() {
     use serde_json::json;
-    use support::*;
-    let b = support::TestBank::new(|_| {});
+    use crate::support::*;
+    let b = crate::support::TestBank::new(|_| {});
     b.tokens(&["11111111", "22222222", "33333333", "44444444"]);
     b.customer("C1");
     b.customer("C2");
@@ -432,7 +430,7 @@ fn a_wrong_customers_user_is_refused_on_every_route_that_takes_one() {
         let (st, v) = match r.path {
             "/v1/customers/{id}/users" => {
                 let hanako = b.sign_in(a, &key, "C2", "hanako", "22222222");
-                support::call(
+                crate::support::call(
                     a,
                     "GET",
                     "/v1/customers/C1/users",
@@ -539,7 +537,7 @@ fn a_wrong_customers_user_is_refused_on_every_route_that_takes_one() {
 
 #[test]
 fn operator_routes_refuse_a_closed_a_foreign_or_a_made_up_session() {
-    let b = support::TestBank::new(|_| {});
+    let b = crate::support::TestBank::new(|_| {});
     b.tokens(&["10000001"]);
     b.operator("suzuki", "10000001");
     let other = b.other_backoffice_key();
@@ -548,7 +546,7 @@ fn operator_routes_refuse_a_closed_a_foreign_or_a_made_up_session() {
     let bo = b.key(Scope::Backoffice).to_owned();
     let open = || b.open_session(a, &bo);
     let closed = open();
-    let (st, _) = support::call(
+    let (st, _) = crate::support::call(
         a,
         "DELETE",
         "/v1/operator/sessions/current",
@@ -570,7 +568,7 @@ fn operator_routes_refuse_a_closed_a_foreign_or_a_made_up_session() {
         for (what, key, session) in cases {
             let body = (r.method != "GET" && r.method != "DELETE")
                 .then_some(("application/json", &b"{}"[..]));
-            let (st, v) = support::call(
+            let (st, v) = crate::support::call(
                 a,
                 r.method,
                 &path,

@@ -4,13 +4,11 @@
 //! other copy is answered `replayed_code`, however the requests were grouped.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use chrono::Duration;
 use lifecycle::*;
 use serde_json::json;
 use std::sync::{Arc, Barrier};
-use support::*;
+use crate::support::*;
 
 const USERS: usize = 6;
 const COPIES: usize = 8;

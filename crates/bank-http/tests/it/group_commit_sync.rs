@@ -6,15 +6,13 @@
 //! [`Store::defer_sync`], the real `fdatasync` after it).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use bank_http::committer::Committer;
 use chrono::{DateTime, Duration, Utc};
 use lifecycle::*;
 use lifecycle_sqlite::{MasterKey, SqliteStore};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use support::*;
+use crate::support::*;
 
 /// What the gate lets a sync do.
 #[derive(Clone, Copy, PartialEq)]

@@ -3,10 +3,8 @@
 //! the actor; a closed session opens nothing afterwards.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use lifecycle::*;
-use support::*;
+use crate::support::*;
 
 #[test]
 fn a_closed_operator_session_opens_nothing_and_the_sign_out_is_audited() {
@@ -19,7 +17,7 @@ fn a_closed_operator_session_opens_nothing_and_the_sign_out_is_audited() {
     let bo = b.key(Scope::Backoffice).to_owned();
     let session = b.open_session(a, &bo);
     let lookup = |session: &str| {
-        support::call(
+        crate::support::call(
             a,
             "GET",
             "/v1/tokens/23456789",
@@ -31,7 +29,7 @@ fn a_closed_operator_session_opens_nothing_and_the_sign_out_is_audited() {
     assert_eq!(lookup(&session).0, 200);
 
     // Another client cannot close it (the session is bound to the client that opened it).
-    let (st, v) = support::call(
+    let (st, v) = crate::support::call(
         a,
         "DELETE",
         "/v1/operator/sessions/current",
@@ -47,7 +45,7 @@ fn a_closed_operator_session_opens_nothing_and_the_sign_out_is_audited() {
     assert_eq!(lookup(&session).0, 200, "still open");
 
     // Its own client signs out: 200, then the session is dead.
-    let (st, v) = support::call(
+    let (st, v) = crate::support::call(
         a,
         "DELETE",
         "/v1/operator/sessions/current",
@@ -62,7 +60,7 @@ fn a_closed_operator_session_opens_nothing_and_the_sign_out_is_audited() {
         (401, Some("operator_session_required")),
         "{v}"
     );
-    let (st, _) = support::call(
+    let (st, _) = crate::support::call(
         a,
         "DELETE",
         "/v1/operator/sessions/current",

@@ -6,11 +6,9 @@
 //! each login (`000`, `004`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use lifecycle::*;
 use serde_json::{json, Value};
-use support::*;
+use crate::support::*;
 
 fn bank(tell: bool) -> TestBank {
     let b = TestBank::new(|p| p.validation.registration_state_to_clients = tell);

@@ -3,12 +3,10 @@
 //! the code is not spent on a login that signs no one in.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use chrono::Duration;
 use lifecycle::*;
 use serde_json::{json, Value};
-use support::*;
+use crate::support::*;
 
 fn validate(
     b: &TestBank,

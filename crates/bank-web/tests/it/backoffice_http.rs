@@ -3,11 +3,9 @@
 //! crates/tokenline/tests/web_backoffice.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use support::*;
+use crate::support::*;
 
 /// The session cookie and the CSRF token of the login form.
 async fn visit_login(app: &axum::Router) -> (String, String) {

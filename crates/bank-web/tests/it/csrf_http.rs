@@ -4,9 +4,7 @@
 //! forged forms. Over a real server and TCP, as a browser sends it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 const EVIL: &str = "Origin: http://evil.example";
 
