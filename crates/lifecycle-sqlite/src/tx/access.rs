@@ -1,29 +1,24 @@
 //! API clients, operators, operator sessions, back-office requests and throttles.
 
-use super::{first, opt_ts, sql, ts, SqlTx};
+use super::{first, inserted, opt_ts, sql, ts, updated, SqlTx};
 use lifecycle::access::{RequestEnd, Throttle};
 use lifecycle::store::columns::{
-    client_at, operator_at, request_at, session_at, CLIENT_COLS, OPERATOR_COLS, REQUEST_COLS,
-    SESSION_COLS,
+    client_at, operator_at, request_at, session_at, StoredRow, CLIENT_COLS, OPERATOR_COLS,
+    REQUEST_COLS, SESSION_COLS,
 };
 use lifecycle::store::AccessRows;
 use lifecycle::{ApiClient, BackofficeRequest, Operator, OperatorId, OperatorSession, StoreError};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::types::ToSql;
+use rusqlite::{params, params_from_iter, OptionalExtension};
 
 impl AccessRows for SqlTx<'_> {
     fn insert_client(&mut self, c: &ApiClient) -> Result<(), StoreError> {
-        self.insert(
-            "INSERT INTO api_clients (name, scopes, key_hash, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                c.name.as_str(),
-                lifecycle::auth::scopes_text(&c.scopes),
-                c.key_hash,
-                ts(c.created_at),
-                c.revoked_at.map(ts)
-            ],
-            "client",
-            || c.name.to_string(),
-        )
+        let r = self.write_client(
+            "INSERT INTO api_clients (name, scopes, key_hash, revoked_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            c,
+            5,
+        );
+        inserted(r, "client", || c.name.to_string())
     }
 
     fn client_by_key(&mut self, key_hash: &str) -> Result<Option<ApiClient>, StoreError> {
@@ -35,34 +30,21 @@ impl AccessRows for SqlTx<'_> {
     }
 
     fn update_client(&mut self, c: &ApiClient) -> Result<(), StoreError> {
-        self.update(
+        let r = self.write_client(
             "UPDATE api_clients SET scopes = ?2, key_hash = ?3, revoked_at = ?4 WHERE name = ?1",
-            params![
-                c.name.as_str(),
-                lifecycle::auth::scopes_text(&c.scopes),
-                c.key_hash,
-                c.revoked_at.map(ts)
-            ],
-            "client",
-            || c.name.to_string(),
-        )
+            c,
+            4,
+        );
+        updated(r, "client", || c.name.to_string())
     }
 
     fn insert_operator(&mut self, o: &Operator) -> Result<(), StoreError> {
-        self.insert(
-            "INSERT INTO operators (name, role, password_hash, serial, failures, locked_until, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                o.name.as_str(),
-                o.role.as_str(),
-                o.password.as_phc(),
-                o.serial.as_str(),
-                o.failures,
-                o.locked_until.map(ts),
-                ts(o.created_at)
-            ],
-            "operator",
-            || o.name.to_string(),
-        )
+        let r = self.write_operator(
+            &format!("INSERT INTO operators ({OPERATOR_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+            o,
+            7,
+        );
+        inserted(r, "operator", || o.name.to_string())
     }
 
     fn operator(&mut self, name: &OperatorId) -> Result<Option<Operator>, StoreError> {
@@ -74,24 +56,17 @@ impl AccessRows for SqlTx<'_> {
     }
 
     fn update_operator(&mut self, o: &Operator) -> Result<(), StoreError> {
-        self.update(
+        let r = self.write_operator(
             "UPDATE operators SET role = ?2, password_hash = ?3, serial = ?4, failures = ?5, locked_until = ?6 WHERE name = ?1",
-            params![
-                o.name.as_str(),
-                o.role.as_str(),
-                o.password.as_phc(),
-                o.serial.as_str(),
-                o.failures,
-                o.locked_until.map(ts)
-            ],
-            "operator",
-            || o.name.to_string(),
-        )
+            o,
+            6,
+        );
+        updated(r, "operator", || o.name.to_string())
     }
 
     fn insert_session(&mut self, s: &OperatorSession) -> Result<(), StoreError> {
-        self.insert(
-            "INSERT INTO operator_sessions (token_hash, operator, client, created_at, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
+        let r = self.run(
+            &format!("INSERT INTO operator_sessions ({SESSION_COLS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
             params![
                 s.token_hash,
                 s.operator.as_str(),
@@ -99,9 +74,8 @@ impl AccessRows for SqlTx<'_> {
                 ts(s.created_at),
                 ts(s.last_seen)
             ],
-            "session",
-            || "(hash)".into(),
-        )
+        );
+        inserted(r, "session", || "(hash)".into())
     }
 
     fn session(&mut self, token_hash: &str) -> Result<Option<OperatorSession>, StoreError> {
@@ -113,12 +87,11 @@ impl AccessRows for SqlTx<'_> {
     }
 
     fn update_session(&mut self, s: &OperatorSession) -> Result<(), StoreError> {
-        self.update(
+        let r = self.run(
             "UPDATE operator_sessions SET last_seen = ?2 WHERE token_hash = ?1",
             params![s.token_hash, ts(s.last_seen)],
-            "session",
-            || "(hash)".into(),
-        )
+        );
+        updated(r, "session", || "(hash)".into())
     }
 
     fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
@@ -158,23 +131,16 @@ impl AccessRows for SqlTx<'_> {
     }
 
     fn pending_requests(&mut self) -> Result<Vec<BackofficeRequest>, StoreError> {
-        let ids: Vec<i64> = {
-            let mut st = sql(self.tx.prepare_cached(
-                "SELECT id FROM backoffice_requests WHERE approved_by IS NULL AND ended IS NULL ORDER BY id",
-            ))?;
-            let rows = sql(st.query_map([], |r| r.get(0)))?;
-            sql(rows.collect::<rusqlite::Result<_>>())?
-        };
-        let mut out = Vec::new();
-        for id in ids {
-            out.extend(self.request(id)?);
-        }
-        Ok(out)
+        self.select(
+            &format!("SELECT id, {REQUEST_COLS} FROM backoffice_requests WHERE approved_by IS NULL AND ended IS NULL ORDER BY id"),
+            [],
+            |r| request_at(r, 1, r.int(0)?),
+        )
     }
 
     fn update_request(&mut self, r: &BackofficeRequest) -> Result<(), StoreError> {
         let ended = RequestEnd::stored(r.ended.as_ref())?;
-        self.update(
+        let done = self.run(
             "UPDATE backoffice_requests SET approved_by = ?2, approved_at = ?3, ended = ?4 WHERE id = ?1",
             params![
                 r.id,
@@ -182,9 +148,8 @@ impl AccessRows for SqlTx<'_> {
                 r.approved_at.map(ts),
                 ended
             ],
-            "request",
-            || r.id.to_string(),
-        )
+        );
+        updated(done, "request", || r.id.to_string())
     }
 
     fn throttle(&mut self, key: &str) -> Result<Throttle, StoreError> {
@@ -228,6 +193,34 @@ impl AccessRows for SqlTx<'_> {
 }
 
 impl SqlTx<'_> {
+    /// Runs `sql_text` with the first `n` of an API client's columns: `?1` name, `?2` scopes,
+    /// `?3` key_hash, `?4` revoked_at, `?5` created_at (an update leaves the last).
+    fn write_client(&self, sql_text: &str, c: &ApiClient, n: usize) -> rusqlite::Result<usize> {
+        let p: [&dyn ToSql; 5] = [
+            &c.name.as_str(),
+            &lifecycle::auth::scopes_text(&c.scopes),
+            &c.key_hash,
+            &c.revoked_at.map(ts),
+            &ts(c.created_at),
+        ];
+        self.run(sql_text, params_from_iter(&p[..n]))
+    }
+
+    /// Runs `sql_text` with the first `n` of an operator's columns, `?1` on, in
+    /// [`OPERATOR_COLS`]' order (an update leaves the last, `created_at`).
+    fn write_operator(&self, sql_text: &str, o: &Operator, n: usize) -> rusqlite::Result<usize> {
+        let p: [&dyn ToSql; 7] = [
+            &o.name.as_str(),
+            &o.role.as_str(),
+            &o.password.as_phc(),
+            &o.serial.as_str(),
+            &o.failures,
+            &o.locked_until.map(ts),
+            &ts(o.created_at),
+        ];
+        self.run(sql_text, params_from_iter(&p[..n]))
+    }
+
     /// The operators matching `clause` (one parameter `?1` = `key`), by name.
     fn operators_where(&self, clause: &str, key: &str) -> Result<Vec<Operator>, StoreError> {
         self.select(

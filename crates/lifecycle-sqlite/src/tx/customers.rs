@@ -1,6 +1,6 @@
 //! Customers' rows.
 
-use super::{clamp, first, sql, SqlTx};
+use super::{clamp, first, inserted, sql, updated, SqlTx};
 use lifecycle::store::columns::{customer_at, CUSTOMER_COLS};
 use lifecycle::store::CustomerRows;
 use lifecycle::{Customer, CustomerId, SecretHash, StoreError};
@@ -8,12 +8,11 @@ use rusqlite::params;
 
 impl CustomerRows for SqlTx<'_> {
     fn insert_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
-        self.insert(
+        let r = self.run(
             &format!("INSERT INTO customers ({CUSTOMER_COLS}) VALUES (?1, ?2, ?3, ?4)"),
             customer_params(c),
-            "customer",
-            || c.id.to_string(),
-        )
+        );
+        inserted(r, "customer", || c.id.to_string())
     }
 
     fn customer_ids_ignoring_case(
@@ -54,12 +53,11 @@ impl CustomerRows for SqlTx<'_> {
     }
 
     fn update_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
-        self.update(
+        let r = self.run(
             "UPDATE customers SET name = ?2, mode = ?3, secret_hash = ?4 WHERE id = ?1",
             customer_params(c),
-            "customer",
-            || c.id.to_string(),
-        )
+        );
+        updated(r, "customer", || c.id.to_string())
     }
 
     fn customers_page(

@@ -12,7 +12,7 @@ pub(crate) use audit::chain_legacy_audit;
 use crate::key::Cipher;
 use crate::rows::RowCache;
 use chrono::NaiveDate;
-use lifecycle::store::columns::StoredRow;
+use lifecycle::store::columns::{written, StoredRow};
 use lifecycle::StoreError;
 use rusqlite::Params;
 
@@ -49,6 +49,28 @@ fn get<T: rusqlite::types::FromSql>(r: &rusqlite::Row<'_>, i: usize) -> Result<T
     r.get(i).map_err(backend)
 }
 
+/// `Ok` if an INSERT wrote its row; a row with the same key is [`StoreError::Duplicate`]
+/// (`what`, `key`).
+fn inserted(
+    r: rusqlite::Result<usize>,
+    what: &'static str,
+    key: impl FnOnce() -> String,
+) -> Result<(), StoreError> {
+    match r {
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate { what, key: key() }),
+        r => sql(r).map(|_| ()),
+    }
+}
+
+/// `Ok` if an UPDATE or DELETE changed a row; none is [`StoreError::Missing`] (`what`, `key`).
+fn updated(
+    r: rusqlite::Result<usize>,
+    what: &'static str,
+    key: impl FnOnce() -> String,
+) -> Result<(), StoreError> {
+    written(sql(r)? as u64, what, key)
+}
+
 /// The first of the rows a query found.
 fn first<T>(rows: Result<Vec<T>, StoreError>) -> Result<Option<T>, StoreError> {
     Ok(rows?.into_iter().next())
@@ -58,25 +80,7 @@ fn first<T>(rows: Result<Vec<T>, StoreError>) -> Result<Option<T>, StoreError> {
 struct SqlRow<'a, 'r>(&'a rusqlite::Row<'r>);
 
 impl StoredRow for SqlRow<'_, '_> {
-    fn text(&self, i: usize) -> Result<String, StoreError> {
-        get(self.0, i)
-    }
-
-    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
-        get(self.0, i)
-    }
-
-    fn int(&self, i: usize) -> Result<i64, StoreError> {
-        get(self.0, i)
-    }
-
-    fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
-        get(self.0, i)
-    }
-
-    fn flag(&self, i: usize) -> Result<bool, StoreError> {
-        get(self.0, i)
-    }
+    lifecycle::stored_row_getters!(get);
 
     fn count(&self, i: usize) -> Result<u32, StoreError> {
         get(self.0, i)
@@ -95,35 +99,6 @@ impl SqlTx<'_> {
         self.tx
             .prepare_cached(sql_text)
             .and_then(|mut st| st.execute(params))
-    }
-
-    /// Runs the INSERT `sql_text`; a row with the same key is [`StoreError::Duplicate`]
-    /// (`what`, `key`).
-    fn insert(
-        &self,
-        sql_text: &str,
-        params: impl Params,
-        what: &'static str,
-        key: impl FnOnce() -> String,
-    ) -> Result<(), StoreError> {
-        match self.run(sql_text, params) {
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate { what, key: key() }),
-            r => sql(r).map(|_| ()),
-        }
-    }
-
-    /// Runs the UPDATE `sql_text`; no row changed is [`StoreError::Missing`] (`what`, `key`).
-    fn update(
-        &self,
-        sql_text: &str,
-        params: impl Params,
-        what: &'static str,
-        key: impl FnOnce() -> String,
-    ) -> Result<(), StoreError> {
-        if sql(self.run(sql_text, params))? == 0 {
-            return Err(StoreError::Missing { what, key: key() });
-        }
-        Ok(())
     }
 
     /// The rows the query `sql_text` (cached) finds, each decoded by `decode`.

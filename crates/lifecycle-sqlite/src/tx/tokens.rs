@@ -1,12 +1,13 @@
 //! Tokens' rows (seeds sealed, rows kept in the connection's row cache) and imports.
 
-use super::{clamp, first, get, id, sql, ts, SqlTx};
+use super::{clamp, first, get, id, inserted, sql, ts, SqlTx};
 use crate::rows::TokenRow;
 use chrono::{DateTime, Utc};
-use lifecycle::store::columns::{token_at, token_status_columns};
+use lifecycle::store::columns::{token_at, token_status_columns, written};
 use lifecycle::store::TokenRows;
 use lifecycle::{CustomerId, NewToken, Seed, SerialNumber, StoreError, TokenFilter, TokenInfo};
-use rusqlite::params;
+use rusqlite::types::ToSql;
+use rusqlite::{params, params_from_iter};
 
 impl SqlTx<'_> {
     /// A token's row with its sealed seed, from the connection's cache or the database (and
@@ -29,19 +30,29 @@ impl SqlTx<'_> {
     }
 }
 
+impl SqlTx<'_> {
+    /// Runs `sql_text` with the first `n` of a token's columns: `?1` serial, `?2` drift, `?3`
+    /// last_step, `?4` next_counter, `?5` failures, `?6` locked_until, then its status: `?7`
+    /// status, `?8` status_customer, `?9` revoked_at.
+    fn write_token(&self, sql_text: &str, t: &TokenInfo, n: usize) -> rusqlite::Result<usize> {
+        let (status, cust, revoked) = token_status_columns(&t.status);
+        let p: [&dyn ToSql; 9] = [
+            &t.serial.as_str(),
+            &t.counters.drift,
+            &t.counters.last_step.map(|s| s as i64),
+            &(t.counters.next_counter as i64),
+            &t.counters.failures,
+            &t.counters.locked_until.map(ts),
+            &status,
+            &cust,
+            &revoked,
+        ];
+        self.run(sql_text, params_from_iter(&p[..n]))
+    }
+}
+
 /// A token's columns (as [`token_at`] reads them) and its sealed seed, by serial.
 const TOKEN_ROW_BY_SERIAL: &str = "SELECT serial, params, expiry, batch, status, status_customer, revoked_at, drift, last_step, next_counter, failures, locked_until, seed_nonce, seed_ct FROM tokens WHERE serial = ?1";
-
-/// `Ok` if an UPDATE of the token `serial` changed a row, else [`StoreError::Missing`].
-fn token_written(rows: usize, serial: &SerialNumber) -> Result<(), StoreError> {
-    if rows == 0 {
-        return Err(StoreError::Missing {
-            what: "token",
-            key: serial.to_string(),
-        });
-    }
-    Ok(())
-}
 
 impl TokenRows for SqlTx<'_> {
     fn tokens_page(
@@ -91,12 +102,11 @@ impl TokenRows for SqlTx<'_> {
         count: usize,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.insert(
+        let r = self.run(
             "INSERT INTO imports (digest, label, count, at) VALUES (?1, ?2, ?3, ?4)",
             params![digest, label, count as i64, ts(at)],
-            "import",
-            || digest.to_owned(),
-        )
+        );
+        inserted(r, "import", || digest.to_owned())
     }
 
     fn insert_token(&mut self, t: &NewToken) -> Result<(), StoreError> {
@@ -108,7 +118,7 @@ impl TokenRows for SqlTx<'_> {
         let params_json =
             serde_json::to_string(&t.params).map_err(|e| StoreError::Backend(e.to_string()))?;
         let (status, cust, revoked) = token_status_columns(&info.status);
-        self.insert(
+        let r = self.run(
             "INSERT INTO tokens (serial, seed_nonce, seed_ct, params, expiry, batch, status, status_customer, revoked_at, drift, last_step, next_counter) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
@@ -125,9 +135,8 @@ impl TokenRows for SqlTx<'_> {
                 info.counters.last_step.map(|s| s as i64),
                 info.counters.next_counter as i64,
             ],
-            "token",
-            || t.serial.to_string(),
-        )
+        );
+        inserted(r, "token", || t.serial.to_string())
     }
 
     fn token(&mut self, serial: &SerialNumber) -> Result<Option<TokenInfo>, StoreError> {
@@ -146,51 +155,27 @@ impl TokenRows for SqlTx<'_> {
     }
 
     fn update_token(&mut self, t: &TokenInfo) -> Result<(), StoreError> {
-        let (status, cust, revoked) = token_status_columns(&t.status);
-        let n = sql(self
-            .tx
-            .prepare_cached(
-                "UPDATE tokens SET status = ?2, status_customer = ?3, revoked_at = ?4, drift = ?5, last_step = ?6, next_counter = ?7, failures = ?8, locked_until = ?9 WHERE serial = ?1",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    t.serial.as_str(),
-                    status,
-                    cust,
-                    revoked,
-                    t.counters.drift,
-                    t.counters.last_step.map(|s| s as i64),
-                    t.counters.next_counter as i64,
-                    t.counters.failures,
-                    t.counters.locked_until.map(ts)
-                ])
-            }))?;
+        let n = sql(self.write_token(
+            "UPDATE tokens SET drift = ?2, last_step = ?3, next_counter = ?4, failures = ?5, locked_until = ?6, status = ?7, status_customer = ?8, revoked_at = ?9 WHERE serial = ?1",
+            t,
+            9,
+        ))?;
         if let Some(c) = self.rows.as_mut() {
             c.forget_token(&t.serial);
         }
-        token_written(n, &t.serial)
+        written(n as u64, "token", || t.serial.to_string())
     }
 
     fn update_counters(&mut self, t: &TokenInfo) -> Result<(), StoreError> {
-        let n = sql(self
-            .tx
-            .prepare_cached(
-                "UPDATE tokens SET drift = ?2, last_step = ?3, next_counter = ?4, failures = ?5, locked_until = ?6 WHERE serial = ?1",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    t.serial.as_str(),
-                    t.counters.drift,
-                    t.counters.last_step.map(|s| s as i64),
-                    t.counters.next_counter as i64,
-                    t.counters.failures,
-                    t.counters.locked_until.map(ts)
-                ])
-            }))?;
+        let n = sql(self.write_token(
+            "UPDATE tokens SET drift = ?2, last_step = ?3, next_counter = ?4, failures = ?5, locked_until = ?6 WHERE serial = ?1",
+            t,
+            6,
+        ))?;
         if let Some(c) = self.rows.as_mut() {
             c.set_counters(t);
         }
-        token_written(n, &t.serial)
+        written(n as u64, "token", || t.serial.to_string())
     }
 
     fn token_count(&mut self) -> Result<u64, StoreError> {

@@ -1,6 +1,6 @@
 //! Users' rows, keyed by customer and login ID (kept in the connection's row cache).
 
-use super::{first, is_unique_violation, sql, ts, SqlTx};
+use super::{first, inserted, sql, ts, updated, SqlTx};
 use lifecycle::store::columns::user_at;
 use lifecycle::store::UserRows;
 use lifecycle::{CustomerId, LoginId, SecretHash, SerialNumber, StoreError, User};
@@ -89,13 +89,7 @@ impl UserRows for SqlTx<'_> {
             c.forget_user(&u.customer, &u.login);
         }
         let r = self.write_user(&format!("INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"), u);
-        match r {
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
-                what: "user",
-                key: format!("{}/{}", u.customer, u.login),
-            }),
-            r => sql(r).map(|_| ()),
-        }
+        inserted(r, "user", || format!("{}/{}", u.customer, u.login))
     }
 
     fn user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<Option<User>, StoreError> {
@@ -118,18 +112,13 @@ impl UserRows for SqlTx<'_> {
     }
 
     fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
-        let n = sql(self.write_user(
+        let r = self.write_user(
             "UPDATE users SET name = ?3, class = ?4, needs_otp = ?5, secret_hash = ?6, serial = ?7, issued = ?8, \
              last_revoked_at = ?9, awaiting_registration = ?10, failures = ?11, locked_until = ?12, token_management = ?13, \
              login_password_hash = ?14, last_locked_at = ?15 WHERE customer = ?2 AND login = ?1",
             u,
-        ))?;
-        if n == 0 {
-            return Err(StoreError::Missing {
-                what: "user",
-                key: format!("{}/{}", u.customer, u.login),
-            });
-        }
+        );
+        updated(r, "user", || format!("{}/{}", u.customer, u.login))?;
         if let Some(c) = self.rows.as_mut() {
             c.put_user(u);
         }
@@ -144,17 +133,11 @@ impl UserRows for SqlTx<'_> {
         if let Some(c) = self.rows.as_mut() {
             c.forget_user(customer, login);
         }
-        let n = sql(self
-            .tx
-            .prepare_cached("DELETE FROM users WHERE customer = ?1 AND login = ?2")
-            .and_then(|mut st| st.execute([customer.as_str(), login.as_str()])))?;
-        if n == 0 {
-            return Err(StoreError::Missing {
-                what: "user",
-                key: format!("{customer}/{login}"),
-            });
-        }
-        Ok(())
+        let r = self.run(
+            "DELETE FROM users WHERE customer = ?1 AND login = ?2",
+            [customer.as_str(), login.as_str()],
+        );
+        updated(r, "user", || format!("{customer}/{login}"))
     }
 
     fn users_of_token(&mut self, serial: &SerialNumber) -> Result<Vec<User>, StoreError> {

@@ -28,7 +28,8 @@ pub const SESSION_COLS: &str = "token_hash, operator, client, created_at, last_s
 /// The columns [`request_at`] reads (the request's `id` apart).
 pub const REQUEST_COLS: &str = "kind, requested_by, requested_at, approved_by, approved_at, ended";
 
-/// One row of a query, as a SQL store reads its columns (by index, from 0).
+/// One row of a query, as a SQL store reads its columns (by index, from 0); see
+/// [`stored_row_getters`](crate::stored_row_getters) for the plain getters.
 pub trait StoredRow {
     /// A text column.
     ///
@@ -65,6 +66,35 @@ pub trait StoredRow {
     /// # Errors
     /// As [`StoredRow::text`], also for text that is not a date.
     fn date(&self, i: usize) -> Result<NaiveDate, StoreError>;
+}
+
+/// Implements [`StoredRow`]'s `text`, `opt_text`, `int`, `opt_int` and `flag` for a store's
+/// one-field tuple struct around its driver's row, each as `$get(self.0, i)`: the store's
+/// function reading column `i` as any type its driver converts (with the store's error). The
+/// store writes `count` and `date` itself.
+#[macro_export]
+macro_rules! stored_row_getters {
+    ($get:path) => {
+        fn text(&self, i: usize) -> ::core::result::Result<String, $crate::StoreError> {
+            $get(self.0, i)
+        }
+
+        fn opt_text(&self, i: usize) -> ::core::result::Result<Option<String>, $crate::StoreError> {
+            $get(self.0, i)
+        }
+
+        fn int(&self, i: usize) -> ::core::result::Result<i64, $crate::StoreError> {
+            $get(self.0, i)
+        }
+
+        fn opt_int(&self, i: usize) -> ::core::result::Result<Option<i64>, $crate::StoreError> {
+            $get(self.0, i)
+        }
+
+        fn flag(&self, i: usize) -> ::core::result::Result<bool, $crate::StoreError> {
+            $get(self.0, i)
+        }
+    };
 }
 
 /// Damaged stored data: `Corrupt("{what}: {e}")`.
@@ -109,6 +139,22 @@ fn opt_id<T>(
     parse: fn(&str) -> Result<T, IdError>,
 ) -> Result<Option<T>, StoreError> {
     s.map(|s| id(s, parse)).transpose()
+}
+
+/// `Ok` if a write changed `rows` rows, at least one; else [`StoreError::Missing`] (`what`,
+/// `key`).
+///
+/// # Errors
+/// [`StoreError::Missing`] for no row.
+pub fn written(
+    rows: u64,
+    what: &'static str,
+    key: impl FnOnce() -> String,
+) -> Result<(), StoreError> {
+    if rows == 0 {
+        return Err(StoreError::Missing { what, key: key() });
+    }
+    Ok(())
 }
 
 /// A customer from [`CUSTOMER_COLS`] starting at column `at`.
