@@ -13,6 +13,8 @@ use crate::model::TokenStatus;
 use crate::model::{Customer, NewToken, Seed, TokenInfo, User};
 use chrono::{DateTime, Utc};
 
+pub mod columns;
+
 /// A storage failure. `Duplicate` is part of the contract (imports rely on it); anything
 /// else is the backend's problem.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,38 +1,28 @@
 //! API clients, operators, operator sessions, back-office requests and throttles.
 
-use super::{backend, PgTx};
-use crate::rows::{corrupt, get, id, opt_ts, parse_ts, ts};
-use lifecycle::access::{RequestEnd, RequestKind, Throttle};
-use lifecycle::store::AccessRows;
-use lifecycle::{
-    ApiClient, BackofficeRequest, ClientName, Operator, OperatorId, OperatorSession, Role,
-    SecretHash, SerialNumber, StoreError,
+use super::{backend, first, inserted, PgTx};
+use crate::rows::{get, opt_ts, ts};
+use lifecycle::access::{RequestEnd, Throttle};
+use lifecycle::store::columns::{
+    client_at, operator_at, request_at, session_at, written, StoredRow, CLIENT_COLS, OPERATOR_COLS,
+    REQUEST_COLS, SESSION_COLS,
 };
+use lifecycle::store::AccessRows;
+use lifecycle::{ApiClient, BackofficeRequest, Operator, OperatorId, OperatorSession, StoreError};
+use postgres::types::ToSql;
 
 impl AccessRows for PgTx<'_> {
     fn insert_client(&mut self, c: &ApiClient) -> Result<(), StoreError> {
-        self.flush()?;
-        let n = self
-            .tx
-            .execute(
-                "INSERT INTO api_clients (name, scopes, key_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                &[&c.name.as_str(), &lifecycle::auth::scopes_text(&c.scopes), &c.key_hash, &ts(c.created_at), &c.revoked_at.map(ts)],
-            )
-            .map_err(backend)?;
-        if n == 0 {
-            return Err(StoreError::Duplicate {
-                what: "client",
-                key: c.name.to_string(),
-            });
-        }
-        Ok(())
+        let n = self.write_client(
+            "INSERT INTO api_clients (name, scopes, key_hash, revoked_at, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            c,
+            5,
+        )?;
+        inserted(n, "client", || c.name.to_string())
     }
 
     fn client_by_key(&mut self, key_hash: &str) -> Result<Option<ApiClient>, StoreError> {
-        Ok(self
-            .clients_where("key_hash = $1", key_hash)?
-            .into_iter()
-            .next())
+        first(self.clients_where("key_hash = $1", key_hash))
     }
 
     fn clients(&mut self) -> Result<Vec<ApiClient>, StoreError> {
@@ -40,48 +30,25 @@ impl AccessRows for PgTx<'_> {
     }
 
     fn update_client(&mut self, c: &ApiClient) -> Result<(), StoreError> {
-        self.flush()?;
-        let n = self
-            .tx
-            .execute(
-                "UPDATE api_clients SET scopes = $2, key_hash = $3, revoked_at = $4 WHERE name = $1",
-                &[&c.name.as_str(), &lifecycle::auth::scopes_text(&c.scopes), &c.key_hash, &c.revoked_at.map(ts)],
-            )
-            .map_err(backend)?;
-        missing_if_zero(n, "client", c.name.as_str())
+        let n = self.write_client(
+            "UPDATE api_clients SET scopes = $2, key_hash = $3, revoked_at = $4 WHERE name = $1",
+            c,
+            4,
+        )?;
+        written(n, "client", || c.name.to_string())
     }
 
     fn insert_operator(&mut self, o: &Operator) -> Result<(), StoreError> {
-        self.flush()?;
-        let n = self
-            .tx
-            .execute(
-                "INSERT INTO operators (name, role, password_hash, serial, failures, locked_until, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                &[
-                    &o.name.as_str(),
-                    &o.role.as_str(),
-                    &o.password.as_phc(),
-                    &o.serial.as_str(),
-                    &i64::from(o.failures),
-                    &o.locked_until.map(ts),
-                    &ts(o.created_at),
-                ],
-            )
-            .map_err(backend)?;
-        if n == 0 {
-            return Err(StoreError::Duplicate {
-                what: "operator",
-                key: o.name.to_string(),
-            });
-        }
-        Ok(())
+        let n = self.write_operator(
+            &format!("INSERT INTO operators ({OPERATOR_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"),
+            o,
+            7,
+        )?;
+        inserted(n, "operator", || o.name.to_string())
     }
 
     fn operator(&mut self, name: &OperatorId) -> Result<Option<Operator>, StoreError> {
-        Ok(self
-            .operators_where("name = $1", name.as_str())?
-            .into_iter()
-            .next())
+        first(self.operators_where("name = $1", name.as_str()))
     }
 
     fn operators(&mut self) -> Result<Vec<Operator>, StoreError> {
@@ -89,47 +56,24 @@ impl AccessRows for PgTx<'_> {
     }
 
     fn update_operator(&mut self, o: &Operator) -> Result<(), StoreError> {
-        self.flush()?;
-        let n = self
-            .tx
-            .execute(
-                "UPDATE operators SET role = $2, password_hash = $3, serial = $4, failures = $5, locked_until = $6 WHERE name = $1",
-                &[
-                    &o.name.as_str(),
-                    &o.role.as_str(),
-                    &o.password.as_phc(),
-                    &o.serial.as_str(),
-                    &i64::from(o.failures),
-                    &o.locked_until.map(ts),
-                ],
-            )
-            .map_err(backend)?;
-        missing_if_zero(n, "operator", o.name.as_str())
+        let n = self.write_operator(
+            "UPDATE operators SET role = $2, password_hash = $3, serial = $4, failures = $5, locked_until = $6 WHERE name = $1",
+            o,
+            6,
+        )?;
+        written(n, "operator", || o.name.to_string())
     }
 
     fn insert_session(&mut self, s: &OperatorSession) -> Result<(), StoreError> {
-        self.flush()?;
-        let n = self
-            .tx
-            .execute(
-                "INSERT INTO operator_sessions (token_hash, operator, client, created_at, last_seen) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                &[&s.token_hash, &s.operator.as_str(), &s.client.as_str(), &ts(s.created_at), &ts(s.last_seen)],
-            )
-            .map_err(backend)?;
-        if n == 0 {
-            return Err(StoreError::Duplicate {
-                what: "session",
-                key: "(hash)".into(),
-            });
-        }
-        Ok(())
+        let n = self.run(
+            &format!("INSERT INTO operator_sessions ({SESSION_COLS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"),
+            &[&s.token_hash, &s.operator.as_str(), &s.client.as_str(), &ts(s.created_at), &ts(s.last_seen)],
+        )?;
+        inserted(n, "session", || "(hash)".into())
     }
 
     fn session(&mut self, token_hash: &str) -> Result<Option<OperatorSession>, StoreError> {
-        Ok(self
-            .sessions_where("token_hash = $1", token_hash)?
-            .into_iter()
-            .next())
+        first(self.sessions_where("token_hash = $1", token_hash))
     }
 
     fn sessions_of(&mut self, operator: &OperatorId) -> Result<Vec<OperatorSession>, StoreError> {
@@ -137,26 +81,19 @@ impl AccessRows for PgTx<'_> {
     }
 
     fn update_session(&mut self, s: &OperatorSession) -> Result<(), StoreError> {
-        self.flush()?;
-        let n = self
-            .tx
-            .execute(
-                "UPDATE operator_sessions SET last_seen = $2 WHERE token_hash = $1",
-                &[&s.token_hash, &ts(s.last_seen)],
-            )
-            .map_err(backend)?;
-        missing_if_zero(n, "session", "(hash)")
+        let n = self.run(
+            "UPDATE operator_sessions SET last_seen = $2 WHERE token_hash = $1",
+            &[&s.token_hash, &ts(s.last_seen)],
+        )?;
+        written(n, "session", || "(hash)".into())
     }
 
     fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
-        self.flush()?;
-        self.tx
-            .execute(
-                "DELETE FROM operator_sessions WHERE token_hash = $1",
-                &[&token_hash],
-            )
-            .map_err(backend)
-            .map(|_| ())
+        self.run(
+            "DELETE FROM operator_sessions WHERE token_hash = $1",
+            &[&token_hash],
+        )
+        .map(|_| ())
     }
 
     fn insert_request(&mut self, r: &BackofficeRequest) -> Result<i64, StoreError> {
@@ -166,7 +103,7 @@ impl AccessRows for PgTx<'_> {
         let ended = RequestEnd::stored(r.ended.as_ref())?;
         self.tx
             .query_one(
-                "INSERT INTO backoffice_requests (kind, requested_by, requested_at, approved_by, approved_at, ended) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                &format!("INSERT INTO backoffice_requests ({REQUEST_COLS}) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"),
                 &[
                     &kind,
                     &r.requested_by.as_str(),
@@ -181,132 +118,106 @@ impl AccessRows for PgTx<'_> {
     }
 
     fn request(&mut self, rid: i64) -> Result<Option<BackofficeRequest>, StoreError> {
-        self.flush()?;
-        let row = self
-            .tx
-            .query_opt(
-                "SELECT kind, requested_by, requested_at, approved_by, approved_at, ended FROM backoffice_requests WHERE id = $1",
-                &[&rid],
-            )
-            .map_err(backend)?;
-        row.map(|r| {
-            Ok(BackofficeRequest {
-                id: rid,
-                kind: serde_json::from_str::<RequestKind>(&get::<String>(&r, 0)?)
-                    .map_err(|e| corrupt("request kind", e))?,
-                requested_by: id(get(&r, 1)?, OperatorId::parse)?,
-                requested_at: parse_ts(&get::<String>(&r, 2)?)?,
-                approved_by: get::<Option<String>>(&r, 3)?
-                    .map(|a| id(a, OperatorId::parse))
-                    .transpose()?,
-                approved_at: opt_ts(get(&r, 4)?)?,
-                ended: RequestEnd::from_stored(get(&r, 5)?)?,
-            })
-        })
-        .transpose()
+        first(self.select(
+            &format!("SELECT {REQUEST_COLS} FROM backoffice_requests WHERE id = $1"),
+            &[&rid],
+            |r| request_at(r, 0, rid),
+        ))
     }
 
     fn pending_requests(&mut self) -> Result<Vec<BackofficeRequest>, StoreError> {
-        self.flush()?;
-        let ids: Vec<i64> = self
-            .tx
-            .query(
-                "SELECT id FROM backoffice_requests WHERE approved_by IS NULL AND ended IS NULL ORDER BY id",
-                &[],
-            )
-            .map_err(backend)?
-            .iter()
-            .map(|r| get(r, 0))
-            .collect::<Result<_, _>>()?;
-        let mut out = Vec::new();
-        for id in ids {
-            out.extend(self.request(id)?);
-        }
-        Ok(out)
+        self.select(
+            &format!("SELECT id, {REQUEST_COLS} FROM backoffice_requests WHERE approved_by IS NULL AND ended IS NULL ORDER BY id"),
+            &[],
+            |r| request_at(r, 1, r.int(0)?),
+        )
     }
 
     fn update_request(&mut self, r: &BackofficeRequest) -> Result<(), StoreError> {
         self.flush()?;
         let ended = RequestEnd::stored(r.ended.as_ref())?;
-        let n = self
-            .tx
-            .execute(
-                "UPDATE backoffice_requests SET approved_by = $2, approved_at = $3, ended = $4 WHERE id = $1",
-                &[
-                    &r.id,
-                    &r.approved_by.as_ref().map(OperatorId::as_str),
-                    &r.approved_at.map(ts),
-                    &ended,
-                ],
-            )
-            .map_err(backend)?;
-        missing_if_zero(n, "request", &r.id.to_string())
+        let n = self.run(
+            "UPDATE backoffice_requests SET approved_by = $2, approved_at = $3, ended = $4 WHERE id = $1",
+            &[
+                &r.id,
+                &r.approved_by.as_ref().map(OperatorId::as_str),
+                &r.approved_at.map(ts),
+                &ended,
+            ],
+        )?;
+        written(n, "request", || r.id.to_string())
     }
 
     fn throttle(&mut self, key: &str) -> Result<Throttle, StoreError> {
-        self.flush()?;
-        let row = self
-            .tx
-            .query_opt(
-                "SELECT failures, locked_until FROM throttles WHERE key = $1",
-                &[&key],
-            )
-            .map_err(backend)?;
-        Ok(match row {
-            None => Throttle::default(),
-            Some(r) => Throttle {
-                failures: u32::try_from(get::<i64>(&r, 0)?).map_err(|e| corrupt("failures", e))?,
-                locked_until: opt_ts(get(&r, 1)?)?,
+        let found = first(self.select(
+            "SELECT failures, locked_until FROM throttles WHERE key = $1",
+            &[&key],
+            |r| {
+                Ok(Throttle {
+                    failures: r.count(0)?,
+                    locked_until: opt_ts(r.opt_text(1)?)?,
+                })
             },
-        })
+        ))?;
+        Ok(found.unwrap_or_default())
     }
 
     fn set_throttle(&mut self, key: &str, t: &Throttle) -> Result<(), StoreError> {
-        self.flush()?;
         if *t == Throttle::default() {
             return self
-                .tx
-                .execute("DELETE FROM throttles WHERE key = $1", &[&key])
-                .map_err(backend)
+                .run("DELETE FROM throttles WHERE key = $1", &[&key])
                 .map(|_| ());
         }
-        self.tx
-            .execute(
-                "INSERT INTO throttles (key, failures, locked_until) VALUES ($1, $2, $3) \
-                 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
-                &[&key, &i64::from(t.failures), &t.locked_until.map(ts)],
-            )
-            .map_err(backend)
-            .map(|_| ())
+        self.run(
+            "INSERT INTO throttles (key, failures, locked_until) VALUES ($1, $2, $3) \
+             ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
+            &[&key, &i64::from(t.failures), &t.locked_until.map(ts)],
+        )
+        .map(|_| ())
     }
 }
 
 impl PgTx<'_> {
+    /// Runs `sql_text` with the first `n` of an API client's columns: `$1` name, `$2` scopes,
+    /// `$3` key_hash, `$4` revoked_at, `$5` created_at (an update leaves the last).
+    fn write_client(&mut self, sql_text: &str, c: &ApiClient, n: usize) -> Result<u64, StoreError> {
+        let p: [&(dyn ToSql + Sync); 5] = [
+            &c.name.as_str(),
+            &lifecycle::auth::scopes_text(&c.scopes),
+            &c.key_hash,
+            &c.revoked_at.map(ts),
+            &ts(c.created_at),
+        ];
+        self.run(sql_text, &p[..n])
+    }
+
+    /// Runs `sql_text` with the first `n` of an operator's columns, `$1` on, in
+    /// [`OPERATOR_COLS`]' order (an update leaves the last, `created_at`).
+    fn write_operator(
+        &mut self,
+        sql_text: &str,
+        o: &Operator,
+        n: usize,
+    ) -> Result<u64, StoreError> {
+        let p: [&(dyn ToSql + Sync); 7] = [
+            &o.name.as_str(),
+            &o.role.as_str(),
+            &o.password.as_phc(),
+            &o.serial.as_str(),
+            &i64::from(o.failures),
+            &o.locked_until.map(ts),
+            &ts(o.created_at),
+        ];
+        self.run(sql_text, &p[..n])
+    }
+
     /// The operators matching `clause` (one parameter `$1` = `key`), by name.
     fn operators_where(&mut self, clause: &str, key: &str) -> Result<Vec<Operator>, StoreError> {
-        self.flush()?;
-        let rows = self
-            .tx
-            .query(
-                &format!("SELECT name, role, password_hash, serial, failures, locked_until, created_at FROM operators WHERE {clause} ORDER BY name"),
-                &[&key],
-            )
-            .map_err(backend)?;
-        rows.iter()
-            .map(|r| {
-                let role: String = get(r, 1)?;
-                Ok(Operator {
-                    name: id(get(r, 0)?, OperatorId::parse)?,
-                    role: Role::parse(&role).ok_or_else(|| corrupt("operator role", &role))?,
-                    password: SecretHash::from_phc(get(r, 2)?),
-                    serial: id(get(r, 3)?, SerialNumber::parse)?,
-                    failures: u32::try_from(get::<i64>(r, 4)?)
-                        .map_err(|e| corrupt("failures", e))?,
-                    locked_until: opt_ts(get(r, 5)?)?,
-                    created_at: parse_ts(&get::<String>(r, 6)?)?,
-                })
-            })
-            .collect()
+        self.select(
+            &format!("SELECT {OPERATOR_COLS} FROM operators WHERE {clause} ORDER BY name"),
+            &[&key],
+            |r| operator_at(r, 0),
+        )
     }
 
     /// The operator sessions matching `clause` (one parameter `$1` = `key`).
@@ -315,58 +226,21 @@ impl PgTx<'_> {
         clause: &str,
         key: &str,
     ) -> Result<Vec<OperatorSession>, StoreError> {
-        self.flush()?;
-        let rows = self
-            .tx
-            .query(
-                &format!("SELECT token_hash, operator, client, created_at, last_seen FROM operator_sessions WHERE {clause} ORDER BY created_at"),
-                &[&key],
-            )
-            .map_err(backend)?;
-        rows.iter()
-            .map(|r| {
-                Ok(OperatorSession {
-                    token_hash: get(r, 0)?,
-                    operator: id(get(r, 1)?, OperatorId::parse)?,
-                    client: id(get(r, 2)?, ClientName::parse)?,
-                    created_at: parse_ts(&get::<String>(r, 3)?)?,
-                    last_seen: parse_ts(&get::<String>(r, 4)?)?,
-                })
-            })
-            .collect()
+        self.select(
+            &format!(
+                "SELECT {SESSION_COLS} FROM operator_sessions WHERE {clause} ORDER BY created_at"
+            ),
+            &[&key],
+            |r| session_at(r, 0),
+        )
     }
 
+    /// The API clients matching `clause` (one parameter `$1` = `key`), by name.
     fn clients_where(&mut self, clause: &str, key: &str) -> Result<Vec<ApiClient>, StoreError> {
-        self.flush()?;
-        let rows = self
-            .tx
-            .query(
-                &format!("SELECT name, scopes, key_hash, created_at, revoked_at FROM api_clients WHERE {clause} ORDER BY name"),
-                &[&key],
-            )
-            .map_err(backend)?;
-        rows.iter()
-            .map(|r| {
-                let scopes: String = get(r, 1)?;
-                Ok(ApiClient {
-                    name: id(get(r, 0)?, ClientName::parse)?,
-                    scopes: lifecycle::auth::parse_scopes(&scopes)
-                        .map_err(|e| corrupt("client scope", e))?,
-                    key_hash: get(r, 2)?,
-                    created_at: parse_ts(&get::<String>(r, 3)?)?,
-                    revoked_at: opt_ts(get(r, 4)?)?,
-                })
-            })
-            .collect()
+        self.select(
+            &format!("SELECT {CLIENT_COLS} FROM api_clients WHERE {clause} ORDER BY name"),
+            &[&key],
+            |r| client_at(r, 0),
+        )
     }
-}
-
-fn missing_if_zero(n: u64, what: &'static str, key: &str) -> Result<(), StoreError> {
-    if n == 0 {
-        return Err(StoreError::Missing {
-            what,
-            key: key.to_owned(),
-        });
-    }
-    Ok(())
 }

@@ -1,32 +1,18 @@
 //! Customers' rows.
 
-use super::{backend, clamp, PgTx};
-use crate::rows::{self, get};
+use super::{backend, clamp, first, inserted, PgTx};
+use crate::rows::get;
+use lifecycle::store::columns::{customer_at, written, CUSTOMER_COLS};
 use lifecycle::store::CustomerRows;
 use lifecycle::{Customer, CustomerId, SecretHash, StoreError};
 
 impl CustomerRows for PgTx<'_> {
     fn insert_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
-        self.flush()?;
-        let n = self
-            .tx
-            .execute(
-                "INSERT INTO customers (id, name, mode, secret_hash) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                &[
-                    &c.id.as_str(),
-                    &c.name,
-                    &c.mode.as_str(),
-                    &c.secret.as_ref().map(SecretHash::as_phc),
-                ],
-            )
-            .map_err(backend)?;
-        if n == 0 {
-            return Err(StoreError::Duplicate {
-                what: "customer",
-                key: c.id.to_string(),
-            });
-        }
-        Ok(())
+        let n = self.write_customer(
+            &format!("INSERT INTO customers ({CUSTOMER_COLS}) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"),
+            c,
+        )?;
+        inserted(n, "customer", || c.id.to_string())
     }
 
     fn customer_ids_ignoring_case(
@@ -58,38 +44,19 @@ impl CustomerRows for PgTx<'_> {
     }
 
     fn customer(&mut self, cid: &CustomerId) -> Result<Option<Customer>, StoreError> {
-        self.flush()?;
-        let row = self
-            .tx
-            .query_opt(
-                "SELECT id, name, mode, secret_hash FROM customers WHERE id = $1",
-                &[&cid.as_str()],
-            )
-            .map_err(backend)?;
-        row.map(|r| rows::customer_at(&r, 0)).transpose()
+        first(self.select(
+            &format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id = $1"),
+            &[&cid.as_str()],
+            |r| customer_at(r, 0),
+        ))
     }
 
     fn update_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
-        self.flush()?;
-        let n = self
-            .tx
-            .execute(
-                "UPDATE customers SET name = $2, mode = $3, secret_hash = $4 WHERE id = $1",
-                &[
-                    &c.id.as_str(),
-                    &c.name,
-                    &c.mode.as_str(),
-                    &c.secret.as_ref().map(SecretHash::as_phc),
-                ],
-            )
-            .map_err(backend)?;
-        if n == 0 {
-            return Err(StoreError::Missing {
-                what: "customer",
-                key: c.id.to_string(),
-            });
-        }
-        Ok(())
+        let n = self.write_customer(
+            "UPDATE customers SET name = $2, mode = $3, secret_hash = $4 WHERE id = $1",
+            c,
+        )?;
+        written(n, "customer", || c.id.to_string())
     }
 
     fn customers_page(
@@ -103,17 +70,27 @@ impl CustomerRows for PgTx<'_> {
             .query_one("SELECT COUNT(*) FROM customers", &[])
             .map_err(backend)
             .and_then(|r| get(&r, 0))?;
-        let rows = self
-            .tx
-            .query(
-                "SELECT id, name, mode, secret_hash FROM customers ORDER BY id LIMIT $1 OFFSET $2",
-                &[&clamp(limit), &clamp(offset)],
-            )
-            .map_err(backend)?;
-        let out = rows
-            .iter()
-            .map(|r| rows::customer_at(r, 0))
-            .collect::<Result<Vec<_>, _>>()?;
+        let out = self.select(
+            &format!("SELECT {CUSTOMER_COLS} FROM customers ORDER BY id LIMIT $1 OFFSET $2"),
+            &[&clamp(limit), &clamp(offset)],
+            |r| customer_at(r, 0),
+        )?;
         Ok((u64::try_from(total).unwrap_or_default(), out))
+    }
+}
+
+impl PgTx<'_> {
+    /// Runs `sql_text` with a customer's columns in [`CUSTOMER_COLS`]' order as `$1` to `$4`:
+    /// the number of rows it changed.
+    fn write_customer(&mut self, sql_text: &str, c: &Customer) -> Result<u64, StoreError> {
+        self.run(
+            sql_text,
+            &[
+                &c.id.as_str(),
+                &c.name,
+                &c.mode.as_str(),
+                &c.secret.as_ref().map(SecretHash::as_phc),
+            ],
+        )
     }
 }

@@ -14,9 +14,11 @@ mod users;
 
 pub(crate) use audit::chain_legacy_audit;
 
+use crate::rows::PgRow;
 use chrono::NaiveDate;
 use lifecycle::StoreError;
 use lifecycle_sqlite::Cipher;
+use postgres::types::ToSql;
 use postgres::Client;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -77,4 +79,42 @@ impl<'a> PgTx<'a> {
             last_batch: None,
         }
     }
+}
+
+/// A statement's parameters, `$1` on.
+type Params<'p> = [&'p (dyn ToSql + Sync)];
+
+impl PgTx<'_> {
+    /// Runs the statement `sql_text` after the buffered tokens: the number of rows it changed.
+    fn run(&mut self, sql_text: &str, params: &Params<'_>) -> Result<u64, StoreError> {
+        self.flush()?;
+        self.tx.execute(sql_text, params).map_err(backend)
+    }
+
+    /// The rows the query `sql_text` finds (after the buffered tokens), each decoded by
+    /// `decode`.
+    fn select<T>(
+        &mut self,
+        sql_text: &str,
+        params: &Params<'_>,
+        decode: impl Fn(&PgRow<'_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.flush()?;
+        let rows = self.tx.query(sql_text, params).map_err(backend)?;
+        rows.iter().map(|r| decode(&PgRow(r))).collect()
+    }
+}
+
+/// `Ok` if an `INSERT … ON CONFLICT DO NOTHING` inserted its `rows` rows, at least one; else
+/// [`StoreError::Duplicate`] (`what`, `key`).
+fn inserted(rows: u64, what: &'static str, key: impl FnOnce() -> String) -> Result<(), StoreError> {
+    if rows == 0 {
+        return Err(StoreError::Duplicate { what, key: key() });
+    }
+    Ok(())
+}
+
+/// The first of the rows a query found.
+fn first<T>(rows: Result<Vec<T>, StoreError>) -> Result<Option<T>, StoreError> {
+    Ok(rows?.into_iter().next())
 }

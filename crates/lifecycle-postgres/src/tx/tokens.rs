@@ -1,16 +1,15 @@
 //! Tokens' rows (seeds sealed, new tokens buffered and written with binary `COPY`) and
 //! imports.
 
-use super::{backend, clamp, PgTx};
+use super::{backend, clamp, first, inserted, PgTx};
 use crate::rows::{self, get, ts};
 use chrono::{DateTime, Utc};
+use lifecycle::store::columns::{token_at, token_status_columns, written};
 use lifecycle::store::TokenRows;
-use lifecycle::{
-    CustomerId, NewToken, Seed, SerialNumber, StoreError, TokenFilter, TokenInfo, TokenStatus,
-};
+use lifecycle::{CustomerId, NewToken, Seed, SerialNumber, StoreError, TokenFilter, TokenInfo};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
-use postgres::types::Type;
+use postgres::types::{ToSql, Type};
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
@@ -34,16 +33,6 @@ pub(super) struct PendingToken {
     drift: i64,
     last_step: Option<i64>,
     next_counter: i64,
-}
-
-fn status_cols(s: &TokenStatus) -> (&'static str, Option<String>, Option<String>) {
-    match s {
-        TokenStatus::Stock => ("stock", None, None),
-        TokenStatus::Issued { customer } => ("issued", Some(customer.to_string()), None),
-        TokenStatus::Active { customer } => ("active", Some(customer.to_string()), None),
-        TokenStatus::Revoked { at } => ("revoked", None, Some(ts(*at))),
-        TokenStatus::Staff { operator } => ("staff", Some(operator.to_string()), None),
-    }
 }
 
 /// The key named by a unique violation's detail, `Key (serial)=(12345678) already exists.`
@@ -148,15 +137,25 @@ impl PgTx<'_> {
     }
 }
 
-/// `Ok` if an UPDATE of the token `serial` changed a row, else [`StoreError::Missing`].
-fn token_written(rows: u64, serial: &SerialNumber) -> Result<(), StoreError> {
-    if rows == 0 {
-        return Err(StoreError::Missing {
-            what: "token",
-            key: serial.to_string(),
-        });
+impl PgTx<'_> {
+    /// Runs `sql_text` with the first `n` of a token's columns: `$1` serial, `$2` drift, `$3`
+    /// last_step, `$4` next_counter, `$5` failures, `$6` locked_until, then its status: `$7`
+    /// status, `$8` status_customer, `$9` revoked_at.
+    fn write_token(&mut self, sql_text: &str, t: &TokenInfo, n: usize) -> Result<u64, StoreError> {
+        let (status, cust, revoked) = token_status_columns(&t.status);
+        let p: [&(dyn ToSql + Sync); 9] = [
+            &t.serial.as_str(),
+            &t.counters.drift,
+            &t.counters.last_step.map(|s| s as i64),
+            &(t.counters.next_counter as i64),
+            &i64::from(t.counters.failures),
+            &t.counters.locked_until.map(ts),
+            &status,
+            &cust,
+            &revoked,
+        ];
+        self.run(sql_text, &p[..n])
     }
-    Ok(())
 }
 
 impl TokenRows for PgTx<'_> {
@@ -178,20 +177,14 @@ impl TokenRows for PgTx<'_> {
             )
             .map_err(backend)
             .and_then(|r| get(&r, 0))?;
-        let rows = self
-            .tx
-            .query(
-                &format!(
-                    "SELECT {} FROM tokens WHERE {WHERE} ORDER BY serial LIMIT $3 OFFSET $4",
-                    rows::cols("", &rows::TOKEN_COLS)
-                ),
-                &[&status, &customer, &clamp(limit), &clamp(offset)],
-            )
-            .map_err(backend)?;
-        let out = rows
-            .iter()
-            .map(|r| rows::token_at(r, 0))
-            .collect::<Result<Vec<_>, _>>()?;
+        let out = self.select(
+            &format!(
+                "SELECT {} FROM tokens WHERE {WHERE} ORDER BY serial LIMIT $3 OFFSET $4",
+                rows::cols("", &rows::TOKEN_COLS)
+            ),
+            &[&status, &customer, &clamp(limit), &clamp(offset)],
+            |r| token_at(r, 0),
+        )?;
         Ok((u64::try_from(total).unwrap_or_default(), out))
     }
 
@@ -213,20 +206,11 @@ impl TokenRows for PgTx<'_> {
     ) -> Result<(), StoreError> {
         self.flush()?;
         let count = i64::try_from(count).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let n = self
-            .tx
-            .execute(
-                "INSERT INTO imports (digest, label, count, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                &[&digest, &label, &count, &ts(at)],
-            )
-            .map_err(backend)?;
-        if n == 0 {
-            return Err(StoreError::Duplicate {
-                what: "import",
-                key: digest.to_owned(),
-            });
-        }
-        Ok(())
+        let n = self.run(
+            "INSERT INTO imports (digest, label, count, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            &[&digest, &label, &count, &ts(at)],
+        )?;
+        inserted(n, "import", || digest.to_owned())
     }
 
     fn insert_token(&mut self, t: &NewToken) -> Result<(), StoreError> {
@@ -238,7 +222,7 @@ impl TokenRows for PgTx<'_> {
             });
         }
         let info = t.info();
-        let (status, customer, revoked_at) = status_cols(&info.status);
+        let (status, customer, revoked_at) = token_status_columns(&info.status);
         let params = match &self.last_params {
             Some((p, json)) if *p == t.params => json.clone(),
             _ => {
@@ -286,18 +270,14 @@ impl TokenRows for PgTx<'_> {
     }
 
     fn token(&mut self, serial: &SerialNumber) -> Result<Option<TokenInfo>, StoreError> {
-        self.flush()?;
-        let row = self
-            .tx
-            .query_opt(
-                &format!(
-                    "SELECT {} FROM tokens WHERE serial = $1",
-                    rows::cols("", &rows::TOKEN_COLS)
-                ),
-                &[&serial.as_str()],
-            )
-            .map_err(backend)?;
-        row.map(|r| rows::token_at(&r, 0)).transpose()
+        first(self.select(
+            &format!(
+                "SELECT {} FROM tokens WHERE serial = $1",
+                rows::cols("", &rows::TOKEN_COLS)
+            ),
+            &[&serial.as_str()],
+            |r| token_at(r, 0),
+        ))
     }
 
     fn token_seed(&mut self, serial: &SerialNumber) -> Result<Option<Seed>, StoreError> {
@@ -322,45 +302,21 @@ impl TokenRows for PgTx<'_> {
     }
 
     fn update_token(&mut self, t: &TokenInfo) -> Result<(), StoreError> {
-        self.flush()?;
-        let (status, cust, revoked) = status_cols(&t.status);
-        let n = self
-            .tx
-            .execute(
-                "UPDATE tokens SET status = $2, status_customer = $3, revoked_at = $4, drift = $5, last_step = $6, next_counter = $7, failures = $8, locked_until = $9 WHERE serial = $1",
-                &[
-                    &t.serial.as_str(),
-                    &status,
-                    &cust,
-                    &revoked,
-                    &t.counters.drift,
-                    &t.counters.last_step.map(|s| s as i64),
-                    &(t.counters.next_counter as i64),
-                    &i64::from(t.counters.failures),
-                    &t.counters.locked_until.map(ts),
-                ],
-            )
-            .map_err(backend)?;
-        token_written(n, &t.serial)
+        let n = self.write_token(
+            "UPDATE tokens SET drift = $2, last_step = $3, next_counter = $4, failures = $5, locked_until = $6, status = $7, status_customer = $8, revoked_at = $9 WHERE serial = $1",
+            t,
+            9,
+        )?;
+        written(n, "token", || t.serial.to_string())
     }
 
     fn update_counters(&mut self, t: &TokenInfo) -> Result<(), StoreError> {
-        self.flush()?;
-        let n = self
-            .tx
-            .execute(
-                "UPDATE tokens SET drift = $2, last_step = $3, next_counter = $4, failures = $5, locked_until = $6 WHERE serial = $1",
-                &[
-                    &t.serial.as_str(),
-                    &t.counters.drift,
-                    &t.counters.last_step.map(|s| s as i64),
-                    &(t.counters.next_counter as i64),
-                    &i64::from(t.counters.failures),
-                    &t.counters.locked_until.map(ts),
-                ],
-            )
-            .map_err(backend)?;
-        token_written(n, &t.serial)
+        let n = self.write_token(
+            "UPDATE tokens SET drift = $2, last_step = $3, next_counter = $4, failures = $5, locked_until = $6 WHERE serial = $1",
+            t,
+            6,
+        )?;
+        written(n, "token", || t.serial.to_string())
     }
 
     fn token_count(&mut self) -> Result<u64, StoreError> {

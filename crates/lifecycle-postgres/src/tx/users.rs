@@ -1,7 +1,8 @@
 //! Users' rows, keyed by customer and login ID.
 
-use super::{backend, PgTx};
+use super::{backend, inserted, PgTx};
 use crate::rows::{self, ts};
+use lifecycle::store::columns::{user_at, written};
 use lifecycle::store::UserRows;
 use lifecycle::{CustomerId, LoginId, SecretHash, SerialNumber, StoreError, User};
 use postgres::types::ToSql;
@@ -13,24 +14,19 @@ fn user_cols() -> String {
 impl PgTx<'_> {
     /// The users matching `clause` (with `keys` as $1, $2…), ordered by customer and login.
     fn users_where(&mut self, clause: &str, keys: &[&str]) -> Result<Vec<User>, StoreError> {
-        self.flush()?;
         let params: Vec<&(dyn ToSql + Sync)> =
             keys.iter().map(|k| k as &(dyn ToSql + Sync)).collect();
-        let rows = self
-            .tx
-            .query(
-                &format!(
-                    "SELECT {} FROM users WHERE {clause} ORDER BY customer, login",
-                    user_cols()
-                ),
-                &params,
-            )
-            .map_err(backend)?;
-        rows.iter().map(|r| rows::user_at(r, 0)).collect()
+        self.select(
+            &format!(
+                "SELECT {} FROM users WHERE {clause} ORDER BY customer, login",
+                user_cols()
+            ),
+            &params,
+            |r| user_at(r, 0),
+        )
     }
 
     fn write_user(&mut self, sql_text: &str, u: &User) -> Result<u64, StoreError> {
-        self.flush()?;
         let params: [&(dyn ToSql + Sync); 15] = [
             &u.login.as_str(),
             &u.customer.as_str(),
@@ -48,7 +44,7 @@ impl PgTx<'_> {
             &u.login_password.as_ref().map(SecretHash::as_phc),
             &u.last_locked_at.map(ts),
         ];
-        self.tx.execute(sql_text, &params).map_err(backend)
+        self.run(sql_text, &params)
     }
 }
 
@@ -90,13 +86,7 @@ impl UserRows for PgTx<'_> {
 
     fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
         let n = self.write_user(&format!("INSERT INTO users ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING", user_cols()), u)?;
-        if n == 0 {
-            return Err(StoreError::Duplicate {
-                what: "user",
-                key: format!("{}/{}", u.customer, u.login),
-            });
-        }
-        Ok(())
+        inserted(n, "user", || format!("{}/{}", u.customer, u.login))
     }
 
     fn user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<Option<User>, StoreError> {
@@ -120,13 +110,7 @@ impl UserRows for PgTx<'_> {
              login_password_hash = $14, last_locked_at = $15 WHERE customer = $2 AND login = $1",
             u,
         )?;
-        if n == 0 {
-            return Err(StoreError::Missing {
-                what: "user",
-                key: format!("{}/{}", u.customer, u.login),
-            });
-        }
-        Ok(())
+        written(n, "user", || format!("{}/{}", u.customer, u.login))
     }
 
     fn users_of_customer(&mut self, cid: &CustomerId) -> Result<Vec<User>, StoreError> {
@@ -134,21 +118,11 @@ impl UserRows for PgTx<'_> {
     }
 
     fn delete_user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<(), StoreError> {
-        self.flush()?;
-        let n = self
-            .tx
-            .execute(
-                "DELETE FROM users WHERE customer = $1 AND login = $2",
-                &[&customer.as_str(), &login.as_str()],
-            )
-            .map_err(backend)?;
-        if n == 0 {
-            return Err(StoreError::Missing {
-                what: "user",
-                key: format!("{customer}/{login}"),
-            });
-        }
-        Ok(())
+        let n = self.run(
+            "DELETE FROM users WHERE customer = $1 AND login = $2",
+            &[&customer.as_str(), &login.as_str()],
+        )?;
+        written(n, "user", || format!("{customer}/{login}"))
     }
 
     fn users_of_token(&mut self, serial: &SerialNumber) -> Result<Vec<User>, StoreError> {

@@ -1,32 +1,18 @@
 //! Customers' rows.
 
-use super::{clamp, corrupt, get, id, is_unique_violation, sql, SqlTx};
+use super::{clamp, first, inserted, sql, updated, SqlTx};
+use lifecycle::store::columns::{customer_at, CUSTOMER_COLS};
 use lifecycle::store::CustomerRows;
-use lifecycle::{Customer, CustomerId, SecretHash, StoreError, UsageMode};
-use rusqlite::{params, OptionalExtension, Row};
+use lifecycle::{Customer, CustomerId, SecretHash, StoreError};
+use rusqlite::params;
 
 impl CustomerRows for SqlTx<'_> {
     fn insert_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
-        let r = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO customers (id, name, mode, secret_hash) VALUES (?1, ?2, ?3, ?4)",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    c.id.as_str(),
-                    c.name,
-                    c.mode.as_str(),
-                    c.secret.as_ref().map(SecretHash::as_phc)
-                ])
-            });
-        match r {
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
-                what: "customer",
-                key: c.id.to_string(),
-            }),
-            r => sql(r).map(|_| ()),
-        }
+        let r = self.run(
+            &format!("INSERT INTO customers ({CUSTOMER_COLS}) VALUES (?1, ?2, ?3, ?4)"),
+            customer_params(c),
+        );
+        inserted(r, "customer", || c.id.to_string())
     }
 
     fn customer_ids_ignoring_case(
@@ -59,36 +45,19 @@ impl CustomerRows for SqlTx<'_> {
     }
 
     fn customer(&mut self, cid: &CustomerId) -> Result<Option<Customer>, StoreError> {
-        let mut st = sql(self
-            .tx
-            .prepare_cached("SELECT id, name, mode, secret_hash FROM customers WHERE id = ?1"))?;
-        let row = sql(st
-            .query_row([cid.as_str()], |r| Ok(customer_at(r)))
-            .optional())?;
-        row.transpose()
+        first(self.select(
+            &format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id = ?1"),
+            [cid.as_str()],
+            |r| customer_at(r, 0),
+        ))
     }
 
     fn update_customer(&mut self, c: &Customer) -> Result<(), StoreError> {
-        let n = sql(self
-            .tx
-            .prepare_cached(
-                "UPDATE customers SET name = ?2, mode = ?3, secret_hash = ?4 WHERE id = ?1",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    c.id.as_str(),
-                    c.name,
-                    c.mode.as_str(),
-                    c.secret.as_ref().map(SecretHash::as_phc)
-                ])
-            }))?;
-        if n == 0 {
-            return Err(StoreError::Missing {
-                what: "customer",
-                key: c.id.to_string(),
-            });
-        }
-        Ok(())
+        let r = self.run(
+            "UPDATE customers SET name = ?2, mode = ?3, secret_hash = ?4 WHERE id = ?1",
+            customer_params(c),
+        );
+        updated(r, "customer", || c.id.to_string())
     }
 
     fn customers_page(
@@ -99,30 +68,21 @@ impl CustomerRows for SqlTx<'_> {
         let total: i64 = sql(self
             .tx
             .query_row("SELECT COUNT(*) FROM customers", [], |r| r.get(0)))?;
-        let ids: Vec<String> = {
-            let mut st = sql(self
-                .tx
-                .prepare_cached("SELECT id FROM customers ORDER BY id LIMIT ?1 OFFSET ?2"))?;
-            let rows = sql(st.query_map(params![clamp(limit), clamp(offset)], |r| r.get(0)))?;
-            sql(rows.collect())?
-        };
-        let mut out = Vec::with_capacity(ids.len());
-        for i in ids {
-            if let Some(c) = self.customer(&id(i, CustomerId::parse)?)? {
-                out.push(c);
-            }
-        }
+        let out = self.select(
+            &format!("SELECT {CUSTOMER_COLS} FROM customers ORDER BY id LIMIT ?1 OFFSET ?2"),
+            params![clamp(limit), clamp(offset)],
+            |r| customer_at(r, 0),
+        )?;
         Ok((total as u64, out))
     }
 }
 
-/// A customer from a row of `id, name, mode, secret_hash`.
-fn customer_at(r: &Row<'_>) -> Result<Customer, StoreError> {
-    let mode: String = get(r, 2)?;
-    Ok(Customer {
-        id: id(get(r, 0)?, CustomerId::parse)?,
-        name: get(r, 1)?,
-        mode: UsageMode::parse(&mode).ok_or_else(|| corrupt("usage mode", &mode))?,
-        secret: get::<Option<String>>(r, 3)?.map(SecretHash::from_phc),
-    })
+/// A customer's columns in [`CUSTOMER_COLS`]' order, as `?1` to `?4`.
+fn customer_params(c: &Customer) -> impl rusqlite::Params + '_ {
+    (
+        c.id.as_str(),
+        c.name.as_str(),
+        c.mode.as_str(),
+        c.secret.as_ref().map(SecretHash::as_phc),
+    )
 }

@@ -11,8 +11,13 @@ pub(crate) use audit::chain_legacy_audit;
 
 use crate::key::Cipher;
 use crate::rows::RowCache;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::NaiveDate;
+use lifecycle::store::columns::{written, StoredRow};
 use lifecycle::StoreError;
+use rusqlite::Params;
+
+// The stored form shared with the PostgreSQL store.
+use lifecycle::store::columns::{corrupt, id, opt_ts, parse_ts, ts};
 
 pub(crate) struct SqlTx<'a> {
     pub(crate) tx: &'a rusqlite::Transaction<'a>,
@@ -26,30 +31,8 @@ pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {e}"))
-}
-
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
-}
-
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
-fn parse_ts(s: &str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| corrupt("time", e))
-}
-
-fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>, StoreError> {
-    s.as_deref().map(parse_ts).transpose()
-}
-
-fn id<T>(s: String, parse: fn(&str) -> Result<T, lifecycle::IdError>) -> Result<T, StoreError> {
-    parse(&s).map_err(|e| corrupt("identifier", e))
 }
 
 /// A row count or offset as SQLite's signed integer (saturating).
@@ -64,4 +47,69 @@ fn sql<T>(r: rusqlite::Result<T>) -> Result<T, StoreError> {
 /// Column `i` of a row (a conversion failure is a backend error, as `sql` makes it).
 fn get<T: rusqlite::types::FromSql>(r: &rusqlite::Row<'_>, i: usize) -> Result<T, StoreError> {
     r.get(i).map_err(backend)
+}
+
+/// `Ok` if an INSERT wrote its row; a row with the same key is [`StoreError::Duplicate`]
+/// (`what`, `key`).
+fn inserted(
+    r: rusqlite::Result<usize>,
+    what: &'static str,
+    key: impl FnOnce() -> String,
+) -> Result<(), StoreError> {
+    match r {
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate { what, key: key() }),
+        r => sql(r).map(|_| ()),
+    }
+}
+
+/// `Ok` if an UPDATE or DELETE changed a row; none is [`StoreError::Missing`] (`what`, `key`).
+fn updated(
+    r: rusqlite::Result<usize>,
+    what: &'static str,
+    key: impl FnOnce() -> String,
+) -> Result<(), StoreError> {
+    written(sql(r)? as u64, what, key)
+}
+
+/// The first of the rows a query found.
+fn first<T>(rows: Result<Vec<T>, StoreError>) -> Result<Option<T>, StoreError> {
+    Ok(rows?.into_iter().next())
+}
+
+/// A row of a query, as the shared decoders of [`lifecycle::store::columns`] read it.
+struct SqlRow<'a, 'r>(&'a rusqlite::Row<'r>);
+
+impl StoredRow for SqlRow<'_, '_> {
+    lifecycle::stored_row_getters!(get);
+
+    fn count(&self, i: usize) -> Result<u32, StoreError> {
+        get(self.0, i)
+    }
+
+    /// The only date of the bank's tables is a token's expiry, which the error names.
+    fn date(&self, i: usize) -> Result<NaiveDate, StoreError> {
+        NaiveDate::parse_from_str(&self.text(i)?, "%Y-%m-%d")
+            .map_err(|e| corrupt("token expiry", e))
+    }
+}
+
+impl SqlTx<'_> {
+    /// Runs the statement `sql_text` (cached): the number of rows it changed.
+    fn run(&self, sql_text: &str, params: impl Params) -> rusqlite::Result<usize> {
+        self.tx
+            .prepare_cached(sql_text)
+            .and_then(|mut st| st.execute(params))
+    }
+
+    /// The rows the query `sql_text` (cached) finds, each decoded by `decode`.
+    fn select<T>(
+        &self,
+        sql_text: &str,
+        params: impl Params,
+        decode: impl Fn(&SqlRow<'_, '_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut st = sql(self.tx.prepare_cached(sql_text))?;
+        let rows = sql(st.query_map(params, |r| Ok(decode(&SqlRow(r)))))?;
+        rows.map(|r| sql(r)?).collect()
+    }
 }

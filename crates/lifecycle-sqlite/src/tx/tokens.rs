@@ -1,14 +1,13 @@
 //! Tokens' rows (seeds sealed, rows kept in the connection's row cache) and imports.
 
-use super::{clamp, corrupt, id, is_unique_violation, opt_ts, parse_ts, sql, ts, SqlTx};
+use super::{clamp, first, get, id, inserted, sql, ts, SqlTx};
 use crate::rows::TokenRow;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
+use lifecycle::store::columns::{token_at, token_status_columns, written};
 use lifecycle::store::TokenRows;
-use lifecycle::{
-    CustomerId, NewToken, OperatorId, Seed, SerialNumber, StoreError, TokenCounters, TokenFilter,
-    TokenInfo, TokenStatus,
-};
-use rusqlite::{params, OptionalExtension};
+use lifecycle::{CustomerId, NewToken, Seed, SerialNumber, StoreError, TokenFilter, TokenInfo};
+use rusqlite::types::ToSql;
+use rusqlite::{params, params_from_iter};
 
 impl SqlTx<'_> {
     /// A token's row with its sealed seed, from the connection's cache or the database (and
@@ -17,7 +16,13 @@ impl SqlTx<'_> {
         if let Some(row) = self.rows.as_mut().and_then(|c| c.token(serial).cloned()) {
             return Ok(Some(row));
         }
-        let row = read_token_row(self.tx, serial)?;
+        let row = first(self.select(TOKEN_ROW_BY_SERIAL, [serial.as_str()], |r| {
+            Ok(TokenRow {
+                info: token_at(r, 0)?,
+                seed_nonce: get(r.0, 12)?,
+                seed_ct: get(r.0, 13)?,
+            })
+        }))?;
         if let (Some(r), Some(c)) = (&row, self.rows.as_mut()) {
             c.put_token(r.clone());
         }
@@ -25,122 +30,29 @@ impl SqlTx<'_> {
     }
 }
 
-/// A token's row with its sealed seed, from the database.
-fn read_token_row(
-    tx: &rusqlite::Transaction<'_>,
-    serial: &SerialNumber,
-) -> Result<Option<TokenRow>, StoreError> {
-    struct Raw {
-        params: String,
-        expiry: String,
-        batch: String,
-        status: String,
-        customer: Option<String>,
-        revoked: Option<String>,
-        drift: i64,
-        last_step: Option<i64>,
-        next_counter: i64,
-        failures: u32,
-        locked_until: Option<String>,
-        seed_nonce: Vec<u8>,
-        seed_ct: Vec<u8>,
-    }
-    let mut st = sql(tx.prepare_cached(
-        "SELECT params, expiry, batch, status, status_customer, revoked_at, drift, last_step, next_counter, failures, locked_until, seed_nonce, seed_ct FROM tokens WHERE serial = ?1",
-    ))?;
-    let raw = sql(st
-        .query_row([serial.as_str()], |r| {
-            Ok(Raw {
-                params: r.get(0)?,
-                expiry: r.get(1)?,
-                batch: r.get(2)?,
-                status: r.get(3)?,
-                customer: r.get(4)?,
-                revoked: r.get(5)?,
-                drift: r.get(6)?,
-                last_step: r.get(7)?,
-                next_counter: r.get(8)?,
-                failures: r.get(9)?,
-                locked_until: r.get(10)?,
-                seed_nonce: r.get(11)?,
-                seed_ct: r.get(12)?,
-            })
-        })
-        .optional())?;
-    let Some(raw) = raw else {
-        return Ok(None);
-    };
-    let customer = || -> Result<CustomerId, StoreError> {
-        id(
-            raw.customer
-                .clone()
-                .ok_or_else(|| corrupt("token status", "no customer"))?,
-            CustomerId::parse,
-        )
-    };
-    let status = match raw.status.as_str() {
-        "stock" => TokenStatus::Stock,
-        "issued" => TokenStatus::Issued {
-            customer: customer()?,
-        },
-        "active" => TokenStatus::Active {
-            customer: customer()?,
-        },
-        "revoked" => TokenStatus::Revoked {
-            at: parse_ts(raw.revoked.as_deref().unwrap_or(""))?,
-        },
-        "staff" => TokenStatus::Staff {
-            operator: id(
-                raw.customer
-                    .clone()
-                    .ok_or_else(|| corrupt("token status", "staff without operator"))?,
-                OperatorId::parse,
-            )?,
-        },
-        other => return Err(corrupt("token status", other)),
-    };
-    let info = TokenInfo {
-        serial: serial.clone(),
-        params: serde_json::from_str(&raw.params).map_err(|e| corrupt("token params", e))?,
-        expiry: NaiveDate::parse_from_str(&raw.expiry, "%Y-%m-%d")
-            .map_err(|e| corrupt("token expiry", e))?,
-        batch: raw.batch,
-        status,
-        counters: TokenCounters {
-            drift: raw.drift,
-            last_step: raw.last_step.map(|s| s as u64),
-            next_counter: raw.next_counter as u64,
-            failures: raw.failures,
-            locked_until: opt_ts(raw.locked_until)?,
-        },
-    };
-    Ok(Some(TokenRow {
-        info,
-        seed_nonce: raw.seed_nonce,
-        seed_ct: raw.seed_ct,
-    }))
-}
-
-fn status_cols(s: &TokenStatus) -> (&'static str, Option<String>, Option<String>) {
-    match s {
-        TokenStatus::Stock => ("stock", None, None),
-        TokenStatus::Issued { customer } => ("issued", Some(customer.to_string()), None),
-        TokenStatus::Active { customer } => ("active", Some(customer.to_string()), None),
-        TokenStatus::Revoked { at } => ("revoked", None, Some(ts(*at))),
-        TokenStatus::Staff { operator } => ("staff", Some(operator.to_string()), None),
+impl SqlTx<'_> {
+    /// Runs `sql_text` with the first `n` of a token's columns: `?1` serial, `?2` drift, `?3`
+    /// last_step, `?4` next_counter, `?5` failures, `?6` locked_until, then its status: `?7`
+    /// status, `?8` status_customer, `?9` revoked_at.
+    fn write_token(&self, sql_text: &str, t: &TokenInfo, n: usize) -> rusqlite::Result<usize> {
+        let (status, cust, revoked) = token_status_columns(&t.status);
+        let p: [&dyn ToSql; 9] = [
+            &t.serial.as_str(),
+            &t.counters.drift,
+            &t.counters.last_step.map(|s| s as i64),
+            &(t.counters.next_counter as i64),
+            &t.counters.failures,
+            &t.counters.locked_until.map(ts),
+            &status,
+            &cust,
+            &revoked,
+        ];
+        self.run(sql_text, params_from_iter(&p[..n]))
     }
 }
 
-/// `Ok` if an UPDATE of the token `serial` changed a row, else [`StoreError::Missing`].
-fn token_written(rows: usize, serial: &SerialNumber) -> Result<(), StoreError> {
-    if rows == 0 {
-        return Err(StoreError::Missing {
-            what: "token",
-            key: serial.to_string(),
-        });
-    }
-    Ok(())
-}
+/// A token's columns (as [`token_at`] reads them) and its sealed seed, by serial.
+const TOKEN_ROW_BY_SERIAL: &str = "SELECT serial, params, expiry, batch, status, status_customer, revoked_at, drift, last_step, next_counter, failures, locked_until, seed_nonce, seed_ct FROM tokens WHERE serial = ?1";
 
 impl TokenRows for SqlTx<'_> {
     fn tokens_page(
@@ -190,19 +102,11 @@ impl TokenRows for SqlTx<'_> {
         count: usize,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let r = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO imports (digest, label, count, at) VALUES (?1, ?2, ?3, ?4)",
-            )
-            .and_then(|mut st| st.execute(params![digest, label, count as i64, ts(at)]));
-        match r {
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
-                what: "import",
-                key: digest.to_owned(),
-            }),
-            r => sql(r).map(|_| ()),
-        }
+        let r = self.run(
+            "INSERT INTO imports (digest, label, count, at) VALUES (?1, ?2, ?3, ?4)",
+            params![digest, label, count as i64, ts(at)],
+        );
+        inserted(r, "import", || digest.to_owned())
     }
 
     fn insert_token(&mut self, t: &NewToken) -> Result<(), StoreError> {
@@ -213,36 +117,26 @@ impl TokenRows for SqlTx<'_> {
             .map_err(StoreError::Backend)?;
         let params_json =
             serde_json::to_string(&t.params).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let (status, cust, revoked) = status_cols(&info.status);
-        let r = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO tokens (serial, seed_nonce, seed_ct, params, expiry, batch, status, status_customer, revoked_at, drift, last_step, next_counter) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    t.serial.as_str(),
-                    &nonce[..],
-                    ct,
-                    params_json,
-                    t.expiry.format("%Y-%m-%d").to_string(),
-                    t.batch,
-                    status,
-                    cust,
-                    revoked,
-                    info.counters.drift,
-                    info.counters.last_step.map(|s| s as i64),
-                    info.counters.next_counter as i64,
-                ])
-            });
-        match r {
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
-                what: "token",
-                key: t.serial.to_string(),
-            }),
-            r => sql(r).map(|_| ()),
-        }
+        let (status, cust, revoked) = token_status_columns(&info.status);
+        let r = self.run(
+            "INSERT INTO tokens (serial, seed_nonce, seed_ct, params, expiry, batch, status, status_customer, revoked_at, drift, last_step, next_counter) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                t.serial.as_str(),
+                &nonce[..],
+                ct,
+                params_json,
+                t.expiry.format("%Y-%m-%d").to_string(),
+                t.batch,
+                status,
+                cust,
+                revoked,
+                info.counters.drift,
+                info.counters.last_step.map(|s| s as i64),
+                info.counters.next_counter as i64,
+            ],
+        );
+        inserted(r, "token", || t.serial.to_string())
     }
 
     fn token(&mut self, serial: &SerialNumber) -> Result<Option<TokenInfo>, StoreError> {
@@ -261,51 +155,27 @@ impl TokenRows for SqlTx<'_> {
     }
 
     fn update_token(&mut self, t: &TokenInfo) -> Result<(), StoreError> {
-        let (status, cust, revoked) = status_cols(&t.status);
-        let n = sql(self
-            .tx
-            .prepare_cached(
-                "UPDATE tokens SET status = ?2, status_customer = ?3, revoked_at = ?4, drift = ?5, last_step = ?6, next_counter = ?7, failures = ?8, locked_until = ?9 WHERE serial = ?1",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    t.serial.as_str(),
-                    status,
-                    cust,
-                    revoked,
-                    t.counters.drift,
-                    t.counters.last_step.map(|s| s as i64),
-                    t.counters.next_counter as i64,
-                    t.counters.failures,
-                    t.counters.locked_until.map(ts)
-                ])
-            }))?;
+        let n = sql(self.write_token(
+            "UPDATE tokens SET drift = ?2, last_step = ?3, next_counter = ?4, failures = ?5, locked_until = ?6, status = ?7, status_customer = ?8, revoked_at = ?9 WHERE serial = ?1",
+            t,
+            9,
+        ))?;
         if let Some(c) = self.rows.as_mut() {
             c.forget_token(&t.serial);
         }
-        token_written(n, &t.serial)
+        written(n as u64, "token", || t.serial.to_string())
     }
 
     fn update_counters(&mut self, t: &TokenInfo) -> Result<(), StoreError> {
-        let n = sql(self
-            .tx
-            .prepare_cached(
-                "UPDATE tokens SET drift = ?2, last_step = ?3, next_counter = ?4, failures = ?5, locked_until = ?6 WHERE serial = ?1",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    t.serial.as_str(),
-                    t.counters.drift,
-                    t.counters.last_step.map(|s| s as i64),
-                    t.counters.next_counter as i64,
-                    t.counters.failures,
-                    t.counters.locked_until.map(ts)
-                ])
-            }))?;
+        let n = sql(self.write_token(
+            "UPDATE tokens SET drift = ?2, last_step = ?3, next_counter = ?4, failures = ?5, locked_until = ?6 WHERE serial = ?1",
+            t,
+            6,
+        ))?;
         if let Some(c) = self.rows.as_mut() {
             c.set_counters(t);
         }
-        token_written(n, &t.serial)
+        written(n as u64, "token", || t.serial.to_string())
     }
 
     fn token_count(&mut self) -> Result<u64, StoreError> {

@@ -1,9 +1,10 @@
 //! Users' rows, keyed by customer and login ID (kept in the connection's row cache).
 
-use super::{corrupt, id, is_unique_violation, opt_ts, sql, ts, SqlTx};
+use super::{first, inserted, sql, ts, updated, SqlTx};
+use lifecycle::store::columns::user_at;
 use lifecycle::store::UserRows;
-use lifecycle::{CustomerId, LoginId, SecretHash, SerialNumber, StoreError, User, UserClass};
-use rusqlite::{params, OptionalExtension, Row};
+use lifecycle::{CustomerId, LoginId, SecretHash, SerialNumber, StoreError, User};
+use rusqlite::params;
 
 const USER_COLS: &str = "login, customer, name, class, needs_otp, secret_hash, serial, issued, last_revoked_at, awaiting_registration, failures, locked_until, token_management, login_password_hash, last_locked_at";
 
@@ -11,106 +12,37 @@ const USER_COLS: &str = "login, customer, name, class, needs_otp, secret_hash, s
 /// finds it without a `format!` per login check).
 const USER_BY_KEY: &str = "SELECT login, customer, name, class, needs_otp, secret_hash, serial, issued, last_revoked_at, awaiting_registration, failures, locked_until, token_management, login_password_hash, last_locked_at FROM users WHERE customer = ?1 AND login = ?2";
 
-struct RawUser {
-    login: String,
-    customer: String,
-    name: String,
-    class: String,
-    needs_otp: bool,
-    secret: Option<String>,
-    serial: Option<String>,
-    issued: Option<String>,
-    last_revoked_at: Option<String>,
-    awaiting: bool,
-    failures: u32,
-    locked_until: Option<String>,
-    token_management: bool,
-    login_password: Option<String>,
-    last_locked_at: Option<String>,
-}
-
-fn raw_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
-    Ok(RawUser {
-        login: r.get(0)?,
-        customer: r.get(1)?,
-        name: r.get(2)?,
-        class: r.get(3)?,
-        needs_otp: r.get(4)?,
-        secret: r.get(5)?,
-        serial: r.get(6)?,
-        issued: r.get(7)?,
-        last_revoked_at: r.get(8)?,
-        awaiting: r.get(9)?,
-        failures: r.get(10)?,
-        locked_until: r.get(11)?,
-        token_management: r.get(12)?,
-        login_password: r.get(13)?,
-        last_locked_at: r.get(14)?,
-    })
-}
-
-impl RawUser {
-    fn into_user(self) -> Result<User, StoreError> {
-        Ok(User {
-            login: id(self.login, LoginId::parse)?,
-            customer: id(self.customer, CustomerId::parse)?,
-            name: self.name,
-            class: UserClass::parse(&self.class)
-                .ok_or_else(|| corrupt("user class", &self.class))?,
-            needs_otp: self.needs_otp,
-            secret: self.secret.map(SecretHash::from_phc),
-            login_password: self.login_password.map(SecretHash::from_phc),
-            serial: self
-                .serial
-                .map(|s| id(s, SerialNumber::parse))
-                .transpose()?,
-            issued: self
-                .issued
-                .map(|s| id(s, SerialNumber::parse))
-                .transpose()?,
-            last_revoked_at: opt_ts(self.last_revoked_at)?,
-            awaiting_registration: self.awaiting,
-            failures: self.failures,
-            locked_until: opt_ts(self.locked_until)?,
-            last_locked_at: opt_ts(self.last_locked_at)?,
-            token_management: self.token_management,
-        })
-    }
-}
-
 impl SqlTx<'_> {
     /// The users matching `clause` (with `keys` as ?1, ?2…), ordered by customer and login.
     fn users_where(&self, clause: &str, keys: &[&str]) -> Result<Vec<User>, StoreError> {
-        let mut st = sql(self.tx.prepare_cached(&format!(
-            "SELECT {USER_COLS} FROM users WHERE {clause} ORDER BY customer, login"
-        )))?;
-        let rows = sql(st.query_map(rusqlite::params_from_iter(keys), raw_user))?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(sql(r)?.into_user()?);
-        }
-        Ok(out)
+        self.select(
+            &format!("SELECT {USER_COLS} FROM users WHERE {clause} ORDER BY customer, login"),
+            rusqlite::params_from_iter(keys),
+            |r| user_at(r, 0),
+        )
     }
 
     fn write_user(&self, sql_text: &str, u: &User) -> Result<usize, rusqlite::Error> {
-        let mut st = self.tx.prepare_cached(sql_text)?;
-        st.execute(params![
-            u.login.as_str(),
-            u.customer.as_str(),
-            u.name,
-            u.class.as_str(),
-            u.needs_otp,
-            u.secret.as_ref().map(SecretHash::as_phc),
-            u.serial.as_ref().map(SerialNumber::as_str),
-            u.issued.as_ref().map(SerialNumber::as_str),
-            u.last_revoked_at.map(ts),
-            u.awaiting_registration,
-            u.failures,
-            u.locked_until.map(ts),
-            u.token_management,
-            u.login_password.as_ref().map(SecretHash::as_phc),
-            u.last_locked_at.map(ts),
-        ])
+        self.run(
+            sql_text,
+            params![
+                u.login.as_str(),
+                u.customer.as_str(),
+                u.name,
+                u.class.as_str(),
+                u.needs_otp,
+                u.secret.as_ref().map(SecretHash::as_phc),
+                u.serial.as_ref().map(SerialNumber::as_str),
+                u.issued.as_ref().map(SerialNumber::as_str),
+                u.last_revoked_at.map(ts),
+                u.awaiting_registration,
+                u.failures,
+                u.locked_until.map(ts),
+                u.token_management,
+                u.login_password.as_ref().map(SecretHash::as_phc),
+                u.last_locked_at.map(ts),
+            ],
+        )
     }
 }
 
@@ -157,24 +89,18 @@ impl UserRows for SqlTx<'_> {
             c.forget_user(&u.customer, &u.login);
         }
         let r = self.write_user(&format!("INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"), u);
-        match r {
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
-                what: "user",
-                key: format!("{}/{}", u.customer, u.login),
-            }),
-            r => sql(r).map(|_| ()),
-        }
+        inserted(r, "user", || format!("{}/{}", u.customer, u.login))
     }
 
     fn user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<Option<User>, StoreError> {
         if let Some(u) = self.rows.as_mut().and_then(|c| c.user(customer, login)) {
             return Ok(Some(u));
         }
-        let mut st = sql(self.tx.prepare_cached(USER_BY_KEY))?;
-        let raw = sql(st
-            .query_row([customer.as_str(), login.as_str()], raw_user)
-            .optional())?;
-        let user = raw.map(RawUser::into_user).transpose()?;
+        let user = first(
+            self.select(USER_BY_KEY, [customer.as_str(), login.as_str()], |r| {
+                user_at(r, 0)
+            }),
+        )?;
         if let (Some(u), Some(c)) = (&user, self.rows.as_mut()) {
             c.put_user(u);
         }
@@ -186,18 +112,13 @@ impl UserRows for SqlTx<'_> {
     }
 
     fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
-        let n = sql(self.write_user(
+        let r = self.write_user(
             "UPDATE users SET name = ?3, class = ?4, needs_otp = ?5, secret_hash = ?6, serial = ?7, issued = ?8, \
              last_revoked_at = ?9, awaiting_registration = ?10, failures = ?11, locked_until = ?12, token_management = ?13, \
              login_password_hash = ?14, last_locked_at = ?15 WHERE customer = ?2 AND login = ?1",
             u,
-        ))?;
-        if n == 0 {
-            return Err(StoreError::Missing {
-                what: "user",
-                key: format!("{}/{}", u.customer, u.login),
-            });
-        }
+        );
+        updated(r, "user", || format!("{}/{}", u.customer, u.login))?;
         if let Some(c) = self.rows.as_mut() {
             c.put_user(u);
         }
@@ -212,17 +133,11 @@ impl UserRows for SqlTx<'_> {
         if let Some(c) = self.rows.as_mut() {
             c.forget_user(customer, login);
         }
-        let n = sql(self
-            .tx
-            .prepare_cached("DELETE FROM users WHERE customer = ?1 AND login = ?2")
-            .and_then(|mut st| st.execute([customer.as_str(), login.as_str()])))?;
-        if n == 0 {
-            return Err(StoreError::Missing {
-                what: "user",
-                key: format!("{customer}/{login}"),
-            });
-        }
-        Ok(())
+        let r = self.run(
+            "DELETE FROM users WHERE customer = ?1 AND login = ?2",
+            [customer.as_str(), login.as_str()],
+        );
+        updated(r, "user", || format!("{customer}/{login}"))
     }
 
     fn users_of_token(&mut self, serial: &SerialNumber) -> Result<Vec<User>, StoreError> {
