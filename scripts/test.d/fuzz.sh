@@ -22,14 +22,15 @@ TARGET_DIR=$(fuzz_target_dir)
 HOST=$(rustc -vV | sed -n 's/^host: //p')
 t0=$(date +%s)
 if ! fuzz_build >&2; then
-  echo "fuzz: cannot build the fuzz targets (cd fuzz && RUSTC_BOOTSTRAP=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=${FUZZ_OPT_LEVEL:-1} cargo fuzz build -O --codegen-units 16)" >&2
+  echo "fuzz: cannot build the fuzz targets (cd fuzz && RUSTC_BOOTSTRAP=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=${FUZZ_OPT_LEVEL:-1} cargo fuzz build -O --codegen-units 16 --sanitizer ${FUZZ_SANITIZER:-none})" >&2
   exit 1
 fi
 build_s=$(( $(date +%s) - t0 ))
 TARGETS=${FUZZ_TARGETS:-$(cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz list)}
-# The bundled SQLite (rusqlite, reached through provision's serial registry) trips ASan's ODR
-# check at start-up (global `aiOff` seen twice), before any input is read; cargo fuzz builds with
-# the same option. Every other ASan check stays on.
+# With FUZZ_SANITIZER=address (scripts/bench.d/fuzz.sh): the bundled SQLite (rusqlite, reached
+# through provision's serial registry) trips ASan's ODR check at start-up (global `aiOff` seen
+# twice), before any input is read; cargo fuzz builds with the same option. Every other ASan
+# check stays on.
 export ASAN_OPTIONS="detect_odr_violation=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 W=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d) # tmpfs: the journal target fsyncs
 trap 'rm -rf "$W"' EXIT
@@ -58,7 +59,7 @@ for t in $TARGETS; do
       echo "  input ($(stat -c %s "$a") bytes, hex): $(od -An -tx1 -v "$a" | tr -d ' \n' | head -c 2000)" >&2
       keep="fuzz/artifacts/$t/$(basename "$a")"
       mkdir -p "$(dirname "$keep")" && cp "$a" "$keep"
-      echo "  kept as $keep; reproduce: (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -O $t ${keep#fuzz/})" >&2
+      echo "  kept as $keep; reproduce: (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -O --sanitizer ${FUZZ_SANITIZER:-none} $t ${keep#fuzz/})" >&2
     done
   fi
   if [ "$MD" = 1 ]; then
