@@ -185,6 +185,16 @@ fn client_list_columns_line_up_with_long_names() {
         assert_eq!(l.find(s), Some(scopes), "{human}");
         assert_eq!(l.find(st), Some(status), "{human}");
     }
+    // When it was revoked, in bank time as `bank audit` prints times (not RFC 3339 UTC).
+    let revoked = lines[1][status..].trim_end();
+    let at = revoked
+        .strip_prefix("revoked ")
+        .and_then(|r| r.strip_suffix(" JST"))
+        .unwrap_or_else(|| panic!("{human}"));
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S").is_ok(),
+        "{human}"
+    );
 }
 
 /// Issue #10 review: revoking a client revoked already said "no API client", as if the name

@@ -102,7 +102,6 @@ impl Cmd {
             },
             o.now(),
         )?;
-        let tz = o.bank.policy().time_zone;
         let opt = |s: &Option<String>| escape(s.as_deref().unwrap_or("-"));
         if self.db.json {
             for e in &entries {
@@ -113,9 +112,7 @@ impl Cmd {
         let rows = entries.iter().map(|e| {
             vec![
                 e.id.to_string(),
-                e.at.with_timezone(&tz)
-                    .format("%Y-%m-%d %H:%M:%S %Z")
-                    .to_string(),
+                o.bank_time(e.at),
                 escape(&e.actor.text()),
                 opt(&e.via),
                 escape(&e.action),

@@ -71,7 +71,8 @@ impl Add {
     }
 }
 
-/// `bank client list`.
+/// `bank client list`: name, scopes, and `active` or when it was revoked (bank time, as
+/// `bank audit` prints times).
 #[derive(clap::Args, Debug)]
 pub struct List {
     #[command(flatten)]
@@ -97,7 +98,7 @@ impl List {
                     .collect::<Vec<_>>()
                     .join(","),
                 c.revoked_at
-                    .map(|t| format!("revoked {}", t.to_rfc3339()))
+                    .map(|t| format!("revoked {}", o.bank_time(t)))
                     .unwrap_or_else(|| "active".into()),
             ]
         });

@@ -48,6 +48,14 @@ impl Opened {
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.map_or_else(Utc::now, |c| c.now())
     }
+
+    /// An instant as the bank's CLI tables print it: bank time (the policy's `time_zone`)
+    /// to the second, with the zone, `2026-11-30 09:00:00 JST` (`--json` keeps RFC 3339 UTC).
+    pub fn bank_time(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.bank.policy().time_zone)
+            .format("%Y-%m-%d %H:%M:%S %Z")
+            .to_string()
+    }
 }
 
 impl DbArgs {

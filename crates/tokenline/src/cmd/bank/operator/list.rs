@@ -3,7 +3,8 @@
 use crate::cmd::bank::common::{json_line, DbArgs};
 use crate::cmd::common::table;
 
-/// `bank operator list`: every operator, removed ones included (their names stay taken).
+/// `bank operator list`: every operator, removed ones included (their names stay taken); a
+/// lockout's end in bank time, as `bank audit` prints times.
 #[derive(clap::Args, Debug)]
 pub struct List {
     #[command(flatten)]
@@ -27,7 +28,7 @@ impl List {
                 r.serial.to_string(),
                 r.status.to_string(),
                 r.locked_until
-                    .map(|t| t.to_rfc3339())
+                    .map(|t| o.bank_time(t))
                     .unwrap_or_else(|| "-".into()),
                 r.active_sessions.to_string(),
             ]
