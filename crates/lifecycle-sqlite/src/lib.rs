@@ -386,7 +386,9 @@ impl Store for SqliteStore {
             .path()
             .filter(|p| !p.is_empty())
             .map(PathBuf::from)
-            .ok_or_else(|| StoreError::Backend("an in-memory database has no log to sync".into()))?;
+            .ok_or_else(|| {
+                StoreError::Backend("an in-memory database has no log to sync".into())
+            })?;
         // A read opens (creates) the log file of a WAL database.
         conn.query_row("SELECT count(*) FROM meta", [], |r| r.get::<_, i64>(0))
             .map_err(tx::backend)?;
@@ -394,7 +396,10 @@ impl Store for SqliteStore {
         wal.push("-wal");
         let wal = PathBuf::from(wal);
         let file = std::fs::File::open(&wal).map_err(|e| {
-            StoreError::Backend(format!("cannot open the write-ahead log {}: {e}", wal.display()))
+            StoreError::Backend(format!(
+                "cannot open the write-ahead log {}: {e}",
+                wal.display()
+            ))
         })?;
         let mut sync = WalSync { file, path: wal };
         // The log's own entry in its directory, once (SQLite syncs it only at FULL).

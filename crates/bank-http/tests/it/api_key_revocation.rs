@@ -5,9 +5,9 @@
 //! the one the OpenAPI spec states for the `bearer` scheme.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use lifecycle::*;
 use serde_json::json;
-use crate::support::*;
 
 #[test]
 fn a_revoked_key_is_refused_within_the_key_cache_bound() {

@@ -6,10 +6,10 @@
 //! actor.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use chrono::Duration;
 use lifecycle::*;
 use serde_json::json;
-use crate::support::*;
 
 fn bank() -> TestBank {
     let b = TestBank::new(|_| {});

@@ -387,8 +387,8 @@ fn wrong_customer_case(r: &bank_http::routes::Route) -> WrongCustomer {
 
 #[test]
 fn a_wrong_customers_user_is_refused_on_every_route_that_takes_one() {
-    use serde_json::json;
     use crate::support::*;
+    use serde_json::json;
     let b = crate::support::TestBank::new(|_| {});
     b.tokens(&["11111111", "22222222", "33333333", "44444444"]);
     b.customer("C1");

@@ -2,9 +2,9 @@
 //! and `POST /v1/customer-imports` refuse `C0001` beside `c0001`, naming the existing ID.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use lifecycle::*;
 use serde_json::json;
-use crate::support::*;
 
 #[test]
 fn a_customer_id_differing_only_in_case_is_refused_by_the_api_naming_the_existing_one() {

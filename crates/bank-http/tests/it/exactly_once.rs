@@ -4,11 +4,11 @@
 //! other copy is answered `replayed_code`, however the requests were grouped.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use chrono::Duration;
 use lifecycle::*;
 use serde_json::json;
 use std::sync::{Arc, Barrier};
-use crate::support::*;
 
 const USERS: usize = 6;
 const COPIES: usize = 8;

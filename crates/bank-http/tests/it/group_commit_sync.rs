@@ -6,13 +6,13 @@
 //! [`Store::defer_sync`], the real `fdatasync` after it).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use bank_http::committer::Committer;
 use chrono::{DateTime, Duration, Utc};
 use lifecycle::*;
 use lifecycle_sqlite::{MasterKey, SqliteStore};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use crate::support::*;
 
 /// What the gate lets a sync do.
 #[derive(Clone, Copy, PartialEq)]
@@ -117,7 +117,8 @@ fn setup() -> Setup {
         inner: SqliteStore::open(&b.db, &key).unwrap(),
         gate: gate.clone(),
     };
-    let committer = Committer::start(Bank::new(store, b.policy.clone()), Arc::new(move || t)).unwrap();
+    let committer =
+        Committer::start(Bank::new(store, b.policy.clone()), Arc::new(move || t)).unwrap();
     gate.begun.store(0, Ordering::SeqCst);
     let caller = b.bank().authenticate(b.key(Scope::Login)).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -144,7 +145,8 @@ impl Setup {
     ) -> tokio::task::JoinHandle<Result<LoginOutcome, Error>> {
         let (c, caller) = (self.committer.clone(), self.caller.clone());
         let user = UserRef::new(CustomerId::parse("C1").unwrap(), lid(login));
-        self.rt.spawn(async move { c.validate(caller, user, code).await })
+        self.rt
+            .spawn(async move { c.validate(caller, user, code).await })
     }
 
     fn wait_for_syncs(&self, n: usize) {
@@ -214,6 +216,9 @@ fn while_a_sync_waits_the_next_group_is_checked_in_order_and_each_code_accepted_
     );
     s.gate.set(Gate::Open);
     assert!(matches!(s.answer(first), Ok(LoginOutcome::Accepted { .. })));
-    assert!(matches!(s.answer(second), Ok(LoginOutcome::Accepted { .. })));
+    assert!(matches!(
+        s.answer(second),
+        Ok(LoginOutcome::Accepted { .. })
+    ));
     assert!(matches!(s.answer(replay), Err(Error::ReplayedCode { .. })));
 }

@@ -6,10 +6,10 @@
 //! time. One test in this binary, so that no other test's verifications run between counts.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use lifecycle::secret::verifications;
 use lifecycle::*;
 use serde_json::json;
-use crate::support::*;
 
 #[test]
 fn api_login_costs_one_argon2_verification_whoever_is_named() {

@@ -4,10 +4,10 @@
 //! customer's master with a `customer-admin` key and the master's proof.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use chrono::Duration;
 use lifecycle::*;
 use serde_json::{json, Value};
-use crate::support::*;
 
 /// C1: taro the master (token 11111111), jiro a general user without a token, goro who needs
 /// no code, saburo a general user with a token (22222222), shiro an admin (33333333); C2:

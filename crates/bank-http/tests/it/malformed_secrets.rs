@@ -4,9 +4,9 @@
 //! answered 423 `locked`, a state answer to a request that could never prove anything.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use lifecycle::*;
 use serde_json::json;
-use crate::support::*;
 
 #[test]
 fn an_empty_password_is_malformed_before_the_actors_lock_is_read() {

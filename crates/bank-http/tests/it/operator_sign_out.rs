@@ -3,8 +3,8 @@
 //! the actor; a closed session opens nothing afterwards.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use lifecycle::*;
 use crate::support::*;
+use lifecycle::*;
 
 #[test]
 fn a_closed_operator_session_opens_nothing_and_the_sign_out_is_audited() {

@@ -5,11 +5,11 @@
 //! linger that lets a too-large upload read its 413 (`hardening.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use lifecycle::Scope;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
-use crate::support::*;
 
 /// What the server reads of a refused request's body at most.
 const REFUSED_LINGER: usize = 64 * 1024;

@@ -6,9 +6,9 @@
 //! checks the first factor itself), the detailed answers come back without a session.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use lifecycle::*;
 use serde_json::{json, Value};
-use crate::support::*;
 
 /// C1: taro (master) uses 23456789; jiro's 33456789 is revoked now (cool-down); 11111111 in
 /// stock.

@@ -6,9 +6,9 @@
 //! each login (`000`, `004`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use lifecycle::*;
 use serde_json::{json, Value};
-use crate::support::*;
 
 fn bank(tell: bool) -> TestBank {
     let b = TestBank::new(|p| p.validation.registration_state_to_clients = tell);

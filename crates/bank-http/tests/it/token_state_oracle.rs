@@ -6,10 +6,10 @@
 //! until its lock ends; the audit log keeps the truth.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use chrono::Duration;
 use lifecycle::*;
 use serde_json::{json, Value};
-use crate::support::*;
 
 /// C1 with taro (token 23456789), hana (token 55555555, expiring in two days) and ume and
 /// sakura sharing token 45678901.

@@ -2,8 +2,8 @@
 //! classes). The route only maps the domain's answer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use lifecycle::*;
 use crate::support::*;
+use lifecycle::*;
 
 /// Issue #10 (the reviewer's finding): a `login` key lists for the user signed in through it
 /// — the session of an accepted `POST /v1/validate`, sent as `X-Customer-Session` — never for

@@ -3,10 +3,10 @@
 //! the code is not spent on a login that signs no one in.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use chrono::Duration;
 use lifecycle::*;
 use serde_json::{json, Value};
-use crate::support::*;
 
 fn validate(
     b: &TestBank,

@@ -5,9 +5,9 @@
 //! form's fields hold.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use axum::http::StatusCode;
 use lifecycle::Actor;
-use crate::support::*;
 
 /// Every admin screen: its path and the audit action of its use case.
 const SCREENS: [(&str, &str); 6] = [

@@ -4,12 +4,12 @@
 //! audit action.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use axum::http::StatusCode;
 use chrono::Duration;
 use lifecycle::memory::MemoryStore;
 use lifecycle::*;
 use serde_json::json;
-use crate::support::*;
 
 #[tokio::test]
 async fn api_login_locks_after_max_failures_like_the_web_login() {

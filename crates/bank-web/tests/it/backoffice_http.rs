@@ -3,9 +3,9 @@
 //! crates/tokenline/tests/web_backoffice.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use crate::support::*;
 
 /// The session cookie and the CSRF token of the login form.
 async fn visit_login(app: &axum::Router) -> (String, String) {

@@ -2,9 +2,9 @@
 //! (the browser tests are in crates/tokenline/tests/web_*.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use crate::support::*;
 
 /// The session cookie and the CSRF token of the login form.
 async fn visit_login(app: &axum::Router) -> (String, String) {

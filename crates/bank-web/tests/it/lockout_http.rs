@@ -4,9 +4,9 @@
 //! session from before the user's last lock stays ended (issue #10 review).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use axum::http::{header, StatusCode};
 use lifecycle::*;
-use crate::support::*;
 
 /// Locks jiro by wrong codes through the API's front end (from elsewhere than the pages).
 fn lock_jiro(bank: &Bank<&'static lifecycle::memory::MemoryStore>, clock: &Clock) -> UserRef {

@@ -3,10 +3,10 @@
 //! refusal is the same page.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use axum::http::{header, StatusCode};
 use axum::Router;
 use lifecycle::*;
-use crate::support::*;
 
 /// Customer C1's general users: shiro (one-time password, login password), goro (no
 /// one-time password, login password), rokuro (one-time password, no login password).

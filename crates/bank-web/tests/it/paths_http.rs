@@ -3,10 +3,10 @@
 //! 404 in the visitor's language — never the API's English JSON 401.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::*;
 use lifecycle::memory::MemoryStore;
 use lifecycle::*;
 use std::io::{Read, Write};
-use crate::support::*;
 
 /// `GET path` over TCP with `Accept-Language: lang`: the status line, the content type and
 /// the body.
