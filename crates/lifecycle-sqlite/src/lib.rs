@@ -376,7 +376,7 @@ impl Store for SqliteStore {
 
     /// This store's connection commits at `synchronous = NORMAL` (its commit writes the
     /// write-ahead log without syncing it; a checkpoint still syncs it first), and the
-    /// returned [`WalSync`] syncs the log file `<db>-wal` from another thread. The log file
+    /// returned `WalSync` syncs the log file `<db>-wal` from another thread. The log file
     /// stays the same file while the connection is open (SQLite deletes it only when the
     /// last connection closes; a checkpoint rewinds it in place), and `fdatasync` of any
     /// descriptor of it writes every page written so far.
