@@ -9,7 +9,7 @@
 //!   process) are seen through SQLite's `PRAGMA data_version`, which changes on a connection
 //!   whenever another connection committed to the file. It is read at the start of every write
 //!   transaction, once the write lock is held, and any change empties the cache.
-//! - **This connection's own writes** go through [`crate::tx::SqlTx`], which writes the row
+//! - **This connection's own writes** go through `SqlTx`, which writes the row
 //!   and then either puts the written value here (the users and token counters a code check
 //!   rewrites, the throttles, the audit tail: values that read back exactly as written) or
 //!   drops the entry.

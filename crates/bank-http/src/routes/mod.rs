@@ -3,9 +3,9 @@
 //! needs; the authorization matrix test checks it against `spec/bank-api.openapi.yaml` and
 //! against the router.
 //!
-//! One module per route family ([`provisioning`], [`customer_admin`], [`tokens`],
-//! [`backoffice`], [`audit`], [`login`]); [`reply`] maps domain refusals to statuses,
-//! [`bodies`] holds the request bodies, [`query`] decodes paths and queries.
+//! One module per route family (`provisioning`, `customer_admin`, `tokens`, `backoffice`,
+//! `audit`, `login`); `reply` maps domain refusals to statuses, `bodies` holds the request
+//! bodies, `query` decodes paths and queries.
 
 mod audit;
 mod backoffice;

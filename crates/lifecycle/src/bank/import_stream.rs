@@ -102,7 +102,7 @@ impl<S: Store> Bank<S> {
     /// seed refuses the whole file, naming the serial ([`Error::KnownSerialOtherSeed`]).
     /// `count` is the number of records in the file, skipped ones included.
     ///
-    /// Memory: at most [`SKIP_LOOKAHEAD`] tokens at a time.
+    /// Memory: at most `SKIP_LOOKAHEAD` tokens at a time.
     pub fn import_token_stream_skipping_known<T, E>(
         &self,
         caller: &Caller,

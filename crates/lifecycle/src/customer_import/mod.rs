@@ -1,6 +1,6 @@
 //! Importing a bank's customers and users from its customer file (`bank customers import
 //! FILE.csv` and `POST /v1/customer-imports`, issue #15: one use case for the CLI and the
-//! API, [`import_customer_file`]; the file format is [`file`]'s): customers (ご契約先) with their usage mode, their users with class and
+//! API, [`import_customer_file`]; the file format is [`file`](mod@file)'s): customers (ご契約先) with their usage mode, their users with class and
 //! whether they need an OTP, and — for a bank moving from another system — the serial each
 //! user already uses (the token must be in the bank's stock, imported from its seed file).
 //!
@@ -73,7 +73,7 @@ fn at(line: usize, field: &'static str, message: String) -> Error {
     }
 }
 
-/// Imports the customer file `bytes` (the CSV format of [`file`]) into `bank` for `caller`
+/// Imports the customer file `bytes` (the CSV format of [`file`](mod@file)) into `bank` for `caller`
 /// (scope `provisioning`), all or nothing: what `bank customers import FILE.csv` and
 /// `POST /v1/customer-imports` both run. The caller is authorized before the file is read;
 /// the first malformed or refused row is [`Error::InvalidCustomerFile`] with its line and

@@ -279,8 +279,8 @@ pub fn fits_schema(mode: &Mode) -> std::result::Result<(), String> {
 }
 
 /// Checks a `<Manufacturer>` value against RFC 6030 §4.3.1: "the value MUST be taken from
-/// either [OATHMAN] prefixes (i.e., the 'token type, manufacturer prefix' portion of the OATH
-/// token identifier) or from IANA Private Enterprise Numbers [IANAPENS]", written `oath.` +
+/// either \[OATHMAN\] prefixes (i.e., the 'token type, manufacturer prefix' portion of the OATH
+/// token identifier) or from IANA Private Enterprise Numbers \[IANAPENS\]", written `oath.` +
 /// the two-character prefix (`oath.TL`) or `iana.` + the decimal number (`iana.32473`).
 /// Readers still take free text, as vendors write it (`Feitian Technology Co.,Ltd`); this
 /// check is for what tokenline writes. Errors: the message names the value and both forms.

@@ -214,7 +214,7 @@ pub(super) fn package_keys(
 ///
 /// Two threads (issue #14): this one reads the XML into package trees; a worker turns each
 /// package into records (fields, ValueMAC, decryption, checks) and hands the tree back for
-/// reuse. At most [`super::pipeline::IN_FLIGHT`] packages are between the two, so memory stays
+/// reuse. At most `IN_FLIGHT` packages are between the two, so memory stays
 /// flat; records come out in document order, and an error comes after the records before it.
 pub struct Records<R: BufRead> {
     reader: Reader<R>,

@@ -40,7 +40,7 @@ pub const MAX_RUN: usize = 1 << 20;
 /// Longest child of `<KeyContainer>` (a `<KeyPackage>` or a header element), and longest
 /// stretch of white space and comments between two: 4 MiB (a key package is about 1.5 KiB).
 pub const MAX_UNIT: usize = 4 << 20;
-/// Most bytes read from the input at a time (the first read is [`FIRST_WINDOW`], each next one
+/// Most bytes read from the input at a time (the first read is `FIRST_WINDOW`, each next one
 /// twice the last): the window the parser works in, beside the unfinished package it carries.
 pub const WINDOW: usize = 1 << 20;
 /// The first read: small, so that a small document costs little.

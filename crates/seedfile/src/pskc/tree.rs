@@ -80,7 +80,7 @@ impl Tree {
             + self.attrs.len() * std::mem::size_of::<((u32, u32), (u32, u32))>()
     }
 
-    /// Empties the tree for reuse, giving back buffers grown past [`KEEP_BYTES`].
+    /// Empties the tree for reuse, giving back buffers grown past `KEEP_BYTES`.
     pub fn recycle(&mut self) {
         self.clear();
         if self.strs.capacity() > KEEP_BYTES {
