@@ -9,7 +9,9 @@
 //! already checks what arrived since in the next, still open, transaction, and commits it as
 //! soon as the syncer is free. The disk's wait then no longer stops the checks (issue #10:
 //! the committer was the one thread everything queued behind, busy 44 % of its time in the
-//! commit's sync). Where it cannot (PostgreSQL), each commit is durable by itself.
+//! commit's sync). Where it cannot (PostgreSQL), each commit is durable by itself. A failed
+//! sync is final: its groups and every later one are answered as storage failures until the
+//! server is restarted.
 //!
 //! Exactly-once acceptance holds because every group is checked in order inside one writer
 //! transaction, after the commit of the one before, and nothing is answered before its group
@@ -18,7 +20,7 @@
 
 use crate::Clock;
 use lifecycle::{Bank, Caller, DiskSync, Error, LoginOutcome, Store, StoreError, UserRef};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::Thread;
 use std::time::Duration;
@@ -150,9 +152,9 @@ fn commit_groups<S: Store>(
 /// The thread that makes committed groups durable and answers them.
 struct Syncer {
     groups: std::sync::mpsc::Sender<Vec<(Reply, Answer)>>,
-    /// Set by the committer when it hands over a group, cleared by the syncer when it has
-    /// answered every group it was given.
-    busy: Arc<AtomicBool>,
+    /// Groups handed over and not answered yet: counted up by the committer as it hands one
+    /// over, down by the syncer once it has answered it.
+    pending: Arc<AtomicUsize>,
 }
 
 impl Syncer {
@@ -161,19 +163,36 @@ impl Syncer {
         committer: Arc<OnceLock<Thread>>,
     ) -> std::io::Result<Self> {
         let (groups, rx) = std::sync::mpsc::channel::<Vec<(Reply, Answer)>>();
-        let busy = Arc::new(AtomicBool::new(false));
-        let flag = busy.clone();
+        let pending = Arc::new(AtomicUsize::new(0));
+        let count = pending.clone();
         std::thread::Builder::new()
             .name("bank-sync".into())
             .spawn(move || {
+                // After a failed sync nothing later is trusted as durable: Linux may have
+                // dropped the pages that failed (they read as written but never reach the
+                // disk), and WAL recovery stops at the first missing frame, so a later group
+                // synced "fine" could still be lost at a crash (as PostgreSQL, which stops).
+                let mut failed: Option<StoreError> = None;
                 while let Ok(first) = rx.recv() {
                     // Every group committed before this sync begins is covered by it.
                     let mut all = vec![first];
                     all.extend(rx.try_iter());
-                    let synced = disk.sync();
-                    if let Err(e) = &synced {
-                        tracing::error!("group commit failed: {e}");
-                    }
+                    let n = all.len();
+                    let synced = match &failed {
+                        Some(e) => Err(e.clone()),
+                        None => disk.sync().map_err(|e| {
+                            tracing::error!(
+                                "group commit failed: {e}; no validation is accepted until \
+                                 the server is restarted"
+                            );
+                            let e = StoreError::Backend(format!(
+                                "{e}: nothing written since is known to be on the disk; no \
+                                 validation is accepted until the server is restarted"
+                            ));
+                            failed = Some(e.clone());
+                            e
+                        }),
+                    };
                     for (reply, answer) in all.into_iter().flatten() {
                         let a = match &synced {
                             Ok(()) => answer,
@@ -181,22 +200,22 @@ impl Syncer {
                         };
                         let _ = reply.send(a);
                     }
-                    flag.store(false, Ordering::Release);
+                    count.fetch_sub(n, Ordering::AcqRel);
                     if let Some(t) = committer.get() {
                         t.unpark();
                     }
                 }
             })?;
-        Ok(Syncer { groups, busy })
+        Ok(Syncer { groups, pending })
     }
 
     fn busy(&self) -> bool {
-        self.busy.load(Ordering::Acquire)
+        self.pending.load(Ordering::Acquire) > 0
     }
 
     /// Hands a committed group over: answered after the next sync.
     fn answer_when_durable(&self, group: Vec<(Reply, Answer)>) {
-        self.busy.store(true, Ordering::Release);
+        self.pending.fetch_add(1, Ordering::AcqRel);
         if let Err(std::sync::mpsc::SendError(group)) = self.groups.send(group) {
             // The syncer thread is gone (it cannot panic but for a bug): nothing is answered
             // as durable that was not synced.

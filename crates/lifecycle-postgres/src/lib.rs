@@ -237,4 +237,10 @@ impl Store for PgStore {
     fn audit_key(&self) -> &lifecycle::audit::AuditKey {
         self.cipher.audit_key()
     }
+
+    /// A PostgreSQL commit is durable by itself (`synchronous_commit`, and with a
+    /// synchronous standby on two machines): the group committer waits for it.
+    fn defer_sync(&self) -> Result<Option<Box<dyn lifecycle::DiskSync>>, StoreError> {
+        Ok(None)
+    }
 }

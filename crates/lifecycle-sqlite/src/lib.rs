@@ -422,7 +422,24 @@ struct WalSync {
 }
 
 impl lifecycle::DiskSync for WalSync {
+    /// Also checks that `<db>-wal` is still the file being synced: a log deleted or replaced
+    /// while the server runs (SQLite goes on writing into the unlinked file, lost at the next
+    /// start) fails the sync, so nothing written into it is answered as durable (issue #10
+    /// review: after `rm bank.db-wal` a code was accepted, and accepted again after a restart).
     fn sync(&mut self) -> Result<(), StoreError> {
+        use std::os::unix::fs::MetadataExt;
+        let same = match (self.file.metadata(), std::fs::metadata(&self.path)) {
+            (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+            _ => false,
+        };
+        if !same {
+            return Err(StoreError::Backend(format!(
+                "the write-ahead log {} was deleted or replaced while the server ran: what was \
+                 written since is lost at the next start; stop the server and check the \
+                 database (`tokenline bank audit verify`)",
+                self.path.display()
+            )));
+        }
         self.file.sync_data().map_err(|e| {
             StoreError::Backend(format!(
                 "cannot sync the write-ahead log {}: {e}",

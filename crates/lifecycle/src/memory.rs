@@ -73,6 +73,11 @@ impl Store for MemoryStore {
     fn audit_key(&self) -> &AuditKey {
         &self.audit_key
     }
+
+    /// No disk: nothing to defer.
+    fn defer_sync(&self) -> Result<Option<Box<dyn crate::store::DiskSync>>, StoreError> {
+        Ok(None)
+    }
 }
 
 fn missing(what: &'static str, key: &str) -> StoreError {

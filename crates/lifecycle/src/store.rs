@@ -95,11 +95,11 @@ pub trait Store {
     /// sync is in flight). After this call a commit of this store is durable only once a
     /// `DiskSync::sync` begun after it has returned: its caller must answer nothing before.
     /// Other connections' commits stay durable at commit, and make the deferred ones durable
-    /// too (one log, synced in commit order). `Ok(None)` (the default) is a backend whose
-    /// commit is durable by itself (PostgreSQL): nothing changes.
-    fn defer_sync(&self) -> Result<Option<Box<dyn DiskSync>>, StoreError> {
-        Ok(None)
-    }
+    /// too (one log, synced in commit order). `Ok(None)` is a backend whose commit is
+    /// durable by itself (PostgreSQL) or that has no disk (memory): nothing changes. No
+    /// default: a store that wraps another must pass this on (issue #10 review: `bank serve`'s
+    /// wrapper of SQLite and PostgreSQL took a default and never deferred).
+    fn defer_sync(&self) -> Result<Option<Box<dyn DiskSync>>, StoreError>;
 }
 
 /// Makes the commits of a store in [`Store::defer_sync`] mode durable: one call covers every

@@ -82,6 +82,13 @@ mod backend {
                 SqliteStore::Sqlite(s) => s.audit_key(),
             }
         }
+
+        fn defer_sync(&self) -> Result<Option<Box<dyn lifecycle::DiskSync>>, StoreError> {
+            match self {
+                SqliteStore::Pg(s, _) => s.defer_sync(),
+                SqliteStore::Sqlite(s) => s.defer_sync(),
+            }
+        }
     }
 
     /// The campaign store the suite calls `MailSqlite`: [`MailPg`] on the same schema.

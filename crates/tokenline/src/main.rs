@@ -46,7 +46,8 @@ fn main() -> std::process::ExitCode {
     match cli.command.run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", error_message(&err));
+            let message = error_message(&err);
+            cmd::stderr_line("ERROR", &format!("error: {message}"), &message, &[]);
             // Exit 2 for bad usage found after parsing, as for clap's own usage errors.
             let usage = err.chain().any(|e| e.is::<cmd::common::Usage>());
             std::process::ExitCode::from(if usage { 2 } else { 1 })

@@ -253,7 +253,7 @@ fn json_logs_carry_request_route_status_latency_and_no_code_password_key_or_seed
         .iter()
         .find(|e| e["listening"].is_string())
         .unwrap_or_else(|| panic!("no JSON readiness line:\n{log}"));
-    assert_eq!(ready["target"], "tokenline::serve", "{ready}");
+    assert_eq!(ready["target"], "tokenline", "{ready}");
     assert!(
         ready["message"]
             .as_str()
@@ -573,4 +573,55 @@ fn serve_warns_at_start_while_no_client_or_operator_can_use_the_bank() {
             && said[0].contains("in clear"),
         "{said:?}"
     );
+}
+
+/// With `--log-format json` the last line of a command that fails is JSON too (issue #10
+/// review: `error: cannot listen on …` was the one line a log collector could not read).
+#[test]
+fn a_failed_start_says_why_in_json_with_json_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bank.db");
+    let master = MasterKey::create(&dir.path().join("bank.db.key")).unwrap();
+    drop(SqliteStore::create(&db, &master, Environment::Staging).unwrap());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let out = Command::new(BIN)
+        .args(["--log-format", "json", "bank", "serve", "--listen"])
+        .arg(taken.local_addr().unwrap().to_string())
+        .arg("--db")
+        .arg(&db)
+        .env_remove("TOKENLINE_BANK_DB")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let last: Value = serde_json::from_str(err.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {err}"));
+    assert_eq!(last["level"], "ERROR", "{err}");
+    assert!(
+        last["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("cannot listen on")),
+        "{err}"
+    );
+}
+
+/// `bank serve` on a SQLite file syncs the write-ahead log on its own thread (issue #10
+/// review: the CLI's store wrapper did not pass `defer_sync` on, so only the benchmark
+/// deferred its syncs): the `bank-sync` thread runs beside the committer.
+#[test]
+fn serve_on_sqlite_syncs_the_log_beside_the_committer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bank.db");
+    let master = MasterKey::create(&dir.path().join("bank.db.key")).unwrap();
+    drop(SqliteStore::create(&db, &master, Environment::Staging).unwrap());
+    let mut s = spawn_serve(json_serve(&db, t0()));
+    let threads: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", s.child.id()))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|c| c.trim().to_owned())
+        .collect();
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    assert!(threads.iter().any(|t| t == "bank-commit"), "{threads:?}");
+    assert!(threads.iter().any(|t| t == "bank-sync"), "{threads:?}");
 }

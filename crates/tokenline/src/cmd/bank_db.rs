@@ -142,6 +142,13 @@ impl Store for BankStore {
             BankStore::Postgres(p) => p.audit_key(),
         }
     }
+
+    fn defer_sync(&self) -> Result<Option<Box<dyn lifecycle::DiskSync>>, StoreError> {
+        match self {
+            BankStore::Sqlite(s) => s.defer_sync(),
+            BankStore::Postgres(p) => p.defer_sync(),
+        }
+    }
 }
 
 /// The mailing room's campaign tables, in the bank's SQLite file or PostgreSQL database.

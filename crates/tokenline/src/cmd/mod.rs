@@ -14,6 +14,28 @@ pub mod token;
 /// command prints on stderr itself (`bank serve`'s `listening on ADDR`) follow the format.
 pub static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Prints a line the command writes on stderr itself, not through the log (`bank serve`'s
+/// `listening on ADDR`, the final `error: …`): `text` with text logs; with `--log-format
+/// json` one JSON object like the log's lines (`timestamp`, `level`, `target` `tokenline`,
+/// `message`, and `fields`), so that a JSON log stays JSON to its last line. Printed whatever
+/// the log filter.
+pub fn stderr_line(level: &str, text: &str, message: &str, fields: &[(&str, String)]) {
+    if JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
+        let mut line = serde_json::json!({
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "level": level,
+            "target": "tokenline",
+            "message": message,
+        });
+        for (k, v) in fields {
+            line[*k] = serde_json::json!(v);
+        }
+        eprintln!("{line}");
+    } else {
+        eprintln!("{text}");
+    }
+}
+
 /// Top-level subcommands.
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {

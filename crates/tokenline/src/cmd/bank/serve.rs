@@ -193,21 +193,10 @@ impl Cmd {
 
 /// Prints that the server is ready on stderr, the line scripts wait for: `listening on ADDR`
 /// (`what` = `listening`) or `metrics on ADDR`. With `--log-format json` the line is one JSON
-/// object like the log's (`timestamp`, `level` INFO, `target` `tokenline::serve`, `message`
-/// the text line) with the address in a field named `what`, so a JSON log stays JSON. Printed
+/// object like the log's (`timestamp`, `level` INFO, `target` `tokenline`, `message` the
+/// text line) with the address in a field named `what`, so a JSON log stays JSON. Printed
 /// whatever the log filter, as the text line is.
 fn announce(what: &str, addr: std::net::SocketAddr) {
     let text = format!("{what} on {addr}");
-    if crate::cmd::JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
-        let mut line = serde_json::json!({
-            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            "level": "INFO",
-            "target": "tokenline::serve",
-            "message": text,
-        });
-        line[what] = serde_json::json!(addr.to_string());
-        eprintln!("{line}");
-    } else {
-        eprintln!("{text}");
-    }
+    crate::cmd::stderr_line("INFO", &text, &text, &[(what, addr.to_string())]);
 }
