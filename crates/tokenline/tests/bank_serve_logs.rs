@@ -575,14 +575,20 @@ fn serve_warns_at_start_while_no_client_or_operator_can_use_the_bank() {
     );
 }
 
+/// A new bank file `bank.db` in `dir` (its key beside it), with nothing in it.
+fn empty_bank(dir: &std::path::Path) -> std::path::PathBuf {
+    let db = dir.join("bank.db");
+    let master = MasterKey::create(&dir.join("bank.db.key")).unwrap();
+    drop(SqliteStore::create(&db, &master, Environment::Staging).unwrap());
+    db
+}
+
 /// With `--log-format json` the last line of a command that fails is JSON too (issue #10
 /// review: `error: cannot listen on …` was the one line a log collector could not read).
 #[test]
 fn a_failed_start_says_why_in_json_with_json_logs() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bank.db");
-    let master = MasterKey::create(&dir.path().join("bank.db.key")).unwrap();
-    drop(SqliteStore::create(&db, &master, Environment::Staging).unwrap());
+    let db = empty_bank(dir.path());
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let out = Command::new(BIN)
         .args(["--log-format", "json", "bank", "serve", "--listen"])
@@ -611,9 +617,7 @@ fn a_failed_start_says_why_in_json_with_json_logs() {
 #[test]
 fn serve_on_sqlite_syncs_the_log_beside_the_committer() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bank.db");
-    let master = MasterKey::create(&dir.path().join("bank.db.key")).unwrap();
-    drop(SqliteStore::create(&db, &master, Environment::Staging).unwrap());
+    let db = empty_bank(dir.path());
     let mut s = spawn_serve(json_serve(&db, t0()));
     let threads: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", s.child.id()))
         .unwrap()

@@ -165,6 +165,14 @@ impl Setup {
     }
 }
 
+/// Asserts `answer` is a storage failure whose message says `words`.
+fn storage_failure(answer: Result<LoginOutcome, Error>, words: &str) {
+    match answer {
+        Err(Error::Store(StoreError::Backend(m))) => assert!(m.contains(words), "{m}"),
+        other => panic!("answered {other:?}, not a storage failure saying {words:?}"),
+    }
+}
+
 #[test]
 fn a_validation_is_answered_only_after_the_sync_of_its_group_returns() {
     let s = setup();
@@ -188,20 +196,12 @@ fn a_failed_sync_answers_its_group_and_every_later_one_as_a_storage_failure() {
     let h = s.validate("u0", code("40000000", s.t));
     s.wait_for_syncs(1);
     s.gate.set(Gate::Failing);
-    match s.answer(h) {
-        Err(Error::Store(StoreError::Backend(m))) => assert!(m.contains("disk failed"), "{m}"),
-        other => panic!("a group whose sync failed was answered {other:?}"),
-    }
+    storage_failure(s.answer(h), "disk failed");
     // Linux may drop the pages of a failed sync and WAL recovery stops at the first missing
     // frame: a later group is not trusted as durable even when its own sync would succeed.
     s.gate.set(Gate::Open);
     let h = s.validate("u1", code("40000001", s.t));
-    match s.answer(h) {
-        Err(Error::Store(StoreError::Backend(m))) => {
-            assert!(m.contains("until the server is restarted"), "{m}")
-        }
-        other => panic!("a group after a failed sync was answered {other:?}"),
-    }
+    storage_failure(s.answer(h), "until the server is restarted");
 }
 
 /// Issue #10 review: after `rm bank.db-wal` SQLite goes on writing into the unlinked log, lost
@@ -217,12 +217,7 @@ fn a_write_ahead_log_deleted_while_serving_fails_the_sync_and_accepts_nothing() 
     };
     std::fs::remove_file(&wal).unwrap();
     let h = s.validate("u0", code("40000000", s.t));
-    match s.answer(h) {
-        Err(Error::Store(StoreError::Backend(m))) => {
-            assert!(m.contains("deleted or replaced"), "{m}")
-        }
-        other => panic!("a code written into a deleted log was answered {other:?}"),
-    }
+    storage_failure(s.answer(h), "deleted or replaced");
 }
 
 #[test]
