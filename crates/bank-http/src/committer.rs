@@ -30,6 +30,12 @@ use tokio::sync::{mpsc, oneshot};
 /// The most validations committed together.
 pub const MAX_GROUP: usize = 512;
 
+/// The longest a group's transaction stays open gathering what arrives while the last
+/// group's sync waits: it holds the database's writer turn (revocations, registrations wait
+/// for it) and its checks all use the time it opened at. A disk slower than this commits the
+/// group and queues it behind the sync in flight.
+pub const MAX_GATHER: Duration = Duration::from_millis(10);
+
 type Answer = Result<LoginOutcome, Error>;
 type Reply = oneshot::Sender<Answer>;
 
@@ -100,6 +106,7 @@ fn commit_groups<S: Store>(
     let mut replies: Vec<Reply> = Vec::with_capacity(MAX_GROUP);
     while let Some(first) = rx.blocking_recv() {
         let mut first = Some(first);
+        let opened = std::time::Instant::now();
         // The group's items, pulled while the transaction is open: what is queued, then, while
         // the syncer still waits for the disk with the last group, what arrives meanwhile.
         let next = || loop {
@@ -113,7 +120,10 @@ fn commit_groups<S: Store>(
             match rx.try_recv() {
                 Ok(j) => first = Some(j),
                 Err(TryRecvError::Disconnected) => return None,
-                Err(TryRecvError::Empty) if syncer.as_ref().is_some_and(Syncer::busy) => {
+                Err(TryRecvError::Empty)
+                    if syncer.as_ref().is_some_and(Syncer::busy)
+                        && opened.elapsed() < MAX_GATHER =>
+                {
                     // Woken by a new job (`Committer::validate`) or by the syncer.
                     std::thread::park_timeout(Duration::from_millis(1));
                 }
