@@ -68,14 +68,17 @@ pub(crate) fn status_of(e: &Error) -> u16 {
 /// cool-down ends, until when a lockout lasts, attempts left).
 pub fn refusal(e: &Error) -> Reply {
     if let Error::Store(detail) = e {
-        // A storage failure is the database being away (PostgreSQL restarting, a full disk):
-        // 503 so that a load balancer retries elsewhere (issue #16). The detail (host, SQLSTATE)
-        // goes to the server's log only, never to the caller.
+        // A storage failure is the database being away (PostgreSQL restarting, a full disk,
+        // a failed sync of the log): 503 so that a load balancer retries elsewhere (issue
+        // #16). The detail (host, SQLSTATE) goes to the server's log only, never to the
+        // caller. A group whose sync failed was committed but is not known to be durable: its
+        // codes are used up, so the answer does not promise that nothing changed.
         tracing::error!("bank-http: storage: {detail}");
         return Reply::error(
             503,
             "database_unavailable",
-            "the bank's database is unavailable: nothing was changed; try again in a moment",
+            "the bank's database is unavailable: try again in a moment (a one-time password \
+             sent with this request may be used up: give the next one)",
         );
     }
     // The API client's wording: a remedy it can carry out, not the CLI's (review L3).

@@ -238,7 +238,11 @@ fn while_a_sync_waits_the_next_group_is_checked_in_order_and_each_code_accepted_
     );
     // A transaction gathers for MAX_GATHER at most: the second group is committed (another
     // connection sees it) while the first sync still waits, and queued behind it.
-    assert_eq!(s.b.audit("login", Some("u1")).len(), 1, "the next group was held open");
+    assert_eq!(
+        s.b.audit("login", Some("u1")).len(),
+        1,
+        "the next group was held open"
+    );
     s.gate.set(Gate::Open);
     assert!(matches!(s.answer(first), Ok(LoginOutcome::Accepted { .. })));
     assert!(matches!(
