@@ -4,26 +4,12 @@
 //! listed by status with an operator session.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::{code, seed_of};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use lifecycle::policy::SecretPolicy;
 use lifecycle::*;
 use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
 use serde_json::{json, Value};
-
-fn seed_of(serial: &str) -> Vec<u8> {
-    serial.bytes().cycle().take(20).collect()
-}
-fn code(serial: &str, t: DateTime<Utc>) -> String {
-    format!(
-        "{:06}",
-        otp_core::code(
-            &otp_core::Params::DEFAULT_TOTP,
-            &seed_of(serial),
-            t.timestamp() as u64
-        )
-        .unwrap()
-    )
-}
 
 struct Api {
     bank: Bank<SqliteStore>,

@@ -3,6 +3,7 @@
 //! a login exists; and TLS by rustls. Real loopback sockets, a real SQLite file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::seed_of;
 use chrono::{NaiveDate, Utc};
 use lifecycle::policy::SecretPolicy;
 use lifecycle::*;
@@ -20,10 +21,6 @@ struct Bankd {
     key_path: PathBuf,
     policy: Policy,
     login_key: String,
-}
-
-fn seed_of(serial: &str) -> Vec<u8> {
-    serial.bytes().cycle().take(20).collect()
 }
 
 /// A bank with customer C1, user taro registered to 23456789, and a `login` client.

@@ -1,6 +1,7 @@
 //! The JSON API over real loopback HTTP against a real SQLite file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::{code, seed_of};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use lifecycle::policy::SecretPolicy;
 use lifecycle::*;
@@ -10,21 +11,6 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-fn seed_of(serial: &str) -> Vec<u8> {
-    serial.bytes().cycle().take(20).collect()
-}
-fn code(serial: &str, t: DateTime<Utc>) -> String {
-    format!(
-        "{:06}",
-        otp_core::code(
-            &otp_core::Params::DEFAULT_TOTP,
-            &seed_of(serial),
-            t.timestamp() as u64
-        )
-        .unwrap()
-    )
-}
 
 /// The bearer key of a client holding every scope (set up by the test).
 static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();

@@ -3,6 +3,7 @@
 //! the API (loopback unless allowed), and count validations by result and lockouts.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::support::{code, seed_of};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use lifecycle::policy::SecretPolicy;
 use lifecycle::*;
@@ -13,22 +14,6 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn seed_of(serial: &str) -> Vec<u8> {
-    serial.bytes().cycle().take(20).collect()
-}
-
-fn code(serial: &str, t: DateTime<Utc>) -> String {
-    format!(
-        "{:06}",
-        otp_core::code(
-            &otp_core::Params::DEFAULT_TOTP,
-            &seed_of(serial),
-            t.timestamp() as u64
-        )
-        .unwrap()
-    )
-}
 
 /// Monday 2025-03-03 10:00 JST.
 fn now() -> DateTime<Utc> {
