@@ -1,10 +1,9 @@
 //! Validation benchmark through the HTTPS API (issue #10): an in-process server (TLS by
 //! rustls, W runtime threads, logins group-committed to SQLite, the write-ahead log synced
 //! by the committer's syncer thread: every answer is durable, fdatasynced, before it is
-//! sent) and C loopback TLS keep-alive connections
-//! ([`bank_http::load`]: hyper's client on one thread), each logging in its own HOTP users
-//! with their next code. Bounded: stops after R requests in total or D seconds, whichever
-//! first.
+//! sent) and C loopback TLS keep-alive connections ([`bank_http::load`]: HTTP/1.1 written by
+//! hand, answers parsed by httparse, one thread), each logging in its own HOTP users with their
+//! next code. Bounded: stops after R requests in total or D seconds, whichever first.
 //!
 //! `cargo run --release -p bank-http --features load-client --example http_bench -- [users] [clients] [workers] [requests] [seconds]`
 //!
@@ -193,6 +192,6 @@ fn main() {
         println!("| bank import during the load: {what} | {:.0} | ms | one transaction, SQLite's only writer held meanwhile |", took.as_secs_f64() * 1000.0);
         println!("| bank validate via HTTPS max, import running | {:.2} | ms | the slowest validation of the load |", out.percentile_ms(1.0));
     }
-    let note = format!("{} requests over TLS 1.3, {clients} keep-alive connections (hyper client, one thread), {workers} runtime threads, {users} HOTP users, {} refused, {} failed, {} µs CPU (client and server) per validation (by thread: {}); SQLite WAL, group commit, each answer after its group's fdatasync; access log {} (goal 20,000/s, p99 < 10 ms)", out.latencies.len(), out.refused, out.failed, out.cpu_us_per_request().map_or("?".into(), |c| format!("{c:.0}")), out.cpu_us_by_thread(), if access_log.is_some() { "written to a file as `bank serve` writes it to stderr" } else { "off" });
+    let note = format!("{} requests over TLS 1.3, {clients} keep-alive connections (one client thread, requests pre-built), {workers} runtime threads, {users} HOTP users, {} refused, {} failed, {} µs CPU (client and server) per validation (by thread: {}); SQLite WAL, group commit, each answer after its group's fdatasync; access log {} (goal 20,000/s, p99 < 10 ms)", out.latencies.len(), out.refused, out.failed, out.cpu_us_per_request().map_or("?".into(), |c| format!("{c:.0}")), out.cpu_us_by_thread(), if access_log.is_some() { "written to a file as `bank serve` writes it to stderr" } else { "off" });
     out.print_rows("bank validate via HTTPS", &note);
 }

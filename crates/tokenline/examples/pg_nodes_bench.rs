@@ -108,7 +108,7 @@ fn main() {
         if nodes == 1 { "" } else { "s" }
     );
     let note = format!(
-        "{} requests, {clients} keep-alive connections (hyper client, one thread), 4 workers per node, {users} HOTP users, {} refused, {} failed, one writer lock, 127.0.0.1",
+        "{} requests, {clients} keep-alive connections (one client thread, requests pre-built), 4 workers per node, {users} HOTP users, {} refused, {} failed, one writer lock, 127.0.0.1",
         out.latencies.len(),
         out.refused,
         out.failed

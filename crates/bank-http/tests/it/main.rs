@@ -13,6 +13,8 @@ mod exactly_once;
 mod group_commit_sync;
 mod hardening;
 mod http_api;
+#[cfg(feature = "load-client")]
+mod load_client;
 mod login_no_timing_oracle;
 mod login_routes;
 mod malformed_secrets;
