@@ -5,7 +5,8 @@
 //! hand, answers parsed by httparse, one thread), each logging in its own HOTP users with their
 //! next code. Bounded: stops after R requests in total or D seconds, whichever first.
 //!
-//! `cargo run --release -p bank-http --features load-client --example http_bench -- [users] [clients] [workers] [requests] [seconds]`
+//! `cargo run --profile production -p bank-http --features load-client --example http_bench -- [users] [clients] [workers] [requests] [seconds]`
+//! (workers: runtime threads, default [`bank_http::default_workers`], as `bank serve`)
 //!
 //! With `HTTP_BENCH_ACCESS_LOG=FILE` the server writes its access log (one line per request,
 //! target `bank_http::access`) to FILE through the same `tracing_subscriber` fmt layer and
@@ -42,7 +43,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {
     let users = arg(1, 2000);
     let clients = arg(2, 4);
-    let workers = arg(3, 4) as usize;
+    let workers = arg(3, bank_http::default_workers() as u64) as usize;
     let max_requests = arg(4, 20_000);
     let max_secs = arg(5, 20);
     let access_log = std::env::var_os("HTTP_BENCH_ACCESS_LOG").inspect(|path| {

@@ -2,6 +2,7 @@
 //! run has it through `tokenline`'s dev-dependency) against a real server over TLS: the
 //! figures `scripts/bench bank` reports are counted by it, so it must count what the server
 //! answered.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::support::TestBank;
 use bank_http::load::{populate, run, Load, Target};
