@@ -77,8 +77,9 @@ fn first<T>(rows: Result<Vec<T>, StoreError>) -> Result<Option<T>, StoreError> {
     Ok(rows?.into_iter().next())
 }
 
-/// A row of a query, as the shared decoders of [`lifecycle::store::columns`] read it.
-struct SqlRow<'a, 'r>(&'a rusqlite::Row<'r>);
+/// A row of a rusqlite query, as the shared decoders of [`lifecycle::store::columns`] read
+/// it (also for the mailing room's reads of the bank's tables, `mailroom-sqlite`).
+pub struct SqlRow<'a, 'r>(pub &'a rusqlite::Row<'r>);
 
 impl StoredRow for SqlRow<'_, '_> {
     lifecycle::stored_row_getters!(get);

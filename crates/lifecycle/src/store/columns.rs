@@ -627,6 +627,22 @@ pub fn customer_at(r: &impl StoredRow, at: usize) -> Result<Customer, StoreError
 /// # Errors
 /// As [`customer_at`].
 pub fn user_at(r: &impl StoredRow, at: usize) -> Result<User, StoreError> {
+    let user = user_without_login_password_at(r, at)?;
+    let row = Reading::new(r, at, &USERS);
+    Ok(User {
+        login_password: row.opt_text(13)?.map(SecretHash::from_phc),
+        last_locked_at: row.opt_time(14)?,
+        ..user
+    })
+}
+
+/// A user from the first 13 columns of [`USERS`] (up to `token_management`) starting at
+/// column `at`, for a reader that never reads login passwords (the mailing room): no login
+/// password, nor the time its lockout began.
+///
+/// # Errors
+/// As [`customer_at`].
+pub fn user_without_login_password_at(r: &impl StoredRow, at: usize) -> Result<User, StoreError> {
     let row = Reading::new(r, at, &USERS);
     Ok(User {
         login: row.id(0, LoginId::parse)?,
@@ -642,8 +658,8 @@ pub fn user_at(r: &impl StoredRow, at: usize) -> Result<User, StoreError> {
         failures: row.count(10)?,
         locked_until: row.opt_time(11)?,
         token_management: row.flag(12)?,
-        login_password: row.opt_text(13)?.map(SecretHash::from_phc),
-        last_locked_at: row.opt_time(14)?,
+        login_password: None,
+        last_locked_at: None,
     })
 }
 
