@@ -10,39 +10,10 @@ use postgres::Row;
 pub use lifecycle::store::columns::{corrupt, id, opt_ts, parse_ts, ts};
 
 /// The user columns, in the order [`user_at`] reads them (prefix with a table alias as needed).
-pub const USER_COLS: [&str; 15] = [
-    "login",
-    "customer",
-    "name",
-    "class",
-    "needs_otp",
-    "secret_hash",
-    "serial",
-    "issued",
-    "last_revoked_at",
-    "awaiting_registration",
-    "failures",
-    "locked_until",
-    "token_management",
-    "login_password_hash",
-    "last_locked_at",
-];
+pub const USER_COLS: &[&str] = columns::USERS.columns;
 
 /// The token columns without the seed, in the order [`token_at`] reads them.
-pub const TOKEN_COLS: [&str; 12] = [
-    "serial",
-    "params",
-    "expiry",
-    "batch",
-    "status",
-    "status_customer",
-    "revoked_at",
-    "drift",
-    "last_step",
-    "next_counter",
-    "failures",
-    "locked_until",
-];
+pub const TOKEN_COLS: &[&str] = columns::TOKENS.columns;
 
 /// `cols` joined by commas, each prefixed by `alias.` (or bare when `alias` is empty).
 pub fn cols(alias: &str, cols: &[&str]) -> String {
@@ -64,8 +35,11 @@ pub fn day(d: NaiveDate) -> String {
 }
 
 /// A stored date.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] (`"{s}": …`) for text that is not one.
 pub fn parse_date(s: &str) -> Result<NaiveDate, StoreError> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| corrupt("date", e))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| corrupt(&format!("{s:?}"), e))
 }
 
 /// Column `i` of `r`.
@@ -81,7 +55,8 @@ impl StoredRow for PgRow<'_> {
 
     /// A `bigint` that must fit a `u32`.
     fn count(&self, i: usize) -> Result<u32, StoreError> {
-        u32::try_from(get::<i64>(self.0, i)?).map_err(|e| corrupt("failures", e))
+        let n = get::<i64>(self.0, i)?;
+        u32::try_from(n).map_err(|e| corrupt(&n.to_string(), e))
     }
 
     fn date(&self, i: usize) -> Result<NaiveDate, StoreError> {

@@ -1,7 +1,8 @@
 //! The PostgreSQL store against a real server (`TOKENLINE_TEST_PG_URL`, started by
 //! `./scripts/test` or `scripts/pg run -- …`): the domain's storage contract, two "nodes"
 //! (two stores with their own connection pools) on one database, encryption at rest,
-//! migrations and the errors of a bad URL, a refused connection, a wrong password.
+//! migrations, the errors of a bad URL, a refused connection, a wrong password and of a row
+//! changed behind the store's back.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
@@ -324,6 +325,32 @@ fn seeds_are_encrypted_at_rest_on_postgres() {
         matches!(&e, Error::Key(m) if m.contains("does not belong")),
         "{e}"
     );
+}
+
+/// A row changed behind the store's back is named as on SQLite (`lifecycle::contract::damaged`
+/// and `lifecycle-sqlite/tests/damaged_rows.rs`): table, key, column, what to do, no secret.
+#[test]
+fn a_damaged_row_names_its_table_key_and_column_as_on_sqlite() {
+    use lifecycle::contract::damaged::{
+        assert_damage_named, damages, one_row_of_each_kind, Damage,
+    };
+    let seed = Damage {
+        sql: "UPDATE tokens SET seed_ct = '\\x00112233445566778899aabbccddeeff0011223344'::bytea \
+              WHERE serial = '12345678'",
+        read: |tx| {
+            tx.token_seed(&SerialNumber::parse("12345678").unwrap())
+                .map(drop)
+        },
+        table: "tokens",
+        row: "serial = '12345678'",
+        column: "seed_ct",
+    };
+    for d in damages().iter().chain([&seed]) {
+        let Some(db) = Db::new() else { return };
+        one_row_of_each_kind(&db.node());
+        assert_eq!(db.sql().execute(d.sql, &[]).unwrap(), 1, "{}", d.sql);
+        assert_damage_named(db.node().transaction(|tx| (d.read)(tx)), d);
+    }
 }
 
 #[test]

@@ -21,6 +21,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+pub use tx::SqlRow;
 pub use writers::{WriteQueue, WriteTurn};
 
 /// The migrations, in order: (version, SQL).

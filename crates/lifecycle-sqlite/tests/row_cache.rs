@@ -10,17 +10,8 @@ use lifecycle::*;
 use lifecycle_sqlite::SqliteStore;
 
 mod support;
-use support::Db;
+use support::{cid, lid, serial, Db};
 
-fn cid() -> CustomerId {
-    CustomerId::parse("C001").unwrap()
-}
-fn lid() -> LoginId {
-    LoginId::parse("taro").unwrap()
-}
-fn serial() -> SerialNumber {
-    SerialNumber::parse("12345678").unwrap()
-}
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 3, 1, 0, 0).unwrap()
 }

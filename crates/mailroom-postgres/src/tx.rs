@@ -182,7 +182,7 @@ impl MailTx for PgMailTx<'_> {
         self.query(
             &format!(
                 "SELECT {} FROM users u WHERE u.customer = $1 ORDER BY u.login",
-                cols("u", &USER_COLS)
+                cols("u", USER_COLS)
             ),
             &[&cid.as_str()],
         )?
@@ -195,7 +195,7 @@ impl MailTx for PgMailTx<'_> {
         let rows = self.query(
             &format!(
                 "SELECT {} FROM tokens t WHERE t.serial = $1",
-                cols("t", &TOKEN_COLS)
+                cols("t", TOKEN_COLS)
             ),
             &[&s.as_str()],
         )?;
@@ -211,8 +211,8 @@ impl MailTx for PgMailTx<'_> {
             &format!(
                 "SELECT {}, {} FROM users u JOIN tokens t ON t.serial = u.serial \
                  WHERE t.expiry <= $2 AND ($1::text IS NULL OR t.expiry >= $1) ORDER BY u.customer, t.serial, u.login",
-                cols("u", &USER_COLS),
-                cols("t", &TOKEN_COLS)
+                cols("u", USER_COLS),
+                cols("t", TOKEN_COLS)
             ),
             &[&from.map(day), &day(through)],
         )?
@@ -242,7 +242,7 @@ impl MailTx for PgMailTx<'_> {
             &format!(
                 "SELECT {} FROM tokens t WHERE t.status = 'stock' AND t.expiry >= $1 \
                  AND NOT EXISTS (SELECT 1 FROM mail_new_tokens n WHERE n.serial = t.serial) ORDER BY t.expiry, t.batch, t.serial",
-                cols("t", &TOKEN_COLS)
+                cols("t", TOKEN_COLS)
             ),
             &[&day(min_expiry)],
         )?

@@ -1,13 +1,14 @@
 //! Read-only access to the bank's tables (schema of `crates/lifecycle-sqlite/migrations/`),
-//! decoded into the bank's own types. Never writes them; never reads a seed column.
+//! decoded into the bank's own types by the bank's decoders (`lifecycle::store::columns`),
+//! so that a damaged row is named as the bank names it. Never writes them; never reads a
+//! seed column nor a login password.
 //! `tests/sqlite_mailroom.rs::bank_view_reads_what_the_bank_stored` checks these decoders
 //! against `lifecycle-sqlite` on the same file, so a bank schema change fails loudly.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use lifecycle::{
-    Customer, CustomerId, LoginId, SecretHash, SerialNumber, StoreError, TokenCounters, TokenInfo,
-    TokenStatus, UsageMode, User, UserClass,
-};
+use lifecycle::store::columns::{self, KeyValue, Reading};
+use lifecycle::{Customer, CustomerId, LoginId, SerialNumber, StoreError, TokenInfo, User};
+use lifecycle_sqlite::SqlRow;
 use rusqlite::Row;
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
@@ -44,184 +45,63 @@ pub(crate) fn login(s: String) -> Result<LoginId, StoreError> {
     LoginId::parse(&s).map_err(|e| corrupt("login id", e))
 }
 
-/// The user columns, prefixed by a table alias `u.`.
+/// The user columns, prefixed by a table alias `u.`: the first 13 of the bank's
+/// ([`columns::USERS`]): without `login_password_hash` and `last_locked_at`.
 pub(crate) const USER_COLS: &str = "u.login, u.customer, u.name, u.class, u.needs_otp, u.secret_hash, u.serial, u.issued, u.last_revoked_at, u.awaiting_registration, u.failures, u.locked_until, u.token_management";
-/// The token columns (no seed), prefixed by `t.`.
-pub(crate) const TOKEN_COLS: &str = "t.serial, t.params, t.expiry, t.batch, t.status, t.status_customer, t.revoked_at, t.drift, t.last_step, t.next_counter";
+/// The token columns (no seed), prefixed by `t.`: the bank's, all of [`columns::TOKENS`].
+pub(crate) const TOKEN_COLS: &str = "t.serial, t.params, t.expiry, t.batch, t.status, t.status_customer, t.revoked_at, t.drift, t.last_step, t.next_counter, t.failures, t.locked_until";
 
-pub(crate) struct RawUser(
-    String,
-    String,
-    String,
-    String,
-    bool,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    bool,
-    u32,
-    Option<String>,
-    bool,
-);
-
-/// Reads a user from 13 columns starting at `at`.
-pub(crate) fn raw_user(r: &Row<'_>, at: usize) -> rusqlite::Result<RawUser> {
-    Ok(RawUser(
-        r.get(at)?,
-        r.get(at + 1)?,
-        r.get(at + 2)?,
-        r.get(at + 3)?,
-        r.get(at + 4)?,
-        r.get(at + 5)?,
-        r.get(at + 6)?,
-        r.get(at + 7)?,
-        r.get(at + 8)?,
-        r.get(at + 9)?,
-        r.get(at + 10)?,
-        r.get(at + 11)?,
-        r.get(at + 12)?,
-    ))
+/// A user from the 13 [`USER_COLS`] starting at column `at`, by the bank's decoder for a
+/// reader without login passwords ([`columns::user_without_login_password_at`]): a damaged
+/// row is named in the error as the bank names it.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] naming the row and the column, for a value that is not one.
+pub(crate) fn user_at(r: &Row<'_>, at: usize) -> Result<User, StoreError> {
+    columns::user_without_login_password_at(&SqlRow(r), at)
 }
 
-impl RawUser {
-    pub(crate) fn decode(self) -> Result<User, StoreError> {
-        let RawUser(
-            l,
-            c,
-            name,
-            class,
-            needs_otp,
-            secret,
-            ser,
-            issued,
-            revoked,
-            awaiting,
-            failures,
-            locked,
-            token_management,
-        ) = self;
-        Ok(User {
-            login: login(l)?,
-            customer: customer_id(c)?,
-            name,
-            class: UserClass::parse(&class).ok_or_else(|| corrupt("user class", &class))?,
-            needs_otp,
-            secret: secret.map(SecretHash::from_phc),
-            // The mailing room never reads nor writes login passwords.
-            login_password: None,
-            serial: ser.map(serial).transpose()?,
-            issued: issued.map(serial).transpose()?,
-            last_revoked_at: opt_ts(revoked)?,
-            awaiting_registration: awaiting,
-            failures,
-            locked_until: opt_ts(locked)?,
-            // Nor does it check customer sessions.
-            last_locked_at: None,
-            token_management,
-        })
-    }
+/// A token from the [`TOKEN_COLS`] starting at column `at` (the bank's own decoder).
+///
+/// # Errors
+/// As [`user_at`].
+pub(crate) fn token_at(r: &Row<'_>, at: usize) -> Result<TokenInfo, StoreError> {
+    columns::token_at(&SqlRow(r), at)
 }
 
-pub(crate) struct RawToken(
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-    Option<i64>,
-    i64,
-);
-
-/// Reads a token from 10 columns starting at `at`.
-pub(crate) fn raw_token(r: &Row<'_>, at: usize) -> rusqlite::Result<RawToken> {
-    Ok(RawToken(
-        r.get(at)?,
-        r.get(at + 1)?,
-        r.get(at + 2)?,
-        r.get(at + 3)?,
-        r.get(at + 4)?,
-        r.get(at + 5)?,
-        r.get(at + 6)?,
-        r.get(at + 7)?,
-        r.get(at + 8)?,
-        r.get(at + 9)?,
-    ))
+/// A customer from [`columns::CUSTOMER_COLS`] starting at column `at` (the bank's decoder).
+///
+/// # Errors
+/// As [`user_at`].
+pub(crate) fn customer_at(r: &Row<'_>, at: usize) -> Result<Customer, StoreError> {
+    columns::customer_at(&SqlRow(r), at)
 }
 
-impl RawToken {
-    pub(crate) fn decode(self) -> Result<TokenInfo, StoreError> {
-        let RawToken(
-            s,
-            params,
-            expiry,
-            batch,
-            status,
-            cust,
-            revoked_at,
-            drift,
-            last_step,
-            next_counter,
-        ) = self;
-        let status = match status.as_str() {
-            "stock" => TokenStatus::Stock,
-            "issued" => TokenStatus::Issued {
-                customer: customer_id(
-                    cust.ok_or_else(|| corrupt("token", "issued without customer"))?,
-                )?,
-            },
-            "active" => TokenStatus::Active {
-                customer: customer_id(
-                    cust.ok_or_else(|| corrupt("token", "active without customer"))?,
-                )?,
-            },
-            "revoked" => TokenStatus::Revoked {
-                at: parse_ts(
-                    revoked_at
-                        .as_deref()
-                        .ok_or_else(|| corrupt("token", "revoked without time"))?,
-                )?,
-            },
-            "staff" => TokenStatus::Staff {
-                operator: lifecycle::OperatorId::parse(
-                    cust.as_deref()
-                        .ok_or_else(|| corrupt("token", "staff without operator"))?,
-                )
-                .map_err(|e| corrupt("token", e))?,
-            },
-            other => return Err(corrupt("token status", other)),
+/// A customer's ID from its column `id` at column `at`.
+///
+/// # Errors
+/// As [`user_at`].
+pub(crate) fn customer_id_at(r: &Row<'_>, at: usize) -> Result<CustomerId, StoreError> {
+    Reading::new(&SqlRow(r), at, &columns::CUSTOMERS).id(0, CustomerId::parse)
+}
+
+/// A token expiry `d` as stored, counted by a query that groups the tokens by it (the error
+/// names the rows by their expiry: no one token is at fault).
+///
+/// # Errors
+/// [`StoreError::Corrupt`] naming the rows, for text that is not a date.
+pub(crate) fn grouped_expiry(d: &str) -> Result<NaiveDate, StoreError> {
+    parse_date(d).map_err(|e| {
+        let rows = columns::key_condition([("expiry", Some(KeyValue::Text(d.to_owned())))]);
+        let cause = match e {
+            StoreError::Corrupt(m) => m,
+            other => other.to_string(),
         };
-        Ok(TokenInfo {
-            serial: serial(s)?,
-            params: serde_json::from_str(&params).map_err(|e| corrupt("token parameters", e))?,
-            expiry: parse_date(&expiry)?,
-            batch,
-            status,
-            counters: TokenCounters {
-                drift,
-                last_step: last_step.map(|v| u64::try_from(v).unwrap_or_default()),
-                next_counter: u64::try_from(next_counter).unwrap_or_default(),
-                // The mailing room never checks codes: the lockout is the bank's business.
-                failures: 0,
-                locked_until: None,
-            },
-        })
-    }
-}
-
-pub(crate) fn decode_customer(
-    id: String,
-    name: String,
-    mode: String,
-    secret: Option<String>,
-) -> Result<Customer, StoreError> {
-    Ok(Customer {
-        id: customer_id(id)?,
-        name,
-        mode: UsageMode::parse(&mode).ok_or_else(|| corrupt("usage mode", &mode))?,
-        secret: secret.map(SecretHash::from_phc),
+        columns::damaged(
+            "tokens",
+            &rows,
+            "expiry",
+            format_args!("not a date ({cause})"),
+        )
     })
 }

@@ -1,8 +1,8 @@
 //! [`MailTx`] on a rusqlite transaction.
 
 use crate::bank_view::{
-    backend, corrupt, customer_id, decode_customer, login, opt_ts, parse_date, parse_ts, raw_token,
-    raw_user, serial, TOKEN_COLS, USER_COLS,
+    backend, corrupt, customer_at, customer_id, customer_id_at, grouped_expiry, login, opt_ts,
+    parse_date, parse_ts, serial, token_at, user_at, TOKEN_COLS, USER_COLS,
 };
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use lifecycle::{Customer, CustomerId, LoginId, SerialNumber, StoreError, TokenInfo, User};
@@ -239,37 +239,36 @@ impl MailTx for SqlMailTx<'_> {
         let mut st = sql(self
             .tx
             .prepare_cached("SELECT id, name, mode, secret_hash FROM customers WHERE id = ?1"))?;
-        let raw = sql(st
-            .query_row([id.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .optional())?;
-        raw.map(|(i, n, m, s)| decode_customer(i, n, m, s))
-            .transpose()
+        sql(st
+            .query_row([id.as_str()], |r| Ok(customer_at(r, 0)))
+            .optional())?
+        .transpose()
     }
 
     fn customer_ids(&mut self) -> Result<Vec<CustomerId>, StoreError> {
         let mut st = sql(self
             .tx
             .prepare_cached("SELECT id FROM customers ORDER BY id"))?;
-        let rows = sql(st.query_map([], |r| r.get::<_, String>(0)))?;
-        rows.map(|r| customer_id(sql(r)?)).collect()
+        let rows = sql(st.query_map([], |r| Ok(customer_id_at(r, 0))))?;
+        rows.map(|r| sql(r)?).collect()
     }
 
     fn users_of_customer(&mut self, id: &CustomerId) -> Result<Vec<User>, StoreError> {
         let mut st = sql(self.tx.prepare_cached(&format!(
             "SELECT {USER_COLS} FROM users u WHERE u.customer = ?1 ORDER BY u.login"
         )))?;
-        let rows = sql(st.query_map([id.as_str()], |r| raw_user(r, 0)))?;
-        rows.map(|r| sql(r)?.decode()).collect()
+        let rows = sql(st.query_map([id.as_str()], |r| Ok(user_at(r, 0))))?;
+        rows.map(|r| sql(r)?).collect()
     }
 
     fn token(&mut self, s: &SerialNumber) -> Result<Option<TokenInfo>, StoreError> {
         let mut st = sql(self.tx.prepare_cached(&format!(
             "SELECT {TOKEN_COLS} FROM tokens t WHERE t.serial = ?1"
         )))?;
-        let raw = sql(st.query_row([s.as_str()], |r| raw_token(r, 0)).optional())?;
-        raw.map(|r| r.decode()).transpose()
+        sql(st
+            .query_row([s.as_str()], |r| Ok(token_at(r, 0)))
+            .optional())?
+        .transpose()
     }
 
     fn users_with_tokens_expiring(
@@ -282,13 +281,9 @@ impl MailTx for SqlMailTx<'_> {
              WHERE t.expiry <= ?2 AND (?1 IS NULL OR t.expiry >= ?1) ORDER BY u.customer, t.serial, u.login"
         )))?;
         let rows = sql(st.query_map(params![from.map(day), day(through)], |r| {
-            Ok((raw_user(r, 0)?, raw_token(r, 13)?))
+            Ok(user_at(r, 0).and_then(|u| Ok((u, token_at(r, 13)?))))
         }))?;
-        rows.map(|r| {
-            let (u, t) = sql(r)?;
-            Ok((u.decode()?, t.decode()?))
-        })
-        .collect()
+        rows.map(|r| sql(r)?).collect()
     }
 
     fn expiry_counts(&mut self) -> Result<Vec<(NaiveDate, u64)>, StoreError> {
@@ -298,7 +293,7 @@ impl MailTx for SqlMailTx<'_> {
         let rows = sql(st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))))?;
         rows.map(|r| {
             let (d, n) = sql(r)?;
-            Ok((parse_date(&d)?, u64::try_from(n).unwrap_or_default()))
+            Ok((grouped_expiry(&d)?, u64::try_from(n).unwrap_or_default()))
         })
         .collect()
     }
@@ -308,8 +303,8 @@ impl MailTx for SqlMailTx<'_> {
             "SELECT {TOKEN_COLS} FROM tokens t WHERE t.status = 'stock' AND t.expiry >= ?1 \
              AND NOT EXISTS (SELECT 1 FROM mail_new_tokens n WHERE n.serial = t.serial) ORDER BY t.expiry, t.batch, t.serial"
         )))?;
-        let rows = sql(st.query_map([day(min_expiry)], |r| raw_token(r, 0)))?;
-        rows.map(|r| sql(r)?.decode()).collect()
+        let rows = sql(st.query_map([day(min_expiry)], |r| Ok(token_at(r, 0))))?;
+        rows.map(|r| sql(r)?).collect()
     }
 
     fn substitute(

@@ -6,8 +6,9 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod unknown_option;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 /// mimalloc rather than glibc's malloc (issue #10, speed: about 7 % less CPU per validation
 /// under `bank serve`'s load; see the workspace Cargo.toml).
@@ -16,7 +17,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// tokenline: hardware OTP tokens from the factory line to the bank.
 #[derive(Parser, Debug)]
-#[command(name = "tokenline", version, about, propagate_version = true)]
+// `version` on the program only: a subcommand's `--version` (propagate_version) only printed
+// the same number, and was the option clap offered for any unknown one it resembled
+// (`bank unlock --reason`: "a similar argument exists: '--version'", see unknown_option.rs).
+#[command(name = "tokenline", version, about)]
 struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace). Secrets are never logged.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -31,7 +35,13 @@ struct Cli {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let args: Vec<_> = std::env::args_os().skip(1).collect();
+            unknown_option::explained(e, Cli::command(), &args).exit()
+        }
+    };
     if !cli.command.is_service() {
         // A one-shot command whose stdout reader went away (`| head`) stops quietly as Unix
         // tools do, instead of panicking in `println!`. Services keep Rust's default (SIGPIPE
@@ -108,5 +118,115 @@ fn init_logging(verbose: u8, format: LogFormat) {
             .with_current_span(false)
             .with_span_list(false)
             .init(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::Cli;
+    use clap::{CommandFactory, Parser};
+    use std::ffi::OsString;
+
+    /// Every command's path below `tokenline` (`["bank", "unlock"]`, …), the program's too.
+    fn paths(cmd: &clap::Command, path: Vec<String>, out: &mut Vec<Vec<String>>) {
+        out.push(path.clone());
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let mut p = path.clone();
+            p.push(sub.get_name().to_owned());
+            paths(sub, p, out);
+        }
+    }
+
+    /// The error the user sees for `tokenline ARGS…`; `None` if they parse.
+    fn error_of<S: AsRef<str>>(args: &[S]) -> Option<String> {
+        let args: Vec<OsString> = args.iter().map(|a| a.as_ref().into()).collect();
+        let e =
+            Cli::try_parse_from(std::iter::once("tokenline".into()).chain(args.clone())).err()?;
+        let e = super::unknown_option::explained(e, Cli::command(), &args);
+        Some(e.render().to_string())
+    }
+
+    #[test]
+    fn an_unknown_option_is_answered_with_the_options_the_command_takes_never_a_guess() {
+        let mut all = Vec::new();
+        paths(&Cli::command(), Vec::new(), &mut all);
+        assert!(all.len() > 50, "the command tree was walked: {all:?}");
+        let mut cmd = Cli::command();
+        cmd.build();
+        for path in all {
+            let mut c = &cmd;
+            for p in &path {
+                c = c.find_subcommand(p).unwrap();
+            }
+            if c.get_arguments().any(|a| a.get_long() == Some("reason")) {
+                continue; // bank backoffice-revoke, line scrap: --reason is theirs
+            }
+            let shown = std::iter::once("tokenline")
+                .chain(path.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mut args = path.clone();
+            args.extend(["--reason".into(), "lost token".into()]);
+            let err = error_of(&args).unwrap_or_else(|| panic!("{shown} took --reason"));
+            let want = format!("`{shown}` has no option --reason; it takes ");
+            assert!(err.contains(&want), "{shown}:\n{err}\nmust say\n{want}");
+            for a in c
+                .get_arguments()
+                .filter(|a| !a.is_positional() && !a.is_hide_set())
+            {
+                let name = match (a.get_long(), a.get_short()) {
+                    (Some(l), _) => format!("--{l}"),
+                    (None, Some(s)) => format!("-{s}"),
+                    (None, None) => continue,
+                };
+                assert!(err.contains(&name), "{shown}: {err}\nmust list {name}");
+            }
+            assert!(!err.contains("similar argument"), "{shown}: a guess: {err}");
+            if !path.is_empty() {
+                assert!(!err.contains("--version"), "{shown}: {err}");
+            }
+            assert!(
+                err.contains(&format!("Usage: {shown}")),
+                "{shown}: its own usage line: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_command_an_unknown_option_is_reported_of_is_where_clap_stopped() {
+        for (args, command) in [
+            (
+                &["bank", "--reason", "unlock", "taro"][..],
+                "`tokenline bank` has",
+            ),
+            (
+                &["-vv", "bank", "unlock", "--reason", "x"],
+                "`tokenline bank unlock` has",
+            ),
+            (
+                &["bank", "unlock", "--db", "unlock", "--reason", "x"],
+                "`tokenline bank unlock` has",
+            ),
+            (
+                &["bank", "unlock", "--db=b.db", "-v", "--reason", "x"],
+                "`tokenline bank unlock` has",
+            ),
+            (
+                &["--log-format", "json", "bank", "--reason"],
+                "`tokenline bank` has",
+            ),
+        ] {
+            let err = error_of(args).unwrap();
+            assert!(err.contains(command), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_program_alone_has_a_version_option() {
+        assert!(Cli::try_parse_from(["tokenline", "--version"])
+            .is_err_and(|e| e.kind() == clap::error::ErrorKind::DisplayVersion));
+        let e = Cli::try_parse_from(["tokenline", "bank", "--version"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument);
     }
 }

@@ -95,3 +95,30 @@ fn init_in_a_missing_directory_names_the_directory_and_what_to_do() {
     );
     assert!(!missing.exists(), "nothing created");
 }
+
+/// An option the command does not have (`--reason` is `bank backoffice-revoke`'s) is a usage
+/// error (exit 2) that lists the options the command takes, with its own usage line: never
+/// clap's guess of a similar name (it offered `--version`, and a usage line with it).
+#[test]
+fn an_option_the_command_lacks_is_answered_with_the_options_it_takes_not_a_guess() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tokenline"))
+        .args(["bank", "unlock", "--reason", "lost token", "taro"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "`tokenline bank unlock` has no option --reason; it takes --db, --key-file, \
+             --clock, --json, --customer, --verbose, --log-format, --help"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("Usage: tokenline bank unlock [OPTIONS] <LOGIN>"),
+        "{err}"
+    );
+    assert!(!err.contains("--version"), "{err}");
+    assert!(!err.contains("similar"), "{err}");
+}

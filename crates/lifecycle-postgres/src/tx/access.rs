@@ -1,11 +1,11 @@
 //! API clients, operators, operator sessions, back-office requests and throttles.
 
 use super::{backend, first, inserted, PgTx};
-use crate::rows::{get, opt_ts, ts};
+use crate::rows::{get, ts};
 use lifecycle::access::{RequestEnd, Throttle};
 use lifecycle::store::columns::{
-    client_at, operator_at, request_at, session_at, written, StoredRow, CLIENT_COLS, OPERATOR_COLS,
-    REQUEST_COLS, SESSION_COLS,
+    client_at, operator_at, request_at, session_at, throttle_at, written, CLIENT_COLS,
+    OPERATOR_COLS, REQUEST_COLS, SESSION_COLS, THROTTLE_COLS,
 };
 use lifecycle::store::AccessRows;
 use lifecycle::{ApiClient, BackofficeRequest, Operator, OperatorId, OperatorSession, StoreError};
@@ -119,9 +119,9 @@ impl AccessRows for PgTx<'_> {
 
     fn request(&mut self, rid: i64) -> Result<Option<BackofficeRequest>, StoreError> {
         first(self.select(
-            &format!("SELECT {REQUEST_COLS} FROM backoffice_requests WHERE id = $1"),
+            &format!("SELECT id, {REQUEST_COLS} FROM backoffice_requests WHERE id = $1"),
             &[&rid],
-            |r| request_at(r, 0, rid),
+            |r| request_at(r, 0),
         ))
     }
 
@@ -129,7 +129,7 @@ impl AccessRows for PgTx<'_> {
         self.select(
             &format!("SELECT id, {REQUEST_COLS} FROM backoffice_requests WHERE approved_by IS NULL AND ended IS NULL ORDER BY id"),
             &[],
-            |r| request_at(r, 1, r.int(0)?),
+            |r| request_at(r, 0),
         )
     }
 
@@ -150,14 +150,9 @@ impl AccessRows for PgTx<'_> {
 
     fn throttle(&mut self, key: &str) -> Result<Throttle, StoreError> {
         let found = first(self.select(
-            "SELECT failures, locked_until FROM throttles WHERE key = $1",
+            &format!("SELECT {THROTTLE_COLS} FROM throttles WHERE key = $1"),
             &[&key],
-            |r| {
-                Ok(Throttle {
-                    failures: r.count(0)?,
-                    locked_until: opt_ts(r.opt_text(1)?)?,
-                })
-            },
+            |r| throttle_at(r, 0),
         ))?;
         Ok(found.unwrap_or_default())
     }

@@ -1,28 +1,27 @@
 //! The audit log's rows.
 
 use super::{backend, PgTx};
-use crate::rows::{corrupt, get, parse_ts, ts};
-use lifecycle::audit::{Actor, AuditEntry, AuditQuery};
+use crate::rows::{ts, PgRow};
+use lifecycle::audit::{AuditEntry, AuditQuery};
+use lifecycle::store::columns::{audit_at, audit_link_at, AUDIT_COLS};
 use lifecycle::store::AuditRows;
 use lifecycle::StoreError;
 
 impl AuditRows for PgTx<'_> {
     fn audit_tail(&mut self) -> Result<Option<(i64, String)>, StoreError> {
-        self.flush()?;
-        let row = self
-            .tx
-            .query_opt("SELECT id, digest FROM audit ORDER BY id DESC LIMIT 1", &[])
-            .map_err(backend)?;
-        row.map(|r| Ok((get(&r, 0)?, get(&r, 1)?))).transpose()
+        let tail = self.select(
+            "SELECT id, digest FROM audit ORDER BY id DESC LIMIT 1",
+            &[],
+            |r| audit_link_at(r, 0),
+        )?;
+        Ok(tail.into_iter().next())
     }
 
     fn audit_link(&mut self, id: i64) -> Result<Option<String>, StoreError> {
-        self.flush()?;
-        let row = self
-            .tx
-            .query_opt("SELECT digest FROM audit WHERE id = $1", &[&id])
-            .map_err(backend)?;
-        row.map(|r| get(&r, 0)).transpose()
+        let link = self.select("SELECT id, digest FROM audit WHERE id = $1", &[&id], |r| {
+            audit_link_at(r, 0)
+        })?;
+        Ok(link.into_iter().next().map(|(_, digest)| digest))
     }
 
     fn append_audit(&mut self, e: &AuditEntry) -> Result<i64, StoreError> {
@@ -73,32 +72,8 @@ impl AuditRows for PgTx<'_> {
                 &[&q.customer, &limit, &kind, &actor, &q.action, &q.subject, &word, &from, &until],
             )
             .map_err(backend)?;
-        rows.iter().rev().map(audit_of).collect()
+        rows.iter().rev().map(|r| audit_at(&PgRow(r), 0)).collect()
     }
-}
-
-const AUDIT_COLS: &str =
-    "id, at, actor_kind, actor_id, action, customer, subject, outcome, detail, clock, via, prev, digest";
-
-fn audit_of(r: &postgres::Row) -> Result<AuditEntry, StoreError> {
-    let kind: String = get(r, 2)?;
-    let actor = Actor::from_columns(&kind, get::<Option<String>>(r, 3)?)
-        .ok_or_else(|| corrupt("audit actor", &kind))?;
-    let at: String = get(r, 1)?;
-    Ok(AuditEntry {
-        id: get(r, 0)?,
-        at: parse_ts(&at)?,
-        actor,
-        via: get(r, 10)?,
-        action: get(r, 4)?,
-        customer: get(r, 5)?,
-        subject: get(r, 6)?,
-        outcome: get(r, 7)?,
-        detail: get(r, 8)?,
-        clock: get(r, 9)?,
-        prev: get(r, 11)?,
-        digest: get(r, 12)?,
-    })
 }
 
 /// Chains audit entries written before schema version 2, in id order (migration 2).
@@ -108,7 +83,7 @@ pub(crate) fn chain_legacy_audit(t: &mut postgres::Transaction<'_>) -> Result<()
         .map_err(|e| e.to_string())?;
     let mut prev = lifecycle::audit::GENESIS.to_owned();
     for r in &rows {
-        let mut e = audit_of(r).map_err(|e| e.to_string())?;
+        let mut e = audit_at(&PgRow(r), 0).map_err(|e| e.to_string())?;
         e.prev = prev;
         e.digest = e.compute_digest();
         t.execute(

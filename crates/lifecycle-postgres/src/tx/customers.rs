@@ -2,7 +2,7 @@
 
 use super::{backend, clamp, first, inserted, PgTx};
 use crate::rows::get;
-use lifecycle::store::columns::{customer_at, written, CUSTOMER_COLS};
+use lifecycle::store::columns::{customer_at, written, Reading, CUSTOMERS, CUSTOMER_COLS};
 use lifecycle::store::CustomerRows;
 use lifecycle::{Customer, CustomerId, SecretHash, StoreError};
 
@@ -28,19 +28,11 @@ impl CustomerRows for PgTx<'_> {
             .iter()
             .map(|i| i.as_str().to_ascii_lowercase())
             .collect();
-        let rows = self
-            .tx
-            .query(
-                "SELECT id FROM customers WHERE lower(id) = ANY($1) ORDER BY id",
-                &[&lowered],
-            )
-            .map_err(backend)?;
-        rows.iter()
-            .map(|r| {
-                let id: String = r.get(0);
-                CustomerId::parse(&id).map_err(|e| StoreError::Corrupt(format!("customer id: {e}")))
-            })
-            .collect()
+        self.select(
+            "SELECT id FROM customers WHERE lower(id) = ANY($1) ORDER BY id",
+            &[&lowered],
+            |r| Reading::new(r, 0, &CUSTOMERS).id(0, CustomerId::parse),
+        )
     }
 
     fn customer(&mut self, cid: &CustomerId) -> Result<Option<Customer>, StoreError> {

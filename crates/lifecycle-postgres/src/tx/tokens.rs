@@ -4,7 +4,9 @@
 use super::{backend, clamp, first, inserted, PgTx};
 use crate::rows::{self, get, ts};
 use chrono::{DateTime, Utc};
-use lifecycle::store::columns::{token_at, token_status_columns, written};
+use lifecycle::store::columns::{
+    sealed_seed_at, seed_damaged, token_at, token_status_columns, written,
+};
 use lifecycle::store::TokenRows;
 use lifecycle::{CustomerId, NewToken, Seed, SerialNumber, StoreError, TokenFilter, TokenInfo};
 use postgres::binary_copy::BinaryCopyInWriter;
@@ -180,7 +182,7 @@ impl TokenRows for PgTx<'_> {
         let out = self.select(
             &format!(
                 "SELECT {} FROM tokens WHERE {WHERE} ORDER BY serial LIMIT $3 OFFSET $4",
-                rows::cols("", &rows::TOKEN_COLS)
+                rows::cols("", rows::TOKEN_COLS)
             ),
             &[&status, &customer, &clamp(limit), &clamp(offset)],
             |r| token_at(r, 0),
@@ -273,7 +275,7 @@ impl TokenRows for PgTx<'_> {
         first(self.select(
             &format!(
                 "SELECT {} FROM tokens WHERE serial = $1",
-                rows::cols("", &rows::TOKEN_COLS)
+                rows::cols("", rows::TOKEN_COLS)
             ),
             &[&serial.as_str()],
             |r| token_at(r, 0),
@@ -281,24 +283,20 @@ impl TokenRows for PgTx<'_> {
     }
 
     fn token_seed(&mut self, serial: &SerialNumber) -> Result<Option<Seed>, StoreError> {
-        self.flush()?;
-        let row = self
-            .tx
-            .query_opt(
-                "SELECT seed_nonce, seed_ct FROM tokens WHERE serial = $1",
-                &[&serial.as_str()],
-            )
-            .map_err(backend)?;
-        row.map(|r| {
-            let n: Vec<u8> = get(&r, 0)?;
-            let c: Vec<u8> = get(&r, 1)?;
-            let plain = self
-                .cipher
-                .open(&n, &c, serial.as_str().as_bytes())
-                .map_err(StoreError::Corrupt)?;
-            Ok(Seed::new(plain.to_vec()))
-        })
-        .transpose()
+        let sealed = first(self.select(
+            "SELECT serial, seed_nonce, seed_ct FROM tokens WHERE serial = $1",
+            &[&serial.as_str()],
+            |r| sealed_seed_at(r, 0),
+        ))?;
+        sealed
+            .map(|(n, c)| {
+                let plain = self
+                    .cipher
+                    .open(&n, &c, serial.as_str().as_bytes())
+                    .map_err(|e| seed_damaged(serial, e))?;
+                Ok(Seed::new(plain.to_vec()))
+            })
+            .transpose()
     }
 
     fn update_token(&mut self, t: &TokenInfo) -> Result<(), StoreError> {

@@ -1,14 +1,14 @@
 //! Users' rows, keyed by customer and login ID.
 
-use super::{backend, inserted, PgTx};
+use super::{inserted, PgTx};
 use crate::rows::{self, ts};
-use lifecycle::store::columns::{user_at, written};
+use lifecycle::store::columns::{user_at, written, Reading, USERS};
 use lifecycle::store::UserRows;
 use lifecycle::{CustomerId, LoginId, SecretHash, SerialNumber, StoreError, User};
 use postgres::types::ToSql;
 
 fn user_cols() -> String {
-    rows::cols("", &rows::USER_COLS)
+    rows::cols("", rows::USER_COLS)
 }
 
 impl PgTx<'_> {
@@ -63,25 +63,16 @@ impl UserRows for PgTx<'_> {
             .iter()
             .map(|(_, l)| l.as_str().to_ascii_lowercase())
             .collect();
-        let rows = self
-            .tx
-            .query(
-                "SELECT customer, login FROM users WHERE (customer, lower(login)) IN \
-                 (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY customer, login",
-                &[&customers, &lowered],
-            )
-            .map_err(backend)?;
-        rows.iter()
-            .map(|r| {
-                let c: String = r.get(0);
-                let l: String = r.get(1);
-                let c = CustomerId::parse(&c)
-                    .map_err(|e| StoreError::Corrupt(format!("customer id: {e}")))?;
-                let l = LoginId::parse(&l)
-                    .map_err(|e| StoreError::Corrupt(format!("login id: {e}")))?;
-                Ok((c, l))
-            })
-            .collect()
+        // Login then customer: the first columns of `USERS`, as the decoder names them.
+        self.select(
+            "SELECT login, customer FROM users WHERE (customer, lower(login)) IN \
+             (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY customer, login",
+            &[&customers, &lowered],
+            |r| {
+                let row = Reading::new(r, 0, &USERS);
+                Ok((row.id(1, CustomerId::parse)?, row.id(0, LoginId::parse)?))
+            },
+        )
     }
 
     fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {

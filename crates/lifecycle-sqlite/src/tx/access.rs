@@ -1,15 +1,15 @@
 //! API clients, operators, operator sessions, back-office requests and throttles.
 
-use super::{first, inserted, opt_ts, sql, ts, updated, SqlTx};
+use super::{first, inserted, sql, ts, updated, SqlTx};
 use lifecycle::access::{RequestEnd, Throttle};
 use lifecycle::store::columns::{
-    client_at, operator_at, request_at, session_at, StoredRow, CLIENT_COLS, OPERATOR_COLS,
+    client_at, operator_at, request_at, session_at, throttle_at, CLIENT_COLS, OPERATOR_COLS,
     REQUEST_COLS, SESSION_COLS,
 };
 use lifecycle::store::AccessRows;
 use lifecycle::{ApiClient, BackofficeRequest, Operator, OperatorId, OperatorSession, StoreError};
 use rusqlite::types::ToSql;
-use rusqlite::{params, params_from_iter, OptionalExtension};
+use rusqlite::{params, params_from_iter};
 
 impl AccessRows for SqlTx<'_> {
     fn insert_client(&mut self, c: &ApiClient) -> Result<(), StoreError> {
@@ -124,9 +124,9 @@ impl AccessRows for SqlTx<'_> {
 
     fn request(&mut self, rid: i64) -> Result<Option<BackofficeRequest>, StoreError> {
         first(self.select(
-            &format!("SELECT {REQUEST_COLS} FROM backoffice_requests WHERE id = ?1"),
+            &format!("SELECT id, {REQUEST_COLS} FROM backoffice_requests WHERE id = ?1"),
             [rid],
-            |r| request_at(r, 0, rid),
+            |r| request_at(r, 0),
         ))
     }
 
@@ -134,7 +134,7 @@ impl AccessRows for SqlTx<'_> {
         self.select(
             &format!("SELECT id, {REQUEST_COLS} FROM backoffice_requests WHERE approved_by IS NULL AND ended IS NULL ORDER BY id"),
             [],
-            |r| request_at(r, 1, r.int(0)?),
+            |r| request_at(r, 0),
         )
     }
 
@@ -156,19 +156,13 @@ impl AccessRows for SqlTx<'_> {
         if let Some(t) = self.rows.as_mut().and_then(|c| c.throttle(key)) {
             return Ok(t);
         }
-        let mut st = sql(self
-            .tx
-            .prepare_cached("SELECT failures, locked_until FROM throttles WHERE key = ?1"))?;
-        let raw: Option<(u32, Option<String>)> = sql(st
-            .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional())?;
-        let t = match raw {
-            None => Throttle::default(),
-            Some((failures, locked)) => Throttle {
-                failures,
-                locked_until: opt_ts(locked)?,
-            },
-        };
+        // THROTTLE_COLS, spelt out: a constant string for the statement cache (a login check).
+        let t = first(self.select(
+            "SELECT key, failures, locked_until FROM throttles WHERE key = ?1",
+            [key],
+            |r| throttle_at(r, 0),
+        ))?
+        .unwrap_or_default();
         if let Some(c) = self.rows.as_mut() {
             c.put_throttle(key, t);
         }

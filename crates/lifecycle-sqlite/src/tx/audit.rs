@@ -1,78 +1,22 @@
 //! The audit log's rows (its tail kept in the connection's row cache).
 
-use super::{corrupt, is_unique_violation, parse_ts, sql, ts, SqlTx};
-use lifecycle::audit::{Actor, AuditEntry, AuditQuery};
+use super::{first, is_unique_violation, sql, ts, SqlRow, SqlTx};
+use lifecycle::audit::{AuditEntry, AuditQuery};
+use lifecycle::store::columns::{audit_at, audit_link_at, AUDIT_COLS};
 use lifecycle::store::AuditRows;
 use lifecycle::StoreError;
-use rusqlite::{params, OptionalExtension, Row};
-
-const AUDIT_COLS: &str =
-    "id, at, actor_kind, actor_id, action, customer, subject, outcome, detail, clock, via, prev, digest";
-
-struct RawAudit {
-    id: i64,
-    at: String,
-    kind: String,
-    actor: Option<String>,
-    action: String,
-    customer: Option<String>,
-    subject: Option<String>,
-    outcome: String,
-    detail: String,
-    clock: Option<String>,
-    via: Option<String>,
-    prev: String,
-    digest: String,
-}
-
-fn raw_audit(r: &Row<'_>) -> rusqlite::Result<RawAudit> {
-    Ok(RawAudit {
-        id: r.get(0)?,
-        at: r.get(1)?,
-        kind: r.get(2)?,
-        actor: r.get(3)?,
-        action: r.get(4)?,
-        customer: r.get(5)?,
-        subject: r.get(6)?,
-        outcome: r.get(7)?,
-        detail: r.get(8)?,
-        clock: r.get(9)?,
-        via: r.get(10)?,
-        prev: r.get(11)?,
-        digest: r.get(12)?,
-    })
-}
-
-impl RawAudit {
-    fn into_entry(self) -> Result<AuditEntry, StoreError> {
-        let actor = Actor::from_columns(&self.kind, self.actor)
-            .ok_or_else(|| corrupt("audit actor", &self.kind))?;
-        Ok(AuditEntry {
-            id: self.id,
-            at: parse_ts(&self.at)?,
-            actor,
-            via: self.via,
-            action: self.action,
-            customer: self.customer,
-            subject: self.subject,
-            outcome: self.outcome,
-            detail: self.detail,
-            clock: self.clock,
-            prev: self.prev,
-            digest: self.digest,
-        })
-    }
-}
+use rusqlite::params;
 
 impl AuditRows for SqlTx<'_> {
     fn audit_tail(&mut self) -> Result<Option<(i64, String)>, StoreError> {
         if let Some(tail) = self.rows.as_ref().and_then(|c| c.audit_tail()) {
             return Ok(tail);
         }
-        let mut st = sql(self
-            .tx
-            .prepare_cached("SELECT id, digest FROM audit ORDER BY id DESC LIMIT 1"))?;
-        let tail = sql(st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())?;
+        let tail = first(self.select(
+            "SELECT id, digest FROM audit ORDER BY id DESC LIMIT 1",
+            [],
+            |r| audit_link_at(r, 0),
+        ))?;
         if let Some(c) = self.rows.as_mut() {
             c.put_audit_tail(tail.clone());
         }
@@ -80,10 +24,12 @@ impl AuditRows for SqlTx<'_> {
     }
 
     fn audit_link(&mut self, id: i64) -> Result<Option<String>, StoreError> {
-        let mut st = sql(self
-            .tx
-            .prepare_cached("SELECT digest FROM audit WHERE id = ?1"))?;
-        sql(st.query_row([id], |r| r.get(0)).optional())
+        let link = first(
+            self.select("SELECT id, digest FROM audit WHERE id = ?1", [id], |r| {
+                audit_link_at(r, 0)
+            }),
+        )?;
+        Ok(link.map(|(_, digest)| digest))
     }
 
     fn append_audit(&mut self, e: &AuditEntry) -> Result<i64, StoreError> {
@@ -124,17 +70,18 @@ impl AuditRows for SqlTx<'_> {
         {
             return Ok(Vec::new());
         }
-        let mut st = sql(self.tx.prepare_cached(&format!(
+        let sql_text = format!(
             "SELECT {AUDIT_COLS} FROM audit WHERE (?1 IS NULL OR customer = ?1) \
              AND (?3 IS NULL OR actor_kind = ?3) AND (?4 IS NULL OR actor_id = ?4) \
              AND (?5 IS NULL OR action = ?5) \
              AND (?6 IS NULL OR subject = ?6 OR (' ' || detail || ' ') GLOB ('*[^A-Za-z0-9_.@-]' || ?6 || '[^A-Za-z0-9_.@-]*')) \
              AND (?7 IS NULL OR substr(at, 1, 19) >= ?7) AND (?8 IS NULL OR substr(at, 1, 19) < ?8) \
              ORDER BY id DESC LIMIT ?2"
-        )))?;
+        );
         let limit = q.limit.map(|l| l as i64).unwrap_or(-1);
         let (kind, actor) = q.actor_parts();
-        let rows = sql(st.query_map(
+        let mut out = self.select(
+            &sql_text,
             params![
                 q.customer,
                 limit,
@@ -145,12 +92,8 @@ impl AuditRows for SqlTx<'_> {
                 q.from.map(AuditQuery::second_text),
                 q.until.map(AuditQuery::second_text)
             ],
-            raw_audit,
-        ))?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(sql(r)?.into_entry()?);
-        }
+            |r| audit_at(r, 0),
+        )?;
         out.reverse();
         Ok(out)
     }
@@ -161,10 +104,10 @@ impl AuditRows for SqlTx<'_> {
 pub(crate) fn chain_legacy_audit(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     let entries: Vec<AuditEntry> = {
         let mut st = tx.prepare(&format!("SELECT {AUDIT_COLS} FROM audit ORDER BY id"))?;
-        let rows = st.query_map([], raw_audit)?;
+        let rows = st.query_map([], |r| Ok(audit_at(&SqlRow(r), 0)))?;
         let mut v = Vec::new();
         for r in rows {
-            v.push(r?.into_entry().map_err(|e| {
+            v.push(r?.map_err(|e| {
                 rusqlite::Error::FromSqlConversionFailure(
                     0,
                     rusqlite::types::Type::Text,

@@ -1,7 +1,7 @@
 //! Customers' rows.
 
 use super::{clamp, first, inserted, sql, updated, SqlTx};
-use lifecycle::store::columns::{customer_at, CUSTOMER_COLS};
+use lifecycle::store::columns::{customer_at, Reading, CUSTOMERS, CUSTOMER_COLS};
 use lifecycle::store::CustomerRows;
 use lifecycle::{Customer, CustomerId, SecretHash, StoreError};
 use rusqlite::params;
@@ -30,18 +30,11 @@ impl CustomerRows for SqlTx<'_> {
             .collect();
         let list = serde_json::to_string(&lowered)
             .map_err(|e| StoreError::Backend(format!("customer IDs: {e}")))?;
-        let mut st = sql(self.tx.prepare_cached(
+        self.select(
             "SELECT id FROM customers WHERE lower(id) IN (SELECT value FROM json_each(?1)) ORDER BY id",
-        ))?;
-        let found = sql(st
-            .query_map([list], |r| r.get::<_, String>(0))
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>()))?;
-        found
-            .iter()
-            .map(|id| {
-                CustomerId::parse(id).map_err(|e| StoreError::Corrupt(format!("customer id: {e}")))
-            })
-            .collect()
+            [list],
+            |r| Reading::new(r, 0, &CUSTOMERS).id(0, CustomerId::parse),
+        )
     }
 
     fn customer(&mut self, cid: &CustomerId) -> Result<Option<Customer>, StoreError> {

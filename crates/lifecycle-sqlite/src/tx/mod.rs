@@ -17,7 +17,7 @@ use lifecycle::StoreError;
 use rusqlite::Params;
 
 // The stored form shared with the PostgreSQL store.
-use lifecycle::store::columns::{corrupt, id, opt_ts, parse_ts, ts};
+use lifecycle::store::columns::{corrupt, ts};
 
 pub(crate) struct SqlTx<'a> {
     pub(crate) tx: &'a rusqlite::Transaction<'a>,
@@ -44,7 +44,8 @@ fn sql<T>(r: rusqlite::Result<T>) -> Result<T, StoreError> {
     r.map_err(backend)
 }
 
-/// Column `i` of a row (a conversion failure is a backend error, as `sql` makes it).
+/// Column `i` of a row (a conversion failure is the driver's text; a decoder's
+/// [`lifecycle::store::columns::Reading`] names the row and the column around it).
 fn get<T: rusqlite::types::FromSql>(r: &rusqlite::Row<'_>, i: usize) -> Result<T, StoreError> {
     r.get(i).map_err(backend)
 }
@@ -76,8 +77,9 @@ fn first<T>(rows: Result<Vec<T>, StoreError>) -> Result<Option<T>, StoreError> {
     Ok(rows?.into_iter().next())
 }
 
-/// A row of a query, as the shared decoders of [`lifecycle::store::columns`] read it.
-struct SqlRow<'a, 'r>(&'a rusqlite::Row<'r>);
+/// A row of a rusqlite query, as the shared decoders of [`lifecycle::store::columns`] read
+/// it (also for the mailing room's reads of the bank's tables, `mailroom-sqlite`).
+pub struct SqlRow<'a, 'r>(pub &'a rusqlite::Row<'r>);
 
 impl StoredRow for SqlRow<'_, '_> {
     lifecycle::stored_row_getters!(get);
@@ -86,10 +88,9 @@ impl StoredRow for SqlRow<'_, '_> {
         get(self.0, i)
     }
 
-    /// The only date of the bank's tables is a token's expiry, which the error names.
     fn date(&self, i: usize) -> Result<NaiveDate, StoreError> {
-        NaiveDate::parse_from_str(&self.text(i)?, "%Y-%m-%d")
-            .map_err(|e| corrupt("token expiry", e))
+        let s = self.text(i)?;
+        NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| corrupt(&format!("{s:?}"), e))
     }
 }
 

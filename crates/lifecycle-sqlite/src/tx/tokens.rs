@@ -1,9 +1,11 @@
 //! Tokens' rows (seeds sealed, rows kept in the connection's row cache) and imports.
 
-use super::{clamp, first, get, id, inserted, sql, ts, SqlTx};
+use super::{clamp, first, inserted, sql, ts, SqlTx};
 use crate::rows::TokenRow;
 use chrono::{DateTime, Utc};
-use lifecycle::store::columns::{token_at, token_status_columns, written};
+use lifecycle::store::columns::{
+    sealed_seed_at, seed_damaged, token_at, token_status_columns, written, Reading, TOKENS,
+};
 use lifecycle::store::TokenRows;
 use lifecycle::{CustomerId, NewToken, Seed, SerialNumber, StoreError, TokenFilter, TokenInfo};
 use rusqlite::types::ToSql;
@@ -17,10 +19,11 @@ impl SqlTx<'_> {
             return Ok(Some(row));
         }
         let row = first(self.select(TOKEN_ROW_BY_SERIAL, [serial.as_str()], |r| {
+            let (seed_nonce, seed_ct) = sealed_seed_at(r, 12)?;
             Ok(TokenRow {
                 info: token_at(r, 0)?,
-                seed_nonce: get(r.0, 12)?,
-                seed_ct: get(r.0, 13)?,
+                seed_nonce,
+                seed_ct,
             })
         }))?;
         if let (Some(r), Some(c)) = (&row, self.rows.as_mut()) {
@@ -51,8 +54,9 @@ impl SqlTx<'_> {
     }
 }
 
-/// A token's columns (as [`token_at`] reads them) and its sealed seed, by serial.
-const TOKEN_ROW_BY_SERIAL: &str = "SELECT serial, params, expiry, batch, status, status_customer, revoked_at, drift, last_step, next_counter, failures, locked_until, seed_nonce, seed_ct FROM tokens WHERE serial = ?1";
+/// A token's columns (as [`token_at`] reads them) and its sealed seed (as [`sealed_seed_at`]
+/// reads it, after the serial again), by serial.
+const TOKEN_ROW_BY_SERIAL: &str = "SELECT serial, params, expiry, batch, status, status_customer, revoked_at, drift, last_step, next_counter, failures, locked_until, serial, seed_nonce, seed_ct FROM tokens WHERE serial = ?1";
 
 impl TokenRows for SqlTx<'_> {
     fn tokens_page(
@@ -69,19 +73,14 @@ impl TokenRows for SqlTx<'_> {
             params![status, customer],
             |r| r.get(0),
         ))?;
-        let serials: Vec<String> = {
-            let mut st = sql(self.tx.prepare_cached(&format!(
-                "SELECT serial FROM tokens WHERE {WHERE} ORDER BY serial LIMIT ?3 OFFSET ?4"
-            )))?;
-            let rows = sql(st.query_map(
-                params![status, customer, clamp(limit), clamp(offset)],
-                |r| r.get(0),
-            ))?;
-            sql(rows.collect())?
-        };
+        let serials = self.select(
+            &format!("SELECT serial FROM tokens WHERE {WHERE} ORDER BY serial LIMIT ?3 OFFSET ?4"),
+            params![status, customer, clamp(limit), clamp(offset)],
+            |r| Reading::new(r, 0, &TOKENS).id(0, SerialNumber::parse),
+        )?;
         let mut out = Vec::with_capacity(serials.len());
         for s in serials {
-            if let Some(t) = self.token(&id(s, SerialNumber::parse)?)? {
+            if let Some(t) = self.token(&s)? {
                 out.push(t);
             }
         }
@@ -150,7 +149,7 @@ impl TokenRows for SqlTx<'_> {
         let plain = self
             .cipher
             .open(&row.seed_nonce, &row.seed_ct, serial.as_str().as_bytes())
-            .map_err(StoreError::Corrupt)?;
+            .map_err(|e| seed_damaged(serial, e))?;
         Ok(Some(Seed::new(plain.to_vec())))
     }
 

@@ -1,7 +1,7 @@
 //! Users' rows, keyed by customer and login ID (kept in the connection's row cache).
 
-use super::{first, inserted, sql, ts, updated, SqlTx};
-use lifecycle::store::columns::user_at;
+use super::{first, inserted, ts, updated, SqlTx};
+use lifecycle::store::columns::{user_at, Reading, USERS};
 use lifecycle::store::UserRows;
 use lifecycle::{CustomerId, LoginId, SecretHash, SerialNumber, StoreError, User};
 use rusqlite::params;
@@ -62,26 +62,17 @@ impl UserRows for SqlTx<'_> {
             .collect();
         let list = serde_json::to_string(&pairs)
             .map_err(|e| StoreError::Backend(format!("login IDs: {e}")))?;
-        let mut st = sql(self.tx.prepare_cached(
-            "SELECT customer, login FROM users WHERE (customer, lower(login)) IN \
+        // Login then customer: the first columns of `USERS`, as the decoder names them.
+        self.select(
+            "SELECT login, customer FROM users WHERE (customer, lower(login)) IN \
              (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1)) \
              ORDER BY customer, login",
-        ))?;
-        let found = sql(st
-            .query_map([list], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>()))?;
-        found
-            .iter()
-            .map(|(c, l)| {
-                let c = CustomerId::parse(c)
-                    .map_err(|e| StoreError::Corrupt(format!("customer id: {e}")))?;
-                let l =
-                    LoginId::parse(l).map_err(|e| StoreError::Corrupt(format!("login id: {e}")))?;
-                Ok((c, l))
-            })
-            .collect()
+            [list],
+            |r| {
+                let row = Reading::new(r, 0, &USERS);
+                Ok((row.id(1, CustomerId::parse)?, row.id(0, LoginId::parse)?))
+            },
+        )
     }
 
     fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {

@@ -1,8 +1,25 @@
-//! What the SQLite store's tests share: a bank database file in a temporary folder.
+//! What the SQLite store's tests share: a bank database file in a temporary folder, and the
+//! customer, login and serial they use most.
 #![allow(clippy::unwrap_used, dead_code)]
 
+use lifecycle::{CustomerId, LoginId, SerialNumber};
 use lifecycle_sqlite::{Environment, MasterKey, SqliteStore};
 use std::path::PathBuf;
+
+/// Customer C001.
+pub fn cid() -> CustomerId {
+    CustomerId::parse("C001").unwrap()
+}
+
+/// Login taro.
+pub fn lid() -> LoginId {
+    LoginId::parse("taro").unwrap()
+}
+
+/// Token 12345678.
+pub fn serial() -> SerialNumber {
+    SerialNumber::parse("12345678").unwrap()
+}
 
 /// A staging bank database and its master key file, removed with the value.
 pub struct Db {

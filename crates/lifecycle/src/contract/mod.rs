@@ -13,6 +13,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 mod access;
 mod audit;
 mod customers_users;
+pub mod damaged;
 mod tokens;
 mod transactions;
 
