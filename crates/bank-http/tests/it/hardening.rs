@@ -3,7 +3,7 @@
 //! a login exists; and TLS by rustls. Real loopback sockets, a real SQLite file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::support::seed_of;
+use crate::support::{seed_of, self_signed_tls};
 use chrono::{NaiveDate, Utc};
 use lifecycle::policy::SecretPolicy;
 use lifecycle::*;
@@ -459,30 +459,16 @@ fn slow_clients_do_not_delay_the_health_check() {
 fn tls_by_rustls_serves_the_api() {
     let b = bankd();
     let dir = tempfile::tempdir().unwrap();
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let cert = dir.path().join("cert.pem");
-    let key = dir.path().join("key.pem");
-    std::fs::write(&cert, ck.cert.pem()).unwrap();
-    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let (tls_files, cfg) = self_signed_tls(dir.path());
     let s = start(
         &b,
         bank_http::ServeConfig {
-            tls: Some(bank_http::Tls { cert, key }),
+            tls: Some(tls_files),
             ..bank_http::ServeConfig::loopback("127.0.0.1:0")
         },
     )
     .unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ck.cert.der().clone()).unwrap();
-    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let conn =
-        rustls::ClientConnection::new(Arc::new(cfg), "localhost".try_into().unwrap()).unwrap();
+    let conn = rustls::ClientConnection::new(cfg, "localhost".try_into().unwrap()).unwrap();
     let tcp = TcpStream::connect(s.addr()).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut tls = rustls::StreamOwned::new(conn, tcp);

@@ -4,9 +4,8 @@
 //! answered.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::support::TestBank;
+use crate::support::{self_signed_tls, TestBank};
 use bank_http::load::{populate, run, Load, Target};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Users `u0…u7` with their next HOTP codes over 3 connections: every code is answered 200
@@ -17,27 +16,14 @@ fn the_load_client_counts_accepted_codes_and_refused_replays() {
     let b = TestBank::new(|p| p.validation.hotp_look_ahead = 3);
     let key = populate(&b.bank(), 8, b.now());
     let dir = tempfile::tempdir().unwrap();
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let cert = dir.path().join("cert.pem");
-    let tls_key = dir.path().join("key.pem");
-    std::fs::write(&cert, ck.cert.pem()).unwrap();
-    std::fs::write(&tls_key, ck.signing_key.serialize_pem()).unwrap();
+    let (tls_files, client) = self_signed_tls(dir.path());
     let server = b.serve(bank_http::ServeConfig {
-        tls: Some(bank_http::Tls { cert, key: tls_key }),
+        tls: Some(tls_files),
         ..bank_http::ServeConfig::loopback("127.0.0.1:0")
     });
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ck.cert.der().clone()).unwrap();
-    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
     let target = Target {
         addr: server.addr(),
-        tls: Some((Arc::new(client), "localhost".try_into().unwrap())),
+        tls: Some((client, "localhost".try_into().unwrap())),
     };
     let load = Load {
         users: 8,

@@ -431,3 +431,23 @@ pub fn validate_c1(addr: SocketAddr, key: &str, login: &str, code: &str) -> (u16
         &serde_json::json!({"customer": "C1", "login": login, "code": code}),
     )
 }
+
+/// A self-signed certificate for `localhost` written into `dir`: the server's TLS files and a
+/// client configuration (rustls, ring) that trusts it.
+pub fn self_signed_tls(dir: &std::path::Path) -> (bank_http::Tls, Arc<rustls::ClientConfig>) {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ck.cert.der().clone()).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    (bank_http::Tls { cert, key }, Arc::new(client))
+}
