@@ -106,9 +106,12 @@ pub struct ServeConfig {
 
 /// The runtime threads a server runs by default: the CPUs less one, at least one. The group
 /// committer of validations and its log syncer run on threads of their own, each busy a good
-/// part of a core under load; a second runtime thread on a 2-core machine only woke the first
-/// for requests it could have run itself (`http_bench`, 3 interleaved pairs on 2 cores:
-/// 24,027 / 23,756 / 20,592 validations/s with one against 15,279 / 22,262 / 18,669 with two).
+/// part of a core under load. On an idle 2-core machine (`http_bench`, 6 interleaved pairs)
+/// one runtime thread served more validations per second than two in 4 pairs and as many in
+/// 2 (24,027 / 23,756 / 20,592 / 19,176 against 15,279 / 22,262 / 18,669 / 15,107), with
+/// less CPU per validation in all 6 (49-76 µs against 51-88). Where another process competes
+/// for the cores, two threads take a larger share of them and did better: a bank's server
+/// runs on its own machine, and `--workers` sets the count.
 pub fn default_workers() -> usize {
     std::thread::available_parallelism()
         .map_or(1, |n| n.get())

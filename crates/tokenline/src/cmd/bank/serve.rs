@@ -58,8 +58,8 @@ pub struct Cmd {
     max_connections_per_peer: usize,
     /// Threads of the async runtime (connections, TLS, HTTP). Default: the CPUs less one, at
     /// least one (the validations' group committer and its log syncer run on threads of their
-    /// own beside them; on 2 cores one runtime thread served 10-40 % more validations per
-    /// second than two, which woke each other for every request).
+    /// own beside them; on an idle 2-core machine one runtime thread served as many
+    /// validations per second as two or more, with less CPU each).
     #[arg(long)]
     workers: Option<usize>,
     /// The key that opens seed files posted to /v1/imports (the bank's private key or a
