@@ -67,6 +67,18 @@ pub(crate) fn status_of(e: &Error) -> u16 {
 /// The reply to a domain refusal: `{"code", "message"}` and the fields that help (when a
 /// cool-down ends, until when a lockout lasts, attempts left).
 pub fn refusal(e: &Error) -> Reply {
+    if let Error::Store(lifecycle::StoreError::Corrupt(detail)) = e {
+        // A row this request reads is damaged (changed outside tokenline): another node or
+        // a retry reads the same row, so it is not "unavailable, try again". The table, row
+        // and column go to the server's log only.
+        tracing::error!("bank-http: stored data is damaged: {detail}");
+        return Reply::error(
+            500,
+            "stored_data_damaged",
+            "stored data this request needs is damaged, so retrying will not help: the bank's \
+             operators find which table and row in the server's log",
+        );
+    }
     if let Error::Store(detail) = e {
         // A storage failure is the database being away (PostgreSQL restarting, a full disk,
         // a failed sync of the log): 503 so that a load balancer retries elsewhere (issue

@@ -9,6 +9,7 @@ mod api_key_revocation;
 mod audit_actor;
 mod authorization_matrix;
 mod customer_id_case;
+mod damaged_row;
 mod exactly_once;
 mod group_commit_sync;
 mod hardening;

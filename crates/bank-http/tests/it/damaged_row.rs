@@ -1,0 +1,44 @@
+//! A damaged row through the API: a row changed outside tokenline is not "the database is
+//! away, try again" (a retry, or another node, reads the same row), and its table, row and
+//! column stay in the server's log.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::support::*;
+use chrono::Duration;
+use lifecycle::*;
+
+/// A user's `failures` column overwritten with text (as a hand edit of bank.db would): the
+/// login is answered 500 `stored_data_damaged`, which says a retry will not help and names no
+/// table, column or login; a user whose row is whole still logs in.
+#[test]
+fn a_damaged_user_row_is_answered_500_stored_data_damaged_not_try_again() {
+    let b = TestBank::new(|_| {});
+    b.tokens(&["40000001", "40000002"]);
+    b.customer("C1");
+    b.user("taro", "C1", UserClass::Master, Some("40000001"));
+    b.user("hanako", "C1", UserClass::General, Some("40000002"));
+    let s = b.serve(bank_http::ServeConfig::loopback("127.0.0.1:0"));
+    let key = b.key(Scope::Login).to_owned();
+    rusqlite::Connection::open(&b.db)
+        .unwrap()
+        .execute(
+            "UPDATE users SET failures = 'x' WHERE customer = 'C1' AND login = 'taro'",
+            [],
+        )
+        .unwrap();
+    let t = b.advance(Duration::seconds(30));
+    let (st, v) = validate_c1(s.addr(), &key, "taro", &code("40000001", t));
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (500, Some("stored_data_damaged")),
+        "{v}"
+    );
+    let message = v["message"].as_str().unwrap();
+    assert!(message.contains("retrying will not help"), "{message}");
+    for detail in ["users", "failures", "taro", "C1"] {
+        assert!(!message.contains(detail), "{detail} in {message}");
+    }
+    let (st, v) = validate_c1(s.addr(), &key, "hanako", &code("40000002", t));
+    assert_eq!((st, v["result"].as_str()), (200, Some("accepted")), "{v}");
+    s.stop();
+}
