@@ -37,6 +37,7 @@ pub const MAX_GROUP: usize = 512;
 pub const MAX_GATHER: Duration = Duration::from_millis(10);
 
 type Answer = Result<LoginOutcome, Error>;
+type Item = (Caller, UserRef, String);
 type Reply = oneshot::Sender<Answer>;
 
 struct Job {
@@ -104,15 +105,20 @@ fn commit_groups<S: Store>(
     syncer: Option<Syncer>,
 ) {
     let mut replies: Vec<Reply> = Vec::with_capacity(MAX_GROUP);
+    let mut items: Vec<Item> = Vec::with_capacity(MAX_GROUP);
     while let Some(first) = rx.blocking_recv() {
         let mut first = Some(first);
         let opened = std::time::Instant::now();
+        let now = clock();
         // The group's items, pulled while the transaction is open: what is queued, then, while
         // the syncer still waits for the disk with the last group, what arrives meanwhile.
+        // Each is kept, for a group that fails on one damaged row (below).
         let next = || loop {
             if let Some(j) = first.take() {
                 replies.push(j.reply);
-                return Some((j.caller, j.user, j.code));
+                let item = (j.caller, j.user, j.code);
+                items.push(item.clone());
+                return Some(item);
             }
             if replies.len() >= MAX_GROUP {
                 return None;
@@ -133,10 +139,29 @@ fn commit_groups<S: Store>(
         // A panic in a group (a bug) must not end the thread, or every later validation
         // would fail until a restart: the group is answered as a storage failure (nothing of
         // it was committed) and the next one runs.
-        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            bank.validate_while(next, clock())
+        let mut checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            bank.validate_while(next, now)
         }))
         .unwrap_or_else(|_| Err(storage_failure("the request could not be handled")));
+        // A damaged row (changed outside tokenline) fails the transaction of every validation
+        // grouped with the one that read it, though the others' rows are whole: nothing of the
+        // group was committed, so each is checked again alone, in the same order, and only
+        // the one that reads the damaged row is refused.
+        if matches!(&checked, Err(Error::Store(StoreError::Corrupt(_)))) && items.len() > 1 {
+            checked = Ok(items
+                .drain(..)
+                .map(|item| {
+                    let mut one = Some(item);
+                    match bank.validate_while(|| one.take(), now) {
+                        Ok(mut a) => a.pop().unwrap_or_else(|| {
+                            Err(storage_failure("the request could not be handled"))
+                        }),
+                        Err(e) => Err(e),
+                    }
+                })
+                .collect());
+        }
+        items.clear();
         match checked {
             Ok(answers) => {
                 let group: Vec<(Reply, Answer)> = replies.drain(..).zip(answers).collect();

@@ -99,13 +99,14 @@ struct Setup {
     rt: tokio::runtime::Runtime,
 }
 
-/// Users u0 and u1 of C1 with tokens, a committer over the gated store, the gate open.
+/// Users u0, u1 and u2 of C1 with tokens, a committer over the gated store, the gate open.
 fn setup() -> Setup {
     let b = TestBank::new(|_| {});
-    b.tokens(&["40000000", "40000001"]);
+    b.tokens(&["40000000", "40000001", "40000002"]);
     b.customer("C1");
     b.user("u0", "C1", UserClass::Master, Some("40000000"));
     b.user("u1", "C1", UserClass::General, Some("40000001"));
+    b.user("u2", "C1", UserClass::General, Some("40000002"));
     let t = b.advance(Duration::seconds(30));
     let gate = Arc::new(Gated {
         state: Mutex::new(Gate::Open),
@@ -250,4 +251,45 @@ fn while_a_sync_waits_the_next_group_is_checked_in_order_and_each_code_accepted_
         Ok(LoginOutcome::Accepted { .. })
     ));
     assert!(matches!(s.answer(replay), Err(Error::ReplayedCode { .. })));
+}
+
+/// A row changed outside tokenline fails the transaction of its whole group: the validations
+/// checked before it in the group are checked again alone (nothing of the group was committed)
+/// and accepted, and only the one that reads the damaged row is refused as damaged.
+#[test]
+fn a_damaged_row_refuses_only_its_own_validation_not_the_group_it_was_checked_in() {
+    let s = setup();
+    s.gate.set(Gate::Closed);
+    let first = s.validate("u0", code("40000000", s.t));
+    s.wait_for_syncs(1);
+    rusqlite::Connection::open(&s.b.db)
+        .unwrap()
+        .execute(
+            "UPDATE users SET failures = 'x' WHERE customer = 'C1' AND login = 'u1'",
+            [],
+        )
+        .unwrap();
+    // Both arrive while the first sync waits (within MAX_GATHER): one group, u2 checked first.
+    let whole = s.validate("u2", code("40000002", s.t));
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    let damaged = s.validate("u1", code("40000001", s.t));
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    s.gate.set(Gate::Open);
+    assert!(matches!(s.answer(first), Ok(LoginOutcome::Accepted { .. })));
+    let whole = s.answer(whole);
+    assert!(
+        matches!(whole, Ok(LoginOutcome::Accepted { .. })),
+        "a whole row's validation was refused with the damaged one: {whole:?}"
+    );
+    match s.answer(damaged) {
+        Err(Error::Store(StoreError::Corrupt(m))) => {
+            assert!(m.contains("table users") && m.contains("failures"), "{m}")
+        }
+        other => panic!("answered {other:?}, not the damaged row"),
+    }
+    assert_eq!(
+        s.b.audit("login", Some("u2")).len(),
+        1,
+        "u2's login is audited once"
+    );
 }
