@@ -152,11 +152,16 @@ fn commit_groups<S: Store>(
                 .drain(..)
                 .map(|item| {
                     let mut one = Some(item);
-                    match bank.validate_while(|| one.take(), now) {
-                        Ok(mut a) => a.pop().unwrap_or_else(|| {
+                    // As the group: a panic answers this one and the thread goes on.
+                    let alone = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        bank.validate_while(|| one.take(), now)
+                    }));
+                    match alone {
+                        Ok(Ok(mut a)) => a.pop().unwrap_or_else(|| {
                             Err(storage_failure("the request could not be handled"))
                         }),
-                        Err(e) => Err(e),
+                        Ok(Err(e)) => Err(e),
+                        Err(_) => Err(storage_failure("the request could not be handled")),
                     }
                 })
                 .collect());
