@@ -144,27 +144,9 @@ fn commit_groups<S: Store>(
         }))
         .unwrap_or_else(|_| Err(storage_failure("the request could not be handled")));
         // A damaged row (changed outside tokenline) fails the transaction of every validation
-        // grouped with the one that read it, though the others' rows are whole: nothing of the
-        // group was committed, so each is checked again alone, in the same order, and only
-        // the one that reads the damaged row is refused.
+        // grouped with the one that read it, though the others' rows are whole.
         if matches!(&checked, Err(Error::Store(StoreError::Corrupt(_)))) && items.len() > 1 {
-            checked = Ok(items
-                .drain(..)
-                .map(|item| {
-                    let mut one = Some(item);
-                    // As the group: a panic answers this one and the thread goes on.
-                    let alone = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        bank.validate_while(|| one.take(), now)
-                    }));
-                    match alone {
-                        Ok(Ok(mut a)) => a.pop().unwrap_or_else(|| {
-                            Err(storage_failure("the request could not be handled"))
-                        }),
-                        Ok(Err(e)) => Err(e),
-                        Err(_) => Err(storage_failure("the request could not be handled")),
-                    }
-                })
-                .collect());
+            checked = Ok(without_the_damaged(&bank, &mut items, checked, now));
         }
         items.clear();
         match checked {
@@ -186,6 +168,43 @@ fn commit_groups<S: Store>(
                 }
             }
         }
+    }
+}
+
+/// The answers to a group whose transaction failed on a damaged row, `failed`: the group's
+/// last validation is the one that read it (the group stops at the first failure, and the
+/// committer pulls a validation only when the one before is checked), so it is refused, and
+/// the ones before it, which passed in the failed transaction, are checked again in one more
+/// (nothing of the failed one was committed). What arrived after it stays queued for the next
+/// group. So a damaged row costs one transaction more, whatever the group's size, and refuses
+/// only the validations that read it.
+///
+/// Should that transaction fail too (the database changed again meanwhile, or a bug), its
+/// failure answers them all.
+fn without_the_damaged<S: Store>(
+    bank: &Bank<S>,
+    items: &mut Vec<Item>,
+    failed: Result<Vec<Answer>, Error>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<Answer> {
+    let n = items.len();
+    let failed = failed
+        .err()
+        .unwrap_or_else(|| storage_failure("the request could not be handled"));
+    items.pop();
+    let mut before = items.drain(..);
+    // As the group: a panic answers these and the thread goes on.
+    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        bank.validate_while(|| before.next(), now)
+    }))
+    .unwrap_or_else(|_| Err(storage_failure("the request could not be handled")));
+    match checked {
+        Ok(mut answers) if answers.len() == n - 1 => {
+            answers.push(Err(failed));
+            answers
+        }
+        Ok(_) => vec![Err(storage_failure("the request could not be handled")); n],
+        Err(e) => vec![Err(e); n],
     }
 }
 

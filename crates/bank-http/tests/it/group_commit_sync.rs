@@ -27,6 +27,8 @@ struct Gated {
     changed: Condvar,
     /// Syncs begun after the committer started.
     begun: AtomicUsize,
+    /// Writer transactions begun (the committer's groups).
+    transactions: AtomicUsize,
 }
 
 impl Gated {
@@ -67,6 +69,7 @@ impl Store for GatedStore {
     where
         F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
     {
+        self.gate.transactions.fetch_add(1, Ordering::SeqCst);
         self.inner.transaction(f)
     }
 
@@ -112,6 +115,7 @@ fn setup() -> Setup {
         state: Mutex::new(Gate::Open),
         changed: Condvar::new(),
         begun: AtomicUsize::new(0),
+        transactions: AtomicUsize::new(0),
     });
     let key = MasterKey::load(&b.key_path).unwrap();
     let store = GatedStore {
@@ -291,5 +295,80 @@ fn a_damaged_row_refuses_only_its_own_validation_not_the_group_it_was_checked_in
         s.b.audit("login", Some("u2")).len(),
         1,
         "u2's login is audited once"
+    );
+}
+
+/// The group stops at the validation that read the damaged row: that one is refused, the ones
+/// checked before it are checked again together in one more transaction (not each alone, one
+/// transaction each, as a group of 512 would have cost 513), and what came after it is checked
+/// in the next group.
+#[test]
+fn a_damaged_row_costs_one_more_transaction_whatever_the_size_of_its_group() {
+    let s = setup();
+    s.gate.set(Gate::Closed);
+    let first = s.validate("u0", code("40000000", s.t));
+    s.wait_for_syncs(1);
+    rusqlite::Connection::open(&s.b.db)
+        .unwrap()
+        .execute(
+            "UPDATE users SET failures = 'x' WHERE customer = 'C1' AND login = 'u1'",
+            [],
+        )
+        .unwrap();
+    let before = s.gate.transactions.load(Ordering::SeqCst);
+    let good = code("40000002", s.t);
+    let wrong: String = code("40000000", s.t)
+        .chars()
+        .map(|c| char::from(b'0' + (c as u8 - b'0' + 1) % 10))
+        .collect();
+    // One group while the first sync waits: six whole rows' validations, then the damaged one.
+    let whole: Vec<_> = [
+        ("u2", good.clone()),
+        ("u2", good),
+        ("u0", wrong.clone()),
+        ("u0", wrong.clone()),
+        ("u0", wrong.clone()),
+        ("u0", wrong.clone()),
+    ]
+    .into_iter()
+    .map(|(login, c)| s.validate(login, c))
+    .collect();
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    let damaged = s.validate("u1", code("40000001", s.t));
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    let after = s.validate("u0", wrong);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    s.gate.set(Gate::Open);
+    assert!(matches!(s.answer(first), Ok(LoginOutcome::Accepted { .. })));
+    let answers: Vec<_> = whole.into_iter().map(|h| s.answer(h)).collect();
+    assert!(
+        matches!(answers[0], Ok(LoginOutcome::Accepted { .. })),
+        "{answers:?}"
+    );
+    assert!(
+        matches!(answers[1], Err(Error::ReplayedCode { .. })),
+        "{answers:?}"
+    );
+    for a in &answers[2..] {
+        assert!(matches!(a, Err(Error::WrongCode { .. })), "{answers:?}");
+    }
+    assert!(
+        matches!(s.answer(damaged), Err(Error::Store(StoreError::Corrupt(_)))),
+        "the damaged row's validation was not refused as damaged"
+    );
+    assert!(
+        matches!(s.answer(after), Err(Error::WrongCode { .. })),
+        "the validation queued after the damaged one was not checked"
+    );
+    // The failed group, its six checked again together, and the group after it.
+    let spent = s.gate.transactions.load(Ordering::SeqCst) - before;
+    assert!(
+        spent <= 3,
+        "{spent} transactions for one damaged row in a group of seven"
+    );
+    assert_eq!(
+        s.b.audit("login", Some("u0")).len(),
+        1 + 5,
+        "u0's attempts audited once each"
     );
 }
