@@ -499,6 +499,35 @@ fn a_tail_cut_while_the_server_runs_is_logged_as_an_error() {
     );
 }
 
+/// Issue #10 review: the newest audit entry damaged (changed outside tokenline) refuses every
+/// validation, since each links its entry to it: the head logger says so at ERROR, naming the
+/// row, not as a WARN about a read that may work next time.
+#[test]
+fn a_damaged_newest_audit_entry_is_logged_as_an_error_naming_the_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = bank_with_customers(dir.path(), &["C1", "C2", "C3"]);
+    let (mut child, reader) = serve_json_logs(&db);
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("UPDATE audit SET digest = X'00' WHERE id = 3", [])
+        .unwrap();
+    assert!(sigterm(&mut child).success());
+    let lines = reader.join().unwrap();
+    let errors: Vec<String> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["target"] == "tokenline::audit_head" && e["level"] == "ERROR")
+        .map(|e| e.to_string())
+        .collect();
+    assert!(!errors.is_empty(), "{lines:#?}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.contains("stored data is damaged") && e.contains("table audit")),
+        "{errors:#?}"
+    );
+}
+
 /// Starts `cmd` (a `bank serve`), stops it once listening, and returns the warnings it logged
 /// (target `tokenline::serve`) before `listening on`.
 fn start_warnings(cmd: Command) -> Vec<String> {

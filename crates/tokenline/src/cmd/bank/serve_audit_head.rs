@@ -43,9 +43,7 @@ impl HeadLog {
                     last.count,
                     now
                 ),
-                Err(e) => {
-                    tracing::warn!(target: "tokenline::audit_head", "cannot read the audit log: {e}")
-                }
+                Err(e) => cannot_read("the audit log", &e),
             }
         }
         match o.bank.audit_head(&o.caller, o.now()) {
@@ -61,10 +59,22 @@ impl HeadLog {
                 self.last = Some(h);
             }
             Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(target: "tokenline::audit_head", "cannot read the audit head: {e}")
-            }
+            Err(e) => cannot_read("the audit head", &e),
         }
+    }
+}
+
+/// Logs a failed read of `what`: an ERROR when a row is damaged (changed outside tokenline:
+/// every validation, which links its entry to the newest, is refused until it is mended),
+/// a WARN when the database could not be read (it may be back at the next line).
+fn cannot_read(what: &str, e: &lifecycle::Error) {
+    if matches!(
+        e,
+        lifecycle::Error::Store(lifecycle::StoreError::Corrupt(_))
+    ) {
+        tracing::error!(target: "tokenline::audit_head", "cannot read {what}: {e}")
+    } else {
+        tracing::warn!(target: "tokenline::audit_head", "cannot read {what}: {e}")
     }
 }
 
