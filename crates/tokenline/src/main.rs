@@ -222,6 +222,31 @@ mod tests {
         }
     }
 
+    /// `bank serve --workers`: 0 meant 1 and 100,000 never started; both are usage errors
+    /// that name the option, the range and the default.
+    #[test]
+    fn workers_outside_one_to_the_bound_are_refused_with_the_range_and_the_default() {
+        let default = format!("(here {})", bank_http::default_workers());
+        for n in ["0", "257", "100000", "3x", "=-1"] {
+            let mut args = vec!["bank", "serve"];
+            let joined = format!("--workers{n}");
+            if n.starts_with('=') {
+                args.push(&joined);
+            } else {
+                args.extend(["--workers", n]);
+            }
+            let e = Cli::try_parse_from(std::iter::once("tokenline").chain(args)).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            let err = e.render().to_string();
+            for want in ["'--workers <N>'", "1 to 256", "default", &default] {
+                assert!(err.contains(want), "--workers {n}: {err}\nmust say {want}");
+            }
+        }
+        for n in ["1", "256"] {
+            assert!(Cli::try_parse_from(["tokenline", "bank", "serve", "--workers", n]).is_ok());
+        }
+    }
+
     #[test]
     fn the_program_alone_has_a_version_option() {
         assert!(Cli::try_parse_from(["tokenline", "--version"])
