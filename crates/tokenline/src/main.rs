@@ -149,23 +149,14 @@ mod tests {
 
     #[test]
     fn an_unknown_option_is_answered_with_the_options_the_command_takes_never_a_guess() {
-        let mut all = Vec::new();
-        paths(&Cli::command(), Vec::new(), &mut all);
+        let (cmd, all) = walked();
         assert!(all.len() > 50, "the command tree was walked: {all:?}");
-        let mut cmd = Cli::command();
-        cmd.build();
         for path in all {
-            let mut c = &cmd;
-            for p in &path {
-                c = c.find_subcommand(p).unwrap();
-            }
+            let c = command_at(&cmd, &path);
             if c.get_arguments().any(|a| a.get_long() == Some("reason")) {
                 continue; // bank backoffice-revoke, line scrap: --reason is theirs
             }
-            let shown = std::iter::once("tokenline")
-                .chain(path.iter().map(String::as_str))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let shown = shown(&path);
             let mut args = path.clone();
             args.extend(["--reason".into(), "lost token".into()]);
             let err = error_of(&args).unwrap_or_else(|| panic!("{shown} took --reason"));
@@ -244,6 +235,15 @@ mod tests {
         }
     }
 
+    /// The built program's command and every command's path below it.
+    fn walked() -> (clap::Command, Vec<Vec<String>>) {
+        let mut all = Vec::new();
+        paths(&Cli::command(), Vec::new(), &mut all);
+        let mut cmd = Cli::command();
+        cmd.build();
+        (cmd, all)
+    }
+
     /// The built program's command at `path`.
     fn command_at<'c>(cmd: &'c clap::Command, path: &[String]) -> &'c clap::Command {
         path.iter().fold(cmd, |c, p| c.find_subcommand(p).unwrap())
@@ -276,10 +276,7 @@ mod tests {
     /// of a subcommand named after it is answered "put it after the subcommand's name".
     #[test]
     fn an_option_before_its_subcommand_is_answered_with_where_it_goes_never_a_guess() {
-        let mut all = Vec::new();
-        paths(&Cli::command(), Vec::new(), &mut all);
-        let mut cmd = Cli::command();
-        cmd.build();
+        let (cmd, all) = walked();
         let mut tried = 0;
         for path in all.iter().filter(|p| !p.is_empty()) {
             let (name, parent) = path.split_last().unwrap();
@@ -323,10 +320,7 @@ mod tests {
     /// --workers), or how to give such a value (`--db=-1`).
     #[test]
     fn a_dashed_word_where_an_option_wants_its_value_is_answered_as_that_value() {
-        let mut all = Vec::new();
-        paths(&Cli::command(), Vec::new(), &mut all);
-        let mut cmd = Cli::command();
-        cmd.build();
+        let (cmd, all) = walked();
         let mut tried = 0;
         for path in &all {
             let c = command_at(&cmd, path);
@@ -368,10 +362,7 @@ mod tests {
     /// answer says what the command takes and which word is one too many.
     #[test]
     fn a_value_too_many_after_the_double_dash_or_not_is_answered_with_what_the_command_takes() {
-        let mut all = Vec::new();
-        paths(&Cli::command(), Vec::new(), &mut all);
-        let mut cmd = Cli::command();
-        cmd.build();
+        let (cmd, all) = walked();
         for path in all
             .iter()
             .filter(|p| !command_at(&cmd, p).has_subcommands())

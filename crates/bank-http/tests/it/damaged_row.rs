@@ -55,11 +55,9 @@ fn lookup_with(addr: std::net::SocketAddr, key: &str, session: &str) -> (u16, se
     )
 }
 
-/// An operator session whose row was changed outside tokenline (`last_seen` overwritten with
-/// text) is not "no session, sign in again" (401, which a retry after signing in meets again):
-/// 500 `stored_data_damaged`. An unknown session is still 401.
-#[test]
-fn a_damaged_operator_session_row_is_answered_500_stored_data_damaged_not_401() {
+/// A server with an operator signed in (the back office's key, its session working), then
+/// `sql` run on its database file from outside.
+fn signed_in_then(sql: &str) -> (TestBank, bank_http::Running, String, String) {
     let b = TestBank::new(|_| {});
     b.tokens(&["10000001", "23456789"]);
     b.operator("suzuki", "10000001");
@@ -69,8 +67,17 @@ fn a_damaged_operator_session_row_is_answered_500_stored_data_damaged_not_401() 
     assert_eq!(lookup_with(s.addr(), &bo, &session).0, 200);
     rusqlite::Connection::open(&b.db)
         .unwrap()
-        .execute("UPDATE operator_sessions SET last_seen = 'x'", [])
+        .execute(sql, [])
         .unwrap();
+    (b, s, bo, session)
+}
+
+/// An operator session whose row was changed outside tokenline (`last_seen` overwritten with
+/// text) is not "no session, sign in again" (401, which a retry after signing in meets again):
+/// 500 `stored_data_damaged`. An unknown session is still 401.
+#[test]
+fn a_damaged_operator_session_row_is_answered_500_stored_data_damaged_not_401() {
+    let (_bank, s, bo, session) = signed_in_then("UPDATE operator_sessions SET last_seen = 'x'");
     let (st, v) = lookup_with(s.addr(), &bo, &session);
     assert_eq!(
         (st, v["code"].as_str()),
@@ -91,20 +98,8 @@ fn a_damaged_operator_session_row_is_answered_500_stored_data_damaged_not_401() 
 /// every other route answers it, not 401 "sign in again".
 #[test]
 fn an_operator_session_the_database_cannot_read_is_answered_503_not_401() {
-    let b = TestBank::new(|_| {});
-    b.tokens(&["10000001", "23456789"]);
-    b.operator("suzuki", "10000001");
-    let s = b.serve(bank_http::ServeConfig::loopback("127.0.0.1:0"));
-    let bo = b.key(Scope::Backoffice).to_owned();
-    let session = b.open_session(s.addr(), &bo);
-    assert_eq!(lookup_with(s.addr(), &bo, &session).0, 200);
-    rusqlite::Connection::open(&b.db)
-        .unwrap()
-        .execute(
-            "ALTER TABLE operator_sessions RENAME TO operator_sessions_away",
-            [],
-        )
-        .unwrap();
+    let (_bank, s, bo, session) =
+        signed_in_then("ALTER TABLE operator_sessions RENAME TO operator_sessions_away");
     let (st, v) = lookup_with(s.addr(), &bo, &session);
     assert_eq!(
         (st, v["code"].as_str()),
