@@ -288,20 +288,24 @@ mod tests {
                 {
                     continue; // the parent's too (--verbose, --log-format)
                 }
-                let mut args = parent.to_vec();
-                args.push(opt.clone());
-                if takes {
-                    args.push("x".into());
+                // `--opt`, `--opt VALUE` and `--opt=VALUE`.
+                let forms = match takes {
+                    false => vec![vec![opt.clone()]],
+                    true => vec![vec![opt.clone(), "x".into()], vec![format!("{opt}=x")]],
+                };
+                for form in forms {
+                    let mut args = parent.to_vec();
+                    args.extend(form);
+                    args.push(name.clone());
+                    let err = error_of(&args).unwrap_or_else(|| panic!("{args:?} parsed"));
+                    let want = format!(
+                        "{opt} is an option of `{}`: put it after `{name}`",
+                        shown(path)
+                    );
+                    assert!(err.contains(&want), "{args:?}:\n{err}\nmust say\n{want}");
+                    assert!(!err.contains("exists"), "{args:?}: a guess: {err}");
+                    tried += 1;
                 }
-                args.push(name.clone());
-                let err = error_of(&args).unwrap_or_else(|| panic!("{args:?} parsed"));
-                let want = format!(
-                    "{opt} is an option of `{}`: put it after `{name}`",
-                    shown(path)
-                );
-                assert!(err.contains(&want), "{args:?}:\n{err}\nmust say\n{want}");
-                assert!(!err.contains("exists"), "{args:?}: a guess: {err}");
-                tried += 1;
             }
         }
         assert!(tried > 100, "{tried} options tried");
