@@ -25,7 +25,10 @@ mod panics;
 pub mod routes;
 
 pub use access::REQUEST_ID_HEADER;
-pub use edge::{default_workers, serve, serve_with, Limits, Running, ServeConfig, StartError, Tls};
+pub use edge::{
+    check_workers, default_workers, serve, serve_with, Limits, Running, ServeConfig, StartError,
+    Tls, MAX_WORKERS,
+};
 pub use identity::KEY_CACHE;
 pub use import_lane::ImportLane;
 pub use ops::{OpsConfig, PoolState, Probe};

@@ -149,23 +149,14 @@ mod tests {
 
     #[test]
     fn an_unknown_option_is_answered_with_the_options_the_command_takes_never_a_guess() {
-        let mut all = Vec::new();
-        paths(&Cli::command(), Vec::new(), &mut all);
+        let (cmd, all) = walked();
         assert!(all.len() > 50, "the command tree was walked: {all:?}");
-        let mut cmd = Cli::command();
-        cmd.build();
         for path in all {
-            let mut c = &cmd;
-            for p in &path {
-                c = c.find_subcommand(p).unwrap();
-            }
+            let c = command_at(&cmd, &path);
             if c.get_arguments().any(|a| a.get_long() == Some("reason")) {
                 continue; // bank backoffice-revoke, line scrap: --reason is theirs
             }
-            let shown = std::iter::once("tokenline")
-                .chain(path.iter().map(String::as_str))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let shown = shown(&path);
             let mut args = path.clone();
             args.extend(["--reason".into(), "lost token".into()]);
             let err = error_of(&args).unwrap_or_else(|| panic!("{shown} took --reason"));
@@ -196,10 +187,7 @@ mod tests {
     #[test]
     fn the_command_an_unknown_option_is_reported_of_is_where_clap_stopped() {
         for (args, command) in [
-            (
-                &["bank", "--reason", "unlock", "taro"][..],
-                "`tokenline bank` has",
-            ),
+            (&["bank", "--reason"][..], "`tokenline bank` has"),
             (
                 &["-vv", "bank", "unlock", "--reason", "x"],
                 "`tokenline bank unlock` has",
@@ -219,6 +207,208 @@ mod tests {
         ] {
             let err = error_of(args).unwrap();
             assert!(err.contains(command), "{args:?}: {err}");
+        }
+    }
+
+    /// `bank serve --workers`: 0 meant 1 and 100,000 never started; both are usage errors
+    /// that name the option, the range and the default.
+    #[test]
+    fn workers_outside_one_to_the_bound_are_refused_with_the_range_and_the_default() {
+        let default = format!("(here {})", bank_http::default_workers());
+        for n in ["0", "257", "100000", "3x", "=-1"] {
+            let mut args = vec!["bank", "serve"];
+            let joined = format!("--workers{n}");
+            if n.starts_with('=') {
+                args.push(&joined);
+            } else {
+                args.extend(["--workers", n]);
+            }
+            let e = Cli::try_parse_from(std::iter::once("tokenline").chain(args)).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            let err = e.render().to_string();
+            for want in ["'--workers <N>'", "1 to 256", "default", &default] {
+                assert!(err.contains(want), "--workers {n}: {err}\nmust say {want}");
+            }
+        }
+        for n in ["1", "256"] {
+            assert!(Cli::try_parse_from(["tokenline", "bank", "serve", "--workers", n]).is_ok());
+        }
+    }
+
+    /// The built program's command and every command's path below it.
+    fn walked() -> (clap::Command, Vec<Vec<String>>) {
+        let mut all = Vec::new();
+        paths(&Cli::command(), Vec::new(), &mut all);
+        let mut cmd = Cli::command();
+        cmd.build();
+        (cmd, all)
+    }
+
+    /// The built program's command at `path`.
+    fn command_at<'c>(cmd: &'c clap::Command, path: &[String]) -> &'c clap::Command {
+        path.iter().fold(cmd, |c, p| c.find_subcommand(p).unwrap())
+    }
+
+    /// `tokenline PATH…` as the user writes it.
+    fn shown(path: &[String]) -> String {
+        std::iter::once("tokenline")
+            .chain(path.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The options of `c` the user may give (shown in its help, not `--help`), with whether
+    /// each takes a value.
+    fn own_options(c: &clap::Command) -> Vec<(String, bool)> {
+        c.get_arguments()
+            .filter(|a| !a.is_positional() && !a.is_hide_set() && a.get_long() != Some("help"))
+            .filter_map(|a| {
+                Some((
+                    format!("--{}", a.get_long()?),
+                    a.get_action().takes_values(),
+                ))
+            })
+            .collect()
+    }
+
+    /// `tokenline bank --db F unlock taro`: clap answered "'unlock --db' exists" (or, for
+    /// `--reason`, "'unlock --json' exists", a guess by the likeness of the names). An option
+    /// of a subcommand named after it is answered "put it after the subcommand's name".
+    #[test]
+    fn an_option_before_its_subcommand_is_answered_with_where_it_goes_never_a_guess() {
+        let (cmd, all) = walked();
+        let mut tried = 0;
+        for path in all.iter().filter(|p| !p.is_empty()) {
+            let (name, parent) = path.split_last().unwrap();
+            let c = command_at(&cmd, path);
+            let p = command_at(&cmd, parent);
+            for (opt, takes) in own_options(c) {
+                if p.get_arguments()
+                    .any(|a| a.get_long() == opt.strip_prefix("--"))
+                {
+                    continue; // the parent's too (--verbose, --log-format)
+                }
+                // `--opt`, `--opt VALUE` and `--opt=VALUE`.
+                let forms = match takes {
+                    false => vec![vec![opt.clone()]],
+                    true => vec![vec![opt.clone(), "x".into()], vec![format!("{opt}=x")]],
+                };
+                for form in forms {
+                    let mut args = parent.to_vec();
+                    args.extend(form);
+                    args.push(name.clone());
+                    let err = error_of(&args).unwrap_or_else(|| panic!("{args:?} parsed"));
+                    let want = format!(
+                        "{opt} is an option of `{}`: put it after `{name}`",
+                        shown(path)
+                    );
+                    assert!(err.contains(&want), "{args:?}:\n{err}\nmust say\n{want}");
+                    assert!(!err.contains("exists"), "{args:?}: a guess: {err}");
+                    tried += 1;
+                }
+            }
+        }
+        assert!(tried > 100, "{tried} options tried");
+        // An option no subcommand has, before one: that subcommand's options.
+        let err = error_of(&["bank", "--reason", "unlock", "taro"]).unwrap();
+        assert!(
+            err.contains("`tokenline bank unlock` has no option --reason (and an option goes after its command's name); it takes --db"),
+            "{err}"
+        );
+        assert!(!err.contains("exists"), "{err}");
+    }
+
+    /// `bank serve --workers -1` was answered "has no option -1": clap reads a word that
+    /// starts with `-` as an option, never as the value the option before it wanted. The
+    /// answer is the option's own for that value (`--workers=-1`: not a valid value for
+    /// --workers), or how to give such a value (`--db=-1`).
+    #[test]
+    fn a_dashed_word_where_an_option_wants_its_value_is_answered_as_that_value() {
+        let (cmd, all) = walked();
+        let mut tried = 0;
+        for path in &all {
+            let c = command_at(&cmd, path);
+            for (opt, takes) in own_options(c) {
+                let a = c
+                    .get_arguments()
+                    .find(|a| a.get_long() == opt.strip_prefix("--"));
+                let dashed = |a: &clap::Arg| {
+                    a.is_allow_hyphen_values_set() || a.is_allow_negative_numbers_set()
+                };
+                if !takes || a.is_some_and(dashed) {
+                    continue; // `sim --clock-skew -1` is a value
+                }
+                let mut args = path.clone();
+                args.extend([opt.clone(), "-1".into()]);
+                let err = error_of(&args).unwrap_or_else(|| panic!("{args:?} parsed"));
+                assert!(!err.contains("has no option -1"), "{args:?}: {err}");
+                let invalid = format!("invalid value '-1' for '{opt} <");
+                let how = format!("-1 was read as an option, so {opt} had no value: to give {opt} a value that starts with '-', write {opt}=-1");
+                assert!(
+                    err.contains(&invalid) || err.contains(&how),
+                    "{args:?}:\n{err}\nmust say\n{invalid}\nor\n{how}"
+                );
+                tried += 1;
+            }
+        }
+        assert!(tried > 100, "{tried} options tried");
+        let err = error_of(&["bank", "serve", "--workers", "-1"]).unwrap();
+        assert!(
+            err.contains(
+                "invalid value '-1' for '--workers <N>': the runtime threads are 1 to 256"
+            ),
+            "{err}"
+        );
+    }
+
+    /// Every word after `--` is a value: `bank serve -- --workers 2` was answered "has no
+    /// option --workers; it takes … --workers", and `bank unlock taro extra` with no tip. The
+    /// answer says what the command takes and which word is one too many.
+    #[test]
+    fn a_value_too_many_after_the_double_dash_or_not_is_answered_with_what_the_command_takes() {
+        let (cmd, all) = walked();
+        for path in all
+            .iter()
+            .filter(|p| !command_at(&cmd, p).has_subcommands())
+        {
+            let c = command_at(&cmd, path);
+            if c.get_positionals().next().is_some() {
+                continue;
+            }
+            let mut args = path.clone();
+            args.extend(["--".into(), "extra".into()]);
+            let err = error_of(&args).unwrap_or_else(|| panic!("{args:?} parsed"));
+            let want = format!(
+                "every word after `--` is a value, and `{}` takes no values, only options: 'extra' is one too many",
+                shown(path)
+            );
+            assert!(err.contains(&want), "{args:?}:\n{err}\nmust say\n{want}");
+        }
+        for (args, want) in [
+            (
+                &["bank", "serve", "--", "--workers", "2"][..],
+                "'--workers' is one too many; the option --workers goes before the `--`",
+            ),
+            (
+                &["bank", "unlock", "taro", "extra"],
+                "`tokenline bank unlock` takes one value, <LOGIN>: 'extra' is one too many",
+            ),
+            (
+                &["bank", "unlock", "taro", "--", "extra"],
+                "`tokenline bank unlock` takes one value, <LOGIN>: 'extra' is one too many",
+            ),
+            (
+                &["bank", "--", "unlock"],
+                "subcommand 'unlock' exists; to use it, remove the '--' before it",
+            ),
+            (
+                &["bank", "unlock", "--json=yes", "taro"],
+                "--json is a switch and takes no value: write --json alone",
+            ),
+        ] {
+            let err = error_of(args).unwrap();
+            assert!(err.contains(want), "{args:?}:\n{err}\nmust say\n{want}");
+            assert!(!err.contains("has no option"), "{args:?}: {err}");
         }
     }
 

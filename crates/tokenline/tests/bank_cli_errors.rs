@@ -122,3 +122,54 @@ fn an_option_the_command_lacks_is_answered_with_the_options_it_takes_not_a_guess
     assert!(!err.contains("--version"), "{err}");
     assert!(!err.contains("similar"), "{err}");
 }
+
+/// The forms an unknown-option answer named the wrong problem in (clap's guess "'unlock
+/// --json' exists", "has no option -1", an option after `--`, a value too many without a
+/// word of why): each is a usage error (exit 2) that names the real problem and what to do.
+#[test]
+fn a_misplaced_or_misread_argument_is_answered_with_the_real_problem_and_exit_2() {
+    for (args, want) in [
+        (
+            &["bank", "--reason", "x", "backoffice-revoke"][..],
+            "--reason is an option of `tokenline bank backoffice-revoke`: put it after \
+             `backoffice-revoke`",
+        ),
+        (
+            &["bank", "--reason", "unlock"],
+            "`tokenline bank unlock` has no option --reason (and an option goes after its \
+             command's name); it takes --db",
+        ),
+        (
+            &["bank", "serve", "--workers", "-1"],
+            "invalid value '-1' for '--workers <N>': the runtime threads are 1 to 256",
+        ),
+        (
+            &["bank", "serve", "--workers", "0"],
+            "invalid value '0' for '--workers <N>': the runtime threads are 1 to 256; leave \
+             the option out for the default, the CPUs less one and at least 1",
+        ),
+        (
+            &["bank", "unlock", "taro", "--db", "-x"],
+            "to give --db a value that starts with '-', write --db=-x",
+        ),
+        (
+            &["bank", "serve", "--", "--workers", "2"],
+            "every word after `--` is a value, and `tokenline bank serve` takes no values, \
+             only options: '--workers' is one too many; the option --workers goes before the `--`",
+        ),
+        (
+            &["bank", "unlock", "taro", "hanako"],
+            "`tokenline bank unlock` takes one value, <LOGIN>: 'hanako' is one too many",
+        ),
+    ] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_tokenline"))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}:\n{err}\nmust say\n{want}");
+        assert!(!err.contains("exists"), "{args:?}: a guess: {err}");
+    }
+}

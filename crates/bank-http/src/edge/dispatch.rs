@@ -197,7 +197,15 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
                 let key = key.ok_or(Error::Unauthenticated)?;
                 let client = a.identities.client(&a.bank, &key)?;
                 Ok(match presented {
-                    Some(s) => a.bank.operator_session(&client, &s, now).unwrap_or(client),
+                    // A session that is no (longer a) live one leaves the client as it is: the
+                    // route answers as without one (401 operator_session_required on the back
+                    // office's). A session row that cannot be read is not "no session": 500
+                    // for a damaged row, 503 for the database away (`routes::refusal`).
+                    Some(s) => match a.bank.operator_session(&client, &s, now) {
+                        Ok(operator) => operator,
+                        Err(e @ Error::Store(_)) => return Err(e),
+                        Err(_) => client,
+                    },
                     None => client,
                 })
             })

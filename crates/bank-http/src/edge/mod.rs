@@ -104,6 +104,26 @@ pub struct ServeConfig {
     pub imports: ImportLane,
 }
 
+/// The most runtime threads a server runs (`--workers`). The runtime does no blocking work
+/// (the database runs on the committer's threads and a blocking pool of 8), so threads past
+/// the CPUs only take turns on them; 256 is 4 for each CPU of a 64-CPU server. Each thread
+/// reserves a 2 MiB stack: 100,000 asked for 200 GB of address space and never started, and
+/// 5,000 aborted the process under a container's memory limit.
+pub const MAX_WORKERS: usize = 256;
+
+/// `workers` if a server can run that many runtime threads (1 ..= [`MAX_WORKERS`]), or why
+/// not: the range and the default ([`default_workers`]), to show after the option's name.
+pub fn check_workers(workers: usize) -> Result<usize, String> {
+    if (1..=MAX_WORKERS).contains(&workers) {
+        return Ok(workers);
+    }
+    Err(format!(
+        "the runtime threads are 1 to {MAX_WORKERS}; leave the option out for the default, \
+         the CPUs less one and at least 1 (here {})",
+        default_workers()
+    ))
+}
+
 /// The runtime threads a server runs by default: the CPUs less one, at least one. The group
 /// committer of validations and its log syncer run on threads of their own, each busy a good
 /// part of a core under load. On an idle 2-core machine (`http_bench`, 6 interleaved pairs)
@@ -226,6 +246,7 @@ where
     S: Store + Send + Sync + 'static,
     F: Fn() -> Result<Bank<S>, String>,
 {
+    check_workers(cfg.workers).map_err(|e| StartError(format!("workers: {e}")))?;
     let listener = std::net::TcpListener::bind(&cfg.listen)
         .map_err(|e| StartError(format!("cannot listen on {}: {e}", cfg.listen)))?;
     let addr = listener
@@ -276,7 +297,7 @@ where
         })
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cfg.workers.max(1))
+        .worker_threads(cfg.workers)
         .max_blocking_threads(8)
         .enable_all()
         .build()
@@ -347,6 +368,7 @@ fn tls_acceptor(t: &Tls) -> Result<tokio_rustls::TlsAcceptor, StartError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     /// The default leaves a CPU to the committer and its syncer, and never runs without a
     /// runtime thread (one CPU: one thread).
@@ -355,5 +377,26 @@ mod tests {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         assert_eq!(super::default_workers(), cpus.saturating_sub(1).max(1));
         assert!(super::default_workers() >= 1);
+    }
+
+    /// No runtime without a thread, none past the bound: the answer names the range and the
+    /// default instead of 0 meaning 1 or 100,000 never starting.
+    #[test]
+    fn workers_outside_one_to_the_bound_are_refused_with_the_range_and_the_default() {
+        for n in [1, 2, super::MAX_WORKERS] {
+            assert_eq!(super::check_workers(n), Ok(n));
+        }
+        let default = format!("(here {})", super::default_workers());
+        for n in [0, super::MAX_WORKERS + 1, 100_000] {
+            let e = super::check_workers(n).unwrap_err();
+            assert!(e.contains("1 to 256") && e.contains(&default), "{n}: {e}");
+        }
+        let mut cfg = super::ServeConfig::loopback("127.0.0.1:0");
+        cfg.workers = 0;
+        let bank = || -> Result<lifecycle::Bank<lifecycle_sqlite::SqliteStore>, String> {
+            Err("not reached".into())
+        };
+        let e = super::serve(cfg, bank, std::sync::Arc::new(chrono::Utc::now));
+        assert!(e.is_err_and(|e| e.0.contains("1 to 256")));
     }
 }

@@ -42,3 +42,69 @@ fn a_damaged_user_row_is_answered_500_stored_data_damaged_not_try_again() {
     assert_eq!((st, v["result"].as_str()), (200, Some("accepted")), "{v}");
     s.stop();
 }
+
+/// A back-office lookup with the operator session `session`: (status, body).
+fn lookup_with(addr: std::net::SocketAddr, key: &str, session: &str) -> (u16, serde_json::Value) {
+    call(
+        addr,
+        "GET",
+        "/v1/tokens/23456789",
+        Some(key),
+        &[("X-Operator-Session", session)],
+        None,
+    )
+}
+
+/// A server with an operator signed in (the back office's key, its session working), then
+/// `sql` run on its database file from outside.
+fn signed_in_then(sql: &str) -> (TestBank, bank_http::Running, String, String) {
+    let b = TestBank::new(|_| {});
+    b.tokens(&["10000001", "23456789"]);
+    b.operator("suzuki", "10000001");
+    let s = b.serve(bank_http::ServeConfig::loopback("127.0.0.1:0"));
+    let bo = b.key(Scope::Backoffice).to_owned();
+    let session = b.open_session(s.addr(), &bo);
+    assert_eq!(lookup_with(s.addr(), &bo, &session).0, 200);
+    rusqlite::Connection::open(&b.db)
+        .unwrap()
+        .execute(sql, [])
+        .unwrap();
+    (b, s, bo, session)
+}
+
+/// An operator session whose row was changed outside tokenline (`last_seen` overwritten with
+/// text) is not "no session, sign in again" (401, which a retry after signing in meets again):
+/// 500 `stored_data_damaged`. An unknown session is still 401.
+#[test]
+fn a_damaged_operator_session_row_is_answered_500_stored_data_damaged_not_401() {
+    let (_bank, s, bo, session) = signed_in_then("UPDATE operator_sessions SET last_seen = 'x'");
+    let (st, v) = lookup_with(s.addr(), &bo, &session);
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (500, Some("stored_data_damaged")),
+        "{v}"
+    );
+    let (st, v) = lookup_with(s.addr(), &bo, "no-such-session");
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (401, Some("operator_session_required")),
+        "{v}"
+    );
+    s.stop();
+}
+
+/// An operator session the database cannot read (its table gone from under the server, as a
+/// failed storage would answer) is the database's failure: 503 `database_unavailable`, as
+/// every other route answers it, not 401 "sign in again".
+#[test]
+fn an_operator_session_the_database_cannot_read_is_answered_503_not_401() {
+    let (_bank, s, bo, session) =
+        signed_in_then("ALTER TABLE operator_sessions RENAME TO operator_sessions_away");
+    let (st, v) = lookup_with(s.addr(), &bo, &session);
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (503, Some("database_unavailable")),
+        "{v}"
+    );
+    s.stop();
+}

@@ -59,8 +59,8 @@ pub struct Cmd {
     /// Threads of the async runtime (connections, TLS, HTTP). Default: the CPUs less one, at
     /// least one (the validations' group committer and its log syncer run on threads of their
     /// own beside them; on an idle 2-core machine one runtime thread served as many
-    /// validations per second as two or more, with less CPU each).
-    #[arg(long)]
+    /// validations per second as two or more, with less CPU each). 1 to 256.
+    #[arg(long, value_name = "N", value_parser = workers)]
     workers: Option<usize>,
     /// The key that opens seed files posted to /v1/imports (the bank's private key or a
     /// pre-shared key); without it the route answers 501.
@@ -92,6 +92,12 @@ pub struct Cmd {
     /// those lines outside the database to check with `bank audit verify --expect-head`.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     audit_head_every: u64,
+}
+
+/// `--workers N`: a whole number in `bank_http::check_workers`'s range; anything else (`3x`,
+/// `-1`) is answered with that range too (clap's error names the option and the value).
+fn workers(s: &str) -> Result<usize, String> {
+    bank_http::check_workers(s.parse().unwrap_or(0))
 }
 
 impl Cmd {
