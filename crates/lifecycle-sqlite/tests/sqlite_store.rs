@@ -512,6 +512,7 @@ fn two_nodes_with_the_master_key_take_each_others_customer_sessions() {
     .unwrap();
     let token = node(&key)
         .open_customer_session(&client, &user, lifecycle::SessionStage::SignedIn, t)
+        .unwrap()
         .unwrap();
     let other = node(&MasterKey::load(&db.key_path).unwrap());
     assert_eq!(other.customer_session(&client, &token, t).unwrap(), user);

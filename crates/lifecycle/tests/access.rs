@@ -150,6 +150,7 @@ fn a_customer_session_names_its_signed_in_user_for_its_client_only_and_not_for_l
     let s = w
         .bank
         .open_customer_session(&c, &uref("jiro"), SessionStage::SignedIn, t)
+        .unwrap()
         .unwrap();
     assert_eq!(w.bank.customer_session(&c, &s, t).unwrap(), uref("jiro"));
     let nine = t + Duration::minutes(9);
@@ -157,6 +158,7 @@ fn a_customer_session_names_its_signed_in_user_for_its_client_only_and_not_for_l
     assert!(
         w.bank
             .open_customer_session(&root(), &uref("jiro"), SessionStage::SignedIn, t)
+            .unwrap()
             .is_none(),
         "the CLI and the pages keep no API session"
     );
@@ -195,6 +197,7 @@ fn a_customer_session_names_its_signed_in_user_for_its_client_only_and_not_for_l
     let elsewhere = world("000").bank.with_session_key(SessionKey::new([1; 32]));
     let foreign = elsewhere
         .open_customer_session(&c, &uref("jiro"), SessionStage::SignedIn, t)
+        .unwrap()
         .unwrap();
     assert!(w.bank.customer_session(&c, &foreign, t).is_err());
     // Locked by wrong codes: the live session dies with the lockout.

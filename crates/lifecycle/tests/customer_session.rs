@@ -41,6 +41,7 @@ fn a_customer_session_ends_when_the_users_login_password_changes() {
     let s = w
         .bank
         .open_customer_session(&c, &uref("jiro"), SessionStage::SignedIn, t)
+        .unwrap()
         .unwrap();
     assert_eq!(w.bank.customer_session(&c, &s, t).unwrap(), uref("jiro"));
     set("second-login-pass");
@@ -81,6 +82,7 @@ fn a_customer_session_ends_when_the_user_is_removed_and_created_again() {
     let s = w
         .bank
         .open_customer_session(&c, &uref("rokuro"), SessionStage::SignedIn, t)
+        .unwrap()
         .unwrap();
     assert_eq!(w.bank.customer_session(&c, &s, t).unwrap(), uref("rokuro"));
     w.bank.remove_user(&root(), &uref("rokuro"), t).unwrap();
@@ -109,14 +111,19 @@ fn a_code_alone_signs_no_one_in_without_the_users_first_factor() {
     let w = world("000");
     let t = jst("2025-03-04 10:00");
     let c = login_client();
-    assert_eq!(w.bank.signed_in_session(&c, None, &uref("jiro"), t), None);
+    assert_eq!(
+        w.bank.signed_in_session(&c, None, &uref("jiro"), t),
+        Ok(None)
+    );
     let first = w
         .bank
         .open_customer_session(&c, &uref("jiro"), SessionStage::FirstFactor, t)
+        .unwrap()
         .unwrap();
     let signed = w
         .bank
         .signed_in_session(&c, Some(&first), &uref("jiro"), t)
+        .unwrap()
         .unwrap();
     assert_eq!(
         w.bank.customer_session(&c, &signed, t).unwrap(),
@@ -124,14 +131,14 @@ fn a_code_alone_signs_no_one_in_without_the_users_first_factor() {
     );
     assert_eq!(
         w.bank.signed_in_session(&c, Some(&first), &uref("taro"), t),
-        None,
+        Ok(None),
         "jiro's first factor signs taro in"
     );
     assert_eq!(last_detail(&w, t), "the session is another user's");
     assert_eq!(
         w.bank
             .signed_in_session(&c, Some("tlcs2.forged.x"), &uref("jiro"), t),
-        None
+        Ok(None)
     );
     // A front end that checks the first factor itself is trusted with it.
     let mut p = policy("000");
@@ -140,6 +147,7 @@ fn a_code_alone_signs_no_one_in_without_the_users_first_factor() {
     assert!(trusting
         .bank
         .signed_in_session(&c, None, &uref("jiro"), t)
+        .unwrap()
         .is_some());
 }
 
@@ -154,6 +162,7 @@ fn only_a_user_at_registration_skips_and_never_past_the_code() {
         let first = w
             .bank
             .open_customer_session(&c, &uref(login), SessionStage::FirstFactor, t)
+            .unwrap()
             .unwrap();
         let got = w.bank.skip_in_session(&c, &first, &uref(login), t);
         if at_registration {
@@ -186,6 +195,7 @@ fn a_step_inside_a_session_keeps_the_logins_lifetime() {
     let first = w
         .bank
         .open_customer_session(&c, &uref("shiro"), SessionStage::FirstFactor, t)
+        .unwrap()
         .unwrap();
     let nine = t + chrono::Duration::minutes(life - 1);
     let signed = w
@@ -224,10 +234,12 @@ fn a_session_issued_before_a_lock_stays_dead_after_the_back_office_unlock() {
     let old = w
         .bank
         .open_customer_session(&c, &uref("jiro"), SessionStage::SignedIn, t)
+        .unwrap()
         .unwrap();
     let first_factor = w
         .bank
         .open_customer_session(&c, &uref("jiro"), SessionStage::FirstFactor, t)
+        .unwrap()
         .unwrap();
     // Locked by wrong codes (typed elsewhere) a minute later.
     let t1 = t + chrono::Duration::minutes(1);
@@ -261,7 +273,7 @@ fn a_session_issued_before_a_lock_stays_dead_after_the_back_office_unlock() {
     assert_eq!(
         w.bank
             .signed_in_session(&c, Some(&first_factor), &uref("jiro"), t2),
-        None,
+        Ok(None),
         "the first factor given before the lock signs the user in after the unlock"
     );
     // A new login after the unlock works.
@@ -269,6 +281,86 @@ fn a_session_issued_before_a_lock_stays_dead_after_the_back_office_unlock() {
     let new = w
         .bank
         .open_customer_session(&c, &uref("jiro"), SessionStage::SignedIn, t3)
+        .unwrap()
         .unwrap();
     assert_eq!(w.bank.customer_session(&c, &new, t3).unwrap(), uref("jiro"));
+}
+
+/// The bank's store whose reads fail (the database away) while `failing` is set; its
+/// transactions go through. Beneath the seam the session use cases read through.
+struct ReadsFail<'a> {
+    inner: &'a lifecycle::memory::MemoryStore,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl Store for ReadsFail<'_> {
+    fn transaction<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    {
+        self.inner.transaction(f)
+    }
+
+    fn read<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Backend("the test's database is away".into()));
+        }
+        self.inner.read(f)
+    }
+
+    fn audit_key(&self) -> &lifecycle::audit::AuditKey {
+        self.inner.audit_key()
+    }
+
+    fn defer_sync(&self) -> Result<Option<Box<dyn DiskSync>>, StoreError> {
+        self.inner.defer_sync()
+    }
+}
+
+/// Issue #10 review: a store failure while a session is made (the user's row read for its
+/// binding) was answered as no session, so `POST /v1/validate` said `accepted` without one
+/// and a front end took it for a sign-in without both factors; the failure is now the
+/// answer (503 through the API), and "no session" stays for what it means.
+#[test]
+fn a_store_failure_while_a_session_is_made_is_answered_as_a_failure_not_as_no_session() {
+    let w = world("000");
+    let t = jst("2025-03-04 10:00");
+    let c = login_client();
+    let store = ReadsFail {
+        inner: w.bank.store(),
+        failing: false.into(),
+    };
+    let bank = Bank::new(store, policy("000"));
+    let first = bank
+        .open_customer_session(&c, &uref("jiro"), SessionStage::FirstFactor, t)
+        .unwrap()
+        .unwrap();
+    let failing = |on: bool| {
+        bank.store()
+            .failing
+            .store(on, std::sync::atomic::Ordering::SeqCst)
+    };
+    let away = |r: Result<Option<String>, Error>| {
+        assert!(
+            matches!(&r, Err(Error::Store(StoreError::Backend(m))) if m.contains("away")),
+            "{r:?}"
+        )
+    };
+    failing(true);
+    away(bank.open_customer_session(&c, &uref("jiro"), SessionStage::SignedIn, t));
+    away(bank.signed_in_session(&c, Some(&first), &uref("jiro"), t));
+    // What "no session" means stays so: no first factor shown, another's session.
+    failing(false);
+    assert_eq!(bank.signed_in_session(&c, None, &uref("jiro"), t), Ok(None));
+    assert_eq!(
+        bank.signed_in_session(&c, Some(&first), &uref("taro"), t),
+        Ok(None)
+    );
+    assert!(matches!(
+        bank.signed_in_session(&c, Some(&first), &uref("jiro"), t),
+        Ok(Some(_))
+    ));
 }

@@ -165,6 +165,7 @@ fn a_login_client_registers_inside_the_users_first_factor_session() {
     let session = w
         .bank
         .open_customer_session(&client, &uref("jiro"), SessionStage::FirstFactor, t1)
+        .unwrap()
         .unwrap();
     let right = code("11111111", t1);
     let err = w
@@ -204,6 +205,7 @@ fn a_login_client_registers_inside_the_users_first_factor_session() {
     let fresh = w
         .bank
         .open_customer_session(&client, &uref("jiro"), SessionStage::FirstFactor, t3)
+        .unwrap()
         .unwrap();
     let done = w
         .bank

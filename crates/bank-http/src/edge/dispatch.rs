@@ -274,20 +274,11 @@ async fn dispatch_reply<S: Store + Send + Sync + 'static>(
         // The signed-in session reads the store (the user's row): on a blocking thread, and
         // only when there is one to give.
         if proved.is_none() && !app.bank.vouches_for_first_factor(&caller) {
-            return Reply::ok(routes::validate_answer(
-                &app.bank, &caller, None, &user, &outcome, now,
-            ));
+            return routes::validate_answer(&app.bank, &caller, None, &user, &outcome, now);
         }
         let a = app.clone();
         return tokio::task::spawn_blocking(move || {
-            Reply::ok(routes::validate_answer(
-                &a.bank,
-                &caller,
-                proved.as_ref(),
-                &user,
-                &outcome,
-                now,
-            ))
+            routes::validate_answer(&a.bank, &caller, proved.as_ref(), &user, &outcome, now)
         })
         .await
         .unwrap_or_else(|_| Reply::error(500, "internal", "the request could not be handled"));

@@ -9,7 +9,7 @@ use lifecycle::{
     Bank, Caller, InSession, LoginOutcome, LoginPassword, NextStep, ProvedFirstFactor,
     SessionStage, Store, UserRef,
 };
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// The reply of this family's route `(method, segs)`, or `None` when the route is another
 /// family's.
@@ -73,7 +73,7 @@ pub(super) fn route<S: Store>(c: &Ctx<'_, S>, segs: &[&str]) -> Result<Option<Re
                 .transpose()
                 .map_err(|e| super::reply::refusal(&e))?;
             done(bank.validate(who, &user, &b.code, now), |o| {
-                Reply::ok(validate_answer(bank, who, proved.as_ref(), &user, &o, now))
+                validate_answer(bank, who, proved.as_ref(), &user, &o, now)
             })
         }
         ("POST", ["v1", "login"]) => {
@@ -91,8 +91,10 @@ pub(super) fn route<S: Store>(c: &Ctx<'_, S>, segs: &[&str]) -> Result<Option<Re
                         NextStep::Code | NextStep::Registration { .. } => SessionStage::FirstFactor,
                     };
                     let user = UserRef::new(f.customer.clone(), f.login.clone());
-                    if let Some(s) = bank.open_customer_session(who, &user, stage, now) {
-                        body["session"] = json!(s);
+                    match bank.open_customer_session(who, &user, stage, now) {
+                        Ok(Some(s)) => body["session"] = json!(s),
+                        Ok(None) => {}
+                        Err(e) => return super::reply::refusal(&e),
                     }
                     body["customer"] = json!(f.customer);
                     body["login"] = json!(f.login);
@@ -114,6 +116,11 @@ pub(super) fn route<S: Store>(c: &Ctx<'_, S>, segs: &[&str]) -> Result<Option<Re
 /// the request's `X-Customer-Session` (the session `POST /v1/login` answered, checked before
 /// the code: [`lifecycle::Bank::first_factor_of`]), or the policy trusts the client's own
 /// first factor ([`lifecycle::Bank::signed_in_session`]).
+///
+/// A store failure while the session is made (the user's row read again) is answered as
+/// such (503, or 500 for a damaged row), not as `accepted` without a session, which a front
+/// end would take for a sign-in without both factors proved. The code is spent either way:
+/// the user signs in with the next one.
 pub fn validate_answer<S: Store>(
     bank: &Bank<S>,
     caller: &Caller,
@@ -121,7 +128,7 @@ pub fn validate_answer<S: Store>(
     user: &UserRef,
     outcome: &LoginOutcome,
     now: DateTime<Utc>,
-) -> Value {
+) -> Reply {
     let mut body = json!(outcome);
     if matches!(
         outcome,
@@ -131,9 +138,11 @@ pub fn validate_answer<S: Store>(
             Some(proved) => bank.signed_in_after(caller, proved),
             None => bank.signed_in_session(caller, None, user, now),
         };
-        if let Some(s) = session {
-            body["session"] = json!(s);
+        match session {
+            Ok(Some(s)) => body["session"] = json!(s),
+            Ok(None) => {}
+            Err(e) => return super::reply::refusal(&e),
         }
     }
-    body
+    Reply::ok(body)
 }

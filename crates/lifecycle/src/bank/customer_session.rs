@@ -203,13 +203,18 @@ impl<S: Store> Bank<S> {
     /// The session token of stage `stage` for `user`, whose login the domain has just accepted
     /// for `caller` (see the module doc for which stage each step gives): `None` for a caller
     /// that is not an API client (the CLI, the pages keep their own) or a user gone since.
+    ///
+    /// # Errors
+    /// A store failure reading the user's row (the database away, the row damaged), or no
+    /// session key (the OS random generator failed): not "no session", which a front end
+    /// would take for a sign-in that did not prove both factors.
     pub fn open_customer_session(
         &self,
         caller: &Caller,
         user: &UserRef,
         stage: SessionStage,
         now: DateTime<Utc>,
-    ) -> Option<String> {
+    ) -> Result<Option<String>, Error> {
         self.session_from(caller, user, stage, now)
     }
 
@@ -222,15 +227,14 @@ impl<S: Store> Bank<S> {
         user: &UserRef,
         stage: SessionStage,
         issued: DateTime<Utc>,
-    ) -> Option<String> {
+    ) -> Result<Option<String>, Error> {
         let Caller::Client { name, .. } = caller else {
-            return None;
+            return Ok(None);
         };
-        let key = self.session_key().ok()?;
-        let row = self
-            .store
-            .read(|tx| tx.user(&user.customer, &user.login))
-            .ok()??;
+        let key = self.session_key()?;
+        let Some(row) = self.store.read(|tx| tx.user(&user.customer, &user.login))? else {
+            return Ok(None);
+        };
         let claims = Claims {
             client: name.to_string(),
             user: user.clone(),
@@ -238,7 +242,7 @@ impl<S: Store> Bank<S> {
             stage,
             binding: key.binding(row.login_password.as_ref()),
         };
-        Some(seal(key, &claims))
+        Ok(Some(seal(key, &claims)))
     }
 
     /// The signed-in session for `user`, whose one-time password the domain has just accepted
@@ -248,21 +252,30 @@ impl<S: Store> Bank<S> {
     /// (the one `POST /v1/login` answered). Otherwise `None`: a code alone signs no one in
     /// (issue #10: a client guessing codes for a named user got the user's session). A
     /// presented session that is not valid, or is another user's, is audited as refused.
+    ///
+    /// # Errors
+    /// As [`Bank::open_customer_session`]: a store failure is not "no session".
     pub fn signed_in_session(
         &self,
         caller: &Caller,
         first_factor: Option<&str>,
         user: &UserRef,
         now: DateTime<Utc>,
-    ) -> Option<String> {
+    ) -> Result<Option<String>, Error> {
         let proved = if self.vouches_for_first_factor(caller) {
             ProvedFirstFactor {
                 user: user.clone(),
                 issued: now,
             }
         } else {
-            self.first_factor_of(caller, first_factor?, user, now)
-                .ok()?
+            let Some(token) = first_factor else {
+                return Ok(None);
+            };
+            match self.first_factor_of(caller, token, user, now) {
+                Ok(proved) => proved,
+                Err(Error::CustomerSessionRequired) => return Ok(None),
+                Err(e) => return Err(e),
+            }
         };
         self.signed_in_after(caller, &proved)
     }
@@ -271,7 +284,14 @@ impl<S: Store> Bank<S> {
     /// domain has accepted their one-time password: counted from the login, as
     /// [`Bank::signed_in_session`] counts it. `None` for a caller that is not an API client
     /// or a user gone meanwhile.
-    pub fn signed_in_after(&self, caller: &Caller, proved: &ProvedFirstFactor) -> Option<String> {
+    ///
+    /// # Errors
+    /// As [`Bank::open_customer_session`].
+    pub fn signed_in_after(
+        &self,
+        caller: &Caller,
+        proved: &ProvedFirstFactor,
+    ) -> Result<Option<String>, Error> {
         self.session_from(caller, &proved.user, SessionStage::SignedIn, proved.issued)
     }
 

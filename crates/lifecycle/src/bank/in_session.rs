@@ -96,7 +96,7 @@ impl<S: Store> Bank<S> {
         self.authorize(caller, Action::Register, "register", now)?;
         let login = self.session_is(caller, token, user, now)?;
         let answer = self.register_vouched(caller, user, serial, code, now)?;
-        let session = self.session_from(caller, user, SessionStage::SignedIn, login);
+        let session = self.session_from(caller, user, SessionStage::SignedIn, login)?;
         Ok(InSession { answer, session })
     }
 
@@ -116,7 +116,7 @@ impl<S: Store> Bank<S> {
         self.authorize(caller, Action::Skip, "skip_registration", now)?;
         let login = self.session_is(caller, token, user, now)?;
         let answer = self.skip_vouched(caller, user, true, now)?;
-        let session = self.session_from(caller, user, SessionStage::SignedIn, login);
+        let session = self.session_from(caller, user, SessionStage::SignedIn, login)?;
         Ok(InSession { answer, session })
     }
 }
