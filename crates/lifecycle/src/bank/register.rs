@@ -209,7 +209,7 @@ impl<S: Store> Bank<S> {
             return Err(StoreError::Corrupt(format!("user {login} has no customer")));
         };
         if customer.mode == UsageMode::Shared {
-            let others = tx.users_of_customer(&customer.id)?;
+            let others = tx.users_of_customer(&customer.id)?.whole()?;
             if let Some(other) = others
                 .iter()
                 .filter_map(|u| u.serial.as_ref())

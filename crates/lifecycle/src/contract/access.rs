@@ -37,10 +37,17 @@ pub fn clients_round_trip<S: Store>(s: &S) {
     r.revoked_at = Some(at(1_700_000_100, 0));
     s.transaction(|tx| tx.update_client(&r)).unwrap();
     assert_eq!(
-        s.transaction(|tx| tx.clients()).unwrap(),
-        vec![r],
+        s.transaction(|tx| tx.clients()?.whole()).unwrap(),
+        vec![r.clone()],
         "revocation must persist"
     );
+    assert_eq!(
+        s.transaction(|tx| tx.client(&r.name)).unwrap(),
+        Some(r),
+        "a client reads by its name"
+    );
+    let ghost = crate::ids::ClientName::parse("ghost").unwrap();
+    assert_eq!(s.transaction(|tx| tx.client(&ghost)).unwrap(), None);
 }
 
 /// Operators and their sessions; a staff token's status round-trips.
@@ -108,7 +115,10 @@ pub fn operators_and_sessions_round_trip<S: Store>(s: &S) {
         Some(sess.clone())
     );
     // Every operator, by name, and one operator's sessions (`bank operator list|remove`).
-    assert_eq!(s.transaction(|tx| tx.operators()).unwrap(), vec![o.clone()]);
+    assert_eq!(
+        s.transaction(|tx| tx.operators()?.whole()).unwrap(),
+        vec![o.clone()]
+    );
     assert_eq!(
         s.transaction(|tx| tx.sessions_of(&name)).unwrap(),
         vec![sess]

@@ -16,7 +16,7 @@ use crate::auth::Scope;
 use crate::ids::{ClientName, OperatorId};
 use crate::model::{Customer, UsageMode, User, UserClass};
 use crate::secret::SecretHash;
-use crate::store::columns::REPAIR;
+use crate::store::columns::repair_of;
 use crate::store::{Store, StoreError, Tx};
 
 use super::{cid, lid, sample_token, sn};
@@ -161,7 +161,7 @@ pub fn damages() -> Vec<Damage> {
         },
         Damage {
             sql: "UPDATE users SET login = 'ta''ro'",
-            read: |tx| tx.users_of_customer(&cid("C001")).map(drop),
+            read: |tx| tx.users_of_customer(&cid("C001"))?.whole().map(drop),
             table: "users",
             row: "customer = 'C001' AND login = 'ta''ro'",
             column: "login",
@@ -192,7 +192,7 @@ pub fn damages() -> Vec<Damage> {
         },
         Damage {
             sql: "UPDATE api_clients SET created_at = 'yesterday'",
-            read: |tx| tx.clients().map(drop),
+            read: |tx| tx.clients()?.whole().map(drop),
             table: "api_clients",
             row: "name = 'ib-frontend'",
             column: "created_at",
@@ -213,7 +213,7 @@ pub fn damages() -> Vec<Damage> {
         },
         Damage {
             sql: "UPDATE operators SET created_at = 'then'",
-            read: |tx| tx.operators().map(drop),
+            read: |tx| tx.operators()?.whole().map(drop),
             table: "operators",
             row: "name = 'suzuki'",
             column: "created_at",
@@ -249,14 +249,14 @@ pub fn damages() -> Vec<Damage> {
         },
         Damage {
             sql: "UPDATE audit SET at = 'then'",
-            read: |tx| tx.audit(&AuditQuery::default()).map(drop),
+            read: |tx| tx.audit(&AuditQuery::default())?.whole().map(drop),
             table: "audit",
             row: "id = 1",
             column: "at",
         },
         Damage {
             sql: "UPDATE audit SET actor_kind = 'robot'",
-            read: |tx| tx.audit(&AuditQuery::default()).map(drop),
+            read: |tx| tx.audit(&AuditQuery::default())?.whole().map(drop),
             table: "audit",
             row: "id = 1",
             column: "actor_kind",
@@ -301,7 +301,7 @@ pub fn assert_damage_named(read: Result<(), StoreError>, d: &Damage) -> String {
         d.sql
     );
     assert!(
-        m.ends_with(REPAIR),
+        m.ends_with(repair_of(d.table)),
         "after `{}`: {m}\nmust end with what to do",
         d.sql
     );
