@@ -204,10 +204,9 @@ impl<S: Store> Bank<S> {
                 }
             };
             let Some(mut token) = token else {
-                return Err(StoreError::Corrupt(format!(
-                    "operator {name}'s token {} is missing",
-                    op.serial
-                )));
+                return Err(crate::store::columns::operator_token_missing(
+                    name, &op.serial,
+                ));
             };
             // Their dual-control requests lapse with them (dual_control.rs).
             let lapsing = self

@@ -1,7 +1,8 @@
 //! One damaged row must not block an operator's command that does not need it: a revocation
 //! reads only its target's row, a listing lists every whole row and names each damaged one
 //! ([`crate::store::Listing`]), and `bank audit verify` reports a damaged entry as a broken
-//! link. What the SQL stores' tests share, each backend damaging rows with its own driver
+//! link; a link between rows broken outside tokenline is named as a damaged row is. What the
+//! SQL stores' tests share, each backend damaging rows with its own driver
 //! through a [`DamageBench`]; [`run_all`] runs every check.
 
 use crate::access::{ApiClient, Operator, Role};
@@ -265,6 +266,33 @@ pub fn verifying_the_audit_log_reports_a_damaged_entry_as_a_broken_link<B: Damag
     assert_eq!((link.id, link.kind), (1, BreakKind::Unreadable), "{link}");
 }
 
+/// A login whose user names a token that is not there (a broken link between rows) is
+/// refused naming the user's row, its `serial` column, the missing token and what to do.
+pub fn a_login_whose_registered_token_is_missing_names_the_users_row_and_column<B: DamageBench>(
+    b: &B,
+) {
+    let s = b.damaged(
+        &|s| one_row_of_each_kind(s),
+        &["UPDATE users SET serial = '59999999' WHERE login = 'taro'"],
+    );
+    let taro = crate::ids::UserRef {
+        customer: cid("C001"),
+        login: lid("taro"),
+    };
+    let e = Bank::new(&s, Policy::default())
+        .validate(&root(), &taro, "123456", now())
+        .unwrap_err();
+    let crate::error::Error::Store(e) = e else {
+        panic!("expected a damaged-row error, got {e:?}")
+    };
+    assert_names(&e, "users", super::damaged::TARO, "serial");
+    assert!(
+        e.to_string()
+            .contains("it names token 59999999, which is missing from table tokens"),
+        "{e}"
+    );
+}
+
 /// Every check here, each on its own fresh bank.
 pub fn run_all<B: DamageBench>(b: &B) {
     revoking_one_client_works_while_another_clients_row_is_damaged(b);
@@ -274,4 +302,5 @@ pub fn run_all<B: DamageBench>(b: &B) {
     a_users_damaged_token_row_is_named_and_the_other_users_list(b);
     listing_the_audit_log_lists_every_whole_entry_and_names_the_damaged_one(b);
     verifying_the_audit_log_reports_a_damaged_entry_as_a_broken_link(b);
+    a_login_whose_registered_token_is_missing_names_the_users_row_and_column(b);
 }
