@@ -85,3 +85,10 @@ fn a_login_whose_registered_token_is_missing_names_the_users_row_and_column() {
         &Sqlite::default(),
     );
 }
+
+#[test]
+fn a_login_password_hash_that_is_not_a_phc_string_is_damage_not_a_failure() {
+    damaged_lists::a_login_password_hash_that_is_not_a_phc_string_is_damage_not_a_failure(
+        &Sqlite::default(),
+    );
+}

@@ -75,7 +75,9 @@ pub fn operators_and_sessions_round_trip<S: Store>(s: &S) {
     let mut o = Operator {
         name: name.clone(),
         role: Role::Supervisor,
-        password: SecretHash::from_phc("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into()),
+        password: SecretHash::from_phc(
+            "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+        ),
         serial: sn("55555555"),
         failures: 0,
         locked_until: None,

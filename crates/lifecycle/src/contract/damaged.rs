@@ -28,7 +28,8 @@ const LOGIN_PASSWORD: &str = "$argon2id$v=19$m=8,t=1,p=1$bG9naW5zYWx0$TE9HSU4tUE
 /// Customer C001's secret hash.
 const CUSTOMER_SECRET: &str = "$argon2id$v=19$m=8,t=1,p=1$Y3VzdHNhbHQ$Q1VTVE9NRVItU0VDUkVU";
 /// Operator suzuki's password hash.
-const OPERATOR_PASSWORD: &str = "$argon2id$v=19$m=8,t=1,p=1$b3BzYWx0$T1BFUkFUT1ItUEFTU1dPUkQ";
+const OPERATOR_PASSWORD: &str =
+    "$argon2id$v=19$m=8,t=1,p=1$b3BlcmF0b3JzYWx0$T1BFUkFUT1ItUEFTU1dPUkQ";
 /// API client ib-frontend's key hash.
 pub const KEY_HASH: &str = "feedc0defeedc0defeedc0defeedc0defeedc0defeedc0defeedc0defeedc0de";
 /// Operator suzuki's session's token hash (its primary key).
@@ -167,6 +168,41 @@ pub fn damages() -> Vec<Damage> {
             column: "login",
         },
         Damage {
+            sql: "UPDATE users SET login_password_hash = 'hunter2-plain'",
+            read: |tx| tx.user(&cid("C001"), &lid("taro")).map(drop),
+            table: "users",
+            row: TARO,
+            column: "login_password_hash",
+        },
+        Damage {
+            sql: "UPDATE users SET secret_hash = 'hunter2-plain'",
+            read: |tx| tx.users_by_login(&lid("taro")).map(drop),
+            table: "users",
+            row: TARO,
+            column: "secret_hash",
+        },
+        Damage {
+            sql: "UPDATE customers SET secret_hash = 'hunter2-plain'",
+            read: |tx| tx.customer(&cid("C001")).map(drop),
+            table: "customers",
+            row: "id = 'C001'",
+            column: "secret_hash",
+        },
+        Damage {
+            sql: "UPDATE operators SET password_hash = 'hunter2-plain'",
+            read: |tx| tx.operator(&suzuki()).map(drop),
+            table: "operators",
+            row: "name = 'suzuki'",
+            column: "password_hash",
+        },
+        Damage {
+            sql: "UPDATE api_clients SET key_hash = 'hunter2-plain'",
+            read: |tx| tx.client(&ib_frontend()).map(drop),
+            table: "api_clients",
+            row: "name = 'ib-frontend'",
+            column: "key_hash",
+        },
+        Damage {
             sql: "UPDATE tokens SET expiry = 'soon' WHERE serial = '12345678'",
             read: |tx| tx.token(&sn("12345678")).map(drop),
             table: "tokens",
@@ -276,6 +312,7 @@ fn secrets() -> Vec<String> {
         KEY_HASH.into(),
         SESSION_HASH.into(),
         "argon2".into(),
+        "hunter2".into(),
         hex,
         format!("{seed:?}"),
     ]

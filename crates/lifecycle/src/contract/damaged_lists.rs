@@ -117,7 +117,7 @@ pub fn listing_operators_lists_every_whole_row_and_names_the_damaged_one<B: Dama
                 name: OperatorId::parse("tanaka").unwrap(),
                 role: Role::Operator,
                 password: SecretHash::from_phc(
-                    "$argon2id$v=19$m=8,t=1,p=1$dGFuYWth$dGFuYWthdGFuYWth".into(),
+                    "$argon2id$v=19$m=8,t=1,p=1$b3BlcmF0b3JzYWx0$VEFOQUtBLVBBU1NXT1JE".into(),
                 ),
                 serial: sn("11112222"),
                 failures: 0,
@@ -136,7 +136,7 @@ pub fn listing_operators_lists_every_whole_row_and_names_the_damaged_one<B: Dama
         .unwrap()
         .split();
     let names: Vec<_> = whole.iter().map(|o| o.name.to_string()).collect();
-    assert_eq!(names, ["tanaka"]);
+    assert_eq!(names, ["tanaka"], "{damaged:?}");
     assert_eq!(damaged.len(), 1);
     assert_names(&damaged[0], "operators", "name = 'suzuki'", "created_at");
 }
@@ -293,6 +293,31 @@ pub fn a_login_whose_registered_token_is_missing_names_the_users_row_and_column<
     );
 }
 
+/// A login password hash that is not a PHC string is damage (the users row and column
+/// named, never the text), not a wrong password counted as a failure.
+pub fn a_login_password_hash_that_is_not_a_phc_string_is_damage_not_a_failure<B: DamageBench>(
+    b: &B,
+) {
+    let s = b.damaged(
+        &|s| one_row_of_each_kind(s),
+        &["UPDATE users SET login_password_hash = 'hunter2' WHERE login = 'taro'"],
+    );
+    let e = Bank::new(&s, Policy::default())
+        .login(
+            &root(),
+            &cid("C001"),
+            &lid("taro"),
+            &crate::secret::LoginPassword::new("hunter2"),
+            now(),
+        )
+        .unwrap_err();
+    let crate::error::Error::Store(e) = e else {
+        panic!("expected a damaged-row error, got {e:?}")
+    };
+    assert_names(&e, "users", super::damaged::TARO, "login_password_hash");
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+}
+
 /// Every check here, each on its own fresh bank.
 pub fn run_all<B: DamageBench>(b: &B) {
     revoking_one_client_works_while_another_clients_row_is_damaged(b);
@@ -303,4 +328,5 @@ pub fn run_all<B: DamageBench>(b: &B) {
     listing_the_audit_log_lists_every_whole_entry_and_names_the_damaged_one(b);
     verifying_the_audit_log_reports_a_damaged_entry_as_a_broken_link(b);
     a_login_whose_registered_token_is_missing_names_the_users_row_and_column(b);
+    a_login_password_hash_that_is_not_a_phc_string_is_damage_not_a_failure(b);
 }

@@ -418,6 +418,26 @@ impl<'r, R: StoredRow + ?Sized> Reading<'r, R> {
         })
     }
 
+    /// A password hash ([`SecretHash::stored`]); the error never shows the column's text.
+    ///
+    /// # Errors
+    /// As [`Reading::column`].
+    pub fn phc(&self, i: usize) -> Result<SecretHash, StoreError> {
+        self.column(i, |r, c| phc_of(expect("text", r.text(c))?))
+    }
+
+    /// A password hash that may be NULL.
+    ///
+    /// # Errors
+    /// As [`Reading::column`].
+    pub fn opt_phc(&self, i: usize) -> Result<Option<SecretHash>, StoreError> {
+        self.column(i, |r, c| {
+            expect("text or NULL", r.opt_text(c))?
+                .map(phc_of)
+                .transpose()
+        })
+    }
+
     /// A JSON column holding `what`.
     ///
     /// # Errors
@@ -450,6 +470,11 @@ fn cause(e: StoreError) -> String {
         StoreError::Corrupt(m) | StoreError::Backend(m) => m,
         other => other.to_string(),
     }
+}
+
+/// A stored password hash ([`SecretHash::stored`]), the error without the text.
+fn phc_of(s: String) -> Result<SecretHash, StoreError> {
+    SecretHash::stored(s).map_err(|e| StoreError::Corrupt(e.into()))
 }
 
 /// A stored time, the error showing the text (a time is no secret).
