@@ -207,10 +207,14 @@ impl MailTx for PgMailTx<'_> {
         from: Option<NaiveDate>,
         through: NaiveDate,
     ) -> Result<Vec<(User, TokenInfo)>, StoreError> {
+        // Also the tokens whose expiry is not date-shaped text, which the comparison would
+        // leave out without a word: their decoding names them (as on SQLite).
         self.query(
             &format!(
                 "SELECT {}, {} FROM users u JOIN tokens t ON t.serial = u.serial \
-                 WHERE t.expiry <= $2 AND ($1::text IS NULL OR t.expiry >= $1) ORDER BY u.customer, t.serial, u.login",
+                 WHERE (t.expiry <= $2 AND ($1::text IS NULL OR t.expiry >= $1)) \
+                 OR t.expiry !~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$' \
+                 ORDER BY u.customer, t.serial, u.login",
                 cols("u", USER_COLS),
                 cols("t", TOKEN_COLS)
             ),

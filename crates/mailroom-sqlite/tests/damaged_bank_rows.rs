@@ -74,3 +74,19 @@ fn a_damaged_bank_row_read_by_the_mailing_room_names_table_key_and_column() {
         assert!(m.ends_with(repair), "after `{sql}`: {m}");
     }
 }
+
+/// `mailroom plan` reads the users whose tokens expire by the campaign's target: a token whose
+/// `expiry` is not a date is reported (its serial and the column), never left out of the plan
+/// without a word (text such as `soon` compares after every date).
+#[test]
+fn mailroom_plan_reports_a_token_whose_expiry_is_not_a_date_instead_of_leaving_it_out() {
+    let m = damaged_error(
+        "UPDATE tokens SET expiry = 'soon' WHERE serial = '12345678'",
+        |tx| {
+            let through = chrono::NaiveDate::from_ymd_opt(2030, 12, 31).unwrap();
+            tx.users_with_tokens_expiring(None, through).map(drop)
+        },
+    );
+    let head = "table tokens, row where serial = '12345678', column expiry: ";
+    assert!(m.starts_with(head), "{m}\nmust begin\n  {head}");
+}
