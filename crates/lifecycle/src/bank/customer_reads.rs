@@ -71,10 +71,7 @@ impl CustomerDetail {
     /// # Errors
     /// The first damaged row's error ([`StoreError::Corrupt`]).
     pub fn whole(self) -> Result<Self, Error> {
-        match self.damaged.first() {
-            Some(e) => Err(Error::Store(e.clone())),
-            None => Ok(self),
-        }
+        super::reads::no_damage(&self.damaged).map(|()| self)
     }
 }
 

@@ -119,10 +119,16 @@ impl UserPage {
     /// # Errors
     /// The first damaged row's error ([`StoreError::Corrupt`]).
     pub fn whole(self) -> Result<Self, Error> {
-        match self.damaged.first() {
-            Some(e) => Err(Error::Store(e.clone())),
-            None => Ok(self),
-        }
+        no_damage(&self.damaged).map(|()| self)
+    }
+}
+
+/// `Ok` when a read met no damaged row, else the first one's error (a reader that must not
+/// show a list with a hole: the HTTP API, the pages).
+pub(super) fn no_damage(damaged: &[StoreError]) -> Result<(), Error> {
+    match damaged.first() {
+        Some(e) => Err(Error::Store(e.clone())),
+        None => Ok(()),
     }
 }
 
