@@ -48,7 +48,7 @@ pub fn get<'r, T: postgres::types::FromSql<'r>>(r: &'r Row, i: usize) -> Result<
 }
 
 /// A row of a query, as the shared decoders of [`lifecycle::store::columns`] read it.
-pub(crate) struct PgRow<'a>(pub(crate) &'a Row);
+pub struct PgRow<'a>(pub &'a Row);
 
 impl StoredRow for PgRow<'_> {
     lifecycle::stored_row_getters!(get);

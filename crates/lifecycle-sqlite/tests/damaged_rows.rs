@@ -40,14 +40,14 @@ fn sqlite_damages() -> Vec<Damage> {
         },
         Damage {
             sql: "UPDATE users SET needs_otp = 'maybe'",
-            read: |tx| tx.users_of_customer(&cid()).map(drop),
+            read: |tx| tx.users_of_customer(&cid())?.whole().map(drop),
             table: "users",
             row: TARO,
             column: "needs_otp",
         },
         Damage {
             sql: "UPDATE users SET login = x'00ff'",
-            read: |tx| tx.users_of_customer(&cid()).map(drop),
+            read: |tx| tx.users_of_customer(&cid())?.whole().map(drop),
             table: "users",
             row: "customer = 'C001' AND login = ? (unreadable)",
             column: "login",

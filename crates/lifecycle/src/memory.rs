@@ -6,7 +6,8 @@ use crate::audit::{AuditEntry, AuditKey, AuditQuery};
 use crate::ids::{ClientName, CustomerId, LoginId, OperatorId, SerialNumber};
 use crate::model::{Customer, NewToken, Seed, TokenInfo, User};
 use crate::store::{
-    AccessRows, AuditRows, CustomerRows, Store, StoreError, TokenFilter, TokenRows, Tx, UserRows,
+    AccessRows, AuditRows, CustomerRows, Listing, Store, StoreError, TokenFilter, TokenRows, Tx,
+    UserRows,
 };
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -186,13 +187,10 @@ impl UserRows for State {
         *slot = u.clone();
         Ok(())
     }
-    fn users_of_customer(&mut self, id: &CustomerId) -> Result<Vec<User>, StoreError> {
-        Ok(self
-            .users
-            .values()
-            .filter(|u| &u.customer == id)
-            .cloned()
-            .collect())
+    fn users_of_customer(&mut self, id: &CustomerId) -> Result<Listing<User>, StoreError> {
+        Ok(Listing::of(
+            self.users.values().filter(|u| &u.customer == id).cloned(),
+        ))
     }
     fn delete_user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<(), StoreError> {
         self.users
@@ -309,7 +307,7 @@ impl AuditRows for State {
         self.audit.push(e.clone());
         Ok(e.id)
     }
-    fn audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+    fn audit(&mut self, q: &AuditQuery) -> Result<Listing<AuditEntry>, StoreError> {
         let v: Vec<AuditEntry> = self
             .audit
             .iter()
@@ -317,7 +315,7 @@ impl AuditRows for State {
             .cloned()
             .collect();
         let skip = q.limit.map(|l| v.len().saturating_sub(l)).unwrap_or(0);
-        Ok(v.into_iter().skip(skip).collect())
+        Ok(Listing::of(v.into_iter().skip(skip)))
     }
 }
 
@@ -339,8 +337,11 @@ impl AccessRows for State {
             .find(|c| c.key_hash == key_hash)
             .cloned())
     }
-    fn clients(&mut self) -> Result<Vec<ApiClient>, StoreError> {
-        Ok(self.clients.values().cloned().collect())
+    fn client(&mut self, name: &ClientName) -> Result<Option<ApiClient>, StoreError> {
+        Ok(self.clients.get(name).cloned())
+    }
+    fn clients(&mut self) -> Result<Listing<ApiClient>, StoreError> {
+        Ok(Listing::of(self.clients.values().cloned()))
     }
     fn update_client(&mut self, c: &ApiClient) -> Result<(), StoreError> {
         let slot = self
@@ -363,8 +364,8 @@ impl AccessRows for State {
     fn operator(&mut self, name: &OperatorId) -> Result<Option<Operator>, StoreError> {
         Ok(self.operators.get(name).cloned())
     }
-    fn operators(&mut self) -> Result<Vec<Operator>, StoreError> {
-        Ok(self.operators.values().cloned().collect())
+    fn operators(&mut self) -> Result<Listing<Operator>, StoreError> {
+        Ok(Listing::of(self.operators.values().cloned()))
     }
     fn update_operator(&mut self, o: &Operator) -> Result<(), StoreError> {
         let slot = self

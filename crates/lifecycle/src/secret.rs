@@ -80,6 +80,19 @@ impl SecretHash {
     pub fn from_phc(s: String) -> Self {
         SecretHash(s)
     }
+    /// A stored hash, checked to be a PHC string that [`SecretHash::verify`] can read: a
+    /// column holding anything else was changed outside tokenline, and every password checked
+    /// against it would be refused as wrong (and counted as a failure) without a word.
+    ///
+    /// # Errors
+    /// What is wrong, never the text itself (it may be a password or a hash).
+    pub fn stored(s: String) -> Result<Self, &'static str> {
+        match argon2::PasswordHash::new(&s) {
+            Ok(_) => Ok(SecretHash(s)),
+            Err(_) => Err("not a password hash in PHC string form"),
+        }
+    }
+
     /// The PHC string, for storage.
     pub fn as_phc(&self) -> &str {
         &self.0

@@ -7,13 +7,16 @@
 
 use crate::access::{ApiClient, BackofficeRequest, Operator, OperatorSession, Throttle};
 use crate::audit::{AuditEntry, AuditQuery};
-use crate::ids::{CustomerId, LoginId, OperatorId, SerialNumber};
+use crate::ids::{ClientName, CustomerId, LoginId, OperatorId, SerialNumber};
 #[allow(unused_imports)] // doc links
 use crate::model::TokenStatus;
 use crate::model::{Customer, NewToken, Seed, TokenInfo, User};
 use chrono::{DateTime, Utc};
 
 pub mod columns;
+mod listing;
+
+pub use listing::{damage_apart, Listing};
 
 /// A storage failure. `Duplicate` is part of the contract (imports rely on it); anything
 /// else is the backend's problem.
@@ -191,8 +194,8 @@ pub trait UserRows {
     fn users_by_login(&mut self, login: &LoginId) -> Result<Vec<User>, StoreError>;
     /// Replaces every field of a user (by customer and login ID).
     fn update_user(&mut self, u: &User) -> Result<(), StoreError>;
-    /// A customer's users ordered by login ID.
-    fn users_of_customer(&mut self, id: &CustomerId) -> Result<Vec<User>, StoreError>;
+    /// A customer's users ordered by login ID, a damaged row in its place ([`Listing`]).
+    fn users_of_customer(&mut self, id: &CustomerId) -> Result<Listing<User>, StoreError>;
     /// Removes the user `login` of `customer`; `Missing` if there is none.
     fn delete_user(&mut self, customer: &CustomerId, login: &LoginId) -> Result<(), StoreError>;
     /// The users a token is registered to, ordered by login ID.
@@ -255,8 +258,8 @@ pub trait AuditRows {
     /// Appends an audit entry already chained by the domain (its `id`, `prev` and `digest`
     /// are stored as given); `Duplicate` if the id is taken. Returns the id.
     fn append_audit(&mut self, e: &AuditEntry) -> Result<i64, StoreError>;
-    /// Reads audit entries in sequence order.
-    fn audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Reads audit entries in sequence order, a damaged row in its place ([`Listing`]).
+    fn audit(&mut self, q: &AuditQuery) -> Result<Listing<AuditEntry>, StoreError>;
 }
 
 /// Who may act on the bank and how often: API clients, operators and their sessions,
@@ -266,8 +269,10 @@ pub trait AccessRows {
     fn insert_client(&mut self, c: &ApiClient) -> Result<(), StoreError>;
     /// The client whose key hashes to `key_hash` (revoked ones included).
     fn client_by_key(&mut self, key_hash: &str) -> Result<Option<ApiClient>, StoreError>;
-    /// Every client, by name.
-    fn clients(&mut self) -> Result<Vec<ApiClient>, StoreError>;
+    /// The client with this name (revoked or not): only its row is read.
+    fn client(&mut self, name: &ClientName) -> Result<Option<ApiClient>, StoreError>;
+    /// Every client, by name, a damaged row in its place ([`Listing`]).
+    fn clients(&mut self) -> Result<Listing<ApiClient>, StoreError>;
     /// Replaces a client's scopes, key hash and revocation (by name).
     fn update_client(&mut self, c: &ApiClient) -> Result<(), StoreError>;
 
@@ -275,8 +280,9 @@ pub trait AccessRows {
     fn insert_operator(&mut self, o: &Operator) -> Result<(), StoreError>;
     /// Reads an operator.
     fn operator(&mut self, name: &OperatorId) -> Result<Option<Operator>, StoreError>;
-    /// Every operator (removed ones included), by name.
-    fn operators(&mut self) -> Result<Vec<Operator>, StoreError>;
+    /// Every operator (removed ones included), by name, a damaged row in its place
+    /// ([`Listing`]).
+    fn operators(&mut self) -> Result<Listing<Operator>, StoreError>;
     /// Replaces every field of an operator (by name).
     fn update_operator(&mut self, o: &Operator) -> Result<(), StoreError>;
 

@@ -182,7 +182,7 @@ fn operator_list_shows_role_serial_and_lock() {
     sign_in(&w.bank, "suzuki", "staff-pass", &code("15151515", t1), t1).unwrap();
     lock(&w, "tanaka", "14141414", t1);
 
-    let rows = w.bank.list_operators(&root(), t1).unwrap();
+    let rows = w.bank.list_operators(&root(), t1).unwrap().whole().unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["suzuki", "tanaka"]);
     let (s, k) = (&rows[0], &rows[1]);
@@ -218,7 +218,7 @@ fn operator_list_shows_role_serial_and_lock() {
     let idle = i64::from(w.bank.policy().backoffice.session_idle_minutes);
     let t2 = t1 + Duration::minutes(idle);
     w.bank.remove_operator(&root(), &op("tanaka"), t2).unwrap();
-    let rows = w.bank.list_operators(&root(), t2).unwrap();
+    let rows = w.bank.list_operators(&root(), t2).unwrap().whole().unwrap();
     assert_eq!(rows[0].active_sessions, 0, "idle past the policy");
     assert_eq!(
         (rows[1].status, rows[1].removed_at, rows[1].locked_until),
@@ -327,7 +327,7 @@ fn a_lockout_ends_an_operators_sessions_for_good() {
     add(&w, "suzuki", Role::Supervisor, "15151515", t).unwrap();
     let t1 = t + Duration::minutes(1);
     let s = sign_in(&w.bank, "suzuki", "staff-pass", &code("15151515", t1), t1).unwrap();
-    let open = |at| w.bank.list_operators(&root(), at).unwrap()[0].active_sessions;
+    let open = |at| w.bank.list_operators(&root(), at).unwrap().whole().unwrap()[0].active_sessions;
     assert_eq!(open(t1), 1);
     lock(&w, "suzuki", "15151515", t1);
     assert_eq!(open(t1), 0, "locked");

@@ -8,6 +8,7 @@ use lifecycle_postgres::rows::{
     self, backend, cols, corrupt, day, get, id, opt_ts, parse_date, parse_ts, ts, TOKEN_COLS,
     USER_COLS,
 };
+use mailroom::rows::{campaign_at, CAMPAIGN_COLS};
 use mailroom::{
     Address, Campaign, CampaignId, Envelope, EnvelopeId, Event, MailTx, NewToken, OldToken,
     Placement,
@@ -24,20 +25,9 @@ fn number(n: i64) -> Result<u32, StoreError> {
     u32::try_from(n).map_err(|e| corrupt("number", e))
 }
 
-const CAMPAIGN_COLS: &str = "number, name, target_expiry, include_earlier, min_new_expiry, deadline, sender, created_at, cancelled_at";
-
+/// A campaign row, by the decoder both stores share ([`mailroom::rows::campaign_at`]).
 fn campaign_of(r: &Row) -> Result<Campaign, StoreError> {
-    Ok(Campaign {
-        id: CampaignId::new(number(get(r, 0)?)?),
-        name: get(r, 1)?,
-        target_expiry: parse_date(&get::<String>(r, 2)?)?,
-        include_earlier: get(r, 3)?,
-        min_new_expiry: parse_date(&get::<String>(r, 4)?)?,
-        deadline: parse_date(&get::<String>(r, 5)?)?,
-        sender: get(r, 6)?,
-        created_at: parse_ts(&get::<String>(r, 7)?)?,
-        cancelled_at: opt_ts(get(r, 8)?)?,
-    })
+    campaign_at(&rows::PgRow(r), 0)
 }
 
 impl PgMailTx<'_> {
@@ -207,10 +197,14 @@ impl MailTx for PgMailTx<'_> {
         from: Option<NaiveDate>,
         through: NaiveDate,
     ) -> Result<Vec<(User, TokenInfo)>, StoreError> {
+        // Also the tokens whose expiry is not date-shaped text, which the comparison would
+        // leave out without a word: their decoding names them (as on SQLite).
         self.query(
             &format!(
                 "SELECT {}, {} FROM users u JOIN tokens t ON t.serial = u.serial \
-                 WHERE t.expiry <= $2 AND ($1::text IS NULL OR t.expiry >= $1) ORDER BY u.customer, t.serial, u.login",
+                 WHERE (t.expiry <= $2 AND ($1::text IS NULL OR t.expiry >= $1)) \
+                 OR t.expiry !~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$' \
+                 ORDER BY u.customer, t.serial, u.login",
                 cols("u", USER_COLS),
                 cols("t", TOKEN_COLS)
             ),

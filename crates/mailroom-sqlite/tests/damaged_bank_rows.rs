@@ -74,3 +74,54 @@ fn a_damaged_bank_row_read_by_the_mailing_room_names_table_key_and_column() {
         assert!(m.ends_with(repair), "after `{sql}`: {m}");
     }
 }
+
+/// `mailroom plan` reads the users whose tokens expire by the campaign's target: a token whose
+/// `expiry` is not a date is reported (its serial and the column), never left out of the plan
+/// without a word (text such as `soon` compares after every date).
+#[test]
+fn mailroom_plan_reports_a_token_whose_expiry_is_not_a_date_instead_of_leaving_it_out() {
+    let m = damaged_error(
+        "UPDATE tokens SET expiry = 'soon' WHERE serial = '12345678'",
+        |tx| {
+            let through = chrono::NaiveDate::from_ymd_opt(2030, 12, 31).unwrap();
+            tx.users_with_tokens_expiring(None, through).map(drop)
+        },
+    );
+    let head = "table tokens, row where serial = '12345678', column expiry: ";
+    assert!(m.starts_with(head), "{m}\nmust begin\n  {head}");
+}
+
+/// The mailing room's own rows are named as the bank's are: a campaign changed outside
+/// tokenline names table `mail_campaigns`, its number and the column, and what to do.
+#[test]
+fn a_damaged_campaign_row_names_mail_campaigns_its_number_and_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bank.db");
+    let key = MasterKey::create(&dir.path().join("bank.db.key")).unwrap();
+    one_row_of_each_kind(&SqliteStore::create(&path, &key, Environment::Staging).unwrap());
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let campaign = mailroom::Campaign {
+        id: mailroom::CampaignId::new(1),
+        name: "2030 replacement".into(),
+        target_expiry: day("2030-01-31"),
+        include_earlier: true,
+        min_new_expiry: day("2035-01-31"),
+        deadline: day("2029-12-15"),
+        sender: "bank".into(),
+        created_at: chrono::DateTime::UNIX_EPOCH,
+        cancelled_at: None,
+    };
+    let mail = MailSqlite::open(&path).unwrap();
+    mail.transaction(|tx| tx.insert_campaign(&campaign))
+        .unwrap();
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let sql = "UPDATE mail_campaigns SET deadline = 'someday'";
+    assert_eq!(c.execute(sql, []).unwrap(), 1);
+    let m = match mail.transaction(|tx| tx.campaigns()) {
+        Err(StoreError::Corrupt(m)) => m,
+        other => panic!("expected a damaged-row error, got {other:?}"),
+    };
+    let head = "table mail_campaigns, row where number = 1, column deadline: ";
+    assert!(m.starts_with(head), "{m}\nmust begin\n  {head}");
+    assert!(m.ends_with(lifecycle::store::columns::REPAIR), "{m}");
+}

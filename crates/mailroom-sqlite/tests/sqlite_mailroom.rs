@@ -214,7 +214,7 @@ fn bank_view_reads_what_the_bank_stored() {
     let (bank_users, bank_token, bank_customer) =
         lifecycle::Store::transaction(w.bank.store(), |tx: &mut dyn Tx| {
             Ok((
-                tx.users_of_customer(&cid("B"))?,
+                tx.users_of_customer(&cid("B"))?.whole()?,
                 tx.token(&sn("10000002"))?,
                 tx.customer(&cid("A"))?,
             ))

@@ -26,6 +26,7 @@ pub mod pack;
 pub mod pdf;
 pub mod plan;
 pub mod report;
+pub mod rows;
 pub mod service;
 pub mod store;
 

@@ -73,6 +73,8 @@ fn failures(db: &Path, kp: &Path) -> u32 {
     let bank = Bank::new(SqliteStore::open(db, &master).unwrap(), Policy::default());
     let rows = bank
         .list_operators(&Caller::Local("root".into()), t0())
+        .unwrap()
+        .whole()
         .unwrap();
     rows[0].failures
 }

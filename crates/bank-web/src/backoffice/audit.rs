@@ -131,6 +131,7 @@ fn break_key(kind: BreakKind) -> &'static str {
         BreakKind::CutStart => "bo.audit.break.cut_start",
         BreakKind::CutTail => "bo.audit.break.cut_tail",
         BreakKind::HeadDiffers => "bo.audit.break.head_differs",
+        BreakKind::Unreadable => "bo.audit.break.unreadable",
     }
 }
 
@@ -245,6 +246,7 @@ mod tests {
             CutStart,
             CutTail,
             HeadDiffers,
+            Unreadable,
         ];
         for lang in [Lang::Ja, Lang::En] {
             for k in kinds {

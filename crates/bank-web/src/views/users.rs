@@ -54,6 +54,7 @@ pub async fn page_of<S: Store + Send + Sync + 'static>(
     web.call(move |bank, now| {
         let f = Some(filter.as_str()).filter(|f| !f.is_empty());
         bank.list_users(&customer_caller(), Some(&user), &customer, f, page, now)
+            .and_then(UserPage::whole)
     })
     .await
 }

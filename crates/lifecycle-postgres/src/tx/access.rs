@@ -7,8 +7,10 @@ use lifecycle::store::columns::{
     client_at, operator_at, request_at, session_at, throttle_at, written, CLIENT_COLS,
     OPERATOR_COLS, REQUEST_COLS, SESSION_COLS, THROTTLE_COLS,
 };
-use lifecycle::store::AccessRows;
-use lifecycle::{ApiClient, BackofficeRequest, Operator, OperatorId, OperatorSession, StoreError};
+use lifecycle::store::{AccessRows, Listing};
+use lifecycle::{
+    ApiClient, BackofficeRequest, ClientName, Operator, OperatorId, OperatorSession, StoreError,
+};
 use postgres::types::ToSql;
 
 impl AccessRows for PgTx<'_> {
@@ -22,10 +24,20 @@ impl AccessRows for PgTx<'_> {
     }
 
     fn client_by_key(&mut self, key_hash: &str) -> Result<Option<ApiClient>, StoreError> {
-        first(self.clients_where("key_hash = $1", key_hash))
+        first(
+            self.clients_where("key_hash = $1", key_hash)
+                .and_then(Listing::whole),
+        )
     }
 
-    fn clients(&mut self) -> Result<Vec<ApiClient>, StoreError> {
+    fn client(&mut self, name: &ClientName) -> Result<Option<ApiClient>, StoreError> {
+        first(
+            self.clients_where("name = $1", name.as_str())
+                .and_then(Listing::whole),
+        )
+    }
+
+    fn clients(&mut self) -> Result<Listing<ApiClient>, StoreError> {
         self.clients_where("$1::text IS NOT NULL", "")
     }
 
@@ -48,10 +60,13 @@ impl AccessRows for PgTx<'_> {
     }
 
     fn operator(&mut self, name: &OperatorId) -> Result<Option<Operator>, StoreError> {
-        first(self.operators_where("name = $1", name.as_str()))
+        first(
+            self.operators_where("name = $1", name.as_str())
+                .and_then(Listing::whole),
+        )
     }
 
-    fn operators(&mut self) -> Result<Vec<Operator>, StoreError> {
+    fn operators(&mut self) -> Result<Listing<Operator>, StoreError> {
         self.operators_where("$1::text IS NOT NULL", "")
     }
 
@@ -207,8 +222,12 @@ impl PgTx<'_> {
     }
 
     /// The operators matching `clause` (one parameter `$1` = `key`), by name.
-    fn operators_where(&mut self, clause: &str, key: &str) -> Result<Vec<Operator>, StoreError> {
-        self.select(
+    fn operators_where(
+        &mut self,
+        clause: &str,
+        key: &str,
+    ) -> Result<Listing<Operator>, StoreError> {
+        self.select_listing(
             &format!("SELECT {OPERATOR_COLS} FROM operators WHERE {clause} ORDER BY name"),
             &[&key],
             |r| operator_at(r, 0),
@@ -231,8 +250,8 @@ impl PgTx<'_> {
     }
 
     /// The API clients matching `clause` (one parameter `$1` = `key`), by name.
-    fn clients_where(&mut self, clause: &str, key: &str) -> Result<Vec<ApiClient>, StoreError> {
-        self.select(
+    fn clients_where(&mut self, clause: &str, key: &str) -> Result<Listing<ApiClient>, StoreError> {
+        self.select_listing(
             &format!("SELECT {CLIENT_COLS} FROM api_clients WHERE {clause} ORDER BY name"),
             &[&key],
             |r| client_at(r, 0),

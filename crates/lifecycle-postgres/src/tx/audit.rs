@@ -4,7 +4,7 @@ use super::{backend, PgTx};
 use crate::rows::{ts, PgRow};
 use lifecycle::audit::{AuditEntry, AuditQuery};
 use lifecycle::store::columns::{audit_at, audit_link_at, AUDIT_COLS};
-use lifecycle::store::AuditRows;
+use lifecycle::store::{AuditRows, Listing};
 use lifecycle::StoreError;
 
 impl AuditRows for PgTx<'_> {
@@ -44,7 +44,7 @@ impl AuditRows for PgTx<'_> {
         Ok(e.id)
     }
 
-    fn audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+    fn audit(&mut self, q: &AuditQuery) -> Result<Listing<AuditEntry>, StoreError> {
         self.flush()?;
         let limit = q.limit.map(|l| l as i64);
         // The filters of `AuditQuery::matches`, in SQL: a subject names an ID as a whole word
@@ -53,7 +53,7 @@ impl AuditRows for PgTx<'_> {
         let Some(word) = q.subject.as_deref().map_or(Some(None), |s| {
             lifecycle::audit::is_id_text(s).then(|| Some(s.replace('.', "\\.")))
         }) else {
-            return Ok(Vec::new());
+            return Ok(Listing::default());
         };
         let (kind, actor) = q.actor_parts();
         let from = q.from.map(AuditQuery::second_text);
@@ -72,7 +72,7 @@ impl AuditRows for PgTx<'_> {
                 &[&q.customer, &limit, &kind, &actor, &q.action, &q.subject, &word, &from, &until],
             )
             .map_err(backend)?;
-        rows.iter().rev().map(|r| audit_at(&PgRow(r), 0)).collect()
+        Listing::decoded(rows.iter().rev().map(|r| audit_at(&PgRow(r), 0)))
     }
 }
 

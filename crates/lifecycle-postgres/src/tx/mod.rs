@@ -16,6 +16,7 @@ pub(crate) use audit::chain_legacy_audit;
 
 use crate::rows::PgRow;
 use chrono::NaiveDate;
+use lifecycle::store::Listing;
 use lifecycle::StoreError;
 use lifecycle_sqlite::Cipher;
 use postgres::types::ToSql;
@@ -99,9 +100,19 @@ impl PgTx<'_> {
         params: &Params<'_>,
         decode: impl Fn(&PgRow<'_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
+        self.select_listing(sql_text, params, decode)?.whole()
+    }
+
+    /// [`PgTx::select`] for a listing: a row `decode` finds damaged stays in its place.
+    fn select_listing<T>(
+        &mut self,
+        sql_text: &str,
+        params: &Params<'_>,
+        decode: impl Fn(&PgRow<'_>) -> Result<T, StoreError>,
+    ) -> Result<Listing<T>, StoreError> {
         self.flush()?;
         let rows = self.tx.query(sql_text, params).map_err(backend)?;
-        rows.iter().map(|r| decode(&PgRow(r))).collect()
+        Listing::decoded(rows.iter().map(|r| decode(&PgRow(r))))
     }
 }
 

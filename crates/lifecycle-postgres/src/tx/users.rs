@@ -3,7 +3,7 @@
 use super::{inserted, PgTx};
 use crate::rows::{self, ts};
 use lifecycle::store::columns::{user_at, written, Reading, USERS};
-use lifecycle::store::UserRows;
+use lifecycle::store::{Listing, UserRows};
 use lifecycle::{CustomerId, LoginId, SecretHash, SerialNumber, StoreError, User};
 use postgres::types::ToSql;
 
@@ -13,10 +13,10 @@ fn user_cols() -> String {
 
 impl PgTx<'_> {
     /// The users matching `clause` (with `keys` as $1, $2…), ordered by customer and login.
-    fn users_where(&mut self, clause: &str, keys: &[&str]) -> Result<Vec<User>, StoreError> {
+    fn users_where(&mut self, clause: &str, keys: &[&str]) -> Result<Listing<User>, StoreError> {
         let params: Vec<&(dyn ToSql + Sync)> =
             keys.iter().map(|k| k as &(dyn ToSql + Sync)).collect();
-        self.select(
+        self.select_listing(
             &format!(
                 "SELECT {} FROM users WHERE {clause} ORDER BY customer, login",
                 user_cols()
@@ -86,12 +86,13 @@ impl UserRows for PgTx<'_> {
                 "customer = $1 AND login = $2",
                 &[customer.as_str(), login.as_str()],
             )?
+            .whole()?
             .into_iter()
             .next())
     }
 
     fn users_by_login(&mut self, login: &LoginId) -> Result<Vec<User>, StoreError> {
-        self.users_where("login = $1", &[login.as_str()])
+        self.users_where("login = $1", &[login.as_str()])?.whole()
     }
 
     fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
@@ -104,7 +105,7 @@ impl UserRows for PgTx<'_> {
         written(n, "user", || format!("{}/{}", u.customer, u.login))
     }
 
-    fn users_of_customer(&mut self, cid: &CustomerId) -> Result<Vec<User>, StoreError> {
+    fn users_of_customer(&mut self, cid: &CustomerId) -> Result<Listing<User>, StoreError> {
         self.users_where("customer = $1", &[cid.as_str()])
     }
 
@@ -117,6 +118,6 @@ impl UserRows for PgTx<'_> {
     }
 
     fn users_of_token(&mut self, serial: &SerialNumber) -> Result<Vec<User>, StoreError> {
-        self.users_where("serial = $1", &[serial.as_str()])
+        self.users_where("serial = $1", &[serial.as_str()])?.whole()
     }
 }

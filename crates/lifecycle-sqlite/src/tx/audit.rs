@@ -3,7 +3,7 @@
 use super::{first, is_unique_violation, sql, ts, SqlRow, SqlTx};
 use lifecycle::audit::{AuditEntry, AuditQuery};
 use lifecycle::store::columns::{audit_at, audit_link_at, AUDIT_COLS};
-use lifecycle::store::AuditRows;
+use lifecycle::store::{AuditRows, Listing};
 use lifecycle::StoreError;
 use rusqlite::params;
 
@@ -61,14 +61,14 @@ impl AuditRows for SqlTx<'_> {
         }
     }
 
-    fn audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+    fn audit(&mut self, q: &AuditQuery) -> Result<Listing<AuditEntry>, StoreError> {
         // The filters of `AuditQuery::matches`, in SQL: a subject names an ID as a whole word
         // of the detail (GLOB on the detail padded with spaces; an ID has no GLOB metacharacter).
         if q.subject
             .as_deref()
             .is_some_and(|s| !lifecycle::audit::is_id_text(s))
         {
-            return Ok(Vec::new());
+            return Ok(Listing::default());
         }
         let sql_text = format!(
             "SELECT {AUDIT_COLS} FROM audit WHERE (?1 IS NULL OR customer = ?1) \
@@ -80,7 +80,7 @@ impl AuditRows for SqlTx<'_> {
         );
         let limit = q.limit.map(|l| l as i64).unwrap_or(-1);
         let (kind, actor) = q.actor_parts();
-        let mut out = self.select(
+        let mut out = self.select_listing(
             &sql_text,
             params![
                 q.customer,
@@ -94,7 +94,7 @@ impl AuditRows for SqlTx<'_> {
             ],
             |r| audit_at(r, 0),
         )?;
-        out.reverse();
+        out.rows.reverse();
         Ok(out)
     }
 }

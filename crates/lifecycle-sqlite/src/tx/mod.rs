@@ -13,6 +13,7 @@ use crate::key::Cipher;
 use crate::rows::RowCache;
 use chrono::NaiveDate;
 use lifecycle::store::columns::{written, StoredRow};
+use lifecycle::store::Listing;
 use lifecycle::StoreError;
 use rusqlite::Params;
 
@@ -109,8 +110,18 @@ impl SqlTx<'_> {
         params: impl Params,
         decode: impl Fn(&SqlRow<'_, '_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
+        self.select_listing(sql_text, params, decode)?.whole()
+    }
+
+    /// [`SqlTx::select`] for a listing: a row `decode` finds damaged stays in its place.
+    fn select_listing<T>(
+        &self,
+        sql_text: &str,
+        params: impl Params,
+        decode: impl Fn(&SqlRow<'_, '_>) -> Result<T, StoreError>,
+    ) -> Result<Listing<T>, StoreError> {
         let mut st = sql(self.tx.prepare_cached(sql_text))?;
         let rows = sql(st.query_map(params, |r| Ok(decode(&SqlRow(r)))))?;
-        rows.map(|r| sql(r)?).collect()
+        Listing::decoded(rows.map(|r| sql(r)?))
     }
 }

@@ -2,7 +2,7 @@
 
 use super::{first, inserted, ts, updated, SqlTx};
 use lifecycle::store::columns::{user_at, Reading, USERS};
-use lifecycle::store::UserRows;
+use lifecycle::store::{Listing, UserRows};
 use lifecycle::{CustomerId, LoginId, SecretHash, SerialNumber, StoreError, User};
 use rusqlite::params;
 
@@ -14,8 +14,8 @@ const USER_BY_KEY: &str = "SELECT login, customer, name, class, needs_otp, secre
 
 impl SqlTx<'_> {
     /// The users matching `clause` (with `keys` as ?1, ?2…), ordered by customer and login.
-    fn users_where(&self, clause: &str, keys: &[&str]) -> Result<Vec<User>, StoreError> {
-        self.select(
+    fn users_where(&self, clause: &str, keys: &[&str]) -> Result<Listing<User>, StoreError> {
+        self.select_listing(
             &format!("SELECT {USER_COLS} FROM users WHERE {clause} ORDER BY customer, login"),
             rusqlite::params_from_iter(keys),
             |r| user_at(r, 0),
@@ -99,7 +99,7 @@ impl UserRows for SqlTx<'_> {
     }
 
     fn users_by_login(&mut self, login: &LoginId) -> Result<Vec<User>, StoreError> {
-        self.users_where("login = ?1", &[login.as_str()])
+        self.users_where("login = ?1", &[login.as_str()])?.whole()
     }
 
     fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
@@ -116,7 +116,7 @@ impl UserRows for SqlTx<'_> {
         Ok(())
     }
 
-    fn users_of_customer(&mut self, cid: &CustomerId) -> Result<Vec<User>, StoreError> {
+    fn users_of_customer(&mut self, cid: &CustomerId) -> Result<Listing<User>, StoreError> {
         self.users_where("customer = ?1", &[cid.as_str()])
     }
 
@@ -132,6 +132,6 @@ impl UserRows for SqlTx<'_> {
     }
 
     fn users_of_token(&mut self, serial: &SerialNumber) -> Result<Vec<User>, StoreError> {
-        self.users_where("serial = ?1", &[serial.as_str()])
+        self.users_where("serial = ?1", &[serial.as_str()])?.whole()
     }
 }

@@ -231,6 +231,8 @@ pub enum BreakKind {
     CutTail,
     /// The head kept outside the database names another link: rewritten at or before it.
     HeadDiffers,
+    /// The entry's row does not read (a column changed outside tokenline, [`readable_prefix`]).
+    Unreadable,
 }
 
 /// What [`BrokenLink::what`] says of a log that holds no entry at all.

@@ -19,11 +19,13 @@ mod chain;
 mod head;
 mod start;
 mod text;
+mod unreadable;
 
 pub use chain::*;
 pub use head::*;
 pub use start::*;
 pub use text::*;
+pub use unreadable::*;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

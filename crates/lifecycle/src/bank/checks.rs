@@ -195,10 +195,7 @@ impl<S: Store> Bank<S> {
             return Ok(Err(e));
         }
         let Some(seed) = tx.token_seed(&token.serial)? else {
-            return Err(StoreError::Corrupt(format!(
-                "token {} has no seed",
-                token.serial
-            )));
+            return Err(crate::store::columns::seed_missing(&token.serial));
         };
         let outcome = match check_code(&self.policy.validation, token, &seed, code, now) {
             CodeCheck::Accepted(c) => {
@@ -292,10 +289,10 @@ impl<S: Store> Bank<S> {
             return Ok(Err(e));
         }
         let Some(customer) = tx.customer(&actor.customer)? else {
-            return Err(StoreError::Corrupt(format!(
-                "user {} has no customer",
-                actor.login
-            )));
+            return Err(crate::store::columns::customer_missing(
+                &actor.customer,
+                &actor.login,
+            ));
         };
         let Some(hash) = actor.secret.clone().or_else(|| customer.secret.clone()) else {
             // The bank's own CLI is told; anyone else gets what a wrong password gets, after
@@ -323,9 +320,11 @@ impl<S: Store> Bank<S> {
             return Ok(Err(Error::NoToken(actor.login.clone())));
         };
         let Some(mut token) = tx.token(&serial)? else {
-            return Err(StoreError::Corrupt(format!(
-                "registered token {serial} is missing"
-            )));
+            return Err(crate::store::columns::registered_token_missing(
+                &actor.customer,
+                &actor.login,
+                &serial,
+            ));
         };
         if token.is_expired(now) {
             return Ok(Err(Error::TokenExpired(serial)));

@@ -6,7 +6,7 @@ use crate::access::{hash_bearer, ApiClient, BearerSecret};
 use crate::auth::{Action, Caller, Scope};
 use crate::error::Error;
 use crate::ids::ClientName;
-use crate::store::{Store, StoreError};
+use crate::store::{Listing, Store, StoreError};
 use chrono::{DateTime, Utc};
 
 /// The prefix of API keys (`tlk_` + 43 base64url characters).
@@ -65,12 +65,13 @@ impl<S: Store> Bank<S> {
         Ok((key, client))
     }
 
-    /// Every API client (no key, only its existence and scopes).
+    /// Every API client (no key, only its existence and scopes), a damaged row in its
+    /// place ([`Listing`]).
     pub fn list_clients(
         &self,
         caller: &Caller,
         now: DateTime<Utc>,
-    ) -> Result<Vec<ApiClient>, Error> {
+    ) -> Result<Listing<ApiClient>, Error> {
         self.authorize(caller, Action::ManageAccess, "client_list", now)?;
         Ok(self.store.read(|tx| tx.clients())?)
     }
@@ -86,15 +87,18 @@ impl<S: Store> Bank<S> {
         self.run(|tx| {
             let mut e = self.entry(now, caller, caller.actor(), "client_revoke");
             e.subject = Some(name.to_string());
-            let clients = tx.clients()?;
-            let named = || clients.iter().filter(|c| &c.name == name);
-            let Some(mut c) = named().find(|c| c.revoked_at.is_none()).cloned() else {
-                let err = match named().next() {
-                    Some(_) => Error::ClientRevoked(name.to_string()),
-                    None => Error::UnknownClient(name.to_string()),
-                };
-                self.audit_refusal(tx, e, &err)?;
-                return Ok(Err(err));
+            // Only the target's row: another client's damaged row must not stop an
+            // emergency revocation.
+            let mut c = match tx.client(name)? {
+                Some(c) if c.revoked_at.is_none() => c,
+                found => {
+                    let err = match found {
+                        Some(_) => Error::ClientRevoked(name.to_string()),
+                        None => Error::UnknownClient(name.to_string()),
+                    };
+                    self.audit_refusal(tx, e, &err)?;
+                    return Ok(Err(err));
+                }
             };
             c.revoked_at = Some(now);
             tx.update_client(&c)?;

@@ -7,7 +7,7 @@ use crate::auth::{Action, Caller};
 use crate::error::Error;
 use crate::ids::{CustomerId, SerialNumber};
 use crate::model::UsageMode;
-use crate::store::{Store, TokenFilter};
+use crate::store::{Store, StoreError, TokenFilter};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -58,6 +58,21 @@ pub struct CustomerDetail {
     pub users: Vec<UserRow>,
     /// Every token issued to or active at the customer, by serial.
     pub tokens: Vec<CustomerToken>,
+    /// The damaged rows among the users (a user's, or its registered token's), each the
+    /// error naming its table, key and column: left out of `users` ([`CustomerDetail::whole`]
+    /// for a reader that must not show a list with a hole).
+    #[serde(skip)]
+    pub damaged: Vec<StoreError>,
+}
+
+impl CustomerDetail {
+    /// The detail if no row was damaged.
+    ///
+    /// # Errors
+    /// The first damaged row's error ([`StoreError::Corrupt`]).
+    pub fn whole(self) -> Result<Self, Error> {
+        super::reads::no_damage(&self.damaged).map(|()| self)
+    }
 }
 
 /// The offset of the first row of `page` (from 1; 0 is read as 1), saturating: a page number
@@ -137,12 +152,12 @@ impl<S: Store> Bank<S> {
                 return Ok(Err(Error::UnknownCustomer(id.to_string())));
             };
             let mut users = Vec::new();
-            for u in tx.users_of_customer(id)? {
-                let token = match &u.serial {
-                    Some(s) => tx.token(s)?,
-                    None => None,
-                };
-                users.push(super::reads::user_row(u, token.as_ref(), now));
+            let (whole, mut damaged) = tx.users_of_customer(id)?.split();
+            for u in whole {
+                match super::reads::registered_token(tx, &u)? {
+                    Ok(token) => users.push(super::reads::user_row(u, token.as_ref(), now)),
+                    Err(e) => damaged.push(e),
+                }
             }
             let filter = TokenFilter {
                 status: None,
@@ -169,6 +184,7 @@ impl<S: Store> Bank<S> {
                 },
                 users,
                 tokens,
+                damaged,
             }))
         })
     }

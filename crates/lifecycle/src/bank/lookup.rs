@@ -107,7 +107,7 @@ impl<S: Store> Bank<S> {
                 return Ok(Err(err));
             };
             let mut users = Vec::new();
-            for u in tx.users_of_customer(&id)? {
+            for u in tx.users_of_customer(&id)?.whole()? {
                 let token = match &u.serial {
                     Some(s) => tx.token(s)?,
                     None => None,

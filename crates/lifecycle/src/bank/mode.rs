@@ -38,7 +38,7 @@ impl<S: Store> Bank<S> {
                     )));
                 }
                 let mut cancelled = Vec::new();
-                for mut u in tx.users_of_customer(&customer.id)? {
+                for mut u in tx.users_of_customer(&customer.id)?.whole()? {
                     if let Some(serial) = u.serial.take() {
                         if let Some(mut t) = tx.token(&serial)? {
                             if matches!(t.status, TokenStatus::Active { .. }) {

@@ -20,7 +20,7 @@ use crate::auth::{Action, Caller};
 use crate::error::Error;
 use crate::ids::{OperatorId, SerialNumber};
 use crate::model::{TokenInfo, TokenStatus};
-use crate::store::{Store, StoreError, Tx};
+use crate::store::{damage_apart, Listing, Store, StoreError, Tx};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
@@ -67,17 +67,32 @@ impl<S: Store> Bank<S> {
             && now < s.created_at + Duration::minutes(i64::from(b.session_max_minutes))
     }
 
-    /// Every operator, by name, with role, token, lockout and open sessions (root only).
+    /// Every operator, by name, with role, token, lockout and open sessions (root only); an
+    /// operator whose row, or whose staff token's row, is damaged is that row's error in its
+    /// place ([`Listing`]).
     pub fn list_operators(
         &self,
         caller: &Caller,
         now: DateTime<Utc>,
-    ) -> Result<Vec<OperatorRow>, Error> {
+    ) -> Result<Listing<OperatorRow>, Error> {
         self.authorize(caller, Action::ManageAccess, "operator_list", now)?;
         self.run(|tx| {
             let mut rows = Vec::new();
-            for op in tx.operators()? {
-                let token = tx.token(&op.serial)?;
+            for op in tx.operators()?.rows {
+                let op = match op {
+                    Ok(op) => op,
+                    Err(e) => {
+                        rows.push(Err(e));
+                        continue;
+                    }
+                };
+                let token = match damage_apart(tx.token(&op.serial))? {
+                    Ok(token) => token,
+                    Err(e) => {
+                        rows.push(Err(e));
+                        continue;
+                    }
+                };
                 let removed = removal(&op, token.as_ref());
                 let locked_until = op.locked_until.filter(|u| *u > now && removed.is_none());
                 // What `operator_session` would accept: none for a removed or locked operator
@@ -91,7 +106,7 @@ impl<S: Store> Bank<S> {
                         .filter(|s| op.locked_until.is_none_or(|u| s.created_at >= u))
                         .count(),
                 };
-                rows.push(OperatorRow {
+                rows.push(Ok(OperatorRow {
                     status: match (removed, locked_until) {
                         (Some(_), _) => "removed",
                         (None, Some(_)) => "locked",
@@ -105,9 +120,9 @@ impl<S: Store> Bank<S> {
                     active_sessions,
                     removed_at: removed.flatten(),
                     created_at: op.created_at,
-                });
+                }));
             }
-            Ok(Ok(rows))
+            Ok(Ok(Listing { rows }))
         })
     }
 
@@ -189,10 +204,9 @@ impl<S: Store> Bank<S> {
                 }
             };
             let Some(mut token) = token else {
-                return Err(StoreError::Corrupt(format!(
-                    "operator {name}'s token {} is missing",
-                    op.serial
-                )));
+                return Err(crate::store::columns::operator_token_missing(
+                    name, &op.serial,
+                ));
             };
             // Their dual-control requests lapse with them (dual_control.rs).
             let lapsing = self

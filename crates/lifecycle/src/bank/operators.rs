@@ -77,10 +77,7 @@ impl<S: Store> Bank<S> {
                     return Ok(Err(Error::NotInStock(o.serial.clone())));
                 }
                 let Some(seed) = tx.token_seed(&o.serial)? else {
-                    return Err(StoreError::Corrupt(format!(
-                        "token {} has no seed",
-                        o.serial
-                    )));
+                    return Err(crate::store::columns::seed_missing(&o.serial));
                 };
                 match check_code(&self.policy.validation, &t, &seed, &o.code, now) {
                     CodeCheck::Accepted(c) => t.counters = c,

@@ -3,14 +3,14 @@
 
 use super::Bank;
 use crate::audit::{
-    check_head, check_start, verify_chain, AuditEntry, AuditHead, AuditQuery, BrokenLink,
-    ChainCheck, HeadLost, LogStart,
+    check_head, check_start, readable_prefix, verify_chain, AuditEntry, AuditHead, AuditQuery,
+    BrokenLink, ChainCheck, HeadLost, LogStart,
 };
 use crate::auth::{user_may, Action, Caller, CustomerAction};
 use crate::error::Error;
 use crate::ids::{CustomerId, LoginId, SerialNumber, UserRef};
 use crate::model::{OtpState, TokenInfo, UsageMode, User, UserClass};
-use crate::store::{Store, StoreError, Tx};
+use crate::store::{damage_apart, Listing, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -106,6 +106,42 @@ pub struct UserPage {
     pub total: usize,
     /// The rows of this page.
     pub rows: Vec<UserRow>,
+    /// The customer's damaged rows (a user's, or the token registered to one), each the
+    /// error naming its table, key and column: left out of `rows` and of `total`, on every
+    /// page ([`UserPage::whole`] for a reader that must not show a list with a hole).
+    #[serde(skip)]
+    pub damaged: Vec<StoreError>,
+}
+
+impl UserPage {
+    /// The page if no row was damaged.
+    ///
+    /// # Errors
+    /// The first damaged row's error ([`StoreError::Corrupt`]).
+    pub fn whole(self) -> Result<Self, Error> {
+        no_damage(&self.damaged).map(|()| self)
+    }
+}
+
+/// `Ok` when a read met no damaged row, else the first one's error (a reader that must not
+/// show a list with a hole: the HTTP API, the pages).
+pub(super) fn no_damage(damaged: &[StoreError]) -> Result<(), Error> {
+    match damaged.first() {
+        Some(e) => Err(Error::Store(e.clone())),
+        None => Ok(()),
+    }
+}
+
+/// The token registered to `u` (none without a serial), read with its damage apart
+/// ([`damage_apart`]): a list shows the other users when one token's row is damaged.
+pub(super) fn registered_token(
+    tx: &mut dyn Tx,
+    u: &User,
+) -> Result<Result<Option<TokenInfo>, StoreError>, StoreError> {
+    match &u.serial {
+        Some(s) => damage_apart(tx.token(s)),
+        None => Ok(Ok(None)),
+    }
 }
 
 /// The row the screens show for `u`, whose registered token is `token`.
@@ -168,8 +204,8 @@ impl<S: Store> Bank<S> {
                 return Ok(Err(Error::UnknownCustomer(customer.to_string())));
             };
             let needle = filter.map(str::to_lowercase).filter(|f| !f.is_empty());
-            let users: Vec<User> = tx
-                .users_of_customer(customer)?
+            let (users, mut damaged) = tx.users_of_customer(customer)?.split();
+            let users: Vec<User> = users
                 .into_iter()
                 .filter(|u| match &needle {
                     None => true,
@@ -190,11 +226,10 @@ impl<S: Store> Bank<S> {
                 .skip((page - 1) * PAGE_SIZE)
                 .take(PAGE_SIZE)
             {
-                let token = match &u.serial {
-                    Some(s) => tx.token(s)?,
-                    None => None,
-                };
-                rows.push(user_row(u, token.as_ref(), now));
+                match registered_token(tx, &u)? {
+                    Ok(token) => rows.push(user_row(u, token.as_ref(), now)),
+                    Err(e) => damaged.push(e),
+                }
             }
             Ok(Ok(UserPage {
                 customer: customer.clone(),
@@ -203,6 +238,7 @@ impl<S: Store> Bank<S> {
                 pages,
                 total,
                 rows,
+                damaged,
             }))
         })
     }
@@ -249,13 +285,24 @@ impl<S: Store> Bank<S> {
         self.run(|tx| resolve_login(tx, login))
     }
 
-    /// The audit log (scope `audit`).
+    /// The audit log (scope `audit`), every entry whole: a damaged entry is its error
+    /// ([`Bank::audit_rows`] lists the others around it).
     pub fn audit(
         &self,
         caller: &Caller,
         q: &AuditQuery,
         now: DateTime<Utc>,
     ) -> Result<Vec<AuditEntry>, Error> {
+        Ok(self.audit_rows(caller, q, now)?.whole()?)
+    }
+
+    /// The audit log (scope `audit`), a damaged entry in its place ([`Listing`]).
+    pub fn audit_rows(
+        &self,
+        caller: &Caller,
+        q: &AuditQuery,
+        now: DateTime<Utc>,
+    ) -> Result<Listing<AuditEntry>, Error> {
         self.authorize(caller, Action::ReadAudit, "audit_read", now)?;
         // A read, without a writer's turn: a long log read never holds validations back
         // (issue #10 review: it ran in a write transaction).
@@ -286,8 +333,17 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<Result<ChainCheck, BrokenLink>, Error> {
         self.authorize(caller, Action::ReadAudit, "audit_verify", now)?;
-        let all = self.store.read(|tx| tx.audit(&AuditQuery::default()))?;
+        let listing = self.store.read(|tx| tx.audit(&AuditQuery::default()))?;
         let key = self.store.audit_key();
+        let (all, unreadable) = readable_prefix(listing);
+        if let Some(link) = unreadable {
+            // The first break is named: one among the entries before the damaged row, else
+            // the damaged row itself.
+            return Ok(Err(match all.is_empty() {
+                true => link,
+                false => verify_chain(&all, Some(key)).err().unwrap_or(link),
+            }));
+        }
         Ok(verify_chain(&all, Some(key)).and_then(|check| {
             check_start(&all, start)?;
             expect

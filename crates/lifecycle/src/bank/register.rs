@@ -135,7 +135,7 @@ impl<S: Store> Bank<S> {
             return Ok(InHand::Wrong);
         };
         let Some(seed) = tx.token_seed(serial)? else {
-            return Err(StoreError::Corrupt(format!("token {serial} has no seed")));
+            return Err(crate::store::columns::seed_missing(serial));
         };
         Ok(
             match check_code(&self.policy.validation, &token, &seed, code, now) {
@@ -206,10 +206,13 @@ impl<S: Store> Bank<S> {
             }
         }
         let Some(customer) = tx.customer(&user.customer)? else {
-            return Err(StoreError::Corrupt(format!("user {login} has no customer")));
+            return Err(crate::store::columns::customer_missing(
+                &user.customer,
+                &user.login,
+            ));
         };
         if customer.mode == UsageMode::Shared {
-            let others = tx.users_of_customer(&customer.id)?;
+            let others = tx.users_of_customer(&customer.id)?.whole()?;
             if let Some(other) = others
                 .iter()
                 .filter_map(|u| u.serial.as_ref())

@@ -122,9 +122,11 @@ impl<S: Store> Bank<S> {
                 continue;
             }
             let Some(t) = tx.token(&serial)? else {
-                return Err(StoreError::Corrupt(format!(
-                    "registered token {serial} is missing"
-                )));
+                return Err(crate::store::columns::registered_token_missing(
+                    &actor.customer,
+                    login,
+                    &serial,
+                ));
             };
             if t.is_expired(now) && !self.policy.roles.revoke_expired_online {
                 return refuse(Error::ExpiredNeedsBackoffice(serial));

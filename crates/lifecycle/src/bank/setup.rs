@@ -168,6 +168,7 @@ impl<S: Store> Bank<S> {
                 if u.class == UserClass::Master
                     && tx
                         .users_of_customer(&u.customer)?
+                        .whole()?
                         .iter()
                         .any(|x| x.class == UserClass::Master)
                 {

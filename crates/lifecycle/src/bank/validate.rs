@@ -194,9 +194,11 @@ impl<S: Store> Bank<S> {
             Err(e) => Err(e),
             Ok(()) => match tx.token(&serial)? {
                 None => {
-                    return Err(StoreError::Corrupt(format!(
-                        "registered token {serial} is missing"
-                    )))
+                    return Err(crate::store::columns::registered_token_missing(
+                        &user.customer,
+                        &user.login,
+                        &serial,
+                    ))
                 }
                 Some(mut t) => {
                     let state = if matches!(t.status, TokenStatus::Revoked { .. }) {
@@ -295,10 +297,7 @@ impl<S: Store> Bank<S> {
         now: DateTime<Utc>,
     ) -> Result<Result<(), Error>, StoreError> {
         let Some(seed) = tx.token_seed(&token.serial)? else {
-            return Err(StoreError::Corrupt(format!(
-                "token {} has no seed",
-                token.serial
-            )));
+            return Err(crate::store::columns::seed_missing(&token.serial));
         };
         Ok(
             match check_code(&self.policy.validation, token, &seed, code, now) {

@@ -20,7 +20,7 @@ pub fn audit_is_append_only_and_ordered<S: Store>(s: &S) {
         "audit ids must increase: {ids:?}"
     );
     let all = s
-        .transaction(|tx| tx.audit(&AuditQuery::default()))
+        .transaction(|tx| tx.audit(&AuditQuery::default())?.whole())
         .unwrap();
     assert_eq!(
         all.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
@@ -57,7 +57,8 @@ pub fn audit_is_append_only_and_ordered<S: Store>(s: &S) {
             tx.audit(&AuditQuery {
                 customer: Some("C1".into()),
                 ..AuditQuery::default()
-            })
+            })?
+            .whole()
         })
         .unwrap();
     assert_eq!(
@@ -69,7 +70,8 @@ pub fn audit_is_append_only_and_ordered<S: Store>(s: &S) {
             tx.audit(&AuditQuery {
                 limit: Some(2),
                 ..AuditQuery::default()
-            })
+            })?
+            .whole()
         })
         .unwrap();
     assert_eq!(
@@ -149,7 +151,7 @@ pub fn audit_filters_select_like_the_reference<S: Store>(s: &S) {
     })
     .unwrap();
     let all = s
-        .transaction(|tx| tx.audit(&AuditQuery::default()))
+        .transaction(|tx| tx.audit(&AuditQuery::default())?.whole())
         .unwrap();
     let queries: Vec<(&str, AuditQuery)> = vec![
         (
@@ -243,7 +245,7 @@ pub fn audit_filters_select_like_the_reference<S: Store>(s: &S) {
     ];
     for (what, q) in queries {
         let got: Vec<i64> = s
-            .transaction(|tx| tx.audit(&q))
+            .transaction(|tx| tx.audit(&q)?.whole())
             .unwrap()
             .iter()
             .map(|e| e.id)
@@ -259,7 +261,8 @@ pub fn audit_filters_select_like_the_reference<S: Store>(s: &S) {
             tx.audit(&AuditQuery {
                 subject: Some("12345678".into()),
                 ..Default::default()
-            })
+            })?
+            .whole()
         })
         .unwrap();
     assert_eq!(
@@ -272,7 +275,8 @@ pub fn audit_filters_select_like_the_reference<S: Store>(s: &S) {
             tx.audit(&AuditQuery {
                 subject: Some("*".into()),
                 ..Default::default()
-            })
+            })?
+            .whole()
         })
         .unwrap();
     assert!(odd.is_empty(), "a subject that is no ID matches nothing");

@@ -16,7 +16,7 @@ use crate::auth::Scope;
 use crate::ids::{ClientName, OperatorId};
 use crate::model::{Customer, UsageMode, User, UserClass};
 use crate::secret::SecretHash;
-use crate::store::columns::REPAIR;
+use crate::store::columns::repair_of;
 use crate::store::{Store, StoreError, Tx};
 
 use super::{cid, lid, sample_token, sn};
@@ -28,7 +28,8 @@ const LOGIN_PASSWORD: &str = "$argon2id$v=19$m=8,t=1,p=1$bG9naW5zYWx0$TE9HSU4tUE
 /// Customer C001's secret hash.
 const CUSTOMER_SECRET: &str = "$argon2id$v=19$m=8,t=1,p=1$Y3VzdHNhbHQ$Q1VTVE9NRVItU0VDUkVU";
 /// Operator suzuki's password hash.
-const OPERATOR_PASSWORD: &str = "$argon2id$v=19$m=8,t=1,p=1$b3BzYWx0$T1BFUkFUT1ItUEFTU1dPUkQ";
+const OPERATOR_PASSWORD: &str =
+    "$argon2id$v=19$m=8,t=1,p=1$b3BlcmF0b3JzYWx0$T1BFUkFUT1ItUEFTU1dPUkQ";
 /// API client ib-frontend's key hash.
 pub const KEY_HASH: &str = "feedc0defeedc0defeedc0defeedc0defeedc0defeedc0defeedc0defeedc0de";
 /// Operator suzuki's session's token hash (its primary key).
@@ -161,10 +162,45 @@ pub fn damages() -> Vec<Damage> {
         },
         Damage {
             sql: "UPDATE users SET login = 'ta''ro'",
-            read: |tx| tx.users_of_customer(&cid("C001")).map(drop),
+            read: |tx| tx.users_of_customer(&cid("C001"))?.whole().map(drop),
             table: "users",
             row: "customer = 'C001' AND login = 'ta''ro'",
             column: "login",
+        },
+        Damage {
+            sql: "UPDATE users SET login_password_hash = 'hunter2-plain'",
+            read: |tx| tx.user(&cid("C001"), &lid("taro")).map(drop),
+            table: "users",
+            row: TARO,
+            column: "login_password_hash",
+        },
+        Damage {
+            sql: "UPDATE users SET secret_hash = 'hunter2-plain'",
+            read: |tx| tx.users_by_login(&lid("taro")).map(drop),
+            table: "users",
+            row: TARO,
+            column: "secret_hash",
+        },
+        Damage {
+            sql: "UPDATE customers SET secret_hash = 'hunter2-plain'",
+            read: |tx| tx.customer(&cid("C001")).map(drop),
+            table: "customers",
+            row: "id = 'C001'",
+            column: "secret_hash",
+        },
+        Damage {
+            sql: "UPDATE operators SET password_hash = 'hunter2-plain'",
+            read: |tx| tx.operator(&suzuki()).map(drop),
+            table: "operators",
+            row: "name = 'suzuki'",
+            column: "password_hash",
+        },
+        Damage {
+            sql: "UPDATE api_clients SET key_hash = 'hunter2-plain'",
+            read: |tx| tx.client(&ib_frontend()).map(drop),
+            table: "api_clients",
+            row: "name = 'ib-frontend'",
+            column: "key_hash",
         },
         Damage {
             sql: "UPDATE tokens SET expiry = 'soon' WHERE serial = '12345678'",
@@ -192,7 +228,7 @@ pub fn damages() -> Vec<Damage> {
         },
         Damage {
             sql: "UPDATE api_clients SET created_at = 'yesterday'",
-            read: |tx| tx.clients().map(drop),
+            read: |tx| tx.clients()?.whole().map(drop),
             table: "api_clients",
             row: "name = 'ib-frontend'",
             column: "created_at",
@@ -213,7 +249,7 @@ pub fn damages() -> Vec<Damage> {
         },
         Damage {
             sql: "UPDATE operators SET created_at = 'then'",
-            read: |tx| tx.operators().map(drop),
+            read: |tx| tx.operators()?.whole().map(drop),
             table: "operators",
             row: "name = 'suzuki'",
             column: "created_at",
@@ -249,14 +285,14 @@ pub fn damages() -> Vec<Damage> {
         },
         Damage {
             sql: "UPDATE audit SET at = 'then'",
-            read: |tx| tx.audit(&AuditQuery::default()).map(drop),
+            read: |tx| tx.audit(&AuditQuery::default())?.whole().map(drop),
             table: "audit",
             row: "id = 1",
             column: "at",
         },
         Damage {
             sql: "UPDATE audit SET actor_kind = 'robot'",
-            read: |tx| tx.audit(&AuditQuery::default()).map(drop),
+            read: |tx| tx.audit(&AuditQuery::default())?.whole().map(drop),
             table: "audit",
             row: "id = 1",
             column: "actor_kind",
@@ -276,6 +312,7 @@ fn secrets() -> Vec<String> {
         KEY_HASH.into(),
         SESSION_HASH.into(),
         "argon2".into(),
+        "hunter2".into(),
         hex,
         format!("{seed:?}"),
     ]
@@ -301,7 +338,7 @@ pub fn assert_damage_named(read: Result<(), StoreError>, d: &Damage) -> String {
         d.sql
     );
     assert!(
-        m.ends_with(REPAIR),
+        m.ends_with(repair_of(d.table)),
         "after `{}`: {m}\nmust end with what to do",
         d.sql
     );

@@ -14,6 +14,7 @@ mod access;
 mod audit;
 mod customers_users;
 pub mod damaged;
+pub mod damaged_lists;
 mod tokens;
 mod transactions;
 
@@ -66,7 +67,7 @@ fn customer(id: &str) -> Customer {
         name: format!("{id} 株式会社"),
         mode: UsageMode::Individual,
         secret: Some(SecretHash::from_phc(
-            "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+            "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
         )),
     }
 }

@@ -25,7 +25,7 @@ pub fn failed_transaction_rolls_back<S: Store>(s: &S) {
         "rolled-back tokens must not exist"
     );
     assert!(
-        s.transaction(|tx| tx.audit(&AuditQuery::default()))
+        s.transaction(|tx| tx.audit(&AuditQuery::default())?.whole())
             .unwrap()
             .is_empty(),
         "rolled-back audit must not exist"
@@ -115,7 +115,7 @@ pub fn a_panic_inside_a_transaction_writes_nothing_and_the_store_goes_on<S: Stor
     let after = s.transaction(|tx| {
         let c = tx.customer(&cid("C013"))?;
         let n = tx.token_count()?;
-        let audit = tx.audit(&AuditQuery::default())?;
+        let audit = tx.audit(&AuditQuery::default())?.whole()?;
         Ok((c, n, audit.len()))
     });
     assert_eq!(

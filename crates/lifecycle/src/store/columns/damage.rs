@@ -4,18 +4,35 @@
 
 use super::*;
 
-/// What an operator does about a damaged row: the end of every [`damaged`] text.
+/// What an operator does about a damaged row of the bank's tables but the audit log: the
+/// end of their [`damaged`] texts. The log records every change tokenline made, so checking
+/// it tells whether more was changed.
 pub const REPAIR: &str = "the database was changed outside tokenline: restore it from a backup \
      or correct the row; `tokenline bank audit verify` checks the log";
 
+/// What an operator does about a damaged row of the audit log (`bank audit verify` itself
+/// reports one as a broken link, so its text must not send the operator back to it as the
+/// check: [`REPAIR`] would be circular there).
+pub const AUDIT_REPAIR: &str = "the audit log was changed outside tokenline: restore it from a \
+     backup or correct the row, then check the whole log again with `tokenline bank audit verify`";
+
+/// What to do about a damaged row of `table` ([`AUDIT_REPAIR`] for `audit`, else [`REPAIR`]).
+pub fn repair_of(table: &str) -> &'static str {
+    match table {
+        "audit" => AUDIT_REPAIR,
+        _ => REPAIR,
+    }
+}
+
 /// The error for a damaged row, the same on every backend: `Corrupt("table {table}, row where
-/// {row}, column {column}: {cause}; {REPAIR}")`. `row` names the row by its key as a SQL
-/// condition (`customer = 'C001' AND login = 'taro'`, see [`key_condition`]) so that an
-/// operator can find it; neither `row` nor `cause` may hold a secret (a seed, a password or
-/// key hash, a session token).
+/// {row}, column {column}: {cause}; {repair}")`, the repair [`repair_of`] the table. `row`
+/// names the row by its key as a SQL condition (`customer = 'C001' AND login = 'taro'`, see
+/// [`key_condition`]) so that an operator can find it; neither `row` nor `cause` may hold a
+/// secret (a seed, a password or key hash, a session token).
 pub fn damaged(table: &str, row: &str, column: &str, cause: impl std::fmt::Display) -> StoreError {
+    let repair = repair_of(table);
     StoreError::Corrupt(format!(
-        "table {table}, row where {row}, column {column}: {cause}; {REPAIR}"
+        "table {table}, row where {row}, column {column}: {cause}; {repair}"
     ))
 }
 
@@ -401,6 +418,26 @@ impl<'r, R: StoredRow + ?Sized> Reading<'r, R> {
         })
     }
 
+    /// A password hash ([`SecretHash::stored`]); the error never shows the column's text.
+    ///
+    /// # Errors
+    /// As [`Reading::column`].
+    pub fn phc(&self, i: usize) -> Result<SecretHash, StoreError> {
+        self.column(i, |r, c| phc_of(expect("text", r.text(c))?))
+    }
+
+    /// A password hash that may be NULL.
+    ///
+    /// # Errors
+    /// As [`Reading::column`].
+    pub fn opt_phc(&self, i: usize) -> Result<Option<SecretHash>, StoreError> {
+        self.column(i, |r, c| {
+            expect("text or NULL", r.opt_text(c))?
+                .map(phc_of)
+                .transpose()
+        })
+    }
+
     /// A JSON column holding `what`.
     ///
     /// # Errors
@@ -433,6 +470,11 @@ fn cause(e: StoreError) -> String {
         StoreError::Corrupt(m) | StoreError::Backend(m) => m,
         other => other.to_string(),
     }
+}
+
+/// A stored password hash ([`SecretHash::stored`]), the error without the text.
+fn phc_of(s: String) -> Result<SecretHash, StoreError> {
+    SecretHash::stored(s).map_err(|e| StoreError::Corrupt(e.into()))
 }
 
 /// A stored time, the error showing the text (a time is no secret).

@@ -30,7 +30,7 @@ pub fn customer_at(r: &impl StoredRow, at: usize) -> Result<Customer, StoreError
         id: row.id(0, CustomerId::parse)?,
         name: row.text(1)?,
         mode: row.word(2, "a usage mode", UsageMode::parse)?,
-        secret: row.opt_text(3)?.map(SecretHash::from_phc),
+        secret: row.opt_phc(3)?,
     })
 }
 
@@ -42,7 +42,7 @@ pub fn user_at(r: &impl StoredRow, at: usize) -> Result<User, StoreError> {
     let user = user_without_login_password_at(r, at)?;
     let row = Reading::new(r, at, &USERS);
     Ok(User {
-        login_password: row.opt_text(13)?.map(SecretHash::from_phc),
+        login_password: row.opt_phc(13)?,
         last_locked_at: row.opt_time(14)?,
         ..user
     })
@@ -62,7 +62,7 @@ pub fn user_without_login_password_at(r: &impl StoredRow, at: usize) -> Result<U
         name: row.text(2)?,
         class: row.word(3, "a user class", UserClass::parse)?,
         needs_otp: row.flag(4)?,
-        secret: row.opt_text(5)?.map(SecretHash::from_phc),
+        secret: row.opt_phc(5)?,
         serial: row.opt_id(6, SerialNumber::parse)?,
         issued: row.opt_id(7, SerialNumber::parse)?,
         last_revoked_at: row.opt_time(8)?,
@@ -176,10 +176,21 @@ pub fn client_at(r: &impl StoredRow, at: usize) -> Result<ApiClient, StoreError>
             parse_scopes(&expect("text", r.text(c))?)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))
         })?,
-        key_hash: row.text(2)?,
+        key_hash: row.column(2, |r, c| key_hash_of(expect("text", r.text(c))?))?,
         created_at: row.time(3)?,
         revoked_at: row.opt_time(4)?,
     })
+}
+
+/// A stored API key hash: SHA-256 as 64 lowercase hex digits ([`crate::access::hash_bearer`]);
+/// anything else authenticates no key. The error never shows the text.
+fn key_hash_of(s: String) -> Result<String, StoreError> {
+    match s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        true => Ok(s),
+        false => Err(StoreError::Corrupt(
+            "not an API key hash (SHA-256, 64 lowercase hex digits)".into(),
+        )),
+    }
 }
 
 /// An operator from [`OPERATOR_COLS`] starting at column `at`.
@@ -191,7 +202,7 @@ pub fn operator_at(r: &impl StoredRow, at: usize) -> Result<Operator, StoreError
     Ok(Operator {
         name: row.id(0, OperatorId::parse)?,
         role: row.word(1, "an operator role", Role::parse)?,
-        password: SecretHash::from_phc(row.text(2)?),
+        password: row.phc(2)?,
         serial: row.id(3, SerialNumber::parse)?,
         failures: row.count(4)?,
         locked_until: row.opt_time(5)?,

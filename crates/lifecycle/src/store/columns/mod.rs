@@ -155,6 +155,8 @@ pub fn id<T>(s: String, parse: fn(&str) -> Result<T, IdError>) -> Result<T, Stor
 
 mod damage;
 mod decode;
+mod links;
 
 pub use damage::*;
 pub use decode::*;
+pub use links::*;

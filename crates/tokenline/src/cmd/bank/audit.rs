@@ -1,7 +1,7 @@
 //! `bank audit [--customer C] [--limit N]`, `bank audit verify [--expect-head COUNT:LINK]
 //! [--log-began-before-bank-init]` and `bank audit head`.
 
-use super::common::{json_line, say, DbArgs};
+use super::common::{json_line, left_out, say, DbArgs};
 use crate::cmd::common::table;
 use anyhow::bail;
 use lifecycle::audit::{escape, AuditHead, LogStart};
@@ -93,21 +93,24 @@ impl Cmd {
             None => {}
         }
         let o = self.db.open()?;
-        let entries = o.bank.audit(
-            &o.caller,
-            &AuditQuery {
-                customer: self.customer,
-                limit: self.limit,
-                ..AuditQuery::default()
-            },
-            o.now(),
-        )?;
+        let (entries, damaged) = o
+            .bank
+            .audit_rows(
+                &o.caller,
+                &AuditQuery {
+                    customer: self.customer,
+                    limit: self.limit,
+                    ..AuditQuery::default()
+                },
+                o.now(),
+            )?
+            .split();
         let opt = |s: &Option<String>| escape(s.as_deref().unwrap_or("-"));
         if self.db.json {
             for e in &entries {
                 json_line(e)?;
             }
-            return Ok(());
+            return left_out(&damaged);
         }
         let rows = entries.iter().map(|e| {
             vec![
@@ -139,7 +142,7 @@ impl Cmd {
                 rows,
             )
         );
-        Ok(())
+        left_out(&damaged)
     }
 }
 
@@ -197,6 +200,10 @@ fn verify(db: &DbArgs, expect: Option<&AuditHead>, start: LogStart) -> anyhow::R
             }
             if link.is_empty_log() || link.is_cut_start() {
                 bail!("audit log NOT intact: {}", link.what)
+            }
+            if link.kind == lifecycle::audit::BreakKind::Unreadable {
+                // Its text names the row and says what to do.
+                bail!("{link}")
             }
             bail!("{link}: the log was altered at or before this entry")
         }

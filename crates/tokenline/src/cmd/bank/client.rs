@@ -1,6 +1,6 @@
 //! `bank client add NAME --scope S[,S]`, `bank client list`, `bank client revoke NAME`.
 
-use super::common::{json_line, say, DbArgs};
+use super::common::{json_line, left_out, say, DbArgs};
 use crate::cmd::common::table;
 use lifecycle::{ClientName, Scope};
 
@@ -82,12 +82,12 @@ pub struct List {
 impl List {
     fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
-        let clients = o.bank.list_clients(&o.caller, o.now())?;
+        let (clients, damaged) = o.bank.list_clients(&o.caller, o.now())?.split();
         if self.db.json {
             for c in &clients {
                 json_line(c)?;
             }
-            return Ok(());
+            return left_out(&damaged);
         }
         let rows = clients.into_iter().map(|c| {
             vec![
@@ -103,7 +103,7 @@ impl List {
             ]
         });
         println!("{}", table(&["NAME", "SCOPES", "STATUS"], rows));
-        Ok(())
+        left_out(&damaged)
     }
 }
 

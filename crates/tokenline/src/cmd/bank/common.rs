@@ -326,3 +326,26 @@ impl NewLoginPasswordArgs {
         bail!("a login password is needed: use --login-password-file FILE, --login-password-env VAR or --prompt-login-password (on a terminal)")
     }
 }
+
+/// After a listing printed its whole rows: one line on stderr for each damaged row it left
+/// out (the error naming its table, key and column, and what to do), then an error (exit
+/// status 1) if there was one, so that a script notices that the list has a hole.
+///
+/// # Errors
+/// When `damaged` holds a row.
+pub fn left_out<'a>(
+    damaged: impl IntoIterator<Item = &'a lifecycle::StoreError>,
+) -> anyhow::Result<()> {
+    let mut n = 0;
+    for e in damaged {
+        eprintln!("left out: {}", lifecycle::audit::escape(&e.to_string()));
+        n += 1;
+    }
+    if n > 0 {
+        bail!(
+            "{}: the list above is not complete",
+            lifecycle::plural::count(n, "damaged row")
+        );
+    }
+    Ok(())
+}

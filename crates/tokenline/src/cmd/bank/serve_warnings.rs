@@ -12,7 +12,13 @@ pub fn unused(o: &Opened, pages: bool) -> anyhow::Result<Vec<String>> {
     let now = o.now();
     let mut out = Vec::new();
     let clients = o.bank.list_clients(&o.caller, now)?;
-    if !clients.iter().any(|c| c.revoked_at.is_none()) {
+    damaged_rows(&clients, &mut out);
+    if !clients
+        .rows
+        .iter()
+        .flatten()
+        .any(|c| c.revoked_at.is_none())
+    {
         out.push(
             "no API client holds a key: every /v1 route but /v1/health and /v1/ready answers \
              401 until one is added (`tokenline bank client add NAME --scope login`)"
@@ -21,7 +27,13 @@ pub fn unused(o: &Opened, pages: bool) -> anyhow::Result<Vec<String>> {
     }
     if pages {
         let operators = o.bank.list_operators(&o.caller, now)?;
-        if !operators.iter().any(|op| op.removed_at.is_none()) {
+        damaged_rows(&operators, &mut out);
+        if !operators
+            .rows
+            .iter()
+            .flatten()
+            .any(|op| op.removed_at.is_none())
+        {
             out.push(
                 "no operator: nobody can sign in to the back office (/backoffice/) until one is \
                  added (`tokenline bank operator add NAME --role supervisor --serial S --code C`)"
@@ -30,6 +42,17 @@ pub fn unused(o: &Opened, pages: bool) -> anyhow::Result<Vec<String>> {
         }
     }
     Ok(out)
+}
+
+/// A warning for each damaged row of `listing` (the server starts: the other rows serve).
+fn damaged_rows<T>(listing: &lifecycle::store::Listing<T>, out: &mut Vec<String>) {
+    out.extend(
+        listing
+            .rows
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .map(|e| e.to_string()),
+    );
 }
 
 /// The warning for a server bound to `addr` (the address it listens on, a host name

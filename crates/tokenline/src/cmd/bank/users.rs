@@ -1,6 +1,6 @@
 //! `bank users list CUSTOMER [--page N] [--filter TEXT]`.
 
-use super::common::{json_line, DbArgs};
+use super::common::{json_line, left_out, DbArgs};
 use lifecycle::plural::count;
 use lifecycle::CustomerId;
 
@@ -105,11 +105,11 @@ impl List {
                 json_line(&r.view(tz))?;
             }
             eprintln!("{footer}");
-            return Ok(());
+            return left_out(&page.damaged);
         }
         let rows = page.rows.iter().map(|r| user_row(r.view(tz)));
         println!("{}", escaped_table(&USER_COLUMNS, rows));
         println!("{footer}");
-        Ok(())
+        left_out(&page.damaged)
     }
 }

@@ -1,6 +1,6 @@
 //! `bank customer show ID`.
 
-use crate::cmd::bank::common::{json_line, DbArgs};
+use crate::cmd::bank::common::{json_line, left_out, DbArgs};
 use crate::cmd::bank::users::{escaped_table, user_row, USER_COLUMNS};
 use lifecycle::plural::count;
 use lifecycle::CustomerId;
@@ -25,7 +25,8 @@ impl Show {
         let o = self.db.open()?;
         let d = o.bank.show_customer(&o.caller, &self.id, o.now())?;
         if self.db.json {
-            return json_line(&d);
+            json_line(&d)?;
+            return left_out(&d.damaged);
         }
         let tz = o.bank.policy().time_zone;
         let c = &d.customer;
@@ -53,6 +54,6 @@ impl Show {
             ]
         });
         println!("{}", escaped_table(&["SERIAL", "STATUS", "EXPIRY"], tokens));
-        Ok(())
+        left_out(&d.damaged)
     }
 }

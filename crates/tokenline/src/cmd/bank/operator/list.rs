@@ -1,6 +1,6 @@
 //! `bank operator list [--json]`.
 
-use crate::cmd::bank::common::{json_line, DbArgs};
+use crate::cmd::bank::common::{json_line, left_out, DbArgs};
 use crate::cmd::common::table;
 
 /// `bank operator list`: every operator, removed ones included (their names stay taken); a
@@ -14,12 +14,12 @@ pub struct List {
 impl List {
     pub(super) fn run(self) -> anyhow::Result<()> {
         let o = self.db.open()?;
-        let rows = o.bank.list_operators(&o.caller, o.now())?;
+        let (rows, damaged) = o.bank.list_operators(&o.caller, o.now())?.split();
         if self.db.json {
             for r in &rows {
                 json_line(r)?;
             }
-            return Ok(());
+            return left_out(&damaged);
         }
         let lines = rows.into_iter().map(|r| {
             vec![
@@ -47,6 +47,6 @@ impl List {
                 lines
             )
         );
-        Ok(())
+        left_out(&damaged)
     }
 }
