@@ -92,3 +92,8 @@ fn a_login_password_hash_that_is_not_a_phc_string_is_damage_not_a_failure() {
         &Sqlite::default(),
     );
 }
+
+#[test]
+fn a_damaged_operator_session_leaves_out_only_its_operator() {
+    damaged_lists::a_damaged_operator_session_leaves_out_only_its_operator(&Sqlite::default());
+}

@@ -97,14 +97,22 @@ impl<S: Store> Bank<S> {
                 let locked_until = op.locked_until.filter(|u| *u > now && removed.is_none());
                 // What `operator_session` would accept: none for a removed or locked operator
                 // (issue #10 review: the list counted sessions that sign no one in).
+                // A damaged session row leaves its operator out of the list, named, as a
+                // damaged operator row would (issue #10 review: it failed the whole list,
+                // and with it `bank serve`'s start).
                 let active_sessions = match removed.is_some() || locked_until.is_some() {
                     true => 0,
-                    false => tx
-                        .sessions_of(&op.name)?
-                        .iter()
-                        .filter(|s| self.session_alive(s, now))
-                        .filter(|s| op.locked_until.is_none_or(|u| s.created_at >= u))
-                        .count(),
+                    false => match damage_apart(tx.sessions_of(&op.name))? {
+                        Ok(sessions) => sessions
+                            .iter()
+                            .filter(|s| self.session_alive(s, now))
+                            .filter(|s| op.locked_until.is_none_or(|u| s.created_at >= u))
+                            .count(),
+                        Err(e) => {
+                            rows.push(Err(e));
+                            continue;
+                        }
+                    },
                 };
                 rows.push(Ok(OperatorRow {
                     status: match (removed, locked_until) {

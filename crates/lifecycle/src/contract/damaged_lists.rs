@@ -10,7 +10,7 @@ use crate::audit::{Actor, AuditEntry, AuditQuery, BreakKind};
 use crate::auth::{Caller, Scope};
 use crate::bank::Bank;
 use crate::ids::{ClientName, CustomerId, OperatorId};
-use crate::model::{User, UserClass};
+use crate::model::{TokenStatus, User, UserClass};
 use crate::policy::Policy;
 use crate::secret::SecretHash;
 use crate::store::columns::{repair_of, AUDIT_REPAIR};
@@ -107,28 +107,30 @@ pub fn listing_clients_lists_every_whole_row_and_names_the_damaged_one<B: Damage
     assert_eq!(whole, ["fe", "ib-frontend"]);
 }
 
+/// The API clients of [`with_clients`] and a second operator, tanaka, beside suzuki.
+fn with_tanaka<S: Store>(s: &S) {
+    with_clients(s);
+    s.transaction(|tx| {
+        tx.insert_token(&sample_token("11112222"))?;
+        tx.insert_operator(&Operator {
+            name: OperatorId::parse("tanaka").unwrap(),
+            role: Role::Operator,
+            password: SecretHash::from_phc(
+                "$argon2id$v=19$m=8,t=1,p=1$b3BlcmF0b3JzYWx0$VEFOQUtBLVBBU1NXT1JE".into(),
+            ),
+            serial: sn("11112222"),
+            failures: 0,
+            locked_until: None,
+            created_at: at(1_772_499_600, 0),
+        })
+    })
+    .unwrap();
+}
+
 /// `bank operator list` lists tanaka when suzuki's row is damaged.
 pub fn listing_operators_lists_every_whole_row_and_names_the_damaged_one<B: DamageBench>(b: &B) {
-    let fill = |s: &B::S| {
-        with_clients(s);
-        s.transaction(|tx| {
-            tx.insert_token(&sample_token("11112222"))?;
-            tx.insert_operator(&Operator {
-                name: OperatorId::parse("tanaka").unwrap(),
-                role: Role::Operator,
-                password: SecretHash::from_phc(
-                    "$argon2id$v=19$m=8,t=1,p=1$b3BlcmF0b3JzYWx0$VEFOQUtBLVBBU1NXT1JE".into(),
-                ),
-                serial: sn("11112222"),
-                failures: 0,
-                locked_until: None,
-                created_at: at(1_772_499_600, 0),
-            })
-        })
-        .unwrap();
-    };
     let s = b.damaged(
-        &fill,
+        &with_tanaka,
         &["UPDATE operators SET created_at = 'then' WHERE name = 'suzuki'"],
     );
     let (whole, damaged) = Bank::new(&s, Policy::default())
@@ -139,6 +141,41 @@ pub fn listing_operators_lists_every_whole_row_and_names_the_damaged_one<B: Dama
     assert_eq!(names, ["tanaka"], "{damaged:?}");
     assert_eq!(damaged.len(), 1);
     assert_names(&damaged[0], "operators", "name = 'suzuki'", "created_at");
+}
+
+/// `bank operator list` (and `bank serve`'s start, which lists the operators) goes on when
+/// one of suzuki's session rows is damaged: suzuki is left out, named by the session row,
+/// and tanaka is listed (issue #10 review: the whole list failed, and the server with it).
+pub fn a_damaged_operator_session_leaves_out_only_its_operator<B: DamageBench>(b: &B) {
+    // suzuki in service (the staff token 87654321 is theirs), so their sessions are read.
+    let fill = |s: &B::S| {
+        with_tanaka(s);
+        s.transaction(|tx| {
+            let mut t = tx.token(&sn("87654321"))?.unwrap();
+            t.status = TokenStatus::Staff {
+                operator: OperatorId::parse("suzuki").unwrap(),
+            };
+            tx.update_token(&t)
+        })
+        .unwrap();
+    };
+    let s = b.damaged(
+        &fill,
+        &["UPDATE operator_sessions SET last_seen = 'now' WHERE operator = 'suzuki'"],
+    );
+    let (whole, damaged) = Bank::new(&s, Policy::default())
+        .list_operators(&root(), now())
+        .unwrap()
+        .split();
+    let names: Vec<_> = whole.iter().map(|o| o.name.to_string()).collect();
+    assert_eq!(names, ["tanaka"], "{damaged:?}");
+    assert_eq!(damaged.len(), 1);
+    assert_names(
+        &damaged[0],
+        "operator_sessions",
+        "operator = 'suzuki' AND client = 'ib-frontend' AND created_at = '2026-03-03T01:00:00Z'",
+        "last_seen",
+    );
 }
 
 /// [`one_row_of_each_kind`] and user hanako of customer C001.
@@ -323,6 +360,7 @@ pub fn run_all<B: DamageBench>(b: &B) {
     revoking_one_client_works_while_another_clients_row_is_damaged(b);
     listing_clients_lists_every_whole_row_and_names_the_damaged_one(b);
     listing_operators_lists_every_whole_row_and_names_the_damaged_one(b);
+    a_damaged_operator_session_leaves_out_only_its_operator(b);
     listing_users_lists_every_whole_row_and_names_the_damaged_one(b);
     a_users_damaged_token_row_is_named_and_the_other_users_list(b);
     listing_the_audit_log_lists_every_whole_entry_and_names_the_damaged_one(b);
