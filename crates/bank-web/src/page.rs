@@ -199,6 +199,13 @@ pub fn error_page(c: Chrome, status: StatusCode, message: &str) -> Response {
 /// the log).
 pub fn refusal_text(c: &Chrome, e: &Error) -> String {
     match e {
+        // A row the page reads is damaged (changed outside tokenline): trying again reads
+        // the same row, so not "busy, try again" (as the API's 500 stored_data_damaged). The
+        // table, row and column go to the server's log only.
+        Error::Store(lifecycle::StoreError::Corrupt(detail)) => {
+            tracing::error!("bank-web: stored data is damaged: {detail}");
+            c.t("refusal.stored_data_damaged").to_owned()
+        }
         Error::Store(detail) => {
             tracing::error!("bank-web: storage: {detail}");
             c.t("refusal.database_unavailable").to_owned()
@@ -294,6 +301,9 @@ pub fn id_error_text(c: &Chrome, e: &lifecycle::IdError) -> String {
 
 /// The HTTP status of a page answering a refusal.
 pub fn refusal_status(e: &Error) -> StatusCode {
+    if matches!(e, Error::Store(lifecycle::StoreError::Corrupt(_))) {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
     match e.code() {
         "invalid_input" => StatusCode::BAD_REQUEST,
         "database_unavailable" | "store" => StatusCode::SERVICE_UNAVAILABLE,
@@ -348,6 +358,26 @@ mod tests {
             .step_by(2)
             .map(str::to_owned)
             .collect()
+    }
+
+    /// Issue #10 review: a damaged row (changed outside tokenline) was shown as "the system
+    /// is busy, try again" with 503, as the API answered it before `stored_data_damaged`:
+    /// trying again reads the same row. The page says so, with 500, and names no table.
+    #[test]
+    fn a_damaged_row_is_shown_as_damage_not_as_busy_and_names_no_table() {
+        let damaged = Error::Store(lifecycle::StoreError::Corrupt(
+            "table users, row where customer = 'C1' AND login = 'shiro', column failures".into(),
+        ));
+        assert_eq!(refusal_status(&damaged), StatusCode::INTERNAL_SERVER_ERROR);
+        let away = Error::Store(lifecycle::StoreError::Backend("connection refused".into()));
+        assert_eq!(refusal_status(&away), StatusCode::SERVICE_UNAVAILABLE);
+        for lang in [Lang::Ja, Lang::En] {
+            let c = chrome(lang);
+            let text = refusal_text(&c, &damaged);
+            assert_eq!(text, c.t("refusal.stored_data_damaged"), "{lang:?}");
+            assert_ne!(text, refusal_text(&c, &away), "{lang:?}");
+            assert!(!text.contains("users") && !text.contains("shiro"), "{text}");
+        }
     }
 
     #[test]

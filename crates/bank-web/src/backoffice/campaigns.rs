@@ -98,6 +98,10 @@ async fn read<R: Send + 'static>(
         });
     res.map_err(|e| match e {
         mailroom::Error::UnknownCampaign(_) => c.t("bo.campaigns.unknown").to_owned(),
+        mailroom::Error::Store(lifecycle::StoreError::Corrupt(detail)) => {
+            tracing::error!("bank-web: mailing room: stored data is damaged: {detail}");
+            c.t("refusal.stored_data_damaged").to_owned()
+        }
         e => {
             tracing::error!("bank-web: mailing room: {e}");
             c.t("refusal.database_unavailable").to_owned()

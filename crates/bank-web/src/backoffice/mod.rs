@@ -119,7 +119,7 @@ impl<S: Store + Send + Sync + 'static> FromRequestParts<Arc<Web<S>>> for Staff {
             }
             Err(e @ Error::Store(_)) => {
                 let text = page::refusal_text(&c, &e);
-                Err(page::error_page(c, StatusCode::SERVICE_UNAVAILABLE, &text))
+                Err(page::error_page(c, page::refusal_status(&e), &text))
             }
             Err(Error::WrongOperatorLogin) => {
                 // Locked out meanwhile (wrong sign-ins): the bank ended the operator's session;
