@@ -352,6 +352,14 @@ mod tests {
             }
         }
         assert!(tried > 100, "{tried} options tried");
+        // The whole word, not the letter clap stopped at (review: '-1' for -123456).
+        let err = error_of(&["bank", "validate", "--code", "-123456", "taro"]).unwrap();
+        assert!(
+            err.contains("unexpected argument '-123456'")
+                && err.contains("write --code=-123456")
+                && !err.contains("'-1'"),
+            "{err}"
+        );
         let err = error_of(&["bank", "serve", "--workers", "-1"]).unwrap();
         assert!(
             err.contains(

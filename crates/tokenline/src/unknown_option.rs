@@ -40,7 +40,7 @@ pub fn explained(e: clap::Error, mut cmd: Command, args: &[OsString]) -> clap::E
     let Some(ContextValue::String(given)) = e.get(ContextKind::InvalidArg) else {
         return e;
     };
-    let given = given.clone();
+    let mut given = given.clone();
     cmd.build();
     let stop = walk(&cmd, args);
     // A copy: rendering a usage line needs a command of one's own (built above, it keeps its
@@ -86,7 +86,11 @@ pub fn explained(e: clap::Error, mut cmd: Command, args: &[OsString]) -> clap::E
         .into()]
     } else if let Some(option) = &stop.pending {
         // clap reads a word that starts with `-` as an option, never as the value before it:
-        // what the option says of the word as its value is the real answer.
+        // what the option says of the word as its value is the real answer. The whole word,
+        // not the letter clap stopped at (`--code -123456`: clap names '-1').
+        if let Some(word) = stop.at.and_then(|at| args.get(at)) {
+            given = word.to_string_lossy().into_owned();
+        }
         let joined = if option.starts_with("--") {
             format!("{option}={given}")
         } else {
