@@ -83,7 +83,9 @@ impl<S: Store> Bank<S> {
     ///
     /// # Errors
     /// [`Error::CustomerSessionRequired`] for a session that is not `user`'s or not valid
-    /// ([`Bank::customer_session`]); then those of [`Bank::register_signed_in`].
+    /// ([`Bank::customer_session`]); then those of [`Bank::register_signed_in`]; then a store
+    /// failure while the signed-in session is made ([`Bank::open_customer_session`]): the
+    /// registration is done by then (the API's 503 says a registration may be done).
     pub fn register_in_session(
         &self,
         caller: &Caller,
