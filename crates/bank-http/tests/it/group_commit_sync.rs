@@ -154,6 +154,23 @@ impl Setup {
             .spawn(async move { c.validate(caller, user, code).await })
     }
 
+    /// u0's validation committed, its sync held by the gate (closed), and u1's row then
+    /// damaged as by a hand outside tokenline (`failures` not a number): what arrives next
+    /// is checked in one group while the sync waits. The handle gives u0's answer.
+    fn u0_syncing_then_u1_damaged(&self) -> tokio::task::JoinHandle<Result<LoginOutcome, Error>> {
+        self.gate.set(Gate::Closed);
+        let first = self.validate("u0", code("40000000", self.t));
+        self.wait_for_syncs(1);
+        rusqlite::Connection::open(&self.b.db)
+            .unwrap()
+            .execute(
+                "UPDATE users SET failures = 'x' WHERE customer = 'C1' AND login = 'u1'",
+                [],
+            )
+            .unwrap();
+        first
+    }
+
     fn wait_for_syncs(&self, n: usize) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while self.gate.begun.load(Ordering::SeqCst) < n {
@@ -258,21 +275,12 @@ fn while_a_sync_waits_the_next_group_is_checked_in_order_and_each_code_accepted_
 }
 
 /// A row changed outside tokenline fails the transaction of its whole group: the validations
-/// checked before it in the group are checked again alone (nothing of the group was committed)
-/// and accepted, and only the one that reads the damaged row is refused as damaged.
+/// checked before it in the group are checked again (nothing of the group was committed) and
+/// accepted, and only the one that reads the damaged row is refused as damaged.
 #[test]
 fn a_damaged_row_refuses_only_its_own_validation_not_the_group_it_was_checked_in() {
     let s = setup();
-    s.gate.set(Gate::Closed);
-    let first = s.validate("u0", code("40000000", s.t));
-    s.wait_for_syncs(1);
-    rusqlite::Connection::open(&s.b.db)
-        .unwrap()
-        .execute(
-            "UPDATE users SET failures = 'x' WHERE customer = 'C1' AND login = 'u1'",
-            [],
-        )
-        .unwrap();
+    let first = s.u0_syncing_then_u1_damaged();
     // Both arrive while the first sync waits (within MAX_GATHER): one group, u2 checked first.
     let whole = s.validate("u2", code("40000002", s.t));
     std::thread::sleep(std::time::Duration::from_millis(2));
@@ -305,16 +313,7 @@ fn a_damaged_row_refuses_only_its_own_validation_not_the_group_it_was_checked_in
 #[test]
 fn a_damaged_row_costs_one_more_transaction_whatever_the_size_of_its_group() {
     let s = setup();
-    s.gate.set(Gate::Closed);
-    let first = s.validate("u0", code("40000000", s.t));
-    s.wait_for_syncs(1);
-    rusqlite::Connection::open(&s.b.db)
-        .unwrap()
-        .execute(
-            "UPDATE users SET failures = 'x' WHERE customer = 'C1' AND login = 'u1'",
-            [],
-        )
-        .unwrap();
+    let first = s.u0_syncing_then_u1_damaged();
     let before = s.gate.transactions.load(Ordering::SeqCst);
     let good = code("40000002", s.t);
     let wrong: String = code("40000000", s.t)

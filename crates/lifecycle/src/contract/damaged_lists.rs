@@ -127,20 +127,26 @@ fn with_tanaka<S: Store>(s: &S) {
     .unwrap();
 }
 
-/// `bank operator list` lists tanaka when suzuki's row is damaged.
-pub fn listing_operators_lists_every_whole_row_and_names_the_damaged_one<B: DamageBench>(b: &B) {
-    let s = b.damaged(
-        &with_tanaka,
-        &["UPDATE operators SET created_at = 'then' WHERE name = 'suzuki'"],
-    );
-    let (whole, damaged) = Bank::new(&s, Policy::default())
+/// The operators `s` lists: tanaka alone whole, and the one damaged row's error, returned.
+fn only_tanaka_listed<S: Store>(s: &S) -> StoreError {
+    let (whole, mut damaged) = Bank::new(s, Policy::default())
         .list_operators(&root(), now())
         .unwrap()
         .split();
     let names: Vec<_> = whole.iter().map(|o| o.name.to_string()).collect();
     assert_eq!(names, ["tanaka"], "{damaged:?}");
     assert_eq!(damaged.len(), 1);
-    assert_names(&damaged[0], "operators", "name = 'suzuki'", "created_at");
+    damaged.remove(0)
+}
+
+/// `bank operator list` lists tanaka when suzuki's row is damaged.
+pub fn listing_operators_lists_every_whole_row_and_names_the_damaged_one<B: DamageBench>(b: &B) {
+    let s = b.damaged(
+        &with_tanaka,
+        &["UPDATE operators SET created_at = 'then' WHERE name = 'suzuki'"],
+    );
+    let damaged = only_tanaka_listed(&s);
+    assert_names(&damaged, "operators", "name = 'suzuki'", "created_at");
 }
 
 /// `bank operator list` (and `bank serve`'s start, which lists the operators) goes on when
@@ -163,15 +169,9 @@ pub fn a_damaged_operator_session_leaves_out_only_its_operator<B: DamageBench>(b
         &fill,
         &["UPDATE operator_sessions SET last_seen = 'now' WHERE operator = 'suzuki'"],
     );
-    let (whole, damaged) = Bank::new(&s, Policy::default())
-        .list_operators(&root(), now())
-        .unwrap()
-        .split();
-    let names: Vec<_> = whole.iter().map(|o| o.name.to_string()).collect();
-    assert_eq!(names, ["tanaka"], "{damaged:?}");
-    assert_eq!(damaged.len(), 1);
+    let damaged = only_tanaka_listed(&s);
     assert_names(
-        &damaged[0],
+        &damaged,
         "operator_sessions",
         "operator = 'suzuki' AND client = 'ib-frontend' AND created_at = '2026-03-03T01:00:00Z'",
         "last_seen",
