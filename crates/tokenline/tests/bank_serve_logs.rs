@@ -654,11 +654,23 @@ fn serve_on_sqlite_syncs_the_log_beside_the_committer() {
     let dir = tempfile::tempdir().unwrap();
     let db = empty_bank(dir.path());
     let mut s = spawn_serve(json_serve(&db, t0()));
-    let threads: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", s.child.id()))
-        .unwrap()
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .map(|c| c.trim().to_owned())
-        .collect();
+    // A thread takes its name once it runs (until then it shows the program's): on a busy
+    // machine the syncer may not have run yet when the server says it listens.
+    let names = || -> Vec<String> {
+        std::fs::read_dir(format!("/proc/{}/task", s.child.id()))
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .map(|c| c.trim().to_owned())
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut threads = names();
+    while !(threads.iter().any(|t| t == "bank-commit") && threads.iter().any(|t| t == "bank-sync"))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        threads = names();
+    }
     s.child.kill().unwrap();
     s.child.wait().unwrap();
     assert!(threads.iter().any(|t| t == "bank-commit"), "{threads:?}");
